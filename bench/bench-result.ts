@@ -1,0 +1,35 @@
+/**
+ * One figure printed by `npm run bench`. `limit` is the target the issue (or, where the issue
+ * names none, our own ADR) sets; `ratio` is value/limit for "higher is better" figures and
+ * limit/value for "lower is better" ones, so a ratio >= 1 always means the target is met.
+ */
+export interface BenchResult {
+  name: string;
+  engine: 'pglite' | 'postgres' | 'none';
+  value: number;
+  unit: string;
+  limit?: number;
+  better?: 'higher' | 'lower';
+  note?: string;
+}
+
+export function ratioOf(r: BenchResult): number | null {
+  if (r.limit === undefined || r.value === 0) return null;
+  return (r.better ?? 'higher') === 'higher' ? r.value / r.limit : r.limit / r.value;
+}
+
+export function formatResult(r: BenchResult): string {
+  const ratio = ratioOf(r);
+  const target = r.limit === undefined ? '' : ` (target ${(r.better ?? 'higher') === 'higher' ? '>=' : '<='} ${r.limit} ${r.unit}; ratio ${ratio?.toFixed(2)})`;
+  return `${r.engine.padEnd(8)} ${r.name.padEnd(52)} ${r.value.toFixed(r.value < 10 ? 3 : 1).padStart(12)} ${r.unit}${target}${r.note ? `  ${r.note}` : ''}`;
+}
+
+/** The p-th percentile (0..100) of a list of numbers. */
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[index]!;
+}
+
+export const BENCH_DATABASE_URL = process.env.HIKESHI_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';

@@ -1,0 +1,85 @@
+import Type, { type Static } from 'typebox';
+
+/** Shared wire types. Every object is closed (additionalProperties: false): unknown fields are a 400, not silently dropped. */
+
+export const TLP_LABELS = ['CLEAR', 'GREEN', 'AMBER', 'AMBER+STRICT', 'RED'] as const;
+export const TlpSchema = Type.Enum(TLP_LABELS, {
+  description: 'Traffic Light Protocol 2.0 label (FIRST).',
+});
+export type Tlp = Static<typeof TlpSchema>;
+
+export const DateTimeSchema = Type.String({
+  format: 'date-time',
+  description: 'RFC 3339 date-time with any offset; stored and returned in UTC.',
+});
+
+export const UuidSchema = Type.String({ format: 'uuid' });
+
+export const ProblemSchema = Type.Object(
+  {
+    type: Type.String({ description: 'urn:hikeshi:problem:<code>' }),
+    title: Type.String(),
+    status: Type.Integer(),
+    code: Type.String({ description: 'Stable error code, listed in docs/errors.md.' }),
+    detail: Type.Optional(Type.String()),
+    instance: Type.Optional(Type.String()),
+    errors: Type.Optional(
+      Type.Array(
+        Type.Object({
+          location: Type.String(),
+          pointer: Type.String(),
+          message: Type.String(),
+          params: Type.Optional(Type.Object({}, { additionalProperties: true })),
+        }),
+      ),
+    ),
+  },
+  { additionalProperties: true, description: 'RFC 9457 problem details.' },
+);
+export type Problem = Static<typeof ProblemSchema>;
+
+const s = (max = 500) => Type.String({ minLength: 1, maxLength: max });
+export const ShortText = s;
+
+/** A person or mailbox as §7 asks: at least phone and e-mail, if possible postal address, fax, mobile. */
+export const ContactSchema = Type.Object(
+  {
+    name: s(200),
+    organisation: Type.Optional(s(200)),
+    email: Type.Optional(Type.String({ format: 'email', maxLength: 320 })),
+    phone: Type.Optional(s(64)),
+    fax: Type.Optional(s(64)),
+    mobile: Type.Optional(s(64)),
+    postalAddress: Type.Optional(s(1000)),
+    timeZone: Type.Optional(s(64)),
+    language: Type.Optional(s(35)),
+  },
+  { additionalProperties: false },
+);
+export type Contact = Static<typeof ContactSchema>;
+
+export const CidrSchema = Type.String({
+  maxLength: 49,
+  description: 'IPv4 or IPv6 network in CIDR notation, e.g. 192.0.2.0/24 or 2001:db8::/32.',
+});
+export const AsnSchema = Type.Integer({ minimum: 0, maximum: 4294967295, description: 'Autonomous system number.' });
+export const DomainSchema = Type.String({
+  minLength: 1,
+  maxLength: 253,
+  pattern: '^(?=.{1,253}$)([A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?\\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.?$',
+});
+
+export const PageQuerySchema = {
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+  cursor: Type.Optional(Type.String({ maxLength: 200, description: 'Opaque cursor from a previous page.' })),
+};
+
+export const errorResponses = {
+  400: ProblemSchema,
+  401: ProblemSchema,
+  403: ProblemSchema,
+  404: ProblemSchema,
+  413: ProblemSchema,
+  415: ProblemSchema,
+  500: ProblemSchema,
+} as const;

@@ -1,0 +1,127 @@
+import fastifyJwt from '@fastify/jwt';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
+import type { Clock } from './clock.js';
+import { systemClock } from './clock.js';
+import type { Config } from './config.js';
+import type { NodeSigner } from './crypto/index.js';
+import type { DatabaseHandle } from './db/database.js';
+import { authenticateApi } from './http/auth.js';
+import { registerErrorHandling } from './http/error-handler.js';
+import { ProblemError } from './http/problem.js';
+import { loggerOptions } from './logger.js';
+import { createIncidentService } from './modules/incidents/incident.service.js';
+import { incidentRoutes } from './modules/incidents/incident.routes.js';
+import { profileApiRoutes, profilePublicRoutes } from './modules/profile/profile.routes.js';
+import { createProfileService } from './modules/profile/profile.service.js';
+import { createSiteService } from './modules/sites/site.service.js';
+import { siteRoutes } from './modules/sites/site.routes.js';
+import { isTokenRevoked } from './modules/tokens/token.repository.js';
+import { tokenRoutes } from './modules/tokens/token.routes.js';
+import { ProblemSchema } from '../schemas/common.schema.js';
+
+export interface AppDeps {
+  config: Config;
+  database: DatabaseHandle;
+  signer: NodeSigner;
+  tokenSecret: string;
+  /** Seams for tests: a fixed clock, a quiet logger. */
+  clock?: Clock;
+  logger?: boolean;
+}
+
+/**
+ * Builds the node without listening, so tests drive it through `inject` and the server entry
+ * owns the port. The whole attack surface is visible here: public documents, `/api/v1` for the
+ * team's own handlers and integrators (API tokens), and `/federation/v1` for peer nodes.
+ */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const { config, database } = deps;
+  const clock = deps.clock ?? systemClock;
+  const db = database.db;
+
+  const app = Fastify({
+    logger: deps.logger === false ? false : loggerOptions(config),
+    bodyLimit: config.bodyLimitBytes,
+    // Our 404/415/400 answers come from the error handler; trust no proxy headers by default.
+    return503OnClosing: true,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  app.setValidatorCompiler(TypeBoxValidatorCompiler);
+
+  // 1. Infrastructure: errors, body parsing, authentication primitives, the OpenAPI document.
+  registerErrorHandling(app);
+  app.removeContentTypeParser('text/plain');
+  app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+  await app.register(fastifyJwt, { secret: deps.tokenSecret, verify: { algorithms: ['HS256'] } });
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Hikeshi node API',
+        version: '1.0.0',
+        description:
+          'A CSIRT node: team profile (RFC 2350), constituency directory, incidents as the receiving CSIRT records them. Errors are RFC 9457 problem+json with stable codes (docs/errors.md).',
+        license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
+      },
+      servers: [{ url: config.publicUrl }],
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+      tags: [
+        { name: 'public', description: 'Documents anyone may read' },
+        { name: 'operations', description: 'Health and readiness' },
+        { name: 'profile', description: 'The team description' },
+        { name: 'tokens', description: 'API tokens' },
+        { name: 'sites', description: 'Constituency directory: sites, POCs, network scopes' },
+        { name: 'incidents', description: 'Incidents, reference numbers, lifecycle, journal' },
+      ],
+    },
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+
+  // 2. Services: rules live here, routes only translate HTTP.
+  const profiles = createProfileService({ db, config, clock });
+  const sites = createSiteService({ db, clock });
+  const incidents = createIncidentService({ db, clock, config });
+
+  // 3. Public routes.
+  const problemOnly = { 503: ProblemSchema };
+  app.get('/healthz', { schema: { tags: ['operations'], summary: 'The process is up', response: { 200: { type: 'object', properties: { status: { type: 'string' } } } } } }, async () => ({ status: 'ok' }));
+  app.get(
+    '/readyz',
+    { schema: { tags: ['operations'], summary: 'The database answers', response: { 200: { type: 'object', properties: { status: { type: 'string' }, engine: { type: 'string' } } }, ...problemOnly } } },
+    async () => {
+      try {
+        await sql`select 1`.execute(db);
+      } catch {
+        throw new ProblemError('service-unavailable', 'the database does not answer');
+      }
+      return { status: 'ready', engine: database.engine };
+    },
+  );
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  await app.register(profilePublicRoutes, { profiles });
+
+  // 4. /api/v1: the team's own handlers and integrators, with API tokens.
+  await app.register(
+    async (api) => {
+      // Every route here needs a bearer token; say so in the OpenAPI document too.
+      api.addHook('onRoute', (route) => {
+        route.schema = { ...route.schema, security: [{ bearer: [] }] };
+      });
+      api.addHook('onRequest', authenticateApi({ isRevoked: (id) => isTokenRevoked(db, id) }));
+      await api.register(profileApiRoutes, { profiles });
+      await api.register(tokenRoutes, { db, tokenSecret: deps.tokenSecret, teamId: config.teamId, clock });
+      await api.register(siteRoutes, { sites });
+      await api.register(incidentRoutes, { incidents, teamId: config.teamId });
+    },
+    { prefix: '/api/v1' },
+  );
+
+  // 5. /federation/v1: peer nodes (added by the federation module).
+
+  return app;
+}

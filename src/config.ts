@@ -1,0 +1,83 @@
+import path from 'node:path';
+import Type, { type Static } from 'typebox';
+import { Compile } from 'typebox/compile';
+import { TEAM_TYPES } from '../schemas/profile.schema.js';
+
+/**
+ * Configuration comes only from the environment (HIKESHI_*) and CLI flags, is validated once
+ * at start, and is frozen: a node that starts with a typo in its configuration should refuse
+ * to start with a clear message rather than run with a default the operator did not intend.
+ */
+export const ConfigSchema = Type.Object(
+  {
+    host: Type.String({ minLength: 1 }),
+    port: Type.Integer({ minimum: 0, maximum: 65535 }),
+    publicUrl: Type.String({ pattern: '^https?://' }),
+    dataDir: Type.String({ minLength: 1 }),
+    databaseUrl: Type.Union([Type.String({ pattern: '^postgres(ql)?://' }), Type.Null()]),
+    /** Schema for all tables on a PostgreSQL server; tests give each file its own. */
+    databaseSchema: Type.Union([Type.String({ pattern: '^[a-z_][a-z0-9_]{0,62}$' }), Type.Null()]),
+    keyPassphrase: Type.Union([Type.String(), Type.Null()]),
+    tokenSecret: Type.Union([Type.String({ minLength: 32 }), Type.Null()]),
+    teamId: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{1,62}$' }),
+    teamName: Type.String({ minLength: 1, maxLength: 200 }),
+    teamEmail: Type.String({ minLength: 3 }),
+    teamType: Type.Enum(TEAM_TYPES),
+    teamCountry: Type.String({ pattern: '^[A-Z]{2}$' }),
+    teamTimeZone: Type.String({ minLength: 1 }),
+    referencePrefix: Type.String({ pattern: '^[A-Z0-9][A-Z0-9-]{0,15}$' }),
+    bodyLimitBytes: Type.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024 }),
+    logLevel: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  },
+  { additionalProperties: false },
+);
+export type Config = Readonly<Static<typeof ConfigSchema>>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Env = Record<string, string | undefined>;
+
+function intFrom(env: Env, key: string, fallback: number): number {
+  const raw = env[key];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(`${key} must be a whole number, got "${raw}"`);
+  return Number(raw);
+}
+
+/** Reads HIKESHI_* variables; `overrides` come from CLI flags or tests and win over the environment. */
+export function loadConfig(env: Env = process.env, overrides: Partial<Config> = {}): Config {
+  const str = (key: string) => (env[key] === undefined || env[key] === '' ? undefined : env[key]);
+  const port = intFrom(env, 'HIKESHI_PORT', 8080);
+  const host = str('HIKESHI_HOST') ?? '127.0.0.1';
+  const teamId = str('HIKESHI_TEAM_ID') ?? 'my-csirt';
+  const candidate = {
+    host,
+    port,
+    publicUrl: str('HIKESHI_PUBLIC_URL') ?? `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
+    dataDir: path.resolve(str('HIKESHI_DATA_DIR') ?? 'data'),
+    databaseUrl: str('HIKESHI_DATABASE_URL') ?? null,
+    databaseSchema: str('HIKESHI_DATABASE_SCHEMA') ?? null,
+    keyPassphrase: str('HIKESHI_KEY_PASSPHRASE') ?? null,
+    tokenSecret: str('HIKESHI_TOKEN_SECRET') ?? null,
+    teamId,
+    teamName: str('HIKESHI_TEAM_NAME') ?? 'My CSIRT',
+    teamEmail: str('HIKESHI_TEAM_EMAIL') ?? `csirt@${teamId}.invalid`,
+    teamType: str('HIKESHI_TEAM_TYPE') ?? 'corporate',
+    teamCountry: str('HIKESHI_TEAM_COUNTRY') ?? 'JP',
+    teamTimeZone: str('HIKESHI_TEAM_TIMEZONE') ?? 'UTC',
+    referencePrefix: str('HIKESHI_REF_PREFIX') ?? teamId.toUpperCase().replace(/[^A-Z0-9-]/g, '').slice(0, 16),
+    bodyLimitBytes: intFrom(env, 'HIKESHI_BODY_LIMIT', 1024 * 1024),
+    logLevel: str('HIKESHI_LOG_LEVEL') ?? 'info',
+    ...overrides,
+  };
+  const check = Compile(ConfigSchema);
+  if (!check.Check(candidate)) {
+    const problems = [...check.Errors(candidate)]
+      .map((e) => `${e.instancePath.slice(1) || '(config)'} ${e.message}`)
+      .join('; ');
+    throw new ConfigError(`invalid configuration: ${problems}`);
+  }
+  return Object.freeze(candidate as Config);
+}

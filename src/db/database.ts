@@ -1,0 +1,87 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, PostgresDialect, type Transaction } from 'kysely';
+import pg from 'pg';
+import type { DatabaseSchema } from './tables.js';
+import { SerialPGliteDialect } from './pglite-mutex-dialect.js';
+
+export type Engine = 'pglite' | 'postgres';
+export type Db = Kysely<DatabaseSchema>;
+export type Tx = Transaction<DatabaseSchema>;
+/** Repository functions take either; a function that needs a transaction asks for `Tx`. */
+export type DbOrTx = Db | Tx;
+
+export interface DatabaseHandle {
+  readonly db: Db;
+  readonly engine: Engine;
+  /** Schema the tables live in on a server (null: the connection's default). */
+  readonly schema: string | null;
+  close(): Promise<void>;
+  /** Embedded engine only: the database as a tarball, so tests can start from a migrated template. */
+  dumpTemplate?: () => Promise<Blob>;
+}
+
+export interface OpenDatabaseOptions {
+  /** A PostgreSQL URL: use a `pg` pool against that server. */
+  url?: string | null;
+  /** Tables go into this schema (created if missing); tests use one schema per test file. */
+  schema?: string | null;
+  /** Embedded engine: where PGlite persists. Null means in memory. */
+  dataDir?: string | null;
+  /** Embedded engine: start from a dump made by `dumpDataDir` (a migrated template). */
+  template?: Blob | null;
+  poolSize?: number;
+}
+
+// int8 (bigserial sequences, counts) as JS numbers: our sequences stay far below 2^53, and
+// both engines then hand repositories the same types.
+pg.types.setTypeParser(20, (v: string) => Number(v));
+
+export async function openDatabase(options: OpenDatabaseOptions): Promise<DatabaseHandle> {
+  if (options.url) return openServer(options.url, options.schema ?? null, options.poolSize ?? 10);
+  return openEmbedded(options.dataDir ?? null, options.template ?? null);
+}
+
+async function openServer(url: string, schema: string | null, poolSize: number): Promise<DatabaseHandle> {
+  if (schema) {
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    try {
+      await admin.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+    } finally {
+      await admin.end();
+    }
+  }
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    ...(schema ? { options: `-c search_path="${schema}"` } : {}),
+  });
+  const db = new Kysely<DatabaseSchema>({ dialect: new PostgresDialect({ pool }) });
+  return { db, engine: 'postgres', schema, close: () => db.destroy() };
+}
+
+async function openEmbedded(dataDir: string | null, template: Blob | null): Promise<DatabaseHandle> {
+  let pgDir: string | undefined;
+  if (dataDir) {
+    pgDir = path.join(dataDir, 'pgdata');
+    mkdirSync(pgDir, { recursive: true });
+  }
+  const pglite = await PGlite.create(pgDir, {
+    ...(template ? { loadDataDir: template } : {}),
+    parsers: { 20: (v: string) => Number(v) },
+  });
+  const db = new Kysely<DatabaseSchema>({ dialect: new SerialPGliteDialect({ pglite }) });
+  return {
+    db,
+    engine: 'pglite',
+    schema: null,
+    close: () => db.destroy(),
+    dumpTemplate: async () => {
+      await pglite.query('CHECKPOINT');
+      return pglite.dumpDataDir('none');
+    },
+  };
+}
+

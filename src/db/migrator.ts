@@ -1,0 +1,90 @@
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { sql } from 'kysely';
+import { Migrator, type Migration, type MigrationProvider } from 'kysely/migration';
+import { projectRoot } from '../project-root.js';
+import type { Db } from './database.js';
+
+/**
+ * Plain SQL files in migrations/, applied in name order by Kysely's Migrator (which takes a
+ * lock, so several node processes starting on one server do not race). The same files run on
+ * PGlite and on a PostgreSQL server: PostgreSQL 15 features only.
+ */
+class SqlFileMigrationProvider implements MigrationProvider {
+  constructor(private readonly dir: string) {}
+  async getMigrations(): Promise<Record<string, Migration>> {
+    const files = (await readdir(this.dir)).filter((f) => f.endsWith('.sql')).sort();
+    const migrations: Record<string, Migration> = {};
+    for (const file of files) {
+      const text = await readFile(path.join(this.dir, file), 'utf8');
+      migrations[file.replace(/\.sql$/, '')] = {
+        up: async (db) => {
+          // PGlite's query path takes one statement at a time, so files are split here.
+          for (const statement of splitSqlStatements(text)) await sql.raw(statement).execute(db);
+        },
+      };
+    }
+    return migrations;
+  }
+}
+
+/**
+ * Splits a migration file on top-level semicolons, keeping dollar-quoted bodies, quoted
+ * strings and comments intact. Enough for our own migration files; not a general SQL parser.
+ */
+export function splitSqlStatements(text: string): string[] {
+  const statements: string[] = [];
+  let current = '';
+  let i = 0;
+  while (i < text.length) {
+    const rest = text.slice(i);
+    const dollar = /^\$[A-Za-z_]*\$/.exec(rest);
+    if (rest.startsWith('--')) {
+      const end = text.indexOf('\n', i);
+      i = end === -1 ? text.length : end + 1;
+      current += '\n';
+    } else if (dollar) {
+      const tag = dollar[0];
+      const end = text.indexOf(tag, i + tag.length);
+      if (end === -1) throw new MigrationError(`unterminated ${tag} quote`);
+      current += text.slice(i, end + tag.length);
+      i = end + tag.length;
+    } else if (text[i] === "'") {
+      let j = i + 1;
+      while (j < text.length && !(text[j] === "'" && text[j + 1] !== "'")) j += text[j] === "'" ? 2 : 1;
+      current += text.slice(i, j + 1);
+      i = j + 1;
+    } else if (text[i] === ';') {
+      if (current.trim()) statements.push(current.trim());
+      current = '';
+      i++;
+    } else {
+      current += text[i];
+      i++;
+    }
+  }
+  if (current.trim()) statements.push(current.trim());
+  return statements;
+}
+
+export class MigrationError extends Error {
+  override name = 'MigrationError';
+}
+
+export interface MigrationReport {
+  applied: string[];
+}
+
+export async function migrateToLatest(db: Db, schema: string | null): Promise<MigrationReport> {
+  const migrator = new Migrator({
+    db,
+    provider: new SqlFileMigrationProvider(path.join(projectRoot(), 'migrations')),
+    ...(schema ? { migrationTableSchema: schema } : {}),
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new MigrationError(`migration ${failed} failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return { applied: (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName) };
+}

@@ -1,0 +1,131 @@
+import type { ColumnType, Generated, JSONColumnType } from 'kysely';
+
+/**
+ * One interface per table, composed into the database type Kysely checks queries against.
+ * Rows are mapped to domain objects explicitly in each repository, so SQL names (snake_case)
+ * never leak into the wire contract (camelCase).
+ */
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+/** A timestamp with a database default: optional on insert. */
+type DefaultTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type Json<T extends object | null> = JSONColumnType<T, string, string>;
+type NullableJson<T extends object> = ColumnType<T | null, string | null, string | null>;
+
+export interface TeamProfileTable {
+  singleton: Generated<boolean>;
+  team_id: string;
+  profile: Json<object>;
+  public_key: string;
+  fingerprint: string;
+  updated_at: DefaultTimestamp;
+}
+
+export interface TokenRevocationTable {
+  token_id: string;
+  revoked_at: DefaultTimestamp;
+  revoked_by: string;
+}
+
+export interface SiteTable {
+  id: string;
+  name: string;
+  description: string | null;
+  pocs: Json<unknown[]>;
+  version: Generated<number>;
+  created_at: DefaultTimestamp;
+  updated_at: DefaultTimestamp;
+}
+
+export interface SiteNetworkTable {
+  id: Generated<number>;
+  site_id: string;
+  network: string;
+}
+export interface SiteAsnTable {
+  id: Generated<number>;
+  site_id: string;
+  asn: number;
+}
+export interface SiteDomainTable {
+  id: Generated<number>;
+  site_id: string;
+  domain: string;
+}
+
+export interface ReferenceCounterTable {
+  prefix: string;
+  year: number;
+  last_seq: number;
+}
+
+export interface IncidentTable {
+  id: string;
+  seq: Generated<number>;
+  ref: string;
+  title: string;
+  summary: string | null;
+  phase: string;
+  category: string;
+  type: string | null;
+  severity: string;
+  tlp: string;
+  first_seen: Timestamp | null;
+  last_seen: Timestamp | null;
+  reporter: Json<object>;
+  poc: NullableJson<object>;
+  hosts: Json<unknown[]>;
+  intruder_activity: string | null;
+  vulnerabilities: Json<unknown[]>;
+  system_changes: Json<unknown[]>;
+  installed_software: Json<unknown[]>;
+  evidence: Json<unknown[]>;
+  indicators: Json<unknown[]>;
+  version: Generated<number>;
+  created_by: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface IncidentHostTable {
+  incident_id: string;
+  ip: string | null;
+  hostname: string | null;
+}
+
+export interface IncidentIndicatorTable {
+  incident_id: string;
+  kind: string;
+  value: string;
+}
+
+export interface IncidentExternalRefTable {
+  incident_id: string;
+  team_id: string;
+  ref: string;
+}
+
+export interface JournalEntryTable {
+  id: Generated<number>;
+  incident_id: string;
+  at: Timestamp;
+  actor: string;
+  actor_team: string;
+  kind: string;
+  changes: NullableJson<object>;
+  note: string | null;
+}
+
+export interface DatabaseSchema {
+  team_profile: TeamProfileTable;
+  token_revocation: TokenRevocationTable;
+  site: SiteTable;
+  site_network: SiteNetworkTable;
+  site_asn: SiteAsnTable;
+  site_domain: SiteDomainTable;
+  reference_counter: ReferenceCounterTable;
+  incident: IncidentTable;
+  incident_host: IncidentHostTable;
+  incident_indicator: IncidentIndicatorTable;
+  incident_external_ref: IncidentExternalRefTable;
+  journal_entry: JournalEntryTable;
+}

@@ -1,0 +1,255 @@
+import { sql, type Selectable } from 'kysely';
+import type { DbOrTx, Tx } from '../../db/database.js';
+import type { IncidentTable } from '../../db/tables.js';
+import type { Incident, JournalEntry } from '../../../schemas/incident.schema.js';
+
+/**
+ * SQL for incidents, their search tables, external references and the journal.
+ * Rows are mapped to the wire shape explicitly; nothing here knows about HTTP or rules.
+ */
+
+export type IncidentContent = Omit<Incident, 'id' | 'ref' | 'externalRefs' | 'version' | 'createdBy' | 'createdAt' | 'updatedAt'>;
+
+type IncidentRow = Selectable<IncidentTable>;
+
+const iso = (d: Date | string | null): string | null => (d === null ? null : new Date(d).toISOString());
+
+function toIncident(row: IncidentRow, externalRefs: Array<{ team: string; ref: string }>): Incident {
+  return {
+    id: row.id,
+    ref: row.ref,
+    title: row.title,
+    summary: row.summary,
+    category: row.category as Incident['category'],
+    type: row.type as Incident['type'],
+    severity: row.severity as Incident['severity'],
+    tlp: row.tlp as Incident['tlp'],
+    phase: row.phase as Incident['phase'],
+    firstSeen: iso(row.first_seen),
+    lastSeen: iso(row.last_seen),
+    reporter: row.reporter as Incident['reporter'],
+    poc: (row.poc ?? null) as Incident['poc'],
+    hosts: row.hosts as Incident['hosts'],
+    intruderActivity: row.intruder_activity,
+    vulnerabilities: row.vulnerabilities as Incident['vulnerabilities'],
+    systemChanges: row.system_changes as Incident['systemChanges'],
+    installedSoftware: row.installed_software as Incident['installedSoftware'],
+    evidence: row.evidence as Incident['evidence'],
+    indicators: row.indicators as Incident['indicators'],
+    externalRefs,
+    version: row.version,
+    createdBy: row.created_by,
+    createdAt: iso(row.created_at)!,
+    updatedAt: iso(row.updated_at)!,
+  };
+}
+
+function contentColumns(c: IncidentContent) {
+  return {
+    title: c.title,
+    summary: c.summary,
+    phase: c.phase,
+    category: c.category,
+    type: c.type,
+    severity: c.severity,
+    tlp: c.tlp,
+    first_seen: c.firstSeen,
+    last_seen: c.lastSeen,
+    reporter: JSON.stringify(c.reporter),
+    poc: c.poc === null ? null : JSON.stringify(c.poc),
+    hosts: JSON.stringify(c.hosts),
+    intruder_activity: c.intruderActivity,
+    vulnerabilities: JSON.stringify(c.vulnerabilities),
+    system_changes: JSON.stringify(c.systemChanges),
+    installed_software: JSON.stringify(c.installedSoftware),
+    evidence: JSON.stringify(c.evidence),
+    indicators: JSON.stringify(c.indicators),
+  };
+}
+
+/**
+ * The next reference sequence for (prefix, year). The upsert locks the counter row until the
+ * caller's transaction ends: concurrent creations queue here, so numbers come in order, and a
+ * creation that rolls back returns its number, so there are no gaps.
+ */
+export async function allocateReferenceSeq(tx: Tx, prefix: string, year: number): Promise<number> {
+  const row = await tx
+    .insertInto('reference_counter')
+    .values({ prefix, year, last_seq: 1 })
+    .onConflict((oc) => oc.columns(['prefix', 'year']).doUpdateSet({ last_seq: sql`reference_counter.last_seq + 1` }))
+    .returning('last_seq')
+    .executeTakeFirstOrThrow();
+  return row.last_seq;
+}
+
+async function replaceSearchRows(tx: Tx, incidentId: string, c: Pick<IncidentContent, 'hosts' | 'indicators'>): Promise<void> {
+  await tx.deleteFrom('incident_host').where('incident_id', '=', incidentId).execute();
+  await tx.deleteFrom('incident_indicator').where('incident_id', '=', incidentId).execute();
+  const hosts = c.hosts.filter((h) => h.ip || h.hostname).map((h) => ({ incident_id: incidentId, ip: h.ip ?? null, hostname: h.hostname?.toLowerCase() ?? null }));
+  if (hosts.length) await tx.insertInto('incident_host').values(hosts).execute();
+  const indicators = c.indicators.map((i) => ({ incident_id: incidentId, kind: i.kind, value: i.value }));
+  if (indicators.length) await tx.insertInto('incident_indicator').values(indicators).execute();
+}
+
+export async function insertIncident(
+  tx: Tx,
+  row: { id: string; ref: string; createdBy: string; at: Date; content: IncidentContent },
+): Promise<void> {
+  await tx
+    .insertInto('incident')
+    .values({ id: row.id, ref: row.ref, created_by: row.createdBy, created_at: row.at, updated_at: row.at, ...contentColumns(row.content) })
+    .execute();
+  await replaceSearchRows(tx, row.id, row.content);
+}
+
+/** Writes new content if the stored version is still `expectedVersion`; false when it is not. */
+export async function updateIncidentContent(tx: Tx, id: string, expectedVersion: number, content: IncidentContent, at: Date): Promise<boolean> {
+  const result = await tx
+    .updateTable('incident')
+    .set({ ...contentColumns(content), version: sql`version + 1`, updated_at: at })
+    .where('id', '=', id)
+    .where('version', '=', expectedVersion)
+    .executeTakeFirst();
+  if (Number(result.numUpdatedRows) === 0) return false;
+  await replaceSearchRows(tx, id, content);
+  return true;
+}
+
+async function externalRefsFor(db: DbOrTx, ids: string[]): Promise<Map<string, Array<{ team: string; ref: string }>>> {
+  const map = new Map<string, Array<{ team: string; ref: string }>>();
+  if (ids.length === 0) return map;
+  const rows = await db.selectFrom('incident_external_ref').selectAll().where('incident_id', 'in', ids).orderBy('team_id').execute();
+  for (const r of rows) {
+    const list = map.get(r.incident_id) ?? [];
+    list.push({ team: r.team_id, ref: r.ref });
+    map.set(r.incident_id, list);
+  }
+  return map;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** By reference number or id; `forUpdate` locks the row for the caller's transaction. */
+export async function findIncident(db: DbOrTx, refOrId: string, forUpdate = false): Promise<Incident | null> {
+  let query = db.selectFrom('incident').selectAll();
+  query = UUID.test(refOrId) ? query.where('id', '=', refOrId.toLowerCase()) : query.where('ref', '=', refOrId);
+  if (forUpdate) query = query.forUpdate();
+  const row = await query.executeTakeFirst();
+  if (!row) return null;
+  const refs = await externalRefsFor(db, [row.id]);
+  return toIncident(row, refs.get(row.id) ?? []);
+}
+
+export interface IncidentFilter {
+  phase?: string;
+  category?: string;
+  tlp?: string;
+  severity?: string;
+  updatedSince?: Date;
+  /** One of: an address or CIDR block (containment), or a host name (exact, case-insensitive). */
+  hostNetwork?: string;
+  hostName?: string;
+  indicator?: string;
+  externalRef?: string;
+  /** Keyset: only incidents with seq below this (newest first). */
+  beforeSeq?: number;
+  limit: number;
+}
+
+export async function listIncidents(db: DbOrTx, f: IncidentFilter): Promise<{ items: Incident[]; lastSeq: number | null; more: boolean }> {
+  let q = db.selectFrom('incident').selectAll();
+  if (f.phase) q = q.where('phase', '=', f.phase);
+  if (f.category) q = q.where('category', '=', f.category);
+  if (f.tlp) q = q.where('tlp', '=', f.tlp);
+  if (f.severity) q = q.where('severity', '=', f.severity);
+  if (f.updatedSince) q = q.where('updated_at', '>=', f.updatedSince);
+  if (f.beforeSeq !== undefined) q = q.where('seq', '<', f.beforeSeq);
+  if (f.hostNetwork) {
+    const net = f.hostNetwork;
+    q = q.where(({ exists, selectFrom }) =>
+      exists(selectFrom('incident_host').select(sql`1`.as('one')).whereRef('incident_host.incident_id', '=', 'incident.id').where(sql<boolean>`incident_host.ip <<= ${net}::inet`)),
+    );
+  }
+  if (f.hostName) {
+    const name = f.hostName.toLowerCase();
+    q = q.where(({ exists, selectFrom }) =>
+      exists(selectFrom('incident_host').select(sql`1`.as('one')).whereRef('incident_host.incident_id', '=', 'incident.id').where(sql<boolean>`lower(incident_host.hostname) = ${name}`)),
+    );
+  }
+  if (f.indicator) {
+    const value = f.indicator.toLowerCase();
+    q = q.where(({ exists, selectFrom }) =>
+      exists(selectFrom('incident_indicator').select(sql`1`.as('one')).whereRef('incident_indicator.incident_id', '=', 'incident.id').where(sql<boolean>`lower(incident_indicator.value) = ${value}`)),
+    );
+  }
+  if (f.externalRef) {
+    const ref = f.externalRef;
+    q = q.where(({ exists, selectFrom }) =>
+      exists(selectFrom('incident_external_ref').select(sql`1`.as('one')).whereRef('incident_external_ref.incident_id', '=', 'incident.id').where('incident_external_ref.ref', '=', ref)),
+    );
+  }
+  const rows = await q.orderBy('seq', 'desc').limit(f.limit + 1).execute();
+  const more = rows.length > f.limit;
+  const page = rows.slice(0, f.limit);
+  const refs = await externalRefsFor(db, page.map((r) => r.id));
+  return { items: page.map((r) => toIncident(r, refs.get(r.id) ?? [])), lastSeq: page.at(-1)?.seq ?? null, more };
+}
+
+export async function upsertExternalRef(db: DbOrTx, incidentId: string, teamId: string, ref: string): Promise<void> {
+  await db
+    .insertInto('incident_external_ref')
+    .values({ incident_id: incidentId, team_id: teamId, ref })
+    .onConflict((oc) => oc.columns(['incident_id', 'team_id']).doUpdateSet({ ref }))
+    .execute();
+}
+
+export interface NewJournalEntry {
+  incidentId: string;
+  at: Date;
+  actor: string;
+  actorTeam: string;
+  kind: string;
+  changes?: Record<string, unknown> | null;
+  note?: string | null;
+}
+
+export async function appendJournal(db: DbOrTx, e: NewJournalEntry): Promise<JournalEntry> {
+  const row = await db
+    .insertInto('journal_entry')
+    .values({
+      incident_id: e.incidentId,
+      at: e.at,
+      actor: e.actor,
+      actor_team: e.actorTeam,
+      kind: e.kind,
+      changes: e.changes ? JSON.stringify(e.changes) : null,
+      note: e.note ?? null,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  return toJournalEntry(row);
+}
+
+function toJournalEntry(row: { id: number; at: Date | string; actor: string; actor_team: string; kind: string; changes: unknown; note: string | null }): JournalEntry {
+  return {
+    id: Number(row.id),
+    at: new Date(row.at).toISOString(),
+    actor: row.actor,
+    team: row.actor_team,
+    kind: row.kind,
+    changes: (row.changes ?? null) as JournalEntry['changes'],
+    note: row.note,
+  };
+}
+
+export async function listJournal(db: DbOrTx, incidentId: string, afterId: number, limit: number): Promise<{ items: JournalEntry[]; more: boolean }> {
+  const rows = await db
+    .selectFrom('journal_entry')
+    .selectAll()
+    .where('incident_id', '=', incidentId)
+    .where('id', '>', afterId)
+    .orderBy('id', 'asc')
+    .limit(limit + 1)
+    .execute();
+  return { items: rows.slice(0, limit).map(toJournalEntry), more: rows.length > limit };
+}

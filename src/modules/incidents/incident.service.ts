@@ -1,0 +1,228 @@
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../../clock.js';
+import type { Config } from '../../config.js';
+import type { Db, Tx } from '../../db/database.js';
+import { decodeCursor, encodeCursor } from '../../http/cursor.js';
+import { ProblemError } from '../../http/problem.js';
+import {
+  RSIT,
+  type Category,
+  type Incident,
+  type IncidentCreate,
+  type IncidentListQuery,
+  type IncidentPatch,
+  type JournalEntry,
+} from '../../../schemas/incident.schema.js';
+import { canonicalNetwork, isIpAddress } from '../sites/network-scope.js';
+import {
+  allocateReferenceSeq,
+  appendJournal,
+  findIncident,
+  insertIncident,
+  listIncidents,
+  listJournal,
+  updateIncidentContent,
+  type IncidentContent,
+  type IncidentFilter,
+} from './incident.repository.js';
+import { allowedNextPhases, canMovePhase } from './phase-transitions.js';
+
+/** Who changes an incident: a token subject of this team, or a peer team acting on its copy. */
+export interface Actor {
+  subject: string;
+  team: string;
+}
+
+/**
+ * Called inside the transaction of every journalled change, so that work depending on the
+ * change (the federation outbox) commits or rolls back with it.
+ */
+export type IncidentChangeListener = (tx: Tx, incident: Incident, entry: JournalEntry) => Promise<void>;
+
+export interface IncidentService {
+  create(input: IncidentCreate, actor: Actor): Promise<Incident>;
+  /** Creates inside the caller's transaction (federation files received reports this way). */
+  createInTx(tx: Tx, input: IncidentCreate, actor: Actor): Promise<Incident>;
+  get(refOrId: string): Promise<Incident>;
+  list(query: IncidentListQuery): Promise<{ items: Incident[]; nextCursor: string | null }>;
+  patch(refOrId: string, patch: IncidentPatch, actor: Actor, ifMatch?: number): Promise<Incident>;
+  addNote(refOrId: string, note: string, actor: Actor): Promise<JournalEntry>;
+  journal(refOrId: string, cursor: string | undefined, limit: number): Promise<{ items: JournalEntry[]; nextCursor: string | null }>;
+  addListener(listener: IncidentChangeListener): void;
+}
+
+const iso = (value: string | null | undefined): string | null => (value ? new Date(value).toISOString() : null);
+
+/** Rules a schema cannot say: type within category, addresses that parse, time order. */
+function checkContent(c: IncidentContent): void {
+  if (c.type && !(RSIT[c.category as Category] as readonly string[]).includes(c.type)) {
+    throw new ProblemError('validation-failed', `type "${c.type}" is not in category "${c.category}" (ENISA RSIT)`, {
+      errors: [{ location: 'body', pointer: '/type', message: `allowed: ${RSIT[c.category as Category].join(', ')}` }],
+    });
+  }
+  c.hosts.forEach((h, i) => {
+    if (!h.ip && !h.hostname) {
+      throw new ProblemError('validation-failed', `hosts[${i}] needs an ip or a hostname`, { errors: [{ location: 'body', pointer: `/hosts/${i}`, message: 'ip or hostname required' }] });
+    }
+    if (h.ip && !isIpAddress(h.ip)) {
+      throw new ProblemError('validation-failed', `hosts[${i}].ip is not an IP address`, { errors: [{ location: 'body', pointer: `/hosts/${i}/ip`, message: 'not an IPv4 or IPv6 address' }] });
+    }
+  });
+  c.indicators.forEach((ind, i) => {
+    if ((ind.kind === 'ipv4' || ind.kind === 'ipv6') && !isIpAddress(ind.value)) {
+      throw new ProblemError('validation-failed', `indicators[${i}] is not an IP address`, { errors: [{ location: 'body', pointer: `/indicators/${i}/value`, message: 'not an IP address' }] });
+    }
+  });
+  if (c.firstSeen && c.lastSeen && Date.parse(c.firstSeen) > Date.parse(c.lastSeen)) {
+    throw new ProblemError('validation-failed', 'firstSeen is after lastSeen');
+  }
+}
+
+function contentFromCreate(input: IncidentCreate): IncidentContent {
+  return {
+    title: input.title,
+    summary: input.summary ?? null,
+    category: input.category,
+    type: input.type ?? null,
+    severity: input.severity,
+    tlp: input.tlp,
+    phase: input.phase ?? 'triage',
+    firstSeen: iso(input.firstSeen),
+    lastSeen: iso(input.lastSeen),
+    reporter: input.reporter,
+    poc: input.poc ?? null,
+    hosts: input.hosts ?? [],
+    intruderActivity: input.intruderActivity ?? null,
+    vulnerabilities: input.vulnerabilities ?? [],
+    systemChanges: input.systemChanges ?? [],
+    installedSoftware: input.installedSoftware ?? [],
+    evidence: input.evidence ?? [],
+    indicators: input.indicators ?? [],
+  };
+}
+
+/** What a journal entry says changed: values for short fields, sizes for long or personal ones. */
+function describeChange(key: keyof IncidentContent, before: unknown, after: unknown): unknown {
+  if (Array.isArray(before) || Array.isArray(after)) {
+    return { from: Array.isArray(before) ? before.length : 0, to: Array.isArray(after) ? after.length : 0, unit: 'items' };
+  }
+  if (key === 'reporter' || key === 'poc' || key === 'intruderActivity' || key === 'summary') return { replaced: true };
+  return { from: before ?? null, to: after ?? null };
+}
+
+export function createIncidentService(deps: { db: Db; clock: Clock; config: Pick<Config, 'referencePrefix' | 'teamId'> }): IncidentService {
+  const { db, clock, config } = deps;
+  const listeners: IncidentChangeListener[] = [];
+
+  async function journal(tx: Tx, incident: Incident, entry: Parameters<typeof appendJournal>[1]): Promise<JournalEntry> {
+    const saved = await appendJournal(tx, entry);
+    for (const listener of listeners) await listener(tx, incident, saved);
+    return saved;
+  }
+
+  async function mustFind(dbOrTx: Db | Tx, refOrId: string, forUpdate = false): Promise<Incident> {
+    const incident = await findIncident(dbOrTx, refOrId, forUpdate);
+    if (!incident) throw new ProblemError('not-found', `no incident ${refOrId}`);
+    return incident;
+  }
+
+  async function createInTx(tx: Tx, input: IncidentCreate, actor: Actor): Promise<Incident> {
+    const content = contentFromCreate(input);
+    checkContent(content);
+    const at = clock();
+    const year = at.getUTCFullYear();
+    const seq = await allocateReferenceSeq(tx, config.referencePrefix, year);
+    const ref = `${config.referencePrefix}#${year}-${String(seq).padStart(6, '0')}`;
+    const id = randomUUID();
+    await insertIncident(tx, { id, ref, createdBy: actor.subject, at, content });
+    const incident = await mustFind(tx, id);
+    await journal(tx, incident, { incidentId: id, at, actor: actor.subject, actorTeam: actor.team, kind: 'created', changes: { ref, phase: content.phase } });
+    return incident;
+  }
+
+  return {
+    addListener(listener) {
+      listeners.push(listener);
+    },
+    createInTx,
+    create(input, actor) {
+      return db.transaction().execute((tx) => createInTx(tx, input, actor));
+    },
+    get(refOrId) {
+      return mustFind(db, refOrId);
+    },
+    async list(query) {
+      const filter: IncidentFilter = { limit: query.limit ?? 50 };
+      if (query.phase) filter.phase = query.phase;
+      if (query.category) filter.category = query.category;
+      if (query.tlp) filter.tlp = query.tlp;
+      if (query.severity) filter.severity = query.severity;
+      if (query.updatedSince) filter.updatedSince = new Date(query.updatedSince);
+      if (query.indicator) filter.indicator = query.indicator;
+      if (query.externalRef) filter.externalRef = query.externalRef;
+      if (query.host) {
+        const network = isIpAddress(query.host) ? query.host : canonicalNetwork(query.host);
+        if (network) filter.hostNetwork = network;
+        else filter.hostName = query.host;
+      }
+      if (query.cursor) filter.beforeSeq = decodeCursor(query.cursor, { s: 'number' }).s as number;
+      const page = await listIncidents(db, filter);
+      return { items: page.items, nextCursor: page.more && page.lastSeq !== null ? encodeCursor({ s: page.lastSeq }) : null };
+    },
+    patch(refOrId, patch, actor, ifMatch) {
+      return db.transaction().execute(async (tx) => {
+        const current = await mustFind(tx, refOrId, true);
+        if (ifMatch !== undefined && ifMatch !== current.version) {
+          throw new ProblemError('version-mismatch', `incident is at version ${current.version}, not ${ifMatch}`, { currentVersion: current.version });
+        }
+        const { id, ref, externalRefs, version, createdBy, createdAt, updatedAt, ...before } = current;
+        const after: IncidentContent = { ...before };
+        for (const [key, value] of Object.entries(patch) as Array<[keyof IncidentContent, unknown]>) {
+          if (value === undefined) continue;
+          (after as Record<string, unknown>)[key] = key === 'firstSeen' || key === 'lastSeen' ? iso(value as string | null) : value;
+        }
+        if (patch.category && !patch.type && after.type && !(RSIT[after.category as Category] as readonly string[]).includes(after.type)) {
+          after.type = null; // a new category without a type drops a type that no longer fits
+        }
+        if (after.phase !== before.phase && !canMovePhase(before.phase, after.phase)) {
+          throw new ProblemError('phase-transition-not-allowed', `cannot move from ${before.phase} to ${after.phase}`, {
+            allowed: allowedNextPhases(before.phase),
+          });
+        }
+        checkContent(after);
+        const changes: Record<string, unknown> = {};
+        for (const key of Object.keys(after) as Array<keyof IncidentContent>) {
+          if (key === 'phase') continue;
+          if (JSON.stringify(after[key]) !== JSON.stringify(before[key])) changes[key] = describeChange(key, before[key], after[key]);
+        }
+        const phaseChanged = after.phase !== before.phase;
+        if (!phaseChanged && Object.keys(changes).length === 0) return current;
+        const at = clock();
+        if (!(await updateIncidentContent(tx, id, version, after, at))) {
+          throw new ProblemError('version-mismatch', 'incident changed concurrently; read it again');
+        }
+        const updated = await mustFind(tx, id);
+        if (Object.keys(changes).length) {
+          await journal(tx, updated, { incidentId: id, at, actor: actor.subject, actorTeam: actor.team, kind: 'updated', changes });
+        }
+        if (phaseChanged) {
+          await journal(tx, updated, { incidentId: id, at, actor: actor.subject, actorTeam: actor.team, kind: 'phase-changed', changes: { from: before.phase, to: after.phase } });
+        }
+        return updated;
+      });
+    },
+    addNote(refOrId, note, actor) {
+      return db.transaction().execute(async (tx) => {
+        const incident = await mustFind(tx, refOrId);
+        return journal(tx, incident, { incidentId: incident.id, at: clock(), actor: actor.subject, actorTeam: actor.team, kind: 'note', note });
+      });
+    },
+    async journal(refOrId, cursor, limit) {
+      const incident = await mustFind(db, refOrId);
+      const after = cursor ? (decodeCursor(cursor, { j: 'number' }).j as number) : 0;
+      const page = await listJournal(db, incident.id, after, limit);
+      const last = page.items.at(-1);
+      return { items: page.items, nextCursor: page.more && last ? encodeCursor({ j: last.id }) : null };
+    },
+  };
+}

@@ -1,0 +1,44 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { errorResponses } from '../../../schemas/common.schema.js';
+import { TeamProfileInputSchema, TeamProfileSchema } from '../../../schemas/profile.schema.js';
+import { requireRole } from '../../http/auth.js';
+import type { ProfileService } from './profile.service.js';
+import { renderRfc2350, renderSecurityTxt } from './rfc2350-renderer.js';
+
+export const profileApiRoutes: FastifyPluginAsyncTypebox<{ profiles: ProfileService }> = async (app, { profiles }) => {
+  app.get(
+    '/profile',
+    {
+      preHandler: requireRole('reader'),
+      schema: { tags: ['profile'], summary: 'The team profile (RFC 2350)', response: { 200: TeamProfileSchema, ...errorResponses } },
+    },
+    async () => profiles.get(),
+  );
+  app.put(
+    '/profile',
+    {
+      preHandler: requireRole('admin'),
+      schema: {
+        tags: ['profile'],
+        summary: 'Replace the editable part of the team profile',
+        body: TeamProfileInputSchema,
+        response: { 200: TeamProfileSchema, ...errorResponses },
+      },
+    },
+    async (request) => profiles.replace(request.body),
+  );
+};
+
+/** Documents anyone may read: the team's public face (RFC 2350, RFC 9116, its key). */
+export const profilePublicRoutes: FastifyPluginAsyncTypebox<{ profiles: ProfileService }> = async (app, { profiles }) => {
+  const text = { 200: { type: 'string', description: 'text/plain' } } as const;
+  app.get('/rfc2350.txt', { schema: { tags: ['public'], summary: 'RFC 2350 team description', response: text } }, async (_req, reply) =>
+    reply.type('text/plain; charset=utf-8').send(renderRfc2350(await profiles.get())),
+  );
+  app.get('/.well-known/security.txt', { schema: { tags: ['public'], summary: 'RFC 9116 security.txt', response: text } }, async (_req, reply) =>
+    reply.type('text/plain; charset=utf-8').send(renderSecurityTxt(await profiles.get())),
+  );
+  app.get('/pgp-key.asc', { schema: { tags: ['public'], summary: "The team's OpenPGP public key", response: text } }, async (_req, reply) =>
+    reply.type('application/pgp-keys').send((await profiles.get()).publicKey),
+  );
+};

@@ -1,0 +1,62 @@
+import type { Config } from '../../config.js';
+import type { Db } from '../../db/database.js';
+import type { Clock } from '../../clock.js';
+import { ProblemError } from '../../http/problem.js';
+import type { TeamProfile, TeamProfileInput } from '../../../schemas/profile.schema.js';
+import { findProfile, updateProfile } from './profile.repository.js';
+import { canonicalNetwork } from '../sites/network-scope.js';
+
+/** The profile a node starts with: enough to be valid, with every blank a team should fill in. */
+export function defaultProfile(config: Config): TeamProfileInput {
+  return {
+    name: config.teamName,
+    shortName: config.teamId,
+    type: config.teamType,
+    country: config.teamCountry,
+    timeZone: config.teamTimeZone,
+    languages: ['en'],
+    mission: `${config.teamName} handles computer security incidents for its constituency.`,
+    constituency: { description: 'Describe the users, sites and networks this team serves.', networks: [], asns: [], domains: [], products: [] },
+    contacts: { email: config.teamEmail },
+    policies: {},
+  };
+}
+
+export interface ProfileService {
+  get(): Promise<TeamProfile>;
+  replace(input: TeamProfileInput): Promise<TeamProfile>;
+}
+
+export function createProfileService(deps: { db: Db; config: Pick<Config, 'referencePrefix' | 'publicUrl'>; clock: Clock }): ProfileService {
+  const { db, config, clock } = deps;
+  async function get(): Promise<TeamProfile> {
+    const row = await findProfile(db);
+    if (!row) throw new ProblemError('service-unavailable', 'the node has no profile yet: run "hikeshi init"');
+    return {
+      teamId: row.teamId,
+      ...row.profile,
+      referencePrefix: config.referencePrefix,
+      publicKey: row.publicKey,
+      fingerprint: row.fingerprint,
+      publicUrl: config.publicUrl,
+      updatedAt: row.updatedAt.toISOString(),
+    };
+  }
+  return {
+    get,
+    async replace(input) {
+      const networks: string[] = [];
+      for (const n of input.constituency.networks) {
+        const c = canonicalNetwork(n);
+        if (!c) throw new ProblemError('validation-failed', `constituency network "${n}" is not a CIDR block`);
+        networks.push(c);
+      }
+      const profile = {
+        ...input,
+        constituency: { ...input.constituency, networks, domains: input.constituency.domains.map((d) => d.toLowerCase().replace(/\.$/, '')) },
+      };
+      await updateProfile(db, profile, clock());
+      return get();
+    },
+  };
+}

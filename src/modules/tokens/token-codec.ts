@@ -1,0 +1,66 @@
+import { randomUUID } from 'node:crypto';
+import { createSigner } from 'fast-jwt';
+
+/**
+ * API tokens are HS256 JWTs signed with the node's token secret. They are minted from the
+ * secret alone (no database), so `hikeshi token create` works while the node holds the
+ * embedded database; revocation is a row the node checks on every request.
+ */
+export const ROLES = ['reader', 'handler', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const API_AUDIENCE = 'hikeshi:api';
+export const FEDERATION_AUDIENCE = 'hikeshi:federation';
+export const JWT_ALGORITHM = 'HS256';
+
+const ROLE_RANK: Record<Role, number> = { reader: 0, handler: 1, admin: 2 };
+
+export function roleAllows(held: Role, needed: Role): boolean {
+  return ROLE_RANK[held] >= ROLE_RANK[needed];
+}
+
+export function isRole(value: unknown): value is Role {
+  return typeof value === 'string' && (ROLES as readonly string[]).includes(value);
+}
+
+export const DEFAULT_TOKEN_TTL_SECONDS = 30 * 24 * 3600;
+export const MAX_TOKEN_TTL_SECONDS = 366 * 24 * 3600;
+
+/** "90d", "12h", "15m", "3600s" or plain seconds. */
+export function parseDuration(text: string): number | null {
+  const m = /^(\d{1,7})([smhd]?)$/.exec(text.trim());
+  if (!m) return null;
+  const n = Number(m[1]);
+  const unit = { '': 1, s: 1, m: 60, h: 3600, d: 86400 }[m[2] as '' | 's' | 'm' | 'h' | 'd'];
+  const seconds = n * unit;
+  return seconds > 0 && seconds <= MAX_TOKEN_TTL_SECONDS ? seconds : null;
+}
+
+export interface MintedToken {
+  token: string;
+  id: string;
+  role: Role;
+  subject: string;
+  expiresAt: string;
+}
+
+export function mintApiToken(
+  secret: string,
+  claims: { role: Role; subject: string; issuer: string; ttlSeconds?: number; now?: Date },
+): MintedToken {
+  const id = randomUUID();
+  const ttl = claims.ttlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS;
+  const nowMs = (claims.now ?? new Date()).getTime();
+  const sign = createSigner({
+    key: secret,
+    algorithm: JWT_ALGORITHM,
+    jti: id,
+    aud: API_AUDIENCE,
+    iss: claims.issuer,
+    sub: claims.subject,
+    expiresIn: ttl * 1000,
+    clockTimestamp: nowMs,
+  });
+  const token = sign({ role: claims.role });
+  return { token, id, role: claims.role, subject: claims.subject, expiresAt: new Date(nowMs + ttl * 1000).toISOString() };
+}

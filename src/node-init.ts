@@ -1,0 +1,45 @@
+import type { Config } from './config.js';
+import { openDatabase, type DatabaseHandle } from './db/database.js';
+import { migrateToLatest } from './db/migrator.js';
+import { ensureNodeSecrets, type NodeSecrets } from './modules/profile/node-identity.js';
+import { insertProfileIfMissing } from './modules/profile/profile.repository.js';
+import { defaultProfile } from './modules/profile/profile.service.js';
+import { mintApiToken, type MintedToken } from './modules/tokens/token-codec.js';
+
+export interface InitResult extends NodeSecrets {
+  database: DatabaseHandle;
+  appliedMigrations: string[];
+  /** Set on the node's very first initialisation only: shown once, never stored. */
+  bootstrapToken: MintedToken | null;
+}
+
+export function openConfiguredDatabase(config: Config): Promise<DatabaseHandle> {
+  return openDatabase({ url: config.databaseUrl, schema: config.databaseSchema, dataDir: config.dataDir });
+}
+
+/**
+ * `hikeshi init`, also run by every start: database, migrations, key, token secret, profile.
+ * Idempotent; it never replaces an existing key or profile. The first initialisation mints a
+ * bootstrap admin token so that a newcomer needs nothing else to start working.
+ */
+export async function initNode(config: Config, database?: DatabaseHandle): Promise<InitResult> {
+  const db = database ?? (await openConfiguredDatabase(config));
+  try {
+    const { applied } = await migrateToLatest(db.db, db.schema);
+    const secrets = await ensureNodeSecrets(config);
+    const createdProfile = await insertProfileIfMissing(db.db, {
+      teamId: config.teamId,
+      profile: defaultProfile(config),
+      publicKey: secrets.signer.armoredPublicKey,
+      fingerprint: secrets.signer.fingerprint,
+      updatedAt: new Date(),
+    });
+    const bootstrapToken = createdProfile
+      ? mintApiToken(secrets.tokenSecret, { role: 'admin', subject: 'bootstrap-admin', issuer: config.teamId })
+      : null;
+    return { ...secrets, database: db, appliedMigrations: applied, bootstrapToken };
+  } catch (err) {
+    if (!database) await db.close();
+    throw err;
+  }
+}

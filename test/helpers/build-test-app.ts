@@ -1,0 +1,86 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/app.js';
+import type { Clock } from '../../src/clock.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import type { NodeSigner } from '../../src/crypto/index.js';
+import type { DatabaseHandle } from '../../src/db/database.js';
+import { initNode } from '../../src/node-init.js';
+import { KEY_FILE } from '../../src/modules/profile/node-identity.js';
+import { mintApiToken, type Role } from '../../src/modules/tokens/token-codec.js';
+import { loadFixtureKey, type FixtureKeyName } from '../fixtures/keys/index.js';
+import { createTestDatabase } from './test-database.js';
+
+/** The parts of tap's Test these helpers use, so helpers do not depend on tap's types. */
+export interface Teardown {
+  teardown(fn: () => unknown): void;
+}
+
+export interface TestNode {
+  app: FastifyInstance;
+  config: Config;
+  database: DatabaseHandle;
+  signer: NodeSigner;
+  tokenSecret: string;
+  /** Bearer headers for each role, minted for this node. */
+  auth: Record<Role, { authorization: string }>;
+  mint(role: Role, subject?: string): string;
+}
+
+export interface TestNodeOptions {
+  /** Fixture key (and team id) of this node: 'alpha' by default. */
+  key?: FixtureKeyName;
+  config?: Partial<Config>;
+  clock?: Clock;
+}
+
+/** A node built on a fresh database, torn down with the test. */
+export async function buildTestNode(t: Teardown, options: TestNodeOptions = {}): Promise<TestNode> {
+  const keyName = options.key ?? 'alpha';
+  const fixture = loadFixtureKey(keyName);
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'hikeshi-test-'));
+  // The fixture key goes where init looks for it, so no test pays for key generation.
+  await writeFile(path.join(dataDir, KEY_FILE), fixture.armoredPrivateKey, { mode: 0o600 });
+  const teamId = fixture.teamId;
+  const config = loadConfig(
+    {},
+    {
+      dataDir,
+      teamId,
+      teamName: `Team ${teamId}`,
+      referencePrefix: teamId.toUpperCase().replace(/[^A-Z0-9]/g, ''),
+      keyPassphrase: fixture.passphrase ?? null,
+      logLevel: 'silent',
+      ...options.config,
+    },
+  );
+  const testDb = await createTestDatabase();
+  const init = await initNode(config, testDb.handle);
+  const app = await buildApp({
+    config,
+    database: testDb.handle,
+    signer: init.signer,
+    tokenSecret: init.tokenSecret,
+    logger: false,
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
+  t.teardown(async () => {
+    await app.close();
+    await testDb.drop();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+  const mint = (role: Role, subject = `${role}-user`) =>
+    mintApiToken(init.tokenSecret, { role, subject, issuer: teamId }).token;
+  const bearer = (role: Role) => ({ authorization: `Bearer ${mint(role)}` });
+  return {
+    app,
+    config,
+    database: testDb.handle,
+    signer: init.signer,
+    tokenSecret: init.tokenSecret,
+    auth: { reader: bearer('reader'), handler: bearer('handler'), admin: bearer('admin') },
+    mint,
+  };
+}

@@ -1,0 +1,78 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import pg from 'pg';
+import { openDatabase, type DatabaseHandle } from '../../src/db/database.js';
+import { migrateToLatest } from '../../src/db/migrator.js';
+import { projectRoot } from '../../src/project-root.js';
+
+/**
+ * A fresh, migrated database for one test (or one node of a multi-node test).
+ * - With HIKESHI_TEST_DATABASE_URL: a new schema on that PostgreSQL server, dropped afterwards,
+ *   so test files run in parallel against one server.
+ * - Otherwise: an in-memory PGlite loaded from a migrated template tarball that the first test
+ *   process makes and caches (keyed by the migrations' content), because opening a template
+ *   takes a fraction of migrating a fresh PGlite.
+ */
+export const TEST_DATABASE_URL = process.env.HIKESHI_TEST_DATABASE_URL || null;
+
+export interface TestDatabase {
+  handle: DatabaseHandle;
+  /** Set for server databases: what HIKESHI_DATABASE_SCHEMA a child process must use. */
+  schema: string | null;
+  drop(): Promise<void>;
+}
+
+function migrationsDigest(): string {
+  const dir = path.join(projectRoot(), 'migrations');
+  const hash = createHash('sha256');
+  for (const f of readdirSync(dir).sort()) hash.update(f).update(readFileSync(path.join(dir, f)));
+  return hash.digest('hex').slice(0, 16);
+}
+
+let templatePromise: Promise<Blob> | undefined;
+
+async function embeddedTemplate(): Promise<Blob> {
+  const cacheDir = path.join(projectRoot(), '.hikeshi-test-cache');
+  const file = path.join(cacheDir, `template-${migrationsDigest()}.tar`);
+  if (existsSync(file)) return new Blob([await readFile(file)]);
+  const fresh = await openDatabase({});
+  try {
+    await migrateToLatest(fresh.db, null);
+    const blob = await fresh.dumpTemplate!();
+    await mkdir(cacheDir, { recursive: true });
+    // Parallel test processes may race here; rename is atomic, so readers never see half a file.
+    const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
+    await writeFile(tmp, Buffer.from(await blob.arrayBuffer()));
+    await rename(tmp, file);
+    return blob;
+  } finally {
+    await fresh.close();
+  }
+}
+
+export async function createTestDatabase(): Promise<TestDatabase> {
+  if (TEST_DATABASE_URL) {
+    const schema = `t_${randomBytes(6).toString('hex')}`;
+    const handle = await openDatabase({ url: TEST_DATABASE_URL, schema, poolSize: 5 });
+    await migrateToLatest(handle.db, schema);
+    return {
+      handle,
+      schema,
+      async drop() {
+        await handle.close();
+        const client = new pg.Client({ connectionString: TEST_DATABASE_URL! });
+        await client.connect();
+        try {
+          await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+        } finally {
+          await client.end();
+        }
+      },
+    };
+  }
+  templatePromise ??= embeddedTemplate();
+  const handle = await openDatabase({ template: await templatePromise });
+  return { handle, schema: null, drop: () => handle.close() };
+}
