@@ -20,6 +20,8 @@ import { profileApiRoutes, profilePublicRoutes } from './modules/profile/profile
 import { createProfileService } from './modules/profile/profile.service.js';
 import { createSiteService } from './modules/sites/site.service.js';
 import { siteRoutes } from './modules/sites/site.routes.js';
+import { createAuditModule } from './modules/audit/audit.module.js';
+import { createFederationModule, type FederationModule } from './modules/federation/federation.module.js';
 import { isTokenRevoked } from './modules/tokens/token.repository.js';
 import { tokenRoutes } from './modules/tokens/token.routes.js';
 import { ProblemSchema } from '../schemas/common.schema.js';
@@ -29,9 +31,17 @@ export interface AppDeps {
   database: DatabaseHandle;
   signer: NodeSigner;
   tokenSecret: string;
-  /** Seams for tests: a fixed clock, a quiet logger. */
+  /** Seams for tests: a fixed clock, a quiet logger, outgoing HTTP to peers. */
   clock?: Clock;
   logger?: boolean;
+  fetch?: typeof fetch;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Background federation work; server.ts starts it after listen. */
+    federation: FederationModule;
+  }
 }
 
 /**
@@ -86,6 +96,21 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const profiles = createProfileService({ db, config, clock });
   const sites = createSiteService({ db, clock });
   const incidents = createIncidentService({ db, clock, config });
+  const audit = createAuditModule({ db, clock });
+  const federation = createFederationModule({
+    config,
+    db,
+    clock,
+    signer: deps.signer,
+    tokenSecret: deps.tokenSecret,
+    incidents,
+    profiles,
+    audit: audit.log,
+    log: app.log,
+    fetch: deps.fetch ?? globalThis.fetch,
+  });
+  app.decorate('federation', federation);
+  app.addHook('onClose', () => federation.stop());
 
   // 3. Public routes.
   const problemOnly = { 503: ProblemSchema };
@@ -117,11 +142,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await api.register(tokenRoutes, { db, tokenSecret: deps.tokenSecret, teamId: config.teamId, clock });
       await api.register(siteRoutes, { sites });
       await api.register(incidentRoutes, { incidents, teamId: config.teamId });
+      await api.register(audit.apiRoutes);
+      await api.register(federation.apiRoutes);
     },
     { prefix: '/api/v1' },
   );
 
-  // 5. /federation/v1: peer nodes (added by the federation module).
+  // 5. /federation/v1: peer nodes. The module authenticates each route itself: signed
+  // documents for messages and token requests, peer tokens (federation audience) for pulls.
+  await app.register(federation.federationRoutes, { prefix: '/federation/v1' });
 
   return app;
 }

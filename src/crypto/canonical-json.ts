@@ -1,0 +1,135 @@
+/**
+ * RFC 8785 JSON Canonicalization Scheme (JCS).
+ *
+ * Signatures in the federation cover the canonical bytes of a document, so two
+ * nodes (or a node and an analyst with GnuPG) must derive byte-identical
+ * output from the same JSON data no matter how it was formatted in transit.
+ *
+ * The serializer is deliberately strict: anything JSON.stringify would
+ * silently drop or coerce (undefined, functions, Dates via toJSON, sparse
+ * array holes, lone surrogates) is rejected, because a signature over a
+ * coerced value would vouch for data the signer never saw.
+ */
+
+import { hasLoneSurrogate } from './utf8.js';
+
+export type JsonPrimitive = string | number | boolean | null;
+export type JsonValue = JsonPrimitive | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+export class CanonicalizationError extends Error {
+  /** JSON-pointer-like location of the offending value, e.g. `/items/3/name`. */
+  readonly path: string;
+
+  constructor(message: string, path: string) {
+    super(`${message} at ${path === '' ? '(root)' : path}`);
+    this.name = 'CanonicalizationError';
+    this.path = path;
+  }
+}
+
+/**
+ * Legitimate documents are shallow; the limit keeps hostile input from
+ * exhausting the stack (a RangeError would escape as an unclassified crash).
+ */
+export const MAX_CANONICAL_DEPTH = 256;
+
+export function canonicalize(value: unknown): string {
+  const parts: string[] = [];
+  serialize(value, '', new Set<object>(), 0, parts);
+  return parts.join('');
+}
+
+export function canonicalBytes(value: unknown): Uint8Array {
+  return new TextEncoder().encode(canonicalize(value));
+}
+
+function serialize(value: unknown, path: string, ancestors: Set<object>, depth: number, out: string[]): void {
+  switch (typeof value) {
+    case 'string':
+      out.push(serializeString(value, path));
+      return;
+    case 'number':
+      if (!Number.isFinite(value)) {
+        throw new CanonicalizationError(`non-finite number ${String(value)} is not representable in JSON`, path);
+      }
+      // ECMAScript Number serialization is exactly what RFC 8785 section 3.2.2.3 mandates (-0 becomes 0).
+      out.push(JSON.stringify(value));
+      return;
+    case 'boolean':
+      out.push(value ? 'true' : 'false');
+      return;
+    case 'undefined':
+      throw new CanonicalizationError('undefined is not a JSON value', path);
+    case 'bigint':
+      throw new CanonicalizationError('bigint is not a JSON value', path);
+    case 'symbol':
+      throw new CanonicalizationError('symbol is not a JSON value', path);
+    case 'function':
+      throw new CanonicalizationError('function is not a JSON value', path);
+    case 'object':
+      break;
+  }
+
+  if (value === null) {
+    out.push('null');
+    return;
+  }
+  const container = value as object;
+
+  if (depth >= MAX_CANONICAL_DEPTH) {
+    throw new CanonicalizationError(`nesting deeper than ${MAX_CANONICAL_DEPTH} levels`, path);
+  }
+  // Only the current ancestry counts: the same object appearing twice in sibling positions is a DAG, not a cycle.
+  if (ancestors.has(container)) {
+    throw new CanonicalizationError('cyclic structure', path);
+  }
+  ancestors.add(container);
+
+  if (Array.isArray(container)) {
+    out.push('[');
+    for (let i = 0; i < container.length; i++) {
+      if (!Object.prototype.hasOwnProperty.call(container, i)) {
+        throw new CanonicalizationError('sparse array hole', `${path}/${i}`);
+      }
+      if (i > 0) out.push(',');
+      serialize(container[i], `${path}/${i}`, ancestors, depth + 1, out);
+    }
+    out.push(']');
+  } else {
+    const proto: unknown = Object.getPrototypeOf(container);
+    if (proto !== Object.prototype && proto !== null) {
+      // Dates, Maps, Buffers, class instances: JSON.stringify would coerce or drop them.
+      const kind = (container as { constructor?: { name?: unknown } }).constructor?.name;
+      throw new CanonicalizationError(`non-plain object (${typeof kind === 'string' ? kind : 'unknown'})`, path);
+    }
+    if (Object.getOwnPropertySymbols(container).some((s) => Object.prototype.propertyIsEnumerable.call(container, s))) {
+      throw new CanonicalizationError('symbol-keyed property', path);
+    }
+    // Default sort compares UTF-16 code units, which is the order RFC 8785 section 3.2.3 requires.
+    const keys = Object.keys(container).sort();
+    out.push('{');
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i] as string;
+      const childPath = `${path}/${escapePointerToken(key)}`;
+      if (i > 0) out.push(',');
+      out.push(serializeString(key, childPath), ':');
+      serialize((container as Record<string, unknown>)[key], childPath, ancestors, depth + 1, out);
+    }
+    out.push('}');
+  }
+
+  ancestors.delete(container);
+}
+
+function serializeString(s: string, path: string): string {
+  // I-JSON (which JCS builds on) forbids them, and UTF-8 cannot encode them faithfully.
+  if (hasLoneSurrogate(s)) {
+    throw new CanonicalizationError('string contains a lone surrogate', path);
+  }
+  return JSON.stringify(s);
+}
+
+function escapePointerToken(key: string): string {
+  return key.replace(/~/g, '~0').replace(/\//g, '~1');
+}

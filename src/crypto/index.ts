@@ -1,0 +1,39 @@
+/**
+ * Public crypto API of Hikeshi. The rest of the application imports from here
+ * and never from `openpgp` directly, so algorithm, encoding and interop
+ * decisions stay in one place.
+ */
+export {
+  canonicalize,
+  canonicalBytes,
+  CanonicalizationError,
+  MAX_CANONICAL_DEPTH,
+  type JsonObject,
+  type JsonPrimitive,
+  type JsonValue,
+} from './canonical-json.js';
+export {
+  InvalidKeyError,
+  KeyPassphraseError,
+  SealedMessageError,
+  SignatureFormatError,
+  type SealedMessageFailure,
+} from './crypto-errors.js';
+export { isV4Fingerprint, normalizeFingerprint } from './fingerprint.js';
+export { generateNodeKey, type GeneratedNodeKey, type NodeKeyOptions } from './node-key.js';
+export { clearPeerKeyCache, readPeerKey, type PeerKey } from './peer-key.js';
+export { DEFAULT_MAX_SEALED_PLAINTEXT_BYTES, openSealed, sealForRecipient, type OpenSealedOptions } from './sealing.js';
+export {
+  DEFAULT_MAX_CLOCK_SKEW_MS,
+  readSignatureIssuer,
+  signatureIssuerFingerprint,
+  signDocument,
+  verifyDocumentSignature,
+  type SignatureIssuer,
+  type SignedEnvelope,
+  type VerificationFailure,
+  type VerificationResult,
+  type VerifyOptions,
+} from './signed-document.js';
+export { loadNodeSigner, type NodeSigner } from './signer.js';
+export { measureEd25519VerifyRate, measureOpenpgpVerifyRate, type VerifyRateOptions } from './verify-rate.js';

@@ -1,0 +1,108 @@
+import { createMessage, decryptKey, readPrivateKey, sign, type PrivateKey } from 'openpgp';
+
+import { InvalidKeyError, KeyPassphraseError, SignatureFormatError } from './crypto-errors.js';
+import { countArmorBlocks, describePublicKey, type PeerKey } from './peer-key.js';
+import { openWithPrivateKey, type OpenSealedOptions } from './sealing.js';
+import { hasLoneSurrogate } from './utf8.js';
+
+/**
+ * The node's own key, unlocked once at startup. Holds the decrypted secret
+ * key in memory only; nothing here exposes or serializes it.
+ */
+export interface NodeSigner {
+  /** Primary key fingerprint, 40 upper-case hex characters. */
+  readonly fingerprint: string;
+  readonly armoredPublicKey: string;
+  /** The public half, usable wherever a PeerKey is expected (self-verification, sealing to self). */
+  readonly publicKey: PeerKey;
+  /** Armored detached binary-mode signature over the bytes (strings are UTF-8 encoded first). */
+  signDetached(data: Uint8Array | string): Promise<string>;
+  /** Opens a message sealed to this node; see {@link openSealed}. */
+  decrypt(armoredMessage: string, options?: OpenSealedOptions): Promise<string>;
+}
+
+const MAX_ARMORED_PRIVATE_KEY_LENGTH = 1024 * 1024;
+
+/**
+ * @throws InvalidKeyError when the text is not a usable v4 private key.
+ * @throws KeyPassphraseError when the key is encrypted and the passphrase is missing or wrong.
+ *   A passphrase given for an unencrypted key is ignored.
+ */
+export async function loadNodeSigner(armoredPrivateKey: string, passphrase?: string): Promise<NodeSigner> {
+  if (typeof armoredPrivateKey !== 'string' || !armoredPrivateKey.includes('-----BEGIN PGP PRIVATE KEY BLOCK-----')) {
+    throw new InvalidKeyError('not an armored OpenPGP private key block');
+  }
+  if (armoredPrivateKey.length > MAX_ARMORED_PRIVATE_KEY_LENGTH) {
+    throw new InvalidKeyError(`private key is larger than ${MAX_ARMORED_PRIVATE_KEY_LENGTH} characters`);
+  }
+
+  if (countArmorBlocks(armoredPrivateKey) !== 1) {
+    throw new InvalidKeyError('expected exactly one armored private key block');
+  }
+
+  let key: PrivateKey;
+  try {
+    key = await readPrivateKey({ armoredKey: armoredPrivateKey });
+  } catch (error) {
+    throw new InvalidKeyError('could not parse OpenPGP private key', { cause: error });
+  }
+
+  if (!key.isDecrypted()) {
+    if (passphrase === undefined || passphrase === '') {
+      throw new KeyPassphraseError('private key is passphrase-protected but no passphrase was given');
+    }
+    try {
+      key = await decryptKey({ privateKey: key, passphrase });
+    } catch (error) {
+      // openpgp reports a wrong passphrase and corrupted key material alike; both mean "cannot unlock".
+      throw new KeyPassphraseError('passphrase does not unlock the private key', { cause: error });
+    }
+  }
+
+  const publicKey = await describePublicKey(key.toPublic());
+  return new OpenpgpNodeSigner(key, publicKey);
+}
+
+class OpenpgpNodeSigner implements NodeSigner {
+  readonly fingerprint: string;
+  readonly armoredPublicKey: string;
+  readonly publicKey: PeerKey;
+  readonly #key: PrivateKey;
+
+  constructor(key: PrivateKey, publicKey: PeerKey) {
+    this.#key = key;
+    this.publicKey = publicKey;
+    this.fingerprint = publicKey.fingerprint;
+    this.armoredPublicKey = publicKey.armored;
+  }
+
+  async signDetached(data: Uint8Array | string): Promise<string> {
+    // Binary mode, never text mode: the signature must cover the exact bytes a peer (or gpg --verify) will hash.
+    if (typeof data === 'string' && hasLoneSurrogate(data)) {
+      throw new SignatureFormatError('refusing to sign a string containing a lone surrogate');
+    }
+    const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
+    if (!(bytes instanceof Uint8Array)) {
+      throw new TypeError('data must be a Uint8Array or a string');
+    }
+    try {
+      const message = await createMessage({ binary: bytes });
+      return await sign({ message, signingKeys: this.#key, detached: true, format: 'armored' });
+    } catch (error) {
+      throw new SignatureFormatError('could not create signature', { cause: error });
+    }
+  }
+
+  decrypt(armoredMessage: string, options?: OpenSealedOptions): Promise<string> {
+    return openWithPrivateKey(armoredMessage, this.#key, options);
+  }
+
+  // Keeps the key object out of console.log / util.inspect output.
+  toJSON(): { fingerprint: string } {
+    return { fingerprint: this.fingerprint };
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `NodeSigner { fingerprint: '${this.fingerprint}' }`;
+  }
+}

@@ -1,0 +1,173 @@
+import t from 'tap';
+
+import { canonicalBytes, canonicalize, CanonicalizationError, MAX_CANONICAL_DEPTH } from '../../src/crypto/index.js';
+
+function fromIeee754Hex(hex: string): number {
+  const view = new DataView(new ArrayBuffer(8));
+  view.setBigUint64(0, BigInt(`0x${hex}`));
+  return view.getFloat64(0);
+}
+
+t.test('RFC 8785 section 3.2.2 sample: numbers, escapes, literals', async (t) => {
+  // Parsed from text so the number literals go through the same JSON parser a peer would use.
+  const input = JSON.parse(String.raw`{
+    "numbers": [333333333.33333329, 1E30, 4.50, 2e-3, 0.000000000000000000000000001],
+    "string": "\u20ac$\u000F\u000aA'\u0042\u0022\u005c\\\"\/",
+    "literals": [null, true, false]
+  }`) as unknown;
+  const expected = String.raw`{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],"string":"€$\u000f\nA'B\"\\\\\"/"}`;
+  t.equal(canonicalize(input), expected);
+  // "€" must be emitted raw as UTF-8 (E2 82 AC), not as a \u escape.
+  const bytes = Buffer.from(canonicalBytes(input));
+  const at = bytes.indexOf('"string":"') + '"string":"'.length;
+  t.equal(bytes.subarray(at, at + 4).toString('hex'), 'e282ac24');
+  t.equal(Buffer.from(bytes).toString('utf8'), expected);
+});
+
+t.test('RFC 8785 section 3.2.3 sample: keys sorted by UTF-16 code units', async (t) => {
+  const input = JSON.parse(String.raw`{
+    "\u20ac": "Euro Sign",
+    "\r": "Carriage Return",
+    "\ufb33": "Hebrew Letter Dalet With Dagesh",
+    "1": "One",
+    "\ud83d\ude00": "Emoji: Grinning Face",
+    "\u0080": "Control",
+    "\u00f6": "Latin Small Letter O With Diaeresis"
+  }`) as unknown;
+  t.equal(
+    canonicalize(input),
+    '{"\\r":"Carriage Return","1":"One","\u0080":"Control","\u00f6":"Latin Small Letter O With Diaeresis",' +
+      '"\u20ac":"Euro Sign","\ud83d\ude00":"Emoji: Grinning Face","\ufb33":"Hebrew Letter Dalet With Dagesh"}',
+  );
+});
+
+t.test('UTF-16 order differs from code point order for astral vs high BMP keys', async (t) => {
+  // U+1F600 is D83D DE00 in UTF-16, which sorts before U+FB33 even though its code point is larger.
+  t.equal(canonicalize({ '\ufb33': 1, '\u{1F600}': 2 }), '{"\u{1F600}":2,"\ufb33":1}');
+  // Integer-like keys are not special: JS enumerates them first, JCS sorts them as strings.
+  t.equal(canonicalize({ b: 1, 10: 2, 9: 3, a: 4 }), '{"10":2,"9":3,"a":4,"b":1}');
+});
+
+t.test('RFC 8785 appendix B number serialization', async (t) => {
+  const cases: [string, string][] = [
+    ['0000000000000000', '0'],
+    ['8000000000000000', '0'],
+    ['0000000000000001', '5e-324'],
+    ['8000000000000001', '-5e-324'],
+    ['7fefffffffffffff', '1.7976931348623157e+308'],
+    ['ffefffffffffffff', '-1.7976931348623157e+308'],
+    ['4340000000000000', '9007199254740992'],
+    ['c340000000000000', '-9007199254740992'],
+    ['4430000000000000', '295147905179352830000'],
+    ['44b52d02c7e14af5', '9.999999999999997e+22'],
+    ['44b52d02c7e14af6', '1e+23'],
+    ['44b52d02c7e14af7', '1.0000000000000001e+23'],
+    ['444b1ae4d6e2ef4e', '999999999999999700000'],
+    ['444b1ae4d6e2ef4f', '999999999999999900000'],
+    ['444b1ae4d6e2ef50', '1e+21'],
+    ['3eb0c6f7a0b5ed8c', '9.999999999999997e-7'],
+    ['3eb0c6f7a0b5ed8d', '0.000001'],
+    ['41b3de4355555553', '333333333.3333332'],
+    ['41b3de4355555554', '333333333.33333325'],
+    ['41b3de4355555555', '333333333.3333333'],
+    ['41b3de4355555556', '333333333.3333334'],
+    ['41b3de4355555557', '333333333.33333343'],
+    ['becbf647612f3696', '-0.0000033333333333333333'],
+    ['43143ff3c1cb0959', '1424953923781206.2'],
+  ];
+  for (const [hex, expected] of cases) {
+    t.equal(canonicalize(fromIeee754Hex(hex)), expected, `0x${hex}`);
+  }
+  for (const hex of ['7fffffffffffffff', '7ff0000000000000', 'fff0000000000000']) {
+    t.throws(() => canonicalize([fromIeee754Hex(hex)]), CanonicalizationError, `0x${hex} is rejected`);
+  }
+});
+
+t.test('whitespace-free output for nested arrays and objects', async (t) => {
+  const input = { z: [[], [[1, [2, { b: true, a: null }]]], {}], a: { y: [' x '], x: '' } };
+  t.equal(canonicalize(input), '{"a":{"x":"","y":[" x "]},"z":[[],[[1,[2,{"a":null,"b":true}]]],{}]}');
+  t.equal(canonicalize([]), '[]');
+  t.equal(canonicalize({}), '{}');
+  t.equal(canonicalize('top'), '"top"');
+  t.equal(canonicalize(null), 'null');
+});
+
+t.test('control characters use the escapes JSON.stringify produces', async (t) => {
+  t.equal(canonicalize('\b\f\n\r\t\u0000\u001f"\\/\u007f'), '"\\b\\f\\n\\r\\t\\u0000\\u001f\\"\\\\/\u007f"');
+});
+
+t.test('canonical form is independent of input key order and formatting', async (t) => {
+  const a = JSON.parse('{"b": [1, 2.0, {"d": 1, "c": 2}], "a": "x"}') as unknown;
+  const b = JSON.parse('{"a":"x","b":[1,2,{"c":2,"d":1}]}') as unknown;
+  t.equal(canonicalize(a), canonicalize(b));
+  t.not(canonicalize({ a: [1, 2] }), canonicalize({ a: [2, 1] }), 'array order is significant');
+});
+
+t.test('rejects values JSON cannot represent instead of coercing them', async (t) => {
+  const rejects: [string, unknown][] = [
+    ['NaN', { a: Number.NaN }],
+    ['Infinity', [Number.POSITIVE_INFINITY]],
+    ['undefined property', { a: undefined }],
+    ['undefined element', [undefined]],
+    ['undefined root', undefined],
+    ['function', { f: () => 1 }],
+    ['bigint', { n: 1n }],
+    ['symbol value', { s: Symbol('x') }],
+    ['symbol key', { [Symbol('k')]: 1 }],
+    ['Date', { d: new Date(0) }],
+    ['Map', new Map()],
+    ['class instance', new (class Report {})()],
+    ['boxed string', { s: new String('x') }],
+    ['sparse array', [1, , 3]],
+    ['lone high surrogate', '\ud800'],
+    ['lone low surrogate key', { '\udc00': 1 }],
+    ['reversed surrogate pair', '\ude00\ud83d'],
+  ];
+  for (const [label, value] of rejects) {
+    t.throws(() => canonicalize(value), CanonicalizationError, label);
+  }
+});
+
+t.test('errors name the offending location', async (t) => {
+  try {
+    canonicalize({ items: [{ ok: 1 }, { 'a/b': Number.NaN }] });
+    t.fail('should throw');
+  } catch (error) {
+    t.type(error, CanonicalizationError);
+    t.equal((error as CanonicalizationError).path, '/items/1/a~1b');
+  }
+});
+
+t.test('cycles are rejected, shared references are not', async (t) => {
+  const cyclic: Record<string, unknown> = { a: 1 };
+  cyclic['self'] = { back: cyclic };
+  t.throws(() => canonicalize(cyclic), CanonicalizationError);
+  const arr: unknown[] = [];
+  arr.push(arr);
+  t.throws(() => canonicalize(arr), CanonicalizationError);
+
+  const shared = { x: 1 };
+  t.equal(canonicalize({ a: shared, b: [shared, shared] }), '{"a":{"x":1},"b":[{"x":1},{"x":1}]}');
+});
+
+t.test('null-prototype objects and own __proto__ keys are plain JSON data', async (t) => {
+  const bare = Object.assign(Object.create(null) as Record<string, unknown>, { b: 1, a: 2 });
+  t.equal(canonicalize(bare), '{"a":2,"b":1}');
+  const parsed = JSON.parse('{"__proto__":{"x":1},"a":0}') as unknown;
+  t.equal(canonicalize(parsed), '{"__proto__":{"x":1},"a":0}');
+});
+
+t.test('nesting depth is bounded', async (t) => {
+  let ok: unknown = 0;
+  for (let i = 0; i < MAX_CANONICAL_DEPTH; i++) ok = [ok];
+  t.doesNotThrow(() => canonicalize(ok));
+  t.throws(() => canonicalize([ok]), CanonicalizationError);
+});
+
+t.test('does not mutate its input', async (t) => {
+  const input = { b: [3, 1, 2], a: { d: 1, c: 2 } };
+  const snapshot = JSON.stringify(input);
+  canonicalize(input);
+  t.equal(JSON.stringify(input), snapshot);
+  t.same(Object.keys(input), ['b', 'a']);
+});
