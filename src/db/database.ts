@@ -5,6 +5,7 @@ import { Kysely, PostgresDialect, type Transaction } from 'kysely';
 import pg from 'pg';
 import type { DatabaseSchema } from './tables.js';
 import { SerialPGliteDialect } from './pglite-mutex-dialect.js';
+import { lockDataDir } from './data-dir-lock.js';
 
 export type Engine = 'pglite' | 'postgres';
 export type Db = Kysely<DatabaseSchema>;
@@ -64,20 +65,36 @@ async function openServer(url: string, schema: string | null, poolSize: number):
 
 async function openEmbedded(dataDir: string | null, template: Blob | null): Promise<DatabaseHandle> {
   let pgDir: string | undefined;
+  let unlock = () => {};
   if (dataDir) {
     pgDir = path.join(dataDir, 'pgdata');
     mkdirSync(pgDir, { recursive: true });
+    unlock = lockDataDir(dataDir);
   }
-  const pglite = await PGlite.create(pgDir, {
-    ...(template ? { loadDataDir: template } : {}),
-    parsers: { 20: (v: string) => Number(v) },
-  });
+  let pglite: PGlite;
+  try {
+    pglite = await PGlite.create(pgDir, {
+      ...(template ? { loadDataDir: template } : {}),
+      parsers: { 20: (v: string) => Number(v) },
+    });
+  } catch (err) {
+    unlock();
+    throw err;
+  }
   const db = new Kysely<DatabaseSchema>({ dialect: new SerialPGliteDialect({ pglite }) });
   return {
     db,
     engine: 'pglite',
     schema: null,
-    close: () => db.destroy(),
+    close: async () => {
+      try {
+        await db.destroy();
+        // Kysely closes PGlite only if a query ever ran; make sure it is closed before unlocking.
+        if (!pglite.closed) await pglite.close();
+      } finally {
+        unlock();
+      }
+    },
     dumpTemplate: async () => {
       await pglite.query('CHECKPOINT');
       return pglite.dumpDataDir('none');

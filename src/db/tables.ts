@@ -115,7 +115,57 @@ export interface JournalEntryTable {
   note: string | null;
 }
 
+/** Hash-chained, append-only (migration 0004): no column is updatable, even in the types. */
+export interface AuditEntryTable {
+  seq: ColumnType<number, number, never>;
+  at: ColumnType<Date, string, never>;
+  kind: ColumnType<string, string, never>;
+  actor: ColumnType<string, string, never>;
+  incident_id: ColumnType<string | null, string | null, never>;
+  peer: ColumnType<string | null, string | null, never>;
+  decision: ColumnType<string | null, string | null, never>;
+  details: ColumnType<Record<string, unknown>, string, never>;
+  prev_hash: ColumnType<string, string, never>;
+  hash: ColumnType<string, string, never>;
+}
+
+export interface PeerTable {
+  team_id: string;
+  name: string;
+  url: string;
+  fingerprint: string;
+  public_key: string;
+  relationship: string;
+  trust_level: string;
+  assurance: string;
+  status: string;
+  profile_requires_sealed: boolean;
+  seal_always: boolean;
+  signed_profile: string;
+  profile_fetched_at: Timestamp;
+  pending_fingerprint: string | null;
+  pending_public_key: string | null;
+  pending_profile: string | null;
+  key_changed_at: Timestamp | null;
+  verified_at: Timestamp | null;
+  verified_by: string | null;
+  added_at: Timestamp;
+  added_by: string;
+  updated_at: Timestamp;
+}
+
+export interface PeerKeyTable {
+  team_id: string;
+  fingerprint: string;
+  public_key: string;
+  how: string;
+  pinned_at: Timestamp;
+  pinned_by: string;
+  retired_at: Timestamp | null;
+}
+
 export interface DatabaseSchema {
+  audit_entry: AuditEntryTable;
   team_profile: TeamProfileTable;
   token_revocation: TokenRevocationTable;
   site: SiteTable;
@@ -128,4 +178,6 @@ export interface DatabaseSchema {
   incident_indicator: IncidentIndicatorTable;
   incident_external_ref: IncidentExternalRefTable;
   journal_entry: JournalEntryTable;
+  peer: PeerTable;
+  peer_key: PeerKeyTable;
 }

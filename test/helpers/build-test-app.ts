@@ -1,4 +1,5 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -20,6 +21,8 @@ export interface Teardown {
 
 export interface TestNode {
   app: FastifyInstance;
+  /** http://127.0.0.1:<port> when listening. */
+  url: string;
   config: Config;
   database: DatabaseHandle;
   signer: NodeSigner;
@@ -34,6 +37,24 @@ export interface TestNodeOptions {
   key?: FixtureKeyName;
   config?: Partial<Config>;
   clock?: Clock;
+  /** Listen on a free loopback port (publicUrl points there), for tests that cross real HTTP. */
+  listen?: boolean;
+  /** Start the federation worker (outbox delivery) after listening. */
+  startWorker?: boolean;
+  fetch?: typeof fetch;
+}
+
+/** A free loopback port. Another process could take it before we listen; on loopback in tests that is rare enough. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 /** A node built on a fresh database, torn down with the test. */
@@ -44,6 +65,7 @@ export async function buildTestNode(t: Teardown, options: TestNodeOptions = {}):
   // The fixture key goes where init looks for it, so no test pays for key generation.
   await writeFile(path.join(dataDir, KEY_FILE), fixture.armoredPrivateKey, { mode: 0o600 });
   const teamId = fixture.teamId;
+  const port = options.listen ? await freePort() : 0;
   const config = loadConfig(
     {},
     {
@@ -53,6 +75,7 @@ export async function buildTestNode(t: Teardown, options: TestNodeOptions = {}):
       referencePrefix: teamId.toUpperCase().replace(/[^A-Z0-9]/g, ''),
       keyPassphrase: fixture.passphrase ?? null,
       logLevel: 'silent',
+      ...(options.listen ? { port, host: '127.0.0.1', publicUrl: `http://127.0.0.1:${port}` } : {}),
       ...options.config,
     },
   );
@@ -65,7 +88,10 @@ export async function buildTestNode(t: Teardown, options: TestNodeOptions = {}):
     tokenSecret: init.tokenSecret,
     logger: false,
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.fetch ? { fetch: options.fetch } : {}),
   });
+  if (options.listen) await app.listen({ port, host: '127.0.0.1' });
+  if (options.startWorker) app.federation.start();
   t.teardown(async () => {
     await app.close();
     await testDb.drop();
@@ -76,6 +102,7 @@ export async function buildTestNode(t: Teardown, options: TestNodeOptions = {}):
   const bearer = (role: Role) => ({ authorization: `Bearer ${mint(role)}` });
   return {
     app,
+    url: config.publicUrl,
     config,
     database: testDb.handle,
     signer: init.signer,

@@ -1,0 +1,70 @@
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from './app.js';
+import type { Config } from './config.js';
+import { initNode } from './node-init.js';
+
+export const BOOTSTRAP_TOKEN_FILE = 'bootstrap-admin-token';
+
+export interface RunningNode {
+  app: FastifyInstance;
+  close(): Promise<void>;
+}
+
+/**
+ * `npm start` / `hikeshi serve`: init (idempotent), build the app, listen, start delivery.
+ * The first start shows a bootstrap admin token once: on a terminal it is printed; otherwise
+ * (a container, a service manager whose output is collected) it goes to a file only the node's
+ * user can read, so it never lands in collected logs.
+ */
+export async function startServer(config: Config, out: (line: string) => void = (l) => process.stdout.write(l + '\n')): Promise<RunningNode> {
+  const init = await initNode(config);
+  let app: FastifyInstance;
+  try {
+    app = await buildApp({ config, database: init.database, signer: init.signer, tokenSecret: init.tokenSecret });
+    await app.listen({ port: config.port, host: config.host });
+  } catch (err) {
+    await init.database.close();
+    throw err;
+  }
+  out(`Hikeshi node "${config.teamId}" listening on ${config.publicUrl} (${init.database.engine})`);
+  out(`Node key fingerprint: ${init.signer.fingerprint}`);
+  if (init.bootstrapToken) {
+    if (process.stdout.isTTY) {
+      out('');
+      out('First start: a bootstrap admin token, shown once (valid 30 days):');
+      out(init.bootstrapToken.token);
+      out('');
+    } else {
+      const file = path.join(config.dataDir, BOOTSTRAP_TOKEN_FILE);
+      await writeFile(file, init.bootstrapToken.token + '\n', { mode: 0o600 });
+      out(`First start: a bootstrap admin token was written to ${file} (readable by this user only).`);
+    }
+  }
+  app.federation.start();
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      await app.close(); // stops accepting, finishes in-flight requests, stops the worker
+      await init.database.close();
+    })());
+  return { app, close };
+}
+
+/** Runs until SIGTERM/SIGINT, then shuts down gracefully. */
+export async function runServer(config: Config): Promise<void> {
+  const node = await startServer(config);
+  const shutdown = (signal: string) => {
+    node.app.log.info({ signal }, 'shutting down');
+    node.close().then(
+      () => process.exit(0),
+      (err) => {
+        node.app.log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}
