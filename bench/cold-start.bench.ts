@@ -1,0 +1,67 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import pg from 'pg';
+import { projectRoot } from '../src/project-root.js';
+import { BENCH_DATABASE_URL, type BenchResult } from './bench-result.js';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
+    });
+  });
+}
+
+/** Starts `hikeshi serve` as a real process and measures until /readyz answers 200. */
+async function timeToReady(env: NodeJS.ProcessEnv, port: number): Promise<number> {
+  const started = performance.now();
+  const child = spawn(process.execPath, [path.join(projectRoot(), 'bin/hikeshi.js'), 'serve'], {
+    env: { ...process.env, ...env, HIKESHI_PORT: String(port), HIKESHI_LOG_LEVEL: 'warn' },
+    stdio: 'ignore',
+  });
+  try {
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`node exited with ${child.exitCode}`);
+      try {
+        const res = await fetch(`http://127.0.0.1:${port}/readyz`);
+        if (res.status === 200) return (performance.now() - started) / 1000;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 50));
+      if (performance.now() - started > 120_000) throw new Error('node did not become ready in 120 s');
+    }
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+  }
+}
+
+export async function benchColdStart(opts: { engine: 'pglite' | 'postgres' }): Promise<BenchResult[]> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'hikeshi-bench-start-'));
+  const schema = `bench_start_${randomBytes(4).toString('hex')}`;
+  const env: NodeJS.ProcessEnv = { HIKESHI_DATA_DIR: dataDir, HIKESHI_TEAM_ID: 'bench' };
+  if (opts.engine === 'postgres') Object.assign(env, { HIKESHI_DATABASE_URL: BENCH_DATABASE_URL, HIKESHI_DATABASE_SCHEMA: schema });
+  try {
+    const first = await timeToReady(env, await freePort());
+    const again = await timeToReady(env, await freePort());
+    return [
+      { name: 'cold start to ready, first start (init: key, migrations)', engine: opts.engine, value: first, unit: 's', limit: 15, better: 'lower' },
+      { name: 'cold start to ready, existing data', engine: opts.engine, value: again, unit: 's', limit: 5, better: 'lower' },
+    ];
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+    if (opts.engine === 'postgres') {
+      const client = new pg.Client({ connectionString: BENCH_DATABASE_URL });
+      await client.connect();
+      await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await client.end();
+    }
+  }
+}

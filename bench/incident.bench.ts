@@ -1,0 +1,67 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { buildApp } from '../src/app.js';
+import { loadConfig } from '../src/config.js';
+import { openDatabase } from '../src/db/database.js';
+import { initNode } from '../src/node-init.js';
+import { generateNodeKey } from '../src/crypto/index.js';
+import { KEY_FILE } from '../src/modules/profile/node-identity.js';
+import { mintApiToken } from '../src/modules/tokens/token-codec.js';
+import { projectRoot } from '../src/project-root.js';
+import { BENCH_DATABASE_URL, percentile, type BenchResult } from './bench-result.js';
+
+/**
+ * Incident creations per second through HTTP: a node listening on loopback, `concurrency`
+ * clients posting the README's example incident (every lecture field) with a handler token.
+ */
+export async function benchIncidentCreation(opts: { engine: 'pglite' | 'postgres'; incidents: number; concurrency: number }): Promise<BenchResult[]> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'hikeshi-bench-'));
+  const key = await generateNodeKey({ teamId: 'bench', name: 'Bench', email: 'bench@example.invalid' });
+  await writeFile(path.join(dataDir, KEY_FILE), key.armoredPrivateKey, { mode: 0o600 });
+  const schema = opts.engine === 'postgres' ? `bench_inc_${randomBytes(4).toString('hex')}` : null;
+  const config = loadConfig({}, { dataDir, teamId: 'bench', referencePrefix: 'BENCH', logLevel: 'silent', port: 0 });
+  const database = await openDatabase(opts.engine === 'postgres' ? { url: BENCH_DATABASE_URL, schema, poolSize: 10 } : { dataDir });
+  const init = await initNode(config, database);
+  const app = await buildApp({ config, database, signer: init.signer, tokenSecret: init.tokenSecret, logger: false });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.server.address();
+  const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  const token = mintApiToken(init.tokenSecret, { role: 'handler', subject: 'bench', issuer: 'bench' }).token;
+  const body = readFileSync(path.join(projectRoot(), 'docs/examples/incident.json'), 'utf8');
+  const latencies: number[] = [];
+  let next = 0;
+  const started = performance.now();
+  const worker = async () => {
+    while (next < opts.incidents) {
+      next++;
+      const t0 = performance.now();
+      const res = await fetch(`${url}/api/v1/incidents`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body,
+      });
+      await res.arrayBuffer();
+      if (res.status !== 201) throw new Error(`create failed: ${res.status}`);
+      latencies.push(performance.now() - t0);
+    }
+  };
+  await Promise.all(Array.from({ length: opts.concurrency }, worker));
+  const seconds = (performance.now() - started) / 1000;
+  await app.close();
+  await database.close();
+  if (schema) {
+    const client = new pg.Client({ connectionString: BENCH_DATABASE_URL });
+    await client.connect();
+    await client.query(`DROP SCHEMA "${schema}" CASCADE`);
+    await client.end();
+  }
+  await rm(dataDir, { recursive: true, force: true });
+  return [
+    { name: `incident creations via HTTP (${opts.concurrency} clients)`, engine: opts.engine, value: opts.incidents / seconds, unit: 'incidents/s', limit: 100, better: 'higher' },
+    { name: 'incident creation p99 latency', engine: opts.engine, value: percentile(latencies, 99), unit: 'ms', limit: 250, better: 'lower' },
+  ];
+}

@@ -1,0 +1,49 @@
+import { benchColdStart } from './cold-start.bench.js';
+import { benchIncidentCreation } from './incident.bench.js';
+import { formatResult, type BenchResult } from './bench-result.js';
+
+/**
+ * `npm run bench`: prints each figure with its target and the ratio to it. Not part of the
+ * tests: speed is measured here, never asserted in a test. Engines: the embedded database
+ * always; the PostgreSQL server when HIKESHI_BENCH_DATABASE_URL (default the local server) answers.
+ * `npm run bench -- --quick` uses smaller sizes.
+ */
+const quick = process.argv.includes('--quick');
+
+async function serverAvailable(): Promise<boolean> {
+  const { default: pg } = await import('pg');
+  const { BENCH_DATABASE_URL } = await import('./bench-result.js');
+  const client = new pg.Client({ connectionString: BENCH_DATABASE_URL, connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+    await client.end();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+type Bench = (engine: 'pglite' | 'postgres') => Promise<BenchResult[]>;
+const benches: Array<[string, Bench]> = [
+  ['incident creation', (engine) => benchIncidentCreation({ engine, incidents: quick ? 300 : 2000, concurrency: 16 })],
+  ['cold start', (engine) => benchColdStart({ engine })],
+];
+
+async function main(): Promise<void> {
+  const engines: Array<'pglite' | 'postgres'> = ['pglite'];
+  if (await serverAvailable()) engines.push('postgres');
+  else console.log('PostgreSQL server not reachable: embedded engine only');
+  console.log(`Hikeshi benchmarks (${quick ? 'quick' : 'full'}), node ${process.version}, ${new Date().toISOString()}`);
+  for (const [name, bench] of benches) {
+    for (const engine of engines) {
+      try {
+        for (const r of await bench(engine)) console.log(formatResult(r));
+      } catch (err) {
+        console.log(`${engine.padEnd(8)} ${name}: failed: ${(err as Error).message}`);
+        process.exitCode = 1;
+      }
+    }
+  }
+}
+
+await main();
