@@ -43,10 +43,9 @@ export const RSIT = {
 export type Category = keyof typeof RSIT;
 export const CATEGORIES = Object.keys(RSIT) as Category[];
 export const CategorySchema = Type.Enum(CATEGORIES, { description: 'RSIT classification.' });
-export const IncidentTypeSchema = Type.Union(
-  [...new Set(Object.values(RSIT).flat())].map((t) => Type.Literal(t)),
-  { description: 'RSIT incident type; must belong to the category.' },
-);
+export type IncidentType = (typeof RSIT)[Category][number];
+export const INCIDENT_TYPES = [...new Set(Object.values(RSIT).flat())] as IncidentType[];
+export const IncidentTypeSchema = Type.Enum(INCIDENT_TYPES, { description: 'RSIT incident type; must belong to the category.' });
 
 export const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
 export const SeveritySchema = Type.Enum(SEVERITIES);

@@ -1,0 +1,37 @@
+/**
+ * The sharing policy (architecture §5, docs/trust-model.md): pure functions that decide what may
+ * leave the node, to whom, for what purpose, and in what shape. Import from here, not from the
+ * files behind it.
+ *
+ *   const trust = effectiveTrust(peerProfile, ourGroups);               // level + reasons
+ *   const item = policyItemFromIncident(incident, { ourTeamId, chosenRecipients, ... });
+ *   const decision = decide(item, { id, kind: 'team', relationship, trust: trust.level }, 'direct', { now });
+ *   // audit.append(... decision ...) whether it allows or not
+ *   if (decision.allow) send(preparePayload(incident, decision), decision.redactions, decision.provenance);
+ */
+export { decide, policyVersionOf, POLICY_VERSION, TLP_MINIMUM_TRUST, LIMIT_IMPLIED_BY_TLP, type DecisionContext, type PolicyConfig } from './sharing-policy.js';
+export { effectiveTrust, DEFAULT_TRUST_RULES, type TrustRules } from './effective-trust.js';
+export {
+  DEFAULT_SECTION_MINIMUMS,
+  sectionMinimum,
+  sectionsPresent,
+  isInternalHostByAddress,
+  internalHostPredicate,
+  isVictimHost,
+  type InternalHostPredicate,
+} from './incident-sections.js';
+export { policyItemFromIncident, type PolicyItemFacts } from './policy-item.js';
+export {
+  applyRedactions,
+  summarise,
+  preparePayload,
+  redactionMarker,
+  isRedactionMarker,
+  REDACTED,
+  PolicyPayloadError,
+  type PolicyPayload,
+  type RedactionOptions,
+} from './redaction.js';
+export { POLICY_TABLE, POLICY_SCENARIOS, EXPECTED_REDACTIONS, EXPECTED_MAY_REDISTRIBUTE, type PolicyTableRow, type PolicyScenario } from './policy-table.js';
+export { trustAtLeast, trustRank, higherTrust, lowerTrust, stricterTlp, tlpRank } from './policy-order.js';
+export { benchPolicyDecisions, type PolicyBenchResult } from './policy-bench.js';
