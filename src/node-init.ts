@@ -22,10 +22,11 @@ export function openConfiguredDatabase(config: Config): Promise<DatabaseHandle> 
  * Idempotent; it never replaces an existing key or profile. The first initialisation mints a
  * bootstrap admin token so that a newcomer needs nothing else to start working.
  */
-export async function initNode(config: Config, database?: DatabaseHandle): Promise<InitResult> {
+export async function initNode(config: Config, database?: DatabaseHandle, options: { migrate?: boolean } = {}): Promise<InitResult> {
   const db = database ?? (await openConfiguredDatabase(config));
   try {
-    const { applied } = await migrateToLatest(db.db, db.schema);
+    // Tests hand in a database migrated from a template and skip this step.
+    const { applied } = options.migrate === false ? { applied: [] } : await migrateToLatest(db.db, db.schema);
     const secrets = await ensureNodeSecrets(config);
     const createdProfile = await insertProfileIfMissing(db.db, {
       teamId: config.teamId,

@@ -80,7 +80,7 @@ export async function buildTestNode(t: Teardown, options: TestNodeOptions = {}):
     },
   );
   const testDb = await createTestDatabase();
-  const init = await initNode(config, testDb.handle);
+  const init = await initNode(config, testDb.handle, { migrate: false });
   const app = await buildApp({
     config,
     database: testDb.handle,

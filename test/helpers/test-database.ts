@@ -31,6 +31,24 @@ function migrationsDigest(): string {
   return hash.digest('hex').slice(0, 16);
 }
 
+const SCHEMA_LOCK_KEY = 0x48494b45534348; // "HIKESCH"
+
+async function withSchemaLock<T>(mode: 'shared' | 'exclusive', fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: TEST_DATABASE_URL! });
+  await client.connect();
+  const suffix = mode === 'shared' ? '_shared' : '';
+  try {
+    await client.query(`SELECT pg_advisory_lock${suffix}($1)`, [SCHEMA_LOCK_KEY]);
+    try {
+      return await fn(client);
+    } finally {
+      await client.query(`SELECT pg_advisory_unlock${suffix}($1)`, [SCHEMA_LOCK_KEY]);
+    }
+  } finally {
+    await client.end();
+  }
+}
+
 let templatePromise: Promise<Blob> | undefined;
 
 async function embeddedTemplate(): Promise<Blob> {
@@ -56,19 +74,17 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   if (TEST_DATABASE_URL) {
     const schema = `t_${randomBytes(6).toString('hex')}`;
     const handle = await openDatabase({ url: TEST_DATABASE_URL, schema, poolSize: 5 });
-    await migrateToLatest(handle.db, schema);
+    // Kysely's migrator lists the tables of every schema; a schema dropped by another test
+    // process meanwhile makes that listing fail. Migrations share a lock that drops take alone.
+    await withSchemaLock('shared', () => migrateToLatest(handle.db, schema));
     return {
       handle,
       schema,
       async drop() {
         await handle.close();
-        const client = new pg.Client({ connectionString: TEST_DATABASE_URL! });
-        await client.connect();
-        try {
+        await withSchemaLock('exclusive', async (client) => {
           await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-        } finally {
-          await client.end();
-        }
+        });
       },
     };
   }

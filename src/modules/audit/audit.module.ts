@@ -1,29 +1,54 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Clock } from '../../clock.js';
 import type { Db, DbOrTx } from '../../db/database.js';
+import { auditRoutes } from './audit.routes.js';
+import { createAuditService, type AuditService } from './audit.service.js';
 
 /** What every disclosure decision, receipt, quarantine decision and trust change records. */
 export interface AuditEntryInput {
+  /** What happened, e.g. `disclosure`, `receipt`, `quarantine`, `trust-change` (1..100 characters). */
   kind: string;
+  /** Who acted: a token subject, a peer team id, or the node itself. */
   actor: string;
+  /** An incident id (uuid), not a reference number. No foreign key: the entry outlives the incident. */
   incidentId?: string | null;
+  /** The other team concerned, by team id. */
   peer?: string | null;
   decision?: 'allow' | 'deny' | null;
+  /**
+   * A JSON object: ids, reference numbers, reasons, the policy version, redacted section names,
+   * digests of what was sent (`contentDigest` in audit-chain.ts). NEVER tokens, keys,
+   * passphrases or incident content: the log is append-only, so nothing put here can be taken
+   * out again, and every admin who reads the log sees it. The audit module stores what it is
+   * given (after a JSON round trip); it does not filter.
+   */
   details: Record<string, unknown>;
 }
 
 export interface AuditLog {
-  /** Appends inside the caller's transaction when given one, so the record commits with the act. */
+  /**
+   * Appends inside the caller's transaction when given one, so the record commits with the act.
+   * Holds a chain-wide lock until that transaction ends: append as the last step of it.
+   * On the embedded engine, inside a transaction pass the Tx, never the Db (one connection).
+   */
   append(db: DbOrTx, entry: AuditEntryInput): Promise<void>;
 }
 
 export interface AuditModule {
   log: AuditLog;
+  /** The log plus listing and verification, for the CLI and tests. */
+  service: AuditService;
   /** Mounted under /api/v1. */
   apiRoutes: FastifyPluginAsync;
 }
 
-// Placeholder until the audit module lands: records nothing.
-export function createAuditModule(_deps: { db: Db; clock: Clock }): AuditModule {
-  return { log: { append: async () => {} }, apiRoutes: async () => {} };
+export function createAuditModule(deps: { db: Db; clock: Clock }): AuditModule {
+  const service = createAuditService(deps);
+  return {
+    log: service,
+    service,
+    apiRoutes: async (api) => {
+      await api.register(auditRoutes, { audit: service });
+    },
+  };
 }

@@ -1,0 +1,111 @@
+import { sql, type Selectable } from 'kysely';
+import type { DbOrTx, Tx } from '../../db/database.js';
+import type { AuditEntryTable } from '../../db/tables.js';
+import type { AuditEntry } from '../../../schemas/audit.schema.js';
+
+/**
+ * SQL for the audit log. Only INSERT and SELECT: the table refuses UPDATE, DELETE and TRUNCATE
+ * (migration 0004), and its Kysely type makes every column non-updatable too.
+ */
+
+/**
+ * Key of the transaction-scoped advisory lock that serialises appends. Arbitrary but fixed
+ * ("HIKEAU" in ASCII, kept below 2^53 so it survives as a JS number); every appender, in every
+ * node process sharing the database, must use the same one.
+ */
+export const AUDIT_CHAIN_LOCK = 0x48494b454155;
+
+type AuditRow = Selectable<AuditEntryTable>;
+
+function toEntry(row: AuditRow): AuditEntry {
+  return {
+    seq: Number(row.seq),
+    at: new Date(row.at).toISOString(),
+    kind: row.kind,
+    actor: row.actor,
+    incidentId: row.incident_id,
+    peer: row.peer,
+    decision: row.decision,
+    details: row.details,
+    prevHash: row.prev_hash,
+    hash: row.hash,
+  };
+}
+
+/**
+ * Waits until no other transaction is appending, and holds the chain until the caller's
+ * transaction ends (commit or rollback), so the tail read next is still the tail at insert.
+ */
+export async function lockChain(tx: Tx): Promise<void> {
+  await sql`select pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK}::bigint)`.execute(tx);
+}
+
+/** The newest entry's hash, or null for an empty log. Call with the chain locked. */
+export async function chainTail(tx: Tx): Promise<string | null> {
+  const row = await tx.selectFrom('audit_entry').select('hash').orderBy('seq', 'desc').limit(1).executeTakeFirst();
+  return row?.hash ?? null;
+}
+
+/**
+ * Takes the seq before the insert because the hash covers it. Taken under the chain lock, so
+ * seq order is chain order; a rolled-back append leaves a gap, which the chain tolerates.
+ */
+export async function nextSeq(tx: Tx): Promise<number> {
+  const { rows } = await sql<{ seq: number | string }>`select nextval(pg_get_serial_sequence('audit_entry', 'seq')) as seq`.execute(tx);
+  return Number(rows[0]!.seq);
+}
+
+/** Returns the row as the database stored it, so the caller can check it still hashes the same. */
+export async function insertEntry(tx: Tx, entry: AuditEntry): Promise<AuditEntry> {
+  const row = await tx
+    .insertInto('audit_entry')
+    .values({
+      seq: entry.seq,
+      at: entry.at,
+      kind: entry.kind,
+      actor: entry.actor,
+      incident_id: entry.incidentId,
+      peer: entry.peer,
+      decision: entry.decision,
+      details: JSON.stringify(entry.details),
+      prev_hash: entry.prevHash,
+      hash: entry.hash,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  return toEntry(row);
+}
+
+/** Oldest first, after `afterSeq`: the verifier's walk. */
+export async function readChainBatch(db: DbOrTx, afterSeq: number, limit: number): Promise<AuditEntry[]> {
+  const rows = await db.selectFrom('audit_entry').selectAll().where('seq', '>', afterSeq).orderBy('seq', 'asc').limit(limit).execute();
+  return rows.map(toEntry);
+}
+
+export interface AuditFilter {
+  incidentId?: string;
+  peer?: string;
+  kind?: string;
+  decision?: string;
+  /** Inclusive. */
+  since?: Date;
+  /** Exclusive. */
+  until?: Date;
+  order: 'asc' | 'desc';
+  /** Keyset: entries strictly after this seq in the listing's order. */
+  afterSeq?: number;
+  limit: number;
+}
+
+export async function listEntries(db: DbOrTx, f: AuditFilter): Promise<{ items: AuditEntry[]; more: boolean }> {
+  let q = db.selectFrom('audit_entry').selectAll();
+  if (f.incidentId) q = q.where('incident_id', '=', f.incidentId);
+  if (f.peer) q = q.where('peer', '=', f.peer);
+  if (f.kind) q = q.where('kind', '=', f.kind);
+  if (f.decision) q = q.where('decision', '=', f.decision);
+  if (f.since) q = q.where('at', '>=', f.since);
+  if (f.until) q = q.where('at', '<', f.until);
+  if (f.afterSeq !== undefined) q = q.where('seq', f.order === 'asc' ? '>' : '<', f.afterSeq);
+  const rows = await q.orderBy('seq', f.order).limit(f.limit + 1).execute();
+  return { items: rows.slice(0, f.limit).map(toEntry), more: rows.length > f.limit };
+}
