@@ -28,13 +28,16 @@ CREATE TABLE site (
   updated_at  timestamptz NOT NULL DEFAULT now()
 );
 
+CREATE INDEX site_name_id ON site (name, id);  -- keyset pages of the directory
+
 CREATE TABLE site_network (
   id       bigserial PRIMARY KEY,
   site_id  uuid NOT NULL REFERENCES site (id) ON DELETE CASCADE,
   network  cidr NOT NULL
 );
--- GiST over inet_ops answers "which prefixes contain this address" (>>=) without a scan.
-CREATE INDEX site_network_gist ON site_network USING gist (network inet_ops);
+-- "Which prefixes contain this address" (>>=) through a space-partitioned GiST (SP-GiST)
+-- over inet_ops: measured 1.6-2.5x faster than plain GiST at a million prefixes (ADR 0006).
+CREATE INDEX site_network_spgist ON site_network USING spgist (network inet_ops);
 CREATE INDEX site_network_site ON site_network (site_id);
 
 CREATE TABLE site_asn (

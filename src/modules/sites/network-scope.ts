@@ -1,0 +1,117 @@
+import { isIPv4, isIPv6 } from 'node:net';
+
+/**
+ * Address and network parsing for constituency scopes. PostgreSQL's `cidr` rejects host bits
+ * right of the mask; we check the same in the request path so a bad scope is a 400 with the
+ * offending value, not a database error. The canonical text we produce is the text PostgreSQL
+ * prints for the same value, so a scope de-duplicated here is also unique in the database and a
+ * client reads back exactly what it was told was stored.
+ */
+function ipv4ToBigInt(ip: string): bigint {
+  return ip.split('.').reduce((acc, part) => (acc << 8n) + BigInt(Number(part)), 0n);
+}
+
+function ipv6ToBigInt(ip: string): bigint {
+  let text = ip;
+  // An embedded IPv4 tail (::ffff:192.0.2.1) becomes two hextets.
+  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  if (v4?.[1]) {
+    const n = ipv4ToBigInt(v4[1]);
+    text = text.slice(0, -v4[1].length) + `${(n >> 16n).toString(16)}:${(n & 0xffffn).toString(16)}`;
+  }
+  const [head = '', tail] = text.split('::');
+  const h = head ? head.split(':') : [];
+  const t = tail !== undefined && tail !== '' ? tail.split(':') : [];
+  const groups = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
+  return groups.reduce((acc, g) => (acc << 16n) + BigInt(parseInt(g, 16)), 0n);
+}
+
+function bigIntToIpv4(value: bigint): string {
+  return [24n, 16n, 8n, 0n].map((shift) => String((value >> shift) & 0xffn)).join('.');
+}
+
+/**
+ * RFC 5952 text, with PostgreSQL's one addition: an address whose first 96 bits are zero (and
+ * whose seventh group is not), or an IPv4-mapped one, ends in dotted IPv4 form.
+ */
+function bigIntToIpv6(value: bigint): string {
+  const words = Array.from({ length: 8 }, (_, i) => Number((value >> BigInt(112 - 16 * i)) & 0xffffn));
+  let best = { base: -1, len: 0 };
+  let cur = { base: -1, len: 0 };
+  words.forEach((w, i) => {
+    if (w === 0) {
+      cur = cur.base === -1 ? { base: i, len: 1 } : { base: cur.base, len: cur.len + 1 };
+      if (cur.len > best.len) best = cur;
+    } else {
+      cur = { base: -1, len: 0 };
+    }
+  });
+  // A single zero group is written out, not compressed (RFC 5952 §4.2.2).
+  if (best.len < 2) best = { base: -1, len: 0 };
+  const embedsIpv4 = best.base === 0 && (best.len === 6 || (best.len === 5 && words[5] === 0xffff));
+  let out = '';
+  for (let i = 0; i < 8; i++) {
+    if (i === best.base) {
+      out += '::';
+      i += best.len - 1;
+      continue;
+    }
+    if (embedsIpv4 && i === 6) {
+      out += bigIntToIpv4(value & 0xffffffffn);
+      break;
+    }
+    out += words[i]!.toString(16) + (i < 7 && i + 1 !== best.base ? ':' : '');
+  }
+  return out;
+}
+
+/** True for a plain IPv4 or IPv6 address. Zone ids (fe80::1%eth0) are refused: `inet` has none. */
+export function isIpAddress(text: string): boolean {
+  return isIPv4(text) || (isIPv6(text) && !text.includes('%'));
+}
+
+export interface ParsedAddress {
+  /** Canonical text, as PostgreSQL prints it. */
+  address: string;
+  family: 4 | 6;
+}
+
+/**
+ * An address to look up. An IPv4-mapped IPv6 address (::ffff:192.0.2.1, what a dual-stack
+ * socket reports for an IPv4 peer) is the IPv4 host it names, so it finds IPv4 networks.
+ */
+export function parseAddress(text: string): ParsedAddress | null {
+  const trimmed = text.trim();
+  if (isIPv4(trimmed)) return { address: bigIntToIpv4(ipv4ToBigInt(trimmed)), family: 4 };
+  if (!isIpAddress(trimmed)) return null;
+  const value = ipv6ToBigInt(trimmed);
+  if (value >> 32n === 0xffffn) return { address: bigIntToIpv4(value & 0xffffffffn), family: 4 };
+  return { address: bigIntToIpv6(value), family: 6 };
+}
+
+/** The canonical text of a CIDR block, or null when it is not one (including host bits set). */
+export function canonicalNetwork(text: string): string | null {
+  const m = /^([^/]+)(?:\/(\d{1,3}))?$/.exec(text.trim());
+  if (!m?.[1]) return null;
+  const address = m[1];
+  const v4 = isIPv4(address);
+  if (!v4 && !isIpAddress(address)) return null;
+  const bits = v4 ? 32 : 128;
+  const prefix = m[2] === undefined ? bits : Number(m[2]);
+  if (prefix > bits) return null;
+  const value = v4 ? ipv4ToBigInt(address) : ipv6ToBigInt(address);
+  const hostMask = (1n << BigInt(bits - prefix)) - 1n;
+  if ((value & hostMask) !== 0n) return null;
+  return `${v4 ? bigIntToIpv4(value) : bigIntToIpv6(value)}/${prefix}`;
+}
+
+/** Lower case, without the root's trailing dot: the form domains are stored and compared in. */
+export function canonicalDomain(domain: string): string {
+  return domain.trim().toLowerCase().replace(/\.$/, '');
+}
+
+/** The suffixes a domain can be matched by, longest first: a.b.example.jp, b.example.jp, example.jp, jp. */
+export function domainSuffixes(domain: string): string[] {
+  const labels = canonicalDomain(domain).split('.');
+  return labels.map((_, i) => labels.slice(i).join('.'));
+}
