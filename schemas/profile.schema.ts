@@ -89,6 +89,19 @@ export const TeamProfileInputSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    federation: Type.Optional(
+      Type.Object(
+        {
+          requiresSealed: Type.Optional(
+            Type.Boolean({
+              description:
+                'Ask peers to send every message sealed (encrypted to this node\'s key), whatever its TLP. Published in the signed profile (GET /federation/v1/profile); default false.',
+            }),
+          ),
+        },
+        { additionalProperties: false, description: 'What this node asks of peer nodes.' },
+      ),
+    ),
   },
   { additionalProperties: false },
 );

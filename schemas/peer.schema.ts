@@ -1,0 +1,204 @@
+import Type, { type Static } from 'typebox';
+import { DateTimeSchema } from './common.schema.js';
+import { TeamProfileInputSchema, TeamTypeSchema } from './profile.schema.js';
+
+/**
+ * Federation identity: the signed profile a node publishes at GET /federation/v1/profile, and
+ * the peers (other teams' nodes) it has pinned a key for. docs/federation-protocol.md
+ * ("Identity") is the normative description; these schemas are its machine-readable form.
+ */
+
+export const TeamIdSchema = Type.String({
+  pattern: '^[a-z0-9][a-z0-9-]{1,62}$',
+  description: 'A team id: lower-case letters, digits and hyphens, 2-63 characters.',
+});
+export const FingerprintSchema = Type.String({
+  pattern: '^[0-9A-F]{40}$',
+  description: 'OpenPGP v4 primary key fingerprint: 40 upper-case hex digits.',
+});
+const BaseUrlSchema = Type.String({ minLength: 8, maxLength: 2048, pattern: '^https?://' });
+/** Real keys are a few KiB; the same bound src/crypto applies when parsing. */
+const ArmoredPublicKeySchema = Type.String({ minLength: 1, maxLength: 1024 * 1024, description: 'Armored OpenPGP public key (v4).' });
+const ArmoredSignatureSchema = Type.String({ minLength: 1, maxLength: 64 * 1024, description: 'Armored OpenPGP detached signature.' });
+
+// ---------------------------------------------------------------------------------------------
+// The signed profile (wire format between nodes)
+
+export const ProfileFederationSchema = Type.Object(
+  {
+    requiresSealed: Type.Boolean({ description: 'The node asks peers to seal every message to it, whatever the TLP.' }),
+    endpoint: Type.String({ pattern: '^https?://', maxLength: 2100, description: 'Base of the federation API: publicUrl + "/federation/v1".' }),
+  },
+  { additionalProperties: false },
+);
+
+const p = TeamProfileInputSchema.properties;
+export const PublishedProfileSchema = Type.Object(
+  {
+    teamId: TeamIdSchema,
+    name: p.name,
+    shortName: p.shortName,
+    type: TeamTypeSchema,
+    country: p.country,
+    timeZone: p.timeZone,
+    languages: p.languages,
+    contacts: p.contacts,
+    constituency: p.constituency,
+    referencePrefix: Type.String({ pattern: '^[A-Z0-9][A-Z0-9-]{0,15}$', description: "Prefix of the team's incident reference numbers." }),
+    publicUrl: BaseUrlSchema,
+    publicKey: ArmoredPublicKeySchema,
+    fingerprint: FingerprintSchema,
+    updatedAt: DateTimeSchema,
+    federation: ProfileFederationSchema,
+  },
+  { additionalProperties: false, description: "The part of a team's profile it publishes to other nodes." },
+);
+export type PublishedProfile = Static<typeof PublishedProfileSchema>;
+
+export const ProfileDocumentSchema = Type.Object(
+  {
+    v: Type.Literal(1),
+    type: Type.Literal('profile'),
+    from: TeamIdSchema,
+    created: DateTimeSchema,
+    profile: PublishedProfileSchema,
+  },
+  { additionalProperties: false, description: 'Signed by the key it carries (profile.publicKey): a self-signature.' },
+);
+export type ProfileDocument = Static<typeof ProfileDocumentSchema>;
+
+export const SignedProfileSchema = Type.Object(
+  { document: ProfileDocumentSchema, signature: ArmoredSignatureSchema },
+  {
+    additionalProperties: false,
+    description:
+      'A signed document: `signature` is an OpenPGP detached signature over the RFC 8785 canonical bytes of `document`, by the key in `document.profile.publicKey`.',
+  },
+);
+export type SignedProfile = Static<typeof SignedProfileSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Peers (/api/v1/peers)
+
+export const PEER_RELATIONSHIPS = ['coordinator', 'member', 'peer'] as const;
+export const PEER_TRUST_LEVELS = ['unknown', 'community', 'partner', 'close'] as const;
+export const PEER_ASSURANCES = ['unverified', 'introduced', 'verified'] as const;
+export const PEER_STATUSES = ['active', 'suspended', 'key-changed'] as const;
+export const PEER_KEY_ORIGINS = ['added', 'rotation', 'reverified'] as const;
+
+export const PeerRelationshipSchema = Type.Enum(PEER_RELATIONSHIPS, {
+  description: 'coordinator: the team coordinates us; member: we coordinate it; peer: lateral.',
+});
+export const PeerTrustLevelSchema = Type.Enum(PEER_TRUST_LEVELS, {
+  description: 'Ordered unknown < community < partner < close; decides what the peer may receive (capped by assurance).',
+});
+export const PeerAssuranceSchema = Type.Enum(PEER_ASSURANCES, {
+  description: 'How sure we are of the key: unverified (only fetched), introduced (vouched for by trusted teams), verified (confirmed out of band).',
+});
+export const PeerStatusSchema = Type.Enum(PEER_STATUSES, {
+  description:
+    'active: exchange allowed; suspended: stopped by a handler; key-changed: a key other than the pinned one was seen without a signed rotation, nothing from it is processed until re-verified.',
+});
+
+const nullableDate = Type.Union([DateTimeSchema, Type.Null()]);
+
+export const PeerSchema = Type.Object(
+  {
+    teamId: TeamIdSchema,
+    name: Type.String(),
+    url: Type.String({ description: "Base URL of the peer's node." }),
+    fingerprint: FingerprintSchema,
+    publicKey: Type.String({ description: 'The pinned armored public key.' }),
+    relationship: PeerRelationshipSchema,
+    trustLevel: PeerTrustLevelSchema,
+    assurance: PeerAssuranceSchema,
+    status: PeerStatusSchema,
+    requiresSealed: Type.Boolean({ description: 'Messages to this peer travel sealed: its profile asks for it, or sealAlways is set.' }),
+    profileRequiresSealed: Type.Boolean({ description: "What the peer's signed profile asks for." }),
+    sealAlways: Type.Boolean({ description: 'Our own decision to seal every message to this peer.' }),
+    pendingFingerprint: Type.Union([FingerprintSchema, Type.Null()], {
+      description: 'The key seen instead of the pinned one (status key-changed, or suspended after a key change); null when unknown or none.',
+    }),
+    keyChangedAt: nullableDate,
+    verifiedAt: nullableDate,
+    verifiedBy: Type.Union([Type.String(), Type.Null()]),
+    profileFetchedAt: DateTimeSchema,
+    addedAt: DateTimeSchema,
+    addedBy: Type.String(),
+    updatedAt: DateTimeSchema,
+  },
+  { additionalProperties: false },
+);
+export type Peer = Static<typeof PeerSchema>;
+
+export const PeerWithHintSchema = Type.Object(
+  {
+    ...PeerSchema.properties,
+    confirm: Type.Optional(Type.String({ description: 'What a handler must confirm out of band before verifying.' })),
+  },
+  { additionalProperties: false },
+);
+export type PeerWithHint = Static<typeof PeerWithHintSchema>;
+
+export const PeerListSchema = Type.Object({ items: Type.Array(PeerSchema) }, { additionalProperties: false });
+
+export const PeerListQuerySchema = Type.Object(
+  {
+    status: Type.Optional(PeerStatusSchema),
+    relationship: Type.Optional(PeerRelationshipSchema),
+  },
+  { additionalProperties: false },
+);
+export type PeerListQuery = Static<typeof PeerListQuerySchema>;
+
+export const PeerAddSchema = Type.Object(
+  {
+    url: Type.String({ minLength: 8, maxLength: 2048, pattern: '^https?://', description: "Base URL of the peer's node; its profile is fetched from <url>/federation/v1/profile." }),
+    relationship: Type.Optional(PeerRelationshipSchema),
+    trustLevel: Type.Optional(PeerTrustLevelSchema),
+  },
+  { additionalProperties: false },
+);
+export type PeerAdd = Static<typeof PeerAddSchema>;
+
+export const PeerPatchSchema = Type.Object(
+  {
+    relationship: Type.Optional(PeerRelationshipSchema),
+    trustLevel: Type.Optional(PeerTrustLevelSchema),
+    url: Type.Optional(
+      Type.String({ minLength: 8, maxLength: 2048, pattern: '^https?://', description: 'New base URL; it must serve a profile signed by the pinned key.' }),
+    ),
+    sealAlways: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+export type PeerPatch = Static<typeof PeerPatchSchema>;
+
+export const PeerVerifySchema = Type.Object(
+  {
+    fingerprint: Type.String({
+      minLength: 40,
+      maxLength: 100,
+      pattern: '^[0-9A-Fa-f ]+$',
+      description: 'The fingerprint the handler confirmed out of band; spaces and lower case are accepted.',
+    }),
+  },
+  { additionalProperties: false },
+);
+export type PeerVerify = Static<typeof PeerVerifySchema>;
+
+export const PeerTeamIdParamsSchema = Type.Object({ teamId: TeamIdSchema }, { additionalProperties: false });
+
+export const PeerKeySchema = Type.Object(
+  {
+    fingerprint: FingerprintSchema,
+    publicKey: Type.String(),
+    how: Type.Enum(PEER_KEY_ORIGINS, { description: 'added: from the profile when the peer was added; rotation: announced by a key.rotation signed by the previous key; reverified: confirmed by a handler after a key change.' }),
+    pinnedAt: DateTimeSchema,
+    pinnedBy: Type.String(),
+    retiredAt: nullableDate,
+  },
+  { additionalProperties: false },
+);
+export type PeerKeyEntry = Static<typeof PeerKeySchema>;
+export const PeerKeyListSchema = Type.Object({ items: Type.Array(PeerKeySchema) }, { additionalProperties: false });
