@@ -51,6 +51,12 @@ export function nodeUrl(config: Config, values: Record<string, unknown>, env: No
   return ((values.url as string | undefined) ?? env.HIKESHI_URL ?? config.publicUrl).replace(/\/+$/, '');
 }
 
+/** A five-minute admin token for talking to the node, minted from the token secret. */
+export async function cliToken(config: Config): Promise<string> {
+  const secret = await loadTokenSecret(config, false);
+  return mintApiToken(secret, { role: 'admin', subject: 'cli', issuer: config.teamId, ttlSeconds: 300 }).token;
+}
+
 export class NodeUnreachableError extends Error {
   override name = 'NodeUnreachableError';
 }
@@ -66,8 +72,7 @@ export async function callNode(
   path: string,
   body?: unknown,
 ): Promise<{ status: number; json: unknown; text: string }> {
-  const secret = await loadTokenSecret(config, false);
-  const { token } = mintApiToken(secret, { role: 'admin', subject: 'cli', issuer: config.teamId, ttlSeconds: 300 });
+  const token = await cliToken(config);
   let res: Response;
   try {
     res = await fetch(baseUrl + path, {

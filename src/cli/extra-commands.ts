@@ -1,16 +1,150 @@
 import { buildApp } from '../app.js';
 import { loadConfig } from '../config.js';
 import { openDatabase } from '../db/database.js';
-import { loadNodeSigner, generateNodeKey } from '../crypto/index.js';
+import { generateNodeKey, loadNodeSigner } from '../crypto/index.js';
+import { verifyAuditChain } from '../modules/audit/audit-chain.js';
+import { openConfiguredDatabase } from '../node-init.js';
+import { CONFIG_FLAGS, CONFIG_FLAGS_HELP, NodeUnreachableError, UsageError, callNode, cliToken, configFromFlags, nodeUrl, problemMessage } from './cli-context.js';
+import { groupCreate, groupList, groupMemberAdd, groupMemberRemove, groupShow, trustShow } from './group-commands.js';
+import { peerAdd, peerList, peerVerify } from './peer-commands.js';
+import { parseArgs } from 'node:util';
 
-/** Commands for federation, audit and tooling; kept apart so main.ts stays a readable index. */
+/**
+ * Commands for federation, trust, audit and tooling; kept apart so main.ts stays a readable
+ * index. The peer, group and trust commands talk to the running node's API (the embedded
+ * database admits one process), with a short-lived admin token minted from the token secret.
+ */
 interface Command {
   summary: string;
   help: string;
   run(args: string[], out: (s: string) => void): Promise<void>;
 }
 
+function parse(args: string[], options: Record<string, { type: 'string' | 'boolean'; short?: string }>, positionals: number) {
+  try {
+    const parsed = parseArgs({ args, options: { ...CONFIG_FLAGS, ...options }, allowPositionals: true, strict: true });
+    if (parsed.positionals.length > positionals) throw new UsageError(`unexpected argument "${parsed.positionals[positionals]}"`);
+    return parsed;
+  } catch (err) {
+    throw err instanceof UsageError ? err : new UsageError((err as Error).message);
+  }
+}
+
+async function withNode(args: string[], options: Record<string, { type: 'string' | 'boolean' }>, positionals: number) {
+  const { values, positionals: pos } = parse(args, options, positionals);
+  const config = configFromFlags(values);
+  return { values: values as Record<string, string | boolean | undefined>, pos, base: nodeUrl(config, values), token: await cliToken(config) };
+}
+
 export const extraCommands: Record<string, Command> = {
+  peer: {
+    summary: 'add, list and verify peer teams (through the running node)',
+    help: `Usage:
+  hikeshi peer add <node-url>                    fetch the team's signed profile and pin its key
+  hikeshi peer list
+  hikeshi peer verify <team-id> [<fingerprint>]  without a fingerprint: show what to confirm;
+                                                 with one: record that a human confirmed it out of band
+
+${CONFIG_FLAGS_HELP}`,
+    async run(args, out) {
+      const [sub, ...rest] = args;
+      if (sub === 'add') {
+        const { pos, base, token } = await withNode(rest, {}, 1);
+        if (!pos[0]) throw new UsageError('peer add <node-url>');
+        out(await peerAdd(base, token, pos[0]));
+      } else if (sub === 'list') {
+        const { base, token } = await withNode(rest, {}, 0);
+        out(await peerList(base, token));
+      } else if (sub === 'verify') {
+        const { pos, base, token } = await withNode(rest, {}, 2);
+        if (!pos[0]) throw new UsageError('peer verify <team-id> [<fingerprint>]');
+        out(await peerVerify(base, token, pos[0], pos[1]));
+      } else throw new UsageError('peer needs a subcommand: add, list or verify');
+    },
+  },
+  group: {
+    summary: 'manage trust groups and their members (through the running node)',
+    help: `Usage:
+  hikeshi group list
+  hikeshi group show <group-id>
+  hikeshi group create <group-id> --name <name> --kind <forum|national|sector|other> [--ours <full|liaison|none>]
+  hikeshi group member-add <group-id> <team-id> --level <full|liaison>
+  hikeshi group member-remove <group-id> <team-id>
+
+${CONFIG_FLAGS_HELP}`,
+    async run(args, out) {
+      const [sub, ...rest] = args;
+      if (sub === 'list') {
+        const { base, token } = await withNode(rest, {}, 0);
+        out(await groupList(base, token));
+      } else if (sub === 'show') {
+        const { pos, base, token } = await withNode(rest, {}, 1);
+        if (!pos[0]) throw new UsageError('group show <group-id>');
+        out(await groupShow(base, token, pos[0]));
+      } else if (sub === 'create') {
+        const { pos, values, base, token } = await withNode(rest, { name: { type: 'string' }, kind: { type: 'string' }, ours: { type: 'string' } }, 1);
+        const kind = values.kind as string | undefined;
+        const ours = (values.ours as string | undefined) ?? 'full';
+        if (!pos[0] || !values.name || !kind) throw new UsageError('group create <group-id> --name <name> --kind <forum|national|sector|other>');
+        if (!['forum', 'national', 'sector', 'other'].includes(kind)) throw new UsageError('--kind must be forum, national, sector or other');
+        if (!['full', 'liaison', 'none'].includes(ours)) throw new UsageError('--ours must be full, liaison or none');
+        out(await groupCreate(base, token, { id: pos[0], name: values.name as string, kind: kind as 'forum', ourMembership: ours as 'full' }));
+      } else if (sub === 'member-add') {
+        const { pos, values, base, token } = await withNode(rest, { level: { type: 'string' } }, 2);
+        const level = values.level as string | undefined;
+        if (!pos[0] || !pos[1] || (level !== 'full' && level !== 'liaison')) throw new UsageError('group member-add <group-id> <team-id> --level <full|liaison>');
+        out(await groupMemberAdd(base, token, pos[0], pos[1], level));
+      } else if (sub === 'member-remove') {
+        const { pos, base, token } = await withNode(rest, {}, 2);
+        if (!pos[0] || !pos[1]) throw new UsageError('group member-remove <group-id> <team-id>');
+        out(await groupMemberRemove(base, token, pos[0], pos[1]));
+      } else throw new UsageError('group needs a subcommand: list, show, create, member-add or member-remove');
+    },
+  },
+  trust: {
+    summary: "show a peer's effective trust level and why",
+    help: `Usage: hikeshi trust <team-id>\n\n${CONFIG_FLAGS_HELP}`,
+    async run(args, out) {
+      const { pos, base, token } = await withNode(args, {}, 1);
+      if (!pos[0]) throw new UsageError('trust <team-id>');
+      out(await trustShow(base, token, pos[0]));
+    },
+  },
+  audit: {
+    summary: 'verify the hash-chained audit log',
+    help: `Usage: hikeshi audit verify
+
+Walks the audit chain and reports the first broken link (exit 1), or that it is intact. Asks the
+running node; with none running, reads the database directly.
+
+${CONFIG_FLAGS_HELP}`,
+    async run(args, out) {
+      const [sub, ...rest] = args;
+      if (sub !== 'verify') throw new UsageError('audit needs a subcommand: verify');
+      const { values } = parse(rest, {}, 0);
+      const config = configFromFlags(values);
+      let result: { ok: boolean; entries: number; brokenAt?: number; reason?: string; detail?: string; head?: string | null };
+      try {
+        const res = await callNode(config, nodeUrl(config, values), 'GET', '/api/v1/audit/verify');
+        if (res.status !== 200) throw new Error(problemMessage(res.status, res.json, res.text));
+        result = res.json as typeof result;
+      } catch (err) {
+        if (!(err instanceof NodeUnreachableError)) throw err;
+        const database = await openConfiguredDatabase(config);
+        try {
+          result = (await verifyAuditChain(database.db)) as typeof result;
+        } finally {
+          await database.close();
+        }
+      }
+      if (result.ok) {
+        out(`audit chain intact: ${result.entries} entries${result.head ? `, head ${result.head}` : ''}`);
+        return;
+      }
+      out(`audit chain BROKEN at entry ${result.brokenAt}: ${result.reason}${result.detail ? ` (${result.detail})` : ''}`);
+      throw new AuditBrokenError();
+    },
+  },
   openapi: {
     summary: 'print the OpenAPI 3.1 document',
     help: 'Usage: hikeshi openapi\n\nPrints the OpenAPI document the node serves at /openapi.json (for client generators and linting).',
@@ -32,3 +166,8 @@ export const extraCommands: Record<string, Command> = {
     },
   },
 };
+
+/** The audit chain is broken: the command has said where; exit 1 without another message. */
+export class AuditBrokenError extends Error {
+  override name = 'AuditBrokenError';
+}

@@ -18,7 +18,7 @@ import {
   nodeUrl,
   problemMessage,
 } from './cli-context.js';
-import { extraCommands } from './extra-commands.js';
+import { AuditBrokenError, extraCommands } from './extra-commands.js';
 
 /**
  * The `hikeshi` command. With the embedded database only one process may open the data
@@ -204,6 +204,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
     await command.run(args, out);
     return 0;
   } catch (err) {
+    if (err instanceof AuditBrokenError) return 1;
     if (err instanceof UsageError) {
       process.stderr.write(`hikeshi ${name}: ${err.message}\n\n${command.help}\n`);
       return 2;

@@ -25,15 +25,25 @@ function alive(pid: number): boolean {
   }
 }
 
+/**
+ * Lock files this process holds. A lock file with our own pid is ours only if it is in here;
+ * otherwise it was left by an earlier process that had the same pid (a container's pid 1
+ * after a restart) and is stale.
+ */
+const heldHere = new Set<string>();
+
 export function lockDataDir(dir: string): () => void {
-  const file = path.join(dir, 'hikeshi.lock');
+  const file = path.resolve(dir, 'hikeshi.lock');
+  if (heldHere.has(file)) throw new DataDirLockedError(dir, process.pid);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       writeFileSync(file, String(process.pid), { flag: 'wx' });
+      heldHere.add(file);
       let released = false;
       return () => {
         if (released) return;
         released = true;
+        heldHere.delete(file);
         rmSync(file, { force: true });
       };
     } catch (err) {

@@ -30,7 +30,8 @@ class SqlFileMigrationProvider implements MigrationProvider {
 
 /**
  * Splits a migration file on top-level semicolons, keeping dollar-quoted bodies, quoted
- * strings and comments intact. Enough for our own migration files; not a general SQL parser.
+ * strings and identifiers intact and dropping comments (`--` and nested block comments).
+ * Enough for our own migration files; not a general SQL parser.
  */
 export function splitSqlStatements(text: string): string[] {
   const statements: string[] = [];
@@ -38,20 +39,39 @@ export function splitSqlStatements(text: string): string[] {
   let i = 0;
   while (i < text.length) {
     const rest = text.slice(i);
-    const dollar = /^\$[A-Za-z_]*\$/.exec(rest);
+    // $$ or $tag$; a tag starts with a letter or underscore, so $1 (a parameter) is not one.
+    const dollar = /^\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$/.exec(rest);
     if (rest.startsWith('--')) {
       const end = text.indexOf('\n', i);
       i = end === -1 ? text.length : end + 1;
       current += '\n';
+    } else if (rest.startsWith('/*')) {
+      // Block comments nest in PostgreSQL.
+      let depth = 0;
+      let j = i;
+      do {
+        if (text.startsWith('/*', j)) {
+          depth++;
+          j += 2;
+        } else if (text.startsWith('*/', j)) {
+          depth--;
+          j += 2;
+        } else j++;
+      } while (depth > 0 && j < text.length);
+      if (depth > 0) throw new MigrationError('unterminated /* comment');
+      current += ' ';
+      i = j;
     } else if (dollar) {
       const tag = dollar[0];
       const end = text.indexOf(tag, i + tag.length);
       if (end === -1) throw new MigrationError(`unterminated ${tag} quote`);
       current += text.slice(i, end + tag.length);
       i = end + tag.length;
-    } else if (text[i] === "'") {
+    } else if (text[i] === "'" || text[i] === '"') {
+      // A string or a quoted identifier; the quote is escaped by doubling it.
+      const q = text[i];
       let j = i + 1;
-      while (j < text.length && !(text[j] === "'" && text[j + 1] !== "'")) j += text[j] === "'" ? 2 : 1;
+      while (j < text.length && !(text[j] === q && text[j + 1] !== q)) j += text[j] === q ? 2 : 1;
       current += text.slice(i, j + 1);
       i = j + 1;
     } else if (text[i] === ';') {

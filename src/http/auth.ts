@@ -28,7 +28,9 @@ export function authenticateApi(revocations: RevocationCheck) {
     if (!request.headers.authorization) throw new ProblemError('unauthenticated', 'missing Authorization: Bearer header');
     let claims: Record<string, unknown>;
     try {
-      claims = await request.jwtVerify<Record<string, unknown>>({ allowedAud: API_AUDIENCE });
+      // allowedAud alone lets a token without an audience through, and one without exp never
+      // expires: both claims are required, so only tokens minted for this API pass.
+      claims = await request.jwtVerify<Record<string, unknown>>({ allowedAud: API_AUDIENCE, requiredClaims: ['aud', 'exp'] });
     } catch {
       throw new ProblemError('unauthenticated', 'the bearer token is invalid or expired');
     }

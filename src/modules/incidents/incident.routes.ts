@@ -16,9 +16,9 @@ import { principalOf, requireRole } from '../../http/auth.js';
 import { ProblemError } from '../../http/problem.js';
 import type { Actor, IncidentService } from './incident.service.js';
 
-/** `If-Match: "3"` or `If-Match: 3` → 3; absent → undefined; anything else is a 400. */
+/** `If-Match: "3"` or `If-Match: 3` → 3; absent or `*` (any version, RFC 9110) → undefined; anything else is a 400. */
 function parseIfMatch(header: string | undefined): number | undefined {
-  if (header === undefined) return undefined;
+  if (header === undefined || header.trim() === '*') return undefined;
   const m = /^\s*(?:W\/)?"?(\d{1,9})"?\s*$/.exec(header);
   if (!m) throw new ProblemError('bad-request', 'If-Match must be the incident version, e.g. "3"');
   return Number(m[1]);

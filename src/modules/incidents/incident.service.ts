@@ -49,9 +49,25 @@ export interface IncidentService {
   addNote(refOrId: string, note: string, actor: Actor): Promise<JournalEntry>;
   journal(refOrId: string, cursor: string | undefined, limit: number): Promise<{ items: JournalEntry[]; nextCursor: string | null }>;
   addListener(listener: IncidentChangeListener): void;
+  /**
+   * Appends a journal entry inside the caller's transaction and runs the change listeners: for
+   * entries other modules record (federation: shares, deliveries, a peer's updates on its copy).
+   */
+  appendInTx(tx: Tx, incidentId: string, entry: { kind: string; actor: Actor; changes?: Record<string, unknown> | null; note?: string | null }): Promise<JournalEntry>;
 }
 
 const iso = (value: string | null | undefined): string | null => (value ? new Date(value).toISOString() : null);
+
+/**
+ * Date-times are stored and returned in UTC (DateTimeSchema), nested ones included; a log's
+ * original time zone is kept in evidence[].timeZone, not in the offset of a timestamp.
+ */
+function inUtc(key: string, value: unknown): unknown {
+  if (key === 'firstSeen' || key === 'lastSeen') return iso(value as string | null);
+  if (key === 'systemChanges') return (value as IncidentContent['systemChanges']).map((c) => (c.at ? { ...c, at: iso(c.at)! } : c));
+  if (key === 'evidence') return (value as IncidentContent['evidence']).map((e) => (e.collectedAt ? { ...e, collectedAt: iso(e.collectedAt)! } : e));
+  return value;
+}
 
 /** Rules a schema cannot say: type within category, addresses that parse, time order. */
 function checkContent(c: IncidentContent): void {
@@ -74,7 +90,9 @@ function checkContent(c: IncidentContent): void {
     }
   });
   if (c.firstSeen && c.lastSeen && Date.parse(c.firstSeen) > Date.parse(c.lastSeen)) {
-    throw new ProblemError('validation-failed', 'firstSeen is after lastSeen');
+    throw new ProblemError('validation-failed', 'firstSeen is after lastSeen', {
+      errors: [{ location: 'body', pointer: '/lastSeen', message: 'earlier than firstSeen' }],
+    });
   }
 }
 
@@ -94,9 +112,9 @@ function contentFromCreate(input: IncidentCreate): IncidentContent {
     hosts: input.hosts ?? [],
     intruderActivity: input.intruderActivity ?? null,
     vulnerabilities: input.vulnerabilities ?? [],
-    systemChanges: input.systemChanges ?? [],
+    systemChanges: inUtc('systemChanges', input.systemChanges ?? []) as IncidentContent['systemChanges'],
     installedSoftware: input.installedSoftware ?? [],
-    evidence: input.evidence ?? [],
+    evidence: inUtc('evidence', input.evidence ?? []) as IncidentContent['evidence'],
     indicators: input.indicators ?? [],
   };
 }
@@ -145,6 +163,18 @@ export function createIncidentService(deps: { db: Db; clock: Clock; config: Pick
       listeners.push(listener);
     },
     createInTx,
+    async appendInTx(tx, incidentId, entry) {
+      const incident = await mustFind(tx, incidentId);
+      return journal(tx, incident, {
+        incidentId: incident.id,
+        at: clock(),
+        actor: entry.actor.subject,
+        actorTeam: entry.actor.team,
+        kind: entry.kind,
+        changes: entry.changes ?? null,
+        note: entry.note ?? null,
+      });
+    },
     create(input, actor) {
       return db.transaction().execute((tx) => createInTx(tx, input, actor));
     },
@@ -179,7 +209,7 @@ export function createIncidentService(deps: { db: Db; clock: Clock; config: Pick
         const after: IncidentContent = { ...before };
         for (const [key, value] of Object.entries(patch) as Array<[keyof IncidentContent, unknown]>) {
           if (value === undefined) continue;
-          (after as Record<string, unknown>)[key] = key === 'firstSeen' || key === 'lastSeen' ? iso(value as string | null) : value;
+          (after as Record<string, unknown>)[key] = inUtc(key, value);
         }
         if (patch.category && !patch.type && after.type && !(RSIT[after.category as Category] as readonly string[]).includes(after.type)) {
           after.type = null; // a new category without a type drops a type that no longer fits

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { errorResponses } from '../../../schemas/common.schema.js';
+import { ProblemSchema, errorResponses } from '../../../schemas/common.schema.js';
 import { TeamProfileInputSchema, TeamProfileSchema } from '../../../schemas/profile.schema.js';
 import { requireRole } from '../../http/auth.js';
 import type { ProfileService } from './profile.service.js';
@@ -31,14 +31,16 @@ export const profileApiRoutes: FastifyPluginAsyncTypebox<{ profiles: ProfileServ
 
 /** Documents anyone may read: the team's public face (RFC 2350, RFC 9116, its key). */
 export const profilePublicRoutes: FastifyPluginAsyncTypebox<{ profiles: ProfileService }> = async (app, { profiles }) => {
-  const text = { 200: { type: 'string', description: 'text/plain' } } as const;
-  app.get('/rfc2350.txt', { schema: { tags: ['public'], summary: 'RFC 2350 team description', response: text } }, async (_req, reply) =>
+  // Documented with the media types actually served, so the OpenAPI document does not claim JSON.
+  const document = (mediaType: string, description: string) =>
+    ({ 200: { description, content: { [mediaType]: { schema: { type: 'string' } } } }, 503: ProblemSchema }) as const;
+  app.get('/rfc2350.txt', { schema: { tags: ['public'], summary: 'RFC 2350 team description', response: document('text/plain', 'The RFC 2350 template, filled in') } }, async (_req, reply) =>
     reply.type('text/plain; charset=utf-8').send(renderRfc2350(await profiles.get())),
   );
-  app.get('/.well-known/security.txt', { schema: { tags: ['public'], summary: 'RFC 9116 security.txt', response: text } }, async (_req, reply) =>
+  app.get('/.well-known/security.txt', { schema: { tags: ['public'], summary: 'RFC 9116 security.txt', response: document('text/plain', 'security.txt (RFC 9116)') } }, async (_req, reply) =>
     reply.type('text/plain; charset=utf-8').send(renderSecurityTxt(await profiles.get())),
   );
-  app.get('/pgp-key.asc', { schema: { tags: ['public'], summary: "The team's OpenPGP public key", response: text } }, async (_req, reply) =>
+  app.get('/pgp-key.asc', { schema: { tags: ['public'], summary: "The team's OpenPGP public key", response: document('application/pgp-keys', 'The armored public key') } }, async (_req, reply) =>
     reply.type('application/pgp-keys').send((await profiles.get()).publicKey),
   );
 };

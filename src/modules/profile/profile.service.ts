@@ -46,14 +46,20 @@ export function createProfileService(deps: { db: Db; config: Pick<Config, 'refer
     get,
     async replace(input) {
       const networks: string[] = [];
-      for (const n of input.constituency.networks) {
+      for (const [i, n] of input.constituency.networks.entries()) {
         const c = canonicalNetwork(n);
-        if (!c) throw new ProblemError('validation-failed', `constituency network "${n}" is not a CIDR block`);
+        if (!c) {
+          throw new ProblemError('validation-failed', `constituency network "${n}" is not a CIDR block`, {
+            errors: [{ location: 'body', pointer: `/constituency/networks/${i}`, message: 'not a CIDR block (or host bits set right of the mask)' }],
+          });
+        }
         networks.push(c);
       }
       const profile = {
         ...input,
         constituency: { ...input.constituency, networks, domains: input.constituency.domains.map((d) => d.toLowerCase().replace(/\.$/, '')) },
+        // date-times are stored and returned in UTC, like everywhere else on the wire
+        ...(input.securityTxt?.expires ? { securityTxt: { ...input.securityTxt, expires: new Date(input.securityTxt.expires).toISOString() } } : {}),
       };
       await updateProfile(db, profile, clock());
       return get();

@@ -62,5 +62,7 @@ export function mintApiToken(
     clockTimestamp: nowMs,
   });
   const token = sign({ role: claims.role });
-  return { token, id, role: claims.role, subject: claims.subject, expiresAt: new Date(nowMs + ttl * 1000).toISOString() };
+  // exp is in whole seconds (floor); expiresAt says the same instant, never later than the token's real end.
+  const expSeconds = Math.floor((nowMs + ttl * 1000) / 1000);
+  return { token, id, role: claims.role, subject: claims.subject, expiresAt: new Date(expSeconds * 1000).toISOString() };
 }
