@@ -1,0 +1,19 @@
+/**
+ * The sharing service's public surface: import from here (docs/trust-model.md "Where the
+ * policy runs"). The header of sharing.service.ts shows how a sending path uses it.
+ */
+export { createSharingModule, type SharingModule, type SharingModuleDeps } from './sharing.module.js';
+export {
+  createSharingService,
+  payloadDigest,
+  policyDenied,
+  toExplainResponse,
+  type RecordOptions,
+  type ResolvedRecipient,
+  type SharingOptions,
+  type SharingOutcome,
+  type SharingRecipient,
+  type SharingService,
+} from './sharing.service.js';
+export { recordReceivedProvenance, rememberChosenRecipient, findIncidentPolicy, type ReceivedProvenance, type IncidentPolicyRecord } from './sharing.repository.js';
+export { effectiveTrustOf, trustInputsOf } from './peer-trust.js';

@@ -1,0 +1,385 @@
+/**
+ * The sharing service: THE one place every outgoing path asks before incident data leaves the
+ * node (shares, updates, replies, relays, broadcasts, the coordinator feed, the pull feed, law
+ * enforcement, the press). It gathers the facts the pure policy needs (the incident, its
+ * incident_policy row, approvals, provenance; the recipient's peer record, trust groups and
+ * status, or one of our sites), asks `decide`, and prepares exactly what may be sent.
+ *
+ * How a sender uses it (inside the transaction that queues the message):
+ *
+ *   const outcome = await sharing.decideAndRecord(tx, incident, { teamId: peer }, 'direct', {
+ *     actor: principal.subject,        // who caused it ('node' for automatic paths)
+ *     chosenByHandler: true,           // a handler picked this recipient (a share): its need to know
+ *     render: (p) => p.detail === 'full' ? reportContent(p.incident) : p.summary,  // what goes in the message
+ *     details: { type: 'incident.report' },                                        // ids only, never content
+ *   });
+ *   if (!outcome.allow) return outcome;               // let the tx COMMIT: the deny is audited in it
+ *   enqueue(tx, { ..., body: outcome.content, tlp: outcome.decision.tlp,
+ *                 redactions: outcome.decision.redactions, provenance: outcome.decision.provenance });
+ *   ...
+ *   // after the commit, for an API caller: if (!outcome.allow) throw policyDenied(outcome);  -> 403 policy-denied
+ *
+ * - `evaluate` is a pure read (no audit): explain, previews, and deciding whether to bother.
+ * - `decideAndRecord` = evaluate + exactly one audit entry, kind `disclosure.decision`, with
+ *   purpose, policy version, reasons, deniedBy, redacted sections, detail, label and the
+ *   SHA-256 of the RFC 8785 canonical JSON of `content` (what `render` returned: exactly what
+ *   will be sent). Throwing after it inside the same transaction would roll the entry back: on
+ *   a deny, commit first and throw afterwards.
+ * - With `chosenByHandler`, an allowed decision also remembers the choice on the incident
+ *   (incident_policy.chosen_recipients), so later updates and the pull feed keep that need to
+ *   know without the handler choosing again.
+ * - A recipient we do not exchange with is denied whatever the policy says: an unknown team or
+ *   site (`recipient-unknown`), a suspended peer (`peer-suspended`), a peer whose key changed
+ *   (`peer-key-changed`). These ids appear in `blockedBy`/`deniedBy` next to the policy's rules.
+ * - Received reports: the exchange calls `recordReceivedProvenance(tx, incidentId, {...})`
+ *   (sharing.repository.ts) when it files one; every later decision then enforces the
+ *   originator's label and limits, and `decision.provenance` is the chain to send on (one hop
+ *   longer: ours).
+ */
+import { createHash } from 'node:crypto';
+import type { Clock } from '../../clock.js';
+import { systemClock } from '../../clock.js';
+import type { Config } from '../../config.js';
+import { canonicalize } from '../../crypto/canonical-json.js';
+import type { Db, DbOrTx } from '../../db/database.js';
+import { ProblemError } from '../../http/problem.js';
+import type { Incident } from '../../../schemas/incident.schema.js';
+import type {
+  PolicyDecision,
+  PolicyItem,
+  PolicyRecipient,
+  Purpose,
+  Relationship,
+  TrustLevel,
+} from '../../../schemas/policy.schema.js';
+import type { ExplainResponse, PeerTrust, RecipientBlock, RecipientTrust } from '../../../schemas/sharing.schema.js';
+import type { AuditLog } from '../audit/audit.module.js';
+import type { PeerDirectory, PeerRecord, PeerStatus } from '../federation/peers/peer-directory.js';
+import type { IncidentService } from '../incidents/incident.service.js';
+import { decide, DEFAULT_TRUST_RULES, effectiveTrust, policyItemFromIncident, preparePayload, type PolicyConfig, type PolicyPayload } from '../policy/index.js';
+import { findSiteByAddress, findSiteByDomain, findSiteById, type SiteRecord } from '../sites/site.repository.js';
+import { domainSuffixes, parseAddress } from '../sites/network-scope.js';
+import { trustInputsOf } from './peer-trust.js';
+import { findIncidentPolicy, listApprovals, rememberChosenRecipient } from './sharing.repository.js';
+
+/** A peer team (by team id) or one of our own constituency's sites (by site id). */
+export type SharingRecipient = { teamId: string } | { siteId: string };
+
+export interface SharingOptions {
+  /** A handler explicitly chose this recipient for this disclosure (a share, a press release): a need to know. */
+  chosenByHandler?: boolean;
+  /**
+   * Turns the prepared payload into what the message will carry (e.g. the report content of
+   * the redacted incident). Default: the redacted incident, or the summary. Its result is
+   * `content`, and what `payloadSha256` hashes.
+   */
+  render?: (payload: PolicyPayload) => unknown;
+}
+
+export interface RecordOptions extends SharingOptions {
+  /** Who caused the disclosure: a token subject, or 'node' (the default) for automatic paths. */
+  actor?: string;
+  /** Extra audit details: ids and types only (message type, message id), never incident content. */
+  details?: Record<string, unknown>;
+}
+
+export interface ResolvedRecipient {
+  id: string;
+  kind: 'team' | 'site';
+  name: string | null;
+  /** Teams only: how the team stands to us. */
+  relationship: Relationship | null;
+  /** Teams only: whether we exchange with it. */
+  status: PeerStatus | null;
+  peer: PeerRecord | null;
+  site: SiteRecord | null;
+}
+
+export interface SharingOutcome {
+  allow: boolean;
+  /** The policy's decision; `allow` is forced false (detail none, nothing redacted, no chain) when the recipient is blocked. */
+  decision: PolicyDecision;
+  /** Recipient-level denials outside the pure policy (unknown, suspended, key changed). */
+  blockedBy: RecipientBlock[];
+  /** blockedBy then the policy's deniedBy: every reason id for a deny; empty when allowed. */
+  deniedBy: string[];
+  /** The redacted incident or the summary; null on a deny. */
+  payload: PolicyPayload | null;
+  /** What will be sent: `render(payload)` (or the default rendering); null on a deny. */
+  content: unknown;
+  /** SHA-256 (hex) of the RFC 8785 canonical JSON of `content`; null on a deny. */
+  payloadSha256: string | null;
+  trust: RecipientTrust;
+  recipient: ResolvedRecipient;
+  /** The facts the decision was made on. */
+  item: PolicyItem;
+}
+
+export interface SharingService {
+  /** Decides without recording: a pure read. */
+  evaluate(db: DbOrTx, incident: Incident, recipient: SharingRecipient, purpose: Purpose, options?: SharingOptions): Promise<SharingOutcome>;
+  /** Decides and appends exactly one `disclosure.decision` audit entry in the caller's transaction (as its last step). */
+  decideAndRecord(tx: DbOrTx, incident: Incident, recipient: SharingRecipient, purpose: Purpose, options?: RecordOptions): Promise<SharingOutcome>;
+  /**
+   * What `recipient` would receive for `purpose`, and why (POST /api/v1/policy/explain).
+   * 404 (`not-found`) for an unknown incident or site, `unknown-peer` for an unknown team.
+   */
+  explain(refOrId: string, recipientId: string, purpose: Purpose, options?: { kind?: 'team' | 'site'; chosenByHandler?: boolean }): Promise<ExplainResponse>;
+  /** A peer's effective trust with its inputs and reasons (GET /api/v1/policy/trust/{teamId}); `unknown-peer` when absent. */
+  peerTrust(teamId: string): Promise<PeerTrust>;
+}
+
+export interface SharingDeps {
+  db: Db;
+  config: Pick<Config, 'teamId'>;
+  peers: Pick<PeerDirectory, 'find'>;
+  audit: AuditLog;
+  incidents: Pick<IncidentService, 'get'>;
+  clock?: Clock;
+  /** Node policy settings (section minimums, trust rules); absent: the documented defaults. */
+  policy?: PolicyConfig;
+  /** The trust our own constituency's sites get (default partner: TLP:AMBER may reach them on need to know). */
+  siteTrust?: TrustLevel;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The answer for a disclosure the policy refuses: 403 policy-denied with the reasons. Throw it after the deciding transaction committed. */
+export function policyDenied(outcome: Pick<SharingOutcome, 'decision' | 'deniedBy'>): ProblemError {
+  const { decision } = outcome;
+  return new ProblemError('policy-denied', `the sharing policy does not allow ${decision.purpose} disclosure to ${decision.recipient}: ${outcome.deniedBy.join(', ')}`, {
+    reasons: decision.reasons,
+    deniedBy: outcome.deniedBy,
+    policyVersion: decision.policyVersion,
+  });
+}
+
+/** SHA-256 of the canonical JSON of a value as it travels (a JSON round trip first, as the wire does). */
+export function payloadDigest(content: unknown): string {
+  return createHash('sha256').update(canonicalize(JSON.parse(JSON.stringify(content)))).digest('hex');
+}
+
+const defaultRender = (p: PolicyPayload): unknown => (p.detail === 'full' ? p.incident : p.summary);
+
+const BLOCK_WORDS: Record<RecipientBlock, (id: string) => string> = {
+  'recipient-unknown': (id) => `Denied [recipient-unknown]: ${id} is not a peer or site this node knows; nothing goes to it.`,
+  'peer-suspended': (id) => `Denied [peer-suspended]: exchange with ${id} is suspended; nothing goes to it until a handler resumes it.`,
+  'peer-key-changed': (id) => `Denied [peer-key-changed]: ${id} presented a key other than the pinned one; nothing goes to it until a handler re-verifies it.`,
+};
+
+export function createSharingService(deps: SharingDeps): SharingService {
+  const { db, config, peers, audit, incidents } = deps;
+  const clock = deps.clock ?? systemClock;
+  const rules = deps.policy?.trustRules ?? DEFAULT_TRUST_RULES;
+  const siteTrust: TrustLevel = deps.siteTrust ?? 'partner';
+
+  /** Is any host of the incident in this site's scope (the most specific registered owner)? */
+  async function siteInvolved(dbOrTx: DbOrTx, site: SiteRecord, incident: Incident): Promise<boolean> {
+    for (const host of incident.hosts) {
+      const parsed = host.ip ? parseAddress(host.ip) : null;
+      if (parsed && (await findSiteByAddress(dbOrTx, parsed.address, parsed.family))?.site.id === site.id) return true;
+      if (host.hostname && (await findSiteByDomain(dbOrTx, domainSuffixes(host.hostname)))?.site.id === site.id) return true;
+    }
+    return false;
+  }
+
+  interface Resolved {
+    recipient: ResolvedRecipient;
+    policyRecipient: PolicyRecipient;
+    trust: RecipientTrust;
+    blockedBy: RecipientBlock[];
+    involved: boolean;
+  }
+
+  async function resolve(dbOrTx: DbOrTx, incident: Incident, target: SharingRecipient): Promise<Resolved> {
+    if ('teamId' in target) {
+      const id = target.teamId;
+      const peer = await peers.find(dbOrTx, id);
+      if (!peer) {
+        return {
+          recipient: { id, kind: 'team', name: null, relationship: null, status: null, peer: null, site: null },
+          policyRecipient: { id, kind: 'team', trust: 'unknown' },
+          trust: { level: 'unknown', reasons: [`${id} is not a peer of ours: unknown`] },
+          blockedBy: ['recipient-unknown'],
+          involved: false,
+        };
+      }
+      const inputs = await trustInputsOf(dbOrTx, peer);
+      const computed = effectiveTrust(inputs.peer, inputs.ourGroups, rules);
+      const blockedBy: RecipientBlock[] = peer.status === 'suspended' ? ['peer-suspended'] : peer.status === 'key-changed' ? ['peer-key-changed'] : [];
+      return {
+        recipient: { id, kind: 'team', name: peer.name, relationship: peer.relationship, status: peer.status, peer, site: null },
+        // The trust inputs, not just the level: the decision then explains the level in its reasons.
+        policyRecipient: { id, kind: 'team', relationship: peer.relationship, trust: inputs },
+        trust: { level: computed.level, reasons: computed.reasons, bilateral: computed.bilateral, floor: computed.floor, cap: computed.cap },
+        blockedBy,
+        involved: false,
+      };
+    }
+    const id = target.siteId;
+    const site = UUID.test(id) ? await findSiteById(dbOrTx, id.toLowerCase()) : null;
+    const trust: RecipientTrust = { level: siteTrust, reasons: [`${id} is one of our own constituency's sites: ${siteTrust} (node setting)`] };
+    if (!site) {
+      return {
+        recipient: { id, kind: 'site', name: null, relationship: null, status: null, peer: null, site: null },
+        policyRecipient: { id, kind: 'site', trust: 'unknown' },
+        trust: { level: 'unknown', reasons: [`${id} is not a site of our constituency: unknown`] },
+        blockedBy: ['recipient-unknown'],
+        involved: false,
+      };
+    }
+    return {
+      recipient: { id: site.id, kind: 'site', name: site.name, relationship: null, status: null, peer: null, site },
+      policyRecipient: { id: site.id, kind: 'site', trust: siteTrust },
+      trust,
+      blockedBy: [],
+      involved: await siteInvolved(dbOrTx, site, incident),
+    };
+  }
+
+  async function evaluate(dbOrTx: DbOrTx, incident: Incident, target: SharingRecipient, purpose: Purpose, options: SharingOptions = {}): Promise<SharingOutcome> {
+    const facts = await findIncidentPolicy(dbOrTx, incident.id);
+    const approvals = await listApprovals(dbOrTx, incident.id);
+    const resolved = await resolve(dbOrTx, incident, target);
+    const who = resolved.recipient.id;
+
+    const chosen = new Set(facts?.chosenRecipients ?? []);
+    if (options.chosenByHandler) chosen.add(who);
+    const item = policyItemFromIncident(incident, {
+      ourTeamId: config.teamId,
+      ...(facts && Object.keys(facts.sectionMinimums).length > 0 ? { sectionMinimums: facts.sectionMinimums } : {}),
+      redRecipients: facts?.redRecipients ?? [],
+      chosenRecipients: [...chosen],
+      involvedRecipients: resolved.involved ? [who] : [],
+      lawEnforcementApprovals: approvals.map((a) => ({ recipient: a.recipient, approvedBy: a.approvedBy, legalBasis: a.legalBasis, approvedAt: a.approvedAt })),
+      provenance: facts?.provenance ?? null,
+    });
+
+    let decision = decide(item, resolved.policyRecipient, purpose, { ...(deps.policy ? { config: deps.policy } : {}), now: clock() });
+    const blockedBy = resolved.blockedBy;
+    if (blockedBy.length > 0) {
+      // What the policy would allow does not matter: nothing goes to this recipient. Keep the
+      // policy's findings (they explain the rest), drop the parts that describe a sending.
+      const kept = decision.reasons.filter((r) => !/^(Allowed:|Redacted:|Summary detail only:|Denied by \d+ rule)/.test(r));
+      const total = blockedBy.length + decision.deniedBy.length;
+      decision = {
+        ...decision,
+        allow: false,
+        detail: 'none',
+        redactions: [],
+        mayRedistribute: false,
+        provenance: null,
+        reasons: [...blockedBy.map((b) => BLOCK_WORDS[b](who)), ...kept, `Denied by ${total} rule(s).`],
+      };
+    }
+
+    let payload: PolicyPayload | null = null;
+    let content: unknown = null;
+    let payloadSha256: string | null = null;
+    if (decision.allow) {
+      payload = preparePayload(incident, decision);
+      content = (options.render ?? defaultRender)(payload);
+      payloadSha256 = payloadDigest(content);
+    }
+    return {
+      allow: decision.allow,
+      decision,
+      blockedBy: [...blockedBy],
+      deniedBy: [...blockedBy, ...decision.deniedBy],
+      payload,
+      content,
+      payloadSha256,
+      trust: resolved.trust,
+      recipient: resolved.recipient,
+      item,
+    };
+  }
+
+  async function decideAndRecord(tx: DbOrTx, incident: Incident, target: SharingRecipient, purpose: Purpose, options: RecordOptions = {}): Promise<SharingOutcome> {
+    const outcome = await evaluate(tx, incident, target, purpose, options);
+    const actor = options.actor ?? 'node';
+    const { decision, recipient } = outcome;
+    if (outcome.allow && options.chosenByHandler) await rememberChosenRecipient(tx, incident.id, recipient.id, actor, clock());
+    await audit.append(tx, {
+      kind: 'disclosure.decision',
+      actor,
+      incidentId: incident.id,
+      peer: recipient.kind === 'team' ? recipient.id : null,
+      decision: outcome.allow ? 'allow' : 'deny',
+      details: {
+        ...options.details,
+        ref: incident.ref,
+        purpose,
+        recipient: { kind: recipient.kind, id: recipient.id },
+        policyVersion: decision.policyVersion,
+        tlp: decision.tlp,
+        trust: decision.trust,
+        detail: decision.detail,
+        redactions: decision.redactions.map((r) => r.section),
+        mayRedistribute: decision.mayRedistribute,
+        chosenByHandler: options.chosenByHandler === true,
+        deniedBy: outcome.deniedBy,
+        reasons: decision.reasons,
+        payloadSha256: outcome.payloadSha256,
+      },
+    });
+    return outcome;
+  }
+
+  return {
+    evaluate,
+    decideAndRecord,
+
+    async explain(refOrId, recipientId, purpose, options = {}) {
+      const incident = await incidents.get(refOrId);
+      const kind = options.kind ?? 'team';
+      if (kind === 'team') {
+        if (!(await peers.find(db, recipientId))) throw new ProblemError('unknown-peer', `no peer "${recipientId}"`);
+      } else if (!UUID.test(recipientId) || !(await findSiteById(db, recipientId.toLowerCase()))) {
+        throw new ProblemError('not-found', `no site ${recipientId}`);
+      }
+      const target: SharingRecipient = kind === 'team' ? { teamId: recipientId } : { siteId: recipientId };
+      const outcome = await evaluate(db, incident, target, purpose, options.chosenByHandler ? { chosenByHandler: true } : {});
+      return toExplainResponse(incident, outcome);
+    },
+
+    async peerTrust(teamId) {
+      const peer = await peers.find(db, teamId);
+      if (!peer) throw new ProblemError('unknown-peer', `no peer "${teamId}"`);
+      const inputs = await trustInputsOf(db, peer);
+      const computed = effectiveTrust(inputs.peer, inputs.ourGroups, rules);
+      const ours = new Set(inputs.ourGroups.map((g) => g.group));
+      return {
+        teamId: peer.teamId,
+        relationship: peer.relationship,
+        assurance: peer.assurance,
+        status: peer.status,
+        ...computed,
+        memberships: inputs.peer.memberships.map((m) => ({ group: m.group, level: m.level, counts: ours.has(m.group) })),
+        exchange: peer.status === 'active',
+      };
+    },
+  };
+}
+
+export function toExplainResponse(incident: Incident, outcome: SharingOutcome): ExplainResponse {
+  const { decision, recipient } = outcome;
+  return {
+    incident: { id: incident.id, ref: incident.ref },
+    recipient: { id: recipient.id, kind: recipient.kind, name: recipient.name, relationship: recipient.relationship, status: recipient.status },
+    purpose: decision.purpose,
+    allow: outcome.allow,
+    detail: decision.detail,
+    tlp: decision.tlp,
+    mayRedistribute: decision.mayRedistribute,
+    redactions: decision.redactions,
+    deniedBy: outcome.deniedBy as ExplainResponse['deniedBy'],
+    reasons: decision.reasons,
+    policyVersion: decision.policyVersion,
+    trust: outcome.trust,
+    provenance: decision.provenance,
+    // The preview is the payload itself (the default rendering), whatever a sender renders.
+    preview: outcome.payload === null ? null : (defaultRender(outcome.payload) as ExplainResponse['preview']),
+    payloadSha256: outcome.payload === null ? null : payloadDigest(defaultRender(outcome.payload)),
+  };
+}
