@@ -7,6 +7,8 @@ import { openConfiguredDatabase } from '../node-init.js';
 import { CONFIG_FLAGS, CONFIG_FLAGS_HELP, NodeUnreachableError, UsageError, callNode, cliToken, configFromFlags, nodeUrl, problemMessage } from './cli-context.js';
 import { groupCreate, groupList, groupMemberAdd, groupMemberRemove, groupShow, trustShow } from './group-commands.js';
 import { peerAdd, peerList, peerVerify } from './peer-commands.js';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 
 /**
@@ -42,6 +44,7 @@ export const extraCommands: Record<string, Command> = {
     help: `Usage:
   hikeshi peer add <node-url>                    fetch the team's signed profile and pin its key
   hikeshi peer list
+  hikeshi peer set <team-id> [--relationship coordinator|member|peer] [--trust unknown|community|partner|close]
   hikeshi peer verify <team-id> [<fingerprint>]  without a fingerprint: show what to confirm;
                                                  with one: record that a human confirmed it out of band
 
@@ -55,11 +58,26 @@ ${CONFIG_FLAGS_HELP}`,
       } else if (sub === 'list') {
         const { base, token } = await withNode(rest, {}, 0);
         out(await peerList(base, token));
+      } else if (sub === 'set') {
+        const { pos, values, base, token } = await withNode(rest, { relationship: { type: 'string' }, trust: { type: 'string' } }, 1);
+        const changes: Record<string, string> = {};
+        if (typeof values.relationship === 'string') changes.relationship = values.relationship;
+        if (typeof values.trust === 'string') changes.trustLevel = values.trust;
+        if (!pos[0] || Object.keys(changes).length === 0) throw new UsageError('peer set <team-id> [--relationship coordinator|member|peer] [--trust unknown|community|partner|close]');
+        const res = await fetch(`${base}/api/v1/peers/${encodeURIComponent(pos[0])}`, {
+          method: 'PATCH',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify(changes),
+        });
+        const text = await res.text();
+        if (res.status !== 200) throw new Error(problemMessage(res.status, text ? JSON.parse(text) : null, text));
+        const peer = JSON.parse(text) as { teamId: string; relationship: string; trustLevel: string };
+        out(`${peer.teamId}: relationship ${peer.relationship}, trust ${peer.trustLevel}`);
       } else if (sub === 'verify') {
         const { pos, base, token } = await withNode(rest, {}, 2);
         if (!pos[0]) throw new UsageError('peer verify <team-id> [<fingerprint>]');
         out(await peerVerify(base, token, pos[0], pos[1]));
-      } else throw new UsageError('peer needs a subcommand: add, list or verify');
+      } else throw new UsageError('peer needs a subcommand: add, list, set or verify');
     },
   },
   group: {
@@ -143,6 +161,50 @@ ${CONFIG_FLAGS_HELP}`,
       }
       out(`audit chain BROKEN at entry ${result.brokenAt}: ${result.reason}${result.detail ? ` (${result.detail})` : ''}`);
       throw new AuditBrokenError();
+    },
+  },
+  message: {
+    summary: "export a peer's signed documents about an incident, for gpg --verify",
+    help: `Usage: hikeshi message export <incident-ref> [--dir <folder>]
+
+Writes, for each signed document peers sent about the incident, <id>.json (the canonical
+document bytes that were signed) and <id>.json.asc (the detached signature), plus each sender's
+public keys as <team>.asc, and prints the GnuPG commands that verify them independently.
+
+${CONFIG_FLAGS_HELP}`,
+    async run(args, out) {
+      const [sub, ...rest] = args;
+      if (sub !== 'export') throw new UsageError('message needs a subcommand: export');
+      const { pos, values, base, token } = await withNode(rest, { dir: { type: 'string' } }, 1);
+      if (!pos[0]) throw new UsageError('message export <incident-ref>');
+      const dir = (values.dir as string | undefined) ?? '.';
+      const get = async (route: string): Promise<any> => {
+        const res = await fetch(base + route, { headers: { authorization: `Bearer ${token}` } });
+        const text = await res.text();
+        if (res.status !== 200) throw new Error(problemMessage(res.status, text ? JSON.parse(text) : null, text));
+        return JSON.parse(text);
+      };
+      const { items } = await get(`/api/v1/incidents/${encodeURIComponent(pos[0])}/documents`);
+      if (items.length === 0) {
+        out('No signed documents from peers are stored for this incident.');
+        return;
+      }
+      await mkdir(dir, { recursive: true });
+      const teams = new Set<string>();
+      for (const d of items as Array<{ messageId: string; type: string; from: string; document: string; signature: string }>) {
+        await writeFile(path.join(dir, `${d.messageId}.json`), d.document);
+        await writeFile(path.join(dir, `${d.messageId}.json.asc`), d.signature);
+        teams.add(d.from);
+        out(`${d.type} from ${d.from}: ${path.join(dir, d.messageId)}.json (+ .asc)`);
+      }
+      for (const team of teams) {
+        const { items: keys } = await get(`/api/v1/peers/${encodeURIComponent(team)}/keys`);
+        await writeFile(path.join(dir, `${team}.asc`), (keys as Array<{ publicKey: string }>).map((k) => k.publicKey).join('\n'));
+      }
+      out('');
+      out('Verify independently with GnuPG:');
+      for (const team of teams) out(`  gpg --import ${path.join(dir, `${team}.asc`)}`);
+      for (const d of items as Array<{ messageId: string }>) out(`  gpg --verify ${path.join(dir, d.messageId)}.json.asc ${path.join(dir, d.messageId)}.json`);
     },
   },
   openapi: {

@@ -6,6 +6,10 @@ import type { Db } from '../../db/database.js';
 import type { AuditLog } from '../audit/audit.module.js';
 import type { IncidentService } from '../incidents/incident.service.js';
 import type { ProfileService } from '../profile/profile.service.js';
+import { documentRoutes } from './documents.routes.js';
+import { createExchangeModule } from './exchange/exchange.module.js';
+import { createPeersModule } from './peers/peers.module.js';
+import type { PeerDirectory } from './peers/peer-directory.js';
 
 export interface FederationModuleDeps {
   config: Config;
@@ -30,9 +34,30 @@ export interface FederationModule {
   start(): void;
   /** Stops background work; waits for in-flight deliveries. */
   stop(): Promise<void>;
+  /** Who the peers are (the sharing service reads relationship, trust, assurance, status). */
+  peers: PeerDirectory;
 }
 
-// Placeholder until the federation module lands.
-export function createFederationModule(_deps: FederationModuleDeps): FederationModule {
-  return { apiRoutes: async () => {}, federationRoutes: async () => {}, start() {}, async stop() {} };
+/**
+ * Federation has two parts: peers (who the other teams are and which key we pinned for each)
+ * and exchange (signed messages, receipts, the outbox, quarantine, pull tokens and feeds).
+ * The exchange sees peers only through the PeerDirectory contract.
+ */
+export function createFederationModule(deps: FederationModuleDeps): FederationModule {
+  const peers = createPeersModule(deps);
+  const exchange = createExchangeModule({ ...deps, peers: peers.directory });
+  return {
+    apiRoutes: async (api) => {
+      await api.register(peers.apiRoutes);
+      await api.register(exchange.apiRoutes);
+      await api.register(documentRoutes, { db: deps.db, incidents: deps.incidents });
+    },
+    federationRoutes: async (fed) => {
+      await fed.register(peers.federationRoutes);
+      await fed.register(exchange.federationRoutes);
+    },
+    start: () => exchange.start(),
+    stop: () => exchange.stop(),
+    peers: peers.directory,
+  };
 }
