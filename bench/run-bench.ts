@@ -1,5 +1,7 @@
 import { benchColdStart } from './cold-start.bench.js';
 import { benchIncidentCreation } from './incident.bench.js';
+import { benchFederation } from './federation.bench.js';
+import { benchSiteLookup } from './site-lookup.bench.js';
 import { formatResult, type BenchResult } from './bench-result.js';
 
 /**
@@ -27,6 +29,8 @@ type Bench = (engine: 'pglite' | 'postgres') => Promise<BenchResult[]>;
 const benches: Array<[string, Bench]> = [
   ['incident creation', (engine) => benchIncidentCreation({ engine, incidents: quick ? 300 : 2000, concurrency: 16 })],
   ['cold start', (engine) => benchColdStart({ engine })],
+  ['site lookup', (engine) => benchSiteLookup({ engine, prefixes: quick ? 100_000 : 1_000_000, lookups: quick ? 1000 : 5000 })],
+  ['federation', (engine) => benchFederation({ engine, messages: quick ? 200 : 1000, concurrency: 16 })],
 ];
 
 async function main(): Promise<void> {

@@ -22,6 +22,8 @@ import { createSiteService } from './modules/sites/site.service.js';
 import { siteRoutes } from './modules/sites/site.routes.js';
 import { createAuditModule } from './modules/audit/audit.module.js';
 import { createFederationModule, type FederationModule } from './modules/federation/federation.module.js';
+import { createGroupsModule } from './modules/groups/groups.module.js';
+import { createSharingModule } from './modules/sharing/sharing.module.js';
 import { isTokenRevoked } from './modules/tokens/token.repository.js';
 import { tokenRoutes } from './modules/tokens/token.routes.js';
 import { ProblemSchema } from '../schemas/common.schema.js';
@@ -87,10 +89,21 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         { name: 'tokens', description: 'API tokens' },
         { name: 'sites', description: 'Constituency directory: sites, POCs, network scopes' },
         { name: 'incidents', description: 'Incidents, reference numbers, lifecycle, journal' },
+        { name: 'peers', description: 'Other teams: pinned keys, relationships, trust' },
+        { name: 'shares', description: 'Sharing incidents with peers, receipts, quarantine' },
+        { name: 'groups', description: 'Trust groups (FIRST-like forums) and memberships' },
+        { name: 'policy', description: 'Sharing policy: explain, per-incident facts, effective trust' },
+        { name: 'audit', description: 'Hash-chained record of every disclosure decision' },
+        { name: 'federation', description: 'Node to node: signed documents, receipts, peer tokens, feeds' },
       ],
     },
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  // Routes that declare no security are public or authenticate by signed documents: say so
+  // explicitly (security: []) so generated clients do not guess. /api/v1 overrides this below.
+  app.addHook('onRoute', (route) => {
+    if (!route.schema?.security) route.schema = { ...route.schema, security: [] };
+  });
 
   // 2. Services: rules live here, routes only translate HTTP.
   const profiles = createProfileService({ db, config, clock });
@@ -109,6 +122,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     log: app.log,
     fetch: deps.fetch ?? globalThis.fetch,
   });
+  const groups = createGroupsModule({ db, clock, audit: audit.log });
+  const sharing = createSharingModule({ db, config, clock, peers: federation.peers, audit: audit.log, incidents });
   app.decorate('federation', federation);
   app.addHook('onClose', () => federation.stop());
 
@@ -144,6 +159,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await api.register(incidentRoutes, { incidents, teamId: config.teamId });
       await api.register(audit.apiRoutes);
       await api.register(federation.apiRoutes);
+      await api.register(groups.apiRoutes);
+      await api.register(sharing.apiRoutes);
     },
     { prefix: '/api/v1' },
   );

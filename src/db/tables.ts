@@ -164,6 +164,100 @@ export interface PeerKeyTable {
   retired_at: Timestamp | null;
 }
 
+/** Federation exchange (migration 0003). */
+export interface IncidentLinkTable {
+  incident_id: string;
+  peer_team: string;
+  direction: string;
+  peer_ref: string | null;
+  report_message_id: string | null;
+  created_at: Timestamp;
+  created_by: string;
+}
+export interface OutboundMessageTable {
+  id: string;
+  seq: Generated<number>;
+  peer_team: string;
+  incident_id: string | null;
+  type: string;
+  tlp: string;
+  document: string;
+  signature: string;
+  state: ColumnType<string, string | undefined, string>;
+  attempts: ColumnType<number, number | undefined, number>;
+  next_attempt_at: Timestamp;
+  last_attempt_at: Timestamp | null;
+  last_error: string | null;
+  receipt: string | null;
+  receipt_status: string | null;
+  peer_ref: string | null;
+  delivered_at: Timestamp | null;
+  failed_at: Timestamp | null;
+  created_at: Timestamp;
+}
+export interface FeedCounterTable {
+  peer_team: string;
+  last_seq: number;
+}
+export interface FeedItemTable {
+  peer_team: string;
+  seq: number;
+  message_id: string;
+  created_at: Timestamp;
+}
+export interface InboundMessageTable {
+  seq: Generated<number>;
+  sender: string;
+  message_id: string;
+  type: string;
+  envelope: string;
+  document: string;
+  signature: string;
+  signer_fingerprint: string;
+  sealed: boolean;
+  incident_id: string | null;
+  receipt_document: string | null;
+  receipt: string | null;
+  receipt_status: string | null;
+  received_at: Timestamp;
+}
+export interface QuarantinedMessageTable {
+  id: string;
+  seq: Generated<number>;
+  claimed_from: string;
+  message_id: string;
+  type: string | null;
+  envelope: string;
+  sealed: boolean;
+  issuer_fingerprint: string | null;
+  state: ColumnType<string, string | undefined, string>;
+  received_at: Timestamp;
+  decided_at: Timestamp | null;
+  decided_by: string | null;
+  reason: string | null;
+}
+export interface InvestigationTable {
+  id: string;
+  direction: string;
+  peer_team: string;
+  incident_id: string;
+  peer_ref: string | null;
+  question: string;
+  hosts: Json<unknown[]>;
+  state: ColumnType<string, string | undefined, string>;
+  finding: string | null;
+  summary: string | null;
+  result_hosts: NullableJson<unknown[]>;
+  result_message_id: string | null;
+  created_at: Timestamp;
+  answered_at: Timestamp | null;
+}
+export interface PeerTokenRequestTable {
+  peer_team: string;
+  request_id: string;
+  expires_at: Timestamp;
+}
+
 export interface DatabaseSchema {
   audit_entry: AuditEntryTable;
   team_profile: TeamProfileTable;
@@ -180,4 +274,62 @@ export interface DatabaseSchema {
   journal_entry: JournalEntryTable;
   peer: PeerTable;
   peer_key: PeerKeyTable;
+  incident_link: IncidentLinkTable;
+  outbound_message: OutboundMessageTable;
+  feed_counter: FeedCounterTable;
+  feed_item: FeedItemTable;
+  inbound_message: InboundMessageTable;
+  quarantined_message: QuarantinedMessageTable;
+  investigation: InvestigationTable;
+  peer_token_request: PeerTokenRequestTable;
+  trust_group: TrustGroupTable;
+  trust_group_member: TrustGroupMemberTable;
+  incident_policy: IncidentPolicyTable;
+  law_enforcement_approval: LawEnforcementApprovalTable;
+}
+
+/** Trust groups and per-incident sharing facts (migration 0005). */
+export interface TrustGroupTable {
+  id: string;
+  name: string;
+  kind: string;
+  description: string | null;
+  our_membership: string;
+  floor_full: string | null;
+  floor_liaison: string | null;
+  version: ColumnType<number, number | undefined, number>;
+  created_at: Timestamp;
+  created_by: string;
+  updated_at: Timestamp;
+}
+export interface TrustGroupMemberTable {
+  group_id: string;
+  team_id: string;
+  level: string;
+  since: Timestamp;
+  source: string;
+  added_by: string;
+  updated_at: Timestamp;
+}
+export interface IncidentPolicyTable {
+  incident_id: string;
+  red_recipients: ColumnType<string[], string[] | undefined, string[]>;
+  chosen_recipients: ColumnType<string[], string[] | undefined, string[]>;
+  section_minimums: ColumnType<Record<string, string>, string | undefined, string>;
+  provenance: NullableJson<unknown[]>;
+  originator_team: string | null;
+  originator_tlp: string | null;
+  redistribution: string | null;
+  relay_requested_to: ColumnType<string[], string[] | undefined, string[]>;
+  version: ColumnType<number, number | undefined, number>;
+  updated_at: Timestamp;
+  updated_by: string;
+}
+export interface LawEnforcementApprovalTable {
+  id: string;
+  incident_id: string;
+  recipient: string;
+  legal_basis: string;
+  approved_by: string;
+  approved_at: Timestamp;
 }

@@ -1,0 +1,199 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import pg from 'pg';
+import { buildApp } from '../src/app.js';
+import { loadConfig } from '../src/config.js';
+import {
+  generateNodeKey,
+  loadNodeSigner,
+  measureEd25519VerifyRate,
+  measureOpenpgpVerifyRate,
+  signDocument,
+  type NodeSigner,
+} from '../src/crypto/index.js';
+import { openDatabase } from '../src/db/database.js';
+import { initNode } from '../src/node-init.js';
+import { createProfilePublisher } from '../src/modules/federation/peers/signed-profile.js';
+import { KEY_FILE } from '../src/modules/profile/node-identity.js';
+import { defaultProfile } from '../src/modules/profile/profile.service.js';
+import { mintApiToken } from '../src/modules/tokens/token-codec.js';
+import { projectRoot } from '../src/project-root.js';
+import { BENCH_DATABASE_URL, type BenchResult } from './bench-result.js';
+
+/**
+ * Signed messages accepted per second by one node, end to end: `concurrency` clients post
+ * pre-signed incident.report messages from several peers over loopback HTTP; each is verified
+ * against the sender's pinned key, filed under the receiver's reference number in one
+ * transaction with its inbox row, and answered with a signed receipt. Compared with the raw
+ * openpgp.js verify rate and node:crypto's Ed25519 verify rate measured on the same machine.
+ * The issue's target: end to end at least 40 % of the openpgp.js verify rate (one core).
+ */
+
+export interface FederationBenchOptions {
+  engine: 'pglite' | 'postgres';
+  /** Messages posted in the timed run (after a short warm-up). */
+  messages: number;
+  /** Clients posting at once. */
+  concurrency: number;
+  /** Peers the messages come from (each its own key). Default 4. */
+  senders?: number;
+  /** Seconds for each raw verify-rate probe. Default 3. */
+  probeSeconds?: number;
+  /** Hooks around the timed run (a profiler, say). */
+  onTimedStart?: () => Promise<void> | void;
+  onTimedEnd?: () => Promise<void> | void;
+}
+
+export const TARGET_SHARE_OF_OPENPGP_VERIFY = 0.4;
+const WARMUP = 20;
+
+interface Sender {
+  teamId: string;
+  signer: NodeSigner;
+  url: string;
+  profile: () => Promise<string>;
+}
+
+/** Senders' nodes only need to serve their signed profile, so the receiver can add them as peers. */
+async function startSenders(count: number): Promise<{ senders: Sender[]; server: Server }> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  const senders: Sender[] = [];
+  for (let i = 0; i < count; i++) {
+    const teamId = `bench-sender-${i + 1}`;
+    const key = await generateNodeKey({ teamId, name: `Bench sender ${i + 1}`, email: `${teamId}@example.invalid` });
+    const signer = await loadNodeSigner(key.armoredPrivateKey);
+    const url = `${base}/${teamId}`;
+    const config = loadConfig({}, { teamId, teamName: `Bench sender ${i + 1}`, dataDir: os.tmpdir(), publicUrl: url, referencePrefix: `S${i + 1}` });
+    const publisher = createProfilePublisher({
+      profiles: {
+        get: async () => ({
+          teamId,
+          ...defaultProfile(config),
+          referencePrefix: config.referencePrefix,
+          publicKey: signer.armoredPublicKey,
+          fingerprint: signer.fingerprint,
+          publicUrl: url,
+          updatedAt: new Date().toISOString(),
+        }),
+      },
+      signer,
+      clock: () => new Date(),
+    });
+    senders.push({ teamId, signer, url, profile: () => publisher.current() });
+  }
+  server.on('request', (req, res) => {
+    const sender = senders.find((s) => req.url === `/${s.teamId}/federation/v1/profile`);
+    if (!sender) {
+      res.writeHead(404).end();
+      return;
+    }
+    sender.profile().then(
+      (text) => res.writeHead(200, { 'content-type': 'application/json' }).end(text),
+      () => res.writeHead(500).end(),
+    );
+  });
+  return { senders, server };
+}
+
+export async function benchFederation(opts: FederationBenchOptions): Promise<BenchResult[]> {
+  const senderCount = opts.senders ?? 4;
+  const probeSeconds = opts.probeSeconds ?? 3;
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'hikeshi-bench-fed-'));
+  const receiverKey = await generateNodeKey({ teamId: 'bench-receiver', name: 'Bench receiver', email: 'receiver@example.invalid' });
+  await writeFile(path.join(dataDir, KEY_FILE), receiverKey.armoredPrivateKey, { mode: 0o600 });
+  const schema = opts.engine === 'postgres' ? `bench_fed_${randomBytes(4).toString('hex')}` : null;
+  const config = loadConfig({}, { dataDir, teamId: 'bench-receiver', referencePrefix: 'RECV', logLevel: 'silent', port: 0 });
+  const database = await openDatabase(opts.engine === 'postgres' ? { url: BENCH_DATABASE_URL, schema, poolSize: 10 } : { dataDir });
+  const { senders, server } = await startSenders(senderCount);
+  try {
+    const init = await initNode(config, database);
+    const app = await buildApp({ config, database, signer: init.signer, tokenSecret: init.tokenSecret, logger: false });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const address = app.server.address();
+    const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    const admin = { authorization: `Bearer ${mintApiToken(init.tokenSecret, { role: 'admin', subject: 'bench', issuer: config.teamId }).token}` };
+    for (const sender of senders) {
+      const res = await app.inject({ method: 'POST', url: '/api/v1/peers', headers: admin, payload: { url: sender.url } });
+      if (res.statusCode !== 201) throw new Error(`adding ${sender.teamId} failed: ${res.statusCode} ${res.body}`);
+    }
+
+    // Every message is signed before the clock starts: the figure is the receiver's work.
+    const example = JSON.parse(readFileSync(path.join(projectRoot(), 'docs/examples/incident.json'), 'utf8')) as Record<string, unknown>;
+    const { phase: _phase, ...incident } = example;
+    const total = WARMUP + opts.messages;
+    const bodies: string[] = [];
+    for (let i = 0; i < total; i++) {
+      const sender = senders[i % senders.length]!;
+      const document = {
+        v: 1,
+        id: randomUUID(),
+        type: 'incident.report',
+        from: sender.teamId,
+        to: config.teamId,
+        created: new Date().toISOString(),
+        tlp: 'AMBER',
+        body: { ref: `${sender.teamId.toUpperCase()}#2026-${String(i + 1).padStart(6, '0')}`, phase: 'analysis', incident },
+      };
+      bodies.push(JSON.stringify(await signDocument(document, sender.signer)));
+    }
+
+    const post = async (body: string) => {
+      const res = await fetch(`${url}/federation/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      const text = await res.text();
+      if (res.status !== 200) throw new Error(`message refused: ${res.status} ${text.slice(0, 300)}`);
+    };
+    for (const body of bodies.slice(0, WARMUP)) await post(body);
+    // The verify rate is probed before and after the run and averaged: on a shared machine the
+    // load drifts, and the ratio should compare like with like.
+    const openpgpBefore = await measureOpenpgpVerifyRate(probeSeconds);
+    await opts.onTimedStart?.();
+    let next = WARMUP;
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: opts.concurrency }, async () => {
+        while (next < total) await post(bodies[next++]!);
+      }),
+    );
+    const seconds = (performance.now() - started) / 1000;
+    await opts.onTimedEnd?.();
+    await app.close();
+    const endToEnd = opts.messages / seconds;
+
+    const openpgp = (openpgpBefore + (await measureOpenpgpVerifyRate(probeSeconds))) / 2;
+    const ed25519 = await measureEd25519VerifyRate(probeSeconds);
+    const limit = Math.round(openpgp * TARGET_SHARE_OF_OPENPGP_VERIFY);
+    return [
+      {
+        name: `signed messages accepted end to end (${opts.concurrency} clients, ${senderCount} peers)`,
+        engine: opts.engine,
+        value: endToEnd,
+        unit: 'messages/s',
+        limit,
+        better: 'higher',
+        note: `verified, filed, receipt signed; ${((endToEnd / openpgp) * 100).toFixed(0)} % of the openpgp.js verify rate (target ${TARGET_SHARE_OF_OPENPGP_VERIFY * 100} %)`,
+      },
+      { name: 'openpgp.js verify rate (one core)', engine: 'none', value: openpgp, unit: 'verifies/s', note: 'curve25519 EdDSA, ~2 KiB document' },
+      { name: 'node:crypto Ed25519 verify rate', engine: 'none', value: ed25519, unit: 'verifies/s', note: 'same bytes, native' },
+      { name: 'end to end / openpgp.js verify', engine: opts.engine, value: endToEnd / openpgp, unit: 'ratio', limit: TARGET_SHARE_OF_OPENPGP_VERIFY, better: 'higher' },
+      { name: 'openpgp.js verify / node:crypto Ed25519 verify', engine: 'none', value: openpgp / ed25519, unit: 'ratio' },
+    ];
+  } finally {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await database.close();
+    if (schema) {
+      const client = new pg.Client({ connectionString: BENCH_DATABASE_URL });
+      await client.connect();
+      await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await client.end();
+    }
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}

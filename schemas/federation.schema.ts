@@ -1,0 +1,466 @@
+import Type, { type Static } from 'typebox';
+import { ContactSchema, DateTimeSchema, TlpSchema, UuidSchema } from './common.schema.js';
+import {
+  CategorySchema,
+  HostSchema,
+  IncidentCreateSchema,
+  IndicatorSchema,
+  PhaseSchema,
+} from './incident.schema.js';
+
+/**
+ * The federation exchange on the wire: the signed envelope, the message documents nodes send
+ * each other, and the /api/v1 and /federation/v1 bodies of sharing, investigations, quarantine,
+ * peer tokens and the pull feed. docs/federation-protocol.md is the normative description; these
+ * schemas are its machine-readable form. Every object is closed.
+ *
+ * A received document is checked against these schemas only AFTER its signature verified, and
+ * the validator never coerces, strips or defaults anything (the signed bytes stay what they are).
+ */
+
+export const FEDERATION_PROTOCOL_VERSION = 1;
+
+const TeamId = (description = 'A team id: lower-case letters, digits and hyphens, 2-63 characters.') =>
+  Type.String({ pattern: '^[a-z0-9][a-z0-9-]{1,62}$', description });
+export const FederationTeamIdSchema = TeamId();
+
+/** RFC 3339 in UTC ("Z"), as every `created` of a message document must be. */
+export const UtcDateTimeSchema = Type.String({
+  format: 'date-time',
+  pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?Z$',
+  description: 'RFC 3339 date-time in UTC (ending in Z).',
+});
+
+const RefSchema = (description: string) => Type.String({ minLength: 1, maxLength: 200, description });
+const ArmoredSignatureSchema = Type.String({ minLength: 1, maxLength: 64 * 1024, description: 'Armored OpenPGP detached signature over the RFC 8785 canonical bytes of `document`.' });
+
+export const MESSAGE_TYPES = [
+  'incident.report',
+  'incident.update',
+  'investigation.request',
+  'investigation.result',
+  'receipt',
+  'key.rotation',
+  'auth.token-request',
+] as const;
+export type MessageType = (typeof MESSAGE_TYPES)[number];
+
+// ---------------------------------------------------------------------------------------------
+// Bodies
+
+const { phase: _phase, ...reportContent } = IncidentCreateSchema.properties;
+/** The incident as the sender records it (POST /api/v1/incidents minus the phase: each team keeps its own). */
+export const IncidentReportContentSchema = Type.Object(reportContent, { additionalProperties: false });
+export type IncidentReportContent = Static<typeof IncidentReportContentSchema>;
+
+export const IncidentReportBodySchema = Type.Object(
+  {
+    ref: RefSchema("The sender's reference number for the incident."),
+    phase: PhaseSchema,
+    incident: IncidentReportContentSchema,
+  },
+  { additionalProperties: false, description: 'incident.report: the receiver files it under its own reference number.' },
+);
+export type IncidentReportBody = Static<typeof IncidentReportBodySchema>;
+
+/** Fields of an incident an `updated` change may name. */
+export const INCIDENT_FIELDS = [
+  'title',
+  'summary',
+  'category',
+  'type',
+  'severity',
+  'tlp',
+  'firstSeen',
+  'lastSeen',
+  'reporter',
+  'poc',
+  'hosts',
+  'intruderActivity',
+  'vulnerabilities',
+  'systemChanges',
+  'installedSoftware',
+  'evidence',
+  'indicators',
+] as const;
+
+const ScalarOrNull = Type.Union([Type.String({ maxLength: 2000 }), Type.Number(), Type.Null()]);
+export const FieldChangeSchema = Type.Object(
+  {
+    field: Type.Enum(INCIDENT_FIELDS),
+    from: Type.Optional(ScalarOrNull),
+    to: Type.Optional(ScalarOrNull),
+    unit: Type.Optional(Type.Literal('items', { description: 'from/to count the items of a list field.' })),
+    replaced: Type.Optional(Type.Literal(true, { description: 'A long or personal field was replaced; its value is not repeated.' })),
+  },
+  { additionalProperties: false },
+);
+
+export const UPDATE_KINDS = ['note', 'phase-changed', 'updated'] as const;
+export const IncidentChangeSchema = Type.Object(
+  {
+    kind: Type.Enum(UPDATE_KINDS),
+    at: DateTimeSchema,
+    actor: Type.String({ minLength: 1, maxLength: 200, description: "Who made the change at the sender (a token subject of the sender's team)." }),
+    note: Type.Optional(Type.String({ minLength: 1, maxLength: 20000 })),
+    phase: Type.Optional(
+      Type.Object({ from: PhaseSchema, to: PhaseSchema }, { additionalProperties: false, description: "The sender's own phase moved; the receiver's phase does not." }),
+    ),
+    fields: Type.Optional(Type.Array(FieldChangeSchema, { minItems: 1, maxItems: INCIDENT_FIELDS.length })),
+  },
+  { additionalProperties: false, description: 'A journal-like change: a note, a phase change, or a summary of field changes.' },
+);
+export type IncidentChange = Static<typeof IncidentChangeSchema>;
+
+export const IncidentUpdateBodySchema = Type.Object(
+  {
+    ref: RefSchema("The sender's reference number for the incident."),
+    peerRef: Type.Optional(RefSchema("The receiver's reference number, when the sender knows it.")),
+    change: IncidentChangeSchema,
+  },
+  { additionalProperties: false, description: 'incident.update: a later change on a shared incident, sent to every linked team.' },
+);
+export type IncidentUpdateBody = Static<typeof IncidentUpdateBodySchema>;
+
+export const InvestigationRequestBodySchema = Type.Object(
+  {
+    ref: RefSchema("The requester's reference number for its incident."),
+    peerRef: Type.Optional(RefSchema("The receiver's reference number, when the incident is already shared with it.")),
+    question: Type.String({ minLength: 1, maxLength: 20000, description: 'What the receiver is asked to check.' }),
+    hosts: Type.Array(HostSchema, { minItems: 1, maxItems: 1000, description: "Hosts in the receiver's networks to check." }),
+    category: Type.Optional(CategorySchema),
+    indicators: Type.Optional(Type.Array(IndicatorSchema, { maxItems: 1000 })),
+    contact: Type.Optional(ContactSchema),
+  },
+  {
+    additionalProperties: false,
+    description:
+      '§7 "request an investigation": suspicious access is not always an attack, so ask the other side to check the facts about hosts in its network.',
+  },
+);
+export type InvestigationRequestBody = Static<typeof InvestigationRequestBodySchema>;
+
+export const INVESTIGATION_FINDINGS = [
+  'attack-confirmed',
+  'misconfiguration',
+  'fault',
+  'no-evidence',
+  'not-our-network',
+  'inconclusive',
+] as const;
+export const InvestigationFindingSchema = Type.Enum(INVESTIGATION_FINDINGS, {
+  description: 'What the check found: an attack, a misconfiguration or fault at the source, nothing, not our network, or no conclusion.',
+});
+
+export const InvestigationResultBodySchema = Type.Object(
+  {
+    requestId: UuidSchema,
+    ref: RefSchema("The responder's reference number (the incident it filed or noted the request on)."),
+    peerRef: RefSchema("The requester's reference number, from the request."),
+    finding: InvestigationFindingSchema,
+    summary: Type.String({ minLength: 1, maxLength: 20000 }),
+    hosts: Type.Optional(Type.Array(HostSchema, { maxItems: 1000 })),
+  },
+  { additionalProperties: false, description: 'investigation.result: the answer to an investigation.request (inReplyTo is the request id).' },
+);
+export type InvestigationResultBody = Static<typeof InvestigationResultBodySchema>;
+
+export const RECEIPT_STATUSES = ['filed', 'noted', 'applied'] as const;
+export const ReceiptBodySchema = Type.Object(
+  {
+    status: Type.Enum(RECEIPT_STATUSES, {
+      description: 'filed: a new incident; noted: recorded on an existing incident; applied: an update, result or key rotation was applied.',
+    }),
+    ref: Type.Optional(RefSchema("The receiver's reference number for the incident concerned.")),
+  },
+  { additionalProperties: false },
+);
+export type ReceiptBody = Static<typeof ReceiptBodySchema>;
+
+export const KeyRotationBodySchema = Type.Object(
+  {
+    newPublicKey: Type.String({ minLength: 1, maxLength: 1024 * 1024, description: 'The new armored OpenPGP public key (v4).' }),
+    newFingerprint: Type.String({ pattern: '^[0-9A-F]{40}$', description: 'Its fingerprint, 40 upper-case hex digits.' }),
+  },
+  { additionalProperties: false, description: 'key.rotation: signed by the OLD key, announces the new one.' },
+);
+export type KeyRotationBody = Static<typeof KeyRotationBodySchema>;
+
+export const TokenRequestBodySchema = Type.Object({}, { additionalProperties: false, description: 'auth.token-request: no fields yet.' });
+
+// ---------------------------------------------------------------------------------------------
+// Message documents
+
+function messageDocument<T extends MessageType, B extends Type.TSchema>(type: T, body: B, inReplyTo: 'optional' | 'required' = 'optional') {
+  return Type.Object(
+    {
+      v: Type.Literal(FEDERATION_PROTOCOL_VERSION),
+      id: Type.String({ format: 'uuid', description: 'Unique per sender; (from, id) makes a message idempotent.' }),
+      type: Type.Literal(type),
+      from: TeamId('Sending team.'),
+      to: TeamId('Receiving team.'),
+      created: UtcDateTimeSchema,
+      inReplyTo: inReplyTo === 'required' ? Type.String({ format: 'uuid' }) : Type.Optional(Type.String({ format: 'uuid' })),
+      tlp: TlpSchema,
+      body,
+    },
+    { additionalProperties: false },
+  );
+}
+
+export const IncidentReportDocumentSchema = messageDocument('incident.report', IncidentReportBodySchema);
+export const IncidentUpdateDocumentSchema = messageDocument('incident.update', IncidentUpdateBodySchema);
+export const InvestigationRequestDocumentSchema = messageDocument('investigation.request', InvestigationRequestBodySchema);
+export const InvestigationResultDocumentSchema = messageDocument('investigation.result', InvestigationResultBodySchema, 'required');
+export const ReceiptDocumentSchema = messageDocument('receipt', ReceiptBodySchema, 'required');
+export const KeyRotationDocumentSchema = messageDocument('key.rotation', KeyRotationBodySchema);
+export const TokenRequestDocumentSchema = messageDocument('auth.token-request', TokenRequestBodySchema);
+
+export type IncidentReportDocument = Static<typeof IncidentReportDocumentSchema>;
+export type IncidentUpdateDocument = Static<typeof IncidentUpdateDocumentSchema>;
+export type InvestigationRequestDocument = Static<typeof InvestigationRequestDocumentSchema>;
+export type InvestigationResultDocument = Static<typeof InvestigationResultDocumentSchema>;
+export type ReceiptDocument = Static<typeof ReceiptDocumentSchema>;
+export type KeyRotationDocument = Static<typeof KeyRotationDocumentSchema>;
+export type TokenRequestDocument = Static<typeof TokenRequestDocumentSchema>;
+
+export const MESSAGE_DOCUMENT_SCHEMAS = {
+  'incident.report': IncidentReportDocumentSchema,
+  'incident.update': IncidentUpdateDocumentSchema,
+  'investigation.request': InvestigationRequestDocumentSchema,
+  'investigation.result': InvestigationResultDocumentSchema,
+  receipt: ReceiptDocumentSchema,
+  'key.rotation': KeyRotationDocumentSchema,
+  'auth.token-request': TokenRequestDocumentSchema,
+} as const;
+
+export type MessageDocument =
+  | IncidentReportDocument
+  | IncidentUpdateDocument
+  | InvestigationRequestDocument
+  | InvestigationResultDocument
+  | ReceiptDocument
+  | KeyRotationDocument
+  | TokenRequestDocument;
+
+export const MessageDocumentSchema = Type.Union(Object.values(MESSAGE_DOCUMENT_SCHEMAS), {
+  description: 'A message document; `type` selects the body.',
+});
+
+// ---------------------------------------------------------------------------------------------
+// Envelopes (what travels)
+
+export const SignedEnvelopeSchema = Type.Object(
+  { document: MessageDocumentSchema, signature: ArmoredSignatureSchema },
+  { additionalProperties: false, description: '{ document, signature }: the signature covers the RFC 8785 canonical bytes of document.' },
+);
+export const SignedReceiptSchema = Type.Object(
+  { document: ReceiptDocumentSchema, signature: ArmoredSignatureSchema },
+  { additionalProperties: false, description: 'The signed receipt the receiving node answers with.' },
+);
+export type SignedReceipt = Static<typeof SignedReceiptSchema>;
+
+export const SealedEnvelopeSchema = Type.Object(
+  {
+    sealed: Type.String({
+      minLength: 1,
+      description: 'An armored OpenPGP message (-----BEGIN PGP MESSAGE-----) encrypted to the receiving node key; it decrypts to the JSON text of a signed envelope.',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export const InboxBodySchema = Type.Union([SignedEnvelopeSchema, SealedEnvelopeSchema], {
+  description: 'A signed envelope, or one sealed to the receiving node.',
+});
+
+export const QuarantinedAnswerSchema = Type.Object(
+  {
+    status: Type.Literal('quarantined'),
+    quarantineId: UuidSchema,
+    detail: Type.String(),
+  },
+  { additionalProperties: false, description: 'The sender is not a known peer: the message waits for a handler; it is not processed.' },
+);
+
+// ---------------------------------------------------------------------------------------------
+// /api/v1: shares
+
+export const SHARE_STATES = ['queued', 'retrying', 'delivered', 'failed', 'received'] as const;
+export const ShareCreateSchema = Type.Object(
+  { peer: TeamId('Team id of the peer to share the incident with.') },
+  { additionalProperties: false },
+);
+export type ShareCreate = Static<typeof ShareCreateSchema>;
+
+export const ShareSchema = Type.Object(
+  {
+    peer: Type.String({ description: 'Team id of the peer.' }),
+    direction: Type.Enum(['outgoing', 'incoming'], { description: 'outgoing: we shared it; incoming: the peer shared it with us.' }),
+    state: Type.Enum(SHARE_STATES, {
+      description:
+        'Of the incident.report: queued (not tried yet), retrying (failed at least once, will try again), delivered (receipt stored), failed (gave up); received for incoming links.',
+    }),
+    peerRef: Type.Union([Type.String(), Type.Null()], { description: "The peer's reference number, from its receipt." }),
+    messageId: Type.Union([UuidSchema, Type.Null()], { description: 'Id of the incident.report message.' }),
+    attempts: Type.Integer(),
+    lastError: Type.Union([Type.String(), Type.Null()]),
+    nextAttemptAt: Type.Union([DateTimeSchema, Type.Null()]),
+    receiptAt: Type.Union([DateTimeSchema, Type.Null()]),
+    pendingUpdates: Type.Integer({ description: 'Later messages (updates, investigations) for this peer and incident not delivered yet.' }),
+    createdAt: DateTimeSchema,
+    createdBy: Type.String(),
+  },
+  { additionalProperties: false },
+);
+export type Share = Static<typeof ShareSchema>;
+
+export const ShareListSchema = Type.Object({ items: Type.Array(ShareSchema) }, { additionalProperties: false });
+
+// ---------------------------------------------------------------------------------------------
+// /api/v1: investigations
+
+export const InvestigationCreateSchema = Type.Object(
+  {
+    peer: TeamId('Team id of the peer whose network holds the hosts.'),
+    hosts: InvestigationRequestBodySchema.properties.hosts,
+    question: InvestigationRequestBodySchema.properties.question,
+  },
+  { additionalProperties: false },
+);
+export type InvestigationCreate = Static<typeof InvestigationCreateSchema>;
+
+export const InvestigationAnswerSchema = Type.Object(
+  {
+    finding: InvestigationFindingSchema,
+    summary: InvestigationResultBodySchema.properties.summary,
+    hosts: InvestigationResultBodySchema.properties.hosts,
+  },
+  { additionalProperties: false },
+);
+export type InvestigationAnswer = Static<typeof InvestigationAnswerSchema>;
+
+export const InvestigationSchema = Type.Object(
+  {
+    id: Type.String({ format: 'uuid', description: 'The investigation.request message id.' }),
+    direction: Type.Enum(['outgoing', 'incoming'], { description: 'outgoing: we asked the peer; incoming: the peer asked us.' }),
+    peer: Type.String(),
+    state: Type.Enum(['open', 'answered']),
+    question: Type.String(),
+    hosts: Type.Array(HostSchema),
+    finding: Type.Union([InvestigationFindingSchema, Type.Null()]),
+    summary: Type.Union([Type.String(), Type.Null()]),
+    resultHosts: Type.Union([Type.Array(HostSchema), Type.Null()]),
+    createdAt: DateTimeSchema,
+    answeredAt: Type.Union([DateTimeSchema, Type.Null()]),
+  },
+  { additionalProperties: false },
+);
+export type Investigation = Static<typeof InvestigationSchema>;
+export const InvestigationListSchema = Type.Object({ items: Type.Array(InvestigationSchema) }, { additionalProperties: false });
+export const InvestigationParamsSchema = Type.Object(
+  { ref: Type.String({ minLength: 1, maxLength: 200 }), id: Type.String({ format: 'uuid' }) },
+  { additionalProperties: false },
+);
+
+// ---------------------------------------------------------------------------------------------
+// /api/v1: quarantine
+
+export const QUARANTINE_STATES = ['quarantined', 'accepted', 'rejected'] as const;
+export const QuarantinedMessageSchema = Type.Object(
+  {
+    id: UuidSchema,
+    claimedFrom: Type.String({ description: 'document.from as received: unverified until accepted.' }),
+    messageId: Type.String({ description: 'document.id as received (unverified).' }),
+    type: Type.Union([Type.String(), Type.Null()], { description: 'document.type as received (unverified).' }),
+    issuerFingerprint: Type.Union([Type.String(), Type.Null()], { description: 'The key the signature claims to be made with (unverified).' }),
+    sealed: Type.Boolean(),
+    state: Type.Enum(QUARANTINE_STATES),
+    receivedAt: DateTimeSchema,
+    decidedAt: Type.Union([DateTimeSchema, Type.Null()]),
+    decidedBy: Type.Union([Type.String(), Type.Null()]),
+    reason: Type.Union([Type.String(), Type.Null()]),
+    envelope: Type.Optional(Type.String({ description: 'The envelope exactly as received (JSON text); only when reading one message.' })),
+  },
+  { additionalProperties: false },
+);
+export type QuarantinedMessage = Static<typeof QuarantinedMessageSchema>;
+
+export const QuarantineListQuerySchema = Type.Object(
+  {
+    state: Type.Optional(Type.Enum(QUARANTINE_STATES)),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
+    cursor: Type.Optional(Type.String({ maxLength: 200 })),
+  },
+  { additionalProperties: false },
+);
+export const QuarantinePageSchema = Type.Object(
+  { items: Type.Array(QuarantinedMessageSchema), nextCursor: Type.Union([Type.String(), Type.Null()]) },
+  { additionalProperties: false },
+);
+export const QuarantineIdParamsSchema = Type.Object({ id: UuidSchema }, { additionalProperties: false });
+
+export const QuarantineAcceptSchema = Type.Object(
+  {
+    url: Type.Optional(
+      Type.String({
+        minLength: 8,
+        maxLength: 2048,
+        pattern: '^https?://',
+        description: "The sender's node URL: its signed profile is fetched and its key pinned (as POST /api/v1/peers). Omit when the peer was added already.",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export const QuarantineRejectSchema = Type.Object(
+  { reason: Type.Optional(Type.String({ minLength: 1, maxLength: 2000 })) },
+  { additionalProperties: false },
+);
+export const QuarantineDecisionSchema = Type.Object(
+  {
+    message: QuarantinedMessageSchema,
+    receipt: Type.Union([SignedReceiptSchema, Type.Null()], { description: 'On acceptance: the receipt the message got when it was processed.' }),
+  },
+  { additionalProperties: false },
+);
+
+// ---------------------------------------------------------------------------------------------
+// /federation/v1: peer tokens and the pull feed
+
+export const PeerTokenSchema = Type.Object(
+  {
+    token: Type.String({ description: 'A bearer JWT for /federation/v1 pulls (audience hikeshi:federation, subject the peer team id).' }),
+    tokenType: Type.Literal('Bearer'),
+    expiresAt: DateTimeSchema,
+  },
+  { additionalProperties: false },
+);
+
+export const FeedQuerySchema = Type.Object(
+  {
+    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'nextCursor of a previous page; omit to start at the beginning.' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
+  },
+  { additionalProperties: false },
+);
+
+export const FeedItemSchema = Type.Object(
+  {
+    messageId: UuidSchema,
+    type: Type.String(),
+    sharedAt: DateTimeSchema,
+    envelope: Type.Optional(Type.Object({ document: MessageDocumentSchema, signature: ArmoredSignatureSchema }, { additionalProperties: false })),
+    sealed: Type.Optional(Type.String({ description: 'Present instead of envelope when the document travels sealed (same rules as a push).' })),
+  },
+  { additionalProperties: false },
+);
+
+export const FeedPageSchema = Type.Object(
+  {
+    items: Type.Array(FeedItemSchema),
+    nextCursor: Type.String({ description: 'Where to continue; also when the page is empty (poll again later with it).' }),
+    hasMore: Type.Boolean(),
+  },
+  { additionalProperties: false },
+);

@@ -1,0 +1,254 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { Clock } from '../../../clock.js';
+import type { Config } from '../../../config.js';
+import { sealForRecipient, verifyDocumentSignature, type PeerKey } from '../../../crypto/index.js';
+import type { Db } from '../../../db/database.js';
+import { validateDocument, envelopeShape, envelopeText, tlpRequiresSealing } from './message-document.js';
+import type { AuditLog } from '../../audit/audit.module.js';
+import type { IncidentService } from '../../incidents/incident.service.js';
+import type { PeerDirectory, PeerRecord } from '../peers/peer-directory.js';
+import { retryDelayMs, type DeliverySettings } from './delivery-settings.js';
+import {
+  addExternalRefIfMissing,
+  claimDue,
+  findLink,
+  markDelivered,
+  markFailed,
+  markRetry,
+  setLinkPeerRef,
+  type OutboundRow,
+} from './exchange.repository.js';
+import type { ReceiptDocument } from '../../../../schemas/federation.schema.js';
+
+/**
+ * The delivery worker: claims due outbox rows, sends each (sealed when required), verifies and
+ * stores the peer's signed receipt, and otherwise schedules a retry with exponential backoff and
+ * jitter until the message is too old. Several workers (processes) may run on one database:
+ * claims use FOR UPDATE SKIP LOCKED and a lease, and every outcome is written only by the worker
+ * holding the claim (the attempt number fences it). Errors recorded never carry incident content.
+ */
+export interface DeliveryWorkerDeps {
+  db: Db;
+  clock: Clock;
+  config: Pick<Config, 'teamId'>;
+  peers: PeerDirectory;
+  incidents: IncidentService;
+  audit: AuditLog;
+  log: FastifyBaseLogger;
+  fetch: typeof fetch;
+  settings: DeliverySettings;
+}
+
+export interface DeliveryWorker {
+  start(): void;
+  stop(): Promise<void>;
+  /** Look for due messages now (after a commit that queued some). */
+  kick(): void;
+  /** One pass: claim and deliver what is due; resolves when those deliveries finished. Tests and the bench use it. */
+  runOnce(): Promise<number>;
+}
+
+/** A failure the peer will not get over by itself: give up now instead of retrying for a day. */
+class PermanentFailure extends Error {}
+class RetryableFailure extends Error {}
+
+/** Statuses after which the same bytes can never succeed: the document itself is wrong for that peer. */
+const PERMANENT_STATUSES = new Set([400, 413, 415]);
+
+function sealingNeeded(peer: PeerRecord, tlp: string): boolean {
+  return peer.requiresSealed || tlpRequiresSealing(tlp);
+}
+
+async function readProblemCode(response: Response): Promise<string> {
+  try {
+    const text = await response.text();
+    const body = JSON.parse(text) as { code?: unknown };
+    return typeof body.code === 'string' ? body.code.slice(0, 64) : '';
+  } catch {
+    return '';
+  }
+}
+
+export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
+  const { db, clock, config, peers, incidents, audit, log, settings } = deps;
+  let running = false;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let pass: Promise<number> | undefined;
+  let again = false;
+
+  /** Sends one message; resolves with the verified receipt's text and body, or throws. */
+  async function send(row: OutboundRow, peer: PeerRecord, key: PeerKey): Promise<{ text: string; receipt: ReceiptDocument }> {
+    let payload = envelopeText(row.document, row.signature);
+    if (sealingNeeded(peer, row.tlp)) payload = JSON.stringify({ sealed: await sealForRecipient(payload, key) });
+    let response: Response;
+    try {
+      response = await deps.fetch(new URL('federation/v1/messages', peer.url.endsWith('/') ? peer.url : `${peer.url}/`), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        body: payload,
+        signal: AbortSignal.timeout(settings.timeoutMs),
+        redirect: 'error',
+      });
+    } catch (err) {
+      const name = err instanceof Error ? err.name : 'Error';
+      throw new RetryableFailure(name === 'TimeoutError' ? `no answer within ${settings.timeoutMs} ms` : `cannot reach ${new URL(peer.url).host}`);
+    }
+    if (response.status === 202) {
+      await response.body?.cancel();
+      throw new RetryableFailure('quarantined by the peer: waiting for its handler to accept this node');
+    }
+    if (response.status !== 200) {
+      const code = await readProblemCode(response);
+      const what = `peer answered ${response.status}${code ? ` ${code}` : ''}`;
+      throw PERMANENT_STATUSES.has(response.status) ? new PermanentFailure(what) : new RetryableFailure(what);
+    }
+    const text = await response.text();
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw new RetryableFailure('the receipt is not JSON');
+    }
+    const shape = envelopeShape(parsed);
+    if (shape.kind !== 'signed') throw new RetryableFailure('the receipt is not a signed envelope');
+    const verified = await verifyDocumentSignature(parsed, key, { now: clock() });
+    if (!verified.ok) throw new RetryableFailure(`the receipt signature does not verify (${verified.reason})`);
+    let receipt: ReceiptDocument;
+    try {
+      const document = validateDocument(shape.document);
+      if (document.type !== 'receipt') throw new Error('not a receipt');
+      receipt = document;
+    } catch {
+      throw new RetryableFailure('the receipt does not match the receipt schema');
+    }
+    if (receipt.from !== peer.teamId || receipt.to !== config.teamId || receipt.inReplyTo !== row.id) {
+      throw new RetryableFailure('the receipt is not for this message');
+    }
+    return { text, receipt };
+  }
+
+  async function deliver(row: OutboundRow): Promise<void> {
+    const now = clock();
+    const expired = now.getTime() - Date.parse(row.createdAt) >= settings.maxAgeMs;
+    try {
+      const peer = await peers.find(db, row.peerTeam);
+      if (!peer) throw new PermanentFailure(`peer "${row.peerTeam}" was removed`);
+      if (peer.status !== 'active') throw new RetryableFailure(`peer "${row.peerTeam}" is ${peer.status} here`);
+      const key = await peers.keyOf(peer);
+      const { text, receipt } = await send(row, peer, key);
+      const peerRef = receipt.body.ref ?? null;
+      await db.transaction().execute(async (tx) => {
+        if (!(await markDelivered(tx, row.id, row.attempts, { receipt: text, receiptStatus: receipt.body.status, peerRef, at: clock() }))) return;
+        if (row.incidentId && peerRef) {
+          await addExternalRefIfMissing(tx, row.incidentId, row.peerTeam, peerRef);
+          const link = await findLink(tx, row.incidentId, row.peerTeam);
+          if (link && !link.peerRef) await setLinkPeerRef(tx, row.incidentId, row.peerTeam, peerRef);
+        }
+        if (row.incidentId && row.type === 'incident.report') {
+          await incidents.appendInTx(tx, row.incidentId, {
+            kind: 'share-delivered',
+            actor: { subject: 'federation', team: config.teamId },
+            changes: { peer: row.peerTeam, peerRef, messageId: row.id, receiptStatus: receipt.body.status },
+          });
+        }
+        await audit.append(tx, {
+          kind: 'receipt',
+          actor: row.peerTeam,
+          incidentId: row.incidentId,
+          peer: row.peerTeam,
+          decision: null,
+          details: { direction: 'received', messageId: row.id, type: row.type, receiptId: receipt.id, status: receipt.body.status, peerRef },
+        });
+      });
+      log.info({ messageId: row.id, peer: row.peerTeam, type: row.type, attempt: row.attempts }, 'message delivered');
+    } catch (err) {
+      if (!(err instanceof PermanentFailure) && !(err instanceof RetryableFailure)) {
+        // An error of ours (database, a bug): keep the message, retry later; the log keeps the cause.
+        log.error({ err, messageId: row.id, peer: row.peerTeam }, 'delivery failed unexpectedly');
+      }
+      const reason = err instanceof PermanentFailure || err instanceof RetryableFailure ? err.message : 'internal error while delivering';
+      if (err instanceof PermanentFailure || expired) {
+        const error = expired && !(err instanceof PermanentFailure) ? `gave up after ${Math.round(settings.maxAgeMs / 1000)} s: ${reason}` : reason;
+        if (await markFailed(db, row.id, row.attempts, error, clock())) {
+          await audit.append(db, {
+            kind: 'delivery-failed',
+            actor: 'federation',
+            incidentId: row.incidentId,
+            peer: row.peerTeam,
+            decision: null,
+            details: { messageId: row.id, type: row.type, attempts: row.attempts, error },
+          });
+          log.warn({ messageId: row.id, peer: row.peerTeam, attempts: row.attempts, error }, 'delivery failed for good');
+        }
+        return;
+      }
+      const delay = retryDelayMs(settings, row.attempts);
+      const next = new Date(Math.min(clock().getTime() + delay, Date.parse(row.createdAt) + settings.maxAgeMs));
+      await markRetry(db, row.id, row.attempts, reason, next);
+      log.info({ messageId: row.id, peer: row.peerTeam, attempt: row.attempts, error: reason, nextAttemptAt: next.toISOString() }, 'delivery will be retried');
+    }
+  }
+
+  async function runOnce(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const rows = await claimDue(db, clock(), settings.leaseMs, settings.batchSize);
+      if (rows.length === 0) return total;
+      total += rows.length;
+      // Messages of one peer and incident are claimed one at a time (see claimDue), so parallel
+      // delivery here never reorders them.
+      await Promise.all(rows.map((row) => deliver(row)));
+      if (stopped) return total;
+    }
+  }
+
+  function schedule(delay: number): void {
+    if (!running) return;
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(tick, delay);
+    timer.unref?.();
+  }
+
+  function tick(): void {
+    timer = undefined;
+    if (!running) return;
+    if (pass) {
+      again = true;
+      return;
+    }
+    pass = runOnce()
+      .catch((err: unknown) => {
+        log.error({ err }, 'delivery pass failed');
+        return 0;
+      })
+      .finally(() => {
+        pass = undefined;
+        const soon = again;
+        again = false;
+        schedule(soon ? 0 : settings.pollMs);
+      });
+  }
+
+  return {
+    start() {
+      if (running) return;
+      running = true;
+      stopped = false;
+      schedule(0);
+    },
+    async stop() {
+      running = false;
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      if (pass) await pass;
+    },
+    kick() {
+      if (!running) return;
+      if (pass) again = true;
+      else schedule(0);
+    },
+    runOnce,
+  };
+}

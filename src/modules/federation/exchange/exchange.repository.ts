@@ -1,0 +1,746 @@
+import { sql } from 'kysely';
+import type { Db, DbOrTx, Tx } from '../../../db/database.js';
+
+/**
+ * SQL of the exchange: links, the outbox and the feed, the inbox, the quarantine,
+ * investigations and used token requests. Rows are mapped to plain objects here; rules live in
+ * the services.
+ */
+
+const iso = (d: Date | string | null): string | null => (d === null ? null : new Date(d).toISOString());
+
+// ---------------------------------------------------------------------------------------------
+// Links
+
+export interface LinkRow {
+  incidentId: string;
+  peerTeam: string;
+  direction: 'outgoing' | 'incoming';
+  peerRef: string | null;
+  reportMessageId: string | null;
+  createdAt: string;
+  createdBy: string;
+}
+
+type RawLink = {
+  incident_id: string;
+  peer_team: string;
+  direction: string;
+  peer_ref: string | null;
+  report_message_id: string | null;
+  created_at: Date | string;
+  created_by: string;
+};
+const toLink = (r: RawLink): LinkRow => ({
+  incidentId: r.incident_id,
+  peerTeam: r.peer_team,
+  direction: r.direction as LinkRow['direction'],
+  peerRef: r.peer_ref,
+  reportMessageId: r.report_message_id,
+  createdAt: iso(r.created_at)!,
+  createdBy: r.created_by,
+});
+
+export async function findLink(db: DbOrTx, incidentId: string, peerTeam: string): Promise<LinkRow | null> {
+  const row = await db.selectFrom('incident_link').selectAll().where('incident_id', '=', incidentId).where('peer_team', '=', peerTeam).executeTakeFirst();
+  return row ? toLink(row) : null;
+}
+
+export async function listLinks(db: DbOrTx, incidentId: string): Promise<LinkRow[]> {
+  const rows = await db.selectFrom('incident_link').selectAll().where('incident_id', '=', incidentId).orderBy('created_at').orderBy('peer_team').execute();
+  return rows.map(toLink);
+}
+
+/** Our incident linked to `peerTeam` whose reference number at that peer is `peerRef`. */
+export async function findLinkByPeerRef(db: DbOrTx, peerTeam: string, peerRef: string): Promise<LinkRow | null> {
+  const row = await db.selectFrom('incident_link').selectAll().where('peer_team', '=', peerTeam).where('peer_ref', '=', peerRef).executeTakeFirst();
+  return row ? toLink(row) : null;
+}
+
+/** Our incident `ourRef`, if it is linked to `peerTeam`. */
+export async function findLinkByOurRef(db: DbOrTx, peerTeam: string, ourRef: string): Promise<LinkRow | null> {
+  const row = await db
+    .selectFrom('incident_link')
+    .innerJoin('incident', 'incident.id', 'incident_link.incident_id')
+    .selectAll('incident_link')
+    .where('incident_link.peer_team', '=', peerTeam)
+    .where('incident.ref', '=', ourRef)
+    .executeTakeFirst();
+  return row ? toLink(row) : null;
+}
+
+export async function insertLink(tx: Tx, link: Omit<LinkRow, 'createdAt'> & { at: Date }): Promise<void> {
+  await tx
+    .insertInto('incident_link')
+    .values({
+      incident_id: link.incidentId,
+      peer_team: link.peerTeam,
+      direction: link.direction,
+      peer_ref: link.peerRef,
+      report_message_id: link.reportMessageId,
+      created_at: link.at,
+      created_by: link.createdBy,
+    })
+    .execute();
+}
+
+export async function setLinkReport(tx: Tx, incidentId: string, peerTeam: string, reportMessageId: string): Promise<void> {
+  await tx.updateTable('incident_link').set({ report_message_id: reportMessageId }).where('incident_id', '=', incidentId).where('peer_team', '=', peerTeam).execute();
+}
+
+export async function setLinkPeerRef(db: DbOrTx, incidentId: string, peerTeam: string, peerRef: string): Promise<void> {
+  await db.updateTable('incident_link').set({ peer_ref: peerRef }).where('incident_id', '=', incidentId).where('peer_team', '=', peerTeam).execute();
+}
+
+/** Keeps the first reference number a team gave for an incident; a later, different one does not replace it. */
+export async function addExternalRefIfMissing(db: DbOrTx, incidentId: string, teamId: string, ref: string): Promise<void> {
+  await db
+    .insertInto('incident_external_ref')
+    .values({ incident_id: incidentId, team_id: teamId, ref })
+    .onConflict((oc) => oc.columns(['incident_id', 'team_id']).doNothing())
+    .execute();
+}
+
+/** Our incident that carries `ref` as `teamId`'s reference number, if any. */
+export async function findIncidentIdByExternalRef(db: DbOrTx, teamId: string, ref: string): Promise<string | null> {
+  const row = await db.selectFrom('incident_external_ref').select('incident_id').where('team_id', '=', teamId).where('ref', '=', ref).executeTakeFirst();
+  return row?.incident_id ?? null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Outbox and feed
+
+export interface OutboundRow {
+  id: string;
+  seq: number;
+  peerTeam: string;
+  incidentId: string | null;
+  type: string;
+  tlp: string;
+  document: string;
+  signature: string;
+  state: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  nextAttemptAt: string;
+  lastAttemptAt: string | null;
+  lastError: string | null;
+  receipt: string | null;
+  receiptStatus: string | null;
+  peerRef: string | null;
+  deliveredAt: string | null;
+  failedAt: string | null;
+  createdAt: string;
+}
+
+type RawOutbound = {
+  id: string;
+  seq: number;
+  peer_team: string;
+  incident_id: string | null;
+  type: string;
+  tlp: string;
+  document: string;
+  signature: string;
+  state: string;
+  attempts: number;
+  next_attempt_at: Date | string;
+  last_attempt_at: Date | string | null;
+  last_error: string | null;
+  receipt: string | null;
+  receipt_status: string | null;
+  peer_ref: string | null;
+  delivered_at: Date | string | null;
+  failed_at: Date | string | null;
+  created_at: Date | string;
+};
+const toOutbound = (r: RawOutbound): OutboundRow => ({
+  id: r.id,
+  seq: Number(r.seq),
+  peerTeam: r.peer_team,
+  incidentId: r.incident_id,
+  type: r.type,
+  tlp: r.tlp,
+  document: r.document,
+  signature: r.signature,
+  state: r.state as OutboundRow['state'],
+  attempts: r.attempts,
+  nextAttemptAt: iso(r.next_attempt_at)!,
+  lastAttemptAt: iso(r.last_attempt_at),
+  lastError: r.last_error,
+  receipt: r.receipt,
+  receiptStatus: r.receipt_status,
+  peerRef: r.peer_ref,
+  deliveredAt: iso(r.delivered_at),
+  failedAt: iso(r.failed_at),
+  createdAt: iso(r.created_at)!,
+});
+
+export async function insertOutbound(
+  tx: Tx,
+  row: { id: string; peerTeam: string; incidentId: string | null; type: string; tlp: string; document: string; signature: string; at: Date },
+): Promise<void> {
+  await tx
+    .insertInto('outbound_message')
+    .values({
+      id: row.id,
+      peer_team: row.peerTeam,
+      incident_id: row.incidentId,
+      type: row.type,
+      tlp: row.tlp,
+      document: row.document,
+      signature: row.signature,
+      next_attempt_at: row.at,
+      created_at: row.at,
+    })
+    .execute();
+}
+
+/**
+ * Adds the document to the peer's pull feed. The counter row stays locked until the caller's
+ * transaction ends, so a peer's feed items commit in number order: a reader that has seen item
+ * n never misses an item below n that commits later.
+ */
+export async function appendFeedItem(tx: Tx, peerTeam: string, messageId: string, at: Date): Promise<number> {
+  const counter = await tx
+    .insertInto('feed_counter')
+    .values({ peer_team: peerTeam, last_seq: 1 })
+    .onConflict((oc) => oc.column('peer_team').doUpdateSet({ last_seq: sql`feed_counter.last_seq + 1` }))
+    .returning('last_seq')
+    .executeTakeFirstOrThrow();
+  const seq = Number(counter.last_seq);
+  await tx.insertInto('feed_item').values({ peer_team: peerTeam, seq, message_id: messageId, created_at: at }).execute();
+  return seq;
+}
+
+export async function findOutbound(db: DbOrTx, id: string): Promise<OutboundRow | null> {
+  const row = await db.selectFrom('outbound_message').selectAll().where('id', '=', id).executeTakeFirst();
+  return row ? toOutbound(row as RawOutbound) : null;
+}
+
+export async function listOutboundForIncident(db: DbOrTx, incidentId: string): Promise<OutboundRow[]> {
+  const rows = await db.selectFrom('outbound_message').selectAll().where('incident_id', '=', incidentId).orderBy('seq').execute();
+  return rows.map((r) => toOutbound(r as RawOutbound));
+}
+
+/**
+ * Claims up to `limit` due messages for this worker: in one short transaction the rows are
+ * locked (rows another worker holds are skipped, never waited for) and their next attempt is
+ * pushed past the lease, so no other worker takes them while this one delivers; a worker that
+ * dies leaves them to come due again when the lease ends. A message waits while an older message
+ * for the same peer and incident is pending, so a peer gets the report before its updates.
+ * Returns each row with the attempt number it was claimed at (a fencing token for the outcome).
+ */
+export async function claimDue(db: Db, now: Date, leaseMs: number, limit: number): Promise<OutboundRow[]> {
+  return db.transaction().execute(async (tx) => {
+    const due = await sql<{ id: string }>`
+      select o.id from outbound_message o
+      where o.state = 'pending' and o.next_attempt_at <= ${now}
+        and not exists (
+          select 1 from outbound_message p
+          where p.peer_team = o.peer_team and p.incident_id = o.incident_id and p.seq < o.seq and p.state = 'pending')
+      order by o.seq
+      limit ${limit}
+      for update of o skip locked`.execute(tx);
+    const ids = due.rows.map((r) => r.id);
+    if (ids.length === 0) return [];
+    const rows = await tx
+      .updateTable('outbound_message')
+      .set({ next_attempt_at: new Date(now.getTime() + leaseMs), last_attempt_at: now, attempts: sql`attempts + 1` })
+      .where('id', 'in', ids)
+      .returningAll()
+      .execute();
+    return rows.map((r) => toOutbound(r as RawOutbound)).sort((a, b) => a.seq - b.seq);
+  });
+}
+
+/** Records a delivery; only the worker holding the claim (same attempt number) may. */
+export async function markDelivered(
+  tx: Tx,
+  id: string,
+  attempt: number,
+  outcome: { receipt: string; receiptStatus: string; peerRef: string | null; at: Date },
+): Promise<boolean> {
+  const result = await tx
+    .updateTable('outbound_message')
+    .set({ state: 'delivered', receipt: outcome.receipt, receipt_status: outcome.receiptStatus, peer_ref: outcome.peerRef, delivered_at: outcome.at, last_error: null })
+    .where('id', '=', id)
+    .where('attempts', '=', attempt)
+    .where('state', '=', 'pending')
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
+export async function markRetry(db: DbOrTx, id: string, attempt: number, error: string, nextAttemptAt: Date): Promise<boolean> {
+  const result = await db
+    .updateTable('outbound_message')
+    .set({ last_error: error, next_attempt_at: nextAttemptAt })
+    .where('id', '=', id)
+    .where('attempts', '=', attempt)
+    .where('state', '=', 'pending')
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
+export async function markFailed(db: DbOrTx, id: string, attempt: number, error: string, at: Date): Promise<boolean> {
+  const result = await db
+    .updateTable('outbound_message')
+    .set({ state: 'failed', last_error: error, failed_at: at })
+    .where('id', '=', id)
+    .where('attempts', '=', attempt)
+    .where('state', '=', 'pending')
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
+/** Pending messages for a peer and incident other than `exceptId` (shown as pendingUpdates of a share). */
+export async function countPending(db: DbOrTx, incidentId: string, peerTeam: string, exceptId: string | null): Promise<number> {
+  let q = db
+    .selectFrom('outbound_message')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('incident_id', '=', incidentId)
+    .where('peer_team', '=', peerTeam)
+    .where('state', '=', 'pending');
+  if (exceptId) q = q.where('id', '<>', exceptId);
+  const row = await q.executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+export interface FeedRow {
+  seq: number;
+  messageId: string;
+  type: string;
+  tlp: string;
+  document: string;
+  signature: string;
+  createdAt: string;
+}
+
+/**
+ * The documents a peer may pull, in feed order after `afterSeq`. Today: exactly what this node
+ * sent to that peer. The policy issue widens this (everything the policy lets the peer see);
+ * keep the contract: ordered by a per-peer server sequence, never by time.
+ */
+export async function listFeedForPeer(db: DbOrTx, peerTeam: string, afterSeq: number, limit: number): Promise<{ items: FeedRow[]; more: boolean }> {
+  const rows = await db
+    .selectFrom('feed_item')
+    .innerJoin('outbound_message', 'outbound_message.id', 'feed_item.message_id')
+    .select([
+      'feed_item.seq as seq',
+      'outbound_message.id as message_id',
+      'outbound_message.type as type',
+      'outbound_message.tlp as tlp',
+      'outbound_message.document as document',
+      'outbound_message.signature as signature',
+      'feed_item.created_at as created_at',
+    ])
+    .where('feed_item.peer_team', '=', peerTeam)
+    .where('feed_item.seq', '>', afterSeq)
+    .orderBy('feed_item.seq')
+    .limit(limit + 1)
+    .execute();
+  return {
+    items: rows.slice(0, limit).map((r) => ({
+      seq: Number(r.seq),
+      messageId: r.message_id,
+      type: r.type,
+      tlp: r.tlp,
+      document: r.document,
+      signature: r.signature,
+      createdAt: iso(r.created_at)!,
+    })),
+    more: rows.length > limit,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inbox
+
+export interface InboundRow {
+  seq: number;
+  sender: string;
+  messageId: string;
+  type: string;
+  envelope: string;
+  document: string;
+  signature: string;
+  signerFingerprint: string;
+  sealed: boolean;
+  incidentId: string | null;
+  /** Canonical text of the receipt document, fixed when the message was processed. */
+  receiptDocument: string | null;
+  /** The signed receipt envelope (JSON text); null until signed, right after the commit. */
+  receipt: string | null;
+  receiptStatus: string | null;
+  receivedAt: string;
+}
+
+type RawInbound = {
+  seq: number;
+  sender: string;
+  message_id: string;
+  type: string;
+  envelope: string;
+  document: string;
+  signature: string;
+  signer_fingerprint: string;
+  sealed: boolean;
+  incident_id: string | null;
+  receipt_document: string | null;
+  receipt: string | null;
+  receipt_status: string | null;
+  received_at: Date | string;
+};
+const toInbound = (r: RawInbound): InboundRow => ({
+  seq: Number(r.seq),
+  sender: r.sender,
+  messageId: r.message_id,
+  type: r.type,
+  envelope: r.envelope,
+  document: r.document,
+  signature: r.signature,
+  signerFingerprint: r.signer_fingerprint,
+  sealed: r.sealed,
+  incidentId: r.incident_id,
+  receiptDocument: r.receipt_document,
+  receipt: r.receipt,
+  receiptStatus: r.receipt_status,
+  receivedAt: iso(r.received_at)!,
+});
+
+export async function findInbound(db: DbOrTx, sender: string, messageId: string): Promise<InboundRow | null> {
+  const row = await db.selectFrom('inbound_message').selectAll().where('sender', '=', sender).where('message_id', '=', messageId).executeTakeFirst();
+  return row ? toInbound(row) : null;
+}
+
+export async function listInboundForIncident(db: DbOrTx, incidentId: string): Promise<InboundRow[]> {
+  const rows = await db.selectFrom('inbound_message').selectAll().where('incident_id', '=', incidentId).orderBy('seq').execute();
+  return rows.map(toInbound);
+}
+
+/**
+ * Takes the (sender, message id) slot for this message. Returns null when another transaction
+ * holds or has committed it: on a server the insert waits for that transaction, so two copies of
+ * one message arriving at once are processed once. In the same statement (one round trip, and
+ * before the processing takes any lock) a quarantined copy of the message is marked accepted.
+ */
+export async function claimInbound(
+  tx: Tx,
+  row: { sender: string; messageId: string; type: string; envelope: string; document: string; signature: string; signerFingerprint: string; sealed: boolean; at: Date },
+  quarantine: { by: string; reason: string | null },
+): Promise<number | null> {
+  const inserted = await tx
+    .with('closed_quarantine', (db) =>
+      db
+        .updateTable('quarantined_message')
+        .set({ state: 'accepted', decided_by: quarantine.by, decided_at: row.at, reason: quarantine.reason })
+        .where('claimed_from', '=', row.sender)
+        .where('message_id', '=', row.messageId)
+        .where('state', '=', 'quarantined')
+        .returning('id'),
+    )
+    .insertInto('inbound_message')
+    .values({
+      sender: row.sender,
+      message_id: row.messageId,
+      type: row.type,
+      envelope: row.envelope,
+      document: row.document,
+      signature: row.signature,
+      signer_fingerprint: row.signerFingerprint,
+      sealed: row.sealed,
+      received_at: row.at,
+    })
+    .onConflict((oc) => oc.columns(['sender', 'message_id']).doNothing())
+    .returning('seq')
+    .executeTakeFirst();
+  return inserted ? Number(inserted.seq) : null;
+}
+
+export async function completeInbound(tx: Tx, seq: number, outcome: { incidentId: string | null; receiptDocument: string; receiptStatus: string }): Promise<void> {
+  await tx
+    .updateTable('inbound_message')
+    .set({ incident_id: outcome.incidentId, receipt_document: outcome.receiptDocument, receipt_status: outcome.receiptStatus })
+    .where('seq', '=', seq)
+    .execute();
+}
+
+/**
+ * The end of filing a report: the sender's reference number, the link to the sender and the
+ * inbox row's outcome, in one statement. Filing holds the reference-number lock until commit,
+ * so every round trip saved here is time other reports do not wait.
+ */
+export async function completeFiledReport(
+  tx: Tx,
+  seq: number,
+  outcome: { incidentId: string; peerTeam: string; peerRef: string; receiptDocument: string; receiptStatus: string; at: Date },
+): Promise<void> {
+  await tx
+    .with('external_ref', (db) =>
+      db
+        .insertInto('incident_external_ref')
+        .values({ incident_id: outcome.incidentId, team_id: outcome.peerTeam, ref: outcome.peerRef })
+        .onConflict((oc) => oc.columns(['incident_id', 'team_id']).doNothing())
+        .returning('incident_id'),
+    )
+    .with('link', (db) =>
+      db
+        .insertInto('incident_link')
+        .values({
+          incident_id: outcome.incidentId,
+          peer_team: outcome.peerTeam,
+          direction: 'incoming',
+          peer_ref: outcome.peerRef,
+          report_message_id: null,
+          created_at: outcome.at,
+          created_by: outcome.peerTeam,
+        })
+        .returning('incident_id'),
+    )
+    .updateTable('inbound_message')
+    .set({ incident_id: outcome.incidentId, receipt_document: outcome.receiptDocument, receipt_status: outcome.receiptStatus })
+    .where('seq', '=', seq)
+    .execute();
+}
+
+/** Stores the signed receipt unless one is stored already; returns the one stored (the first signer's). */
+export async function storeReceipt(db: DbOrTx, seq: number, receipt: string): Promise<string> {
+  const updated = await db
+    .updateTable('inbound_message')
+    .set({ receipt })
+    .where('seq', '=', seq)
+    .where('receipt', 'is', null)
+    .returning('receipt')
+    .executeTakeFirst();
+  if (updated?.receipt) return updated.receipt;
+  const row = await db.selectFrom('inbound_message').select('receipt').where('seq', '=', seq).executeTakeFirstOrThrow();
+  return row.receipt!;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Quarantine
+
+export interface QuarantineRow {
+  id: string;
+  seq: number;
+  claimedFrom: string;
+  messageId: string;
+  type: string | null;
+  envelope: string;
+  sealed: boolean;
+  issuerFingerprint: string | null;
+  state: 'quarantined' | 'accepted' | 'rejected';
+  receivedAt: string;
+  decidedAt: string | null;
+  decidedBy: string | null;
+  reason: string | null;
+}
+
+type RawQuarantine = {
+  id: string;
+  seq: number;
+  claimed_from: string;
+  message_id: string;
+  type: string | null;
+  envelope: string;
+  sealed: boolean;
+  issuer_fingerprint: string | null;
+  state: string;
+  received_at: Date | string;
+  decided_at: Date | string | null;
+  decided_by: string | null;
+  reason: string | null;
+};
+const toQuarantine = (r: RawQuarantine): QuarantineRow => ({
+  id: r.id,
+  seq: Number(r.seq),
+  claimedFrom: r.claimed_from,
+  messageId: r.message_id,
+  type: r.type,
+  envelope: r.envelope,
+  sealed: r.sealed,
+  issuerFingerprint: r.issuer_fingerprint,
+  state: r.state as QuarantineRow['state'],
+  receivedAt: iso(r.received_at)!,
+  decidedAt: iso(r.decided_at),
+  decidedBy: r.decided_by,
+  reason: r.reason,
+});
+
+/** Stores a message from an unknown sender; an identical (claimed sender, id) returns the row kept before. */
+export async function insertQuarantine(
+  db: DbOrTx,
+  row: { id: string; claimedFrom: string; messageId: string; type: string | null; envelope: string; sealed: boolean; issuerFingerprint: string | null; at: Date },
+): Promise<{ row: QuarantineRow; created: boolean }> {
+  const inserted = await db
+    .insertInto('quarantined_message')
+    .values({
+      id: row.id,
+      claimed_from: row.claimedFrom,
+      message_id: row.messageId,
+      type: row.type,
+      envelope: row.envelope,
+      sealed: row.sealed,
+      issuer_fingerprint: row.issuerFingerprint,
+      received_at: row.at,
+    })
+    .onConflict((oc) => oc.columns(['claimed_from', 'message_id']).doNothing())
+    .returningAll()
+    .executeTakeFirst();
+  if (inserted) return { row: toQuarantine(inserted as RawQuarantine), created: true };
+  const existing = await db.selectFrom('quarantined_message').selectAll().where('claimed_from', '=', row.claimedFrom).where('message_id', '=', row.messageId).executeTakeFirstOrThrow();
+  return { row: toQuarantine(existing as RawQuarantine), created: false };
+}
+
+export async function countQuarantined(db: DbOrTx): Promise<number> {
+  const row = await db.selectFrom('quarantined_message').select((eb) => eb.fn.countAll<number>().as('n')).where('state', '=', 'quarantined').executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+export async function findQuarantine(db: DbOrTx, id: string, forUpdate = false): Promise<QuarantineRow | null> {
+  let q = db.selectFrom('quarantined_message').selectAll().where('id', '=', id);
+  if (forUpdate) q = q.forUpdate();
+  const row = await q.executeTakeFirst();
+  return row ? toQuarantine(row as RawQuarantine) : null;
+}
+
+export async function listQuarantine(db: DbOrTx, filter: { state?: string; beforeSeq?: number; limit: number }): Promise<{ items: QuarantineRow[]; more: boolean }> {
+  let q = db.selectFrom('quarantined_message').selectAll();
+  if (filter.state) q = q.where('state', '=', filter.state);
+  if (filter.beforeSeq !== undefined) q = q.where('seq', '<', filter.beforeSeq);
+  const rows = await q.orderBy('seq', 'desc').limit(filter.limit + 1).execute();
+  return { items: rows.slice(0, filter.limit).map((r) => toQuarantine(r as RawQuarantine)), more: rows.length > filter.limit };
+}
+
+/** Closes a quarantined message; false when it was decided already. */
+export async function decideQuarantine(
+  db: DbOrTx,
+  where: { id: string } | { claimedFrom: string; messageId: string },
+  decision: { state: 'accepted' | 'rejected'; by: string; reason: string | null; at: Date },
+): Promise<boolean> {
+  let q = db
+    .updateTable('quarantined_message')
+    .set({ state: decision.state, decided_by: decision.by, decided_at: decision.at, reason: decision.reason })
+    .where('state', '=', 'quarantined');
+  q = 'id' in where ? q.where('id', '=', where.id) : q.where('claimed_from', '=', where.claimedFrom).where('message_id', '=', where.messageId);
+  const result = await q.executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Investigations
+
+export interface InvestigationRow {
+  id: string;
+  direction: 'outgoing' | 'incoming';
+  peerTeam: string;
+  incidentId: string;
+  peerRef: string | null;
+  question: string;
+  hosts: unknown[];
+  state: 'open' | 'answered';
+  finding: string | null;
+  summary: string | null;
+  resultHosts: unknown[] | null;
+  resultMessageId: string | null;
+  createdAt: string;
+  answeredAt: string | null;
+}
+
+type RawInvestigation = {
+  id: string;
+  direction: string;
+  peer_team: string;
+  incident_id: string;
+  peer_ref: string | null;
+  question: string;
+  hosts: unknown;
+  state: string;
+  finding: string | null;
+  summary: string | null;
+  result_hosts: unknown;
+  result_message_id: string | null;
+  created_at: Date | string;
+  answered_at: Date | string | null;
+};
+const toInvestigation = (r: RawInvestigation): InvestigationRow => ({
+  id: r.id,
+  direction: r.direction as InvestigationRow['direction'],
+  peerTeam: r.peer_team,
+  incidentId: r.incident_id,
+  peerRef: r.peer_ref,
+  question: r.question,
+  hosts: r.hosts as unknown[],
+  state: r.state as InvestigationRow['state'],
+  finding: r.finding,
+  summary: r.summary,
+  resultHosts: (r.result_hosts ?? null) as unknown[] | null,
+  resultMessageId: r.result_message_id,
+  createdAt: iso(r.created_at)!,
+  answeredAt: iso(r.answered_at),
+});
+
+export async function insertInvestigation(
+  tx: Tx,
+  row: { id: string; direction: 'outgoing' | 'incoming'; peerTeam: string; incidentId: string; peerRef: string | null; question: string; hosts: unknown[]; at: Date },
+): Promise<void> {
+  await tx
+    .insertInto('investigation')
+    .values({
+      id: row.id,
+      direction: row.direction,
+      peer_team: row.peerTeam,
+      incident_id: row.incidentId,
+      peer_ref: row.peerRef,
+      question: row.question,
+      hosts: JSON.stringify(row.hosts),
+      created_at: row.at,
+    })
+    .execute();
+}
+
+export async function findInvestigation(db: DbOrTx, id: string, forUpdate = false): Promise<InvestigationRow | null> {
+  let q = db.selectFrom('investigation').selectAll().where('id', '=', id);
+  if (forUpdate) q = q.forUpdate();
+  const row = await q.executeTakeFirst();
+  return row ? toInvestigation(row as RawInvestigation) : null;
+}
+
+export async function listInvestigations(db: DbOrTx, incidentId: string): Promise<InvestigationRow[]> {
+  const rows = await db.selectFrom('investigation').selectAll().where('incident_id', '=', incidentId).orderBy('created_at').orderBy('id').execute();
+  return rows.map((r) => toInvestigation(r as RawInvestigation));
+}
+
+export async function answerInvestigation(
+  tx: Tx,
+  id: string,
+  result: { finding: string; summary: string; hosts: unknown[] | null; messageId: string; peerRef: string | null; at: Date },
+): Promise<void> {
+  await tx
+    .updateTable('investigation')
+    .set({
+      state: 'answered',
+      finding: result.finding,
+      summary: result.summary,
+      result_hosts: result.hosts === null ? null : JSON.stringify(result.hosts),
+      result_message_id: result.messageId,
+      answered_at: result.at,
+      ...(result.peerRef ? { peer_ref: result.peerRef } : {}),
+    })
+    .where('id', '=', id)
+    .execute();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Token requests
+
+/** Records a token request id; false when it was used before (a replay). Forgets expired ids first. */
+export async function useTokenRequest(db: DbOrTx, peerTeam: string, requestId: string, expiresAt: Date, now: Date): Promise<boolean> {
+  await db.deleteFrom('peer_token_request').where('expires_at', '<', now).execute();
+  const inserted = await db
+    .insertInto('peer_token_request')
+    .values({ peer_team: peerTeam, request_id: requestId, expires_at: expiresAt })
+    .onConflict((oc) => oc.columns(['peer_team', 'request_id']).doNothing())
+    .returning('request_id')
+    .executeTakeFirst();
+  return inserted !== undefined;
+}

@@ -1,0 +1,137 @@
+import t from 'tap';
+import { loadFixturePeerKey } from '../fixtures/keys/index.js';
+import { openSealed, verifyDocumentSignature } from '../../src/crypto/index.js';
+import { loadFixtureSigner } from '../fixtures/keys/index.js';
+import { buildTestNode } from '../helpers/build-test-app.js';
+import { api, auditKinds, createIncident, enc, fastDelivery, messageDocument, peerBoth, sign } from '../helpers/federation-harness.js';
+
+/**
+ * Pulls: bravo proves who it is with a signed auth.token-request and pages through the documents
+ * alpha has shared with it. Peer tokens and API tokens never cross over.
+ */
+fastDelivery();
+const alpha = await buildTestNode(t, { key: 'alpha', listen: true });
+const bravo = await buildTestNode(t, { key: 'bravo', listen: true });
+await peerBoth(alpha, bravo);
+
+async function tokenRequest(overrides: Record<string, unknown> = {}, key: 'bravo' | 'mallory' | 'alpha-2' = 'bravo', from = 'bravo') {
+  return sign(messageDocument(from, 'alpha', 'auth.token-request', {}, { tlp: 'CLEAR', ...overrides }), key);
+}
+
+async function postToken(body: unknown, contentType = 'application/json') {
+  const res = await fetch(`${alpha.url}/federation/v1/token`, { method: 'POST', headers: { 'content-type': contentType }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  return { status: res.status, json: (await res.json()) as any };
+}
+
+async function feed(token: string | null, query = '') {
+  const res = await fetch(`${alpha.url}/federation/v1/feed${query}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+  return { status: res.status, json: (await res.json()) as any };
+}
+
+let token: string;
+
+t.test('a fresh signed token request gets a short-lived peer token; replays and stale requests do not', async (t) => {
+  const request = await tokenRequest();
+  const res = await postToken(request);
+  t.equal(res.status, 200, JSON.stringify(res.json));
+  t.match(res.json, { tokenType: 'Bearer', token: /^ey/ });
+  const ttl = Date.parse(res.json.expiresAt) - Date.now();
+  t.ok(ttl > 0 && ttl <= 10 * 60 * 1000, 'at most 10 minutes');
+  token = res.json.token;
+
+  const replay = await postToken(request);
+  t.equal(replay.status, 409);
+  t.equal(replay.json.code, 'replayed');
+
+  const stale = await postToken(await tokenRequest({ created: new Date(Date.now() - 10 * 60 * 1000).toISOString() }));
+  t.equal(stale.status, 400);
+  t.equal(stale.json.code, 'stale-or-future');
+  const future = await postToken(await tokenRequest({ created: new Date(Date.now() + 10 * 60 * 1000).toISOString() }));
+  t.equal(future.json.code, 'stale-or-future');
+
+  const stranger = await postToken(await tokenRequest({}, 'mallory', 'mallory'));
+  t.equal(stranger.status, 403);
+  t.equal(stranger.json.code, 'unknown-sender');
+  const forged = await postToken(await tokenRequest({}, 'mallory'));
+  t.equal(forged.status, 409, 'a token request signed by another key is refused');
+  t.equal(forged.json.code, 'key-changed');
+  const peerAfterForgery = (await api(alpha, 'GET', '/peers/bravo', 'reader')).json();
+  t.equal(peerAfterForgery.status, 'active', 'token requests never flag the peer');
+
+  const tampered = structuredClone(await tokenRequest()) as any;
+  tampered.document.to = 'cc';
+  t.equal((await postToken(tampered)).json.code, 'signature-invalid');
+  t.equal((await postToken(await tokenRequest({ to: 'cc' }))).json.code, 'wrong-recipient');
+  t.equal((await postToken(await sign(messageDocument('bravo', 'alpha', 'incident.report', {}), 'bravo'))).json.code, 'validation-failed');
+  t.equal((await postToken(await tokenRequest({}, 'bravo'), 'text/plain')).status, 415);
+  t.equal((await postToken('{nope')).json.code, 'malformed-json');
+  t.equal((await postToken({ sealed: 'x' })).json.code, 'envelope-invalid');
+  t.ok((await auditKinds(alpha, { kind: 'peer-token' })).some((e) => e.decision === 'allow'));
+});
+
+t.test('the feed lists what alpha shared with bravo, by server sequence, with an opaque cursor', async (t) => {
+  const empty = await feed(token);
+  t.equal(empty.status, 200);
+  t.same(empty.json.items, []);
+  t.equal(empty.json.hasMore, false);
+  t.type(empty.json.nextCursor, 'string');
+
+  const first = await createIncident(alpha, { title: 'first' });
+  const second = await createIncident(alpha, { title: 'second' });
+  const red = await createIncident(alpha, { title: 'third', tlp: 'RED' });
+  for (const i of [first, second, red]) t.equal((await api(alpha, 'POST', `/incidents/${enc(i.ref)}/shares`, 'handler', { peer: 'bravo' })).statusCode, 202);
+  t.equal((await api(alpha, 'POST', `/incidents/${enc(first.ref)}/journal`, 'handler', { note: 'later' })).statusCode, 201);
+
+  const page1 = await feed(token, `?cursor=${enc(empty.json.nextCursor)}&limit=2`);
+  t.equal(page1.status, 200);
+  t.equal(page1.json.items.length, 2);
+  t.equal(page1.json.hasMore, true);
+  const alphaKey = await loadFixturePeerKey('alpha');
+  for (const item of page1.json.items) {
+    t.match(item, { type: 'incident.report', envelope: { document: { from: 'alpha', to: 'bravo' } } });
+    t.match(await verifyDocumentSignature(item.envelope, alphaKey), { ok: true }, 'each item verifies against alpha');
+  }
+  t.same(page1.json.items.map((i: any) => i.envelope.document.body.incident.title), ['first', 'second']);
+  const page2 = await feed(token, `?cursor=${enc(page1.json.nextCursor)}&limit=2`);
+  t.equal(page2.json.items.length, 2);
+  t.equal(page2.json.hasMore, false);
+  const [sealedItem, update] = page2.json.items;
+  t.notOk(sealedItem.envelope, 'a RED document is served sealed, as it would be pushed');
+  const opened = JSON.parse(await openSealed(sealedItem.sealed, await loadFixtureSigner('bravo')));
+  t.equal(opened.document.body.incident.title, 'third');
+  t.match(update, { type: 'incident.update', envelope: { document: { body: { change: { kind: 'note', note: 'later' } } } } });
+  const end = await feed(token, `?cursor=${enc(page2.json.nextCursor)}`);
+  t.same(end.json.items, []);
+  t.equal(end.json.nextCursor, page2.json.nextCursor, 'an empty page keeps the position');
+
+  t.equal((await feed(token, '?cursor=!!!')).status, 400);
+  t.equal((await feed(token, '?limit=0')).status, 400);
+  t.equal((await feed(token, '?other=1')).status, 400);
+});
+
+t.test('peer tokens and API tokens never cross over', async (t) => {
+  const none = await feed(null);
+  t.equal(none.status, 401);
+  t.equal(none.json.code, 'unauthenticated');
+  const apiToken = alpha.auth.admin.authorization.slice('Bearer '.length);
+  const withApiToken = await feed(apiToken);
+  t.equal(withApiToken.status, 401, 'an API token does not open the feed');
+  const onApi = await api(alpha, 'GET', '/incidents', null);
+  t.equal(onApi.statusCode, 401);
+  const peerOnApi = await alpha.app.inject({ method: 'GET', url: '/api/v1/incidents', headers: { authorization: `Bearer ${token}` } });
+  t.equal(peerOnApi.statusCode, 401, 'a peer token does not open /api/v1');
+  // A token of another node (its own secret) is not a token of this one.
+  const bravoToken = await fetch(`${bravo.url}/federation/v1/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(await sign(messageDocument('alpha', 'bravo', 'auth.token-request', {}, { tlp: 'CLEAR' }), 'alpha')),
+  });
+  t.equal(bravoToken.status, 200);
+  t.equal((await feed(((await bravoToken.json()) as any).token)).status, 401);
+
+  t.equal((await api(alpha, 'POST', '/peers/bravo/suspend', 'admin')).statusCode, 200);
+  const suspended = await feed(token);
+  t.equal(suspended.status, 403);
+  t.equal(suspended.json.code, 'peer-suspended');
+  t.equal((await postToken(await tokenRequest())).json.code, 'peer-suspended');
+});
