@@ -82,9 +82,11 @@ export async function allocateReferenceSeq(tx: Tx, prefix: string, year: number)
   return row.last_seq;
 }
 
-async function replaceSearchRows(tx: Tx, incidentId: string, c: Pick<IncidentContent, 'hosts' | 'indicators'>): Promise<void> {
-  await tx.deleteFrom('incident_host').where('incident_id', '=', incidentId).execute();
-  await tx.deleteFrom('incident_indicator').where('incident_id', '=', incidentId).execute();
+async function replaceSearchRows(tx: Tx, incidentId: string, c: Pick<IncidentContent, 'hosts' | 'indicators'>, fresh = false): Promise<void> {
+  if (!fresh) {
+    await tx.deleteFrom('incident_host').where('incident_id', '=', incidentId).execute();
+    await tx.deleteFrom('incident_indicator').where('incident_id', '=', incidentId).execute();
+  }
   const hosts = c.hosts.filter((h) => h.ip || h.hostname).map((h) => ({ incident_id: incidentId, ip: h.ip ?? null, hostname: h.hostname?.toLowerCase() ?? null }));
   if (hosts.length) await tx.insertInto('incident_host').values(hosts).execute();
   const indicators = c.indicators.map((i) => ({ incident_id: incidentId, kind: i.kind, value: i.value }));
@@ -99,7 +101,11 @@ export async function insertIncident(
     .insertInto('incident')
     .values({ id: row.id, ref: row.ref, created_by: row.createdBy, created_at: row.at, updated_at: row.at, ...contentColumns(row.content) })
     .execute();
-  await replaceSearchRows(tx, row.id, row.content);
+  await replaceSearchRows(tx, row.id, row.content, true);
+}
+
+export async function setIncidentRef(tx: Tx, id: string, ref: string): Promise<void> {
+  await tx.updateTable('incident').set({ ref }).where('id', '=', id).execute();
 }
 
 /** Writes new content if the stored version is still `expectedVersion`; false when it is not. */

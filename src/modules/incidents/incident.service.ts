@@ -19,6 +19,7 @@ import {
   appendJournal,
   findIncident,
   insertIncident,
+  setIncidentRef,
   listIncidents,
   listJournal,
   updateIncidentContent,
@@ -149,11 +150,15 @@ export function createIncidentService(deps: { db: Db; clock: Clock; config: Pick
     checkContent(content);
     const at = clock();
     const year = at.getUTCFullYear();
+    const id = randomUUID();
+    // The row goes in under a provisional reference and the number is taken last: the counter
+    // row serialises creations until commit, so it should be held for as little work as possible.
+    await insertIncident(tx, { id, ref: `pending:${id}`, createdBy: actor.subject, at, content });
     const seq = await allocateReferenceSeq(tx, config.referencePrefix, year);
     const ref = `${config.referencePrefix}#${year}-${String(seq).padStart(6, '0')}`;
-    const id = randomUUID();
-    await insertIncident(tx, { id, ref, createdBy: actor.subject, at, content });
-    const incident = await mustFind(tx, id);
+    await setIncidentRef(tx, id, ref);
+    const stamp = at.toISOString();
+    const incident: Incident = { id, ref, ...content, externalRefs: [], version: 1, createdBy: actor.subject, createdAt: stamp, updatedAt: stamp };
     await journal(tx, incident, { incidentId: id, at, actor: actor.subject, actorTeam: actor.team, kind: 'created', changes: { ref, phase: content.phase } });
     return incident;
   }
