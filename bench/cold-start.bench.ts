@@ -3,20 +3,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import pg from 'pg';
+import { freePort } from '../src/util/free-port.js';
 import { projectRoot } from '../src/project-root.js';
 import { BENCH_DATABASE_URL, type BenchResult } from './bench-result.js';
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
 
 /** Starts `hikeshi serve` as a real process and measures until /readyz answers 200. */
 async function timeToReady(env: NodeJS.ProcessEnv, port: number): Promise<number> {

@@ -1,10 +1,10 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { createServer } from 'node:net';
 import { loadConfig, type Config } from '../src/config.js';
 import { loadTokenSecret } from '../src/modules/profile/node-identity.js';
 import { mintApiToken } from '../src/modules/tokens/token-codec.js';
+import { freePort } from '../src/util/free-port.js';
 import { projectRoot } from '../src/project-root.js';
 import { startServer, type RunningNode } from '../src/server.js';
 
@@ -29,15 +29,6 @@ interface DemoNode {
 const say = (line = '') => process.stdout.write(line + '\n');
 const step = (n: number, text: string) => say(`\n[${n}] ${text}`);
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
 
 async function startNode(name: string, teamName: string, teamType: Config['teamType'], root: string): Promise<DemoNode> {
   const port = await freePort();

@@ -101,3 +101,49 @@ export function problemMessage(status: number, json: unknown, text: string): str
   }
   return `${status}: ${text.slice(0, 500)}`;
 }
+
+/** The node answered with a problem: status and stable code, for the caller to print. */
+export class NodeRefusedError extends Error {
+  override name = 'NodeRefusedError';
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * One API call for the CLI's node commands (peer, group, trust): JSON in and out, a refusal
+ * becomes NodeRefusedError with the problem code, no answer becomes NodeUnreachableError.
+ */
+export async function requestNode(baseUrl: string, token: string, method: string, path: string, body?: unknown): Promise<unknown> {
+  const base = baseUrl.replace(/\/+$/, '');
+  let res: Response;
+  try {
+    res = await fetch(base + path, {
+      method,
+      headers: { authorization: `Bearer ${token}`, accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      // Adding a peer waits for the peer's node (up to 5 s) on top of our own.
+      signal: AbortSignal.timeout(20_000),
+    });
+  } catch (err) {
+    throw new NodeUnreachableError(`no node answers at ${base} (${(err as Error).message})`);
+  }
+  const text = await res.text();
+  let json: unknown = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    // reported below with the status
+  }
+  if (!res.ok) {
+    const problem = (json ?? {}) as { code?: unknown; detail?: unknown; title?: unknown };
+    const code = typeof problem.code === 'string' ? problem.code : `http-${res.status}`;
+    const detail = typeof problem.detail === 'string' ? problem.detail : typeof problem.title === 'string' ? problem.title : res.statusText;
+    throw new NodeRefusedError(res.status, code, `${code}: ${detail}`);
+  }
+  return json;
+}

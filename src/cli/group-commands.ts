@@ -1,4 +1,4 @@
-import { NodeUnreachableError } from './cli-context.js';
+import { requestNode } from './cli-context.js';
 
 /**
  * `hikeshi group list|show|create|update|delete|member-add|member-remove` and
@@ -8,16 +8,8 @@ import { NodeUnreachableError } from './cli-context.js';
  * code, so the caller can print it and pick an exit status.
  */
 
-export class GroupCommandError extends Error {
-  override name = 'GroupCommandError';
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+/** Kept as a name of its own for callers that catch refusals from these commands. */
+export { NodeRefusedError as GroupCommandError } from './cli-context.js';
 
 interface WireGroup {
   id: string;
@@ -70,34 +62,7 @@ export type GroupChanges = Partial<Omit<GroupInput, 'id' | 'description' | 'floo
   floorLiaison?: GroupInput['floorLiaison'] | null;
 };
 
-async function call(baseUrl: string, token: string, method: string, path: string, body?: unknown): Promise<unknown> {
-  const base = baseUrl.replace(/\/+$/, '');
-  let res: Response;
-  try {
-    res = await fetch(base + path, {
-      method,
-      headers: { authorization: `Bearer ${token}`, accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      signal: AbortSignal.timeout(20_000),
-    });
-  } catch (err) {
-    throw new NodeUnreachableError(`no node answers at ${base} (${(err as Error).message})`);
-  }
-  const text = await res.text();
-  let json: unknown = null;
-  try {
-    json = text ? JSON.parse(text) : null;
-  } catch {
-    // reported below with the status
-  }
-  if (!res.ok) {
-    const problem = (json ?? {}) as { code?: unknown; detail?: unknown; title?: unknown };
-    const code = typeof problem.code === 'string' ? problem.code : `http-${res.status}`;
-    const detail = typeof problem.detail === 'string' ? problem.detail : typeof problem.title === 'string' ? problem.title : res.statusText;
-    throw new GroupCommandError(res.status, code, `${code}: ${detail}`);
-  }
-  return json;
-}
+const call = requestNode;
 
 const seg = encodeURIComponent;
 

@@ -1,4 +1,4 @@
-import { NodeUnreachableError } from './cli-context.js';
+import { requestNode } from './cli-context.js';
 
 /**
  * `hikeshi peer add|list|verify`: the CLI talks to the running node's API (the embedded
@@ -7,16 +7,8 @@ import { NodeUnreachableError } from './cli-context.js';
  * problem code, so the caller can print it and pick an exit status.
  */
 
-export class PeerCommandError extends Error {
-  override name = 'PeerCommandError';
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+/** Kept as a name of its own for callers that catch refusals from these commands. */
+export { NodeRefusedError as PeerCommandError } from './cli-context.js';
 
 interface WirePeer {
   teamId: string;
@@ -34,35 +26,7 @@ interface WirePeer {
   confirm?: string;
 }
 
-async function call(baseUrl: string, token: string, method: string, path: string, body?: unknown): Promise<unknown> {
-  const base = baseUrl.replace(/\/+$/, '');
-  let res: Response;
-  try {
-    res = await fetch(base + path, {
-      method,
-      headers: { authorization: `Bearer ${token}`, accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      // Adding a peer waits for the peer's node (up to 5 s) on top of our own.
-      signal: AbortSignal.timeout(20_000),
-    });
-  } catch (err) {
-    throw new NodeUnreachableError(`no node answers at ${base} (${(err as Error).message})`);
-  }
-  const text = await res.text();
-  let json: unknown = null;
-  try {
-    json = text ? JSON.parse(text) : null;
-  } catch {
-    // fall through: reported below with the status
-  }
-  if (!res.ok) {
-    const problem = (json ?? {}) as { code?: unknown; detail?: unknown; title?: unknown };
-    const code = typeof problem.code === 'string' ? problem.code : `http-${res.status}`;
-    const detail = typeof problem.detail === 'string' ? problem.detail : typeof problem.title === 'string' ? problem.title : res.statusText;
-    throw new PeerCommandError(res.status, code, `${code}: ${detail}`);
-  }
-  return json;
-}
+const call = requestNode;
 
 /** "ABCD 1234 ... " as GnuPG prints it. */
 export function formatFingerprint(fingerprint: string): string {

@@ -1,10 +1,11 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.js';
 import type { Clock } from '../../src/clock.js';
+export { freePort } from '../../src/util/free-port.js';
+import { freePort } from '../../src/util/free-port.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { NodeSigner } from '../../src/crypto/index.js';
 import type { DatabaseHandle } from '../../src/db/database.js';
@@ -44,18 +45,6 @@ export interface TestNodeOptions {
   fetch?: typeof fetch;
 }
 
-/** A free loopback port. Another process could take it before we listen; on loopback in tests that is rare enough. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** A node built on a fresh database, torn down with the test. */
 export async function buildTestNode(t: Teardown, options: TestNodeOptions = {}): Promise<TestNode> {
