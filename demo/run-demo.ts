@@ -142,11 +142,11 @@ async function main(): Promise<void> {
       const entries = items.filter((e: any) => e.team === 'bravo');
       return entries.length >= 2 ? entries : null;
     });
-    for (const e of fromBravo) say(`    alpha's journal of ${incident.ref}: [${e.team}] ${e.kind}${e.note ? `: ${e.note}` : ''}${e.changes?.to ? ` -> ${e.changes.to}` : ''}`);
+    for (const e of fromBravo) say(`    alpha's journal of ${incident.ref}: [${e.team}] ${e.kind}${e.note ? `: ${e.note}` : ''}${(e.changes?.to ?? e.changes?.phase) ? ` -> ${e.changes.to ?? e.changes.phase}` : ''}`);
     const again = await api(alpha, 'GET', `/api/v1/incidents?externalRef=${ref(copy.ref)}`);
     say(`    alpha finds its incident by bravo's number ${copy.ref}: ${again.items.map((i: any) => i.ref).join(', ')}`);
 
-    await showCoordinator(cc, alpha, bravo);
+    await showCoordinator(cc, alpha, bravo, incident.ref);
     say('\nDone: every step crossed real HTTP between three nodes, with signed documents and receipts.');
   } finally {
     for (const n of nodes.reverse()) await n.node.close().catch(() => {});
@@ -154,8 +154,13 @@ async function main(): Promise<void> {
   }
 }
 
-/** Issue 4: the coordinator's overview of its members' activity, when the node offers it. */
-async function showCoordinator(cc: DemoNode, alpha: DemoNode, bravo: DemoNode): Promise<void> {
+/**
+ * Issue 4: the coordinator's overview of its members' activity, and its warnings. Each member
+ * node sends cc an activity.summary of every change it records (as much as its sharing policy
+ * lets a coordinator see: a summary of these AMBER incidents); cc correlates them and warns both
+ * members, each on its own incident, naming the other's report.
+ */
+async function showCoordinator(cc: DemoNode, alpha: DemoNode, bravo: DemoNode, alphaRef: string): Promise<void> {
   const probe = await fetch(`${cc.url}/api/v1/overview`, { headers: { authorization: `Bearer ${cc.token}` } });
   if (probe.status === 404) return;
   step(8, 'bravo also records a report of its own about the same attacking host; the coordinator sees related activity');
@@ -172,8 +177,23 @@ async function showCoordinator(cc: DemoNode, alpha: DemoNode, bravo: DemoNode): 
     return o.related?.length ? o : null;
   });
   for (const [team, count] of Object.entries(overview.byTeam ?? {})) say(`    cc overview: ${team} reported ${count}`);
-  for (const r of overview.related) say(`    cc related activity: ${r.kind} ${r.value} reported by ${r.teams.join(' and ')}`);
-  void alpha;
+  say(`    cc overview by category: ${Object.entries(overview.byCategory ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}; by phase: ${Object.entries(overview.byPhase ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  for (const r of overview.related) {
+    const reports = (r.reports ?? []).map((x: any) => `${x.team} ${x.ref}`).join(', ');
+    say(`    cc related activity: ${r.kind} ${r.value} reported by ${r.teams.join(' and ')}${reports ? ` (${reports})` : ''}`);
+  }
+
+  // The warnings: an activity.related to each member, filed on its incident as a journal entry.
+  for (const [member, memberRef] of [
+    [alpha, alphaRef],
+    [bravo, second.ref as string],
+  ] as const) {
+    const warning = await until(`the warning at ${member.name}`, async () => {
+      const { items } = await api(member, 'GET', `/api/v1/incidents/${ref(memberRef)}/journal?limit=500`);
+      return items.find((e: any) => e.kind === 'related-activity');
+    });
+    say(`    ${member.name}'s journal of ${memberRef}: [${warning.team}] ${warning.kind}: ${warning.note}`);
+  }
 }
 
 main().then(

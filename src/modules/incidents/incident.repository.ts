@@ -104,9 +104,6 @@ export async function insertIncident(
   await replaceSearchRows(tx, row.id, row.content, true);
 }
 
-export async function setIncidentRef(tx: Tx, id: string, ref: string): Promise<void> {
-  await tx.updateTable('incident').set({ ref }).where('id', '=', id).execute();
-}
 
 /** Writes new content if the stored version is still `expectedVersion`; false when it is not. */
 export async function updateIncidentContent(tx: Tx, id: string, expectedVersion: number, content: IncidentContent, at: Date): Promise<boolean> {
@@ -119,6 +116,50 @@ export async function updateIncidentContent(tx: Tx, id: string, expectedVersion:
   if (Number(result.numUpdatedRows) === 0) return false;
   await replaceSearchRows(tx, id, content);
   return true;
+}
+
+/**
+ * Moves the incident to the end of the node's order of changes (migration 0007): the pull feed
+ * serves incidents in that order, each at its latest change. Locks only the incident's row.
+ */
+export async function markIncidentChanged(tx: Tx, id: string): Promise<void> {
+  await tx
+    .updateTable('incident')
+    .set({ change_xid: sql<string>`pg_current_xact_id()`, change_seq: sql<string>`nextval('incident_change_seq')` })
+    .where('id', '=', id)
+    .execute();
+}
+
+/** A place in the order of changes: the changing transaction, then the order within it (both decimal text). */
+export interface ChangePosition {
+  xid: string;
+  seq: string;
+}
+
+/**
+ * Incidents whose latest change comes after `after`, in change order. Only changes made by
+ * transactions that were finished when the statement's snapshot was taken are listed (older than
+ * its xmin): a change listed later therefore never sorts before one listed now, and a reader
+ * that keeps the last position it saw never skips one.
+ */
+export async function listIncidentsByChange(
+  db: DbOrTx,
+  after: ChangePosition | null,
+  limit: number,
+): Promise<{ items: Array<{ incident: Incident; position: ChangePosition }>; more: boolean }> {
+  let q = db
+    .selectFrom('incident')
+    .selectAll()
+    .select([sql<string>`change_xid::text`.as('change_xid_text'), sql<string>`change_seq::text`.as('change_seq_text')])
+    .where(sql<boolean>`change_xid < pg_snapshot_xmin(pg_current_snapshot())`);
+  if (after) q = q.where(sql<boolean>`(change_xid, change_seq) > (${after.xid}::xid8, ${after.seq}::bigint)`);
+  const rows = await q.orderBy('change_xid').orderBy('change_seq').limit(limit + 1).execute();
+  const page = rows.slice(0, limit);
+  const refs = await externalRefsFor(db, page.map((r) => r.id));
+  return {
+    items: page.map((r) => ({ incident: toIncident(r, refs.get(r.id) ?? []), position: { xid: r.change_xid_text, seq: r.change_seq_text } })),
+    more: rows.length > limit,
+  };
 }
 
 async function externalRefsFor(db: DbOrTx, ids: string[]): Promise<Map<string, Array<{ team: string; ref: string }>>> {

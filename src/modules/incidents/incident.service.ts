@@ -19,9 +19,9 @@ import {
   appendJournal,
   findIncident,
   insertIncident,
-  setIncidentRef,
   listIncidents,
   listJournal,
+  markIncidentChanged,
   updateIncidentContent,
   type IncidentContent,
   type IncidentFilter,
@@ -135,6 +135,10 @@ export function createIncidentService(deps: { db: Db; clock: Clock; config: Pick
 
   async function journal(tx: Tx, incident: Incident, entry: Parameters<typeof appendJournal>[1]): Promise<JournalEntry> {
     const saved = await appendJournal(tx, entry);
+    // Every change moves the incident to the end of the change order the pull feed follows (a
+    // new row got its place when it was inserted). Before the listeners: they may append to the
+    // audit log, whose lock comes last in every transaction.
+    if (entry.kind !== 'created') await markIncidentChanged(tx, incident.id);
     for (const listener of listeners) await listener(tx, incident, saved);
     return saved;
   }
@@ -151,12 +155,12 @@ export function createIncidentService(deps: { db: Db; clock: Clock; config: Pick
     const at = clock();
     const year = at.getUTCFullYear();
     const id = randomUUID();
-    // The row goes in under a provisional reference and the number is taken last: the counter
-    // row serialises creations until commit, so it should be held for as little work as possible.
-    await insertIncident(tx, { id, ref: `pending:${id}`, createdBy: actor.subject, at, content });
+    // The number is taken before the row goes in, so reference numbers follow the stored order
+    // (lists are newest first by that order). The counter row then serialises creations until
+    // commit; the row is built from what was written rather than read back, to keep that short.
     const seq = await allocateReferenceSeq(tx, config.referencePrefix, year);
     const ref = `${config.referencePrefix}#${year}-${String(seq).padStart(6, '0')}`;
-    await setIncidentRef(tx, id, ref);
+    await insertIncident(tx, { id, ref, createdBy: actor.subject, at, content });
     const stamp = at.toISOString();
     const incident: Incident = { id, ref, ...content, externalRefs: [], version: 1, createdBy: actor.subject, createdAt: stamp, updatedAt: stamp };
     await journal(tx, incident, { incidentId: id, at, actor: actor.subject, actorTeam: actor.team, kind: 'created', changes: { ref, phase: content.phase } });

@@ -1,0 +1,55 @@
+import type { FastifyBaseLogger, FastifyPluginAsync } from 'fastify';
+import type { Clock } from '../../clock.js';
+import type { Config } from '../../config.js';
+import type { Db } from '../../db/database.js';
+import type { AuditLog } from '../audit/audit.module.js';
+import type { FederationModule } from '../federation/federation.module.js';
+import type { IncidentService } from '../incidents/incident.service.js';
+import type { SharingService } from '../sharing/index.js';
+import { coordinationRoutes } from './coordination.routes.js';
+import { createCoordinationService, type CoordinationService } from './coordination.service.js';
+
+export interface CoordinationModuleDeps {
+  db: Db;
+  clock: Clock;
+  config: Pick<Config, 'teamId'>;
+  incidents: Pick<IncidentService, 'addListener' | 'appendInTx'>;
+  federation: Pick<FederationModule, 'peers' | 'outbox' | 'inbox'>;
+  sharing: Pick<SharingService, 'decideAndRecord'>;
+  audit: AuditLog;
+  log: FastifyBaseLogger;
+}
+
+export interface CoordinationModule {
+  service: CoordinationService;
+  /** Mounted under /api/v1: GET /overview. */
+  apiRoutes: FastifyPluginAsync;
+}
+
+/**
+ * Coordination (issue 4 item 5): the activity feed a member sends its coordinator(s), the
+ * coordinator's overview and related-activity warnings. Creating the module wires it in: it
+ * listens to incident changes and takes activity.summary / activity.related from the inbox.
+ */
+export function createCoordinationModule(deps: CoordinationModuleDeps): CoordinationModule {
+  const service = createCoordinationService({
+    db: deps.db,
+    clock: deps.clock,
+    config: deps.config,
+    incidents: deps.incidents,
+    peers: deps.federation.peers,
+    sharing: deps.sharing,
+    audit: deps.audit,
+    outbox: deps.federation.outbox,
+    log: deps.log,
+  });
+  deps.incidents.addListener((tx, incident, entry) => service.onIncidentChange(tx, incident, entry));
+  deps.federation.inbox.registerHandler('activity.summary', (tx, doc, actor) => service.receiveSummary(tx, doc, actor));
+  deps.federation.inbox.registerHandler('activity.related', (tx, doc, actor) => service.receiveRelated(tx, doc, actor));
+  return {
+    service,
+    apiRoutes: async (api) => {
+      await api.register(coordinationRoutes, { coordination: service });
+    },
+  };
+}

@@ -1,0 +1,323 @@
+import { sql, type RawBuilder } from 'kysely';
+import type { DbOrTx, Tx } from '../../db/database.js';
+import type { Tlp } from '../../../schemas/common.schema.js';
+import type { Category, Phase } from '../../../schemas/incident.schema.js';
+import type { Observable, ObservableKind, ReportRef } from '../../../schemas/coordination.schema.js';
+
+/**
+ * SQL of coordination: the latest report per (team, ref), its observables, the warnings given,
+ * and the one outbox statement the activity feed needs (dropping a superseded summary that was
+ * never tried). Rows are mapped to plain objects here; rules live in the service.
+ */
+
+const iso = (d: Date | string): string => new Date(d).toISOString();
+const isoOrNull = (d: Date | string | null): string | null => (d === null ? null : iso(d));
+
+export interface ActivityRow {
+  team: string;
+  ref: string;
+  own: boolean;
+  incidentId: string | null;
+  detail: 'summary' | 'full' | 'own';
+  category: Category;
+  type: string | null;
+  phase: Phase;
+  severity: string;
+  tlp: Tlp;
+  firstSeen: string | null;
+  lastSeen: string | null;
+  updated: string;
+  version: number;
+  summary: Record<string, unknown>;
+  links: ReportRef[];
+  messageId: string | null;
+  receivedAt: string;
+}
+
+export interface ActivityWrite extends Omit<ActivityRow, 'receivedAt'> {
+  at: Date;
+  /** When this node first heard of the report (kept from the first write). */
+  firstReceivedAt: Date;
+}
+
+const parseJson = <T>(value: unknown): T => (typeof value === 'string' ? (JSON.parse(value) as T) : (value as T));
+
+type RawActivity = {
+  team: string;
+  ref: string;
+  own: boolean;
+  incident_id: string | null;
+  detail: string;
+  category: string;
+  type: string | null;
+  phase: string;
+  severity: string;
+  tlp: string;
+  first_seen: Date | string | null;
+  last_seen: Date | string | null;
+  updated: Date | string;
+  version: number;
+  summary: unknown;
+  links: unknown;
+  message_id: string | null;
+  received_at: Date | string;
+};
+
+function toActivity(r: RawActivity): ActivityRow {
+  return {
+    team: r.team,
+    ref: r.ref,
+    own: r.own,
+    incidentId: r.incident_id,
+    detail: r.detail as ActivityRow['detail'],
+    category: r.category as Category,
+    type: r.type,
+    phase: r.phase as Phase,
+    severity: r.severity,
+    tlp: r.tlp as Tlp,
+    firstSeen: isoOrNull(r.first_seen),
+    lastSeen: isoOrNull(r.last_seen),
+    updated: iso(r.updated),
+    version: Number(r.version),
+    summary: parseJson<Record<string, unknown>>(r.summary),
+    links: parseJson<ReportRef[]>(r.links),
+    messageId: r.message_id,
+    receivedAt: iso(r.received_at),
+  };
+}
+
+/**
+ * Stores a report unless a newer one (higher version, or the same version changed later) is
+ * stored already: summaries may arrive out of order (a retried one after a newer one).
+ * Returns false when the stored report was newer and nothing changed.
+ */
+export async function upsertActivity(tx: Tx, row: ActivityWrite): Promise<boolean> {
+  const values = {
+    team: row.team,
+    ref: row.ref,
+    own: row.own,
+    incident_id: row.incidentId,
+    detail: row.detail,
+    category: row.category,
+    type: row.type,
+    phase: row.phase,
+    severity: row.severity,
+    tlp: row.tlp,
+    first_seen: row.firstSeen,
+    last_seen: row.lastSeen,
+    updated: row.updated,
+    version: row.version,
+    summary: JSON.stringify(row.summary),
+    links: JSON.stringify(row.links),
+    message_id: row.messageId,
+    first_received_at: row.firstReceivedAt,
+    received_at: row.at,
+  };
+  const { team: _t, ref: _r, first_received_at: _f, ...changes } = values;
+  const written = await tx
+    .insertInto('member_activity')
+    .values(values)
+    .onConflict((oc) =>
+      oc
+        .columns(['team', 'ref'])
+        .doUpdateSet(changes)
+        .where(sql<boolean>`(excluded.version, excluded.updated) >= (member_activity.version, member_activity.updated)`),
+    )
+    .returning('team')
+    .executeTakeFirst();
+  return written !== undefined;
+}
+
+export async function findActivity(db: DbOrTx, team: string, ref: string): Promise<ActivityRow | null> {
+  const row = await db.selectFrom('member_activity').selectAll().where('team', '=', team).where('ref', '=', ref).executeTakeFirst();
+  return row ? toActivity(row as RawActivity) : null;
+}
+
+export async function replaceObservables(tx: Tx, team: string, ref: string, observables: readonly Observable[]): Promise<void> {
+  await tx.deleteFrom('activity_observable').where('team', '=', team).where('ref', '=', ref).execute();
+  if (observables.length === 0) return;
+  await tx
+    .insertInto('activity_observable')
+    .values(observables.map((o) => ({ team, ref, kind: o.kind, value: o.value })))
+    .execute();
+}
+
+/** Every stored report that has the observable. */
+export async function reportsWithObservable(db: DbOrTx, kind: ObservableKind, value: string): Promise<ActivityRow[]> {
+  const rows = await db
+    .selectFrom('activity_observable as o')
+    .innerJoin('member_activity as a', (j) => j.onRef('a.team', '=', 'o.team').onRef('a.ref', '=', 'o.ref'))
+    .selectAll('a')
+    .where('o.kind', '=', kind)
+    .where('o.value', '=', value)
+    .orderBy('a.team')
+    .orderBy('a.ref')
+    .execute();
+  return rows.map((r) => toActivity(r as RawActivity));
+}
+
+/** The `ip` observables of the given reports, by "team\0ref". */
+export async function ipsOf(db: DbOrTx, reports: ReadonlyArray<{ team: string; ref: string }>): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  if (reports.length === 0) return out;
+  const rows = await db
+    .selectFrom('activity_observable')
+    .select(['team', 'ref', 'value'])
+    .where('kind', '=', 'ip')
+    .where('team', 'in', [...new Set(reports.map((r) => r.team))])
+    .where('ref', 'in', [...new Set(reports.map((r) => r.ref))])
+    .execute();
+  const wanted = new Set(reports.map((r) => reportKey(r)));
+  for (const r of rows) {
+    const k = reportKey(r);
+    if (!wanted.has(k)) continue;
+    out.set(k, [...(out.get(k) ?? []), r.value]);
+  }
+  return out;
+}
+
+export const reportKey = (r: { team: string; ref: string }): string => `${r.team}\u0000${r.ref}`;
+
+// ---------------------------------------------------------------------------------------------
+// Warnings
+
+/**
+ * Serialises the journal notes on our own incidents between concurrent inbox transactions
+ * (transaction-scoped; "HIKECO" in ASCII, below 2^53). Only the inbox path takes it, before any
+ * incident row, so it never joins a cycle with an incident change.
+ */
+export const OWN_NOTES_LOCK = 0x48494b45434f;
+
+export async function lockOwnNotes(tx: Tx): Promise<void> {
+  await sql`select pg_advisory_xact_lock(${OWN_NOTES_LOCK}::bigint)`.execute(tx);
+}
+
+/** The warnings `team` got about observable (kind, value): "otherTeam\0otherRef" -> named. */
+export async function warningsFor(db: DbOrTx, kind: ObservableKind, value: string, team: string): Promise<Map<string, boolean>> {
+  const rows = await db
+    .selectFrom('related_warning')
+    .select(['other_team', 'other_ref', 'named'])
+    .where('kind', '=', kind)
+    .where('value', '=', value)
+    .where('team', '=', team)
+    .execute();
+  return new Map(rows.map((r) => [reportKey({ team: r.other_team, ref: r.other_ref }), r.named]));
+}
+
+export async function recordWarning(
+  tx: Tx,
+  w: { kind: ObservableKind; value: string; team: string; other: { team: string; ref: string }; named: boolean; messageId: string | null; at: Date },
+): Promise<void> {
+  await tx
+    .insertInto('related_warning')
+    .values({ kind: w.kind, value: w.value, team: w.team, other_team: w.other.team, other_ref: w.other.ref, named: w.named, message_id: w.messageId, warned_at: w.at })
+    .onConflict((oc) => oc.columns(['kind', 'value', 'team', 'other_team', 'other_ref']).doUpdateSet({ named: w.named, message_id: w.messageId, warned_at: w.at }))
+    .execute();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The outbox, as the activity feed needs it
+
+/**
+ * Coalescing: drops this coordinator's activity.summary messages for the incident that are
+ * queued and were never tried, before a newer one is queued. One that a worker has claimed (or
+ * tried) stays: it may be on the wire, and a retry must send the same bytes; the newer summary
+ * queues behind it (the outbox delivers one incident's messages to a peer in order), so at most
+ * one is in flight and one waits, however often the incident changes while the coordinator is
+ * unreachable. A concurrent claim locks the row first and then has attempts = 1, so this
+ * statement never deletes a row being delivered.
+ */
+export async function dropQueuedSummaries(tx: Tx, incidentId: string, peerTeam: string): Promise<number> {
+  const result = await tx
+    .deleteFrom('outbound_message')
+    .where('incident_id', '=', incidentId)
+    .where('peer_team', '=', peerTeam)
+    .where('type', '=', 'activity.summary')
+    .where('state', '=', 'pending')
+    .where('attempts', '=', 0)
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
+/** Did this node queue an activity.summary about the incident for that coordinator (so the coordinator knows its reference number)? */
+export async function summaryQueuedFor(db: DbOrTx, incidentId: string, peerTeam: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('outbound_message')
+    .select('id')
+    .where('incident_id', '=', incidentId)
+    .where('peer_team', '=', peerTeam)
+    .where('type', '=', 'activity.summary')
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The overview
+
+export interface OverviewWindow {
+  since?: Date;
+  until?: Date;
+  team?: string;
+}
+
+/** The reports of the window: changed since `since`, first active before `until`. */
+function windowCondition(w: Omit<OverviewWindow, 'team'>, alias: string): RawBuilder<boolean> {
+  const a = sql.raw(alias);
+  const conditions: RawBuilder<boolean>[] = [sql<boolean>`true`];
+  if (w.since) conditions.push(sql<boolean>`${a}.updated >= ${w.since}`);
+  if (w.until) conditions.push(sql<boolean>`coalesce(${a}.first_seen, ${a}.first_received_at) < ${w.until}`);
+  return sql<boolean>`(${sql.join(conditions, sql` and `)})`;
+}
+
+export async function countBy(db: DbOrTx, w: OverviewWindow, column: 'team' | 'category' | 'phase'): Promise<Record<string, number>> {
+  const teamCondition = w.team ? sql<boolean>`a.team = ${w.team}` : sql<boolean>`true`;
+  const rows = await sql<{ key: string; n: string | number }>`
+    select ${sql.ref(`a.${column}`)} as key, count(*) as n from member_activity a
+    where ${windowCondition(w, 'a')} and ${teamCondition}
+    group by 1 order by 1`.execute(db);
+  return Object.fromEntries(rows.rows.map((r) => [r.key, Number(r.n)]));
+}
+
+/** Reports per period of their first activity, in UTC: ISO week (IYYY-"W"IW) or day. */
+export async function countByPeriod(db: DbOrTx, w: OverviewWindow, period: 'week' | 'day'): Promise<Record<string, number>> {
+  const format = period === 'week' ? 'IYYY-"W"IW' : 'YYYY-MM-DD';
+  const teamCondition = w.team ? sql<boolean>`a.team = ${w.team}` : sql<boolean>`true`;
+  const rows = await sql<{ key: string; n: string | number }>`
+    select to_char(coalesce(a.first_seen, a.first_received_at) at time zone 'UTC', ${format}) as key, count(*) as n
+    from member_activity a
+    where ${windowCondition(w, 'a')} and ${teamCondition}
+    group by 1 order by 1`.execute(db);
+  return Object.fromEntries(rows.rows.map((r) => [r.key, Number(r.n)]));
+}
+
+export interface CandidateRow {
+  kind: ObservableKind;
+  value: string;
+  report: ActivityRow;
+}
+
+/**
+ * Observables of the window's reports that two or more teams reported, with every report of the
+ * window that has them. Whether they count as related (one incident shared between teams does
+ * not; a network only without a common address) is the service's rule, applied to these rows.
+ */
+export async function relatedCandidates(db: DbOrTx, w: OverviewWindow): Promise<CandidateRow[]> {
+  const win = windowCondition(w, 'a');
+  const involves = w.team ? sql<boolean>`bool_or(o.team = ${w.team})` : sql<boolean>`true`;
+  const rows = await sql<RawActivity & { o_kind: string; o_value: string }>`
+    with cand as (
+      select o.kind, o.value from activity_observable o
+      join member_activity a on a.team = o.team and a.ref = o.ref
+      where ${win}
+      group by o.kind, o.value
+      having count(distinct o.team) >= 2 and ${involves}
+    )
+    select c.kind as o_kind, c.value as o_value, a.*
+    from cand c
+    join activity_observable o on o.kind = c.kind and o.value = c.value
+    join member_activity a on a.team = o.team and a.ref = o.ref
+    where ${win}
+    order by c.kind, c.value, a.team, a.ref`.execute(db);
+  return rows.rows.map((r) => ({ kind: r.o_kind as ObservableKind, value: r.o_value, report: toActivity(r) }));
+}
