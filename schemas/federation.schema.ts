@@ -1,5 +1,7 @@
 import Type, { type Static } from 'typebox';
 import { ContactSchema, DateTimeSchema, TlpSchema, UuidSchema } from './common.schema.js';
+import { ActivityRelatedBodySchema, ActivitySummaryBodySchema } from './coordination.schema.js';
+import { ActivitySummarySchema, POLICY_SECTIONS, PolicySectionSchema, ProvenanceHopSchema, RedactionSchema } from './policy.schema.js';
 import {
   CategorySchema,
   HostSchema,
@@ -42,6 +44,9 @@ export const MESSAGE_TYPES = [
   'receipt',
   'key.rotation',
   'auth.token-request',
+  'activity.summary',
+  'activity.related',
+  'feed.page',
 ] as const;
 export type MessageType = (typeof MESSAGE_TYPES)[number];
 
@@ -58,6 +63,20 @@ export const IncidentReportBodySchema = Type.Object(
     ref: RefSchema("The sender's reference number for the incident."),
     phase: PhaseSchema,
     incident: IncidentReportContentSchema,
+    provenance: Type.Optional(
+      Type.Array(ProvenanceHopSchema, {
+        minItems: 1,
+        maxItems: 100,
+        description:
+          "The path the report travelled, originator first, the sender last (its hop added when it decided to send): the receiver keeps the originator's label and limits with its copy (docs/trust-model.md §5). Absent: the sender is the originator.",
+      }),
+    ),
+    redactions: Type.Optional(
+      Type.Array(RedactionSchema, {
+        maxItems: POLICY_SECTIONS.length,
+        description: "Sections the sender's policy replaced by a redaction marker for this receiver, with the reason.",
+      }),
+    ),
   },
   { additionalProperties: false, description: 'incident.report: the receiver files it under its own reference number.' },
 );
@@ -188,6 +207,34 @@ export type KeyRotationBody = Static<typeof KeyRotationBodySchema>;
 
 export const TokenRequestBodySchema = Type.Object({}, { additionalProperties: false, description: 'auth.token-request: no fields yet.' });
 
+/** One incident in a pull-feed page, at its latest change, as the policy lets the pulling peer see it. */
+export const FeedItemSchema = Type.Object(
+  {
+    position: Type.String({
+      pattern: '^[0-9]+\\.[0-9]+$',
+      description: "The item's place in the serving node's order of changes (informative; continue with nextCursor). The same incident appears again, later, after each change.",
+    }),
+    version: Type.Integer({ minimum: 1, description: "The incident's version at the serving node." }),
+    updatedAt: DateTimeSchema,
+    tlp: TlpSchema,
+    detail: Type.Enum(['full', 'summary'], { description: 'full: `report` holds the incident, redacted as decided; summary: `summary` holds its activity summary.' }),
+    report: Type.Optional(IncidentReportBodySchema),
+    summary: Type.Optional(ActivitySummarySchema),
+  },
+  { additionalProperties: false },
+);
+export type FeedItem = Static<typeof FeedItemSchema>;
+
+export const FeedPageBodySchema = Type.Object(
+  {
+    items: Type.Array(FeedItemSchema, { maxItems: 500 }),
+    nextCursor: Type.String({ description: 'Where to continue; also when the page is empty (poll again later with it).' }),
+    hasMore: Type.Boolean({ description: 'More changes are visible now (a page may hold fewer items than asked, even none, while true).' }),
+  },
+  { additionalProperties: false, description: 'feed.page: one page of GET /federation/v1/feed, signed by the serving node for the peer that pulled it.' },
+);
+export type FeedPageBody = Static<typeof FeedPageBodySchema>;
+
 // ---------------------------------------------------------------------------------------------
 // Message documents
 
@@ -215,6 +262,10 @@ export const InvestigationResultDocumentSchema = messageDocument('investigation.
 export const ReceiptDocumentSchema = messageDocument('receipt', ReceiptBodySchema, 'required');
 export const KeyRotationDocumentSchema = messageDocument('key.rotation', KeyRotationBodySchema);
 export const TokenRequestDocumentSchema = messageDocument('auth.token-request', TokenRequestBodySchema);
+/** Coordination (schemas/coordination.schema.ts): a member's activity to its coordinator, and the coordinator's related-activity warning. */
+export const ActivitySummaryDocumentSchema = messageDocument('activity.summary', ActivitySummaryBodySchema);
+export const ActivityRelatedDocumentSchema = messageDocument('activity.related', ActivityRelatedBodySchema);
+export const FeedPageDocumentSchema = messageDocument('feed.page', FeedPageBodySchema);
 
 export type IncidentReportDocument = Static<typeof IncidentReportDocumentSchema>;
 export type IncidentUpdateDocument = Static<typeof IncidentUpdateDocumentSchema>;
@@ -223,6 +274,9 @@ export type InvestigationResultDocument = Static<typeof InvestigationResultDocum
 export type ReceiptDocument = Static<typeof ReceiptDocumentSchema>;
 export type KeyRotationDocument = Static<typeof KeyRotationDocumentSchema>;
 export type TokenRequestDocument = Static<typeof TokenRequestDocumentSchema>;
+export type ActivitySummaryDocument = Static<typeof ActivitySummaryDocumentSchema>;
+export type ActivityRelatedDocument = Static<typeof ActivityRelatedDocumentSchema>;
+export type FeedPageDocument = Static<typeof FeedPageDocumentSchema>;
 
 export const MESSAGE_DOCUMENT_SCHEMAS = {
   'incident.report': IncidentReportDocumentSchema,
@@ -232,6 +286,9 @@ export const MESSAGE_DOCUMENT_SCHEMAS = {
   receipt: ReceiptDocumentSchema,
   'key.rotation': KeyRotationDocumentSchema,
   'auth.token-request': TokenRequestDocumentSchema,
+  'activity.summary': ActivitySummaryDocumentSchema,
+  'activity.related': ActivityRelatedDocumentSchema,
+  'feed.page': FeedPageDocumentSchema,
 } as const;
 
 export type MessageDocument =
@@ -241,7 +298,10 @@ export type MessageDocument =
   | InvestigationResultDocument
   | ReceiptDocument
   | KeyRotationDocument
-  | TokenRequestDocument;
+  | TokenRequestDocument
+  | ActivitySummaryDocument
+  | ActivityRelatedDocument
+  | FeedPageDocument;
 
 export const MessageDocumentSchema = Type.Union(Object.values(MESSAGE_DOCUMENT_SCHEMAS), {
   description: 'A message document; `type` selects the body.',
@@ -310,6 +370,18 @@ export const ShareSchema = Type.Object(
     pendingUpdates: Type.Integer({ description: 'Later messages (updates, investigations) for this peer and incident not delivered yet.' }),
     createdAt: DateTimeSchema,
     createdBy: Type.String(),
+    detail: Type.Optional(
+      Type.Enum(['full', 'summary'], { description: 'In the answer to a share only: what the sharing policy let go (full: the incident, with the redactions listed).' }),
+    ),
+    redactions: Type.Optional(
+      Type.Array(
+        Type.Object(
+          { section: PolicySectionSchema, reason: Type.String({ description: 'Why, in words: the trust level the section needs and the one the peer has.' }) },
+          { additionalProperties: false },
+        ),
+        { description: 'In the answer to a share only: the sections replaced by a redaction marker in what was queued.' },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
@@ -445,22 +517,13 @@ export const FeedQuerySchema = Type.Object(
   { additionalProperties: false },
 );
 
-export const FeedItemSchema = Type.Object(
+export const FeedPageSchema = Type.Union(
+  [
+    Type.Object({ document: FeedPageDocumentSchema, signature: ArmoredSignatureSchema }, { additionalProperties: false }),
+    SealedEnvelopeSchema,
+  ],
   {
-    messageId: UuidSchema,
-    type: Type.String(),
-    sharedAt: DateTimeSchema,
-    envelope: Type.Optional(Type.Object({ document: MessageDocumentSchema, signature: ArmoredSignatureSchema }, { additionalProperties: false })),
-    sealed: Type.Optional(Type.String({ description: 'Present instead of envelope when the document travels sealed (same rules as a push).' })),
+    description:
+      'A signed feed.page document (verify it like a pushed message), or the same envelope sealed to the peer when an item is AMBER+STRICT or the peer asks for sealing.',
   },
-  { additionalProperties: false },
-);
-
-export const FeedPageSchema = Type.Object(
-  {
-    items: Type.Array(FeedItemSchema),
-    nextCursor: Type.String({ description: 'Where to continue; also when the page is empty (poll again later with it).' }),
-    hasMore: Type.Boolean(),
-  },
-  { additionalProperties: false },
 );

@@ -22,8 +22,10 @@ import { createSiteService } from './modules/sites/site.service.js';
 import { siteRoutes } from './modules/sites/site.routes.js';
 import { createAuditModule } from './modules/audit/audit.module.js';
 import { createFederationModule, type FederationModule } from './modules/federation/federation.module.js';
+import { peerLookup } from './modules/federation/peers/peer-lookup.js';
 import { createGroupsModule } from './modules/groups/groups.module.js';
 import { createSharingModule } from './modules/sharing/sharing.module.js';
+import { createCoordinationModule } from './modules/coordination/coordination.module.js';
 import { isTokenRevoked } from './modules/tokens/token.repository.js';
 import { tokenRoutes } from './modules/tokens/token.routes.js';
 import { ProblemSchema } from '../schemas/common.schema.js';
@@ -95,6 +97,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         { name: 'policy', description: 'Sharing policy: explain, per-incident facts, effective trust' },
         { name: 'audit', description: 'Hash-chained record of every disclosure decision' },
         { name: 'federation', description: 'Node to node: signed documents, receipts, peer tokens, feeds' },
+        { name: 'coordination', description: "A coordinator's overview of its members' activity, and related-activity warnings" },
       ],
     },
   });
@@ -110,6 +113,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const sites = createSiteService({ db, clock });
   const incidents = createIncidentService({ db, clock, config });
   const audit = createAuditModule({ db, clock });
+  // The sharing service decides and records every disclosure; the exchange asks it before
+  // anything leaves the node, so it comes first and reads peer records directly.
+  const sharing = createSharingModule({ db, config, clock, peers: peerLookup, audit: audit.log, incidents });
   const federation = createFederationModule({
     config,
     db,
@@ -121,9 +127,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     audit: audit.log,
     log: app.log,
     fetch: deps.fetch ?? globalThis.fetch,
+    sharing: sharing.service,
   });
   const groups = createGroupsModule({ db, clock, audit: audit.log });
-  const sharing = createSharingModule({ db, config, clock, peers: federation.peers, audit: audit.log, incidents });
+  // Listens to incident changes (the feed to our coordinators) and takes the activity.* documents from the inbox.
+  const coordination = createCoordinationModule({ db, clock, config, incidents, federation, sharing: sharing.service, audit: audit.log, log: app.log });
   app.decorate('federation', federation);
   app.addHook('onClose', () => federation.stop());
 
@@ -161,6 +169,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await api.register(federation.apiRoutes);
       await api.register(groups.apiRoutes);
       await api.register(sharing.apiRoutes);
+      await api.register(coordination.apiRoutes);
     },
     { prefix: '/api/v1' },
   );

@@ -84,6 +84,9 @@ export interface IncidentTable {
   created_by: string;
   created_at: Timestamp;
   updated_at: Timestamp;
+  /** Position of the incident's latest journalled change (migration 0007): the transaction (xid8, as text), then the order within it. */
+  change_xid: Generated<string>;
+  change_seq: Generated<string>;
 }
 
 export interface IncidentHostTable {
@@ -195,16 +198,6 @@ export interface OutboundMessageTable {
   failed_at: Timestamp | null;
   created_at: Timestamp;
 }
-export interface FeedCounterTable {
-  peer_team: string;
-  last_seq: number;
-}
-export interface FeedItemTable {
-  peer_team: string;
-  seq: number;
-  message_id: string;
-  created_at: Timestamp;
-}
 export interface InboundMessageTable {
   seq: Generated<number>;
   sender: string;
@@ -276,8 +269,6 @@ export interface DatabaseSchema {
   peer_key: PeerKeyTable;
   incident_link: IncidentLinkTable;
   outbound_message: OutboundMessageTable;
-  feed_counter: FeedCounterTable;
-  feed_item: FeedItemTable;
   inbound_message: InboundMessageTable;
   quarantined_message: QuarantinedMessageTable;
   investigation: InvestigationTable;
@@ -286,6 +277,9 @@ export interface DatabaseSchema {
   trust_group_member: TrustGroupMemberTable;
   incident_policy: IncidentPolicyTable;
   law_enforcement_approval: LawEnforcementApprovalTable;
+  member_activity: MemberActivityTable;
+  activity_observable: ActivityObservableTable;
+  related_warning: RelatedWarningTable;
 }
 
 /** Trust groups and per-incident sharing facts (migration 0005). */
@@ -332,4 +326,43 @@ export interface LawEnforcementApprovalTable {
   legal_basis: string;
   approved_by: string;
   approved_at: Timestamp;
+}
+
+/** Coordination: members' activity, observables, warnings given (migration 0006). */
+export interface MemberActivityTable {
+  team: string;
+  ref: string;
+  own: boolean;
+  incident_id: string | null;
+  detail: string;
+  category: string;
+  type: string | null;
+  phase: string;
+  severity: string;
+  tlp: string;
+  first_seen: Timestamp | null;
+  last_seen: Timestamp | null;
+  updated: Timestamp;
+  version: number;
+  summary: Json<Record<string, unknown>>;
+  links: Json<unknown[]>;
+  message_id: string | null;
+  first_received_at: Timestamp;
+  received_at: Timestamp;
+}
+export interface ActivityObservableTable {
+  team: string;
+  ref: string;
+  kind: string;
+  value: string;
+}
+export interface RelatedWarningTable {
+  kind: string;
+  value: string;
+  team: string;
+  other_team: string;
+  other_ref: string;
+  named: boolean;
+  message_id: string | null;
+  warned_at: Timestamp;
 }

@@ -46,6 +46,9 @@ export const PROBLEMS = {
   'quarantine-mismatch': { status: 409, title: 'The quarantined message does not come from the peer named' },
   // sharing policy (docs/trust-model.md)
   'policy-denied': { status: 403, title: 'The sharing policy does not allow this disclosure' },
+  // coordination (docs/federation-protocol.md §5.8, §5.9)
+  'not-a-member': { status: 403, title: 'The sender is not a member team of this node: activity summaries come from members only' },
+  'not-our-coordinator': { status: 403, title: 'The sender does not coordinate this node: related-activity warnings come from coordinators only' },
   // server
   'internal-error': { status: 500, title: 'Internal server error' },
   'service-unavailable': { status: 503, title: 'The service is not ready' },

@@ -194,6 +194,9 @@ t.test('SIGKILL of the sending node at any moment loses nothing and duplicates n
   t.equal(bravoAdds.statusCode, 201, bravoAdds.body);
   const added = await alphaApi('POST', '/peers', { url: proxyUrl });
   t.equal(added.status, 201, JSON.stringify(added.json));
+  // The sharing policy: TLP:AMBER needs a partner whose key was confirmed.
+  t.equal((await alphaApi('PATCH', '/peers/bravo', { trustLevel: 'partner' })).status, 200);
+  t.equal((await alphaApi('POST', '/peers/bravo/verify', { fingerprint: bravo.signer.fingerprint })).status, 200);
 
   // 1. Killed after bravo filed a report and answered, before alpha stored the receipt.
   killOnResponse = postCount + 2;

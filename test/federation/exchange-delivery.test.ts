@@ -9,7 +9,7 @@ import {
   fastDelivery,
   findByExternalRef,
   journal,
-  peerBoth,
+  partnersBoth,
   shares,
   sign,
   waitFor,
@@ -35,7 +35,7 @@ async function restart(t: { teardown(fn: () => unknown): void }, node: TestNode)
 t.test('a receiver down for a while: messages wait (retrying), then arrive once and in order', async (t) => {
   const alpha = await buildTestNode(t, { key: 'alpha', listen: true, startWorker: true });
   const bravo = await buildTestNode(t, { key: 'bravo', listen: true, startWorker: true });
-  await peerBoth(alpha, bravo);
+  await partnersBoth(alpha, bravo);
   await bravo.app.close(); // stops listening; its database stays
 
   const incident = await createIncident(alpha);
@@ -74,7 +74,7 @@ t.test('a peer that never comes back: failed after the configured age, visible, 
   if (previous === undefined) delete process.env['HIKESHI_DELIVERY_MAX_AGE_SECONDS'];
   else process.env['HIKESHI_DELIVERY_MAX_AGE_SECONDS'] = previous;
   const mallory = await buildTestNode(t, { key: 'mallory', listen: true });
-  await peerBoth(cc, mallory);
+  await partnersBoth(cc, mallory);
   await mallory.app.close();
 
   const incident = await createIncident(cc);
@@ -109,7 +109,7 @@ t.test('an answer that can never succeed fails at once; a receipt that does not 
   };
   const alpha = await buildTestNode(t, { key: 'alpha', listen: true, startWorker: true, fetch: fakeFetch });
   const bravo = await buildTestNode(t, { key: 'bravo', listen: true });
-  await peerBoth(alpha, bravo);
+  await partnersBoth(alpha, bravo);
 
   const rejected = await createIncident(alpha);
   await api(alpha, 'POST', `/incidents/${enc(rejected.ref)}/shares`, 'handler', { peer: 'bravo' });

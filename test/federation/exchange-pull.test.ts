@@ -3,16 +3,18 @@ import { loadFixturePeerKey } from '../fixtures/keys/index.js';
 import { openSealed, verifyDocumentSignature } from '../../src/crypto/index.js';
 import { loadFixtureSigner } from '../fixtures/keys/index.js';
 import { buildTestNode } from '../helpers/build-test-app.js';
-import { api, auditKinds, createIncident, enc, fastDelivery, messageDocument, peerBoth, sign } from '../helpers/federation-harness.js';
+import { api, auditKinds, createIncident, enc, fastDelivery, messageDocument, peerBoth, sign, trustPeer, waitFor } from '../helpers/federation-harness.js';
 
 /**
- * Pulls: bravo proves who it is with a signed auth.token-request and pages through the documents
- * alpha has shared with it. Peer tokens and API tokens never cross over.
+ * Pulls: bravo proves who it is with a signed auth.token-request and pages through what alpha's
+ * sharing policy lets it see (alpha trusts bravo as a verified partner). Peer tokens and API
+ * tokens never cross over. test/federation/policy-feed.test.ts covers the policy side.
  */
 fastDelivery();
 const alpha = await buildTestNode(t, { key: 'alpha', listen: true });
 const bravo = await buildTestNode(t, { key: 'bravo', listen: true });
 await peerBoth(alpha, bravo);
+await trustPeer(alpha, bravo);
 
 async function tokenRequest(overrides: Record<string, unknown> = {}, key: 'bravo' | 'mallory' | 'alpha-2' = 'bravo', from = 'bravo') {
   return sign(messageDocument(from, 'alpha', 'auth.token-request', {}, { tlp: 'CLEAR', ...overrides }), key);
@@ -69,42 +71,63 @@ t.test('a fresh signed token request gets a short-lived peer token; replays and 
   t.ok((await auditKinds(alpha, { kind: 'peer-token' })).some((e) => e.decision === 'allow'));
 });
 
-t.test('the feed lists what alpha shared with bravo, by server sequence, with an opaque cursor', async (t) => {
+t.test('the feed: signed pages of what the policy lets bravo see, in order of changes, with an opaque cursor', async (t) => {
   const empty = await feed(token);
   t.equal(empty.status, 200);
-  t.same(empty.json.items, []);
-  t.equal(empty.json.hasMore, false);
-  t.type(empty.json.nextCursor, 'string');
+  const alphaKey = await loadFixturePeerKey('alpha');
+  t.match(empty.json, { document: { type: 'feed.page', from: 'alpha', to: 'bravo', tlp: 'CLEAR', body: { items: [], hasMore: false } } });
+  t.match(await verifyDocumentSignature(empty.json, alphaKey), { ok: true }, 'a page is signed by alpha');
+  const start = empty.json.document.body.nextCursor;
+  t.type(start, 'string');
 
   const first = await createIncident(alpha, { title: 'first' });
   const second = await createIncident(alpha, { title: 'second' });
   const red = await createIncident(alpha, { title: 'third', tlp: 'RED' });
+  const green = await createIncident(alpha, { title: 'fourth', tlp: 'GREEN' });
+  const unshared = await createIncident(alpha, { title: 'fifth' });
+  t.equal((await api(alpha, 'PUT', `/incidents/${enc(red.ref)}/policy`, 'handler', { redRecipients: ['bravo'], sectionMinimums: {} })).statusCode, 200);
   for (const i of [first, second, red]) t.equal((await api(alpha, 'POST', `/incidents/${enc(i.ref)}/shares`, 'handler', { peer: 'bravo' })).statusCode, 202);
   t.equal((await api(alpha, 'POST', `/incidents/${enc(first.ref)}/journal`, 'handler', { note: 'later' })).statusCode, 201);
 
-  const page1 = await feed(token, `?cursor=${enc(empty.json.nextCursor)}&limit=2`);
+  // Order of latest changes: fourth (created), fifth (created), second (shared), third (shared),
+  // first (noted). fifth is AMBER without a need to know for bravo; third is RED: never in a feed.
+  // (On a server a change shows once every older write transaction has finished: wait for it.)
+  await waitFor('every change visible', async () => {
+    const all = await feed(token, `?cursor=${enc(start)}&limit=500`);
+    return all.json.document.body.items.map((i: any) => i.report.incident.title).join() === 'fourth,second,first';
+  });
+  const page1 = await feed(token, `?cursor=${enc(start)}&limit=2`);
   t.equal(page1.status, 200);
-  t.equal(page1.json.items.length, 2);
-  t.equal(page1.json.hasMore, true);
-  const alphaKey = await loadFixturePeerKey('alpha');
-  for (const item of page1.json.items) {
-    t.match(item, { type: 'incident.report', envelope: { document: { from: 'alpha', to: 'bravo' } } });
-    t.match(await verifyDocumentSignature(item.envelope, alphaKey), { ok: true }, 'each item verifies against alpha');
-  }
-  t.same(page1.json.items.map((i: any) => i.envelope.document.body.incident.title), ['first', 'second']);
-  const page2 = await feed(token, `?cursor=${enc(page1.json.nextCursor)}&limit=2`);
-  t.equal(page2.json.items.length, 2);
-  t.equal(page2.json.hasMore, false);
-  const [sealedItem, update] = page2.json.items;
-  t.notOk(sealedItem.envelope, 'a RED document is served sealed, as it would be pushed');
-  const opened = JSON.parse(await openSealed(sealedItem.sealed, await loadFixtureSigner('bravo')));
-  t.equal(opened.document.body.incident.title, 'third');
-  t.match(update, { type: 'incident.update', envelope: { document: { body: { change: { kind: 'note', note: 'later' } } } } });
-  const end = await feed(token, `?cursor=${enc(page2.json.nextCursor)}`);
-  t.same(end.json.items, []);
-  t.equal(end.json.nextCursor, page2.json.nextCursor, 'an empty page keeps the position');
+  t.match(await verifyDocumentSignature(page1.json, alphaKey), { ok: true });
+  const body1 = page1.json.document.body;
+  t.same(body1.items.map((i: any) => i.report.incident.title), ['fourth', 'second']);
+  t.equal(body1.hasMore, true);
+  t.equal(page1.json.document.tlp, 'AMBER', 'the page carries the strictest label of its items');
+  t.match(body1.items[0], { detail: 'full', tlp: 'GREEN', version: 1, report: { ref: green.ref, phase: 'triage', provenance: [{ team: 'alpha', tlp: 'GREEN' }] } });
+  const page2 = await feed(token, `?cursor=${enc(body1.nextCursor)}&limit=2`);
+  const body2 = page2.json.document.body;
+  t.same(body2.items.map((i: any) => i.report.incident.title), ['first'], 'the note moved first to the end; the AMBER one nobody chose and the RED one are not served');
+  t.equal(body2.hasMore, false);
+  t.notOk(JSON.stringify(page2.json).includes(unshared.ref) || JSON.stringify(page1.json).includes(red.ref));
+  const end = await feed(token, `?cursor=${enc(body2.nextCursor)}`);
+  t.same(end.json.document.body.items, []);
+  t.equal(end.json.document.body.nextCursor, body2.nextCursor, 'an empty page keeps the position');
+
+  // An AMBER+STRICT item makes the page travel sealed, as a push would.
+  const strict = await createIncident(alpha, { title: 'sixth', tlp: 'AMBER+STRICT' });
+  t.equal((await api(alpha, 'POST', `/incidents/${enc(strict.ref)}/shares`, 'handler', { peer: 'bravo' })).statusCode, 202);
+  const sealedPage = await waitFor('the strict one visible', async () => {
+    const page = await feed(token, `?cursor=${enc(body2.nextCursor)}`);
+    return page.json.sealed || page.json.document.body.items.length > 0 ? page : null;
+  });
+  t.equal(sealedPage.status, 200);
+  t.notOk(sealedPage.json.document, 'served sealed');
+  const opened = JSON.parse(await openSealed(sealedPage.json.sealed, await loadFixtureSigner('bravo')));
+  t.match(await verifyDocumentSignature(opened, alphaKey), { ok: true });
+  t.same(opened.document.body.items.map((i: any) => [i.report.incident.title, i.tlp]), [['sixth', 'AMBER+STRICT']]);
 
   t.equal((await feed(token, '?cursor=!!!')).status, 400);
+  t.equal((await feed(token, `?cursor=${enc(Buffer.from('{"f":3}').toString('base64url'))}`)).status, 400, 'a cursor of the old per-peer feed');
   t.equal((await feed(token, '?limit=0')).status, 400);
   t.equal((await feed(token, '?other=1')).status, 400);
 });

@@ -13,6 +13,7 @@ import {
   postMessage,
   reportBody,
   sign,
+  trustPeer,
   waitFor,
   waitForShareState,
 } from '../helpers/federation-harness.js';
@@ -27,8 +28,9 @@ const bravo = await buildTestNode(t, { key: 'bravo', listen: true, startWorker: 
 const mallory = await buildTestNode(t, { key: 'mallory', listen: true });
 
 t.test('a share to a node that does not know us waits in its quarantine until a handler accepts it', async (t) => {
-  // alpha knows bravo; bravo does not know alpha yet.
+  // alpha knows (and trusts) bravo; bravo does not know alpha yet.
   await addPeer(alpha, bravo);
+  await trustPeer(alpha, bravo);
   const incident = await createIncident(alpha);
   t.equal((await api(alpha, 'POST', `/incidents/${enc(incident.ref)}/shares`, 'handler', { peer: 'bravo' })).statusCode, 202);
   const waiting = await waitForShareState(alpha, incident.ref, 'bravo', 'retrying');

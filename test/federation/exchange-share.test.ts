@@ -7,7 +7,7 @@ import {
   fastDelivery,
   findByExternalRef,
   journal,
-  peerBoth,
+  partnersBoth,
   shares,
   waitFor,
   waitForShareState,
@@ -21,7 +21,8 @@ import {
 fastDelivery();
 const alpha = await buildTestNode(t, { key: 'alpha', listen: true, startWorker: true });
 const bravo = await buildTestNode(t, { key: 'bravo', listen: true, startWorker: true });
-await peerBoth(alpha, bravo);
+// Partners with verified keys both ways: TLP:AMBER (the example incident) needs it.
+await partnersBoth(alpha, bravo);
 
 async function share(from: TestNode, ref: string, peer: string) {
   return api(from, 'POST', `/incidents/${enc(ref)}/shares`, 'handler', { peer });
@@ -183,6 +184,8 @@ t.test('investigation request and result (§7: ask the other side to check the f
 
 t.test('sealed delivery: always at TLP:RED, and when the peer asks for it', async (t) => {
   const red = await createIncident(alpha, { tlp: 'RED', title: 'Named-recipient report' });
+  // TLP:RED goes to the recipients a handler named on the incident only.
+  t.equal((await api(alpha, 'PUT', `/incidents/${enc(red.ref)}/policy`, 'handler', { redRecipients: ['bravo'], sectionMinimums: {} })).statusCode, 200);
   t.equal((await share(alpha, red.ref, 'bravo')).statusCode, 202);
   const redDelivered = await waitForShareState(alpha, red.ref, 'bravo', 'delivered');
   const sealedOf = async (ref: string) => {

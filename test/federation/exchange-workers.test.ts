@@ -56,6 +56,9 @@ t.test('two delivery workers on one database never send a message twice', { skip
   const admin = { authorization: `Bearer ${mintApiToken(init.tokenSecret, { role: 'admin', subject: 'workers-test', issuer: 'alpha' }).token}` };
 
   t.equal((await apps[0]!.inject({ method: 'POST', url: '/api/v1/peers', headers: admin, payload: { url: bravo.url } })).statusCode, 201);
+  // The sharing policy: TLP:AMBER needs a partner whose key was confirmed.
+  t.equal((await apps[0]!.inject({ method: 'PATCH', url: '/api/v1/peers/bravo', headers: admin, payload: { trustLevel: 'partner' } })).statusCode, 200);
+  t.equal((await apps[0]!.inject({ method: 'POST', url: '/api/v1/peers/bravo/verify', headers: admin, payload: { fingerprint: bravo.signer.fingerprint } })).statusCode, 200);
   t.equal((await bravo.app.inject({ method: 'POST', url: '/api/v1/peers', headers: bravo.auth.admin, payload: { url: config.publicUrl } })).statusCode, 201);
   for (const app of apps) app.federation.start();
 

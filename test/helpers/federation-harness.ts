@@ -45,6 +45,28 @@ export async function peerBoth(a: TestNode, b: TestNode): Promise<void> {
   await addPeer(b, a);
 }
 
+/**
+ * `from` trusts its peer `to` as a handler would: the fingerprint confirmed out of band
+ * (assurance verified) and the given changes (default: bilateral trust partner, which
+ * TLP:AMBER needs). The sharing policy refuses an unverified key anything above CLEAR.
+ */
+export async function trustPeer(from: TestNode, to: TestNode, patch: Record<string, unknown> = { trustLevel: 'partner' }): Promise<void> {
+  const team = to.config.teamId;
+  if (Object.keys(patch).length) {
+    const res = await api(from, 'PATCH', `/peers/${team}`, 'admin', patch);
+    if (res.statusCode !== 200) throw new Error(`${from.config.teamId} could not change ${team}: ${res.statusCode} ${res.body}`);
+  }
+  const verified = await api(from, 'POST', `/peers/${team}/verify`, 'admin', { fingerprint: to.signer.fingerprint });
+  if (verified.statusCode !== 200) throw new Error(`${from.config.teamId} could not verify ${team}: ${verified.statusCode} ${verified.body}`);
+}
+
+/** Both nodes pin, verify and trust each other as partners. */
+export async function partnersBoth(a: TestNode, b: TestNode): Promise<void> {
+  await peerBoth(a, b);
+  await trustPeer(a, b);
+  await trustPeer(b, a);
+}
+
 export const EXAMPLE_INCIDENT = JSON.parse(readFileSync(new URL('../../docs/examples/incident.json', import.meta.url), 'utf8')) as Record<string, unknown>;
 
 export async function createIncident(node: TestNode, overrides: Record<string, unknown> = {}): Promise<{ ref: string; id: string; tlp: string }> {

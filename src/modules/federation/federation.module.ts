@@ -6,8 +6,11 @@ import type { Db } from '../../db/database.js';
 import type { AuditLog } from '../audit/audit.module.js';
 import type { IncidentService } from '../incidents/incident.service.js';
 import type { ProfileService } from '../profile/profile.service.js';
+import type { SharingService } from '../sharing/index.js';
 import { documentRoutes } from './documents.routes.js';
 import { createExchangeModule } from './exchange/exchange.module.js';
+import type { Inbox } from './exchange/inbox.service.js';
+import type { ShareService } from './exchange/share.service.js';
 import { createPeersModule } from './peers/peers.module.js';
 import type { PeerDirectory } from './peers/peer-directory.js';
 
@@ -23,6 +26,11 @@ export interface FederationModuleDeps {
   log: FastifyBaseLogger;
   /** Outgoing HTTP to peers; tests may wrap it (fakes, not flags). */
   fetch: typeof fetch;
+  /**
+   * The sharing policy: every path of the exchange that sends incident data out (shares,
+   * updates, investigations and their answers, the pull feed) asks it and records its decision.
+   */
+  sharing: SharingService;
 }
 
 export interface FederationModule {
@@ -36,6 +44,14 @@ export interface FederationModule {
   stop(): Promise<void>;
   /** Who the peers are (the sharing service reads relationship, trust, assurance, status). */
   peers: PeerDirectory;
+  /**
+   * For modules that send documents of their own (coordination): `enqueue` signs a message and
+   * writes it to the outbox inside the caller's transaction (as shares do); `kick` lets the
+   * worker look for it without waiting for its next poll.
+   */
+  outbox: { enqueue: ShareService['enqueue']; kick(): void };
+  /** For modules that receive documents of their own: the inbox hands those types to them. */
+  inbox: Pick<Inbox, 'registerHandler'>;
 }
 
 /**
@@ -59,5 +75,7 @@ export function createFederationModule(deps: FederationModuleDeps): FederationMo
     start: () => exchange.start(),
     stop: () => exchange.stop(),
     peers: peers.directory,
+    outbox: { enqueue: (tx, message, incidentId) => exchange.shares.enqueue(tx, message, incidentId), kick: () => exchange.worker.kick() },
+    inbox: { registerHandler: (type, handler) => exchange.inbox.registerHandler(type, handler) },
   };
 }

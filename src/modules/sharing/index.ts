@@ -8,6 +8,7 @@ export {
   payloadDigest,
   policyDenied,
   toExplainResponse,
+  type FeedPageRecord,
   type RecordOptions,
   type ResolvedRecipient,
   type SharingOptions,

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { sql } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import type { DbOrTx, Tx } from '../../db/database.js';
+import type { IncidentPolicyTable, LawEnforcementApprovalTable } from '../../db/tables.js';
 import type { Tlp } from '../../../schemas/common.schema.js';
 import type { LawEnforcementApproval, Provenance, ProvenanceHop, RedistributionLimit, SectionMinimums } from '../../../schemas/policy.schema.js';
 
@@ -28,7 +29,19 @@ export interface ApprovalRecord extends Required<LawEnforcementApproval> {
 
 export async function findIncidentPolicy(db: DbOrTx, incidentId: string): Promise<IncidentPolicyRecord | null> {
   const row = await db.selectFrom('incident_policy').selectAll().where('incident_id', '=', incidentId).executeTakeFirst();
-  if (!row) return null;
+  return row ? toIncidentPolicy(row) : null;
+}
+
+/** The policy facts of many incidents at once (the pull feed decides a page at a time), by incident id; absent = no row. */
+export async function findIncidentPolicies(db: DbOrTx, incidentIds: string[]): Promise<Map<string, IncidentPolicyRecord>> {
+  const map = new Map<string, IncidentPolicyRecord>();
+  if (incidentIds.length === 0) return map;
+  const rows = await db.selectFrom('incident_policy').selectAll().where('incident_id', 'in', incidentIds).execute();
+  for (const row of rows) map.set(row.incident_id, toIncidentPolicy(row));
+  return map;
+}
+
+function toIncidentPolicy(row: Selectable<IncidentPolicyTable>): IncidentPolicyRecord {
   let provenance: Provenance | null = null;
   if (row.originator_team !== null && row.originator_tlp !== null && Array.isArray(row.provenance)) {
     const chain = row.provenance as ProvenanceHop[];
@@ -138,14 +151,37 @@ export async function recordReceivedProvenance(tx: Tx, incidentId: string, p: Re
 
 export async function listApprovals(db: DbOrTx, incidentId: string): Promise<ApprovalRecord[]> {
   const rows = await db.selectFrom('law_enforcement_approval').selectAll().where('incident_id', '=', incidentId).orderBy('approved_at').orderBy('id').execute();
-  return rows.map((r) => ({
+  return rows.map(toApproval);
+}
+
+/** The approvals of many incidents at once, by incident id, each list in the order listApprovals gives. */
+export async function listApprovalsFor(db: DbOrTx, incidentIds: string[]): Promise<Map<string, ApprovalRecord[]>> {
+  const map = new Map<string, ApprovalRecord[]>();
+  if (incidentIds.length === 0) return map;
+  const rows = await db
+    .selectFrom('law_enforcement_approval')
+    .selectAll()
+    .where('incident_id', 'in', incidentIds)
+    .orderBy('approved_at')
+    .orderBy('id')
+    .execute();
+  for (const row of rows) {
+    const list = map.get(row.incident_id) ?? [];
+    list.push(toApproval(row));
+    map.set(row.incident_id, list);
+  }
+  return map;
+}
+
+function toApproval(r: Selectable<LawEnforcementApprovalTable>): ApprovalRecord {
+  return {
     id: r.id,
     incidentId: r.incident_id,
     recipient: r.recipient,
     legalBasis: r.legal_basis,
     approvedBy: r.approved_by,
     approvedAt: new Date(r.approved_at).toISOString(),
-  }));
+  };
 }
 
 export async function insertApproval(tx: Tx, a: { incidentId: string; recipient: string; legalBasis: string; approvedBy: string; at: Date }): Promise<ApprovalRecord> {

@@ -20,6 +20,14 @@
  *   // after the commit, for an API caller: if (!outcome.allow) throw policyDenied(outcome);  -> 403 policy-denied
  *
  * - `evaluate` is a pure read (no audit): explain, previews, and deciding whether to bother.
+ *   `evaluateMany` makes the same decisions for many incidents and one recipient with the facts
+ *   read in bulk (the pull feed decides a page at a time).
+ * - `record(tx, incident, outcome, options)` appends the entry for an outcome `evaluate` gave:
+ *   for a sender that must write its message (and journal entry) before the audit entry, whose
+ *   lock comes last in the transaction. `decideAndRecord` = `evaluate` + `record`.
+ * - `recordFeedPage` appends ONE entry (kind `disclosure.feed-page`) for a page of pull-feed
+ *   decisions: each served item's incident, label, detail, redacted sections and payload
+ *   digest, and the denials counted by rule (docs/trust-model.md 11.4).
  * - `decideAndRecord` = evaluate + exactly one audit entry, kind `disclosure.decision`, with
  *   purpose, policy version, reasons, deniedBy, redacted sections, detail, label and the
  *   SHA-256 of the RFC 8785 canonical JSON of `content` (what `render` returned: exactly what
@@ -56,11 +64,28 @@ import type { ExplainResponse, PeerTrust, RecipientBlock, RecipientTrust } from 
 import type { AuditLog } from '../audit/audit.module.js';
 import type { PeerDirectory, PeerRecord, PeerStatus } from '../federation/peers/peer-directory.js';
 import type { IncidentService } from '../incidents/incident.service.js';
-import { decide, DEFAULT_TRUST_RULES, effectiveTrust, policyItemFromIncident, preparePayload, type PolicyConfig, type PolicyPayload } from '../policy/index.js';
+import {
+  decide,
+  DEFAULT_TRUST_RULES,
+  effectiveTrust,
+  policyItemFromIncident,
+  policyVersionOf,
+  preparePayload,
+  type PolicyConfig,
+  type PolicyPayload,
+} from '../policy/index.js';
 import { findSiteByAddress, findSiteByDomain, findSiteById, type SiteRecord } from '../sites/site.repository.js';
 import { domainSuffixes, parseAddress } from '../sites/network-scope.js';
 import { trustInputsOf } from './peer-trust.js';
-import { findIncidentPolicy, listApprovals, rememberChosenRecipient } from './sharing.repository.js';
+import {
+  findIncidentPolicies,
+  findIncidentPolicy,
+  listApprovals,
+  listApprovalsFor,
+  rememberChosenRecipient,
+  type ApprovalRecord,
+  type IncidentPolicyRecord,
+} from './sharing.repository.js';
 
 /** A peer team (by team id) or one of our own constituency's sites (by site id). */
 export type SharingRecipient = { teamId: string } | { siteId: string };
@@ -73,13 +98,33 @@ export interface SharingOptions {
    * the redacted incident). Default: the redacted incident, or the summary. Its result is
    * `content`, and what `payloadSha256` hashes.
    */
-  render?: (payload: PolicyPayload) => unknown;
+  render?: (payload: PolicyPayload, decision: PolicyDecision) => unknown;
 }
 
 export interface RecordOptions extends SharingOptions {
   /** Who caused the disclosure: a token subject, or 'node' (the default) for automatic paths. */
   actor?: string;
   /** Extra audit details: ids and types only (message type, message id), never incident content. */
+  details?: Record<string, unknown>;
+  /**
+   * With `chosenByHandler`: remember the choice on the incident (default true), so later
+   * updates and the pull feed keep that need to know. false for a one-off disclosure that is
+   * not a share of the incident (an investigation request, its answer).
+   */
+  rememberChoice?: boolean;
+}
+
+/** One page of the pull feed, as `recordFeedPage` records it. */
+export interface FeedPageRecord {
+  /** The team that pulled. */
+  recipient: string;
+  /** Who caused it; default the recipient (it pulled). */
+  actor?: string;
+  /** The items served: the incident, its outcome (an allow), and its place in the feed. */
+  served: Array<{ incident: Pick<Incident, 'id' | 'ref'>; outcome: SharingOutcome; position: string }>;
+  /** The outcomes of the items the policy refused on this page (counted by rule, not listed). */
+  denied: SharingOutcome[];
+  /** Ids and digests only: the page document's id and digest, the cursor positions. */
   details?: Record<string, unknown>;
 }
 
@@ -118,8 +163,20 @@ export interface SharingOutcome {
 export interface SharingService {
   /** Decides without recording: a pure read. */
   evaluate(db: DbOrTx, incident: Incident, recipient: SharingRecipient, purpose: Purpose, options?: SharingOptions): Promise<SharingOutcome>;
+  /**
+   * The decisions `evaluate` would make for each incident (same order), for one recipient,
+   * with the incidents' facts read in bulk. Records nothing.
+   */
+  evaluateMany(db: DbOrTx, incidents: Incident[], recipient: SharingRecipient, purpose: Purpose, options?: SharingOptions): Promise<SharingOutcome[]>;
   /** Decides and appends exactly one `disclosure.decision` audit entry in the caller's transaction (as its last step). */
   decideAndRecord(tx: DbOrTx, incident: Incident, recipient: SharingRecipient, purpose: Purpose, options?: RecordOptions): Promise<SharingOutcome>;
+  /**
+   * Appends the `disclosure.decision` entry for an outcome `evaluate` returned (pass the same
+   * options), and remembers a handler's choice: the last step of the caller's transaction.
+   */
+  record(tx: DbOrTx, incident: Incident, outcome: SharingOutcome, options?: RecordOptions): Promise<void>;
+  /** Appends one `disclosure.feed-page` entry for a page of pull-feed decisions. Nothing is served unless it succeeded. */
+  recordFeedPage(db: DbOrTx, page: FeedPageRecord): Promise<void>;
   /**
    * What `recipient` would receive for `purpose`, and why (POST /api/v1/policy/explain).
    * 404 (`not-found`) for an unknown incident or site, `unknown-peer` for an unknown team.
@@ -241,6 +298,34 @@ export function createSharingService(deps: SharingDeps): SharingService {
     const facts = await findIncidentPolicy(dbOrTx, incident.id);
     const approvals = await listApprovals(dbOrTx, incident.id);
     const resolved = await resolve(dbOrTx, incident, target);
+    return outcomeOf(incident, facts, approvals, resolved, purpose, options);
+  }
+
+  async function evaluateMany(dbOrTx: DbOrTx, list: Incident[], target: SharingRecipient, purpose: Purpose, options: SharingOptions = {}): Promise<SharingOutcome[]> {
+    if (list.length === 0) return [];
+    const ids = list.map((i) => i.id);
+    const facts = await findIncidentPolicies(dbOrTx, ids);
+    const approvals = await listApprovalsFor(dbOrTx, ids);
+    // A team resolves the same for every incident (its constituency is never computed); a
+    // site's involvement depends on each incident's hosts.
+    const team = 'teamId' in target ? await resolve(dbOrTx, list[0]!, target) : null;
+    const outcomes: SharingOutcome[] = [];
+    for (const incident of list) {
+      const resolved = team ?? (await resolve(dbOrTx, incident, target));
+      outcomes.push(outcomeOf(incident, facts.get(incident.id) ?? null, approvals.get(incident.id) ?? [], resolved, purpose, options));
+    }
+    return outcomes;
+  }
+
+  /** The decision on facts already gathered: what evaluate and evaluateMany share, so both decide alike. */
+  function outcomeOf(
+    incident: Incident,
+    facts: IncidentPolicyRecord | null,
+    approvals: ApprovalRecord[],
+    resolved: Resolved,
+    purpose: Purpose,
+    options: SharingOptions,
+  ): SharingOutcome {
     const who = resolved.recipient.id;
 
     const chosen = new Set(facts?.chosenRecipients ?? []);
@@ -278,7 +363,7 @@ export function createSharingService(deps: SharingDeps): SharingService {
     let payloadSha256: string | null = null;
     if (decision.allow) {
       payload = preparePayload(incident, decision);
-      content = (options.render ?? defaultRender)(payload);
+      content = (options.render ?? defaultRender)(payload, decision);
       payloadSha256 = payloadDigest(content);
     }
     return {
@@ -297,9 +382,15 @@ export function createSharingService(deps: SharingDeps): SharingService {
 
   async function decideAndRecord(tx: DbOrTx, incident: Incident, target: SharingRecipient, purpose: Purpose, options: RecordOptions = {}): Promise<SharingOutcome> {
     const outcome = await evaluate(tx, incident, target, purpose, options);
+    await record(tx, incident, outcome, options);
+    return outcome;
+  }
+
+  async function record(tx: DbOrTx, incident: Incident, outcome: SharingOutcome, options: RecordOptions = {}): Promise<void> {
     const actor = options.actor ?? 'node';
     const { decision, recipient } = outcome;
-    if (outcome.allow && options.chosenByHandler) await rememberChosenRecipient(tx, incident.id, recipient.id, actor, clock());
+    const purpose = decision.purpose;
+    if (outcome.allow && options.chosenByHandler && options.rememberChoice !== false) await rememberChosenRecipient(tx, incident.id, recipient.id, actor, clock());
     await audit.append(tx, {
       kind: 'disclosure.decision',
       actor,
@@ -323,12 +414,47 @@ export function createSharingService(deps: SharingDeps): SharingService {
         payloadSha256: outcome.payloadSha256,
       },
     });
-    return outcome;
+  }
+
+  async function recordFeedPage(dbOrTx: DbOrTx, page: FeedPageRecord): Promise<void> {
+    const byRule: Record<string, number> = {};
+    for (const o of page.denied) for (const rule of o.deniedBy) byRule[rule] = (byRule[rule] ?? 0) + 1;
+    const first = page.served[0]?.outcome ?? page.denied[0];
+    await audit.append(dbOrTx, {
+      kind: 'disclosure.feed-page',
+      actor: page.actor ?? page.recipient,
+      incidentId: null,
+      peer: page.recipient,
+      decision: page.served.length > 0 ? 'allow' : 'deny',
+      details: {
+        ...page.details,
+        purpose: 'pull-feed',
+        recipient: { kind: 'team', id: page.recipient },
+        policyVersion: first?.decision.policyVersion ?? policyVersionOf(deps.policy),
+        trust: first?.trust.level ?? null,
+        // What the explain route would answer for each, in short: enough to find and re-check
+        // every item (explain gives the reasons), never its content.
+        items: page.served.map(({ incident, outcome, position }) => ({
+          incidentId: incident.id,
+          ref: incident.ref,
+          position,
+          tlp: outcome.decision.tlp,
+          detail: outcome.decision.detail,
+          redactions: outcome.decision.redactions.map((r) => r.section),
+          mayRedistribute: outcome.decision.mayRedistribute,
+          payloadSha256: outcome.payloadSha256,
+        })),
+        denied: { count: page.denied.length, byRule },
+      },
+    });
   }
 
   return {
     evaluate,
+    evaluateMany,
     decideAndRecord,
+    record,
+    recordFeedPage,
 
     async explain(refOrId, recipientId, purpose, options = {}) {
       const incident = await incidents.get(refOrId);

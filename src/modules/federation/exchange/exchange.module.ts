@@ -4,6 +4,7 @@ import type { PeerDirectory } from '../peers/peer-directory.js';
 import { createDeliveryWorker, type DeliveryWorker } from './delivery-worker.js';
 import { deliverySettingsFromEnv, type DeliverySettings } from './delivery-settings.js';
 import { exchangeApiRoutes, exchangeFederationRoutes } from './exchange.routes.js';
+import { createFeed, type Feed } from './feed.service.js';
 import { createInbox, type Inbox } from './inbox.service.js';
 import { createPeerAccess } from './peer-access.service.js';
 import { createShareService, type ShareService } from './share.service.js';
@@ -16,6 +17,7 @@ export interface ExchangeModule {
   /** For tests and the bench: the services behind the routes. */
   inbox: Inbox;
   shares: ShareService;
+  feed: Feed;
   worker: DeliveryWorker;
   settings: DeliverySettings;
 }
@@ -45,9 +47,10 @@ export function createExchangeModule(deps: FederationModuleDeps & { peers: PeerD
     signer: deps.signer,
     peers: deps.peers,
     incidents: deps.incidents,
-    audit: deps.audit,
+    sharing: deps.sharing,
     onQueued: () => worker.kick(),
   });
+  const feed = createFeed({ db: deps.db, clock: deps.clock, config: deps.config, signer: deps.signer, peers: deps.peers, sharing: deps.sharing });
   const inbox = createInbox({
     db: deps.db,
     clock: deps.clock,
@@ -74,12 +77,13 @@ export function createExchangeModule(deps: FederationModuleDeps & { peers: PeerD
       await api.register(exchangeApiRoutes, { shares, inbox, teamId: deps.config.teamId });
     },
     federationRoutes: async (fed) => {
-      await fed.register(exchangeFederationRoutes, { inbox, access, teamId: deps.config.teamId, bodyLimit: deps.config.bodyLimitBytes });
+      await fed.register(exchangeFederationRoutes, { inbox, access, feed, teamId: deps.config.teamId, bodyLimit: deps.config.bodyLimitBytes });
     },
     start: () => worker.start(),
     stop: () => worker.stop(),
     inbox,
     shares,
+    feed,
     worker,
     settings,
   };

@@ -2,9 +2,9 @@ import { sql } from 'kysely';
 import type { Db, DbOrTx, Tx } from '../../../db/database.js';
 
 /**
- * SQL of the exchange: links, the outbox and the feed, the inbox, the quarantine,
- * investigations and used token requests. Rows are mapped to plain objects here; rules live in
- * the services.
+ * SQL of the exchange: links, the outbox, the inbox, the quarantine, investigations and used
+ * token requests. Rows are mapped to plain objects here; rules live in the services. (The pull
+ * feed reads incidents in their order of changes: incident.repository.ts.)
  */
 
 const iso = (d: Date | string | null): string | null => (d === null ? null : new Date(d).toISOString());
@@ -108,7 +108,7 @@ export async function findIncidentIdByExternalRef(db: DbOrTx, teamId: string, re
 }
 
 // ---------------------------------------------------------------------------------------------
-// Outbox and feed
+// Outbox
 
 export interface OutboundRow {
   id: string;
@@ -193,23 +193,6 @@ export async function insertOutbound(
       created_at: row.at,
     })
     .execute();
-}
-
-/**
- * Adds the document to the peer's pull feed. The counter row stays locked until the caller's
- * transaction ends, so a peer's feed items commit in number order: a reader that has seen item
- * n never misses an item below n that commits later.
- */
-export async function appendFeedItem(tx: Tx, peerTeam: string, messageId: string, at: Date): Promise<number> {
-  const counter = await tx
-    .insertInto('feed_counter')
-    .values({ peer_team: peerTeam, last_seq: 1 })
-    .onConflict((oc) => oc.column('peer_team').doUpdateSet({ last_seq: sql`feed_counter.last_seq + 1` }))
-    .returning('last_seq')
-    .executeTakeFirstOrThrow();
-  const seq = Number(counter.last_seq);
-  await tx.insertInto('feed_item').values({ peer_team: peerTeam, seq, message_id: messageId, created_at: at }).execute();
-  return seq;
 }
 
 export async function findOutbound(db: DbOrTx, id: string): Promise<OutboundRow | null> {
@@ -303,53 +286,6 @@ export async function countPending(db: DbOrTx, incidentId: string, peerTeam: str
   if (exceptId) q = q.where('id', '<>', exceptId);
   const row = await q.executeTakeFirstOrThrow();
   return Number(row.n);
-}
-
-export interface FeedRow {
-  seq: number;
-  messageId: string;
-  type: string;
-  tlp: string;
-  document: string;
-  signature: string;
-  createdAt: string;
-}
-
-/**
- * The documents a peer may pull, in feed order after `afterSeq`. Today: exactly what this node
- * sent to that peer. The policy issue widens this (everything the policy lets the peer see);
- * keep the contract: ordered by a per-peer server sequence, never by time.
- */
-export async function listFeedForPeer(db: DbOrTx, peerTeam: string, afterSeq: number, limit: number): Promise<{ items: FeedRow[]; more: boolean }> {
-  const rows = await db
-    .selectFrom('feed_item')
-    .innerJoin('outbound_message', 'outbound_message.id', 'feed_item.message_id')
-    .select([
-      'feed_item.seq as seq',
-      'outbound_message.id as message_id',
-      'outbound_message.type as type',
-      'outbound_message.tlp as tlp',
-      'outbound_message.document as document',
-      'outbound_message.signature as signature',
-      'feed_item.created_at as created_at',
-    ])
-    .where('feed_item.peer_team', '=', peerTeam)
-    .where('feed_item.seq', '>', afterSeq)
-    .orderBy('feed_item.seq')
-    .limit(limit + 1)
-    .execute();
-  return {
-    items: rows.slice(0, limit).map((r) => ({
-      seq: Number(r.seq),
-      messageId: r.message_id,
-      type: r.type,
-      tlp: r.tlp,
-      document: r.document,
-      signature: r.signature,
-      createdAt: iso(r.created_at)!,
-    })),
-    more: rows.length > limit,
-  };
 }
 
 // ---------------------------------------------------------------------------------------------

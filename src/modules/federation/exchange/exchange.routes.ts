@@ -32,6 +32,7 @@ import { principalOf, requireRole } from '../../../http/auth.js';
 import { ProblemError } from '../../../http/problem.js';
 import type { Actor } from '../../incidents/incident.service.js';
 import { FEDERATION_AUDIENCE } from '../../tokens/token-codec.js';
+import type { Feed } from './feed.service.js';
 import type { Inbox } from './inbox.service.js';
 import type { PeerAccess } from './peer-access.service.js';
 import type { ShareService } from './share.service.js';
@@ -50,7 +51,7 @@ export const exchangeApiRoutes: FastifyPluginAsyncTypebox<{ shares: ShareService
         tags: ['shares'],
         summary: 'Share the incident with a peer: queues a signed incident.report for delivery',
         description:
-          'Writes the outbox row in the same transaction as the share. Later journal entries and phase changes travel to the peer as incident.update. 202: queued; follow the state with GET .../shares.',
+          'Asks the sharing policy first (purpose direct; the handler\'s choice is the peer\'s need to know) and records its decision in the audit log either way. Allowed: writes the outbox row in the same transaction as the share, with the content the policy lets go; the 202 answer says what went (detail, redactions with reasons); later journal entries and phase changes travel to the peer as incident.update, each decided again. Refused: 403 policy-denied with reasons and deniedBy; nothing is queued. Follow the state with GET .../shares.',
         params: IncidentRefParamsSchema,
         body: ShareCreateSchema,
         response: { 202: ShareSchema, ...conflictResponses },
@@ -80,6 +81,7 @@ export const exchangeApiRoutes: FastifyPluginAsyncTypebox<{ shares: ShareService
       schema: {
         tags: ['shares'],
         summary: 'Ask a peer to check the facts about hosts in its network (investigation.request)',
+        description: 'Decided and audited by the sharing policy like a share (403 policy-denied when refused); does not widen what the peer is sent later.',
         params: IncidentRefParamsSchema,
         body: InvestigationCreateSchema,
         response: { 202: InvestigationSchema, ...conflictResponses },
@@ -109,6 +111,7 @@ export const exchangeApiRoutes: FastifyPluginAsyncTypebox<{ shares: ShareService
       schema: {
         tags: ['shares'],
         summary: "Answer a peer's investigation request (investigation.result)",
+        description: 'Decided and audited by the sharing policy (403 policy-denied when refused, e.g. a RED incident the requester is not named on).',
         params: InvestigationParamsSchema,
         body: InvestigationAnswerSchema,
         response: { 202: InvestigationSchema, ...conflictResponses },
@@ -198,9 +201,9 @@ const federationErrors = {
 };
 
 /** /federation/v1: the inbox, peer tokens and the pull feed, for peer nodes. */
-export const exchangeFederationRoutes: FastifyPluginAsyncTypebox<{ inbox: Inbox; access: PeerAccess; teamId: string; bodyLimit: number }> = async (
+export const exchangeFederationRoutes: FastifyPluginAsyncTypebox<{ inbox: Inbox; access: PeerAccess; feed: Feed; teamId: string; bodyLimit: number }> = async (
   app,
-  { inbox, access, teamId, bodyLimit },
+  { inbox, access, feed, teamId, bodyLimit },
 ) => {
   // Signed documents are kept as received: the body reaches the handler as its JSON text, and
   // only this scope parses it that way.
@@ -249,7 +252,9 @@ export const exchangeFederationRoutes: FastifyPluginAsyncTypebox<{ inbox: Inbox;
     {
       schema: {
         tags: ['federation'],
-        summary: 'Documents this node has shared with the calling peer, by server sequence',
+        summary: 'Every incident the sharing policy lets the calling peer see (pull-feed), redacted as decided, in server order of changes',
+        description:
+          'One signed feed.page document per page (sealed when an item is AMBER+STRICT or the peer asks for sealing): each incident at its latest change, as POST /api/v1/policy/explain with purpose pull-feed would preview it for this peer; TLP:RED never. Resume with nextCursor; a page may hold fewer items than asked while hasMore is true. See docs/federation-protocol.md §15.2.',
         security: [{ bearer: [] }],
         querystring: FeedQuerySchema,
         response: { 200: FeedPageSchema, ...federationErrors },
@@ -267,7 +272,7 @@ export const exchangeFederationRoutes: FastifyPluginAsyncTypebox<{ inbox: Inbox;
         throw new ProblemError('unauthenticated', 'the bearer token is not a peer token of this node');
       }
       const peer = await access.activePeer(claims['sub']);
-      const page = await access.feedPage(peer, request.query.cursor, request.query.limit ?? 100);
+      const page = await feed.page(peer, request.query.cursor, request.query.limit ?? 100);
       return reply.code(200).type('application/json').serializer((payload: unknown) => payload as string).send(page as never);
     },
   );

@@ -25,6 +25,10 @@ import type {
   SignedReceipt,
 } from '../../../../schemas/federation.schema.js';
 import type { IncidentCreate } from '../../../../schemas/incident.schema.js';
+import type { Tlp } from '../../../../schemas/common.schema.js';
+import type { ProvenanceHop } from '../../../../schemas/policy.schema.js';
+import { LIMIT_IMPLIED_BY_TLP, stricterTlp } from '../../policy/index.js';
+import { recordReceivedProvenance, type ReceivedProvenance } from '../../sharing/index.js';
 import type { AuditLog } from '../../audit/audit.module.js';
 import { findIncident } from '../../incidents/incident.repository.js';
 import type { Actor, IncidentService } from '../../incidents/incident.service.js';
@@ -97,7 +101,23 @@ export interface Inbox {
   getQuarantine(id: string): Promise<QuarantinedMessage>;
   acceptQuarantine(id: string, url: string | undefined, actor: Actor): Promise<QuarantineDecision>;
   rejectQuarantine(id: string, reason: string | undefined, actor: Actor): Promise<QuarantineDecision>;
+  /**
+   * Another module processes these document types (coordination: activity.summary,
+   * activity.related). Its handler runs inside the transaction of the inbox row, after every
+   * check of "Receiving"; a ProblemError it throws is refused and audited like the inbox's own.
+   */
+  registerHandler<T extends DelegatedType>(type: T, handler: InboxHandler<T>): void;
 }
+
+/** Document types the inbox hands to the module that registered for them; unregistered: refused. */
+export type DelegatedType = 'activity.summary' | 'activity.related';
+/** What a delegated handler answers: the receipt's status, and the incident concerned (if any) for the inbox row and the receipt. */
+export interface InboxOutcome {
+  status: ReceiptBody['status'];
+  incidentId: string | null;
+  ref: string | null;
+}
+export type InboxHandler<T extends DelegatedType> = (tx: Tx, doc: Extract<MessageDocument, { type: T }>, actor: Actor) => Promise<InboxOutcome>;
 
 /** Unknown senders can fill the quarantine; past this many waiting messages new ones are refused. */
 export const MAX_QUARANTINED = 1000;
@@ -133,6 +153,22 @@ interface Outcome {
   filedFrom?: { peerTeam: string; peerRef: string };
 }
 
+/**
+ * Where a received report came from, as the sharing policy keeps it: the chain the document
+ * carries (a Hikeshi sender appends its own hop when it decides to send; originator first), or
+ * else the sender as the originator. A chain that does not end with the sender gets the sender's
+ * hop: whatever the path before, that is the team it reached us from. The protocol carries no
+ * limit beyond the label, so the limit recorded is the one the strictest label along the way
+ * implies (AMBER: our constituency only; AMBER+STRICT, RED: no further).
+ */
+export function receivedProvenance(doc: { from: string; tlp: Tlp; created: string }, chain: ProvenanceHop[] | undefined, contentTlp: Tlp): ReceivedProvenance {
+  const label = stricterTlp(doc.tlp, contentTlp);
+  const hops: ProvenanceHop[] = chain ? chain.map((h) => ({ ...h })) : [];
+  if (hops.at(-1)?.team !== doc.from) hops.push({ team: doc.from, tlp: label, at: doc.created });
+  const strictest = hops.reduce<Tlp>((l, h) => stricterTlp(l, h.tlp), label);
+  return { originatorTeam: hops[0]!.team, originatorTlp: hops[0]!.tlp, redistribution: LIMIT_IMPLIED_BY_TLP[strictest], chain: hops };
+}
+
 const short = (value: unknown, max = 200): string | null => (typeof value === 'string' && value.length > 0 ? value.slice(0, max) : null);
 
 function toQuarantined(row: QuarantineRow, withEnvelope = false): QuarantinedMessage {
@@ -154,6 +190,7 @@ function toQuarantined(row: QuarantineRow, withEnvelope = false): QuarantinedMes
 
 export function createInbox(deps: InboxDeps): Inbox {
   const { db, clock, config, signer, peers, incidents, audit, log } = deps;
+  const handlers = new Map<DelegatedType, InboxHandler<DelegatedType>>();
 
   /** Audits a refusal and throws it as problem+json. */
   async function reject(claim: Claim, code: ProblemCode, detail: string, extensions: Record<string, unknown> = {}): Promise<never> {
@@ -199,6 +236,9 @@ export function createInbox(deps: InboxDeps): Inbox {
     }
     // Each team keeps its own phase: the copy starts at triage here, whatever the sender's phase.
     const incident = await incidents.createInTx(tx, { ...doc.body.incident, phase: 'triage' }, actor);
+    // The copy keeps its originator's label and limits: every later decision about it (a
+    // re-share, an update, the feed) is checked against them (docs/trust-model.md §4.2).
+    await recordReceivedProvenance(tx, incident.id, receivedProvenance(doc, doc.body.provenance, doc.body.incident.tlp), { at: clock(), actor: doc.from });
     return { status: 'filed', incidentId: incident.id, ref: incident.ref, filedFrom: { peerTeam: doc.from, peerRef: doc.body.ref } };
   }
 
@@ -259,6 +299,8 @@ export function createInbox(deps: InboxDeps): Inbox {
       if (body.indicators) input.indicators = body.indicators;
       const incident = await incidents.createInTx(tx, input, actor);
       await addExternalRefIfMissing(tx, incident.id, doc.from, body.ref);
+      // What the requester told us keeps its label: the requester originated it.
+      await recordReceivedProvenance(tx, incident.id, receivedProvenance(doc, undefined, doc.tlp), { at: clock(), actor: doc.from });
       incidentId = incident.id;
       status = 'filed';
     }
@@ -319,6 +361,12 @@ export function createInbox(deps: InboxDeps): Inbox {
         return takeResult(tx, doc, actor);
       case 'key.rotation':
         return rotateKey(tx, doc);
+      case 'activity.summary':
+      case 'activity.related': {
+        const delegated = handlers.get(doc.type) as InboxHandler<typeof doc.type> | undefined;
+        if (!delegated) throw new ProblemError('validation-failed', `${doc.type} documents are not accepted by this node`);
+        return delegated(tx, doc, actor);
+      }
       default:
         throw new ProblemError('validation-failed', `${doc.type} documents are not accepted at the inbox`);
     }
@@ -426,7 +474,7 @@ export function createInbox(deps: InboxDeps): Inbox {
       if (err instanceof ProblemError) return reject(claim, err.code, err.detail ?? err.message, err.extensions);
       throw err;
     }
-    if (document.type === 'receipt' || document.type === 'auth.token-request') {
+    if (document.type === 'receipt' || document.type === 'auth.token-request' || document.type === 'feed.page') {
       return reject(claim, 'validation-failed', `${document.type} documents are not accepted at the inbox`);
     }
     if (document.to !== config.teamId) return reject(claim, 'wrong-recipient', `the document is addressed to "${document.to}", this node is "${config.teamId}"`);
@@ -564,6 +612,10 @@ export function createInbox(deps: InboxDeps): Inbox {
   }
 
   return {
+    registerHandler(type, handler) {
+      handlers.set(type, handler as unknown as InboxHandler<DelegatedType>);
+    },
+
     async receive(raw) {
       return process(await open(raw, false), {});
     },

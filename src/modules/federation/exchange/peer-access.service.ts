@@ -3,19 +3,18 @@ import { createSigner } from 'fast-jwt';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../../../clock.js';
 import type { Config } from '../../../config.js';
-import { sealForRecipient, verifyDocumentSignature } from '../../../crypto/index.js';
+import { verifyDocumentSignature } from '../../../crypto/index.js';
 import type { Db } from '../../../db/database.js';
-import { decodeCursor, encodeCursor } from '../../../http/cursor.js';
 import { ProblemError, type ProblemCode } from '../../../http/problem.js';
 import type { AuditLog } from '../../audit/audit.module.js';
 import { FEDERATION_AUDIENCE, JWT_ALGORITHM } from '../../tokens/token-codec.js';
 import type { PeerDirectory, PeerRecord } from '../peers/peer-directory.js';
-import { listFeedForPeer, useTokenRequest } from './exchange.repository.js';
-import { envelopeShape, envelopeText, MAX_CLOCK_SKEW_MS, TEAM_ID, tlpRequiresSealing, validateDocument } from './message-document.js';
+import { useTokenRequest } from './exchange.repository.js';
+import { envelopeShape, MAX_CLOCK_SKEW_MS, TEAM_ID, validateDocument } from './message-document.js';
 
 /**
  * Pulls: a peer proves who it is with a fresh signed auth.token-request and gets a short-lived
- * JWT for the federation audience; with it, it pages through its feed. API tokens carry the API
+ * JWT for the federation audience; with it, it pages through its feed (feed.service.ts). API tokens carry the API
  * audience and fail here; peer tokens fail on /api/v1 for the same reason.
  */
 export interface PeerAccessDeps {
@@ -40,8 +39,6 @@ export interface PeerAccess {
   issueToken(raw: string): Promise<PeerToken>;
   /** The peer a verified token names, if it may still pull. */
   activePeer(teamId: string): Promise<PeerRecord>;
-  /** JSON text of one feed page (documents are embedded byte for byte as signed). */
-  feedPage(peer: PeerRecord, cursor: string | undefined, limit: number): Promise<string>;
 }
 
 export function createPeerAccess(deps: PeerAccessDeps): PeerAccess {
@@ -117,25 +114,6 @@ export function createPeerAccess(deps: PeerAccessDeps): PeerAccess {
       if (peer.status === 'suspended') throw new ProblemError('peer-suspended', `peer "${teamId}" is suspended on this node`);
       if (peer.status === 'key-changed') throw new ProblemError('key-changed', `"${teamId}" awaits re-verification on this node`);
       return peer;
-    },
-
-    async feedPage(peer, cursor, limit) {
-      const after = cursor ? (decodeCursor(cursor, { f: 'number' }).f as number) : 0;
-      const page = await listFeedForPeer(db, peer.teamId, after, limit);
-      const key = page.items.some((i) => peer.requiresSealed || tlpRequiresSealing(i.tlp)) ? await peers.keyOf(peer) : null;
-      const items: string[] = [];
-      for (const item of page.items) {
-        const envelope = envelopeText(item.document, item.signature);
-        const head = `{"messageId":${JSON.stringify(item.messageId)},"type":${JSON.stringify(item.type)},"sharedAt":${JSON.stringify(item.createdAt)}`;
-        // Pulled documents follow the push rule: what would travel sealed is served sealed.
-        if (key) {
-          const needsSeal = peer.requiresSealed || tlpRequiresSealing(item.tlp);
-          items.push(needsSeal ? `${head},"sealed":${JSON.stringify(await sealForRecipient(envelope, key))}}` : `${head},"envelope":${envelope}}`);
-        } else items.push(`${head},"envelope":${envelope}}`);
-      }
-      const last = page.items.at(-1);
-      const nextCursor = encodeCursor({ f: last ? last.seq : after });
-      return `{"items":[${items.join(',')}],"nextCursor":${JSON.stringify(nextCursor)},"hasMore":${page.more}}`;
     },
   };
 }

@@ -17,14 +17,15 @@ import type {
   Share,
 } from '../../../../schemas/federation.schema.js';
 import { INCIDENT_FIELDS } from '../../../../schemas/federation.schema.js';
-import type { AuditLog } from '../../audit/audit.module.js';
+import type { PolicyDecision } from '../../../../schemas/policy.schema.js';
 import { findIncident } from '../../incidents/incident.repository.js';
 import type { Actor, IncidentService } from '../../incidents/incident.service.js';
+import { applyRedactions, type PolicyPayload } from '../../policy/index.js';
+import { policyDenied, type RecordOptions, type SharingOutcome, type SharingService } from '../../sharing/index.js';
 import { isIpAddress } from '../../sites/network-scope.js';
 import type { PeerDirectory, PeerRecord } from '../peers/peer-directory.js';
 import {
   answerInvestigation,
-  appendFeedItem,
   countPending,
   findInvestigation,
   findLink,
@@ -43,8 +44,16 @@ import { newDocument, signMessage, type OutgoingMessage, type SignedMessage } fr
 
 /**
  * Sharing: what leaves this node. Every outgoing document is signed once and written to the
- * outbox (and the peer's feed) inside the transaction of the change that causes it, so the
- * change and the message commit or roll back together; the delivery worker sends it later.
+ * outbox inside the transaction of the change that causes it, so the change and the message
+ * commit or roll back together; the delivery worker sends it later.
+ *
+ * Nothing about an incident is queued before the sharing service decided it may go, to that
+ * peer, in that shape (docs/trust-model.md §11): a handler's share, every update to a linked
+ * peer, an investigation request and its answer. Each decision, allow or deny, is one
+ * `disclosure.decision` audit entry, written as the last step of the queuing transaction (the
+ * audit log's lock comes last in every transaction) with the digest of exactly what was queued.
+ * A refused share, request or answer still commits (the refusal stays recorded) and the caller
+ * then gets 403 policy-denied with the reasons.
  */
 export interface ShareDeps {
   db: Db;
@@ -53,7 +62,7 @@ export interface ShareDeps {
   signer: NodeSigner;
   peers: PeerDirectory;
   incidents: IncidentService;
-  audit: AuditLog;
+  sharing: Pick<SharingService, 'evaluate' | 'record'>;
   /** Called after a commit that queued messages: lets the worker deliver without waiting for its next poll. */
   onQueued: () => void;
 }
@@ -64,12 +73,59 @@ export interface ShareService {
   requestInvestigation(ref: string, input: InvestigationCreate, actor: Actor): Promise<Investigation>;
   answerInvestigation(ref: string, id: string, answer: InvestigationAnswer, actor: Actor): Promise<Investigation>;
   listInvestigations(ref: string): Promise<Investigation[]>;
-  /** Queues a signed message inside the caller's transaction (the outbox row and the feed item). */
+  /** Queues a signed message inside the caller's transaction (its outbox row). The caller has asked the sharing policy. */
   enqueue(tx: Tx, message: OutgoingMessage, incidentId: string | null): Promise<SignedMessage>;
 }
 
 /** Journal kinds of our own team that travel to linked peers as incident.update. */
 const TRAVELLING_KINDS = new Set(['note', 'phase-changed', 'updated']);
+
+/**
+ * The incident.report body for `incident` as the policy decided it may go: the redacted content,
+ * the provenance chain the receiver keeps (the received chain with our hop appended; for our own
+ * incident, our hop alone) and the redactions with their reasons.
+ */
+export function reportBodyOf(incident: Incident, payload: PolicyPayload, decision: PolicyDecision): IncidentReportBody {
+  // Summary detail is never sent as a report: a handler's choice is a need to know of its own.
+  if (payload.detail !== 'full') throw new Error(`an incident.report needs full detail; the policy allows ${decision.recipient} a summary`);
+  return {
+    ref: incident.ref,
+    phase: incident.phase,
+    incident: reportContent(payload.incident),
+    ...(decision.provenance ? { provenance: decision.provenance } : {}),
+    ...(decision.redactions.length > 0 ? { redactions: decision.redactions } : {}),
+  };
+}
+
+/**
+ * A change as the policy lets it go to one peer. At full detail, free text (a note, a changed
+ * title) loses the names and addresses of the hosts redacted for that peer, exactly as the
+ * incident's own free text does (docs/trust-model.md §6). At summary detail only what a summary
+ * may carry travels: that a note was added (not its text), phases, field names and short values,
+ * never the title.
+ */
+export function redactChange(change: IncidentChange, incident: Incident, payload: PolicyPayload, decision: PolicyDecision): IncidentChange {
+  if (payload.detail === 'summary') {
+    const { note: _note, ...rest } = change;
+    return change.fields ? { ...rest, fields: change.fields.map((f) => (f.field === 'title' ? { field: f.field, replaced: true as const } : f)) } : rest;
+  }
+  if (!decision.redactions.some((r) => r.section === 'victims' || r.section === 'internalHosts')) return change;
+  // The incident's summary goes through the same scrubbing as the incident: reuse it for any text.
+  const scrub = (text: string): string => applyRedactions({ ...incident, summary: text }, decision).summary ?? text;
+  return {
+    ...change,
+    ...(change.note !== undefined ? { note: scrub(change.note) } : {}),
+    ...(change.fields
+      ? {
+          fields: change.fields.map((f) =>
+            f.field === 'title'
+              ? { ...f, ...(typeof f.from === 'string' ? { from: scrub(f.from) } : {}), ...(typeof f.to === 'string' ? { to: scrub(f.to) } : {}) }
+              : f,
+          ),
+        }
+      : {}),
+  };
+}
 
 /** The incident content a report carries: what POST /api/v1/incidents takes, nulls left out. */
 export function reportContent(incident: Incident): IncidentReportContent {
@@ -149,7 +205,7 @@ function checkHosts(hosts: InvestigationCreate['hosts'], pointer: string): void 
 }
 
 export function createShareService(deps: ShareDeps): ShareService {
-  const { db, clock, config, signer, peers, incidents, audit } = deps;
+  const { db, clock, config, signer, peers, incidents, sharing } = deps;
 
   async function enqueue(tx: Tx, message: OutgoingMessage, incidentId: string | null): Promise<SignedMessage> {
     const at = clock();
@@ -164,7 +220,6 @@ export function createShareService(deps: ShareDeps): ShareService {
       signature: signed.signature,
       at,
     });
-    await appendFeedItem(tx, message.to, signed.id, at);
     return signed;
   }
 
@@ -214,30 +269,46 @@ export function createShareService(deps: ShareDeps): ShareService {
 
   // Later changes of a linked incident travel to every linked peer. Only our own team's entries
   // travel: a peer's update recorded here is never echoed back, nor relayed to third teams
-  // (relaying another team's information is the policy's decision, issue 4).
+  // (relaying another team's information is the policy's `relay` purpose, not an update).
+  // Each peer gets what the policy lets it have NOW: a new label, a lower trust or a suspension
+  // since the share refuses the update for that peer (recorded, never sent) or redacts it.
   incidents.addListener(async (tx, incident, entry) => {
     if (entry.team !== config.teamId || !TRAVELLING_KINDS.has(entry.kind)) return;
     const links = await listLinks(tx, incident.id);
     if (links.length === 0) return;
     const change = changeFromEntry(entry);
     if (!change) return;
+    let queued = false;
     for (const link of links) {
       if (link.direction === 'outgoing' && link.reportMessageId) {
         // A report that failed for good left the peer without the incident: updates would fail too.
         const report = await findOutbound(tx, link.reportMessageId);
         if (report?.state === 'failed') continue;
       }
-      const body: IncidentUpdateBody = { ref: incident.ref, ...(link.peerRef ? { peerRef: link.peerRef } : {}), change };
-      await enqueue(tx, { type: 'incident.update', to: link.peerTeam, tlp: incident.tlp, body }, incident.id);
+      const options: RecordOptions = {
+        actor: entry.actor,
+        render: (payload, decision): IncidentUpdateBody => ({
+          ref: incident.ref,
+          ...(link.peerRef ? { peerRef: link.peerRef } : {}),
+          change: redactChange(change, incident, payload, decision),
+        }),
+      };
+      const outcome = await sharing.evaluate(tx, incident, { teamId: link.peerTeam }, 'direct', options);
+      let messageId: string | null = null;
+      if (outcome.allow) {
+        messageId = (await enqueue(tx, { type: 'incident.update', to: link.peerTeam, tlp: outcome.decision.tlp, body: outcome.content as IncidentUpdateBody }, incident.id)).id;
+        queued = true;
+      }
+      await sharing.record(tx, incident, outcome, { ...options, details: { type: 'incident.update', messageId, journalEntry: entry.id } });
     }
-    deps.onQueued();
+    if (queued) deps.onQueued();
   });
 
   return {
     enqueue,
 
     async share(ref, peerTeam, actor) {
-      const share = await db.transaction().execute(async (tx) => {
+      const result = await db.transaction().execute(async (tx): Promise<{ share: Share } | { denied: SharingOutcome }> => {
         const incident = await mustFindIncident(tx, ref, true);
         const peer = await activePeer(tx, peerTeam);
         const existing = await findLink(tx, incident.id, peer.teamId);
@@ -248,8 +319,16 @@ export function createShareService(deps: ShareDeps): ShareService {
           const report = existing.reportMessageId ? await findOutbound(tx, existing.reportMessageId) : null;
           if (report?.state !== 'failed') throw new ProblemError('already-shared', `the incident is already shared with "${peer.teamId}"`);
         }
-        const body: IncidentReportBody = { ref: incident.ref, phase: incident.phase, incident: reportContent(incident) };
-        const message = await enqueue(tx, { type: 'incident.report', to: peer.teamId, tlp: incident.tlp, body }, incident.id);
+        // The handler chose this peer: its need to know, remembered for later updates and the pull feed.
+        const options: RecordOptions = { actor: actor.subject, chosenByHandler: true, render: (payload, decision) => reportBodyOf(incident, payload, decision) };
+        const outcome = await sharing.evaluate(tx, incident, { teamId: peer.teamId }, 'direct', options);
+        if (!outcome.allow) {
+          // Nothing is queued; the refusal is recorded and this transaction commits so it stays so.
+          await sharing.record(tx, incident, outcome, { ...options, details: { type: 'incident.report', messageId: null } });
+          return { denied: outcome };
+        }
+        const { decision } = outcome;
+        const message = await enqueue(tx, { type: 'incident.report', to: peer.teamId, tlp: decision.tlp, body: outcome.content as IncidentReportBody }, incident.id);
         if (existing) await setLinkReport(tx, incident.id, peer.teamId, message.id);
         else {
           await insertLink(tx, {
@@ -262,21 +341,26 @@ export function createShareService(deps: ShareDeps): ShareService {
             at: clock(),
           });
         }
-        await incidents.appendInTx(tx, incident.id, { kind: 'shared', actor, changes: { peer: peer.teamId, messageId: message.id, again: Boolean(existing) } });
-        // The policy issue turns this into a real decision; today a handler's share is the decision.
-        await audit.append(tx, {
-          kind: 'disclosure',
-          actor: actor.subject,
-          incidentId: incident.id,
-          peer: peer.teamId,
-          decision: 'allow',
-          details: { purpose: 'direct-notification', messageId: message.id, type: 'incident.report', ref: incident.ref, tlp: incident.tlp },
+        await incidents.appendInTx(tx, incident.id, {
+          kind: 'shared',
+          actor,
+          changes: { peer: peer.teamId, messageId: message.id, again: Boolean(existing), tlp: decision.tlp, redactions: decision.redactions.map((r) => r.section) },
         });
+        await sharing.record(tx, incident, outcome, { ...options, details: { type: 'incident.report', messageId: message.id } });
         const link = (await findLink(tx, incident.id, peer.teamId))!;
-        return shareState(tx, link);
+        const state = await shareState(tx, link);
+        return {
+          share: {
+            ...state,
+            detail: decision.detail === 'summary' ? 'summary' : 'full',
+            redactions: decision.redactions.map((r) => ({ section: r.section, reason: r.reason })),
+          },
+        };
       });
+      // After the commit: the refusal is on record, the handler learns why.
+      if ('denied' in result) throw policyDenied(result.denied);
       deps.onQueued();
-      return share;
+      return result.share;
     },
 
     async listShares(ref) {
@@ -289,7 +373,7 @@ export function createShareService(deps: ShareDeps): ShareService {
 
     async requestInvestigation(ref, input, actor) {
       checkHosts(input.hosts, '/hosts');
-      const investigation = await db.transaction().execute(async (tx) => {
+      const result = await db.transaction().execute(async (tx): Promise<{ row: InvestigationRow } | { denied: SharingOutcome }> => {
         const incident = await mustFindIncident(tx, ref, true);
         const peer = await activePeer(tx, input.peer);
         const link = await findLink(tx, incident.id, peer.teamId);
@@ -300,7 +384,16 @@ export function createShareService(deps: ShareDeps): ShareService {
           hosts: input.hosts,
           category: incident.category,
         };
-        const message = await enqueue(tx, { type: 'investigation.request', to: peer.teamId, tlp: incident.tlp, body }, incident.id);
+        // The request carries what the handler wrote for this peer (the question, the hosts to
+        // check), not the incident: the policy decides whether anything about this incident may
+        // go to the peer at all, and its label. Asking is a need to know for this message only.
+        const options: RecordOptions = { actor: actor.subject, chosenByHandler: true, rememberChoice: false, render: () => body };
+        const outcome = await sharing.evaluate(tx, incident, { teamId: peer.teamId }, 'direct', options);
+        if (!outcome.allow) {
+          await sharing.record(tx, incident, outcome, { ...options, details: { type: 'investigation.request', messageId: null } });
+          return { denied: outcome };
+        }
+        const message = await enqueue(tx, { type: 'investigation.request', to: peer.teamId, tlp: outcome.decision.tlp, body }, incident.id);
         await insertInvestigation(tx, {
           id: message.id,
           direction: 'outgoing',
@@ -317,23 +410,17 @@ export function createShareService(deps: ShareDeps): ShareService {
           note: input.question,
           changes: { peer: peer.teamId, messageId: message.id, hosts: input.hosts.length },
         });
-        await audit.append(tx, {
-          kind: 'disclosure',
-          actor: actor.subject,
-          incidentId: incident.id,
-          peer: peer.teamId,
-          decision: 'allow',
-          details: { purpose: 'investigation-request', messageId: message.id, type: 'investigation.request', ref: incident.ref, tlp: incident.tlp, hosts: input.hosts.length },
-        });
-        return (await findInvestigation(tx, message.id))!;
+        await sharing.record(tx, incident, outcome, { ...options, details: { type: 'investigation.request', messageId: message.id, hosts: input.hosts.length } });
+        return { row: (await findInvestigation(tx, message.id))! };
       });
+      if ('denied' in result) throw policyDenied(result.denied);
       deps.onQueued();
-      return toInvestigation(investigation);
+      return toInvestigation(result.row);
     },
 
     async answerInvestigation(ref, id, answer, actor) {
       if (answer.hosts) checkHosts(answer.hosts, '/hosts');
-      const investigation = await db.transaction().execute(async (tx) => {
+      const result = await db.transaction().execute(async (tx): Promise<{ row: InvestigationRow } | { denied: SharingOutcome }> => {
         const incident = await mustFindIncident(tx, ref, true);
         const row = await findInvestigation(tx, id, true);
         if (!row || row.incidentId !== incident.id) throw new ProblemError('not-found', `no investigation ${id} on ${incident.ref}`);
@@ -349,7 +436,16 @@ export function createShareService(deps: ShareDeps): ShareService {
           summary: answer.summary,
           ...(answer.hosts ? { hosts: answer.hosts } : {}),
         };
-        const message = await enqueue(tx, { type: 'investigation.result', to: row.peerTeam, tlp: incident.tlp, inReplyTo: row.id, body }, incident.id);
+        // A reply: what the handler wrote for the team that asked. The policy still decides
+        // whether this incident may be talked about with it (a RED incident it is not named on,
+        // a peer no longer trusted or suspended: refused) and under which label.
+        const options: RecordOptions = { actor: actor.subject, chosenByHandler: true, rememberChoice: false, render: () => body };
+        const outcome = await sharing.evaluate(tx, incident, { teamId: row.peerTeam }, 'direct', options);
+        if (!outcome.allow) {
+          await sharing.record(tx, incident, outcome, { ...options, details: { type: 'investigation.result', messageId: null, requestId: row.id } });
+          return { denied: outcome };
+        }
+        const message = await enqueue(tx, { type: 'investigation.result', to: row.peerTeam, tlp: outcome.decision.tlp, inReplyTo: row.id, body }, incident.id);
         await answerInvestigation(tx, row.id, { finding: answer.finding, summary: answer.summary, hosts: answer.hosts ?? null, messageId: message.id, peerRef: null, at: clock() });
         await incidents.appendInTx(tx, incident.id, {
           kind: 'investigation-answered',
@@ -357,18 +453,12 @@ export function createShareService(deps: ShareDeps): ShareService {
           note: answer.summary,
           changes: { peer: row.peerTeam, requestId: row.id, messageId: message.id, finding: answer.finding },
         });
-        await audit.append(tx, {
-          kind: 'disclosure',
-          actor: actor.subject,
-          incidentId: incident.id,
-          peer: row.peerTeam,
-          decision: 'allow',
-          details: { purpose: 'investigation-result', messageId: message.id, type: 'investigation.result', ref: incident.ref, tlp: incident.tlp, finding: answer.finding },
-        });
-        return (await findInvestigation(tx, row.id))!;
+        await sharing.record(tx, incident, outcome, { ...options, details: { type: 'investigation.result', messageId: message.id, requestId: row.id, finding: answer.finding } });
+        return { row: (await findInvestigation(tx, row.id))! };
       });
+      if ('denied' in result) throw policyDenied(result.denied);
       deps.onQueued();
-      return toInvestigation(investigation);
+      return toInvestigation(result.row);
     },
 
     async listInvestigations(ref) {

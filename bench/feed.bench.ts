@@ -1,0 +1,180 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { sql } from 'kysely';
+import pg from 'pg';
+import { buildApp } from '../src/app.js';
+import { loadConfig } from '../src/config.js';
+import { generateNodeKey, signDocument } from '../src/crypto/index.js';
+import { openDatabase, type DatabaseHandle } from '../src/db/database.js';
+import { initNode } from '../src/node-init.js';
+import { benchPolicyDecisions } from '../src/modules/policy/index.js';
+import { KEY_FILE } from '../src/modules/profile/node-identity.js';
+import { mintApiToken } from '../src/modules/tokens/token-codec.js';
+import { projectRoot } from '../src/project-root.js';
+import { freePort } from '../src/util/free-port.js';
+import { BENCH_DATABASE_URL, type BenchResult } from './bench-result.js';
+
+/**
+ * The pull feed's serving rate (issue 4 item 8): items per second one partner peer gets through
+ * GET /federation/v1/feed, paging through a node that holds `incidents` incidents, every item
+ * decided by the sharing policy (purpose pull-feed) and redacted as decided, every page signed
+ * and audited. The incidents are bulk-inserted with SQL (generate_series), a tenth of them
+ * refused to the partner (AMBER nobody chose, RED), the rest CLEAR, GREEN, and AMBER shared with
+ * it; each has an internal host, which a partner gets redacted. The requests go through
+ * fastify's inject: the HTTP stack without the network.
+ */
+
+/** One node with a generated key on the engine, and what is needed to tear it down. */
+async function benchNode(engine: 'pglite' | 'postgres', teamId: string, opts: { listen: boolean; inMemory?: boolean }) {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), `hikeshi-bench-feed-${teamId}-`));
+  const key = await generateNodeKey({ teamId, name: teamId, email: `${teamId}@example.invalid` });
+  await writeFile(path.join(dataDir, KEY_FILE), key.armoredPrivateKey, { mode: 0o600 });
+  const port = opts.listen ? await freePort() : 0;
+  const config = loadConfig(
+    {},
+    { dataDir, teamId, referencePrefix: teamId.toUpperCase(), logLevel: 'silent', port, host: '127.0.0.1', publicUrl: `http://127.0.0.1:${port || 1}` },
+  );
+  const schema = engine === 'postgres' ? `bench_feed_${teamId}_${randomBytes(4).toString('hex')}` : null;
+  const database: DatabaseHandle = await openDatabase(
+    engine === 'postgres' ? { url: BENCH_DATABASE_URL, schema, poolSize: 10 } : opts.inMemory ? {} : { dataDir },
+  );
+  const init = await initNode(config, database);
+  const app = await buildApp({ config, database, signer: init.signer, tokenSecret: init.tokenSecret, logger: false });
+  if (opts.listen) await app.listen({ port, host: '127.0.0.1' });
+  const admin = { authorization: `Bearer ${mintApiToken(init.tokenSecret, { role: 'admin', subject: 'bench', issuer: teamId }).token}` };
+  return {
+    config,
+    database,
+    app,
+    signer: init.signer,
+    admin,
+    async close() {
+      await app.close();
+      await database.close();
+      if (schema) {
+        const client = new pg.Client({ connectionString: BENCH_DATABASE_URL });
+        await client.connect();
+        await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+        await client.end();
+      }
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * N incidents in a few statements: the columns an Incident needs, from the example incident (an
+ * internal host added), the label cycling so that the partner may see nine in ten; then the
+ * facts the feed decides on: the partner chosen for the AMBER ones it may see (incident_policy).
+ */
+async function bulkInsert(database: DatabaseHandle, n: number, partner: string): Promise<void> {
+  const example = JSON.parse(readFileSync(path.join(projectRoot(), 'docs/examples/incident.json'), 'utf8')) as Record<string, unknown>;
+  const hosts = [...(example['hosts'] as unknown[]), { ip: '10.20.30.40', hostname: 'build.corp', role: 'intermediary', description: 'internal jump host' }];
+  const json = (v: unknown) => JSON.stringify(v ?? []);
+  const chunk = 10_000;
+  for (let from = 1; from <= n; from += chunk) {
+    const to = Math.min(n, from + chunk - 1);
+    await sql`
+      insert into incident (id, ref, title, summary, phase, category, type, severity, tlp, first_seen, last_seen,
+                            reporter, poc, hosts, intruder_activity, vulnerabilities, system_changes, installed_software,
+                            evidence, indicators, created_by, created_at, updated_at)
+      select gen_random_uuid(), 'BENCH#2026-' || lpad(g::text, 7, '0'), ${String(example['title'])} || ' #' || g, ${String(example['summary'])},
+             'analysis', ${String(example['category'])}, ${String(example['type'])}, 'high',
+             case when g % 20 = 19 then 'RED' when g % 10 in (0, 1, 2, 3) then 'GREEN' when g % 10 in (4, 5) then 'CLEAR' else 'AMBER' end,
+             ${String(example['firstSeen'])}::timestamptz, ${String(example['lastSeen'])}::timestamptz,
+             ${json(example['reporter'])}::jsonb, ${json(example['poc'])}::jsonb, ${json(hosts)}::jsonb, ${String(example['intruderActivity'])},
+             ${json(example['vulnerabilities'])}::jsonb, ${json(example['systemChanges'])}::jsonb, ${json(example['installedSoftware'])}::jsonb,
+             ${json(example['evidence'])}::jsonb, ${json(example['indicators'])}::jsonb, 'bench', now(), now()
+      from generate_series(${from}::int, ${to}::int) g`.execute(database.db);
+  }
+  // AMBER: shared with the partner (chosen) for g % 10 in (6, 7, 8); g % 10 = 9 nobody chose.
+  await sql`
+    insert into incident_policy (incident_id, chosen_recipients, updated_at, updated_by)
+    select id, array[${partner}::text], now(), 'bench' from incident
+    where tlp = 'AMBER' and (substring(ref from '[0-9]+$')::int % 10) in (6, 7, 8)`.execute(database.db);
+  await sql`insert into reference_counter (prefix, year, last_seq) values ('BENCH', 2026, ${n}) on conflict do nothing`.execute(database.db);
+  await sql`analyze incident`.execute(database.db);
+  await sql`analyze incident_policy`.execute(database.db);
+}
+
+export async function benchFeed(opts: { engine: 'pglite' | 'postgres'; incidents: number; pageSize: number }): Promise<BenchResult[]> {
+  const node = await benchNode(opts.engine, 'bench', { listen: false });
+  // The partner only has to serve its signed profile while the node pins its key.
+  const partner = await benchNode('pglite', 'partner', { listen: true, inMemory: true });
+  try {
+    const peers = [
+      ['POST', '/api/v1/peers', { url: partner.config.publicUrl }],
+      ['PATCH', '/api/v1/peers/partner', { trustLevel: 'partner' }],
+      ['POST', '/api/v1/peers/partner/verify', { fingerprint: partner.signer.fingerprint }],
+    ] as const;
+    for (const [method, url, payload] of peers) {
+      const res = await node.app.inject({ method, url, headers: node.admin, payload });
+      if (res.statusCode >= 300) throw new Error(`${method} ${url}: ${res.statusCode} ${res.body}`);
+    }
+    const loadStarted = performance.now();
+    await bulkInsert(node.database, opts.incidents, 'partner');
+    const loadSeconds = (performance.now() - loadStarted) / 1000;
+
+    let token = '';
+    let tokenAt = 0;
+    const refreshToken = async () => {
+      const document = { v: 1, id: randomUUID(), type: 'auth.token-request', from: 'partner', to: 'bench', created: new Date().toISOString(), tlp: 'CLEAR', body: {} };
+      const res = await node.app.inject({ method: 'POST', url: '/federation/v1/token', headers: { 'content-type': 'application/json' }, payload: JSON.stringify(await signDocument(document, partner.signer)) });
+      if (res.statusCode !== 200) throw new Error(`token: ${res.statusCode} ${res.body}`);
+      token = (res.json() as { token: string }).token;
+      tokenAt = performance.now();
+    };
+
+    let items = 0;
+    let pages = 0;
+    let redacted = 0;
+    let cursor: string | null = null;
+    await refreshToken();
+    const started = performance.now();
+    for (;;) {
+      if (performance.now() - tokenAt > 5 * 60_000) await refreshToken(); // tokens live 10 minutes
+      const query: string = `limit=${opts.pageSize}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+      const res = await node.app.inject({ method: 'GET', url: `/federation/v1/feed?${query}`, headers: { authorization: `Bearer ${token}` } });
+      if (res.statusCode !== 200) throw new Error(`feed: ${res.statusCode} ${res.body.slice(0, 500)}`);
+      const body = (res.json() as { document: { body: { items: Array<{ report?: { redactions?: unknown[] } }>; nextCursor: string; hasMore: boolean } } }).document.body;
+      items += body.items.length;
+      redacted += body.items.filter((i) => (i.report?.redactions?.length ?? 0) > 0).length;
+      pages++;
+      cursor = body.nextCursor;
+      if (!body.hasMore) break;
+    }
+    const seconds = (performance.now() - started) / 1000;
+    if (items === 0 || redacted !== items) throw new Error(`expected every served item redacted (internal host): ${redacted} of ${items}`);
+    return [
+      {
+        name: `pull feed for one partner, ${opts.incidents} incidents (${opts.pageSize}/page)`,
+        engine: opts.engine,
+        value: items / seconds,
+        unit: 'items/s',
+        better: 'higher',
+        note: `${items} served (redacted), ${opts.incidents - items} refused, ${pages} signed pages in ${seconds.toFixed(1)} s; bulk load ${loadSeconds.toFixed(1)} s`,
+      },
+    ];
+  } finally {
+    await partner.close();
+    await node.close();
+  }
+}
+
+/** The pure policy decision rate (src/modules/policy): no I/O, the decision table's inputs cycled. */
+export function benchPolicy(opts: { iterations?: number } = {}): BenchResult[] {
+  const result = benchPolicyDecisions(opts.iterations ?? 200_000);
+  return [
+    {
+      name: 'policy decisions (pure decide, every table row cycled)',
+      engine: 'none',
+      value: result.decisionsPerSecond,
+      unit: 'decisions/s',
+      better: 'higher',
+      note: `${result.iterations} decisions in ${result.elapsedMs.toFixed(0)} ms, ${result.allowed} allowed`,
+    },
+  ];
+}
