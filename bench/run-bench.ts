@@ -1,6 +1,7 @@
 import { benchColdStart } from './cold-start.bench.js';
 import { benchIncidentCreation } from './incident.bench.js';
 import { benchFederation } from './federation.bench.js';
+import { benchFeed, benchPolicy } from './feed.bench.js';
 import { benchSiteLookup } from './site-lookup.bench.js';
 import { formatResult, type BenchResult } from './bench-result.js';
 
@@ -31,9 +32,12 @@ const benches: Array<[string, Bench]> = [
   ['cold start', (engine) => benchColdStart({ engine })],
   ['site lookup', (engine) => benchSiteLookup({ engine, prefixes: quick ? 100_000 : 1_000_000, lookups: quick ? 1000 : 5000 })],
   ['federation', (engine) => benchFederation({ engine, messages: quick ? 200 : 1000, concurrency: 16 })],
+  ['pull feed', (engine) => benchFeed({ engine, incidents: quick ? 10_000 : 100_000, pageSize: 500 })],
 ];
 
 async function main(): Promise<void> {
+  // The pure policy decision rate does not depend on an engine.
+  for (const r of benchPolicy({ iterations: quick ? 50_000 : 500_000 })) console.log(formatResult(r));
   const engines: Array<'pglite' | 'postgres'> = ['pglite'];
   if (await serverAvailable()) engines.push('postgres');
   else console.log('PostgreSQL server not reachable: embedded engine only');
