@@ -85,16 +85,13 @@ export function createFeed(deps: FeedDeps): Feed {
         const need = limit - served.length;
         const allowedShare = scanned > 0 ? Math.max(served.length / scanned, 0.05) : 1;
         const want = Math.min(BATCH, budget - scanned, Math.ceil(need / allowedShare) + 8);
-        let T0 = performance.now();
         const batch = await listIncidentsByChange(db, position, want);
-        (globalThis as any).TQ = ((globalThis as any).TQ ?? 0) + performance.now() - T0; T0 = performance.now();
         const incidents = batch.items.map((i) => i.incident);
         const byId = new Map(incidents.map((i) => [i.id, i]));
         // Each item as explain previews it: the redacted incident (as a report body) or the summary.
         const outcomes = await sharing.evaluateMany(db, incidents, { teamId: peer.teamId }, 'pull-feed', {
           render: (payload, decision) => (payload.detail === 'full' ? reportBodyOf(byId.get(payload.incident.id)!, payload, decision) : payload.summary),
         });
-        (globalThis as any).TE = ((globalThis as any).TE ?? 0) + performance.now() - T0;
         let consumed = 0;
         for (let i = 0; i < batch.items.length && served.length < limit; i++) {
           const { incident, position: at } = batch.items[i]!;
@@ -128,10 +125,8 @@ export function createFeed(deps: FeedDeps): Feed {
       const tlp = items.reduce<Tlp>((label, item) => stricterTlp(label, item.tlp), 'CLEAR');
       const document = newDocument(config.teamId, clock(), { type: 'feed.page', to: peer.teamId, tlp, body: body as unknown as Record<string, unknown> });
       // Signed over its canonical text once (a page can be megabytes: no second canonicalisation).
-      let T1 = performance.now();
       const documentText = canonicalize(document);
       const signed = { id: document.id, documentText, signature: await signer.signDetached(documentText) };
-      (globalThis as any).TS = ((globalThis as any).TS ?? 0) + performance.now() - T1; T1 = performance.now();
       const seal = peer.requiresSealed || tlpRequiresSealing(tlp);
       if (served.length > 0 || denied.length > 0) {
         // Recorded before anything is served: a page that cannot be recorded is not served.
@@ -148,7 +143,6 @@ export function createFeed(deps: FeedDeps): Feed {
           },
         });
       }
-      (globalThis as any).TA = ((globalThis as any).TA ?? 0) + performance.now() - T1;
       const envelope = envelopeText(signed.documentText, signed.signature);
       // Pulled documents follow the push rule (§10): what would travel sealed is served sealed.
       if (seal) return JSON.stringify({ sealed: await sealForRecipient(envelope, await peers.keyOf(peer)) });
