@@ -1,3 +1,5 @@
+import type { InboundMessageTable } from '../../../db/tables.js';
+import type { Selectable } from 'kysely';
 import { sql } from 'kysely';
 import type { Db, DbOrTx, Tx } from '../../../db/database.js';
 
@@ -310,22 +312,8 @@ export interface InboundRow {
   receivedAt: string;
 }
 
-type RawInbound = {
-  seq: number;
-  sender: string;
-  message_id: string;
-  type: string;
-  envelope: string;
-  document: string;
-  signature: string;
-  signer_fingerprint: string;
-  sealed: boolean;
-  incident_id: string | null;
-  receipt_document: string | null;
-  receipt: string | null;
-  receipt_status: string | null;
-  received_at: Date | string;
-};
+// The row as the database returns it: the table's own type, not a restatement of it.
+type RawInbound = Selectable<InboundMessageTable>;
 const toInbound = (r: RawInbound): InboundRow => ({
   seq: Number(r.seq),
   sender: r.sender,
