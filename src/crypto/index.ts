@@ -36,4 +36,4 @@ export {
   type VerifyOptions,
 } from './signed-document.js';
 export { loadNodeSigner, type NodeSigner } from './signer.js';
-export { measureEd25519VerifyRate, measureOpenpgpVerifyRate, type VerifyRateOptions } from './verify-rate.js';
+export { measureEd25519VerifyRate, measureFastPathVerifyRate, measureOpenpgpVerifyRate, type VerifyRateOptions } from './verify-rate.js';

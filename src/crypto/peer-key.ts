@@ -4,6 +4,7 @@ import { readKeys, type PublicKey } from 'openpgp';
 
 import { InvalidKeyError } from './crypto-errors.js';
 import { normalizeFingerprint } from './fingerprint.js';
+import { nativeKeyFrom, type EddsaKeyMaterial, type NativeEd25519Key } from './native-eddsa.js';
 
 /**
  * A validated public key of a federation peer. Instances are frozen and
@@ -40,6 +41,7 @@ interface CacheEntry {
 
 const cache = new Map<string, CacheEntry>();
 const openpgpKeys = new WeakMap<PeerKey, PublicKey>();
+const nativeKeys = new WeakMap<PeerKey, NativeEd25519Key>();
 
 /**
  * Parses and validates a peer's armored public key. Parsing plus self-signature
@@ -94,6 +96,24 @@ export function openpgpKeyOf(peerKey: PeerKey): PublicKey {
   return key;
 }
 
+/** @internal For src/crypto only: the node:crypto form of the key, when its primary key signs with Ed25519. */
+export function nativeKeyOf(peerKey: PeerKey): NativeEd25519Key | null {
+  return nativeKeys.get(peerKey) ?? null;
+}
+
+/** @internal What the native fast path needs to know about a key packet (see native-eddsa.ts). */
+export function eddsaMaterialOf(keyPacket: PublicKey['keyPacket'], expiresAt: Date | null): EddsaKeyMaterial {
+  const params = keyPacket.publicParams as { oid?: { oid?: Uint8Array }; Q?: Uint8Array };
+  return {
+    algorithm: keyPacket.algorithm as number,
+    oid: params.oid?.oid ?? null,
+    q: params.Q ?? null,
+    fingerprintHex: keyPacket.getFingerprint(),
+    createdAt: keyPacket.getCreationTime(),
+    expiresAt,
+  };
+}
+
 async function parsePeerKey(armored: string): Promise<PeerKey> {
   if (!armored.includes('-----BEGIN PGP PUBLIC KEY BLOCK-----')) {
     if (armored.includes('-----BEGIN PGP PRIVATE KEY BLOCK-----')) {
@@ -134,8 +154,9 @@ export async function describePublicKey(key: PublicKey): Promise<PeerKey> {
   } catch (error) {
     throw new InvalidKeyError('key is revoked, expired, or lacks a valid self-signature', { cause: error });
   }
+  let signingKey: Awaited<ReturnType<PublicKey['getSigningKey']>>;
   try {
-    await key.getSigningKey();
+    signingKey = await key.getSigningKey();
   } catch (error) {
     throw new InvalidKeyError('key has no valid signing-capable (sub)key', { cause: error });
   }
@@ -157,6 +178,12 @@ export async function describePublicKey(key: PublicKey): Promise<PeerKey> {
     expiresAt: expiration instanceof Date ? expiration.toISOString() : null,
   });
   openpgpKeys.set(peerKey, publicKey);
+  // The fast path takes signatures by the primary key only (Hikeshi keys sign with it); a
+  // subkey signature goes through openpgp.js.
+  if (signingKey.getKeyID().equals(key.getKeyID())) {
+    const native = nativeKeyFrom(eddsaMaterialOf(publicKey.keyPacket, expiration instanceof Date ? expiration : null));
+    if (native) nativeKeys.set(peerKey, native);
+  }
   return peerKey;
 }
 

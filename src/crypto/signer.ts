@@ -1,7 +1,8 @@
 import { createMessage, decryptKey, readPrivateKey, sign, type PrivateKey } from 'openpgp';
 
 import { InvalidKeyError, KeyPassphraseError, SignatureFormatError } from './crypto-errors.js';
-import { countArmorBlocks, describePublicKey, type PeerKey } from './peer-key.js';
+import { nativeSignerFrom, signEddsa, type NativeEd25519Signer } from './native-eddsa.js';
+import { countArmorBlocks, describePublicKey, eddsaMaterialOf, type PeerKey } from './peer-key.js';
 import { openWithPrivateKey, type OpenSealedOptions } from './sealing.js';
 import { hasLoneSurrogate } from './utf8.js';
 
@@ -60,7 +61,14 @@ export async function loadNodeSigner(armoredPrivateKey: string, passphrase?: str
   }
 
   const publicKey = await describePublicKey(key.toPublic());
-  return new OpenpgpNodeSigner(key, publicKey);
+  const expiration = await key.getExpirationTime();
+  // Hikeshi keys sign with their primary key: sign those natively (native-eddsa.ts).
+  const signingKey = await key.getSigningKey();
+  const seed = ((key.keyPacket as { privateParams?: { seed?: Uint8Array } | null }).privateParams?.seed) ?? null;
+  const native = signingKey.getKeyID().equals(key.getKeyID())
+    ? nativeSignerFrom(eddsaMaterialOf(key.keyPacket, expiration instanceof Date ? expiration : null), seed)
+    : null;
+  return new OpenpgpNodeSigner(key, publicKey, native);
 }
 
 class OpenpgpNodeSigner implements NodeSigner {
@@ -68,9 +76,11 @@ class OpenpgpNodeSigner implements NodeSigner {
   readonly armoredPublicKey: string;
   readonly publicKey: PeerKey;
   readonly #key: PrivateKey;
+  readonly #native: NativeEd25519Signer | null;
 
-  constructor(key: PrivateKey, publicKey: PeerKey) {
+  constructor(key: PrivateKey, publicKey: PeerKey, native: NativeEd25519Signer | null) {
     this.#key = key;
+    this.#native = native;
     this.publicKey = publicKey;
     this.fingerprint = publicKey.fingerprint;
     this.armoredPublicKey = publicKey.armored;
@@ -86,6 +96,7 @@ class OpenpgpNodeSigner implements NodeSigner {
       throw new TypeError('data must be a Uint8Array or a string');
     }
     try {
+      if (this.#native) return signEddsa(bytes, this.#native, new Date());
       const message = await createMessage({ binary: bytes });
       return await sign({ message, signingKeys: this.#key, detached: true, format: 'armored' });
     } catch (error) {

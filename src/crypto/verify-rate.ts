@@ -23,6 +23,15 @@ export interface VerifyRateOptions {
  * signature, check the key, verify. One throwaway key is generated up front.
  */
 export async function measureOpenpgpVerifyRate(seconds: number, options: VerifyRateOptions = {}): Promise<number> {
+  return measureDocumentVerifyRate(seconds, 'openpgp.js', options);
+}
+
+/** The same receive path as Hikeshi runs it: the native Ed25519 fast path (native-eddsa.ts). */
+export async function measureFastPathVerifyRate(seconds: number, options: VerifyRateOptions = {}): Promise<number> {
+  return measureDocumentVerifyRate(seconds, 'fastest', options);
+}
+
+async function measureDocumentVerifyRate(seconds: number, implementation: 'fastest' | 'openpgp.js', options: VerifyRateOptions): Promise<number> {
   assertDuration(seconds);
   const generated = await generateNodeKey({ teamId: 'bench', name: 'Verify rate probe', email: 'bench@hikeshi.invalid' });
   const signer = await loadNodeSigner(generated.armoredPrivateKey);
@@ -30,7 +39,7 @@ export async function measureOpenpgpVerifyRate(seconds: number, options: VerifyR
   const envelope = await signDocument(sampleDocument(options.payloadBytes), signer);
 
   return runFor(seconds, async () => {
-    const result = await verifyDocumentSignature(envelope, peerKey);
+    const result = await verifyDocumentSignature(envelope, peerKey, { implementation });
     if (!result.ok) throw new Error(`verification failed during benchmark: ${result.reason}`);
   });
 }

@@ -18,6 +18,7 @@ import {
   signDocument,
   verifyDocumentSignature,
 } from '../../src/crypto/index.js';
+import { parseEddsaSignature } from '../../src/crypto/native-eddsa.js';
 import { FIXTURE_KEY_NAMES, loadFixtureKey, loadFixturePeerKey, loadFixtureSigner } from '../fixtures/keys/index.js';
 
 const gpgAvailable = spawnSync('gpg', ['--version'], { stdio: 'ignore' }).error === undefined;
@@ -97,6 +98,7 @@ t.test('a gpg-made detached signature verifies in Hikeshi', { skip }, async (t) 
     'gpg --detach-sign',
   );
   const signature = readFileSync(sigPath, 'utf8');
+  t.ok(parseEddsaSignature(signature), 'a GnuPG signature takes the native fast path');
 
   const peer = await loadFixturePeerKey('bravo');
   t.match(await verifyDocumentSignature({ document: JSON.parse(JSON.stringify(report)) as unknown, signature }, peer), {
