@@ -29,6 +29,8 @@ export type VerificationResult =
       signingKeyFingerprint: string;
       /** Signature creation time claimed by the signer (ISO 8601); useful for replay windows, not proof of time. */
       signedAt: string;
+      /** The RFC 8785 canonical text of the document, whose UTF-8 bytes the signature covers. */
+      canonical: string;
     }
   | { ok: false; reason: VerificationFailure };
 
@@ -104,9 +106,11 @@ export async function verifyDocumentSignature(
   if (armoredSignature.length > MAX_ARMORED_SIGNATURE_LENGTH || !ARMORED_SIGNATURE.test(armoredSignature)) {
     return { ok: false, reason: 'malformed' };
   }
+  let canonical: string;
   let bytes: Uint8Array;
   try {
-    bytes = canonicalBytes(document);
+    canonical = canonicalize(document);
+    bytes = new TextEncoder().encode(canonical);
   } catch {
     return { ok: false, reason: 'malformed' };
   }
@@ -125,6 +129,7 @@ export async function verifyDocumentSignature(
         signerFingerprint: peerKey.fingerprint,
         signingKeyFingerprint: native.fingerprint,
         signedAt: new Date(parsed.createdSeconds * 1000).toISOString(),
+        canonical,
       };
     }
     if (verdict === 'invalid') return { ok: false, reason: 'bad-signature' };
@@ -160,6 +165,7 @@ export async function verifyDocumentSignature(
       signerFingerprint: peerKey.fingerprint,
       signingKeyFingerprint: normalizeFingerprint(signingKey.getFingerprint()),
       signedAt: signaturePacket.created.toISOString(),
+      canonical,
     };
   } catch {
     return { ok: false, reason: 'bad-signature' };

@@ -47,34 +47,40 @@ export async function chainTail(tx: Tx): Promise<string | null> {
 }
 
 /**
- * Takes the seq before the insert because the hash covers it. Taken under the chain lock, so
- * seq order is chain order; a rolled-back append leaves a gap, which the chain tolerates.
+ * `count` seqs in one round trip, ascending. Taken before the insert because the hash covers
+ * them, and under the chain lock, so seq order is chain order; a rolled-back append leaves a
+ * gap, which the chain tolerates.
  */
-export async function nextSeq(tx: Tx): Promise<number> {
-  const { rows } = await sql<{ seq: number | string }>`select nextval(pg_get_serial_sequence('audit_entry', 'seq')) as seq`.execute(tx);
-  return Number(rows[0]!.seq);
+export async function nextSeqs(tx: Tx, count: number): Promise<number[]> {
+  const { rows } = await sql<{ seq: number | string }>`select nextval(pg_get_serial_sequence('audit_entry', 'seq')) as seq from generate_series(1, ${count}::int)`.execute(tx);
+  return rows.map((r) => Number(r.seq)).sort((a, b) => a - b);
 }
 
-/** Returns the row as the database stored it, so the caller can check it still hashes the same. */
-export async function insertEntry(tx: Tx, entry: AuditEntry): Promise<AuditEntry> {
-  const row = await tx
+/** Several entries in one statement; the rows come back as stored, in seq order, so the caller can check they still hash the same. */
+export async function insertEntries(tx: Tx, entries: AuditEntry[]): Promise<AuditEntry[]> {
+  const rows = await tx
     .insertInto('audit_entry')
-    .values({
-      seq: entry.seq,
-      at: entry.at,
-      kind: entry.kind,
-      actor: entry.actor,
-      incident_id: entry.incidentId,
-      peer: entry.peer,
-      decision: entry.decision,
-      details: JSON.stringify(entry.details),
-      prev_hash: entry.prevHash,
-      hash: entry.hash,
-    })
+    .values(entries.map(toRow))
     .returningAll()
-    .executeTakeFirstOrThrow();
-  return toEntry(row);
+    .execute();
+  return rows.map(toEntry).sort((a, b) => a.seq - b.seq);
 }
+
+function toRow(entry: AuditEntry) {
+  return {
+    seq: entry.seq,
+    at: entry.at,
+    kind: entry.kind,
+    actor: entry.actor,
+    incident_id: entry.incidentId,
+    peer: entry.peer,
+    decision: entry.decision,
+    details: JSON.stringify(entry.details),
+    prev_hash: entry.prevHash,
+    hash: entry.hash,
+  };
+}
+
 
 /** Oldest first, after `afterSeq`: the verifier's walk. */
 export async function readChainBatch(db: DbOrTx, afterSeq: number, limit: number): Promise<AuditEntry[]> {

@@ -5,7 +5,7 @@ import { ProblemError } from '../../http/problem.js';
 import type { AuditEntry, AuditListQuery, AuditPage, AuditVerifyResult } from '../../../schemas/audit.schema.js';
 import { GENESIS_HASH, entryHash, verifyAuditChain } from './audit-chain.js';
 import type { AuditEntryInput, AuditLog } from './audit.module.js';
-import { chainTail, insertEntry, listEntries, lockChain, nextSeq, type AuditFilter } from './audit.repository.js';
+import { chainTail, insertEntries, listEntries, lockChain, nextSeqs, type AuditFilter } from './audit.repository.js';
 
 export interface AuditService extends AuditLog {
   /** `append`, returning the entry as stored (tests, and callers that cite the seq). */
@@ -60,21 +60,31 @@ function prepare(input: AuditEntryInput): Omit<AuditEntry, 'seq' | 'at' | 'prevH
 export function createAuditService(deps: { db: Db; clock: Clock }): AuditService {
   const { db, clock } = deps;
 
-  async function appendInTx(tx: Tx, content: ReturnType<typeof prepare>): Promise<AuditEntry> {
+  type Content = ReturnType<typeof prepare>;
+  /** Transactions whose appends wait for one write at the end (see AuditLog.deferIn). */
+  const deferred = new WeakMap<Tx, Content[]>();
+
+  async function appendInTx(tx: Tx, contents: Content[]): Promise<AuditEntry[]> {
     await lockChain(tx);
-    const prevHash = (await chainTail(tx)) ?? GENESIS_HASH;
-    const seq = await nextSeq(tx);
+    let prevHash = (await chainTail(tx)) ?? GENESIS_HASH;
+    const seqs = await nextSeqs(tx, contents.length);
     // Read the clock under the lock, so `at` follows seq order as far as the clock does. A JS
     // Date holds milliseconds, which is all the column keeps.
     const at = new Date(clock().getTime()).toISOString();
-    const fields = { seq, at, ...content, prevHash };
-    const hash = entryHash(fields);
-    const stored = await insertEntry(tx, { ...fields, hash });
+    const entries = contents.map((content, i) => {
+      const fields = { seq: seqs[i]!, at, ...content, prevHash };
+      const entry = { ...fields, hash: entryHash(fields) };
+      prevHash = entry.hash;
+      return entry;
+    });
+    const stored = await insertEntries(tx, entries);
     // Refuse to commit an entry that would read back as tampered: a false alarm in the audit
     // would be permanent. Throwing rolls back the caller's act with it.
-    if (entryHash(stored) !== hash) {
-      throw new Error(`audit entry ${seq} would not verify after storage; not recorded`);
-    }
+    stored.forEach((row, i) => {
+      if (row.seq !== entries[i]!.seq || entryHash(row) !== entries[i]!.hash) {
+        throw new Error(`audit entry ${entries[i]!.seq} would not verify after storage; not recorded`);
+      }
+    });
     return stored;
   }
 
@@ -82,14 +92,36 @@ export function createAuditService(deps: { db: Db; clock: Clock }): AuditService
     const content = prepare(input);
     // Inside the caller's transaction the entry commits with the act it records; otherwise the
     // entry gets a transaction of its own, which scopes the chain lock to this one append.
-    if (target.isTransaction) return appendInTx(target as Tx, content);
-    return target.transaction().execute((tx) => appendInTx(tx, content));
+    if (target.isTransaction) {
+      // Entries deferred in this transaction come first: the chain keeps the order of the acts.
+      await flush(target as Tx);
+      return (await appendInTx(target as Tx, [content]))[0]!;
+    }
+    return (await target.transaction().execute((tx) => appendInTx(tx, [content])))[0]!;
+  }
+
+  async function flush(tx: Tx): Promise<void> {
+    const pending = deferred.get(tx);
+    if (!pending?.length) return;
+    deferred.set(tx, []);
+    await appendInTx(tx, pending);
   }
 
   return {
     record,
     async append(target, input) {
-      await record(target, input);
+      const pending = target.isTransaction ? deferred.get(target as Tx) : undefined;
+      if (pending) pending.push(prepare(input));
+      else await record(target, input);
+    },
+    deferIn(tx) {
+      if (!deferred.has(tx)) deferred.set(tx, []);
+      return {
+        async flush() {
+          await flush(tx);
+          deferred.delete(tx);
+        },
+      };
     },
 
     async list(query) {

@@ -68,42 +68,55 @@ function contentColumns(c: IncidentContent) {
 }
 
 /**
- * The next reference sequence for (prefix, year). The upsert locks the counter row until the
- * caller's transaction ends: concurrent creations queue here, so numbers come in order, and a
- * creation that rolls back returns its number, so there are no gaps.
+ * Takes the next `count` reference sequences for (prefix, year) and returns the first. The
+ * upsert locks the counter row until the caller's transaction ends: concurrent creations queue
+ * here, so numbers come in order, and a creation that rolls back returns its numbers, so there
+ * are no gaps.
  */
-export async function allocateReferenceSeq(tx: Tx, prefix: string, year: number): Promise<number> {
+export async function allocateReferenceSeqs(tx: Tx, prefix: string, year: number, count: number): Promise<number> {
   const row = await tx
     .insertInto('reference_counter')
-    .values({ prefix, year, last_seq: 1 })
-    .onConflict((oc) => oc.columns(['prefix', 'year']).doUpdateSet({ last_seq: sql`reference_counter.last_seq + 1` }))
+    .values({ prefix, year, last_seq: count })
+    .onConflict((oc) => oc.columns(['prefix', 'year']).doUpdateSet({ last_seq: sql`reference_counter.last_seq + ${count}` }))
     .returning('last_seq')
     .executeTakeFirstOrThrow();
-  return row.last_seq;
+  // The first of the `count` numbers taken: the caller numbers its incidents from here.
+  return row.last_seq - count + 1;
 }
 
-async function replaceSearchRows(tx: Tx, incidentId: string, c: Pick<IncidentContent, 'hosts' | 'indicators'>, fresh = false): Promise<void> {
-  if (!fresh) {
-    await tx.deleteFrom('incident_host').where('incident_id', '=', incidentId).execute();
-    await tx.deleteFrom('incident_indicator').where('incident_id', '=', incidentId).execute();
-  }
-  const hosts = c.hosts.filter((h) => h.ip || h.hostname).map((h) => ({ incident_id: incidentId, ip: h.ip ?? null, hostname: h.hostname?.toLowerCase() ?? null }));
-  if (hosts.length) await tx.insertInto('incident_host').values(hosts).execute();
-  const indicators = c.indicators.map((i) => ({ incident_id: incidentId, kind: i.kind, value: i.value }));
-  if (indicators.length) await tx.insertInto('incident_indicator').values(indicators).execute();
+/**
+ * PostgreSQL takes at most 65,535 parameters per statement; a group of reports can carry many
+ * hosts and indicators, so rows go in slices well below that.
+ */
+const MAX_PARAMETERS = 30_000;
+
+function* slices<T>(rows: T[], columns: number): Generator<T[]> {
+  const size = Math.max(1, Math.floor(MAX_PARAMETERS / columns));
+  for (let i = 0; i < rows.length; i += size) yield rows.slice(i, i + size);
 }
 
-export async function insertIncident(
-  tx: Tx,
-  row: { id: string; ref: string; createdBy: string; at: Date; content: IncidentContent },
-): Promise<void> {
-  await tx
-    .insertInto('incident')
-    .values({ id: row.id, ref: row.ref, created_by: row.createdBy, created_at: row.at, updated_at: row.at, ...contentColumns(row.content) })
-    .execute();
-  await replaceSearchRows(tx, row.id, row.content, true);
+async function insertSearchRows(tx: Tx, incidents: Array<{ id: string; content: Pick<IncidentContent, 'hosts' | 'indicators'> }>): Promise<void> {
+  const hosts = incidents.flatMap(({ id, content }) =>
+    content.hosts.filter((h) => h.ip || h.hostname).map((h) => ({ incident_id: id, ip: h.ip ?? null, hostname: h.hostname?.toLowerCase() ?? null })),
+  );
+  for (const slice of slices(hosts, 3)) await tx.insertInto('incident_host').values(slice).execute();
+  const indicators = incidents.flatMap(({ id, content }) => content.indicators.map((i) => ({ incident_id: id, kind: i.kind, value: i.value })));
+  for (const slice of slices(indicators, 3)) await tx.insertInto('incident_indicator').values(slice).execute();
 }
 
+async function replaceSearchRows(tx: Tx, incidentId: string, c: Pick<IncidentContent, 'hosts' | 'indicators'>): Promise<void> {
+  await tx.deleteFrom('incident_host').where('incident_id', '=', incidentId).execute();
+  await tx.deleteFrom('incident_indicator').where('incident_id', '=', incidentId).execute();
+  await insertSearchRows(tx, [{ id: incidentId, content: c }]);
+}
+
+/** New incidents, in the order given (their stored order follows it), with their search rows. */
+export async function insertIncidents(tx: Tx, rows: Array<{ id: string; ref: string; createdBy: string; at: Date; content: IncidentContent }>): Promise<void> {
+  if (rows.length === 0) return;
+  const values = rows.map((row) => ({ id: row.id, ref: row.ref, created_by: row.createdBy, created_at: row.at, updated_at: row.at, ...contentColumns(row.content) }));
+  for (const slice of slices(values, Object.keys(values[0]!).length)) await tx.insertInto('incident').values(slice).execute();
+  await insertSearchRows(tx, rows);
+}
 
 /** Writes new content if the stored version is still `expectedVersion`; false when it is not. */
 export async function updateIncidentContent(tx: Tx, id: string, expectedVersion: number, content: IncidentContent, at: Date): Promise<boolean> {
@@ -260,21 +273,26 @@ export interface NewJournalEntry {
   note?: string | null;
 }
 
-export async function appendJournal(db: DbOrTx, e: NewJournalEntry): Promise<JournalEntry> {
-  const row = await db
+/** Journal entries in one statement; returned in the order given. */
+export async function appendJournalEntries(db: DbOrTx, entries: NewJournalEntry[]): Promise<JournalEntry[]> {
+  if (entries.length === 0) return [];
+  const rows = await db
     .insertInto('journal_entry')
-    .values({
-      incident_id: e.incidentId,
-      at: e.at,
-      actor: e.actor,
-      actor_team: e.actorTeam,
-      kind: e.kind,
-      changes: e.changes ? JSON.stringify(e.changes) : null,
-      note: e.note ?? null,
-    })
+    .values(
+      entries.map((e) => ({
+        incident_id: e.incidentId,
+        at: e.at,
+        actor: e.actor,
+        actor_team: e.actorTeam,
+        kind: e.kind,
+        changes: e.changes ? JSON.stringify(e.changes) : null,
+        note: e.note ?? null,
+      })),
+    )
     .returningAll()
-    .executeTakeFirstOrThrow();
-  return toJournalEntry(row);
+    .execute();
+  // Ids follow the VALUES order; RETURNING's order is not promised, so sort by them.
+  return rows.sort((a, b) => Number(a.id) - Number(b.id)).map(toJournalEntry);
 }
 
 function toJournalEntry(row: { id: number; at: Date | string; actor: string; actor_team: string; kind: string; changes: unknown; note: string | null }): JournalEntry {

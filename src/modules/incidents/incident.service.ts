@@ -15,10 +15,10 @@ import {
 } from '../../../schemas/incident.schema.js';
 import { canonicalNetwork, isIpAddress } from '../sites/network-scope.js';
 import {
-  allocateReferenceSeq,
-  appendJournal,
+  allocateReferenceSeqs,
+  appendJournalEntries,
   findIncident,
-  insertIncident,
+  insertIncidents,
   listIncidents,
   listJournal,
   markIncidentChanged,
@@ -44,6 +44,11 @@ export interface IncidentService {
   create(input: IncidentCreate, actor: Actor): Promise<Incident>;
   /** Creates inside the caller's transaction (federation files received reports this way). */
   createInTx(tx: Tx, input: IncidentCreate, actor: Actor): Promise<Incident>;
+  /**
+   * Several at once, numbered in the order given, with one statement per table: the inbox files
+   * a group of received reports this way. All or none: one invalid input fails the call.
+   */
+  createManyInTx(tx: Tx, items: Array<{ input: IncidentCreate; actor: Actor }>): Promise<Incident[]>;
   get(refOrId: string): Promise<Incident>;
   list(query: IncidentListQuery): Promise<{ items: Incident[]; nextCursor: string | null }>;
   patch(refOrId: string, patch: IncidentPatch, actor: Actor, ifMatch?: number): Promise<Incident>;
@@ -133,14 +138,14 @@ export function createIncidentService(deps: { db: Db; clock: Clock; config: Pick
   const { db, clock, config } = deps;
   const listeners: IncidentChangeListener[] = [];
 
-  async function journal(tx: Tx, incident: Incident, entry: Parameters<typeof appendJournal>[1]): Promise<JournalEntry> {
-    const saved = await appendJournal(tx, entry);
+  async function journal(tx: Tx, incident: Incident, entry: Parameters<typeof appendJournalEntries>[1][number]): Promise<JournalEntry> {
+    const [saved] = await appendJournalEntries(tx, [entry]);
     // Every change moves the incident to the end of the change order the pull feed follows (a
     // new row got its place when it was inserted). Before the listeners: they may append to the
     // audit log, whose lock comes last in every transaction.
     if (entry.kind !== 'created') await markIncidentChanged(tx, incident.id);
-    for (const listener of listeners) await listener(tx, incident, saved);
-    return saved;
+    for (const listener of listeners) await listener(tx, incident, saved!);
+    return saved!;
   }
 
   async function mustFind(dbOrTx: Db | Tx, refOrId: string, forUpdate = false): Promise<Incident> {
@@ -149,22 +154,54 @@ export function createIncidentService(deps: { db: Db; clock: Clock; config: Pick
     return incident;
   }
 
-  async function createInTx(tx: Tx, input: IncidentCreate, actor: Actor): Promise<Incident> {
-    const content = contentFromCreate(input);
-    checkContent(content);
+  async function createManyInTx(tx: Tx, items: Array<{ input: IncidentCreate; actor: Actor }>): Promise<Incident[]> {
+    if (items.length === 0) return [];
+    const contents = items.map(({ input }) => {
+      const content = contentFromCreate(input);
+      checkContent(content);
+      return content;
+    });
     const at = clock();
     const year = at.getUTCFullYear();
-    const id = randomUUID();
-    // The number is taken before the row goes in, so reference numbers follow the stored order
-    // (lists are newest first by that order). The counter row then serialises creations until
-    // commit; the row is built from what was written rather than read back, to keep that short.
-    const seq = await allocateReferenceSeq(tx, config.referencePrefix, year);
-    const ref = `${config.referencePrefix}#${year}-${String(seq).padStart(6, '0')}`;
-    await insertIncident(tx, { id, ref, createdBy: actor.subject, at, content });
     const stamp = at.toISOString();
-    const incident: Incident = { id, ref, ...content, externalRefs: [], version: 1, createdBy: actor.subject, createdAt: stamp, updatedAt: stamp };
-    await journal(tx, incident, { incidentId: id, at, actor: actor.subject, actorTeam: actor.team, kind: 'created', changes: { ref, phase: content.phase } });
-    return incident;
+    // The numbers are taken before the rows go in, so reference numbers follow the stored order
+    // (lists are newest first by that order). The counter row then serialises creations until
+    // commit; the rows are built from what was written rather than read back, to keep that short.
+    const first = await allocateReferenceSeqs(tx, config.referencePrefix, year, items.length);
+    const incidents: Incident[] = contents.map((content, i) => ({
+      id: randomUUID(),
+      ref: `${config.referencePrefix}#${year}-${String(first + i).padStart(6, '0')}`,
+      ...content,
+      externalRefs: [],
+      version: 1,
+      createdBy: items[i]!.actor.subject,
+      createdAt: stamp,
+      updatedAt: stamp,
+    }));
+    await insertIncidents(
+      tx,
+      incidents.map((incident, i) => ({ id: incident.id, ref: incident.ref, createdBy: incident.createdBy, at, content: contents[i]! })),
+    );
+    const entries = await appendJournalEntries(
+      tx,
+      incidents.map((incident, i) => ({
+        incidentId: incident.id,
+        at,
+        actor: items[i]!.actor.subject,
+        actorTeam: items[i]!.actor.team,
+        kind: 'created',
+        changes: { ref: incident.ref, phase: incident.phase },
+      })),
+    );
+    // A new row has its place in the change order already; the listeners still see each creation.
+    for (let i = 0; i < incidents.length; i++) {
+      for (const listener of listeners) await listener(tx, incidents[i]!, entries[i]!);
+    }
+    return incidents;
+  }
+
+  async function createInTx(tx: Tx, input: IncidentCreate, actor: Actor): Promise<Incident> {
+    return (await createManyInTx(tx, [{ input, actor }]))[0]!;
   }
 
   return {
@@ -172,6 +209,7 @@ export function createIncidentService(deps: { db: Db; clock: Clock; config: Pick
       listeners.push(listener);
     },
     createInTx,
+    createManyInTx,
     async appendInTx(tx, incidentId, entry) {
       const incident = await mustFind(tx, incidentId);
       return journal(tx, incident, {

@@ -132,20 +132,40 @@ export interface ReceivedProvenance {
  * it. `actor` defaults to the team we received it from.
  */
 export async function recordReceivedProvenance(tx: Tx, incidentId: string, p: ReceivedProvenance, options: { at?: Date; actor?: string } = {}): Promise<void> {
-  if (p.chain.length === 0) throw new TypeError('recordReceivedProvenance: the chain needs at least the originator hop');
-  const at = options.at ?? new Date();
-  const actor = options.actor ?? p.chain[p.chain.length - 1]!.team;
-  const columns = {
-    provenance: JSON.stringify(p.chain),
-    originator_team: p.originatorTeam,
-    originator_tlp: p.originatorTlp,
-    redistribution: p.redistribution ?? null,
-    relay_requested_to: [...new Set(p.relayRequestedTo ?? [])],
-  };
+  await recordReceivedProvenances(tx, [{ incidentId, provenance: p, ...options }]);
+}
+
+/** {@link recordReceivedProvenance} for several incidents, in one statement. */
+export async function recordReceivedProvenances(tx: Tx, items: Array<{ incidentId: string; provenance: ReceivedProvenance; at?: Date; actor?: string }>): Promise<void> {
+  if (items.length === 0) return;
+  const rows = items.map(({ incidentId, provenance: p, at, actor }) => {
+    if (p.chain.length === 0) throw new TypeError('recordReceivedProvenance: the chain needs at least the originator hop');
+    return {
+      incident_id: incidentId,
+      provenance: JSON.stringify(p.chain),
+      originator_team: p.originatorTeam,
+      originator_tlp: p.originatorTlp,
+      redistribution: p.redistribution ?? null,
+      relay_requested_to: [...new Set(p.relayRequestedTo ?? [])],
+      updated_at: at ?? new Date(),
+      updated_by: actor ?? p.chain[p.chain.length - 1]!.team,
+    };
+  });
   await tx
     .insertInto('incident_policy')
-    .values({ incident_id: incidentId, ...columns, updated_at: at, updated_by: actor })
-    .onConflict((oc) => oc.column('incident_id').doUpdateSet({ ...columns, version: sql<number>`incident_policy.version + 1`, updated_at: at, updated_by: actor }))
+    .values(rows)
+    .onConflict((oc) =>
+      oc.column('incident_id').doUpdateSet({
+        provenance: sql`excluded.provenance`,
+        originator_team: sql`excluded.originator_team`,
+        originator_tlp: sql`excluded.originator_tlp`,
+        redistribution: sql`excluded.redistribution`,
+        relay_requested_to: sql`excluded.relay_requested_to`,
+        version: sql<number>`incident_policy.version + 1`,
+        updated_at: sql`excluded.updated_at`,
+        updated_by: sql`excluded.updated_by`,
+      }),
+    )
     .execute();
 }
 

@@ -59,6 +59,17 @@ export async function findLinkByPeerRef(db: DbOrTx, peerTeam: string, peerRef: s
   return row ? toLink(row) : null;
 }
 
+/** The links of several (peer team, peer reference number) pairs at once. */
+export async function findLinksByPeerRefs(db: DbOrTx, pairs: Array<{ peerTeam: string; peerRef: string }>): Promise<LinkRow[]> {
+  if (pairs.length === 0) return [];
+  const rows = await db
+    .selectFrom('incident_link')
+    .selectAll()
+    .where((eb) => eb(eb.refTuple('peer_team', 'peer_ref'), 'in', pairs.map((p) => eb.tuple(p.peerTeam, p.peerRef))))
+    .execute();
+  return rows.map(toLink);
+}
+
 /** Our incident `ourRef`, if it is linked to `peerTeam`. */
 export async function findLinkByOurRef(db: DbOrTx, peerTeam: string, ourRef: string): Promise<LinkRow | null> {
   const row = await db
@@ -346,84 +357,116 @@ export async function listInboundForIncident(db: DbOrTx, incidentId: string): Pr
  * holds or has committed it: on a server the insert waits for that transaction, so two copies of
  * one message arriving at once are processed once. In the same statement (one round trip, and
  * before the processing takes any lock) a quarantined copy of the message is marked accepted.
+ * Several messages go in one statement; the answer is each one's seq, or null, in the order given.
  */
-export async function claimInbound(
-  tx: Tx,
-  row: { sender: string; messageId: string; type: string; envelope: string; document: string; signature: string; signerFingerprint: string; sealed: boolean; at: Date },
-  quarantine: { by: string; reason: string | null },
-): Promise<number | null> {
+
+export interface InboundClaim {
+  sender: string;
+  messageId: string;
+  type: string;
+  envelope: string;
+  document: string;
+  signature: string;
+  signerFingerprint: string;
+  sealed: boolean;
+  at: Date;
+}
+
+export async function claimInbounds(tx: Tx, rows: InboundClaim[], quarantine: { by: string; reason: string | null }): Promise<Array<number | null>> {
+  if (rows.length === 0) return [];
   const inserted = await tx
     .with('closed_quarantine', (db) =>
       db
         .updateTable('quarantined_message')
-        .set({ state: 'accepted', decided_by: quarantine.by, decided_at: row.at, reason: quarantine.reason })
-        .where('claimed_from', '=', row.sender)
-        .where('message_id', '=', row.messageId)
+        .set({ state: 'accepted', decided_by: quarantine.by, decided_at: rows[0]!.at, reason: quarantine.reason })
+        .where((eb) => eb(eb.refTuple('claimed_from', 'message_id'), 'in', rows.map((r) => eb.tuple(r.sender, r.messageId))))
         .where('state', '=', 'quarantined')
         .returning('id'),
     )
     .insertInto('inbound_message')
-    .values({
-      sender: row.sender,
-      message_id: row.messageId,
-      type: row.type,
-      envelope: row.envelope,
-      document: row.document,
-      signature: row.signature,
-      signer_fingerprint: row.signerFingerprint,
-      sealed: row.sealed,
-      received_at: row.at,
-    })
+    .values(
+      rows.map((row) => ({
+        sender: row.sender,
+        message_id: row.messageId,
+        type: row.type,
+        envelope: row.envelope,
+        document: row.document,
+        signature: row.signature,
+        signer_fingerprint: row.signerFingerprint,
+        sealed: row.sealed,
+        received_at: row.at,
+      })),
+    )
     .onConflict((oc) => oc.columns(['sender', 'message_id']).doNothing())
-    .returning('seq')
-    .executeTakeFirst();
-  return inserted ? Number(inserted.seq) : null;
+    .returning(['seq', 'sender', 'message_id'])
+    .execute();
+  const seqs = new Map(inserted.map((r) => [`${r.sender}\u0000${r.message_id}`, Number(r.seq)]));
+  return rows.map((r) => seqs.get(`${r.sender}\u0000${r.messageId}`) ?? null);
 }
 
-export async function completeInbound(tx: Tx, seq: number, outcome: { incidentId: string | null; receiptDocument: string; receiptStatus: string }): Promise<void> {
+export async function completeInbound(
+  tx: Tx,
+  seq: number,
+  outcome: { incidentId: string | null; receiptDocument: string; receipt: string; receiptStatus: string },
+): Promise<void> {
   await tx
     .updateTable('inbound_message')
-    .set({ incident_id: outcome.incidentId, receipt_document: outcome.receiptDocument, receipt_status: outcome.receiptStatus })
+    .set({ incident_id: outcome.incidentId, receipt_document: outcome.receiptDocument, receipt: outcome.receipt, receipt_status: outcome.receiptStatus })
     .where('seq', '=', seq)
     .execute();
+}
+
+export interface FiledReportOutcome {
+  seq: number;
+  incidentId: string;
+  peerTeam: string;
+  peerRef: string;
+  receiptDocument: string;
+  receipt: string;
+  receiptStatus: string;
+  at: Date;
 }
 
 /**
- * The end of filing a report: the sender's reference number, the link to the sender and the
- * inbox row's outcome, in one statement. Filing holds the reference-number lock until commit,
+ * The end of filing reports: the senders' reference numbers, the links to the senders and the
+ * inbox rows' outcomes, in one statement. Filing holds the reference-number lock until commit,
  * so every round trip saved here is time other reports do not wait.
  */
-export async function completeFiledReport(
-  tx: Tx,
-  seq: number,
-  outcome: { incidentId: string; peerTeam: string; peerRef: string; receiptDocument: string; receiptStatus: string; at: Date },
-): Promise<void> {
-  await tx
-    .with('external_ref', (db) =>
-      db
-        .insertInto('incident_external_ref')
-        .values({ incident_id: outcome.incidentId, team_id: outcome.peerTeam, ref: outcome.peerRef })
-        .onConflict((oc) => oc.columns(['incident_id', 'team_id']).doNothing())
-        .returning('incident_id'),
+export async function completeFiledReports(tx: Tx, outcomes: FiledReportOutcome[]): Promise<void> {
+  if (outcomes.length === 0) return;
+  const rows = JSON.stringify(
+    outcomes.map((o) => ({
+      seq: o.seq,
+      incident_id: o.incidentId,
+      peer_team: o.peerTeam,
+      peer_ref: o.peerRef,
+      receipt_document: o.receiptDocument,
+      receipt: o.receipt,
+      receipt_status: o.receiptStatus,
+      at: o.at.toISOString(),
+    })),
+  );
+  // One jsonb parameter however many reports: no parameter limit, one plan.
+  await sql`
+    with v as (
+      select * from jsonb_to_recordset(${rows}::jsonb) as v(seq bigint, incident_id uuid, peer_team text, peer_ref text,
+        receipt_document text, receipt text, receipt_status text, at timestamptz)
+    ),
+    external_ref as (
+      insert into incident_external_ref (incident_id, team_id, ref)
+      select incident_id, peer_team, peer_ref from v
+      on conflict (incident_id, team_id) do nothing
+      returning incident_id
+    ),
+    link as (
+      insert into incident_link (incident_id, peer_team, direction, peer_ref, report_message_id, created_at, created_by)
+      select incident_id, peer_team, 'incoming', peer_ref, null, at, peer_team from v
+      returning incident_id
     )
-    .with('link', (db) =>
-      db
-        .insertInto('incident_link')
-        .values({
-          incident_id: outcome.incidentId,
-          peer_team: outcome.peerTeam,
-          direction: 'incoming',
-          peer_ref: outcome.peerRef,
-          report_message_id: null,
-          created_at: outcome.at,
-          created_by: outcome.peerTeam,
-        })
-        .returning('incident_id'),
-    )
-    .updateTable('inbound_message')
-    .set({ incident_id: outcome.incidentId, receipt_document: outcome.receiptDocument, receipt_status: outcome.receiptStatus })
-    .where('seq', '=', seq)
-    .execute();
+    update inbound_message m
+       set incident_id = v.incident_id, receipt_document = v.receipt_document, receipt = v.receipt, receipt_status = v.receipt_status
+      from v
+     where m.seq = v.seq`.execute(tx);
 }
 
 /** Stores the signed receipt unless one is stored already; returns the one stored (the first signer's). */

@@ -1,0 +1,108 @@
+import type { Db, Tx } from './database.js';
+
+/**
+ * Group commit: work items that arrive while a transaction is running wait for it to end and
+ * then run together in the next one. Each transaction costs a commit (a WAL flush on a server,
+ * a file sync on the embedded engine) and the locks every item takes (the reference-number
+ * counter, the audit chain); sharing them is what lets one node keep up with many senders.
+ *
+ * There is no timer: an item arriving when nothing runs starts a transaction at once, so a
+ * lone request waits no longer than before, and batches grow only under load.
+ *
+ * If a group's transaction fails, nothing of it was written; each of its items then runs again
+ * alone, so one bad item fails only itself. Items must therefore be safe to run twice when the
+ * first run rolled back, which any transaction body is.
+ */
+export interface GroupCommitOptions {
+  /** Most items in one transaction: bounds how long locks are held and the loss on a retry. */
+  maxItems: number;
+  /** Runs first in each transaction (e.g. defer audit appends). */
+  begin?: (tx: Tx) => Promise<void> | void;
+  /** Runs last in each transaction, before commit (e.g. write the deferred audit entries). */
+  end?: (tx: Tx) => Promise<void>;
+}
+
+export interface GroupCommit<I, O> {
+  run(item: I): Promise<O>;
+}
+
+interface Waiting<I, O> {
+  item: I;
+  resolve: (value: O) => void;
+  reject: (reason: unknown) => void;
+}
+
+/**
+ * `work` gets the items of one transaction, in arrival order, and answers one result per item in
+ * the same order; it may process them one by one or together (one statement for many rows).
+ */
+export function createGroupCommit<I, O>(db: Db, work: (tx: Tx, items: I[]) => Promise<O[]>, options: GroupCommitOptions): GroupCommit<I, O> {
+  const queue: Array<Waiting<I, O>> = [];
+  let running = false;
+
+  /**
+   * One transaction for `group`; with no group given, for the items waiting when the transaction
+   * has its connection. `taken` receives the group as soon as it is formed, so that the caller
+   * still knows it when the transaction fails.
+   */
+  async function transact(given: Array<Waiting<I, O>> | null, taken: (group: Array<Waiting<I, O>>) => void): Promise<O[]> {
+    return db.transaction().execute(async (tx) => {
+      // Items that arrived while this transaction waited for a connection join it: on the
+      // embedded engine's single connection, that wait is where a group forms.
+      const group = given ?? queue.splice(0, options.maxItems);
+      taken(group);
+      await options.begin?.(tx);
+      const out = await work(tx, group.map((waiting) => waiting.item));
+      if (out.length !== group.length) throw new Error(`group commit: ${out.length} results for ${group.length} items`);
+      await options.end?.(tx);
+      return out;
+    });
+  }
+
+  async function runGroup(): Promise<void> {
+    let group: Array<Waiting<I, O>> | null = null;
+    try {
+      const results = await transact(null, (g) => (group = g));
+      group!.forEach((waiting, i) => waiting.resolve(results[i]!));
+      return;
+    } catch (err) {
+      // No transaction at all (the database is unreachable, say): the waiting items fail with it.
+      group ??= queue.splice(0, options.maxItems);
+      if (group.length <= 1) {
+        group[0]?.reject(err);
+        return;
+      }
+    }
+    for (const waiting of group) {
+      try {
+        waiting.resolve((await transact([waiting], () => {}))[0]!);
+      } catch (err) {
+        waiting.reject(err);
+      }
+    }
+  }
+
+  async function drain(): Promise<void> {
+    running = true;
+    try {
+      while (queue.length > 0) {
+        // Let the event loop read what has arrived first. The embedded engine answers without
+        // real I/O, so a request can run from its first byte to its commit as one chain of
+        // promise callbacks, and the next one would never get to join the group.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        await runGroup();
+      }
+    } finally {
+      running = false;
+    }
+  }
+
+  return {
+    run(item) {
+      return new Promise<O>((resolve, reject) => {
+        queue.push({ item, resolve, reject });
+        if (!running) void drain();
+      });
+    },
+  };
+}
