@@ -108,6 +108,36 @@ t.test("appends inside callers' transactions commit or roll back with them", asy
   t.equal(Number(count.n), 16);
 });
 
+t.test('deferred appends are chained in order at flush, or lost with their transaction', async (t) => {
+  const { db, audit, log } = await setup(t);
+  await log.append(db, entry(0));
+  await db.transaction().execute(async (tx) => {
+    const deferred = log.deferIn(tx);
+    for (let i = 1; i <= 5; i++) await log.append(tx, entry(i));
+    t.equal((await tx.selectFrom('audit_entry').select('seq').execute()).length, 1, 'nothing written before the flush');
+    // A recorded entry (whose seq the caller needs) comes after those deferred before it.
+    const recorded = await audit.record(tx, entry(6));
+    await log.append(tx, entry(7));
+    await deferred.flush();
+    t.equal(recorded.details['n'], 6);
+  });
+  const rows = await db.selectFrom('audit_entry').select(['seq', 'details']).orderBy('seq').execute();
+  t.same(rows.map((r) => (r.details as { n: number }).n), [0, 1, 2, 3, 4, 5, 6, 7], 'stored in the order of the appends');
+  t.match(await verifyAuditChain(db), { ok: true, entries: 8 });
+
+  await t.rejects(
+    db.transaction().execute(async (tx) => {
+      log.deferIn(tx);
+      await log.append(tx, entry(8));
+      throw new Error('rolled back before the flush');
+    }),
+  );
+  t.match(await verifyAuditChain(db), { ok: true, entries: 8 }, 'an unflushed entry of a rolled-back transaction is nowhere');
+  // Outside a deferring transaction, appends are immediate again.
+  await log.append(db, entry(9));
+  t.match(await verifyAuditChain(db), { ok: true, entries: 9 });
+});
+
 t.test('details survive storage exactly as hashed, awkward values included', async (t) => {
   const { db, audit } = await setup(t);
   const stored = await audit.record(db, {
