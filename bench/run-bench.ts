@@ -31,7 +31,7 @@ const benches: Array<[string, Bench]> = [
   ['incident creation', (engine) => benchIncidentCreation({ engine, incidents: quick ? 300 : 2000, concurrency: 16 })],
   ['cold start', (engine) => benchColdStart({ engine })],
   ['site lookup', (engine) => benchSiteLookup({ engine, prefixes: quick ? 100_000 : 1_000_000, lookups: quick ? 1000 : 5000 })],
-  ['federation', (engine) => benchFederation({ engine, messages: quick ? 200 : 1000, concurrency: 16 })],
+  ['federation', (engine) => benchFederation({ engine, messages: quick ? 300 : 2000, concurrency: 32 })],
   ['pull feed', (engine) => benchFeed({ engine, incidents: quick ? 10_000 : 100_000, pageSize: 500 })],
 ];
 

@@ -119,7 +119,7 @@ t.test('deferred appends are chained in order at flush, or lost with their trans
     const recorded = await audit.record(tx, entry(6));
     await log.append(tx, entry(7));
     await deferred.flush();
-    t.equal(recorded.details['n'], 6);
+    t.equal((recorded.details as { n?: number }).n, 6);
   });
   const rows = await db.selectFrom('audit_entry').select(['seq', 'details']).orderBy('seq').execute();
   t.same(rows.map((r) => (r.details as { n: number }).n), [0, 1, 2, 3, 4, 5, 6, 7], 'stored in the order of the appends');
