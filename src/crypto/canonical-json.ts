@@ -36,7 +36,7 @@ export const MAX_CANONICAL_DEPTH = 256;
 
 export function canonicalize(value: unknown): string {
   const parts: string[] = [];
-  serialize(value, '', new Set<object>(), 0, parts);
+  serialize(value, [], new Set<object>(), 0, parts);
   return parts.join('');
 }
 
@@ -44,14 +44,22 @@ export function canonicalBytes(value: unknown): Uint8Array {
   return new TextEncoder().encode(canonicalize(value));
 }
 
-function serialize(value: unknown, path: string, ancestors: Set<object>, depth: number, out: string[]): void {
+/**
+ * `at` is the path of the value as keys and indices; it becomes a JSON pointer only when an
+ * error needs one (every inbound document is canonicalised, and most never fail).
+ */
+function pointer(at: Array<string | number>): string {
+  return at.map((k) => `/${typeof k === 'number' ? k : escapePointerToken(k)}`).join('');
+}
+
+function serialize(value: unknown, at: Array<string | number>, ancestors: Set<object>, depth: number, out: string[]): void {
   switch (typeof value) {
     case 'string':
-      out.push(serializeString(value, path));
+      out.push(serializeString(value, at));
       return;
     case 'number':
       if (!Number.isFinite(value)) {
-        throw new CanonicalizationError(`non-finite number ${String(value)} is not representable in JSON`, path);
+        throw new CanonicalizationError(`non-finite number ${String(value)} is not representable in JSON`, pointer(at));
       }
       // ECMAScript Number serialization is exactly what RFC 8785 section 3.2.2.3 mandates (-0 becomes 0).
       out.push(JSON.stringify(value));
@@ -60,13 +68,13 @@ function serialize(value: unknown, path: string, ancestors: Set<object>, depth: 
       out.push(value ? 'true' : 'false');
       return;
     case 'undefined':
-      throw new CanonicalizationError('undefined is not a JSON value', path);
+      throw new CanonicalizationError('undefined is not a JSON value', pointer(at));
     case 'bigint':
-      throw new CanonicalizationError('bigint is not a JSON value', path);
+      throw new CanonicalizationError('bigint is not a JSON value', pointer(at));
     case 'symbol':
-      throw new CanonicalizationError('symbol is not a JSON value', path);
+      throw new CanonicalizationError('symbol is not a JSON value', pointer(at));
     case 'function':
-      throw new CanonicalizationError('function is not a JSON value', path);
+      throw new CanonicalizationError('function is not a JSON value', pointer(at));
     case 'object':
       break;
   }
@@ -78,22 +86,24 @@ function serialize(value: unknown, path: string, ancestors: Set<object>, depth: 
   const container = value as object;
 
   if (depth >= MAX_CANONICAL_DEPTH) {
-    throw new CanonicalizationError(`nesting deeper than ${MAX_CANONICAL_DEPTH} levels`, path);
+    throw new CanonicalizationError(`nesting deeper than ${MAX_CANONICAL_DEPTH} levels`, pointer(at));
   }
   // Only the current ancestry counts: the same object appearing twice in sibling positions is a DAG, not a cycle.
   if (ancestors.has(container)) {
-    throw new CanonicalizationError('cyclic structure', path);
+    throw new CanonicalizationError('cyclic structure', pointer(at));
   }
   ancestors.add(container);
 
   if (Array.isArray(container)) {
     out.push('[');
     for (let i = 0; i < container.length; i++) {
+      at.push(i);
       if (!Object.prototype.hasOwnProperty.call(container, i)) {
-        throw new CanonicalizationError('sparse array hole', `${path}/${i}`);
+        throw new CanonicalizationError('sparse array hole', pointer(at));
       }
       if (i > 0) out.push(',');
-      serialize(container[i], `${path}/${i}`, ancestors, depth + 1, out);
+      serialize(container[i], at, ancestors, depth + 1, out);
+      at.pop();
     }
     out.push(']');
   } else {
@@ -101,20 +111,21 @@ function serialize(value: unknown, path: string, ancestors: Set<object>, depth: 
     if (proto !== Object.prototype && proto !== null) {
       // Dates, Maps, Buffers, class instances: JSON.stringify would coerce or drop them.
       const kind = (container as { constructor?: { name?: unknown } }).constructor?.name;
-      throw new CanonicalizationError(`non-plain object (${typeof kind === 'string' ? kind : 'unknown'})`, path);
+      throw new CanonicalizationError(`non-plain object (${typeof kind === 'string' ? kind : 'unknown'})`, pointer(at));
     }
     if (Object.getOwnPropertySymbols(container).some((s) => Object.prototype.propertyIsEnumerable.call(container, s))) {
-      throw new CanonicalizationError('symbol-keyed property', path);
+      throw new CanonicalizationError('symbol-keyed property', pointer(at));
     }
     // Default sort compares UTF-16 code units, which is the order RFC 8785 section 3.2.3 requires.
     const keys = Object.keys(container).sort();
     out.push('{');
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i] as string;
-      const childPath = `${path}/${escapePointerToken(key)}`;
+      at.push(key);
       if (i > 0) out.push(',');
-      out.push(serializeString(key, childPath), ':');
-      serialize((container as Record<string, unknown>)[key], childPath, ancestors, depth + 1, out);
+      out.push(serializeString(key, at), ':');
+      serialize((container as Record<string, unknown>)[key], at, ancestors, depth + 1, out);
+      at.pop();
     }
     out.push('}');
   }
@@ -122,10 +133,10 @@ function serialize(value: unknown, path: string, ancestors: Set<object>, depth: 
   ancestors.delete(container);
 }
 
-function serializeString(s: string, path: string): string {
+function serializeString(s: string, at: Array<string | number>): string {
   // I-JSON (which JCS builds on) forbids them, and UTF-8 cannot encode them faithfully.
   if (hasLoneSurrogate(s)) {
-    throw new CanonicalizationError('string contains a lone surrogate', path);
+    throw new CanonicalizationError('string contains a lone surrogate', pointer(at));
   }
   return JSON.stringify(s);
 }

@@ -96,3 +96,16 @@ t.test('updates and reports in one burst: each applied to its own incident', asy
   t.same((await notes(ours[0]!)).sort(), ['first', 'third']);
   t.same(await notes(ours[1]!), ['second']);
 });
+
+t.test('a peer suspended a moment ago is refused, though the inbox read it as active just before', async (t) => {
+  // The inbox keeps active peers' records for a few seconds; the group re-reads them under lock.
+  t.equal((await postMessage(bravo, await report(ref(900)))).status, 200, 'alpha read as active');
+  t.equal((await api(bravo, 'POST', '/peers/alpha/suspend', 'admin')).statusCode, 200);
+  const count = await incidentCount(bravo);
+  const refused = await postMessage(bravo, await report(ref(901)));
+  t.equal(refused.status, 403);
+  t.equal(refused.json.code, 'peer-suspended');
+  t.equal(await incidentCount(bravo), count, 'nothing filed');
+  t.equal((await api(bravo, 'POST', '/peers/alpha/resume', 'admin')).statusCode, 200);
+  t.equal((await postMessage(bravo, await report(ref(902)))).status, 200, 'accepted again once resumed');
+});

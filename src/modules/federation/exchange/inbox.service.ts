@@ -151,10 +151,17 @@ interface IntakeItem {
   envelope: Envelope;
   signerFingerprint: string;
   mode: Mode;
+  /** The peer as it was when the message was checked. */
+  peer: { status: PeerRecord['status']; fingerprint: string };
 }
 
 /** Most messages stored in one transaction (see createGroupCommit). */
 export const INTAKE_GROUP_MAX = 32;
+/** How long an active peer's record serves without a query (see currentPeer), and how many are kept. */
+const PEER_CACHE_MS = 5_000;
+const PEER_CACHE_MAX = 1_000;
+/** A group's answer for a message whose peer changed after it was checked: check it again. */
+const PEER_CHANGED = Symbol('peer changed');
 
 interface Mode {
   /** Set when a handler accepts a quarantined message: unknown senders and other keys are errors, not quarantine or a key-change flag. */
@@ -432,7 +439,31 @@ export function createInbox(deps: InboxDeps): Inbox {
   }
 
   /** From "who claims to send this" to a receipt (or a problem). */
-  async function process(envelope: Envelope, mode: Mode): Promise<InboxAnswer> {
+  /**
+   * Active peers as last read, for a few seconds: the pinned key every message needs, without a
+   * query per message. Only the happy path trusts it. A message that fails verification with a
+   * cached record, or whose peer changed by the time its group commits (the group re-reads the
+   * peers it concerns under a share lock, `peers.intakeStates`), is processed again with a fresh
+   * read, so every decision is made on the peer as committed.
+   */
+  const activePeers = new Map<string, { record: PeerRecord; until: number }>();
+
+  async function currentPeer(from: string, fresh: boolean): Promise<{ peer: PeerRecord | null; cached: boolean }> {
+    const now = Date.now();
+    const hit = fresh ? undefined : activePeers.get(from);
+    if (hit && hit.until > now) return { peer: hit.record, cached: true };
+    const peer = await peers.find(db, from);
+    if (peer?.status === 'active') {
+      activePeers.delete(from); // re-inserted last: the Map's order is then oldest first
+      activePeers.set(from, { record: peer, until: now + PEER_CACHE_MS });
+      if (activePeers.size > PEER_CACHE_MAX) activePeers.delete(activePeers.keys().next().value!);
+    } else {
+      activePeers.delete(from);
+    }
+    return { peer, cached: false };
+  }
+
+  async function process(envelope: Envelope, mode: Mode, fresh = false): Promise<InboxAnswer> {
     const raw = envelope.document;
     const claim: Claim = { from: null, messageId: short(raw['id']), type: short(raw['type'], 64), sealed: envelope.sealed };
     const from = raw['from'];
@@ -441,7 +472,7 @@ export function createInbox(deps: InboxDeps): Inbox {
     }
     claim.from = from;
 
-    const peer = await peers.find(db, from);
+    const { peer, cached } = await currentPeer(from, fresh);
     if (!peer) {
       if (mode.acceptedBy) return reject(claim, 'unknown-peer', `no peer "${from}"`);
       if (claim.messageId === null) return reject(claim, 'envelope-invalid', 'document.id must be a string');
@@ -462,6 +493,8 @@ export function createInbox(deps: InboxDeps): Inbox {
     const key = await peers.keyOf(peer);
     const verified = await verifyDocumentSignature(envelope.value, key, { now: clock(), maxClockSkewMs: MAX_CLOCK_SKEW_MS });
     if (!verified.ok) {
+      // The peer may have a new key since it was cached: decide on what is committed.
+      if (cached) return process(envelope, mode, true);
       const replay = await replayOf();
       if (replay) return replay;
       if (verified.reason === 'wrong-key') {
@@ -511,12 +544,16 @@ export function createInbox(deps: InboxDeps): Inbox {
     // The text the signature was verified over: the document as stored.
     const documentText = verified.canonical;
 
-    let receipt: string | null;
+    let receipt: string | null | typeof PEER_CHANGED;
     try {
-      receipt = await intake.run({ document, documentText, envelope, signerFingerprint: verified.signingKeyFingerprint, mode });
+      receipt = await intake.run({ document, documentText, envelope, signerFingerprint: verified.signingKeyFingerprint, mode, peer: { status: peer.status, fingerprint: peer.fingerprint } });
     } catch (err) {
       if (err instanceof ProblemError) return reject(claim, err.code, err.detail ?? err.message, err.extensions);
       throw err;
+    }
+    if (receipt === PEER_CHANGED) {
+      activePeers.delete(from);
+      return process(envelope, mode, true);
     }
     if (receipt === null) {
       const row = await findInbound(db, from, document.id);
@@ -632,12 +669,19 @@ export function createInbox(deps: InboxDeps): Inbox {
    * every other message, and a second report of the same incident in the group, one by one in
    * arrival order.
    */
-  async function store(tx: Tx, items: IntakeItem[]): Promise<Array<string | null>> {
-    const results: Array<string | null | undefined> = items.map(() => undefined);
+  async function store(tx: Tx, items: IntakeItem[]): Promise<Array<string | null | typeof PEER_CHANGED>> {
+    const results: Array<string | null | typeof PEER_CHANGED | undefined> = items.map(() => undefined);
+    // Each message was checked against its peer as read before the group; the peers are read
+    // again here, locked until commit, and a message whose peer changed meanwhile goes back.
+    const states = await peers.intakeStates(tx, [...new Set(items.map((item) => item.document.from))]);
+    items.forEach((item, i) => {
+      const now = states.get(item.document.from);
+      if (!now || now.status !== item.peer.status || now.fingerprint !== item.peer.fingerprint) results[i] = PEER_CHANGED;
+    });
     const seen = new Set<string>();
     const reports: Array<{ item: IntakeItem & { document: IncidentReportDocument }; i: number }> = [];
     items.forEach((item, i) => {
-      if (item.document.type !== 'incident.report' || item.mode.acceptedBy) return;
+      if (results[i] !== undefined || item.document.type !== 'incident.report' || item.mode.acceptedBy) return;
       const key = `${item.document.from}\u0000${item.document.body.ref}`;
       if (seen.has(key)) return;
       seen.add(key);
@@ -652,12 +696,12 @@ export function createInbox(deps: InboxDeps): Inbox {
       const [seq] = await claimInbounds(tx, [inboundClaim(item)], quarantineClosing(item.mode));
       results[i] = seq === null || seq === undefined ? null : await finish(tx, item, seq);
     }
-    return results as Array<string | null>;
+    return results as Array<string | null | typeof PEER_CHANGED>;
   }
 
   // Audit entries of a group are written once, at its end: one chain lock per transaction.
   const deferredAudit = new WeakMap<Tx, { flush(): Promise<void> }>();
-  const intake = createGroupCommit<IntakeItem, string | null>(db, store, {
+  const intake = createGroupCommit<IntakeItem, string | null | typeof PEER_CHANGED>(db, store, {
     maxItems: INTAKE_GROUP_MAX,
     begin: (tx) => void deferredAudit.set(tx, audit.deferIn(tx)),
     end: (tx) => deferredAudit.get(tx)!.flush(),

@@ -1,5 +1,5 @@
 import type { PeerKey } from '../../../crypto/index.js';
-import type { DbOrTx } from '../../../db/database.js';
+import type { DbOrTx, Tx } from '../../../db/database.js';
 
 /**
  * The contract between the peers part of federation (who the other teams are, which key we
@@ -29,6 +29,12 @@ export interface PeerRecord {
 
 export interface PeerDirectory {
   find(db: DbOrTx, teamId: string): Promise<PeerRecord | null>;
+  /**
+   * The status and pinned fingerprint of these teams, share-locked until the transaction ends
+   * (a suspension or a new key waits for it): the inbox re-checks, when it stores a group of
+   * messages, that their peers are still as they were when the messages were checked.
+   */
+  intakeStates(tx: Tx, teamIds: string[]): Promise<Map<string, { status: PeerStatus; fingerprint: string }>>;
   /** The parsed pinned key of a peer (cached). */
   keyOf(peer: PeerRecord): Promise<PeerKey>;
   /**

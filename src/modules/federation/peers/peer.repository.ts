@@ -1,5 +1,5 @@
 import type { Selectable, Updateable } from 'kysely';
-import type { DbOrTx } from '../../../db/database.js';
+import type { DbOrTx, Tx } from '../../../db/database.js';
 import type { PeerTable } from '../../../db/tables.js';
 import type { PeerAssurance, PeerRecord, PeerRelationship, PeerStatus, PeerTrustLevel } from './peer-directory.js';
 
@@ -70,6 +70,13 @@ export async function findPeer(db: DbOrTx, teamId: string, options: { forUpdate?
   if (options.forUpdate) query = query.forUpdate();
   const row = await query.executeTakeFirst();
   return row ? toDetails(row) : null;
+}
+
+/** Status and pinned fingerprint of several teams, share-locked until the transaction ends. */
+export async function lockPeerStates(tx: Tx, teamIds: string[]): Promise<Array<{ teamId: string; status: string; fingerprint: string }>> {
+  if (teamIds.length === 0) return [];
+  const rows = await tx.selectFrom('peer').select(['team_id', 'status', 'fingerprint']).where('team_id', 'in', teamIds).forShare().execute();
+  return rows.map((r) => ({ teamId: r.team_id, status: r.status, fingerprint: r.fingerprint }));
 }
 
 /** Which team has this key pinned as its current key, if any. */

@@ -13,6 +13,7 @@ import {
   insertPeerKey,
   listPeerKeys,
   listPeers,
+  lockPeerStates,
   retireCurrentPeerKey,
   updatePeer,
   type PeerDetails,
@@ -459,6 +460,11 @@ export function createPeerService(deps: PeerServiceDeps): PeerService {
     async find(executor, teamId) {
       const peer = await findPeer(executor, teamId);
       return peer ? toPeerRecord(peer) : null;
+    },
+
+    async intakeStates(tx, teamIds) {
+      const rows = await lockPeerStates(tx, teamIds);
+      return new Map(rows.map((r) => [r.teamId, { status: r.status as PeerStatus, fingerprint: r.fingerprint }]));
     },
 
     async keyOf(peer) {
