@@ -40,20 +40,17 @@ export async function lockChain(tx: Tx): Promise<void> {
   await sql`select pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK}::bigint)`.execute(tx);
 }
 
-/** The newest entry's hash, or null for an empty log. Call with the chain locked. */
-export async function chainTail(tx: Tx): Promise<string | null> {
-  const row = await tx.selectFrom('audit_entry').select('hash').orderBy('seq', 'desc').limit(1).executeTakeFirst();
-  return row?.hash ?? null;
-}
-
 /**
- * `count` seqs in one round trip, ascending. Taken before the insert because the hash covers
- * them, and under the chain lock, so seq order is chain order; a rolled-back append leaves a
- * gap, which the chain tolerates.
+ * The newest entry's hash (null for an empty log) and `count` new seqs, ascending, in one round
+ * trip. Call with the chain locked. The seqs are taken before the insert because the hash covers
+ * them, and under the lock, so seq order is chain order; a rolled-back append leaves a gap, which
+ * the chain tolerates.
  */
-export async function nextSeqs(tx: Tx, count: number): Promise<number[]> {
-  const { rows } = await sql<{ seq: number | string }>`select nextval(pg_get_serial_sequence('audit_entry', 'seq')) as seq from generate_series(1, ${count}::int)`.execute(tx);
-  return rows.map((r) => Number(r.seq)).sort((a, b) => a - b);
+export async function chainTailAndSeqs(tx: Tx, count: number): Promise<{ tail: string | null; seqs: number[] }> {
+  const { rows } = await sql<{ tail: string | null; seqs: Array<number | string> }>`
+    select (select hash from audit_entry order by seq desc limit 1) as tail,
+           array(select nextval(pg_get_serial_sequence('audit_entry', 'seq')) from generate_series(1, ${count}::int)) as seqs`.execute(tx);
+  return { tail: rows[0]!.tail, seqs: rows[0]!.seqs.map(Number).sort((a, b) => a - b) };
 }
 
 /** Several entries in one statement; the rows come back as stored, in seq order, so the caller can check they still hash the same. */

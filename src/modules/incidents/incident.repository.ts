@@ -96,11 +96,9 @@ function* slices<T>(rows: T[], columns: number): Generator<T[]> {
 }
 
 async function insertSearchRows(tx: Tx, incidents: Array<{ id: string; content: Pick<IncidentContent, 'hosts' | 'indicators'> }>): Promise<void> {
-  const hosts = incidents.flatMap(({ id, content }) =>
-    content.hosts.filter((h) => h.ip || h.hostname).map((h) => ({ incident_id: id, ip: h.ip ?? null, hostname: h.hostname?.toLowerCase() ?? null })),
-  );
+  const hosts = incidents.flatMap(({ id, content }) => hostRows(id, content));
   for (const slice of slices(hosts, 3)) await tx.insertInto('incident_host').values(slice).execute();
-  const indicators = incidents.flatMap(({ id, content }) => content.indicators.map((i) => ({ incident_id: id, kind: i.kind, value: i.value })));
+  const indicators = incidents.flatMap(({ id, content }) => indicatorRows(id, content));
   for (const slice of slices(indicators, 3)) await tx.insertInto('incident_indicator').values(slice).execute();
 }
 
@@ -110,12 +108,38 @@ async function replaceSearchRows(tx: Tx, incidentId: string, c: Pick<IncidentCon
   await insertSearchRows(tx, [{ id: incidentId, content: c }]);
 }
 
-/** New incidents, in the order given (their stored order follows it), with their search rows. */
+/**
+ * New incidents, in the order given (their stored order follows it), with their search rows: in
+ * one statement (the search rows in WITH clauses; the foreign keys are checked at its end) unless
+ * that would pass the parameter limit.
+ */
 export async function insertIncidents(tx: Tx, rows: Array<{ id: string; ref: string; createdBy: string; at: Date; content: IncidentContent }>): Promise<void> {
   if (rows.length === 0) return;
   const values = rows.map((row) => ({ id: row.id, ref: row.ref, created_by: row.createdBy, created_at: row.at, updated_at: row.at, ...contentColumns(row.content) }));
-  for (const slice of slices(values, Object.keys(values[0]!).length)) await tx.insertInto('incident').values(slice).execute();
-  await insertSearchRows(tx, rows);
+  const columns = Object.keys(values[0]!).length;
+  const hosts = rows.flatMap(({ id, content }) => hostRows(id, content));
+  const indicators = rows.flatMap(({ id, content }) => indicatorRows(id, content));
+  if (values.length * columns + 3 * (hosts.length + indicators.length) > MAX_PARAMETERS) {
+    for (const slice of slices(values, columns)) await tx.insertInto('incident').values(slice).execute();
+    await insertSearchRows(tx, rows);
+    return;
+  }
+  await tx
+    .with('hosts', (db) => (hosts.length ? db.insertInto('incident_host').values(hosts).returning('incident_id') : db.selectNoFrom(sql<string>`null`.as('incident_id'))))
+    .with('indicators', (db) =>
+      indicators.length ? db.insertInto('incident_indicator').values(indicators).returning('incident_id') : db.selectNoFrom(sql<string>`null`.as('incident_id')),
+    )
+    .insertInto('incident')
+    .values(values)
+    .execute();
+}
+
+function hostRows(incidentId: string, content: Pick<IncidentContent, 'hosts'>) {
+  return content.hosts.filter((h) => h.ip || h.hostname).map((h) => ({ incident_id: incidentId, ip: h.ip ?? null, hostname: h.hostname?.toLowerCase() ?? null }));
+}
+
+function indicatorRows(incidentId: string, content: Pick<IncidentContent, 'indicators'>) {
+  return content.indicators.map((i) => ({ incident_id: incidentId, kind: i.kind, value: i.value }));
 }
 
 /** Writes new content if the stored version is still `expectedVersion`; false when it is not. */
