@@ -74,12 +74,22 @@ export const PageQuerySchema = {
   cursor: Type.Optional(Type.String({ maxLength: 200, description: 'Opaque cursor from a previous page.' })),
 };
 
+/**
+ * An error answer as the OpenAPI document declares it: RFC 9457 problem details under their own
+ * media type, `application/problem+json`, which is what the error handler sends. Generated
+ * clients then know an error body from a success body by its type.
+ */
+export const ProblemResponse = {
+  description: 'Problem details (RFC 9457). `code` is stable and listed in docs/errors.md.',
+  content: { 'application/problem+json': { schema: ProblemSchema } },
+} as const;
+
 export const errorResponses = {
-  400: ProblemSchema,
-  401: ProblemSchema,
-  403: ProblemSchema,
-  404: ProblemSchema,
-  413: ProblemSchema,
-  415: ProblemSchema,
-  500: ProblemSchema,
+  400: ProblemResponse,
+  401: ProblemResponse,
+  403: ProblemResponse,
+  404: ProblemResponse,
+  413: ProblemResponse,
+  415: ProblemResponse,
+  500: ProblemResponse,
 } as const;

@@ -28,7 +28,7 @@ import { createSharingModule } from './modules/sharing/sharing.module.js';
 import { createCoordinationModule } from './modules/coordination/coordination.module.js';
 import { isTokenRevoked } from './modules/tokens/token.repository.js';
 import { tokenRoutes } from './modules/tokens/token.routes.js';
-import { ProblemSchema } from '../schemas/common.schema.js';
+import { ProblemResponse } from '../schemas/common.schema.js';
 
 export interface AppDeps {
   config: Config;
@@ -136,7 +136,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onClose', () => federation.stop());
 
   // 3. Public routes.
-  const problemOnly = { 503: ProblemSchema };
+  const problemOnly = { 503: ProblemResponse };
   app.get('/healthz', { schema: { tags: ['operations'], summary: 'The process is up', response: { 200: { type: 'object', properties: { status: { type: 'string' } } } } } }, async () => ({ status: 'ok' }));
   app.get(
     '/readyz',

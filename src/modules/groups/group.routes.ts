@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { ProblemSchema, errorResponses } from '../../../schemas/common.schema.js';
+import { ProblemResponse, errorResponses } from '../../../schemas/common.schema.js';
 import {
   GroupCreateSchema,
   GroupIdParamsSchema,
@@ -39,7 +39,7 @@ export const groupRoutes: FastifyPluginAsyncTypebox<{ groups: GroupService }> = 
         description:
           'ourMembership says whether our team belongs to it: only groups we belong to give their members a trust floor (docs/trust-model.md). Floors may not exceed partner.',
         body: GroupCreateSchema,
-        response: { 201: GroupSchema, 409: ProblemSchema, ...errorResponses },
+        response: { 201: GroupSchema, 409: ProblemResponse, ...errorResponses },
       },
     },
     async (request, reply) => {

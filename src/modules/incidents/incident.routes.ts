@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { ProblemSchema, errorResponses } from '../../../schemas/common.schema.js';
+import { ProblemResponse, errorResponses } from '../../../schemas/common.schema.js';
 import {
   IncidentCreateSchema,
   IncidentListQuerySchema,
@@ -89,7 +89,7 @@ export const incidentRoutes: FastifyPluginAsyncTypebox<{ incidents: IncidentServ
         params: IncidentRefParamsSchema,
         headers: Type.Object({ 'if-match': Type.Optional(Type.String({ maxLength: 20 })) }),
         body: IncidentPatchSchema,
-        response: { 200: IncidentSchema, 409: ProblemSchema, 412: ProblemSchema, ...errorResponses },
+        response: { 200: IncidentSchema, 409: ProblemResponse, 412: ProblemResponse, ...errorResponses },
       },
     },
     async (request, reply) => {

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { ProblemSchema, errorResponses } from '../../../schemas/common.schema.js';
+import { ProblemResponse, errorResponses } from '../../../schemas/common.schema.js';
 import { TeamProfileInputSchema, TeamProfileSchema } from '../../../schemas/profile.schema.js';
 import { requireRole } from '../../http/auth.js';
 import type { ProfileService } from './profile.service.js';
@@ -33,7 +33,7 @@ export const profileApiRoutes: FastifyPluginAsyncTypebox<{ profiles: ProfileServ
 export const profilePublicRoutes: FastifyPluginAsyncTypebox<{ profiles: ProfileService }> = async (app, { profiles }) => {
   // Documented with the media types actually served, so the OpenAPI document does not claim JSON.
   const document = (mediaType: string, description: string) =>
-    ({ 200: { description, content: { [mediaType]: { schema: { type: 'string' } } } }, 503: ProblemSchema }) as const;
+    ({ 200: { description, content: { [mediaType]: { schema: { type: 'string' } } } }, 503: ProblemResponse }) as const;
   app.get('/rfc2350.txt', { schema: { tags: ['public'], summary: 'RFC 2350 team description', response: document('text/plain', 'The RFC 2350 template, filled in') } }, async (_req, reply) =>
     reply.type('text/plain; charset=utf-8').send(renderRfc2350(await profiles.get())),
   );

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply } from 'fastify';
-import { ProblemSchema, errorResponses } from '../../../schemas/common.schema.js';
+import { ProblemResponse, errorResponses } from '../../../schemas/common.schema.js';
 import {
   IfMatchHeadersSchema,
   SiteCreateSchema,
@@ -52,7 +52,7 @@ export const siteRoutes: FastifyPluginAsyncTypebox<{ sites: SiteService }> = asy
         description:
           'Answers 201 with Location and ETag. Networks are stored in canonical form, domains lower-case without a trailing dot, duplicates dropped. Each network, AS number and domain belongs to at most one site: 409 conflict otherwise.',
         body: SiteCreateSchema,
-        response: { 201: SiteSchema, ...errorResponses, 409: ProblemSchema },
+        response: { 201: SiteSchema, ...errorResponses, 409: ProblemResponse },
       },
     },
     async (request, reply) => {
@@ -121,7 +121,7 @@ export const siteRoutes: FastifyPluginAsyncTypebox<{ sites: SiteService }> = asy
         params: SiteIdParamsSchema,
         headers: IfMatchHeadersSchema,
         body: SitePatchSchema,
-        response: { 200: SiteSchema, ...errorResponses, 409: ProblemSchema, 412: ProblemSchema },
+        response: { 200: SiteSchema, ...errorResponses, 409: ProblemResponse, 412: ProblemResponse },
       },
     },
     async (request, reply) => {
@@ -142,7 +142,7 @@ export const siteRoutes: FastifyPluginAsyncTypebox<{ sites: SiteService }> = asy
         description: 'With If-Match: "<version>", a site changed since is 412 version-mismatch.',
         params: SiteIdParamsSchema,
         headers: IfMatchHeadersSchema,
-        response: { 204: { type: 'null', description: 'Removed.' }, ...errorResponses, 412: ProblemSchema },
+        response: { 204: { type: 'null', description: 'Removed.' }, ...errorResponses, 412: ProblemResponse },
       },
     },
     async (request, reply) => {

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import type { FastifyRequest, FastifySchemaCompiler } from 'fastify';
 import Type from 'typebox';
-import { ProblemSchema, errorResponses } from '../../../../schemas/common.schema.js';
+import { ProblemResponse, errorResponses } from '../../../../schemas/common.schema.js';
 import {
   FeedPageSchema,
   FeedQuerySchema,
@@ -37,7 +37,7 @@ import type { Inbox } from './inbox.service.js';
 import type { PeerAccess } from './peer-access.service.js';
 import type { ShareService } from './share.service.js';
 
-const conflictResponses = { ...errorResponses, 409: ProblemSchema };
+const conflictResponses = { ...errorResponses, 409: ProblemResponse };
 
 /** /api/v1: shares, investigations and the quarantine, for this team's handlers. */
 export const exchangeApiRoutes: FastifyPluginAsyncTypebox<{ shares: ShareService; inbox: Inbox; teamId: string }> = async (app, { shares, inbox, teamId }) => {
@@ -160,7 +160,7 @@ export const exchangeApiRoutes: FastifyPluginAsyncTypebox<{ shares: ShareService
           'Adding the peer pins the key its signed profile carries, as POST /api/v1/peers does; confirm the fingerprint out of band (POST /api/v1/peers/{teamId}/verify). The message must verify against that key.',
         params: QuarantineIdParamsSchema,
         body: QuarantineAcceptSchema,
-        response: { 200: QuarantineDecisionSchema, ...conflictResponses, 401: ProblemSchema, 422: ProblemSchema, 502: ProblemSchema },
+        response: { 200: QuarantineDecisionSchema, ...conflictResponses, 401: ProblemResponse, 422: ProblemResponse, 502: ProblemResponse },
       },
     },
     async (request) => inbox.acceptQuarantine(request.params.id, request.body.url, actorOf(request)),
@@ -190,14 +190,14 @@ const documentedBodyOnly: FastifySchemaCompiler<unknown> = (route) =>
   route.httpPart === 'body' ? () => true : (TypeBoxValidatorCompiler as FastifySchemaCompiler<unknown>)(route);
 
 const federationErrors = {
-  400: ProblemSchema,
-  401: ProblemSchema,
-  403: ProblemSchema,
-  409: ProblemSchema,
-  413: ProblemSchema,
-  415: ProblemSchema,
-  429: ProblemSchema,
-  500: ProblemSchema,
+  400: ProblemResponse,
+  401: ProblemResponse,
+  403: ProblemResponse,
+  409: ProblemResponse,
+  413: ProblemResponse,
+  415: ProblemResponse,
+  429: ProblemResponse,
+  500: ProblemResponse,
 };
 
 /** /federation/v1: the inbox, peer tokens and the pull feed, for peer nodes. */

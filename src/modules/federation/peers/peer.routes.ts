@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { ProblemSchema, errorResponses } from '../../../../schemas/common.schema.js';
+import { ProblemResponse, errorResponses } from '../../../../schemas/common.schema.js';
 import {
   PeerAddSchema,
   PeerKeyListSchema,
@@ -59,7 +59,7 @@ const toWireKey = (k: PeerKeyRow): PeerKeyEntry => ({
 });
 
 /** Problems a peer operation can answer besides the generic ones. */
-const peerProblems = { 409: ProblemSchema, 422: ProblemSchema, 502: ProblemSchema } as const;
+const peerProblems = { 409: ProblemResponse, 422: ProblemResponse, 502: ProblemResponse } as const;
 
 /** /api/v1/peers: a team's handlers manage whom their node exchanges with. */
 export function peerApiRoutes(peers: PeerService): FastifyPluginAsync {
@@ -212,7 +212,7 @@ export function peerApiRoutes(peers: PeerService): FastifyPluginAsync {
           tags: ['peers'],
           summary: 'Resume exchanging with a suspended peer (back to key-changed if a key change was flagged meanwhile)',
           params: PeerTeamIdParamsSchema,
-          response: { 200: PeerSchema, ...errorResponses, 409: ProblemSchema },
+          response: { 200: PeerSchema, ...errorResponses, 409: ProblemResponse },
         },
       },
       async (request) => toWirePeer(await peers.resume(request.params.teamId, actor(request))),
@@ -226,7 +226,7 @@ export function peerApiRoutes(peers: PeerService): FastifyPluginAsync {
           tags: ['peers'],
           summary: 'Remove the peer and its pinned keys (the audit log keeps the record)',
           params: PeerTeamIdParamsSchema,
-          response: { 204: { type: 'null', description: 'Removed.' }, ...errorResponses, 409: ProblemSchema },
+          response: { 204: { type: 'null', description: 'Removed.' }, ...errorResponses, 409: ProblemResponse },
         },
       },
       async (request, reply) => {
@@ -249,7 +249,7 @@ export function peerFederationRoutes(publisher: ProfilePublisher): FastifyPlugin
           summary: "This node's team profile, signed by its own key (a self-signature)",
           description:
             'Verify the signature against document.profile.publicKey, check that the key\'s fingerprint equals document.profile.fingerprint, then confirm that fingerprint with the team out of band.',
-          response: { 200: SignedProfileSchema, 503: ProblemSchema },
+          response: { 200: SignedProfileSchema, 503: ProblemResponse },
         },
       },
       // Sent as the signed text itself (fastify does not re-serialise strings).
