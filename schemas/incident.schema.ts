@@ -227,7 +227,7 @@ export const IncidentListQuerySchema = Type.Object(
     tlp: Type.Optional(TlpSchema),
     severity: Type.Optional(SeveritySchema),
     updatedSince: Type.Optional(DateTimeSchema),
-    host: Type.Optional(Type.String({ minLength: 1, maxLength: 253, description: 'Host name, IP address, or CIDR block containing a host.' })),
+    host: Type.Optional(Type.String({ minLength: 1, maxLength: 253, description: 'Host name, IP address, or CIDR block containing a host. A block with host bits set is refused (400), not read as a name.' })),
     indicator: Type.Optional(Type.String({ minLength: 1, maxLength: 2048 })),
     externalRef: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: "Another team's reference number." })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),

@@ -1,5 +1,6 @@
 import Type, { type Static } from 'typebox';
 import { DateTimeSchema } from './common.schema.js';
+import { ASSURANCES, RELATIONSHIPS, TRUST_LEVELS } from './policy.schema.js';
 import { TeamProfileInputSchema, TeamTypeSchema } from './profile.schema.js';
 
 /**
@@ -80,9 +81,11 @@ export type SignedProfile = Static<typeof SignedProfileSchema>;
 // ---------------------------------------------------------------------------------------------
 // Peers (/api/v1/peers)
 
-export const PEER_RELATIONSHIPS = ['coordinator', 'member', 'peer'] as const;
-export const PEER_TRUST_LEVELS = ['unknown', 'community', 'partner', 'close'] as const;
-export const PEER_ASSURANCES = ['unverified', 'introduced', 'verified'] as const;
+// The policy's vocabulary (schemas/policy.schema.ts) is the one source of these values: the
+// peer table stores what the sharing policy decides on.
+export const PEER_RELATIONSHIPS = RELATIONSHIPS;
+export const PEER_TRUST_LEVELS = TRUST_LEVELS;
+export const PEER_ASSURANCES = ASSURANCES;
 export const PEER_STATUSES = ['active', 'suspended', 'key-changed'] as const;
 export const PEER_KEY_ORIGINS = ['added', 'rotation', 'reverified'] as const;
 

@@ -234,6 +234,11 @@ t.test('list filters', async (t) => {
   t.strictSame((await get(url(B.ref))).json().externalRefs, [{ team: 'bravo', ref: 'BRAVO#2030-000077' }], 'shown on the incident');
   t.strictSame(await list(t, `externalRef=${encodeURIComponent('BRAVO#2030-000078')}`), []);
 
+  // A network with host bits set, or a prefix longer than the address, is a mistake, not a name.
+  for (const network of ['192.0.2.1/24', '10.0.0.0/33', '2001:db8::1/32']) {
+    const body = problem(t, await get(`/api/v1/incidents?host=${encodeURIComponent(network)}`), 400, 'validation-failed');
+    t.match(body.errors?.[0], { location: 'querystring', pointer: '/host' }, `${network}: refused`);
+  }
   for (const bad of ['phase=bogus', 'tlp=WHITE', 'severity=urgent', 'category=Fraud', 'updatedSince=yesterday', 'limit=0', 'limit=501', 'limit=three', 'colour=red']) {
     const body = problem(t, await get(`/api/v1/incidents?${bad}`), 400, 'validation-failed');
     t.equal(body.errors?.[0]?.location, 'querystring', `${bad}: in the query string`);

@@ -240,7 +240,13 @@ export function createIncidentService(deps: { db: Db; clock: Clock; config: Pick
       if (query.host) {
         const network = isIpAddress(query.host) ? query.host : canonicalNetwork(query.host);
         if (network) filter.hostNetwork = network;
-        else filter.hostName = query.host;
+        else if (query.host.includes('/')) {
+          // A host name has no slash: this is a network written wrongly (host bits set, a prefix
+          // too long), which would otherwise match nothing without a word.
+          throw new ProblemError('validation-failed', `host "${query.host}" is not a network: give it without host bits (e.g. 192.0.2.0/24)`, {
+            errors: [{ location: 'querystring', pointer: '/host', message: 'not a valid CIDR network' }],
+          });
+        } else filter.hostName = query.host;
       }
       if (query.cursor) filter.beforeSeq = decodeCursor(query.cursor, { s: 'number' }).s as number;
       const page = await listIncidents(db, filter);

@@ -317,7 +317,10 @@ export interface InboundRow {
   incidentId: string | null;
   /** Canonical text of the receipt document, fixed when the message was processed. */
   receiptDocument: string | null;
-  /** The signed receipt envelope (JSON text); null until signed, right after the commit. */
+  /**
+   * The signed receipt envelope (JSON text), signed in the processing transaction; null only on
+   * rows stored by an older node, which signed after the commit.
+   */
   receipt: string | null;
   receiptStatus: string | null;
   receivedAt: string;
@@ -352,6 +355,9 @@ export async function listInboundForIncident(db: DbOrTx, incidentId: string): Pr
   return rows.map(toInbound);
 }
 
+/** What a message's inbox row starts with; its outcome and receipt come when it is processed. */
+export type InboundClaim = Pick<InboundRow, 'sender' | 'messageId' | 'type' | 'envelope' | 'document' | 'signature' | 'signerFingerprint' | 'sealed'> & { at: Date };
+
 /**
  * Takes the (sender, message id) slot for this message. Returns null when another transaction
  * holds or has committed it: on a server the insert waits for that transaction, so two copies of
@@ -359,19 +365,6 @@ export async function listInboundForIncident(db: DbOrTx, incidentId: string): Pr
  * before the processing takes any lock) a quarantined copy of the message is marked accepted.
  * Several messages go in one statement; the answer is each one's seq, or null, in the order given.
  */
-
-export interface InboundClaim {
-  sender: string;
-  messageId: string;
-  type: string;
-  envelope: string;
-  document: string;
-  signature: string;
-  signerFingerprint: string;
-  sealed: boolean;
-  at: Date;
-}
-
 export async function claimInbounds(tx: Tx, rows: InboundClaim[], quarantine: { by: string; reason: string | null }): Promise<Array<number | null>> {
   if (rows.length === 0) return [];
   const inserted = await tx
