@@ -2,12 +2,12 @@ import type { Db, Tx } from './database.js';
 
 /**
  * Group commit: work items that arrive while a transaction is running wait for it to end and
- * then run together in the next one. Each transaction costs a commit (a WAL flush on a server,
- * a file sync on the embedded engine) and the locks every item takes (the reference-number
- * counter, the audit chain); sharing them is what lets one node keep up with many senders.
+ * then run together in the next one. Each transaction costs a commit (a WAL flush on a server)
+ * and the locks every item takes (the reference-number counter, the audit chain), and each
+ * statement a round trip; sharing them is what lets one node keep up with many senders.
  *
- * There is no timer: an item arriving when nothing runs starts a transaction at once, so a
- * lone request waits no longer than before, and batches grow only under load.
+ * There is no timer: an item arriving when nothing runs starts a transaction after one turn of
+ * the event loop, so a lone request is not held back, and groups grow only under load.
  *
  * If a group's transaction fails, nothing of it was written; each of its items then runs again
  * alone, so one bad item fails only itself. Items must therefore be safe to run twice when the

@@ -95,7 +95,26 @@ export interface MigrationReport {
   applied: string[];
 }
 
+/**
+ * Kysely's migrator looks for its own tables by listing the tables of every schema on the
+ * server; a schema another client drops at that moment makes the listing fail with "schema ...
+ * does not exist". That says nothing about ours, so the run is tried again (a few times, briefly).
+ */
+const OTHER_SCHEMA_VANISHED = /schema "([^"]+)" does not exist/;
+
 export async function migrateToLatest(db: Db, schema: string | null): Promise<MigrationReport> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await migrateOnce(db, schema);
+    } catch (err) {
+      const vanished = err instanceof MigrationError ? OTHER_SCHEMA_VANISHED.exec(err.message)?.[1] : undefined;
+      if (vanished === undefined || vanished === schema || attempt >= 5) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+    }
+  }
+}
+
+async function migrateOnce(db: Db, schema: string | null): Promise<MigrationReport> {
   const migrator = new Migrator({
     db,
     provider: new SqlFileMigrationProvider(path.join(projectRoot(), 'migrations')),

@@ -438,7 +438,6 @@ export function createInbox(deps: InboxDeps): Inbox {
     return row ? findQuarantine(db, row.id) : null;
   }
 
-  /** From "who claims to send this" to a receipt (or a problem). */
   /**
    * Active peers as last read, for a few seconds: the pinned key every message needs, without a
    * query per message. Only the happy path trusts it. A message that fails verification with a
@@ -463,7 +462,13 @@ export function createInbox(deps: InboxDeps): Inbox {
     return { peer, cached: false };
   }
 
-  async function process(envelope: Envelope, mode: Mode, fresh = false): Promise<InboxAnswer> {
+  /**
+   * From "who claims to send this" to a receipt (or a problem). `attempt` 0 may use the cached
+   * peer; later attempts read it afresh, and a peer that keeps changing under the message ends
+   * in a 409 its sender retries.
+   */
+  async function process(envelope: Envelope, mode: Mode, attempt = 0): Promise<InboxAnswer> {
+    const fresh = attempt > 0;
     const raw = envelope.document;
     const claim: Claim = { from: null, messageId: short(raw['id']), type: short(raw['type'], 64), sealed: envelope.sealed };
     const from = raw['from'];
@@ -494,7 +499,7 @@ export function createInbox(deps: InboxDeps): Inbox {
     const verified = await verifyDocumentSignature(envelope.value, key, { now: clock(), maxClockSkewMs: MAX_CLOCK_SKEW_MS });
     if (!verified.ok) {
       // The peer may have a new key since it was cached: decide on what is committed.
-      if (cached) return process(envelope, mode, true);
+      if (cached) return process(envelope, mode, attempt + 1);
       const replay = await replayOf();
       if (replay) return replay;
       if (verified.reason === 'wrong-key') {
@@ -553,7 +558,8 @@ export function createInbox(deps: InboxDeps): Inbox {
     }
     if (receipt === PEER_CHANGED) {
       activePeers.delete(from);
-      return process(envelope, mode, true);
+      if (attempt >= 3) return reject(claim, 'conflict', `peer "${from}" changed while the message was being stored; send it again`);
+      return process(envelope, mode, attempt + 1);
     }
     if (receipt === null) {
       const row = await findInbound(db, from, document.id);
