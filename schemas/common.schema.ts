@@ -81,7 +81,9 @@ export const PageQuerySchema = {
  */
 export const ProblemResponse = {
   description: 'Problem details (RFC 9457). `code` is stable and listed in docs/errors.md.',
-  content: { 'application/problem+json': { schema: ProblemSchema } },
+  // One named schema (components/schemas/Problem, registered in app.ts): generated clients get
+  // one Problem type, not one per operation and status.
+  content: { 'application/problem+json': { schema: { $ref: 'Problem#' } } },
 } as const;
 
 export const errorResponses = {

@@ -28,7 +28,7 @@ import { createSharingModule } from './modules/sharing/sharing.module.js';
 import { createCoordinationModule } from './modules/coordination/coordination.module.js';
 import { isTokenRevoked } from './modules/tokens/token.repository.js';
 import { tokenRoutes } from './modules/tokens/token.routes.js';
-import { ProblemResponse } from '../schemas/common.schema.js';
+import { ProblemResponse, ProblemSchema } from '../schemas/common.schema.js';
 
 export interface AppDeps {
   config: Config;
@@ -72,7 +72,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.removeContentTypeParser('text/plain');
   app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
   await app.register(fastifyJwt, { secret: deps.tokenSecret, verify: { algorithms: ['HS256'] } });
+  // Shared schemas before the routes that refer to them; swagger names each component by its $id.
+  app.addSchema({ $id: 'Problem', title: 'Problem', ...ProblemSchema });
   await app.register(fastifySwagger, {
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json['$id'] === 'string' ? json['$id'] : `def-${i}`) },
     openapi: {
       openapi: '3.1.0',
       info: {

@@ -58,6 +58,8 @@ t.test('problem responses are documented as application/problem+json', async (t)
     for (const [status, response] of Object.entries(op.responses ?? {})) {
       if (Number(status) < 400) continue;
       t.strictSame(Object.keys(response.content ?? {}), ['application/problem+json'], `${name} ${status}`);
+      // One named component, so generated clients get one Problem type.
+      t.strictSame(response.content?.['application/problem+json']?.schema, { $ref: '#/components/schemas/Problem' }, `${name} ${status}: the Problem component`);
     }
   }
 });
