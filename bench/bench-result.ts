@@ -1,3 +1,5 @@
+import pg from 'pg';
+
 /**
  * One figure printed by `npm run bench`. `limit` is the target the issue (or, where the issue
  * names none, our own ADR) sets; `ratio` is value/limit for "higher is better" figures and
@@ -33,3 +35,14 @@ export function percentile(values: number[], p: number): number {
 }
 
 export const BENCH_DATABASE_URL = process.env.HIKESHI_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/** Drops a benchmark's schema on the server (it ran in its own, so nothing else is touched). */
+export async function dropBenchSchema(schema: string): Promise<void> {
+  const client = new pg.Client({ connectionString: BENCH_DATABASE_URL });
+  await client.connect();
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  } finally {
+    await client.end();
+  }
+}

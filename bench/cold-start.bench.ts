@@ -3,10 +3,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { freePort } from '../src/util/free-port.js';
 import { projectRoot } from '../src/project-root.js';
-import { BENCH_DATABASE_URL, type BenchResult } from './bench-result.js';
+import { BENCH_DATABASE_URL, dropBenchSchema, type BenchResult } from './bench-result.js';
 
 
 /** Starts `hikeshi serve` as a real process and measures until /readyz answers 200. */
@@ -49,10 +48,7 @@ export async function benchColdStart(opts: { engine: 'pglite' | 'postgres' }): P
   } finally {
     await rm(dataDir, { recursive: true, force: true });
     if (opts.engine === 'postgres') {
-      const client = new pg.Client({ connectionString: BENCH_DATABASE_URL });
-      await client.connect();
-      await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-      await client.end();
+      await dropBenchSchema(schema);
     }
   }
 }

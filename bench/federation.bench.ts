@@ -5,7 +5,6 @@ import { createServer, type Server } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import pg from 'pg';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import {
@@ -24,7 +23,7 @@ import { KEY_FILE } from '../src/modules/profile/node-identity.js';
 import { defaultProfile } from '../src/modules/profile/profile.service.js';
 import { mintApiToken } from '../src/modules/tokens/token-codec.js';
 import { projectRoot } from '../src/project-root.js';
-import { BENCH_DATABASE_URL, type BenchResult } from './bench-result.js';
+import { BENCH_DATABASE_URL, dropBenchSchema, type BenchResult } from './bench-result.js';
 
 /**
  * Signed messages accepted per second by one node, end to end: `concurrency` clients, in a thread
@@ -157,12 +156,8 @@ export async function benchFederation(opts: FederationBenchOptions): Promise<Ben
       bodies.push(JSON.stringify(await signDocument(document, sender.signer)));
     }
 
-    const post = async (body: string) => {
-      const res = await fetch(`${url}/federation/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-      const text = await res.text();
-      if (res.status !== 200) throw new Error(`message refused: ${res.status} ${text.slice(0, 300)}`);
-    };
-    for (const body of bodies.slice(0, WARMUP)) await post(body);
+    // The warm-up goes the same way as the timed run, one message at a time.
+    await sendFromOtherThread(url, bodies.slice(0, WARMUP), 1);
     // The verify rate is probed before and after the run and averaged: on a shared machine the
     // load drifts, and the ratio should compare like with like.
     const openpgpBefore = await measureOpenpgpVerifyRate(probeSeconds);
@@ -196,10 +191,7 @@ export async function benchFederation(opts: FederationBenchOptions): Promise<Ben
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await database.close();
     if (schema) {
-      const client = new pg.Client({ connectionString: BENCH_DATABASE_URL });
-      await client.connect();
-      await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-      await client.end();
+      await dropBenchSchema(schema);
     }
     await rm(dataDir, { recursive: true, force: true });
   }

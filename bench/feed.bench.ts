@@ -4,7 +4,6 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
-import pg from 'pg';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { generateNodeKey, signDocument } from '../src/crypto/index.js';
@@ -15,7 +14,7 @@ import { KEY_FILE } from '../src/modules/profile/node-identity.js';
 import { mintApiToken } from '../src/modules/tokens/token-codec.js';
 import { projectRoot } from '../src/project-root.js';
 import { freePort } from '../src/util/free-port.js';
-import { BENCH_DATABASE_URL, type BenchResult } from './bench-result.js';
+import { BENCH_DATABASE_URL, dropBenchSchema, type BenchResult } from './bench-result.js';
 
 /**
  * The pull feed's serving rate (issue 4 item 8): items per second one partner peer gets through
@@ -55,10 +54,7 @@ async function benchNode(engine: 'pglite' | 'postgres', teamId: string, opts: { 
       await app.close();
       await database.close();
       if (schema) {
-        const client = new pg.Client({ connectionString: BENCH_DATABASE_URL });
-        await client.connect();
-        await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-        await client.end();
+        await dropBenchSchema(schema);
       }
       await rm(dataDir, { recursive: true, force: true });
     },

@@ -3,7 +3,6 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { openDatabase } from '../src/db/database.js';
@@ -12,7 +11,7 @@ import { generateNodeKey } from '../src/crypto/index.js';
 import { KEY_FILE } from '../src/modules/profile/node-identity.js';
 import { mintApiToken } from '../src/modules/tokens/token-codec.js';
 import { projectRoot } from '../src/project-root.js';
-import { BENCH_DATABASE_URL, percentile, type BenchResult } from './bench-result.js';
+import { BENCH_DATABASE_URL, dropBenchSchema, percentile, type BenchResult } from './bench-result.js';
 
 /**
  * Incident creations per second through HTTP: a node listening on loopback, `concurrency`
@@ -53,12 +52,7 @@ export async function benchIncidentCreation(opts: { engine: 'pglite' | 'postgres
   const seconds = (performance.now() - started) / 1000;
   await app.close();
   await database.close();
-  if (schema) {
-    const client = new pg.Client({ connectionString: BENCH_DATABASE_URL });
-    await client.connect();
-    await client.query(`DROP SCHEMA "${schema}" CASCADE`);
-    await client.end();
-  }
+  if (schema) await dropBenchSchema(schema);
   await rm(dataDir, { recursive: true, force: true });
   return [
     { name: `incident creations via HTTP (${opts.concurrency} clients)`, engine: opts.engine, value: opts.incidents / seconds, unit: 'incidents/s', limit: 100, better: 'higher' },

@@ -4,13 +4,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { sql } from 'kysely';
-import pg from 'pg';
 import { systemClock } from '../src/clock.js';
 import { openDatabase, type DatabaseHandle, type Db } from '../src/db/database.js';
 import { migrateToLatest } from '../src/db/migrator.js';
 import { ProblemError } from '../src/http/problem.js';
 import { createSiteService } from '../src/modules/sites/site.service.js';
-import { BENCH_DATABASE_URL, percentile, type BenchResult } from './bench-result.js';
+import { BENCH_DATABASE_URL, percentile, dropBenchSchema, type BenchResult } from './bench-result.js';
 
 export interface SiteLookupBenchOptions {
   engine: 'pglite' | 'postgres';
@@ -101,13 +100,7 @@ async function openBenchDatabase(engine: 'pglite' | 'postgres'): Promise<{ handl
   return {
     handle,
     async cleanup() {
-      const client = new pg.Client({ connectionString: BENCH_DATABASE_URL });
-      await client.connect();
-      try {
-        await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-      } finally {
-        await client.end();
-      }
+      await dropBenchSchema(schema);
     },
   };
 }

@@ -115,8 +115,9 @@ function crc24(bytes: Uint8Array): number {
 
 function armorSignature(packet: Buffer): string {
   const body = packet.toString('base64').replace(/.{1,64}/g, '$&\n');
-  const crc = Buffer.from([(crc24(packet) >> 16) & 0xff, (crc24(packet) >> 8) & 0xff, crc24(packet) & 0xff]).toString('base64');
-  return `-----BEGIN PGP SIGNATURE-----\n\n${body}=${crc}\n-----END PGP SIGNATURE-----\n`;
+  const crc = Buffer.alloc(3);
+  crc.writeUIntBE(crc24(packet), 0, 3);
+  return `-----BEGIN PGP SIGNATURE-----\n\n${body}=${crc.toString('base64')}\n-----END PGP SIGNATURE-----\n`;
 }
 
 const BASE64_LINE = /^[A-Za-z0-9+/=]*$/;

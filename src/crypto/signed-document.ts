@@ -1,6 +1,6 @@
 import { createMessage, enums, readSignature, verify, type Signature, type SignaturePacket } from 'openpgp';
 
-import { canonicalize, canonicalBytes, CanonicalizationError } from './canonical-json.js';
+import { canonicalize, CanonicalizationError } from './canonical-json.js';
 import { normalizeFingerprint } from './fingerprint.js';
 import { parseEddsaSignature, verifyEddsaSignature } from './native-eddsa.js';
 import { nativeKeyOf, openpgpKeyOf, type PeerKey } from './peer-key.js';

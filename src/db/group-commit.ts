@@ -16,10 +16,11 @@ import type { Db, Tx } from './database.js';
 export interface GroupCommitOptions {
   /** Most items in one transaction: bounds how long locks are held and the loss on a retry. */
   maxItems: number;
-  /** Runs first in each transaction (e.g. defer audit appends). */
-  begin?: (tx: Tx) => Promise<void> | void;
-  /** Runs last in each transaction, before commit (e.g. write the deferred audit entries). */
-  end?: (tx: Tx) => Promise<void>;
+  /**
+   * Runs around the work of each transaction, before commit: set something up for the group and
+   * finish it after `work` (the inbox defers the group's audit appends and writes them at the end).
+   */
+  around?: <R>(tx: Tx, work: () => Promise<R>) => Promise<R>;
 }
 
 export interface GroupCommit<I, O> {
@@ -51,11 +52,12 @@ export function createGroupCommit<I, O>(db: Db, work: (tx: Tx, items: I[]) => Pr
       // embedded engine's single connection, that wait is where a group forms.
       const group = given ?? queue.splice(0, options.maxItems);
       taken(group);
-      await options.begin?.(tx);
-      const out = await work(tx, group.map((waiting) => waiting.item));
-      if (out.length !== group.length) throw new Error(`group commit: ${out.length} results for ${group.length} items`);
-      await options.end?.(tx);
-      return out;
+      const body = async () => {
+        const out = await work(tx, group.map((waiting) => waiting.item));
+        if (out.length !== group.length) throw new Error(`group commit: ${out.length} results for ${group.length} items`);
+        return out;
+      };
+      return options.around ? options.around(tx, body) : body();
     });
   }
 

@@ -67,16 +67,22 @@ t.test('a result count that does not match the items is an error, and nothing co
   t.equal((await sql`select 1 from gc_item where name = 'c1'`.execute(db)).rows.length, 0);
 });
 
-t.test('begin and end run inside each transaction', async (t) => {
+t.test('around wraps the work of each transaction, inside it', async (t) => {
   const calls: string[] = [];
-  const group = createGroupCommit<string, string>(db, async (tx, names) => names.map(() => 'ok'), {
+  const group = createGroupCommit<string, string>(db, async (tx, names) => (calls.push(`work ${await txid(tx)}`), names.map(() => 'ok')), {
     maxItems: 8,
-    begin: async (tx) => void calls.push(`begin ${await txid(tx)}`),
-    end: async (tx) => void calls.push(`end ${await txid(tx)}`),
+    async around(tx, work) {
+      calls.push(`before ${await txid(tx)}`);
+      const out = await work();
+      calls.push(`after ${await txid(tx)}`);
+      return out;
+    },
   });
   await Promise.all([group.run('d1'), group.run('d2')]);
-  t.equal(calls.length, 2);
-  t.equal(calls[0]!.slice(6), calls[1]!.slice(4), 'the same transaction');
+  t.equal(calls.length, 3, 'once per transaction, around one call of the work');
+  const [before, work, after] = calls.map((c) => c.split(' '));
+  t.same([before![0], work![0], after![0]], ['before', 'work', 'after']);
+  t.equal(new Set([before![1], work![1], after![1]]).size, 1, 'all in the same transaction');
 });
 
 t.test('when no transaction can start, every waiting item fails and none hangs', async (t) => {

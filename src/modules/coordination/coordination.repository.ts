@@ -1,5 +1,6 @@
-import { sql, type RawBuilder } from 'kysely';
+import { sql, type RawBuilder, type Selectable } from 'kysely';
 import type { DbOrTx, Tx } from '../../db/database.js';
+import type { MemberActivityTable } from '../../db/tables.js';
 import type { Tlp } from '../../../schemas/common.schema.js';
 import type { Category, Phase } from '../../../schemas/incident.schema.js';
 import type { Observable, ObservableKind, ReportRef } from '../../../schemas/coordination.schema.js';
@@ -42,26 +43,8 @@ export interface ActivityWrite extends Omit<ActivityRow, 'receivedAt'> {
 
 const parseJson = <T>(value: unknown): T => (typeof value === 'string' ? (JSON.parse(value) as T) : (value as T));
 
-type RawActivity = {
-  team: string;
-  ref: string;
-  own: boolean;
-  incident_id: string | null;
-  detail: string;
-  category: string;
-  type: string | null;
-  phase: string;
-  severity: string;
-  tlp: string;
-  first_seen: Date | string | null;
-  last_seen: Date | string | null;
-  updated: Date | string;
-  version: number;
-  summary: unknown;
-  links: unknown;
-  message_id: string | null;
-  received_at: Date | string;
-};
+/** A member_activity row as either engine returns it. */
+type RawActivity = Selectable<MemberActivityTable>;
 
 function toActivity(r: RawActivity): ActivityRow {
   return {
@@ -130,7 +113,7 @@ export async function upsertActivity(tx: Tx, row: ActivityWrite): Promise<boolea
 
 export async function findActivity(db: DbOrTx, team: string, ref: string): Promise<ActivityRow | null> {
   const row = await db.selectFrom('member_activity').selectAll().where('team', '=', team).where('ref', '=', ref).executeTakeFirst();
-  return row ? toActivity(row as RawActivity) : null;
+  return row ? toActivity(row) : null;
 }
 
 export async function replaceObservables(tx: Tx, team: string, ref: string, observables: readonly Observable[]): Promise<void> {
@@ -153,7 +136,7 @@ export async function reportsWithObservable(db: DbOrTx, kind: ObservableKind, va
     .orderBy('a.team')
     .orderBy('a.ref')
     .execute();
-  return rows.map((r) => toActivity(r as RawActivity));
+  return rows.map((r) => toActivity(r));
 }
 
 /** The `ip` observables of the given reports, by "team\0ref". */

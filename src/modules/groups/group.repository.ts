@@ -96,17 +96,7 @@ export async function findGroup(db: DbOrTx, id: string, forUpdate = false): Prom
   return row ? toGroup(row) : null;
 }
 
-export interface NewGroup {
-  id: string;
-  name: string;
-  kind: GroupKind;
-  description: string | null;
-  ourMembership: OurMembership;
-  floorFull: GroupFloor | null;
-  floorLiaison: GroupFloor | null;
-  createdBy: string;
-  at: Date;
-}
+export type NewGroup = Pick<GroupRecord, 'id' | 'name' | 'kind' | 'description' | 'ourMembership' | 'floorFull' | 'floorLiaison' | 'createdBy'> & { at: Date };
 
 /** Inserts unless the id is taken; false when it is. */
 export async function insertGroup(tx: Tx, g: NewGroup): Promise<boolean> {

@@ -1,4 +1,4 @@
-import type { InboundMessageTable } from '../../../db/tables.js';
+import type { InboundMessageTable, OutboundMessageTable } from '../../../db/tables.js';
 import type { Selectable } from 'kysely';
 import { sql } from 'kysely';
 import type { Db, DbOrTx, Tx } from '../../../db/database.js';
@@ -145,27 +145,7 @@ export interface OutboundRow {
   createdAt: string;
 }
 
-type RawOutbound = {
-  id: string;
-  seq: number;
-  peer_team: string;
-  incident_id: string | null;
-  type: string;
-  tlp: string;
-  document: string;
-  signature: string;
-  state: string;
-  attempts: number;
-  next_attempt_at: Date | string;
-  last_attempt_at: Date | string | null;
-  last_error: string | null;
-  receipt: string | null;
-  receipt_status: string | null;
-  peer_ref: string | null;
-  delivered_at: Date | string | null;
-  failed_at: Date | string | null;
-  created_at: Date | string;
-};
+type RawOutbound = Selectable<OutboundMessageTable>;
 const toOutbound = (r: RawOutbound): OutboundRow => ({
   id: r.id,
   seq: Number(r.seq),
@@ -210,12 +190,12 @@ export async function insertOutbound(
 
 export async function findOutbound(db: DbOrTx, id: string): Promise<OutboundRow | null> {
   const row = await db.selectFrom('outbound_message').selectAll().where('id', '=', id).executeTakeFirst();
-  return row ? toOutbound(row as RawOutbound) : null;
+  return row ? toOutbound(row) : null;
 }
 
 export async function listOutboundForIncident(db: DbOrTx, incidentId: string): Promise<OutboundRow[]> {
   const rows = await db.selectFrom('outbound_message').selectAll().where('incident_id', '=', incidentId).orderBy('seq').execute();
-  return rows.map((r) => toOutbound(r as RawOutbound));
+  return rows.map((r) => toOutbound(r));
 }
 
 /**
@@ -245,7 +225,7 @@ export async function claimDue(db: Db, now: Date, leaseMs: number, limit: number
       .where('id', 'in', ids)
       .returningAll()
       .execute();
-    return rows.map((r) => toOutbound(r as RawOutbound)).sort((a, b) => a.seq - b.seq);
+    return rows.map((r) => toOutbound(r)).sort((a, b) => a.seq - b.seq);
   });
 }
 

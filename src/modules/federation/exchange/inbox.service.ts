@@ -25,7 +25,7 @@ import type {
   ReceiptBody,
   SignedReceipt,
 } from '../../../../schemas/federation.schema.js';
-import type { IncidentCreate } from '../../../../schemas/incident.schema.js';
+import type { Incident, IncidentCreate } from '../../../../schemas/incident.schema.js';
 import type { Tlp } from '../../../../schemas/common.schema.js';
 import type { ProvenanceHop } from '../../../../schemas/policy.schema.js';
 import { LIMIT_IMPLIED_BY_TLP, stricterTlp } from '../../policy/index.js';
@@ -257,12 +257,25 @@ export function createInbox(deps: InboxDeps): Inbox {
       await incidents.appendInTx(tx, incident.id, { kind: 'peer-report-repeated', actor, changes: { peerRef: doc.body.ref, messageId: doc.id } });
       return { status: 'noted', incidentId: incident.id, ref: incident.ref };
     }
-    // Each team keeps its own phase: the copy starts at triage here, whatever the sender's phase.
-    const incident = await incidents.createInTx(tx, { ...doc.body.incident, phase: 'triage' }, actor);
-    // The copy keeps its originator's label and limits: every later decision about it (a
-    // re-share, an update, the feed) is checked against them (docs/trust-model.md §4.2).
-    await recordReceivedProvenance(tx, incident.id, receivedProvenance(doc, doc.body.provenance, doc.body.incident.tlp), { at: clock(), actor: doc.from });
-    return { status: 'filed', incidentId: incident.id, ref: incident.ref, filedFrom: { peerTeam: doc.from, peerRef: doc.body.ref } };
+    const [incident] = await fileCopies(tx, [doc]);
+    return { status: 'filed', incidentId: incident!.id, ref: incident!.ref, filedFrom: { peerTeam: doc.from, peerRef: doc.body.ref } };
+  }
+
+  /** New reports filed as incidents of ours, numbered in the order given (one statement per table). */
+  async function fileCopies(tx: Tx, docs: IncidentReportDocument[]): Promise<Incident[]> {
+    // Each team keeps its own phase: a copy starts at triage here, whatever the sender's phase.
+    const copies = await incidents.createManyInTx(
+      tx,
+      docs.map((doc) => ({ input: { ...doc.body.incident, phase: 'triage' }, actor: { subject: doc.from, team: doc.from } })),
+    );
+    // A copy keeps its originator's label and limits: every later decision about it (a re-share,
+    // an update, the feed) is checked against them (docs/trust-model.md §4.2).
+    const at = clock();
+    await recordReceivedProvenances(
+      tx,
+      docs.map((doc, k) => ({ incidentId: copies[k]!.id, provenance: receivedProvenance(doc, doc.body.provenance, doc.body.incident.tlp), at, actor: doc.from })),
+    );
+    return copies;
   }
 
   async function applyUpdate(tx: Tx, doc: IncidentUpdateDocument, actor: Actor): Promise<Outcome> {
@@ -643,20 +656,8 @@ export function createInbox(deps: InboxDeps): Inbox {
     for (const { item, i, seq } of claimed) {
       if (!fresh.some((f) => f.i === i)) results[i] = await finish(tx, item, seq);
     }
-    // Each team keeps its own phase: a copy starts at triage here, whatever the sender's phase.
-    const copies = await incidents.createManyInTx(
-      tx,
-      fresh.map(({ item }) => ({ input: { ...item.document.body.incident, phase: 'triage' }, actor: { subject: item.document.from, team: item.document.from } })),
-    );
+    const copies = await fileCopies(tx, fresh.map(({ item }) => item.document));
     const at = clock();
-    // Each copy keeps its originator's label and limits (docs/trust-model.md §4.2).
-    await recordReceivedProvenances(
-      tx,
-      fresh.map(({ item }, k) => {
-        const doc = item.document;
-        return { incidentId: copies[k]!.id, provenance: receivedProvenance(doc, doc.body.provenance, doc.body.incident.tlp), at, actor: doc.from };
-      }),
-    );
     const outcomes: FiledReportOutcome[] = [];
     for (const [k, { item, i, seq }] of fresh.entries()) {
       const incident = copies[k]!;
@@ -705,12 +706,15 @@ export function createInbox(deps: InboxDeps): Inbox {
     return results as Array<string | null | typeof PEER_CHANGED>;
   }
 
-  // Audit entries of a group are written once, at its end: one chain lock per transaction.
-  const deferredAudit = new WeakMap<Tx, { flush(): Promise<void> }>();
   const intake = createGroupCommit<IntakeItem, string | null | typeof PEER_CHANGED>(db, store, {
     maxItems: INTAKE_GROUP_MAX,
-    begin: (tx) => void deferredAudit.set(tx, audit.deferIn(tx)),
-    end: (tx) => deferredAudit.get(tx)!.flush(),
+    // Audit entries of a group are written once, at its end: one chain lock per transaction.
+    async around(tx, work) {
+      const deferred = audit.deferIn(tx);
+      const out = await work();
+      await deferred.flush();
+      return out;
+    },
   });
 
   function canonicalOrNull(value: Record<string, unknown>): string | null {

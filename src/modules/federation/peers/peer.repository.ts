@@ -93,14 +93,7 @@ export async function listPeers(db: DbOrTx, filter: { status?: PeerStatus; relat
   return rows.map(toDetails);
 }
 
-export interface NewPeer {
-  teamId: string;
-  name: string;
-  url: string;
-  fingerprint: string;
-  publicKey: string;
-  relationship: PeerRelationship;
-  trustLevel: PeerTrustLevel;
+export interface NewPeer extends Pick<PeerRecord, 'teamId' | 'name' | 'url' | 'fingerprint' | 'publicKey' | 'relationship' | 'trustLevel'> {
   profileRequiresSealed: boolean;
   signedProfile: string;
   at: Date;

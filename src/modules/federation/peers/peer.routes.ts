@@ -18,22 +18,13 @@ import {
 } from '../../../../schemas/peer.schema.js';
 import { principalOf, requireRole } from '../../../http/auth.js';
 import type { PeerDetails, PeerKeyRow } from './peer.repository.js';
-import type { PeerOutcome, PeerService } from './peer.service.js';
+import { toPeerRecord, type PeerOutcome, type PeerService } from './peer.service.js';
 import type { ProfilePublisher } from './signed-profile.js';
 
 export function toWirePeer(peer: PeerDetails): Peer {
   const iso = (d: Date | null) => (d === null ? null : d.toISOString());
   return {
-    teamId: peer.teamId,
-    name: peer.name,
-    url: peer.url,
-    fingerprint: peer.fingerprint,
-    publicKey: peer.publicKey,
-    relationship: peer.relationship,
-    trustLevel: peer.trustLevel,
-    assurance: peer.assurance,
-    status: peer.status,
-    requiresSealed: peer.requiresSealed,
+    ...toPeerRecord(peer),
     profileRequiresSealed: peer.profileRequiresSealed,
     sealAlways: peer.sealAlways,
     pendingFingerprint: peer.pendingFingerprint,
