@@ -26,9 +26,9 @@ import { projectRoot } from '../src/project-root.js';
 import { BENCH_DATABASE_URL, dropBenchSchema, type BenchResult } from './bench-result.js';
 
 /**
- * Signed messages accepted per second by one node, end to end: `concurrency` clients, in a thread
- * of their own (the node's core is the node's), post pre-signed incident.report messages from
- * several peers over loopback HTTP; each is verified
+ * Signed messages accepted per second by one node, end to end: `concurrency` keep-alive clients,
+ * in a thread of their own (the node's core is the node's; ADR 0009), post pre-signed
+ * incident.report messages from several peers over loopback HTTP; each is verified
  * against the sender's pinned key, filed under the receiver's reference number in one
  * transaction with its inbox row, and answered with a signed receipt. Compared with the raw
  * openpgp.js verify rate and node:crypto's Ed25519 verify rate measured on the same machine.
@@ -179,7 +179,7 @@ export async function benchFederation(opts: FederationBenchOptions): Promise<Ben
         unit: 'messages/s',
         limit,
         better: 'higher',
-        note: `verified, filed, receipt signed (group commit, ADR 0008); ${((endToEnd / openpgp) * 100).toFixed(0)} % of the openpgp.js verify rate (target ${TARGET_SHARE_OF_OPENPGP_VERIFY * 100} %)`,
+        note: `verified, filed, receipt signed (ADR 0008, 0009); ${((endToEnd / openpgp) * 100).toFixed(0)} % of the openpgp.js verify rate (target ${TARGET_SHARE_OF_OPENPGP_VERIFY * 100} %)`,
       },
       { name: 'openpgp.js verify rate (one core)', engine: 'none', value: openpgp, unit: 'verifies/s', note: 'curve25519 EdDSA, ~2 KiB document' },
       { name: 'node:crypto Ed25519 verify rate', engine: 'none', value: ed25519, unit: 'verifies/s', note: 'same bytes, native' },

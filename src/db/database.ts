@@ -39,6 +39,17 @@ export interface OpenDatabaseOptions {
 // both engines then hand repositories the same types.
 pg.types.setTypeParser(20, (v: string) => Number(v));
 
+/**
+ * Transactions worth running at once for throughput (group commit): the embedded engine has one
+ * connection, so one; a server overlaps one transaction's round trips with the next one's work.
+ */
+const parallelTransactions = new WeakMap<Db, number>();
+const SERVER_PARALLEL_TRANSACTIONS = 2;
+
+export function transactionsAtOnce(db: Db): number {
+  return parallelTransactions.get(db) ?? 1;
+}
+
 export async function openDatabase(options: OpenDatabaseOptions): Promise<DatabaseHandle> {
   if (options.url) return openServer(options.url, options.schema ?? null, options.poolSize ?? 10);
   return openEmbedded(options.dataDir ?? null, options.template ?? null);
@@ -60,6 +71,7 @@ async function openServer(url: string, schema: string | null, poolSize: number):
     ...(schema ? { options: `-c search_path="${schema}"` } : {}),
   });
   const db = new Kysely<DatabaseSchema>({ dialect: new PostgresDialect({ pool }) });
+  parallelTransactions.set(db, Math.max(1, Math.min(SERVER_PARALLEL_TRANSACTIONS, poolSize - 1)));
   return { db, engine: 'postgres', schema, close: () => db.destroy() };
 }
 

@@ -1,4 +1,4 @@
-import type { Db, Tx } from './database.js';
+import { transactionsAtOnce, type Db, type Tx } from './database.js';
 
 /**
  * Group commit: work items that arrive while a transaction is running wait for it to end and
@@ -16,6 +16,13 @@ import type { Db, Tx } from './database.js';
 export interface GroupCommitOptions {
   /** Most items in one transaction: bounds how long locks are held and the loss on a retry. */
   maxItems: number;
+  /**
+   * Transactions running at once (default: what the engine affords, `transactionsAtOnce`). On a server, a group's statements are round trips
+   * during which the node's core waits; a second group in flight prepares its work meanwhile,
+   * and queues on the first one's locks only where the two really meet. Use 1 where there is one
+   * connection (the embedded engine): a second group would only wait for it, and be smaller.
+   */
+  inFlight?: number;
   /**
    * Runs around the work of each transaction, before commit: set something up for the group and
    * finish it after `work` (the inbox defers the group's audit appends and writes them at the end).
@@ -39,7 +46,8 @@ interface Waiting<I, O> {
  */
 export function createGroupCommit<I, O>(db: Db, work: (tx: Tx, items: I[]) => Promise<O[]>, options: GroupCommitOptions): GroupCommit<I, O> {
   const queue: Array<Waiting<I, O>> = [];
-  let running = false;
+  const inFlight = Math.max(1, options.inFlight ?? transactionsAtOnce(db));
+  let running = 0;
 
   /**
    * One transaction for `group`; with no group given, for the items waiting when the transaction
@@ -84,18 +92,20 @@ export function createGroupCommit<I, O>(db: Db, work: (tx: Tx, items: I[]) => Pr
     }
   }
 
+  /** One lane: runs groups one after the other while items wait. `inFlight` lanes run at once. */
   async function drain(): Promise<void> {
-    running = true;
+    running++;
     try {
       while (queue.length > 0) {
         // Let the event loop read what has arrived first. The embedded engine answers without
         // real I/O, so a request can run from its first byte to its commit as one chain of
         // promise callbacks, and the next one would never get to join the group.
         await new Promise<void>((resolve) => setImmediate(resolve));
+        if (queue.length === 0) break; // another lane took them
         await runGroup();
       }
     } finally {
-      running = false;
+      running--;
     }
   }
 
@@ -103,7 +113,7 @@ export function createGroupCommit<I, O>(db: Db, work: (tx: Tx, items: I[]) => Pr
     run(item) {
       return new Promise<O>((resolve, reject) => {
         queue.push({ item, resolve, reject });
-        if (!running) void drain();
+        if (running < inFlight) void drain();
       });
     },
   };

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import t from 'tap';
-import type { Db, Tx } from '../../src/db/database.js';
+import { transactionsAtOnce, type Db, type Tx } from '../../src/db/database.js';
 import { createGroupCommit } from '../../src/db/group-commit.js';
 import { createTestDatabase } from '../helpers/test-database.js';
 
@@ -26,7 +26,8 @@ function inserter(target: Db, seen: number[]) {
       for (const name of names) await sql`insert into gc_item (name, xid) values (${name}, ${name.startsWith('bad') ? null : xid})`.execute(tx);
       return names.map(() => xid);
     },
-    { maxItems: 4 },
+    // One transaction at a time: these tests are about how groups form.
+    { maxItems: 4, inFlight: 1 },
   );
 }
 
@@ -71,6 +72,7 @@ t.test('around wraps the work of each transaction, inside it', async (t) => {
   const calls: string[] = [];
   const group = createGroupCommit<string, string>(db, async (tx, names) => (calls.push(`work ${await txid(tx)}`), names.map(() => 'ok')), {
     maxItems: 8,
+    inFlight: 1,
     async around(tx, work) {
       calls.push(`before ${await txid(tx)}`);
       const out = await work();
@@ -94,4 +96,38 @@ t.test('when no transaction can start, every waiting item fails and none hangs',
   // And the group keeps working for later items on a good database.
   const later = createGroupCommit<string, string>(db, async (_tx, names) => names, { maxItems: 8 });
   t.equal(await later.run('f1'), 'f1');
+});
+
+t.test('several transactions in flight: a second group starts while the first is still open (server)', async (t) => {
+  const server = database.handle.engine === 'postgres';
+  t.equal(transactionsAtOnce(db), server ? 2 : 1, 'the default: two on a server, one on the embedded engine');
+  if (!server) {
+    t.comment('the embedded engine has one connection: a second transaction waits for the first');
+    return;
+  }
+  let releaseFirst!: () => void;
+  const firstHeld = new Promise<void>((resolve) => (releaseFirst = resolve));
+  const started: string[][] = [];
+  const group = createGroupCommit<string, string>(
+    db,
+    async (tx, names) => {
+      started.push(names);
+      const xid = await txid(tx);
+      if (names.includes('g1')) await firstHeld;
+      for (const name of names) await sql`insert into gc_item (name, xid) values (${name}, ${xid})`.execute(tx);
+      return names.map(() => xid);
+    },
+    { maxItems: 8, inFlight: 2 },
+  );
+  const first = group.run('g1');
+  while (started.length === 0) await new Promise((r) => setTimeout(r, 5));
+  const second = Promise.all([group.run('g2'), group.run('g3')]);
+  const [x2, x3] = await second; // commits while g1's transaction is still open
+  t.same(started, [['g1'], ['g2', 'g3']], 'the second group formed and ran without waiting for the first');
+  t.equal(x2, x3);
+  releaseFirst();
+  const x1 = await first;
+  t.not(x1, x2, 'two transactions');
+  const names = (await sql<{ name: string }>`select name from gc_item where name like 'g%' order by name`.execute(db)).rows.map((r) => r.name);
+  t.same(names, ['g1', 'g2', 'g3']);
 });

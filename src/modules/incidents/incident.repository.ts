@@ -109,29 +109,36 @@ async function replaceSearchRows(tx: Tx, incidentId: string, c: Pick<IncidentCon
 }
 
 /**
- * New incidents, in the order given (their stored order follows it), with their search rows: in
- * one statement (the search rows in WITH clauses; the foreign keys are checked at its end) unless
- * that would pass the parameter limit.
+ * New incidents, in the order given (their stored order follows it), with their search rows and
+ * each one's first journal entry: in one statement (the other rows in WITH clauses; the foreign
+ * keys are checked at its end) unless that would pass the parameter limit. One statement is one
+ * round trip while the reference-number counter is locked. Answers the journal entries, in order.
  */
-export async function insertIncidents(tx: Tx, rows: Array<{ id: string; ref: string; createdBy: string; at: Date; content: IncidentContent }>): Promise<void> {
-  if (rows.length === 0) return;
+export async function insertIncidents(
+  tx: Tx,
+  rows: Array<{ id: string; ref: string; createdBy: string; at: Date; content: IncidentContent; journal: NewJournalEntry }>,
+): Promise<JournalEntry[]> {
+  if (rows.length === 0) return [];
   const values = rows.map((row) => ({ id: row.id, ref: row.ref, created_by: row.createdBy, created_at: row.at, updated_at: row.at, ...contentColumns(row.content) }));
   const columns = Object.keys(values[0]!).length;
   const hosts = rows.flatMap(({ id, content }) => hostRows(id, content));
   const indicators = rows.flatMap(({ id, content }) => indicatorRows(id, content));
-  if (values.length * columns + 3 * (hosts.length + indicators.length) > MAX_PARAMETERS) {
+  const journal = rows.map((row) => journalRow(row.journal));
+  if (values.length * columns + 3 * (hosts.length + indicators.length) + JOURNAL_COLUMNS * journal.length > MAX_PARAMETERS) {
     for (const slice of slices(values, columns)) await tx.insertInto('incident').values(slice).execute();
     await insertSearchRows(tx, rows);
-    return;
+    return appendJournalEntries(tx, rows.map((row) => row.journal));
   }
-  await tx
-    .with('hosts', (db) => (hosts.length ? db.insertInto('incident_host').values(hosts).returning('incident_id') : db.selectNoFrom(sql<string>`null`.as('incident_id'))))
-    .with('indicators', (db) =>
-      indicators.length ? db.insertInto('incident_indicator').values(indicators).returning('incident_id') : db.selectNoFrom(sql<string>`null`.as('incident_id')),
-    )
-    .insertInto('incident')
-    .values(values)
+  const none = sql<string>`null`.as('incident_id');
+  const saved = await tx
+    .with('incidents', (db) => db.insertInto('incident').values(values).returning('id'))
+    .with('hosts', (db) => (hosts.length ? db.insertInto('incident_host').values(hosts).returning('incident_id') : db.selectNoFrom(none)))
+    .with('indicators', (db) => (indicators.length ? db.insertInto('incident_indicator').values(indicators).returning('incident_id') : db.selectNoFrom(none)))
+    .with('journal', (db) => db.insertInto('journal_entry').values(journal).returningAll())
+    .selectFrom('journal')
+    .selectAll()
     .execute();
+  return inInsertOrder(saved);
 }
 
 function hostRows(incidentId: string, content: Pick<IncidentContent, 'hosts'>) {
@@ -298,25 +305,28 @@ export interface NewJournalEntry {
 }
 
 /** Journal entries in one statement; returned in the order given. */
+const JOURNAL_COLUMNS = 7;
+
+function journalRow(e: NewJournalEntry) {
+  return {
+    incident_id: e.incidentId,
+    at: e.at,
+    actor: e.actor,
+    actor_team: e.actorTeam,
+    kind: e.kind,
+    changes: e.changes ? JSON.stringify(e.changes) : null,
+    note: e.note ?? null,
+  };
+}
+
+/** Ids follow the VALUES order; RETURNING's order is not promised, so sort by them. */
+function inInsertOrder(rows: Array<Parameters<typeof toJournalEntry>[0]>): JournalEntry[] {
+  return rows.sort((a, b) => Number(a.id) - Number(b.id)).map(toJournalEntry);
+}
+
 export async function appendJournalEntries(db: DbOrTx, entries: NewJournalEntry[]): Promise<JournalEntry[]> {
   if (entries.length === 0) return [];
-  const rows = await db
-    .insertInto('journal_entry')
-    .values(
-      entries.map((e) => ({
-        incident_id: e.incidentId,
-        at: e.at,
-        actor: e.actor,
-        actor_team: e.actorTeam,
-        kind: e.kind,
-        changes: e.changes ? JSON.stringify(e.changes) : null,
-        note: e.note ?? null,
-      })),
-    )
-    .returningAll()
-    .execute();
-  // Ids follow the VALUES order; RETURNING's order is not promised, so sort by them.
-  return rows.sort((a, b) => Number(a.id) - Number(b.id)).map(toJournalEntry);
+  return inInsertOrder(await db.insertInto('journal_entry').values(entries.map(journalRow)).returningAll().execute());
 }
 
 function toJournalEntry(row: { id: number; at: Date | string; actor: string; actor_team: string; kind: string; changes: unknown; note: string | null }): JournalEntry {

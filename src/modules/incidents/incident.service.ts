@@ -178,19 +178,22 @@ export function createIncidentService(deps: { db: Db; clock: Clock; config: Pick
       createdAt: stamp,
       updatedAt: stamp,
     }));
-    await insertIncidents(
-      tx,
-      incidents.map((incident, i) => ({ id: incident.id, ref: incident.ref, createdBy: incident.createdBy, at, content: contents[i]! })),
-    );
-    const entries = await appendJournalEntries(
+    const entries = await insertIncidents(
       tx,
       incidents.map((incident, i) => ({
-        incidentId: incident.id,
+        id: incident.id,
+        ref: incident.ref,
+        createdBy: incident.createdBy,
         at,
-        actor: items[i]!.actor.subject,
-        actorTeam: items[i]!.actor.team,
-        kind: 'created',
-        changes: { ref: incident.ref, phase: incident.phase },
+        content: contents[i]!,
+        journal: {
+          incidentId: incident.id,
+          at,
+          actor: items[i]!.actor.subject,
+          actorTeam: items[i]!.actor.team,
+          kind: 'created',
+          changes: { ref: incident.ref, phase: incident.phase },
+        },
       })),
     );
     // A new row has its place in the change order already; the listeners still see each creation.

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { InboundMessageTable, OutboundMessageTable } from '../../../db/tables.js';
 import type { Selectable } from 'kysely';
 import { sql } from 'kysely';
@@ -57,17 +58,6 @@ export async function listLinks(db: DbOrTx, incidentId: string): Promise<LinkRow
 export async function findLinkByPeerRef(db: DbOrTx, peerTeam: string, peerRef: string): Promise<LinkRow | null> {
   const row = await db.selectFrom('incident_link').selectAll().where('peer_team', '=', peerTeam).where('peer_ref', '=', peerRef).executeTakeFirst();
   return row ? toLink(row) : null;
-}
-
-/** The links of several (peer team, peer reference number) pairs at once. */
-export async function findLinksByPeerRefs(db: DbOrTx, pairs: Array<{ peerTeam: string; peerRef: string }>): Promise<LinkRow[]> {
-  if (pairs.length === 0) return [];
-  const rows = await db
-    .selectFrom('incident_link')
-    .selectAll()
-    .where((eb) => eb(eb.refTuple('peer_team', 'peer_ref'), 'in', pairs.map((p) => eb.tuple(p.peerTeam, p.peerRef))))
-    .execute();
-  return rows.map(toLink);
 }
 
 /** Our incident `ourRef`, if it is linked to `peerTeam`. */
@@ -335,6 +325,26 @@ export async function listInboundForIncident(db: DbOrTx, incidentId: string): Pr
   return rows.map(toInbound);
 }
 
+/**
+ * Class of the transaction-scoped advisory locks on inbox slots, in the two-key form: PostgreSQL
+ * keeps that key space apart from the one-key form the audit chain's lock uses.
+ */
+const INBOX_SLOT_LOCK_CLASS = 0x48694b65; // "HiKe"
+
+/**
+ * Locks the (sender, message id) slots of these messages until commit, in one order for every
+ * transaction (so two never wait on each other). A transaction that reads the inbox after this
+ * sees any copy of the same message that another transaction committed, and none is stored
+ * meanwhile: concurrent copies of one message are then processed once, without a conflict error.
+ * Distinct messages may share a lock (a 32-bit hash); they only wait a little longer.
+ */
+export async function lockInboundSlots(tx: Tx, messages: Array<{ sender: string; messageId: string }>): Promise<void> {
+  if (messages.length === 0) return;
+  const keys = [...new Set(messages.map((m) => createHash('sha256').update(`${m.sender}\u0000${m.messageId}`).digest().readInt32BE(0)))].sort((a, b) => a - b);
+  // The sorted subquery feeds the locks in order.
+  await sql`select pg_advisory_xact_lock(${INBOX_SLOT_LOCK_CLASS}::int4, k) from (select unnest(${keys}::int4[]) as k order by 1) s`.execute(tx);
+}
+
 /** What a message's inbox row starts with; its outcome and receipt come when it is processed. */
 export type InboundClaim = Pick<InboundRow, 'sender' | 'messageId' | 'type' | 'envelope' | 'document' | 'signature' | 'signerFingerprint' | 'sealed'> & { at: Date };
 
@@ -401,9 +411,28 @@ export interface FiledReportOutcome {
 }
 
 /**
- * The end of filing reports: the senders' reference numbers, the links to the senders and the
- * inbox rows' outcomes, in one statement. Filing holds the reference-number lock until commit,
- * so every round trip saved here is time other reports do not wait.
+ * The sender's reference number and the link to the sender of each filed report, as WITH clauses
+ * over `v` (columns incident_id, peer_team, peer_ref, at): both ways of storing filed reports
+ * below write them alike.
+ */
+const filedReportLinks = sql`
+    external_ref as (
+      insert into incident_external_ref (incident_id, team_id, ref)
+      select incident_id, peer_team, peer_ref from v
+      on conflict (incident_id, team_id) do nothing
+      returning incident_id
+    ),
+    link as (
+      insert into incident_link (incident_id, peer_team, direction, peer_ref, report_message_id, created_at, created_by)
+      select incident_id, peer_team, 'incoming', peer_ref, null, at, peer_team from v
+      returning incident_id
+    )`;
+
+/**
+ * The end of filing reports whose inbox rows are claimed already: the senders' reference
+ * numbers, the links to the senders and the inbox rows' outcomes, in one statement. Filing holds
+ * the reference-number lock until commit, so every round trip saved here is time other reports
+ * do not wait.
  */
 export async function completeFiledReports(tx: Tx, outcomes: FiledReportOutcome[]): Promise<void> {
   if (outcomes.length === 0) return;
@@ -425,21 +454,92 @@ export async function completeFiledReports(tx: Tx, outcomes: FiledReportOutcome[
       select * from jsonb_to_recordset(${rows}::jsonb) as v(seq bigint, incident_id uuid, peer_team text, peer_ref text,
         receipt_document text, receipt text, receipt_status text, at timestamptz)
     ),
-    external_ref as (
-      insert into incident_external_ref (incident_id, team_id, ref)
-      select incident_id, peer_team, peer_ref from v
-      on conflict (incident_id, team_id) do nothing
-      returning incident_id
-    ),
-    link as (
-      insert into incident_link (incident_id, peer_team, direction, peer_ref, report_message_id, created_at, created_by)
-      select incident_id, peer_team, 'incoming', peer_ref, null, at, peer_team from v
-      returning incident_id
-    )
+    ${filedReportLinks}
     update inbound_message m
        set incident_id = v.incident_id, receipt_document = v.receipt_document, receipt = v.receipt, receipt_status = v.receipt_status
       from v
      where m.seq = v.seq`.execute(tx);
+}
+
+/** A new report filed from a message whose inbox row is not written yet: the row, complete. */
+export type FiledReport = InboundClaim & Pick<FiledReportOutcome, 'incidentId' | 'peerRef' | 'receiptDocument' | 'receipt' | 'receiptStatus'> & { filedAt: Date };
+
+/**
+ * Which of these messages have an inbox row, and which of these reports (sender and the
+ * sender's reference number) are linked to an incident here already: one round trip for both.
+ */
+export async function findReceivedAndLinked(
+  tx: Tx,
+  messages: Array<{ sender: string; messageId: string }>,
+  reports: Array<{ peerTeam: string; peerRef: string }>,
+): Promise<{ received: Set<string>; linked: Set<string> }> {
+  const received = new Set<string>();
+  const linked = new Set<string>();
+  if (messages.length === 0 && reports.length === 0) return { received, linked };
+  // Literal tuples rather than a jsonb set: the planner then knows how few there are, and
+  // looks each one up in the unique index instead of scanning the table.
+  const none = sql<boolean>`false`;
+  const rows = await tx
+    .selectFrom('inbound_message')
+    .select([sql<string>`'received'`.as('what'), 'sender as team', 'message_id as key'])
+    .where((eb) => (messages.length ? eb(eb.refTuple('sender', 'message_id'), 'in', messages.map((m) => eb.tuple(m.sender, m.messageId))) : none))
+    .unionAll((db) =>
+      db
+        .selectFrom('incident_link')
+        .select([sql<string>`'linked'`.as('what'), 'peer_team as team', sql<string>`peer_ref`.as('key')])
+        .where((eb) => (reports.length ? eb(eb.refTuple('peer_team', 'peer_ref'), 'in', reports.map((r) => eb.tuple(r.peerTeam, r.peerRef))) : none)),
+    )
+    .execute();
+  for (const row of rows) (row.what === 'received' ? received : linked).add(`${row.team}\u0000${row.key}`);
+  return { received, linked };
+}
+
+/**
+ * Filed reports' inbox rows, written once and complete (message, outcome, signed receipt), with
+ * the senders' reference numbers and the links, and any quarantined copy of a message marked
+ * accepted: one statement. The caller holds the messages' slots (lockInboundSlots) and found no
+ * row for them, so none can appear meanwhile; the unique (sender, message id) still guards it.
+ */
+export async function insertFiledReports(tx: Tx, reports: FiledReport[], quarantine: { by: string; reason: string | null }): Promise<void> {
+  if (reports.length === 0) return;
+  const rows = JSON.stringify(
+    reports.map((r) => ({
+      sender: r.sender,
+      message_id: r.messageId,
+      type: r.type,
+      envelope: r.envelope,
+      document: r.document,
+      signature: r.signature,
+      signer_fingerprint: r.signerFingerprint,
+      sealed: r.sealed,
+      received_at: r.at.toISOString(),
+      incident_id: r.incidentId,
+      peer_team: r.sender,
+      peer_ref: r.peerRef,
+      receipt_document: r.receiptDocument,
+      receipt: r.receipt,
+      receipt_status: r.receiptStatus,
+      at: r.filedAt.toISOString(),
+    })),
+  );
+  await sql`
+    with v as (
+      select * from rows from (jsonb_to_recordset(${rows}::jsonb) as (sender text, message_id text, type text, envelope text,
+        document text, signature text, signer_fingerprint text, sealed boolean, received_at timestamptz, incident_id uuid,
+        peer_team text, peer_ref text, receipt_document text, receipt text, receipt_status text, at timestamptz)) with ordinality as v
+    ),
+    closed_quarantine as (
+      update quarantined_message
+         set state = 'accepted', decided_by = ${quarantine.by}, decided_at = ${reports[0]!.at}, reason = ${quarantine.reason}
+       where (claimed_from, message_id) in (select sender, message_id from v) and state = 'quarantined'
+      returning id
+    ),
+    ${filedReportLinks}
+    insert into inbound_message (sender, message_id, type, envelope, document, signature, signer_fingerprint, sealed, received_at,
+                                 incident_id, receipt_document, receipt, receipt_status)
+    select sender, message_id, type, envelope, document, signature, signer_fingerprint, sealed, received_at,
+           incident_id, receipt_document, receipt, receipt_status
+      from v order by v.ordinality`.execute(tx);
 }
 
 /** Stores the signed receipt unless one is stored already; returns the one stored (the first signer's). */

@@ -47,14 +47,16 @@ import {
   findInvestigation,
   findLinkByOurRef,
   findLinkByPeerRef,
-  findLinksByPeerRefs,
+  findReceivedAndLinked,
+  insertFiledReports,
+  lockInboundSlots,
   findQuarantine,
   insertInvestigation,
   insertQuarantine,
   listQuarantine,
   setLinkPeerRef,
   storeReceipt,
-  type FiledReportOutcome,
+  type FiledReport,
   type InboundClaim,
   type InboundRow,
   type QuarantineRow,
@@ -644,28 +646,37 @@ export function createInbox(deps: InboxDeps): Inbox {
    * A report whose incident is known here already goes through `finish` like any message.
    */
   async function fileReports(tx: Tx, items: Array<IntakeItem & { document: IncidentReportDocument }>): Promise<Array<string | null>> {
-    const seqs = await claimInbounds(tx, items.map(inboundClaim), quarantineClosing({}));
-    const results: Array<string | null> = seqs.map(() => null);
-    const claimed = items.flatMap((item, i) => (seqs[i] === null ? [] : [{ item, i, seq: seqs[i]! }]));
-    const known = new Set(
-      (await findLinksByPeerRefs(tx, claimed.map(({ item }) => ({ peerTeam: item.document.from, peerRef: item.document.body.ref })))).map(
-        (link) => `${link.peerTeam}\u0000${link.peerRef}`,
-      ),
+    const key = (team: string, id: string) => `${team}\u0000${id}`;
+    // Nothing is written before the reference-number lock: the rows of new reports are written
+    // once, complete, at the end (insertFiledReports). A message with a row already was committed
+    // meanwhile (null: the caller answers it as a repeat).
+    const { received, linked } = await findReceivedAndLinked(
+      tx,
+      items.map((item) => ({ sender: item.document.from, messageId: item.document.id })),
+      items.map((item) => ({ peerTeam: item.document.from, peerRef: item.document.body.ref })),
     );
-    const fresh = claimed.filter(({ item }) => !known.has(`${item.document.from}\u0000${item.document.body.ref}`));
-    for (const { item, i, seq } of claimed) {
-      if (!fresh.some((f) => f.i === i)) results[i] = await finish(tx, item, seq);
+    const results: Array<string | null> = items.map(() => null);
+    const fresh: Array<{ item: (typeof items)[number]; i: number }> = [];
+    for (const [i, item] of items.entries()) {
+      if (received.has(key(item.document.from, item.document.id))) continue;
+      if (!linked.has(key(item.document.from, item.document.body.ref))) {
+        fresh.push({ item, i });
+        continue;
+      }
+      // The incident is known here already: processed like any message.
+      const [seq] = await claimInbounds(tx, [inboundClaim(item)], quarantineClosing({}));
+      results[i] = seq === null || seq === undefined ? null : await finish(tx, item, seq);
     }
     const copies = await fileCopies(tx, fresh.map(({ item }) => item.document));
-    const at = clock();
-    const outcomes: FiledReportOutcome[] = [];
-    for (const [k, { item, i, seq }] of fresh.entries()) {
+    const filedAt = clock();
+    const filed: FiledReport[] = [];
+    for (const [k, { item, i }] of fresh.entries()) {
       const incident = copies[k]!;
       const { receiptDocument, receipt } = await receiptFor(tx, item, { status: 'filed', incidentId: incident.id, ref: incident.ref });
-      outcomes.push({ seq, incidentId: incident.id, peerTeam: item.document.from, peerRef: item.document.body.ref, receiptDocument, receipt, receiptStatus: 'filed', at });
+      filed.push({ ...inboundClaim(item), incidentId: incident.id, peerRef: item.document.body.ref, receiptDocument, receipt, receiptStatus: 'filed', filedAt });
       results[i] = receipt;
     }
-    await completeFiledReports(tx, outcomes);
+    await insertFiledReports(tx, filed, quarantineClosing({}));
     return results;
   }
 
@@ -678,6 +689,11 @@ export function createInbox(deps: InboxDeps): Inbox {
    */
   async function store(tx: Tx, items: IntakeItem[]): Promise<Array<string | null | typeof PEER_CHANGED>> {
     const results: Array<string | null | typeof PEER_CHANGED | undefined> = items.map(() => undefined);
+    // From here on, no other transaction stores a copy of these messages (see lockInboundSlots).
+    await lockInboundSlots(
+      tx,
+      items.map((item) => ({ sender: item.document.from, messageId: item.document.id })),
+    );
     // Each message was checked against its peer as read before the group; the peers are read
     // again here, locked until commit, and a message whose peer changed meanwhile goes back.
     const states = await peers.intakeStates(tx, [...new Set(items.map((item) => item.document.from))]);
