@@ -28,7 +28,10 @@ export async function startServer(config: Config, out: (line: string) => void = 
     await init.database.close();
     throw err;
   }
-  out(`Hikeshi node "${config.teamId}" listening on ${config.publicUrl} (${init.database.engine})`);
+  // The address actually bound (HIKESHI_PORT=0 picks a free port), then the URL peers are told.
+  const bound = app.server.address();
+  const listening = bound && typeof bound === 'object' ? `http://${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}` : config.publicUrl;
+  out(`Hikeshi node "${config.teamId}" listening on ${listening} (${init.database.engine}); public URL ${config.publicUrl}`);
   out(`Node key fingerprint: ${init.signer.fingerprint}`);
   if (init.bootstrapToken) {
     if (process.stdout.isTTY) {

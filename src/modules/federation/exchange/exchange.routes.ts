@@ -1,5 +1,4 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import type { FastifyRequest, FastifySchemaCompiler } from 'fastify';
 import Type from 'typebox';
 import { ProblemResponse, errorResponses } from '../../../../schemas/common.schema.js';
@@ -28,6 +27,7 @@ import {
   SignedReceiptSchema,
 } from '../../../../schemas/federation.schema.js';
 import { IncidentRefParamsSchema } from '../../../../schemas/incident.schema.js';
+import { strictValidatorCompiler } from '../../../http/strict-validator.js';
 import { principalOf, requireRole } from '../../../http/auth.js';
 import { ProblemError } from '../../../http/problem.js';
 import type { Actor } from '../../incidents/incident.service.js';
@@ -187,7 +187,7 @@ export const exchangeApiRoutes: FastifyPluginAsyncTypebox<{ shares: ShareService
  * order, on the text as received; the schema is there for the OpenAPI document only.
  */
 const documentedBodyOnly: FastifySchemaCompiler<unknown> = (route) =>
-  route.httpPart === 'body' ? () => true : (TypeBoxValidatorCompiler as FastifySchemaCompiler<unknown>)(route);
+  route.httpPart === 'body' ? () => true : (strictValidatorCompiler as FastifySchemaCompiler<unknown>)(route);
 
 const federationErrors = {
   400: ProblemResponse,
