@@ -1,8 +1,8 @@
 import { transactionsAtOnce, type Db, type Tx } from './database.js';
 
 /**
- * Group commit: work items that arrive while a transaction is running wait for it to end and
- * then run together in the next one. Each transaction costs a commit (a WAL flush on a server)
+ * Group commit: work items that arrive while transactions are running (one, or `inFlight`) wait
+ * for one to end and then run together in the next one. Each transaction costs a commit (a WAL flush on a server)
  * and the locks every item takes (the reference-number counter, the audit chain), and each
  * statement a round trip; sharing them is what lets one node keep up with many senders.
  *
@@ -17,10 +17,11 @@ export interface GroupCommitOptions {
   /** Most items in one transaction: bounds how long locks are held and the loss on a retry. */
   maxItems: number;
   /**
-   * Transactions running at once (default: what the engine affords, `transactionsAtOnce`). On a server, a group's statements are round trips
-   * during which the node's core waits; a second group in flight prepares its work meanwhile,
-   * and queues on the first one's locks only where the two really meet. Use 1 where there is one
-   * connection (the embedded engine): a second group would only wait for it, and be smaller.
+   * Transactions running at once (default: what the engine affords, `transactionsAtOnce`). On a
+   * server a group's statements are round trips during which the node's core waits; a second
+   * group in flight does its work meanwhile, and queues on the first one's locks only where the
+   * two really meet. With one connection (the embedded engine) a second group would only wait
+   * for the first, and be smaller.
    */
   inFlight?: number;
   /**

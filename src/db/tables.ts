@@ -203,8 +203,8 @@ export interface InboundMessageTable {
   sender: string;
   message_id: string;
   type: string;
+  /** As received (a sealed message's opened envelope); the canonical document is derived from it. */
   envelope: string;
-  document: string;
   signature: string;
   signer_fingerprint: string;
   sealed: boolean;

@@ -98,8 +98,8 @@ t.test('GREEN goes in full, redacted for the coordinator; its hosts are correlat
   );
   t.equal(row.detail, 'full');
   t.equal(row.tlp, 'GREEN');
-  const sent = await cc.database.db.selectFrom('inbound_message').select('document').where('sender', '=', 'alpha').where('type', '=', 'activity.summary').orderBy('seq', 'desc').executeTakeFirstOrThrow();
-  const body = JSON.parse(sent.document).body;
+  const sent = await cc.database.db.selectFrom('inbound_message').select('envelope').where('sender', '=', 'alpha').where('type', '=', 'activity.summary').orderBy('seq', 'desc').executeTakeFirstOrThrow();
+  const body = JSON.parse(sent.envelope).document.body;
   t.equal(body.detail, 'full');
   t.match(body.incident.hosts, [{ ip: '203.0.113.99' }, { ip: '192.0.2.77', role: 'target' }, { hostname: '[redacted]', role: 'intermediary' }]);
   t.notOk(JSON.stringify(body).includes('10.20.30.40'), 'the internal host needs close: redacted');

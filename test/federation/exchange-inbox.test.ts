@@ -279,22 +279,29 @@ function createGpg(t: Test) {
 }
 
 t.test('a stored received message verifies with gpg --verify', { skip: gpgAvailable ? false : 'gpg is not on PATH' }, async (t) => {
+  // Sent with other key order and spacing: the envelope is kept as received, and the document
+  // handed out for re-verification is the canonical text the signature covers.
   const envelope = await report();
-  t.equal((await postMessage(bravo, envelope)).status, 200);
-  const row = await bravo.database.db.selectFrom('inbound_message').selectAll().where('sender', '=', 'alpha').where('message_id', '=', envelope.document['id'] as string).executeTakeFirstOrThrow();
-  t.equal(row.document, canonicalize(envelope.document), 'stored as the canonical bytes the signature covers');
-  t.equal(row.signature, envelope.signature);
-  t.equal(row.signer_fingerprint, loadFixtureKey('alpha').fingerprint);
+  const asSent = JSON.stringify({ signature: envelope.signature, document: envelope.document }, null, 1);
+  const answer = await postMessage(bravo, asSent);
+  t.equal(answer.status, 200);
+  const stored = await bravo.database.db.selectFrom('inbound_message').selectAll().where('sender', '=', 'alpha').where('message_id', '=', envelope.document['id'] as string).executeTakeFirstOrThrow();
+  t.equal(stored.envelope, asSent, 'the envelope is stored exactly as received');
+  const listed = (await api(bravo, 'GET', `/incidents/${enc(answer.json.document.body.ref)}/documents`, 'reader')).json().items as Array<Record<string, string>>;
+  const row = listed.find((d) => d['messageId'] === envelope.document['id'])!;
+  t.equal(row['document'], canonicalize(envelope.document), 'the canonical bytes the signature covers');
+  t.equal(row['signature'], envelope.signature);
+  t.equal(row['signerFingerprint'], loadFixtureKey('alpha').fingerprint);
 
   const gpg = createGpg(t);
   t.equal(gpg.run(['--import'], loadFixtureKey('alpha').armoredPublicKey).status, 0, 'import alpha public key');
-  const doc = gpg.file('message.json', row.document);
-  const sig = gpg.file('message.json.asc', row.signature);
+  const doc = gpg.file('message.json', row['document']!);
+  const sig = gpg.file('message.json.asc', row['signature']!);
   const verified = gpg.run(['--status-fd', '1', '--verify', sig, doc]);
   t.equal(verified.status, 0, verified.stderr.toString());
   t.match(verified.stdout.toString(), new RegExp(`^\\[GNUPG:\\] VALIDSIG ${loadFixtureKey('alpha').fingerprint} `, 'm'));
   // One byte changed: gpg says BADSIG.
-  const changed = gpg.file('changed.json', row.document.replace('"severity":"high"', '"severity":"low"'));
+  const changed = gpg.file('changed.json', row['document']!.replace('"severity":"high"', '"severity":"low"'));
   const rejected = gpg.run(['--status-fd', '1', '--verify', sig, changed]);
   t.not(rejected.status, 0);
   t.match(rejected.stdout.toString(), /^\[GNUPG:\] BADSIG /m);

@@ -135,8 +135,8 @@ t.test('received reports keep their originator\'s marking: AMBER+STRICT goes now
   const facts = (await api(bravo, 'GET', `/incidents/${enc(onBravo)}/policy`, 'reader')).json();
   t.same(facts.provenance.chain.map((h: { team: string }) => h.team), ['cc', 'alpha'], 'the chain grew by alpha\'s hop');
   t.match(facts.provenance, { originator: 'cc', originatorTlp: 'GREEN', receivedFrom: 'alpha' });
-  const received = await bravo.database.db.selectFrom('inbound_message').select('document').where('sender', '=', 'alpha').where('type', '=', 'incident.report').execute();
-  const report = received.map((r) => JSON.parse(r.document)).find((d) => d.body.ref === greenCopy);
+  const received = await bravo.database.db.selectFrom('inbound_message').select('envelope').where('sender', '=', 'alpha').where('type', '=', 'incident.report').execute();
+  const report = received.map((r) => JSON.parse(r.envelope).document).find((d) => d.body.ref === greenCopy);
   t.same(report.body.provenance.map((h: { team: string }) => h.team), ['cc', 'alpha'], 'the incident.report carries the chain');
   t.ok(report.body.provenance.every((h: { at?: string }) => typeof h.at === 'string'), 'each hop says when');
 });

@@ -44,7 +44,8 @@ function toIncident(row: IncidentRow, externalRefs: Array<{ team: string; ref: s
   };
 }
 
-function contentColumns(c: IncidentContent) {
+/** Content as column values, jsonb columns as JSON values (the one-parameter inserts take these). */
+function contentValues(c: IncidentContent) {
   return {
     title: c.title,
     summary: c.summary,
@@ -55,15 +56,31 @@ function contentColumns(c: IncidentContent) {
     tlp: c.tlp,
     first_seen: c.firstSeen,
     last_seen: c.lastSeen,
-    reporter: JSON.stringify(c.reporter),
-    poc: c.poc === null ? null : JSON.stringify(c.poc),
-    hosts: JSON.stringify(c.hosts),
+    reporter: c.reporter,
+    poc: c.poc,
+    hosts: c.hosts,
     intruder_activity: c.intruderActivity,
-    vulnerabilities: JSON.stringify(c.vulnerabilities),
-    system_changes: JSON.stringify(c.systemChanges),
-    installed_software: JSON.stringify(c.installedSoftware),
-    evidence: JSON.stringify(c.evidence),
-    indicators: JSON.stringify(c.indicators),
+    vulnerabilities: c.vulnerabilities,
+    system_changes: c.systemChanges,
+    installed_software: c.installedSoftware,
+    evidence: c.evidence,
+    indicators: c.indicators,
+  };
+}
+
+/** Content as Kysely parameters: jsonb columns as JSON text. */
+function contentColumns(c: IncidentContent) {
+  const v = contentValues(c);
+  return {
+    ...v,
+    reporter: JSON.stringify(v.reporter),
+    poc: v.poc === null ? null : JSON.stringify(v.poc),
+    hosts: JSON.stringify(v.hosts),
+    vulnerabilities: JSON.stringify(v.vulnerabilities),
+    system_changes: JSON.stringify(v.system_changes),
+    installed_software: JSON.stringify(v.installed_software),
+    evidence: JSON.stringify(v.evidence),
+    indicators: JSON.stringify(v.indicators),
   };
 }
 
@@ -85,8 +102,8 @@ export async function allocateReferenceSeqs(tx: Tx, prefix: string, year: number
 }
 
 /**
- * PostgreSQL takes at most 65,535 parameters per statement; a group of reports can carry many
- * hosts and indicators, so rows go in slices well below that.
+ * PostgreSQL takes at most 65,535 parameters per statement; an incident's new content can carry
+ * many hosts and indicators, so its search rows go in slices well below that.
  */
 const MAX_PARAMETERS = 30_000;
 
@@ -108,36 +125,59 @@ async function replaceSearchRows(tx: Tx, incidentId: string, c: Pick<IncidentCon
   await insertSearchRows(tx, [{ id: incidentId, content: c }]);
 }
 
+const INCIDENT_INSERT_COLUMNS = sql.raw(
+  [
+    'id', 'ref', 'created_by', 'created_at', 'updated_at', 'title', 'summary', 'phase', 'category', 'type', 'severity', 'tlp',
+    'first_seen', 'last_seen', 'reporter', 'poc', 'hosts', 'intruder_activity', 'vulnerabilities', 'system_changes',
+    'installed_software', 'evidence', 'indicators',
+  ].join(', '),
+);
+const JOURNAL_INSERT_COLUMNS = sql.raw('incident_id, at, actor, actor_team, kind, changes, note');
+
 /**
  * New incidents, in the order given (their stored order follows it), with their search rows and
- * each one's first journal entry: in one statement (the other rows in WITH clauses; the foreign
- * keys are checked at its end) unless that would pass the parameter limit. One statement is one
- * round trip while the reference-number counter is locked. Answers the journal entries, in order.
+ * each one's first journal entry: one statement, whatever the number (the rows travel as one
+ * jsonb parameter, so there is no parameter limit; the foreign keys are checked at its end). One
+ * statement is one round trip while the reference-number counter is locked, and one parameter
+ * is far less work for the driver than thousands. Answers the journal entries, in order.
  */
 export async function insertIncidents(
   tx: Tx,
   rows: Array<{ id: string; ref: string; createdBy: string; at: Date; content: IncidentContent; journal: NewJournalEntry }>,
 ): Promise<JournalEntry[]> {
   if (rows.length === 0) return [];
-  const values = rows.map((row) => ({ id: row.id, ref: row.ref, created_by: row.createdBy, created_at: row.at, updated_at: row.at, ...contentColumns(row.content) }));
-  const columns = Object.keys(values[0]!).length;
-  const hosts = rows.flatMap(({ id, content }) => hostRows(id, content));
-  const indicators = rows.flatMap(({ id, content }) => indicatorRows(id, content));
-  const journal = rows.map((row) => journalRow(row.journal));
-  if (values.length * columns + 3 * (hosts.length + indicators.length) + JOURNAL_COLUMNS * journal.length > MAX_PARAMETERS) {
-    for (const slice of slices(values, columns)) await tx.insertInto('incident').values(slice).execute();
-    await insertSearchRows(tx, rows);
-    return appendJournalEntries(tx, rows.map((row) => row.journal));
-  }
-  const none = sql<string>`null`.as('incident_id');
-  const saved = await tx
-    .with('incidents', (db) => db.insertInto('incident').values(values).returning('id'))
-    .with('hosts', (db) => (hosts.length ? db.insertInto('incident_host').values(hosts).returning('incident_id') : db.selectNoFrom(none)))
-    .with('indicators', (db) => (indicators.length ? db.insertInto('incident_indicator').values(indicators).returning('incident_id') : db.selectNoFrom(none)))
-    .with('journal', (db) => db.insertInto('journal_entry').values(journal).returningAll())
-    .selectFrom('journal')
-    .selectAll()
-    .execute();
+  const payload = JSON.stringify({
+    incidents: rows.map((row) => ({ id: row.id, ref: row.ref, created_by: row.createdBy, created_at: row.at, updated_at: row.at, ...contentValues(row.content) })),
+    hosts: rows.flatMap(({ id, content }) => hostRows(id, content)),
+    indicators: rows.flatMap(({ id, content }) => indicatorRows(id, content)),
+    journal: rows.map(({ journal: e }) => ({ incident_id: e.incidentId, at: e.at, actor: e.actor, actor_team: e.actorTeam, kind: e.kind, changes: e.changes ?? null, note: e.note ?? null })),
+  });
+  // Rows go in array order (WITH ORDINALITY): sequences, and so the stored order, follow it.
+  const { rows: saved } = await sql<Parameters<typeof toJournalEntry>[0]>`
+    with p as (select ${payload}::jsonb as j),
+    incidents as (
+      insert into incident (${INCIDENT_INSERT_COLUMNS})
+      select ${INCIDENT_INSERT_COLUMNS} from p, jsonb_array_elements(p.j->'incidents') with ordinality as e(v, n), jsonb_populate_record(null::incident, e.v)
+       order by e.n
+      returning id
+    ),
+    hosts as (
+      insert into incident_host (incident_id, ip, hostname)
+      select incident_id, ip, hostname from p, jsonb_populate_recordset(null::incident_host, p.j->'hosts')
+      returning incident_id
+    ),
+    indicators as (
+      insert into incident_indicator (incident_id, kind, value)
+      select incident_id, kind, value from p, jsonb_populate_recordset(null::incident_indicator, p.j->'indicators')
+      returning incident_id
+    ),
+    journal as (
+      insert into journal_entry (${JOURNAL_INSERT_COLUMNS})
+      select ${JOURNAL_INSERT_COLUMNS} from p, jsonb_array_elements(p.j->'journal') with ordinality as e(v, n), jsonb_populate_record(null::journal_entry, e.v)
+       order by e.n
+      returning *
+    )
+    select * from journal`.execute(tx);
   return inInsertOrder(saved);
 }
 
@@ -304,11 +344,15 @@ export interface NewJournalEntry {
   note?: string | null;
 }
 
-/** Journal entries in one statement; returned in the order given. */
-const JOURNAL_COLUMNS = 7;
+/** Ids follow the insert order; RETURNING's order is not promised, so sort by them. */
+function inInsertOrder(rows: Array<Parameters<typeof toJournalEntry>[0]>): JournalEntry[] {
+  return rows.sort((a, b) => Number(a.id) - Number(b.id)).map(toJournalEntry);
+}
 
-function journalRow(e: NewJournalEntry) {
-  return {
+/** Journal entries in one statement; returned in the order given. */
+export async function appendJournalEntries(db: DbOrTx, entries: NewJournalEntry[]): Promise<JournalEntry[]> {
+  if (entries.length === 0) return [];
+  const rows = entries.map((e) => ({
     incident_id: e.incidentId,
     at: e.at,
     actor: e.actor,
@@ -316,17 +360,8 @@ function journalRow(e: NewJournalEntry) {
     kind: e.kind,
     changes: e.changes ? JSON.stringify(e.changes) : null,
     note: e.note ?? null,
-  };
-}
-
-/** Ids follow the VALUES order; RETURNING's order is not promised, so sort by them. */
-function inInsertOrder(rows: Array<Parameters<typeof toJournalEntry>[0]>): JournalEntry[] {
-  return rows.sort((a, b) => Number(a.id) - Number(b.id)).map(toJournalEntry);
-}
-
-export async function appendJournalEntries(db: DbOrTx, entries: NewJournalEntry[]): Promise<JournalEntry[]> {
-  if (entries.length === 0) return [];
-  return inInsertOrder(await db.insertInto('journal_entry').values(entries.map(journalRow)).returningAll().execute());
+  }));
+  return inInsertOrder(await db.insertInto('journal_entry').values(rows).returningAll().execute());
 }
 
 function toJournalEntry(row: { id: number; at: Date | string; actor: string; actor_team: string; kind: string; changes: unknown; note: string | null }): JournalEntry {

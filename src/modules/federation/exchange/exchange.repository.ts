@@ -3,6 +3,8 @@ import type { InboundMessageTable, OutboundMessageTable } from '../../../db/tabl
 import type { Selectable } from 'kysely';
 import { sql } from 'kysely';
 import type { Db, DbOrTx, Tx } from '../../../db/database.js';
+import { canonicalize } from '../../../crypto/index.js';
+import { envelopeShape } from './message-document.js';
 
 /**
  * SQL of the exchange: links, the outbox, the inbox, the quarantine, investigations and used
@@ -298,13 +300,24 @@ export interface InboundRow {
 
 // The row as the database returns it: the table's own type, not a restatement of it.
 type RawInbound = Selectable<InboundMessageTable>;
+
+/**
+ * The canonical text of a stored envelope's document: the bytes its signature covers. Only
+ * envelopes that parsed and verified are stored, so this is what was verified (migration 0008).
+ */
+function canonicalDocumentOf(envelope: string): string {
+  const shape = envelopeShape(JSON.parse(envelope));
+  if (shape.kind !== 'signed') throw new Error('a stored inbox envelope is not a signed envelope');
+  return canonicalize(shape.document);
+}
+
 const toInbound = (r: RawInbound): InboundRow => ({
   seq: Number(r.seq),
   sender: r.sender,
   messageId: r.message_id,
   type: r.type,
   envelope: r.envelope,
-  document: r.document,
+  document: canonicalDocumentOf(r.envelope),
   signature: r.signature,
   signerFingerprint: r.signer_fingerprint,
   sealed: r.sealed,
@@ -346,7 +359,7 @@ export async function lockInboundSlots(tx: Tx, messages: Array<{ sender: string;
 }
 
 /** What a message's inbox row starts with; its outcome and receipt come when it is processed. */
-export type InboundClaim = Pick<InboundRow, 'sender' | 'messageId' | 'type' | 'envelope' | 'document' | 'signature' | 'signerFingerprint' | 'sealed'> & { at: Date };
+export type InboundClaim = Pick<InboundRow, 'sender' | 'messageId' | 'type' | 'envelope' | 'signature' | 'signerFingerprint' | 'sealed'> & { at: Date };
 
 /**
  * Takes the (sender, message id) slot for this message. Returns null when another transaction
@@ -373,7 +386,6 @@ export async function claimInbounds(tx: Tx, rows: InboundClaim[], quarantine: { 
         message_id: row.messageId,
         type: row.type,
         envelope: row.envelope,
-        document: row.document,
         signature: row.signature,
         signer_fingerprint: row.signerFingerprint,
         sealed: row.sealed,
@@ -428,6 +440,19 @@ const filedReportLinks = sql`
       returning incident_id
     )`;
 
+/** A filed report's outcome as the columns of `v` in the statements below (jsonb_to_recordset). */
+function filedColumns(o: Omit<FiledReportOutcome, 'seq'>) {
+  return {
+    incident_id: o.incidentId,
+    peer_team: o.peerTeam,
+    peer_ref: o.peerRef,
+    receipt_document: o.receiptDocument,
+    receipt: o.receipt,
+    receipt_status: o.receiptStatus,
+    at: o.at.toISOString(),
+  };
+}
+
 /**
  * The end of filing reports whose inbox rows are claimed already: the senders' reference
  * numbers, the links to the senders and the inbox rows' outcomes, in one statement. Filing holds
@@ -436,18 +461,7 @@ const filedReportLinks = sql`
  */
 export async function completeFiledReports(tx: Tx, outcomes: FiledReportOutcome[]): Promise<void> {
   if (outcomes.length === 0) return;
-  const rows = JSON.stringify(
-    outcomes.map((o) => ({
-      seq: o.seq,
-      incident_id: o.incidentId,
-      peer_team: o.peerTeam,
-      peer_ref: o.peerRef,
-      receipt_document: o.receiptDocument,
-      receipt: o.receipt,
-      receipt_status: o.receiptStatus,
-      at: o.at.toISOString(),
-    })),
-  );
+  const rows = JSON.stringify(outcomes.map((o) => ({ seq: o.seq, ...filedColumns(o) })));
   // One jsonb parameter however many reports: no parameter limit, one plan.
   await sql`
     with v as (
@@ -508,24 +522,17 @@ export async function insertFiledReports(tx: Tx, reports: FiledReport[], quarant
       message_id: r.messageId,
       type: r.type,
       envelope: r.envelope,
-      document: r.document,
       signature: r.signature,
       signer_fingerprint: r.signerFingerprint,
       sealed: r.sealed,
       received_at: r.at.toISOString(),
-      incident_id: r.incidentId,
-      peer_team: r.sender,
-      peer_ref: r.peerRef,
-      receipt_document: r.receiptDocument,
-      receipt: r.receipt,
-      receipt_status: r.receiptStatus,
-      at: r.filedAt.toISOString(),
+      ...filedColumns({ ...r, peerTeam: r.sender, at: r.filedAt }),
     })),
   );
   await sql`
     with v as (
       select * from rows from (jsonb_to_recordset(${rows}::jsonb) as (sender text, message_id text, type text, envelope text,
-        document text, signature text, signer_fingerprint text, sealed boolean, received_at timestamptz, incident_id uuid,
+        signature text, signer_fingerprint text, sealed boolean, received_at timestamptz, incident_id uuid,
         peer_team text, peer_ref text, receipt_document text, receipt text, receipt_status text, at timestamptz)) with ordinality as v
     ),
     closed_quarantine as (
@@ -535,9 +542,9 @@ export async function insertFiledReports(tx: Tx, reports: FiledReport[], quarant
       returning id
     ),
     ${filedReportLinks}
-    insert into inbound_message (sender, message_id, type, envelope, document, signature, signer_fingerprint, sealed, received_at,
+    insert into inbound_message (sender, message_id, type, envelope, signature, signer_fingerprint, sealed, received_at,
                                  incident_id, receipt_document, receipt, receipt_status)
-    select sender, message_id, type, envelope, document, signature, signer_fingerprint, sealed, received_at,
+    select sender, message_id, type, envelope, signature, signer_fingerprint, sealed, received_at,
            incident_id, receipt_document, receipt, receipt_status
       from v order by v.ordinality`.execute(tx);
 }

@@ -47,13 +47,13 @@ import {
   findInvestigation,
   findLinkByOurRef,
   findLinkByPeerRef,
+  findQuarantine,
   findReceivedAndLinked,
   insertFiledReports,
-  lockInboundSlots,
-  findQuarantine,
   insertInvestigation,
   insertQuarantine,
   listQuarantine,
+  lockInboundSlots,
   setLinkPeerRef,
   storeReceipt,
   type FiledReport,
@@ -592,7 +592,6 @@ export function createInbox(deps: InboxDeps): Inbox {
       messageId: item.document.id,
       type: item.document.type,
       envelope: item.envelope.text,
-      document: item.documentText,
       signature: item.envelope.signature,
       signerFingerprint: item.signerFingerprint,
       sealed: item.envelope.sealed,
@@ -642,14 +641,14 @@ export function createInbox(deps: InboxDeps): Inbox {
 
   /**
    * New reports from peers, filed together: one statement per table for the whole group rather
-   * than per report (docs/adr/0008). Does what fileReport does for each, in the same order.
+   * than per report (docs/adr/0008, 0009). Does what fileReport does for each, in the same order.
    * A report whose incident is known here already goes through `finish` like any message.
    */
   async function fileReports(tx: Tx, items: Array<IntakeItem & { document: IncidentReportDocument }>): Promise<Array<string | null>> {
     const key = (team: string, id: string) => `${team}\u0000${id}`;
-    // Nothing is written before the reference-number lock: the rows of new reports are written
-    // once, complete, at the end (insertFiledReports). A message with a row already was committed
-    // meanwhile (null: the caller answers it as a repeat).
+    // New reports' inbox rows are written once, complete, at the end (insertFiledReports). A
+    // message with a row already was committed by another transaction before this one took its
+    // slot (null: the caller answers it as a repeat).
     const { received, linked } = await findReceivedAndLinked(
       tx,
       items.map((item) => ({ sender: item.document.from, messageId: item.document.id })),
