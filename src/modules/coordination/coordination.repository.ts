@@ -125,6 +125,20 @@ export async function replaceObservables(tx: Tx, team: string, ref: string, obse
     .execute();
 }
 
+/**
+ * Whether reports of two or more teams carry this observable: the first team in index order, then
+ * any team after it (two probes of the (kind, value, team) index, migration 0009).
+ */
+export async function sharedByTeams(db: DbOrTx, kind: ObservableKind, value: string): Promise<boolean> {
+  const { rows } = await sql<{ second: string | null }>`
+    select (select o2.team from activity_observable o2
+             where o2.kind = ${kind} and o2.value = ${value}
+               and o2.team > (select o1.team from activity_observable o1
+                               where o1.kind = ${kind} and o1.value = ${value} order by o1.team limit 1)
+             order by o2.team limit 1) as second`.execute(db);
+  return (rows[0]?.second ?? null) !== null;
+}
+
 /** Every stored report that has the observable. */
 export async function reportsWithObservable(db: DbOrTx, kind: ObservableKind, value: string): Promise<ActivityRow[]> {
   const rows = await db

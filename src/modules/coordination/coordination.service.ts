@@ -38,6 +38,7 @@ import {
   replaceObservables,
   reportKey,
   reportsWithObservable,
+  sharedByTeams,
   summaryQueuedFor,
   upsertActivity,
   warningsFor,
@@ -205,6 +206,8 @@ export function createCoordinationService(deps: CoordinationDeps): CoordinationS
     const ownNotes: Array<{ observable: Observable; mine: Report[]; others: Report[] }> = [];
     const memberWarnings: Array<{ observable: Observable; team: string; mine: Report[]; others: Report[] }> = [];
     for (const observable of observables) {
+      // Most observables are one team's alone: tell that from the index, not by reading reports.
+      if (!(await sharedByTeams(tx, observable.kind, observable.value))) continue;
       const rows = await reportsWithObservable(tx, observable.kind, observable.value);
       if (new Set(rows.map((r) => r.team)).size < 2) continue;
       const ips = observable.kind === 'network' ? await ipsOf(tx, rows) : new Map<string, string[]>();
