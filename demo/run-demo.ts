@@ -26,6 +26,12 @@ interface DemoNode {
   token: string;
 }
 
+/** The phase a journal entry moved to: ours (`to`) or a peer's (`phase.to`). */
+function phaseTo(changes: { to?: unknown; phase?: { to?: unknown } } | null | undefined): string | null {
+  const to = changes?.to ?? changes?.phase?.to;
+  return typeof to === 'string' ? to : null;
+}
+
 const say = (line = '') => process.stdout.write(line + '\n');
 const step = (n: number, text: string) => say(`\n[${n}] ${text}`);
 
@@ -142,7 +148,7 @@ async function main(): Promise<void> {
       const entries = items.filter((e: any) => e.team === 'bravo');
       return entries.length >= 2 ? entries : null;
     });
-    for (const e of fromBravo) say(`    alpha's journal of ${incident.ref}: [${e.team}] ${e.kind}${e.note ? `: ${e.note}` : ''}${(e.changes?.to ?? e.changes?.phase) ? ` -> ${e.changes.to ?? e.changes.phase}` : ''}`);
+    for (const e of fromBravo) say(`    alpha's journal of ${incident.ref}: [${e.team}] ${e.kind}${e.note ? `: ${e.note}` : ''}${phaseTo(e.changes) ? ` -> ${phaseTo(e.changes)}` : ''}`);
     const again = await api(alpha, 'GET', `/api/v1/incidents?externalRef=${ref(copy.ref)}`);
     say(`    alpha finds its incident by bravo's number ${copy.ref}: ${again.items.map((i: any) => i.ref).join(', ')}`);
 
