@@ -2,9 +2,10 @@ import { transactionsAtOnce, type Db, type Tx } from './database.js';
 
 /**
  * Group commit: work items that arrive while transactions are running (one, or `inFlight`) wait
- * for one to end and then run together in the next one. Each transaction costs a commit (a WAL flush on a server)
- * and the locks every item takes (the reference-number counter, the audit chain), and each
- * statement a round trip; sharing them is what lets one node keep up with many senders.
+ * for one to end and then run together in the next one. Each transaction costs a commit (a WAL
+ * flush on a server) and the locks every item takes (the reference-number counter, the audit
+ * chain), and each statement a round trip; sharing them is what lets one node keep up with many
+ * senders.
  *
  * There is no timer: an item arriving when nothing runs starts a transaction after one turn of
  * the event loop, so a lone request is not held back, and groups grow only under load.
