@@ -339,6 +339,12 @@ export async function listInboundForIncident(db: DbOrTx, incidentId: string): Pr
 }
 
 /**
+ * One key for a (team, id) pair, the form the inbox's lookups answer in: a message is (sender,
+ * message id), a report is (sender, the sender's reference number).
+ */
+export const pairKey = (team: string, id: string): string => `${team}\u0000${id}`;
+
+/**
  * Class of the transaction-scoped advisory locks on inbox slots, in the two-key form: PostgreSQL
  * keeps that key space apart from the one-key form the audit chain's lock uses.
  */
@@ -353,7 +359,7 @@ const INBOX_SLOT_LOCK_CLASS = 0x48694b65; // "HiKe"
  */
 export async function lockInboundSlots(tx: Tx, messages: Array<{ sender: string; messageId: string }>): Promise<void> {
   if (messages.length === 0) return;
-  const keys = [...new Set(messages.map((m) => createHash('sha256').update(`${m.sender}\u0000${m.messageId}`).digest().readInt32BE(0)))].sort((a, b) => a - b);
+  const keys = [...new Set(messages.map((m) => createHash('sha256').update(pairKey(m.sender, m.messageId)).digest().readInt32BE(0)))].sort((a, b) => a - b);
   // The sorted subquery feeds the locks in order.
   await sql`select pg_advisory_xact_lock(${INBOX_SLOT_LOCK_CLASS}::int4, k) from (select unnest(${keys}::int4[]) as k order by 1) s`.execute(tx);
 }
@@ -395,8 +401,8 @@ export async function claimInbounds(tx: Tx, rows: InboundClaim[], quarantine: { 
     .onConflict((oc) => oc.columns(['sender', 'message_id']).doNothing())
     .returning(['seq', 'sender', 'message_id'])
     .execute();
-  const seqs = new Map(inserted.map((r) => [`${r.sender}\u0000${r.message_id}`, Number(r.seq)]));
-  return rows.map((r) => seqs.get(`${r.sender}\u0000${r.messageId}`) ?? null);
+  const seqs = new Map(inserted.map((r) => [pairKey(r.sender, r.message_id), Number(r.seq)]));
+  return rows.map((r) => seqs.get(pairKey(r.sender, r.messageId)) ?? null);
 }
 
 export async function completeInbound(
@@ -480,7 +486,8 @@ export type FiledReport = InboundClaim & Pick<FiledReportOutcome, 'incidentId' |
 
 /**
  * Which of these messages have an inbox row, and which of these reports (sender and the
- * sender's reference number) are linked to an incident here already: one round trip for both.
+ * sender's reference number) are linked to an incident here already, as `pairKey`s: one round
+ * trip for both.
  */
 export async function findReceivedAndLinked(
   tx: Tx,
@@ -504,7 +511,7 @@ export async function findReceivedAndLinked(
         .where((eb) => (reports.length ? eb(eb.refTuple('peer_team', 'peer_ref'), 'in', reports.map((r) => eb.tuple(r.peerTeam, r.peerRef))) : none)),
     )
     .execute();
-  for (const row of rows) (row.what === 'received' ? received : linked).add(`${row.team}\u0000${row.key}`);
+  for (const row of rows) (row.what === 'received' ? received : linked).add(pairKey(row.team, row.key));
   return { received, linked };
 }
 

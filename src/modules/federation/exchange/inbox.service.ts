@@ -54,6 +54,7 @@ import {
   insertQuarantine,
   listQuarantine,
   lockInboundSlots,
+  pairKey,
   setLinkPeerRef,
   storeReceipt,
   type FiledReport,
@@ -645,7 +646,6 @@ export function createInbox(deps: InboxDeps): Inbox {
    * A report whose incident is known here already goes through `finish` like any message.
    */
   async function fileReports(tx: Tx, items: Array<IntakeItem & { document: IncidentReportDocument }>): Promise<Array<string | null>> {
-    const key = (team: string, id: string) => `${team}\u0000${id}`;
     // New reports' inbox rows are written once, complete, at the end (insertFiledReports). A
     // message with a row already was committed by another transaction before this one took its
     // slot (null: the caller answers it as a repeat).
@@ -657,8 +657,8 @@ export function createInbox(deps: InboxDeps): Inbox {
     const results: Array<string | null> = items.map(() => null);
     const fresh: Array<{ item: (typeof items)[number]; i: number }> = [];
     for (const [i, item] of items.entries()) {
-      if (received.has(key(item.document.from, item.document.id))) continue;
-      if (!linked.has(key(item.document.from, item.document.body.ref))) {
+      if (received.has(pairKey(item.document.from, item.document.id))) continue;
+      if (!linked.has(pairKey(item.document.from, item.document.body.ref))) {
         fresh.push({ item, i });
         continue;
       }
@@ -704,7 +704,7 @@ export function createInbox(deps: InboxDeps): Inbox {
     const reports: Array<{ item: IntakeItem & { document: IncidentReportDocument }; i: number }> = [];
     items.forEach((item, i) => {
       if (results[i] !== undefined || item.document.type !== 'incident.report' || item.mode.acceptedBy) return;
-      const key = `${item.document.from}\u0000${item.document.body.ref}`;
+      const key = pairKey(item.document.from, item.document.body.ref);
       if (seen.has(key)) return;
       seen.add(key);
       reports.push({ item: item as IntakeItem & { document: IncidentReportDocument }, i });
