@@ -50,6 +50,18 @@ export function transactionsAtOnce(db: Db): number {
   return parallelTransactions.get(db) ?? 1;
 }
 
+/**
+ * Whether two transactions can ever run at once. The embedded engine has one connection, which a
+ * transaction holds from begin to commit (pglite-mutex-dialect.ts), and its data directory is
+ * locked to one process: a lock taken inside a transaction there can never be contended, and
+ * callers skip advisory locks, each a statement of its own, that would only cost time.
+ */
+const oneAtATime = new WeakSet<Db>();
+
+export function transactionsOverlap(db: Db): boolean {
+  return !oneAtATime.has(db);
+}
+
 export async function openDatabase(options: OpenDatabaseOptions): Promise<DatabaseHandle> {
   if (options.url) return openServer(options.url, options.schema ?? null, options.poolSize ?? 10);
   return openEmbedded(options.dataDir ?? null, options.template ?? null);
@@ -93,7 +105,12 @@ async function openEmbedded(dataDir: string | null, template: Blob | null): Prom
     unlock();
     throw err;
   }
+  // A new WAL segment is otherwise written full of zeros first (16 MB, every thousand or so
+  // received reports), which buys nothing here: PGlite runs without fsync (README), and a
+  // segment created by size alone reads back the same.
+  await pglite.exec('SET wal_init_zero = off');
   const db = new Kysely<DatabaseSchema>({ dialect: new SerialPGliteDialect({ pglite }) });
+  oneAtATime.add(db);
   return {
     db,
     engine: 'pglite',

@@ -1,6 +1,7 @@
 import t from 'tap';
 
 import { canonicalBytes, canonicalize, CanonicalizationError, MAX_CANONICAL_DEPTH } from '../../src/crypto/index.js';
+import { canonicalizeStrictly } from '../../src/crypto/canonical-json.js';
 
 function fromIeee754Hex(hex: string): number {
   const view = new DataView(new ArrayBuffer(8));
@@ -170,4 +171,50 @@ t.test('does not mutate its input', async (t) => {
   canonicalize(input);
   t.equal(JSON.stringify(input), snapshot);
   t.same(Object.keys(input), ['b', 'a']);
+});
+
+t.test('the lean path and the strict serializer agree on generated JSON data', async (t) => {
+  // A fixed-seed generator: strings with escapes, astral and BMP characters, integer-like and
+  // empty keys, numbers of every magnitude, nesting, null-prototype objects.
+  let seed = 0x5eed;
+  const next = (n: number): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed % n;
+  };
+  const chars = ['a', 'Z', '0', ' ', '"', '\\', '/', '\n', '\u0000', '\u001f', '\u007f', 'é', '\u2028', '\ufb33', '\u{1F600}', '€'];
+  const text = (): string => Array.from({ length: next(6) }, () => chars[next(chars.length)]).join('');
+  const numbers = [0, -0, 1, -1, 0.1, 1e21, 1e-7, 123456789.125, Number.MAX_SAFE_INTEGER, -5e-324, 333333333.3333333];
+  const value = (depth: number): unknown => {
+    switch (depth > 4 ? next(4) : next(7)) {
+      case 0: return text();
+      case 1: return numbers[next(numbers.length)];
+      case 2: return [true, false, null][next(3)];
+      case 3: return next(2) ? String(next(20)) : null;
+      case 4: return Array.from({ length: next(4) }, () => value(depth + 1));
+      default: {
+        const o: Record<string, unknown> = next(5) === 0 ? Object.create(null) : {};
+        for (let i = next(5); i > 0; i--) o[next(3) === 0 ? String(next(12)) : text()] = value(depth + 1);
+        return o;
+      }
+    }
+  };
+  const differ: string[] = [];
+  for (let i = 0; i < 2000; i++) {
+    const v = value(0);
+    const strict = canonicalizeStrictly(v);
+    if (canonicalize(v) !== strict || canonicalize(JSON.parse(strict)) !== strict) differ.push(strict);
+  }
+  t.same(differ, [], 'no generated value canonicalises differently');
+  // Where the lean path declines, the strict serializer decides (and names the place).
+  const refusedAt = (value: unknown): string | null => {
+    try {
+      canonicalize(value);
+      return null;
+    } catch (err) {
+      return err instanceof CanonicalizationError ? err.path : String(err);
+    }
+  };
+  t.equal(refusedAt({ a: [{ b: 'x\ud800' }] }), '/a/0/b');
+  t.equal(refusedAt({ a: [1, , 3] }), '/a/1');
+  t.equal(refusedAt({ a: { [Symbol('s')]: 1 } }), '/a');
 });

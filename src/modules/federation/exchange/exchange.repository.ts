@@ -497,20 +497,15 @@ export async function findReceivedAndLinked(
   const received = new Set<string>();
   const linked = new Set<string>();
   if (messages.length === 0 && reports.length === 0) return { received, linked };
-  // Literal tuples rather than a jsonb set: the planner then knows how few there are, and
-  // looks each one up in the unique index instead of scanning the table.
-  const none = sql<boolean>`false`;
-  const rows = await tx
-    .selectFrom('inbound_message')
-    .select([sql<string>`'received'`.as('what'), 'sender as team', 'message_id as key'])
-    .where((eb) => (messages.length ? eb(eb.refTuple('sender', 'message_id'), 'in', messages.map((m) => eb.tuple(m.sender, m.messageId))) : none))
-    .unionAll((db) =>
-      db
-        .selectFrom('incident_link')
-        .select([sql<string>`'linked'`.as('what'), 'peer_team as team', sql<string>`peer_ref`.as('key')])
-        .where((eb) => (reports.length ? eb(eb.refTuple('peer_team', 'peer_ref'), 'in', reports.map((r) => eb.tuple(r.peerTeam, r.peerRef))) : none)),
-    )
-    .execute();
+  // Two arrays per lookup, unnested into pairs: the planner sees how many there are (the values
+  // are known when it plans) and probes the unique index once per pair, and the statement text
+  // stays the same whatever the group's size.
+  const { rows } = await sql<{ what: 'received' | 'linked'; team: string; key: string }>`
+    select 'received' as what, sender as team, message_id as key from inbound_message
+     where (sender, message_id) in (select * from unnest(${messages.map((m) => m.sender)}::text[], ${messages.map((m) => m.messageId)}::text[]))
+    union all
+    select 'linked', peer_team, peer_ref from incident_link
+     where (peer_team, peer_ref) in (select * from unnest(${reports.map((r) => r.peerTeam)}::text[], ${reports.map((r) => r.peerRef)}::text[]))`.execute(tx);
   for (const row of rows) (row.what === 'received' ? received : linked).add(pairKey(row.team, row.key));
   return { received, linked };
 }

@@ -10,7 +10,7 @@ import {
   verifyDocumentSignature,
   type NodeSigner,
 } from '../../../crypto/index.js';
-import type { Db, Tx } from '../../../db/database.js';
+import { transactionsOverlap, type Db, type Tx } from '../../../db/database.js';
 import { createGroupCommit } from '../../../db/group-commit.js';
 import { decodeCursor, encodeCursor } from '../../../http/cursor.js';
 import { ProblemError, type ProblemCode } from '../../../http/problem.js';
@@ -689,10 +689,13 @@ export function createInbox(deps: InboxDeps): Inbox {
   async function store(tx: Tx, items: IntakeItem[]): Promise<Array<string | null | typeof PEER_CHANGED>> {
     const results: Array<string | null | typeof PEER_CHANGED | undefined> = items.map(() => undefined);
     // From here on, no other transaction stores a copy of these messages (see lockInboundSlots).
-    await lockInboundSlots(
-      tx,
-      items.map((item) => ({ sender: item.document.from, messageId: item.document.id })),
-    );
+    // Where transactions never overlap (the embedded engine), none could.
+    if (transactionsOverlap(db)) {
+      await lockInboundSlots(
+        tx,
+        items.map((item) => ({ sender: item.document.from, messageId: item.document.id })),
+      );
+    }
     // Each message was checked against its peer as read before the group; the peers are read
     // again here, locked until commit, and a message whose peer changed meanwhile goes back.
     const states = await peers.intakeStates(tx, [...new Set(items.map((item) => item.document.from))]);
