@@ -5,7 +5,7 @@ import { ProblemError } from '../../http/problem.js';
 import type { AuditEntry, AuditListQuery, AuditPage, AuditVerifyResult } from '../../../schemas/audit.schema.js';
 import { GENESIS_HASH, entryHash, verifyAuditChain } from './audit-chain.js';
 import type { AuditEntryInput, AuditLog } from './audit.module.js';
-import { chainTailAndSeqs, insertEntries, listEntries, lockChain, type AuditFilter } from './audit.repository.js';
+import { chainTailAndSeqs, insertEntries, listEntries, type AuditFilter } from './audit.repository.js';
 
 export interface AuditService extends AuditLog {
   /** `append`, returning the entry as stored (tests, and callers that cite the seq). */
@@ -66,8 +66,7 @@ export function createAuditService(deps: { db: Db; clock: Clock }): AuditService
 
   async function appendInTx(tx: Tx, contents: Content[]): Promise<AuditEntry[]> {
     // The chain lock orders appenders; where transactions never overlap there is no other one.
-    if (transactionsOverlap(db)) await lockChain(tx);
-    const { tail, seqs } = await chainTailAndSeqs(tx, contents.length);
+    const { tail, seqs } = await chainTailAndSeqs(tx, contents.length, { lock: transactionsOverlap(db) });
     let prevHash = tail ?? GENESIS_HASH;
     // Read the clock under the lock, so `at` follows seq order as far as the clock does. A JS
     // Date holds milliseconds, which is all the column keeps.

@@ -46,9 +46,11 @@ export interface IncidentService {
   createInTx(tx: Tx, input: IncidentCreate, actor: Actor): Promise<Incident>;
   /**
    * Several at once, numbered in the order given, with one statement per table: the inbox files
-   * a group of received reports this way. All or none: one invalid input fails the call.
+   * a group of received reports this way. All or none: one invalid input fails the call. An
+   * item's `id`, when given, is the new incident's: a caller can write rows that belong to the
+   * incident before the reference-number lock is taken (the inbox its provenance, ADR 0010).
    */
-  createManyInTx(tx: Tx, items: Array<{ input: IncidentCreate; actor: Actor }>): Promise<Incident[]>;
+  createManyInTx(tx: Tx, items: Array<{ input: IncidentCreate; actor: Actor; id?: string }>): Promise<Incident[]>;
   get(refOrId: string): Promise<Incident>;
   list(query: IncidentListQuery): Promise<{ items: Incident[]; nextCursor: string | null }>;
   patch(refOrId: string, patch: IncidentPatch, actor: Actor, ifMatch?: number): Promise<Incident>;
@@ -154,7 +156,7 @@ export function createIncidentService(deps: { db: Db; clock: Clock; config: Pick
     return incident;
   }
 
-  async function createManyInTx(tx: Tx, items: Array<{ input: IncidentCreate; actor: Actor }>): Promise<Incident[]> {
+  async function createManyInTx(tx: Tx, items: Array<{ input: IncidentCreate; actor: Actor; id?: string }>): Promise<Incident[]> {
     if (items.length === 0) return [];
     const contents = items.map(({ input }) => {
       const content = contentFromCreate(input);
@@ -169,7 +171,7 @@ export function createIncidentService(deps: { db: Db; clock: Clock; config: Pick
     // commit; the rows are built from what was written rather than read back, to keep that short.
     const first = await allocateReferenceSeqs(tx, config.referencePrefix, year, items.length);
     const incidents: Incident[] = contents.map((content, i) => ({
-      id: randomUUID(),
+      id: items[i]!.id ?? randomUUID(),
       ref: `${config.referencePrefix}#${year}-${String(first + i).padStart(6, '0')}`,
       ...content,
       externalRefs: [],

@@ -266,19 +266,21 @@ export function createInbox(deps: InboxDeps): Inbox {
 
   /** New reports filed as incidents of ours, numbered in the order given (one statement per table). */
   async function fileCopies(tx: Tx, docs: IncidentReportDocument[]): Promise<Incident[]> {
-    // Each team keeps its own phase: a copy starts at triage here, whatever the sender's phase.
-    const copies = await incidents.createManyInTx(
-      tx,
-      docs.map((doc) => ({ input: { ...doc.body.incident, phase: 'triage' }, actor: { subject: doc.from, team: doc.from } })),
-    );
     // A copy keeps its originator's label and limits: every later decision about it (a re-share,
-    // an update, the feed) is checked against them (docs/trust-model.md §4.2).
+    // an update, the feed) is checked against them (docs/trust-model.md §4.2). Recorded first,
+    // under the ids the copies will have: creating them takes the reference-number lock, which
+    // every filing waits for until commit, and this statement need not be inside it.
+    const ids = docs.map(() => randomUUID());
     const at = clock();
     await recordReceivedProvenances(
       tx,
-      docs.map((doc, k) => ({ incidentId: copies[k]!.id, provenance: receivedProvenance(doc, doc.body.provenance, doc.body.incident.tlp), at, actor: doc.from })),
+      docs.map((doc, k) => ({ incidentId: ids[k]!, provenance: receivedProvenance(doc, doc.body.provenance, doc.body.incident.tlp), at, actor: doc.from })),
     );
-    return copies;
+    // Each team keeps its own phase: a copy starts at triage here, whatever the sender's phase.
+    return incidents.createManyInTx(
+      tx,
+      docs.map((doc, k) => ({ id: ids[k]!, input: { ...doc.body.incident, phase: 'triage' }, actor: { subject: doc.from, team: doc.from } })),
+    );
   }
 
   async function applyUpdate(tx: Tx, doc: IncidentUpdateDocument, actor: Actor): Promise<Outcome> {
