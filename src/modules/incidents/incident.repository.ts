@@ -85,23 +85,6 @@ function contentColumns(c: IncidentContent) {
 }
 
 /**
- * Takes the next `count` reference sequences for (prefix, year) and returns the first. The
- * upsert locks the counter row until the caller's transaction ends: concurrent creations queue
- * here, so numbers come in order, and a creation that rolls back returns its numbers, so there
- * are no gaps.
- */
-export async function allocateReferenceSeqs(tx: Tx, prefix: string, year: number, count: number): Promise<number> {
-  const row = await tx
-    .insertInto('reference_counter')
-    .values({ prefix, year, last_seq: count })
-    .onConflict((oc) => oc.columns(['prefix', 'year']).doUpdateSet({ last_seq: sql`reference_counter.last_seq + ${count}` }))
-    .returning('last_seq')
-    .executeTakeFirstOrThrow();
-  // The first of the `count` numbers taken: the caller numbers its incidents from here.
-  return row.last_seq - count + 1;
-}
-
-/**
  * PostgreSQL takes at most 65,535 parameters per statement; an incident's new content can carry
  * many hosts and indicators, so its search rows go in slices well below that.
  */
@@ -135,31 +118,52 @@ const INCIDENT_INSERT_COLUMNS = sql.raw(
 const JOURNAL_INSERT_COLUMNS = sql.raw('incident_id, at, actor, actor_team, kind, changes, note');
 
 /**
- * New incidents, in the order given (their stored order follows it), with their search rows and
- * each one's first journal entry: one statement, whatever the number (the rows travel as one
- * jsonb parameter, so there is no parameter limit; the foreign keys are checked at its end). One
- * statement is one round trip while the reference-number counter is locked, and one parameter
- * is far less work for the driver than thousands. Answers the journal entries, in order.
+ * New incidents, numbered and stored in the order given, with their search rows and each one's
+ * first journal entry: one statement, whatever the number (the rows travel as one jsonb
+ * parameter, so there is no parameter limit, and one parameter is far less work for the driver
+ * than thousands).
+ *
+ * The statement first takes `count` reference numbers for (prefix, year) from the counter. The
+ * upsert locks the counter row until the caller's transaction ends: concurrent creations queue
+ * there, so numbers follow the stored order, and a creation that rolls back gives its numbers
+ * back, so there are none missing (ADR 0003). Taking them in this statement, not one before it,
+ * keeps a round trip out of the section every filing waits for (ADR 0010). Each first journal
+ * entry's changes get the `ref` its incident was given. Answers each incident's reference number
+ * and first journal entry, in the order given.
  */
-export async function insertIncidents(
+export async function insertNumberedIncidents(
   tx: Tx,
-  rows: Array<{ id: string; ref: string; createdBy: string; at: Date; content: IncidentContent; journal: NewJournalEntry }>,
-): Promise<JournalEntry[]> {
+  numbering: { prefix: string; year: number },
+  rows: Array<{ id: string; createdBy: string; at: Date; content: IncidentContent; journal: NewJournalEntry }>,
+): Promise<Array<{ ref: string; entry: JournalEntry }>> {
   if (rows.length === 0) return [];
   const payload = JSON.stringify({
-    incidents: rows.map((row) => ({ id: row.id, ref: row.ref, created_by: row.createdBy, created_at: row.at, updated_at: row.at, ...contentValues(row.content) })),
+    incidents: rows.map((row) => ({ id: row.id, created_by: row.createdBy, created_at: row.at, updated_at: row.at, ...contentValues(row.content) })),
     hosts: rows.flatMap(({ id, content }) => hostRows(id, content)),
     indicators: rows.flatMap(({ id, content }) => indicatorRows(id, content)),
-    journal: rows.map(({ journal: e }) => ({ incident_id: e.incidentId, at: e.at, actor: e.actor, actor_team: e.actorTeam, kind: e.kind, changes: e.changes ?? null, note: e.note ?? null })),
+    journal: rows.map(({ journal: e }) => ({ incident_id: e.incidentId, at: e.at, actor: e.actor, actor_team: e.actorTeam, kind: e.kind, changes: e.changes ?? {}, note: e.note ?? null })),
   });
-  // Rows go in array order (WITH ORDINALITY): sequences, and so the stored order, follow it.
-  const { rows: saved } = await sql<Parameters<typeof toJournalEntry>[0]>`
+  const { prefix, year } = numbering;
+  const count = rows.length;
+  // <PREFIX>#<YEAR>-<SEQ>, the sequence zero-padded to six digits (ADR 0003). Rows go in array
+  // order (WITH ORDINALITY): sequences, and so the stored order, follow the numbers.
+  const { rows: saved } = await sql<Parameters<typeof toJournalEntry>[0] & { incident_ref: string }>`
     with p as (select ${payload}::jsonb as j),
+    counter as (
+      insert into reference_counter (prefix, year, last_seq) values (${prefix}, ${year}::int, ${count}::int)
+      on conflict (prefix, year) do update set last_seq = reference_counter.last_seq + ${count}::int
+      returning last_seq - ${count}::int as before
+    ),
+    numbered as (
+      select e.v, e.n, ${prefix}::text || '#' || ${year}::int || '-' ||
+             (case when c.before + e.n < 1000000 then lpad((c.before + e.n)::text, 6, '0') else (c.before + e.n)::text end) as given_ref
+        from p, counter c, jsonb_array_elements(p.j->'incidents') with ordinality as e(v, n)
+    ),
     incidents as (
       insert into incident (${INCIDENT_INSERT_COLUMNS})
-      select ${INCIDENT_INSERT_COLUMNS} from p, jsonb_array_elements(p.j->'incidents') with ordinality as e(v, n), jsonb_populate_record(null::incident, e.v)
-       order by e.n
-      returning id
+      select ${INCIDENT_INSERT_COLUMNS} from numbered, jsonb_populate_record(null::incident, numbered.v || jsonb_build_object('ref', numbered.given_ref))
+       order by numbered.n
+      returning id, ref
     ),
     hosts as (
       insert into incident_host (incident_id, ip, hostname)
@@ -173,12 +177,15 @@ export async function insertIncidents(
     ),
     journal as (
       insert into journal_entry (${JOURNAL_INSERT_COLUMNS})
-      select ${JOURNAL_INSERT_COLUMNS} from p, jsonb_array_elements(p.j->'journal') with ordinality as e(v, n), jsonb_populate_record(null::journal_entry, e.v)
+      select r.incident_id, r.at, r.actor, r.actor_team, r.kind, r.changes || jsonb_build_object('ref', numbered.given_ref), r.note
+        from p, jsonb_array_elements(p.j->'journal') with ordinality as e(v, n), jsonb_populate_record(null::journal_entry, e.v) r, numbered
+       where numbered.n = e.n
        order by e.n
       returning *
     )
-    select * from journal`.execute(tx);
-  return inInsertOrder(saved);
+    select journal.*, incidents.ref as incident_ref from journal join incidents on incidents.id = journal.incident_id`.execute(tx);
+  saved.sort((a, b) => Number(a.id) - Number(b.id));
+  return saved.map((row) => ({ ref: row.incident_ref, entry: toJournalEntry(row) }));
 }
 
 function hostRows(incidentId: string, content: Pick<IncidentContent, 'hosts'>) {

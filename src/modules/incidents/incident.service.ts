@@ -15,10 +15,9 @@ import {
 } from '../../../schemas/incident.schema.js';
 import { canonicalNetwork, isIpAddress } from '../sites/network-scope.js';
 import {
-  allocateReferenceSeqs,
   appendJournalEntries,
   findIncident,
-  insertIncidents,
+  insertNumberedIncidents,
   listIncidents,
   listJournal,
   markIncidentChanged,
@@ -164,15 +163,24 @@ export function createIncidentService(deps: { db: Db; clock: Clock; config: Pick
       return content;
     });
     const at = clock();
-    const year = at.getUTCFullYear();
     const stamp = at.toISOString();
-    // The numbers are taken before the rows go in, so reference numbers follow the stored order
-    // (lists are newest first by that order). The counter row then serialises creations until
-    // commit; the rows are built from what was written rather than read back, to keep that short.
-    const first = await allocateReferenceSeqs(tx, config.referencePrefix, year, items.length);
+    const ids = items.map((item) => item.id ?? randomUUID());
+    // Numbered in the statement that stores them (insertNumberedIncidents); the rows are built
+    // from what was written rather than read back, to keep the counter's section short.
+    const saved = await insertNumberedIncidents(
+      tx,
+      { prefix: config.referencePrefix, year: at.getUTCFullYear() },
+      contents.map((content, i) => ({
+        id: ids[i]!,
+        createdBy: items[i]!.actor.subject,
+        at,
+        content,
+        journal: { incidentId: ids[i]!, at, actor: items[i]!.actor.subject, actorTeam: items[i]!.actor.team, kind: 'created', changes: { phase: content.phase } },
+      })),
+    );
     const incidents: Incident[] = contents.map((content, i) => ({
-      id: items[i]!.id ?? randomUUID(),
-      ref: `${config.referencePrefix}#${year}-${String(first + i).padStart(6, '0')}`,
+      id: ids[i]!,
+      ref: saved[i]!.ref,
       ...content,
       externalRefs: [],
       version: 1,
@@ -180,24 +188,7 @@ export function createIncidentService(deps: { db: Db; clock: Clock; config: Pick
       createdAt: stamp,
       updatedAt: stamp,
     }));
-    const entries = await insertIncidents(
-      tx,
-      incidents.map((incident, i) => ({
-        id: incident.id,
-        ref: incident.ref,
-        createdBy: incident.createdBy,
-        at,
-        content: contents[i]!,
-        journal: {
-          incidentId: incident.id,
-          at,
-          actor: items[i]!.actor.subject,
-          actorTeam: items[i]!.actor.team,
-          kind: 'created',
-          changes: { ref: incident.ref, phase: incident.phase },
-        },
-      })),
-    );
+    const entries = saved.map((s) => s.entry);
     // A new row has its place in the change order already; the listeners still see each creation.
     for (let i = 0; i < incidents.length; i++) {
       for (const listener of listeners) await listener(tx, incidents[i]!, entries[i]!);
