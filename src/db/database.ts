@@ -6,6 +6,7 @@ import pg from 'pg';
 import type { DatabaseSchema } from './tables.js';
 import { SerialPGliteDialect } from './pglite-mutex-dialect.js';
 import { lockDataDir } from './data-dir-lock.js';
+import { JsonbParameter } from './jsonb-parameter.js';
 
 export type Engine = 'pglite' | 'postgres';
 export type Db = Kysely<DatabaseSchema>;
@@ -87,6 +88,19 @@ async function openServer(url: string, schema: string | null, poolSize: number):
   return { db, engine: 'postgres', schema, close: () => db.destroy() };
 }
 
+const JSONB_OID = 3802;
+
+/**
+ * PGlite's jsonb serializer, except that a JsonbParameter goes in jsonb's binary form: PGlite
+ * passes a byte array through as it is, and a binary parameter skips its text encoder
+ * (jsonb-parameter.ts).
+ */
+function serializeJsonb(value: unknown): string | Uint8Array {
+  if (value instanceof JsonbParameter) return value.binary();
+  if (typeof value === 'string') return value;
+  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+}
+
 async function openEmbedded(dataDir: string | null, template: Blob | null): Promise<DatabaseHandle> {
   let pgDir: string | undefined;
   let unlock = () => {};
@@ -100,6 +114,7 @@ async function openEmbedded(dataDir: string | null, template: Blob | null): Prom
     pglite = await PGlite.create(pgDir, {
       ...(template ? { loadDataDir: template } : {}),
       parsers: { 20: (v: string) => Number(v) },
+      serializers: { [JSONB_OID]: serializeJsonb as (value: unknown) => string },
     });
   } catch (err) {
     unlock();

@@ -1,5 +1,6 @@
 import { sql, type Selectable } from 'kysely';
 import type { DbOrTx, Tx } from '../../db/database.js';
+import { jsonbParameter } from '../../db/jsonb-parameter.js';
 import type { AuditEntryTable } from '../../db/tables.js';
 import type { AuditEntry } from '../../../schemas/audit.schema.js';
 
@@ -57,31 +58,30 @@ export async function chainTailAndSeqs(tx: Tx, count: number, options: { lock: b
   return { tail: rows[0]!.tail, seqs: rows[0]!.seqs.map(Number).sort((a, b) => a - b) };
 }
 
-/** Several entries in one statement; the rows come back as stored, in seq order, so the caller can check they still hash the same. */
+/**
+ * Several entries in one statement (one jsonb parameter for all of them); the rows come back as
+ * stored, in seq order, so the caller can check they still hash the same.
+ */
 export async function insertEntries(tx: Tx, entries: AuditEntry[]): Promise<AuditEntry[]> {
-  const rows = await tx
-    .insertInto('audit_entry')
-    .values(entries.map(toRow))
-    .returningAll()
-    .execute();
-  return rows.map(toEntry).sort((a, b) => a.seq - b.seq);
+  const rows = entries.map((e) => ({
+    seq: e.seq,
+    at: e.at,
+    kind: e.kind,
+    actor: e.actor,
+    incident_id: e.incidentId,
+    peer: e.peer,
+    decision: e.decision,
+    details: e.details,
+    prev_hash: e.prevHash,
+    hash: e.hash,
+  }));
+  const { rows: stored } = await sql<AuditRow>`
+    insert into audit_entry (seq, at, kind, actor, incident_id, peer, decision, details, prev_hash, hash)
+    select seq, at, kind, actor, incident_id, peer, decision, details, prev_hash, hash
+      from jsonb_populate_recordset(null::audit_entry, ${jsonbParameter(JSON.stringify(rows))}::jsonb)
+    returning *`.execute(tx);
+  return stored.map(toEntry).sort((a, b) => a.seq - b.seq);
 }
-
-function toRow(entry: AuditEntry) {
-  return {
-    seq: entry.seq,
-    at: entry.at,
-    kind: entry.kind,
-    actor: entry.actor,
-    incident_id: entry.incidentId,
-    peer: entry.peer,
-    decision: entry.decision,
-    details: JSON.stringify(entry.details),
-    prev_hash: entry.prevHash,
-    hash: entry.hash,
-  };
-}
-
 
 /** Oldest first, after `afterSeq`: the verifier's walk. */
 export async function readChainBatch(db: DbOrTx, afterSeq: number, limit: number): Promise<AuditEntry[]> {

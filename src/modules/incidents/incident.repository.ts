@@ -1,5 +1,6 @@
 import { sql, type Selectable } from 'kysely';
 import type { DbOrTx, Tx } from '../../db/database.js';
+import { jsonbParameter } from '../../db/jsonb-parameter.js';
 import type { IncidentTable } from '../../db/tables.js';
 import type { Incident, JournalEntry } from '../../../schemas/incident.schema.js';
 
@@ -148,7 +149,7 @@ export async function insertNumberedIncidents(
   // <PREFIX>#<YEAR>-<SEQ>, the sequence zero-padded to six digits (ADR 0003). Rows go in array
   // order (WITH ORDINALITY): sequences, and so the stored order, follow the numbers.
   const { rows: saved } = await sql<Parameters<typeof toJournalEntry>[0] & { incident_ref: string }>`
-    with p as (select ${payload}::jsonb as j),
+    with p as (select ${jsonbParameter(payload)}::jsonb as j),
     counter as (
       insert into reference_counter (prefix, year, last_seq) values (${prefix}, ${year}::int, ${count}::int)
       on conflict (prefix, year) do update set last_seq = reference_counter.last_seq + ${count}::int

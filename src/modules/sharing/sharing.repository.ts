@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type Selectable } from 'kysely';
 import type { DbOrTx, Tx } from '../../db/database.js';
+import { jsonbParameter } from '../../db/jsonb-parameter.js';
 import type { IncidentPolicyTable, LawEnforcementApprovalTable } from '../../db/tables.js';
 import type { Tlp } from '../../../schemas/common.schema.js';
 import type { LawEnforcementApproval, Provenance, ProvenanceHop, RedistributionLimit, SectionMinimums } from '../../../schemas/policy.schema.js';
@@ -142,7 +143,7 @@ export async function recordReceivedProvenances(tx: Tx, items: Array<{ incidentI
     if (p.chain.length === 0) throw new TypeError('recordReceivedProvenance: the chain needs at least the originator hop');
     return {
       incident_id: incidentId,
-      provenance: JSON.stringify(p.chain),
+      provenance: p.chain,
       originator_team: p.originatorTeam,
       originator_tlp: p.originatorTlp,
       redistribution: p.redistribution ?? null,
@@ -151,22 +152,15 @@ export async function recordReceivedProvenances(tx: Tx, items: Array<{ incidentI
       updated_by: actor ?? p.chain[p.chain.length - 1]!.team,
     };
   });
-  await tx
-    .insertInto('incident_policy')
-    .values(rows)
-    .onConflict((oc) =>
-      oc.column('incident_id').doUpdateSet({
-        provenance: sql`excluded.provenance`,
-        originator_team: sql`excluded.originator_team`,
-        originator_tlp: sql`excluded.originator_tlp`,
-        redistribution: sql`excluded.redistribution`,
-        relay_requested_to: sql`excluded.relay_requested_to`,
-        version: sql<number>`incident_policy.version + 1`,
-        updated_at: sql`excluded.updated_at`,
-        updated_by: sql`excluded.updated_by`,
-      }),
-    )
-    .execute();
+  // One jsonb parameter for the group's rows rather than eight parameters a row.
+  await sql`
+    insert into incident_policy (incident_id, provenance, originator_team, originator_tlp, redistribution, relay_requested_to, updated_at, updated_by)
+    select incident_id, provenance, originator_team, originator_tlp, redistribution, relay_requested_to, updated_at, updated_by
+      from jsonb_populate_recordset(null::incident_policy, ${jsonbParameter(JSON.stringify(rows))}::jsonb)
+    on conflict (incident_id) do update set
+      provenance = excluded.provenance, originator_team = excluded.originator_team, originator_tlp = excluded.originator_tlp,
+      redistribution = excluded.redistribution, relay_requested_to = excluded.relay_requested_to,
+      version = incident_policy.version + 1, updated_at = excluded.updated_at, updated_by = excluded.updated_by`.execute(tx);
 }
 
 export async function listApprovals(db: DbOrTx, incidentId: string): Promise<ApprovalRecord[]> {

@@ -3,6 +3,7 @@ import type { InboundMessageTable, OutboundMessageTable } from '../../../db/tabl
 import type { Selectable } from 'kysely';
 import { sql } from 'kysely';
 import type { Db, DbOrTx, Tx } from '../../../db/database.js';
+import { jsonbParameter } from '../../../db/jsonb-parameter.js';
 import { canonicalize } from '../../../crypto/index.js';
 import { envelopeShape } from './message-document.js';
 
@@ -471,7 +472,7 @@ export async function completeFiledReports(tx: Tx, outcomes: FiledReportOutcome[
   // One jsonb parameter however many reports: no parameter limit, one plan.
   await sql`
     with v as (
-      select * from jsonb_to_recordset(${rows}::jsonb) as v(seq bigint, incident_id uuid, peer_team text, peer_ref text,
+      select * from jsonb_to_recordset(${jsonbParameter(rows)}::jsonb) as v(seq bigint, incident_id uuid, peer_team text, peer_ref text,
         receipt_document text, receipt text, receipt_status text, at timestamptz)
     ),
     ${filedReportLinks}
@@ -533,7 +534,7 @@ export async function insertFiledReports(tx: Tx, reports: FiledReport[], quarant
   );
   await sql`
     with v as (
-      select * from rows from (jsonb_to_recordset(${rows}::jsonb) as (sender text, message_id text, type text, envelope text,
+      select * from rows from (jsonb_to_recordset(${jsonbParameter(rows)}::jsonb) as (sender text, message_id text, type text, envelope text,
         signature text, signer_fingerprint text, sealed boolean, received_at timestamptz, incident_id uuid,
         peer_team text, peer_ref text, receipt_document text, receipt text, receipt_status text, at timestamptz)) with ordinality as v
     ),
