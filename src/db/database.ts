@@ -44,7 +44,7 @@ pg.types.setTypeParser(20, (v: string) => Number(v));
  * Transactions worth running at once for throughput (group commit): the embedded engine has one
  * connection, so one; a server overlaps one transaction's round trips with the next one's work.
  */
-const parallelTransactions = new WeakMap<Db, number>();
+const parallelTransactions = new WeakMap<Db, number>(); // servers only
 const SERVER_PARALLEL_TRANSACTIONS = 2;
 
 export function transactionsAtOnce(db: Db): number {
@@ -52,15 +52,14 @@ export function transactionsAtOnce(db: Db): number {
 }
 
 /**
- * Whether two transactions can ever run at once. The embedded engine has one connection, which a
- * transaction holds from begin to commit (pglite-mutex-dialect.ts), and its data directory is
- * locked to one process: a lock taken inside a transaction there can never be contended, and
- * callers skip advisory locks, each a statement of its own, that would only cost time.
+ * Whether two transactions can ever run at once: on a server, always (other node processes may
+ * share it too). The embedded engine has one connection, which a transaction holds from begin to
+ * commit (pglite-mutex-dialect.ts), and its data directory is locked to one process: a lock taken
+ * inside a transaction there can never be contended, and callers skip advisory locks, each a
+ * statement of its own, that would only cost time.
  */
-const oneAtATime = new WeakSet<Db>();
-
 export function transactionsOverlap(db: Db): boolean {
-  return !oneAtATime.has(db);
+  return parallelTransactions.has(db);
 }
 
 export async function openDatabase(options: OpenDatabaseOptions): Promise<DatabaseHandle> {
@@ -125,7 +124,6 @@ async function openEmbedded(dataDir: string | null, template: Blob | null): Prom
   // segment created by size alone reads back the same.
   await pglite.exec('SET wal_init_zero = off');
   const db = new Kysely<DatabaseSchema>({ dialect: new SerialPGliteDialect({ pglite }) });
-  oneAtATime.add(db);
   return {
     db,
     engine: 'pglite',

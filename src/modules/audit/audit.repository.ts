@@ -42,19 +42,14 @@ export async function lockChain(tx: Tx): Promise<void> {
 }
 
 /**
- * The newest entry's hash (null for an empty log) and `count` new seqs, ascending, in one round
- * trip; with `lock`, after taking the chain lock (lockChain) in the same round trip (migration
- * 0012). Call with the chain locked, or with `lock`. The seqs are taken before the insert because
- * the hash covers them, and under the lock, so seq order is chain order; a rolled-back append
- * leaves a gap, which the chain tolerates.
+ * Takes the chain lock (as lockChain does), then reads the newest entry's hash (null for an empty
+ * log) and `count` new seqs, ascending: one round trip (migration 0012). The seqs are taken before
+ * the insert because the hash covers them, and under the lock, so seq order is chain order; a
+ * rolled-back append leaves a gap, which the chain tolerates.
  */
-export async function chainTailAndSeqs(tx: Tx, count: number, options: { lock: boolean }): Promise<{ tail: string | null; seqs: number[] }> {
-  const { rows } = options.lock
-    ? await sql<{ tail: string | null; seqs: Array<number | string> }>`
-        select tail, seqs from audit_chain_lock_and_tail(${AUDIT_CHAIN_LOCK}::bigint, ${count}::int)`.execute(tx)
-    : await sql<{ tail: string | null; seqs: Array<number | string> }>`
-        select (select hash from audit_entry order by seq desc limit 1) as tail,
-               array(select nextval(pg_get_serial_sequence('audit_entry', 'seq')) from generate_series(1, ${count}::int)) as seqs`.execute(tx);
+export async function lockChainTailAndSeqs(tx: Tx, count: number): Promise<{ tail: string | null; seqs: number[] }> {
+  const { rows } = await sql<{ tail: string | null; seqs: Array<number | string> }>`
+    select tail, seqs from audit_chain_lock_and_tail(${AUDIT_CHAIN_LOCK}::bigint, ${count}::int)`.execute(tx);
   return { tail: rows[0]!.tail, seqs: rows[0]!.seqs.map(Number).sort((a, b) => a - b) };
 }
 

@@ -1,11 +1,11 @@
 import type { Clock } from '../../clock.js';
-import { transactionsOverlap, type Db, type DbOrTx, type Tx } from '../../db/database.js';
+import type { Db, DbOrTx, Tx } from '../../db/database.js';
 import { decodeCursor, encodeCursor } from '../../http/cursor.js';
 import { ProblemError } from '../../http/problem.js';
 import type { AuditEntry, AuditListQuery, AuditPage, AuditVerifyResult } from '../../../schemas/audit.schema.js';
 import { GENESIS_HASH, entryHash, verifyAuditChain } from './audit-chain.js';
 import type { AuditEntryInput, AuditLog } from './audit.module.js';
-import { chainTailAndSeqs, insertEntries, listEntries, type AuditFilter } from './audit.repository.js';
+import { insertEntries, listEntries, lockChainTailAndSeqs, type AuditFilter } from './audit.repository.js';
 
 export interface AuditService extends AuditLog {
   /** `append`, returning the entry as stored (tests, and callers that cite the seq). */
@@ -65,8 +65,7 @@ export function createAuditService(deps: { db: Db; clock: Clock }): AuditService
   const deferred = new WeakMap<Tx, Content[]>();
 
   async function appendInTx(tx: Tx, contents: Content[]): Promise<AuditEntry[]> {
-    // The chain lock orders appenders; where transactions never overlap there is no other one.
-    const { tail, seqs } = await chainTailAndSeqs(tx, contents.length, { lock: transactionsOverlap(db) });
+    const { tail, seqs } = await lockChainTailAndSeqs(tx, contents.length);
     let prevHash = tail ?? GENESIS_HASH;
     // Read the clock under the lock, so `at` follows seq order as far as the clock does. A JS
     // Date holds milliseconds, which is all the column keeps.

@@ -185,8 +185,7 @@ export async function insertNumberedIncidents(
       returning *
     )
     select journal.*, incidents.ref as incident_ref from journal join incidents on incidents.id = journal.incident_id`.execute(tx);
-  saved.sort((a, b) => Number(a.id) - Number(b.id));
-  return saved.map((row) => ({ ref: row.incident_ref, entry: toJournalEntry(row) }));
+  return saved.sort(byInsertOrder).map((row) => ({ ref: row.incident_ref, entry: toJournalEntry(row) }));
 }
 
 function hostRows(incidentId: string, content: Pick<IncidentContent, 'hosts'>) {
@@ -352,10 +351,8 @@ export interface NewJournalEntry {
   note?: string | null;
 }
 
-/** Ids follow the insert order; RETURNING's order is not promised, so sort by them. */
-function inInsertOrder(rows: Array<Parameters<typeof toJournalEntry>[0]>): JournalEntry[] {
-  return rows.sort((a, b) => Number(a.id) - Number(b.id)).map(toJournalEntry);
-}
+/** Journal ids follow the insert order; RETURNING's order is not promised, so rows are sorted by them. */
+const byInsertOrder = (a: { id: number }, b: { id: number }): number => Number(a.id) - Number(b.id);
 
 /** Journal entries in one statement; returned in the order given. */
 export async function appendJournalEntries(db: DbOrTx, entries: NewJournalEntry[]): Promise<JournalEntry[]> {
@@ -369,7 +366,7 @@ export async function appendJournalEntries(db: DbOrTx, entries: NewJournalEntry[
     changes: e.changes ? JSON.stringify(e.changes) : null,
     note: e.note ?? null,
   }));
-  return inInsertOrder(await db.insertInto('journal_entry').values(rows).returningAll().execute());
+  return (await db.insertInto('journal_entry').values(rows).returningAll().execute()).sort(byInsertOrder).map(toJournalEntry);
 }
 
 function toJournalEntry(row: { id: number; at: Date | string; actor: string; actor_team: string; kind: string; changes: unknown; note: string | null }): JournalEntry {
