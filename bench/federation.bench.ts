@@ -179,7 +179,7 @@ export async function benchFederation(opts: FederationBenchOptions): Promise<Ben
         unit: 'messages/s',
         limit,
         better: 'higher',
-        note: `verified, filed, receipt signed (ADR 0008-0010); ${((endToEnd / openpgp) * 100).toFixed(0)} % of the openpgp.js verify rate (target ${TARGET_SHARE_OF_OPENPGP_VERIFY * 100} %)`,
+        note: `verified, filed, receipt signed (ADR 0008-0011); ${((endToEnd / openpgp) * 100).toFixed(0)} % of the openpgp.js verify rate (target ${TARGET_SHARE_OF_OPENPGP_VERIFY * 100} %)`,
       },
       { name: 'openpgp.js verify rate (one core)', engine: 'none', value: openpgp, unit: 'verifies/s', note: 'curve25519 EdDSA, ~2 KiB document' },
       { name: 'node:crypto Ed25519 verify rate', engine: 'none', value: ed25519, unit: 'verifies/s', note: 'same bytes, native' },

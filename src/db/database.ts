@@ -4,9 +4,10 @@ import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, type Transaction } from 'kysely';
 import pg from 'pg';
 import type { DatabaseSchema } from './tables.js';
-import { SerialPGliteDialect } from './pglite-mutex-dialect.js';
+import { PreparedPGliteDialect } from './pglite-dialect.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { JsonbParameter } from './jsonb-parameter.js';
+import { planChangedUnderStatement, PREPARED_STATEMENTS_PER_CONNECTION, worthPreparing } from './prepared-statements.js';
 
 export type Engine = 'pglite' | 'postgres';
 export type Db = Kysely<DatabaseSchema>;
@@ -54,7 +55,7 @@ export function transactionsAtOnce(db: Db): number {
 /**
  * Whether two transactions can ever run at once: on a server, always (other node processes may
  * share it too). The embedded engine has one connection, which a transaction holds from begin to
- * commit (pglite-mutex-dialect.ts), and its data directory is locked to one process: a lock taken
+ * commit (pglite-dialect.ts), and its data directory is locked to one process: a lock taken
  * inside a transaction there can never be contended, and callers skip advisory locks, each a
  * statement of its own, that would only cost time.
  */
@@ -65,6 +66,39 @@ export function transactionsOverlap(db: Db): boolean {
 export async function openDatabase(options: OpenDatabaseOptions): Promise<DatabaseHandle> {
   if (options.url) return openServer(options.url, options.schema ?? null, options.poolSize ?? 10);
   return openEmbedded(options.dataDir ?? null, options.template ?? null);
+}
+
+/**
+ * Data statements are prepared under a name on each server connection (ADR 0011): the server
+ * then plans a statement once per connection instead of on every call, and a group commit's
+ * statements, each a round trip while the reference-number counter is locked, take less of that
+ * time. The first PREPARED_STATEMENTS_PER_CONNECTION distinct texts get names (a bound on each
+ * connection's memory); any others run unnamed, as before.
+ */
+const statementNames = new Map<string, string | null>(); // null: run unnamed from now on
+let statementsNamed = 0;
+
+function statementName(text: string): string | null {
+  let name = statementNames.get(text);
+  if (name === undefined) {
+    name = statementsNamed < PREPARED_STATEMENTS_PER_CONNECTION && worthPreparing(text) ? `hikeshi_${++statementsNamed}` : null;
+    if (name) statementNames.set(text, name);
+  }
+  return name;
+}
+
+function prepareStatementsOn(client: pg.PoolClient): void {
+  const query = client.query.bind(client) as (config: string | pg.QueryConfig, values?: unknown[]) => Promise<pg.QueryResult>;
+  (client as { query: unknown }).query = (text: unknown, values?: unknown[]) => {
+    const name = typeof text === 'string' ? statementName(text) : null;
+    if (!name) return query(text as string | pg.QueryConfig, values);
+    return query({ text: text as string, values: values ?? [], name }).catch((err: unknown) => {
+      // A table changed under the statement: it fails this once and runs unnamed from then on
+      // (telling every connection to prepare it again is not worth it for DDL at run time).
+      if (planChangedUnderStatement(err)) statementNames.set(text as string, null);
+      throw err;
+    });
+  };
 }
 
 async function openServer(url: string, schema: string | null, poolSize: number): Promise<DatabaseHandle> {
@@ -82,6 +116,7 @@ async function openServer(url: string, schema: string | null, poolSize: number):
     max: poolSize,
     ...(schema ? { options: `-c search_path="${schema}"` } : {}),
   });
+  pool.on('connect', prepareStatementsOn);
   const db = new Kysely<DatabaseSchema>({ dialect: new PostgresDialect({ pool }) });
   parallelTransactions.set(db, Math.max(1, Math.min(SERVER_PARALLEL_TRANSACTIONS, poolSize - 1)));
   return { db, engine: 'postgres', schema, close: () => db.destroy() };
@@ -123,7 +158,7 @@ async function openEmbedded(dataDir: string | null, template: Blob | null): Prom
   // received reports), which buys nothing here: PGlite runs without fsync (README), and a
   // segment created by size alone reads back the same.
   await pglite.exec('SET wal_init_zero = off');
-  const db = new Kysely<DatabaseSchema>({ dialect: new SerialPGliteDialect({ pglite }) });
+  const db = new Kysely<DatabaseSchema>({ dialect: new PreparedPGliteDialect({ pglite }) });
   return {
     db,
     engine: 'pglite',
