@@ -35,9 +35,12 @@ export class CanonicalizationError extends Error {
 export const MAX_CANONICAL_DEPTH = 256;
 
 export function canonicalize(value: unknown): string {
-  // Every received document is canonicalised to check its signature, so the common case (plain
-  // JSON data) takes a lean path; anything it does not expect goes to the strict serializer,
-  // which says exactly what is wrong and where.
+  // Every received document is canonicalised to check its signature. A document parsed from
+  // canonical text (what every sender sends) has its keys in order already, and then
+  // JSON.stringify writes exactly the canonical text: RFC 8785 takes its number and string
+  // forms from ECMAScript's. Otherwise plain JSON data takes the lean path, which sorts; anything
+  // neither expects goes to the strict serializer, which says exactly what is wrong and where.
+  if (inCanonicalOrder(value, 0)) return JSON.stringify(value);
   const fast = lean(value, 0);
   return fast !== undefined ? fast : canonicalizeStrictly(value);
 }
@@ -50,6 +53,45 @@ export function canonicalizeStrictly(value: unknown): string {
 }
 
 const hasOwn = Object.prototype.hasOwnProperty;
+
+/**
+ * Whether `value` is plain JSON data whose objects' keys are already in canonical order (UTF-16
+ * code units, strictly increasing), with no value JSON.stringify would drop, coerce or escape
+ * differently from RFC 8785 (a lone surrogate). Then JSON.stringify(value) is its canonical text.
+ */
+function inCanonicalOrder(value: unknown, depth: number): boolean {
+  switch (typeof value) {
+    case 'string':
+      return !hasLoneSurrogate(value);
+    case 'number':
+      return Number.isFinite(value);
+    case 'boolean':
+      return true;
+    case 'object':
+      break;
+    default:
+      return false;
+  }
+  if (value === null) return true;
+  if (depth >= MAX_CANONICAL_DEPTH) return false;
+  if (Array.isArray(value)) {
+    // JSON.stringify writes only the indices, unless the array has a toJSON of its own.
+    if (hasOwn.call(value, 'toJSON')) return false;
+    for (let i = 0; i < value.length; i++) {
+      if (!hasOwn.call(value, i) || !inCanonicalOrder(value[i], depth + 1)) return false;
+    }
+    return true;
+  }
+  const proto: unknown = Object.getPrototypeOf(value);
+  if ((proto !== Object.prototype && proto !== null) || Object.getOwnPropertySymbols(value).length > 0) return false;
+  const keys = Object.keys(value);
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    if ((i > 0 && !(keys[i - 1]! < key)) || hasLoneSurrogate(key)) return false;
+    if (!inCanonicalOrder((value as Record<string, unknown>)[key], depth + 1)) return false;
+  }
+  return true;
+}
 
 /**
  * The canonical text of plain JSON data, or undefined where `serialize` must decide (a value that

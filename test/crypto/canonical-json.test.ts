@@ -217,4 +217,14 @@ t.test('the lean path and the strict serializer agree on generated JSON data', a
   t.equal(refusedAt({ a: [{ b: 'x\ud800' }] }), '/a/0/b');
   t.equal(refusedAt({ a: [1, , 3] }), '/a/1');
   t.equal(refusedAt({ a: { [Symbol('s')]: 1 } }), '/a');
+  // Keys already in order take JSON.stringify's path, which must refuse the same things.
+  t.equal(refusedAt({ a: 1, b: Number.NaN }), '/b');
+  t.equal(refusedAt({ a: 1, b: new Date(0) }), '/b');
+  t.equal(refusedAt({ a: 1, b: undefined }), '/b');
+  t.equal(refusedAt({ a: 1, b: () => 1 }), '/b');
+  const withToJson = Object.assign([1, 2], { toJSON: () => 'other' });
+  t.equal(canonicalize({ a: withToJson }), '{"a":[1,2]}', "an array's own toJSON is not followed");
+  t.equal(canonicalize({ a: '\u2028\u0007"\\' }), JSON.stringify({ a: '\u2028\u0007"\\' }));
+  t.equal(canonicalize({ b: 1, a: 2 }), '{"a":2,"b":1}', 'keys out of order are sorted');
+  t.equal(canonicalize({ a: { c: 1, b: [{ z: 1, y: 2 }] } }), '{"a":{"b":[{"y":2,"z":1}],"c":1}}');
 });

@@ -179,9 +179,10 @@ export const reportKey = (r: { team: string; ref: string }): string => `${r.team
 // Warnings
 
 /**
- * Serialises the journal notes on our own incidents between concurrent inbox transactions
- * (transaction-scoped; "HIKECO" in ASCII, below 2^53). Only the inbox path takes it, before any
- * incident row, so it never joins a cycle with an incident change.
+ * Serialises correlation, and the journal notes on our own incidents, between concurrent inbox
+ * transactions (transaction-scoped; "HIKECO" in ASCII, below 2^53). Only the inbox path takes
+ * it, before it reads other teams' reports and before any incident row, so it never joins a
+ * cycle with an incident change.
  */
 export const OWN_NOTES_LOCK = 0x48494b45434f;
 

@@ -203,6 +203,12 @@ export function createCoordinationService(deps: CoordinationDeps): CoordinationS
    * find a pair un-warned and warn it twice.
    */
   async function correlate(tx: Tx, observables: readonly Observable[], options: { noteOwn: boolean }): Promise<boolean> {
+    // Two members' reports of one host can arrive at once and be filed by two transactions (a
+    // server runs two inbox transactions at a time, ADR 0009; several nodes may share it). Each
+    // writes its observables, then reads; if both read before either commits, neither finds the
+    // other and no one is ever warned. Inbox transactions therefore read under the own-notes
+    // lock, held to commit: the later one reads after the earlier one's commit, and warns.
+    if (options.noteOwn && observables.length > 0) await lockOwnNotes(tx);
     const ownNotes: Array<{ observable: Observable; mine: Report[]; others: Report[] }> = [];
     const memberWarnings: Array<{ observable: Observable; team: string; mine: Report[]; others: Report[] }> = [];
     for (const observable of observables) {
@@ -228,10 +234,7 @@ export function createCoordinationService(deps: CoordinationDeps): CoordinationS
         } else memberWarnings.push({ ...work, team });
       }
     }
-    if (ownNotes.length > 0) {
-      await lockOwnNotes(tx);
-      await noteOwn(tx, ownNotes);
-    }
+    if (ownNotes.length > 0) await noteOwn(tx, ownNotes); // under the own-notes lock, taken above
     if (memberWarnings.length > 0) await lockChain(tx);
     let queued = false;
     for (const w of memberWarnings) if (await warnMember(tx, w.observable, w.team, w.mine, w.others)) queued = true;
