@@ -54,6 +54,12 @@ export function canonicalizeStrictly(value: unknown): string {
 
 const hasOwn = Object.prototype.hasOwnProperty;
 
+/** An object both fast paths may write: a plain prototype (or none) and no symbol keys. */
+function isPlainRecord(value: object): boolean {
+  const proto: unknown = Object.getPrototypeOf(value);
+  return (proto === Object.prototype || proto === null) && Object.getOwnPropertySymbols(value).length === 0;
+}
+
 /**
  * Whether `value` is plain JSON data whose objects' keys are already in canonical order (UTF-16
  * code units, strictly increasing), with no value JSON.stringify would drop, coerce or escape
@@ -82,8 +88,7 @@ function inCanonicalOrder(value: unknown, depth: number): boolean {
     }
     return true;
   }
-  const proto: unknown = Object.getPrototypeOf(value);
-  if ((proto !== Object.prototype && proto !== null) || Object.getOwnPropertySymbols(value).length > 0) return false;
+  if (!isPlainRecord(value)) return false;
   const keys = Object.keys(value);
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i]!;
@@ -123,8 +128,7 @@ function lean(value: unknown, depth: number): string | undefined {
     }
     return out + ']';
   }
-  const proto: unknown = Object.getPrototypeOf(value);
-  if ((proto !== Object.prototype && proto !== null) || Object.getOwnPropertySymbols(value).length > 0) return undefined;
+  if (!isPlainRecord(value)) return undefined;
   const keys = Object.keys(value).sort();
   let out = '{';
   for (let i = 0; i < keys.length; i++) {

@@ -1,4 +1,4 @@
-import { parse, protocol, type PGlite } from '@electric-sql/pglite';
+import { Mutex, parse, protocol, type PGlite } from '@electric-sql/pglite';
 import {
   PGliteDialect,
   type CompiledQuery,
@@ -35,17 +35,6 @@ interface Prepared {
   paramTypes: number[];
   /** The statement's row description, or null when it returns no rows. */
   rowDescription: BackendMessage | null;
-}
-
-class Mutex {
-  #tail: Promise<void> = Promise.resolve();
-  lock(): Promise<() => void> {
-    let release!: () => void;
-    const next = new Promise<void>((resolve) => (release = resolve));
-    const ready = this.#tail.then(() => release);
-    this.#tail = this.#tail.then(() => next);
-    return ready;
-  }
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {
@@ -157,7 +146,10 @@ class PreparedConnection implements DatabaseConnection {
     return this.#pglite.execProtocolStream(concat([...closing, ...messages]), { syncToFs: false });
   }
 
-  async beginTransaction(_settings: TransactionSettings): Promise<void> {
+  async beginTransaction(settings: TransactionSettings): Promise<void> {
+    // One connection, transactions one at a time: every transaction is serializable in effect,
+    // and a setting asked for would otherwise be ignored without a word.
+    if (settings.isolationLevel || settings.accessMode) throw new Error('the embedded engine takes no transaction settings');
     let end!: (commit: boolean) => void;
     const decided = new Promise<boolean>((resolve) => (end = resolve));
     let begun!: () => void;
@@ -169,7 +161,13 @@ class PreparedConnection implements DatabaseConnection {
       if (!(await decided)) await tx.rollback();
     });
     this.#transaction = { end, closed };
-    await Promise.race([started, closed]);
+    try {
+      await Promise.race([started, closed]);
+    } catch (error) {
+      // BEGIN itself failed: no transaction holds the connection.
+      this.#transaction = null;
+      throw error;
+    }
   }
 
   async endTransaction(commit: boolean): Promise<void> {
@@ -203,8 +201,7 @@ class PreparedPGliteDriver implements Driver {
   }
 
   async acquireConnection(): Promise<DatabaseConnection> {
-    const unlock = await this.#mutex.lock();
-    this.#unlock = unlock;
+    this.#unlock = await this.#mutex.acquire();
     return this.#connection;
   }
 

@@ -7,7 +7,7 @@ import { createTestDatabase } from '../helpers/test-database.js';
 /**
  * Data statements run as prepared statements on both engines (ADR 0011): prepared once per
  * connection and then only bound and executed, with the bound on how many are kept, and with
- * errors behaving as they do for any statement.
+ * errors behaving as they do for any statement. Also the embedded driver's transaction settings.
  */
 const database = await createTestDatabase();
 t.teardown(() => database.drop());
@@ -94,4 +94,16 @@ t.test('a table changed under a prepared statement', async (t) => {
   if (embedded) t.same((await plain()).rows, [{ a: 1 }]);
   else await plain().catch((err: { code?: string }) => t.equal(err.code, '0A000'));
   t.same((await plain()).rows, [{ a: 1 }]);
+});
+
+t.test('transaction settings: a server takes them; the embedded engine refuses rather than ignore them', async (t) => {
+  const run = db
+    .transaction()
+    .setIsolationLevel('serializable')
+    .execute(async (tx) => (await sql<{ level: string }>`select current_setting('transaction_isolation') as level`.execute(tx)).rows[0]!.level);
+  if (embedded) await t.rejects(run, /takes no transaction settings/);
+  else t.equal(await run, 'serializable');
+  // The connection is not left in a transaction: a plain statement runs and commits.
+  await sql`insert into ps_item (id, name) values (${2}, ${'two'})`.execute(db);
+  t.same((await sql<{ name: string }>`select name from ps_item where id = ${2}`.execute(db)).rows, [{ name: 'two' }]);
 });
