@@ -61,6 +61,28 @@ export const ActivitySummaryBodySchema = Type.Object(
 export type ActivitySummaryBody = Static<typeof ActivitySummaryBodySchema>;
 
 // ---------------------------------------------------------------------------------------------
+// activity.withdrawn: member -> coordinator
+
+export const WITHDRAWAL_REASONS = ['label', 'policy'] as const;
+
+export const ActivityWithdrawnBodySchema = Type.Object(
+  {
+    ref: Type.String({ minLength: 1, maxLength: 200, description: "The sender's reference number, as its activity.summary gave it." }),
+    version: Type.Integer({ minimum: 1, description: "The incident's version at the sender when it withdrew the summary: an older summary arriving later does not bring it back." }),
+    updatedAt: DateTimeSchema,
+    reason: Type.Enum(WITHDRAWAL_REASONS, {
+      description: 'label: the report now carries a label that keeps it from the coordinator (e.g. TLP:RED); policy: the sender\'s policy no longer lets this coordinator have it.',
+    }),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'activity.withdrawn: the member takes back a summary it sent. The coordinator forgets the report (its summary, observables and place in the overview) and never names it in a warning again, unless a newer summary comes.',
+  },
+);
+export type ActivityWithdrawnBody = Static<typeof ActivityWithdrawnBodySchema>;
+
+// ---------------------------------------------------------------------------------------------
 // activity.related: coordinator -> member
 
 export const OBSERVABLE_KINDS = ['ip', 'network', 'domain', 'indicator'] as const;

@@ -1,7 +1,7 @@
 import Type, { type Static } from 'typebox';
 import { ContactSchema, DateTimeSchema, TlpSchema, UuidSchema } from './common.schema.js';
-import { ActivityRelatedBodySchema, ActivitySummaryBodySchema } from './coordination.schema.js';
-import { ActivitySummarySchema, POLICY_SECTIONS, PolicySectionSchema, ProvenanceHopSchema, RedactionSchema } from './policy.schema.js';
+import { ActivityRelatedBodySchema, ActivitySummaryBodySchema, ActivityWithdrawnBodySchema } from './coordination.schema.js';
+import { ActivitySummarySchema, POLICY_SECTIONS, PolicySectionSchema, ProvenanceHopSchema, RedactionSchema, ScrubbedSchema } from './policy.schema.js';
 import {
   CategorySchema,
   HostSchema,
@@ -46,6 +46,7 @@ export const MESSAGE_TYPES = [
   'auth.token-request',
   'activity.summary',
   'activity.related',
+  'activity.withdrawn',
   'feed.page',
 ] as const;
 export type MessageType = (typeof MESSAGE_TYPES)[number];
@@ -265,6 +266,7 @@ export const TokenRequestDocumentSchema = messageDocument('auth.token-request', 
 /** Coordination (schemas/coordination.schema.ts): a member's activity to its coordinator, and the coordinator's related-activity warning. */
 export const ActivitySummaryDocumentSchema = messageDocument('activity.summary', ActivitySummaryBodySchema);
 export const ActivityRelatedDocumentSchema = messageDocument('activity.related', ActivityRelatedBodySchema);
+export const ActivityWithdrawnDocumentSchema = messageDocument('activity.withdrawn', ActivityWithdrawnBodySchema);
 export const FeedPageDocumentSchema = messageDocument('feed.page', FeedPageBodySchema);
 
 export type IncidentReportDocument = Static<typeof IncidentReportDocumentSchema>;
@@ -276,6 +278,7 @@ export type KeyRotationDocument = Static<typeof KeyRotationDocumentSchema>;
 export type TokenRequestDocument = Static<typeof TokenRequestDocumentSchema>;
 export type ActivitySummaryDocument = Static<typeof ActivitySummaryDocumentSchema>;
 export type ActivityRelatedDocument = Static<typeof ActivityRelatedDocumentSchema>;
+export type ActivityWithdrawnDocument = Static<typeof ActivityWithdrawnDocumentSchema>;
 export type FeedPageDocument = Static<typeof FeedPageDocumentSchema>;
 
 export const MESSAGE_DOCUMENT_SCHEMAS = {
@@ -288,6 +291,7 @@ export const MESSAGE_DOCUMENT_SCHEMAS = {
   'auth.token-request': TokenRequestDocumentSchema,
   'activity.summary': ActivitySummaryDocumentSchema,
   'activity.related': ActivityRelatedDocumentSchema,
+  'activity.withdrawn': ActivityWithdrawnDocumentSchema,
   'feed.page': FeedPageDocumentSchema,
 } as const;
 
@@ -301,6 +305,7 @@ export type MessageDocument =
   | TokenRequestDocument
   | ActivitySummaryDocument
   | ActivityRelatedDocument
+  | ActivityWithdrawnDocument
   | FeedPageDocument;
 
 export const MessageDocumentSchema = Type.Union(Object.values(MESSAGE_DOCUMENT_SCHEMAS), {
@@ -381,6 +386,11 @@ export const ShareSchema = Type.Object(
         ),
         { description: 'In the answer to a share only: the sections replaced by a redaction marker in what was queued.' },
       ),
+    ),
+    scrubbed: Type.Optional(
+      Type.Array(ScrubbedSchema, {
+        description: "In the answer to a share only: every other field a hidden section's names and addresses were scrubbed from, and whether it was rewritten or dropped.",
+      }),
     ),
   },
   { additionalProperties: false },

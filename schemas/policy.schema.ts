@@ -270,6 +270,18 @@ export const RedactionSchema = Type.Object(
 );
 export type Redaction = Static<typeof RedactionSchema>;
 
+export const ScrubbedSchema = Type.Object(
+  {
+    path: Type.String({ description: 'JSON pointer into the incident as the sending node holds it, e.g. /indicators/3 or /installedSoftware/0/name.' }),
+    action: Type.Enum(['rewritten', 'dropped'] as const, {
+      description: 'rewritten: the identifiers in the text became [redacted]; dropped: the field or item names a hidden identifier and was left out.',
+    }),
+    sections: Type.Array(PolicySectionSchema, { description: 'The redacted sections whose identifiers were found there.' }),
+  },
+  { additionalProperties: false, description: 'One place a hidden identifier was scrubbed from (redaction by identifier, docs/trust-model.md §6).' },
+);
+export type Scrubbed = Static<typeof ScrubbedSchema>;
+
 export const PolicyDecisionSchema = Type.Object(
   {
     allow: Type.Boolean(),

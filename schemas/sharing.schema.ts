@@ -11,6 +11,7 @@ import {
   ProvenanceSchema,
   PurposeSchema,
   RedactionSchema,
+  ScrubbedSchema,
   RelationshipSchema,
   SectionMinimumsSchema,
   TrustLevelSchema,
@@ -171,6 +172,9 @@ export const ExplainResponseSchema = Type.Object(
     tlp: TlpSchema,
     mayRedistribute: Type.Boolean(),
     redactions: Type.Array(RedactionSchema, { description: 'Sections replaced by a marker, with the reason.' }),
+    scrubbed: Type.Array(ScrubbedSchema, {
+      description: "Every other field a hidden section's names and addresses were scrubbed from (redaction by identifier), and whether it was rewritten or dropped; empty on a deny.",
+    }),
     deniedBy: Type.Array(DenialIdSchema, { description: 'Every rule (or recipient block) that denied; empty when allowed.' }),
     reasons: Type.Array(Type.String(), { description: 'The decision in words, in evaluation order.' }),
     policyVersion: Type.String(),

@@ -280,6 +280,7 @@ export interface DatabaseSchema {
   member_activity: MemberActivityTable;
   activity_observable: ActivityObservableTable;
   related_warning: RelatedWarningTable;
+  activity_withdrawal: ActivityWithdrawalTable;
 }
 
 /** Trust groups and per-incident sharing facts (migration 0005). */
@@ -365,4 +366,15 @@ export interface RelatedWarningTable {
   named: boolean;
   message_id: string | null;
   warned_at: Timestamp;
+}
+
+/** A member's withdrawn summary (migration 0013): the version it was withdrawn at. */
+export interface ActivityWithdrawalTable {
+  team: string;
+  ref: string;
+  version: number;
+  updated: Timestamp;
+  reason: string;
+  message_id: string;
+  withdrawn_at: Timestamp;
 }

@@ -144,8 +144,10 @@ t.test('evidence that stays is scrubbed of the victims it would otherwise name',
   const out = applyRedactions(incident, d);
   t.equal(out.evidence[0]?.source, '[redacted]:/var/log/auth.log', 'host:path still matches');
   t.equal(out.evidence[2]?.content, 'conn 203.0.113.45:51234 -> [redacted]:22 ok; 192.0.2.100 untouched; www.example-univ.ac.jp.evil.net untouched');
-  t.equal(out.summary, 'Targets [redacted] and [redacted]; 2001:db8::1:5 is another host.');
-  t.same(out.reporter, incident.reporter, 'the reporter stays: its minimum was lowered on this incident');
+  // "2001:db8::1:5" may be 2001:db8::1 with a port: redaction errs on the side of hiding.
+  t.equal(out.summary, 'Targets [redacted] and [redacted]; [redacted] is another host.');
+  const { email: _email, ...rest } = incident.reporter;
+  t.same(out.reporter, rest, 'the reporter stays (its minimum was lowered on this incident), but not its e-mail address at the hidden victim\'s domain');
   t.same(errorsOf(IncidentSchema, out), []);
 });
 

@@ -46,6 +46,7 @@ export function createCoordinationModule(deps: CoordinationModuleDeps): Coordina
   deps.incidents.addListener((tx, incident, entry) => service.onIncidentChange(tx, incident, entry));
   deps.federation.inbox.registerHandler('activity.summary', (tx, doc, actor) => service.receiveSummary(tx, doc, actor));
   deps.federation.inbox.registerHandler('activity.related', (tx, doc, actor) => service.receiveRelated(tx, doc, actor));
+  deps.federation.inbox.registerHandler('activity.withdrawn', (tx, doc, actor) => service.receiveWithdrawn(tx, doc, actor));
   return {
     service,
     apiRoutes: async (api) => {

@@ -74,7 +74,62 @@ function toActivity(r: RawActivity): ActivityRow {
  * stored already: summaries may arrive out of order (a retried one after a newer one).
  * Returns false when the stored report was newer and nothing changed.
  */
+/**
+ * Forgets a member's report as its withdrawal says (its observables go with the row), and keeps
+ * the version it was withdrawn at. A withdrawal older than what is held changes nothing.
+ * Returns true when it took effect.
+ */
+export async function withdrawActivity(
+  tx: Tx,
+  w: { team: string; ref: string; version: number; updated: Date; reason: string; messageId: string; at: Date },
+): Promise<boolean> {
+  const held = await tx.selectFrom('member_activity').select(['version', 'updated']).where('team', '=', w.team).where('ref', '=', w.ref).where('own', '=', false).forUpdate().executeTakeFirst();
+  if (held && (held.version > w.version || (held.version === w.version && new Date(held.updated).getTime() > w.updated.getTime()))) return false;
+  await tx.deleteFrom('member_activity').where('team', '=', w.team).where('ref', '=', w.ref).where('own', '=', false).execute();
+  const values = { team: w.team, ref: w.ref, version: w.version, updated: w.updated, reason: w.reason, message_id: w.messageId, withdrawn_at: w.at };
+  await tx
+    .insertInto('activity_withdrawal')
+    .values(values)
+    .onConflict((oc) =>
+      oc
+        .columns(['team', 'ref'])
+        .doUpdateSet({ version: w.version, updated: w.updated, reason: w.reason, message_id: w.messageId, withdrawn_at: w.at })
+        .where(sql<boolean>`(excluded.version, excluded.updated) >= (activity_withdrawal.version, activity_withdrawal.updated)`),
+    )
+    .execute();
+  return true;
+}
+
+/** Was this member's report withdrawn at or after (version, updated)? A newer summary clears the withdrawal. */
+async function withdrawnSince(tx: Tx, team: string, ref: string, version: number, updated: Date): Promise<boolean> {
+  const w = await tx.selectFrom('activity_withdrawal').select(['version', 'updated']).where('team', '=', team).where('ref', '=', ref).executeTakeFirst();
+  if (!w) return false;
+  const newer = version > w.version || (version === w.version && updated.getTime() > new Date(w.updated).getTime());
+  if (!newer) return true;
+  await tx.deleteFrom('activity_withdrawal').where('team', '=', team).where('ref', '=', ref).execute();
+  return false;
+}
+
+/**
+ * The latest activity message this node queued about the incident for that coordinator:
+ * `activity.summary`, `activity.withdrawn`, or null when none.
+ */
+export async function lastActivityMessage(db: DbOrTx, incidentId: string, peerTeam: string): Promise<'activity.summary' | 'activity.withdrawn' | null> {
+  const row = await db
+    .selectFrom('outbound_message')
+    .select('type')
+    .where('incident_id', '=', incidentId)
+    .where('peer_team', '=', peerTeam)
+    .where('type', 'in', ['activity.summary', 'activity.withdrawn'])
+    .orderBy('seq', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return (row?.type as 'activity.summary' | 'activity.withdrawn' | undefined) ?? null;
+}
+
 export async function upsertActivity(tx: Tx, row: ActivityWrite): Promise<boolean> {
+  // A summary older than the member's withdrawal of it (a retry overtaken by it) stays withdrawn.
+  if (!row.own && (await withdrawnSince(tx, row.team, row.ref, row.version, new Date(row.updated)))) return false;
   const values = {
     team: row.team,
     ref: row.ref,

@@ -7,6 +7,7 @@ import type { Tlp } from '../../../schemas/common.schema.js';
 import type {
   ActivityRelatedBody,
   ActivitySummaryBody,
+  ActivityWithdrawnBody,
   Observable,
   Overview,
   OverviewQuery,
@@ -14,7 +15,7 @@ import type {
   RelatedReport,
   ReportRef,
 } from '../../../schemas/coordination.schema.js';
-import type { ActivityRelatedDocument, ActivitySummaryDocument } from '../../../schemas/federation.schema.js';
+import type { ActivityRelatedDocument, ActivitySummaryDocument, ActivityWithdrawnDocument } from '../../../schemas/federation.schema.js';
 import type { Incident, JournalEntry } from '../../../schemas/incident.schema.js';
 import type { AuditLog } from '../audit/audit.module.js';
 import type { FederationModule } from '../federation/federation.module.js';
@@ -31,6 +32,7 @@ import {
   countBy,
   countByPeriod,
   dropQueuedSummaries,
+  lastActivityMessage,
   lockOwnNotes,
   ipsOf,
   recordWarning,
@@ -42,6 +44,7 @@ import {
   summaryQueuedFor,
   upsertActivity,
   warningsFor,
+  withdrawActivity,
   type ActivityRow,
   type OverviewWindow,
 } from './coordination.repository.js';
@@ -81,6 +84,8 @@ export interface CoordinationService {
   onIncidentChange(tx: Tx, incident: Incident, entry: JournalEntry): Promise<void>;
   /** Inbox handler: a member's activity.summary (coordinator side). */
   receiveSummary(tx: Tx, doc: ActivitySummaryDocument, actor: Actor): Promise<InboxOutcome>;
+  /** Inbox handler: a member's activity.withdrawn (coordinator side): the report is forgotten. */
+  receiveWithdrawn(tx: Tx, doc: ActivityWithdrawnDocument, actor: Actor): Promise<InboxOutcome>;
   /** Inbox handler: our coordinator's activity.related (member side). */
   receiveRelated(tx: Tx, doc: ActivityRelatedDocument, actor: Actor): Promise<InboxOutcome>;
   /** GET /api/v1/overview. */
@@ -88,7 +93,7 @@ export interface CoordinationService {
 }
 
 /** Journal kinds of our own team that change what a summary says. Notes, shares and deliveries do not. */
-const FEED_KINDS = new Set(['created', 'updated', 'phase-changed']);
+const FEED_KINDS = new Set(['created', 'updated', 'phase-changed', 'label-changed']);
 /** The journal kind of a related-activity warning, on the member's incident (and on our own). */
 export const RELATED_ACTIVITY_KIND = 'related-activity';
 const MAX_LINKS = 100;
@@ -142,7 +147,13 @@ export function createCoordinationService(deps: CoordinationDeps): CoordinationS
         render: (payload) => summaryBody(payload, incident),
         details: { type: 'activity.summary' },
       });
-      if (!outcome.allow) continue; // the deny is in the audit log; nothing goes out
+      if (!outcome.allow) {
+        // The deny is in the audit log and no summary goes out. A coordinator that holds an
+        // earlier summary is told to forget it: the report's new label (or our policy) keeps
+        // it from the coordinator now, and it must not go on naming it in warnings.
+        if (await withdrawSummary(tx, incident, peer.teamId, outcome.deniedBy)) queued = true;
+        continue;
+      }
       const dropped = await dropQueuedSummaries(tx, incident.id, peer.teamId);
       await outbox.enqueue(
         tx,
@@ -153,6 +164,30 @@ export function createCoordinationService(deps: CoordinationDeps): CoordinationS
       queued = true;
     }
     return queued;
+  }
+
+  /**
+   * Queues an activity.withdrawn for a coordinator that was sent (or was about to be sent) a
+   * summary of the incident and has not been told to forget it since; summaries still waiting
+   * in the outbox are dropped. Audited as `coordination.withdrawal`. Returns true when queued.
+   */
+  async function withdrawSummary(tx: Tx, incident: Incident, coordinator: string, deniedBy: readonly string[]): Promise<boolean> {
+    if ((await lastActivityMessage(tx, incident.id, coordinator)) !== 'activity.summary') return false;
+    const dropped = await dropQueuedSummaries(tx, incident.id, coordinator);
+    const reason: ActivityWithdrawnBody['reason'] = deniedBy.some((d) => d === 'red-channel' || d.startsWith('tlp-') || d.startsWith('provenance-')) ? 'label' : 'policy';
+    const body: ActivityWithdrawnBody = { ref: incident.ref, version: incident.version, updatedAt: incident.updatedAt, reason };
+    // The notice names only the reference number the coordinator holds already.
+    const message = await outbox.enqueue(tx, { type: 'activity.withdrawn', to: coordinator, tlp: incident.tlp, body }, incident.id);
+    await audit.append(tx, {
+      kind: 'coordination.withdrawal',
+      actor: 'node',
+      incidentId: incident.id,
+      peer: coordinator,
+      decision: 'allow',
+      details: { type: 'activity.withdrawn', messageId: message.id, ref: incident.ref, tlp: incident.tlp, reason, deniedBy, droppedQueuedSummaries: dropped, payloadSha256: payloadDigest(body) },
+    });
+    log.info({ peer: coordinator, messageId: message.id, reason }, 'activity summary withdrawn from the coordinator');
+    return true;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -406,6 +441,23 @@ export function createCoordinationService(deps: CoordinationDeps): CoordinationS
         // only on a multi-connection engine, and then the worker's next poll sends them.
         if (await correlate(tx, observables, { noteOwn: true })) outbox.kick();
       }
+      return { status: 'applied', incidentId: null, ref: null };
+    },
+
+    async receiveWithdrawn(tx, doc) {
+      const peer = await peers.find(tx, doc.from);
+      if (!peer || peer.relationship !== 'member') {
+        throw new ProblemError('not-a-member', `"${doc.from}" is not a member team of this node; activity withdrawals are accepted from members only`);
+      }
+      const { ref, version, updatedAt, reason } = doc.body;
+      const applied = await withdrawActivity(tx, { team: doc.from, ref, version, updated: new Date(updatedAt), reason, messageId: doc.id, at: clock() });
+      await audit.append(tx, {
+        kind: 'coordination.withdrawal',
+        actor: doc.from,
+        peer: doc.from,
+        decision: applied ? 'allow' : 'deny',
+        details: { type: 'activity.withdrawn', messageId: doc.id, ref, reason, applied },
+      });
       return { status: 'applied', incidentId: null, ref: null };
     },
 

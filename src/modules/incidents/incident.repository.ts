@@ -2,6 +2,7 @@ import { sql, type Selectable } from 'kysely';
 import type { DbOrTx, Tx } from '../../db/database.js';
 import { jsonbParameter } from '../../db/jsonb-parameter.js';
 import type { IncidentTable } from '../../db/tables.js';
+import type { Tlp } from '../../../schemas/common.schema.js';
 import type { Incident, JournalEntry } from '../../../schemas/incident.schema.js';
 
 /**
@@ -207,6 +208,11 @@ export async function updateIncidentContent(tx: Tx, id: string, expectedVersion:
   if (Number(result.numUpdatedRows) === 0) return false;
   await replaceSearchRows(tx, id, content);
   return true;
+}
+
+/** Sets the incident's label alone (a label change its originator sent for our copy), as a new version. */
+export async function setIncidentTlp(tx: Tx, id: string, tlp: Tlp, at: Date): Promise<void> {
+  await tx.updateTable('incident').set({ tlp, version: sql`version + 1`, updated_at: at }).where('id', '=', id).execute();
 }
 
 /**

@@ -13,6 +13,7 @@ import {
   type IncidentPatch,
   type JournalEntry,
 } from '../../../schemas/incident.schema.js';
+import type { Tlp } from '../../../schemas/common.schema.js';
 import { canonicalNetwork, isIpAddress } from '../sites/network-scope.js';
 import {
   appendJournalEntries,
@@ -21,6 +22,7 @@ import {
   listIncidents,
   listJournal,
   markIncidentChanged,
+  setIncidentTlp,
   updateIncidentContent,
   type IncidentContent,
   type IncidentFilter,
@@ -61,6 +63,13 @@ export interface IncidentService {
    * entries other modules record (federation: shares, deliveries, a peer's updates on its copy).
    */
   appendInTx(tx: Tx, incidentId: string, entry: { kind: string; actor: Actor; changes?: Record<string, unknown> | null; note?: string | null }): Promise<JournalEntry>;
+  /**
+   * Changes the label of an incident inside the caller's transaction, as this node: a holder
+   * applying the label its originator set (docs/trust-model.md §4.7). Journals a `label-changed`
+   * entry of our own team (with `changes`: from, to and why), so the change listeners act on it
+   * as on a handler's change (the coordinator feed withdraws, later holders are told).
+   */
+  relabelInTx(tx: Tx, incidentId: string, tlp: Tlp, changes: Record<string, unknown>): Promise<Incident>;
 }
 
 const iso = (value: string | null | undefined): string | null => (value ? new Date(value).toISOString() : null);
@@ -206,6 +215,22 @@ export function createIncidentService(deps: { db: Db; clock: Clock; config: Pick
     },
     createInTx,
     createManyInTx,
+    async relabelInTx(tx, incidentId, tlp, changes) {
+      const before = await mustFind(tx, incidentId, true);
+      if (before.tlp === tlp) return before;
+      const at = clock();
+      await setIncidentTlp(tx, incidentId, tlp, at);
+      const after = await mustFind(tx, incidentId);
+      await journal(tx, after, {
+        incidentId,
+        at,
+        actor: 'node',
+        actorTeam: config.teamId,
+        kind: 'label-changed',
+        changes: { ...changes, from: before.tlp, to: tlp },
+      });
+      return after;
+    },
     async appendInTx(tx, incidentId, entry) {
       const incident = await mustFind(tx, incidentId);
       return journal(tx, incident, {

@@ -1,4 +1,5 @@
 import type { Host, Incident } from '../../../schemas/incident.schema.js';
+import { createScrubber, emptyIdentifiers, parseIpv4Octets } from './identifier-scrub.js';
 import { POLICY_SECTIONS, type PolicySection, type SectionMinimums, type TrustLevel } from '../../../schemas/policy.schema.js';
 
 /**
@@ -30,22 +31,9 @@ export type InternalHostPredicate = (host: Host) => boolean;
 
 const INTERNAL_SUFFIXES = ['.internal', '.local', '.localdomain', '.lan', '.corp', '.intranet', '.home.arpa', '.private'];
 
-function parseIpv4(ip: string): number[] | null {
-  const parts = ip.split('.');
-  if (parts.length !== 4) return null;
-  const out: number[] = [];
-  for (const p of parts) {
-    if (!/^\d{1,3}$/.test(p)) return null;
-    const n = Number(p);
-    if (n > 255) return null;
-    out.push(n);
-  }
-  return out;
-}
-
 /** RFC 1918, shared (RFC 6598), loopback, link-local, "this network". */
 function isInternalIpv4(ip: string): boolean {
-  const o = parseIpv4(ip);
+  const o = parseIpv4Octets(ip);
   if (!o) return false;
   const [a, b] = o as [number, number, number, number];
   return (
@@ -100,7 +88,37 @@ export function sectionsPresent(incident: Incident, isInternal: InternalHostPred
     poc: incident.poc !== null,
     victims: incident.hosts.some(isVictimHost),
     evidence: incident.evidence.length > 0,
-    internalHosts: incident.hosts.some(isInternal),
+    // An internal address or name in any text (a URL indicator, a log line) names the inside
+    // of the constituency as much as a listed host does: the section is present then too.
+    internalHosts: incident.hosts.some(isInternal) || mentionsInternal(incident, isInternal),
   };
   return POLICY_SECTIONS.filter((s) => present[s]);
+}
+
+/** Texts of an incident that can name a host without listing it. */
+function* textsOf(incident: Incident): Generator<string> {
+  yield incident.title;
+  if (incident.summary) yield incident.summary;
+  if (incident.intruderActivity) yield incident.intruderActivity;
+  for (const h of incident.hosts) if (h.description) yield h.description;
+  for (const i of incident.indicators) {
+    yield i.value;
+    if (i.description) yield i.description;
+  }
+  for (const v of incident.vulnerabilities) if (v.description) yield v.description;
+  for (const c of incident.systemChanges) {
+    yield c.description;
+    if (c.host) yield c.host;
+  }
+  for (const s of incident.installedSoftware) for (const t of [s.name, s.path, s.description]) if (t) yield t;
+  for (const e of incident.evidence) for (const t of [e.description, e.content, e.source]) if (t) yield t;
+}
+
+/** Does any text of the incident name an internal address or name (as `isInternal` judges it)? */
+export function mentionsInternal(incident: Incident, isInternal: InternalHostPredicate): boolean {
+  const ids = emptyIdentifiers();
+  ids.internal = { predicate: isInternal, section: 'internalHosts' };
+  const scrubber = createScrubber(ids);
+  for (const text of textsOf(incident)) if (scrubber.scrub(text).sections.length > 0) return true;
+  return false;
 }

@@ -23,7 +23,12 @@ export {
 export { policyItemFromIncident, type PolicyItemFacts } from './policy-item.js';
 export {
   applyRedactions,
+  redactIncident,
+  scrubIncident,
+  hiddenIdentifiersOf,
+  scrubberFor,
   summarise,
+  summariseWithReport,
   preparePayload,
   redactionMarker,
   isRedactionMarker,
@@ -31,7 +36,10 @@ export {
   PolicyPayloadError,
   type PolicyPayload,
   type RedactionOptions,
+  type ScrubRecord,
 } from './redaction.js';
+export { createScrubber, emptyIdentifiers, hideHost, hideContact, organisationalDomain, type HiddenIdentifiers, type Scrubber } from './identifier-scrub.js';
 export { POLICY_TABLE, POLICY_SCENARIOS, EXPECTED_REDACTIONS, EXPECTED_MAY_REDISTRIBUTE, type PolicyTableRow, type PolicyScenario } from './policy-table.js';
 export { trustAtLeast, trustRank, higherTrust, lowerTrust, stricterTlp, tlpRank } from './policy-order.js';
 export { benchPolicyDecisions, type PolicyBenchResult } from './policy-bench.js';
+export { decideLabelChange, mayNotifyLabelTightening, type LabelChangeInput, type LabelChangeOutcome } from './label-change.js';

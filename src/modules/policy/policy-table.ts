@@ -64,7 +64,7 @@ const received = (tlp: Tlp, extra: Partial<PolicyItem> = {}, relayRequestedTo?: 
   ...extra,
 });
 
-const team = (relationship: 'peer' | 'coordinator') => (trust: TrustLevel): PolicyRecipient => ({ id: RECIPIENT, kind: 'team', relationship, trust });
+const team = (relationship: 'peer' | 'coordinator' | 'member') => (trust: TrustLevel): PolicyRecipient => ({ id: RECIPIENT, kind: 'team', relationship, trust });
 const site = (trust: TrustLevel): PolicyRecipient => ({ id: RECIPIENT, kind: 'site', trust });
 
 const DENY_ALL = '.... .... .... .... ....';
@@ -203,6 +203,23 @@ export const POLICY_SCENARIOS: readonly PolicyScenario[] = [
       broadcast: 'FFFF .FFF .... .... ....',
       'coordinator-feed': DENY_ALL,
       'pull-feed': 'FFFF .FFF .... .... ....',
+      'law-enforcement': DENY_ALL,
+      press: 'FFFF .... .... .... ....',
+    },
+  },
+  {
+    id: 'received-to-our-member',
+    title: 'Received; a coordinator passes it to one of its member teams',
+    description:
+      "A report ORIGIN sent us with the row's label; we coordinate the recipient (it is our member: TLP 2.0's \"clients\" of a coordinating CSIRT) and a handler chose to pass the report to it.",
+    item: (tlp) => received(tlp, { chosenRecipients: [RECIPIENT] }),
+    recipient: team('member'),
+    expected: {
+      direct: 'FFFF .FFF ..FF .... ....',
+      relay: DENY_ALL,
+      broadcast: 'FFFF .FFF ..FF .... ....',
+      'coordinator-feed': DENY_ALL,
+      'pull-feed': 'FFFF .FFF ..FF .... ....',
       'law-enforcement': DENY_ALL,
       press: 'FFFF .... .... .... ....',
     },

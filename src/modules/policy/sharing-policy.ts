@@ -195,8 +195,11 @@ export function decide(item: PolicyItem, recipient: PolicyRecipient, purpose: Pu
       deny('provenance-no-further', `received TLP:${label} data goes no further than us${provenance.limit === 'no-further' ? ' (the originator said so)' : ''}.`);
     } else if (limit === 'constituency') {
       if (recipient.kind === 'site') reasons.push(`${who} is one of our own constituency's sites, which the limit allows.`);
+      // TLP 2.0 AMBER: "the recipient's organisation and its clients"; a coordinating CSIRT's
+      // clients are its member teams (domain §3, §4). The label's need to know still applies.
+      else if (recipient.kind === 'team' && relationship === 'member') reasons.push(`${who} is a member team we coordinate (our client under TLP 2.0), which the limit allows on a need to know.`);
       else if (purpose === 'relay' && relayRequested) reasons.push(`The originator asked us to relay it to ${who}, which the limit allows.`);
-      else deny('provenance-constituency-only', `received TLP:${label} data may reach only our own constituency's sites, not other teams or outside recipients.`);
+      else deny('provenance-constituency-only', `received TLP:${label} data may reach only our own constituency's sites and the member teams we coordinate, not other teams or outside recipients.`);
     }
   }
 

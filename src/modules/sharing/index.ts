@@ -16,5 +16,5 @@ export {
   type SharingRecipient,
   type SharingService,
 } from './sharing.service.js';
-export { recordReceivedProvenance, recordReceivedProvenances, rememberChosenRecipient, findIncidentPolicy, type ReceivedProvenance, type IncidentPolicyRecord } from './sharing.repository.js';
+export { recordReceivedProvenance, recordReceivedProvenances, relabelReceivedProvenance, rememberChosenRecipient, findIncidentPolicy, type ReceivedProvenance, type IncidentPolicyRecord } from './sharing.repository.js';
 export { effectiveTrustOf, trustInputsOf } from './peer-trust.js';

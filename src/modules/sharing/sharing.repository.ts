@@ -206,3 +206,27 @@ export async function insertApproval(tx: Tx, a: { incidentId: string; recipient:
     .execute();
   return { id, incidentId: a.incidentId, recipient: a.recipient, legalBasis: a.legalBasis, approvedBy: a.approvedBy, approvedAt: a.at.toISOString() };
 }
+
+/**
+ * Replaces the label part of a received report's provenance (a label change its originator, or a
+ * hop before us, sent): the originator's label, the chain's labels and the limit they imply.
+ */
+export async function relabelReceivedProvenance(
+  tx: Tx,
+  incidentId: string,
+  p: { originatorTlp: Tlp; chain: ProvenanceHop[]; redistribution: RedistributionLimit },
+  options: { at: Date; actor: string },
+): Promise<void> {
+  await tx
+    .updateTable('incident_policy')
+    .set({
+      originator_tlp: p.originatorTlp,
+      provenance: JSON.stringify(p.chain),
+      redistribution: p.redistribution,
+      version: sql<number>`version + 1`,
+      updated_at: options.at,
+      updated_by: options.actor,
+    })
+    .where('incident_id', '=', incidentId)
+    .execute();
+}

@@ -407,6 +407,8 @@ export function createSharingService(deps: SharingDeps): SharingService {
         trust: decision.trust,
         detail: decision.detail,
         redactions: decision.redactions.map((r) => r.section),
+        // Where identifiers were scrubbed (JSON pointers and actions only, never the values).
+        scrubbed: (outcome.payload?.scrubbed ?? []).map((s) => `${s.action} ${s.path}`),
         mayRedistribute: decision.mayRedistribute,
         chosenByHandler: options.chosenByHandler === true,
         deniedBy: outcome.deniedBy,
@@ -499,6 +501,7 @@ export function toExplainResponse(incident: Incident, outcome: SharingOutcome): 
     tlp: decision.tlp,
     mayRedistribute: decision.mayRedistribute,
     redactions: decision.redactions,
+    scrubbed: outcome.payload?.scrubbed ?? [],
     deniedBy: outcome.deniedBy as ExplainResponse['deniedBy'],
     reasons: decision.reasons,
     policyVersion: decision.policyVersion,

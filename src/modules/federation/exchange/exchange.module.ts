@@ -48,6 +48,7 @@ export function createExchangeModule(deps: FederationModuleDeps & { peers: PeerD
     peers: deps.peers,
     incidents: deps.incidents,
     sharing: deps.sharing,
+    audit: deps.audit,
     onQueued: () => worker.kick(),
   });
   const feed = createFeed({ db: deps.db, clock: deps.clock, config: deps.config, signer: deps.signer, peers: deps.peers, sharing: deps.sharing });

@@ -26,10 +26,10 @@ import type {
   SignedReceipt,
 } from '../../../../schemas/federation.schema.js';
 import type { Incident, IncidentCreate } from '../../../../schemas/incident.schema.js';
-import type { Tlp } from '../../../../schemas/common.schema.js';
+import { TLP_LABELS, type Tlp } from '../../../../schemas/common.schema.js';
 import type { ProvenanceHop } from '../../../../schemas/policy.schema.js';
-import { LIMIT_IMPLIED_BY_TLP, stricterTlp } from '../../policy/index.js';
-import { recordReceivedProvenance, recordReceivedProvenances, type ReceivedProvenance } from '../../sharing/index.js';
+import { decideLabelChange, LIMIT_IMPLIED_BY_TLP, stricterTlp } from '../../policy/index.js';
+import { findIncidentPolicy, recordReceivedProvenance, recordReceivedProvenances, relabelReceivedProvenance, type ReceivedProvenance } from '../../sharing/index.js';
 import type { AuditLog } from '../../audit/audit.module.js';
 import { findIncident } from '../../incidents/incident.repository.js';
 import type { Actor, IncidentService } from '../../incidents/incident.service.js';
@@ -117,7 +117,7 @@ export interface Inbox {
 }
 
 /** Document types the inbox hands to the module that registered for them; unregistered: refused. */
-export type DelegatedType = 'activity.summary' | 'activity.related';
+export type DelegatedType = 'activity.summary' | 'activity.related' | 'activity.withdrawn';
 /** What a delegated handler answers: the receipt's status, and the incident concerned (if any) for the inbox row and the receipt. */
 export interface InboxOutcome {
   status: ReceiptBody['status'];
@@ -303,8 +303,44 @@ export function createInbox(deps: InboxDeps): Inbox {
         ...(change.fields ? { fields: change.fields } : {}),
       },
     });
+    const tlpChange = change.fields?.find((f) => f.field === 'tlp');
+    if (tlpChange && typeof tlpChange.to === 'string' && (TLP_LABELS as readonly string[]).includes(tlpChange.to)) {
+      await applyLabelChange(tx, link.incidentId, doc, tlpChange.to as Tlp);
+    }
     const incident = (await findIncident(tx, link.incidentId))!;
     return { status: 'applied', incidentId: incident.id, ref: incident.ref };
+  }
+
+  /**
+   * A label change from upstream binds our copy (docs/trust-model.md §4.7): a tightening at
+   * once, a loosening only from the originator. The copy's label and provenance change in this
+   * transaction, and the `label-changed` journal entry lets the listeners act on it (the
+   * coordinator summary withdrawn, holders we passed it to told). Audited either way.
+   */
+  async function applyLabelChange(tx: Tx, incidentId: string, doc: IncidentUpdateDocument, to: Tlp): Promise<void> {
+    const incident = (await findIncident(tx, incidentId, true))!;
+    const facts = await findIncidentPolicy(tx, incidentId);
+    const outcome = decideLabelChange({ provenance: facts?.provenance ?? null, incidentTlp: incident.tlp, from: doc.from, to });
+    if (outcome.apply) {
+      await relabelReceivedProvenance(tx, incidentId, outcome.provenance, { at: clock(), actor: doc.from });
+      await incidents.relabelInTx(tx, incidentId, outcome.tlp, { by: doc.from, messageId: doc.id, direction: outcome.direction, reason: outcome.reason });
+    }
+    await audit.append(tx, {
+      kind: 'label-change',
+      actor: doc.from,
+      incidentId,
+      peer: doc.from,
+      decision: outcome.apply ? 'allow' : 'deny',
+      details: {
+        ref: incident.ref,
+        messageId: doc.id,
+        requested: to,
+        before: incident.tlp,
+        after: outcome.apply ? outcome.tlp : incident.tlp,
+        ...(outcome.apply ? { direction: outcome.direction } : {}),
+        reason: outcome.reason,
+      },
+    });
   }
 
   async function takeInvestigation(tx: Tx, doc: InvestigationRequestDocument, actor: Actor): Promise<Outcome> {
@@ -403,7 +439,8 @@ export function createInbox(deps: InboxDeps): Inbox {
       case 'key.rotation':
         return rotateKey(tx, doc);
       case 'activity.summary':
-      case 'activity.related': {
+      case 'activity.related':
+      case 'activity.withdrawn': {
         const delegated = handlers.get(doc.type) as InboxHandler<typeof doc.type> | undefined;
         if (!delegated) throw new ProblemError('validation-failed', `${doc.type} documents are not accepted by this node`);
         return delegated(tx, doc, actor);

@@ -4,6 +4,8 @@ import type { NodeSigner } from '../../../crypto/index.js';
 import type { Db, Tx } from '../../../db/database.js';
 import { ProblemError } from '../../../http/problem.js';
 import type { Incident, JournalEntry } from '../../../../schemas/incident.schema.js';
+import { TLP_LABELS, type Tlp } from '../../../../schemas/common.schema.js';
+import type { AuditLog } from '../../audit/audit.module.js';
 import type {
   IncidentChange,
   IncidentReportBody,
@@ -20,8 +22,8 @@ import { INCIDENT_FIELDS } from '../../../../schemas/federation.schema.js';
 import type { PolicyDecision } from '../../../../schemas/policy.schema.js';
 import { findIncident } from '../../incidents/incident.repository.js';
 import type { Actor, IncidentService } from '../../incidents/incident.service.js';
-import { applyRedactions, type PolicyPayload } from '../../policy/index.js';
-import { policyDenied, type RecordOptions, type SharingOutcome, type SharingService } from '../../sharing/index.js';
+import { mayNotifyLabelTightening, scrubberFor, tlpRank, type PolicyPayload, type Scrubber } from '../../policy/index.js';
+import { payloadDigest, policyDenied, type RecordOptions, type SharingOutcome, type SharingService } from '../../sharing/index.js';
 import { isIpAddress } from '../../sites/network-scope.js';
 import type { PeerDirectory, PeerRecord } from '../peers/peer-directory.js';
 import {
@@ -63,6 +65,7 @@ export interface ShareDeps {
   peers: PeerDirectory;
   incidents: IncidentService;
   sharing: Pick<SharingService, 'evaluate' | 'record'>;
+  audit: AuditLog;
   /** Called after a commit that queued messages: lets the worker deliver without waiting for its next poll. */
   onQueued: () => void;
 }
@@ -77,8 +80,21 @@ export interface ShareService {
   enqueue(tx: Tx, message: OutgoingMessage, incidentId: string | null): Promise<SignedMessage>;
 }
 
-/** Journal kinds of our own team that travel to linked peers as incident.update. */
-const TRAVELLING_KINDS = new Set(['note', 'phase-changed', 'updated']);
+/**
+ * Journal kinds of our own team that travel to linked peers as incident.update. `label-changed`
+ * is this node applying a label its originator set on our copy: it travels on to the holders we
+ * passed the copy to, never back upstream.
+ */
+const TRAVELLING_KINDS = new Set(['note', 'phase-changed', 'updated', 'label-changed']);
+
+/** The label a journal entry tightened, if it did: an `updated` entry's tlp field, or a `label-changed` entry. */
+export function labelTighteningOf(entry: JournalEntry): { from: Tlp; to: Tlp } | null {
+  const changes = (entry.changes ?? {}) as Record<string, unknown>;
+  const d = (entry.kind === 'updated' ? changes['tlp'] : entry.kind === 'label-changed' ? changes : undefined) as { from?: unknown; to?: unknown } | undefined;
+  const isTlp = (v: unknown): v is Tlp => typeof v === 'string' && (TLP_LABELS as readonly string[]).includes(v);
+  if (!d || !isTlp(d.from) || !isTlp(d.to) || tlpRank(d.to) <= tlpRank(d.from)) return null;
+  return { from: d.from, to: d.to };
+}
 
 /**
  * The incident.report body for `incident` as the policy decided it may go: the redacted content,
@@ -97,34 +113,48 @@ export function reportBodyOf(incident: Incident, payload: PolicyPayload, decisio
   };
 }
 
+/** Fields whose values in a change are enumerations or times: at summary detail they may travel as they are. */
+const SUMMARY_FIELDS = new Set(['category', 'type', 'severity', 'tlp', 'phase', 'firstSeen', 'lastSeen']);
+
 /**
- * A change as the policy lets it go to one peer. At full detail, free text (a note, a changed
- * title) loses the names and addresses of the hosts redacted for that peer, exactly as the
- * incident's own free text does (docs/trust-model.md §6). At summary detail only what a summary
- * may carry travels: that a note was added (not its text), phases, field names and short values,
- * never the title.
+ * A change as the policy lets it go to one peer. At full detail every text it carries (a note,
+ * any changed field's old and new value) loses the identifiers the decision hides, exactly as
+ * the incident's own fields do (redaction by identifier, docs/trust-model.md §6). At summary
+ * detail only what a summary may carry travels: that a note was added (not its text), phases,
+ * labels and other enumerations, item counts; any other field's values are replaced by
+ * `replaced: true`.
  */
 export function redactChange(change: IncidentChange, incident: Incident, payload: PolicyPayload, decision: PolicyDecision): IncidentChange {
   if (payload.detail === 'summary') {
     const { note: _note, ...rest } = change;
-    return change.fields ? { ...rest, fields: change.fields.map((f) => (f.field === 'title' ? { field: f.field, replaced: true as const } : f)) } : rest;
+    return change.fields
+      ? { ...rest, fields: change.fields.map((f) => (SUMMARY_FIELDS.has(f.field) || f.unit === 'items' || f.replaced ? f : { field: f.field, replaced: true as const })) }
+      : rest;
   }
-  if (!decision.redactions.some((r) => r.section === 'victims' || r.section === 'internalHosts')) return change;
-  // The incident's summary goes through the same scrubbing as the incident: reuse it for any text.
-  const scrub = (text: string): string => applyRedactions({ ...incident, summary: text }, decision).summary ?? text;
+  const scrubber = scrubberFor(incident, decision);
+  if (scrubber.empty) return change;
+  const scrub = (text: string): string => scrubber.scrub(text).text;
   return {
     ...change,
     ...(change.note !== undefined ? { note: scrub(change.note) } : {}),
     ...(change.fields
       ? {
           fields: change.fields.map((f) =>
-            f.field === 'title'
-              ? { ...f, ...(typeof f.from === 'string' ? { from: scrub(f.from) } : {}), ...(typeof f.to === 'string' ? { to: scrub(f.to) } : {}) }
-              : f,
+            SUMMARY_FIELDS.has(f.field)
+              ? f
+              : { ...f, ...(typeof f.from === 'string' ? { from: scrub(f.from) } : {}), ...(typeof f.to === 'string' ? { to: scrub(f.to) } : {}) },
           ),
         }
       : {}),
   };
+}
+
+/** Hosts of an investigation as they may go to a peer: one that names a hidden identifier is left out, texts scrubbed. */
+function scrubHosts<T extends { ip?: string; hostname?: string; description?: string }>(hosts: T[], scrubber: Scrubber): T[] {
+  return hosts.flatMap((h) => {
+    if ((h.ip && scrubber.scrub(h.ip).sections.length > 0) || (h.hostname && scrubber.scrub(h.hostname).sections.length > 0)) return [];
+    return [h.description !== undefined ? { ...h, description: scrubber.scrub(h.description).text } : h];
+  });
 }
 
 /** The incident content a report carries: what POST /api/v1/incidents takes, nulls left out. */
@@ -160,6 +190,11 @@ export function changeFromEntry(entry: JournalEntry): IncidentChange | null {
   if (entry.kind === 'phase-changed' && entry.changes) {
     const { from, to } = entry.changes as { from?: unknown; to?: unknown };
     if (typeof from === 'string' && typeof to === 'string') return { kind: 'phase-changed', ...base, phase: { from, to } as NonNullable<IncidentChange['phase']> };
+    return null;
+  }
+  if (entry.kind === 'label-changed' && entry.changes) {
+    const { from, to } = entry.changes as { from?: unknown; to?: unknown };
+    if (typeof from === 'string' && typeof to === 'string') return { kind: 'updated', ...base, fields: [{ field: 'tlp', from, to }] };
     return null;
   }
   if (entry.kind === 'updated' && entry.changes) {
@@ -278,8 +313,11 @@ export function createShareService(deps: ShareDeps): ShareService {
     if (links.length === 0) return;
     const change = changeFromEntry(entry);
     if (!change) return;
+    const tightened = labelTighteningOf(entry);
     let queued = false;
     for (const link of links) {
+      // The team that told us of the new label, and anyone upstream of our copy, knows it already.
+      if (entry.kind === 'label-changed' && link.direction !== 'outgoing') continue;
       if (link.direction === 'outgoing' && link.reportMessageId) {
         // A report that failed for good left the peer without the incident: updates would fail too.
         const report = await findOutbound(tx, link.reportMessageId);
@@ -300,9 +338,36 @@ export function createShareService(deps: ShareDeps): ShareService {
         queued = true;
       }
       await sharing.record(tx, incident, outcome, { ...options, details: { type: 'incident.update', messageId, journalEntry: entry.id } });
+      if (!outcome.allow && tightened && (await notifyLabelTightening(tx, incident, link, entry, tightened))) queued = true;
     }
     if (queued) deps.onQueued();
   });
+
+  /**
+   * A holder the policy now refuses the update (a report raised to RED it is not named on) is
+   * still told the label tightened: without it, it would go on sharing the report under the old
+   * label. The notice carries our and its reference numbers and the two labels, nothing else;
+   * it is audited as `disclosure.label-notice`. Returns true when queued.
+   */
+  async function notifyLabelTightening(tx: Tx, incident: Incident, link: LinkRow, entry: JournalEntry, label: { from: Tlp; to: Tlp }): Promise<boolean> {
+    const verdict = mayNotifyLabelTightening(label.from, label.to, true);
+    if (!verdict.allow) return false;
+    const body: IncidentUpdateBody = {
+      ref: incident.ref,
+      ...(link.peerRef ? { peerRef: link.peerRef } : {}),
+      change: { kind: 'updated', at: entry.at, actor: entry.actor, fields: [{ field: 'tlp', from: label.from, to: label.to }] },
+    };
+    const message = await enqueue(tx, { type: 'incident.update', to: link.peerTeam, tlp: label.to, body }, incident.id);
+    await deps.audit.append(tx, {
+      kind: 'disclosure.label-notice',
+      actor: entry.actor,
+      incidentId: incident.id,
+      peer: link.peerTeam,
+      decision: 'allow',
+      details: { ref: incident.ref, type: 'incident.update', messageId: message.id, journalEntry: entry.id, from: label.from, to: label.to, reason: verdict.reason, payloadSha256: payloadDigest(body) },
+    });
+    return true;
+  }
 
   return {
     enqueue,
@@ -354,6 +419,7 @@ export function createShareService(deps: ShareDeps): ShareService {
             ...state,
             detail: decision.detail === 'summary' ? 'summary' : 'full',
             redactions: decision.redactions.map((r) => ({ section: r.section, reason: r.reason })),
+            scrubbed: outcome.payload?.scrubbed ?? [],
           },
         };
       });
@@ -387,13 +453,24 @@ export function createShareService(deps: ShareDeps): ShareService {
         // The request carries what the handler wrote for this peer (the question, the hosts to
         // check), not the incident: the policy decides whether anything about this incident may
         // go to the peer at all, and its label. Asking is a need to know for this message only.
-        const options: RecordOptions = { actor: actor.subject, chosenByHandler: true, rememberChoice: false, render: () => body };
+        // The question and hosts lose what the decision hides from this peer, as the incident would.
+        const render = (_payload: PolicyPayload, decision: PolicyDecision): InvestigationRequestBody => {
+          const scrubber = scrubberFor(incident, decision);
+          return scrubber.empty ? body : { ...body, question: scrubber.scrub(body.question).text, hosts: scrubHosts(body.hosts, scrubber) };
+        };
+        const options: RecordOptions = { actor: actor.subject, chosenByHandler: true, rememberChoice: false, render };
         const outcome = await sharing.evaluate(tx, incident, { teamId: peer.teamId }, 'direct', options);
         if (!outcome.allow) {
           await sharing.record(tx, incident, outcome, { ...options, details: { type: 'investigation.request', messageId: null } });
           return { denied: outcome };
         }
-        const message = await enqueue(tx, { type: 'investigation.request', to: peer.teamId, tlp: outcome.decision.tlp, body }, incident.id);
+        const sent = outcome.content as InvestigationRequestBody;
+        if (sent.hosts.length === 0) {
+          throw new ProblemError('validation-failed', `every host named is one the sharing policy hides from "${peer.teamId}" (a target or an internal host); nothing was sent`, {
+            errors: [{ location: 'body', pointer: '/hosts', message: 'no host may go to this peer' }],
+          });
+        }
+        const message = await enqueue(tx, { type: 'investigation.request', to: peer.teamId, tlp: outcome.decision.tlp, body: sent }, incident.id);
         await insertInvestigation(tx, {
           id: message.id,
           direction: 'outgoing',
@@ -439,13 +516,22 @@ export function createShareService(deps: ShareDeps): ShareService {
         // A reply: what the handler wrote for the team that asked. The policy still decides
         // whether this incident may be talked about with it (a RED incident it is not named on,
         // a peer no longer trusted or suspended: refused) and under which label.
-        const options: RecordOptions = { actor: actor.subject, chosenByHandler: true, rememberChoice: false, render: () => body };
+        const render = (_payload: PolicyPayload, decision: PolicyDecision): InvestigationResultBody => {
+          const scrubber = scrubberFor(incident, decision);
+          if (scrubber.empty) return body;
+          return { ...body, summary: scrubber.scrub(body.summary).text, ...(body.hosts ? { hosts: scrubHosts(body.hosts, scrubber) } : {}) };
+        };
+        const options: RecordOptions = { actor: actor.subject, chosenByHandler: true, rememberChoice: false, render };
         const outcome = await sharing.evaluate(tx, incident, { teamId: row.peerTeam }, 'direct', options);
         if (!outcome.allow) {
           await sharing.record(tx, incident, outcome, { ...options, details: { type: 'investigation.result', messageId: null, requestId: row.id } });
           return { denied: outcome };
         }
-        const message = await enqueue(tx, { type: 'investigation.result', to: row.peerTeam, tlp: outcome.decision.tlp, inReplyTo: row.id, body }, incident.id);
+        const message = await enqueue(
+          tx,
+          { type: 'investigation.result', to: row.peerTeam, tlp: outcome.decision.tlp, inReplyTo: row.id, body: outcome.content as InvestigationResultBody },
+          incident.id,
+        );
         await answerInvestigation(tx, row.id, { finding: answer.finding, summary: answer.summary, hosts: answer.hosts ?? null, messageId: message.id, peerRef: null, at: clock() });
         await incidents.appendInTx(tx, incident.id, {
           kind: 'investigation-answered',
