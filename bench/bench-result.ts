@@ -22,7 +22,10 @@ export function ratioOf(r: BenchResult): number | null {
 
 export function formatResult(r: BenchResult): string {
   const ratio = ratioOf(r);
-  const target = r.limit === undefined ? '' : ` (target ${(r.better ?? 'higher') === 'higher' ? '>=' : '<='} ${r.limit} ${r.unit}; ratio ${ratio?.toFixed(2)})`;
+  const target =
+    r.limit === undefined
+      ? ''
+      : ` (target ${(r.better ?? 'higher') === 'higher' ? '>=' : '<='} ${r.limit} ${r.unit}; ratio ${ratio?.toFixed(2)})`;
   return `${r.engine.padEnd(8)} ${r.name.padEnd(52)} ${r.value.toFixed(r.value < 10 ? 3 : 1).padStart(12)} ${r.unit}${target}${r.note ? `  ${r.note}` : ''}`;
 }
 

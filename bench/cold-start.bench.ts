@@ -7,7 +7,6 @@ import { freePort } from '../src/util/free-port.js';
 import { projectRoot } from '../src/project-root.js';
 import { BENCH_DATABASE_URL, dropBenchSchema, type BenchResult } from './bench-result.js';
 
-
 /** Starts `hikeshi serve` as a real process and measures until /readyz answers 200. */
 async function timeToReady(env: NodeJS.ProcessEnv, port: number): Promise<number> {
   const started = performance.now();
@@ -42,8 +41,22 @@ export async function benchColdStart(opts: { engine: 'pglite' | 'postgres' }): P
     const first = await timeToReady(env, await freePort());
     const again = await timeToReady(env, await freePort());
     return [
-      { name: 'cold start to ready, first start (init: key, migrations)', engine: opts.engine, value: first, unit: 's', limit: 15, better: 'lower' },
-      { name: 'cold start to ready, existing data', engine: opts.engine, value: again, unit: 's', limit: 5, better: 'lower' },
+      {
+        name: 'cold start to ready, first start (init: key, migrations)',
+        engine: opts.engine,
+        value: first,
+        unit: 's',
+        limit: 15,
+        better: 'lower',
+      },
+      {
+        name: 'cold start to ready, existing data',
+        engine: opts.engine,
+        value: again,
+        unit: 's',
+        limit: 5,
+        better: 'lower',
+      },
     ];
   } finally {
     await rm(dataDir, { recursive: true, force: true });

@@ -18,7 +18,7 @@ import {
 } from '../src/crypto/index.js';
 import { openDatabase } from '../src/db/database.js';
 import { initNode } from '../src/node-init.js';
-import { createProfilePublisher } from '../src/modules/federation/peers/signed-profile.js';
+import { createProfilePublisher } from '../src/modules/peers/signed-profile.js';
 import { KEY_FILE } from '../src/modules/profile/node-identity.js';
 import { defaultProfile } from '../src/modules/profile/profile.service.js';
 import { mintApiToken } from '../src/modules/tokens/token-codec.js';
@@ -72,7 +72,10 @@ async function startSenders(count: number): Promise<{ senders: Sender[]; server:
     const key = await generateNodeKey({ teamId, name: `Bench sender ${i + 1}`, email: `${teamId}@example.invalid` });
     const signer = await loadNodeSigner(key.armoredPrivateKey);
     const url = `${base}/${teamId}`;
-    const config = loadConfig({}, { teamId, teamName: `Bench sender ${i + 1}`, dataDir: os.tmpdir(), publicUrl: url, referencePrefix: `S${i + 1}` });
+    const config = loadConfig(
+      {},
+      { teamId, teamName: `Bench sender ${i + 1}`, dataDir: os.tmpdir(), publicUrl: url, referencePrefix: `S${i + 1}` },
+    );
     const publisher = createProfilePublisher({
       profiles: {
         get: async () => ({
@@ -106,9 +109,13 @@ async function startSenders(count: number): Promise<{ senders: Sender[]; server:
 
 /** Runs the senders in a worker thread (federation-senders.worker.ts); resolves to the seconds they took. */
 function sendFromOtherThread(url: string, bodies: string[], concurrency: number): Promise<number> {
-  const worker = new Worker(new URL('./federation-senders.worker.js', import.meta.url), { workerData: { url, bodies, concurrency } });
+  const worker = new Worker(new URL('./federation-senders.worker.js', import.meta.url), {
+    workerData: { url, bodies, concurrency },
+  });
   return new Promise<number>((resolve, reject) => {
-    worker.once('message', (m: { ok: boolean; seconds?: number; error?: string }) => (m.ok ? resolve(m.seconds!) : reject(new Error(m.error))));
+    worker.once('message', (m: { ok: boolean; seconds?: number; error?: string }) =>
+      m.ok ? resolve(m.seconds!) : reject(new Error(m.error)),
+    );
     worker.once('error', reject);
     worker.once('exit', (code) => reject(new Error(`the senders' thread stopped (${code})`)));
   }).finally(() => void worker.terminate());
@@ -118,7 +125,11 @@ export async function benchFederation(opts: FederationBenchOptions): Promise<Ben
   const senderCount = opts.senders ?? 4;
   const probeSeconds = opts.probeSeconds ?? 3;
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'hikeshi-bench-fed-'));
-  const receiverKey = await generateNodeKey({ teamId: 'bench-receiver', name: 'Bench receiver', email: 'receiver@example.invalid' });
+  const receiverKey = await generateNodeKey({
+    teamId: 'bench-receiver',
+    name: 'Bench receiver',
+    email: 'receiver@example.invalid',
+  });
   await writeFile(path.join(dataDir, KEY_FILE), receiverKey.armoredPrivateKey, { mode: 0o600 });
   const schema = opts.engine === 'postgres' ? `bench_fed_${randomBytes(4).toString('hex')}` : null;
   const config = loadConfig({}, { dataDir, teamId: 'bench-receiver', referencePrefix: 'RECV', logLevel: 'silent', port: 0 });
@@ -130,9 +141,16 @@ export async function benchFederation(opts: FederationBenchOptions): Promise<Ben
     await app.listen({ port: 0, host: '127.0.0.1' });
     const address = app.server.address();
     const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-    const admin = { authorization: `Bearer ${mintApiToken(init.tokenSecret, { role: 'admin', subject: 'bench', issuer: config.teamId }).token}` };
+    const admin = {
+      authorization: `Bearer ${mintApiToken(init.tokenSecret, { role: 'admin', subject: 'bench', issuer: config.teamId }).token}`,
+    };
     for (const sender of senders) {
-      const res = await app.inject({ method: 'POST', url: '/api/v1/peers', headers: admin, payload: { url: sender.url } });
+      const res = await app.inject({
+        method: 'POST',
+        url: '/api/v1/peers',
+        headers: admin,
+        payload: { url: sender.url },
+      });
       if (res.statusCode !== 201) throw new Error(`adding ${sender.teamId} failed: ${res.statusCode} ${res.body}`);
     }
 
@@ -151,7 +169,11 @@ export async function benchFederation(opts: FederationBenchOptions): Promise<Ben
         to: config.teamId,
         created: new Date().toISOString(),
         tlp: 'AMBER',
-        body: { ref: `${sender.teamId.toUpperCase()}#2026-${String(i + 1).padStart(6, '0')}`, phase: 'analysis', incident },
+        body: {
+          ref: `${sender.teamId.toUpperCase()}#2026-${String(i + 1).padStart(6, '0')}`,
+          phase: 'analysis',
+          incident,
+        },
       };
       bodies.push(JSON.stringify(await signDocument(document, sender.signer)));
     }
@@ -181,11 +203,41 @@ export async function benchFederation(opts: FederationBenchOptions): Promise<Ben
         better: 'higher',
         note: `verified, filed, receipt signed (ADR 0008-0011); ${((endToEnd / openpgp) * 100).toFixed(0)} % of the openpgp.js verify rate (target ${TARGET_SHARE_OF_OPENPGP_VERIFY * 100} %)`,
       },
-      { name: 'openpgp.js verify rate (one core)', engine: 'none', value: openpgp, unit: 'verifies/s', note: 'curve25519 EdDSA, ~2 KiB document' },
-      { name: 'node:crypto Ed25519 verify rate', engine: 'none', value: ed25519, unit: 'verifies/s', note: 'same bytes, native' },
-      { name: 'Hikeshi verify rate (native fast path)', engine: 'none', value: fastPath, unit: 'verifies/s', note: 'the OpenPGP receive path the node runs (ADR 0008)' },
-      { name: 'end to end / openpgp.js verify', engine: opts.engine, value: endToEnd / openpgp, unit: 'ratio', limit: TARGET_SHARE_OF_OPENPGP_VERIFY, better: 'higher' },
-      { name: 'openpgp.js verify / node:crypto Ed25519 verify', engine: 'none', value: openpgp / ed25519, unit: 'ratio' },
+      {
+        name: 'openpgp.js verify rate (one core)',
+        engine: 'none',
+        value: openpgp,
+        unit: 'verifies/s',
+        note: 'curve25519 EdDSA, ~2 KiB document',
+      },
+      {
+        name: 'node:crypto Ed25519 verify rate',
+        engine: 'none',
+        value: ed25519,
+        unit: 'verifies/s',
+        note: 'same bytes, native',
+      },
+      {
+        name: 'Hikeshi verify rate (native fast path)',
+        engine: 'none',
+        value: fastPath,
+        unit: 'verifies/s',
+        note: 'the OpenPGP receive path the node runs (ADR 0008)',
+      },
+      {
+        name: 'end to end / openpgp.js verify',
+        engine: opts.engine,
+        value: endToEnd / openpgp,
+        unit: 'ratio',
+        limit: TARGET_SHARE_OF_OPENPGP_VERIFY,
+        better: 'higher',
+      },
+      {
+        name: 'openpgp.js verify / node:crypto Ed25519 verify',
+        engine: 'none',
+        value: openpgp / ed25519,
+        unit: 'ratio',
+      },
     ];
   } finally {
     await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -34,7 +34,15 @@ async function benchNode(engine: 'pglite' | 'postgres', teamId: string, opts: { 
   const port = opts.listen ? await freePort() : 0;
   const config = loadConfig(
     {},
-    { dataDir, teamId, referencePrefix: teamId.toUpperCase(), logLevel: 'silent', port, host: '127.0.0.1', publicUrl: `http://127.0.0.1:${port || 1}` },
+    {
+      dataDir,
+      teamId,
+      referencePrefix: teamId.toUpperCase(),
+      logLevel: 'silent',
+      port,
+      host: '127.0.0.1',
+      publicUrl: `http://127.0.0.1:${port || 1}`,
+    },
   );
   const schema = engine === 'postgres' ? `bench_feed_${teamId}_${randomBytes(4).toString('hex')}` : null;
   const database: DatabaseHandle = await openDatabase(
@@ -43,7 +51,9 @@ async function benchNode(engine: 'pglite' | 'postgres', teamId: string, opts: { 
   const init = await initNode(config, database);
   const app = await buildApp({ config, database, signer: init.signer, tokenSecret: init.tokenSecret, logger: false });
   if (opts.listen) await app.listen({ port, host: '127.0.0.1' });
-  const admin = { authorization: `Bearer ${mintApiToken(init.tokenSecret, { role: 'admin', subject: 'bench', issuer: teamId }).token}` };
+  const admin = {
+    authorization: `Bearer ${mintApiToken(init.tokenSecret, { role: 'admin', subject: 'bench', issuer: teamId }).token}`,
+  };
   return {
     config,
     database,
@@ -68,7 +78,10 @@ async function benchNode(engine: 'pglite' | 'postgres', teamId: string, opts: { 
  */
 async function bulkInsert(database: DatabaseHandle, n: number, partner: string): Promise<void> {
   const example = JSON.parse(readFileSync(path.join(projectRoot(), 'docs/examples/incident.json'), 'utf8')) as Record<string, unknown>;
-  const hosts = [...(example['hosts'] as unknown[]), { ip: '10.20.30.40', hostname: 'build.corp', role: 'intermediary', description: 'internal jump host' }];
+  const hosts = [
+    ...(example['hosts'] as unknown[]),
+    { ip: '10.20.30.40', hostname: 'build.corp', role: 'intermediary', description: 'internal jump host' },
+  ];
   const json = (v: unknown) => JSON.stringify(v ?? []);
   const chunk = 10_000;
   for (let from = 1; from <= n; from += chunk) {
@@ -91,7 +104,9 @@ async function bulkInsert(database: DatabaseHandle, n: number, partner: string):
     insert into incident_policy (incident_id, chosen_recipients, updated_at, updated_by)
     select id, array[${partner}::text], now(), 'bench' from incident
     where tlp = 'AMBER' and (substring(ref from '[0-9]+$')::int % 10) in (6, 7, 8)`.execute(database.db);
-  await sql`insert into reference_counter (prefix, year, last_seq) values ('BENCH', 2026, ${n}) on conflict do nothing`.execute(database.db);
+  await sql`insert into reference_counter (prefix, year, last_seq) values ('BENCH', 2026, ${n}) on conflict do nothing`.execute(
+    database.db,
+  );
   await sql`analyze incident`.execute(database.db);
   await sql`analyze incident_policy`.execute(database.db);
 }
@@ -117,8 +132,22 @@ export async function benchFeed(opts: { engine: 'pglite' | 'postgres'; incidents
     let token = '';
     let tokenAt = 0;
     const refreshToken = async () => {
-      const document = { v: 1, id: randomUUID(), type: 'auth.token-request', from: 'partner', to: 'bench', created: new Date().toISOString(), tlp: 'CLEAR', body: {} };
-      const res = await node.app.inject({ method: 'POST', url: '/federation/v1/token', headers: { 'content-type': 'application/json' }, payload: JSON.stringify(await signDocument(document, partner.signer)) });
+      const document = {
+        v: 1,
+        id: randomUUID(),
+        type: 'auth.token-request',
+        from: 'partner',
+        to: 'bench',
+        created: new Date().toISOString(),
+        tlp: 'CLEAR',
+        body: {},
+      };
+      const res = await node.app.inject({
+        method: 'POST',
+        url: '/federation/v1/token',
+        headers: { 'content-type': 'application/json' },
+        payload: JSON.stringify(await signDocument(document, partner.signer)),
+      });
       if (res.statusCode !== 200) throw new Error(`token: ${res.statusCode} ${res.body}`);
       token = (res.json() as { token: string }).token;
       tokenAt = performance.now();
@@ -133,9 +162,19 @@ export async function benchFeed(opts: { engine: 'pglite' | 'postgres'; incidents
     for (;;) {
       if (performance.now() - tokenAt > 5 * 60_000) await refreshToken(); // tokens live 10 minutes
       const query: string = `limit=${opts.pageSize}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
-      const res = await node.app.inject({ method: 'GET', url: `/federation/v1/feed?${query}`, headers: { authorization: `Bearer ${token}` } });
+      const res = await node.app.inject({
+        method: 'GET',
+        url: `/federation/v1/feed?${query}`,
+        headers: { authorization: `Bearer ${token}` },
+      });
       if (res.statusCode !== 200) throw new Error(`feed: ${res.statusCode} ${res.body.slice(0, 500)}`);
-      const body = (res.json() as { document: { body: { items: Array<{ report?: { redactions?: unknown[] } }>; nextCursor: string; hasMore: boolean } } }).document.body;
+      const body = (
+        res.json() as {
+          document: {
+            body: { items: Array<{ report?: { redactions?: unknown[] } }>; nextCursor: string; hasMore: boolean };
+          };
+        }
+      ).document.body;
       items += body.items.length;
       redacted += body.items.filter((i) => (i.report?.redactions?.length ?? 0) > 0).length;
       pages++;

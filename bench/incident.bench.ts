@@ -17,7 +17,11 @@ import { BENCH_DATABASE_URL, dropBenchSchema, percentile, type BenchResult } fro
  * Incident creations per second through HTTP: a node listening on loopback, `concurrency`
  * clients posting the README's example incident (every lecture field) with a handler token.
  */
-export async function benchIncidentCreation(opts: { engine: 'pglite' | 'postgres'; incidents: number; concurrency: number }): Promise<BenchResult[]> {
+export async function benchIncidentCreation(opts: {
+  engine: 'pglite' | 'postgres';
+  incidents: number;
+  concurrency: number;
+}): Promise<BenchResult[]> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'hikeshi-bench-'));
   const key = await generateNodeKey({ teamId: 'bench', name: 'Bench', email: 'bench@example.invalid' });
   await writeFile(path.join(dataDir, KEY_FILE), key.armoredPrivateKey, { mode: 0o600 });
@@ -55,7 +59,21 @@ export async function benchIncidentCreation(opts: { engine: 'pglite' | 'postgres
   if (schema) await dropBenchSchema(schema);
   await rm(dataDir, { recursive: true, force: true });
   return [
-    { name: `incident creations via HTTP (${opts.concurrency} clients)`, engine: opts.engine, value: opts.incidents / seconds, unit: 'incidents/s', limit: 100, better: 'higher' },
-    { name: 'incident creation p99 latency', engine: opts.engine, value: percentile(latencies, 99), unit: 'ms', limit: 250, better: 'lower' },
+    {
+      name: `incident creations via HTTP (${opts.concurrency} clients)`,
+      engine: opts.engine,
+      value: opts.incidents / seconds,
+      unit: 'incidents/s',
+      limit: 100,
+      better: 'higher',
+    },
+    {
+      name: 'incident creation p99 latency',
+      engine: opts.engine,
+      value: percentile(latencies, 99),
+      unit: 'ms',
+      limit: 250,
+      better: 'lower',
+    },
   ];
 }

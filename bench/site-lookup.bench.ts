@@ -165,7 +165,14 @@ export async function benchSiteLookup(opts: SiteLookupBenchOptions): Promise<Ben
         note: `one client, ${scale}, ${hits}`,
       },
       { name: 'sites: IP lookup p50 latency', engine, value: percentile(latencies, 50), unit: 'ms' },
-      { name: 'sites: IP lookup p99 latency', engine, value: percentile(latencies, 99), unit: 'ms', limit: 10, better: 'lower' },
+      {
+        name: 'sites: IP lookup p99 latency',
+        engine,
+        value: percentile(latencies, 99),
+        unit: 'ms',
+        limit: 10,
+        better: 'lower',
+      },
     ];
   } finally {
     await handle.close();

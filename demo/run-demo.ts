@@ -35,7 +35,6 @@ function phaseTo(changes: { to?: unknown; phase?: { to?: unknown } } | null | un
 const say = (line = '') => process.stdout.write(line + '\n');
 const step = (n: number, text: string) => say(`\n[${n}] ${text}`);
 
-
 async function startNode(name: string, teamName: string, teamType: Config['teamType'], root: string): Promise<DemoNode> {
   const port = await freePort();
   const config = loadConfig(
@@ -62,7 +61,10 @@ async function startNode(name: string, teamName: string, teamType: Config['teamT
 async function api<T = any>(n: DemoNode, method: string, route: string, body?: unknown): Promise<T> {
   const res = await fetch(n.url + route, {
     method,
-    headers: { authorization: `Bearer ${n.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: {
+      authorization: `Bearer ${n.token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   const text = await res.text();
@@ -87,7 +89,9 @@ async function connect(a: DemoNode, b: DemoNode, relationship: string, trustLeve
   const peer = await api(a, 'POST', '/api/v1/peers', { url: b.url });
   await api(a, 'POST', `/api/v1/peers/${b.name}/verify`, { fingerprint: peer.fingerprint });
   await api(a, 'PATCH', `/api/v1/peers/${b.name}`, { relationship, trustLevel });
-  say(`    ${a.name} pinned ${b.name}'s key ${peer.fingerprint.replace(/(.{4})/g, '$1 ').trim()} (confirmed out of band), ${relationship}, ${trustLevel}`);
+  say(
+    `    ${a.name} pinned ${b.name}'s key ${peer.fingerprint.replace(/(.{4})/g, '$1 ').trim()} (confirmed out of band), ${relationship}, ${trustLevel}`,
+  );
 }
 
 async function main(): Promise<void> {
@@ -105,7 +109,17 @@ async function main(): Promise<void> {
     await api(bravo, 'POST', '/api/v1/sites', {
       name: 'Example ISP dial-up pool',
       description: 'Dynamic addresses of residential customers',
-      pocs: [{ name: 'ISP abuse desk', role: 'abuse', channels: [{ kind: 'email', value: 'abuse@isp.example' }, { kind: 'phone', value: '+81-3-5555-0200' }], languages: ['ja', 'en'] }],
+      pocs: [
+        {
+          name: 'ISP abuse desk',
+          role: 'abuse',
+          channels: [
+            { kind: 'email', value: 'abuse@isp.example' },
+            { kind: 'phone', value: '+81-3-5555-0200' },
+          ],
+          languages: ['ja', 'en'],
+        },
+      ],
       networks: ['203.0.113.0/24'],
       asns: [64500],
       domains: ['example-isp.net'],
@@ -119,7 +133,7 @@ async function main(): Promise<void> {
     await connect(cc, alpha, 'member', 'partner');
     await connect(cc, bravo, 'member', 'partner');
 
-    step(4, 'A site of alpha reports an intrusion (§2.1); alpha records it with the lecture\'s fields (§7)');
+    step(4, "A site of alpha reports an intrusion (§2.1); alpha records it with the lecture's fields (§7)");
     const report = JSON.parse(await readFile(path.join(projectRoot(), 'docs/examples/incident.json'), 'utf8'));
     const incident = await api(alpha, 'POST', '/api/v1/incidents', report);
     say(`    alpha filed ${incident.ref}: "${incident.title}" (${incident.tlp}, ${incident.severity})`);
@@ -136,7 +150,9 @@ async function main(): Promise<void> {
     const copy = await api(bravo, 'GET', `/api/v1/incidents/${ref(share.peerRef)}`);
     say(`    bravo ${copy.ref} <-> alpha ${copy.externalRefs.map((e: any) => `${e.team}:${e.ref}`).join(', ')}`);
     const lookup = await api(bravo, 'GET', '/api/v1/sites/lookup?ip=203.0.113.45');
-    say(`    203.0.113.45 belongs to "${lookup.site.name}" (${lookup.matched.value}); POC ${lookup.site.pocs[0].channels.map((c: any) => c.value).join(', ')}`);
+    say(
+      `    203.0.113.45 belongs to "${lookup.site.name}" (${lookup.matched.value}); POC ${lookup.site.pocs[0].channels.map((c: any) => c.value).join(', ')}`,
+    );
 
     step(7, 'bravo contacts its customer and posts an update back to alpha');
     await api(bravo, 'POST', `/api/v1/incidents/${ref(copy.ref)}/journal`, {
@@ -148,7 +164,10 @@ async function main(): Promise<void> {
       const entries = items.filter((e: any) => e.team === 'bravo');
       return entries.length >= 2 ? entries : null;
     });
-    for (const e of fromBravo) say(`    alpha's journal of ${incident.ref}: [${e.team}] ${e.kind}${e.note ? `: ${e.note}` : ''}${phaseTo(e.changes) ? ` -> ${phaseTo(e.changes)}` : ''}`);
+    for (const e of fromBravo)
+      say(
+        `    alpha's journal of ${incident.ref}: [${e.team}] ${e.kind}${e.note ? `: ${e.note}` : ''}${phaseTo(e.changes) ? ` -> ${phaseTo(e.changes)}` : ''}`,
+      );
     const again = await api(alpha, 'GET', `/api/v1/incidents?externalRef=${ref(copy.ref)}`);
     say(`    alpha finds its incident by bravo's number ${copy.ref}: ${again.items.map((i: any) => i.ref).join(', ')}`);
 
@@ -183,7 +202,13 @@ async function showCoordinator(cc: DemoNode, alpha: DemoNode, bravo: DemoNode, a
     return o.related?.length ? o : null;
   });
   for (const [team, count] of Object.entries(overview.byTeam ?? {})) say(`    cc overview: ${team} reported ${count}`);
-  say(`    cc overview by category: ${Object.entries(overview.byCategory ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}; by phase: ${Object.entries(overview.byPhase ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  say(
+    `    cc overview by category: ${Object.entries(overview.byCategory ?? {})
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}; by phase: ${Object.entries(overview.byPhase ?? {})
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+  );
   for (const r of overview.related) {
     const reports = (r.reports ?? []).map((x: any) => `${x.team} ${x.ref}`).join(', ');
     say(`    cc related activity: ${r.kind} ${r.value} reported by ${r.teams.join(' and ')}${reports ? ` (${reports})` : ''}`);

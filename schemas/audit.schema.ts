@@ -12,14 +12,23 @@ const HashSchema = hashSchema('SHA-256, lowercase hex.');
 
 export const AuditEntrySchema = Type.Object(
   {
-    seq: Type.Integer({ minimum: 1, description: 'Position in the chain; increasing, gaps possible (a rolled-back append).' }),
+    seq: Type.Integer({
+      minimum: 1,
+      description: 'Position in the chain; increasing, gaps possible (a rolled-back append).',
+    }),
     at: DateTimeSchema,
     kind: Type.String({ description: 'What was recorded, e.g. disclosure, receipt, quarantine, trust-change.' }),
     actor: Type.String({ description: 'Who acted: a token subject, a peer team, or the node itself.' }),
     incidentId: Type.Union([UuidSchema, Type.Null()]),
     peer: Type.Union([Type.String(), Type.Null()], { description: 'The other team concerned, by team id.' }),
     decision: Type.Union([Type.String(), Type.Null()], { description: 'allow | deny for decisions; null otherwise.' }),
-    details: Type.Object({}, { additionalProperties: true, description: 'Ids, reasons, policy version, digests: never tokens, keys or incident content.' }),
+    details: Type.Object(
+      {},
+      {
+        additionalProperties: true,
+        description: 'Ids, reasons, policy version, digests: never tokens, keys or incident content.',
+      },
+    ),
     prevHash: hashSchema('Hash of the previous entry; 64 zeros for the first.'),
     hash: HashSchema,
   },
@@ -36,12 +45,20 @@ export const AuditListQuerySchema = Type.Object(
     kind: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
     decision: Type.Optional(Type.Enum(['allow', 'deny'])),
     since: Type.Optional(
-      Type.String({ format: 'date-time', description: 'Entries at or after this instant (RFC 3339; URL-encode a "+" offset as %2B).' }),
+      Type.String({
+        format: 'date-time',
+        description: 'Entries at or after this instant (RFC 3339; URL-encode a "+" offset as %2B).',
+      }),
     ),
     until: Type.Optional(Type.String({ format: 'date-time', description: 'Entries strictly before this instant.' })),
     order: Type.Optional(Type.Enum(AUDIT_ORDERS, { description: 'By seq: asc (oldest first, the default) or desc.' })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, description: 'Page size, 50 by default.' })),
-    cursor: Type.Optional(Type.String({ maxLength: 200, description: 'Opaque cursor from a previous page, with the same filters and order.' })),
+    cursor: Type.Optional(
+      Type.String({
+        maxLength: 200,
+        description: 'Opaque cursor from a previous page, with the same filters and order.',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -50,7 +67,9 @@ export type AuditListQuery = Static<typeof AuditListQuerySchema>;
 export const AuditPageSchema = Type.Object(
   {
     items: Type.Array(AuditEntrySchema),
-    nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass as ?cursor= for the next page; null at the end.' }),
+    nextCursor: Type.Union([Type.String(), Type.Null()], {
+      description: 'Pass as ?cursor= for the next page; null at the end.',
+    }),
   },
   { additionalProperties: false },
 );
@@ -58,10 +77,9 @@ export type AuditPage = Static<typeof AuditPageSchema>;
 
 export const AUDIT_BREAK_REASONS = ['entry-altered', 'chain-broken'] as const;
 
-const ChainHeadSchema = Type.Union(
-  [Type.Object({ seq: Type.Integer(), hash: HashSchema }, { additionalProperties: false }), Type.Null()],
-  { description: 'The last entry of the intact chain: record it elsewhere to detect a truncated tail later.' },
-);
+const ChainHeadSchema = Type.Union([Type.Object({ seq: Type.Integer(), hash: HashSchema }, { additionalProperties: false }), Type.Null()], {
+  description: 'The last entry of the intact chain: record it elsewhere to detect a truncated tail later.',
+});
 
 export const AuditVerifyOkSchema = Type.Object(
   {

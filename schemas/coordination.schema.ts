@@ -42,7 +42,8 @@ export const ACTIVITY_DETAILS = ['summary', 'full'] as const;
 export const ActivitySummaryBodySchema = Type.Object(
   {
     detail: Type.Enum(ACTIVITY_DETAILS, {
-      description: "What the sender's policy allowed for this coordinator: summary (counts, category, phase, indicators) or full (also the redacted incident).",
+      description:
+        "What the sender's policy allowed for this coordinator: summary (counts, category, phase, indicators) or full (also the redacted incident).",
     }),
     summary: ActivitySummarySchema,
     incident: Type.Optional(RedactedIncidentSchema),
@@ -67,11 +68,20 @@ export const WITHDRAWAL_REASONS = ['label', 'policy'] as const;
 
 export const ActivityWithdrawnBodySchema = Type.Object(
   {
-    ref: Type.String({ minLength: 1, maxLength: 200, description: "The sender's reference number, as its activity.summary gave it." }),
-    version: Type.Integer({ minimum: 1, description: "The incident's version at the sender when it withdrew the summary: an older summary arriving later does not bring it back." }),
+    ref: Type.String({
+      minLength: 1,
+      maxLength: 200,
+      description: "The sender's reference number, as its activity.summary gave it.",
+    }),
+    version: Type.Integer({
+      minimum: 1,
+      description:
+        "The incident's version at the sender when it withdrew the summary: an older summary arriving later does not bring it back.",
+    }),
     updatedAt: DateTimeSchema,
     reason: Type.Enum(WITHDRAWAL_REASONS, {
-      description: 'label: the report now carries a label that keeps it from the coordinator (e.g. TLP:RED); policy: the sender\'s policy no longer lets this coordinator have it.',
+      description:
+        "label: the report now carries a label that keeps it from the coordinator (e.g. TLP:RED); policy: the sender's policy no longer lets this coordinator have it.",
     }),
   },
   {
@@ -90,7 +100,8 @@ export type ObservableKind = (typeof OBSERVABLE_KINDS)[number];
 export const ObservableSchema = Type.Object(
   {
     kind: Type.Enum(OBSERVABLE_KINDS, {
-      description: 'ip: the same host address; network: addresses in the same /24 (IPv4) or /48 (IPv6), not the same address; domain: the same host or domain name; indicator: the same indicator ("<kind>:<value>").',
+      description:
+        'ip: the same host address; network: addresses in the same /24 (IPv4) or /48 (IPv6), not the same address; domain: the same host or domain name; indicator: the same indicator ("<kind>:<value>").',
     }),
     value: Type.String({ minLength: 1, maxLength: 600 }),
   },
@@ -119,7 +130,8 @@ export const ActivityRelatedBodySchema = Type.Object(
     observable: ObservableSchema,
     related: Type.Array(RelatedReportSchema, {
       maxItems: 100,
-      description: "Other teams' reports sharing the observable, as far as the coordinator may name them to the receiver; only reports not named to it before.",
+      description:
+        "Other teams' reports sharing the observable, as far as the coordinator may name them to the receiver; only reports not named to it before.",
     }),
     withheld: Type.Integer({
       minimum: 0,
@@ -129,7 +141,7 @@ export const ActivityRelatedBodySchema = Type.Object(
   {
     additionalProperties: false,
     description:
-      'activity.related: the coordinator warns a member that other teams reported the same host, network or indicator (an incident.update-style notice on the member\'s incident). Sent once per (observable, receiver, related report).',
+      "activity.related: the coordinator warns a member that other teams reported the same host, network or indicator (an incident.update-style notice on the member's incident). Sent once per (observable, receiver, related report).",
   },
 );
 export type ActivityRelatedBody = Static<typeof ActivityRelatedBodySchema>;
@@ -141,14 +153,31 @@ export const OVERVIEW_PERIODS = ['week', 'day'] as const;
 export const OverviewQuerySchema = Type.Object(
   {
     since: Type.Optional(
-      Type.String({ format: 'date-time', description: 'Reports active at or after this instant: last changed (updated) at or after it. RFC 3339; URL-encode a "+" as %2B.' }),
+      Type.String({
+        format: 'date-time',
+        description: 'Reports active at or after this instant: last changed (updated) at or after it. RFC 3339; URL-encode a "+" as %2B.',
+      }),
     ),
     until: Type.Optional(
-      Type.String({ format: 'date-time', description: 'Reports active before this instant: first activity (firstSeen, else when this node first heard of it) strictly before it.' }),
+      Type.String({
+        format: 'date-time',
+        description:
+          'Reports active before this instant: first activity (firstSeen, else when this node first heard of it) strictly before it.',
+      }),
     ),
-    team: Type.Optional(TeamId('Only this team\'s reports in the counts, and only related activity that involves it.')),
-    period: Type.Optional(Type.Enum(OVERVIEW_PERIODS, { description: 'Bucket of byPeriod: ISO week (default, e.g. 2026-W47) or UTC day (2026-11-20).' })),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'At most this many related entries (100 by default), most teams first.' })),
+    team: Type.Optional(TeamId("Only this team's reports in the counts, and only related activity that involves it.")),
+    period: Type.Optional(
+      Type.Enum(OVERVIEW_PERIODS, {
+        description: 'Bucket of byPeriod: ISO week (default, e.g. 2026-W47) or UTC day (2026-11-20).',
+      }),
+    ),
+    limit: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 1000,
+        description: 'At most this many related entries (100 by default), most teams first.',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -193,7 +222,8 @@ export const OverviewSchema = Type.Object(
     byPhase: Counts("Reports per phase (each team's own phase)."),
     byPeriod: Counts('Reports per period of their first activity (firstSeen, else when this node first heard of them), in UTC.'),
     related: Type.Array(RelatedActivitySchema, {
-      description: 'The same host address, network (/24, /48), host or domain name, or indicator reported by two or more teams (one incident shared between teams counts once).',
+      description:
+        'The same host address, network (/24, /48), host or domain name, or indicator reported by two or more teams (one incident shared between teams counts once).',
     }),
   },
   { additionalProperties: false },

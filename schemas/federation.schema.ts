@@ -1,14 +1,15 @@
 import Type, { type Static } from 'typebox';
 import { ContactSchema, DateTimeSchema, TlpSchema, UuidSchema } from './common.schema.js';
 import { ActivityRelatedBodySchema, ActivitySummaryBodySchema, ActivityWithdrawnBodySchema } from './coordination.schema.js';
-import { ActivitySummarySchema, POLICY_SECTIONS, PolicySectionSchema, ProvenanceHopSchema, RedactionSchema, ScrubbedSchema } from './policy.schema.js';
 import {
-  CategorySchema,
-  HostSchema,
-  IncidentCreateSchema,
-  IndicatorSchema,
-  PhaseSchema,
-} from './incident.schema.js';
+  ActivitySummarySchema,
+  POLICY_SECTIONS,
+  PolicySectionSchema,
+  ProvenanceHopSchema,
+  RedactionSchema,
+  ScrubbedSchema,
+} from './policy.schema.js';
+import { CategorySchema, HostSchema, IncidentCreateSchema, IndicatorSchema, PhaseSchema } from './incident.schema.js';
 
 /**
  * The federation exchange on the wire: the signed envelope, the message documents nodes send
@@ -34,7 +35,11 @@ export const UtcDateTimeSchema = Type.String({
 });
 
 const RefSchema = (description: string) => Type.String({ minLength: 1, maxLength: 200, description });
-const ArmoredSignatureSchema = Type.String({ minLength: 1, maxLength: 64 * 1024, description: 'Armored OpenPGP detached signature over the RFC 8785 canonical bytes of `document`.' });
+const ArmoredSignatureSchema = Type.String({
+  minLength: 1,
+  maxLength: 64 * 1024,
+  description: 'Armored OpenPGP detached signature over the RFC 8785 canonical bytes of `document`.',
+});
 
 export const MESSAGE_TYPES = [
   'incident.report',
@@ -79,7 +84,10 @@ export const IncidentReportBodySchema = Type.Object(
       }),
     ),
   },
-  { additionalProperties: false, description: 'incident.report: the receiver files it under its own reference number.' },
+  {
+    additionalProperties: false,
+    description: 'incident.report: the receiver files it under its own reference number.',
+  },
 );
 export type IncidentReportBody = Static<typeof IncidentReportBodySchema>;
 
@@ -121,14 +129,24 @@ export const IncidentChangeSchema = Type.Object(
   {
     kind: Type.Enum(UPDATE_KINDS),
     at: DateTimeSchema,
-    actor: Type.String({ minLength: 1, maxLength: 200, description: "Who made the change at the sender (a token subject of the sender's team)." }),
+    actor: Type.String({
+      minLength: 1,
+      maxLength: 200,
+      description: "Who made the change at the sender (a token subject of the sender's team).",
+    }),
     note: Type.Optional(Type.String({ minLength: 1, maxLength: 20000 })),
     phase: Type.Optional(
-      Type.Object({ from: PhaseSchema, to: PhaseSchema }, { additionalProperties: false, description: "The sender's own phase moved; the receiver's phase does not." }),
+      Type.Object(
+        { from: PhaseSchema, to: PhaseSchema },
+        { additionalProperties: false, description: "The sender's own phase moved; the receiver's phase does not." },
+      ),
     ),
     fields: Type.Optional(Type.Array(FieldChangeSchema, { minItems: 1, maxItems: INCIDENT_FIELDS.length })),
   },
-  { additionalProperties: false, description: 'A journal-like change: a note, a phase change, or a summary of field changes.' },
+  {
+    additionalProperties: false,
+    description: 'A journal-like change: a note, a phase change, or a summary of field changes.',
+  },
 );
 export type IncidentChange = Static<typeof IncidentChangeSchema>;
 
@@ -138,7 +156,10 @@ export const IncidentUpdateBodySchema = Type.Object(
     peerRef: Type.Optional(RefSchema("The receiver's reference number, when the sender knows it.")),
     change: IncidentChangeSchema,
   },
-  { additionalProperties: false, description: 'incident.update: a later change on a shared incident, sent to every linked team.' },
+  {
+    additionalProperties: false,
+    description: 'incident.update: a later change on a shared incident, sent to every linked team.',
+  },
 );
 export type IncidentUpdateBody = Static<typeof IncidentUpdateBodySchema>;
 
@@ -147,7 +168,11 @@ export const InvestigationRequestBodySchema = Type.Object(
     ref: RefSchema("The requester's reference number for its incident."),
     peerRef: Type.Optional(RefSchema("The receiver's reference number, when the incident is already shared with it.")),
     question: Type.String({ minLength: 1, maxLength: 20000, description: 'What the receiver is asked to check.' }),
-    hosts: Type.Array(HostSchema, { minItems: 1, maxItems: 1000, description: "Hosts in the receiver's networks to check." }),
+    hosts: Type.Array(HostSchema, {
+      minItems: 1,
+      maxItems: 1000,
+      description: "Hosts in the receiver's networks to check.",
+    }),
     category: Type.Optional(CategorySchema),
     indicators: Type.Optional(Type.Array(IndicatorSchema, { maxItems: 1000 })),
     contact: Type.Optional(ContactSchema),
@@ -181,7 +206,10 @@ export const InvestigationResultBodySchema = Type.Object(
     summary: Type.String({ minLength: 1, maxLength: 20000 }),
     hosts: Type.Optional(Type.Array(HostSchema, { maxItems: 1000 })),
   },
-  { additionalProperties: false, description: 'investigation.result: the answer to an investigation.request (inReplyTo is the request id).' },
+  {
+    additionalProperties: false,
+    description: 'investigation.result: the answer to an investigation.request (inReplyTo is the request id).',
+  },
 );
 export type InvestigationResultBody = Static<typeof InvestigationResultBodySchema>;
 
@@ -189,7 +217,8 @@ export const RECEIPT_STATUSES = ['filed', 'noted', 'applied'] as const;
 export const ReceiptBodySchema = Type.Object(
   {
     status: Type.Enum(RECEIPT_STATUSES, {
-      description: 'filed: a new incident; noted: recorded on an existing incident; applied: an update, result or key rotation was applied.',
+      description:
+        'filed: a new incident; noted: recorded on an existing incident; applied: an update, result or key rotation was applied.',
     }),
     ref: Type.Optional(RefSchema("The receiver's reference number for the incident concerned.")),
   },
@@ -199,8 +228,15 @@ export type ReceiptBody = Static<typeof ReceiptBodySchema>;
 
 export const KeyRotationBodySchema = Type.Object(
   {
-    newPublicKey: Type.String({ minLength: 1, maxLength: 1024 * 1024, description: 'The new armored OpenPGP public key (v4).' }),
-    newFingerprint: Type.String({ pattern: '^[0-9A-F]{40}$', description: 'Its fingerprint, 40 upper-case hex digits.' }),
+    newPublicKey: Type.String({
+      minLength: 1,
+      maxLength: 1024 * 1024,
+      description: 'The new armored OpenPGP public key (v4).',
+    }),
+    newFingerprint: Type.String({
+      pattern: '^[0-9A-F]{40}$',
+      description: 'Its fingerprint, 40 upper-case hex digits.',
+    }),
   },
   { additionalProperties: false, description: 'key.rotation: signed by the OLD key, announces the new one.' },
 );
@@ -213,12 +249,15 @@ export const FeedItemSchema = Type.Object(
   {
     position: Type.String({
       pattern: '^[0-9]+\\.[0-9]+$',
-      description: "The item's place in the serving node's order of changes (informative; continue with nextCursor). The same incident appears again, later, after each change.",
+      description:
+        "The item's place in the serving node's order of changes (informative; continue with nextCursor). The same incident appears again, later, after each change.",
     }),
     version: Type.Integer({ minimum: 1, description: "The incident's version at the serving node." }),
     updatedAt: DateTimeSchema,
     tlp: TlpSchema,
-    detail: Type.Enum(['full', 'summary'], { description: 'full: `report` holds the incident, redacted as decided; summary: `summary` holds its activity summary.' }),
+    detail: Type.Enum(['full', 'summary'], {
+      description: 'full: `report` holds the incident, redacted as decided; summary: `summary` holds its activity summary.',
+    }),
     report: Type.Optional(IncidentReportBodySchema),
     summary: Type.Optional(ActivitySummarySchema),
   },
@@ -229,10 +268,17 @@ export type FeedItem = Static<typeof FeedItemSchema>;
 export const FeedPageBodySchema = Type.Object(
   {
     items: Type.Array(FeedItemSchema, { maxItems: 500 }),
-    nextCursor: Type.String({ description: 'Where to continue; also when the page is empty (poll again later with it).' }),
-    hasMore: Type.Boolean({ description: 'More changes are visible now (a page may hold fewer items than asked, even none, while true).' }),
+    nextCursor: Type.String({
+      description: 'Where to continue; also when the page is empty (poll again later with it).',
+    }),
+    hasMore: Type.Boolean({
+      description: 'More changes are visible now (a page may hold fewer items than asked, even none, while true).',
+    }),
   },
-  { additionalProperties: false, description: 'feed.page: one page of GET /federation/v1/feed, signed by the serving node for the peer that pulled it.' },
+  {
+    additionalProperties: false,
+    description: 'feed.page: one page of GET /federation/v1/feed, signed by the serving node for the peer that pulled it.',
+  },
 );
 export type FeedPageBody = Static<typeof FeedPageBodySchema>;
 
@@ -317,7 +363,10 @@ export const MessageDocumentSchema = Type.Union(Object.values(MESSAGE_DOCUMENT_S
 
 export const SignedEnvelopeSchema = Type.Object(
   { document: MessageDocumentSchema, signature: ArmoredSignatureSchema },
-  { additionalProperties: false, description: '{ document, signature }: the signature covers the RFC 8785 canonical bytes of document.' },
+  {
+    additionalProperties: false,
+    description: '{ document, signature }: the signature covers the RFC 8785 canonical bytes of document.',
+  },
 );
 export const SignedReceiptSchema = Type.Object(
   { document: ReceiptDocumentSchema, signature: ArmoredSignatureSchema },
@@ -329,7 +378,8 @@ export const SealedEnvelopeSchema = Type.Object(
   {
     sealed: Type.String({
       minLength: 1,
-      description: 'An armored OpenPGP message (-----BEGIN PGP MESSAGE-----) encrypted to the receiving node key; it decrypts to the JSON text of a signed envelope.',
+      description:
+        'An armored OpenPGP message (-----BEGIN PGP MESSAGE-----) encrypted to the receiving node key; it decrypts to the JSON text of a signed envelope.',
     }),
   },
   { additionalProperties: false },
@@ -345,7 +395,10 @@ export const QuarantinedAnswerSchema = Type.Object(
     quarantineId: UuidSchema,
     detail: Type.String(),
   },
-  { additionalProperties: false, description: 'The sender is not a known peer: the message waits for a handler; it is not processed.' },
+  {
+    additionalProperties: false,
+    description: 'The sender is not a known peer: the message waits for a handler; it is not processed.',
+  },
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -361,35 +414,51 @@ export type ShareCreate = Static<typeof ShareCreateSchema>;
 export const ShareSchema = Type.Object(
   {
     peer: Type.String({ description: 'Team id of the peer.' }),
-    direction: Type.Enum(['outgoing', 'incoming'], { description: 'outgoing: we shared it; incoming: the peer shared it with us.' }),
+    direction: Type.Enum(['outgoing', 'incoming'], {
+      description: 'outgoing: we shared it; incoming: the peer shared it with us.',
+    }),
     state: Type.Enum(SHARE_STATES, {
       description:
         'Of the incident.report: queued (not tried yet), retrying (failed at least once, will try again), delivered (receipt stored), failed (gave up); received for incoming links.',
     }),
-    peerRef: Type.Union([Type.String(), Type.Null()], { description: "The peer's reference number, from its receipt." }),
+    peerRef: Type.Union([Type.String(), Type.Null()], {
+      description: "The peer's reference number, from its receipt.",
+    }),
     messageId: Type.Union([UuidSchema, Type.Null()], { description: 'Id of the incident.report message.' }),
     attempts: Type.Integer(),
     lastError: Type.Union([Type.String(), Type.Null()]),
     nextAttemptAt: Type.Union([DateTimeSchema, Type.Null()]),
     receiptAt: Type.Union([DateTimeSchema, Type.Null()]),
-    pendingUpdates: Type.Integer({ description: 'Later messages (updates, investigations) for this peer and incident not delivered yet.' }),
+    pendingUpdates: Type.Integer({
+      description: 'Later messages (updates, investigations) for this peer and incident not delivered yet.',
+    }),
     createdAt: DateTimeSchema,
     createdBy: Type.String(),
     detail: Type.Optional(
-      Type.Enum(['full', 'summary'], { description: 'In the answer to a share only: what the sharing policy let go (full: the incident, with the redactions listed).' }),
+      Type.Enum(['full', 'summary'], {
+        description: 'In the answer to a share only: what the sharing policy let go (full: the incident, with the redactions listed).',
+      }),
     ),
     redactions: Type.Optional(
       Type.Array(
         Type.Object(
-          { section: PolicySectionSchema, reason: Type.String({ description: 'Why, in words: the trust level the section needs and the one the peer has.' }) },
+          {
+            section: PolicySectionSchema,
+            reason: Type.String({
+              description: 'Why, in words: the trust level the section needs and the one the peer has.',
+            }),
+          },
           { additionalProperties: false },
         ),
-        { description: 'In the answer to a share only: the sections replaced by a redaction marker in what was queued.' },
+        {
+          description: 'In the answer to a share only: the sections replaced by a redaction marker in what was queued.',
+        },
       ),
     ),
     scrubbed: Type.Optional(
       Type.Array(ScrubbedSchema, {
-        description: "In the answer to a share only: every other field a hidden section's names and addresses were scrubbed from, and whether it was rewritten or dropped.",
+        description:
+          "In the answer to a share only: every other field a hidden section's names and addresses were scrubbed from, and whether it was rewritten or dropped.",
       }),
     ),
   },
@@ -425,7 +494,9 @@ export type InvestigationAnswer = Static<typeof InvestigationAnswerSchema>;
 export const InvestigationSchema = Type.Object(
   {
     id: Type.String({ format: 'uuid', description: 'The investigation.request message id.' }),
-    direction: Type.Enum(['outgoing', 'incoming'], { description: 'outgoing: we asked the peer; incoming: the peer asked us.' }),
+    direction: Type.Enum(['outgoing', 'incoming'], {
+      description: 'outgoing: we asked the peer; incoming: the peer asked us.',
+    }),
     peer: Type.String(),
     state: Type.Enum(['open', 'answered']),
     question: Type.String(),
@@ -455,7 +526,9 @@ export const QuarantinedMessageSchema = Type.Object(
     claimedFrom: Type.String({ description: 'document.from as received: unverified until accepted.' }),
     messageId: Type.String({ description: 'document.id as received (unverified).' }),
     type: Type.Union([Type.String(), Type.Null()], { description: 'document.type as received (unverified).' }),
-    issuerFingerprint: Type.Union([Type.String(), Type.Null()], { description: 'The key the signature claims to be made with (unverified).' }),
+    issuerFingerprint: Type.Union([Type.String(), Type.Null()], {
+      description: 'The key the signature claims to be made with (unverified).',
+    }),
     sealed: Type.Boolean(),
     state: Type.Enum(QUARANTINE_STATES),
     receivedAt: DateTimeSchema,
@@ -489,7 +562,8 @@ export const QuarantineAcceptSchema = Type.Object(
         minLength: 8,
         maxLength: 2048,
         pattern: '^https?://',
-        description: "The sender's node URL: its signed profile is fetched and its key pinned (as POST /api/v1/peers). Omit when the peer was added already.",
+        description:
+          "The sender's node URL: its signed profile is fetched and its key pinned (as POST /api/v1/peers). Omit when the peer was added already.",
       }),
     ),
   },
@@ -502,7 +576,9 @@ export const QuarantineRejectSchema = Type.Object(
 export const QuarantineDecisionSchema = Type.Object(
   {
     message: QuarantinedMessageSchema,
-    receipt: Type.Union([SignedReceiptSchema, Type.Null()], { description: 'On acceptance: the receipt the message got when it was processed.' }),
+    receipt: Type.Union([SignedReceiptSchema, Type.Null()], {
+      description: 'On acceptance: the receipt the message got when it was processed.',
+    }),
   },
   { additionalProperties: false },
 );
@@ -512,7 +588,9 @@ export const QuarantineDecisionSchema = Type.Object(
 
 export const PeerTokenSchema = Type.Object(
   {
-    token: Type.String({ description: 'A bearer JWT for /federation/v1 pulls (audience hikeshi:federation, subject the peer team id).' }),
+    token: Type.String({
+      description: 'A bearer JWT for /federation/v1 pulls (audience hikeshi:federation, subject the peer team id).',
+    }),
     tokenType: Type.Literal('Bearer'),
     expiresAt: DateTimeSchema,
   },
@@ -521,7 +599,13 @@ export const PeerTokenSchema = Type.Object(
 
 export const FeedQuerySchema = Type.Object(
   {
-    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'nextCursor of a previous page; omit to start at the beginning.' })),
+    cursor: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 200,
+        description: 'nextCursor of a previous page; omit to start at the beginning.',
+      }),
+    ),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
   },
   { additionalProperties: false },

@@ -39,7 +39,10 @@ const FLOOR_LIAISON = 'Least trust for its liaison members; absent/null: the pol
 const NameSchema = Type.String({ minLength: 1, maxLength: 200 });
 const DescriptionSchema = Type.String({ minLength: 1, maxLength: 2000 });
 /** `manual` (a handler entered it), `roster` (from the group's published member list), ... */
-const SourceSchema = Type.String({ pattern: '^[a-z][a-z0-9-]{0,39}$', description: 'Where the membership is known from: manual (default), roster, ...' });
+const SourceSchema = Type.String({
+  pattern: '^[a-z][a-z0-9-]{0,39}$',
+  description: 'Where the membership is known from: manual (default), roster, ...',
+});
 
 export const GroupSchema = Type.Object(
   {
@@ -83,7 +86,11 @@ export const GroupPatchSchema = Type.Object(
     floorFull: Type.Optional(Type.Union([floor(FLOOR_FULL), Type.Null()])),
     floorLiaison: Type.Optional(Type.Union([floor(FLOOR_LIAISON), Type.Null()])),
   },
-  { additionalProperties: false, minProperties: 1, description: 'Fields to change; null clears description or a floor.' },
+  {
+    additionalProperties: false,
+    minProperties: 1,
+    description: 'Fields to change; null clears description or a floor.',
+  },
 );
 export type GroupPatch = Static<typeof GroupPatchSchema>;
 

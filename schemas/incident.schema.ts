@@ -32,7 +32,13 @@ export const RSIT = {
   'malicious-code': ['infected-system', 'c2-server', 'malware-distribution', 'malware-configuration'],
   'information-gathering': ['scanner', 'sniffing', 'social-engineering'],
   'intrusion-attempts': ['ids-alert', 'brute-force', 'exploit'],
-  intrusions: ['privileged-account-compromise', 'unprivileged-account-compromise', 'application-compromise', 'system-compromise', 'burglary'],
+  intrusions: [
+    'privileged-account-compromise',
+    'unprivileged-account-compromise',
+    'application-compromise',
+    'system-compromise',
+    'burglary',
+  ],
   availability: ['ddos', 'dos', 'outage', 'sabotage'],
   'information-content-security': ['unauthorised-information-access', 'unauthorised-information-modification', 'data-loss', 'data-leak'],
   fraud: ['unauthorised-use-of-resources', 'copyright', 'masquerade', 'phishing'],
@@ -45,7 +51,9 @@ export const CATEGORIES = Object.keys(RSIT) as Category[];
 export const CategorySchema = Type.Enum(CATEGORIES, { description: 'RSIT classification.' });
 export type IncidentType = (typeof RSIT)[Category][number];
 export const INCIDENT_TYPES = [...new Set(Object.values(RSIT).flat())] as IncidentType[];
-export const IncidentTypeSchema = Type.Enum(INCIDENT_TYPES, { description: 'RSIT incident type; must belong to the category.' });
+export const IncidentTypeSchema = Type.Enum(INCIDENT_TYPES, {
+  description: 'RSIT incident type; must belong to the category.',
+});
 
 export const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
 export const SeveritySchema = Type.Enum(SEVERITIES);
@@ -102,7 +110,11 @@ export const EvidenceSchema = Type.Object(
     description: Type.Optional(Type.String({ maxLength: 4000 })),
     content: Type.Optional(Type.String({ maxLength: 262144, description: 'Log lines or other text, verbatim.' })),
     timeZone: Type.Optional(
-      Type.String({ minLength: 1, maxLength: 64, description: "The log's original time zone (e.g. Asia/Tokyo, +09:00): logs keep it." }),
+      Type.String({
+        minLength: 1,
+        maxLength: 64,
+        description: "The log's original time zone (e.g. Asia/Tokyo, +09:00): logs keep it.",
+      }),
     ),
     source: Type.Optional(Type.String({ maxLength: 500, description: 'Where it was collected (host, device).' })),
     collectedAt: Type.Optional(DateTimeSchema),
@@ -140,10 +152,7 @@ const reportFields = {
   indicators: Type.Optional(Type.Array(IndicatorSchema, { maxItems: 10000 })),
 };
 
-export const IncidentCreateSchema = Type.Object(
-  { ...reportFields, phase: Type.Optional(PhaseSchema) },
-  { additionalProperties: false },
-);
+export const IncidentCreateSchema = Type.Object({ ...reportFields, phase: Type.Optional(PhaseSchema) }, { additionalProperties: false });
 export type IncidentCreate = Static<typeof IncidentCreateSchema>;
 
 /** JSON merge-patch style: a present field replaces the stored one; `phase` moves the lifecycle. */
@@ -203,7 +212,9 @@ export const IncidentSchema = Type.Object(
     evidence: Type.Array(EvidenceSchema),
     indicators: Type.Array(IndicatorSchema),
     externalRefs: Type.Array(ExternalRefSchema),
-    version: Type.Integer({ description: 'Increases with every change; send it back in If-Match to avoid lost updates.' }),
+    version: Type.Integer({
+      description: 'Increases with every change; send it back in If-Match to avoid lost updates.',
+    }),
     createdBy: Type.String(),
     createdAt: DateTimeSchema,
     updatedAt: DateTimeSchema,
@@ -215,7 +226,9 @@ export type Incident = Static<typeof IncidentSchema>;
 export const IncidentPageSchema = Type.Object(
   {
     items: Type.Array(IncidentSchema),
-    nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass as ?cursor= for the next page; null at the end.' }),
+    nextCursor: Type.Union([Type.String(), Type.Null()], {
+      description: 'Pass as ?cursor= for the next page; null at the end.',
+    }),
   },
   { additionalProperties: false },
 );
@@ -227,7 +240,14 @@ export const IncidentListQuerySchema = Type.Object(
     tlp: Type.Optional(TlpSchema),
     severity: Type.Optional(SeveritySchema),
     updatedSince: Type.Optional(DateTimeSchema),
-    host: Type.Optional(Type.String({ minLength: 1, maxLength: 253, description: 'Host name, IP address, or CIDR block containing a host. A block with host bits set is refused (400), not read as a name.' })),
+    host: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 253,
+        description:
+          'Host name, IP address, or CIDR block containing a host. A block with host bits set is refused (400), not read as a name.',
+      }),
+    ),
     indicator: Type.Optional(Type.String({ minLength: 1, maxLength: 2048 })),
     externalRef: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: "Another team's reference number." })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
@@ -238,18 +258,35 @@ export const IncidentListQuerySchema = Type.Object(
 export type IncidentListQuery = Static<typeof IncidentListQuerySchema>;
 
 export const IncidentRefParamsSchema = Type.Object(
-  { ref: Type.String({ minLength: 1, maxLength: 200, description: 'Reference number (URL-encoded, e.g. CSIRT%232026-000042) or id.' }) },
+  {
+    ref: Type.String({
+      minLength: 1,
+      maxLength: 200,
+      description: 'Reference number (URL-encoded, e.g. CSIRT%232026-000042) or id.',
+    }),
+  },
   { additionalProperties: false },
 );
 
-export const JOURNAL_KINDS = ['created', 'updated', 'phase-changed', 'note'] as const;
+export const JOURNAL_KINDS = [
+  'created',
+  'updated',
+  'phase-changed',
+  'note',
+  'personal-data-erased',
+  'legal-hold-set',
+  'legal-hold-cleared',
+] as const;
 export const JournalEntrySchema = Type.Object(
   {
     id: Type.Integer(),
     at: DateTimeSchema,
     actor: Type.String({ description: 'Who: a token subject, or a peer team for entries that came from it.' }),
     team: Type.String({ description: 'The team the actor belongs to.' }),
-    kind: Type.String({ description: 'created | updated | phase-changed | note, and federation kinds.' }),
+    kind: Type.String({
+      description:
+        'created | updated | phase-changed | note | personal-data-erased | legal-hold-set | legal-hold-cleared, and federation kinds.',
+    }),
     changes: Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()]),
     note: Type.Union([Type.String(), Type.Null()]),
   },

@@ -19,8 +19,16 @@ export const FingerprintSchema = Type.String({
 });
 const BaseUrlSchema = Type.String({ minLength: 8, maxLength: 2048, pattern: '^https?://' });
 /** Real keys are a few KiB; the same bound src/crypto applies when parsing. */
-const ArmoredPublicKeySchema = Type.String({ minLength: 1, maxLength: 1024 * 1024, description: 'Armored OpenPGP public key (v4).' });
-const ArmoredSignatureSchema = Type.String({ minLength: 1, maxLength: 64 * 1024, description: 'Armored OpenPGP detached signature.' });
+const ArmoredPublicKeySchema = Type.String({
+  minLength: 1,
+  maxLength: 1024 * 1024,
+  description: 'Armored OpenPGP public key (v4).',
+});
+const ArmoredSignatureSchema = Type.String({
+  minLength: 1,
+  maxLength: 64 * 1024,
+  description: 'Armored OpenPGP detached signature.',
+});
 
 // ---------------------------------------------------------------------------------------------
 // The signed profile (wire format between nodes)
@@ -28,7 +36,11 @@ const ArmoredSignatureSchema = Type.String({ minLength: 1, maxLength: 64 * 1024,
 export const ProfileFederationSchema = Type.Object(
   {
     requiresSealed: Type.Boolean({ description: 'The node asks peers to seal every message to it, whatever the TLP.' }),
-    endpoint: Type.String({ pattern: '^https?://', maxLength: 2100, description: 'Base of the federation API: publicUrl + "/federation/v1".' }),
+    endpoint: Type.String({
+      pattern: '^https?://',
+      maxLength: 2100,
+      description: 'Base of the federation API: publicUrl + "/federation/v1".',
+    }),
   },
   { additionalProperties: false },
 );
@@ -45,7 +57,10 @@ export const PublishedProfileSchema = Type.Object(
     languages: p.languages,
     contacts: p.contacts,
     constituency: p.constituency,
-    referencePrefix: Type.String({ pattern: '^[A-Z0-9][A-Z0-9-]{0,15}$', description: "Prefix of the team's incident reference numbers." }),
+    referencePrefix: Type.String({
+      pattern: '^[A-Z0-9][A-Z0-9-]{0,15}$',
+      description: "Prefix of the team's incident reference numbers.",
+    }),
     publicUrl: BaseUrlSchema,
     publicKey: ArmoredPublicKeySchema,
     fingerprint: FingerprintSchema,
@@ -96,7 +111,8 @@ export const PeerTrustLevelSchema = Type.Enum(PEER_TRUST_LEVELS, {
   description: 'Ordered unknown < community < partner < close; decides what the peer may receive (capped by assurance).',
 });
 export const PeerAssuranceSchema = Type.Enum(PEER_ASSURANCES, {
-  description: 'How sure we are of the key: unverified (only fetched), introduced (vouched for by trusted teams), verified (confirmed out of band).',
+  description:
+    'How sure we are of the key: unverified (only fetched), introduced (vouched for by trusted teams), verified (confirmed out of band).',
 });
 export const PeerStatusSchema = Type.Enum(PEER_STATUSES, {
   description:
@@ -116,11 +132,14 @@ export const PeerSchema = Type.Object(
     trustLevel: PeerTrustLevelSchema,
     assurance: PeerAssuranceSchema,
     status: PeerStatusSchema,
-    requiresSealed: Type.Boolean({ description: 'Messages to this peer travel sealed: its profile asks for it, or sealAlways is set.' }),
+    requiresSealed: Type.Boolean({
+      description: 'Messages to this peer travel sealed: its profile asks for it, or sealAlways is set.',
+    }),
     profileRequiresSealed: Type.Boolean({ description: "What the peer's signed profile asks for." }),
     sealAlways: Type.Boolean({ description: 'Our own decision to seal every message to this peer.' }),
     pendingFingerprint: Type.Union([FingerprintSchema, Type.Null()], {
-      description: 'The key seen instead of the pinned one (status key-changed, or suspended after a key change); null when unknown or none.',
+      description:
+        'The key seen instead of the pinned one (status key-changed, or suspended after a key change); null when unknown or none.',
     }),
     keyChangedAt: nullableDate,
     verifiedAt: nullableDate,
@@ -156,7 +175,12 @@ export type PeerListQuery = Static<typeof PeerListQuerySchema>;
 
 export const PeerAddSchema = Type.Object(
   {
-    url: Type.String({ minLength: 8, maxLength: 2048, pattern: '^https?://', description: "Base URL of the peer's node; its profile is fetched from <url>/federation/v1/profile." }),
+    url: Type.String({
+      minLength: 8,
+      maxLength: 2048,
+      pattern: '^https?://',
+      description: "Base URL of the peer's node; its profile is fetched from <url>/federation/v1/profile.",
+    }),
     relationship: Type.Optional(PeerRelationshipSchema),
     trustLevel: Type.Optional(PeerTrustLevelSchema),
   },
@@ -169,7 +193,12 @@ export const PeerPatchSchema = Type.Object(
     relationship: Type.Optional(PeerRelationshipSchema),
     trustLevel: Type.Optional(PeerTrustLevelSchema),
     url: Type.Optional(
-      Type.String({ minLength: 8, maxLength: 2048, pattern: '^https?://', description: 'New base URL; it must serve a profile signed by the pinned key.' }),
+      Type.String({
+        minLength: 8,
+        maxLength: 2048,
+        pattern: '^https?://',
+        description: 'New base URL; it must serve a profile signed by the pinned key.',
+      }),
     ),
     sealAlways: Type.Optional(Type.Boolean()),
   },
@@ -196,7 +225,10 @@ export const PeerKeySchema = Type.Object(
   {
     fingerprint: FingerprintSchema,
     publicKey: Type.String(),
-    how: Type.Enum(PEER_KEY_ORIGINS, { description: 'added: from the profile when the peer was added; rotation: announced by a key.rotation signed by the previous key; reverified: confirmed by a handler after a key change.' }),
+    how: Type.Enum(PEER_KEY_ORIGINS, {
+      description:
+        'added: from the profile when the peer was added; rotation: announced by a key.rotation signed by the previous key; reverified: confirmed by a handler after a key change.',
+    }),
     pinnedAt: DateTimeSchema,
     pinnedBy: Type.String(),
     retiredAt: nullableDate,

@@ -1,6 +1,14 @@
 import Type, { type Static } from 'typebox';
 import { DateTimeSchema, TLP_LABELS, TlpSchema } from './common.schema.js';
-import { CategorySchema, HOST_ROLES, IncidentSchema, INDICATOR_KINDS, IncidentTypeSchema, PhaseSchema, SeveritySchema } from './incident.schema.js';
+import {
+  CategorySchema,
+  HOST_ROLES,
+  IncidentSchema,
+  INDICATOR_KINDS,
+  IncidentTypeSchema,
+  PhaseSchema,
+  SeveritySchema,
+} from './incident.schema.js';
 
 /**
  * The trust and sharing vocabulary (architecture §5, docs/trust-model.md) as wire types: routes
@@ -70,14 +78,16 @@ export const RecipientKindSchema = Type.Enum(RECIPIENT_KINDS, {
 export const DETAILS = ['none', 'summary', 'full'] as const;
 export type Detail = (typeof DETAILS)[number];
 export const DetailSchema = Type.Enum(DETAILS, {
-  description: 'none: denied; summary: activity summary only (counts, category, phase, indicators); full: the incident, with the listed redactions.',
+  description:
+    'none: denied; summary: activity summary only (counts, category, phase, indicators); full: the incident, with the listed redactions.',
 });
 
 /** A redistribution limit set by the originator, on top of what its TLP label implies. */
 export const REDISTRIBUTION_LIMITS = ['none', 'constituency', 'no-further'] as const;
 export type RedistributionLimit = (typeof REDISTRIBUTION_LIMITS)[number];
 export const RedistributionLimitSchema = Type.Enum(REDISTRIBUTION_LIMITS, {
-  description: 'none: the TLP label alone governs; constituency: only to the holder\'s own constituency sites; no-further: not re-shared at all.',
+  description:
+    "none: the TLP label alone governs; constituency: only to the holder's own constituency sites; no-further: not re-shared at all.",
 });
 
 /** Stable ids of the rules that can deny; the explain route and the audit log use them. */
@@ -122,7 +132,10 @@ export const PeerTrustProfileSchema = Type.Object(
     relationship: RelationshipSchema,
     assurance: AssuranceSchema,
     bilateral: trustLevel('The level we set for this team ourselves.'),
-    memberships: Type.Array(GroupMembershipSchema, { maxItems: 1000, description: "The team's memberships in trust groups." }),
+    memberships: Type.Array(GroupMembershipSchema, {
+      maxItems: 1000,
+      description: "The team's memberships in trust groups.",
+    }),
   },
   { additionalProperties: false },
 );
@@ -133,12 +146,8 @@ export const TrustGroupPolicySchema = Type.Object(
   {
     group: Type.String({ minLength: 1, maxLength: 200, description: 'Trust group id.' }),
     ourLevel: MembershipLevelSchema,
-    fullMemberFloor: Type.Optional(
-      trustLevel('Floor for its full members; default community; never above partner.'),
-    ),
-    liaisonFloor: Type.Optional(
-      trustLevel('Floor for its liaison members; default unknown (no effect); never above partner.'),
-    ),
+    fullMemberFloor: Type.Optional(trustLevel('Floor for its full members; default community; never above partner.')),
+    liaisonFloor: Type.Optional(trustLevel('Floor for its liaison members; default unknown (no effect); never above partner.')),
   },
   { additionalProperties: false },
 );
@@ -192,9 +201,16 @@ export const ProvenanceSchema = Type.Object(
     receivedFrom: teamId('The team we received it from (the last hop).'),
     limit: Type.Optional(RedistributionLimitSchema),
     relayRequestedTo: Type.Optional(
-      Type.Array(teamId(), { maxItems: 1000, description: 'Recipients the originator asked us to relay this report to.' }),
+      Type.Array(teamId(), {
+        maxItems: 1000,
+        description: 'Recipients the originator asked us to relay this report to.',
+      }),
     ),
-    chain: Type.Array(ProvenanceHopSchema, { minItems: 1, maxItems: 100, description: 'Originator first, last hop last.' }),
+    chain: Type.Array(ProvenanceHopSchema, {
+      minItems: 1,
+      maxItems: 100,
+      description: 'Originator first, last hop last.',
+    }),
   },
   { additionalProperties: false },
 );
@@ -217,14 +233,25 @@ export const PolicyItemSchema = Type.Object(
   {
     ourTeamId: teamId('Our own team id (the hop added to the provenance chain).'),
     tlp: TlpSchema,
-    sections: Type.Array(PolicySectionSchema, { maxItems: POLICY_SECTIONS.length, description: 'Sections present in the incident.' }),
+    sections: Type.Array(PolicySectionSchema, {
+      maxItems: POLICY_SECTIONS.length,
+      description: 'Sections present in the incident.',
+    }),
     sectionMinimums: Type.Optional(SectionMinimumsSchema),
-    redRecipients: Type.Optional(Type.Array(teamId(), { maxItems: 1000, description: 'Recipients a handler named on this incident (TLP:RED).' })),
+    redRecipients: Type.Optional(
+      Type.Array(teamId(), { maxItems: 1000, description: 'Recipients a handler named on this incident (TLP:RED).' }),
+    ),
     chosenRecipients: Type.Optional(
-      Type.Array(teamId(), { maxItems: 10000, description: 'Recipients a handler explicitly chose to share this incident with.' }),
+      Type.Array(teamId(), {
+        maxItems: 10000,
+        description: 'Recipients a handler explicitly chose to share this incident with.',
+      }),
     ),
     involvedRecipients: Type.Optional(
-      Type.Array(teamId(), { maxItems: 10000, description: "Recipients whose constituency is involved (for a site: the site itself)." }),
+      Type.Array(teamId(), {
+        maxItems: 10000,
+        description: 'Recipients whose constituency is involved (for a site: the site itself).',
+      }),
     ),
     lawEnforcementApprovals: Type.Optional(Type.Array(LawEnforcementApprovalSchema, { maxItems: 100 })),
     provenance: Type.Optional(Type.Union([ProvenanceSchema, Type.Null()], { description: 'Absent or null: our own incident.' })),
@@ -272,13 +299,21 @@ export type Redaction = Static<typeof RedactionSchema>;
 
 export const ScrubbedSchema = Type.Object(
   {
-    path: Type.String({ description: 'JSON pointer into the incident as the sending node holds it, e.g. /indicators/3 or /installedSoftware/0/name.' }),
-    action: Type.Enum(['rewritten', 'dropped'] as const, {
-      description: 'rewritten: the identifiers in the text became [redacted]; dropped: the field or item names a hidden identifier and was left out.',
+    path: Type.String({
+      description: 'JSON pointer into the incident as the sending node holds it, e.g. /indicators/3 or /installedSoftware/0/name.',
     }),
-    sections: Type.Array(PolicySectionSchema, { description: 'The redacted sections whose identifiers were found there.' }),
+    action: Type.Enum(['rewritten', 'dropped'] as const, {
+      description:
+        'rewritten: the identifiers in the text became [redacted]; dropped: the field or item names a hidden identifier and was left out.',
+    }),
+    sections: Type.Array(PolicySectionSchema, {
+      description: 'The redacted sections whose identifiers were found there.',
+    }),
   },
-  { additionalProperties: false, description: 'One place a hidden identifier was scrubbed from (redaction by identifier, docs/trust-model.md §6).' },
+  {
+    additionalProperties: false,
+    description: 'One place a hidden identifier was scrubbed from (redaction by identifier, docs/trust-model.md §6).',
+  },
 );
 export type Scrubbed = Static<typeof ScrubbedSchema>;
 
@@ -287,10 +322,14 @@ export const PolicyDecisionSchema = Type.Object(
     allow: Type.Boolean(),
     purpose: PurposeSchema,
     recipient: Type.String(),
-    tlp: Type.Enum(TLP_LABELS, { description: 'The label the recipient receives and must honour: the strictest along the provenance chain.' }),
+    tlp: Type.Enum(TLP_LABELS, {
+      description: 'The label the recipient receives and must honour: the strictest along the provenance chain.',
+    }),
     trust: trustLevel('The effective trust the decision used.'),
     detail: DetailSchema,
-    redactions: Type.Array(RedactionSchema, { description: 'Sections replaced by a redaction marker; empty unless detail is full.' }),
+    redactions: Type.Array(RedactionSchema, {
+      description: 'Sections replaced by a redaction marker; empty unless detail is full.',
+    }),
     mayRedistribute: Type.Boolean({
       description: 'false: the recipient may not pass it on outside its own organisation (AMBER+STRICT, RED), or the decision is a deny.',
     }),
@@ -345,8 +384,13 @@ export const ActivitySummarySchema = Type.Object(
     ),
     hosts: Type.Array(SummaryHostSchema),
     indicators: Type.Array(
-      Type.Object({ kind: Type.Enum(INDICATOR_KINDS), value: Type.String({ minLength: 1, maxLength: 2048 }) }, { additionalProperties: false }),
-      { description: 'Indicators without free-text descriptions; values naming a target or internal host are left out.' },
+      Type.Object(
+        { kind: Type.Enum(INDICATOR_KINDS), value: Type.String({ minLength: 1, maxLength: 2048 }) },
+        { additionalProperties: false },
+      ),
+      {
+        description: 'Indicators without free-text descriptions; values naming a target or internal host are left out.',
+      },
     ),
     cves: Type.Array(Type.String({ pattern: '^CVE-\\d{4}-\\d{4,}$' })),
   },
@@ -369,7 +413,9 @@ export const PolicyExplainRequestSchema = Type.Object(
     purpose: PurposeSchema,
     kind: Type.Optional(RecipientKindSchema),
     explicitlyChosen: Type.Optional(
-      Type.Boolean({ description: 'Explain as if a handler explicitly chose this recipient (a share); default false.' }),
+      Type.Boolean({
+        description: 'Explain as if a handler explicitly chose this recipient (a share); default false.',
+      }),
     ),
   },
   { additionalProperties: false },
@@ -379,7 +425,9 @@ export type PolicyExplainRequest = Static<typeof PolicyExplainRequestSchema>;
 export const PolicyExplainResponseSchema = Type.Object(
   {
     decision: PolicyDecisionSchema,
-    effectiveTrust: Type.Union([EffectiveTrustSchema, Type.Null()], { description: 'null for recipients without a trust profile.' }),
+    effectiveTrust: Type.Union([EffectiveTrustSchema, Type.Null()], {
+      description: 'null for recipients without a trust profile.',
+    }),
     preview: Type.Union([IncidentSchema, ActivitySummarySchema, Type.Null()], {
       description: 'Exactly what the recipient would receive: the redacted incident, its summary, or null when denied.',
     }),

@@ -63,7 +63,10 @@ export const TeamProfileInputSchema = Type.Object(
     type: TeamTypeSchema,
     country: Type.String({ pattern: '^[A-Z]{2}$', description: 'ISO 3166-1 alpha-2.' }),
     timeZone: text(64),
-    languages: Type.Array(Type.String({ pattern: '^[a-zA-Z]{2,3}(-[A-Za-z0-9]{2,8})*$' }), { minItems: 1, maxItems: 20 }),
+    languages: Type.Array(Type.String({ pattern: '^[a-zA-Z]{2,3}(-[A-Za-z0-9]{2,8})*$' }), {
+      minItems: 1,
+      maxItems: 20,
+    }),
     mission: text(),
     constituency: ConstituencySchema,
     sponsorship: Type.Optional(text()),
@@ -95,7 +98,7 @@ export const TeamProfileInputSchema = Type.Object(
           requiresSealed: Type.Optional(
             Type.Boolean({
               description:
-                'Ask peers to send every message sealed (encrypted to this node\'s key), whatever its TLP. Published in the signed profile (GET /federation/v1/profile); default false.',
+                "Ask peers to send every message sealed (encrypted to this node's key), whatever its TLP. Published in the signed profile (GET /federation/v1/profile); default false.",
             }),
           ),
         },
@@ -111,8 +114,8 @@ export const TeamProfileSchema = Type.Object(
   {
     teamId: Type.String(),
     ...TeamProfileInputSchema.properties,
-    referencePrefix: Type.String({ description: 'Prefix of this team\'s incident reference numbers.' }),
-    publicKey: Type.String({ description: 'The node\'s armored OpenPGP public key.' }),
+    referencePrefix: Type.String({ description: "Prefix of this team's incident reference numbers." }),
+    publicKey: Type.String({ description: "The node's armored OpenPGP public key." }),
     fingerprint: Type.String({ description: 'Fingerprint of the node key, 40 hex digits.' }),
     publicUrl: Type.String({ description: 'Where peers reach this node.' }),
     updatedAt: DateTimeSchema,

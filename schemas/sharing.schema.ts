@@ -59,7 +59,12 @@ export type LawEnforcementApprovalRecord = Static<typeof LawEnforcementApprovalR
 export const LawEnforcementApprovalCreateSchema = Type.Object(
   {
     recipient: TeamIdSchema,
-    legalBasis: Type.String({ minLength: 1, maxLength: 2000, pattern: '\\S', description: 'The statute, court order or agreement the disclosure rests on.' }),
+    legalBasis: Type.String({
+      minLength: 1,
+      maxLength: 2000,
+      pattern: '\\S',
+      description: 'The statute, court order or agreement the disclosure rests on.',
+    }),
   },
   { additionalProperties: false },
 );
@@ -71,9 +76,13 @@ export const IncidentPolicySchema = Type.Object(
     ref: Type.String(),
     tlp: TlpSchema,
     redRecipients: Type.Array(Type.String(), { description: 'Teams a handler named for TLP:RED.' }),
-    chosenRecipients: Type.Array(Type.String(), { description: 'Recipients a handler chose (shares): their need to know.' }),
+    chosenRecipients: Type.Array(Type.String(), {
+      description: 'Recipients a handler chose (shares): their need to know.',
+    }),
     sectionMinimums: SectionMinimumsSchema,
-    provenance: Type.Union([ProvenanceSchema, Type.Null()], { description: 'For a received report: its originator, label, limits and chain; null for our own.' }),
+    provenance: Type.Union([ProvenanceSchema, Type.Null()], {
+      description: 'For a received report: its originator, label, limits and chain; null for our own.',
+    }),
     lawEnforcementApprovals: Type.Array(LawEnforcementApprovalRecordSchema),
     version: Type.Integer({ minimum: 0, description: '0 until something was recorded.' }),
     updatedAt: Type.Union([DateTimeSchema, Type.Null()]),
@@ -85,7 +94,11 @@ export type IncidentPolicy = Static<typeof IncidentPolicySchema>;
 
 export const IncidentPolicyPutSchema = Type.Object(
   {
-    redRecipients: Type.Array(TeamIdSchema, { maxItems: 1000, uniqueItems: true, description: 'Teams named for TLP:RED (replaces the list).' }),
+    redRecipients: Type.Array(TeamIdSchema, {
+      maxItems: 1000,
+      uniqueItems: true,
+      description: 'Teams named for TLP:RED (replaces the list).',
+    }),
     sectionMinimums: SectionMinimumsSchema,
   },
   { additionalProperties: false, description: 'What a handler sets for one incident; both replace what was there.' },
@@ -118,7 +131,9 @@ export const PeerTrustSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
-    exchange: Type.Boolean({ description: 'false when the peer is suspended or its key changed: nothing goes to it whatever its level.' }),
+    exchange: Type.Boolean({
+      description: 'false when the peer is suspended or its key changed: nothing goes to it whatever its level.',
+    }),
   },
   { additionalProperties: false },
 );
@@ -132,10 +147,20 @@ export const SHARING_RECIPIENT_KINDS = ['team', 'site'] as const;
 export const ExplainRequestSchema = Type.Object(
   {
     incident: Type.String({ minLength: 1, maxLength: 200, description: 'Reference number or id.' }),
-    peer: Type.String({ minLength: 1, maxLength: 200, description: 'The recipient: a peer team id, or a site id with kind site.' }),
+    peer: Type.String({
+      minLength: 1,
+      maxLength: 200,
+      description: 'The recipient: a peer team id, or a site id with kind site.',
+    }),
     purpose: PurposeSchema,
-    kind: Type.Optional(Type.Enum(SHARING_RECIPIENT_KINDS, { description: 'team (default) or site (one of our own constituency sites).' })),
-    explicitlyChosen: Type.Optional(Type.Boolean({ description: 'Explain as if a handler chose this recipient now (a share); default false.' })),
+    kind: Type.Optional(
+      Type.Enum(SHARING_RECIPIENT_KINDS, {
+        description: 'team (default) or site (one of our own constituency sites).',
+      }),
+    ),
+    explicitlyChosen: Type.Optional(
+      Type.Boolean({ description: 'Explain as if a handler chose this recipient now (a share); default false.' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -173,15 +198,21 @@ export const ExplainResponseSchema = Type.Object(
     mayRedistribute: Type.Boolean(),
     redactions: Type.Array(RedactionSchema, { description: 'Sections replaced by a marker, with the reason.' }),
     scrubbed: Type.Array(ScrubbedSchema, {
-      description: "Every other field a hidden section's names and addresses were scrubbed from (redaction by identifier), and whether it was rewritten or dropped; empty on a deny.",
+      description:
+        "Every other field a hidden section's names and addresses were scrubbed from (redaction by identifier), and whether it was rewritten or dropped; empty on a deny.",
     }),
-    deniedBy: Type.Array(DenialIdSchema, { description: 'Every rule (or recipient block) that denied; empty when allowed.' }),
+    deniedBy: Type.Array(DenialIdSchema, {
+      description: 'Every rule (or recipient block) that denied; empty when allowed.',
+    }),
     reasons: Type.Array(Type.String(), { description: 'The decision in words, in evaluation order.' }),
     policyVersion: Type.String(),
     trust: RecipientTrustSchema,
-    provenance: Type.Union([Type.Array(ProvenanceHopSchema), Type.Null()], { description: 'The chain the recipient would receive (ours appended); null on a deny.' }),
+    provenance: Type.Union([Type.Array(ProvenanceHopSchema), Type.Null()], {
+      description: 'The chain the recipient would receive (ours appended); null on a deny.',
+    }),
     preview: Type.Union([IncidentSchema, ActivitySummarySchema, Type.Null()], {
-      description: 'Exactly what would be sent: the redacted incident (detail full) or the activity summary (detail summary); null on a deny.',
+      description:
+        'Exactly what would be sent: the redacted incident (detail full) or the activity summary (detail summary); null on a deny.',
     }),
     payloadSha256: Type.Union([Type.String({ pattern: '^[0-9a-f]{64}$' }), Type.Null()], {
       description: 'SHA-256 of the RFC 8785 canonical JSON of the preview: what the audit entry of a real disclosure records.',

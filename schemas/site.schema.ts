@@ -12,9 +12,12 @@ const text = (max: number) => Type.String({ minLength: 1, maxLength: max });
 
 export const CHANNEL_KINDS = ['email', 'phone', 'mobile', 'fax', 'hotline', 'postal', 'url', 'other'] as const;
 export type ChannelKind = (typeof CHANNEL_KINDS)[number];
-export const ChannelKindSchema = Type.Union(CHANNEL_KINDS.map((k) => Type.Literal(k)), {
-  description: 'hotline: a 24x7 number; postal: a postal address; url: a web form or page.',
-});
+export const ChannelKindSchema = Type.Union(
+  CHANNEL_KINDS.map((k) => Type.Literal(k)),
+  {
+    description: 'hotline: a 24x7 number; postal: a postal address; url: a web form or page.',
+  },
+);
 
 export const PocChannelSchema = Type.Object(
   {
@@ -22,7 +25,10 @@ export const PocChannelSchema = Type.Object(
     value: text(1000),
     note: Type.Optional(text(500)),
   },
-  { additionalProperties: false, description: 'One way to reach the POC, e.g. { "kind": "phone", "value": "+81-3-0000-0000", "note": "ask for the duty officer" }.' },
+  {
+    additionalProperties: false,
+    description: 'One way to reach the POC, e.g. { "kind": "phone", "value": "+81-3-0000-0000", "note": "ask for the duty officer" }.',
+  },
 );
 export type PocChannel = Static<typeof PocChannelSchema>;
 
@@ -46,9 +52,15 @@ const siteFields = {
   name: text(200),
   description: Type.String({ maxLength: 4000 }),
   pocs: Type.Array(PocSchema, { maxItems: 100 }),
-  networks: Type.Array(CidrSchema, { maxItems: 10000, description: 'CIDR blocks without host bits; stored in canonical form.' }),
+  networks: Type.Array(CidrSchema, {
+    maxItems: 10000,
+    description: 'CIDR blocks without host bits; stored in canonical form.',
+  }),
   asns: Type.Array(AsnSchema, { maxItems: 10000 }),
-  domains: Type.Array(DomainSchema, { maxItems: 10000, description: 'Stored lower-case without a trailing dot; covers subdomains.' }),
+  domains: Type.Array(DomainSchema, {
+    maxItems: 10000,
+    description: 'Stored lower-case without a trailing dot; covers subdomains.',
+  }),
 };
 
 export const SiteSchema = Type.Object(
@@ -60,7 +72,10 @@ export const SiteSchema = Type.Object(
     networks: siteFields.networks,
     asns: siteFields.asns,
     domains: siteFields.domains,
-    version: Type.Integer({ minimum: 1, description: 'Increases with every change; send it back in If-Match to avoid lost updates.' }),
+    version: Type.Integer({
+      minimum: 1,
+      description: 'Increases with every change; send it back in If-Match to avoid lost updates.',
+    }),
     createdAt: DateTimeSchema,
     updatedAt: DateTimeSchema,
   },
@@ -102,7 +117,9 @@ export type SitePatch = Static<typeof SitePatchSchema>;
 export const SitePageSchema = Type.Object(
   {
     items: Type.Array(SiteSchema),
-    nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass as ?cursor= for the next page; null at the end.' }),
+    nextCursor: Type.Union([Type.String(), Type.Null()], {
+      description: 'Pass as ?cursor= for the next page; null at the end.',
+    }),
   },
   { additionalProperties: false },
 );
@@ -126,13 +143,22 @@ export const SiteIdParamsSchema = Type.Object({ id: UuidSchema }, { additionalPr
  */
 export const IfMatchHeadersSchema = Type.Object({
   'if-match': Type.Optional(
-    Type.String({ maxLength: 100, description: 'The version read earlier, as an entity tag: "3" (or *). A stale version gets 412 version-mismatch.' }),
+    Type.String({
+      maxLength: 100,
+      description: 'The version read earlier, as an entity tag: "3" (or *). A stale version gets 412 version-mismatch.',
+    }),
   ),
 });
 
 export const SiteLookupQuerySchema = Type.Object(
   {
-    ip: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'IPv4 or IPv6 address: the longest network containing it wins.' })),
+    ip: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 64,
+        description: 'IPv4 or IPv6 address: the longest network containing it wins.',
+      }),
+    ),
     domain: Type.Optional(DomainSchema),
     // Text, not an integer: query conversion would read "1.5" as AS1 and "0x10" as AS16.
     asn: Type.Optional(Type.String({ pattern: '^(?:[Aa][Ss])?[0-9]{1,10}$', description: 'AS number, e.g. 64500 or AS64500.' })),
@@ -155,17 +181,17 @@ export const SiteLookupMatchSchema = Type.Union(
       { additionalProperties: false },
     ),
     Type.Object(
-      { kind: Type.Literal('domain'), value: Type.String({ description: 'The registered domain that is a suffix of the one asked.' }) },
+      {
+        kind: Type.Literal('domain'),
+        value: Type.String({ description: 'The registered domain that is a suffix of the one asked.' }),
+      },
       { additionalProperties: false },
     ),
     Type.Object({ kind: Type.Literal('asn'), value: AsnSchema }, { additionalProperties: false }),
   ],
-  { description: 'Which of the site\'s scopes answered the lookup.' },
+  { description: "Which of the site's scopes answered the lookup." },
 );
 export type SiteLookupMatch = Static<typeof SiteLookupMatchSchema>;
 
-export const SiteLookupResultSchema = Type.Object(
-  { site: SiteSchema, matched: SiteLookupMatchSchema },
-  { additionalProperties: false },
-);
+export const SiteLookupResultSchema = Type.Object({ site: SiteSchema, matched: SiteLookupMatchSchema }, { additionalProperties: false });
 export type SiteLookupResult = Static<typeof SiteLookupResultSchema>;

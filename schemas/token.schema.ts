@@ -8,7 +8,12 @@ export const TokenCreateSchema = Type.Object(
   {
     role: RoleSchema,
     subject: Type.String({ minLength: 1, maxLength: 200, description: 'Who or what the token is for.' }),
-    ttl: Type.Optional(Type.String({ pattern: '^\\d{1,7}[smhd]?$', description: 'Lifetime, e.g. "30d", "12h"; default 30d, at most 366d.' })),
+    ttl: Type.Optional(
+      Type.String({
+        pattern: '^\\d{1,7}[smhd]?$',
+        description: 'Lifetime, e.g. "30d", "12h"; default 30d, at most 366d.',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

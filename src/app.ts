@@ -21,8 +21,12 @@ import { createProfileService } from './modules/profile/profile.service.js';
 import { createSiteService } from './modules/sites/site.service.js';
 import { siteRoutes } from './modules/sites/site.routes.js';
 import { createAuditModule } from './modules/audit/audit.module.js';
-import { createFederationModule, type FederationModule } from './modules/federation/federation.module.js';
-import { peerLookup } from './modules/federation/peers/peer-lookup.js';
+import { createExchangeModule } from './modules/exchange/exchange.module.js';
+import type { DeliveryWorker } from './modules/exchange/delivery-worker.js';
+import { createPeerClient } from './modules/exchange/peer-client.js';
+import { createFeedsModule } from './modules/feeds/feeds.module.js';
+import { createPeersModule } from './modules/peers/peers.module.js';
+import type { PeerDirectory } from './modules/peers/peer-directory.js';
 import { createGroupsModule } from './modules/groups/groups.module.js';
 import { createSharingModule } from './modules/sharing/sharing.module.js';
 import { createCoordinationModule } from './modules/coordination/coordination.module.js';
@@ -41,11 +45,59 @@ export interface AppDeps {
   fetch?: typeof fetch;
 }
 
+/** Background federation work (server.ts starts it after listen) and the peer directory, for tests and the CLI. */
+export interface FederationHandle {
+  start(): void;
+  stop(): Promise<void>;
+  worker: DeliveryWorker;
+  peers: PeerDirectory;
+}
+
 declare module 'fastify' {
   interface FastifyInstance {
-    /** Background federation work; server.ts starts it after listen. */
-    federation: FederationModule;
+    federation: FederationHandle;
   }
+}
+
+/** The OpenAPI document (3.1) and its shared components: what integrators generate clients from. */
+async function registerOpenApi(app: FastifyInstance, config: Config): Promise<void> {
+  // Shared schemas before the routes that refer to them; swagger names each component by its $id.
+  app.addSchema({ $id: 'Problem', title: 'Problem', ...ProblemSchema });
+  await app.register(fastifySwagger, {
+    refResolver: {
+      buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json['$id'] === 'string' ? json['$id'] : `def-${i}`),
+    },
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Hikeshi node API',
+        version: '1.0.0',
+        description:
+          'A CSIRT node: team profile (RFC 2350), constituency directory, incidents as the receiving CSIRT records them. Errors are RFC 9457 problem+json with stable codes (docs/errors.md).',
+        license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
+      },
+      servers: [{ url: config.publicUrl }],
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+      tags: [
+        { name: 'public', description: 'Documents anyone may read' },
+        { name: 'operations', description: 'Health and readiness' },
+        { name: 'profile', description: 'The team description' },
+        { name: 'tokens', description: 'API tokens' },
+        { name: 'sites', description: 'Constituency directory: sites, POCs, network scopes' },
+        { name: 'incidents', description: 'Incidents, reference numbers, lifecycle, journal' },
+        { name: 'peers', description: 'Other teams: pinned keys, relationships, trust' },
+        { name: 'shares', description: 'Sharing incidents with peers, receipts, quarantine' },
+        { name: 'groups', description: 'Trust groups (FIRST-like forums) and memberships' },
+        { name: 'policy', description: 'Sharing policy: explain, per-incident facts, effective trust' },
+        { name: 'audit', description: 'Hash-chained record of every disclosure decision' },
+        { name: 'federation', description: 'Node to node: signed documents, receipts, peer tokens, feeds' },
+        {
+          name: 'coordination',
+          description: "A coordinator's overview of its members' activity, and related-activity warnings",
+        },
+      ],
+    },
+  });
 }
 
 /**
@@ -72,38 +124,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.removeContentTypeParser('text/plain');
   app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
   await app.register(fastifyJwt, { secret: deps.tokenSecret, verify: { algorithms: ['HS256'] } });
-  // Shared schemas before the routes that refer to them; swagger names each component by its $id.
-  app.addSchema({ $id: 'Problem', title: 'Problem', ...ProblemSchema });
-  await app.register(fastifySwagger, {
-    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json['$id'] === 'string' ? json['$id'] : `def-${i}`) },
-    openapi: {
-      openapi: '3.1.0',
-      info: {
-        title: 'Hikeshi node API',
-        version: '1.0.0',
-        description:
-          'A CSIRT node: team profile (RFC 2350), constituency directory, incidents as the receiving CSIRT records them. Errors are RFC 9457 problem+json with stable codes (docs/errors.md).',
-        license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
-      },
-      servers: [{ url: config.publicUrl }],
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
-      tags: [
-        { name: 'public', description: 'Documents anyone may read' },
-        { name: 'operations', description: 'Health and readiness' },
-        { name: 'profile', description: 'The team description' },
-        { name: 'tokens', description: 'API tokens' },
-        { name: 'sites', description: 'Constituency directory: sites, POCs, network scopes' },
-        { name: 'incidents', description: 'Incidents, reference numbers, lifecycle, journal' },
-        { name: 'peers', description: 'Other teams: pinned keys, relationships, trust' },
-        { name: 'shares', description: 'Sharing incidents with peers, receipts, quarantine' },
-        { name: 'groups', description: 'Trust groups (FIRST-like forums) and memberships' },
-        { name: 'policy', description: 'Sharing policy: explain, per-incident facts, effective trust' },
-        { name: 'audit', description: 'Hash-chained record of every disclosure decision' },
-        { name: 'federation', description: 'Node to node: signed documents, receipts, peer tokens, feeds' },
-        { name: 'coordination', description: "A coordinator's overview of its members' activity, and related-activity warnings" },
-      ],
-    },
-  });
+  await registerOpenApi(app, config);
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
   // Routes that declare no security are public or authenticate by signed documents: say so
   // explicitly (security: []) so generated clients do not guess. /api/v1 overrides this below.
@@ -114,36 +135,95 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // 2. Services: rules live here, routes only translate HTTP.
   const profiles = createProfileService({ db, config, clock });
   const sites = createSiteService({ db, clock });
-  const incidents = createIncidentService({ db, clock, config });
   const audit = createAuditModule({ db, clock });
-  // The sharing service decides and records every disclosure; the exchange asks it before
-  // anything leaves the node, so it comes first and reads peer records directly.
-  const sharing = createSharingModule({ db, config, clock, peers: peerLookup, audit: audit.log, incidents });
-  const federation = createFederationModule({
+  // The audit log records erasures of personal data and legal holds (ADR 0013).
+  const incidents = createIncidentService({ db, clock, config, audit: audit.log });
+  // Federation, in dependency order: peers (who the other teams are), the exchange (transport
+  // only: it sees peers through its PeerKeyring port), then the domain modules that register
+  // their document types with it (peers: key.rotation; sharing: reports, updates,
+  // investigations; coordination: activity.*), and the feeds peers pull.
+  const client = createPeerClient(deps.fetch ?? globalThis.fetch, {
+    timeoutMs: config.delivery.timeoutMs,
+    maxResponseBytes: config.bodyLimitBytes,
+  });
+  const peers = createPeersModule({ config, db, clock, signer: deps.signer, profiles, audit: audit.log, client });
+  const exchange = createExchangeModule({
+    config,
+    db,
+    clock,
+    signer: deps.signer,
+    audit: audit.log,
+    log: app.log,
+    peers: peers.directory,
+    client,
+  });
+  peers.attach(exchange);
+  const sharing = createSharingModule({
+    db,
+    config,
+    clock,
+    peers: peers.directory,
+    audit: audit.log,
+    incidents,
+    exchange,
+  });
+  const feeds = createFeedsModule({
     config,
     db,
     clock,
     signer: deps.signer,
     tokenSecret: deps.tokenSecret,
-    incidents,
-    profiles,
+    peers: peers.directory,
+    sharing: sharing.service,
     audit: audit.log,
     log: app.log,
-    fetch: deps.fetch ?? globalThis.fetch,
-    sharing: sharing.service,
   });
   const groups = createGroupsModule({ db, clock, audit: audit.log });
   // Listens to incident changes (the feed to our coordinators) and takes the activity.* documents from the inbox.
-  const coordination = createCoordinationModule({ db, clock, config, incidents, federation, sharing: sharing.service, audit: audit.log, log: app.log });
-  app.decorate('federation', federation);
-  app.addHook('onClose', () => federation.stop());
+  const coordination = createCoordinationModule({
+    db,
+    clock,
+    config,
+    incidents,
+    peers: peers.directory,
+    exchange,
+    sharing: sharing.service,
+    audit: audit.log,
+    log: app.log,
+  });
+  app.decorate('federation', {
+    start: exchange.start,
+    stop: exchange.stop,
+    worker: exchange.worker,
+    peers: peers.directory,
+  } satisfies FederationHandle);
+  app.addHook('onClose', () => exchange.stop());
 
   // 3. Public routes.
   const problemOnly = { 503: ProblemResponse };
-  app.get('/healthz', { schema: { tags: ['operations'], summary: 'The process is up', response: { 200: { type: 'object', properties: { status: { type: 'string' } } } } } }, async () => ({ status: 'ok' }));
+  app.get(
+    '/healthz',
+    {
+      schema: {
+        tags: ['operations'],
+        summary: 'The process is up',
+        response: { 200: { type: 'object', properties: { status: { type: 'string' } } } },
+      },
+    },
+    async () => ({ status: 'ok' }),
+  );
   app.get(
     '/readyz',
-    { schema: { tags: ['operations'], summary: 'The database answers', response: { 200: { type: 'object', properties: { status: { type: 'string' }, engine: { type: 'string' } } }, ...problemOnly } } },
+    {
+      schema: {
+        tags: ['operations'],
+        summary: 'The database answers',
+        response: {
+          200: { type: 'object', properties: { status: { type: 'string' }, engine: { type: 'string' } } },
+          ...problemOnly,
+        },
+      },
+    },
     async () => {
       try {
         await sql`select 1`.execute(db);
@@ -169,7 +249,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await api.register(siteRoutes, { sites });
       await api.register(incidentRoutes, { incidents, teamId: config.teamId });
       await api.register(audit.apiRoutes);
-      await api.register(federation.apiRoutes);
+      await api.register(peers.apiRoutes);
+      await api.register(exchange.apiRoutes);
       await api.register(groups.apiRoutes);
       await api.register(sharing.apiRoutes);
       await api.register(coordination.apiRoutes);
@@ -179,7 +260,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   // 5. /federation/v1: peer nodes. The module authenticates each route itself: signed
   // documents for messages and token requests, peer tokens (federation audience) for pulls.
-  await app.register(federation.federationRoutes, { prefix: '/federation/v1' });
+  await app.register(
+    async (fed) => {
+      await fed.register(peers.federationRoutes);
+      await fed.register(exchange.federationRoutes);
+      await fed.register(feeds.federationRoutes);
+    },
+    { prefix: '/federation/v1' },
+  );
 
   return app;
 }

@@ -28,6 +28,19 @@ export const ConfigSchema = Type.Object(
     referencePrefix: Type.String({ pattern: '^[A-Z0-9][A-Z0-9-]{0,15}$' }),
     bodyLimitBytes: Type.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024 }),
     logLevel: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    /** Outbox delivery tuning (HIKESHI_DELIVERY_*): knobs an operator rarely touches; tests shorten them. */
+    delivery: Type.Object(
+      {
+        maxAgeMs: Type.Integer({ minimum: 1000, maximum: 90 * 86_400_000 }),
+        retryBaseMs: Type.Integer({ minimum: 10, maximum: 3_600_000 }),
+        retryMaxMs: Type.Integer({ minimum: 10, maximum: 86_400_000 }),
+        pollMs: Type.Integer({ minimum: 10, maximum: 600_000 }),
+        timeoutMs: Type.Integer({ minimum: 100, maximum: 600_000 }),
+        leaseMs: Type.Integer({ minimum: 1000, maximum: 86_400_000 }),
+        batchSize: Type.Integer({ minimum: 1, maximum: 256 }),
+      },
+      { additionalProperties: false },
+    ),
   },
   { additionalProperties: false },
 );
@@ -67,17 +80,54 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     teamType: str('HIKESHI_TEAM_TYPE') ?? 'corporate',
     teamCountry: str('HIKESHI_TEAM_COUNTRY') ?? 'JP',
     teamTimeZone: str('HIKESHI_TEAM_TIMEZONE') ?? 'UTC',
-    referencePrefix: str('HIKESHI_REF_PREFIX') ?? teamId.toUpperCase().replace(/[^A-Z0-9-]/g, '').slice(0, 16),
+    referencePrefix:
+      str('HIKESHI_REF_PREFIX') ??
+      teamId
+        .toUpperCase()
+        .replace(/[^A-Z0-9-]/g, '')
+        .slice(0, 16),
     bodyLimitBytes: intFrom(env, 'HIKESHI_BODY_LIMIT', 1024 * 1024),
     logLevel: str('HIKESHI_LOG_LEVEL') ?? 'info',
+    delivery: deliveryFrom(env),
     ...overrides,
   };
   const check = Compile(ConfigSchema);
   if (!check.Check(candidate)) {
-    const problems = [...check.Errors(candidate)]
-      .map((e) => `${e.instancePath.slice(1) || '(config)'} ${e.message}`)
-      .join('; ');
+    const problems = [...check.Errors(candidate)].map((e) => `${e.instancePath.slice(1) || '(config)'} ${e.message}`).join('; ');
     throw new ConfigError(`invalid configuration: ${problems}`);
   }
+  const { delivery } = candidate as Config;
+  // A lease shorter than a POST could let a second worker claim a message the first is still sending.
+  if (delivery.leaseMs <= delivery.timeoutMs)
+    throw new ConfigError('HIKESHI_DELIVERY_LEASE_SECONDS must be longer than HIKESHI_DELIVERY_TIMEOUT_MS');
+  if (delivery.retryMaxMs < delivery.retryBaseMs)
+    throw new ConfigError('HIKESHI_DELIVERY_RETRY_MAX_MS must not be below HIKESHI_DELIVERY_RETRY_BASE_MS');
   return Object.freeze(candidate as Config);
+}
+
+/**
+ * Delivery tuning from the environment:
+ *
+ *   HIKESHI_DELIVERY_MAX_AGE_SECONDS  give up on a message this long after it was queued (86400)
+ *   HIKESHI_DELIVERY_RETRY_BASE_MS    first retry delay; doubles per attempt, with jitter (2000)
+ *   HIKESHI_DELIVERY_RETRY_MAX_MS     longest delay between two attempts (600000)
+ *   HIKESHI_DELIVERY_POLL_MS          how often the worker looks for due messages (1000)
+ *   HIKESHI_DELIVERY_TIMEOUT_MS       one POST to a peer, connect to last byte (15000)
+ *   HIKESHI_DELIVERY_LEASE_SECONDS    a claimed message is not claimed again for this long (120)
+ */
+function deliveryFrom(env: Env): Config['delivery'] {
+  return {
+    maxAgeMs: intFrom(env, 'HIKESHI_DELIVERY_MAX_AGE_SECONDS', 86_400) * 1000,
+    retryBaseMs: intFrom(env, 'HIKESHI_DELIVERY_RETRY_BASE_MS', 2_000),
+    retryMaxMs: intFrom(env, 'HIKESHI_DELIVERY_RETRY_MAX_MS', 600_000),
+    pollMs: intFrom(env, 'HIKESHI_DELIVERY_POLL_MS', 1_000),
+    timeoutMs: intFrom(env, 'HIKESHI_DELIVERY_TIMEOUT_MS', 15_000),
+    leaseMs: intFrom(env, 'HIKESHI_DELIVERY_LEASE_SECONDS', 120) * 1000,
+    batchSize: 16,
+  };
+}
+
+/** Only the HIKESHI_DELIVERY_* variables of `env`: what a test node built with loadConfig({}, ...) takes from its process. */
+export function deliveryEnv(env: Env = process.env): Env {
+  return Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('HIKESHI_DELIVERY_')));
 }

@@ -18,7 +18,10 @@ export interface RunningNode {
  * (a container, a service manager whose output is collected) it goes to a file only the node's
  * user can read, so it never lands in collected logs.
  */
-export async function startServer(config: Config, out: (line: string) => void = (l) => process.stdout.write(l + '\n')): Promise<RunningNode> {
+export async function startServer(
+  config: Config,
+  out: (line: string) => void = (l) => process.stdout.write(l + '\n'),
+): Promise<RunningNode> {
   const init = await initNode(config);
   let app: FastifyInstance;
   try {
@@ -30,7 +33,10 @@ export async function startServer(config: Config, out: (line: string) => void = 
   }
   // The address actually bound (HIKESHI_PORT=0 picks a free port), then the URL peers are told.
   const bound = app.server.address();
-  const listening = bound && typeof bound === 'object' ? `http://${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}` : config.publicUrl;
+  const listening =
+    bound && typeof bound === 'object'
+      ? `http://${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}`
+      : config.publicUrl;
   out(`Hikeshi node "${config.teamId}" listening on ${listening} (${init.database.engine}); public URL ${config.publicUrl}`);
   out(`Node key fingerprint: ${init.signer.fingerprint}`);
   if (init.bootstrapToken) {

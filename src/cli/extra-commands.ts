@@ -4,7 +4,17 @@ import { openDatabase } from '../db/database.js';
 import { generateNodeKey, loadNodeSigner } from '../crypto/index.js';
 import { verifyAuditChain } from '../modules/audit/audit-chain.js';
 import { openConfiguredDatabase } from '../node-init.js';
-import { CONFIG_FLAGS, CONFIG_FLAGS_HELP, NodeUnreachableError, UsageError, callNode, cliToken, configFromFlags, nodeUrl, problemMessage } from './cli-context.js';
+import {
+  CONFIG_FLAGS,
+  CONFIG_FLAGS_HELP,
+  NodeUnreachableError,
+  UsageError,
+  callNode,
+  cliToken,
+  configFromFlags,
+  nodeUrl,
+  problemMessage,
+} from './cli-context.js';
 import { groupCreate, groupList, groupMemberAdd, groupMemberRemove, groupShow, trustShow } from './group-commands.js';
 import { peerAdd, peerList, peerVerify } from './peer-commands.js';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -35,7 +45,12 @@ function parse(args: string[], options: Record<string, { type: 'string' | 'boole
 async function withNode(args: string[], options: Record<string, { type: 'string' | 'boolean' }>, positionals: number) {
   const { values, positionals: pos } = parse(args, options, positionals);
   const config = configFromFlags(values);
-  return { values: values as Record<string, string | boolean | undefined>, pos, base: nodeUrl(config, values), token: await cliToken(config) };
+  return {
+    values: values as Record<string, string | boolean | undefined>,
+    pos,
+    base: nodeUrl(config, values),
+    token: await cliToken(config),
+  };
 }
 
 export const extraCommands: Record<string, Command> = {
@@ -63,7 +78,8 @@ ${CONFIG_FLAGS_HELP}`,
         const changes: Record<string, string> = {};
         if (typeof values.relationship === 'string') changes.relationship = values.relationship;
         if (typeof values.trust === 'string') changes.trustLevel = values.trust;
-        if (!pos[0] || Object.keys(changes).length === 0) throw new UsageError('peer set <team-id> [--relationship coordinator|member|peer] [--trust unknown|community|partner|close]');
+        if (!pos[0] || Object.keys(changes).length === 0)
+          throw new UsageError('peer set <team-id> [--relationship coordinator|member|peer] [--trust unknown|community|partner|close]');
         const res = await fetch(`${base}/api/v1/peers/${encodeURIComponent(pos[0])}`, {
           method: 'PATCH',
           headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
@@ -100,17 +116,31 @@ ${CONFIG_FLAGS_HELP}`,
         if (!pos[0]) throw new UsageError('group show <group-id>');
         out(await groupShow(base, token, pos[0]));
       } else if (sub === 'create') {
-        const { pos, values, base, token } = await withNode(rest, { name: { type: 'string' }, kind: { type: 'string' }, ours: { type: 'string' } }, 1);
+        const { pos, values, base, token } = await withNode(
+          rest,
+          { name: { type: 'string' }, kind: { type: 'string' }, ours: { type: 'string' } },
+          1,
+        );
         const kind = values.kind as string | undefined;
         const ours = (values.ours as string | undefined) ?? 'full';
-        if (!pos[0] || !values.name || !kind) throw new UsageError('group create <group-id> --name <name> --kind <forum|national|sector|other>');
-        if (!['forum', 'national', 'sector', 'other'].includes(kind)) throw new UsageError('--kind must be forum, national, sector or other');
+        if (!pos[0] || !values.name || !kind)
+          throw new UsageError('group create <group-id> --name <name> --kind <forum|national|sector|other>');
+        if (!['forum', 'national', 'sector', 'other'].includes(kind))
+          throw new UsageError('--kind must be forum, national, sector or other');
         if (!['full', 'liaison', 'none'].includes(ours)) throw new UsageError('--ours must be full, liaison or none');
-        out(await groupCreate(base, token, { id: pos[0], name: values.name as string, kind: kind as 'forum', ourMembership: ours as 'full' }));
+        out(
+          await groupCreate(base, token, {
+            id: pos[0],
+            name: values.name as string,
+            kind: kind as 'forum',
+            ourMembership: ours as 'full',
+          }),
+        );
       } else if (sub === 'member-add') {
         const { pos, values, base, token } = await withNode(rest, { level: { type: 'string' } }, 2);
         const level = values.level as string | undefined;
-        if (!pos[0] || !pos[1] || (level !== 'full' && level !== 'liaison')) throw new UsageError('group member-add <group-id> <team-id> --level <full|liaison>');
+        if (!pos[0] || !pos[1] || (level !== 'full' && level !== 'liaison'))
+          throw new UsageError('group member-add <group-id> <team-id> --level <full|liaison>');
         out(await groupMemberAdd(base, token, pos[0], pos[1], level));
       } else if (sub === 'member-remove') {
         const { pos, base, token } = await withNode(rest, {}, 2);
@@ -141,7 +171,14 @@ ${CONFIG_FLAGS_HELP}`,
       if (sub !== 'verify') throw new UsageError('audit needs a subcommand: verify');
       const { values } = parse(rest, {}, 0);
       const config = configFromFlags(values);
-      let result: { ok: boolean; entries: number; brokenAt?: number; reason?: string; detail?: string; head?: string | null };
+      let result: {
+        ok: boolean;
+        entries: number;
+        brokenAt?: number;
+        reason?: string;
+        detail?: string;
+        head?: string | null;
+      };
       try {
         const res = await callNode(config, nodeUrl(config, values), 'GET', '/api/v1/audit/verify');
         if (res.status !== 200) throw new Error(problemMessage(res.status, res.json, res.text));
@@ -178,11 +215,11 @@ ${CONFIG_FLAGS_HELP}`,
       const { pos, values, base, token } = await withNode(rest, { dir: { type: 'string' } }, 1);
       if (!pos[0]) throw new UsageError('message export <incident-ref>');
       const dir = (values.dir as string | undefined) ?? '.';
-      const get = async (route: string): Promise<any> => {
+      const get = async (route: string): Promise<{ items: unknown[] }> => {
         const res = await fetch(base + route, { headers: { authorization: `Bearer ${token}` } });
         const text = await res.text();
         if (res.status !== 200) throw new Error(problemMessage(res.status, text ? JSON.parse(text) : null, text));
-        return JSON.parse(text);
+        return JSON.parse(text) as { items: unknown[] };
       };
       const { items } = await get(`/api/v1/incidents/${encodeURIComponent(pos[0])}/documents`);
       if (items.length === 0) {
@@ -191,7 +228,13 @@ ${CONFIG_FLAGS_HELP}`,
       }
       await mkdir(dir, { recursive: true });
       const teams = new Set<string>();
-      for (const d of items as Array<{ messageId: string; type: string; from: string; document: string; signature: string }>) {
+      for (const d of items as Array<{
+        messageId: string;
+        type: string;
+        from: string;
+        document: string;
+        signature: string;
+      }>) {
         await writeFile(path.join(dir, `${d.messageId}.json`), d.document);
         await writeFile(path.join(dir, `${d.messageId}.json.asc`), d.signature);
         teams.add(d.from);
@@ -204,7 +247,8 @@ ${CONFIG_FLAGS_HELP}`,
       out('');
       out('Verify independently with GnuPG:');
       for (const team of teams) out(`  gpg --import ${path.join(dir, `${team}.asc`)}`);
-      for (const d of items as Array<{ messageId: string }>) out(`  gpg --verify ${path.join(dir, d.messageId)}.json.asc ${path.join(dir, d.messageId)}.json`);
+      for (const d of items as Array<{ messageId: string }>)
+        out(`  gpg --verify ${path.join(dir, d.messageId)}.json.asc ${path.join(dir, d.messageId)}.json`);
     },
   },
   openapi: {

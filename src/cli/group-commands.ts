@@ -89,7 +89,8 @@ function describe(g: WireGroup): string[] {
 
 export async function groupList(baseUrl: string, token: string): Promise<string> {
   const { items } = (await call(baseUrl, token, 'GET', '/api/v1/groups')) as { items: WireGroup[] };
-  if (items.length === 0) return 'No trust groups yet. Create one with: hikeshi group create <id> --name <name> --kind forum|national|sector|other';
+  if (items.length === 0)
+    return 'No trust groups yet. Create one with: hikeshi group create <id> --name <name> --kind forum|national|sector|other';
   return table(
     ['GROUP', 'KIND', 'WE ARE', 'FULL FLOOR', 'LIAISON FLOOR', 'MEMBERS', 'NAME'],
     items.map((g) => [g.id, g.kind, g.ourMembership, g.floorFull ?? '-', g.floorLiaison ?? '-', String(g.memberCount), g.name]),
@@ -100,7 +101,14 @@ export async function groupShow(baseUrl: string, token: string, id: string): Pro
   const group = (await call(baseUrl, token, 'GET', `/api/v1/groups/${seg(id)}`)) as WireGroup;
   const { items } = (await call(baseUrl, token, 'GET', `/api/v1/groups/${seg(id)}/members`)) as { items: WireMember[] };
   const lines = describe(group);
-  if (items.length > 0) lines.push('', table(['TEAM', 'LEVEL', 'SINCE', 'SOURCE'], items.map((m) => [m.teamId, m.level, m.since, m.source])));
+  if (items.length > 0)
+    lines.push(
+      '',
+      table(
+        ['TEAM', 'LEVEL', 'SINCE', 'SOURCE'],
+        items.map((m) => [m.teamId, m.level, m.since, m.source]),
+      ),
+    );
   return lines.join('\n');
 }
 
@@ -127,7 +135,11 @@ export async function groupMemberAdd(
   level: 'full' | 'liaison',
   options: { since?: string; source?: string } = {},
 ): Promise<string> {
-  const member = (await call(baseUrl, adminToken, 'POST', `/api/v1/groups/${seg(id)}/members`, { teamId, level, ...options })) as WireMember;
+  const member = (await call(baseUrl, adminToken, 'POST', `/api/v1/groups/${seg(id)}/members`, {
+    teamId,
+    level,
+    ...options,
+  })) as WireMember;
   return `${member.teamId} is a ${member.level} member of ${member.groupId} (since ${member.since}, source ${member.source}).\nSee its effective trust with: hikeshi trust ${member.teamId}`;
 }
 

@@ -18,6 +18,7 @@ import {
   nodeUrl,
   problemMessage,
 } from './cli-context.js';
+import { dbCommands } from './db-commands.js';
 import { AuditBrokenError, extraCommands } from './extra-commands.js';
 
 /**
@@ -34,9 +35,18 @@ interface Command {
   run: Handler;
 }
 
-function parse<T extends Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>>(args: string[], options: T, positionals = 0) {
+function parse<T extends Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>>(
+  args: string[],
+  options: T,
+  positionals = 0,
+) {
   try {
-    const parsed = parseArgs({ args, options: { ...CONFIG_FLAGS, ...options }, allowPositionals: positionals > 0, strict: true });
+    const parsed = parseArgs({
+      args,
+      options: { ...CONFIG_FLAGS, ...options },
+      allowPositionals: positionals > 0,
+      strict: true,
+    });
     if (parsed.positionals.length > positionals) throw new UsageError(`unexpected argument "${parsed.positionals[positionals]}"`);
     return parsed;
   } catch (err) {
@@ -62,7 +72,9 @@ ${CONFIG_FLAGS_HELP}`,
       await init.database.close();
       out(`team: ${config.teamId}`);
       out(`data directory: ${config.dataDir}`);
-      out(`database: ${init.database.engine}${init.appliedMigrations.length ? ` (applied ${init.appliedMigrations.join(', ')})` : ' (up to date)'}`);
+      out(
+        `database: ${init.database.engine}${init.appliedMigrations.length ? ` (applied ${init.appliedMigrations.join(', ')})` : ' (up to date)'}`,
+      );
       out(`key fingerprint: ${init.signer.fingerprint}${init.createdKey ? ' (new key)' : ''}`);
       if (init.bootstrapToken) out(`bootstrap admin token (shown once): ${init.bootstrapToken.token}`);
     },
@@ -110,14 +122,23 @@ ${CONFIG_FLAGS_HELP}`,
     async run(args, out) {
       const [sub, ...rest] = args;
       if (sub === 'create') {
-        const { values } = parse(rest, { role: { type: 'string' }, subject: { type: 'string' }, ttl: { type: 'string' } });
+        const { values } = parse(rest, {
+          role: { type: 'string' },
+          subject: { type: 'string' },
+          ttl: { type: 'string' },
+        });
         if (!isRole(values.role)) throw new UsageError(`--role must be one of ${ROLES.join(', ')}`);
         if (!values.subject || values.subject.length > 200) throw new UsageError('--subject <name> is required (at most 200 characters)');
         const ttlSeconds = values.ttl === undefined ? undefined : parseDuration(values.ttl);
         if (ttlSeconds === null) throw new UsageError('--ttl must look like 30d, 12h, 15m or 3600s, at most 366d');
         const config = configFromFlags(values);
         const secret = await loadTokenSecret(config, false);
-        const minted = mintApiToken(secret, { role: values.role, subject: values.subject, issuer: config.teamId, ...(ttlSeconds ? { ttlSeconds } : {}) });
+        const minted = mintApiToken(secret, {
+          role: values.role,
+          subject: values.subject,
+          issuer: config.teamId,
+          ...(ttlSeconds ? { ttlSeconds } : {}),
+        });
         process.stderr.write(`token id ${minted.id}, role ${minted.role}, expires ${minted.expiresAt}\n`);
         out(minted.token);
         return;
@@ -125,7 +146,8 @@ ${CONFIG_FLAGS_HELP}`,
       if (sub === 'revoke') {
         const { values, positionals } = parse(rest, {}, 1);
         const id = positionals[0];
-        if (!id || !/^[0-9a-f-]{36}$/i.test(id)) throw new UsageError('token revoke <token-id>: the id is the uuid printed by token create');
+        if (!id || !/^[0-9a-f-]{36}$/i.test(id))
+          throw new UsageError('token revoke <token-id>: the id is the uuid printed by token create');
         const config = configFromFlags(values);
         try {
           const res = await callNode(config, nodeUrl(config, values), 'DELETE', `/api/v1/tokens/${id}`);
@@ -171,6 +193,7 @@ ${CONFIG_FLAGS_HELP}`,
     },
   },
   ...extraCommands,
+  ...dbCommands,
 };
 
 function usage(): string {
@@ -209,7 +232,12 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
       process.stderr.write(`hikeshi ${name}: ${err.message}\n\n${command.help}\n`);
       return 2;
     }
-    if (err instanceof ConfigError || err instanceof DataDirLockedError || err instanceof IdentityError || err instanceof NodeUnreachableError) {
+    if (
+      err instanceof ConfigError ||
+      err instanceof DataDirLockedError ||
+      err instanceof IdentityError ||
+      err instanceof NodeUnreachableError
+    ) {
       process.stderr.write(`hikeshi ${name}: ${err.message}\n`);
       return 1;
     }
@@ -217,4 +245,3 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
     return 1;
   }
 }
-

@@ -19,13 +19,7 @@ export class KeyPassphraseError extends Error {
   }
 }
 
-export type SealedMessageFailure =
-  | 'malformed'
-  | 'wrong-recipient'
-  | 'decryption-failed'
-  | 'too-large'
-  | 'not-utf8'
-  | 'encryption-failed';
+export type SealedMessageFailure = 'malformed' | 'wrong-recipient' | 'decryption-failed' | 'too-large' | 'not-utf8' | 'encryption-failed';
 
 /** A sealed (encrypted) message could not be produced or opened; `reason` lets the HTTP layer pick a status code. */
 export class SealedMessageError extends Error {

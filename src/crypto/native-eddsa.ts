@@ -70,7 +70,10 @@ export function nativeKeyFrom(material: EddsaKeyMaterial): NativeEd25519Key | nu
   if (material.q.length !== 33 || material.q[0] !== 0x40) return null;
   const fingerprintBytes = Buffer.from(material.fingerprintHex, 'hex');
   if (fingerprintBytes.length !== 20) return null;
-  const publicKey = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: b64url(material.q.subarray(1)) }, format: 'jwk' });
+  const publicKey = createPublicKey({
+    key: { kty: 'OKP', crv: 'Ed25519', x: b64url(material.q.subarray(1)) },
+    format: 'jwk',
+  });
   return {
     fingerprint: material.fingerprintHex.toUpperCase(),
     fingerprintBytes,
@@ -355,7 +358,12 @@ export type NativeVerdict = 'valid' | 'invalid' | 'unsupported';
  * Checks a parsed signature over `data` (binary mode only) against the key. `nowSeconds` plus
  * the skew is the latest acceptable creation time, as in openpgp.js's `date` option.
  */
-export function verifyEddsaSignature(parsed: ParsedSignature, data: Uint8Array, key: NativeEd25519Key, latestCreatedSeconds: number): NativeVerdict {
+export function verifyEddsaSignature(
+  parsed: ParsedSignature,
+  data: Uint8Array,
+  key: NativeEd25519Key,
+  latestCreatedSeconds: number,
+): NativeVerdict {
   // Text-mode signatures canonicalise line endings first; leave that to openpgp.js.
   if (parsed.signatureType !== SIG_BINARY) return 'unsupported';
   if (parsed.issuerFingerprint && !parsed.issuerFingerprint.equals(key.fingerprintBytes)) return 'unsupported';
@@ -383,7 +391,10 @@ function subpacket(type: number, data: Buffer, critical = false): Buffer {
 export function signEddsa(data: Uint8Array, signer: NativeEd25519Signer, now: Date): string {
   const created = Buffer.alloc(4);
   created.writeUInt32BE(Math.floor(now.getTime() / 1000));
-  const hashed = Buffer.concat([subpacket(SUB_CREATED, created, true), subpacket(SUB_ISSUER_FINGERPRINT, Buffer.concat([Buffer.from([4]), signer.fingerprintBytes]))]);
+  const hashed = Buffer.concat([
+    subpacket(SUB_CREATED, created, true),
+    subpacket(SUB_ISSUER_FINGERPRINT, Buffer.concat([Buffer.from([4]), signer.fingerprintBytes])),
+  ]);
   const unhashed = subpacket(SUB_ISSUER_KEY_ID, signer.keyId);
   const head = Buffer.from([4, SIG_BINARY, EDDSA_LEGACY, HASH_SHA512, hashed.length >> 8, hashed.length & 0xff]);
   const hashedPart = Buffer.concat([head, hashed]);

@@ -75,9 +75,7 @@ export async function openWithPrivateKey(armoredMessage: string, key: PrivateKey
   }
 
   const ownKeyIds = key.getKeys().map((k) => k.getKeyID());
-  const addressedToUs = message
-    .getEncryptionKeyIDs()
-    .some((recipientId) => ownKeyIds.some((own) => own.equals(recipientId, true)));
+  const addressedToUs = message.getEncryptionKeyIDs().some((recipientId) => ownKeyIds.some((own) => own.equals(recipientId, true)));
   if (!addressedToUs) {
     throw new SealedMessageError('wrong-recipient', "message is not sealed to this node's key");
   }

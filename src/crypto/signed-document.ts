@@ -195,9 +195,7 @@ export async function signatureIssuerFingerprint(armoredSignature: string): Prom
   return (await readSignatureIssuer(armoredSignature))?.fingerprint ?? null;
 }
 
-async function parseSingleSignature(
-  armoredSignature: unknown,
-): Promise<{ signature: Signature; signaturePacket: SignaturePacket } | null> {
+async function parseSingleSignature(armoredSignature: unknown): Promise<{ signature: Signature; signaturePacket: SignaturePacket } | null> {
   if (
     typeof armoredSignature !== 'string' ||
     armoredSignature.length > MAX_ARMORED_SIGNATURE_LENGTH ||

@@ -64,7 +64,7 @@ export async function loadNodeSigner(armoredPrivateKey: string, passphrase?: str
   const expiration = await key.getExpirationTime();
   // Hikeshi keys sign with their primary key: sign those natively (native-eddsa.ts).
   const signingKey = await key.getSigningKey();
-  const seed = ((key.keyPacket as { privateParams?: { seed?: Uint8Array } | null }).privateParams?.seed) ?? null;
+  const seed = (key.keyPacket as { privateParams?: { seed?: Uint8Array } | null }).privateParams?.seed ?? null;
   const native = signingKey.getKeyID().equals(key.getKeyID())
     ? nativeSignerFrom(eddsaMaterialOf(key.keyPacket, expiration instanceof Date ? expiration : null), seed)
     : null;

@@ -31,9 +31,17 @@ export async function measureFastPathVerifyRate(seconds: number, options: Verify
   return measureDocumentVerifyRate(seconds, 'fastest', options);
 }
 
-async function measureDocumentVerifyRate(seconds: number, implementation: 'fastest' | 'openpgp.js', options: VerifyRateOptions): Promise<number> {
+async function measureDocumentVerifyRate(
+  seconds: number,
+  implementation: 'fastest' | 'openpgp.js',
+  options: VerifyRateOptions,
+): Promise<number> {
   assertDuration(seconds);
-  const generated = await generateNodeKey({ teamId: 'bench', name: 'Verify rate probe', email: 'bench@hikeshi.invalid' });
+  const generated = await generateNodeKey({
+    teamId: 'bench',
+    name: 'Verify rate probe',
+    email: 'bench@hikeshi.invalid',
+  });
   const signer = await loadNodeSigner(generated.armoredPrivateKey);
   const peerKey = await readPeerKey(generated.armoredPublicKey);
   const envelope = await signDocument(sampleDocument(options.payloadBytes), signer);

@@ -178,4 +178,3 @@ async function openEmbedded(dataDir: string | null, template: Blob | null): Prom
     },
   };
 }
-

@@ -46,7 +46,11 @@ interface Waiting<I, O> {
  * `work` gets the items of one transaction, in arrival order, and answers one result per item in
  * the same order; it may process them one by one or together (one statement for many rows).
  */
-export function createGroupCommit<I, O>(db: Db, work: (tx: Tx, items: I[]) => Promise<O[]>, options: GroupCommitOptions): GroupCommit<I, O> {
+export function createGroupCommit<I, O>(
+  db: Db,
+  work: (tx: Tx, items: I[]) => Promise<O[]>,
+  options: GroupCommitOptions,
+): GroupCommit<I, O> {
   const queue: Array<Waiting<I, O>> = [];
   const inFlight = Math.max(1, options.inFlight ?? transactionsAtOnce(db));
   let running = 0;
@@ -63,7 +67,10 @@ export function createGroupCommit<I, O>(db: Db, work: (tx: Tx, items: I[]) => Pr
       const group = given ?? queue.splice(0, options.maxItems);
       taken(group);
       const body = async () => {
-        const out = await work(tx, group.map((waiting) => waiting.item));
+        const out = await work(
+          tx,
+          group.map((waiting) => waiting.item),
+        );
         if (out.length !== group.length) throw new Error(`group commit: ${out.length} results for ${group.length} items`);
         return out;
       };

@@ -26,7 +26,6 @@ import { planChangedUnderStatement, PREPARED_STATEMENTS_PER_CONNECTION, worthPre
  *    range, say). A bounded number of statements is kept; the least recently used is closed.
  */
 
-
 type BackendMessage = Parameters<typeof parse.parseResults>[0][number];
 
 interface Prepared {

@@ -107,6 +107,14 @@ export interface IncidentExternalRefTable {
   ref: string;
 }
 
+/** An incident under legal hold (migration 0014): its personal data may not be erased (ADR 0013). */
+export interface IncidentLegalHoldTable {
+  incident_id: string;
+  reason: string;
+  set_by: string;
+  set_at: Timestamp;
+}
+
 export interface JournalEntryTable {
   id: Generated<number>;
   incident_id: string;
@@ -265,6 +273,7 @@ export interface DatabaseSchema {
   incident_indicator: IncidentIndicatorTable;
   incident_external_ref: IncidentExternalRefTable;
   journal_entry: JournalEntryTable;
+  incident_legal_hold: IncidentLegalHoldTable;
   peer: PeerTable;
   peer_key: PeerKeyTable;
   incident_link: IncidentLinkTable;

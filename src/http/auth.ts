@@ -30,7 +30,10 @@ export function authenticateApi(revocations: RevocationCheck) {
     try {
       // allowedAud alone lets a token without an audience through, and one without exp never
       // expires: both claims are required, so only tokens minted for this API pass.
-      claims = await request.jwtVerify<Record<string, unknown>>({ allowedAud: API_AUDIENCE, requiredClaims: ['aud', 'exp'] });
+      claims = await request.jwtVerify<Record<string, unknown>>({
+        allowedAud: API_AUDIENCE,
+        requiredClaims: ['aud', 'exp'],
+      });
     } catch {
       throw new ProblemError('unauthenticated', 'the bearer token is invalid or expired');
     }

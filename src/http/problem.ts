@@ -22,17 +22,27 @@ export const PROBLEMS = {
   conflict: { status: 409, title: 'The request conflicts with the current state' },
   'version-mismatch': { status: 412, title: 'The resource changed since it was read' },
   'phase-transition-not-allowed': { status: 409, title: 'The incident cannot move to that phase' },
+  'legal-hold': { status: 409, title: 'The incident is under legal hold: its personal data cannot be erased' },
   'rate-limited': { status: 429, title: 'Too many requests' },
   // federation: peers and identity
   'peer-unreachable': { status: 502, title: "The peer's node could not be reached or did not serve its profile" },
-  'peer-profile-invalid': { status: 422, title: "The peer's signed profile is malformed or its signature does not verify" },
-  'fingerprint-mismatch': { status: 409, title: 'The fingerprint does not match the key pinned or offered for this peer' },
+  'peer-profile-invalid': {
+    status: 422,
+    title: "The peer's signed profile is malformed or its signature does not verify",
+  },
+  'fingerprint-mismatch': {
+    status: 409,
+    title: 'The fingerprint does not match the key pinned or offered for this peer',
+  },
   'key-rotation-invalid': { status: 422, title: 'The key rotation cannot be accepted' },
   // federation: exchange (docs/federation-protocol.md lists where each arises)
   'envelope-invalid': { status: 400, title: 'The body is not a signed or sealed federation envelope' },
   'sealed-invalid': { status: 400, title: 'The sealed message cannot be opened by this node' },
   'signature-invalid': { status: 401, title: 'The signature does not verify against the key pinned for the sender' },
-  'key-changed': { status: 409, title: "The sender's key differs from the pinned one; nothing is processed until the peer is re-verified" },
+  'key-changed': {
+    status: 409,
+    title: "The sender's key differs from the pinned one; nothing is processed until the peer is re-verified",
+  },
   'unknown-sender': { status: 403, title: 'The sender is not a known peer' },
   'peer-suspended': { status: 403, title: 'The sending peer is suspended' },
   'wrong-recipient': { status: 400, title: 'The document is addressed to another team' },
@@ -47,8 +57,14 @@ export const PROBLEMS = {
   // sharing policy (docs/trust-model.md)
   'policy-denied': { status: 403, title: 'The sharing policy does not allow this disclosure' },
   // coordination (docs/federation-protocol.md §5.8, §5.9)
-  'not-a-member': { status: 403, title: 'The sender is not a member team of this node: activity summaries come from members only' },
-  'not-our-coordinator': { status: 403, title: 'The sender does not coordinate this node: related-activity warnings come from coordinators only' },
+  'not-a-member': {
+    status: 403,
+    title: 'The sender is not a member team of this node: activity summaries come from members only',
+  },
+  'not-our-coordinator': {
+    status: 403,
+    title: 'The sender does not coordinate this node: related-activity warnings come from coordinators only',
+  },
   // server
   'internal-error': { status: 500, title: 'Internal server error' },
   'service-unavailable': { status: 503, title: 'The service is not ready' },

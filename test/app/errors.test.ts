@@ -26,7 +26,12 @@ function problem(t: Test, res: LightMyRequestResponse, status: number, code: str
 
 const report = { title: 'x', category: 'test', type: 'test', severity: 'low', tlp: 'CLEAR', reporter: { name: 'R' } };
 const postRaw = (payload: string, contentType = 'application/json', headers: Record<string, string> = handler) =>
-  node.app.inject({ method: 'POST', url: '/api/v1/incidents', headers: { ...headers, 'content-type': contentType }, payload });
+  node.app.inject({
+    method: 'POST',
+    url: '/api/v1/incidents',
+    headers: { ...headers, 'content-type': contentType },
+    payload,
+  });
 
 t.test('malformed JSON: 400 malformed-json', async (t) => {
   for (const payload of ['{bad', '{"title": "x",}', '[1, 2', 'nul']) {
@@ -34,7 +39,17 @@ t.test('malformed JSON: 400 malformed-json', async (t) => {
     t.equal(body.instance, '/api/v1/incidents', 'instance is the path');
   }
   problem(t, await postRaw(''), 400, 'malformed-json');
-  problem(t, await node.app.inject({ method: 'PATCH', url: '/api/v1/incidents/x', headers: { ...handler, 'content-type': 'application/merge-patch+json' }, payload: '{oops' }), 400, 'malformed-json');
+  problem(
+    t,
+    await node.app.inject({
+      method: 'PATCH',
+      url: '/api/v1/incidents/x',
+      headers: { ...handler, 'content-type': 'application/merge-patch+json' },
+      payload: '{oops',
+    }),
+    400,
+    'malformed-json',
+  );
 });
 
 t.test('wrong types: 400 validation-failed with a pointer for each problem', async (t) => {
@@ -43,14 +58,32 @@ t.test('wrong types: 400 validation-failed with a pointer for each problem', asy
   const pointers = (body.errors as Array<{ pointer: string; location: string; message: string }>).map((e) => e.pointer);
   t.ok(pointers.includes('/title'), `points at /title (${pointers.join(', ')})`);
   t.ok(pointers.includes('/severity'), `points at /severity (${pointers.join(', ')})`);
-  t.ok(body.errors.every((e: { location: string; message: string }) => e.location === 'body' && typeof e.message === 'string' && e.message.length > 0), 'location and message on each');
+  t.ok(
+    body.errors.every(
+      (e: { location: string; message: string }) => e.location === 'body' && typeof e.message === 'string' && e.message.length > 0,
+    ),
+    'location and message on each',
+  );
 
-  const nested = problem(t, await postRaw(JSON.stringify({ ...report, hosts: [{ ip: '192.0.2.1', role: 'target', ports: ['22'] }] })), 400, 'validation-failed');
-  t.ok(nested.errors.some((e: { pointer: string }) => e.pointer === '/hosts/0/ports/0'), 'nested pointer');
+  const nested = problem(
+    t,
+    await postRaw(JSON.stringify({ ...report, hosts: [{ ip: '192.0.2.1', role: 'target', ports: ['22'] }] })),
+    400,
+    'validation-failed',
+  );
+  t.ok(
+    nested.errors.some((e: { pointer: string }) => e.pointer === '/hosts/0/ports/0'),
+    'nested pointer',
+  );
 
   problem(t, await postRaw('"just a string"'), 400, 'validation-failed');
   problem(t, await postRaw('null'), 400, 'validation-failed');
-  const query = problem(t, await node.app.inject({ method: 'GET', url: '/api/v1/incidents?limit=-1', headers: node.auth.reader }), 400, 'validation-failed');
+  const query = problem(
+    t,
+    await node.app.inject({ method: 'GET', url: '/api/v1/incidents?limit=-1', headers: node.auth.reader }),
+    400,
+    'validation-failed',
+  );
   t.equal(query.errors?.[0]?.location, 'querystring');
   t.equal(query.errors?.[0]?.pointer, '/limit');
 });
@@ -65,8 +98,17 @@ t.test('query parameters are read as written: no truncation, no hex, no empty-as
   t.equal(ok.statusCode, 200, 'a plain integer is fine');
   // Path parameters and other parts convert the same way (unit level, for the types our routes use).
   const { convertStrictly } = await import('../../src/http/strict-validator.js');
-  const schema = { type: 'object', properties: { n: { type: 'integer' }, x: { type: 'number' }, b: { type: 'boolean' }, s: { type: 'string' } } } as never;
-  t.same(convertStrictly(schema, { n: '12', x: '-1.5e3', b: 'false', s: '12', other: '1' }), { n: 12, x: -1500, b: false, s: '12', other: '1' });
+  const schema = {
+    type: 'object',
+    properties: { n: { type: 'integer' }, x: { type: 'number' }, b: { type: 'boolean' }, s: { type: 'string' } },
+  } as never;
+  t.same(convertStrictly(schema, { n: '12', x: '-1.5e3', b: 'false', s: '12', other: '1' }), {
+    n: 12,
+    x: -1500,
+    b: false,
+    s: '12',
+    other: '1',
+  });
   t.same(convertStrictly(schema, { n: '1.0', x: '.5', b: '1' }), { n: '1.0', x: '.5', b: '1' }, 'left as text, for the schema to refuse');
 });
 
@@ -74,14 +116,30 @@ t.test('unknown fields: 400 validation-failed', async (t) => {
   const top = problem(t, await postRaw(JSON.stringify({ ...report, priority: 'P1' })), 400, 'validation-failed');
   t.ok(top.errors?.length, 'errors[]');
   const nested = problem(t, await postRaw(JSON.stringify({ ...report, reporter: { name: 'R', role: 'ceo' } })), 400, 'validation-failed');
-  t.ok(nested.errors?.some((e: { pointer: string }) => e.pointer === '/reporter'), 'points at the object with the unknown field');
-  problem(t, await node.app.inject({ method: 'PUT', url: '/api/v1/profile', headers: node.auth.admin, payload: { nickname: 'x' } }), 400, 'validation-failed');
+  t.ok(
+    nested.errors?.some((e: { pointer: string }) => e.pointer === '/reporter'),
+    'points at the object with the unknown field',
+  );
+  problem(
+    t,
+    await node.app.inject({
+      method: 'PUT',
+      url: '/api/v1/profile',
+      headers: node.auth.admin,
+      payload: { nickname: 'x' },
+    }),
+    400,
+    'validation-failed',
+  );
 });
 
 t.test('oversize body: 413 body-too-large', async (t) => {
   const big = JSON.stringify({ ...report, summary: 'x'.repeat(BODY_LIMIT) });
   problem(t, await postRaw(big), 413, 'body-too-large');
-  const justUnder = JSON.stringify({ ...report, summary: 'x'.repeat(BODY_LIMIT - JSON.stringify({ ...report, summary: '' }).length) });
+  const justUnder = JSON.stringify({
+    ...report,
+    summary: 'x'.repeat(BODY_LIMIT - JSON.stringify({ ...report, summary: '' }).length),
+  });
   t.equal(Buffer.byteLength(justUnder), BODY_LIMIT, 'a body of exactly the limit');
   t.equal((await postRaw(justUnder)).statusCode, 201, 'is accepted');
 });
@@ -111,7 +169,11 @@ t.test('a 5xx hides its cause', async (t) => {
   const body = problem(t, res, 500, 'internal-error');
   t.strictSame(Object.keys(body).sort(), ['code', 'instance', 'status', 'title', 'type'], 'no detail, no stack');
   t.notMatch(res.body, /token_revocation|relation|does not exist|at .*\.ts/, 'nothing about the database or code');
-  t.equal((await node.app.inject({ method: 'GET', url: '/api/v1/incidents', headers: node.auth.reader })).statusCode, 200, 'the node keeps serving');
+  t.equal(
+    (await node.app.inject({ method: 'GET', url: '/api/v1/incidents', headers: node.auth.reader })).statusCode,
+    200,
+    'the node keeps serving',
+  );
 });
 
 t.test('every problem code is documented in docs/errors.md', async (t) => {

@@ -12,7 +12,16 @@ const node = await buildTestNode(t);
 const res = await node.app.inject({ method: 'GET', url: '/openapi.json' });
 const doc = res.json() as {
   openapi: string;
-  paths: Record<string, Record<string, { security?: unknown; responses?: Record<string, { description?: string; content?: Record<string, { schema?: unknown }> }> }>>;
+  paths: Record<
+    string,
+    Record<
+      string,
+      {
+        security?: unknown;
+        responses?: Record<string, { description?: string; content?: Record<string, { schema?: unknown }> }>;
+      }
+    >
+  >;
   components?: { securitySchemes?: Record<string, unknown> };
 };
 const METHODS = new Set(['get', 'put', 'post', 'delete', 'patch', 'head', 'options']);
@@ -28,7 +37,14 @@ t.test('GET /openapi.json: OpenAPI 3.1.0 with a bearer scheme', async (t) => {
   t.match(res.headers['content-type'], /^application\/json/);
   t.equal(doc.openapi, '3.1.0');
   t.match(doc.components?.securitySchemes?.bearer, { type: 'http', scheme: 'bearer' });
-  for (const p of ['/api/v1/incidents', '/api/v1/incidents/{ref}', '/api/v1/incidents/{ref}/journal', '/api/v1/profile', '/api/v1/tokens', '/api/v1/tokens/{id}']) {
+  for (const p of [
+    '/api/v1/incidents',
+    '/api/v1/incidents/{ref}',
+    '/api/v1/incidents/{ref}/journal',
+    '/api/v1/profile',
+    '/api/v1/tokens',
+    '/api/v1/tokens/{id}',
+  ]) {
     t.ok(doc.paths[p], `documents ${p}`);
   }
   t.notOk(doc.paths['/openapi.json'], 'the document does not describe itself');
@@ -39,7 +55,10 @@ t.test('every /api/v1 operation: bearer security, and a described schema for eac
   for (const { name, op } of api) {
     t.strictSame(op.security, [{ bearer: [] }], `${name}: bearer`);
     const responses = Object.entries(op.responses ?? {});
-    t.ok(responses.some(([s]) => /^2\d\d$/.test(s)), `${name}: a success status`);
+    t.ok(
+      responses.some(([s]) => /^2\d\d$/.test(s)),
+      `${name}: a success status`,
+    );
     for (const status of ['400', '401', '403', '500']) t.ok(op.responses?.[status], `${name}: declares ${status}`);
     for (const [status, response] of responses) {
       t.ok(response.description, `${name} ${status}: described`);
@@ -59,7 +78,11 @@ t.test('problem responses are documented as application/problem+json', async (t)
       if (Number(status) < 400) continue;
       t.strictSame(Object.keys(response.content ?? {}), ['application/problem+json'], `${name} ${status}`);
       // One named component, so generated clients get one Problem type.
-      t.strictSame(response.content?.['application/problem+json']?.schema, { $ref: '#/components/schemas/Problem' }, `${name} ${status}: the Problem component`);
+      t.strictSame(
+        response.content?.['application/problem+json']?.schema,
+        { $ref: '#/components/schemas/Problem' },
+        `${name} ${status}: the Problem component`,
+      );
     }
   }
 });
@@ -79,18 +102,26 @@ t.test('redocly lint: no errors', async (t) => {
     execFile(
       path.join(root, 'node_modules/.bin/redocly'),
       ['lint', file, '--format=json'],
-      { cwd: root, env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true', NO_COLOR: '1' }, maxBuffer: 64 * 1024 * 1024 },
+      {
+        cwd: root,
+        env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true', NO_COLOR: '1' },
+        maxBuffer: 64 * 1024 * 1024,
+      },
       (err, stdout, stderr) => resolve({ stdout, stderr, code: err ? ((err as { code?: number }).code ?? 1) : 0 }),
     );
   });
-  let report: { totals: { errors: number; warnings: number }; problems: Array<{ ruleId: string; severity: string; message: string; location: Array<{ pointer: string }> }> };
+  let report: {
+    totals: { errors: number; warnings: number };
+    problems: Array<{ ruleId: string; severity: string; message: string; location: Array<{ pointer: string }> }>;
+  };
   try {
     report = JSON.parse(stdout);
   } catch {
     t.fail(`redocly did not print a JSON report (exit ${code}): ${stderr.slice(0, 2000)}`);
     return;
   }
-  for (const p of report.problems.filter((p) => p.severity !== 'error')) t.comment(`warning ${p.ruleId}: ${p.location[0]?.pointer} ${p.message}`);
+  for (const p of report.problems.filter((p) => p.severity !== 'error'))
+    t.comment(`warning ${p.ruleId}: ${p.location[0]?.pointer} ${p.message}`);
   const errors = report.problems.filter((p) => p.severity === 'error').map((p) => `${p.ruleId}: ${p.location[0]?.pointer} ${p.message}`);
   t.strictSame(errors, [], 'no errors');
   t.equal(report.totals.errors, 0, `${report.totals.warnings} warnings allowed`);

@@ -15,13 +15,47 @@ const START = Date.parse('2026-03-01T00:00:00.000Z');
  *   6 disclosure B cc allow
  */
 const ENTRIES: AuditEntryInput[] = [
-  { kind: 'disclosure', actor: 'handler-user', incidentId: INCIDENT_A, peer: 'bravo', decision: 'allow', details: { purpose: 'direct', policyVersion: 1 } },
-  { kind: 'disclosure', actor: 'handler-user', incidentId: INCIDENT_A, peer: 'cc', decision: 'deny', details: { purpose: 'relay', reasons: ['RED: not a named recipient'] } },
-  { kind: 'receipt', actor: 'bravo', incidentId: INCIDENT_A, peer: 'bravo', details: { theirRef: 'BRAVO#2026-000007' } },
-  { kind: 'disclosure', actor: 'node', incidentId: INCIDENT_B, peer: 'bravo', decision: 'allow', details: { purpose: 'pull-feed', redacted: ['evidence'] } },
+  {
+    kind: 'disclosure',
+    actor: 'handler-user',
+    incidentId: INCIDENT_A,
+    peer: 'bravo',
+    decision: 'allow',
+    details: { purpose: 'direct', policyVersion: 1 },
+  },
+  {
+    kind: 'disclosure',
+    actor: 'handler-user',
+    incidentId: INCIDENT_A,
+    peer: 'cc',
+    decision: 'deny',
+    details: { purpose: 'relay', reasons: ['RED: not a named recipient'] },
+  },
+  {
+    kind: 'receipt',
+    actor: 'bravo',
+    incidentId: INCIDENT_A,
+    peer: 'bravo',
+    details: { theirRef: 'BRAVO#2026-000007' },
+  },
+  {
+    kind: 'disclosure',
+    actor: 'node',
+    incidentId: INCIDENT_B,
+    peer: 'bravo',
+    decision: 'allow',
+    details: { purpose: 'pull-feed', redacted: ['evidence'] },
+  },
   { kind: 'trust-change', actor: 'admin-user', peer: 'bravo', details: { from: 'community', to: 'partner' } },
   { kind: 'quarantine', actor: 'node', peer: 'mallory', decision: 'deny', details: { reason: 'unknown sender' } },
-  { kind: 'disclosure', actor: 'handler-user', incidentId: INCIDENT_B, peer: 'cc', decision: 'allow', details: { purpose: 'coordinator-feed' } },
+  {
+    kind: 'disclosure',
+    actor: 'handler-user',
+    incidentId: INCIDENT_B,
+    peer: 'cc',
+    decision: 'allow',
+    details: { purpose: 'coordinator-feed' },
+  },
 ];
 
 async function seeded(t: Teardown) {
@@ -29,7 +63,8 @@ async function seeded(t: Teardown) {
   let n = 0;
   const audit = createAuditModule({ db: node.database.db, clock: () => new Date(START + 1000 * n++) });
   for (const e of ENTRIES) await audit.log.append(node.database.db, e);
-  const get = (query: string, headers: Record<string, string> = node.auth.admin) => node.app.inject({ method: 'GET', url: `/api/v1/audit${query}`, headers });
+  const get = (query: string, headers: Record<string, string> = node.auth.admin) =>
+    node.app.inject({ method: 'GET', url: `/api/v1/audit${query}`, headers });
   return { node, get };
 }
 
@@ -38,7 +73,10 @@ function sortedJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(sortedJson).join(',')}]`;
   if (value !== null && typeof value === 'object') {
     const o = value as Record<string, unknown>;
-    return `{${Object.keys(o).sort().map((k) => `${JSON.stringify(k)}:${sortedJson(o[k])}`).join(',')}}`;
+    return `{${Object.keys(o)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${sortedJson(o[k])}`)
+      .join(',')}}`;
   }
   return JSON.stringify(value);
 }
@@ -51,7 +89,15 @@ t.test('admins list the log, and every item re-hashes without the node', async (
   t.equal(items.length, 7);
   t.equal(nextCursor, null);
   t.same(Object.keys(items[0]).sort(), ['actor', 'at', 'decision', 'details', 'hash', 'incidentId', 'kind', 'peer', 'prevHash', 'seq']);
-  t.match(items[2], { kind: 'receipt', actor: 'bravo', incidentId: INCIDENT_A, peer: 'bravo', decision: null, at: '2026-03-01T00:00:02.000Z', details: { theirRef: 'BRAVO#2026-000007' } });
+  t.match(items[2], {
+    kind: 'receipt',
+    actor: 'bravo',
+    incidentId: INCIDENT_A,
+    peer: 'bravo',
+    decision: null,
+    at: '2026-03-01T00:00:02.000Z',
+    details: { theirRef: 'BRAVO#2026-000007' },
+  });
   t.equal(items[4].incidentId, null);
   let previous = '0'.repeat(64);
   for (const item of items) {
@@ -173,7 +219,13 @@ t.test('GET /audit/verify reports the chain, and the first broken entry after ta
   await sql`ALTER TABLE audit_entry ENABLE TRIGGER audit_entry_append_only`.execute(db);
   const broken = await get('/verify');
   t.equal(broken.statusCode, 200);
-  t.match(broken.json(), { ok: false, brokenAt: items[1].seq, reason: 'entry-altered', entries: 1, head: { seq: items[0].seq } });
+  t.match(broken.json(), {
+    ok: false,
+    brokenAt: items[1].seq,
+    reason: 'entry-altered',
+    entries: 1,
+    head: { seq: items[0].seq },
+  });
 });
 
 t.test('the OpenAPI document describes both routes under the audit tag', async (t) => {

@@ -90,7 +90,7 @@ t.test('appends chain, and 50 concurrent appends never fork the chain', async (t
 });
 
 t.test("appends inside callers' transactions commit or roll back with them", async (t) => {
-  const { db, audit, log } = await setup(t);
+  const { db, log } = await setup(t);
   const outcomes = await Promise.allSettled(
     Array.from({ length: 12 }, (_, i) =>
       db.transaction().execute(async (tx) => {
@@ -104,7 +104,10 @@ t.test("appends inside callers' transactions commit or roll back with them", asy
   const result = await verifyAuditChain(db);
   t.equal(result.ok, true);
   t.equal(result.entries, 16, 'two entries per committed transaction, none from rolled-back ones');
-  const count = await db.selectFrom('audit_entry').select(({ fn }) => fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  const count = await db
+    .selectFrom('audit_entry')
+    .select(({ fn }) => fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
   t.equal(Number(count.n), 16);
 });
 
@@ -122,7 +125,11 @@ t.test('deferred appends are chained in order at flush, or lost with their trans
     t.equal((recorded.details as { n?: number }).n, 6);
   });
   const rows = await db.selectFrom('audit_entry').select(['seq', 'details']).orderBy('seq').execute();
-  t.same(rows.map((r) => (r.details as { n: number }).n), [0, 1, 2, 3, 4, 5, 6, 7], 'stored in the order of the appends');
+  t.same(
+    rows.map((r) => (r.details as { n: number }).n),
+    [0, 1, 2, 3, 4, 5, 6, 7],
+    'stored in the order of the appends',
+  );
   t.match(await verifyAuditChain(db), { ok: true, entries: 8 });
 
   await t.rejects(
@@ -224,7 +231,10 @@ t.test('an edit that recomputes its own hash is caught at the next link', async 
     details: forged.details,
     prevHash: forged.prev_hash,
   });
-  await tamper(db, sql`UPDATE audit_entry SET details = ${JSON.stringify(forged.details)}::jsonb, hash = ${forgedHash} WHERE seq = ${victim.seq}`);
+  await tamper(
+    db,
+    sql`UPDATE audit_entry SET details = ${JSON.stringify(forged.details)}::jsonb, hash = ${forgedHash} WHERE seq = ${victim.seq}`,
+  );
   t.match(await verifyAuditChain(db), { ok: false, brokenAt: rows[3]!.seq, reason: 'chain-broken', entries: 3 });
 });
 
@@ -246,20 +256,24 @@ t.test('a deleted first entry is reported', async (t) => {
   t.match(await verifyAuditChain(db), { ok: false, brokenAt: all[1], reason: 'chain-broken', entries: 0, head: null });
 });
 
-t.test('an appender whose snapshot predates the tail fails instead of forking', { skip: TEST_DATABASE_URL ? false : 'needs a server: the embedded engine has one connection' }, async (t) => {
-  const { db, audit } = await setup(t);
-  await audit.append(db, entry(0));
-  await t.rejects(
-    db
-      .transaction()
-      .setIsolationLevel('repeatable read')
-      .execute(async (tx) => {
-        await sql`select count(*) from audit_entry`.execute(tx); // the snapshot is taken here
-        await audit.append(db, entry(1)); // another connection moves the tail and commits
-        await audit.append(tx, entry(2)); // sees the old tail: its link is already taken
-      }),
-    /audit_entry_prev_hash|could not serialize/,
-  );
-  const result = await verifyAuditChain(db);
-  t.match(result, { ok: true, entries: 2 });
-});
+t.test(
+  'an appender whose snapshot predates the tail fails instead of forking',
+  { skip: TEST_DATABASE_URL ? false : 'needs a server: the embedded engine has one connection' },
+  async (t) => {
+    const { db, audit } = await setup(t);
+    await audit.append(db, entry(0));
+    await t.rejects(
+      db
+        .transaction()
+        .setIsolationLevel('repeatable read')
+        .execute(async (tx) => {
+          await sql`select count(*) from audit_entry`.execute(tx); // the snapshot is taken here
+          await audit.append(db, entry(1)); // another connection moves the tail and commits
+          await audit.append(tx, entry(2)); // sees the old tail: its link is already taken
+        }),
+      /audit_entry_prev_hash|could not serialize/,
+    );
+    const result = await verifyAuditChain(db);
+    t.match(result, { ok: true, entries: 2 });
+  },
+);

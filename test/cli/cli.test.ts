@@ -35,7 +35,9 @@ t.teardown(async () => {
 });
 
 // The child sees only our HIKESHI_* settings, and none of tap's loaders.
-const baseEnv: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('HIKESHI_') && k !== 'NODE_OPTIONS'));
+const baseEnv: NodeJS.ProcessEnv = Object.fromEntries(
+  Object.entries(process.env).filter(([k]) => !k.startsWith('HIKESHI_') && k !== 'NODE_OPTIONS'),
+);
 Object.assign(baseEnv, {
   HIKESHI_DATA_DIR: dataDir,
   HIKESHI_TEAM_ID: 'cli-team',
@@ -52,10 +54,15 @@ interface Run {
 }
 function hikeshi(...args: string[]): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', ...args], { cwd: root, env: baseEnv, timeout: 90_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/run.ts', ...args],
+      { cwd: root, env: baseEnv, timeout: 90_000 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -71,7 +78,8 @@ t.test('help and usage errors, as a child process', async (t) => {
     hikeshi('token', 'create', '--role', 'root', '--subject', 'x'),
   ]);
   t.equal(help.code, 0, '--help exits 0');
-  for (const command of ['init', 'serve', 'migrate', 'token', 'profile']) t.match(help.stdout, new RegExp(`^  ${command} `, 'm'), `--help lists ${command}`);
+  for (const command of ['init', 'serve', 'migrate', 'token', 'profile'])
+    t.match(help.stdout, new RegExp(`^  ${command} `, 'm'), `--help lists ${command}`);
   t.equal(unknown.code, 2, 'unknown command: 2');
   t.match(unknown.stderr, /unknown command "frobnicate"/);
   t.equal(badFlag.code, 2, 'unknown flag: 2');
@@ -151,7 +159,10 @@ t.test('init prints the fingerprint and is idempotent', async (t) => {
 let tokenId = '';
 
 t.test('token create prints only the token', async (t) => {
-  const [res, profile] = await Promise.all([hikeshi('token', 'create', '--role', 'handler', '--subject', 'alice', '--ttl', '12h'), hikeshi('profile', 'show', '--url', noNode)]);
+  const [res, profile] = await Promise.all([
+    hikeshi('token', 'create', '--role', 'handler', '--subject', 'alice', '--ttl', '12h'),
+    hikeshi('profile', 'show', '--url', noNode),
+  ]);
   t.equal(res.code, 0, res.stderr);
   t.match(res.stdout, /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\n$/, 'stdout is one JWT and a newline');
   const id = /token id ([0-9a-f-]{36})/.exec(res.stderr);
@@ -181,18 +192,22 @@ t.test('token revoke with no node running writes the revocation to the database'
   }
 });
 
-t.test('migrate while another process holds the embedded database', { skip: schema ? 'the data-dir lock belongs to the embedded engine' : false }, async (t) => {
-  const held = await openDatabase({ dataDir });
-  let res: Run;
-  try {
-    res = await hikeshi('migrate');
-  } finally {
-    await held.close();
-  }
-  t.equal(res.code, 1, 'exit 1');
-  t.match(res.stderr, new RegExp(`in use by process ${process.pid}`), `a clear message: ${res.stderr.trim()}`);
-  t.equal(res.stdout, '');
-  const after = await hikeshi('migrate');
-  t.equal(after.code, 0, after.stderr);
-  t.match(after.stdout, /database is up to date/, 'works once the lock is released');
-});
+t.test(
+  'migrate while another process holds the embedded database',
+  { skip: schema ? 'the data-dir lock belongs to the embedded engine' : false },
+  async (t) => {
+    const held = await openDatabase({ dataDir });
+    let res: Run;
+    try {
+      res = await hikeshi('migrate');
+    } finally {
+      await held.close();
+    }
+    t.equal(res.code, 1, 'exit 1');
+    t.match(res.stderr, new RegExp(`in use by process ${process.pid}`), `a clear message: ${res.stderr.trim()}`);
+    t.equal(res.stdout, '');
+    const after = await hikeshi('migrate');
+    t.equal(after.code, 0, after.stderr);
+    t.match(after.stdout, /database is up to date/, 'works once the lock is released');
+  },
+);

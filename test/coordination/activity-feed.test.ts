@@ -15,7 +15,8 @@ async function connect(from: TestNode, to: TestNode, relationship: string, trust
   const added = await api(from, 'POST', '/peers', 'admin', { url: to.url });
   if (added.statusCode !== 201) throw new Error(`add peer: ${added.statusCode} ${added.body}`);
   const teamId = to.config.teamId;
-  if ((await api(from, 'POST', `/peers/${teamId}/verify`, 'admin', { fingerprint: added.json().fingerprint })).statusCode !== 200) throw new Error('verify');
+  if ((await api(from, 'POST', `/peers/${teamId}/verify`, 'admin', { fingerprint: added.json().fingerprint })).statusCode !== 200)
+    throw new Error('verify');
   if ((await api(from, 'PATCH', `/peers/${teamId}`, 'admin', { relationship, trustLevel })).statusCode !== 200) throw new Error('patch');
 }
 await connect(alpha, cc, 'coordinator', 'partner');
@@ -42,13 +43,24 @@ t.test('changes coalesce: one queued summary per incident and coordinator, the n
   first = await createIncident(alpha);
   t.equal((await api(alpha, 'PATCH', `/incidents/${enc(first.ref)}`, 'handler', { severity: 'critical' })).statusCode, 200);
   t.equal((await api(alpha, 'PATCH', `/incidents/${enc(first.ref)}`, 'handler', { phase: 'analysis' })).statusCode, 200);
-  t.equal((await api(alpha, 'POST', `/incidents/${enc(first.ref)}/journal`, 'handler', { note: 'a note is not a summary change' })).statusCode, 201);
+  t.equal(
+    (
+      await api(alpha, 'POST', `/incidents/${enc(first.ref)}/journal`, 'handler', {
+        note: 'a note is not a summary change',
+      })
+    ).statusCode,
+    201,
+  );
 
   const queued = await summaries(first.id);
   t.equal(queued.length, 1, 'the two older summaries, never tried, were dropped');
   t.match(queued[0], { state: 'pending', attempts: 0, tlp: 'AMBER' });
   const body = JSON.parse(queued[0]!.document).body;
-  t.match(body, { detail: 'summary', summary: { ref: first.ref, version: 3, severity: 'critical', phase: 'analysis' }, links: [] });
+  t.match(body, {
+    detail: 'summary',
+    summary: { ref: first.ref, version: 3, severity: 'critical', phase: 'analysis' },
+    links: [],
+  });
   t.notOk('incident' in body, 'AMBER to a partner coordinator: no incident');
   const decisions = await feedDecisions(first.id);
   t.equal(decisions.length, 3, 'every summary was decided and recorded, the dropped ones too');
@@ -62,20 +74,33 @@ t.test('a summary already tried stays (it may be on the wire); the newer one wai
   t.equal((await api(alpha, 'PATCH', `/incidents/${enc(first.ref)}`, 'handler', { severity: 'high' })).statusCode, 200);
   const queued = await summaries(first.id);
   t.equal(queued.length, 2, 'the tried one and the newest');
-  t.match(queued.map((q) => [q.attempts, JSON.parse(q.document).body.summary.version]), [
-    [1, 3],
-    [0, 5],
-  ]);
+  t.match(
+    queued.map((q) => [q.attempts, JSON.parse(q.document).body.summary.version]),
+    [
+      [1, 3],
+      [0, 5],
+    ],
+  );
 });
 
 t.test('delivered in order, the coordinator keeps the newest', async (t) => {
   alpha.app.federation.start();
   const stored = await waitFor('the newest summary at cc', async () => {
-    const row = await cc.database.db.selectFrom('member_activity').selectAll().where('team', '=', 'alpha').where('ref', '=', first.ref).executeTakeFirst();
+    const row = await cc.database.db
+      .selectFrom('member_activity')
+      .selectAll()
+      .where('team', '=', 'alpha')
+      .where('ref', '=', first.ref)
+      .executeTakeFirst();
     return row && row.version === 5 ? row : null;
   });
   t.match(stored, { phase: 'containment', severity: 'high', detail: 'summary', tlp: 'AMBER', own: false });
-  const received = await cc.database.db.selectFrom('inbound_message').select('seq').where('sender', '=', 'alpha').where('type', '=', 'activity.summary').execute();
+  const received = await cc.database.db
+    .selectFrom('inbound_message')
+    .select('seq')
+    .where('sender', '=', 'alpha')
+    .where('type', '=', 'activity.summary')
+    .execute();
   t.equal(received.length, 2, 'two summaries crossed the network for five changes');
   await waitFor('alpha outbox empty', async () => (await summaries(first.id)).every((s) => s.state === 'delivered'));
 });
@@ -98,12 +123,28 @@ t.test('GREEN goes in full, redacted for the coordinator; its hosts are correlat
   );
   t.equal(row.detail, 'full');
   t.equal(row.tlp, 'GREEN');
-  const sent = await cc.database.db.selectFrom('inbound_message').select('envelope').where('sender', '=', 'alpha').where('type', '=', 'activity.summary').orderBy('seq', 'desc').executeTakeFirstOrThrow();
+  const sent = await cc.database.db
+    .selectFrom('inbound_message')
+    .select('envelope')
+    .where('sender', '=', 'alpha')
+    .where('type', '=', 'activity.summary')
+    .orderBy('seq', 'desc')
+    .executeTakeFirstOrThrow();
   const body = JSON.parse(sent.envelope).document.body;
   t.equal(body.detail, 'full');
-  t.match(body.incident.hosts, [{ ip: '203.0.113.99' }, { ip: '192.0.2.77', role: 'target' }, { hostname: '[redacted]', role: 'intermediary' }]);
+  t.match(body.incident.hosts, [
+    { ip: '203.0.113.99' },
+    { ip: '192.0.2.77', role: 'target' },
+    { hostname: '[redacted]', role: 'intermediary' },
+  ]);
   t.notOk(JSON.stringify(body).includes('10.20.30.40'), 'the internal host needs close: redacted');
-  const observables = await cc.database.db.selectFrom('activity_observable').select(['kind', 'value']).where('ref', '=', green.ref).orderBy('kind').orderBy('value').execute();
+  const observables = await cc.database.db
+    .selectFrom('activity_observable')
+    .select(['kind', 'value'])
+    .where('ref', '=', green.ref)
+    .orderBy('kind')
+    .orderBy('value')
+    .execute();
   t.same(observables, [
     { kind: 'domain', value: 'www.example-univ.ac.jp' },
     { kind: 'ip', value: '192.0.2.77' },

@@ -1,6 +1,16 @@
 import t from 'tap';
 import { buildTestNode, type TestNode } from '../helpers/build-test-app.js';
-import { api, createIncident, enc, fastDelivery, journal, messageDocument, postMessage, sign, waitFor } from '../helpers/federation-harness.js';
+import {
+  api,
+  createIncident,
+  enc,
+  fastDelivery,
+  journal,
+  messageDocument,
+  postMessage,
+  sign,
+  waitFor,
+} from '../helpers/federation-harness.js';
 
 /**
  * The coordinator scenario of issue 4 (items 5 and 7), over real HTTP between three nodes: cc
@@ -19,7 +29,9 @@ async function connect(from: TestNode, to: TestNode, relationship: string, trust
   const added = await api(from, 'POST', '/peers', 'admin', { url: to.url });
   if (added.statusCode !== 201) throw new Error(`add peer: ${added.statusCode} ${added.body}`);
   const teamId = to.config.teamId;
-  const verified = await api(from, 'POST', `/peers/${teamId}/verify`, 'admin', { fingerprint: added.json().fingerprint });
+  const verified = await api(from, 'POST', `/peers/${teamId}/verify`, 'admin', {
+    fingerprint: added.json().fingerprint,
+  });
   if (verified.statusCode !== 200) throw new Error(`verify: ${verified.statusCode} ${verified.body}`);
   const patched = await api(from, 'PATCH', `/peers/${teamId}`, 'admin', { relationship, trustLevel });
   if (patched.statusCode !== 200) throw new Error(`patch: ${patched.statusCode} ${patched.body}`);
@@ -47,7 +59,11 @@ async function overview(query = '', role: 'reader' | 'handler' | 'admin' | null 
 async function settled(...nodes: TestNode[]): Promise<void> {
   for (const node of nodes) {
     await waitFor(`${node.config.teamId}: outbox empty`, async () => {
-      const row = await node.database.db.selectFrom('outbound_message').select((eb) => eb.fn.countAll<number>().as('n')).where('state', '=', 'pending').executeTakeFirstOrThrow();
+      const row = await node.database.db
+        .selectFrom('outbound_message')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('state', '=', 'pending')
+        .executeTakeFirstOrThrow();
       return Number(row.n) === 0;
     });
   }
@@ -58,7 +74,11 @@ async function relatedEntries(node: TestNode, ref: string) {
 }
 
 async function outbound(node: TestNode, type: string): Promise<number> {
-  const row = await node.database.db.selectFrom('outbound_message').select((eb) => eb.fn.countAll<number>().as('n')).where('type', '=', type).executeTakeFirstOrThrow();
+  const row = await node.database.db
+    .selectFrom('outbound_message')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('type', '=', type)
+    .executeTakeFirstOrThrow();
   return Number(row.n);
 }
 
@@ -81,7 +101,11 @@ t.test('both members report the same host: the overview relates them and both ar
   // firstSeen 2026-11-20T02:13+09:00 is a Thursday in UTC: ISO week 47.
   t.same(body.byPeriod, { '2026-W47': 2 });
   t.equal(body.period, 'week');
-  t.equal(body.related.length, 1, 'only the shared host: the other hosts and indicators are alpha\'s alone, and one address is not a network match');
+  t.equal(
+    body.related.length,
+    1,
+    "only the shared host: the other hosts and indicators are alpha's alone, and one address is not a network match",
+  );
   t.match(body.related[0], {
     kind: 'ip',
     value: HOST,
@@ -104,21 +128,51 @@ t.test('both members report the same host: the overview relates them and both ar
     kind: 'related-activity',
     team: 'cc',
     actor: 'cc',
-    changes: { observable: { kind: 'ip', value: HOST }, related: [{ team: 'bravo', ref: b1.ref, category: 'information-gathering', tlp: 'AMBER' }], withheld: 0, coordinator: 'cc' },
+    changes: {
+      observable: { kind: 'ip', value: HOST },
+      related: [{ team: 'bravo', ref: b1.ref, category: 'information-gathering', tlp: 'AMBER' }],
+      withheld: 0,
+      coordinator: 'cc',
+    },
   });
   t.ok(onAlpha.note?.includes(`ip ${HOST} is also in bravo ${b1.ref}`), onAlpha.note ?? 'no note');
   const onBravo = await waitFor('warning at bravo', async () => (await relatedEntries(bravo, b1.ref))[0]);
-  t.match(onBravo, { team: 'cc', changes: { observable: { kind: 'ip', value: HOST }, related: [{ team: 'alpha', ref: a1.ref, category: 'intrusions' }], withheld: 0 } });
+  t.match(onBravo, {
+    team: 'cc',
+    changes: {
+      observable: { kind: 'ip', value: HOST },
+      related: [{ team: 'alpha', ref: a1.ref, category: 'intrusions' }],
+      withheld: 0,
+    },
+  });
 
   // Each disclosure was decided and recorded: the summaries at the members, the warnings at cc.
   const decisions = (await api(alpha, 'GET', `/audit?kind=disclosure.decision&incident=${a1.id}`, 'admin'))
     .json()
     .items.filter((d: any) => d.details.purpose === 'coordinator-feed');
   t.equal(decisions.length, 1);
-  t.match(decisions, [{ decision: 'allow', peer: 'cc', details: { purpose: 'coordinator-feed', type: 'activity.summary', detail: 'summary', ref: a1.ref } }]);
+  t.match(decisions, [
+    {
+      decision: 'allow',
+      peer: 'cc',
+      details: { purpose: 'coordinator-feed', type: 'activity.summary', detail: 'summary', ref: a1.ref },
+    },
+  ]);
   const warnings = (await api(cc, 'GET', '/audit?kind=coordination.warning', 'admin')).json().items;
   t.equal(warnings.length, 2);
-  t.match(warnings.find((w: any) => w.peer === 'alpha'), { decision: 'allow', details: { type: 'activity.related', observableKind: 'ip', refs: [a1.ref], named: [{ team: 'bravo', ref: b1.ref }], withheld: 0 } });
+  t.match(
+    warnings.find((w: any) => w.peer === 'alpha'),
+    {
+      decision: 'allow',
+      details: {
+        type: 'activity.related',
+        observableKind: 'ip',
+        refs: [a1.ref],
+        named: [{ team: 'bravo', ref: b1.ref }],
+        withheld: 0,
+      },
+    },
+  );
   t.notOk(JSON.stringify(warnings).includes(HOST), 'the audit log names reports, not the observable');
 });
 
@@ -159,17 +213,24 @@ t.test('a report the coordinator may not name is counted, not named (AMBER+STRIC
 
 t.test("the coordinator's own incident: members are told as far as the policy allows; its journal names theirs", async (t) => {
   // A GREEN incident of cc's own, about the same host: GREEN may go to a member at partner.
-  const own = await createIncident(cc, { ...SCAN, title: 'Scan against the national research network', tlp: 'GREEN' });
+  const own = await createIncident(cc, {
+    ...SCAN,
+    title: 'Scan against the national research network',
+    tlp: 'GREEN',
+  });
   const toAlpha = await waitFor("alpha told of cc's incident", async () => {
     const entries = await relatedEntries(alpha, a1.ref);
     return entries.length === 3 ? entries[2] : null;
   });
   t.match(toAlpha.changes, { related: [{ team: 'cc', ref: own.ref, tlp: 'GREEN' }], withheld: 0 });
   const direct = (await api(cc, 'GET', `/audit?kind=disclosure.decision&incident=${own.id}`, 'admin')).json().items;
-  t.match(direct.filter((d: any) => d.details.type === 'activity.related'), [
-    { decision: 'allow', details: { purpose: 'direct' } },
-    { decision: 'allow', details: { purpose: 'direct' } },
-  ]);
+  t.match(
+    direct.filter((d: any) => d.details.type === 'activity.related'),
+    [
+      { decision: 'allow', details: { purpose: 'direct' } },
+      { decision: 'allow', details: { purpose: 'direct' } },
+    ],
+  );
   const o = (await overview()).json();
   t.same(o.byTeam, { alpha: 1, bravo: 2, cc: 1 });
   t.match(o.related[0], { teams: ['alpha', 'bravo', 'cc'] });
@@ -184,7 +245,10 @@ t.test("the coordinator's own incident: members are told as far as the policy al
   t.equal(notes.length, 1);
   t.match(notes[0], { team: 'cc', actor: 'coordination', changes: { observable: { kind: 'ip', value: HOST } } });
   const named = notes[0]!.changes.related.map((r: any) => `${r.team} ${r.ref}`).sort();
-  t.ok(named.includes(`alpha ${a1.ref}`) && named.includes(`bravo ${b1.ref}`), 'it names the members\' reports, the strict one too: it stays inside cc');
+  t.ok(
+    named.includes(`alpha ${a1.ref}`) && named.includes(`bravo ${b1.ref}`),
+    "it names the members' reports, the strict one too: it stays inside cc",
+  );
   await settled(alpha, cc);
   t.equal((await relatedEntries(alpha, a1.ref)).length, 3, 'alpha is not warned again');
 });
@@ -195,7 +259,11 @@ t.test('a RED incident is never summarised; the deny is audited', async (t) => {
     .json()
     .items.filter((d: any) => d.details.purpose === 'coordinator-feed');
   t.equal(decisions.length, 1);
-  t.match(decisions[0], { decision: 'deny', peer: 'cc', details: { purpose: 'coordinator-feed', tlp: 'RED', payloadSha256: null } });
+  t.match(decisions[0], {
+    decision: 'deny',
+    peer: 'cc',
+    details: { purpose: 'coordinator-feed', tlp: 'RED', payloadSha256: null },
+  });
   t.ok(decisions[0].details.deniedBy.includes('red-channel'));
   const queued = await alpha.database.db.selectFrom('outbound_message').select('id').where('incident_id', '=', red.id).execute();
   t.equal(queued.length, 0, 'nothing queued for the RED incident');
@@ -214,7 +282,16 @@ function summaryDocument(from: string, ref: string, overrides: Record<string, un
     lastSeen: null,
     updatedAt: new Date().toISOString(),
     version: 1,
-    counts: { sourceHosts: 1, targetHosts: 0, intermediaryHosts: 0, indicators: 0, vulnerabilities: 0, systemChanges: 0, installedSoftware: 0, evidence: 0 },
+    counts: {
+      sourceHosts: 1,
+      targetHosts: 0,
+      intermediaryHosts: 0,
+      indicators: 0,
+      vulnerabilities: 0,
+      systemChanges: 0,
+      installedSoftware: 0,
+      evidence: 0,
+    },
     hosts: [{ role: 'source', ip: '198.51.100.99' }],
     indicators: [],
     cves: [],
@@ -253,7 +330,12 @@ t.test('the coordinator takes summaries from its members only, well formed, neve
 
 t.test('members take warnings from their coordinator only', async (t) => {
   const notice = (from: string) =>
-    messageDocument(from, 'alpha', 'activity.related', { refs: [a1.ref], observable: { kind: 'ip', value: HOST }, related: [], withheld: 1 });
+    messageDocument(from, 'alpha', 'activity.related', {
+      refs: [a1.ref],
+      observable: { kind: 'ip', value: HOST },
+      related: [],
+      withheld: 1,
+    });
   t.equal((await api(alpha, 'PATCH', '/peers/cc', 'admin', { relationship: 'peer' })).statusCode, 200);
   const refused = await postMessage(alpha, await sign(notice('cc'), 'cc'));
   t.equal((await api(alpha, 'PATCH', '/peers/cc', 'admin', { relationship: 'coordinator' })).statusCode, 200);
@@ -261,7 +343,16 @@ t.test('members take warnings from their coordinator only', async (t) => {
   t.equal(refused.json.code, 'not-our-coordinator');
 
   // A reference number alpha never reported to cc: nothing to file it on.
-  const unknown = await postMessage(alpha, await sign({ ...notice('cc'), body: { refs: ['ALPHA#1999-000001'], observable: { kind: 'ip', value: HOST }, related: [], withheld: 1 } }, 'cc'));
+  const unknown = await postMessage(
+    alpha,
+    await sign(
+      {
+        ...notice('cc'),
+        body: { refs: ['ALPHA#1999-000001'], observable: { kind: 'ip', value: HOST }, related: [], withheld: 1 },
+      },
+      'cc',
+    ),
+  );
   t.equal(unknown.status, 409);
   t.equal(unknown.json.code, 'unknown-incident');
   const before = (await relatedEntries(alpha, a1.ref)).length;
@@ -284,7 +375,10 @@ t.test('GET /overview: filters, bad input, roles', async (t) => {
   const past = (await overview(`?until=${enc('2000-01-01T00:00:00Z')}`)).json();
   t.equal(past.total, 0);
   const days = (await overview('?period=day&limit=1')).json();
-  t.ok(Object.keys(days.byPeriod).every((k) => /^\d{4}-\d{2}-\d{2}$/.test(k)), 'UTC days');
+  t.ok(
+    Object.keys(days.byPeriod).every((k) => /^\d{4}-\d{2}-\d{2}$/.test(k)),
+    'UTC days',
+  );
   t.ok(days.related.length <= 1);
 
   for (const [query, pointer] of [
@@ -308,6 +402,10 @@ t.test('GET /overview: filters, bad input, roles', async (t) => {
   const anonymous = await overview('', null);
   t.equal(anonymous.statusCode, 401);
   t.equal(anonymous.json().code, 'unauthenticated');
-  const forged = await cc.app.inject({ method: 'GET', url: '/api/v1/overview', headers: { authorization: 'Bearer not-a-token' } });
+  const forged = await cc.app.inject({
+    method: 'GET',
+    url: '/api/v1/overview',
+    headers: { authorization: 'Bearer not-a-token' },
+  });
   t.equal(forged.statusCode, 401);
 });

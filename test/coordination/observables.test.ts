@@ -1,7 +1,16 @@
 import t from 'tap';
 import { TLP_LABELS } from '../../schemas/common.schema.js';
 import { TRUST_LEVELS } from '../../schemas/policy.schema.js';
-import { isoWeek, networkOf, observablesOf, periodOf, relatedPair, relatedTo, sameIncident, type CorrelatedReport } from '../../src/modules/coordination/observables.js';
+import {
+  isoWeek,
+  networkOf,
+  observablesOf,
+  periodOf,
+  relatedPair,
+  relatedTo,
+  sameIncident,
+  type CorrelatedReport,
+} from '../../src/modules/coordination/observables.js';
 import { mayNameMemberReport } from '../../src/modules/coordination/related-disclosure.js';
 
 /** The pure parts of coordination: what reports are correlated on, when they are related, who may be told. */
@@ -47,7 +56,12 @@ t.test('observablesOf: addresses, networks, names, indicators; never internal, r
   t.same(observablesOf({ hosts: [], indicators: [] }), []);
 });
 
-const report = (team: string, ref: string, ips: string[] = [], links: Array<{ team: string; ref: string }> = []): CorrelatedReport => ({ team, ref, ips, links });
+const report = (team: string, ref: string, ips: string[] = [], links: Array<{ team: string; ref: string }> = []): CorrelatedReport => ({
+  team,
+  ref,
+  ips,
+  links,
+});
 
 t.test('relatedPair: across teams, never one incident with itself, networks only without a common address', async (t) => {
   const a = report('alpha', 'A1', ['203.0.113.45']);
@@ -65,9 +79,18 @@ t.test('relatedPair: across teams, never one incident with itself, networks only
   t.ok(relatedPair('network', '203.0.113.0/24', a2, b), 'neighbouring addresses');
 
   const related = relatedTo('network', '203.0.113.0/24', [a, a2, b, b2]);
-  t.same(related.get(a)?.map((r) => r.ref), ['B2']);
-  t.same(related.get(a2)?.map((r) => r.ref), ['B1', 'B2']);
-  t.same(related.get(b)?.map((r) => r.ref), ['A2']);
+  t.same(
+    related.get(a)?.map((r) => r.ref),
+    ['B2'],
+  );
+  t.same(
+    related.get(a2)?.map((r) => r.ref),
+    ['B1', 'B2'],
+  );
+  t.same(
+    related.get(b)?.map((r) => r.ref),
+    ['A2'],
+  );
   t.same(relatedTo('ip', '203.0.113.45', [a, copy]).size, 0);
 });
 

@@ -85,14 +85,33 @@ t.test('gpg --verify accepts a Hikeshi signature over the canonical bytes', { sk
 t.test('a gpg-made detached signature verifies in Hikeshi', { skip }, async (t) => {
   const gpg = createGpg(t);
   const bravo = loadFixtureKey('bravo');
-  ok(t, gpg.run(['--pinentry-mode', 'loopback', '--passphrase-fd', '0', '--import', gpg.file('bravo.asc', bravo.armoredPrivateKey)], bravo.passphrase), 'import secret key');
+  ok(
+    t,
+    gpg.run(
+      ['--pinentry-mode', 'loopback', '--passphrase-fd', '0', '--import', gpg.file('bravo.asc', bravo.armoredPrivateKey)],
+      bravo.passphrase,
+    ),
+    'import secret key',
+  );
 
   const doc = gpg.file('doc.json', canonicalBytes(report));
   const sigPath = path.join(gpg.home, 'doc.json.asc');
   ok(
     t,
     gpg.run(
-      ['--pinentry-mode', 'loopback', '--passphrase-fd', '0', '--local-user', bravo.fingerprint, '--armor', '--detach-sign', '--output', sigPath, doc],
+      [
+        '--pinentry-mode',
+        'loopback',
+        '--passphrase-fd',
+        '0',
+        '--local-user',
+        bravo.fingerprint,
+        '--armor',
+        '--detach-sign',
+        '--output',
+        sigPath,
+        doc,
+      ],
       bravo.passphrase,
     ),
     'gpg --detach-sign',
@@ -105,20 +124,41 @@ t.test('a gpg-made detached signature verifies in Hikeshi', { skip }, async (t) 
     ok: true,
     signerFingerprint: bravo.fingerprint,
   });
-  t.match(await verifyDocumentSignature({ document: { ...report, severity: 3 }, signature }, peer), { ok: false, reason: 'bad-signature' });
-  t.match(await verifyDocumentSignature({ document: report, signature }, await loadFixturePeerKey('alpha')), { ok: false, reason: 'wrong-key' });
+  t.match(await verifyDocumentSignature({ document: { ...report, severity: 3 }, signature }, peer), {
+    ok: false,
+    reason: 'bad-signature',
+  });
+  t.match(await verifyDocumentSignature({ document: report, signature }, await loadFixturePeerKey('alpha')), {
+    ok: false,
+    reason: 'wrong-key',
+  });
 
   // Text-mode signatures (gpg --textmode / clearsign habits) are accepted too; canonical JSON has no line endings to normalize.
   const textSigPath = path.join(gpg.home, 'doc.text.asc');
   ok(
     t,
     gpg.run(
-      ['--pinentry-mode', 'loopback', '--passphrase-fd', '0', '--local-user', bravo.fingerprint, '--textmode', '--armor', '--detach-sign', '--output', textSigPath, doc],
+      [
+        '--pinentry-mode',
+        'loopback',
+        '--passphrase-fd',
+        '0',
+        '--local-user',
+        bravo.fingerprint,
+        '--textmode',
+        '--armor',
+        '--detach-sign',
+        '--output',
+        textSigPath,
+        doc,
+      ],
       bravo.passphrase,
     ),
     'gpg --textmode --detach-sign',
   );
-  t.match(await verifyDocumentSignature({ document: report, signature: readFileSync(textSigPath, 'utf8') }, peer), { ok: true });
+  t.match(await verifyDocumentSignature({ document: report, signature: readFileSync(textSigPath, 'utf8') }, peer), {
+    ok: true,
+  });
 });
 
 t.test('gpg decrypts a sealed message and Hikeshi opens gpg-encrypted messages', { skip }, async (t) => {

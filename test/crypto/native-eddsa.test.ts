@@ -48,7 +48,12 @@ t.test('a natively made signature has the v4 EdDSA shape and openpgp.js verifies
 t.test('an openpgp.js-made signature (salt notation, hashed key ID) verifies on the fast path', async (t) => {
   const fixture = loadFixtureKey('alpha');
   const key = await readPrivateKey({ armoredKey: fixture.armoredPrivateKey });
-  const signature = await sign({ message: await createMessage({ binary: canonicalBytes(report) }), signingKeys: key, detached: true, format: 'armored' });
+  const signature = await sign({
+    message: await createMessage({ binary: canonicalBytes(report) }),
+    signingKeys: key,
+    detached: true,
+    format: 'armored',
+  });
   t.ok(parseEddsaSignature(signature), 'the fast path reads it');
   const { fast, reference } = await verdicts({ document: report, signature }, await loadFixturePeerKey('alpha'));
   t.match(fast, { ok: true });
@@ -102,7 +107,10 @@ t.test('signatures from the future and by other keys are decided as openpgp.js d
   const key = await loadFixturePeerKey('cc');
   const past = { now: new Date(Date.now() - 60 * 60 * 1000), maxClockSkewMs: 0 };
   t.match(await verifyDocumentSignature(envelope, key, past), { ok: false, reason: 'bad-signature' });
-  t.match(await verifyDocumentSignature(envelope, key, { ...past, implementation: 'openpgp.js' }), { ok: false, reason: 'bad-signature' });
+  t.match(await verifyDocumentSignature(envelope, key, { ...past, implementation: 'openpgp.js' }), {
+    ok: false,
+    reason: 'bad-signature',
+  });
   const mallory = await loadFixturePeerKey('mallory');
   t.match(await verifyDocumentSignature(envelope, mallory), { ok: false, reason: 'wrong-key' });
 });
@@ -110,7 +118,10 @@ t.test('signatures from the future and by other keys are decided as openpgp.js d
 t.test('unusual armor is left to openpgp.js, which still verifies it', async (t) => {
   const envelope = await signDocument(report, await loadFixtureSigner('cc'));
   const key = await loadFixturePeerKey('cc');
-  const withHeader = envelope.signature.replace('-----BEGIN PGP SIGNATURE-----\n', '-----BEGIN PGP SIGNATURE-----\nComment: made by Hikeshi\n');
+  const withHeader = envelope.signature.replace(
+    '-----BEGIN PGP SIGNATURE-----\n',
+    '-----BEGIN PGP SIGNATURE-----\nComment: made by Hikeshi\n',
+  );
   t.match(await verifyDocumentSignature({ document: report, signature: withHeader }, key), { ok: true });
   const crlf = envelope.signature.replace(/\n/g, '\r\n');
   t.match(await verifyDocumentSignature({ document: report, signature: crlf }, key), { ok: true });

@@ -5,7 +5,12 @@ import { generateNodeKey, KeyPassphraseError, loadNodeSigner, readPeerKey } from
 // The one test that generates keys; everything else uses test/fixtures/keys.
 t.test('generates a passphrase-protected v4 curve25519 key', async (t) => {
   const passphrase = 'generated in test';
-  const key = await generateNodeKey({ teamId: 'delta', name: 'Delta CSIRT', email: 'delta@hikeshi.invalid', passphrase });
+  const key = await generateNodeKey({
+    teamId: 'delta',
+    name: 'Delta CSIRT',
+    email: 'delta@hikeshi.invalid',
+    passphrase,
+  });
   t.match(key.fingerprint, /^[0-9A-F]{40}$/);
   t.match(key.armoredPrivateKey, /^-----BEGIN PGP PRIVATE KEY BLOCK-----/);
   t.match(key.armoredPublicKey, /^-----BEGIN PGP PUBLIC KEY BLOCK-----/);

@@ -44,7 +44,10 @@ t.test('parsed keys are cached by armored text', async (t) => {
 });
 
 t.test('rejects private keys', async (t) => {
-  await t.rejects(readPeerKey(loadFixtureKey('alpha').armoredPrivateKey), { name: 'InvalidKeyError', message: /private key/ });
+  await t.rejects(readPeerKey(loadFixtureKey('alpha').armoredPrivateKey), {
+    name: 'InvalidKeyError',
+    message: /private key/,
+  });
   // A private key relabelled as public must not slip through on the armor header alone.
   const relabelled = loadFixtureKey('alpha')
     .armoredPrivateKey.replace('BEGIN PGP PRIVATE KEY BLOCK', 'BEGIN PGP PUBLIC KEY BLOCK')
@@ -77,7 +80,10 @@ t.test('a PeerKey-shaped object not produced by readPeerKey is refused', async (
 
 t.test('fingerprint helpers accept GnuPG-style input', async (t) => {
   const fpr = loadFixtureKey('cc').fingerprint;
-  const spaced = fpr.toLowerCase().replace(/(.{4})/g, '$1 ').trim();
+  const spaced = fpr
+    .toLowerCase()
+    .replace(/(.{4})/g, '$1 ')
+    .trim();
   t.equal(normalizeFingerprint(spaced), fpr);
   t.ok(isV4Fingerprint(fpr));
   t.notOk(isV4Fingerprint(spaced), 'only the normalized form passes');

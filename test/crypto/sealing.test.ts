@@ -1,12 +1,6 @@
 import t from 'tap';
 
-import {
-  openSealed,
-  sealForRecipient,
-  SealedMessageError,
-  signDocument,
-  verifyDocumentSignature,
-} from '../../src/crypto/index.js';
+import { openSealed, sealForRecipient, SealedMessageError, signDocument, verifyDocumentSignature } from '../../src/crypto/index.js';
 import { loadFixturePeerKey, loadFixtureSigner } from '../fixtures/keys/index.js';
 
 t.test('round trip preserves the exact text', async (t) => {
@@ -35,7 +29,10 @@ t.test('signed envelope survives sealing and still verifies', async (t) => {
 
 t.test('a message sealed to another key cannot be opened', async (t) => {
   const sealed = await sealForRecipient('for alpha only', await loadFixturePeerKey('alpha'));
-  await t.rejects(openSealed(sealed, await loadFixtureSigner('mallory')), { name: 'SealedMessageError', reason: 'wrong-recipient' });
+  await t.rejects(openSealed(sealed, await loadFixtureSigner('mallory')), {
+    name: 'SealedMessageError',
+    reason: 'wrong-recipient',
+  });
   // Key rotation: the new key does not open traffic sealed to the old one.
   await t.rejects(openSealed(sealed, await loadFixtureSigner('alpha-2')), SealedMessageError);
   t.equal(await openSealed(sealed, await loadFixtureSigner('alpha')), 'for alpha only');
@@ -49,7 +46,10 @@ t.test('tampered ciphertext fails the integrity check', async (t) => {
   body[body.length - 30] = (body[body.length - 30] as number) ^ 0xff;
   const b64 = body.toString('base64').match(/.{1,64}/g) ?? [];
   const tampered = ['-----BEGIN PGP MESSAGE-----', '', ...b64, '-----END PGP MESSAGE-----', ''].join('\n');
-  await t.rejects(openSealed(tampered, await loadFixtureSigner('cc')), { name: 'SealedMessageError', reason: 'decryption-failed' });
+  await t.rejects(openSealed(tampered, await loadFixtureSigner('cc')), {
+    name: 'SealedMessageError',
+    reason: 'decryption-failed',
+  });
 });
 
 t.test('garbage and oversized input', async (t) => {
@@ -61,12 +61,21 @@ t.test('garbage and oversized input', async (t) => {
   });
   const big = await sealForRecipient('y'.repeat(10_000), await loadFixturePeerKey('cc'));
   // Rejected on armored length alone, before any parsing.
-  await t.rejects(openSealed(big, cc, { maxPlaintextBytes: 1000 }), { name: 'SealedMessageError', reason: 'too-large' });
+  await t.rejects(openSealed(big, cc, { maxPlaintextBytes: 1000 }), {
+    name: 'SealedMessageError',
+    reason: 'too-large',
+  });
   // Armor is small enough to parse, but the decrypted payload exceeds the limit.
-  await t.rejects(openSealed(big, cc, { maxPlaintextBytes: 6000 }), { name: 'SealedMessageError', reason: 'too-large' });
+  await t.rejects(openSealed(big, cc, { maxPlaintextBytes: 6000 }), {
+    name: 'SealedMessageError',
+    reason: 'too-large',
+  });
   t.equal((await openSealed(big, cc, { maxPlaintextBytes: 10_000 })).length, 10_000);
 });
 
 t.test('refuses plaintext that UTF-8 cannot carry faithfully', async (t) => {
-  await t.rejects(sealForRecipient('bad \ud800', await loadFixturePeerKey('cc')), { name: 'SealedMessageError', reason: 'malformed' });
+  await t.rejects(sealForRecipient('bad \ud800', await loadFixturePeerKey('cc')), {
+    name: 'SealedMessageError',
+    reason: 'malformed',
+  });
 });

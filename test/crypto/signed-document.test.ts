@@ -70,7 +70,9 @@ t.test('survives a JSON round trip with reordered keys and whitespace', async (t
 
 t.test('verification does not mutate or coerce the envelope', async (t) => {
   const envelope = await signDocument({ z: 1, a: { y: [2, 1], b: 0, n: -0 } }, await loadFixtureSigner('alpha'));
-  const received = JSON.parse('{"signature":' + JSON.stringify(envelope.signature) + ',"document":{"z":1,"a":{"y":[2,1],"n":0,"b":0}}}') as {
+  const received = JSON.parse(
+    '{"signature":' + JSON.stringify(envelope.signature) + ',"document":{"z":1,"a":{"y":[2,1],"n":0,"b":0}}}',
+  ) as {
     document: Record<string, unknown>;
   };
   const before = JSON.stringify(received);
@@ -91,7 +93,11 @@ t.test('tampering is detected', async (t) => {
     ['array reorder', { ...envelope.document, indicators: [...report.indicators].reverse() }],
   ];
   for (const [label, document] of tampered) {
-    t.same(await verifyDocumentSignature({ document, signature: envelope.signature }, alpha), { ok: false, reason: 'bad-signature' }, label);
+    t.same(
+      await verifyDocumentSignature({ document, signature: envelope.signature }, alpha),
+      { ok: false, reason: 'bad-signature' },
+      label,
+    );
   }
 });
 
@@ -121,10 +127,16 @@ t.test('a tampered signature is rejected', async (t) => {
 
 t.test('a signature by a different key is wrong-key', async (t) => {
   const byMallory = await signDocument(report, await loadFixtureSigner('mallory'));
-  t.same(await verifyDocumentSignature(byMallory, await loadFixturePeerKey('alpha')), { ok: false, reason: 'wrong-key' });
+  t.same(await verifyDocumentSignature(byMallory, await loadFixturePeerKey('alpha')), {
+    ok: false,
+    reason: 'wrong-key',
+  });
   // Same team after key rotation: the old key must not accept the new key's signatures, nor vice versa.
   const byAlpha2 = await signDocument(report, await loadFixtureSigner('alpha-2'));
-  t.same(await verifyDocumentSignature(byAlpha2, await loadFixturePeerKey('alpha')), { ok: false, reason: 'wrong-key' });
+  t.same(await verifyDocumentSignature(byAlpha2, await loadFixturePeerKey('alpha')), {
+    ok: false,
+    reason: 'wrong-key',
+  });
   t.match(await verifyDocumentSignature(byAlpha2, await loadFixturePeerKey('alpha-2')), { ok: true });
 });
 
@@ -163,9 +175,18 @@ t.test('signatures from the future are rejected beyond the clock skew allowance'
   const envelope = await signDocument(report, await loadFixtureSigner('alpha'));
   const alpha = await loadFixturePeerKey('alpha');
   const tenMinutesAgo = new Date(Date.now() - 10 * 60 * 1000);
-  t.same(await verifyDocumentSignature(envelope, alpha, { now: tenMinutesAgo }), { ok: false, reason: 'bad-signature' });
-  t.match(await verifyDocumentSignature(envelope, alpha, { now: tenMinutesAgo, maxClockSkewMs: 15 * 60 * 1000 }), { ok: true });
-  t.match(await verifyDocumentSignature(envelope, alpha, { now: new Date(Date.now() - 60 * 1000) }), { ok: true }, 'default skew tolerates a minute');
+  t.same(await verifyDocumentSignature(envelope, alpha, { now: tenMinutesAgo }), {
+    ok: false,
+    reason: 'bad-signature',
+  });
+  t.match(await verifyDocumentSignature(envelope, alpha, { now: tenMinutesAgo, maxClockSkewMs: 15 * 60 * 1000 }), {
+    ok: true,
+  });
+  t.match(
+    await verifyDocumentSignature(envelope, alpha, { now: new Date(Date.now() - 60 * 1000) }),
+    { ok: true },
+    'default skew tolerates a minute',
+  );
 });
 
 t.test('signDocument refuses non-object documents and non-JSON content', async (t) => {
@@ -190,7 +211,10 @@ t.test('signature issuer can be read before verification', async (t) => {
   const alpha2 = loadFixtureKey('alpha-2');
   const envelope = await signDocument(report, await loadFixtureSigner('alpha-2'));
   t.equal(await signatureIssuerFingerprint(envelope.signature), alpha2.fingerprint);
-  t.same(await readSignatureIssuer(envelope.signature), { keyId: alpha2.fingerprint.slice(-16), fingerprint: alpha2.fingerprint });
+  t.same(await readSignatureIssuer(envelope.signature), {
+    keyId: alpha2.fingerprint.slice(-16),
+    fingerprint: alpha2.fingerprint,
+  });
   t.equal(await signatureIssuerFingerprint('garbage'), null);
   t.equal(await signatureIssuerFingerprint(alpha2.armoredPublicKey), null);
 });

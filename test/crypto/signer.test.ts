@@ -46,10 +46,7 @@ t.test('passphrase is ignored for an unencrypted key', async (t) => {
 t.test('rejects public keys and garbage', async (t) => {
   await t.rejects(loadNodeSigner(loadFixtureKey('cc').armoredPublicKey), InvalidKeyError);
   await t.rejects(loadNodeSigner('nonsense'), InvalidKeyError);
-  await t.rejects(
-    loadNodeSigner('-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nAAAA\n-----END PGP PRIVATE KEY BLOCK-----\n'),
-    InvalidKeyError,
-  );
+  await t.rejects(loadNodeSigner('-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nAAAA\n-----END PGP PRIVATE KEY BLOCK-----\n'), InvalidKeyError);
   const cc = loadFixtureKey('cc').armoredPrivateKey;
   await t.rejects(loadNodeSigner(cc + loadFixtureKey('alpha').armoredPrivateKey), InvalidKeyError, 'two key blocks');
 });
@@ -60,7 +57,9 @@ t.test('signDetached signs strings as their UTF-8 bytes', async (t) => {
   const fromString = await signer.signDetached(text);
   t.match(fromString, /^-----BEGIN PGP SIGNATURE-----\n[\s\S]+-----END PGP SIGNATURE-----\n?$/);
   // verifyDocumentSignature hashes canonicalBytes({k: ...}), which is exactly the UTF-8 of `text`.
-  t.match(await verifyDocumentSignature({ document: { k: 'Grüße 😀' }, signature: fromString }, signer.publicKey), { ok: true });
+  t.match(await verifyDocumentSignature({ document: { k: 'Grüße 😀' }, signature: fromString }, signer.publicKey), {
+    ok: true,
+  });
   await t.rejects(signer.signDetached('\ud800'));
 });
 

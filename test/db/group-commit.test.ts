@@ -23,7 +23,8 @@ function inserter(target: Db, seen: number[]) {
     async (tx, names) => {
       seen.push(names.length);
       const xid = await txid(tx);
-      for (const name of names) await sql`insert into gc_item (name, xid) values (${name}, ${name.startsWith('bad') ? null : xid})`.execute(tx);
+      for (const name of names)
+        await sql`insert into gc_item (name, xid) values (${name}, ${name.startsWith('bad') ? null : xid})`.execute(tx);
       return names.map(() => xid);
     },
     // One transaction at a time: these tests are about how groups form.
@@ -38,7 +39,10 @@ t.test('items submitted together share one transaction, in groups of at most max
   t.same(seen, [4, 2], 'two transactions: four items, then the two that waited');
   t.equal(new Set(xids.slice(0, 4)).size, 1, 'the first four in one transaction');
   t.not(xids[4], xids[0]);
-  const rows = await db.selectFrom('gc_item' as never).selectAll().execute();
+  const rows = await db
+    .selectFrom('gc_item' as never)
+    .selectAll()
+    .execute();
   t.equal(rows.length, 6, 'all six committed');
 });
 
@@ -51,7 +55,9 @@ t.test('a failing item fails alone: the others of its group run again and commit
   t.match((results[1] as PromiseRejectedResult).reason, { message: /null value/ }, 'the item gets its own error');
   t.equal(results[2]!.status, 'fulfilled');
   t.same(seen, [3, 1, 1, 1], 'one group of three, then each alone');
-  const names = (await sql<{ name: string }>`select name from gc_item where name like 'b%' order by name`.execute(db)).rows.map((r) => r.name);
+  const names = (await sql<{ name: string }>`select name from gc_item where name like 'b%' order by name`.execute(db)).rows.map(
+    (r) => r.name,
+  );
   t.same(names, ['b1', 'b2'], 'nothing of the failing item is stored');
 });
 
@@ -92,7 +98,10 @@ t.test('when no transaction can start, every waiting item fails and none hangs',
   await broken.drop(); // closed: every transaction fails to start
   const group = createGroupCommit<string, string>(broken.handle.db, async (_tx, names) => names, { maxItems: 8 });
   const results = await Promise.allSettled(['e1', 'e2', 'e3'].map((n) => group.run(n)));
-  t.same(results.map((r) => r.status), ['rejected', 'rejected', 'rejected']);
+  t.same(
+    results.map((r) => r.status),
+    ['rejected', 'rejected', 'rejected'],
+  );
   // And the group keeps working for later items on a good database.
   const later = createGroupCommit<string, string>(db, async (_tx, names) => names, { maxItems: 8 });
   t.equal(await later.run('f1'), 'f1');
@@ -128,6 +137,8 @@ t.test('several transactions in flight: a second group starts while the first is
   releaseFirst();
   const x1 = await first;
   t.not(x1, x2, 'two transactions');
-  const names = (await sql<{ name: string }>`select name from gc_item where name like 'g%' order by name`.execute(db)).rows.map((r) => r.name);
+  const names = (await sql<{ name: string }>`select name from gc_item where name like 'g%' order by name`.execute(db)).rows.map(
+    (r) => r.name,
+  );
   t.same(names, ['g1', 'g2', 'g3']);
 });

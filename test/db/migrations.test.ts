@@ -31,16 +31,32 @@ $$`;
   const digits = `DO $fn1$ BEGIN PERFORM 1; END $fn1$`;
   t.strictSame(splitSqlStatements(`${digits}; SELECT 4`), [digits, 'SELECT 4'], 'a tag with digits');
 
-  t.strictSame(splitSqlStatements(`INSERT INTO t VALUES ('a;b'); SELECT 'c'`), [`INSERT INTO t VALUES ('a;b')`, `SELECT 'c'`], 'semicolon in a string');
+  t.strictSame(
+    splitSqlStatements(`INSERT INTO t VALUES ('a;b'); SELECT 'c'`),
+    [`INSERT INTO t VALUES ('a;b')`, `SELECT 'c'`],
+    'semicolon in a string',
+  );
   t.strictSame(splitSqlStatements(`SELECT 'it''s; fine'; SELECT ''`), [`SELECT 'it''s; fine'`, `SELECT ''`], 'doubled quotes');
   t.strictSame(splitSqlStatements(`SELECT '--not a comment'; SELECT 5`), [`SELECT '--not a comment'`, 'SELECT 5'], 'dashes in a string');
   t.strictSame(splitSqlStatements(`SELECT '$$'; SELECT 6`), [`SELECT '$$'`, 'SELECT 6'], 'dollars in a string');
 
-  t.strictSame(splitSqlStatements('-- header; with a semicolon\nSELECT 1; -- trailing; comment\nSELECT 2'), ['SELECT 1', 'SELECT 2'], 'line comments');
+  t.strictSame(
+    splitSqlStatements('-- header; with a semicolon\nSELECT 1; -- trailing; comment\nSELECT 2'),
+    ['SELECT 1', 'SELECT 2'],
+    'line comments',
+  );
   t.strictSame(splitSqlStatements('SELECT 1 -- no newline at the end;'), ['SELECT 1'], 'a final comment without a newline');
   t.strictSame(splitSqlStatements('/* a; block */ SELECT 1; SELECT /* ; */ 2').map(squeeze), ['SELECT 1', 'SELECT 2'], 'block comments');
-  t.strictSame(splitSqlStatements('/* outer /* nested; */ still comment; */ SELECT 7'), ['SELECT 7'], 'nested block comments (PostgreSQL nests them)');
-  t.strictSame(splitSqlStatements('CREATE TABLE "odd;name" (a int); SELECT 8'), ['CREATE TABLE "odd;name" (a int)', 'SELECT 8'], 'quoted identifier');
+  t.strictSame(
+    splitSqlStatements('/* outer /* nested; */ still comment; */ SELECT 7'),
+    ['SELECT 7'],
+    'nested block comments (PostgreSQL nests them)',
+  );
+  t.strictSame(
+    splitSqlStatements('CREATE TABLE "odd;name" (a int); SELECT 8'),
+    ['CREATE TABLE "odd;name" (a int)', 'SELECT 8'],
+    'quoted identifier',
+  );
   t.strictSame(splitSqlStatements(`SELECT $1::int; SELECT 9`), ['SELECT $1::int', 'SELECT 9'], 'a parameter is not a dollar quote');
 
   t.throws(() => splitSqlStatements('DO $$ BEGIN'), MigrationError, 'unterminated dollar quote');
@@ -86,7 +102,9 @@ t.test('migrations applied twice: the second run is a no-op', async (t) => {
   t.strictSame(first.applied, names, 'the first run applies every file, in name order');
   const tables = async () =>
     (
-      await sql<{ name: string }>`select table_name as name from information_schema.tables where table_schema = current_schema() order by 1`.execute(handle.db)
+      await sql<{
+        name: string;
+      }>`select table_name as name from information_schema.tables where table_schema = current_schema() order by 1`.execute(handle.db)
     ).rows.map((r) => r.name);
   const before = await tables();
   t.ok(before.includes('incident') && before.includes('journal_entry'), 'tables exist');
@@ -94,5 +112,9 @@ t.test('migrations applied twice: the second run is a no-op', async (t) => {
   t.strictSame(second.applied, [], 'the second run applies nothing');
   t.strictSame(await tables(), before, 'and changes no table');
   const recorded = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(handle.db);
-  t.strictSame(recorded.rows.map((r) => r.name), names, 'each migration recorded once');
+  t.strictSame(
+    recorded.rows.map((r) => r.name),
+    names,
+    'each migration recorded once',
+  );
 });

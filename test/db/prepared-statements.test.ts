@@ -17,7 +17,9 @@ await sql`create table ps_item (id int primary key, name text not null)`.execute
 
 /** Prepared statements of this connection whose text is `text`. */
 async function preparedAs(tx: Tx, text: string): Promise<string[]> {
-  const { rows } = await sql<{ name: string }>`select name from pg_prepared_statements where statement = ${text}`.execute(tx);
+  const { rows } = await sql<{
+    name: string;
+  }>`select name from pg_prepared_statements where statement = ${text}`.execute(tx);
   return rows.map((r) => r.name);
 }
 
@@ -47,7 +49,9 @@ t.test('no more statements are kept than the bound, and every one still answers'
       const { rows } = await sql<{ v: number }>`select ${sql.raw(String(i))}::int + ${1}::int as v`.execute(tx);
       t.equal(rows[0]!.v, i + 1);
     }
-    const { rows } = await sql<{ n: number }>`select count(*)::int as n from pg_prepared_statements where name like 'hikeshi\\_%'`.execute(tx);
+    const { rows } = await sql<{
+      n: number;
+    }>`select count(*)::int as n from pg_prepared_statements where name like 'hikeshi\\_%'`.execute(tx);
     t.ok(rows[0]!.n <= PREPARED_STATEMENTS_PER_CONNECTION, `${rows[0]!.n} kept`);
     // The first ones were evicted (embedded) or never named (server): they run all the same.
     const again = await sql<{ v: number }>`select ${sql.raw('0')}::int + ${1}::int as v`.execute(tx);
@@ -100,7 +104,9 @@ t.test('transaction settings: a server takes them; the embedded engine refuses r
   const run = db
     .transaction()
     .setIsolationLevel('serializable')
-    .execute(async (tx) => (await sql<{ level: string }>`select current_setting('transaction_isolation') as level`.execute(tx)).rows[0]!.level);
+    .execute(
+      async (tx) => (await sql<{ level: string }>`select current_setting('transaction_isolation') as level`.execute(tx)).rows[0]!.level,
+    );
   if (embedded) await t.rejects(run, /takes no transaction settings/);
   else t.equal(await run, 'serializable');
   // The connection is not left in a transaction: a plain statement runs and commits.

@@ -64,7 +64,10 @@ const report = {
 async function call(base: string, token: string, method: string, url: string, body?: unknown) {
   const res = await fetch(base + url, {
     method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   return { status: res.status, headers: res.headers, json: (await res.json().catch(() => null)) as any };
@@ -81,10 +84,15 @@ t.test('first start: bootstrap token, an incident over HTTP', async (t) => {
     t.match(lines.join('\n'), /listening on http:\/\/127\.0\.0\.1:\d+/);
     // The bootstrap admin token is printed on a terminal, or written to a file otherwise.
     const file = path.join(dataDir, BOOTSTRAP_TOKEN_FILE);
-    const bootstrap = existsSync(file) ? (await readFile(file, 'utf8')).trim() : (lines.find((l) => /^ey[\w-]+\.[\w-]+\.[\w-]+$/.test(l)) ?? '');
+    const bootstrap = existsSync(file)
+      ? (await readFile(file, 'utf8')).trim()
+      : (lines.find((l) => /^ey[\w-]+\.[\w-]+\.[\w-]+$/.test(l)) ?? '');
     t.ok(bootstrap, 'a bootstrap admin token was shown once');
 
-    const minted = await call(config.publicUrl, bootstrap, 'POST', '/api/v1/tokens', { role: 'handler', subject: 'restart-handler' });
+    const minted = await call(config.publicUrl, bootstrap, 'POST', '/api/v1/tokens', {
+      role: 'handler',
+      subject: 'restart-handler',
+    });
     t.equal(minted.status, 201, 'the bootstrap token is an admin token');
     handlerToken = minted.json.token;
 
@@ -92,7 +100,9 @@ t.test('first start: bootstrap token, an incident over HTTP', async (t) => {
     t.equal(created.status, 201, JSON.stringify(created.json));
     t.match(created.json.ref, /^ALPHA#\d{4}-000001$/);
     first = { ref: created.json.ref, id: created.json.id, body: created.json };
-    const note = await call(config.publicUrl, handlerToken, 'POST', `/api/v1/incidents/${encodeURIComponent(first.ref)}/journal`, { note: 'written before the restart' });
+    const note = await call(config.publicUrl, handlerToken, 'POST', `/api/v1/incidents/${encodeURIComponent(first.ref)}/journal`, {
+      note: 'written before the restart',
+    });
     t.equal(note.status, 201);
 
     // While this node runs, nobody else may open its embedded database.
@@ -120,9 +130,16 @@ t.test('second start on the same data dir: everything is still there', async (t)
     t.equal(got.status, 200, 'the token minted before the restart still works, and the incident is there');
     t.strictSame(got.json, first!.body, 'every field as it was');
     const journal = await call(config.publicUrl, handlerToken, 'GET', `/api/v1/incidents/${encodeURIComponent(first!.ref)}/journal`);
-    t.strictSame(journal.json.items.map((e: { kind: string }) => e.kind), ['created', 'note'], 'and its journal');
+    t.strictSame(
+      journal.json.items.map((e: { kind: string }) => e.kind),
+      ['created', 'note'],
+      'and its journal',
+    );
 
-    const next = await call(config.publicUrl, handlerToken, 'POST', '/api/v1/incidents', { ...report, title: 'After the restart' });
+    const next = await call(config.publicUrl, handlerToken, 'POST', '/api/v1/incidents', {
+      ...report,
+      title: 'After the restart',
+    });
     t.equal(next.status, 201);
     t.equal(next.json.ref, first!.ref.replace(/000001$/, '000002'), 'the next incident gets the next number');
     const profile = await call(config.publicUrl, handlerToken, 'GET', '/api/v1/profile');
@@ -132,28 +149,32 @@ t.test('second start on the same data dir: everything is still there', async (t)
   }
 });
 
-t.test('a data dir locked by another live process', { skip: schema ? 'the data-dir lock belongs to the embedded engine' : false }, async (t) => {
-  const lockFile = path.join(dataDir, 'hikeshi.lock');
-  // The parent of this test process is alive and is not us: its pid in the lock file means "in use".
-  await writeFile(lockFile, String(process.ppid));
-  try {
-    const err = await openDatabase({ dataDir }).then(
-      async (h) => {
-        await h.close();
-        return null;
-      },
-      (e: unknown) => e,
-    );
-    t.type(err, DataDirLockedError);
-    t.equal((err as DataDirLockedError).pid, process.ppid, 'names the holder');
-    t.match((err as Error).message, /in use by process/);
-  } finally {
-    await rm(lockFile, { force: true });
-  }
-  // A lock left by a process that is gone is taken over.
-  await writeFile(lockFile, '999999999');
-  const handle = await openDatabase({ dataDir });
-  t.equal(await readFile(lockFile, 'utf8'), String(process.pid), 'a stale lock is taken over');
-  await handle.close();
-  t.notOk(existsSync(lockFile), 'and released on close');
-});
+t.test(
+  'a data dir locked by another live process',
+  { skip: schema ? 'the data-dir lock belongs to the embedded engine' : false },
+  async (t) => {
+    const lockFile = path.join(dataDir, 'hikeshi.lock');
+    // The parent of this test process is alive and is not us: its pid in the lock file means "in use".
+    await writeFile(lockFile, String(process.ppid));
+    try {
+      const err = await openDatabase({ dataDir }).then(
+        async (h) => {
+          await h.close();
+          return null;
+        },
+        (e: unknown) => e,
+      );
+      t.type(err, DataDirLockedError);
+      t.equal((err as DataDirLockedError).pid, process.ppid, 'names the holder');
+      t.match((err as Error).message, /in use by process/);
+    } finally {
+      await rm(lockFile, { force: true });
+    }
+    // A lock left by a process that is gone is taken over.
+    await writeFile(lockFile, '999999999');
+    const handle = await openDatabase({ dataDir });
+    t.equal(await readFile(lockFile, 'utf8'), String(process.pid), 'a stale lock is taken over');
+    await handle.close();
+    t.notOk(existsSync(lockFile), 'and released on close');
+  },
+);

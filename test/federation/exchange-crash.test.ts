@@ -102,7 +102,9 @@ t.teardown(() => new Promise<void>((resolve) => proxy.close(() => resolve())));
 const proxyUrl = `http://127.0.0.1:${proxyPort}`;
 
 // --- alpha, the child process ----------------------------------------------------------------
-const admin = { authorization: `Bearer ${mintApiToken(ALPHA_TOKEN_SECRET, { role: 'admin', subject: 'crash-test', issuer: 'alpha' }).token}` };
+const admin = {
+  authorization: `Bearer ${mintApiToken(ALPHA_TOKEN_SECRET, { role: 'admin', subject: 'crash-test', issuer: 'alpha' }).token}`,
+};
 
 async function alphaApi(method: string, url: string, payload?: unknown): Promise<{ status: number; json: any }> {
   const res = await fetch(`${alphaUrl}/api/v1${url}`, {
@@ -139,12 +141,11 @@ async function startAlpha(): Promise<ChildProcess> {
   });
   let stderr = '';
   child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
-  const exited = new Promise<never>((_, reject) => child.once('exit', (code, signal) => reject(new Error(`alpha exited (${code ?? signal}): ${stderr.slice(-2000)}`))));
+  const exited = new Promise<never>((_, reject) =>
+    child.once('exit', (code, signal) => reject(new Error(`alpha exited (${code ?? signal}): ${stderr.slice(-2000)}`))),
+  );
   exited.catch(() => {});
-  await Promise.race([
-    exited,
-    waitFor('alpha ready', async () => (await fetch(`${alphaUrl}/readyz`)).ok, 60_000, 100),
-  ]);
+  await Promise.race([exited, waitFor('alpha ready', async () => (await fetch(`${alphaUrl}/readyz`)).ok, 60_000, 100)]);
   alpha = child;
   t.comment(`alpha started in ${Date.now() - started} ms`);
   return child;
@@ -159,7 +160,9 @@ async function killAlpha(): Promise<void> {
 }
 
 function exitOf(child: ChildProcess): Promise<void> {
-  return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((resolve) => child.once('exit', () => resolve()));
+  return child.exitCode !== null || child.signalCode !== null
+    ? Promise.resolve()
+    : new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
 t.teardown(killAlpha);
@@ -182,7 +185,10 @@ async function allDelivered(refs: string[]): Promise<boolean> {
 }
 
 async function bravoIncidentCount(): Promise<number> {
-  const row = await bravo.database.db.selectFrom('incident').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  const row = await bravo.database.db
+    .selectFrom('incident')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
   return Number(row.n);
 }
 
@@ -190,7 +196,12 @@ t.test('SIGKILL of the sending node at any moment loses nothing and duplicates n
   let child = await startAlpha();
   t.equal((await fetch(`${alphaUrl}/readyz`)).status, 200);
   // bravo knows alpha's node; alpha reaches bravo through the proxy.
-  const bravoAdds = await bravo.app.inject({ method: 'POST', url: '/api/v1/peers', headers: bravo.auth.admin, payload: { url: alphaUrl } });
+  const bravoAdds = await bravo.app.inject({
+    method: 'POST',
+    url: '/api/v1/peers',
+    headers: bravo.auth.admin,
+    payload: { url: alphaUrl },
+  });
   t.equal(bravoAdds.statusCode, 201, bravoAdds.body);
   const added = await alphaApi('POST', '/peers', { url: proxyUrl });
   t.equal(added.status, 201, JSON.stringify(added.json));
@@ -215,7 +226,9 @@ t.test('SIGKILL of the sending node at any moment loses nothing and duplicates n
   await waitFor('all delivered after restart', () => allDelivered(refs), 60_000, 100);
 
   // 2. Killed right after a change committed (the outbox row is there, nothing sent yet).
-  const noted = await alphaApi('POST', `/incidents/${enc(refs[0]!)}/journal`, { note: 'written just before the crash' });
+  const noted = await alphaApi('POST', `/incidents/${enc(refs[0]!)}/journal`, {
+    note: 'written just before the crash',
+  });
   t.equal(noted.status, 201);
   await killAlpha();
   child = await startAlpha();
@@ -227,7 +240,9 @@ t.test('SIGKILL of the sending node at any moment loses nothing and duplicates n
       for (let i = 0; i < 4; i++) {
         try {
           refs.push(await share(`round ${round} item ${i}`));
-          await alphaApi('POST', `/incidents/${enc(refs[refs.length - 1]!)}/journal`, { note: `round ${round} note ${i}` });
+          await alphaApi('POST', `/incidents/${enc(refs[refs.length - 1]!)}/journal`, {
+            note: `round ${round} note ${i}`,
+          });
         } catch {
           return; // the node died under us; what was committed must still arrive
         }
@@ -244,7 +259,10 @@ t.test('SIGKILL of the sending node at any moment loses nothing and duplicates n
   for (const incident of listed.json.items as Array<{ ref: string }>) {
     if ((await alphaApi('GET', `/incidents/${enc(incident.ref)}/shares`)).json.items.length) sharedRefs.push(incident.ref);
   }
-  t.ok(refs.every((r) => sharedRefs.includes(r)), 'every share the test saw acknowledged is there');
+  t.ok(
+    refs.every((r) => sharedRefs.includes(r)),
+    'every share the test saw acknowledged is there',
+  );
   await waitFor('everything delivered', () => allDelivered(sharedRefs), 90_000, 100);
 
   // Nothing lost: every incident alpha shared is on bravo; nothing doubled: exactly once each.
@@ -255,11 +273,15 @@ t.test('SIGKILL of the sending node at any moment loses nothing and duplicates n
   t.equal(await bravoIncidentCount(), sharedRefs.length, 'no extra incidents');
   const copy = (await findByExternalRef(bravo, refs[0]!))[0]!;
   const notes = (await journal(bravo, copy.ref)).filter((e) => e.kind === 'peer-note');
-  t.same(notes.map((n) => n.note), ['written just before the crash'], 'the update arrived once');
+  t.same(
+    notes.map((n) => n.note),
+    ['written just before the crash'],
+    'the update arrived once',
+  );
   const received = await bravo.database.db.selectFrom('inbound_message').select(['sender', 'message_id']).execute();
   t.equal(new Set(received.map((r) => r.message_id)).size, received.length, 'each message stored once');
   const resent = [...posts.values()].filter((n) => n > 1).length;
   t.ok(resent >= 1, `alpha re-sent ${resent} message(s) after crashes, and bravo answered them from its inbox`);
-  t.equal(posts.size, received.length, 'every message alpha posted is in bravo\'s inbox');
+  t.equal(posts.size, received.length, "every message alpha posted is in bravo's inbox");
   await killAlpha();
 });

@@ -25,7 +25,13 @@ fastDelivery();
 
 /** Starts a second app on a stopped node's database and port: the same node, restarted. */
 async function restart(t: { teardown(fn: () => unknown): void }, node: TestNode): Promise<TestNode> {
-  const app = await buildApp({ config: node.config, database: node.database, signer: node.signer, tokenSecret: node.tokenSecret, logger: false });
+  const app = await buildApp({
+    config: node.config,
+    database: node.database,
+    signer: node.signer,
+    tokenSecret: node.tokenSecret,
+    logger: false,
+  });
   await app.listen({ port: node.config.port, host: '127.0.0.1' });
   app.federation.start();
   t.teardown(() => app.close());
@@ -64,7 +70,11 @@ t.test('a receiver down for a while: messages wait (retrying), then arrive once 
     const entries = (await journal(restarted, copies[0]!.ref)).filter((e) => e.kind === 'peer-note');
     return entries.length === 3 ? entries : null;
   });
-  t.same(notes.map((n) => n.note), ['first', 'second', 'third'], 'in the order they were written');
+  t.same(
+    notes.map((n) => n.note),
+    ['first', 'second', 'third'],
+    'in the order they were written',
+  );
 });
 
 t.test('a peer that never comes back: failed after the configured age, visible, and can be shared again', async (t) => {
@@ -95,14 +105,32 @@ t.test('an answer that can never succeed fails at once; a receipt that does not 
   const fakeFetch: typeof fetch = async (input, init) => {
     if (!String(input).endsWith('/federation/v1/messages')) return fetch(input, init);
     if (mode === 'reject') {
-      return new Response(JSON.stringify({ type: 'urn:hikeshi:problem:validation-failed', code: 'validation-failed', status: 400, title: 'x' }), {
-        status: 400,
-        headers: { 'content-type': 'application/problem+json' },
-      });
+      return new Response(
+        JSON.stringify({
+          type: 'urn:hikeshi:problem:validation-failed',
+          code: 'validation-failed',
+          status: 400,
+          title: 'x',
+        }),
+        {
+          status: 400,
+          headers: { 'content-type': 'application/problem+json' },
+        },
+      );
     }
     const sent = JSON.parse(String(init?.body)) as { document: { id: string } };
     const receipt = await sign(
-      { v: 1, id: crypto.randomUUID(), type: 'receipt', from: 'bravo', to: 'alpha', created: new Date().toISOString(), inReplyTo: sent.document.id, tlp: 'AMBER', body: { status: 'filed', ref: 'BRAVO#2026-999999' } },
+      {
+        v: 1,
+        id: crypto.randomUUID(),
+        type: 'receipt',
+        from: 'bravo',
+        to: 'alpha',
+        created: new Date().toISOString(),
+        inReplyTo: sent.document.id,
+        tlp: 'AMBER',
+        body: { status: 'filed', ref: 'BRAVO#2026-999999' },
+      },
       mallorySigner,
     );
     return new Response(JSON.stringify(receipt), { status: 200, headers: { 'content-type': 'application/json' } });
@@ -123,5 +151,9 @@ t.test('an answer that can never succeed fails at once; a receipt that does not 
   const retrying = await waitForShareState(alpha, forged.ref, 'bravo', 'retrying');
   t.match(retrying.lastError, /receipt signature does not verify/);
   t.equal(retrying.peerRef, null);
-  t.same((await api(alpha, 'GET', `/incidents/${enc(forged.ref)}`, 'reader')).json().externalRefs, [], 'no reference number taken from a forged receipt');
+  t.same(
+    (await api(alpha, 'GET', `/incidents/${enc(forged.ref)}`, 'reader')).json().externalRefs,
+    [],
+    'no reference number taken from a forged receipt',
+  );
 });

@@ -43,14 +43,22 @@ async function rejections(code: string): Promise<number> {
   return (await auditKinds(bravo, { kind: 'inbox-rejection' })).filter((e) => e.details.code === code).length;
 }
 
-t.test('a report is filed under the receiver\'s number and answered with a signed receipt', async (t) => {
+t.test("a report is filed under the receiver's number and answered with a signed receipt", async (t) => {
   const envelope = await report();
   const before = await incidentCount(bravo);
   const res = await postMessage(bravo, envelope);
   t.equal(res.status, 200, res.text);
   const receipt = res.json;
   t.same(Object.keys(receipt).sort(), ['document', 'signature']);
-  t.match(receipt.document, { v: 1, type: 'receipt', from: 'bravo', to: 'alpha', inReplyTo: envelope.document['id'], tlp: 'AMBER', body: { status: 'filed' } });
+  t.match(receipt.document, {
+    v: 1,
+    type: 'receipt',
+    from: 'bravo',
+    to: 'alpha',
+    inReplyTo: envelope.document['id'],
+    tlp: 'AMBER',
+    body: { status: 'filed' },
+  });
   t.match(receipt.document.body.ref, /^BRAVO#\d{4}-\d{6}$/);
   // The receipt verifies against bravo's key, as the sender will check it.
   const { verifyDocumentSignature } = await import('../../src/crypto/index.js');
@@ -59,12 +67,19 @@ t.test('a report is filed under the receiver\'s number and answered with a signe
 
   const filed = await api(bravo, 'GET', `/incidents/${enc(receipt.document.body.ref)}`, 'reader');
   t.equal(filed.statusCode, 200);
-  t.match(filed.json(), { phase: 'triage', tlp: 'AMBER', title: EXAMPLE_INCIDENT['title'], severity: 'high' }, 'our own phase: triage, not the sender\'s analysis');
+  t.match(
+    filed.json(),
+    { phase: 'triage', tlp: 'AMBER', title: EXAMPLE_INCIDENT['title'], severity: 'high' },
+    "our own phase: triage, not the sender's analysis",
+  );
   t.same(filed.json().externalRefs, [{ team: 'alpha', ref: (envelope.document['body'] as any).ref }]);
   const created = (await journal(bravo, receipt.document.body.ref))[0]!;
   t.match(created, { kind: 'created', team: 'alpha', actor: 'alpha' }, 'filed on behalf of the sending team');
   const audited = await auditKinds(bravo, { kind: 'receipt' });
-  t.ok(audited.some((e) => e.details.messageId === envelope.document['id'] && e.details.status === 'filed'), 'receipt audited');
+  t.ok(
+    audited.some((e) => e.details.messageId === envelope.document['id'] && e.details.status === 'filed'),
+    'receipt audited',
+  );
 });
 
 t.test('replay: the same envelope twice gets the original receipt, byte for byte, and one incident', async (t) => {
@@ -86,7 +101,10 @@ t.test('replay: the same envelope twice gets the original receipt, byte for byte
   // Two copies at once: still one incident.
   const racing = await report();
   const answers = await Promise.all([postMessage(bravo, racing), postMessage(bravo, racing), postMessage(bravo, racing)]);
-  t.same(answers.map((a) => a.status), [200, 200, 200]);
+  t.same(
+    answers.map((a) => a.status),
+    [200, 200, 200],
+  );
   t.equal(new Set(answers.map((a) => a.text)).size, 1);
   t.equal((await findByExternalRef(bravo, (racing.document['body'] as any).ref)).length, 1);
 
@@ -94,7 +112,11 @@ t.test('replay: the same envelope twice gets the original receipt, byte for byte
   // receipt document fixed at processing time.
   const crashed = await report();
   const original = await postMessage(bravo, crashed);
-  await bravo.database.db.updateTable('inbound_message').set({ receipt: null }).where('message_id', '=', crashed.document['id'] as string).execute();
+  await bravo.database.db
+    .updateTable('inbound_message')
+    .set({ receipt: null })
+    .where('message_id', '=', crashed.document['id'] as string)
+    .execute();
   const recovered = await postMessage(bravo, crashed);
   t.equal(recovered.status, 200);
   t.same(recovered.json.document, original.json.document, 'the same receipt document');
@@ -163,7 +185,10 @@ t.test('wrong recipient, future created time, unknown type, schema errors: 4xx a
   t.equal(extra.status, 400);
   t.equal(extra.json.code, 'validation-failed');
 
-  const receipt = await postMessage(bravo, await sign(messageDocument('alpha', 'bravo', 'receipt', { status: 'filed' }, { inReplyTo: crypto.randomUUID() }), 'alpha'));
+  const receipt = await postMessage(
+    bravo,
+    await sign(messageDocument('alpha', 'bravo', 'receipt', { status: 'filed' }, { inReplyTo: crypto.randomUUID() }), 'alpha'),
+  );
   t.equal(receipt.status, 400, 'a receipt is not a message to the inbox');
 
   // Rules beyond the schema (a type outside its category) are 400 too, and roll back.
@@ -173,7 +198,13 @@ t.test('wrong recipient, future created time, unknown type, schema errors: 4xx a
 
   const update = await postMessage(
     bravo,
-    await sign(messageDocument('alpha', 'bravo', 'incident.update', { ref: 'ALPHA#1999-000001', change: { kind: 'note', at: new Date().toISOString(), actor: 'x', note: 'hi' } }), 'alpha'),
+    await sign(
+      messageDocument('alpha', 'bravo', 'incident.update', {
+        ref: 'ALPHA#1999-000001',
+        change: { kind: 'note', at: new Date().toISOString(), actor: 'x', note: 'hi' },
+      }),
+      'alpha',
+    ),
   );
   t.equal(update.status, 409);
   t.equal(update.json.code, 'unknown-incident');
@@ -203,10 +234,14 @@ t.test('malformed input: problem+json 4xx, never processed', async (t) => {
   const sealedNumber = await postMessage(bravo, { sealed: 42 });
   t.equal(sealedNumber.status, 400);
   t.equal(sealedNumber.json.code, 'envelope-invalid');
-  const sealedGarbage = await postMessage(bravo, { sealed: '-----BEGIN PGP MESSAGE-----\n\nAAAA\n-----END PGP MESSAGE-----\n' });
+  const sealedGarbage = await postMessage(bravo, {
+    sealed: '-----BEGIN PGP MESSAGE-----\n\nAAAA\n-----END PGP MESSAGE-----\n',
+  });
   t.equal(sealedGarbage.status, 400);
   t.equal(sealedGarbage.json.code, 'sealed-invalid');
-  const sealedToOther = await postMessage(bravo, { sealed: await sealForRecipient(JSON.stringify(await report()), await loadFixturePeerKey('cc')) });
+  const sealedToOther = await postMessage(bravo, {
+    sealed: await sealForRecipient(JSON.stringify(await report()), await loadFixturePeerKey('cc')),
+  });
   t.equal(sealedToOther.status, 400);
   t.equal(sealedToOther.json.code, 'sealed-invalid');
   const text = await postMessage(bravo, JSON.stringify(await report()), 'text/plain');
@@ -232,7 +267,11 @@ t.test('sealing: RED must arrive sealed; a sealed message is opened, then verifi
   const sealed = await postMessage(bravo, { sealed: await sealForRecipient(JSON.stringify(red), bravoKey) });
   t.equal(sealed.status, 200, sealed.text);
   t.equal(sealed.json.document.body.status, 'filed');
-  const row = await bravo.database.db.selectFrom('inbound_message').selectAll().where('message_id', '=', red.document['id'] as string).executeTakeFirstOrThrow();
+  const row = await bravo.database.db
+    .selectFrom('inbound_message')
+    .selectAll()
+    .where('message_id', '=', red.document['id'] as string)
+    .executeTakeFirstOrThrow();
   t.equal(row.sealed, true);
   t.equal(row.envelope, JSON.stringify(red), 'the opened envelope is stored as received');
 
@@ -243,7 +282,9 @@ t.test('sealing: RED must arrive sealed; a sealed message is opened, then verifi
   t.equal(bad.status, 401);
   t.equal(bad.json.code, 'signature-invalid');
   // A sealed envelope inside a sealed envelope is not a signed document.
-  const nested = await postMessage(bravo, { sealed: await sealForRecipient(JSON.stringify({ sealed: 'x' }), bravoKey) });
+  const nested = await postMessage(bravo, {
+    sealed: await sealForRecipient(JSON.stringify({ sealed: 'x' }), bravoKey),
+  });
   t.equal(nested.status, 400);
   t.equal(nested.json.code, 'envelope-invalid');
 });
@@ -285,9 +326,16 @@ t.test('a stored received message verifies with gpg --verify', { skip: gpgAvaila
   const asSent = JSON.stringify({ signature: envelope.signature, document: envelope.document }, null, 1);
   const answer = await postMessage(bravo, asSent);
   t.equal(answer.status, 200);
-  const stored = await bravo.database.db.selectFrom('inbound_message').selectAll().where('sender', '=', 'alpha').where('message_id', '=', envelope.document['id'] as string).executeTakeFirstOrThrow();
+  const stored = await bravo.database.db
+    .selectFrom('inbound_message')
+    .selectAll()
+    .where('sender', '=', 'alpha')
+    .where('message_id', '=', envelope.document['id'] as string)
+    .executeTakeFirstOrThrow();
   t.equal(stored.envelope, asSent, 'the envelope is stored exactly as received');
-  const listed = (await api(bravo, 'GET', `/incidents/${enc(answer.json.document.body.ref)}/documents`, 'reader')).json().items as Array<Record<string, string>>;
+  const listed = (await api(bravo, 'GET', `/incidents/${enc(answer.json.document.body.ref)}/documents`, 'reader')).json().items as Array<
+    Record<string, string>
+  >;
   const row = listed.find((d) => d['messageId'] === envelope.document['id'])!;
   t.equal(row['document'], canonicalize(envelope.document), 'the canonical bytes the signature covers');
   t.equal(row['signature'], envelope.signature);

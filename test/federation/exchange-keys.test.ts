@@ -34,7 +34,13 @@ t.test('a rotation signed by the old key is applied; then the new key is accepte
   const bravo = await buildTestNode(t, { key: 'bravo', listen: true });
   await addPeer(bravo, alpha);
   const rotation = await sign(
-    messageDocument('alpha', 'bravo', 'key.rotation', { newPublicKey: ALPHA2.armoredPublicKey, newFingerprint: ALPHA2.fingerprint }, { tlp: 'GREEN' }),
+    messageDocument(
+      'alpha',
+      'bravo',
+      'key.rotation',
+      { newPublicKey: ALPHA2.armoredPublicKey, newFingerprint: ALPHA2.fingerprint },
+      { tlp: 'GREEN' },
+    ),
     'alpha',
   );
   const res = await postMessage(bravo, rotation);
@@ -50,7 +56,10 @@ t.test('a rotation signed by the old key is applied; then the new key is accepte
 
   // A bad rotation (fingerprint not of the key) is refused and changes nothing.
   const bogus = await sign(
-    messageDocument('alpha', 'bravo', 'key.rotation', { newPublicKey: ALPHA.armoredPublicKey, newFingerprint: ALPHA2.fingerprint }),
+    messageDocument('alpha', 'bravo', 'key.rotation', {
+      newPublicKey: ALPHA.armoredPublicKey,
+      newFingerprint: ALPHA2.fingerprint,
+    }),
     'alpha-2',
   );
   const refused = await postMessage(bravo, bogus);
@@ -63,7 +72,10 @@ t.test('a rotation signed only by the new key flags the peer; nothing is process
   const cc = await buildTestNode(t, { key: 'cc', listen: true });
   await addPeer(cc, alpha);
   const selfSigned = await sign(
-    messageDocument('alpha', 'cc', 'key.rotation', { newPublicKey: ALPHA2.armoredPublicKey, newFingerprint: ALPHA2.fingerprint }),
+    messageDocument('alpha', 'cc', 'key.rotation', {
+      newPublicKey: ALPHA2.armoredPublicKey,
+      newFingerprint: ALPHA2.fingerprint,
+    }),
     'alpha-2',
   );
   const res = await postMessage(cc, selfSigned);
@@ -71,7 +83,12 @@ t.test('a rotation signed only by the new key flags the peer; nothing is process
   t.equal(res.json.code, 'key-changed');
   t.match(await peerState(cc), { fingerprint: ALPHA.fingerprint, status: 'key-changed' }, 'the old key stays pinned');
   const flagged = await auditKinds(cc, { kind: 'key-change' });
-  t.match(flagged, [{ decision: 'deny', details: { action: 'flagged', pinnedFingerprint: ALPHA.fingerprint, seenFingerprint: ALPHA2.fingerprint } }]);
+  t.match(flagged, [
+    {
+      decision: 'deny',
+      details: { action: 'flagged', pinnedFingerprint: ALPHA.fingerprint, seenFingerprint: ALPHA2.fingerprint },
+    },
+  ]);
 
   // Messages by the new key, and even by the old one, are refused while the peer is flagged.
   const byNew = await postMessage(cc, await sign(messageDocument('alpha', 'cc', 'incident.report', reportBody(ref())), 'alpha-2'));
@@ -98,7 +115,13 @@ t.test('a rotation signed by the old key explains a change seen before it (messa
   const early = await sign(messageDocument('alpha', 'cc', 'incident.report', reportBody(ref())), 'alpha-2');
   t.equal((await postMessage(cc, early)).json.code, 'key-changed');
   t.match(await peerState(cc), { status: 'key-changed' });
-  const rotation = await sign(messageDocument('alpha', 'cc', 'key.rotation', { newPublicKey: ALPHA2.armoredPublicKey, newFingerprint: ALPHA2.fingerprint }), 'alpha');
+  const rotation = await sign(
+    messageDocument('alpha', 'cc', 'key.rotation', {
+      newPublicKey: ALPHA2.armoredPublicKey,
+      newFingerprint: ALPHA2.fingerprint,
+    }),
+    'alpha',
+  );
   const applied = await postMessage(cc, rotation);
   t.equal(applied.status, 200, applied.text);
   t.match(await peerState(cc), { fingerprint: ALPHA2.fingerprint, status: 'active' });

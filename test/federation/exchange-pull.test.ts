@@ -3,7 +3,18 @@ import { loadFixturePeerKey } from '../fixtures/keys/index.js';
 import { openSealed, verifyDocumentSignature } from '../../src/crypto/index.js';
 import { loadFixtureSigner } from '../fixtures/keys/index.js';
 import { buildTestNode } from '../helpers/build-test-app.js';
-import { api, auditKinds, createIncident, enc, fastDelivery, messageDocument, peerBoth, sign, trustPeer, waitFor } from '../helpers/federation-harness.js';
+import {
+  api,
+  auditKinds,
+  createIncident,
+  enc,
+  fastDelivery,
+  messageDocument,
+  peerBoth,
+  sign,
+  trustPeer,
+  waitFor,
+} from '../helpers/federation-harness.js';
 
 /**
  * Pulls: bravo proves who it is with a signed auth.token-request and pages through what alpha's
@@ -21,12 +32,18 @@ async function tokenRequest(overrides: Record<string, unknown> = {}, key: 'bravo
 }
 
 async function postToken(body: unknown, contentType = 'application/json') {
-  const res = await fetch(`${alpha.url}/federation/v1/token`, { method: 'POST', headers: { 'content-type': contentType }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  const res = await fetch(`${alpha.url}/federation/v1/token`, {
+    method: 'POST',
+    headers: { 'content-type': contentType },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
   return { status: res.status, json: (await res.json()) as any };
 }
 
 async function feed(token: string | null, query = '') {
-  const res = await fetch(`${alpha.url}/federation/v1/feed${query}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+  const res = await fetch(`${alpha.url}/federation/v1/feed${query}`, {
+    headers: token ? { authorization: `Bearer ${token}` } : {},
+  });
   return { status: res.status, json: (await res.json()) as any };
 }
 
@@ -75,7 +92,9 @@ t.test('the feed: signed pages of what the policy lets bravo see, in order of ch
   const empty = await feed(token);
   t.equal(empty.status, 200);
   const alphaKey = await loadFixturePeerKey('alpha');
-  t.match(empty.json, { document: { type: 'feed.page', from: 'alpha', to: 'bravo', tlp: 'CLEAR', body: { items: [], hasMore: false } } });
+  t.match(empty.json, {
+    document: { type: 'feed.page', from: 'alpha', to: 'bravo', tlp: 'CLEAR', body: { items: [], hasMore: false } },
+  });
   t.match(await verifyDocumentSignature(empty.json, alphaKey), { ok: true }, 'a page is signed by alpha');
   const start = empty.json.document.body.nextCursor;
   t.type(start, 'string');
@@ -85,8 +104,17 @@ t.test('the feed: signed pages of what the policy lets bravo see, in order of ch
   const red = await createIncident(alpha, { title: 'third', tlp: 'RED' });
   const green = await createIncident(alpha, { title: 'fourth', tlp: 'GREEN' });
   const unshared = await createIncident(alpha, { title: 'fifth' });
-  t.equal((await api(alpha, 'PUT', `/incidents/${enc(red.ref)}/policy`, 'handler', { redRecipients: ['bravo'], sectionMinimums: {} })).statusCode, 200);
-  for (const i of [first, second, red]) t.equal((await api(alpha, 'POST', `/incidents/${enc(i.ref)}/shares`, 'handler', { peer: 'bravo' })).statusCode, 202);
+  t.equal(
+    (
+      await api(alpha, 'PUT', `/incidents/${enc(red.ref)}/policy`, 'handler', {
+        redRecipients: ['bravo'],
+        sectionMinimums: {},
+      })
+    ).statusCode,
+    200,
+  );
+  for (const i of [first, second, red])
+    t.equal((await api(alpha, 'POST', `/incidents/${enc(i.ref)}/shares`, 'handler', { peer: 'bravo' })).statusCode, 202);
   t.equal((await api(alpha, 'POST', `/incidents/${enc(first.ref)}/journal`, 'handler', { note: 'later' })).statusCode, 201);
 
   // Order of latest changes: fourth (created), fifth (created), second (shared), third (shared),
@@ -100,13 +128,25 @@ t.test('the feed: signed pages of what the policy lets bravo see, in order of ch
   t.equal(page1.status, 200);
   t.match(await verifyDocumentSignature(page1.json, alphaKey), { ok: true });
   const body1 = page1.json.document.body;
-  t.same(body1.items.map((i: any) => i.report.incident.title), ['fourth', 'second']);
+  t.same(
+    body1.items.map((i: any) => i.report.incident.title),
+    ['fourth', 'second'],
+  );
   t.equal(body1.hasMore, true);
   t.equal(page1.json.document.tlp, 'AMBER', 'the page carries the strictest label of its items');
-  t.match(body1.items[0], { detail: 'full', tlp: 'GREEN', version: 1, report: { ref: green.ref, phase: 'triage', provenance: [{ team: 'alpha', tlp: 'GREEN' }] } });
+  t.match(body1.items[0], {
+    detail: 'full',
+    tlp: 'GREEN',
+    version: 1,
+    report: { ref: green.ref, phase: 'triage', provenance: [{ team: 'alpha', tlp: 'GREEN' }] },
+  });
   const page2 = await feed(token, `?cursor=${enc(body1.nextCursor)}&limit=2`);
   const body2 = page2.json.document.body;
-  t.same(body2.items.map((i: any) => i.report.incident.title), ['first'], 'the note moved first to the end; the AMBER one nobody chose and the RED one are not served');
+  t.same(
+    body2.items.map((i: any) => i.report.incident.title),
+    ['first'],
+    'the note moved first to the end; the AMBER one nobody chose and the RED one are not served',
+  );
   t.equal(body2.hasMore, false);
   t.notOk(JSON.stringify(page2.json).includes(unshared.ref) || JSON.stringify(page1.json).includes(red.ref));
   const end = await feed(token, `?cursor=${enc(body2.nextCursor)}`);
@@ -124,10 +164,17 @@ t.test('the feed: signed pages of what the policy lets bravo see, in order of ch
   t.notOk(sealedPage.json.document, 'served sealed');
   const opened = JSON.parse(await openSealed(sealedPage.json.sealed, await loadFixtureSigner('bravo')));
   t.match(await verifyDocumentSignature(opened, alphaKey), { ok: true });
-  t.same(opened.document.body.items.map((i: any) => [i.report.incident.title, i.tlp]), [['sixth', 'AMBER+STRICT']]);
+  t.same(
+    opened.document.body.items.map((i: any) => [i.report.incident.title, i.tlp]),
+    [['sixth', 'AMBER+STRICT']],
+  );
 
   t.equal((await feed(token, '?cursor=!!!')).status, 400);
-  t.equal((await feed(token, `?cursor=${enc(Buffer.from('{"f":3}').toString('base64url'))}`)).status, 400, 'a cursor of the old per-peer feed');
+  t.equal(
+    (await feed(token, `?cursor=${enc(Buffer.from('{"f":3}').toString('base64url'))}`)).status,
+    400,
+    'a cursor of the old per-peer feed',
+  );
   t.equal((await feed(token, '?limit=0')).status, 400);
   t.equal((await feed(token, '?other=1')).status, 400);
 });
@@ -141,7 +188,11 @@ t.test('peer tokens and API tokens never cross over', async (t) => {
   t.equal(withApiToken.status, 401, 'an API token does not open the feed');
   const onApi = await api(alpha, 'GET', '/incidents', null);
   t.equal(onApi.statusCode, 401);
-  const peerOnApi = await alpha.app.inject({ method: 'GET', url: '/api/v1/incidents', headers: { authorization: `Bearer ${token}` } });
+  const peerOnApi = await alpha.app.inject({
+    method: 'GET',
+    url: '/api/v1/incidents',
+    headers: { authorization: `Bearer ${token}` },
+  });
   t.equal(peerOnApi.statusCode, 401, 'a peer token does not open /api/v1');
   // A token of another node (its own secret) is not a token of this one.
   const bravoToken = await fetch(`${bravo.url}/federation/v1/token`, {

@@ -50,7 +50,11 @@ t.test('a share to a node that does not know us waits in its quarantine until a 
   t.equal(typeof one.json().envelope, 'string');
   t.match(JSON.parse(one.json().envelope), { document: { from: 'alpha', to: 'bravo', type: 'incident.report' } });
 
-  t.equal((await api(bravo, 'POST', `/quarantine/${item.id}/accept`, 'handler', { url: alpha.url })).statusCode, 403, 'accepting pins a key: admin only');
+  t.equal(
+    (await api(bravo, 'POST', `/quarantine/${item.id}/accept`, 'handler', { url: alpha.url })).statusCode,
+    403,
+    'accepting pins a key: admin only',
+  );
   const noUrl = await api(bravo, 'POST', `/quarantine/${item.id}/accept`, 'admin', {});
   t.equal(noUrl.statusCode, 404);
   t.equal(noUrl.json().code, 'unknown-peer');
@@ -63,7 +67,10 @@ t.test('a share to a node that does not know us waits in its quarantine until a 
 
   const accepted = await api(bravo, 'POST', `/quarantine/${item.id}/accept`, 'admin', { url: alpha.url });
   t.equal(accepted.statusCode, 200, accepted.body);
-  t.match(accepted.json(), { message: { state: 'accepted', decidedBy: 'admin-user' }, receipt: { document: { type: 'receipt', from: 'bravo', to: 'alpha', body: { status: 'filed' } } } });
+  t.match(accepted.json(), {
+    message: { state: 'accepted', decidedBy: 'admin-user' },
+    receipt: { document: { type: 'receipt', from: 'bravo', to: 'alpha', body: { status: 'filed' } } },
+  });
   t.equal(await incidentCount(bravo), 1);
   const again = await api(bravo, 'POST', `/quarantine/${item.id}/accept`, 'admin', { url: alpha.url });
   t.equal(again.statusCode, 409, 'decided once');
@@ -94,9 +101,16 @@ t.test('a rejected message is never processed, and its repeat is refused', async
   t.equal(after.status, 403);
   t.equal(after.json.code, 'unknown-sender');
   t.equal(await incidentCount(bravo), count);
-  t.equal((await api(bravo, 'POST', `/quarantine/${id}/accept`, 'admin', { url: mallory.url })).statusCode, 409, 'a rejected message cannot be accepted');
+  t.equal(
+    (await api(bravo, 'POST', `/quarantine/${id}/accept`, 'admin', { url: mallory.url })).statusCode,
+    409,
+    'a rejected message cannot be accepted',
+  );
   const rejectedList = await api(bravo, 'GET', '/quarantine?state=rejected', 'handler');
-  t.same(rejectedList.json().items.map((i: any) => i.id), [id]);
+  t.same(
+    rejectedList.json().items.map((i: any) => i.id),
+    [id],
+  );
   t.equal((await api(bravo, 'GET', '/quarantine/00000000-0000-4000-8000-000000000000', 'handler')).statusCode, 404);
   t.equal((await api(bravo, 'GET', '/quarantine/not-a-uuid', 'handler')).statusCode, 400);
 });

@@ -1,8 +1,9 @@
+import { createPeerClient } from '../../src/modules/exchange/peer-client.js';
 import t from 'tap';
 import { ProblemError } from '../../src/http/problem.js';
 import { createAuditModule } from '../../src/modules/audit/audit.module.js';
-import type { PeerDirectory } from '../../src/modules/federation/peers/peer-directory.js';
-import { createPeerService } from '../../src/modules/federation/peers/peer.service.js';
+import type { PeerDirectory } from '../../src/modules/peers/peer-directory.js';
+import { createPeerService } from '../../src/modules/peers/peer.service.js';
 import { loadFixtureKey } from '../fixtures/keys/index.js';
 import { buildTestNode, type TestNode } from '../helpers/build-test-app.js';
 
@@ -36,11 +37,16 @@ const directory: PeerDirectory = createPeerService({
   teamId: 'cc',
   ownFingerprint: cc.signer.fingerprint,
   audit: createAuditModule({ db, clock: () => new Date() }).log,
-  fetch: routingFetch,
+  client: createPeerClient(routingFetch),
 });
 
 async function api(node: TestNode, method: 'GET' | 'POST' | 'DELETE', url: string, payload?: unknown) {
-  const res = await node.app.inject({ method, url: `/api/v1${url}`, headers: node.auth.admin, ...(payload === undefined ? {} : { payload: payload as object }) });
+  const res = await node.app.inject({
+    method,
+    url: `/api/v1${url}`,
+    headers: node.auth.admin,
+    ...(payload === undefined ? {} : { payload: payload as object }),
+  });
   return { status: res.statusCode, body: res.body ? res.json() : null };
 }
 async function auditKinds(peer: string): Promise<string[]> {
@@ -49,7 +55,11 @@ async function auditKinds(peer: string): Promise<string[]> {
 }
 async function keyHistory(): Promise<Array<[string, string, boolean]>> {
   const { body } = await api(cc, 'GET', '/peers/alpha/keys');
-  return body.items.map((k: { fingerprint: string; how: string; retiredAt: string | null }) => [k.fingerprint, k.how, k.retiredAt !== null]);
+  return body.items.map((k: { fingerprint: string; how: string; retiredAt: string | null }) => [
+    k.fingerprint,
+    k.how,
+    k.retiredAt !== null,
+  ]);
 }
 async function addAlphaFresh(target: string): Promise<void> {
   await api(cc, 'DELETE', '/peers/alpha');
@@ -63,8 +73,26 @@ t.test('find and keyOf give the exchange the pinned key', async (t) => {
   t.equal(await directory.find(db, 'nobody'), null);
   const peer = await directory.find(db, 'alpha');
   t.ok(peer);
-  t.same(Object.keys(peer!).sort(), ['assurance', 'fingerprint', 'name', 'publicKey', 'relationship', 'requiresSealed', 'status', 'teamId', 'trustLevel', 'url']);
-  t.match(peer, { teamId: 'alpha', url: ALPHA_URL, fingerprint: ALPHA.fingerprint, status: 'active', assurance: 'unverified', requiresSealed: false });
+  t.same(Object.keys(peer!).sort(), [
+    'assurance',
+    'fingerprint',
+    'name',
+    'publicKey',
+    'relationship',
+    'requiresSealed',
+    'status',
+    'teamId',
+    'trustLevel',
+    'url',
+  ]);
+  t.match(peer, {
+    teamId: 'alpha',
+    url: ALPHA_URL,
+    fingerprint: ALPHA.fingerprint,
+    status: 'active',
+    assurance: 'unverified',
+    requiresSealed: false,
+  });
   const key = await directory.keyOf(peer!);
   t.equal(key.fingerprint, ALPHA.fingerprint);
   t.equal(await directory.keyOf(peer!), key, 'cached');
@@ -82,7 +110,10 @@ t.test('a refresh that sees another key flags it; a signed rotation to that key 
   t.match(refreshed.body.confirm, /another key/);
   t.equal((await directory.find(db, 'alpha'))!.status, 'key-changed');
 
-  const rotated = await directory.applyKeyRotation(db, 'alpha', { newPublicKey: ALPHA2.armoredPublicKey, newFingerprint: ALPHA2.fingerprint });
+  const rotated = await directory.applyKeyRotation(db, 'alpha', {
+    newPublicKey: ALPHA2.armoredPublicKey,
+    newFingerprint: ALPHA2.fingerprint,
+  });
   t.equal(rotated.fingerprint, ALPHA2.fingerprint);
   t.equal(rotated.status, 'active');
   t.equal(rotated.assurance, 'verified', 'a rotation signed by the old key keeps the assurance');
@@ -96,7 +127,10 @@ t.test('a refresh that sees another key flags it; a signed rotation to that key 
   ]);
   // A repeat of the same rotation changes nothing.
   const kinds = await auditKinds('alpha');
-  const again = await directory.applyKeyRotation(db, 'alpha', { newPublicKey: ALPHA2.armoredPublicKey, newFingerprint: ALPHA2.fingerprint });
+  const again = await directory.applyKeyRotation(db, 'alpha', {
+    newPublicKey: ALPHA2.armoredPublicKey,
+    newFingerprint: ALPHA2.fingerprint,
+  });
   t.same(again, rotated);
   t.same(await auditKinds('alpha'), kinds);
   t.same(kinds, ['peer.added', 'peer.verified', 'peer.key-changed', 'peer.key-rotated']);
@@ -104,7 +138,8 @@ t.test('a refresh that sees another key flags it; a signed rotation to that key 
 
 t.test('rotations that cannot be accepted', async (t) => {
   await api(cc, 'POST', '/peers', { url: bravo.url });
-  const rotate = (newPublicKey: string, newFingerprint: string) => directory.applyKeyRotation(db, 'alpha', { newPublicKey, newFingerprint });
+  const rotate = (newPublicKey: string, newFingerprint: string) =>
+    directory.applyKeyRotation(db, 'alpha', { newPublicKey, newFingerprint });
   const cases: Array<[string, () => Promise<unknown>, RegExp]> = [
     ['back to a retired key', () => rotate(ALPHA.armoredPublicKey, ALPHA.fingerprint), /retired/],
     ["to another peer's key", () => rotate(BRAVO.armoredPublicKey, BRAVO.fingerprint), /pinned for team "bravo"/],
@@ -122,7 +157,13 @@ t.test('rotations that cannot be accepted', async (t) => {
     t.equal((err as ProblemError).code, 'key-rotation-invalid', name);
     t.match((err as ProblemError).detail, detail, name);
   }
-  await t.rejects(directory.applyKeyRotation(db, 'nobody', { newPublicKey: MALLORY.armoredPublicKey, newFingerprint: MALLORY.fingerprint }), { code: 'not-found' });
+  await t.rejects(
+    directory.applyKeyRotation(db, 'nobody', {
+      newPublicKey: MALLORY.armoredPublicKey,
+      newFingerprint: MALLORY.fingerprint,
+    }),
+    { code: 'not-found' },
+  );
   t.equal((await directory.find(db, 'alpha'))!.fingerprint, ALPHA2.fingerprint, 'still the rotated key');
 });
 
@@ -144,7 +185,11 @@ t.test('flagKeyChange: nothing from the new key counts until a human re-verifies
   await directory.flagKeyChange(db, 'alpha', ALPHA2.fingerprint);
   await directory.flagKeyChange(db, 'alpha', null);
   t.same((await auditKinds('alpha')).slice(before.length), ['peer.key-changed']);
-  t.equal((await api(cc, 'GET', '/peers/alpha')).body.pendingFingerprint, ALPHA2.fingerprint, 'an anonymous signature does not erase what was seen');
+  t.equal(
+    (await api(cc, 'GET', '/peers/alpha')).body.pendingFingerprint,
+    ALPHA2.fingerprint,
+    'an anonymous signature does not erase what was seen',
+  );
 
   // Resuming is not a way around it.
   const resume = await api(cc, 'POST', '/peers/alpha/resume');
@@ -213,7 +258,13 @@ t.test('while suspended: a key change is remembered, a rotation refused, resume 
   const peer = (await api(cc, 'GET', '/peers/alpha')).body;
   t.equal(peer.status, 'suspended');
   t.equal(peer.pendingFingerprint, MALLORY.fingerprint);
-  await t.rejects(directory.applyKeyRotation(db, 'alpha', { newPublicKey: MALLORY.armoredPublicKey, newFingerprint: MALLORY.fingerprint }), { code: 'conflict' });
+  await t.rejects(
+    directory.applyKeyRotation(db, 'alpha', {
+      newPublicKey: MALLORY.armoredPublicKey,
+      newFingerprint: MALLORY.fingerprint,
+    }),
+    { code: 'conflict' },
+  );
   t.equal((await api(cc, 'POST', '/peers/alpha/resume')).body.status, 'key-changed');
   t.equal((await api(cc, 'POST', '/peers/alpha/verify', { fingerprint: ALPHA2.fingerprint })).body.status, 'active');
 });

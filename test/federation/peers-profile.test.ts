@@ -23,7 +23,8 @@ const tamperingFetch: typeof fetch = async (input, init) => {
 const bravo = await buildTestNode(t, { key: 'bravo', listen: true });
 const alpha = await buildTestNode(t, { key: 'alpha', listen: true, fetch: tamperingFetch });
 const mallory = loadFixtureKey('mallory');
-const json = (value: unknown, status = 200) => new Response(JSON.stringify(value), { status, headers: { 'content-type': 'application/json' } });
+const json = (value: unknown, status = 200) =>
+  new Response(JSON.stringify(value), { status, headers: { 'content-type': 'application/json' } });
 
 /** Bravo's real profile, re-issued under mallory's key after `edit`: a valid self-signature over whatever mallory likes. */
 async function malloryProfile(body: string, edit: (doc: any) => void = () => {}): Promise<Response> {
@@ -38,7 +39,12 @@ async function malloryProfile(body: string, edit: (doc: any) => void = () => {})
 }
 
 async function addBravo(): Promise<{ statusCode: number; code: string; detail: string }> {
-  const res = await alpha.app.inject({ method: 'POST', url: '/api/v1/peers', headers: alpha.auth.admin, payload: { url: bravo.url } });
+  const res = await alpha.app.inject({
+    method: 'POST',
+    url: '/api/v1/peers',
+    headers: alpha.auth.admin,
+    payload: { url: bravo.url },
+  });
   const body = res.json();
   return { statusCode: res.statusCode, code: body.code, detail: body.detail };
 }
@@ -73,9 +79,27 @@ const refusals: Array<[string, Rewrite, number, string, RegExp]> = [
     'peer-profile-invalid',
     /names fingerprint/,
   ],
-  ['a validly signed profile with an unknown field', (body) => malloryProfile(body, (doc) => (doc.profile.extra = true)), 422, 'peer-profile-invalid', /schema/],
-  ['a validly signed profile of another version', (body) => malloryProfile(body, (doc) => (doc.v = 2)), 422, 'peer-profile-invalid', /schema/],
-  ['a document from one team describing another', (body) => malloryProfile(body, (doc) => (doc.from = 'bravo')), 422, 'peer-profile-invalid', /describes team/],
+  [
+    'a validly signed profile with an unknown field',
+    (body) => malloryProfile(body, (doc) => (doc.profile.extra = true)),
+    422,
+    'peer-profile-invalid',
+    /schema/,
+  ],
+  [
+    'a validly signed profile of another version',
+    (body) => malloryProfile(body, (doc) => (doc.v = 2)),
+    422,
+    'peer-profile-invalid',
+    /schema/,
+  ],
+  [
+    'a document from one team describing another',
+    (body) => malloryProfile(body, (doc) => (doc.from = 'bravo')),
+    422,
+    'peer-profile-invalid',
+    /describes team/,
+  ],
   [
     'a profile created in the future',
     (body) => malloryProfile(body, (doc) => (doc.created = new Date(Date.now() + 86_400_000).toISOString())),
@@ -83,7 +107,13 @@ const refusals: Array<[string, Rewrite, number, string, RegExp]> = [
     'peer-profile-invalid',
     /future/,
   ],
-  ['a key that is not a key', (body) => malloryProfile(body, (doc) => (doc.profile.publicKey = 'hello')), 422, 'peer-profile-invalid', /not usable/],
+  [
+    'a key that is not a key',
+    (body) => malloryProfile(body, (doc) => (doc.profile.publicKey = 'hello')),
+    422,
+    'peer-profile-invalid',
+    /not usable/,
+  ],
   [
     'an envelope with an extra member',
     async (body) => json({ ...JSON.parse(body), note: 'trust me' }),
@@ -124,7 +154,12 @@ t.test('a redirect is not followed', async (t) => {
   const address = redirector.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   rewrite = null;
-  const res = await alpha.app.inject({ method: 'POST', url: '/api/v1/peers', headers: alpha.auth.admin, payload: { url: `http://127.0.0.1:${port}` } });
+  const res = await alpha.app.inject({
+    method: 'POST',
+    url: '/api/v1/peers',
+    headers: alpha.auth.admin,
+    payload: { url: `http://127.0.0.1:${port}` },
+  });
   t.equal(res.statusCode, 502);
   t.equal(res.json().code, 'peer-unreachable');
 });

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import t from 'tap';
 import { readPeerKey, verifyDocumentSignature } from '../../src/crypto/index.js';
-import { verifySignedProfile } from '../../src/modules/federation/peers/signed-profile.js';
+import { verifySignedProfile } from '../../src/modules/peers/signed-profile.js';
 import { loadFixtureKey, loadFixturePeerKey } from '../fixtures/keys/index.js';
 import { buildTestNode, freePort, type TestNode } from '../helpers/build-test-app.js';
 
@@ -20,7 +20,13 @@ async function auditKinds(node: TestNode, peer: string): Promise<string[]> {
   return rows.map((r) => r.kind);
 }
 
-function api(node: TestNode, method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, role: 'reader' | 'handler' | 'admin' | null, payload?: unknown) {
+function api(
+  node: TestNode,
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
+  url: string,
+  role: 'reader' | 'handler' | 'admin' | null,
+  payload?: unknown,
+) {
   return node.app.inject({
     method,
     url: `/api/v1${url}`,
@@ -49,7 +55,10 @@ t.test('GET /federation/v1/profile serves a self-signed profile that verifies', 
   const checked = await verifySignedProfile(envelope, new Date());
   t.equal(checked.key.fingerprint, BRAVO_FPR);
   // Not signed by anyone else's key.
-  t.same(await verifyDocumentSignature(envelope, await loadFixturePeerKey('alpha')), { ok: false, reason: 'wrong-key' });
+  t.same(await verifyDocumentSignature(envelope, await loadFixturePeerKey('alpha')), {
+    ok: false,
+    reason: 'wrong-key',
+  });
 });
 
 t.test('requiresSealed is part of the team profile and of the signed profile', async (t) => {
@@ -60,12 +69,24 @@ t.test('requiresSealed is part of the team profile and of the signed profile', a
   const unknown = await api(cc, 'PUT', '/profile', 'admin', { ...editable, federation: { sealed: true } });
   t.equal(unknown.statusCode, 400);
   t.equal(unknown.json().code, 'validation-failed');
-  const put = await cc.app.inject({ method: 'PUT', url: '/api/v1/profile', headers: cc.auth.admin, payload: { ...editable, federation: { requiresSealed: true } } });
+  const put = await cc.app.inject({
+    method: 'PUT',
+    url: '/api/v1/profile',
+    headers: cc.auth.admin,
+    payload: { ...editable, federation: { requiresSealed: true } },
+  });
   t.equal(put.statusCode, 200, put.body);
   t.same(put.json().federation, { requiresSealed: true });
-  const handlerPut = await cc.app.inject({ method: 'PUT', url: '/api/v1/profile', headers: cc.auth.handler, payload: editable });
+  const handlerPut = await cc.app.inject({
+    method: 'PUT',
+    url: '/api/v1/profile',
+    headers: cc.auth.handler,
+    payload: editable,
+  });
   t.equal(handlerPut.statusCode, 403);
-  const served = (await (await fetch(`${cc.url}/federation/v1/profile`)).json()) as { document: { profile: { federation: unknown } } };
+  const served = (await (await fetch(`${cc.url}/federation/v1/profile`)).json()) as {
+    document: { profile: { federation: unknown } };
+  };
   t.same(served.document.profile.federation, { requiresSealed: true, endpoint: `${cc.url}/federation/v1` });
 });
 
@@ -94,7 +115,10 @@ t.test('POST /api/v1/peers pins the key of the profile at the URL', async (t) =>
   t.equal(read.json().fingerprint, BRAVO_FPR);
   t.notOk('confirm' in read.json());
   const list = await api(alpha, 'GET', '/peers', 'reader');
-  t.same(list.json().items.map((p: { teamId: string }) => p.teamId), ['bravo']);
+  t.same(
+    list.json().items.map((p: { teamId: string }) => p.teamId),
+    ['bravo'],
+  );
 
   // The signed profile is kept exactly as received and still verifies.
   const stored = await api(alpha, 'GET', '/peers/bravo/profile', 'reader');
@@ -111,7 +135,11 @@ t.test('POST /api/v1/peers pins the key of the profile at the URL', async (t) =>
 });
 
 t.test('a peer whose profile asks for sealing is marked requiresSealed; the relationship can be given when adding', async (t) => {
-  const res = await api(alpha, 'POST', '/peers', 'admin', { url: cc.url, relationship: 'coordinator', trustLevel: 'community' });
+  const res = await api(alpha, 'POST', '/peers', 'admin', {
+    url: cc.url,
+    relationship: 'coordinator',
+    trustLevel: 'community',
+  });
   t.equal(res.statusCode, 201, res.body);
   t.equal(res.json().requiresSealed, true);
   t.equal(res.json().profileRequiresSealed, true);
@@ -119,7 +147,10 @@ t.test('a peer whose profile asks for sealing is marked requiresSealed; the rela
   t.equal(res.json().relationship, 'coordinator');
   t.equal(res.json().trustLevel, 'community');
   const filtered = await api(alpha, 'GET', '/peers?relationship=coordinator', 'reader');
-  t.same(filtered.json().items.map((p: { teamId: string }) => p.teamId), ['cc']);
+  t.same(
+    filtered.json().items.map((p: { teamId: string }) => p.teamId),
+    ['cc'],
+  );
   const badFilter = await api(alpha, 'GET', '/peers?status=gone', 'reader');
   t.equal(badFilter.statusCode, 400);
 });
@@ -146,7 +177,12 @@ t.test('bad URLs are 400; unreachable nodes are peer-unreachable', async (t) => 
     const res = await api(alpha, 'POST', '/peers', 'admin', payload);
     t.equal(res.statusCode, 400, JSON.stringify(payload));
   }
-  const malformed = await alpha.app.inject({ method: 'POST', url: '/api/v1/peers', headers: { ...alpha.auth.admin, 'content-type': 'application/json' }, payload: '{"url":' });
+  const malformed = await alpha.app.inject({
+    method: 'POST',
+    url: '/api/v1/peers',
+    headers: { ...alpha.auth.admin, 'content-type': 'application/json' },
+    payload: '{"url":',
+  });
   t.equal(malformed.json().code, 'malformed-json');
 
   const closedPort = await freePort();
@@ -186,7 +222,9 @@ t.test('only admins change peers; every route needs a token', async (t) => {
 });
 
 t.test('verify: a wrong fingerprint is refused, the right one records the confirmation', async (t) => {
-  const wrong = await api(alpha, 'POST', '/peers/bravo/verify', 'admin', { fingerprint: loadFixtureKey('mallory').fingerprint });
+  const wrong = await api(alpha, 'POST', '/peers/bravo/verify', 'admin', {
+    fingerprint: loadFixtureKey('mallory').fingerprint,
+  });
   t.equal(wrong.statusCode, 409);
   t.equal(wrong.json().code, 'fingerprint-mismatch');
   t.equal((await api(alpha, 'GET', '/peers/bravo', 'reader')).json().assurance, 'unverified');
@@ -202,7 +240,9 @@ t.test('verify: a wrong fingerprint is refused, the right one records the confir
   t.equal(badTeam.statusCode, 400);
 
   // As read aloud: groups of four, lower case.
-  const spoken = BRAVO_FPR.toLowerCase().replace(/(.{4})/g, '$1 ').trim();
+  const spoken = BRAVO_FPR.toLowerCase()
+    .replace(/(.{4})/g, '$1 ')
+    .trim();
   const ok = await api(alpha, 'POST', '/peers/bravo/verify', 'admin', { fingerprint: spoken });
   t.equal(ok.statusCode, 200, ok.body);
   t.equal(ok.json().assurance, 'verified');
@@ -212,13 +252,24 @@ t.test('verify: a wrong fingerprint is refused, the right one records the confir
 });
 
 t.test('PATCH changes relationship, trust level, sealing; bad input is 400', async (t) => {
-  const cases: unknown[] = [{ relationship: 'boss' }, { trustLevel: 'total' }, {}, { name: 'x' }, { sealAlways: 'yes' }, { url: 'mailto:x@y' }];
+  const cases: unknown[] = [
+    { relationship: 'boss' },
+    { trustLevel: 'total' },
+    {},
+    { name: 'x' },
+    { sealAlways: 'yes' },
+    { url: 'mailto:x@y' },
+  ];
   for (const payload of cases) {
     const res = await api(alpha, 'PATCH', '/peers/bravo', 'admin', payload);
     t.equal(res.statusCode, 400, JSON.stringify(payload));
     t.equal(res.json().code, 'validation-failed');
   }
-  const res = await api(alpha, 'PATCH', '/peers/bravo', 'admin', { relationship: 'member', trustLevel: 'partner', sealAlways: true });
+  const res = await api(alpha, 'PATCH', '/peers/bravo', 'admin', {
+    relationship: 'member',
+    trustLevel: 'partner',
+    sealAlways: true,
+  });
   t.equal(res.statusCode, 200, res.body);
   t.equal(res.json().relationship, 'member');
   t.equal(res.json().trustLevel, 'partner');
@@ -265,7 +316,12 @@ t.test('PATCH url: the new URL must serve the same team with the pinned key', as
 t.test('refresh picks up profile changes (sealing) from the same key', async (t) => {
   const profile = (await api(bravo, 'GET', '/profile', 'reader')).json();
   const { teamId: _t, referencePrefix: _r, publicKey: _k, fingerprint: _f, publicUrl: _u, updatedAt: _d, ...editable } = profile;
-  const put = await bravo.app.inject({ method: 'PUT', url: '/api/v1/profile', headers: bravo.auth.admin, payload: { ...editable, name: 'Bravo CSIRT', federation: { requiresSealed: true } } });
+  const put = await bravo.app.inject({
+    method: 'PUT',
+    url: '/api/v1/profile',
+    headers: bravo.auth.admin,
+    payload: { ...editable, name: 'Bravo CSIRT', federation: { requiresSealed: true } },
+  });
   t.equal(put.statusCode, 200, put.body);
   const res = await api(alpha, 'POST', '/peers/bravo/refresh', 'admin');
   t.equal(res.statusCode, 200, res.body);
@@ -290,7 +346,10 @@ t.test('suspend and resume', async (t) => {
   t.equal((await api(alpha, 'POST', '/peers/bravo/resume', 'admin')).json().status, 'active', 'idempotent');
   t.equal((await api(alpha, 'POST', '/peers/nobody/suspend', 'admin')).statusCode, 404);
   const kinds = await auditKinds(alpha, 'bravo');
-  t.same(kinds.filter((k) => k === 'peer.suspended' || k === 'peer.resumed'), ['peer.suspended', 'peer.resumed']);
+  t.same(
+    kinds.filter((k) => k === 'peer.suspended' || k === 'peer.resumed'),
+    ['peer.suspended', 'peer.resumed'],
+  );
 });
 
 t.test('delete refuses while other records refer to the peer', async (t) => {

@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap';
 import { buildApp } from '../../src/app.js';
-import { reportContent } from '../../src/modules/federation/exchange/share.service.js';
+import { reportContent } from '../../src/modules/sharing/share.service.js';
 import { payloadDigest } from '../../src/modules/sharing/index.js';
 import type { TestNode } from '../helpers/build-test-app.js';
 import { api, createIncident, EXAMPLE_INCIDENT, enc, postMessage, waitFor } from '../helpers/federation-harness.js';
@@ -17,7 +17,12 @@ const nodes = await buildPolicyNodes(t);
 const { alpha, bravo } = nodes;
 let cc: TestNode = nodes.cc;
 
-const INTERNAL_HOST = { ip: '10.20.30.40', hostname: 'build.corp', role: 'intermediary', description: 'internal jump host' };
+const INTERNAL_HOST = {
+  ip: '10.20.30.40',
+  hostname: 'build.corp',
+  role: 'intermediary',
+  description: 'internal jump host',
+};
 const withInternalHost = { hosts: [...(EXAMPLE_INCIDENT['hosts'] as unknown[]), INTERNAL_HOST] };
 
 const made: Record<string, { ref: string; id: string }> = {};
@@ -40,7 +45,11 @@ async function checkAgainstExplain(t: Test, node: TestNode, peer: string, items:
       t.same(item!.summary, answer.preview, `${ref}: the summary explain previews`);
       continue;
     }
-    t.same(item!.report!.incident, JSON.parse(JSON.stringify(reportContent(answer.preview))), `${ref}: exactly the redacted incident explain previews`);
+    t.same(
+      item!.report!.incident,
+      JSON.parse(JSON.stringify(reportContent(answer.preview))),
+      `${ref}: exactly the redacted incident explain previews`,
+    );
     t.same(
       (item!.report!.redactions ?? []).map((r) => r.section),
       answer.redactions.map((r: { section: string }) => r.section),
@@ -56,7 +65,15 @@ t.test('setup: incidents of every label on cc; some shared', async (t) => {
   made['clear'] = await createIncident(cc, { title: 'CLEAR for anyone', tlp: 'CLEAR' });
   made['red'] = await createIncident(cc, { title: 'RED for alpha only', tlp: 'RED' });
   made['strict'] = await createIncident(cc, { title: 'AMBER+STRICT for alpha', tlp: 'AMBER+STRICT' });
-  t.equal((await api(cc, 'PUT', `/incidents/${enc(made['red']!.ref)}/policy`, 'handler', { redRecipients: ['alpha'], sectionMinimums: {} })).statusCode, 200);
+  t.equal(
+    (
+      await api(cc, 'PUT', `/incidents/${enc(made['red']!.ref)}/policy`, 'handler', {
+        redRecipients: ['alpha'],
+        sectionMinimums: {},
+      })
+    ).statusCode,
+    200,
+  );
   for (const key of ['amberShared', 'red', 'strict']) {
     const res = await api(cc, 'POST', `/incidents/${enc(made[key]!.ref)}/shares`, 'handler', { peer: 'alpha' });
     t.equal(res.statusCode, 202, `${key} shared with alpha`);
@@ -71,28 +88,60 @@ t.test('a partner sees what explain allows it, redacted as explain shows, and ne
     [made['amberShared']!.ref, made['green']!.ref, made['clear']!.ref, made['strict']!.ref].sort(),
     'shared AMBER and AMBER+STRICT, and GREEN and CLEAR nobody shared: the feed widened',
   );
-  t.notOk(items.some((i) => i.tlp === 'RED'), 'RED never, although alpha is named and it was shared');
-  await checkAgainstExplain(t, cc, 'alpha', items, Object.values(made).map((m) => m.ref));
+  t.notOk(
+    items.some((i) => i.tlp === 'RED'),
+    'RED never, although alpha is named and it was shared',
+  );
+  await checkAgainstExplain(
+    t,
+    cc,
+    'alpha',
+    items,
+    Object.values(made).map((m) => m.ref),
+  );
   const green = items.find((i) => i.report!.ref === made['green']!.ref)!;
-  t.same(green.report!.redactions!.map((r) => r.section), ['internalHosts'], 'a partner: the internal host only');
+  t.same(
+    green.report!.redactions!.map((r) => r.section),
+    ['internalHosts'],
+    'a partner: the internal host only',
+  );
   t.notOk(JSON.stringify(green).includes('10.20.30.40'));
-  t.equal(green.report!.incident['evidence'][0].content, (EXAMPLE_INCIDENT['evidence'] as Array<{ content: string }>)[0]!.content, 'with the logs');
+  t.equal(
+    green.report!.incident['evidence'][0].content,
+    (EXAMPLE_INCIDENT['evidence'] as Array<{ content: string }>)[0]!.content,
+    'with the logs',
+  );
 });
 
 t.test('a community member sees less: GREEN and CLEAR only, reporter, victims, logs and internal hosts redacted', async (t) => {
   const items = await settle([cc, alpha, bravo], { from: bravo, to: cc, token: await peerToken(bravo, cc) });
   t.same(items.map((i) => i.report!.ref).sort(), [made['green']!.ref, made['clear']!.ref].sort());
-  await checkAgainstExplain(t, cc, 'bravo', items, Object.values(made).map((m) => m.ref));
+  await checkAgainstExplain(
+    t,
+    cc,
+    'bravo',
+    items,
+    Object.values(made).map((m) => m.ref),
+  );
   const green = items.find((i) => i.report!.ref === made['green']!.ref)!;
-  t.same(green.report!.redactions!.map((r) => r.section), ['reporter', 'victims', 'evidence', 'internalHosts']);
+  t.same(
+    green.report!.redactions!.map((r) => r.section),
+    ['reporter', 'victims', 'evidence', 'internalHosts'],
+  );
   const text = JSON.stringify(green);
-  for (const secret of ['security@example-univ.ac.jp', '192.0.2.10', 'Accepted password', '10.20.30.40']) t.notOk(text.includes(secret), `no ${secret}`);
+  for (const secret of ['security@example-univ.ac.jp', '192.0.2.10', 'Accepted password', '10.20.30.40'])
+    t.notOk(text.includes(secret), `no ${secret}`);
 });
 
 t.test('each page served is one audit entry: the items with their payload digests, the refusals counted', async (t) => {
   const token = await peerToken(bravo, cc);
   await settle([cc, alpha, bravo], { from: bravo, to: cc, token });
-  const before = await cc.database.db.selectFrom('audit_entry').select('seq').where('kind', '=', 'disclosure.feed-page').where('peer', '=', 'bravo').execute();
+  const before = await cc.database.db
+    .selectFrom('audit_entry')
+    .select('seq')
+    .where('kind', '=', 'disclosure.feed-page')
+    .where('peer', '=', 'bravo')
+    .execute();
   const page = await pullPage(bravo, cc, token, { limit: 500 });
   const entries = await cc.database.db
     .selectFrom('audit_entry')
@@ -103,7 +152,16 @@ t.test('each page served is one audit entry: the items with their payload digest
     .execute();
   t.equal(entries.length, before.length + 1, 'one entry for the page');
   const entry = entries.at(-1)! as { decision: string; details: any; incident_id: string | null };
-  t.match(entry, { decision: 'allow', incident_id: null, details: { purpose: 'pull-feed', recipient: { kind: 'team', id: 'bravo' }, trust: 'community', pageId: page.envelope.document.id } });
+  t.match(entry, {
+    decision: 'allow',
+    incident_id: null,
+    details: {
+      purpose: 'pull-feed',
+      recipient: { kind: 'team', id: 'bravo' },
+      trust: 'community',
+      pageId: page.envelope.document.id,
+    },
+  });
   t.same(
     entry.details.items.map((i: { ref: string; payloadSha256: string; position: string }) => [i.ref, i.payloadSha256, i.position]),
     page.items.map((i) => [i.report!.ref, payloadDigest(i.report), i.position]),
@@ -115,7 +173,17 @@ t.test('each page served is one audit entry: the items with their payload digest
   // Polling an empty feed writes nothing.
   const again = await pullPage(bravo, cc, token, { cursor: page.nextCursor });
   t.same(again.items, []);
-  t.equal((await cc.database.db.selectFrom('audit_entry').select('seq').where('kind', '=', 'disclosure.feed-page').where('peer', '=', 'bravo').execute()).length, entries.length);
+  t.equal(
+    (
+      await cc.database.db
+        .selectFrom('audit_entry')
+        .select('seq')
+        .where('kind', '=', 'disclosure.feed-page')
+        .where('peer', '=', 'bravo')
+        .execute()
+    ).length,
+    entries.length,
+  );
 });
 
 t.test('a changed incident comes again at the end, as it is now', async (t) => {
@@ -125,13 +193,22 @@ t.test('a changed incident comes again at the end, as it is now', async (t) => {
   t.equal((await api(cc, 'PATCH', `/incidents/${enc(made['clear']!.ref)}`, 'handler', { severity: 'critical' })).statusCode, 200);
   await settle([cc, alpha, bravo], { from: bravo, to: cc, token });
   const next = await pullAll(bravo, cc, token, { cursor: start.cursor });
-  t.same(next.items.map((i) => [i.report!.ref, i.version, i.report!.incident['severity']]), [[made['clear']!.ref, 2, 'critical']]);
+  t.same(
+    next.items.map((i) => [i.report!.ref, i.version, i.report!.incident['severity']]),
+    [[made['clear']!.ref, 2, 'critical']],
+  );
   // Shared with bravo now (GREEN, chosen): it moves to the end too, and stays redacted for bravo.
   t.equal((await api(cc, 'POST', `/incidents/${enc(made['green']!.ref)}/shares`, 'handler', { peer: 'bravo' })).statusCode, 202);
   await settle([cc, alpha, bravo], { from: bravo, to: cc, token });
   const after = await pullAll(bravo, cc, token, { cursor: next.cursor });
-  t.same(after.items.map((i) => i.report!.ref), [made['green']!.ref]);
-  t.same(after.items[0]!.report!.redactions!.map((r) => r.section), ['reporter', 'victims', 'evidence', 'internalHosts']);
+  t.same(
+    after.items.map((i) => i.report!.ref),
+    [made['green']!.ref],
+  );
+  t.same(
+    after.items[0]!.report!.redactions!.map((r) => r.section),
+    ['reporter', 'victims', 'evidence', 'internalHosts'],
+  );
 });
 
 t.test('the cursor survives a restart of the node: the pages before and after are the whole feed, once', async (t) => {
@@ -144,7 +221,13 @@ t.test('the cursor survives a restart of the node: the pages before and after ar
 
   // Restart: a new app on the same database (and port), as after a crash or an upgrade.
   await cc.app.close();
-  const app = await buildApp({ config: cc.config, database: cc.database, signer: cc.signer, tokenSecret: cc.tokenSecret, logger: false });
+  const app = await buildApp({
+    config: cc.config,
+    database: cc.database,
+    signer: cc.signer,
+    tokenSecret: cc.tokenSecret,
+    logger: false,
+  });
   await app.listen({ port: cc.config.port, host: '127.0.0.1' });
   app.federation.start();
   root.teardown(() => app.close()); // the later subtests use the restarted node
@@ -152,7 +235,11 @@ t.test('the cursor survives a restart of the node: the pages before and after ar
 
   const rest = await pullAll(alpha, cc, token, { cursor: first.nextCursor, limit: 2 });
   const positions = [...first.items, ...rest.items].map((i) => i.position);
-  t.same(positions, whole.items.map((i) => i.position), 'nothing skipped, nothing repeated');
+  t.same(
+    positions,
+    whole.items.map((i) => i.position),
+    'nothing skipped, nothing repeated',
+  );
   t.same(new Set(positions).size, positions.length);
 
   // And the node goes on serving new changes after it.
@@ -161,12 +248,15 @@ t.test('the cursor survives a restart of the node: the pages before and after ar
     const read = await pullAll(alpha, cc, token, { cursor: rest.cursor });
     return read.items.length > 0 ? read : null;
   });
-  t.same(tail.items.map((i) => i.report!.ref), [fresh.ref]);
+  t.same(
+    tail.items.map((i) => i.report!.ref),
+    [fresh.ref],
+  );
 });
 
 t.test('our coordinator pulling: AMBER it has no other need to know for comes as a summary, as explain says', async (t) => {
-  const own = await createIncident(alpha, { title: 'alpha\'s own AMBER incident', ...withInternalHost });
-  const green = await createIncident(alpha, { title: 'alpha\'s GREEN incident', tlp: 'GREEN' });
+  const own = await createIncident(alpha, { title: "alpha's own AMBER incident", ...withInternalHost });
+  const green = await createIncident(alpha, { title: "alpha's GREEN incident", tlp: 'GREEN' });
   const token = await peerToken(cc, alpha);
   const items = await waitFor('both served', async () => {
     const read = await pullAll(cc, alpha, token);
@@ -174,15 +264,25 @@ t.test('our coordinator pulling: AMBER it has no other need to know for comes as
     return refs.includes(own.ref) && refs.includes(green.ref) ? read.items : null;
   });
   const mine = items.filter((i) => [own.ref, green.ref].includes(i.report?.ref ?? String(i.summary?.['ref'])));
-  t.same(mine.map((i) => i.detail), ['summary', 'full']);
+  t.same(
+    mine.map((i) => i.detail),
+    ['summary', 'full'],
+  );
   t.notOk(mine[0]!.report, 'no report at summary detail');
-  t.notOk(JSON.stringify(mine[0]).includes('10.20.30.40') || JSON.stringify(mine[0]).includes('Hanako'), 'a summary has no contacts, no internal hosts');
+  t.notOk(
+    JSON.stringify(mine[0]).includes('10.20.30.40') || JSON.stringify(mine[0]).includes('Hanako'),
+    'a summary has no contacts, no internal hosts',
+  );
   await checkAgainstExplain(t, alpha, 'cc', mine, [own.ref, green.ref]);
 });
 
 t.test('feed input: bad cursors and limits are refused', async (t) => {
   const token = await peerToken(bravo, cc);
-  for (const cursor of ['!!!', Buffer.from('{"x":"1"}').toString('base64url'), Buffer.from('{"x":"1; drop","s":"2"}').toString('base64url')]) {
+  for (const cursor of [
+    '!!!',
+    Buffer.from('{"x":"1"}').toString('base64url'),
+    Buffer.from('{"x":"1; drop","s":"2"}').toString('base64url'),
+  ]) {
     const page = await pullPage(bravo, cc, token, { cursor });
     t.equal(page.status, 400, cursor);
     t.equal(page.problem?.code, 'validation-failed');

@@ -26,14 +26,22 @@ t.test('group list with no groups says how to create one', async (t) => {
 });
 
 t.test('create, update, list and show a group', async (t) => {
-  const created = await groupCreate(`${alpha.url}/`, admin, { id: 'first', name: 'FIRST', kind: 'forum', ourMembership: 'full' });
+  const created = await groupCreate(`${alpha.url}/`, admin, {
+    id: 'first',
+    name: 'FIRST',
+    kind: 'forum',
+    ourMembership: 'full',
+  });
   t.match(created, /Created trust group first/);
   t.match(created, /We are:\s+a full member/);
   t.match(created, /full members at least community \(default\)/);
   const other = await groupCreate(alpha.url, admin, { id: 'far-away', name: 'Far Away CERTs', kind: 'national' });
   t.match(other, /we are not a member: its memberships give no trust floor/);
 
-  const updated = await groupUpdate(alpha.url, admin, 'first', { floorLiaison: 'community', description: 'Global forum' });
+  const updated = await groupUpdate(alpha.url, admin, 'first', {
+    floorLiaison: 'community',
+    description: 'Global forum',
+  });
   t.match(updated, /liaisons at least community/);
   t.match(updated, /Description: Global forum/);
 
@@ -45,13 +53,20 @@ t.test('create, update, list and show a group', async (t) => {
 });
 
 t.test('members, and the effective trust they give', async (t) => {
-  t.match(await groupMemberAdd(alpha.url, admin, 'first', 'bravo', 'full', { source: 'roster' }), /bravo is a full member of first .*source roster/);
+  t.match(
+    await groupMemberAdd(alpha.url, admin, 'first', 'bravo', 'full', { source: 'roster' }),
+    /bravo is a full member of first .*source roster/,
+  );
   const shown = await groupShow(alpha.url, reader, 'first');
   t.match(shown, /Members:\s+1/);
   t.match(shown, /^bravo\s+full\s+\S+\s+roster$/m);
 
   // Trust needs a peer: add bravo and confirm its key, as a handler would.
-  const add = await fetch(`${alpha.url}/api/v1/peers`, { method: 'POST', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body: JSON.stringify({ url: bravo.url }) });
+  const add = await fetch(`${alpha.url}/api/v1/peers`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ url: bravo.url }),
+  });
   t.equal(add.status, 201);
   const before = await trustShow(alpha.url, reader, 'bravo');
   t.match(before, /Effective trust: unknown\s+\(bilateral unknown, floor community, cap unknown\)/);

@@ -6,7 +6,14 @@ import { buildTestNode, type TestNode } from '../helpers/build-test-app.js';
 
 type Role = 'reader' | 'handler' | 'admin';
 
-function api(node: TestNode, method: 'GET' | 'POST' | 'PATCH' | 'DELETE' | 'PUT', url: string, role: Role | null, payload?: unknown, headers: Record<string, string> = {}) {
+function api(
+  node: TestNode,
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE' | 'PUT',
+  url: string,
+  role: Role | null,
+  payload?: unknown,
+  headers: Record<string, string> = {},
+) {
   return node.app.inject({
     method,
     url: `/api/v1${url}`,
@@ -22,34 +29,72 @@ function problem(t: Test, res: LightMyRequestResponse, status: number, code: str
 }
 
 async function auditOf(node: TestNode, kindPrefix: string) {
-  const rows = await node.database.db.selectFrom('audit_entry').select(['kind', 'actor', 'peer', 'details']).where('kind', 'like', `${kindPrefix}%`).orderBy('seq').execute();
+  const rows = await node.database.db
+    .selectFrom('audit_entry')
+    .select(['kind', 'actor', 'peer', 'details'])
+    .where('kind', 'like', `${kindPrefix}%`)
+    .orderBy('seq')
+    .execute();
   return rows;
 }
 
-const FIRST = { id: 'first', name: 'FIRST', kind: 'forum', description: 'Forum of Incident Response and Security Teams', ourMembership: 'full' };
+const FIRST = {
+  id: 'first',
+  name: 'FIRST',
+  kind: 'forum',
+  description: 'Forum of Incident Response and Security Teams',
+  ourMembership: 'full',
+};
 
 t.test('admins create, read, change and delete groups; readers read', async (t) => {
   const node = await buildTestNode(t);
   const created = await api(node, 'POST', '/groups', 'admin', FIRST);
   t.equal(created.statusCode, 201, created.body);
   t.equal(created.headers['location'], '/api/v1/groups/first');
-  t.match(created.json(), { id: 'first', name: 'FIRST', kind: 'forum', ourMembership: 'full', floorFull: null, floorLiaison: null, memberCount: 0, version: 1, createdBy: 'admin-user' });
+  t.match(created.json(), {
+    id: 'first',
+    name: 'FIRST',
+    kind: 'forum',
+    ourMembership: 'full',
+    floorFull: null,
+    floorLiaison: null,
+    memberCount: 0,
+    version: 1,
+    createdBy: 'admin-user',
+  });
 
-  const minimal = await api(node, 'POST', '/groups', 'admin', { id: 'isac-energy', name: 'Energy ISAC', kind: 'sector' });
+  const minimal = await api(node, 'POST', '/groups', 'admin', {
+    id: 'isac-energy',
+    name: 'Energy ISAC',
+    kind: 'sector',
+  });
   t.equal(minimal.statusCode, 201);
   t.match(minimal.json(), { ourMembership: 'none', description: null });
 
   const list = await api(node, 'GET', '/groups', 'reader');
   t.equal(list.statusCode, 200);
-  t.same(list.json().items.map((g: { id: string }) => g.id), ['first', 'isac-energy']);
-  t.same((await api(node, 'GET', '/groups?ourMembership=full', 'reader')).json().items.map((g: { id: string }) => g.id), ['first']);
-  t.same((await api(node, 'GET', '/groups?kind=sector', 'reader')).json().items.map((g: { id: string }) => g.id), ['isac-energy']);
+  t.same(
+    list.json().items.map((g: { id: string }) => g.id),
+    ['first', 'isac-energy'],
+  );
+  t.same(
+    (await api(node, 'GET', '/groups?ourMembership=full', 'reader')).json().items.map((g: { id: string }) => g.id),
+    ['first'],
+  );
+  t.same(
+    (await api(node, 'GET', '/groups?kind=sector', 'reader')).json().items.map((g: { id: string }) => g.id),
+    ['isac-energy'],
+  );
 
   const read = await api(node, 'GET', '/groups/first', 'reader');
   t.equal(read.statusCode, 200);
   t.equal(read.json().description, FIRST.description);
 
-  const patched = await api(node, 'PATCH', '/groups/first', 'admin', { floorFull: 'partner', floorLiaison: 'community', description: null });
+  const patched = await api(node, 'PATCH', '/groups/first', 'admin', {
+    floorFull: 'partner',
+    floorLiaison: 'community',
+    description: null,
+  });
   t.equal(patched.statusCode, 200, patched.body);
   t.match(patched.json(), { floorFull: 'partner', floorLiaison: 'community', description: null, version: 2 });
   const cleared = await api(node, 'PATCH', '/groups/first', 'admin', { floorLiaison: null });
@@ -63,8 +108,14 @@ t.test('admins create, read, change and delete groups; readers read', async (t) 
   problem(t, await api(node, 'DELETE', '/groups/isac-energy', 'admin'), 404, 'not-found');
 
   const entries = await auditOf(node, 'trust.group');
-  t.same(entries.map((e) => e.kind), ['trust.group-created', 'trust.group-created', 'trust.group-updated', 'trust.group-updated', 'trust.group-deleted']);
-  t.match(entries[2]!.details, { group: 'first', changes: { floorFull: { from: null, to: 'partner' }, description: { replaced: true } } });
+  t.same(
+    entries.map((e) => e.kind),
+    ['trust.group-created', 'trust.group-created', 'trust.group-updated', 'trust.group-updated', 'trust.group-deleted'],
+  );
+  t.match(entries[2]!.details, {
+    group: 'first',
+    changes: { floorFull: { from: null, to: 'partner' }, description: { replaced: true } },
+  });
   t.notOk(JSON.stringify(entries).includes('Forum of Incident Response'), 'free text stays out of the audit log');
 });
 
@@ -72,10 +123,22 @@ t.test('members: add (201), change level (200), list, remove; each change audite
   const node = await buildTestNode(t);
   t.equal((await api(node, 'POST', '/groups', 'admin', FIRST)).statusCode, 201);
 
-  const added = await api(node, 'POST', '/groups/first/members', 'admin', { teamId: 'bravo', level: 'full', since: '2024-05-01T09:00:00+09:00', source: 'roster' });
+  const added = await api(node, 'POST', '/groups/first/members', 'admin', {
+    teamId: 'bravo',
+    level: 'full',
+    since: '2024-05-01T09:00:00+09:00',
+    source: 'roster',
+  });
   t.equal(added.statusCode, 201, added.body);
   t.equal(added.headers['location'], '/api/v1/groups/first/members/bravo');
-  t.match(added.json(), { groupId: 'first', teamId: 'bravo', level: 'full', since: '2024-05-01T00:00:00.000Z', source: 'roster', addedBy: 'admin-user' });
+  t.match(added.json(), {
+    groupId: 'first',
+    teamId: 'bravo',
+    level: 'full',
+    since: '2024-05-01T00:00:00.000Z',
+    source: 'roster',
+    addedBy: 'admin-user',
+  });
 
   const liaison = await api(node, 'POST', '/groups/first/members', 'admin', { teamId: 'cc', level: 'liaison' });
   t.equal(liaison.statusCode, 201);
@@ -89,9 +152,18 @@ t.test('members: add (201), change level (200), list, remove; each change audite
 
   const members = await api(node, 'GET', '/groups/first/members', 'reader');
   t.equal(members.statusCode, 200);
-  t.same(members.json().items.map((m: { teamId: string; level: string }) => [m.teamId, m.level]), [['bravo', 'liaison'], ['cc', 'liaison']]);
+  t.same(
+    members.json().items.map((m: { teamId: string; level: string }) => [m.teamId, m.level]),
+    [
+      ['bravo', 'liaison'],
+      ['cc', 'liaison'],
+    ],
+  );
   t.equal((await api(node, 'GET', '/groups/first', 'reader')).json().memberCount, 2);
-  t.same((await api(node, 'GET', '/groups?team=cc', 'reader')).json().items.map((g: { id: string }) => g.id), ['first']);
+  t.same(
+    (await api(node, 'GET', '/groups?team=cc', 'reader')).json().items.map((g: { id: string }) => g.id),
+    ['first'],
+  );
   t.same((await api(node, 'GET', '/groups?team=mallory', 'reader')).json().items, []);
 
   t.equal((await api(node, 'DELETE', '/groups/first/members/cc', 'admin')).statusCode, 204);
@@ -114,7 +186,10 @@ t.test('members: add (201), change level (200), list, remove; each change audite
     'one entry per change; the idempotent repeat records nothing',
   );
   t.match(entries[2]!.details, { group: 'first', level: 'liaison', from: 'full' });
-  t.equal(entries.every((e) => e.actor === 'admin-user'), true);
+  t.equal(
+    entries.every((e) => e.actor === 'admin-user'),
+    true,
+  );
 });
 
 t.test('roles: no token 401, reader/handler cannot write (403)', async (t) => {
@@ -171,8 +246,12 @@ t.test('bad input is a 400 (or 409 for a taken id), and changes nothing', async 
     ['unknown field', { teamId: 'bravo', level: 'full', vouchedBy: 'cc' }],
     ['missing level', { teamId: 'bravo' }],
   ];
-  for (const [why, body] of badMembers) problem(t, await api(node, 'POST', '/groups/first/members', 'admin', body), 400, 'validation-failed');
-  const big = await api(node, 'POST', '/groups', 'admin', { ...FIRST, id: 'g3', description: 'x'.repeat(2 * 1024 * 1024) });
+  for (const [, body] of badMembers) problem(t, await api(node, 'POST', '/groups/first/members', 'admin', body), 400, 'validation-failed');
+  const big = await api(node, 'POST', '/groups', 'admin', {
+    ...FIRST,
+    id: 'g3',
+    description: 'x'.repeat(2 * 1024 * 1024),
+  });
   problem(t, big, 413, 'body-too-large');
 
   t.equal((await api(node, 'GET', '/groups', 'reader')).json().items.length, 1);

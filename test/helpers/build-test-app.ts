@@ -6,7 +6,7 @@ import { buildApp } from '../../src/app.js';
 import type { Clock } from '../../src/clock.js';
 export { freePort } from '../../src/util/free-port.js';
 import { freePort } from '../../src/util/free-port.js';
-import { loadConfig, type Config } from '../../src/config.js';
+import { deliveryEnv, loadConfig, type Config } from '../../src/config.js';
 import type { NodeSigner } from '../../src/crypto/index.js';
 import type { DatabaseHandle } from '../../src/db/database.js';
 import { initNode } from '../../src/node-init.js';
@@ -45,7 +45,6 @@ export interface TestNodeOptions {
   fetch?: typeof fetch;
 }
 
-
 /** A node built on a fresh database, torn down with the test. */
 export async function buildTestNode(t: Teardown, options: TestNodeOptions = {}): Promise<TestNode> {
   const keyName = options.key ?? 'alpha';
@@ -55,19 +54,16 @@ export async function buildTestNode(t: Teardown, options: TestNodeOptions = {}):
   await writeFile(path.join(dataDir, KEY_FILE), fixture.armoredPrivateKey, { mode: 0o600 });
   const teamId = fixture.teamId;
   const port = options.listen ? await freePort() : 0;
-  const config = loadConfig(
-    {},
-    {
-      dataDir,
-      teamId,
-      teamName: `Team ${teamId}`,
-      referencePrefix: teamId.toUpperCase().replace(/[^A-Z0-9]/g, ''),
-      keyPassphrase: fixture.passphrase ?? null,
-      logLevel: 'silent',
-      ...(options.listen ? { port, host: '127.0.0.1', publicUrl: `http://127.0.0.1:${port}` } : {}),
-      ...options.config,
-    },
-  );
+  const config = loadConfig(deliveryEnv(), {
+    dataDir,
+    teamId,
+    teamName: `Team ${teamId}`,
+    referencePrefix: teamId.toUpperCase().replace(/[^A-Z0-9]/g, ''),
+    keyPassphrase: fixture.passphrase ?? null,
+    logLevel: 'silent',
+    ...(options.listen ? { port, host: '127.0.0.1', publicUrl: `http://127.0.0.1:${port}` } : {}),
+    ...options.config,
+  });
   const testDb = await createTestDatabase();
   const init = await initNode(config, testDb.handle, { migrate: false });
   const app = await buildApp({
@@ -86,8 +82,7 @@ export async function buildTestNode(t: Teardown, options: TestNodeOptions = {}):
     await testDb.drop();
     await rm(dataDir, { recursive: true, force: true });
   });
-  const mint = (role: Role, subject = `${role}-user`) =>
-    mintApiToken(init.tokenSecret, { role, subject, issuer: teamId }).token;
+  const mint = (role: Role, subject = `${role}-user`) => mintApiToken(init.tokenSecret, { role, subject, issuer: teamId }).token;
   const bearer = (role: Role) => ({ authorization: `Bearer ${mint(role)}` });
   return {
     app,

@@ -36,7 +36,8 @@ export function api(node: TestNode, method: Method, url: string, role: Role | nu
 /** `from` adds `to` as a peer by URL (POST /api/v1/peers), as a handler would. */
 export async function addPeer(from: TestNode, to: TestNode): Promise<void> {
   const res = await api(from, 'POST', '/peers', 'admin', { url: to.url });
-  if (res.statusCode !== 201 && res.statusCode !== 200) throw new Error(`${from.config.teamId} could not add ${to.config.teamId}: ${res.statusCode} ${res.body}`);
+  if (res.statusCode !== 201 && res.statusCode !== 200)
+    throw new Error(`${from.config.teamId} could not add ${to.config.teamId}: ${res.statusCode} ${res.body}`);
 }
 
 /** Both nodes pin each other's key. */
@@ -57,7 +58,8 @@ export async function trustPeer(from: TestNode, to: TestNode, patch: Record<stri
     if (res.statusCode !== 200) throw new Error(`${from.config.teamId} could not change ${team}: ${res.statusCode} ${res.body}`);
   }
   const verified = await api(from, 'POST', `/peers/${team}/verify`, 'admin', { fingerprint: to.signer.fingerprint });
-  if (verified.statusCode !== 200) throw new Error(`${from.config.teamId} could not verify ${team}: ${verified.statusCode} ${verified.body}`);
+  if (verified.statusCode !== 200)
+    throw new Error(`${from.config.teamId} could not verify ${team}: ${verified.statusCode} ${verified.body}`);
 }
 
 /** Both nodes pin, verify and trust each other as partners. */
@@ -67,9 +69,15 @@ export async function partnersBoth(a: TestNode, b: TestNode): Promise<void> {
   await trustPeer(b, a);
 }
 
-export const EXAMPLE_INCIDENT = JSON.parse(readFileSync(new URL('../../docs/examples/incident.json', import.meta.url), 'utf8')) as Record<string, unknown>;
+export const EXAMPLE_INCIDENT = JSON.parse(readFileSync(new URL('../../docs/examples/incident.json', import.meta.url), 'utf8')) as Record<
+  string,
+  unknown
+>;
 
-export async function createIncident(node: TestNode, overrides: Record<string, unknown> = {}): Promise<{ ref: string; id: string; tlp: string }> {
+export async function createIncident(
+  node: TestNode,
+  overrides: Record<string, unknown> = {},
+): Promise<{ ref: string; id: string; tlp: string }> {
   const res = await api(node, 'POST', '/incidents', 'handler', { ...EXAMPLE_INCIDENT, ...overrides });
   if (res.statusCode !== 201) throw new Error(`create incident: ${res.statusCode} ${res.body}`);
   return res.json();
@@ -78,7 +86,12 @@ export async function createIncident(node: TestNode, overrides: Record<string, u
 export const enc = encodeURIComponent;
 
 /** Polls `check` until it returns a truthy value (or throws after `timeoutMs`). */
-export async function waitFor<T>(what: string, check: () => Promise<T | null | undefined | false>, timeoutMs = 15_000, everyMs = 25): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | null | undefined | false>,
+  timeoutMs = 15_000,
+  everyMs = 25,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -112,27 +125,56 @@ export async function shares(node: TestNode, ref: string): Promise<ShareView[]> 
 }
 
 export async function waitForShareState(node: TestNode, ref: string, peer: string, state: string, timeoutMs?: number): Promise<ShareView> {
-  return waitFor(`${ref} -> ${peer} ${state}`, async () => (await shares(node, ref)).find((s) => s.peer === peer && s.state === state), timeoutMs);
+  return waitFor(
+    `${ref} -> ${peer} ${state}`,
+    async () => (await shares(node, ref)).find((s) => s.peer === peer && s.state === state),
+    timeoutMs,
+  );
 }
 
-export async function journal(node: TestNode, ref: string): Promise<Array<{ kind: string; team: string; actor: string; note: string | null; changes: any }>> {
+export async function journal(
+  node: TestNode,
+  ref: string,
+): Promise<Array<{ kind: string; team: string; actor: string; note: string | null; changes: any }>> {
   const res = await api(node, 'GET', `/incidents/${enc(ref)}/journal?limit=500`, 'reader');
   if (res.statusCode !== 200) throw new Error(`journal: ${res.statusCode} ${res.body}`);
   return res.json().items;
 }
 
-export async function findByExternalRef(node: TestNode, ref: string): Promise<Array<{ ref: string; externalRefs: Array<{ team: string; ref: string }> }>> {
+export async function findByExternalRef(
+  node: TestNode,
+  ref: string,
+): Promise<Array<{ ref: string; externalRefs: Array<{ team: string; ref: string }> }>> {
   const res = await api(node, 'GET', `/incidents?externalRef=${enc(ref)}`, 'reader');
   if (res.statusCode !== 200) throw new Error(`search: ${res.statusCode} ${res.body}`);
   return res.json().items;
 }
 
 /** A message document as a peer would build it; `overrides` replace any field. */
-export function messageDocument(from: string, to: string, type: string, body: unknown, overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return { v: 1, id: randomUUID(), type, from, to, created: new Date().toISOString(), tlp: 'AMBER', body, ...overrides };
+export function messageDocument(
+  from: string,
+  to: string,
+  type: string,
+  body: unknown,
+  overrides: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return {
+    v: 1,
+    id: randomUUID(),
+    type,
+    from,
+    to,
+    created: new Date().toISOString(),
+    tlp: 'AMBER',
+    body,
+    ...overrides,
+  };
 }
 
-export async function sign(document: Record<string, unknown>, key: FixtureKeyName | NodeSigner): Promise<{ document: Record<string, unknown>; signature: string }> {
+export async function sign(
+  document: Record<string, unknown>,
+  key: FixtureKeyName | NodeSigner,
+): Promise<{ document: Record<string, unknown>; signature: string }> {
   const signer = typeof key === 'string' ? await loadFixtureSigner(key) : key;
   return signDocument(document, signer);
 }
@@ -143,7 +185,11 @@ export function reportBody(senderRef: string, overrides: Record<string, unknown>
   return { ref: senderRef, phase: 'analysis', incident: { ...incident, ...overrides } };
 }
 
-export async function postMessage(node: TestNode, body: unknown, contentType = 'application/json'): Promise<{ status: number; text: string; json: any }> {
+export async function postMessage(
+  node: TestNode,
+  body: unknown,
+  contentType = 'application/json',
+): Promise<{ status: number; text: string; json: any }> {
   const res = await fetch(`${node.url}/federation/v1/messages`, {
     method: 'POST',
     headers: { 'content-type': contentType },
@@ -159,7 +205,10 @@ export async function postMessage(node: TestNode, body: unknown, contentType = '
   return { status: res.status, text, json };
 }
 
-export async function auditKinds(node: TestNode, filter: { kind?: string; peer?: string } = {}): Promise<Array<{ kind: string; decision: string | null; details: any }>> {
+export async function auditKinds(
+  node: TestNode,
+  filter: { kind?: string; peer?: string } = {},
+): Promise<Array<{ kind: string; decision: string | null; details: any }>> {
   let q = node.database.db.selectFrom('audit_entry').select(['kind', 'decision', 'details']).orderBy('seq');
   if (filter.kind) q = q.where('kind', '=', filter.kind);
   if (filter.peer) q = q.where('peer', '=', filter.peer);
@@ -167,7 +216,10 @@ export async function auditKinds(node: TestNode, filter: { kind?: string; peer?:
 }
 
 export async function incidentCount(node: TestNode): Promise<number> {
-  const row = await node.database.db.selectFrom('incident').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  const row = await node.database.db
+    .selectFrom('incident')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
   return Number(row.n);
 }
 

@@ -44,8 +44,15 @@ export async function buildPolicyNodes(t: Teardown): Promise<PolicyNodes> {
 
 /** A peer token `from` gets from `to` with a signed auth.token-request. */
 export async function peerToken(from: TestNode, to: TestNode): Promise<string> {
-  const request = await sign(messageDocument(from.config.teamId, to.config.teamId, 'auth.token-request', {}, { tlp: 'CLEAR' }), from.signer);
-  const res = await fetch(`${to.url}/federation/v1/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(request) });
+  const request = await sign(
+    messageDocument(from.config.teamId, to.config.teamId, 'auth.token-request', {}, { tlp: 'CLEAR' }),
+    from.signer,
+  );
+  const res = await fetch(`${to.url}/federation/v1/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(request),
+  });
   const body = (await res.json()) as { token?: string };
   if (res.status !== 200 || !body.token) throw new Error(`token from ${to.config.teamId}: ${res.status} ${JSON.stringify(body)}`);
   return body.token;
@@ -57,7 +64,13 @@ export interface FeedItemView {
   updatedAt: string;
   tlp: string;
   detail: 'full' | 'summary';
-  report?: { ref: string; phase: string; incident: Record<string, any>; provenance?: Array<{ team: string; tlp: string }>; redactions?: Array<{ section: string; requiredLevel: string; reason: string }> };
+  report?: {
+    ref: string;
+    phase: string;
+    incident: Record<string, any>;
+    provenance?: Array<{ team: string; tlp: string }>;
+    redactions?: Array<{ section: string; requiredLevel: string; reason: string }>;
+  };
   summary?: Record<string, any>;
 }
 
@@ -66,7 +79,17 @@ export interface FeedPageView {
   /** Whether the page came sealed. */
   sealed: boolean;
   /** The signed envelope (opened when sealed); its signature verified against the serving node. */
-  envelope: { document: { id: string; type: string; from: string; to: string; tlp: string; body: { items: FeedItemView[]; nextCursor: string; hasMore: boolean } }; signature: string };
+  envelope: {
+    document: {
+      id: string;
+      type: string;
+      from: string;
+      to: string;
+      tlp: string;
+      body: { items: FeedItemView[]; nextCursor: string; hasMore: boolean };
+    };
+    signature: string;
+  };
   items: FeedItemView[];
   nextCursor: string;
   hasMore: boolean;
@@ -74,28 +97,60 @@ export interface FeedPageView {
 }
 
 /** One page of `to`'s feed as `from` pulls it: opened when sealed, its signature checked. */
-export async function pullPage(from: TestNode, to: TestNode, token: string, query: { cursor?: string; limit?: number } = {}): Promise<FeedPageView> {
+export async function pullPage(
+  from: TestNode,
+  to: TestNode,
+  token: string,
+  query: { cursor?: string; limit?: number } = {},
+): Promise<FeedPageView> {
   const params = new URLSearchParams();
   if (query.cursor) params.set('cursor', query.cursor);
   if (query.limit) params.set('limit', String(query.limit));
-  const res = await fetch(`${to.url}/federation/v1/feed${params.toString() ? `?${params.toString()}` : ''}`, { headers: { authorization: `Bearer ${token}` } });
+  const res = await fetch(`${to.url}/federation/v1/feed${params.toString() ? `?${params.toString()}` : ''}`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
   const json = (await res.json()) as any;
-  if (res.status !== 200) return { status: res.status, sealed: false, envelope: json, items: [], nextCursor: '', hasMore: false, problem: json };
+  if (res.status !== 200)
+    return {
+      status: res.status,
+      sealed: false,
+      envelope: json,
+      items: [],
+      nextCursor: '',
+      hasMore: false,
+      problem: json,
+    };
   const sealed = typeof json.sealed === 'string';
   const envelope = sealed ? JSON.parse(await openSealed(json.sealed, from.signer)) : json;
   const verified = await verifyDocumentSignature(envelope, to.signer.publicKey);
   if (!verified.ok) throw new Error(`feed page of ${to.config.teamId} does not verify: ${verified.reason}`);
   const body = envelope.document.body;
-  return { status: 200, sealed, envelope, items: body.items, nextCursor: body.nextCursor, hasMore: body.hasMore, problem: null };
+  return {
+    status: 200,
+    sealed,
+    envelope,
+    items: body.items,
+    nextCursor: body.nextCursor,
+    hasMore: body.hasMore,
+    problem: null,
+  };
 }
 
 /** The whole feed from `cursor` on, page by page; returns the items and the last cursor. */
-export async function pullAll(from: TestNode, to: TestNode, token: string, options: { cursor?: string; limit?: number } = {}): Promise<{ items: FeedItemView[]; cursor: string; pages: number }> {
+export async function pullAll(
+  from: TestNode,
+  to: TestNode,
+  token: string,
+  options: { cursor?: string; limit?: number } = {},
+): Promise<{ items: FeedItemView[]; cursor: string; pages: number }> {
   const items: FeedItemView[] = [];
   let cursor = options.cursor;
   let pages = 0;
   for (;;) {
-    const page = await pullPage(from, to, token, { ...(cursor ? { cursor } : {}), ...(options.limit ? { limit: options.limit } : {}) });
+    const page = await pullPage(from, to, token, {
+      ...(cursor ? { cursor } : {}),
+      ...(options.limit ? { limit: options.limit } : {}),
+    });
     if (page.status !== 200) throw new Error(`feed: ${page.status} ${JSON.stringify(page.problem)}`);
     items.push(...page.items);
     cursor = page.nextCursor;
@@ -111,13 +166,21 @@ export async function pullAll(from: TestNode, to: TestNode, token: string, optio
  * delivery moves an incident to the end of the order: tests that compare whole feeds settle first.
  */
 export async function settle(nodes: TestNode[], feed?: { from: TestNode; to: TestNode; token: string }): Promise<FeedItemView[]> {
-  await waitFor('outboxes empty', async () => {
-    for (const node of nodes) {
-      const row = await node.database.db.selectFrom('outbound_message').select((eb) => eb.fn.countAll<number>().as('n')).where('state', '=', 'pending').executeTakeFirstOrThrow();
-      if (Number(row.n) > 0) return false;
-    }
-    return true;
-  }, 30_000);
+  await waitFor(
+    'outboxes empty',
+    async () => {
+      for (const node of nodes) {
+        const row = await node.database.db
+          .selectFrom('outbound_message')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .where('state', '=', 'pending')
+          .executeTakeFirstOrThrow();
+        if (Number(row.n) > 0) return false;
+      }
+      return true;
+    },
+    30_000,
+  );
   if (!feed) return [];
   let last: string | null = null;
   return waitFor(
@@ -135,23 +198,49 @@ export async function settle(nodes: TestNode[], feed?: { from: TestNode; to: Tes
 }
 
 /** Outbox rows of `node` to `peer` (optionally of one type and about one incident). */
-export async function outbound(node: TestNode, peer: string, filter: { type?: string; incidentId?: string } = {}): Promise<Array<{ id: string; type: string; tlp: string; document: string }>> {
-  let q = node.database.db.selectFrom('outbound_message').select(['id', 'type', 'tlp', 'document']).where('peer_team', '=', peer).orderBy('seq');
+export async function outbound(
+  node: TestNode,
+  peer: string,
+  filter: { type?: string; incidentId?: string } = {},
+): Promise<Array<{ id: string; type: string; tlp: string; document: string }>> {
+  let q = node.database.db
+    .selectFrom('outbound_message')
+    .select(['id', 'type', 'tlp', 'document'])
+    .where('peer_team', '=', peer)
+    .orderBy('seq');
   if (filter.type) q = q.where('type', '=', filter.type);
   if (filter.incidentId) q = q.where('incident_id', '=', filter.incidentId);
   return q.execute();
 }
 
 /** `disclosure.decision` entries of `node`, oldest first. */
-export async function decisions(node: TestNode, filter: { peer?: string; incidentId?: string } = {}): Promise<Array<{ decision: string; peer: string | null; incident_id: string | null; details: any }>> {
-  let q = node.database.db.selectFrom('audit_entry').select(['decision', 'peer', 'incident_id', 'details']).where('kind', '=', 'disclosure.decision').orderBy('seq');
+export async function decisions(
+  node: TestNode,
+  filter: { peer?: string; incidentId?: string } = {},
+): Promise<Array<{ decision: string; peer: string | null; incident_id: string | null; details: any }>> {
+  let q = node.database.db
+    .selectFrom('audit_entry')
+    .select(['decision', 'peer', 'incident_id', 'details'])
+    .where('kind', '=', 'disclosure.decision')
+    .orderBy('seq');
   if (filter.peer) q = q.where('peer', '=', filter.peer);
   if (filter.incidentId) q = q.where('incident_id', '=', filter.incidentId);
-  return (await q.execute()) as Array<{ decision: string; peer: string | null; incident_id: string | null; details: any }>;
+  return (await q.execute()) as Array<{
+    decision: string;
+    peer: string | null;
+    incident_id: string | null;
+    details: any;
+  }>;
 }
 
 /** POST /api/v1/policy/explain on `node`. */
-export async function explain(node: TestNode, incident: string, peer: string, purpose: string, extra: Record<string, unknown> = {}): Promise<any> {
+export async function explain(
+  node: TestNode,
+  incident: string,
+  peer: string,
+  purpose: string,
+  extra: Record<string, unknown> = {},
+): Promise<any> {
   const res = await api(node, 'POST', '/policy/explain', 'reader', { incident, peer, purpose, ...extra });
   if (res.statusCode !== 200) throw new Error(`explain: ${res.statusCode} ${res.body}`);
   return res.json();

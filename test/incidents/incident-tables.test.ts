@@ -15,7 +15,15 @@ const created = await node.app.inject({
   method: 'POST',
   url: '/api/v1/incidents',
   headers: node.auth.handler,
-  payload: { title: 'kept', category: 'test', type: 'test', severity: 'low', tlp: 'CLEAR', reporter: { name: 'A' }, hosts: [{ ip: '192.0.2.1', role: 'target' }] },
+  payload: {
+    title: 'kept',
+    category: 'test',
+    type: 'test',
+    severity: 'low',
+    tlp: 'CLEAR',
+    reporter: { name: 'A' },
+    hosts: [{ ip: '192.0.2.1', role: 'target' }],
+  },
 });
 if (created.statusCode !== 201) throw new Error(`creating the incident failed: ${created.body}`);
 const incident = created.json() as Incident;
@@ -29,6 +37,8 @@ t.test('an incident cannot be deleted, truncated or given another id', async (t)
   await sql`update incident set title = 'still kept' where id = ${id}`.execute(db);
   const { rows } = await sql<{ n: number }>`select count(*)::int as n from incident where id = ${id}`.execute(db);
   t.equal(rows[0]!.n, 1, 'the incident is there, and other columns still change');
-  const { rows: hosts } = await sql<{ n: number }>`select count(*)::int as n from incident_host where incident_id = ${id}`.execute(db);
+  const { rows: hosts } = await sql<{
+    n: number;
+  }>`select count(*)::int as n from incident_host where incident_id = ${id}`.execute(db);
   t.equal(hosts[0]!.n, 1, 'its rows still name it');
 });

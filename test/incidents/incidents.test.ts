@@ -44,7 +44,8 @@ const minimal = (extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 
-const post = (payload: unknown, headers = alice) => node.app.inject({ method: 'POST', url: '/api/v1/incidents', headers, payload: payload as object });
+const post = (payload: unknown, headers = alice) =>
+  node.app.inject({ method: 'POST', url: '/api/v1/incidents', headers, payload: payload as object });
 const get = (path: string, headers: Record<string, string> = reader) => node.app.inject({ method: 'GET', url: path, headers });
 const patch = (refOrId: string, payload: unknown, extra: Record<string, string> = {}) =>
   node.app.inject({ method: 'PATCH', url: url(refOrId), headers: { ...alice, ...extra }, payload: payload as object });
@@ -56,7 +57,15 @@ const list = async (t: Test, query: string): Promise<string[]> => {
 async function journalOf(refOrId: string) {
   const res = await get(`${url(refOrId)}/journal?limit=500`);
   if (res.statusCode !== 200) throw new Error(res.body);
-  return res.json().items as Array<{ id: number; at: string; actor: string; team: string; kind: string; changes: Record<string, unknown> | null; note: string | null }>;
+  return res.json().items as Array<{
+    id: number;
+    at: string;
+    actor: string;
+    team: string;
+    kind: string;
+    changes: Record<string, unknown> | null;
+    note: string | null;
+  }>;
 }
 
 const SERVER_FIELDS = ['id', 'ref', 'externalRefs', 'version', 'createdBy', 'createdAt', 'updatedAt'] as const;
@@ -82,7 +91,12 @@ function fieldsMissing(schema: any, samples: unknown[], at: string, out: string[
   if (schema.anyOf) {
     for (const s of schema.anyOf) fieldsMissing(s, samples, at, out);
   } else if (schema.type === 'array') {
-    fieldsMissing(schema.items, samples.flatMap((s) => (Array.isArray(s) ? s : [])), `${at}[]`, out);
+    fieldsMissing(
+      schema.items,
+      samples.flatMap((s) => (Array.isArray(s) ? s : [])),
+      `${at}[]`,
+      out,
+    );
   } else if (schema.type === 'object' && schema.properties) {
     const objects = samples.filter((s): s is Record<string, unknown> => !!s && typeof s === 'object' && !Array.isArray(s));
     if (objects.length === 0) return out;
@@ -128,9 +142,16 @@ t.test('read back by URL-encoded reference number and by id: every field', async
   t.equal(byId.statusCode, 200);
   const byUpperId = await get(url(A.id.toUpperCase()));
   t.equal(byUpperId.statusCode, 200, 'ids are case-insensitive');
-  for (const [how, res] of [['ref', byLocation], ['id', byId]] as const) {
+  for (const [how, res] of [
+    ['ref', byLocation],
+    ['id', byId],
+  ] as const) {
     const got = res.json();
-    t.strictSame(Object.keys(got).sort(), [...Object.keys(example), ...SERVER_FIELDS].sort(), `by ${how}: the same fields, no more, no less`);
+    t.strictSame(
+      Object.keys(got).sort(),
+      [...Object.keys(example), ...SERVER_FIELDS].sort(),
+      `by ${how}: the same fields, no more, no less`,
+    );
     t.strictSame(contentOf(got), expected, `by ${how}: content equals the example (date-times in UTC)`);
     t.strictSame(got, A, `by ${how}: the same as the create response`);
   }
@@ -141,7 +162,16 @@ t.test('refused creations: 400 with a pointer, and no reference number used up',
     ['type not in the category', minimal({ category: 'fraud', type: 'ddos' }), '/type'],
     ['host without ip or hostname', minimal({ hosts: [{ role: 'source', ports: [22] }] }), '/hosts/0'],
     ['host with a bad IPv4 address', minimal({ hosts: [{ ip: '203.0.113.300', role: 'source' }] }), '/hosts/0/ip'],
-    ['host with an IPv6 zone id', minimal({ hosts: [{ hostname: 'ok.example', role: 'target' }, { ip: 'fe80::1%eth0', role: 'source' }] }), '/hosts/1/ip'],
+    [
+      'host with an IPv6 zone id',
+      minimal({
+        hosts: [
+          { hostname: 'ok.example', role: 'target' },
+          { ip: 'fe80::1%eth0', role: 'source' },
+        ],
+      }),
+      '/hosts/1/ip',
+    ],
     ['ipv4 indicator that is not an address', minimal({ indicators: [{ kind: 'ipv4', value: 'example.com' }] }), '/indicators/0/value'],
     ['firstSeen after lastSeen', minimal({ firstSeen: '2030-01-02T00:00:00Z', lastSeen: '2030-01-02T08:59:59+09:00' }), '/lastSeen'],
     ['unknown host role', minimal({ hosts: [{ ip: '192.0.2.1', role: 'victim' }] }), '/hosts/0/role'],
@@ -154,7 +184,11 @@ t.test('refused creations: 400 with a pointer, and no reference number used up',
   for (const [name, payload, pointer] of cases) {
     const body = problem(t, await post(payload), 400, 'validation-failed');
     t.ok(Array.isArray(body.errors) && body.errors.length > 0, `${name}: errors[]`);
-    if (pointer) t.ok(body.errors?.some((e: { pointer: string }) => e.pointer === pointer), `${name}: points at ${pointer} (${JSON.stringify(body.errors)})`);
+    if (pointer)
+      t.ok(
+        body.errors?.some((e: { pointer: string }) => e.pointer === pointer),
+        `${name}: points at ${pointer} (${JSON.stringify(body.errors)})`,
+      );
   }
   problem(t, await post(minimal(), reader), 403, 'forbidden');
   // The next creation (next subtest) gets number 2: none of these took one.
@@ -239,7 +273,17 @@ t.test('list filters', async (t) => {
     const body = problem(t, await get(`/api/v1/incidents?host=${encodeURIComponent(network)}`), 400, 'validation-failed');
     t.match(body.errors?.[0], { location: 'querystring', pointer: '/host' }, `${network}: refused`);
   }
-  for (const bad of ['phase=bogus', 'tlp=WHITE', 'severity=urgent', 'category=Fraud', 'updatedSince=yesterday', 'limit=0', 'limit=501', 'limit=three', 'colour=red']) {
+  for (const bad of [
+    'phase=bogus',
+    'tlp=WHITE',
+    'severity=urgent',
+    'category=Fraud',
+    'updatedSince=yesterday',
+    'limit=0',
+    'limit=501',
+    'limit=three',
+    'colour=red',
+  ]) {
     const body = problem(t, await get(`/api/v1/incidents?${bad}`), 400, 'validation-failed');
     t.equal(body.errors?.[0]?.location, 'querystring', `${bad}: in the query string`);
   }
@@ -262,7 +306,11 @@ t.test('keyset pagination', async (t) => {
     cursor = page.nextCursor;
     if (pages.length > 5) break;
   } while (cursor);
-  t.strictSame(pages.map((p) => p.length), [3, 3, 1], 'three pages: 3, 3, 1');
+  t.strictSame(
+    pages.map((p) => p.length),
+    [3, 3, 1],
+    'three pages: 3, 3, 1',
+  );
   const all = pages.flat();
   t.equal(new Set(all).size, all.length, 'no duplicates');
   t.strictSame(all, [...created].reverse(), 'every incident once, newest first');
@@ -272,7 +320,12 @@ t.test('keyset pagination', async (t) => {
   t.equal(exact.json().items.length, 7);
   t.equal(exact.json().nextCursor, null, 'a page that ends exactly at the last item has no next cursor');
 
-  for (const bad of ['not-a-cursor', Buffer.from('{"s":"x"}').toString('base64url'), Buffer.from('[1]').toString('base64url'), Buffer.from('{"s":1.5}').toString('base64url')]) {
+  for (const bad of [
+    'not-a-cursor',
+    Buffer.from('{"s":"x"}').toString('base64url'),
+    Buffer.from('[1]').toString('base64url'),
+    Buffer.from('{"s":1.5}').toString('base64url'),
+  ]) {
     const body = problem(t, await get(`/api/v1/incidents?cursor=${encodeURIComponent(bad)}`), 400, 'validation-failed');
     t.match(body.errors, [{ location: 'querystring', pointer: '/cursor' }], 'points at the cursor');
   }
@@ -281,16 +334,30 @@ t.test('keyset pagination', async (t) => {
 t.test('PATCH: fields, journal, If-Match, phase transitions', async (t) => {
   const before = await journalOf(A.ref);
   t.equal(before.length, 1, 'one entry after creation');
-  t.match(before[0], { kind: 'created', actor: 'alice', team: 'alpha', at: A.createdAt, changes: { ref: A.ref, phase: 'triage' } }, 'created: who, when, what');
+  t.match(
+    before[0],
+    { kind: 'created', actor: 'alice', team: 'alpha', at: A.createdAt, changes: { ref: A.ref, phase: 'triage' } },
+    'created: who, when, what',
+  );
 
   // fields, with the version read
   let res = await patch(A.ref, { severity: 'critical', title: 'Web server compromised via SSH' }, { 'if-match': '"1"' });
   t.equal(res.statusCode, 200, res.body.slice(0, 300));
   t.equal(res.headers.etag, '"2"');
-  let got = res.json();
-  t.match(got, { version: 2, severity: 'critical', title: 'Web server compromised via SSH', ref: A.ref, createdAt: A.createdAt });
+  const got = res.json();
+  t.match(got, {
+    version: 2,
+    severity: 'critical',
+    title: 'Web server compromised via SSH',
+    ref: A.ref,
+    createdAt: A.createdAt,
+  });
   t.not(got.updatedAt, A.updatedAt, 'updatedAt moves');
-  t.strictSame(contentOf(got), { ...expectedContent(example), severity: 'critical', title: 'Web server compromised via SSH' }, 'nothing else changed');
+  t.strictSame(
+    contentOf(got),
+    { ...expectedContent(example), severity: 'critical', title: 'Web server compromised via SSH' },
+    'nothing else changed',
+  );
   let journal = await journalOf(A.ref);
   t.equal(journal.length, 2);
   t.match(journal[1], {
@@ -298,7 +365,10 @@ t.test('PATCH: fields, journal, If-Match, phase transitions', async (t) => {
     actor: 'alice',
     team: 'alpha',
     at: got.updatedAt,
-    changes: { severity: { from: 'high', to: 'critical' }, title: { from: example.title, to: 'Web server compromised via SSH' } },
+    changes: {
+      severity: { from: 'high', to: 'critical' },
+      title: { from: example.title, to: 'Web server compromised via SSH' },
+    },
   });
   t.strictSame(Object.keys(journal[1]!.changes!).sort(), ['severity', 'title'], 'only what changed');
 
@@ -310,7 +380,14 @@ t.test('PATCH: fields, journal, If-Match, phase transitions', async (t) => {
   t.equal((await get(url(A.ref))).json().severity, 'critical', 'refused patches change nothing');
 
   // W/"2" and a bare 2 are accepted; lists and personal data are journalled without their content
-  res = await patch(A.ref, { hosts: [{ ip: '192.0.2.10', role: 'target' }], reporter: { name: 'Hanako Yamada', email: 'h.yamada@example-univ.ac.jp' } }, { 'if-match': 'W/"2"' });
+  res = await patch(
+    A.ref,
+    {
+      hosts: [{ ip: '192.0.2.10', role: 'target' }],
+      reporter: { name: 'Hanako Yamada', email: 'h.yamada@example-univ.ac.jp' },
+    },
+    { 'if-match': 'W/"2"' },
+  );
   t.equal(res.statusCode, 200, res.body.slice(0, 300));
   t.equal(res.json().version, 3);
   journal = await journalOf(A.ref);
@@ -345,10 +422,14 @@ t.test('PATCH: fields, journal, If-Match, phase transitions', async (t) => {
   res = await patch(A.ref, { phase: 'analysis', tlp: 'AMBER+STRICT' });
   t.equal(res.statusCode, 200, res.body.slice(0, 300));
   journal = await journalOf(A.ref);
-  t.match(journal.slice(-2), [
-    { kind: 'updated', actor: 'alice', changes: { tlp: { from: 'AMBER', to: 'AMBER+STRICT' } } },
-    { kind: 'phase-changed', actor: 'alice', changes: { from: 'triage', to: 'analysis' } },
-  ], 'a field and a phase in one patch: two entries');
+  t.match(
+    journal.slice(-2),
+    [
+      { kind: 'updated', actor: 'alice', changes: { tlp: { from: 'AMBER', to: 'AMBER+STRICT' } } },
+      { kind: 'phase-changed', actor: 'alice', changes: { from: 'triage', to: 'analysis' } },
+    ],
+    'a field and a phase in one patch: two entries',
+  );
   res = await patch(A.ref, { phase: 'closed' });
   t.equal(res.statusCode, 200, 'analysis -> closed: steps may be skipped');
   body = problem(t, await patch(A.ref, { phase: 'containment' }), 409, 'phase-transition-not-allowed');
@@ -383,7 +464,10 @@ t.test('PATCH: fields, journal, If-Match, phase transitions', async (t) => {
   res = await patch(A.ref, { category: 'availability' });
   t.equal(res.statusCode, 200, res.body.slice(0, 300));
   t.match(res.json(), { category: 'availability', type: null, version: versionBefore + 1 });
-  t.match((await journalOf(A.ref)).at(-1), { kind: 'updated', changes: { category: { from: 'intrusions', to: 'availability' }, type: { from: 'system-compromise', to: null } } });
+  t.match((await journalOf(A.ref)).at(-1), {
+    kind: 'updated',
+    changes: { category: { from: 'intrusions', to: 'availability' }, type: { from: 'system-compromise', to: null } },
+  });
   res = await patch(A.ref, { category: 'intrusions', type: 'system-compromise' });
   t.equal(res.statusCode, 200);
   t.match(res.json(), { category: 'intrusions', type: 'system-compromise' });
@@ -391,13 +475,38 @@ t.test('PATCH: fields, journal, If-Match, phase transitions', async (t) => {
 
 t.test('journal: notes and pagination', async (t) => {
   for (let i = 1; i <= 4; i++) {
-    const res = await node.app.inject({ method: 'POST', url: `${url(B.ref)}/journal`, headers: alice, payload: { note: `note ${i}` } });
+    const res = await node.app.inject({
+      method: 'POST',
+      url: `${url(B.ref)}/journal`,
+      headers: alice,
+      payload: { note: `note ${i}` },
+    });
     t.equal(res.statusCode, 201, res.body);
     t.match(res.json(), { kind: 'note', note: `note ${i}`, actor: 'alice', team: 'alpha', changes: null });
   }
-  problem(t, await node.app.inject({ method: 'POST', url: `${url(B.ref)}/journal`, headers: reader, payload: { note: 'x' } }), 403, 'forbidden');
-  problem(t, await node.app.inject({ method: 'POST', url: `${url(B.ref)}/journal`, headers: alice, payload: { note: '' } }), 400, 'validation-failed');
-  problem(t, await node.app.inject({ method: 'POST', url: `${url(B.ref)}/journal`, headers: alice, payload: { note: 'x', actor: 'mallory' } }), 400, 'validation-failed');
+  problem(
+    t,
+    await node.app.inject({ method: 'POST', url: `${url(B.ref)}/journal`, headers: reader, payload: { note: 'x' } }),
+    403,
+    'forbidden',
+  );
+  problem(
+    t,
+    await node.app.inject({ method: 'POST', url: `${url(B.ref)}/journal`, headers: alice, payload: { note: '' } }),
+    400,
+    'validation-failed',
+  );
+  problem(
+    t,
+    await node.app.inject({
+      method: 'POST',
+      url: `${url(B.ref)}/journal`,
+      headers: alice,
+      payload: { note: 'x', actor: 'mallory' },
+    }),
+    400,
+    'validation-failed',
+  );
 
   const pages: Array<Array<{ id: number; kind: string; note: string | null }>> = [];
   let cursor: string | null = null;
@@ -408,19 +517,34 @@ t.test('journal: notes and pagination', async (t) => {
     cursor = res.json().nextCursor;
     if (pages.length > 5) break;
   } while (cursor);
-  t.strictSame(pages.map((p) => p.map((e) => e.note ?? e.kind)), [['created', 'note 1'], ['note 2', 'note 3'], ['note 4']], 'oldest first, 2 per page');
+  t.strictSame(
+    pages.map((p) => p.map((e) => e.note ?? e.kind)),
+    [['created', 'note 1'], ['note 2', 'note 3'], ['note 4']],
+    'oldest first, 2 per page',
+  );
   const ids = pages.flat().map((e) => e.id);
-  t.ok(ids.every((id, i) => i === 0 || id > ids[i - 1]!), 'ids increase');
+  t.ok(
+    ids.every((id, i) => i === 0 || id > ids[i - 1]!),
+    'ids increase',
+  );
   t.equal(new Set(ids).size, 5, 'no duplicates');
   t.match(problem(t, await get(`${url(B.ref)}/journal?cursor=nonsense`), 400, 'validation-failed').errors, [{ pointer: '/cursor' }]);
-  t.match(problem(t, await get(`${url(B.ref)}/journal?cursor=${Buffer.from('{"s":3}').toString('base64url')}`), 400, 'validation-failed').errors, [{ pointer: '/cursor' }], 'an incident list cursor is not a journal cursor');
+  t.match(
+    problem(t, await get(`${url(B.ref)}/journal?cursor=${Buffer.from('{"s":3}').toString('base64url')}`), 400, 'validation-failed').errors,
+    [{ pointer: '/cursor' }],
+    'an incident list cursor is not a journal cursor',
+  );
   problem(t, await get(`${url(B.ref)}/journal?limit=0`), 400, 'validation-failed');
   t.equal((await get(url(B.ref))).json().version, 1, 'notes do not change the incident');
 });
 
 t.test('the journal is append-only in the database', async (t) => {
   const before = await journalOf(B.ref);
-  await t.rejects(node.database.db.updateTable('journal_entry').set({ note: 'rewritten' }).where('incident_id', '=', B.id).execute(), /append-only/, 'UPDATE refused');
+  await t.rejects(
+    node.database.db.updateTable('journal_entry').set({ note: 'rewritten' }).where('incident_id', '=', B.id).execute(),
+    /append-only/,
+    'UPDATE refused',
+  );
   await t.rejects(node.database.db.deleteFrom('journal_entry').where('incident_id', '=', B.id).execute(), /append-only/, 'DELETE refused');
   t.strictSame(await journalOf(B.ref), before, 'entries unchanged');
 });
@@ -430,7 +554,12 @@ t.test('unknown reference numbers and ids: 404 not-found', async (t) => {
     problem(t, await get(url(ref)), 404, 'not-found');
     problem(t, await patch(ref, { severity: 'low' }), 404, 'not-found');
     problem(t, await get(`${url(ref)}/journal`), 404, 'not-found');
-    problem(t, await node.app.inject({ method: 'POST', url: `${url(ref)}/journal`, headers: alice, payload: { note: 'x' } }), 404, 'not-found');
+    problem(
+      t,
+      await node.app.inject({ method: 'POST', url: `${url(ref)}/journal`, headers: alice, payload: { note: 'x' } }),
+      404,
+      'not-found',
+    );
   }
   problem(t, await get('/api/v1/incidents/ALPHA#2030-000001'), 404, 'not-found'); // an unencoded # starts the fragment
 });

@@ -11,7 +11,17 @@ import { PHASES, type Phase } from '../../schemas/incident.schema.js';
  * - back only to analysis (new facts reopen the analysis), closed included;
  * - never to the same phase.
  */
-const COLUMNS: Phase[] = ['triage', 'analysis', 'notification', 'evidence', 'containment', 'eradication', 'recovery', 'lessons-learned', 'closed'];
+const COLUMNS: Phase[] = [
+  'triage',
+  'analysis',
+  'notification',
+  'evidence',
+  'containment',
+  'eradication',
+  'recovery',
+  'lessons-learned',
+  'closed',
+];
 const EXPECTED: Record<Phase, string> = {
   //                 tri ana not evi con era rec les clo
   triage: /*      */ '.   X   X   X   X   X   X   X   X',
@@ -48,7 +58,11 @@ t.test('canMovePhase for all 81 pairs', async (t) => {
 t.test('allowedNextPhases lists exactly the allowed targets, in lifecycle order', async (t) => {
   for (const from of PHASES) {
     const row = table(from);
-    t.strictSame(allowedNextPhases(from), COLUMNS.filter((_, i) => row[i]), `from ${from}`);
+    t.strictSame(
+      allowedNextPhases(from),
+      COLUMNS.filter((_, i) => row[i]),
+      `from ${from}`,
+    );
   }
   t.strictSame(allowedNextPhases('closed'), ['analysis'], 'a closed incident can only be reopened');
 });

@@ -10,8 +10,16 @@ import { buildTestNode } from '../helpers/build-test-app.js';
 let now = Date.parse('2030-06-15T12:00:00.000Z');
 const node = await buildTestNode(t, { clock: () => new Date(now) });
 
-const report = (title: string) => ({ title, category: 'test', type: 'test', severity: 'low', tlp: 'CLEAR', reporter: { name: 'Load tester' } });
-const create = (title: string) => node.app.inject({ method: 'POST', url: '/api/v1/incidents', headers: node.auth.handler, payload: report(title) });
+const report = (title: string) => ({
+  title,
+  category: 'test',
+  type: 'test',
+  severity: 'low',
+  tlp: 'CLEAR',
+  reporter: { name: 'Load tester' },
+});
+const create = (title: string) =>
+  node.app.inject({ method: 'POST', url: '/api/v1/incidents', headers: node.auth.handler, payload: report(title) });
 const seqOf = (ref: string) => {
   const m = /^ALPHA#(\d{4})-(\d{6})$/.exec(ref);
   if (!m) throw new Error(`not a reference number: ${ref}`);
@@ -23,12 +31,23 @@ t.test('100 creations at once: 100 distinct numbers, exactly 1..100, in creation
   t.strictSame([...new Set(responses.map((r) => r.statusCode))], [201], 'all created');
   const refs = responses.map((r) => (r.json() as Incident).ref);
   t.equal(new Set(refs).size, 100, 'no duplicates');
-  t.ok(refs.every((r) => seqOf(r).year === 2030), 'all in 2030');
+  t.ok(
+    refs.every((r) => seqOf(r).year === 2030),
+    'all in 2030',
+  );
   const seqs = refs.map((r) => seqOf(r).seq).sort((a, b) => a - b);
-  t.strictSame(seqs, Array.from({ length: 100 }, (_, i) => i + 1), 'exactly 1..100: no gaps');
+  t.strictSame(
+    seqs,
+    Array.from({ length: 100 }, (_, i) => i + 1),
+    'exactly 1..100: no gaps',
+  );
 
   // The list is ordered by insertion (newest first): numbers must follow the same order.
-  const listed = await node.app.inject({ method: 'GET', url: '/api/v1/incidents?limit=100', headers: node.auth.reader });
+  const listed = await node.app.inject({
+    method: 'GET',
+    url: '/api/v1/incidents?limit=100',
+    headers: node.auth.reader,
+  });
   const listedSeqs = (listed.json().items as Incident[]).map((i) => seqOf(i.ref).seq);
   t.strictSame(listedSeqs, [...seqs].reverse(), 'numbers were assigned in the order incidents were stored');
 });
@@ -39,13 +58,20 @@ t.test('a creation rolled back after taking a number gives it back', async (t) =
   let taken: Incident | undefined;
   await t.rejects(
     node.database.db.transaction().execute(async (tx) => {
-      taken = await incidents.createInTx(tx, report('rolled back') as Parameters<typeof incidents.createInTx>[1], { subject: 'test', team: 'alpha' });
+      taken = await incidents.createInTx(tx, report('rolled back') as Parameters<typeof incidents.createInTx>[1], {
+        subject: 'test',
+        team: 'alpha',
+      });
       throw new Error('abort on purpose');
     }),
     /abort on purpose/,
   );
   t.equal(taken?.ref, 'ALPHA#2030-000101', 'the aborted creation had taken number 101');
-  const gone = await node.app.inject({ method: 'GET', url: `/api/v1/incidents/${encodeURIComponent('ALPHA#2030-000101')}`, headers: node.auth.reader });
+  const gone = await node.app.inject({
+    method: 'GET',
+    url: `/api/v1/incidents/${encodeURIComponent('ALPHA#2030-000101')}`,
+    headers: node.auth.reader,
+  });
   t.equal(gone.statusCode, 404, 'and it was not stored');
   t.match(gone.headers['content-type'], /^application\/problem\+json/);
   t.equal(gone.json().code, 'not-found');

@@ -36,8 +36,18 @@ t.test('decide matches every row of the decision table', async (t) => {
   let mismatches = 0;
   for (const row of POLICY_TABLE) {
     const d = decide(row.item, row.recipient, row.purpose);
-    const got = { allow: d.allow, detail: d.detail, redactions: d.redactions.map((r) => r.section), mayRedistribute: d.mayRedistribute };
-    const want = { allow: row.allow, detail: row.detail, redactions: [...row.redactions], mayRedistribute: row.mayRedistribute };
+    const got = {
+      allow: d.allow,
+      detail: d.detail,
+      redactions: d.redactions.map((r) => r.section),
+      mayRedistribute: d.mayRedistribute,
+    };
+    const want = {
+      allow: row.allow,
+      detail: row.detail,
+      redactions: [...row.redactions],
+      mayRedistribute: row.mayRedistribute,
+    };
     const label = `${row.scenario} ${row.purpose} TLP:${row.tlp} trust ${row.trust}`;
     if (JSON.stringify(got) !== JSON.stringify(want)) {
       mismatches++;

@@ -32,7 +32,10 @@ t.test('a full member of a group we belong to is at least community', async (t) 
 
 t.test('groups we are not in, and liaison memberships, give nothing unless the group says so', async (t) => {
   t.equal(effectiveTrust(peer({ memberships: [{ group: 'other-forum', level: 'full' }] }), [FIRST]).level, 'unknown');
-  t.match(effectiveTrust(peer({ memberships: [{ group: 'other-forum', level: 'full' }] }), [FIRST]).reasons.join('\n'), /do not belong to: no effect/);
+  t.match(
+    effectiveTrust(peer({ memberships: [{ group: 'other-forum', level: 'full' }] }), [FIRST]).reasons.join('\n'),
+    /do not belong to: no effect/,
+  );
   t.equal(effectiveTrust(peer({ memberships: [{ group: 'first', level: 'liaison' }] }), [FIRST]).level, 'unknown');
   const generous: TrustGroupPolicy = { group: 'first', ourLevel: 'full', liaisonFloor: 'community' };
   t.equal(effectiveTrust(peer({ memberships: [{ group: 'first', level: 'liaison' }] }), [generous]).level, 'community');
@@ -71,14 +74,33 @@ t.test('the cap is applied after the floors: an unverified coordinator or forum 
 });
 
 t.test('rules can be changed by configuration', async (t) => {
-  const strict = { ...DEFAULT_TRUST_RULES, assuranceCaps: { unverified: 'unknown', introduced: 'community', verified: 'close' } } as const;
+  const strict = {
+    ...DEFAULT_TRUST_RULES,
+    assuranceCaps: { unverified: 'unknown', introduced: 'community', verified: 'close' },
+  } as const;
   t.equal(effectiveTrust(peer({ bilateral: 'close', assurance: 'introduced' }), [], strict).level, 'community');
 });
 
 t.test('the result and its reasons do not depend on the order of memberships', async (t) => {
   const groups: TrustGroupPolicy[] = [FIRST, { group: 'national', ourLevel: 'full', fullMemberFloor: 'partner' }];
-  const a = effectiveTrust(peer({ memberships: [{ group: 'first', level: 'full' }, { group: 'national', level: 'full' }] }), groups);
-  const b = effectiveTrust(peer({ memberships: [{ group: 'national', level: 'full' }, { group: 'first', level: 'full' }] }), [...groups].reverse());
+  const a = effectiveTrust(
+    peer({
+      memberships: [
+        { group: 'first', level: 'full' },
+        { group: 'national', level: 'full' },
+      ],
+    }),
+    groups,
+  );
+  const b = effectiveTrust(
+    peer({
+      memberships: [
+        { group: 'national', level: 'full' },
+        { group: 'first', level: 'full' },
+      ],
+    }),
+    [...groups].reverse(),
+  );
   t.same(a, b);
   t.equal(a.level, 'partner');
 });

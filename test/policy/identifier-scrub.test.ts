@@ -21,7 +21,11 @@ function scrubber() {
   hideHost(ids, { ip: '192.0.2.150' }, 'victims');
   hideHost(ids, { ip: '10.77.0.150', hostname: 'fileserver01' }, 'internalHosts');
   ids.internal = { predicate: isInternalHostByAddress, section: 'internalHosts' };
-  hideContact(ids, { name: 'Taro Yamada', email: 'taro@example-univ.ac.jp', phone: '+81-3-1234-5678', organisation: '山田大学' }, 'reporter');
+  hideContact(
+    ids,
+    { name: 'Taro Yamada', email: 'taro@example-univ.ac.jp', phone: '+81-3-1234-5678', organisation: '山田大学' },
+    'reporter',
+  );
   return createScrubber(ids);
 }
 
@@ -33,15 +37,31 @@ t.test('every spelling of a hidden identifier is scrubbed; look-alikes are not',
     ['other 192.0.2.150:22', 'other [redacted]:22'],
     ['http://10.77.0.150:8080/c2', 'http://[redacted]:8080/c2'],
     ['implant on victim.example', 'implant on [redacted]'],
-    ['2001:db8:0:0:0:0:0:150 2001:DB8::150 [2001:db8::150]:443 ::ffff:192.0.2.150 ::ffff:c000:296', '[redacted] [redacted] [[redacted]]:443 [redacted] [redacted]'],
+    [
+      '2001:db8:0:0:0:0:0:150 2001:DB8::150 [2001:db8::150]:443 ::ffff:192.0.2.150 ::ffff:c000:296',
+      '[redacted] [redacted] [[redacted]]:443 [redacted] [redacted]',
+    ],
     ['\\\\FILESERVER01\\c$ and \\\\10.77.0.150\\share', '\\\\[redacted]\\c$ and \\\\[redacted]\\share'],
     ['VICTIM.EXAMPLE. was hit', '[redacted] was hit'],
     ['mail.Victim.Example', '[redacted]'],
     ['192.000.002.150 and 172.16.5.4 (internal, not listed)', '[redacted] and [redacted] (internal, not listed)'],
-    ['call taro  YAMADA at +81 3 1234 5678 or TARO@example-univ.ac.jp; 山田大学の件', 'call [redacted] at [redacted] or [redacted]; [redacted]の件'],
+    [
+      'call taro  YAMADA at +81 3 1234 5678 or TARO@example-univ.ac.jp; 山田大学の件',
+      'call [redacted] at [redacted] or [redacted]; [redacted]の件',
+    ],
   ];
   for (const [input, expected] of cases) t.equal(s.scrub(input).text, expected, input);
-  const untouched = ['victim.example.evil.com', '192.0.2.1500', '192.0.2.15', 'token kenzo', 'at 10:30:45 std::vector', '2001:db8::151', 'evil-victim.example', 'a.b.c', '203.0.113.45'];
+  const untouched = [
+    'victim.example.evil.com',
+    '192.0.2.1500',
+    '192.0.2.15',
+    'token kenzo',
+    'at 10:30:45 std::vector',
+    '2001:db8::151',
+    'evil-victim.example',
+    'a.b.c',
+    '203.0.113.45',
+  ];
   for (const input of untouched) t.same(s.scrub(input), { text: input, sections: [] }, `${input} untouched`);
   t.same(s.scrub('www.victim.example and 10.1.2.3').sections.sort(), ['internalHosts', 'victims'], 'the sections that caused it');
 });
@@ -94,17 +114,38 @@ function markedIncident(): Incident {
 
 t.test('redactIncident scrubs every field and reports where', async (t) => {
   const incident = markedIncident();
-  const decision = decide(policyItemFromIncident(incident, { ourTeamId: 'alpha' }), { id: 'bravo', kind: 'team', trust: 'community' }, 'direct');
-  t.same(decision.redactions.map((r) => r.section), ['reporter', 'victims', 'internalHosts']);
+  const decision = decide(
+    policyItemFromIncident(incident, { ourTeamId: 'alpha' }),
+    { id: 'bravo', kind: 'team', trust: 'community' },
+    'direct',
+  );
+  t.same(
+    decision.redactions.map((r) => r.section),
+    ['reporter', 'victims', 'internalHosts'],
+  );
   const { incident: out, scrubbed } = redactIncident(incident, decision);
   const text = JSON.stringify(out).toLowerCase();
-  for (const marker of ['victim.example', '192.0.2.150', '10.9.8.7', 'hanako', 'suzuki']) t.notOk(text.includes(marker), `${marker} is gone`);
+  for (const marker of ['victim.example', '192.0.2.150', '10.9.8.7', 'hanako', 'suzuki'])
+    t.notOk(text.includes(marker), `${marker} is gone`);
   t.equal(out.installedSoftware[0]!.name, 'implant on [redacted]');
-  t.same(out.indicators.map((i) => i.kind), ['ipv4', 'other'], 'the URL and e-mail indicators are dropped, `other` is rewritten');
+  t.same(
+    out.indicators.map((i) => i.kind),
+    ['ipv4', 'other'],
+    'the URL and e-mail indicators are dropped, `other` is rewritten',
+  );
   t.equal(out.indicators[1]!.value, '[redacted]:22 open');
   t.equal(out.poc?.email, 'ichiro@csirt.example', 'what is not hidden stays');
   const paths = scrubbed.map((s) => `${s.action} ${s.path}`);
-  for (const p of ['rewritten /title', 'rewritten /summary', 'rewritten /installedSoftware/0/name', 'rewritten /installedSoftware/0/path', 'dropped /indicators/0', 'dropped /indicators/3', 'rewritten /indicators/2/value', 'rewritten /indicators/1/description']) {
+  for (const p of [
+    'rewritten /title',
+    'rewritten /summary',
+    'rewritten /installedSoftware/0/name',
+    'rewritten /installedSoftware/0/path',
+    'dropped /indicators/0',
+    'dropped /indicators/3',
+    'rewritten /indicators/2/value',
+    'rewritten /indicators/1/description',
+  ]) {
     t.ok(paths.includes(p), `the report lists ${p}`);
   }
   t.notOk(/victim\.example|192\.0\.2|hanako/i.test(JSON.stringify(scrubbed)), 'the report names places, never values');
@@ -114,9 +155,13 @@ t.test('a summary names no target, internal host or person in any field', async 
   const incident = markedIncident();
   const { summary, scrubbed } = summariseWithReport(incident);
   const text = JSON.stringify(summary).toLowerCase();
-  for (const marker of ['victim.example', '192.0.2.150', '10.9.8.7', 'hanako']) t.notOk(text.includes(marker), `${marker} is not in the summary`);
+  for (const marker of ['victim.example', '192.0.2.150', '10.9.8.7', 'hanako'])
+    t.notOk(text.includes(marker), `${marker} is not in the summary`);
   t.same(summary.indicators, [{ kind: 'ipv4', value: '203.0.113.45' }]);
-  t.same(scrubbed.map((s) => s.path), ['/indicators/0', '/indicators/2', '/indicators/3']);
+  t.same(
+    scrubbed.map((s) => s.path),
+    ['/indicators/0', '/indicators/2', '/indicators/3'],
+  );
 });
 
 t.test('an internal address in text alone makes the internalHosts section present', async (t) => {

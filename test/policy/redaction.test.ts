@@ -3,7 +3,13 @@ import t from 'tap';
 import type { TSchema } from 'typebox';
 import Value from 'typebox/value';
 import { IncidentSchema, type Incident } from '../../schemas/incident.schema.js';
-import { ActivitySummarySchema, PolicyDecisionSchema, PolicyExplainResponseSchema, type PolicyRecipient, type TrustLevel } from '../../schemas/policy.schema.js';
+import {
+  ActivitySummarySchema,
+  PolicyDecisionSchema,
+  PolicyExplainResponseSchema,
+  type PolicyRecipient,
+  type TrustLevel,
+} from '../../schemas/policy.schema.js';
 import {
   applyRedactions,
   decide,
@@ -29,9 +35,17 @@ function exampleIncident(): Incident {
     phase: 'analysis',
     hosts: [
       ...example.hosts,
-      { ip: '10.20.30.40', hostname: 'db01.corp', role: 'intermediary', description: 'internal database the bot reached from www.example-univ.ac.jp' },
+      {
+        ip: '10.20.30.40',
+        hostname: 'db01.corp',
+        role: 'intermediary',
+        description: 'internal database the bot reached from www.example-univ.ac.jp',
+      },
     ],
-    indicators: [...example.indicators, { kind: 'ipv4', value: '192.0.2.10', description: 'the compromised web server www.example-univ.ac.jp' }],
+    indicators: [
+      ...example.indicators,
+      { kind: 'ipv4', value: '192.0.2.10', description: 'the compromised web server www.example-univ.ac.jp' },
+    ],
     externalRefs: [{ team: 'bravo', ref: 'BRAVO#2026-17' }],
     version: 3,
     createdBy: 'handler-1',
@@ -40,7 +54,12 @@ function exampleIncident(): Incident {
   };
 }
 
-const recipient = (trust: TrustLevel, relationship: 'peer' | 'coordinator' = 'peer'): PolicyRecipient => ({ id: 'bravo', kind: 'team', relationship, trust });
+const recipient = (trust: TrustLevel, relationship: 'peer' | 'coordinator' = 'peer'): PolicyRecipient => ({
+  id: 'bravo',
+  kind: 'team',
+  relationship,
+  trust,
+});
 const errorsOf = (schema: TSchema, value: unknown) => [...Value.Errors(schema, value)].map((e) => `${e.instancePath} ${e.message}`);
 
 t.test('the example incident has every section; the fixture is a valid Incident', async (t) => {
@@ -49,7 +68,10 @@ t.test('the example incident has every section; the fixture is a valid Incident'
   t.same(sectionsPresent(incident), ['reporter', 'poc', 'victims', 'evidence', 'internalHosts']);
   t.same(sectionsPresent({ ...incident, poc: null, evidence: [], hosts: [] }), ['reporter']);
   // The caller can widen "internal": here the public web server counts as internal too.
-  const widened = policyItemFromIncident({ ...incident, hosts: [incident.hosts[1]!] }, { ourTeamId: 'alpha', isInternalHost: (h) => h.ip === '192.0.2.10' });
+  const widened = policyItemFromIncident(
+    { ...incident, hosts: [incident.hosts[1]!] },
+    { ourTeamId: 'alpha', isInternalHost: (h) => h.ip === '192.0.2.10' },
+  );
   t.same(widened.sections, ['reporter', 'poc', 'victims', 'evidence', 'internalHosts']);
 });
 
@@ -68,7 +90,14 @@ t.test('an unknown recipient gets every section replaced by a marker, and the re
   t.ok(isRedactionMarker(out.reporter.name));
 
   const target = out.hosts.find((h) => h.role === 'target')!;
-  t.same(target, { role: 'target', hostname: REDACTED, description: '[redacted: victims needs partner]', ports: [22], protocol: 'tcp', spoofedSource: false });
+  t.same(target, {
+    role: 'target',
+    hostname: REDACTED,
+    description: '[redacted: victims needs partner]',
+    ports: [22],
+    protocol: 'tcp',
+    spoofedSource: false,
+  });
   const internal = out.hosts.find((h) => h.description === '[redacted: internalHosts needs close]');
   t.ok(internal, 'the internal host is redacted');
   t.equal(internal?.role, 'intermediary');
@@ -88,8 +117,14 @@ t.test('an unknown recipient gets every section replaced by a marker, and the re
     t.notOk(text.includes(leak), `no "${leak}" in the redacted copy`);
   }
   t.match(out.title, /Unauthorised access to web server \[redacted\] from a stepping stone/);
-  t.notOk(out.indicators.some((i) => i.value === '192.0.2.10'), 'an indicator that is the victim is dropped');
-  t.ok(out.indicators.some((i) => i.value === '203.0.113.45'), 'attacker indicators stay');
+  t.notOk(
+    out.indicators.some((i) => i.value === '192.0.2.10'),
+    'an indicator that is the victim is dropped',
+  );
+  t.ok(
+    out.indicators.some((i) => i.value === '203.0.113.45'),
+    'attacker indicators stay',
+  );
   // Boundaries: 192.0.2.0/24 in the text is a different string and stays.
   t.match(out.intruderActivity, /scanned 192\.0\.2\.0\/24/);
 });
@@ -115,7 +150,12 @@ t.test('the redacted copy carries the label the recipient must honour', async (t
   const item = policyItemFromIncident(incident, {
     ourTeamId: 'alpha',
     chosenRecipients: ['site-1'],
-    provenance: { originator: 'charlie', originatorTlp: 'AMBER', receivedFrom: 'charlie', chain: [{ team: 'charlie', tlp: 'AMBER' }] },
+    provenance: {
+      originator: 'charlie',
+      originatorTlp: 'AMBER',
+      receivedFrom: 'charlie',
+      chain: [{ team: 'charlie', tlp: 'AMBER' }],
+    },
   });
   const d = decide(item, { id: 'site-1', kind: 'site', trust: 'close' }, 'direct');
   t.equal(applyRedactions(incident, d).tlp, 'AMBER');
@@ -123,7 +163,11 @@ t.test('the redacted copy carries the label the recipient must honour', async (t
 
 t.test('per-incident override shows in the redacted copy', async (t) => {
   const incident = exampleIncident();
-  const item = policyItemFromIncident(incident, { ourTeamId: 'alpha', chosenRecipients: ['bravo'], sectionMinimums: { evidence: 'close' } });
+  const item = policyItemFromIncident(incident, {
+    ourTeamId: 'alpha',
+    chosenRecipients: ['bravo'],
+    sectionMinimums: { evidence: 'close' },
+  });
   const d = decide(item, recipient('partner'), 'direct');
   const out = applyRedactions(incident, d);
   t.equal(out.evidence[0]?.description, '[redacted: evidence needs close]');
@@ -134,20 +178,37 @@ t.test('evidence that stays is scrubbed of the victims it would otherwise name',
   const incident: Incident = { ...exampleIncident(), tlp: 'GREEN' };
   incident.evidence = [
     ...incident.evidence,
-    { kind: 'log', content: 'conn 203.0.113.45:51234 -> 192.0.2.10:22 ok; 192.0.2.100 untouched; www.example-univ.ac.jp.evil.net untouched', source: 'fw' },
+    {
+      kind: 'log',
+      content: 'conn 203.0.113.45:51234 -> 192.0.2.10:22 ok; 192.0.2.100 untouched; www.example-univ.ac.jp.evil.net untouched',
+      source: 'fw',
+    },
   ];
   incident.hosts = [...incident.hosts, { ip: '2001:db8::1', role: 'target' }];
   incident.summary = 'Targets 2001:db8::1 and 192.0.2.10; 2001:db8::1:5 is another host.';
-  const item = policyItemFromIncident(incident, { ourTeamId: 'alpha', sectionMinimums: { evidence: 'community', reporter: 'community' } });
+  const item = policyItemFromIncident(incident, {
+    ourTeamId: 'alpha',
+    sectionMinimums: { evidence: 'community', reporter: 'community' },
+  });
   const d = decide(item, recipient('community'), 'direct');
-  t.same(d.redactions.map((r) => r.section), ['victims', 'internalHosts']);
+  t.same(
+    d.redactions.map((r) => r.section),
+    ['victims', 'internalHosts'],
+  );
   const out = applyRedactions(incident, d);
   t.equal(out.evidence[0]?.source, '[redacted]:/var/log/auth.log', 'host:path still matches');
-  t.equal(out.evidence[2]?.content, 'conn 203.0.113.45:51234 -> [redacted]:22 ok; 192.0.2.100 untouched; www.example-univ.ac.jp.evil.net untouched');
+  t.equal(
+    out.evidence[2]?.content,
+    'conn 203.0.113.45:51234 -> [redacted]:22 ok; 192.0.2.100 untouched; www.example-univ.ac.jp.evil.net untouched',
+  );
   // "2001:db8::1:5" may be 2001:db8::1 with a port: redaction errs on the side of hiding.
   t.equal(out.summary, 'Targets [redacted] and [redacted]; [redacted] is another host.');
   const { email: _email, ...rest } = incident.reporter;
-  t.same(out.reporter, rest, 'the reporter stays (its minimum was lowered on this incident), but not its e-mail address at the hidden victim\'s domain');
+  t.same(
+    out.reporter,
+    rest,
+    "the reporter stays (its minimum was lowered on this incident), but not its e-mail address at the hidden victim's domain",
+  );
   t.same(errorsOf(IncidentSchema, out), []);
 });
 
@@ -158,7 +219,16 @@ t.test('summarise: counts, category, phase, indicators; nothing that names peopl
   t.equal(s.ref, 'ALPHA#2026-000042');
   t.equal(s.category, 'intrusions');
   t.equal(s.phase, 'analysis');
-  t.same(s.counts, { sourceHosts: 1, targetHosts: 1, intermediaryHosts: 2, indicators: 4, vulnerabilities: 2, systemChanges: 2, installedSoftware: 1, evidence: 2 });
+  t.same(s.counts, {
+    sourceHosts: 1,
+    targetHosts: 1,
+    intermediaryHosts: 2,
+    indicators: 4,
+    vulnerabilities: 2,
+    systemChanges: 2,
+    installedSoftware: 1,
+    evidence: 2,
+  });
   t.same(s.indicators, [
     { kind: 'ipv4', value: '203.0.113.45' },
     { kind: 'ipv4', value: '198.51.100.7' },
@@ -198,7 +268,11 @@ t.test('decisions and explain answers match their wire schemas', async (t) => {
   t.same(errorsOf(PolicyDecisionSchema, allowed), []);
   t.same(errorsOf(PolicyDecisionSchema, denied), []);
   const preview = preparePayload(incident, allowed);
-  const answer = { decision: allowed, effectiveTrust: null, preview: preview.detail === 'full' ? preview.incident : preview.summary };
+  const answer = {
+    decision: allowed,
+    effectiveTrust: null,
+    preview: preview.detail === 'full' ? preview.incident : preview.summary,
+  };
   t.same(errorsOf(PolicyExplainResponseSchema, answer), []);
   t.same(errorsOf(PolicyExplainResponseSchema, { decision: denied, effectiveTrust: null, preview: null }), []);
   t.not(errorsOf(PolicyDecisionSchema, { ...allowed, extra: 1 }).length, 0, 'the decision schema is closed');

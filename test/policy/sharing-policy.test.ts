@@ -5,8 +5,18 @@ import { decide, POLICY_VERSION, policyVersionOf } from '../../src/modules/polic
 import { DEFAULT_TRUST_RULES } from '../../src/modules/policy/effective-trust.js';
 
 const ALL = ['reporter', 'poc', 'victims', 'evidence', 'internalHosts'] as const;
-const own = (tlp: Tlp, extra: Partial<PolicyItem> = {}): PolicyItem => ({ ourTeamId: 'alpha', tlp, sections: [...ALL], ...extra });
-const team = (id: string, trust: TrustLevel, relationship: 'peer' | 'coordinator' | 'member' = 'peer'): PolicyRecipient => ({ id, kind: 'team', relationship, trust });
+const own = (tlp: Tlp, extra: Partial<PolicyItem> = {}): PolicyItem => ({
+  ourTeamId: 'alpha',
+  tlp,
+  sections: [...ALL],
+  ...extra,
+});
+const team = (id: string, trust: TrustLevel, relationship: 'peer' | 'coordinator' | 'member' = 'peer'): PolicyRecipient => ({
+  id,
+  kind: 'team',
+  relationship,
+  trust,
+});
 const site = (id: string, trust: TrustLevel = 'partner'): PolicyRecipient => ({ id, kind: 'site', trust });
 const receivedFrom = (originator: string, tlp: Tlp, extra: Partial<Provenance> = {}): Provenance => ({
   originator,
@@ -48,7 +58,14 @@ t.test('node configuration changes the defaults and the policy version says so',
   t.equal(policyVersionOf({ sectionMinimums: { reporter: 'partner' }, trustRules: DEFAULT_TRUST_RULES }), POLICY_VERSION);
   t.not(policyVersionOf({ sectionMinimums: { reporter: 'close' } }), policyVersionOf({ sectionMinimums: { poc: 'close' } }));
   // The incident still wins over the configuration.
-  t.same(sections(decide(own('GREEN', { sectionMinimums: { reporter: 'community' } }), team('bravo', 'partner'), 'direct', { config })), ['internalHosts']);
+  t.same(
+    sections(
+      decide(own('GREEN', { sectionMinimums: { reporter: 'community' } }), team('bravo', 'partner'), 'direct', {
+        config,
+      }),
+    ),
+    ['internalHosts'],
+  );
 });
 
 t.test('TLP:RED reaches only the recipients a handler named, and never a feed or broadcast', async (t) => {
@@ -77,7 +94,7 @@ t.test('TLP:AMBER+STRICT: allowed on need-to-know, and the recipient may not pas
   t.equal(d.mayRedistribute, false);
   t.equal(d.tlp, 'AMBER+STRICT');
   const amber = decide(own('AMBER', { chosenRecipients: ['bravo'] }), team('bravo', 'partner'), 'direct');
-  t.equal(amber.mayRedistribute, true, 'AMBER may go on to the recipient\'s own constituency');
+  t.equal(amber.mayRedistribute, true, "AMBER may go on to the recipient's own constituency");
   const noNeed = decide(own('AMBER+STRICT'), team('bravo', 'close'), 'direct');
   t.same(noNeed.deniedBy, ['tlp-need-to-know']);
 });
@@ -120,7 +137,10 @@ t.test("the originator's own limit binds even when its label is loose", async (t
   const noFurther = own('GREEN', { ...base, provenance: receivedFrom('charlie', 'GREEN', { limit: 'no-further' }) });
   t.same(decide(noFurther, team('bravo', 'close'), 'direct').deniedBy, ['provenance-no-further']);
   t.match(decide(noFurther, team('bravo', 'close'), 'direct').reasons.join('\n'), /the originator said so/);
-  const constituency = own('GREEN', { ...base, provenance: receivedFrom('charlie', 'GREEN', { limit: 'constituency' }) });
+  const constituency = own('GREEN', {
+    ...base,
+    provenance: receivedFrom('charlie', 'GREEN', { limit: 'constituency' }),
+  });
   t.same(decide(constituency, team('bravo', 'close'), 'direct').deniedBy, ['provenance-constituency-only']);
   t.ok(decide(constituency, site('site-1'), 'direct').allow);
 });
@@ -140,7 +160,10 @@ t.test('the strictest label along the chain applies: a relay may restrict, never
     originator: 'charlie',
     originatorTlp: 'AMBER+STRICT',
     receivedFrom: 'delta',
-    chain: [{ team: 'charlie', tlp: 'AMBER+STRICT' }, { team: 'delta', tlp: 'GREEN' }],
+    chain: [
+      { team: 'charlie', tlp: 'AMBER+STRICT' },
+      { team: 'delta', tlp: 'GREEN' },
+    ],
   };
   const relayed = decide(own('GREEN', { provenance: chain }), team('bravo', 'close'), 'direct');
   t.equal(relayed.tlp, 'AMBER+STRICT');
@@ -148,7 +171,12 @@ t.test('the strictest label along the chain applies: a relay may restrict, never
 });
 
 t.test('a malformed provenance chain is refused', async (t) => {
-  const bad: Provenance = { originator: 'charlie', originatorTlp: 'GREEN', receivedFrom: 'delta', chain: [{ team: 'charlie', tlp: 'GREEN' }] };
+  const bad: Provenance = {
+    originator: 'charlie',
+    originatorTlp: 'GREEN',
+    receivedFrom: 'delta',
+    chain: [{ team: 'charlie', tlp: 'GREEN' }],
+  };
   t.ok(decide(own('GREEN', { provenance: bad }), team('bravo', 'close'), 'direct').deniedBy.includes('provenance-invalid'));
   const empty = { ...receivedFrom('charlie', 'GREEN'), chain: [] };
   t.ok(decide(own('GREEN', { provenance: empty }), team('bravo', 'close'), 'direct').deniedBy.includes('provenance-invalid'));
@@ -161,7 +189,10 @@ t.test('the provenance chain grows by exactly our hop', async (t) => {
     originator: 'charlie',
     originatorTlp: 'GREEN',
     receivedFrom: 'delta',
-    chain: [{ team: 'charlie', tlp: 'GREEN', at: '2026-11-20T00:00:00.000Z' }, { team: 'delta', tlp: 'GREEN' }],
+    chain: [
+      { team: 'charlie', tlp: 'GREEN', at: '2026-11-20T00:00:00.000Z' },
+      { team: 'delta', tlp: 'GREEN' },
+    ],
   };
   const item = own('GREEN', { provenance: chain });
   const d = decide(item, team('bravo', 'partner'), 'direct', { now: '2026-11-21T09:00:00+09:00' });
@@ -178,7 +209,10 @@ t.test('replies go back along the chain, even for RED', async (t) => {
   const reply = decide(item, team('charlie', 'partner'), 'direct');
   t.ok(reply.allow, reply.reasons.join('\n'));
   t.match(reply.reasons.join('\n'), /in the provenance chain: sending it back is not a redistribution/);
-  t.same(reply.provenance, [{ team: 'charlie', tlp: 'RED' }, { team: 'alpha', tlp: 'RED' }]);
+  t.same(reply.provenance, [
+    { team: 'charlie', tlp: 'RED' },
+    { team: 'alpha', tlp: 'RED' },
+  ]);
   t.same(decide(item, team('charlie', 'partner'), 'pull-feed').deniedBy, ['red-channel']);
   t.same(decide(own('AMBER', { provenance: receivedFrom('charlie', 'AMBER') }), team('charlie', 'partner'), 'pull-feed').deniedBy, []);
 });
@@ -190,7 +224,10 @@ t.test('relay: only reports received, only where the originator asked', async (t
   const asked = own('AMBER', { provenance: receivedFrom('charlie', 'AMBER', { relayRequestedTo: ['bravo'] }) });
   const d = decide(asked, team('bravo', 'partner'), 'relay');
   t.ok(d.allow, d.reasons.join('\n'));
-  t.same(d.provenance, [{ team: 'charlie', tlp: 'AMBER' }, { team: 'alpha', tlp: 'AMBER' }]);
+  t.same(d.provenance, [
+    { team: 'charlie', tlp: 'AMBER' },
+    { team: 'alpha', tlp: 'AMBER' },
+  ]);
   // The request is for a relay, not for our own direct notification.
   t.same(decide(asked, team('bravo', 'partner'), 'direct').deniedBy, ['provenance-constituency-only', 'tlp-need-to-know']);
   t.same(decide(asked, team('bravo', 'community'), 'relay').deniedBy, ['tlp-trust']);
@@ -200,11 +237,17 @@ t.test('law enforcement: only with an approval for that recipient and a recorded
   const police = { id: 'npa', kind: 'external' as const, trust: 'partner' as const };
   t.same(decide(own('AMBER'), police, 'law-enforcement').deniedBy, ['law-enforcement-not-approved', 'tlp-need-to-know']);
   t.same(decide(own('CLEAR'), police, 'law-enforcement').deniedBy, ['law-enforcement-not-approved'], 'even CLEAR needs an approval');
-  const noBasis = own('AMBER', { lawEnforcementApprovals: [{ recipient: 'npa', approvedBy: 'handler-1', legalBasis: '   ' }] });
+  const noBasis = own('AMBER', {
+    lawEnforcementApprovals: [{ recipient: 'npa', approvedBy: 'handler-1', legalBasis: '   ' }],
+  });
   t.ok(decide(noBasis, police, 'law-enforcement').deniedBy.includes('law-enforcement-not-approved'));
-  const otherRecipient = own('AMBER', { lawEnforcementApprovals: [{ recipient: 'fbi', approvedBy: 'handler-1', legalBasis: 'MLAT request 7' }] });
+  const otherRecipient = own('AMBER', {
+    lawEnforcementApprovals: [{ recipient: 'fbi', approvedBy: 'handler-1', legalBasis: 'MLAT request 7' }],
+  });
   t.ok(decide(otherRecipient, police, 'law-enforcement').deniedBy.includes('law-enforcement-not-approved'));
-  const approved = own('AMBER', { lawEnforcementApprovals: [{ recipient: 'npa', approvedBy: 'handler-1', legalBasis: 'Court order 2026-123' }] });
+  const approved = own('AMBER', {
+    lawEnforcementApprovals: [{ recipient: 'npa', approvedBy: 'handler-1', legalBasis: 'Court order 2026-123' }],
+  });
   const d = decide(approved, police, 'law-enforcement');
   t.ok(d.allow, d.reasons.join('\n'));
   t.match(d.reasons.join('\n'), /approved by handler-1; legal basis: Court order 2026-123/);
@@ -246,13 +289,29 @@ t.test('trust can be given as inputs: the policy computes it and explains it', a
   const recipient: PolicyRecipient = {
     id: 'cc',
     kind: 'team',
-    trust: { peer: { teamId: 'cc', relationship: 'coordinator', assurance: 'introduced', bilateral: 'unknown', memberships: [] }, ourGroups: [] },
+    trust: {
+      peer: {
+        teamId: 'cc',
+        relationship: 'coordinator',
+        assurance: 'introduced',
+        bilateral: 'unknown',
+        memberships: [],
+      },
+      ourGroups: [],
+    },
   };
   const d = decide(own('AMBER'), recipient, 'coordinator-feed');
   t.equal(d.trust, 'partner');
   t.equal(d.detail, 'summary', 'the relationship came from the trust inputs');
   t.match(d.reasons.join('\n'), /Trust: relationship coordinator gives at least partner/);
-  const unverified: PolicyRecipient = { ...recipient, trust: { ...(recipient.trust as object), peer: { teamId: 'cc', relationship: 'coordinator', assurance: 'unverified', bilateral: 'close', memberships: [] }, ourGroups: [] } };
+  const unverified: PolicyRecipient = {
+    ...recipient,
+    trust: {
+      ...(recipient.trust as object),
+      peer: { teamId: 'cc', relationship: 'coordinator', assurance: 'unverified', bilateral: 'close', memberships: [] },
+      ourGroups: [],
+    },
+  };
   t.same(decide(own('AMBER'), unverified, 'coordinator-feed').deniedBy, ['tlp-trust']);
   t.ok(decide(own('CLEAR'), unverified, 'coordinator-feed').allow, 'CLEAR is for anyone');
 });
@@ -276,6 +335,10 @@ t.test('every denial names its rule in the reasons', async (t) => {
   t.same(d.deniedBy, ['tlp-need-to-know', 'tlp-trust']);
   t.equal(d.detail, 'none');
   t.equal(d.mayRedistribute, false);
-  for (const rule of d.deniedBy) t.ok(d.reasons.some((r) => r.startsWith(`Denied [${rule}]`)), rule);
+  for (const rule of d.deniedBy)
+    t.ok(
+      d.reasons.some((r) => r.startsWith(`Denied [${rule}]`)),
+      rule,
+    );
   t.match(d.reasons.at(-1), /Denied by 2 rule\(s\)/);
 });

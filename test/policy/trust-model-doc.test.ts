@@ -30,7 +30,9 @@ t.test('the rendered table has a line for every purpose x trust level of every s
 
 t.test('a drifted table is caught', async (t) => {
   // Flip one row and the rendering differs: the doc test above would fail.
-  const flipped = POLICY_TABLE.map((r, i) => (i === 0 ? { ...r, allow: !r.allow, detail: r.allow ? ('none' as const) : ('full' as const) } : r));
+  const flipped = POLICY_TABLE.map((r, i) =>
+    i === 0 ? { ...r, allow: !r.allow, detail: r.allow ? ('none' as const) : ('full' as const) } : r,
+  );
   t.not(renderDecisionTable(flipped), renderDecisionTable());
   t.throws(() => updateTrustModelDoc('# no markers here\n'), /lacks the markers/);
   t.throws(() => renderDecisionTable(POLICY_TABLE.slice(1)), /missing a row/);

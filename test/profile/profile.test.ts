@@ -68,12 +68,17 @@ const full: TeamProfileInput = {
 /** What GET returns for `full`: networks and domains in canonical form, date-times in UTC with milliseconds. */
 const stored = {
   ...full,
-  constituency: { ...full.constituency, networks: ['192.0.2.0/24', '2001:db8:10::/48'], domains: ['example-univ.ac.jp', 'example-univ.jp'] },
+  constituency: {
+    ...full.constituency,
+    networks: ['192.0.2.0/24', '2001:db8:10::/48'],
+    domains: ['example-univ.ac.jp', 'example-univ.jp'],
+  },
   securityTxt: { ...full.securityTxt, expires: new Date(expires).toISOString() },
 };
 
 const getProfile = () => node.app.inject({ method: 'GET', url: '/api/v1/profile', headers: node.auth.reader });
-const putProfile = (payload: unknown) => node.app.inject({ method: 'PUT', url: '/api/v1/profile', headers: admin, payload: payload as object });
+const putProfile = (payload: unknown) =>
+  node.app.inject({ method: 'PUT', url: '/api/v1/profile', headers: admin, payload: payload as object });
 const server = (p: Record<string, unknown>) => {
   const { teamId, referencePrefix, publicKey, fingerprint, publicUrl, updatedAt, ...rest } = p;
   return { server: { teamId, referencePrefix, publicKey, fingerprint, publicUrl, updatedAt }, rest };
@@ -95,7 +100,13 @@ t.test('the first profile: defaults from the configuration', async (t) => {
   const res = await getProfile();
   t.equal(res.statusCode, 200);
   const p = res.json();
-  t.match(p, { teamId: 'alpha', name: 'Team alpha', referencePrefix: 'ALPHA', fingerprint: node.signer.fingerprint, publicUrl: node.config.publicUrl });
+  t.match(p, {
+    teamId: 'alpha',
+    name: 'Team alpha',
+    referencePrefix: 'ALPHA',
+    fingerprint: node.signer.fingerprint,
+    publicUrl: node.config.publicUrl,
+  });
   t.equal(p.publicKey, node.signer.armoredPublicKey, 'the node key');
 });
 
@@ -115,7 +126,13 @@ t.test('PUT then GET: every field comes back', async (t) => {
   t.equal(got.statusCode, 200);
   const { server: s, rest } = server(got.json());
   t.strictSame(rest, stored, 'editable part: as sent, networks and domains canonical');
-  t.match(s, { teamId: 'alpha', referencePrefix: 'ALPHA', publicKey: node.signer.armoredPublicKey, fingerprint: node.signer.fingerprint, publicUrl: node.config.publicUrl });
+  t.match(s, {
+    teamId: 'alpha',
+    referencePrefix: 'ALPHA',
+    publicKey: node.signer.armoredPublicKey,
+    fingerprint: node.signer.fingerprint,
+    publicUrl: node.config.publicUrl,
+  });
   t.strictSame(put.json(), got.json(), 'PUT answers with the stored profile');
 
   // a second PUT replaces: fields left out are gone
@@ -152,7 +169,12 @@ t.test('bad profiles: 400 validation-failed', async (t) => {
     const body = problem(t, await putProfile(payload), 400, 'validation-failed', what);
     t.ok(Array.isArray(body.errors) && body.errors.length > 0, `${what}: errors[]`);
   }
-  const hostBits = problem(t, await putProfile({ ...full, constituency: { ...full.constituency, networks: ['192.0.2.0/24', '192.0.2.1/24'] } }), 400, 'validation-failed');
+  const hostBits = problem(
+    t,
+    await putProfile({ ...full, constituency: { ...full.constituency, networks: ['192.0.2.0/24', '192.0.2.1/24'] } }),
+    400,
+    'validation-failed',
+  );
   t.match(hostBits.errors, [{ pointer: '/constituency/networks/1' }], 'points at the bad network');
   const { server: _s, rest } = server((await getProfile()).json());
   t.strictSame(rest, stored, 'refused PUTs change nothing');
@@ -229,7 +251,15 @@ t.test('GET /rfc2350.txt: the sections in RFC 2350 order, with the values', asyn
     '2.10': ['ja, en', 'ALPHA#'],
     '2.11': ['Mon-Fri 09:00-17:30', full.contacts.email],
     '3.1': [full.mission],
-    '3.2': [full.constituency.description, '192.0.2.0/24', '2001:db8:10::/48', 'AS64500', 'AS4200000001', 'example-univ.ac.jp', 'UnivPortal'],
+    '3.2': [
+      full.constituency.description,
+      '192.0.2.0/24',
+      '2001:db8:10::/48',
+      'AS64500',
+      'AS4200000001',
+      'example-univ.ac.jp',
+      'UnivPortal',
+    ],
     '3.3': [full.sponsorship!, full.affiliation!],
     '3.4': [full.authority!],
     '4.1': [full.policies.incidentTypes!, full.policies.supportLevel!],
@@ -260,7 +290,10 @@ t.test('GET /.well-known/security.txt: RFC 9116 fields', async (t) => {
   t.strictSame(field('Preferred-Languages'), ['ja, en']);
   t.strictSame(field('Canonical'), [`${node.config.publicUrl}/.well-known/security.txt`]);
   t.strictSame(field('Policy'), ['https://csirt.example-univ.ac.jp/policy']);
-  t.ok(lines.every((l) => /^[A-Z][A-Za-z-]*: \S/.test(l)), 'only "Field: value" lines');
+  t.ok(
+    lines.every((l) => /^[A-Z][A-Za-z-]*: \S/.test(l)),
+    'only "Field: value" lines',
+  );
 
   // Expires given with an offset is written in UTC
   const offset = new Date(Date.parse(expires) + 9 * 3600_000).toISOString().replace('.000Z', '+09:00'); // the same instant
@@ -269,7 +302,11 @@ t.test('GET /.well-known/security.txt: RFC 9116 fields', async (t) => {
   t.equal(put.json().securityTxt.expires, new Date(expires).toISOString(), 'stored and returned in UTC');
   const again = await node.app.inject({ method: 'GET', url: '/.well-known/security.txt' });
   t.match(again.body, new RegExp(`^Expires: ${expires.replace(/[.+]/g, '\\$&')}$`, 'm'), 'converted to UTC');
-  t.match(again.body, new RegExp(`^Policy: ${node.config.publicUrl.replace(/[.]/g, '\\.')}/rfc2350\\.txt$`, 'm'), 'Policy defaults to the RFC 2350 document');
+  t.match(
+    again.body,
+    new RegExp(`^Policy: ${node.config.publicUrl.replace(/[.]/g, '\\.')}/rfc2350\\.txt$`, 'm'),
+    'Policy defaults to the RFC 2350 document',
+  );
   t.equal((await putProfile(full)).statusCode, 200);
 });
 

@@ -10,7 +10,12 @@ const EXAMPLE = JSON.parse(readFileSync(new URL('../../docs/examples/incident.js
 type Role = 'reader' | 'handler' | 'admin';
 
 function api(node: TestNode, method: 'GET' | 'PUT' | 'POST', url: string, role: Role | null, payload?: unknown) {
-  return node.app.inject({ method, url: `/api/v1${url}`, headers: role ? node.auth[role] : {}, ...(payload === undefined ? {} : { payload: payload as object }) });
+  return node.app.inject({
+    method,
+    url: `/api/v1${url}`,
+    headers: role ? node.auth[role] : {},
+    ...(payload === undefined ? {} : { payload: payload as object }),
+  });
 }
 
 function problem(t: Test, res: LightMyRequestResponse, status: number, code: string) {
@@ -44,18 +49,35 @@ t.test('an incident without facts reads as empty; handlers set RED recipients an
     updatedBy: null,
   });
 
-  const put = await api(node, 'PUT', path, 'handler', { redRecipients: ['bravo', 'cc'], sectionMinimums: { evidence: 'close', poc: 'unknown' } });
+  const put = await api(node, 'PUT', path, 'handler', {
+    redRecipients: ['bravo', 'cc'],
+    sectionMinimums: { evidence: 'close', poc: 'unknown' },
+  });
   t.equal(put.statusCode, 200, put.body);
-  t.match(put.json(), { redRecipients: ['bravo', 'cc'], sectionMinimums: { evidence: 'close', poc: 'unknown' }, version: 1, updatedBy: 'handler-user' });
+  t.match(put.json(), {
+    redRecipients: ['bravo', 'cc'],
+    sectionMinimums: { evidence: 'close', poc: 'unknown' },
+    version: 1,
+    updatedBy: 'handler-user',
+  });
   const byId = await api(node, 'GET', `/incidents/${incident.id}/policy`, 'reader');
   t.same(byId.json(), put.json(), 'by id as by reference');
 
   const replaced = await api(node, 'PUT', path, 'handler', { redRecipients: [], sectionMinimums: {} });
   t.match(replaced.json(), { redRecipients: [], sectionMinimums: {}, version: 2 });
 
-  const entries = await node.database.db.selectFrom('audit_entry').select(['kind', 'actor', 'incident_id', 'details']).where('kind', '=', 'policy.incident-updated').orderBy('seq').execute();
+  const entries = await node.database.db
+    .selectFrom('audit_entry')
+    .select(['kind', 'actor', 'incident_id', 'details'])
+    .where('kind', '=', 'policy.incident-updated')
+    .orderBy('seq')
+    .execute();
   t.equal(entries.length, 2);
-  t.match(entries[0], { actor: 'handler-user', incident_id: incident.id, details: { redRecipients: { from: [], to: ['bravo', 'cc'] }, sectionMinimums: { to: { evidence: 'close' } } } });
+  t.match(entries[0], {
+    actor: 'handler-user',
+    incident_id: incident.id,
+    details: { redRecipients: { from: [], to: ['bravo', 'cc'] }, sectionMinimums: { to: { evidence: 'close' } } },
+  });
   t.match(entries[1]!.details, { redRecipients: { from: ['bravo', 'cc'], to: [] } });
 });
 
@@ -64,7 +86,15 @@ t.test('roles and bad input', async (t) => {
   problem(t, await api(node, 'GET', path, null), 401, 'unauthenticated');
   problem(t, await api(node, 'PUT', path, 'reader', { redRecipients: [], sectionMinimums: {} }), 403, 'forbidden');
   problem(t, await api(node, 'GET', '/incidents/ALPHA%232026-999999/policy', 'reader'), 404, 'not-found');
-  problem(t, await api(node, 'PUT', '/incidents/ALPHA%232026-999999/policy', 'handler', { redRecipients: [], sectionMinimums: {} }), 404, 'not-found');
+  problem(
+    t,
+    await api(node, 'PUT', '/incidents/ALPHA%232026-999999/policy', 'handler', {
+      redRecipients: [],
+      sectionMinimums: {},
+    }),
+    404,
+    'not-found',
+  );
   const bad: Array<[string, unknown]> = [
     ['missing sectionMinimums', { redRecipients: [] }],
     ['missing redRecipients', { sectionMinimums: {} }],
@@ -122,14 +152,27 @@ t.test('recordReceivedProvenance: what the exchange records for a received repor
   // A handler's later settings keep the provenance; a later report replaces it.
   await api(node, 'PUT', path, 'handler', { redRecipients: ['bravo'], sectionMinimums: {} });
   t.equal((await api(node, 'GET', path, 'reader')).json().provenance.originator, 'mallory');
-  await db.transaction().execute((tx) => recordReceivedProvenance(tx, incident.id, { originatorTeam: 'bravo', originatorTlp: 'GREEN', chain: [{ team: 'bravo', tlp: 'GREEN' }] }));
+  await db.transaction().execute((tx) =>
+    recordReceivedProvenance(tx, incident.id, {
+      originatorTeam: 'bravo',
+      originatorTlp: 'GREEN',
+      chain: [{ team: 'bravo', tlp: 'GREEN' }],
+    }),
+  );
   const after = (await api(node, 'GET', path, 'reader')).json();
-  t.same(after.provenance, { originator: 'bravo', originatorTlp: 'GREEN', receivedFrom: 'bravo', chain: [{ team: 'bravo', tlp: 'GREEN' }] });
+  t.same(after.provenance, {
+    originator: 'bravo',
+    originatorTlp: 'GREEN',
+    receivedFrom: 'bravo',
+    chain: [{ team: 'bravo', tlp: 'GREEN' }],
+  });
   t.same(after.redRecipients, ['bravo']);
   t.equal(after.version, 3);
 
   await t.rejects(
-    db.transaction().execute((tx) => recordReceivedProvenance(tx, incident.id, { originatorTeam: 'bravo', originatorTlp: 'GREEN', chain: [] })),
+    db
+      .transaction()
+      .execute((tx) => recordReceivedProvenance(tx, incident.id, { originatorTeam: 'bravo', originatorTlp: 'GREEN', chain: [] })),
     /at least the originator hop/,
   );
 });

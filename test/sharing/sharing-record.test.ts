@@ -40,14 +40,29 @@ for (const [node, patch] of [
 
 const audit = createAuditModule({ db, clock: () => new Date() });
 const incidents = createIncidentService({ db, clock: () => new Date(), config: alpha.config });
-const sharing: SharingService = createSharingService({ db, config: alpha.config, peers: alpha.app.federation.peers, audit: audit.log, incidents });
+const sharing: SharingService = createSharingService({
+  db,
+  config: alpha.config,
+  peers: alpha.app.federation.peers,
+  audit: audit.log,
+  incidents,
+});
 
 async function incident(overrides: Record<string, unknown> = {}): Promise<Incident> {
-  return incidents.create({ ...EXAMPLE, ...overrides } as Parameters<typeof incidents.create>[0], { subject: 'handler-user', team: 'alpha' });
+  return incidents.create({ ...EXAMPLE, ...overrides } as Parameters<typeof incidents.create>[0], {
+    subject: 'handler-user',
+    team: 'alpha',
+  });
 }
 
 async function decisions(incidentId: string) {
-  return db.selectFrom('audit_entry').selectAll().where('kind', '=', 'disclosure.decision').where('incident_id', '=', incidentId).orderBy('seq').execute();
+  return db
+    .selectFrom('audit_entry')
+    .selectAll()
+    .where('kind', '=', 'disclosure.decision')
+    .where('incident_id', '=', incidentId)
+    .orderBy('seq')
+    .execute();
 }
 
 /** An auditor's own digest, sharing no code with the node: sorted-keys compact JSON, SHA-256. */
@@ -55,7 +70,11 @@ function sortedJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(sortedJson).join(',')}]`;
   if (value !== null && typeof value === 'object') {
     const o = value as Record<string, unknown>;
-    return `{${Object.keys(o).sort().filter((k) => o[k] !== undefined).map((k) => `${JSON.stringify(k)}:${sortedJson(o[k])}`).join(',')}}`;
+    return `{${Object.keys(o)
+      .sort()
+      .filter((k) => o[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${sortedJson(o[k])}`)
+      .join(',')}}`;
   }
   return JSON.stringify(value);
 }
@@ -63,9 +82,16 @@ const sha256 = (value: unknown) => createHash('sha256').update(sortedJson(value)
 
 t.test('an allowed share: one entry, with the hash of exactly what the sender renders', async (t) => {
   const item = await incident();
-  const render = (p: { detail: string; incident?: Incident }) => ({ report: p.incident ? { title: p.incident.title, evidence: p.incident.evidence } : null });
+  const render = (p: { detail: string; incident?: Incident }) => ({
+    report: p.incident ? { title: p.incident.title, evidence: p.incident.evidence } : null,
+  });
   const outcome = await db.transaction().execute((tx) =>
-    sharing.decideAndRecord(tx, item, { teamId: 'bravo' }, 'direct', { actor: 'handler-user', chosenByHandler: true, render, details: { type: 'incident.report' } }),
+    sharing.decideAndRecord(tx, item, { teamId: 'bravo' }, 'direct', {
+      actor: 'handler-user',
+      chosenByHandler: true,
+      render,
+      details: { type: 'incident.report' },
+    }),
   );
   t.equal(outcome.allow, true);
   t.same(outcome.content, render(outcome.payload as { detail: string; incident: Incident }));
@@ -103,14 +129,21 @@ t.test('an allowed share: one entry, with the hash of exactly what the sender re
   const plain = await db.transaction().execute((tx) => sharing.decideAndRecord(tx, item, { teamId: 'bravo' }, 'direct'));
   t.same(plain.content, plain.payload?.detail === 'full' ? plain.payload.incident : null);
   t.equal(plain.payloadSha256, sha256(plain.content));
-  const explained = await alpha.app.inject({ method: 'POST', url: '/api/v1/policy/explain', headers: alpha.auth.reader, payload: { incident: item.ref, peer: 'bravo', purpose: 'direct' } });
+  const explained = await alpha.app.inject({
+    method: 'POST',
+    url: '/api/v1/policy/explain',
+    headers: alpha.auth.reader,
+    payload: { incident: item.ref, peer: 'bravo', purpose: 'direct' },
+  });
   t.equal(explained.json().payloadSha256, plain.payloadSha256, 'explain shows the same digest');
   t.match((await decisions(item.id))[1], { actor: 'node', decision: 'allow' });
 });
 
 t.test('a deny: one entry with the reasons, no payload and no digest; the choice is not remembered', async (t) => {
   const red = await incident({ tlp: 'RED' });
-  const outcome = await db.transaction().execute((tx) => sharing.decideAndRecord(tx, red, { teamId: 'bravo' }, 'direct', { actor: 'handler-user', chosenByHandler: true }));
+  const outcome = await db
+    .transaction()
+    .execute((tx) => sharing.decideAndRecord(tx, red, { teamId: 'bravo' }, 'direct', { actor: 'handler-user', chosenByHandler: true }));
   t.match(outcome, { allow: false, payload: null, content: null, payloadSha256: null, deniedBy: ['red-not-named'] });
   const entries = await decisions(red.id);
   t.equal(entries.length, 1);
@@ -133,14 +166,25 @@ t.test('the coordinator feed: a summary, hashed; unknown and suspended recipient
   t.match(feed, { allow: true, payload: { detail: 'summary' } });
   t.equal(feed.payloadSha256, sha256(feed.payload?.detail === 'summary' ? feed.payload.summary : null));
 
-  const unknown = await db.transaction().execute((tx) => sharing.decideAndRecord(tx, item, { teamId: 'zulu' }, 'direct', { chosenByHandler: true }));
+  const unknown = await db
+    .transaction()
+    .execute((tx) => sharing.decideAndRecord(tx, item, { teamId: 'zulu' }, 'direct', { chosenByHandler: true }));
   t.match(unknown, { allow: false, blockedBy: ['recipient-unknown'], deniedBy: ['recipient-unknown', 'tlp-trust'] });
-  const site = await db.transaction().execute((tx) => sharing.decideAndRecord(tx, item, { siteId: '00000000-0000-4000-8000-000000000000' }, 'direct'));
+  const site = await db
+    .transaction()
+    .execute((tx) => sharing.decideAndRecord(tx, item, { siteId: '00000000-0000-4000-8000-000000000000' }, 'direct'));
   t.match(site, { allow: false, blockedBy: ['recipient-unknown'] });
 
   await admin('POST', '/peers/bravo/suspend');
-  const suspended = await db.transaction().execute((tx) => sharing.decideAndRecord(tx, item, { teamId: 'bravo' }, 'direct', { chosenByHandler: true }));
-  t.match(suspended, { allow: false, blockedBy: ['peer-suspended'], deniedBy: ['peer-suspended'], payloadSha256: null });
+  const suspended = await db
+    .transaction()
+    .execute((tx) => sharing.decideAndRecord(tx, item, { teamId: 'bravo' }, 'direct', { chosenByHandler: true }));
+  t.match(suspended, {
+    allow: false,
+    blockedBy: ['peer-suspended'],
+    deniedBy: ['peer-suspended'],
+    payloadSha256: null,
+  });
   await admin('POST', '/peers/bravo/resume');
 
   const entries = await decisions(item.id);
@@ -157,7 +201,7 @@ t.test('the coordinator feed: a summary, hashed; unknown and suspended recipient
   t.match(entries[2]!.details, { recipient: { kind: 'site', id: '00000000-0000-4000-8000-000000000000' } });
 });
 
-t.test('the entry is part of the caller\'s transaction: a rollback takes it back', async (t) => {
+t.test("the entry is part of the caller's transaction: a rollback takes it back", async (t) => {
   const item = await incident();
   await t.rejects(
     db.transaction().execute(async (tx) => {
@@ -171,13 +215,27 @@ t.test('the entry is part of the caller\'s transaction: a rollback takes it back
 });
 
 t.test('GET /api/v1/audit shows the decisions; the chain verifies', async (t) => {
-  const listed = await alpha.app.inject({ method: 'GET', url: '/api/v1/audit?kind=disclosure.decision&limit=500', headers: alpha.auth.admin });
+  const listed = await alpha.app.inject({
+    method: 'GET',
+    url: '/api/v1/audit?kind=disclosure.decision&limit=500',
+    headers: alpha.auth.admin,
+  });
   t.equal(listed.statusCode, 200, listed.body);
   const items = listed.json().items as Array<{ decision: string; details: { payloadSha256: string | null } }>;
   t.equal(items.length, 7, '2 + 1 + 4 decisions above; the rolled-back one is not there');
-  t.equal(items.filter((i) => i.decision === 'allow').every((i) => /^[0-9a-f]{64}$/.test(i.details.payloadSha256 ?? '')), true);
-  t.equal(items.filter((i) => i.decision === 'deny').every((i) => i.details.payloadSha256 === null), true);
-  const forbidden = await alpha.app.inject({ method: 'GET', url: '/api/v1/audit?kind=disclosure.decision', headers: alpha.auth.reader });
+  t.equal(
+    items.filter((i) => i.decision === 'allow').every((i) => /^[0-9a-f]{64}$/.test(i.details.payloadSha256 ?? '')),
+    true,
+  );
+  t.equal(
+    items.filter((i) => i.decision === 'deny').every((i) => i.details.payloadSha256 === null),
+    true,
+  );
+  const forbidden = await alpha.app.inject({
+    method: 'GET',
+    url: '/api/v1/audit?kind=disclosure.decision',
+    headers: alpha.auth.reader,
+  });
   t.equal(forbidden.statusCode, 403);
   t.match(await audit.service.verify(), { ok: true });
 });

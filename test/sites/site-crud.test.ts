@@ -28,7 +28,8 @@ const noc = {
 t.test('site directory: create, read, list, change, remove', async (t) => {
   const { app, auth } = await buildTestNode(t);
   const handler = { ...auth.handler, 'content-type': 'application/json' };
-  const post = (payload: unknown, headers: Record<string, string> = handler) => app.inject({ method: 'POST', url: '/api/v1/sites', headers, payload: payload as object });
+  const post = (payload: unknown, headers: Record<string, string> = handler) =>
+    app.inject({ method: 'POST', url: '/api/v1/sites', headers, payload: payload as object });
 
   // Create: scopes come back canonical and de-duplicated, in the order given.
   const created = await post({
@@ -92,46 +93,133 @@ t.test('site directory: create, read, list, change, remove', async (t) => {
   t.equal(merged.json().version, 3);
 
   // Stale If-Match: 412, and nothing changed.
-  const stale = await app.inject({ method: 'PATCH', url: `/api/v1/sites/${site.id}`, headers: { ...handler, 'if-match': '"2"' }, payload: { name: 'lost update' } });
+  const stale = await app.inject({
+    method: 'PATCH',
+    url: `/api/v1/sites/${site.id}`,
+    headers: { ...handler, 'if-match': '"2"' },
+    payload: { name: 'lost update' },
+  });
   const staleBody = assertProblem(t, stale, 412, 'version-mismatch');
   t.equal(staleBody.currentVersion, 3);
   const after = await app.inject({ method: 'GET', url: `/api/v1/sites/${site.id}`, headers: auth.reader });
   t.equal(after.json().name, 'Example University (main)');
   t.equal(after.json().version, 3);
 
-  assertProblem(t, await app.inject({ method: 'PATCH', url: `/api/v1/sites/${site.id}`, headers: { ...handler, 'if-match': 'W/"3"' }, payload: { name: 'x' } }), 400, 'validation-failed');
-  t.equal((await app.inject({ method: 'PATCH', url: `/api/v1/sites/${site.id}`, headers: { ...handler, 'if-match': '*' }, payload: { name: 'Example University' } })).statusCode, 200);
+  assertProblem(
+    t,
+    await app.inject({
+      method: 'PATCH',
+      url: `/api/v1/sites/${site.id}`,
+      headers: { ...handler, 'if-match': 'W/"3"' },
+      payload: { name: 'x' },
+    }),
+    400,
+    'validation-failed',
+  );
+  t.equal(
+    (
+      await app.inject({
+        method: 'PATCH',
+        url: `/api/v1/sites/${site.id}`,
+        headers: { ...handler, 'if-match': '*' },
+        payload: { name: 'Example University' },
+      })
+    ).statusCode,
+    200,
+  );
 
   // One owner per scope: the same network or domain on another site is a conflict; a more
   // specific network (or a subdomain) is not.
   const conflict = assertProblem(t, await post({ name: 'Squatter', networks: ['198.51.100.0/24'] }), 409, 'conflict');
   t.match(conflict.detail, /198\.51\.100\.0\/24/);
   assertProblem(t, await post({ name: 'Squatter', asns: [64501] }), 409, 'conflict');
-  const moved = await app.inject({ method: 'PATCH', url: `/api/v1/sites/${bare.json().id}`, headers: handler, payload: { networks: ['198.51.100.0/24'] } });
+  const moved = await app.inject({
+    method: 'PATCH',
+    url: `/api/v1/sites/${bare.json().id}`,
+    headers: handler,
+    payload: { networks: ['198.51.100.0/24'] },
+  });
   assertProblem(t, moved, 409, 'conflict');
   const specific = await post({ name: 'Department', networks: ['198.51.100.128/25'], domains: ['dept.example.ac.jp'] });
   t.equal(specific.statusCode, 201);
   // Compared in canonical form: case and the trailing dot do not make a domain new.
   assertProblem(t, await post({ name: 'Squatter', domains: ['DEPT.Example.ac.jp.'] }), 409, 'conflict');
   // A site may keep its own scopes when it is patched.
-  t.equal((await app.inject({ method: 'PATCH', url: `/api/v1/sites/${site.id}`, headers: handler, payload: { networks: ['198.51.100.0/24', '203.0.113.0/24'] } })).statusCode, 200);
+  t.equal(
+    (
+      await app.inject({
+        method: 'PATCH',
+        url: `/api/v1/sites/${site.id}`,
+        headers: handler,
+        payload: { networks: ['198.51.100.0/24', '203.0.113.0/24'] },
+      })
+    ).statusCode,
+    200,
+  );
 
   // Roles: readers read, handlers write; no token, no access.
   assertProblem(t, await post({ name: 'By a reader' }, { ...auth.reader, 'content-type': 'application/json' }), 403, 'forbidden');
-  assertProblem(t, await app.inject({ method: 'PATCH', url: `/api/v1/sites/${site.id}`, headers: { ...auth.reader, 'content-type': 'application/json' }, payload: { name: 'x' } }), 403, 'forbidden');
+  assertProblem(
+    t,
+    await app.inject({
+      method: 'PATCH',
+      url: `/api/v1/sites/${site.id}`,
+      headers: { ...auth.reader, 'content-type': 'application/json' },
+      payload: { name: 'x' },
+    }),
+    403,
+    'forbidden',
+  );
   assertProblem(t, await app.inject({ method: 'DELETE', url: `/api/v1/sites/${site.id}`, headers: auth.reader }), 403, 'forbidden');
   assertProblem(t, await app.inject({ method: 'GET', url: '/api/v1/sites' }), 401, 'unauthenticated');
-  assertProblem(t, await app.inject({ method: 'GET', url: `/api/v1/sites/${site.id}`, headers: { authorization: 'Bearer not-a-token' } }), 401, 'unauthenticated');
+  assertProblem(
+    t,
+    await app.inject({
+      method: 'GET',
+      url: `/api/v1/sites/${site.id}`,
+      headers: { authorization: 'Bearer not-a-token' },
+    }),
+    401,
+    'unauthenticated',
+  );
   assertProblem(t, await post({ name: 'No token' }, { 'content-type': 'application/json' }), 401, 'unauthenticated');
 
   // Delete: a stale If-Match is refused; then 204, and the site and its scopes are gone.
-  assertProblem(t, await app.inject({ method: 'DELETE', url: `/api/v1/sites/${specific.json().id}`, headers: { ...auth.handler, 'if-match': '"7"' } }), 412, 'version-mismatch');
-  const removed = await app.inject({ method: 'DELETE', url: `/api/v1/sites/${specific.json().id}`, headers: { ...auth.handler, 'if-match': '"1"' } });
+  assertProblem(
+    t,
+    await app.inject({
+      method: 'DELETE',
+      url: `/api/v1/sites/${specific.json().id}`,
+      headers: { ...auth.handler, 'if-match': '"7"' },
+    }),
+    412,
+    'version-mismatch',
+  );
+  const removed = await app.inject({
+    method: 'DELETE',
+    url: `/api/v1/sites/${specific.json().id}`,
+    headers: { ...auth.handler, 'if-match': '"1"' },
+  });
   t.equal(removed.statusCode, 204);
   t.equal(removed.body, '');
   assertProblem(t, await app.inject({ method: 'GET', url: `/api/v1/sites/${specific.json().id}`, headers: auth.reader }), 404, 'not-found');
-  assertProblem(t, await app.inject({ method: 'DELETE', url: `/api/v1/sites/${specific.json().id}`, headers: auth.handler }), 404, 'not-found');
-  assertProblem(t, await app.inject({ method: 'PATCH', url: `/api/v1/sites/${specific.json().id}`, headers: handler, payload: { name: 'ghost' } }), 404, 'not-found');
+  assertProblem(
+    t,
+    await app.inject({ method: 'DELETE', url: `/api/v1/sites/${specific.json().id}`, headers: auth.handler }),
+    404,
+    'not-found',
+  );
+  assertProblem(
+    t,
+    await app.inject({
+      method: 'PATCH',
+      url: `/api/v1/sites/${specific.json().id}`,
+      headers: handler,
+      payload: { name: 'ghost' },
+    }),
+    404,
+    'not-found',
+  );
   // Its network is free again.
   t.equal((await post({ name: 'Department again', networks: ['198.51.100.128/25'] })).statusCode, 201);
 });
@@ -175,16 +263,46 @@ t.test('site list: keyset pages by name, name filter, cursor checks', async (t) 
   t.equal(all.json().nextCursor, null);
 
   const q = await app.inject({ method: 'GET', url: '/api/v1/sites?q=RAV', headers: auth.reader });
-  t.same(q.json().items.map((s: { name: string }) => s.name), ['Bravo', 'Bravo'], 'q is a case-insensitive substring');
-  const pct = await app.inject({ method: 'GET', url: `/api/v1/sites?q=${encodeURIComponent('%')}`, headers: auth.reader });
-  t.same(pct.json().items.map((s: { name: string }) => s.name), ['Foxtrot 100%'], '% is literal');
+  t.same(
+    q.json().items.map((s: { name: string }) => s.name),
+    ['Bravo', 'Bravo'],
+    'q is a case-insensitive substring',
+  );
+  const pct = await app.inject({
+    method: 'GET',
+    url: `/api/v1/sites?q=${encodeURIComponent('%')}`,
+    headers: auth.reader,
+  });
+  t.same(
+    pct.json().items.map((s: { name: string }) => s.name),
+    ['Foxtrot 100%'],
+    '% is literal',
+  );
   const underscore = await app.inject({ method: 'GET', url: '/api/v1/sites?q=f_c', headers: auth.reader });
-  t.same(underscore.json().items.map((s: { name: string }) => s.name), ['Golf_Club'], '_ is literal');
+  t.same(
+    underscore.json().items.map((s: { name: string }) => s.name),
+    ['Golf_Club'],
+    '_ is literal',
+  );
 
   assertProblem(t, await app.inject({ method: 'GET', url: '/api/v1/sites?cursor=bm9wZQ', headers: auth.reader }), 400, 'validation-failed');
-  assertProblem(t, await app.inject({ method: 'GET', url: `/api/v1/sites?cursor=${Buffer.from('["x","not-a-uuid"]').toString('base64url')}`, headers: auth.reader }), 400, 'validation-failed');
+  assertProblem(
+    t,
+    await app.inject({
+      method: 'GET',
+      url: `/api/v1/sites?cursor=${Buffer.from('["x","not-a-uuid"]').toString('base64url')}`,
+      headers: auth.reader,
+    }),
+    400,
+    'validation-failed',
+  );
   for (const limit of ['0', '501', 'ten', '']) {
-    assertProblem(t, await app.inject({ method: 'GET', url: `/api/v1/sites?limit=${limit}`, headers: auth.reader }), 400, 'validation-failed');
+    assertProblem(
+      t,
+      await app.inject({ method: 'GET', url: `/api/v1/sites?limit=${limit}`, headers: auth.reader }),
+      400,
+      'validation-failed',
+    );
   }
   assertProblem(t, await app.inject({ method: 'GET', url: '/api/v1/sites?sort=name', headers: auth.reader }), 400, 'validation-failed');
 
@@ -195,7 +313,11 @@ t.test('site list: keyset pages by name, name filter, cursor checks', async (t) 
   const ops = {
     '/api/v1/sites': { post: ['201', '400', '401', '403', '409', '413', '415'], get: ['200', '400', '401', '403'] },
     '/api/v1/sites/lookup': { get: ['200', '400', '401', '403', '404'] },
-    '/api/v1/sites/{id}': { get: ['200', '400', '404'], patch: ['200', '404', '409', '412'], delete: ['204', '404', '412'] },
+    '/api/v1/sites/{id}': {
+      get: ['200', '400', '404'],
+      patch: ['200', '404', '409', '412'],
+      delete: ['204', '404', '412'],
+    },
   } as const;
   for (const [path, methods] of Object.entries(ops)) {
     for (const [method, statuses] of Object.entries(methods)) {

@@ -17,7 +17,8 @@ const poc = { name: 'CERT desk', channels: [{ kind: 'email', value: 'cert@exampl
 t.test('bad input on purpose: every one is a 4xx problem, none reaches the database', async (t) => {
   const { app, auth } = await buildTestNode(t, { config: { bodyLimitBytes: 2048 } });
   const json = { ...auth.handler, 'content-type': 'application/json' };
-  const post = (payload: string, headers: Record<string, string> = json) => app.inject({ method: 'POST', url: '/api/v1/sites', headers, payload });
+  const post = (payload: string, headers: Record<string, string> = json) =>
+    app.inject({ method: 'POST', url: '/api/v1/sites', headers, payload });
 
   // Body syntax and transport.
   assertProblem(t, await post('{"name": "Broken",'), 400, 'malformed-json');
@@ -54,8 +55,20 @@ t.test('bad input on purpose: every one is a 4xx problem, none reaches the datab
   }
 
   // Networks are checked by value, and the answer names the offending one.
-  for (const [network, index] of [['10.1.2.3/8', 1], ['2001:db8::1/32', 1], ['10.0.0.0/33', 1], ['300.1.0.0/16', 1], ['example.jp', 1], ['fe80::/10%eth0', 1]] as const) {
-    const problem = assertProblem(t, await post(JSON.stringify({ name: 'Site', networks: ['192.0.2.0/24', network] })), 400, 'validation-failed');
+  for (const [network, index] of [
+    ['10.1.2.3/8', 1],
+    ['2001:db8::1/32', 1],
+    ['10.0.0.0/33', 1],
+    ['300.1.0.0/16', 1],
+    ['example.jp', 1],
+    ['fe80::/10%eth0', 1],
+  ] as const) {
+    const problem = assertProblem(
+      t,
+      await post(JSON.stringify({ name: 'Site', networks: ['192.0.2.0/24', network] })),
+      400,
+      'validation-failed',
+    );
     t.match(problem.detail, network, `names ${network}`);
     t.match(problem.errors, [{ pointer: `/networks/${index}` }]);
   }
@@ -68,8 +81,18 @@ t.test('bad input on purpose: every one is a 4xx problem, none reaches the datab
   const site = (await post(JSON.stringify({ name: 'Real', pocs: [poc] }))).json();
   assertProblem(t, await app.inject({ method: 'GET', url: '/api/v1/sites/not-a-uuid', headers: auth.reader }), 400, 'validation-failed');
   assertProblem(t, await app.inject({ method: 'DELETE', url: '/api/v1/sites/1234', headers: auth.handler }), 400, 'validation-failed');
-  assertProblem(t, await app.inject({ method: 'GET', url: '/api/v1/sites/00000000-0000-4000-8000-000000000000', headers: auth.reader }), 404, 'not-found');
-  const patch = (payload: string, headers: Record<string, string> = json) => app.inject({ method: 'PATCH', url: `/api/v1/sites/${site.id}`, headers, payload });
+  assertProblem(
+    t,
+    await app.inject({
+      method: 'GET',
+      url: '/api/v1/sites/00000000-0000-4000-8000-000000000000',
+      headers: auth.reader,
+    }),
+    404,
+    'not-found',
+  );
+  const patch = (payload: string, headers: Record<string, string> = json) =>
+    app.inject({ method: 'PATCH', url: `/api/v1/sites/${site.id}`, headers, payload });
   assertProblem(t, await patch('{}'), 400, 'validation-failed');
   assertProblem(t, await patch('{"name": null}'), 400, 'validation-failed');
   assertProblem(t, await patch('{"version": 9}'), 400, 'validation-failed');

@@ -17,7 +17,12 @@ t.test('lookup: longest prefix, longest domain suffix, exact AS, one family at a
   const { app, auth, database } = await buildTestNode(t);
   const ids: Record<string, string> = {};
   const create = async (name: string, scopes: { networks?: string[]; domains?: string[]; asns?: number[] }) => {
-    const res = await app.inject({ method: 'POST', url: '/api/v1/sites', headers: auth.handler, payload: { name, ...scopes } });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/api/v1/sites',
+      headers: auth.handler,
+      payload: { name, ...scopes },
+    });
     t.equal(res.statusCode, 201, `created ${name}`);
     ids[name] = res.json().id;
   };
@@ -44,11 +49,27 @@ t.test('lookup: longest prefix, longest domain suffix, exact AS, one family at a
   await expectSite('ip=10.1.2.0', 'Lab', { kind: 'ip', value: '10.1.2.0/24', prefixLength: 24 });
   await expectSite('ip=10.1.2.255', 'Lab', { kind: 'ip', value: '10.1.2.0/24', prefixLength: 24 });
   // An IPv4-mapped IPv6 address is the IPv4 host.
-  await expectSite(`ip=${encodeURIComponent('::ffff:10.1.2.3')}`, 'Lab', { kind: 'ip', value: '10.1.2.0/24', prefixLength: 24 });
+  await expectSite(`ip=${encodeURIComponent('::ffff:10.1.2.3')}`, 'Lab', {
+    kind: 'ip',
+    value: '10.1.2.0/24',
+    prefixLength: 24,
+  });
   // IPv6, written in any of its forms.
-  await expectSite(`ip=${encodeURIComponent('2001:db8:1::5')}`, 'Campus v6', { kind: 'ip', value: '2001:db8:1::/48', prefixLength: 48 });
-  await expectSite(`ip=${encodeURIComponent('2001:DB8:0001:0000::5')}`, 'Campus v6', { kind: 'ip', value: '2001:db8:1::/48', prefixLength: 48 });
-  await expectSite(`ip=${encodeURIComponent('2001:db8:2::1')}`, 'Carrier v6', { kind: 'ip', value: '2001:db8::/32', prefixLength: 32 });
+  await expectSite(`ip=${encodeURIComponent('2001:db8:1::5')}`, 'Campus v6', {
+    kind: 'ip',
+    value: '2001:db8:1::/48',
+    prefixLength: 48,
+  });
+  await expectSite(`ip=${encodeURIComponent('2001:DB8:0001:0000::5')}`, 'Campus v6', {
+    kind: 'ip',
+    value: '2001:db8:1::/48',
+    prefixLength: 48,
+  });
+  await expectSite(`ip=${encodeURIComponent('2001:db8:2::1')}`, 'Carrier v6', {
+    kind: 'ip',
+    value: '2001:db8::/32',
+    prefixLength: 32,
+  });
 
   const miss = assertProblem(t, await lookup('ip=11.0.0.1'), 404, 'not-found');
   t.match(miss.detail, /11\.0\.0\.1/);
@@ -56,11 +77,19 @@ t.test('lookup: longest prefix, longest domain suffix, exact AS, one family at a
 
   // Families never cross: a default route of one family says nothing about the other.
   await create('Default v6', { networks: ['::/0'] });
-  await expectSite(`ip=${encodeURIComponent('2001:db9::1')}`, 'Default v6', { kind: 'ip', value: '::/0', prefixLength: 0 });
+  await expectSite(`ip=${encodeURIComponent('2001:db9::1')}`, 'Default v6', {
+    kind: 'ip',
+    value: '::/0',
+    prefixLength: 0,
+  });
   assertProblem(t, await lookup('ip=11.0.0.1'), 404, 'not-found');
   await create('Default v4', { networks: ['0.0.0.0/0'] });
   await expectSite('ip=11.0.0.1', 'Default v4', { kind: 'ip', value: '0.0.0.0/0', prefixLength: 0 });
-  await expectSite(`ip=${encodeURIComponent('2001:db9::1')}`, 'Default v6', { kind: 'ip', value: '::/0', prefixLength: 0 });
+  await expectSite(`ip=${encodeURIComponent('2001:db9::1')}`, 'Default v6', {
+    kind: 'ip',
+    value: '::/0',
+    prefixLength: 0,
+  });
   await expectSite('ip=10.1.2.3', 'Lab', { kind: 'ip', value: '10.1.2.0/24', prefixLength: 24 });
 
   // Domains: the longest registered suffix, on label boundaries only.
@@ -77,7 +106,13 @@ t.test('lookup: longest prefix, longest domain suffix, exact AS, one family at a
   assertProblem(t, await lookup('asn=64501'), 404, 'not-found');
 
   // Exactly one of ip, domain, asn; each well-formed.
-  for (const query of ['', 'ip=10.1.2.3&asn=64500', 'ip=10.1.2.3&domain=example.jp', 'ip=10.1.2.3&domain=example.jp&asn=1', 'ip=10.1.2.3&ip=10.1.2.4']) {
+  for (const query of [
+    '',
+    'ip=10.1.2.3&asn=64500',
+    'ip=10.1.2.3&domain=example.jp',
+    'ip=10.1.2.3&domain=example.jp&asn=1',
+    'ip=10.1.2.3&ip=10.1.2.4',
+  ]) {
     assertProblem(t, await lookup(query), 400, 'validation-failed');
   }
   const badIp = assertProblem(t, await lookup('ip=10.1.2.300'), 400, 'validation-failed');
@@ -85,7 +120,8 @@ t.test('lookup: longest prefix, longest domain suffix, exact AS, one family at a
   for (const ip of ['10.1.2.0/24', 'not-an-ip', encodeURIComponent('fe80::1%eth0'), '10.1.2', '']) {
     assertProblem(t, await lookup(`ip=${ip}`), 400, 'validation-failed');
   }
-  for (const asn of ['abc', '1.5', '0x10', '-1', '4294967296', 'AS']) assertProblem(t, await lookup(`asn=${asn}`), 400, 'validation-failed');
+  for (const asn of ['abc', '1.5', '0x10', '-1', '4294967296', 'AS'])
+    assertProblem(t, await lookup(`asn=${asn}`), 400, 'validation-failed');
   assertProblem(t, await lookup('domain=exa mple.jp'), 400, 'validation-failed');
   assertProblem(t, await lookup('host=10.1.2.3'), 400, 'validation-failed');
   assertProblem(t, await app.inject({ method: 'GET', url: '/api/v1/sites/lookup?ip=10.1.2.3' }), 401, 'unauthenticated');
@@ -95,7 +131,17 @@ t.test('lookup: longest prefix, longest domain suffix, exact AS, one family at a
   await expectSite('ip=10.1.2.3', 'University', { kind: 'ip', value: '10.1.0.0/16', prefixLength: 16 });
   assertProblem(t, await lookup('asn=64500'), 404, 'not-found');
   // Scopes replaced by a patch stop answering too.
-  t.equal((await app.inject({ method: 'PATCH', url: `/api/v1/sites/${ids.University}`, headers: auth.handler, payload: { networks: ['10.2.0.0/16'], domains: [] } })).statusCode, 200);
+  t.equal(
+    (
+      await app.inject({
+        method: 'PATCH',
+        url: `/api/v1/sites/${ids.University}`,
+        headers: auth.handler,
+        payload: { networks: ['10.2.0.0/16'], domains: [] },
+      })
+    ).statusCode,
+    200,
+  );
   await expectSite('ip=10.1.2.3', 'ISP', { kind: 'ip', value: '10.0.0.0/8', prefixLength: 8 });
   await expectSite('domain=www.sub.example.jp', 'ISP', { kind: 'domain', value: 'example.jp' });
 

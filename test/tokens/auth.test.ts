@@ -27,7 +27,14 @@ const getIncidents = (headers: Record<string, string> = {}) => node.app.inject({
 const report = { title: 'x', category: 'test', type: 'test', severity: 'low', tlp: 'CLEAR', reporter: { name: 'R' } };
 
 /** A JWT signed with the node's secret but with claims of our choosing. */
-function signed(claims: { aud?: string; sub?: string; jti?: string; payload?: Record<string, unknown>; key?: string; algorithm?: 'HS256' | 'HS512' }) {
+function signed(claims: {
+  aud?: string;
+  sub?: string;
+  jti?: string;
+  payload?: Record<string, unknown>;
+  key?: string;
+  algorithm?: 'HS256' | 'HS512';
+}) {
   const sign = createSigner({
     key: claims.key ?? node.tokenSecret,
     algorithm: claims.algorithm ?? 'HS256',
@@ -47,10 +54,20 @@ t.test('401 unauthenticated without a valid token', async (t) => {
   problem(t, await getIncidents(bearer('garbage')), 401, 'unauthenticated', 'garbage token');
   problem(t, await getIncidents(bearer('a.b.c')), 401, 'unauthenticated', 'three garbage parts');
 
-  const otherSecret = mintApiToken('another-secret-'.padEnd(64, 'x'), { role: 'admin', subject: 'eve', issuer: 'alpha' });
+  const otherSecret = mintApiToken('another-secret-'.padEnd(64, 'x'), {
+    role: 'admin',
+    subject: 'eve',
+    issuer: 'alpha',
+  });
   problem(t, await getIncidents(bearer(otherSecret.token)), 401, 'unauthenticated', 'signed with another secret');
 
-  const expired = mintApiToken(node.tokenSecret, { role: 'admin', subject: 'old', issuer: 'alpha', now: new Date('2020-01-01T00:00:00Z'), ttlSeconds: 60 });
+  const expired = mintApiToken(node.tokenSecret, {
+    role: 'admin',
+    subject: 'old',
+    issuer: 'alpha',
+    now: new Date('2020-01-01T00:00:00Z'),
+    ttlSeconds: 60,
+  });
   problem(t, await getIncidents(bearer(expired.token)), 401, 'unauthenticated', 'expired');
 
   const federation = signed({ aud: FEDERATION_AUDIENCE, sub: 'bravo', jti: randomUUID(), payload: { role: 'admin' } });
@@ -58,12 +75,40 @@ t.test('401 unauthenticated without a valid token', async (t) => {
 
   const noAudience = signed({ sub: 'x', jti: randomUUID(), payload: { role: 'admin' } });
   problem(t, await getIncidents(bearer(noAudience)), 401, 'unauthenticated', 'no audience');
-  problem(t, await getIncidents(bearer(signed({ aud: API_AUDIENCE, sub: 'x', jti: randomUUID(), payload: { role: 'root' } }))), 401, 'unauthenticated', 'unknown role');
+  problem(
+    t,
+    await getIncidents(bearer(signed({ aud: API_AUDIENCE, sub: 'x', jti: randomUUID(), payload: { role: 'root' } }))),
+    401,
+    'unauthenticated',
+    'unknown role',
+  );
   problem(t, await getIncidents(bearer(signed({ aud: API_AUDIENCE, sub: 'x', jti: randomUUID() }))), 401, 'unauthenticated', 'no role');
-  problem(t, await getIncidents(bearer(signed({ aud: API_AUDIENCE, jti: randomUUID(), payload: { role: 'admin' } }))), 401, 'unauthenticated', 'no subject');
-  problem(t, await getIncidents(bearer(signed({ aud: API_AUDIENCE, sub: 'x', payload: { role: 'admin' } }))), 401, 'unauthenticated', 'no token id');
-  problem(t, await getIncidents(bearer(signed({ aud: API_AUDIENCE, sub: 'x', jti: randomUUID(), payload: { role: 'admin' }, algorithm: 'HS512' }))), 401, 'unauthenticated', 'another algorithm');
-  const [header, payload] = mintApiToken(node.tokenSecret, { role: 'admin', subject: 'x', issuer: 'alpha' }).token.split('.');
+  problem(
+    t,
+    await getIncidents(bearer(signed({ aud: API_AUDIENCE, jti: randomUUID(), payload: { role: 'admin' } }))),
+    401,
+    'unauthenticated',
+    'no subject',
+  );
+  problem(
+    t,
+    await getIncidents(bearer(signed({ aud: API_AUDIENCE, sub: 'x', payload: { role: 'admin' } }))),
+    401,
+    'unauthenticated',
+    'no token id',
+  );
+  problem(
+    t,
+    await getIncidents(bearer(signed({ aud: API_AUDIENCE, sub: 'x', jti: randomUUID(), payload: { role: 'admin' }, algorithm: 'HS512' }))),
+    401,
+    'unauthenticated',
+    'another algorithm',
+  );
+  const [header, payload] = mintApiToken(node.tokenSecret, {
+    role: 'admin',
+    subject: 'x',
+    issuer: 'alpha',
+  }).token.split('.');
   const unsigned = `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url')}.${payload}.`;
   problem(t, await getIncidents(bearer(unsigned)), 401, 'unauthenticated', 'alg none');
   t.ok(header, 'a minted token has a header');
@@ -75,27 +120,91 @@ t.test('401 unauthenticated without a valid token', async (t) => {
 t.test('roles: reader reads, handler writes incidents, admin manages profile and tokens', async (t) => {
   const { reader, handler, admin } = node.auth;
   t.equal((await getIncidents(reader)).statusCode, 200, 'reader lists incidents');
-  problem(t, await node.app.inject({ method: 'POST', url: '/api/v1/incidents', headers: reader, payload: report }), 403, 'forbidden', 'reader creates an incident');
-  t.equal((await node.app.inject({ method: 'POST', url: '/api/v1/incidents', headers: handler, payload: report })).statusCode, 201, 'handler creates an incident');
-  t.equal((await node.app.inject({ method: 'POST', url: '/api/v1/incidents', headers: admin, payload: report })).statusCode, 201, 'admin creates an incident');
+  problem(
+    t,
+    await node.app.inject({ method: 'POST', url: '/api/v1/incidents', headers: reader, payload: report }),
+    403,
+    'forbidden',
+    'reader creates an incident',
+  );
+  t.equal(
+    (await node.app.inject({ method: 'POST', url: '/api/v1/incidents', headers: handler, payload: report })).statusCode,
+    201,
+    'handler creates an incident',
+  );
+  t.equal(
+    (await node.app.inject({ method: 'POST', url: '/api/v1/incidents', headers: admin, payload: report })).statusCode,
+    201,
+    'admin creates an incident',
+  );
 
   const profile = (await node.app.inject({ method: 'GET', url: '/api/v1/profile', headers: reader })).json();
   const { teamId, referencePrefix, publicKey, fingerprint, publicUrl, updatedAt, ...editable } = profile;
   t.ok(teamId && referencePrefix && publicKey && fingerprint && publicUrl && updatedAt, 'reader reads the profile');
-  problem(t, await node.app.inject({ method: 'PUT', url: '/api/v1/profile', headers: reader, payload: editable }), 403, 'forbidden', 'reader replaces the profile');
-  problem(t, await node.app.inject({ method: 'PUT', url: '/api/v1/profile', headers: handler, payload: editable }), 403, 'forbidden', 'handler replaces the profile');
-  const put = await node.app.inject({ method: 'PUT', url: '/api/v1/profile', headers: admin, payload: { ...editable, mission: 'Changed by the admin.' } });
+  problem(
+    t,
+    await node.app.inject({ method: 'PUT', url: '/api/v1/profile', headers: reader, payload: editable }),
+    403,
+    'forbidden',
+    'reader replaces the profile',
+  );
+  problem(
+    t,
+    await node.app.inject({ method: 'PUT', url: '/api/v1/profile', headers: handler, payload: editable }),
+    403,
+    'forbidden',
+    'handler replaces the profile',
+  );
+  const put = await node.app.inject({
+    method: 'PUT',
+    url: '/api/v1/profile',
+    headers: admin,
+    payload: { ...editable, mission: 'Changed by the admin.' },
+  });
   t.equal(put.statusCode, 200, put.body.slice(0, 300));
   t.equal(put.json().mission, 'Changed by the admin.');
 
-  problem(t, await node.app.inject({ method: 'POST', url: '/api/v1/tokens', headers: handler, payload: { role: 'reader', subject: 'x' } }), 403, 'forbidden', 'handler mints a token');
-  problem(t, await node.app.inject({ method: 'DELETE', url: `/api/v1/tokens/${randomUUID()}`, headers: handler }), 403, 'forbidden', 'handler revokes a token');
-  const forbidden = problem(t, await node.app.inject({ method: 'POST', url: '/api/v1/tokens', headers: reader, payload: { role: 'admin', subject: 'x' } }), 403, 'forbidden', 'reader mints a token');
+  problem(
+    t,
+    await node.app.inject({
+      method: 'POST',
+      url: '/api/v1/tokens',
+      headers: handler,
+      payload: { role: 'reader', subject: 'x' },
+    }),
+    403,
+    'forbidden',
+    'handler mints a token',
+  );
+  problem(
+    t,
+    await node.app.inject({ method: 'DELETE', url: `/api/v1/tokens/${randomUUID()}`, headers: handler }),
+    403,
+    'forbidden',
+    'handler revokes a token',
+  );
+  const forbidden = problem(
+    t,
+    await node.app.inject({
+      method: 'POST',
+      url: '/api/v1/tokens',
+      headers: reader,
+      payload: { role: 'admin', subject: 'x' },
+    }),
+    403,
+    'forbidden',
+    'reader mints a token',
+  );
   t.match(forbidden.detail, /admin/, 'says which role is needed');
 });
 
 t.test('POST /api/v1/tokens mints a working token; DELETE revokes it', async (t) => {
-  const res = await node.app.inject({ method: 'POST', url: '/api/v1/tokens', headers: node.auth.admin, payload: { role: 'handler', subject: 'bob', ttl: '2h' } });
+  const res = await node.app.inject({
+    method: 'POST',
+    url: '/api/v1/tokens',
+    headers: node.auth.admin,
+    payload: { role: 'handler', subject: 'bob', ttl: '2h' },
+  });
   t.equal(res.statusCode, 201, res.body.slice(0, 300));
   const minted = res.json();
   t.match(minted, { role: 'handler', subject: 'bob' });
@@ -105,23 +214,55 @@ t.test('POST /api/v1/tokens mints a working token; DELETE revokes it', async (t)
   t.equal(claims.exp - claims.iat, 7200, 'ttl 2h');
   t.equal(new Date(minted.expiresAt).getTime(), claims.exp * 1000, 'expiresAt matches exp');
 
-  const created = await node.app.inject({ method: 'POST', url: '/api/v1/incidents', headers: bearer(minted.token), payload: report });
+  const created = await node.app.inject({
+    method: 'POST',
+    url: '/api/v1/incidents',
+    headers: bearer(minted.token),
+    payload: report,
+  });
   t.equal(created.statusCode, 201, 'the new token works');
   t.equal(created.json().createdBy, 'bob', 'and acts as its subject');
 
-  const defaultTtl = (await node.app.inject({ method: 'POST', url: '/api/v1/tokens', headers: node.auth.admin, payload: { role: 'reader', subject: 'carol' } })).json();
+  const defaultTtl = (
+    await node.app.inject({
+      method: 'POST',
+      url: '/api/v1/tokens',
+      headers: node.auth.admin,
+      payload: { role: 'reader', subject: 'carol' },
+    })
+  ).json();
   const dc = JSON.parse(Buffer.from(defaultTtl.token.split('.')[1], 'base64url').toString());
   t.equal(dc.exp - dc.iat, DEFAULT_TOKEN_TTL_SECONDS, 'default ttl');
 
-  const revoke = await node.app.inject({ method: 'DELETE', url: `/api/v1/tokens/${minted.id}`, headers: node.auth.admin });
+  const revoke = await node.app.inject({
+    method: 'DELETE',
+    url: `/api/v1/tokens/${minted.id}`,
+    headers: node.auth.admin,
+  });
   t.equal(revoke.statusCode, 204);
   t.equal(revoke.body, '');
-  problem(t, await node.app.inject({ method: 'POST', url: '/api/v1/incidents', headers: bearer(minted.token), payload: report }), 401, 'token-revoked', 'a revoked token');
+  problem(
+    t,
+    await node.app.inject({ method: 'POST', url: '/api/v1/incidents', headers: bearer(minted.token), payload: report }),
+    401,
+    'token-revoked',
+    'a revoked token',
+  );
   problem(t, await getIncidents(bearer(minted.token)), 401, 'token-revoked', 'a revoked token, reading');
-  t.equal((await node.app.inject({ method: 'DELETE', url: `/api/v1/tokens/${minted.id}`, headers: node.auth.admin })).statusCode, 204, 'revoking again is fine');
+  t.equal(
+    (await node.app.inject({ method: 'DELETE', url: `/api/v1/tokens/${minted.id}`, headers: node.auth.admin })).statusCode,
+    204,
+    'revoking again is fine',
+  );
   t.equal((await getIncidents(bearer(defaultTtl.token))).statusCode, 200, 'other tokens keep working');
 
-  problem(t, await node.app.inject({ method: 'DELETE', url: '/api/v1/tokens/not-a-uuid', headers: node.auth.admin }), 400, 'validation-failed', 'revoke a non-uuid');
+  problem(
+    t,
+    await node.app.inject({ method: 'DELETE', url: '/api/v1/tokens/not-a-uuid', headers: node.auth.admin }),
+    400,
+    'validation-failed',
+    'revoke a non-uuid',
+  );
   for (const payload of [
     { role: 'root', subject: 'x' },
     { role: 'reader' },
@@ -131,7 +272,13 @@ t.test('POST /api/v1/tokens mints a working token; DELETE revokes it', async (t)
     { role: 'reader', subject: 'x', ttl: '367d' },
     { role: 'reader', subject: 'x', scope: 'all' },
   ]) {
-    problem(t, await node.app.inject({ method: 'POST', url: '/api/v1/tokens', headers: node.auth.admin, payload }), 400, 'validation-failed', `mint ${JSON.stringify(payload)}`);
+    problem(
+      t,
+      await node.app.inject({ method: 'POST', url: '/api/v1/tokens', headers: node.auth.admin, payload }),
+      400,
+      'validation-failed',
+      `mint ${JSON.stringify(payload)}`,
+    );
   }
 });
 

@@ -59,3 +59,6 @@ export function createAuditModule(deps: { db: Db; clock: Clock }): AuditModule {
     },
   };
 }
+
+// Public surface for other modules (docs/architecture.md, rule 3).
+export { lockChain } from './audit.repository.js';

@@ -108,6 +108,9 @@ export async function listEntries(db: DbOrTx, f: AuditFilter): Promise<{ items: 
   if (f.since) q = q.where('at', '>=', f.since);
   if (f.until) q = q.where('at', '<', f.until);
   if (f.afterSeq !== undefined) q = q.where('seq', f.order === 'asc' ? '>' : '<', f.afterSeq);
-  const rows = await q.orderBy('seq', f.order).limit(f.limit + 1).execute();
+  const rows = await q
+    .orderBy('seq', f.order)
+    .limit(f.limit + 1)
+    .execute();
   return { items: rows.slice(0, f.limit).map(toEntry), more: rows.length > f.limit };
 }

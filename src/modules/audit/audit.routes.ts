@@ -35,7 +35,8 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ audit: AuditService }> = a
         tags: ['audit'],
         operationId: 'verifyAuditChain',
         summary: 'Walk the hash chain and report the first entry that does not verify',
-        description: 'Answers 200 either way: ok true with the number of entries and the head to record elsewhere, or ok false with the seq of the first broken entry and why.',
+        description:
+          'Answers 200 either way: ok true with the number of entries and the head to record elsewhere, or ok false with the seq of the first broken entry and why.',
         response: { 200: AuditVerifyResultSchema, ...errorResponses },
       },
     },

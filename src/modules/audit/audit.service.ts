@@ -18,6 +18,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 // NUL cannot be stored in text or jsonb, and lone surrogates do not survive UTF-8: either would
 // make the stored entry differ from the hashed one (or fail the caller's transaction), so both
 // become U+FFFD before hashing. Peer-supplied strings (a rejected sender id, say) can hold them.
+// eslint-disable-next-line no-control-regex -- NUL is exactly what PostgreSQL cannot store
 const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 const storable = (s: string): string => s.replace(UNSTORABLE, '\uFFFD');
 
@@ -39,13 +40,16 @@ function sanitise(value: unknown): unknown {
  */
 function prepare(input: AuditEntryInput): Omit<AuditEntry, 'seq' | 'at' | 'prevHash' | 'hash'> {
   const text = (name: string, value: unknown, max: number): string => {
-    if (typeof value !== 'string' || value.length === 0 || value.length > max) throw new TypeError(`audit entry ${name} must be a string of 1..${max} characters`);
+    if (typeof value !== 'string' || value.length === 0 || value.length > max)
+      throw new TypeError(`audit entry ${name} must be a string of 1..${max} characters`);
     return storable(value);
   };
   if (input.incidentId != null && !UUID.test(input.incidentId)) throw new TypeError('audit entry incidentId must be an incident id (uuid)');
-  if (input.decision != null && input.decision !== 'allow' && input.decision !== 'deny') throw new TypeError('audit entry decision must be allow, deny or null');
+  if (input.decision != null && input.decision !== 'allow' && input.decision !== 'deny')
+    throw new TypeError('audit entry decision must be allow, deny or null');
   const details: unknown = input.details === undefined ? undefined : sanitise(JSON.parse(JSON.stringify(input.details)));
-  if (details === null || typeof details !== 'object' || Array.isArray(details)) throw new TypeError('audit entry details must be an object');
+  if (details === null || typeof details !== 'object' || Array.isArray(details))
+    throw new TypeError('audit entry details must be an object');
   return {
     kind: text('kind', input.kind, 100),
     actor: text('actor', input.actor, 200),

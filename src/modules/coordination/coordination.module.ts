@@ -3,8 +3,10 @@ import type { Clock } from '../../clock.js';
 import type { Config } from '../../config.js';
 import type { Db } from '../../db/database.js';
 import type { AuditLog } from '../audit/audit.module.js';
-import type { FederationModule } from '../federation/federation.module.js';
-import type { IncidentService } from '../incidents/incident.service.js';
+import { oneByOne, type Inbox } from '../exchange/exchange.module.js';
+import type { Outbox } from '../exchange/exchange.module.js';
+import type { PeerDirectory } from '../peers/peers.module.js';
+import type { IncidentService } from '../incidents/incidents.module.js';
 import type { SharingService } from '../sharing/index.js';
 import { coordinationRoutes } from './coordination.routes.js';
 import { createCoordinationService, type CoordinationService } from './coordination.service.js';
@@ -14,7 +16,11 @@ export interface CoordinationModuleDeps {
   clock: Clock;
   config: Pick<Config, 'teamId'>;
   incidents: Pick<IncidentService, 'addListener' | 'appendInTx'>;
-  federation: Pick<FederationModule, 'peers' | 'outbox' | 'inbox'>;
+  peers: Pick<PeerDirectory, 'find' | 'listRecords'>;
+  exchange: {
+    inbox: Pick<Inbox, 'registerHandler'>;
+    outbox: Pick<Outbox, 'enqueue' | 'kick' | 'supersede' | 'lastQueued'>;
+  };
   sharing: Pick<SharingService, 'decideAndRecord'>;
   audit: AuditLog;
   log: FastifyBaseLogger;
@@ -37,16 +43,26 @@ export function createCoordinationModule(deps: CoordinationModuleDeps): Coordina
     clock: deps.clock,
     config: deps.config,
     incidents: deps.incidents,
-    peers: deps.federation.peers,
+    peers: deps.peers,
     sharing: deps.sharing,
     audit: deps.audit,
-    outbox: deps.federation.outbox,
+    outbox: deps.exchange.outbox,
     log: deps.log,
   });
   deps.incidents.addListener((tx, incident, entry) => service.onIncidentChange(tx, incident, entry));
-  deps.federation.inbox.registerHandler('activity.summary', (tx, doc, actor) => service.receiveSummary(tx, doc, actor));
-  deps.federation.inbox.registerHandler('activity.related', (tx, doc, actor) => service.receiveRelated(tx, doc, actor));
-  deps.federation.inbox.registerHandler('activity.withdrawn', (tx, doc, actor) => service.receiveWithdrawn(tx, doc, actor));
+  const { inbox } = deps.exchange;
+  inbox.registerHandler(
+    'activity.summary',
+    oneByOne((tx, doc) => service.receiveSummary(tx, doc)),
+  );
+  inbox.registerHandler(
+    'activity.related',
+    oneByOne((tx, doc) => service.receiveRelated(tx, doc)),
+  );
+  inbox.registerHandler(
+    'activity.withdrawn',
+    oneByOne((tx, doc) => service.receiveWithdrawn(tx, doc)),
+  );
   return {
     service,
     apiRoutes: async (api) => {

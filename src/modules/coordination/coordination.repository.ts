@@ -83,17 +83,39 @@ export async function withdrawActivity(
   tx: Tx,
   w: { team: string; ref: string; version: number; updated: Date; reason: string; messageId: string; at: Date },
 ): Promise<boolean> {
-  const held = await tx.selectFrom('member_activity').select(['version', 'updated']).where('team', '=', w.team).where('ref', '=', w.ref).where('own', '=', false).forUpdate().executeTakeFirst();
-  if (held && (held.version > w.version || (held.version === w.version && new Date(held.updated).getTime() > w.updated.getTime()))) return false;
+  const held = await tx
+    .selectFrom('member_activity')
+    .select(['version', 'updated'])
+    .where('team', '=', w.team)
+    .where('ref', '=', w.ref)
+    .where('own', '=', false)
+    .forUpdate()
+    .executeTakeFirst();
+  if (held && (held.version > w.version || (held.version === w.version && new Date(held.updated).getTime() > w.updated.getTime())))
+    return false;
   await tx.deleteFrom('member_activity').where('team', '=', w.team).where('ref', '=', w.ref).where('own', '=', false).execute();
-  const values = { team: w.team, ref: w.ref, version: w.version, updated: w.updated, reason: w.reason, message_id: w.messageId, withdrawn_at: w.at };
+  const values = {
+    team: w.team,
+    ref: w.ref,
+    version: w.version,
+    updated: w.updated,
+    reason: w.reason,
+    message_id: w.messageId,
+    withdrawn_at: w.at,
+  };
   await tx
     .insertInto('activity_withdrawal')
     .values(values)
     .onConflict((oc) =>
       oc
         .columns(['team', 'ref'])
-        .doUpdateSet({ version: w.version, updated: w.updated, reason: w.reason, message_id: w.messageId, withdrawn_at: w.at })
+        .doUpdateSet({
+          version: w.version,
+          updated: w.updated,
+          reason: w.reason,
+          message_id: w.messageId,
+          withdrawn_at: w.at,
+        })
         .where(sql<boolean>`(excluded.version, excluded.updated) >= (activity_withdrawal.version, activity_withdrawal.updated)`),
     )
     .execute();
@@ -102,29 +124,17 @@ export async function withdrawActivity(
 
 /** Was this member's report withdrawn at or after (version, updated)? A newer summary clears the withdrawal. */
 async function withdrawnSince(tx: Tx, team: string, ref: string, version: number, updated: Date): Promise<boolean> {
-  const w = await tx.selectFrom('activity_withdrawal').select(['version', 'updated']).where('team', '=', team).where('ref', '=', ref).executeTakeFirst();
+  const w = await tx
+    .selectFrom('activity_withdrawal')
+    .select(['version', 'updated'])
+    .where('team', '=', team)
+    .where('ref', '=', ref)
+    .executeTakeFirst();
   if (!w) return false;
   const newer = version > w.version || (version === w.version && updated.getTime() > new Date(w.updated).getTime());
   if (!newer) return true;
   await tx.deleteFrom('activity_withdrawal').where('team', '=', team).where('ref', '=', ref).execute();
   return false;
-}
-
-/**
- * The latest activity message this node queued about the incident for that coordinator:
- * `activity.summary`, `activity.withdrawn`, or null when none.
- */
-export async function lastActivityMessage(db: DbOrTx, incidentId: string, peerTeam: string): Promise<'activity.summary' | 'activity.withdrawn' | null> {
-  const row = await db
-    .selectFrom('outbound_message')
-    .select('type')
-    .where('incident_id', '=', incidentId)
-    .where('peer_team', '=', peerTeam)
-    .where('type', 'in', ['activity.summary', 'activity.withdrawn'])
-    .orderBy('seq', 'desc')
-    .limit(1)
-    .executeTakeFirst();
-  return (row?.type as 'activity.summary' | 'activity.withdrawn' | undefined) ?? null;
 }
 
 export async function upsertActivity(tx: Tx, row: ActivityWrite): Promise<boolean> {
@@ -259,51 +269,38 @@ export async function warningsFor(db: DbOrTx, kind: ObservableKind, value: strin
 
 export async function recordWarning(
   tx: Tx,
-  w: { kind: ObservableKind; value: string; team: string; other: { team: string; ref: string }; named: boolean; messageId: string | null; at: Date },
+  w: {
+    kind: ObservableKind;
+    value: string;
+    team: string;
+    other: { team: string; ref: string };
+    named: boolean;
+    messageId: string | null;
+    at: Date;
+  },
 ): Promise<void> {
   await tx
     .insertInto('related_warning')
-    .values({ kind: w.kind, value: w.value, team: w.team, other_team: w.other.team, other_ref: w.other.ref, named: w.named, message_id: w.messageId, warned_at: w.at })
-    .onConflict((oc) => oc.columns(['kind', 'value', 'team', 'other_team', 'other_ref']).doUpdateSet({ named: w.named, message_id: w.messageId, warned_at: w.at }))
+    .values({
+      kind: w.kind,
+      value: w.value,
+      team: w.team,
+      other_team: w.other.team,
+      other_ref: w.other.ref,
+      named: w.named,
+      message_id: w.messageId,
+      warned_at: w.at,
+    })
+    .onConflict((oc) =>
+      oc
+        .columns(['kind', 'value', 'team', 'other_team', 'other_ref'])
+        .doUpdateSet({ named: w.named, message_id: w.messageId, warned_at: w.at }),
+    )
     .execute();
 }
 
 // ---------------------------------------------------------------------------------------------
 // The outbox, as the activity feed needs it
-
-/**
- * Coalescing: drops this coordinator's activity.summary messages for the incident that are
- * queued and were never tried, before a newer one is queued. One that a worker has claimed (or
- * tried) stays: it may be on the wire, and a retry must send the same bytes; the newer summary
- * queues behind it (the outbox delivers one incident's messages to a peer in order), so at most
- * one is in flight and one waits, however often the incident changes while the coordinator is
- * unreachable. A concurrent claim locks the row first and then has attempts = 1, so this
- * statement never deletes a row being delivered.
- */
-export async function dropQueuedSummaries(tx: Tx, incidentId: string, peerTeam: string): Promise<number> {
-  const result = await tx
-    .deleteFrom('outbound_message')
-    .where('incident_id', '=', incidentId)
-    .where('peer_team', '=', peerTeam)
-    .where('type', '=', 'activity.summary')
-    .where('state', '=', 'pending')
-    .where('attempts', '=', 0)
-    .executeTakeFirst();
-  return Number(result.numDeletedRows);
-}
-
-/** Did this node queue an activity.summary about the incident for that coordinator (so the coordinator knows its reference number)? */
-export async function summaryQueuedFor(db: DbOrTx, incidentId: string, peerTeam: string): Promise<boolean> {
-  const row = await db
-    .selectFrom('outbound_message')
-    .select('id')
-    .where('incident_id', '=', incidentId)
-    .where('peer_team', '=', peerTeam)
-    .where('type', '=', 'activity.summary')
-    .limit(1)
-    .executeTakeFirst();
-  return row !== undefined;
-}
 
 // ---------------------------------------------------------------------------------------------
 // The overview

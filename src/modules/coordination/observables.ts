@@ -1,7 +1,7 @@
 import type { Host } from '../../../schemas/incident.schema.js';
 import type { Observable, ObservableKind, ReportRef } from '../../../schemas/coordination.schema.js';
 import { isInternalHostByAddress, isRedactionMarker } from '../policy/index.js';
-import { canonicalDomain, canonicalNetwork, parseAddress } from '../sites/network-scope.js';
+import { canonicalDomain, canonicalNetwork, parseAddress } from '../sites/sites.module.js';
 
 /**
  * What reports are correlated on, and when two reports count as related. Pure: no I/O.
@@ -128,7 +128,11 @@ export function relatedPair(kind: ObservableKind, value: string, a: CorrelatedRe
 }
 
 /** For each report of `reports`, the reports of other teams related to it through (kind, value). */
-export function relatedTo(kind: ObservableKind, value: string, reports: readonly CorrelatedReport[]): Map<CorrelatedReport, CorrelatedReport[]> {
+export function relatedTo(
+  kind: ObservableKind,
+  value: string,
+  reports: readonly CorrelatedReport[],
+): Map<CorrelatedReport, CorrelatedReport[]> {
   const out = new Map<CorrelatedReport, CorrelatedReport[]>();
   for (const a of reports) {
     const others = reports.filter((b) => relatedPair(kind, value, a, b));

@@ -34,7 +34,10 @@ export interface NamingDecision {
 
 export function mayNameMemberReport(label: Tlp, recipientTrust: TrustLevel): NamingDecision {
   if (label === 'AMBER+STRICT' || label === 'RED') {
-    return { named: false, reason: `TLP:${label} stays with the holder's organisation: the report is counted, not named` };
+    return {
+      named: false,
+      reason: `TLP:${label} stays with the holder's organisation: the report is counted, not named`,
+    };
   }
   const minimum = TLP_MINIMUM_TRUST[label];
   if (!trustAtLeast(recipientTrust, minimum)) {
@@ -42,6 +45,9 @@ export function mayNameMemberReport(label: Tlp, recipientTrust: TrustLevel): Nam
   }
   return {
     named: true,
-    reason: label === 'AMBER' ? 'TLP:AMBER to a member with a need to know (it reported the same observable) at partner or above' : `TLP:${label} at ${recipientTrust}`,
+    reason:
+      label === 'AMBER'
+        ? 'TLP:AMBER to a member with a need to know (it reported the same observable) at partner or above'
+        : `TLP:${label} at ${recipientTrust}`,
   };
 }

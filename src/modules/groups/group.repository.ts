@@ -83,7 +83,13 @@ export async function listGroups(db: DbOrTx, filter: GroupFilter = {}): Promise<
   if (filter.team) {
     const team = filter.team;
     query = query.where((eb) =>
-      eb.exists(eb.selectFrom('trust_group_member as tm').select('tm.team_id').whereRef('tm.group_id', '=', 'trust_group.id').where('tm.team_id', '=', team)),
+      eb.exists(
+        eb
+          .selectFrom('trust_group_member as tm')
+          .select('tm.team_id')
+          .whereRef('tm.group_id', '=', 'trust_group.id')
+          .where('tm.team_id', '=', team),
+      ),
     );
   }
   return (await query.orderBy('trust_group.id').execute()).map(toGroup);
@@ -96,7 +102,10 @@ export async function findGroup(db: DbOrTx, id: string, forUpdate = false): Prom
   return row ? toGroup(row) : null;
 }
 
-export type NewGroup = Pick<GroupRecord, 'id' | 'name' | 'kind' | 'description' | 'ourMembership' | 'floorFull' | 'floorLiaison' | 'createdBy'> & { at: Date };
+export type NewGroup = Pick<
+  GroupRecord,
+  'id' | 'name' | 'kind' | 'description' | 'ourMembership' | 'floorFull' | 'floorLiaison' | 'createdBy'
+> & { at: Date };
 
 /** Inserts unless the id is taken; false when it is. */
 export async function insertGroup(tx: Tx, g: NewGroup): Promise<boolean> {
@@ -155,7 +164,12 @@ export async function listMembers(db: DbOrTx, groupId: string): Promise<MemberRe
 }
 
 export async function findMember(db: DbOrTx, groupId: string, teamId: string): Promise<MemberRecord | null> {
-  const row = await db.selectFrom('trust_group_member').selectAll().where('group_id', '=', groupId).where('team_id', '=', teamId).executeTakeFirst();
+  const row = await db
+    .selectFrom('trust_group_member')
+    .selectAll()
+    .where('group_id', '=', groupId)
+    .where('team_id', '=', teamId)
+    .executeTakeFirst();
   return row ? toMember(row) : null;
 }
 
@@ -172,8 +186,18 @@ export interface MemberValues {
 export async function upsertMember(tx: Tx, m: MemberValues): Promise<void> {
   await tx
     .insertInto('trust_group_member')
-    .values({ group_id: m.groupId, team_id: m.teamId, level: m.level, since: m.since, source: m.source, added_by: m.addedBy, updated_at: m.at })
-    .onConflict((oc) => oc.columns(['group_id', 'team_id']).doUpdateSet({ level: m.level, since: m.since, source: m.source, updated_at: m.at }))
+    .values({
+      group_id: m.groupId,
+      team_id: m.teamId,
+      level: m.level,
+      since: m.since,
+      source: m.source,
+      added_by: m.addedBy,
+      updated_at: m.at,
+    })
+    .onConflict((oc) =>
+      oc.columns(['group_id', 'team_id']).doUpdateSet({ level: m.level, since: m.since, source: m.source, updated_at: m.at }),
+    )
     .execute();
 }
 
@@ -184,7 +208,11 @@ export async function deleteMember(tx: Tx, groupId: string, teamId: string): Pro
 
 /** A membership change moves a team's floor: bump the group's version so readers see it changed. */
 export async function touchGroup(tx: Tx, id: string, at: Date): Promise<void> {
-  await tx.updateTable('trust_group').set({ version: sql<number>`version + 1`, updated_at: at }).where('id', '=', id).execute();
+  await tx
+    .updateTable('trust_group')
+    .set({ version: sql<number>`version + 1`, updated_at: at })
+    .where('id', '=', id)
+    .execute();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -208,6 +236,11 @@ export async function ourGroupPolicies(db: DbOrTx): Promise<TrustGroupPolicy[]> 
 
 /** Every group membership of one team (in groups we belong to or not; the policy tells them apart). */
 export async function membershipsOf(db: DbOrTx, teamId: string): Promise<GroupMembership[]> {
-  const rows = await db.selectFrom('trust_group_member').select(['group_id', 'level']).where('team_id', '=', teamId).orderBy('group_id').execute();
+  const rows = await db
+    .selectFrom('trust_group_member')
+    .select(['group_id', 'level'])
+    .where('team_id', '=', teamId)
+    .orderBy('group_id')
+    .execute();
   return rows.map((r) => ({ group: r.group_id, level: r.level as MembershipLevel }));
 }

@@ -24,7 +24,12 @@ export const groupRoutes: FastifyPluginAsyncTypebox<{ groups: GroupService }> = 
     '/groups',
     {
       preHandler: requireRole('reader'),
-      schema: { tags, summary: 'List trust groups, by id', querystring: GroupListQuerySchema, response: { 200: GroupListSchema, ...errorResponses } },
+      schema: {
+        tags,
+        summary: 'List trust groups, by id',
+        querystring: GroupListQuerySchema,
+        response: { 200: GroupListSchema, ...errorResponses },
+      },
     },
     async (request) => ({ items: await groups.list(request.query) }),
   );
@@ -53,7 +58,12 @@ export const groupRoutes: FastifyPluginAsyncTypebox<{ groups: GroupService }> = 
     '/groups/:id',
     {
       preHandler: requireRole('reader'),
-      schema: { tags, summary: 'Read a trust group', params: GroupIdParamsSchema, response: { 200: GroupSchema, ...errorResponses } },
+      schema: {
+        tags,
+        summary: 'Read a trust group',
+        params: GroupIdParamsSchema,
+        response: { 200: GroupSchema, ...errorResponses },
+      },
     },
     async (request) => groups.get(request.params.id),
   );
@@ -94,7 +104,12 @@ export const groupRoutes: FastifyPluginAsyncTypebox<{ groups: GroupService }> = 
     '/groups/:id/members',
     {
       preHandler: requireRole('reader'),
-      schema: { tags, summary: 'The members of a trust group, by team id', params: GroupIdParamsSchema, response: { 200: GroupMemberListSchema, ...errorResponses } },
+      schema: {
+        tags,
+        summary: 'The members of a trust group, by team id',
+        params: GroupIdParamsSchema,
+        response: { 200: GroupMemberListSchema, ...errorResponses },
+      },
     },
     async (request) => ({ items: await groups.members(request.params.id) }),
   );
@@ -113,7 +128,10 @@ export const groupRoutes: FastifyPluginAsyncTypebox<{ groups: GroupService }> = 
     },
     async (request, reply) => {
       const { member, created } = await groups.putMember(request.params.id, request.body, actor(request));
-      request.log.info({ group: member.groupId, team: member.teamId, level: member.level }, created ? 'group member added' : 'group member updated');
+      request.log.info(
+        { group: member.groupId, team: member.teamId, level: member.level },
+        created ? 'group member added' : 'group member updated',
+      );
       if (created) return reply.code(201).header('location', `/api/v1/groups/${member.groupId}/members/${member.teamId}`).send(member);
       return reply.code(200).send(member);
     },

@@ -137,9 +137,18 @@ export function createGroupService(deps: { db: Db; clock: Clock; audit: AuditLog
         // One entry for the group and one per membership it takes with it, so a filter on a
         // team's audit trail (peer = team) shows that its floor went away.
         for (const m of members) {
-          await audit.append(tx, { kind: 'trust.group-membership', actor, peer: m.teamId, details: { group: id, action: 'removed', level: m.level, why: 'group deleted' } });
+          await audit.append(tx, {
+            kind: 'trust.group-membership',
+            actor,
+            peer: m.teamId,
+            details: { group: id, action: 'removed', level: m.level, why: 'group deleted' },
+          });
         }
-        await audit.append(tx, { kind: 'trust.group-deleted', actor, details: { group: id, name: group.name, ourMembership: group.ourMembership, members: members.length } });
+        await audit.append(tx, {
+          kind: 'trust.group-deleted',
+          actor,
+          details: { group: id, name: group.name, ourMembership: group.ourMembership, members: members.length },
+        });
       });
     },
 
@@ -155,9 +164,18 @@ export function createGroupService(deps: { db: Db; clock: Clock; audit: AuditLog
         const at = clock();
         const since = input.since !== undefined ? new Date(input.since) : (before?.since ?? at);
         const source = input.source ?? before?.source ?? 'manual';
-        const unchanged = before !== null && before.level === input.level && before.since.getTime() === since.getTime() && before.source === source;
+        const unchanged =
+          before !== null && before.level === input.level && before.since.getTime() === since.getTime() && before.source === source;
         if (!unchanged) {
-          await upsertMember(tx, { groupId: id, teamId: input.teamId, level: input.level, since, source, addedBy: actor, at });
+          await upsertMember(tx, {
+            groupId: id,
+            teamId: input.teamId,
+            level: input.level,
+            since,
+            source,
+            addedBy: actor,
+            at,
+          });
           await touchGroup(tx, id, at);
           await audit.append(tx, {
             kind: 'trust.group-membership',
@@ -182,9 +200,15 @@ export function createGroupService(deps: { db: Db; clock: Clock; audit: AuditLog
       await db.transaction().execute(async (tx) => {
         await mustFind(tx, id, true);
         const before = await findMember(tx, id, teamId);
-        if (!before || !(await deleteMember(tx, id, teamId))) throw new ProblemError('not-found', `team "${teamId}" is not a member of "${id}"`);
+        if (!before || !(await deleteMember(tx, id, teamId)))
+          throw new ProblemError('not-found', `team "${teamId}" is not a member of "${id}"`);
         await touchGroup(tx, id, clock());
-        await audit.append(tx, { kind: 'trust.group-membership', actor, peer: teamId, details: { group: id, action: 'removed', level: before.level, source: before.source } });
+        await audit.append(tx, {
+          kind: 'trust.group-membership',
+          actor,
+          peer: teamId,
+          details: { group: id, action: 'removed', level: before.level, source: before.source },
+        });
       });
     },
   };

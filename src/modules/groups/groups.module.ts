@@ -30,3 +30,6 @@ export function createGroupsModule(deps: GroupsModuleDeps): GroupsModule {
     },
   };
 }
+
+// Public surface for other modules (docs/architecture.md, rule 3).
+export { membershipsOf, ourGroupPolicies } from './group.repository.js';

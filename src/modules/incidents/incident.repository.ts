@@ -4,6 +4,7 @@ import { jsonbParameter } from '../../db/jsonb-parameter.js';
 import type { IncidentTable } from '../../db/tables.js';
 import type { Tlp } from '../../../schemas/common.schema.js';
 import type { Incident, JournalEntry } from '../../../schemas/incident.schema.js';
+import { ERASED_MARKER } from '../../../schemas/personal-data.schema.js';
 
 /**
  * SQL for incidents, their search tables, external references and the journal.
@@ -97,7 +98,10 @@ function* slices<T>(rows: T[], columns: number): Generator<T[]> {
   for (let i = 0; i < rows.length; i += size) yield rows.slice(i, i + size);
 }
 
-async function insertSearchRows(tx: Tx, incidents: Array<{ id: string; content: Pick<IncidentContent, 'hosts' | 'indicators'> }>): Promise<void> {
+async function insertSearchRows(
+  tx: Tx,
+  incidents: Array<{ id: string; content: Pick<IncidentContent, 'hosts' | 'indicators'> }>,
+): Promise<void> {
   const hosts = incidents.flatMap(({ id, content }) => hostRows(id, content));
   for (const slice of slices(hosts, 3)) await tx.insertInto('incident_host').values(slice).execute();
   const indicators = incidents.flatMap(({ id, content }) => indicatorRows(id, content));
@@ -112,9 +116,29 @@ async function replaceSearchRows(tx: Tx, incidentId: string, c: Pick<IncidentCon
 
 const INCIDENT_INSERT_COLUMNS = sql.raw(
   [
-    'id', 'ref', 'created_by', 'created_at', 'updated_at', 'title', 'summary', 'phase', 'category', 'type', 'severity', 'tlp',
-    'first_seen', 'last_seen', 'reporter', 'poc', 'hosts', 'intruder_activity', 'vulnerabilities', 'system_changes',
-    'installed_software', 'evidence', 'indicators',
+    'id',
+    'ref',
+    'created_by',
+    'created_at',
+    'updated_at',
+    'title',
+    'summary',
+    'phase',
+    'category',
+    'type',
+    'severity',
+    'tlp',
+    'first_seen',
+    'last_seen',
+    'reporter',
+    'poc',
+    'hosts',
+    'intruder_activity',
+    'vulnerabilities',
+    'system_changes',
+    'installed_software',
+    'evidence',
+    'indicators',
   ].join(', '),
 );
 const JOURNAL_INSERT_COLUMNS = sql.raw('incident_id, at, actor, actor_team, kind, changes, note');
@@ -140,10 +164,24 @@ export async function insertNumberedIncidents(
 ): Promise<Array<{ ref: string; entry: JournalEntry }>> {
   if (rows.length === 0) return [];
   const payload = JSON.stringify({
-    incidents: rows.map((row) => ({ id: row.id, created_by: row.createdBy, created_at: row.at, updated_at: row.at, ...contentValues(row.content) })),
+    incidents: rows.map((row) => ({
+      id: row.id,
+      created_by: row.createdBy,
+      created_at: row.at,
+      updated_at: row.at,
+      ...contentValues(row.content),
+    })),
     hosts: rows.flatMap(({ id, content }) => hostRows(id, content)),
     indicators: rows.flatMap(({ id, content }) => indicatorRows(id, content)),
-    journal: rows.map(({ journal: e }) => ({ incident_id: e.incidentId, at: e.at, actor: e.actor, actor_team: e.actorTeam, kind: e.kind, changes: e.changes ?? {}, note: e.note ?? null })),
+    journal: rows.map(({ journal: e }) => ({
+      incident_id: e.incidentId,
+      at: e.at,
+      actor: e.actor,
+      actor_team: e.actorTeam,
+      kind: e.kind,
+      changes: e.changes ?? {},
+      note: e.note ?? null,
+    })),
   });
   const { prefix, year } = numbering;
   const count = rows.length;
@@ -189,8 +227,14 @@ export async function insertNumberedIncidents(
   return saved.sort(byInsertOrder).map((row) => ({ ref: row.incident_ref, entry: toJournalEntry(row) }));
 }
 
+/** An erased victim's `[erased]` is a placeholder, not a name to find the incident by (ADR 0013). */
+const searchableName = (hostname: string | undefined): string | null =>
+  hostname && hostname !== ERASED_MARKER ? hostname.toLowerCase() : null;
+
 function hostRows(incidentId: string, content: Pick<IncidentContent, 'hosts'>) {
-  return content.hosts.filter((h) => h.ip || h.hostname).map((h) => ({ incident_id: incidentId, ip: h.ip ?? null, hostname: h.hostname?.toLowerCase() ?? null }));
+  return content.hosts
+    .filter((h) => h.ip || searchableName(h.hostname))
+    .map((h) => ({ incident_id: incidentId, ip: h.ip ?? null, hostname: searchableName(h.hostname) }));
 }
 
 function indicatorRows(incidentId: string, content: Pick<IncidentContent, 'indicators'>) {
@@ -198,7 +242,13 @@ function indicatorRows(incidentId: string, content: Pick<IncidentContent, 'indic
 }
 
 /** Writes new content if the stored version is still `expectedVersion`; false when it is not. */
-export async function updateIncidentContent(tx: Tx, id: string, expectedVersion: number, content: IncidentContent, at: Date): Promise<boolean> {
+export async function updateIncidentContent(
+  tx: Tx,
+  id: string,
+  expectedVersion: number,
+  content: IncidentContent,
+  at: Date,
+): Promise<boolean> {
   const result = await tx
     .updateTable('incident')
     .set({ ...contentColumns(content), version: sql`version + 1`, updated_at: at })
@@ -212,7 +262,11 @@ export async function updateIncidentContent(tx: Tx, id: string, expectedVersion:
 
 /** Sets the incident's label alone (a label change its originator sent for our copy), as a new version. */
 export async function setIncidentTlp(tx: Tx, id: string, tlp: Tlp, at: Date): Promise<void> {
-  await tx.updateTable('incident').set({ tlp, version: sql`version + 1`, updated_at: at }).where('id', '=', id).execute();
+  await tx
+    .updateTable('incident')
+    .set({ tlp, version: sql`version + 1`, updated_at: at })
+    .where('id', '=', id)
+    .execute();
 }
 
 /**
@@ -250,11 +304,21 @@ export async function listIncidentsByChange(
     .select([sql<string>`change_xid::text`.as('change_xid_text'), sql<string>`change_seq::text`.as('change_seq_text')])
     .where(sql<boolean>`change_xid < pg_snapshot_xmin(pg_current_snapshot())`);
   if (after) q = q.where(sql<boolean>`(change_xid, change_seq) > (${after.xid}::xid8, ${after.seq}::bigint)`);
-  const rows = await q.orderBy('change_xid').orderBy('change_seq').limit(limit + 1).execute();
+  const rows = await q
+    .orderBy('change_xid')
+    .orderBy('change_seq')
+    .limit(limit + 1)
+    .execute();
   const page = rows.slice(0, limit);
-  const refs = await externalRefsFor(db, page.map((r) => r.id));
+  const refs = await externalRefsFor(
+    db,
+    page.map((r) => r.id),
+  );
   return {
-    items: page.map((r) => ({ incident: toIncident(r, refs.get(r.id) ?? []), position: { xid: r.change_xid_text, seq: r.change_seq_text } })),
+    items: page.map((r) => ({
+      incident: toIncident(r, refs.get(r.id) ?? []),
+      position: { xid: r.change_xid_text, seq: r.change_seq_text },
+    })),
     more: rows.length > limit,
   };
 }
@@ -311,31 +375,57 @@ export async function listIncidents(db: DbOrTx, f: IncidentFilter): Promise<{ it
   if (f.hostNetwork) {
     const net = f.hostNetwork;
     q = q.where(({ exists, selectFrom }) =>
-      exists(selectFrom('incident_host').select(sql`1`.as('one')).whereRef('incident_host.incident_id', '=', 'incident.id').where(sql<boolean>`incident_host.ip <<= ${net}::inet`)),
+      exists(
+        selectFrom('incident_host')
+          .select(sql`1`.as('one'))
+          .whereRef('incident_host.incident_id', '=', 'incident.id')
+          .where(sql<boolean>`incident_host.ip <<= ${net}::inet`),
+      ),
     );
   }
   if (f.hostName) {
     const name = f.hostName.toLowerCase();
     q = q.where(({ exists, selectFrom }) =>
-      exists(selectFrom('incident_host').select(sql`1`.as('one')).whereRef('incident_host.incident_id', '=', 'incident.id').where(sql<boolean>`lower(incident_host.hostname) = ${name}`)),
+      exists(
+        selectFrom('incident_host')
+          .select(sql`1`.as('one'))
+          .whereRef('incident_host.incident_id', '=', 'incident.id')
+          .where(sql<boolean>`lower(incident_host.hostname) = ${name}`),
+      ),
     );
   }
   if (f.indicator) {
     const value = f.indicator.toLowerCase();
     q = q.where(({ exists, selectFrom }) =>
-      exists(selectFrom('incident_indicator').select(sql`1`.as('one')).whereRef('incident_indicator.incident_id', '=', 'incident.id').where(sql<boolean>`lower(incident_indicator.value) = ${value}`)),
+      exists(
+        selectFrom('incident_indicator')
+          .select(sql`1`.as('one'))
+          .whereRef('incident_indicator.incident_id', '=', 'incident.id')
+          .where(sql<boolean>`lower(incident_indicator.value) = ${value}`),
+      ),
     );
   }
   if (f.externalRef) {
     const ref = f.externalRef;
     q = q.where(({ exists, selectFrom }) =>
-      exists(selectFrom('incident_external_ref').select(sql`1`.as('one')).whereRef('incident_external_ref.incident_id', '=', 'incident.id').where('incident_external_ref.ref', '=', ref)),
+      exists(
+        selectFrom('incident_external_ref')
+          .select(sql`1`.as('one'))
+          .whereRef('incident_external_ref.incident_id', '=', 'incident.id')
+          .where('incident_external_ref.ref', '=', ref),
+      ),
     );
   }
-  const rows = await q.orderBy('seq', 'desc').limit(f.limit + 1).execute();
+  const rows = await q
+    .orderBy('seq', 'desc')
+    .limit(f.limit + 1)
+    .execute();
   const more = rows.length > f.limit;
   const page = rows.slice(0, f.limit);
-  const refs = await externalRefsFor(db, page.map((r) => r.id));
+  const refs = await externalRefsFor(
+    db,
+    page.map((r) => r.id),
+  );
   return { items: page.map((r) => toIncident(r, refs.get(r.id) ?? [])), lastSeq: page.at(-1)?.seq ?? null, more };
 }
 
@@ -375,7 +465,15 @@ export async function appendJournalEntries(db: DbOrTx, entries: NewJournalEntry[
   return (await db.insertInto('journal_entry').values(rows).returningAll().execute()).sort(byInsertOrder).map(toJournalEntry);
 }
 
-function toJournalEntry(row: { id: number; at: Date | string; actor: string; actor_team: string; kind: string; changes: unknown; note: string | null }): JournalEntry {
+function toJournalEntry(row: {
+  id: number;
+  at: Date | string;
+  actor: string;
+  actor_team: string;
+  kind: string;
+  changes: unknown;
+  note: string | null;
+}): JournalEntry {
   return {
     id: Number(row.id),
     at: new Date(row.at).toISOString(),
@@ -387,7 +485,12 @@ function toJournalEntry(row: { id: number; at: Date | string; actor: string; act
   };
 }
 
-export async function listJournal(db: DbOrTx, incidentId: string, afterId: number, limit: number): Promise<{ items: JournalEntry[]; more: boolean }> {
+export async function listJournal(
+  db: DbOrTx,
+  incidentId: string,
+  afterId: number,
+  limit: number,
+): Promise<{ items: JournalEntry[]; more: boolean }> {
   const rows = await db
     .selectFrom('journal_entry')
     .selectAll()

@@ -15,6 +15,7 @@ import {
 import { principalOf, requireRole } from '../../http/auth.js';
 import { ProblemError } from '../../http/problem.js';
 import type { Actor, IncidentService } from './incident.service.js';
+import { personalDataRoutes } from './personal-data.routes.js';
 
 /** `If-Match: "3"` or `If-Match: 3` → 3; absent or `*` (any version, RFC 9110) → undefined; anything else is a 400. */
 function parseIfMatch(header: string | undefined): number | undefined {
@@ -24,8 +25,14 @@ function parseIfMatch(header: string | undefined): number | undefined {
   return Number(m[1]);
 }
 
-export const incidentRoutes: FastifyPluginAsyncTypebox<{ incidents: IncidentService; teamId: string }> = async (app, { incidents, teamId }) => {
-  const actorOf = (request: Parameters<typeof principalOf>[0]): Actor => ({ subject: principalOf(request).subject, team: teamId });
+export const incidentRoutes: FastifyPluginAsyncTypebox<{ incidents: IncidentService; teamId: string }> = async (
+  app,
+  { incidents, teamId },
+) => {
+  const actorOf = (request: Parameters<typeof principalOf>[0]): Actor => ({
+    subject: principalOf(request).subject,
+    team: teamId,
+  });
 
   app.post(
     '/incidents',
@@ -107,7 +114,10 @@ export const incidentRoutes: FastifyPluginAsyncTypebox<{ incidents: IncidentServ
         summary: 'The append-only journal: every change and note, oldest first',
         params: IncidentRefParamsSchema,
         querystring: Type.Object(
-          { limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })), cursor: Type.Optional(Type.String({ maxLength: 200 })) },
+          {
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
+            cursor: Type.Optional(Type.String({ maxLength: 200 })),
+          },
           { additionalProperties: false },
         ),
         response: { 200: JournalPageSchema, ...errorResponses },
@@ -130,4 +140,6 @@ export const incidentRoutes: FastifyPluginAsyncTypebox<{ incidents: IncidentServ
     },
     async (request, reply) => reply.code(201).send(await incidents.addNote(request.params.ref, request.body.note, actorOf(request))),
   );
+
+  await app.register(personalDataRoutes, { incidents, teamId });
 };

@@ -14,7 +14,7 @@ import {
   type JournalEntry,
 } from '../../../schemas/incident.schema.js';
 import type { Tlp } from '../../../schemas/common.schema.js';
-import { canonicalNetwork, isIpAddress } from '../sites/network-scope.js';
+import { canonicalNetwork, isIpAddress } from '../sites/sites.module.js';
 import {
   appendJournalEntries,
   findIncident,
@@ -28,6 +28,10 @@ import {
   type IncidentFilter,
 } from './incident.repository.js';
 import { allowedNextPhases, canMovePhase } from './phase-transitions.js';
+import type { AuditLog } from '../audit/audit.module.js';
+import { createPersonalDataOperations, type PersonalDataOperations } from './personal-data.service.js';
+
+export type { ErasureEvent, ErasureListener } from './personal-data.service.js';
 
 /** Who changes an incident: a token subject of this team, or a peer team acting on its copy. */
 export interface Actor {
@@ -41,7 +45,8 @@ export interface Actor {
  */
 export type IncidentChangeListener = (tx: Tx, incident: Incident, entry: JournalEntry) => Promise<void>;
 
-export interface IncidentService {
+/** Erasure of personal data and legal hold come from personal-data.service.ts (ADR 0013). */
+export interface IncidentService extends PersonalDataOperations {
   create(input: IncidentCreate, actor: Actor): Promise<Incident>;
   /** Creates inside the caller's transaction (federation files received reports this way). */
   createInTx(tx: Tx, input: IncidentCreate, actor: Actor): Promise<Incident>;
@@ -62,7 +67,11 @@ export interface IncidentService {
    * Appends a journal entry inside the caller's transaction and runs the change listeners: for
    * entries other modules record (federation: shares, deliveries, a peer's updates on its copy).
    */
-  appendInTx(tx: Tx, incidentId: string, entry: { kind: string; actor: Actor; changes?: Record<string, unknown> | null; note?: string | null }): Promise<JournalEntry>;
+  appendInTx(
+    tx: Tx,
+    incidentId: string,
+    entry: { kind: string; actor: Actor; changes?: Record<string, unknown> | null; note?: string | null },
+  ): Promise<JournalEntry>;
   /**
    * Changes the label of an incident inside the caller's transaction, as this node: a holder
    * applying the label its originator set (docs/trust-model.md §4.7). Journals a `label-changed`
@@ -81,7 +90,8 @@ const iso = (value: string | null | undefined): string | null => (value ? new Da
 function inUtc(key: string, value: unknown): unknown {
   if (key === 'firstSeen' || key === 'lastSeen') return iso(value as string | null);
   if (key === 'systemChanges') return (value as IncidentContent['systemChanges']).map((c) => (c.at ? { ...c, at: iso(c.at)! } : c));
-  if (key === 'evidence') return (value as IncidentContent['evidence']).map((e) => (e.collectedAt ? { ...e, collectedAt: iso(e.collectedAt)! } : e));
+  if (key === 'evidence')
+    return (value as IncidentContent['evidence']).map((e) => (e.collectedAt ? { ...e, collectedAt: iso(e.collectedAt)! } : e));
   return value;
 }
 
@@ -94,15 +104,21 @@ function checkContent(c: IncidentContent): void {
   }
   c.hosts.forEach((h, i) => {
     if (!h.ip && !h.hostname) {
-      throw new ProblemError('validation-failed', `hosts[${i}] needs an ip or a hostname`, { errors: [{ location: 'body', pointer: `/hosts/${i}`, message: 'ip or hostname required' }] });
+      throw new ProblemError('validation-failed', `hosts[${i}] needs an ip or a hostname`, {
+        errors: [{ location: 'body', pointer: `/hosts/${i}`, message: 'ip or hostname required' }],
+      });
     }
     if (h.ip && !isIpAddress(h.ip)) {
-      throw new ProblemError('validation-failed', `hosts[${i}].ip is not an IP address`, { errors: [{ location: 'body', pointer: `/hosts/${i}/ip`, message: 'not an IPv4 or IPv6 address' }] });
+      throw new ProblemError('validation-failed', `hosts[${i}].ip is not an IP address`, {
+        errors: [{ location: 'body', pointer: `/hosts/${i}/ip`, message: 'not an IPv4 or IPv6 address' }],
+      });
     }
   });
   c.indicators.forEach((ind, i) => {
     if ((ind.kind === 'ipv4' || ind.kind === 'ipv6') && !isIpAddress(ind.value)) {
-      throw new ProblemError('validation-failed', `indicators[${i}] is not an IP address`, { errors: [{ location: 'body', pointer: `/indicators/${i}/value`, message: 'not an IP address' }] });
+      throw new ProblemError('validation-failed', `indicators[${i}] is not an IP address`, {
+        errors: [{ location: 'body', pointer: `/indicators/${i}/value`, message: 'not an IP address' }],
+      });
     }
   });
   if (c.firstSeen && c.lastSeen && Date.parse(c.firstSeen) > Date.parse(c.lastSeen)) {
@@ -138,13 +154,148 @@ function contentFromCreate(input: IncidentCreate): IncidentContent {
 /** What a journal entry says changed: values for short fields, sizes for long or personal ones. */
 function describeChange(key: keyof IncidentContent, before: unknown, after: unknown): unknown {
   if (Array.isArray(before) || Array.isArray(after)) {
-    return { from: Array.isArray(before) ? before.length : 0, to: Array.isArray(after) ? after.length : 0, unit: 'items' };
+    return {
+      from: Array.isArray(before) ? before.length : 0,
+      to: Array.isArray(after) ? after.length : 0,
+      unit: 'items',
+    };
   }
   if (key === 'reporter' || key === 'poc' || key === 'intruderActivity' || key === 'summary') return { replaced: true };
   return { from: before ?? null, to: after ?? null };
 }
 
-export function createIncidentService(deps: { db: Db; clock: Clock; config: Pick<Config, 'referencePrefix' | 'teamId'> }): IncidentService {
+type Journal = (tx: Tx, incident: Incident, entry: Parameters<typeof appendJournalEntries>[1][number]) => Promise<JournalEntry>;
+
+/** A label set by this node on an incident (a holder applying its originator's label), journalled as `label-changed`. */
+async function relabel(
+  ctx: {
+    clock: Clock;
+    teamId: string;
+    find: (tx: Tx, id: string, forUpdate?: boolean) => Promise<Incident>;
+    journal: Journal;
+  },
+  tx: Tx,
+  incidentId: string,
+  tlp: Tlp,
+  changes: Record<string, unknown>,
+): Promise<Incident> {
+  const before = await ctx.find(tx, incidentId, true);
+  if (before.tlp === tlp) return before;
+  const at = ctx.clock();
+  await setIncidentTlp(tx, incidentId, tlp, at);
+  const after = await ctx.find(tx, incidentId);
+  await ctx.journal(tx, after, {
+    incidentId,
+    at,
+    actor: 'node',
+    actorTeam: ctx.teamId,
+    kind: 'label-changed',
+    changes: { ...changes, from: before.tlp, to: tlp },
+  });
+  return after;
+}
+
+/** The filter of GET /api/v1/incidents, from its query: a host is an address, a network or a name. */
+async function listByQuery(db: Db, query: IncidentListQuery): Promise<{ items: Incident[]; nextCursor: string | null }> {
+  const filter: IncidentFilter = { limit: query.limit ?? 50 };
+  if (query.phase) filter.phase = query.phase;
+  if (query.category) filter.category = query.category;
+  if (query.tlp) filter.tlp = query.tlp;
+  if (query.severity) filter.severity = query.severity;
+  if (query.updatedSince) filter.updatedSince = new Date(query.updatedSince);
+  if (query.indicator) filter.indicator = query.indicator;
+  if (query.externalRef) filter.externalRef = query.externalRef;
+  if (query.host) {
+    const network = isIpAddress(query.host) ? query.host : canonicalNetwork(query.host);
+    if (network) filter.hostNetwork = network;
+    else if (query.host.includes('/')) {
+      // A host name has no slash: this is a network written wrongly (host bits set, a prefix
+      // too long), which would otherwise match nothing without a word.
+      throw new ProblemError('validation-failed', `host "${query.host}" is not a network: give it without host bits (e.g. 192.0.2.0/24)`, {
+        errors: [{ location: 'querystring', pointer: '/host', message: 'not a valid CIDR network' }],
+      });
+    } else filter.hostName = query.host;
+  }
+  if (query.cursor) filter.beforeSeq = decodeCursor(query.cursor, { s: 'number' }).s as number;
+  const page = await listIncidents(db, filter);
+  return {
+    items: page.items,
+    nextCursor: page.more && page.lastSeq !== null ? encodeCursor({ s: page.lastSeq }) : null,
+  };
+}
+
+function patchIncident(
+  ctx: { db: Db; clock: Clock; mustFind: (dbOrTx: Db | Tx, refOrId: string, forUpdate?: boolean) => Promise<Incident>; journal: Journal },
+  refOrId: string,
+  patch: IncidentPatch,
+  actor: Actor,
+  ifMatch?: number,
+): Promise<Incident> {
+  return ctx.db.transaction().execute(async (tx) => {
+    const current = await ctx.mustFind(tx, refOrId, true);
+    if (ifMatch !== undefined && ifMatch !== current.version) {
+      throw new ProblemError('version-mismatch', `incident is at version ${current.version}, not ${ifMatch}`, {
+        currentVersion: current.version,
+      });
+    }
+    const { id, ref, externalRefs, version, createdBy, createdAt, updatedAt, ...before } = current;
+    const after: IncidentContent = { ...before };
+    for (const [key, value] of Object.entries(patch) as Array<[keyof IncidentContent, unknown]>) {
+      if (value === undefined) continue;
+      (after as Record<string, unknown>)[key] = inUtc(key, value);
+    }
+    if (patch.category && !patch.type && after.type && !(RSIT[after.category as Category] as readonly string[]).includes(after.type)) {
+      after.type = null; // a new category without a type drops a type that no longer fits
+    }
+    if (after.phase !== before.phase && !canMovePhase(before.phase, after.phase)) {
+      throw new ProblemError('phase-transition-not-allowed', `cannot move from ${before.phase} to ${after.phase}`, {
+        allowed: allowedNextPhases(before.phase),
+      });
+    }
+    checkContent(after);
+    const changes: Record<string, unknown> = {};
+    for (const key of Object.keys(after) as Array<keyof IncidentContent>) {
+      if (key === 'phase') continue;
+      if (JSON.stringify(after[key]) !== JSON.stringify(before[key])) changes[key] = describeChange(key, before[key], after[key]);
+    }
+    const phaseChanged = after.phase !== before.phase;
+    if (!phaseChanged && Object.keys(changes).length === 0) return current;
+    const at = ctx.clock();
+    if (!(await updateIncidentContent(tx, id, version, after, at))) {
+      throw new ProblemError('version-mismatch', 'incident changed concurrently; read it again');
+    }
+    const updated = await ctx.mustFind(tx, id);
+    if (Object.keys(changes).length) {
+      await ctx.journal(tx, updated, {
+        incidentId: id,
+        at,
+        actor: actor.subject,
+        actorTeam: actor.team,
+        kind: 'updated',
+        changes,
+      });
+    }
+    if (phaseChanged) {
+      await ctx.journal(tx, updated, {
+        incidentId: id,
+        at,
+        actor: actor.subject,
+        actorTeam: actor.team,
+        kind: 'phase-changed',
+        changes: { from: before.phase, to: after.phase },
+      });
+    }
+    return updated;
+  });
+}
+
+export function createIncidentService(deps: {
+  db: Db;
+  clock: Clock;
+  config: Pick<Config, 'referencePrefix' | 'teamId'>;
+  /** Records erasures and legal holds; needed only by those (tests that only create incidents leave it out). */
+  audit?: AuditLog;
+}): IncidentService {
   const { db, clock, config } = deps;
   const listeners: IncidentChangeListener[] = [];
 
@@ -184,7 +335,14 @@ export function createIncidentService(deps: { db: Db; clock: Clock; config: Pick
         createdBy: items[i]!.actor.subject,
         at,
         content,
-        journal: { incidentId: ids[i]!, at, actor: items[i]!.actor.subject, actorTeam: items[i]!.actor.team, kind: 'created', changes: { phase: content.phase } },
+        journal: {
+          incidentId: ids[i]!,
+          at,
+          actor: items[i]!.actor.subject,
+          actorTeam: items[i]!.actor.team,
+          kind: 'created',
+          changes: { phase: content.phase },
+        },
       })),
     );
     const incidents: Incident[] = contents.map((content, i) => ({
@@ -209,28 +367,17 @@ export function createIncidentService(deps: { db: Db; clock: Clock; config: Pick
     return (await createManyInTx(tx, [{ input, actor }]))[0]!;
   }
 
+  const personalData = createPersonalDataOperations({ db, clock, audit: deps.audit, find: mustFind, journal });
+
   return {
+    ...personalData,
     addListener(listener) {
       listeners.push(listener);
     },
     createInTx,
     createManyInTx,
-    async relabelInTx(tx, incidentId, tlp, changes) {
-      const before = await mustFind(tx, incidentId, true);
-      if (before.tlp === tlp) return before;
-      const at = clock();
-      await setIncidentTlp(tx, incidentId, tlp, at);
-      const after = await mustFind(tx, incidentId);
-      await journal(tx, after, {
-        incidentId,
-        at,
-        actor: 'node',
-        actorTeam: config.teamId,
-        kind: 'label-changed',
-        changes: { ...changes, from: before.tlp, to: tlp },
-      });
-      return after;
-    },
+    relabelInTx: (tx, incidentId, tlp, changes) =>
+      relabel({ clock, teamId: config.teamId, find: mustFind, journal }, tx, incidentId, tlp, changes),
     async appendInTx(tx, incidentId, entry) {
       const incident = await mustFind(tx, incidentId);
       return journal(tx, incident, {
@@ -249,76 +396,19 @@ export function createIncidentService(deps: { db: Db; clock: Clock; config: Pick
     get(refOrId) {
       return mustFind(db, refOrId);
     },
-    async list(query) {
-      const filter: IncidentFilter = { limit: query.limit ?? 50 };
-      if (query.phase) filter.phase = query.phase;
-      if (query.category) filter.category = query.category;
-      if (query.tlp) filter.tlp = query.tlp;
-      if (query.severity) filter.severity = query.severity;
-      if (query.updatedSince) filter.updatedSince = new Date(query.updatedSince);
-      if (query.indicator) filter.indicator = query.indicator;
-      if (query.externalRef) filter.externalRef = query.externalRef;
-      if (query.host) {
-        const network = isIpAddress(query.host) ? query.host : canonicalNetwork(query.host);
-        if (network) filter.hostNetwork = network;
-        else if (query.host.includes('/')) {
-          // A host name has no slash: this is a network written wrongly (host bits set, a prefix
-          // too long), which would otherwise match nothing without a word.
-          throw new ProblemError('validation-failed', `host "${query.host}" is not a network: give it without host bits (e.g. 192.0.2.0/24)`, {
-            errors: [{ location: 'querystring', pointer: '/host', message: 'not a valid CIDR network' }],
-          });
-        } else filter.hostName = query.host;
-      }
-      if (query.cursor) filter.beforeSeq = decodeCursor(query.cursor, { s: 'number' }).s as number;
-      const page = await listIncidents(db, filter);
-      return { items: page.items, nextCursor: page.more && page.lastSeq !== null ? encodeCursor({ s: page.lastSeq }) : null };
-    },
-    patch(refOrId, patch, actor, ifMatch) {
-      return db.transaction().execute(async (tx) => {
-        const current = await mustFind(tx, refOrId, true);
-        if (ifMatch !== undefined && ifMatch !== current.version) {
-          throw new ProblemError('version-mismatch', `incident is at version ${current.version}, not ${ifMatch}`, { currentVersion: current.version });
-        }
-        const { id, ref, externalRefs, version, createdBy, createdAt, updatedAt, ...before } = current;
-        const after: IncidentContent = { ...before };
-        for (const [key, value] of Object.entries(patch) as Array<[keyof IncidentContent, unknown]>) {
-          if (value === undefined) continue;
-          (after as Record<string, unknown>)[key] = inUtc(key, value);
-        }
-        if (patch.category && !patch.type && after.type && !(RSIT[after.category as Category] as readonly string[]).includes(after.type)) {
-          after.type = null; // a new category without a type drops a type that no longer fits
-        }
-        if (after.phase !== before.phase && !canMovePhase(before.phase, after.phase)) {
-          throw new ProblemError('phase-transition-not-allowed', `cannot move from ${before.phase} to ${after.phase}`, {
-            allowed: allowedNextPhases(before.phase),
-          });
-        }
-        checkContent(after);
-        const changes: Record<string, unknown> = {};
-        for (const key of Object.keys(after) as Array<keyof IncidentContent>) {
-          if (key === 'phase') continue;
-          if (JSON.stringify(after[key]) !== JSON.stringify(before[key])) changes[key] = describeChange(key, before[key], after[key]);
-        }
-        const phaseChanged = after.phase !== before.phase;
-        if (!phaseChanged && Object.keys(changes).length === 0) return current;
-        const at = clock();
-        if (!(await updateIncidentContent(tx, id, version, after, at))) {
-          throw new ProblemError('version-mismatch', 'incident changed concurrently; read it again');
-        }
-        const updated = await mustFind(tx, id);
-        if (Object.keys(changes).length) {
-          await journal(tx, updated, { incidentId: id, at, actor: actor.subject, actorTeam: actor.team, kind: 'updated', changes });
-        }
-        if (phaseChanged) {
-          await journal(tx, updated, { incidentId: id, at, actor: actor.subject, actorTeam: actor.team, kind: 'phase-changed', changes: { from: before.phase, to: after.phase } });
-        }
-        return updated;
-      });
-    },
+    list: (query) => listByQuery(db, query),
+    patch: (refOrId, patch, actor, ifMatch) => patchIncident({ db, clock, mustFind, journal }, refOrId, patch, actor, ifMatch),
     addNote(refOrId, note, actor) {
       return db.transaction().execute(async (tx) => {
         const incident = await mustFind(tx, refOrId);
-        return journal(tx, incident, { incidentId: incident.id, at: clock(), actor: actor.subject, actorTeam: actor.team, kind: 'note', note });
+        return journal(tx, incident, {
+          incidentId: incident.id,
+          at: clock(),
+          actor: actor.subject,
+          actorTeam: actor.team,
+          kind: 'note',
+          note,
+        });
       });
     },
     async journal(refOrId, cursor, limit) {

@@ -75,7 +75,8 @@ export function effectiveTrust(
       reasons.push(`${m.level} member of ${m.group}, a group we do not belong to: no effect`);
       continue;
     }
-    const stated = m.level === 'full' ? (group.fullMemberFloor ?? rules.defaultFullMemberFloor) : (group.liaisonFloor ?? rules.defaultLiaisonFloor);
+    const stated =
+      m.level === 'full' ? (group.fullMemberFloor ?? rules.defaultFullMemberFloor) : (group.liaisonFloor ?? rules.defaultLiaisonFloor);
     const groupFloor = lowerTrust(stated, rules.groupFloorLimit);
     if (trustRank(groupFloor) === 0) {
       reasons.push(`${m.level} member of ${m.group}: no effect`);

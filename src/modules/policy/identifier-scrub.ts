@@ -1,7 +1,7 @@
 import type { Contact } from '../../../schemas/common.schema.js';
 import type { Host } from '../../../schemas/incident.schema.js';
 import type { PolicySection } from '../../../schemas/policy.schema.js';
-import { parseAddress } from '../sites/network-scope.js';
+import { parseAddress } from '../sites/sites.module.js';
 import type { InternalHostPredicate } from './incident-sections.js';
 
 /**
@@ -49,11 +49,40 @@ export interface HiddenIdentifiers {
 }
 
 export function emptyIdentifiers(): HiddenIdentifiers {
-  return { addresses: new Map(), domains: new Map(), labels: new Map(), emails: new Map(), phrases: new Map(), phones: new Map(), internal: null };
+  return {
+    addresses: new Map(),
+    domains: new Map(),
+    labels: new Map(),
+    emails: new Map(),
+    phrases: new Map(),
+    phones: new Map(),
+    internal: null,
+  };
 }
 
 /** A few second-level labels under which registrants get third-level names (co.jp, ac.uk, com.au). */
-const SECOND_LEVEL = new Set(['ac', 'co', 'com', 'ed', 'edu', 'go', 'gov', 'gr', 'lg', 'ne', 'net', 'or', 'org', 'mil', 'ltd', 'plc', 'sch', 'nhs', 'gob', 'govt']);
+const SECOND_LEVEL = new Set([
+  'ac',
+  'co',
+  'com',
+  'ed',
+  'edu',
+  'go',
+  'gov',
+  'gr',
+  'lg',
+  'ne',
+  'net',
+  'or',
+  'org',
+  'mil',
+  'ltd',
+  'plc',
+  'sch',
+  'nhs',
+  'gob',
+  'govt',
+]);
 
 /**
  * The organisation's domain of a host name, approximated without the Public Suffix List: the
@@ -94,7 +123,12 @@ export function parseIpv4Octets(text: string): number[] | null {
 const parseIpv4Loose = (text: string): string | null => parseIpv4Octets(text)?.join('.') ?? null;
 
 /** Adds a host's address and name (and a victim's organisational domain) to `ids`. */
-export function hideHost(ids: HiddenIdentifiers, host: Pick<Host, 'ip' | 'hostname'>, section: PolicySection, options: { organisation?: boolean } = {}): void {
+export function hideHost(
+  ids: HiddenIdentifiers,
+  host: Pick<Host, 'ip' | 'hostname'>,
+  section: PolicySection,
+  options: { organisation?: boolean } = {},
+): void {
   if (host.ip) {
     const address = parseAny(host.ip);
     if (address) ids.addresses.set(address, section);
@@ -138,7 +172,8 @@ const EMAIL = /[A-Za-z0-9._%+!#$&'*/=?^`{|}~-]+@((?:[A-Za-z0-9_-]+\.)*[A-Za-z0-9
 // Hex groups and colons (two or more), with an optional dotted IPv4 tail; not inside a longer word.
 const IPV6 = /(?<![0-9A-Za-z:.])(?:[0-9A-Fa-f]{1,4})?(?::[0-9A-Fa-f]{0,4}){2,8}(?:\.\d{1,3}){0,3}(?![0-9A-Za-z:]|\.\d)/g;
 const IPV4 = /(?<![0-9.])\d{1,3}(?:\.\d{1,3}){3}(?![0-9]|\.\d)/g;
-const DOMAIN = /(?<![A-Za-z0-9_.-])(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?\.)+[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.?(?![A-Za-z0-9_-])/g;
+const DOMAIN =
+  /(?<![A-Za-z0-9_.-])(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?\.)+[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.?(?![A-Za-z0-9_-])/g;
 const PHONE = /\+?\d[\d\s().\-/]{4,}\d/g;
 
 /** The scrubber for one set of hidden identifiers. */
@@ -199,7 +234,9 @@ export function createScrubber(ids: HiddenIdentifiers): Scrubber {
         return true;
       };
       // E-mail first: its domain part would otherwise be cut out and leave the local part.
-      out = out.replace(EMAIL, (m, domain: string) => (hit(ids.emails.get(m.toLowerCase().replace(/\.$/, ''))) || hit(domainSection(domain)) ? REDACTED : m));
+      out = out.replace(EMAIL, (m, domain: string) =>
+        hit(ids.emails.get(m.toLowerCase().replace(/\.$/, ''))) || hit(domainSection(domain)) ? REDACTED : m,
+      );
       out = out.replace(IPV6, (m) => {
         if (!m.includes('::') && m.split(':').length < 3) return m;
         const direct = parseAddress(m);

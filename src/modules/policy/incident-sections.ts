@@ -22,7 +22,11 @@ export const DEFAULT_SECTION_MINIMUMS: Readonly<Record<PolicySection, TrustLevel
 });
 
 /** Resolves one section's minimum: per-incident override, then configuration, then default. */
-export function sectionMinimum(section: PolicySection, incident: SectionMinimums | undefined, configured: SectionMinimums | undefined): TrustLevel {
+export function sectionMinimum(
+  section: PolicySection,
+  incident: SectionMinimums | undefined,
+  configured: SectionMinimums | undefined,
+): TrustLevel {
   return incident?.[section] ?? configured?.[section] ?? DEFAULT_SECTION_MINIMUMS[section];
 }
 

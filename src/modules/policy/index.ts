@@ -9,7 +9,15 @@
  *   // audit.append(... decision ...) whether it allows or not
  *   if (decision.allow) send(preparePayload(incident, decision), decision.redactions, decision.provenance);
  */
-export { decide, policyVersionOf, POLICY_VERSION, TLP_MINIMUM_TRUST, LIMIT_IMPLIED_BY_TLP, type DecisionContext, type PolicyConfig } from './sharing-policy.js';
+export {
+  decide,
+  policyVersionOf,
+  POLICY_VERSION,
+  TLP_MINIMUM_TRUST,
+  LIMIT_IMPLIED_BY_TLP,
+  type DecisionContext,
+  type PolicyConfig,
+} from './sharing-policy.js';
 export { effectiveTrust, DEFAULT_TRUST_RULES, type TrustRules } from './effective-trust.js';
 export {
   DEFAULT_SECTION_MINIMUMS,
@@ -38,8 +46,23 @@ export {
   type RedactionOptions,
   type ScrubRecord,
 } from './redaction.js';
-export { createScrubber, emptyIdentifiers, hideHost, hideContact, organisationalDomain, type HiddenIdentifiers, type Scrubber } from './identifier-scrub.js';
-export { POLICY_TABLE, POLICY_SCENARIOS, EXPECTED_REDACTIONS, EXPECTED_MAY_REDISTRIBUTE, type PolicyTableRow, type PolicyScenario } from './policy-table.js';
+export {
+  createScrubber,
+  emptyIdentifiers,
+  hideHost,
+  hideContact,
+  organisationalDomain,
+  type HiddenIdentifiers,
+  type Scrubber,
+} from './identifier-scrub.js';
+export {
+  POLICY_TABLE,
+  POLICY_SCENARIOS,
+  EXPECTED_REDACTIONS,
+  EXPECTED_MAY_REDISTRIBUTE,
+  type PolicyTableRow,
+  type PolicyScenario,
+} from './policy-table.js';
 export { trustAtLeast, trustRank, higherTrust, lowerTrust, stricterTlp, tlpRank } from './policy-order.js';
 export { benchPolicyDecisions, type PolicyBenchResult } from './policy-bench.js';
 export { decideLabelChange, mayNotifyLabelTightening, type LabelChangeInput, type LabelChangeOutcome } from './label-change.js';

@@ -46,7 +46,10 @@ export function decideLabelChange(input: LabelChangeInput): LabelChangeOutcome {
   const { provenance, incidentTlp, from, to } = input;
   if (!provenance) return { apply: false, reason: 'our own incident: only our handlers set its label' };
   if (!provenance.chain.some((hop) => hop.team === from)) {
-    return { apply: false, reason: `${from} is not upstream of our copy (originator ${provenance.originator}): it does not set the copy's label` };
+    return {
+      apply: false,
+      reason: `${from} is not upstream of our copy (originator ${provenance.originator}): it does not set the copy's label`,
+    };
   }
   const effective = strictestOf([incidentTlp, provenance.originatorTlp, ...provenance.chain.map((h) => h.tlp)]);
   const isOriginator = from === provenance.originator;
@@ -65,7 +68,11 @@ export function decideLabelChange(input: LabelChangeInput): LabelChangeOutcome {
     };
   }
   if (tlpRank(to) < tlpRank(effective)) {
-    if (!isOriginator) return { apply: false, reason: `${from} is not the originator (${provenance.originator}): only the originator loosens a label` };
+    if (!isOriginator)
+      return {
+        apply: false,
+        reason: `${from} is not the originator (${provenance.originator}): only the originator loosens a label`,
+      };
     const chain = provenance.chain.map((h, i) => (i === 0 ? { ...h, tlp: to } : { ...h }));
     const label = strictestOf([to, ...chain.slice(1).map((h) => h.tlp)]);
     // The copy followed the chain's label, or a handler here restricted it further.
@@ -93,5 +100,8 @@ const rankLimit = (l: RedistributionLimit): number => LIMIT_RANK[l];
 export function mayNotifyLabelTightening(from: Tlp, to: Tlp, holder: boolean): { allow: boolean; reason: string } {
   if (!holder) return { allow: false, reason: 'the recipient does not hold the report' };
   if (tlpRank(to) <= tlpRank(from)) return { allow: false, reason: `TLP:${from} to TLP:${to} is not a tightening` };
-  return { allow: true, reason: `a holder is told the label tightened from TLP:${from} to TLP:${to}: the notice carries nothing it does not hold` };
+  return {
+    allow: true,
+    reason: `a holder is told the label tightened from TLP:${from} to TLP:${to}: the notice carries nothing it does not hold`,
+  };
 }

@@ -29,5 +29,10 @@ export function benchPolicyDecisions(iterations: number): PolicyBenchResult {
     if (decide(r.item, r.recipient, r.purpose).allow) allowed++;
   }
   const elapsedMs = performance.now() - start;
-  return { decisionsPerSecond: elapsedMs > 0 ? (iterations * 1000) / elapsedMs : Number.POSITIVE_INFINITY, iterations, elapsedMs, allowed };
+  return {
+    decisionsPerSecond: elapsedMs > 0 ? (iterations * 1000) / elapsedMs : Number.POSITIVE_INFINITY,
+    iterations,
+    elapsedMs,
+    allowed,
+  };
 }

@@ -47,7 +47,12 @@ export interface PolicyScenario {
 /** Every row's incident has all five sections, so the redactions show. */
 const ALL_SECTIONS: PolicySection[] = [...POLICY_SECTIONS];
 
-const own = (tlp: Tlp, extra: Partial<PolicyItem> = {}): PolicyItem => ({ ourTeamId: OUR_TEAM, tlp, sections: ALL_SECTIONS, ...extra });
+const own = (tlp: Tlp, extra: Partial<PolicyItem> = {}): PolicyItem => ({
+  ourTeamId: OUR_TEAM,
+  tlp,
+  sections: ALL_SECTIONS,
+  ...extra,
+});
 
 /** A report ORIGIN sent us directly, marked with the row's label. */
 const received = (tlp: Tlp, extra: Partial<PolicyItem> = {}, relayRequestedTo?: string[]): PolicyItem => ({
@@ -64,7 +69,9 @@ const received = (tlp: Tlp, extra: Partial<PolicyItem> = {}, relayRequestedTo?: 
   ...extra,
 });
 
-const team = (relationship: 'peer' | 'coordinator' | 'member') => (trust: TrustLevel): PolicyRecipient => ({ id: RECIPIENT, kind: 'team', relationship, trust });
+const team =
+  (relationship: 'peer' | 'coordinator' | 'member') =>
+  (trust: TrustLevel): PolicyRecipient => ({ id: RECIPIENT, kind: 'team', relationship, trust });
 const site = (trust: TrustLevel): PolicyRecipient => ({ id: RECIPIENT, kind: 'site', trust });
 
 const DENY_ALL = '.... .... .... .... ....';
@@ -127,8 +134,8 @@ export const POLICY_SCENARIOS: readonly PolicyScenario[] = [
   },
   {
     id: 'peer-constituency-involved',
-    title: "A lateral peer whose constituency is involved",
-    description: "Our own incident; nobody chose the recipient, but a host of the incident is in its constituency (need-to-know).",
+    title: 'A lateral peer whose constituency is involved',
+    description: 'Our own incident; nobody chose the recipient, but a host of the incident is in its constituency (need-to-know).',
     item: (tlp) => own(tlp, { involvedRecipients: [RECIPIENT] }),
     recipient: team('peer'),
     expected: {
@@ -194,7 +201,8 @@ export const POLICY_SCENARIOS: readonly PolicyScenario[] = [
   {
     id: 'received-other-team',
     title: 'Received; re-shared with another team',
-    description: "A report ORIGIN sent us with the row's label; a handler chose to pass it to another team (a lateral peer, not in the provenance chain).",
+    description:
+      "A report ORIGIN sent us with the row's label; a handler chose to pass it to another team (a lateral peer, not in the provenance chain).",
     item: (tlp) => received(tlp, { chosenRecipients: [RECIPIENT] }),
     recipient: team('peer'),
     expected: {
@@ -211,7 +219,7 @@ export const POLICY_SCENARIOS: readonly PolicyScenario[] = [
     id: 'received-to-our-member',
     title: 'Received; a coordinator passes it to one of its member teams',
     description:
-      "A report ORIGIN sent us with the row's label; we coordinate the recipient (it is our member: TLP 2.0's \"clients\" of a coordinating CSIRT) and a handler chose to pass the report to it.",
+      'A report ORIGIN sent us with the row\'s label; we coordinate the recipient (it is our member: TLP 2.0\'s "clients" of a coordinating CSIRT) and a handler chose to pass the report to it.',
     item: (tlp) => received(tlp, { chosenRecipients: [RECIPIENT] }),
     recipient: team('member'),
     expected: {

@@ -2,7 +2,15 @@ import type { Contact } from '../../../schemas/common.schema.js';
 import type { Host, Incident } from '../../../schemas/incident.schema.js';
 import type { ActivitySummary, PolicyDecision, PolicySection, Redaction, Scrubbed } from '../../../schemas/policy.schema.js';
 import { internalHostPredicate, isVictimHost, type InternalHostPredicate } from './incident-sections.js';
-import { createScrubber, emptyIdentifiers, hideContact, hideHost, REDACTED, type HiddenIdentifiers, type Scrubber } from './identifier-scrub.js';
+import {
+  createScrubber,
+  emptyIdentifiers,
+  hideContact,
+  hideHost,
+  REDACTED,
+  type HiddenIdentifiers,
+  type Scrubber,
+} from './identifier-scrub.js';
 
 export { REDACTED };
 
@@ -37,7 +45,8 @@ export { REDACTED };
  */
 
 /** The in-field marker for a section: short enough for every field it lands in (names: 200). */
-export const redactionMarker = (r: Pick<Redaction, 'section' | 'requiredLevel'>): string => `[redacted: ${r.section} needs ${r.requiredLevel}]`;
+export const redactionMarker = (r: Pick<Redaction, 'section' | 'requiredLevel'>): string =>
+  `[redacted: ${r.section} needs ${r.requiredLevel}]`;
 
 /** true for a string this module wrote as a marker. */
 export const isRedactionMarker = (value: string): boolean => value === REDACTED || /^\[redacted: [A-Za-z]+ needs [a-z]+\]$/.test(value);
@@ -71,7 +80,11 @@ function redactedHost(host: Host, r: Redaction): Host {
  * addresses (and, for internal hosts, every internal address or name), the reporter's and the
  * POC's names, organisations, e-mail addresses, phone numbers and postal addresses.
  */
-export function hiddenIdentifiersOf(incident: Incident, sections: ReadonlySet<PolicySection>, options: RedactionOptions = {}): HiddenIdentifiers {
+export function hiddenIdentifiersOf(
+  incident: Incident,
+  sections: ReadonlySet<PolicySection>,
+  options: RedactionOptions = {},
+): HiddenIdentifiers {
   const ids = emptyIdentifiers();
   const isInternal = internalHostPredicate(options.isInternalHost);
   for (const host of incident.hosts) {
@@ -86,8 +99,29 @@ export function hiddenIdentifiersOf(incident: Incident, sections: ReadonlySet<Po
 
 /** Keys whose values are enumerations, times, hashes or ids: never an identifier, never rewritten. */
 const STRUCTURAL_KEYS = new Set([
-  'id', 'ref', 'category', 'type', 'severity', 'tlp', 'phase', 'firstSeen', 'lastSeen', 'role', 'kind', 'cve', 'sha256',
-  'at', 'collectedAt', 'createdAt', 'updatedAt', 'createdBy', 'version', 'externalRefs', 'ports', 'spoofedSource', 'language',
+  'id',
+  'ref',
+  'category',
+  'type',
+  'severity',
+  'tlp',
+  'phase',
+  'firstSeen',
+  'lastSeen',
+  'role',
+  'kind',
+  'cve',
+  'sha256',
+  'at',
+  'collectedAt',
+  'createdAt',
+  'updatedAt',
+  'createdBy',
+  'version',
+  'externalRefs',
+  'ports',
+  'spoofedSource',
+  'language',
 ]);
 /** Typed fields a rewritten value would make invalid: dropped when they name a hidden identifier. */
 const DROPPED_KEYS = new Set(['ip', 'email']);
@@ -95,11 +129,33 @@ const DROPPED_KEYS = new Set(['ip', 'email']);
 const REWRITABLE_INDICATORS = new Set(['other', 'user-agent']);
 /** Longest text per field (the wire schema's limits): a scrubbed text is cut to it. */
 const MAX_LENGTH: Record<string, number> = {
-  title: 300, summary: 10000, intruderActivity: 100000, hostname: 253, host: 253, protocol: 32, version: 100, source: 500,
-  value: 2048, name: 200, organisation: 200, phone: 64, fax: 64, mobile: 64, postalAddress: 1000, timeZone: 64, path: 4000, content: 262144,
+  title: 300,
+  summary: 10000,
+  intruderActivity: 100000,
+  hostname: 253,
+  host: 253,
+  protocol: 32,
+  version: 100,
+  source: 500,
+  value: 2048,
+  name: 200,
+  organisation: 200,
+  phone: 64,
+  fax: 64,
+  mobile: 64,
+  postalAddress: 1000,
+  timeZone: 64,
+  path: 4000,
+  content: 262144,
 };
 const maxLength = (collection: string, key: string): number =>
-  key === 'description' ? (collection === 'hosts' || collection === 'indicators' ? 2000 : 4000) : key === 'name' && collection === 'installedSoftware' ? 500 : (MAX_LENGTH[key] ?? 4000);
+  key === 'description'
+    ? collection === 'hosts' || collection === 'indicators'
+      ? 2000
+      : 4000
+    : key === 'name' && collection === 'installedSoftware'
+      ? 500
+      : (MAX_LENGTH[key] ?? 4000);
 
 const DROP = Symbol('drop');
 
@@ -150,7 +206,14 @@ function scrubIndicators(indicators: Incident['indicators'], scrubber: Scrubber,
       report.push({ path, action: 'dropped', sections: value.sections });
       return;
     }
-    const rest = scrubValue({ ...indicator, value: indicator.value }, path, '', 'indicators', scrubber, report) as Incident['indicators'][number];
+    const rest = scrubValue(
+      { ...indicator, value: indicator.value },
+      path,
+      '',
+      'indicators',
+      scrubber,
+      report,
+    ) as Incident['indicators'][number];
     out.push(rest);
   });
   return out;
@@ -166,7 +229,10 @@ export function scrubIncident(incident: Incident, ids: HiddenIdentifiers): { inc
   const report: ScrubRecord[] = [];
   const { indicators, ...rest } = incident;
   const scrubbed = scrubValue(rest, '', '', '', scrubber, report) as Omit<Incident, 'indicators'>;
-  return { incident: { ...scrubbed, indicators: scrubIndicators(indicators, scrubber, report) } as Incident, scrubbed: report };
+  return {
+    incident: { ...scrubbed, indicators: scrubIndicators(indicators, scrubber, report) } as Incident,
+    scrubbed: report,
+  };
 }
 
 /** Returns a deep copy of `incident` as `decision` lets its recipient see it. */
@@ -175,9 +241,14 @@ export function applyRedactions(incident: Incident, decision: PolicyDecision, op
 }
 
 /** As applyRedactions, with the redaction report: every field scrubbed of an identifier, and how. */
-export function redactIncident(incident: Incident, decision: PolicyDecision, options: RedactionOptions = {}): { incident: Incident; scrubbed: ScrubRecord[] } {
+export function redactIncident(
+  incident: Incident,
+  decision: PolicyDecision,
+  options: RedactionOptions = {},
+): { incident: Incident; scrubbed: ScrubRecord[] } {
   if (!decision.allow) throw new PolicyPayloadError(`decision for ${decision.recipient} is a deny: nothing may be sent`);
-  if (decision.detail !== 'full') throw new PolicyPayloadError(`decision for ${decision.recipient} allows ${decision.detail} detail only: send summarise() instead`);
+  if (decision.detail !== 'full')
+    throw new PolicyPayloadError(`decision for ${decision.recipient} allows ${decision.detail} detail only: send summarise() instead`);
 
   const out = structuredClone(incident);
   // The recipient must honour the strictest label along the way, whatever our copy says.
@@ -226,7 +297,10 @@ export function summarise(incident: Incident, options: RedactionOptions & { tlp?
   return summariseWithReport(incident, options).summary;
 }
 
-export function summariseWithReport(incident: Incident, options: RedactionOptions & { tlp?: Incident['tlp'] } = {}): { summary: ActivitySummary; scrubbed: ScrubRecord[] } {
+export function summariseWithReport(
+  incident: Incident,
+  options: RedactionOptions & { tlp?: Incident['tlp'] } = {},
+): { summary: ActivitySummary; scrubbed: ScrubRecord[] } {
   const isInternal = internalHostPredicate(options.isInternalHost);
   const scrubber = createScrubber(hiddenIdentifiersOf(incident, SUMMARY_HIDES, options));
   const scrubbed: ScrubRecord[] = [];
@@ -261,9 +335,17 @@ export function summariseWithReport(incident: Incident, options: RedactionOption
     },
     hosts: incident.hosts.flatMap((h, i) => {
       if (isVictimHost(h) || isInternal(h) || names(`/hosts/${i}`, h.ip, h.hostname)) return [];
-      return [{ role: h.role, ...(h.ip !== undefined ? { ip: h.ip } : {}), ...(h.hostname !== undefined && !isRedactionMarker(h.hostname) ? { hostname: h.hostname } : {}) }];
+      return [
+        {
+          role: h.role,
+          ...(h.ip !== undefined ? { ip: h.ip } : {}),
+          ...(h.hostname !== undefined && !isRedactionMarker(h.hostname) ? { hostname: h.hostname } : {}),
+        },
+      ];
     }),
-    indicators: incident.indicators.flatMap((ind, i) => (names(`/indicators/${i}`, ind.value) ? [] : [{ kind: ind.kind, value: ind.value }])),
+    indicators: incident.indicators.flatMap((ind, i) =>
+      names(`/indicators/${i}`, ind.value) ? [] : [{ kind: ind.kind, value: ind.value }],
+    ),
     cves: [...new Set(incident.vulnerabilities.flatMap((v) => (v.cve ? [v.cve] : [])))].sort(),
   };
   return { summary, scrubbed };
@@ -275,12 +357,15 @@ export function summariseWithReport(incident: Incident, options: RedactionOption
  * At summary detail it hides everything a summary hides.
  */
 export function scrubberFor(incident: Incident, decision: PolicyDecision, options: RedactionOptions = {}): Scrubber {
-  const sections: ReadonlySet<PolicySection> = decision.detail === 'summary' ? SUMMARY_HIDES : new Set(decision.redactions.map((r) => r.section));
+  const sections: ReadonlySet<PolicySection> =
+    decision.detail === 'summary' ? SUMMARY_HIDES : new Set(decision.redactions.map((r) => r.section));
   return createScrubber(hiddenIdentifiersOf(incident, sections, options));
 }
 
 /** `scrubbed`: the redaction report, every field an identifier was scrubbed from (paths into the incident as we hold it). */
-export type PolicyPayload = { detail: 'full'; incident: Incident; scrubbed: ScrubRecord[] } | { detail: 'summary'; summary: ActivitySummary; scrubbed: ScrubRecord[] };
+export type PolicyPayload =
+  | { detail: 'full'; incident: Incident; scrubbed: ScrubRecord[] }
+  | { detail: 'summary'; summary: ActivitySummary; scrubbed: ScrubRecord[] };
 
 /**
  * What the decision lets go out: the redacted incident or its summary. Throws for a deny, so

@@ -135,6 +135,99 @@ export function policyVersionOf(config?: PolicyConfig): string {
 // ---------------------------------------------------------------------------------------------
 
 /**
+ * The sections a full-detail recipient gets redacted: each section present whose minimum (the
+ * incident's own, else the node's, else the default) is above the recipient's trust. What
+ * reaches the press is public: its sections are judged as for anyone.
+ */
+function sectionRedactions(
+  item: PolicyItem,
+  who: string,
+  purpose: Purpose,
+  trust: TrustLevel,
+  config: PolicyConfig | undefined,
+): Redaction[] {
+  const redactions: Redaction[] = [];
+  const sectionTrust: TrustLevel = purpose === 'press' ? 'unknown' : trust;
+  for (const section of POLICY_SECTIONS) {
+    if (!item.sections.includes(section)) continue;
+    const required = sectionMinimum(section, item.sectionMinimums, config?.sectionMinimums);
+    if (trustAtLeast(sectionTrust, required)) continue;
+    const overridden = item.sectionMinimums?.[section] !== undefined ? ' (set on this incident)' : '';
+    const reason =
+      purpose === 'press'
+        ? `${section} needs trust ${required}${overridden}; the press is treated as the public (unknown).`
+        : `${section} needs trust ${required}${overridden}; ${who} has ${trust}.`;
+    redactions.push({ section, requiredLevel: required, reason });
+  }
+  return redactions;
+}
+
+/** Findings of a decision: the reasons in words and the rules that denied, in evaluation order. */
+interface Findings {
+  reasons: string[];
+  deny(rule: PolicyRuleId, why: string): void;
+}
+
+/**
+ * Received data keeps its originator's limits (docs/trust-model.md §4.2): the chain must run
+ * from the originator to the team we received it from; a holder in the chain may have it back;
+ * otherwise the stricter of the stated limit and the label's decides who else may have it.
+ */
+function checkProvenance(
+  f: Findings,
+  provenance: NonNullable<PolicyItem['provenance']>,
+  ctx: {
+    who: string;
+    label: Tlp;
+    holder: boolean;
+    relayRequested: boolean;
+    recipient: PolicyRecipient;
+    relationship: Relationship | undefined;
+    purpose: Purpose;
+  },
+): void {
+  const { reasons, deny } = f;
+  const { who, label, holder, relayRequested, recipient, relationship, purpose } = ctx;
+  const chain = provenance.chain;
+  const first = chain[0];
+  const last = chain[chain.length - 1];
+  if (
+    !first ||
+    !last ||
+    first.team !== provenance.originator ||
+    first.tlp !== provenance.originatorTlp ||
+    last.team !== provenance.receivedFrom
+  ) {
+    deny(
+      'provenance-invalid',
+      `the provenance chain does not run from the originator ${provenance.originator} (TLP:${provenance.originatorTlp}) to ${provenance.receivedFrom}, the team we received it from.`,
+    );
+  }
+  const limit = stricterLimit(provenance.limit ?? 'none', LIMIT_IMPLIED_BY_TLP[label]);
+  reasons.push(`Received from ${provenance.receivedFrom}, originated by ${provenance.originator}; redistribution limit: ${limit}.`);
+  if (holder) {
+    reasons.push(`${who} is in the provenance chain: sending it back is not a redistribution.`);
+  } else if (limit === 'no-further') {
+    deny(
+      'provenance-no-further',
+      `received TLP:${label} data goes no further than us${provenance.limit === 'no-further' ? ' (the originator said so)' : ''}.`,
+    );
+  } else if (limit === 'constituency') {
+    if (recipient.kind === 'site') reasons.push(`${who} is one of our own constituency's sites, which the limit allows.`);
+    // TLP 2.0 AMBER: "the recipient's organisation and its clients"; a coordinating CSIRT's
+    // clients are its member teams (domain §3, §4). The label's need to know still applies.
+    else if (recipient.kind === 'team' && relationship === 'member')
+      reasons.push(`${who} is a member team we coordinate (our client under TLP 2.0), which the limit allows on a need to know.`);
+    else if (purpose === 'relay' && relayRequested) reasons.push(`The originator asked us to relay it to ${who}, which the limit allows.`);
+    else
+      deny(
+        'provenance-constituency-only',
+        `received TLP:${label} data may reach only our own constituency's sites and the member teams we coordinate, not other teams or outside recipients.`,
+      );
+  }
+}
+
+/**
  * Decides whether `item` may go to `recipient` for `purpose`.
  *
  * Every rule is evaluated (not only up to the first failure) so a denial lists all the reasons
@@ -173,47 +266,29 @@ export function decide(item: PolicyItem, recipient: PolicyRecipient, purpose: Pu
   if (provenance) {
     label = stricterTlp(label, provenance.originatorTlp);
     for (const hop of provenance.chain) label = stricterTlp(label, hop.tlp);
-    if (label !== item.tlp) reasons.push(`Our copy is marked TLP:${item.tlp}, but it was received as TLP:${label}; the stricter label applies.`);
+    if (label !== item.tlp)
+      reasons.push(`Our copy is marked TLP:${item.tlp}, but it was received as TLP:${label}; the stricter label applies.`);
   }
   reasons.push(`Label: TLP:${label}.`);
 
   // -- Provenance: received data keeps its originator's limits ------------------------------------
   const holder = provenance !== null && provenance.chain.some((hop) => hop.team === who);
   const relayRequested = provenance !== null && has(provenance.relayRequestedTo);
-  if (provenance) {
-    const chain = provenance.chain;
-    const first = chain[0];
-    const last = chain[chain.length - 1];
-    if (!first || !last || first.team !== provenance.originator || first.tlp !== provenance.originatorTlp || last.team !== provenance.receivedFrom) {
-      deny('provenance-invalid', `the provenance chain does not run from the originator ${provenance.originator} (TLP:${provenance.originatorTlp}) to ${provenance.receivedFrom}, the team we received it from.`);
-    }
-    const limit = stricterLimit(provenance.limit ?? 'none', LIMIT_IMPLIED_BY_TLP[label]);
-    reasons.push(`Received from ${provenance.receivedFrom}, originated by ${provenance.originator}; redistribution limit: ${limit}.`);
-    if (holder) {
-      reasons.push(`${who} is in the provenance chain: sending it back is not a redistribution.`);
-    } else if (limit === 'no-further') {
-      deny('provenance-no-further', `received TLP:${label} data goes no further than us${provenance.limit === 'no-further' ? ' (the originator said so)' : ''}.`);
-    } else if (limit === 'constituency') {
-      if (recipient.kind === 'site') reasons.push(`${who} is one of our own constituency's sites, which the limit allows.`);
-      // TLP 2.0 AMBER: "the recipient's organisation and its clients"; a coordinating CSIRT's
-      // clients are its member teams (domain §3, §4). The label's need to know still applies.
-      else if (recipient.kind === 'team' && relationship === 'member') reasons.push(`${who} is a member team we coordinate (our client under TLP 2.0), which the limit allows on a need to know.`);
-      else if (purpose === 'relay' && relayRequested) reasons.push(`The originator asked us to relay it to ${who}, which the limit allows.`);
-      else deny('provenance-constituency-only', `received TLP:${label} data may reach only our own constituency's sites and the member teams we coordinate, not other teams or outside recipients.`);
-    }
-  }
+  if (provenance) checkProvenance({ reasons, deny }, provenance, { who, label, holder, relayRequested, recipient, relationship, purpose });
 
   // -- Purpose rules ------------------------------------------------------------------------------
   const chosen = has(item.chosenRecipients);
   let approved = false;
   switch (purpose) {
     case 'relay':
-      if (!provenance) deny('relay-own-incident', 'relay is for reports received from another team; send our own incidents as direct notifications.');
+      if (!provenance)
+        deny('relay-own-incident', 'relay is for reports received from another team; send our own incidents as direct notifications.');
       else if (!relayRequested) deny('relay-not-requested', `the originator did not ask us to relay this report to ${who}.`);
       else reasons.push(`The originator asked us to relay this report to ${who}.`);
       break;
     case 'coordinator-feed':
-      if (relationship !== 'coordinator') deny('coordinator-feed-not-coordinator', `the coordinator feed goes only to our coordinator(s); ${who} is not one.`);
+      if (relationship !== 'coordinator')
+        deny('coordinator-feed-not-coordinator', `the coordinator feed goes only to our coordinator(s); ${who} is not one.`);
       break;
     case 'press':
       if (!chosen) deny('press-not-chosen', 'nothing goes to the press unless a handler chose to disclose it.');
@@ -225,7 +300,11 @@ export function decide(item: PolicyItem, recipient: PolicyRecipient, purpose: Pu
       );
       approved = approval !== undefined;
       if (approval) reasons.push(`Law-enforcement disclosure approved by ${approval.approvedBy}; legal basis: ${approval.legalBasis}.`);
-      else deny('law-enforcement-not-approved', `law enforcement gets data only with a handler's explicit approval and a recorded legal basis; there is none for ${who}.`);
+      else
+        deny(
+          'law-enforcement-not-approved',
+          `law enforcement gets data only with a handler's explicit approval and a recorded legal basis; there is none for ${who}.`,
+        );
       break;
     }
     default:
@@ -256,7 +335,11 @@ export function decide(item: PolicyItem, recipient: PolicyRecipient, purpose: Pu
     case 'AMBER':
     case 'AMBER+STRICT':
       if (grounds.length > 0) reasons.push(`TLP:${label} is need-to-know: ${grounds.map((g) => NEED_TO_KNOW_WORDS[g]).join('; ')}.`);
-      else deny('tlp-need-to-know', `TLP:${label} is need-to-know: no handler chose ${who}, its constituency is not involved, and it is not our coordinator.`);
+      else
+        deny(
+          'tlp-need-to-know',
+          `TLP:${label} is need-to-know: no handler chose ${who}, its constituency is not involved, and it is not our coordinator.`,
+        );
       checkTrust();
       break;
     case 'RED':
@@ -276,27 +359,12 @@ export function decide(item: PolicyItem, recipient: PolicyRecipient, purpose: Pu
     const coordinatorOnly = grounds.length === 1 && grounds[0] === 'coordinator';
     const needToKnowLabel = label === 'AMBER' || label === 'AMBER+STRICT';
     detail = needToKnowLabel && coordinatorOnly && !trustAtLeast(trust, 'close') ? 'summary' : 'full';
-    if (detail === 'summary') reasons.push(`Summary detail only: ${who} knows of it as our coordinator; full detail needs close trust or a handler's choice.`);
+    if (detail === 'summary')
+      reasons.push(`Summary detail only: ${who} knows of it as our coordinator; full detail needs close trust or a handler's choice.`);
   }
 
-  // -- Sections with their own minimum ----------------------------------------------------------------
-  const redactions: Redaction[] = [];
-  if (detail === 'full') {
-    // What reaches the press is public: judge its sections as for anyone.
-    const sectionTrust: TrustLevel = purpose === 'press' ? 'unknown' : trust;
-    for (const section of POLICY_SECTIONS) {
-      if (!item.sections.includes(section)) continue;
-      const required = sectionMinimum(section, item.sectionMinimums, config?.sectionMinimums);
-      if (trustAtLeast(sectionTrust, required)) continue;
-      const overridden = item.sectionMinimums?.[section] !== undefined ? ' (set on this incident)' : '';
-      const reason =
-        purpose === 'press'
-          ? `${section} needs trust ${required}${overridden}; the press is treated as the public (unknown).`
-          : `${section} needs trust ${required}${overridden}; ${who} has ${trust}.`;
-      redactions.push({ section, requiredLevel: required, reason });
-      reasons.push(`Redacted: ${reason}`);
-    }
-  }
+  const redactions = detail === 'full' ? sectionRedactions(item, who, purpose, trust, config) : [];
+  for (const r of redactions) reasons.push(`Redacted: ${r.reason}`);
 
   const mayRedistribute = allow && REDISTRIBUTABLE.includes(label);
   reasons.push(

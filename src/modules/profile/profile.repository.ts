@@ -38,5 +38,8 @@ export async function insertProfileIfMissing(db: DbOrTx, row: Omit<ProfileRow, '
 }
 
 export async function updateProfile(db: DbOrTx, profile: TeamProfileInput, updatedAt: Date): Promise<void> {
-  await db.updateTable('team_profile').set({ profile: JSON.stringify(profile), updated_at: updatedAt }).execute();
+  await db
+    .updateTable('team_profile')
+    .set({ profile: JSON.stringify(profile), updated_at: updatedAt })
+    .execute();
 }

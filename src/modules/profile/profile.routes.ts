@@ -10,7 +10,11 @@ export const profileApiRoutes: FastifyPluginAsyncTypebox<{ profiles: ProfileServ
     '/profile',
     {
       preHandler: requireRole('reader'),
-      schema: { tags: ['profile'], summary: 'The team profile (RFC 2350)', response: { 200: TeamProfileSchema, ...errorResponses } },
+      schema: {
+        tags: ['profile'],
+        summary: 'The team profile (RFC 2350)',
+        response: { 200: TeamProfileSchema, ...errorResponses },
+      },
     },
     async () => profiles.get(),
   );
@@ -34,13 +38,37 @@ export const profilePublicRoutes: FastifyPluginAsyncTypebox<{ profiles: ProfileS
   // Documented with the media types actually served, so the OpenAPI document does not claim JSON.
   const document = (mediaType: string, description: string) =>
     ({ 200: { description, content: { [mediaType]: { schema: { type: 'string' } } } }, 503: ProblemResponse }) as const;
-  app.get('/rfc2350.txt', { schema: { tags: ['public'], summary: 'RFC 2350 team description', response: document('text/plain', 'The RFC 2350 template, filled in') } }, async (_req, reply) =>
-    reply.type('text/plain; charset=utf-8').send(renderRfc2350(await profiles.get())),
+  app.get(
+    '/rfc2350.txt',
+    {
+      schema: {
+        tags: ['public'],
+        summary: 'RFC 2350 team description',
+        response: document('text/plain', 'The RFC 2350 template, filled in'),
+      },
+    },
+    async (_req, reply) => reply.type('text/plain; charset=utf-8').send(renderRfc2350(await profiles.get())),
   );
-  app.get('/.well-known/security.txt', { schema: { tags: ['public'], summary: 'RFC 9116 security.txt', response: document('text/plain', 'security.txt (RFC 9116)') } }, async (_req, reply) =>
-    reply.type('text/plain; charset=utf-8').send(renderSecurityTxt(await profiles.get())),
+  app.get(
+    '/.well-known/security.txt',
+    {
+      schema: {
+        tags: ['public'],
+        summary: 'RFC 9116 security.txt',
+        response: document('text/plain', 'security.txt (RFC 9116)'),
+      },
+    },
+    async (_req, reply) => reply.type('text/plain; charset=utf-8').send(renderSecurityTxt(await profiles.get())),
   );
-  app.get('/pgp-key.asc', { schema: { tags: ['public'], summary: "The team's OpenPGP public key", response: document('application/pgp-keys', 'The armored public key') } }, async (_req, reply) =>
-    reply.type('application/pgp-keys').send((await profiles.get()).publicKey),
+  app.get(
+    '/pgp-key.asc',
+    {
+      schema: {
+        tags: ['public'],
+        summary: "The team's OpenPGP public key",
+        response: document('application/pgp-keys', 'The armored public key'),
+      },
+    },
+    async (_req, reply) => reply.type('application/pgp-keys').send((await profiles.get()).publicKey),
   );
 };

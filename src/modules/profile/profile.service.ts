@@ -4,7 +4,7 @@ import type { Clock } from '../../clock.js';
 import { ProblemError } from '../../http/problem.js';
 import type { TeamProfile, TeamProfileInput } from '../../../schemas/profile.schema.js';
 import { findProfile, updateProfile } from './profile.repository.js';
-import { canonicalNetwork } from '../sites/network-scope.js';
+import { canonicalNetwork } from '../sites/sites.module.js';
 
 /** The profile a node starts with: enough to be valid, with every blank a team should fill in. */
 export function defaultProfile(config: Config): TeamProfileInput {
@@ -16,7 +16,13 @@ export function defaultProfile(config: Config): TeamProfileInput {
     timeZone: config.teamTimeZone,
     languages: ['en'],
     mission: `${config.teamName} handles computer security incidents for its constituency.`,
-    constituency: { description: 'Describe the users, sites and networks this team serves.', networks: [], asns: [], domains: [], products: [] },
+    constituency: {
+      description: 'Describe the users, sites and networks this team serves.',
+      networks: [],
+      asns: [],
+      domains: [],
+      products: [],
+    },
     contacts: { email: config.teamEmail },
     policies: {},
   };
@@ -27,7 +33,11 @@ export interface ProfileService {
   replace(input: TeamProfileInput): Promise<TeamProfile>;
 }
 
-export function createProfileService(deps: { db: Db; config: Pick<Config, 'referencePrefix' | 'publicUrl'>; clock: Clock }): ProfileService {
+export function createProfileService(deps: {
+  db: Db;
+  config: Pick<Config, 'referencePrefix' | 'publicUrl'>;
+  clock: Clock;
+}): ProfileService {
   const { db, config, clock } = deps;
   async function get(): Promise<TeamProfile> {
     const row = await findProfile(db);
@@ -50,16 +60,28 @@ export function createProfileService(deps: { db: Db; config: Pick<Config, 'refer
         const c = canonicalNetwork(n);
         if (!c) {
           throw new ProblemError('validation-failed', `constituency network "${n}" is not a CIDR block`, {
-            errors: [{ location: 'body', pointer: `/constituency/networks/${i}`, message: 'not a CIDR block (or host bits set right of the mask)' }],
+            errors: [
+              {
+                location: 'body',
+                pointer: `/constituency/networks/${i}`,
+                message: 'not a CIDR block (or host bits set right of the mask)',
+              },
+            ],
           });
         }
         networks.push(c);
       }
       const profile = {
         ...input,
-        constituency: { ...input.constituency, networks, domains: input.constituency.domains.map((d) => d.toLowerCase().replace(/\.$/, '')) },
+        constituency: {
+          ...input.constituency,
+          networks,
+          domains: input.constituency.domains.map((d) => d.toLowerCase().replace(/\.$/, '')),
+        },
         // date-times are stored and returned in UTC, like everywhere else on the wire
-        ...(input.securityTxt?.expires ? { securityTxt: { ...input.securityTxt, expires: new Date(input.securityTxt.expires).toISOString() } } : {}),
+        ...(input.securityTxt?.expires
+          ? { securityTxt: { ...input.securityTxt, expires: new Date(input.securityTxt.expires).toISOString() } }
+          : {}),
       };
       await updateProfile(db, profile, clock());
       return get();

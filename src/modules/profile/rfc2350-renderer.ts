@@ -17,31 +17,60 @@ function section(lines: string[], number: string, title: string, body?: string |
 
 export function renderRfc2350(p: TeamProfile): string {
   const c = p.contacts;
-  const lines: string[] = [
-    `Description of ${p.name} (${p.shortName}) according to RFC 2350`,
-    '',
-  ];
+  const lines: string[] = [`Description of ${p.name} (${p.shortName}) according to RFC 2350`, ''];
   lines.push('1. Document Information', '');
   section(lines, '1.1', 'Date of Last Update', p.updatedAt);
-  section(lines, '1.2', 'Distribution List for Notifications', 'Changes are published at the locations below and sent to peer teams as a signed profile.');
-  section(lines, '1.3', 'Locations where this Document May Be Found', [`${p.publicUrl}/rfc2350.txt`, `${p.publicUrl}/federation/v1/profile (signed)`]);
-  section(lines, '1.4', 'Authenticating this Document', `The signed profile at ${p.publicUrl}/federation/v1/profile is signed with the team key ${p.fingerprint}.`);
+  section(
+    lines,
+    '1.2',
+    'Distribution List for Notifications',
+    'Changes are published at the locations below and sent to peer teams as a signed profile.',
+  );
+  section(lines, '1.3', 'Locations where this Document May Be Found', [
+    `${p.publicUrl}/rfc2350.txt`,
+    `${p.publicUrl}/federation/v1/profile (signed)`,
+  ]);
+  section(
+    lines,
+    '1.4',
+    'Authenticating this Document',
+    `The signed profile at ${p.publicUrl}/federation/v1/profile is signed with the team key ${p.fingerprint}.`,
+  );
   lines.push('2. Contact Information', '');
   section(lines, '2.1', 'Name of the Team', `${p.name} (${p.shortName}), team id "${p.teamId}", country ${p.country}`);
   section(lines, '2.2', 'Address', c.postalAddress);
   section(lines, '2.3', 'Time Zone', p.timeZone);
-  section(lines, '2.4', 'Telephone Number', [c.phone, c.hotline24x7 ? `24x7 hotline: ${c.hotline24x7}` : undefined].filter((x): x is string => !!x));
+  section(
+    lines,
+    '2.4',
+    'Telephone Number',
+    [c.phone, c.hotline24x7 ? `24x7 hotline: ${c.hotline24x7}` : undefined].filter((x): x is string => !!x),
+  );
   section(lines, '2.5', 'Facsimile Number', c.fax);
-  section(lines, '2.6', 'Other Telecommunication', [c.mobile ? `Mobile: ${c.mobile}` : undefined, ...(c.otherChannels ?? [])].filter((x): x is string => !!x));
+  section(
+    lines,
+    '2.6',
+    'Other Telecommunication',
+    [c.mobile ? `Mobile: ${c.mobile}` : undefined, ...(c.otherChannels ?? [])].filter((x): x is string => !!x),
+  );
   section(lines, '2.7', 'Electronic Mail Address', c.email);
   section(lines, '2.8', 'Public Keys and Encryption Information', [`Fingerprint: ${p.fingerprint}`, `Key: ${p.publicUrl}/pgp-key.asc`]);
   section(lines, '2.9', 'Team Members', p.members?.join('\n'));
-  section(lines, '2.10', 'Other Information', `Languages: ${p.languages.join(', ')}. Incident reference numbers: ${p.referencePrefix}#<YEAR>-<SEQ>.`);
+  section(
+    lines,
+    '2.10',
+    'Other Information',
+    `Languages: ${p.languages.join(', ')}. Incident reference numbers: ${p.referencePrefix}#<YEAR>-<SEQ>.`,
+  );
   section(
     lines,
     '2.11',
     'Points of Customer Contact',
-    [`E-mail: ${c.email}`, c.businessHours ? `Business hours: ${c.businessHours.description} (${c.businessHours.timeZone})` : undefined, c.hotline24x7 ? `Outside business hours: ${c.hotline24x7}` : undefined].filter((x): x is string => !!x),
+    [
+      `E-mail: ${c.email}`,
+      c.businessHours ? `Business hours: ${c.businessHours.description} (${c.businessHours.timeZone})` : undefined,
+      c.hotline24x7 ? `Outside business hours: ${c.hotline24x7}` : undefined,
+    ].filter((x): x is string => !!x),
   );
   lines.push('3. Charter', '');
   section(lines, '3.1', 'Mission Statement', p.mission);
@@ -53,11 +82,21 @@ export function renderRfc2350(p: TeamProfile): string {
     ...(scope.domains.length ? [`Domains: ${scope.domains.join(', ')}`] : []),
     ...(scope.products.length ? [`Products: ${scope.products.join(', ')}`] : []),
   ]);
-  section(lines, '3.3', 'Sponsorship and/or Affiliation', [p.sponsorship, p.affiliation].filter((x): x is string => !!x));
+  section(
+    lines,
+    '3.3',
+    'Sponsorship and/or Affiliation',
+    [p.sponsorship, p.affiliation].filter((x): x is string => !!x),
+  );
   section(lines, '3.4', 'Authority', p.authority);
   const pol = p.policies;
   lines.push('4. Policies', '');
-  section(lines, '4.1', 'Types of Incidents and Level of Support', [pol.incidentTypes, pol.supportLevel].filter((x): x is string => !!x));
+  section(
+    lines,
+    '4.1',
+    'Types of Incidents and Level of Support',
+    [pol.incidentTypes, pol.supportLevel].filter((x): x is string => !!x),
+  );
   section(
     lines,
     '4.2',
@@ -69,7 +108,12 @@ export function renderRfc2350(p: TeamProfile): string {
       pol.press ? `Press: ${pol.press}` : undefined,
     ].filter((x): x is string => !!x),
   );
-  section(lines, '4.3', 'Communication and Authentication', pol.communication ?? `OpenPGP-signed messages between nodes; key ${p.fingerprint}.`);
+  section(
+    lines,
+    '4.3',
+    'Communication and Authentication',
+    pol.communication ?? `OpenPGP-signed messages between nodes; key ${p.fingerprint}.`,
+  );
   lines.push('5. Services', '');
   section(lines, '5.1', 'Incident Response', p.services?.incidentResponse);
   section(lines, '5.2', 'Proactive Activities', p.services?.proactive?.join('\n'));

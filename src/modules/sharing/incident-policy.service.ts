@@ -2,9 +2,14 @@ import type { Clock } from '../../clock.js';
 import type { Db, DbOrTx } from '../../db/database.js';
 import { ProblemError } from '../../http/problem.js';
 import type { Incident } from '../../../schemas/incident.schema.js';
-import type { IncidentPolicy, IncidentPolicyPut, LawEnforcementApprovalCreate, LawEnforcementApprovalRecord } from '../../../schemas/sharing.schema.js';
+import type {
+  IncidentPolicy,
+  IncidentPolicyPut,
+  LawEnforcementApprovalCreate,
+  LawEnforcementApprovalRecord,
+} from '../../../schemas/sharing.schema.js';
 import type { AuditLog } from '../audit/audit.module.js';
-import { findIncident } from '../incidents/incident.repository.js';
+import { findIncident } from '../incidents/incidents.module.js';
 import { findIncidentPolicy, insertApproval, listApprovals, putHandlerPolicy } from './sharing.repository.js';
 
 /**
@@ -73,13 +78,24 @@ export function createIncidentPolicyService(deps: { db: Db; clock: Clock; audit:
     async approveLawEnforcement(refOrId, input, actor) {
       return db.transaction().execute(async (tx) => {
         const incident = await mustFind(tx, refOrId, true);
-        const approval = await insertApproval(tx, { incidentId: incident.id, recipient: input.recipient, legalBasis: input.legalBasis.trim(), approvedBy: actor, at: clock() });
+        const approval = await insertApproval(tx, {
+          incidentId: incident.id,
+          recipient: input.recipient,
+          legalBasis: input.legalBasis.trim(),
+          approvedBy: actor,
+          at: clock(),
+        });
         await audit.append(tx, {
           kind: 'law-enforcement.approval',
           actor,
           incidentId: incident.id,
           peer: input.recipient,
-          details: { ref: incident.ref, approvalId: approval.id, recipient: approval.recipient, legalBasis: approval.legalBasis },
+          details: {
+            ref: incident.ref,
+            approvalId: approval.id,
+            recipient: approval.recipient,
+            legalBasis: approval.legalBasis,
+          },
         });
         return approval;
       });

@@ -16,5 +16,16 @@ export {
   type SharingRecipient,
   type SharingService,
 } from './sharing.service.js';
-export { recordReceivedProvenance, recordReceivedProvenances, relabelReceivedProvenance, rememberChosenRecipient, findIncidentPolicy, type ReceivedProvenance, type IncidentPolicyRecord } from './sharing.repository.js';
+export {
+  recordReceivedProvenance,
+  recordReceivedProvenances,
+  relabelReceivedProvenance,
+  rememberChosenRecipient,
+  findIncidentPolicy,
+  type ReceivedProvenance,
+  type IncidentPolicyRecord,
+} from './sharing.repository.js';
 export { effectiveTrustOf, trustInputsOf } from './peer-trust.js';
+
+// Public surface for other modules (docs/architecture.md, rule 3).
+export { reportBodyOf, reportContent } from './share.service.js';

@@ -1,7 +1,7 @@
 import type { DbOrTx } from '../../db/database.js';
 import type { EffectiveTrust, PeerTrustProfile, TrustInputs } from '../../../schemas/policy.schema.js';
-import type { PeerRecord } from '../federation/peers/peer-directory.js';
-import { membershipsOf, ourGroupPolicies } from '../groups/group.repository.js';
+import type { PeerRecord } from '../peers/peers.module.js';
+import { membershipsOf, ourGroupPolicies } from '../groups/groups.module.js';
 import { DEFAULT_TRUST_RULES, effectiveTrust, type TrustRules } from '../policy/index.js';
 
 /**
@@ -28,7 +28,11 @@ export async function trustInputsOf(db: DbOrTx, peer: PeerRecord): Promise<Trust
  * groups; whether we exchange with the peer at all (its status) is a separate question the
  * sharing service asks.
  */
-export async function effectiveTrustOf(db: DbOrTx, peer: PeerRecord, rules: Readonly<TrustRules> = DEFAULT_TRUST_RULES): Promise<EffectiveTrust> {
+export async function effectiveTrustOf(
+  db: DbOrTx,
+  peer: PeerRecord,
+  rules: Readonly<TrustRules> = DEFAULT_TRUST_RULES,
+): Promise<EffectiveTrust> {
   const inputs = await trustInputsOf(db, peer);
   return effectiveTrust(inputs.peer, inputs.ourGroups, rules);
 }

@@ -4,7 +4,13 @@ import type { DbOrTx, Tx } from '../../db/database.js';
 import { jsonbParameter } from '../../db/jsonb-parameter.js';
 import type { IncidentPolicyTable, LawEnforcementApprovalTable } from '../../db/tables.js';
 import type { Tlp } from '../../../schemas/common.schema.js';
-import type { LawEnforcementApproval, Provenance, ProvenanceHop, RedistributionLimit, SectionMinimums } from '../../../schemas/policy.schema.js';
+import type {
+  LawEnforcementApproval,
+  Provenance,
+  ProvenanceHop,
+  RedistributionLimit,
+  SectionMinimums,
+} from '../../../schemas/policy.schema.js';
 
 /**
  * SQL for the per-incident policy facts (incident_policy) and law-enforcement approvals
@@ -79,7 +85,13 @@ export async function putHandlerPolicy(
   const minimums = JSON.stringify(values.sectionMinimums);
   await tx
     .insertInto('incident_policy')
-    .values({ incident_id: incidentId, red_recipients: values.redRecipients, section_minimums: minimums, updated_at: at, updated_by: actor })
+    .values({
+      incident_id: incidentId,
+      red_recipients: values.redRecipients,
+      section_minimums: minimums,
+      updated_at: at,
+      updated_by: actor,
+    })
     .onConflict((oc) =>
       oc.column('incident_id').doUpdateSet({
         red_recipients: values.redRecipients,
@@ -132,12 +144,20 @@ export interface ReceivedProvenance {
  * Records (or replaces) the provenance of a received report, inside the transaction that files
  * it. `actor` defaults to the team we received it from.
  */
-export async function recordReceivedProvenance(tx: Tx, incidentId: string, p: ReceivedProvenance, options: { at?: Date; actor?: string } = {}): Promise<void> {
+export async function recordReceivedProvenance(
+  tx: Tx,
+  incidentId: string,
+  p: ReceivedProvenance,
+  options: { at?: Date; actor?: string } = {},
+): Promise<void> {
   await recordReceivedProvenances(tx, [{ incidentId, provenance: p, ...options }]);
 }
 
 /** {@link recordReceivedProvenance} for several incidents, in one statement. */
-export async function recordReceivedProvenances(tx: Tx, items: Array<{ incidentId: string; provenance: ReceivedProvenance; at?: Date; actor?: string }>): Promise<void> {
+export async function recordReceivedProvenances(
+  tx: Tx,
+  items: Array<{ incidentId: string; provenance: ReceivedProvenance; at?: Date; actor?: string }>,
+): Promise<void> {
   if (items.length === 0) return;
   const rows = items.map(({ incidentId, provenance: p, at, actor }) => {
     if (p.chain.length === 0) throw new TypeError('recordReceivedProvenance: the chain needs at least the originator hop');
@@ -164,7 +184,13 @@ export async function recordReceivedProvenances(tx: Tx, items: Array<{ incidentI
 }
 
 export async function listApprovals(db: DbOrTx, incidentId: string): Promise<ApprovalRecord[]> {
-  const rows = await db.selectFrom('law_enforcement_approval').selectAll().where('incident_id', '=', incidentId).orderBy('approved_at').orderBy('id').execute();
+  const rows = await db
+    .selectFrom('law_enforcement_approval')
+    .selectAll()
+    .where('incident_id', '=', incidentId)
+    .orderBy('approved_at')
+    .orderBy('id')
+    .execute();
   return rows.map(toApproval);
 }
 
@@ -198,13 +224,30 @@ function toApproval(r: Selectable<LawEnforcementApprovalTable>): ApprovalRecord 
   };
 }
 
-export async function insertApproval(tx: Tx, a: { incidentId: string; recipient: string; legalBasis: string; approvedBy: string; at: Date }): Promise<ApprovalRecord> {
+export async function insertApproval(
+  tx: Tx,
+  a: { incidentId: string; recipient: string; legalBasis: string; approvedBy: string; at: Date },
+): Promise<ApprovalRecord> {
   const id = randomUUID();
   await tx
     .insertInto('law_enforcement_approval')
-    .values({ id, incident_id: a.incidentId, recipient: a.recipient, legal_basis: a.legalBasis, approved_by: a.approvedBy, approved_at: a.at })
+    .values({
+      id,
+      incident_id: a.incidentId,
+      recipient: a.recipient,
+      legal_basis: a.legalBasis,
+      approved_by: a.approvedBy,
+      approved_at: a.at,
+    })
     .execute();
-  return { id, incidentId: a.incidentId, recipient: a.recipient, legalBasis: a.legalBasis, approvedBy: a.approvedBy, approvedAt: a.at.toISOString() };
+  return {
+    id,
+    incidentId: a.incidentId,
+    recipient: a.recipient,
+    legalBasis: a.legalBasis,
+    approvedBy: a.approvedBy,
+    approvedAt: a.at.toISOString(),
+  };
 }
 
 /**

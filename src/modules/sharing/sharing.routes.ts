@@ -20,7 +20,10 @@ import type { SharingService } from './sharing.service.js';
  * /api/v1/incidents/{ref}. Explain sends nothing and records nothing: it is the same decision a
  * disclosure would get, shown beforehand.
  */
-export const sharingRoutes: FastifyPluginAsyncTypebox<{ sharing: SharingService; incidentPolicy: IncidentPolicyService }> = async (app, { sharing, incidentPolicy }) => {
+export const sharingRoutes: FastifyPluginAsyncTypebox<{
+  sharing: SharingService;
+  incidentPolicy: IncidentPolicyService;
+}> = async (app, { sharing, incidentPolicy }) => {
   const actor = (request: Parameters<typeof principalOf>[0]) => principalOf(request).subject;
 
   app.post(
@@ -38,7 +41,10 @@ export const sharingRoutes: FastifyPluginAsyncTypebox<{ sharing: SharingService;
     },
     async (request) => {
       const { incident, peer, purpose, kind, explicitlyChosen } = request.body;
-      return sharing.explain(incident, peer, purpose, { ...(kind ? { kind } : {}), ...(explicitlyChosen ? { chosenByHandler: true } : {}) });
+      return sharing.explain(incident, peer, purpose, {
+        ...(kind ? { kind } : {}),
+        ...(explicitlyChosen ? { chosenByHandler: true } : {}),
+      });
     },
   );
 
@@ -100,7 +106,10 @@ export const sharingRoutes: FastifyPluginAsyncTypebox<{ sharing: SharingService;
     },
     async (request, reply) => {
       const approval = await incidentPolicy.approveLawEnforcement(request.params.ref, request.body, actor(request));
-      request.log.info({ incidentId: approval.incidentId, recipient: approval.recipient, approval: approval.id }, 'law-enforcement disclosure approved');
+      request.log.info(
+        { incidentId: approval.incidentId, recipient: approval.recipient, approval: approval.id },
+        'law-enforcement disclosure approved',
+      );
       return reply.code(201).send(approval);
     },
   );

@@ -52,37 +52,30 @@ import { canonicalize } from '../../crypto/canonical-json.js';
 import type { Db, DbOrTx } from '../../db/database.js';
 import { ProblemError } from '../../http/problem.js';
 import type { Incident } from '../../../schemas/incident.schema.js';
-import type {
-  PolicyDecision,
-  PolicyItem,
-  PolicyRecipient,
-  Purpose,
-  Relationship,
-  TrustLevel,
-} from '../../../schemas/policy.schema.js';
+import type { PolicyDecision, PolicyItem, Purpose, Relationship, TrustLevel } from '../../../schemas/policy.schema.js';
 import type { ExplainResponse, PeerTrust, RecipientBlock, RecipientTrust } from '../../../schemas/sharing.schema.js';
 import type { AuditLog } from '../audit/audit.module.js';
-import type { PeerDirectory, PeerRecord, PeerStatus } from '../federation/peers/peer-directory.js';
-import type { IncidentService } from '../incidents/incident.service.js';
+import type { PeerDirectory, PeerRecord, PeerStatus } from '../peers/peers.module.js';
+import type { IncidentService } from '../incidents/incidents.module.js';
 import {
   decide,
   DEFAULT_TRUST_RULES,
   effectiveTrust,
   policyItemFromIncident,
-  policyVersionOf,
   preparePayload,
   type PolicyConfig,
   type PolicyPayload,
 } from '../policy/index.js';
-import { findSiteByAddress, findSiteByDomain, findSiteById, type SiteRecord } from '../sites/site.repository.js';
-import { domainSuffixes, parseAddress } from '../sites/network-scope.js';
+import { findSiteById, type SiteRecord } from '../sites/sites.module.js';
+
 import { trustInputsOf } from './peer-trust.js';
+import { createRecipientResolver, type Resolved } from './recipient-resolution.js';
+import { createDisclosureRecorder } from './disclosure-record.js';
 import {
   findIncidentPolicies,
   findIncidentPolicy,
   listApprovals,
   listApprovalsFor,
-  rememberChosenRecipient,
   type ApprovalRecord,
   type IncidentPolicyRecord,
 } from './sharing.repository.js';
@@ -162,14 +155,32 @@ export interface SharingOutcome {
 
 export interface SharingService {
   /** Decides without recording: a pure read. */
-  evaluate(db: DbOrTx, incident: Incident, recipient: SharingRecipient, purpose: Purpose, options?: SharingOptions): Promise<SharingOutcome>;
+  evaluate(
+    db: DbOrTx,
+    incident: Incident,
+    recipient: SharingRecipient,
+    purpose: Purpose,
+    options?: SharingOptions,
+  ): Promise<SharingOutcome>;
   /**
    * The decisions `evaluate` would make for each incident (same order), for one recipient,
    * with the incidents' facts read in bulk. Records nothing.
    */
-  evaluateMany(db: DbOrTx, incidents: Incident[], recipient: SharingRecipient, purpose: Purpose, options?: SharingOptions): Promise<SharingOutcome[]>;
+  evaluateMany(
+    db: DbOrTx,
+    incidents: Incident[],
+    recipient: SharingRecipient,
+    purpose: Purpose,
+    options?: SharingOptions,
+  ): Promise<SharingOutcome[]>;
   /** Decides and appends exactly one `disclosure.decision` audit entry in the caller's transaction (as its last step). */
-  decideAndRecord(tx: DbOrTx, incident: Incident, recipient: SharingRecipient, purpose: Purpose, options?: RecordOptions): Promise<SharingOutcome>;
+  decideAndRecord(
+    tx: DbOrTx,
+    incident: Incident,
+    recipient: SharingRecipient,
+    purpose: Purpose,
+    options?: RecordOptions,
+  ): Promise<SharingOutcome>;
   /**
    * Appends the `disclosure.decision` entry for an outcome `evaluate` returned (pass the same
    * options), and remembers a handler's choice: the last step of the caller's transaction.
@@ -181,7 +192,12 @@ export interface SharingService {
    * What `recipient` would receive for `purpose`, and why (POST /api/v1/policy/explain).
    * 404 (`not-found`) for an unknown incident or site, `unknown-peer` for an unknown team.
    */
-  explain(refOrId: string, recipientId: string, purpose: Purpose, options?: { kind?: 'team' | 'site'; chosenByHandler?: boolean }): Promise<ExplainResponse>;
+  explain(
+    refOrId: string,
+    recipientId: string,
+    purpose: Purpose,
+    options?: { kind?: 'team' | 'site'; chosenByHandler?: boolean },
+  ): Promise<ExplainResponse>;
   /** A peer's effective trust with its inputs and reasons (GET /api/v1/policy/trust/{teamId}); `unknown-peer` when absent. */
   peerTrust(teamId: string): Promise<PeerTrust>;
 }
@@ -204,16 +220,22 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** The answer for a disclosure the policy refuses: 403 policy-denied with the reasons. Throw it after the deciding transaction committed. */
 export function policyDenied(outcome: Pick<SharingOutcome, 'decision' | 'deniedBy'>): ProblemError {
   const { decision } = outcome;
-  return new ProblemError('policy-denied', `the sharing policy does not allow ${decision.purpose} disclosure to ${decision.recipient}: ${outcome.deniedBy.join(', ')}`, {
-    reasons: decision.reasons,
-    deniedBy: outcome.deniedBy,
-    policyVersion: decision.policyVersion,
-  });
+  return new ProblemError(
+    'policy-denied',
+    `the sharing policy does not allow ${decision.purpose} disclosure to ${decision.recipient}: ${outcome.deniedBy.join(', ')}`,
+    {
+      reasons: decision.reasons,
+      deniedBy: outcome.deniedBy,
+      policyVersion: decision.policyVersion,
+    },
+  );
 }
 
 /** SHA-256 of the canonical JSON of a value as it travels (a JSON round trip first, as the wire does). */
 export function payloadDigest(content: unknown): string {
-  return createHash('sha256').update(canonicalize(JSON.parse(JSON.stringify(content)))).digest('hex');
+  return createHash('sha256')
+    .update(canonicalize(JSON.parse(JSON.stringify(content))))
+    .digest('hex');
 }
 
 const defaultRender = (p: PolicyPayload): unknown => (p.detail === 'full' ? p.incident : p.summary);
@@ -221,87 +243,114 @@ const defaultRender = (p: PolicyPayload): unknown => (p.detail === 'full' ? p.in
 const BLOCK_WORDS: Record<RecipientBlock, (id: string) => string> = {
   'recipient-unknown': (id) => `Denied [recipient-unknown]: ${id} is not a peer or site this node knows; nothing goes to it.`,
   'peer-suspended': (id) => `Denied [peer-suspended]: exchange with ${id} is suspended; nothing goes to it until a handler resumes it.`,
-  'peer-key-changed': (id) => `Denied [peer-key-changed]: ${id} presented a key other than the pinned one; nothing goes to it until a handler re-verifies it.`,
+  'peer-key-changed': (id) =>
+    `Denied [peer-key-changed]: ${id} presented a key other than the pinned one; nothing goes to it until a handler re-verifies it.`,
 };
 
-export function createSharingService(deps: SharingDeps): SharingService {
-  const { db, config, peers, audit, incidents } = deps;
-  const clock = deps.clock ?? systemClock;
-  const rules = deps.policy?.trustRules ?? DEFAULT_TRUST_RULES;
-  const siteTrust: TrustLevel = deps.siteTrust ?? 'partner';
+/** The decision on facts already gathered: what evaluate and evaluateMany share, so both decide alike. */
+function outcomeOf(
+  deps: SharingDeps,
+  incident: Incident,
+  facts: IncidentPolicyRecord | null,
+  approvals: ApprovalRecord[],
+  resolved: Resolved,
+  purpose: Purpose,
+  options: SharingOptions,
+): SharingOutcome {
+  const who = resolved.recipient.id;
 
-  /** Is any host of the incident in this site's scope (the most specific registered owner)? */
-  async function siteInvolved(dbOrTx: DbOrTx, site: SiteRecord, incident: Incident): Promise<boolean> {
-    for (const host of incident.hosts) {
-      const parsed = host.ip ? parseAddress(host.ip) : null;
-      if (parsed && (await findSiteByAddress(dbOrTx, parsed.address, parsed.family))?.site.id === site.id) return true;
-      if (host.hostname && (await findSiteByDomain(dbOrTx, domainSuffixes(host.hostname)))?.site.id === site.id) return true;
-    }
-    return false;
-  }
+  const chosen = new Set(facts?.chosenRecipients ?? []);
+  if (options.chosenByHandler) chosen.add(who);
+  const item = policyItemFromIncident(incident, {
+    ourTeamId: deps.config.teamId,
+    ...(facts && Object.keys(facts.sectionMinimums).length > 0 ? { sectionMinimums: facts.sectionMinimums } : {}),
+    redRecipients: facts?.redRecipients ?? [],
+    chosenRecipients: [...chosen],
+    involvedRecipients: resolved.involved ? [who] : [],
+    lawEnforcementApprovals: approvals.map((a) => ({
+      recipient: a.recipient,
+      approvedBy: a.approvedBy,
+      legalBasis: a.legalBasis,
+      approvedAt: a.approvedAt,
+    })),
+    provenance: facts?.provenance ?? null,
+  });
 
-  interface Resolved {
-    recipient: ResolvedRecipient;
-    policyRecipient: PolicyRecipient;
-    trust: RecipientTrust;
-    blockedBy: RecipientBlock[];
-    involved: boolean;
-  }
-
-  async function resolve(dbOrTx: DbOrTx, incident: Incident, target: SharingRecipient): Promise<Resolved> {
-    if ('teamId' in target) {
-      const id = target.teamId;
-      const peer = await peers.find(dbOrTx, id);
-      if (!peer) {
-        return {
-          recipient: { id, kind: 'team', name: null, relationship: null, status: null, peer: null, site: null },
-          policyRecipient: { id, kind: 'team', trust: 'unknown' },
-          trust: { level: 'unknown', reasons: [`${id} is not a peer of ours: unknown`] },
-          blockedBy: ['recipient-unknown'],
-          involved: false,
-        };
-      }
-      const inputs = await trustInputsOf(dbOrTx, peer);
-      const computed = effectiveTrust(inputs.peer, inputs.ourGroups, rules);
-      const blockedBy: RecipientBlock[] = peer.status === 'suspended' ? ['peer-suspended'] : peer.status === 'key-changed' ? ['peer-key-changed'] : [];
-      return {
-        recipient: { id, kind: 'team', name: peer.name, relationship: peer.relationship, status: peer.status, peer, site: null },
-        // The trust inputs, not just the level: the decision then explains the level in its reasons.
-        policyRecipient: { id, kind: 'team', relationship: peer.relationship, trust: inputs },
-        trust: { level: computed.level, reasons: computed.reasons, bilateral: computed.bilateral, floor: computed.floor, cap: computed.cap },
-        blockedBy,
-        involved: false,
-      };
-    }
-    const id = target.siteId;
-    const site = UUID.test(id) ? await findSiteById(dbOrTx, id.toLowerCase()) : null;
-    const trust: RecipientTrust = { level: siteTrust, reasons: [`${id} is one of our own constituency's sites: ${siteTrust} (node setting)`] };
-    if (!site) {
-      return {
-        recipient: { id, kind: 'site', name: null, relationship: null, status: null, peer: null, site: null },
-        policyRecipient: { id, kind: 'site', trust: 'unknown' },
-        trust: { level: 'unknown', reasons: [`${id} is not a site of our constituency: unknown`] },
-        blockedBy: ['recipient-unknown'],
-        involved: false,
-      };
-    }
-    return {
-      recipient: { id: site.id, kind: 'site', name: site.name, relationship: null, status: null, peer: null, site },
-      policyRecipient: { id: site.id, kind: 'site', trust: siteTrust },
-      trust,
-      blockedBy: [],
-      involved: await siteInvolved(dbOrTx, site, incident),
+  let decision = decide(item, resolved.policyRecipient, purpose, {
+    ...(deps.policy ? { config: deps.policy } : {}),
+    now: (deps.clock ?? systemClock)(),
+  });
+  const blockedBy = resolved.blockedBy;
+  if (blockedBy.length > 0) {
+    // What the policy would allow does not matter: nothing goes to this recipient. Keep the
+    // policy's findings (they explain the rest), drop the parts that describe a sending.
+    const kept = decision.reasons.filter((r) => !/^(Allowed:|Redacted:|Summary detail only:|Denied by \d+ rule)/.test(r));
+    const total = blockedBy.length + decision.deniedBy.length;
+    decision = {
+      ...decision,
+      allow: false,
+      detail: 'none',
+      redactions: [],
+      mayRedistribute: false,
+      provenance: null,
+      reasons: [...blockedBy.map((b) => BLOCK_WORDS[b](who)), ...kept, `Denied by ${total} rule(s).`],
     };
   }
 
-  async function evaluate(dbOrTx: DbOrTx, incident: Incident, target: SharingRecipient, purpose: Purpose, options: SharingOptions = {}): Promise<SharingOutcome> {
+  let payload: PolicyPayload | null = null;
+  let content: unknown = null;
+  let payloadSha256: string | null = null;
+  if (decision.allow) {
+    payload = preparePayload(incident, decision);
+    content = (options.render ?? defaultRender)(payload, decision);
+    payloadSha256 = payloadDigest(content);
+  }
+  return {
+    allow: decision.allow,
+    decision,
+    blockedBy: [...blockedBy],
+    deniedBy: [...blockedBy, ...decision.deniedBy],
+    payload,
+    content,
+    payloadSha256,
+    trust: resolved.trust,
+    recipient: resolved.recipient,
+    item,
+  };
+}
+
+export function createSharingService(deps: SharingDeps): SharingService {
+  const { db, peers, audit, incidents } = deps;
+  const clock = deps.clock ?? systemClock;
+  const rules = deps.policy?.trustRules ?? DEFAULT_TRUST_RULES;
+  const siteTrust: TrustLevel = deps.siteTrust ?? 'partner';
+  const resolve = createRecipientResolver({ peers, rules, siteTrust });
+  const { record, recordFeedPage } = createDisclosureRecorder({
+    audit,
+    clock,
+    ...(deps.policy ? { policy: deps.policy } : {}),
+  });
+
+  async function evaluate(
+    dbOrTx: DbOrTx,
+    incident: Incident,
+    target: SharingRecipient,
+    purpose: Purpose,
+    options: SharingOptions = {},
+  ): Promise<SharingOutcome> {
     const facts = await findIncidentPolicy(dbOrTx, incident.id);
     const approvals = await listApprovals(dbOrTx, incident.id);
     const resolved = await resolve(dbOrTx, incident, target);
-    return outcomeOf(incident, facts, approvals, resolved, purpose, options);
+    return outcomeOf(deps, incident, facts, approvals, resolved, purpose, options);
   }
 
-  async function evaluateMany(dbOrTx: DbOrTx, list: Incident[], target: SharingRecipient, purpose: Purpose, options: SharingOptions = {}): Promise<SharingOutcome[]> {
+  async function evaluateMany(
+    dbOrTx: DbOrTx,
+    list: Incident[],
+    target: SharingRecipient,
+    purpose: Purpose,
+    options: SharingOptions = {},
+  ): Promise<SharingOutcome[]> {
     if (list.length === 0) return [];
     const ids = list.map((i) => i.id);
     const facts = await findIncidentPolicies(dbOrTx, ids);
@@ -312,143 +361,23 @@ export function createSharingService(deps: SharingDeps): SharingService {
     const outcomes: SharingOutcome[] = [];
     for (const incident of list) {
       const resolved = team ?? (await resolve(dbOrTx, incident, target));
-      outcomes.push(outcomeOf(incident, facts.get(incident.id) ?? null, approvals.get(incident.id) ?? [], resolved, purpose, options));
+      outcomes.push(
+        outcomeOf(deps, incident, facts.get(incident.id) ?? null, approvals.get(incident.id) ?? [], resolved, purpose, options),
+      );
     }
     return outcomes;
   }
 
-  /** The decision on facts already gathered: what evaluate and evaluateMany share, so both decide alike. */
-  function outcomeOf(
+  async function decideAndRecord(
+    tx: DbOrTx,
     incident: Incident,
-    facts: IncidentPolicyRecord | null,
-    approvals: ApprovalRecord[],
-    resolved: Resolved,
+    target: SharingRecipient,
     purpose: Purpose,
-    options: SharingOptions,
-  ): SharingOutcome {
-    const who = resolved.recipient.id;
-
-    const chosen = new Set(facts?.chosenRecipients ?? []);
-    if (options.chosenByHandler) chosen.add(who);
-    const item = policyItemFromIncident(incident, {
-      ourTeamId: config.teamId,
-      ...(facts && Object.keys(facts.sectionMinimums).length > 0 ? { sectionMinimums: facts.sectionMinimums } : {}),
-      redRecipients: facts?.redRecipients ?? [],
-      chosenRecipients: [...chosen],
-      involvedRecipients: resolved.involved ? [who] : [],
-      lawEnforcementApprovals: approvals.map((a) => ({ recipient: a.recipient, approvedBy: a.approvedBy, legalBasis: a.legalBasis, approvedAt: a.approvedAt })),
-      provenance: facts?.provenance ?? null,
-    });
-
-    let decision = decide(item, resolved.policyRecipient, purpose, { ...(deps.policy ? { config: deps.policy } : {}), now: clock() });
-    const blockedBy = resolved.blockedBy;
-    if (blockedBy.length > 0) {
-      // What the policy would allow does not matter: nothing goes to this recipient. Keep the
-      // policy's findings (they explain the rest), drop the parts that describe a sending.
-      const kept = decision.reasons.filter((r) => !/^(Allowed:|Redacted:|Summary detail only:|Denied by \d+ rule)/.test(r));
-      const total = blockedBy.length + decision.deniedBy.length;
-      decision = {
-        ...decision,
-        allow: false,
-        detail: 'none',
-        redactions: [],
-        mayRedistribute: false,
-        provenance: null,
-        reasons: [...blockedBy.map((b) => BLOCK_WORDS[b](who)), ...kept, `Denied by ${total} rule(s).`],
-      };
-    }
-
-    let payload: PolicyPayload | null = null;
-    let content: unknown = null;
-    let payloadSha256: string | null = null;
-    if (decision.allow) {
-      payload = preparePayload(incident, decision);
-      content = (options.render ?? defaultRender)(payload, decision);
-      payloadSha256 = payloadDigest(content);
-    }
-    return {
-      allow: decision.allow,
-      decision,
-      blockedBy: [...blockedBy],
-      deniedBy: [...blockedBy, ...decision.deniedBy],
-      payload,
-      content,
-      payloadSha256,
-      trust: resolved.trust,
-      recipient: resolved.recipient,
-      item,
-    };
-  }
-
-  async function decideAndRecord(tx: DbOrTx, incident: Incident, target: SharingRecipient, purpose: Purpose, options: RecordOptions = {}): Promise<SharingOutcome> {
+    options: RecordOptions = {},
+  ): Promise<SharingOutcome> {
     const outcome = await evaluate(tx, incident, target, purpose, options);
     await record(tx, incident, outcome, options);
     return outcome;
-  }
-
-  async function record(tx: DbOrTx, incident: Incident, outcome: SharingOutcome, options: RecordOptions = {}): Promise<void> {
-    const actor = options.actor ?? 'node';
-    const { decision, recipient } = outcome;
-    const purpose = decision.purpose;
-    if (outcome.allow && options.chosenByHandler && options.rememberChoice !== false) await rememberChosenRecipient(tx, incident.id, recipient.id, actor, clock());
-    await audit.append(tx, {
-      kind: 'disclosure.decision',
-      actor,
-      incidentId: incident.id,
-      peer: recipient.kind === 'team' ? recipient.id : null,
-      decision: outcome.allow ? 'allow' : 'deny',
-      details: {
-        ...options.details,
-        ref: incident.ref,
-        purpose,
-        recipient: { kind: recipient.kind, id: recipient.id },
-        policyVersion: decision.policyVersion,
-        tlp: decision.tlp,
-        trust: decision.trust,
-        detail: decision.detail,
-        redactions: decision.redactions.map((r) => r.section),
-        // Where identifiers were scrubbed (JSON pointers and actions only, never the values).
-        scrubbed: (outcome.payload?.scrubbed ?? []).map((s) => `${s.action} ${s.path}`),
-        mayRedistribute: decision.mayRedistribute,
-        chosenByHandler: options.chosenByHandler === true,
-        deniedBy: outcome.deniedBy,
-        reasons: decision.reasons,
-        payloadSha256: outcome.payloadSha256,
-      },
-    });
-  }
-
-  async function recordFeedPage(dbOrTx: DbOrTx, page: FeedPageRecord): Promise<void> {
-    const byRule: Record<string, number> = {};
-    for (const o of page.denied) for (const rule of o.deniedBy) byRule[rule] = (byRule[rule] ?? 0) + 1;
-    const first = page.served[0]?.outcome ?? page.denied[0];
-    await audit.append(dbOrTx, {
-      kind: 'disclosure.feed-page',
-      actor: page.actor ?? page.recipient,
-      incidentId: null,
-      peer: page.recipient,
-      decision: page.served.length > 0 ? 'allow' : 'deny',
-      details: {
-        ...page.details,
-        purpose: 'pull-feed',
-        recipient: { kind: 'team', id: page.recipient },
-        policyVersion: first?.decision.policyVersion ?? policyVersionOf(deps.policy),
-        trust: first?.trust.level ?? null,
-        // What the explain route would answer for each, in short: enough to find and re-check
-        // every item (explain gives the reasons), never its content.
-        items: page.served.map(({ incident, outcome, position }) => ({
-          incidentId: incident.id,
-          ref: incident.ref,
-          position,
-          tlp: outcome.decision.tlp,
-          detail: outcome.decision.detail,
-          redactions: outcome.decision.redactions.map((r) => r.section),
-          mayRedistribute: outcome.decision.mayRedistribute,
-          payloadSha256: outcome.payloadSha256,
-        })),
-        denied: { count: page.denied.length, byRule },
-      },
-    });
   }
 
   return {
@@ -483,7 +412,11 @@ export function createSharingService(deps: SharingDeps): SharingService {
         assurance: peer.assurance,
         status: peer.status,
         ...computed,
-        memberships: inputs.peer.memberships.map((m) => ({ group: m.group, level: m.level, counts: ours.has(m.group) })),
+        memberships: inputs.peer.memberships.map((m) => ({
+          group: m.group,
+          level: m.level,
+          counts: ours.has(m.group),
+        })),
         exchange: peer.status === 'active',
       };
     },
@@ -494,7 +427,13 @@ export function toExplainResponse(incident: Incident, outcome: SharingOutcome): 
   const { decision, recipient } = outcome;
   return {
     incident: { id: incident.id, ref: incident.ref },
-    recipient: { id: recipient.id, kind: recipient.kind, name: recipient.name, relationship: recipient.relationship, status: recipient.status },
+    recipient: {
+      id: recipient.id,
+      kind: recipient.kind,
+      name: recipient.name,
+      relationship: recipient.relationship,
+      status: recipient.status,
+    },
     purpose: decision.purpose,
     allow: outcome.allow,
     detail: decision.detail,

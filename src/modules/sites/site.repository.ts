@@ -66,7 +66,9 @@ const siteColumns = [
   'site.version',
   'site.created_at',
   'site.updated_at',
-  sql<string[]>`coalesce((select json_agg(n.network::text order by n.id) from site_network n where n.site_id = site.id), '[]')`.as('networks'),
+  sql<string[]>`coalesce((select json_agg(n.network::text order by n.id) from site_network n where n.site_id = site.id), '[]')`.as(
+    'networks',
+  ),
   sql<number[]>`coalesce((select json_agg(a.asn order by a.id) from site_asn a where a.site_id = site.id), '[]')`.as('asns'),
   sql<string[]>`coalesce((select json_agg(d.domain order by d.id) from site_domain d where d.site_id = site.id), '[]')`.as('domains'),
 ] as const;
@@ -155,21 +157,30 @@ export async function deleteSite(tx: Tx, id: string): Promise<boolean> {
 export async function replaceNetworks(tx: Tx, siteId: string, networks: string[]): Promise<void> {
   await tx.deleteFrom('site_network').where('site_id', '=', siteId).execute();
   for (const chunk of chunks(networks)) {
-    await tx.insertInto('site_network').values(chunk.map((network) => ({ site_id: siteId, network }))).execute();
+    await tx
+      .insertInto('site_network')
+      .values(chunk.map((network) => ({ site_id: siteId, network })))
+      .execute();
   }
 }
 
 export async function replaceAsns(tx: Tx, siteId: string, asns: number[]): Promise<void> {
   await tx.deleteFrom('site_asn').where('site_id', '=', siteId).execute();
   for (const chunk of chunks(asns)) {
-    await tx.insertInto('site_asn').values(chunk.map((asn) => ({ site_id: siteId, asn }))).execute();
+    await tx
+      .insertInto('site_asn')
+      .values(chunk.map((asn) => ({ site_id: siteId, asn })))
+      .execute();
   }
 }
 
 export async function replaceDomains(tx: Tx, siteId: string, domains: string[]): Promise<void> {
   await tx.deleteFrom('site_domain').where('site_id', '=', siteId).execute();
   for (const chunk of chunks(domains)) {
-    await tx.insertInto('site_domain').values(chunk.map((domain) => ({ site_id: siteId, domain }))).execute();
+    await tx
+      .insertInto('site_domain')
+      .values(chunk.map((domain) => ({ site_id: siteId, domain })))
+      .execute();
   }
 }
 
@@ -209,7 +220,12 @@ export async function findScopeOwners(tx: Tx, scopes: Partial<SiteScopes>, excep
     owners.push(...rows.map((r) => ({ kind: 'network' as const, value: r.value, siteId: r.site_id })));
   }
   for (const chunk of chunks(scopes.asns ?? [])) {
-    const rows = await tx.selectFrom('site_asn').select(['site_id', 'asn']).where('asn', 'in', chunk).where('site_id', '<>', exceptSiteId).execute();
+    const rows = await tx
+      .selectFrom('site_asn')
+      .select(['site_id', 'asn'])
+      .where('asn', 'in', chunk)
+      .where('site_id', '<>', exceptSiteId)
+      .execute();
     owners.push(...rows.map((r) => ({ kind: 'asn' as const, value: String(r.asn), siteId: r.site_id })));
   }
   for (const chunk of chunks(scopes.domains ?? [])) {

@@ -100,7 +100,13 @@ export const siteRoutes: FastifyPluginAsyncTypebox<{ sites: SiteService }> = asy
     '/sites/:id',
     {
       preHandler: requireRole('reader'),
-      schema: { tags, operationId: 'getSite', summary: 'One site', params: SiteIdParamsSchema, response: { 200: SiteSchema, ...errorResponses } },
+      schema: {
+        tags,
+        operationId: 'getSite',
+        summary: 'One site',
+        params: SiteIdParamsSchema,
+        response: { 200: SiteSchema, ...errorResponses },
+      },
     },
     async (request, reply) => {
       const site = await sites.get(request.params.id);

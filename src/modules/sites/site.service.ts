@@ -78,7 +78,12 @@ function normaliseScopes(input: Partial<SiteScopes>): Partial<SiteScopes> {
     const networks = input.networks.map((text, i) => {
       const network = canonicalNetwork(text);
       if (!network) {
-        throw invalid('body', `/networks/${i}`, `"${text}" is not a CIDR block (a bad address, or host bits set right of the mask)`, 'not a CIDR block');
+        throw invalid(
+          'body',
+          `/networks/${i}`,
+          `"${text}" is not a CIDR block (a bad address, or host bits set right of the mask)`,
+          'not a CIDR block',
+        );
       }
       return network;
     });
@@ -108,7 +113,13 @@ function decodeCursor(cursor: string): PagePosition {
   } catch {
     // Falls through to the shape check below.
   }
-  if (!Array.isArray(parsed) || parsed.length !== 2 || typeof parsed[0] !== 'string' || typeof parsed[1] !== 'string' || !UUID.test(parsed[1])) {
+  if (
+    !Array.isArray(parsed) ||
+    parsed.length !== 2 ||
+    typeof parsed[0] !== 'string' ||
+    typeof parsed[1] !== 'string' ||
+    !UUID.test(parsed[1])
+  ) {
     throw invalid('querystring', '/cursor', 'cursor is not one this node issued', 'unrecognised cursor');
   }
   return { name: parsed[0], id: parsed[1] };
@@ -139,7 +150,9 @@ export function createSiteService(deps: { db: Db; clock: Clock }): SiteService {
   function checkVersion(current: number | null, id: string, options: WriteOptions): void {
     if (current === null) throw new ProblemError('not-found', `no site ${id}`);
     if (options.expectedVersion !== undefined && options.expectedVersion !== current) {
-      throw new ProblemError('version-mismatch', `site ${id} is at version ${current}, not ${options.expectedVersion}`, { currentVersion: current });
+      throw new ProblemError('version-mismatch', `site ${id} is at version ${current}, not ${options.expectedVersion}`, {
+        currentVersion: current,
+      });
     }
   }
 
@@ -149,7 +162,13 @@ export function createSiteService(deps: { db: Db; clock: Clock }): SiteService {
       const scopes = normaliseScopes(input);
       await db.transaction().execute(async (tx) => {
         await assertScopesFree(tx, scopes, id);
-        await insertSite(tx, { id, name: input.name, description: input.description ?? null, pocs: input.pocs ?? [], at: clock() });
+        await insertSite(tx, {
+          id,
+          name: input.name,
+          description: input.description ?? null,
+          pocs: input.pocs ?? [],
+          at: clock(),
+        });
         await replaceNetworks(tx, id, scopes.networks ?? []);
         await replaceAsns(tx, id, scopes.asns ?? []);
         await replaceDomains(tx, id, scopes.domains ?? []);
@@ -163,7 +182,11 @@ export function createSiteService(deps: { db: Db; clock: Clock }): SiteService {
       const limit = Math.min(Math.max(options.limit ?? DEFAULT_PAGE_SIZE, 1), MAX_PAGE_SIZE);
       const after = options.cursor ? decodeCursor(options.cursor) : null;
       // One row more than asked says whether another page exists, without a count.
-      const records = await listSites(db, { ...(options.q ? { nameContains: options.q } : {}), after, limit: limit + 1 });
+      const records = await listSites(db, {
+        ...(options.q ? { nameContains: options.q } : {}),
+        after,
+        limit: limit + 1,
+      });
       const items = records.slice(0, limit);
       const last = items.at(-1);
       return {
@@ -209,7 +232,10 @@ export function createSiteService(deps: { db: Db; clock: Clock }): SiteService {
         if (!parsed) throw invalid('querystring', '/ip', `"${query.ip}" is not an IPv4 or IPv6 address`, 'not an IP address');
         const match = await findSiteByAddress(db, parsed.address, parsed.family);
         if (!match) throw new ProblemError('not-found', `no site is responsible for ${parsed.address}`);
-        return { site: toWire(match.site), matched: { kind: 'ip', value: match.network, prefixLength: match.prefixLength } };
+        return {
+          site: toWire(match.site),
+          matched: { kind: 'ip', value: match.network, prefixLength: match.prefixLength },
+        };
       }
       if (query.domain !== undefined) {
         const match = await findSiteByDomain(db, domainSuffixes(query.domain));
@@ -217,7 +243,8 @@ export function createSiteService(deps: { db: Db; clock: Clock }): SiteService {
         return { site: toWire(match.site), matched: { kind: 'domain', value: match.domain } };
       }
       const asn = Number(/^(?:as)?(\d{1,10})$/i.exec(query.asn!.trim())?.[1] ?? NaN);
-      if (!(asn <= MAX_ASN)) throw invalid('querystring', '/asn', `"${query.asn}" is not an AS number (0 to ${MAX_ASN})`, 'not an AS number');
+      if (!(asn <= MAX_ASN))
+        throw invalid('querystring', '/asn', `"${query.asn}" is not an AS number (0 to ${MAX_ASN})`, 'not an AS number');
       const match = await findSiteByAsn(db, asn);
       if (!match) throw new ProblemError('not-found', `no site is responsible for AS${asn}`);
       return { site: toWire(match.site), matched: { kind: 'asn', value: match.asn } };

@@ -64,5 +64,11 @@ export function mintApiToken(
   const token = sign({ role: claims.role });
   // exp is in whole seconds (floor); expiresAt says the same instant, never later than the token's real end.
   const expSeconds = Math.floor((nowMs + ttl * 1000) / 1000);
-  return { token, id, role: claims.role, subject: claims.subject, expiresAt: new Date(expSeconds * 1000).toISOString() };
+  return {
+    token,
+    id,
+    role: claims.role,
+    subject: claims.subject,
+    expiresAt: new Date(expSeconds * 1000).toISOString(),
+  };
 }

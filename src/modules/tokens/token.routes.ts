@@ -8,12 +8,22 @@ import { ProblemError } from '../../http/problem.js';
 import { mintApiToken, parseDuration } from './token-codec.js';
 import { insertRevocation } from './token.repository.js';
 
-export const tokenRoutes: FastifyPluginAsyncTypebox<{ db: Db; tokenSecret: string; teamId: string; clock: Clock }> = async (app, deps) => {
+export const tokenRoutes: FastifyPluginAsyncTypebox<{
+  db: Db;
+  tokenSecret: string;
+  teamId: string;
+  clock: Clock;
+}> = async (app, deps) => {
   app.post(
     '/tokens',
     {
       preHandler: requireRole('admin'),
-      schema: { tags: ['tokens'], summary: 'Mint an API token', body: TokenCreateSchema, response: { 201: TokenSchema, ...errorResponses } },
+      schema: {
+        tags: ['tokens'],
+        summary: 'Mint an API token',
+        body: TokenCreateSchema,
+        response: { 201: TokenSchema, ...errorResponses },
+      },
     },
     async (request, reply) => {
       const ttlSeconds = request.body.ttl === undefined ? undefined : parseDuration(request.body.ttl);

@@ -1,0 +1,266 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { Clock } from '../../clock.js';
+import type { Config } from '../../config.js';
+import { sealForRecipient, verifyDocumentSignature, type PeerKey } from '../../crypto/index.js';
+import type { Db } from '../../db/database.js';
+import { validateDocument, envelopeShape, envelopeText, tlpRequiresSealing } from './message-document.js';
+import type { AuditLog } from '../audit/audit.module.js';
+import type { DeliveredHook } from './outbox.js';
+import { PeerCallError, type PeerClient } from './peer-client.js';
+import type { ExchangePeer, PeerKeyring } from './peer-keyring.js';
+import { retryDelayMs, type DeliverySettings } from './delivery-settings.js';
+import { claimDue, markDelivered, markFailed, markRetry, type OutboundRow } from './outbox.repository.js';
+import type { ReceiptDocument } from '../../../schemas/federation.schema.js';
+
+/**
+ * The delivery worker: claims due outbox rows, sends each (sealed when required), verifies and
+ * stores the peer's signed receipt, and otherwise schedules a retry with exponential backoff and
+ * jitter until the message is too old. Several workers (processes) may run on one database:
+ * claims use FOR UPDATE SKIP LOCKED and a lease, and every outcome is written only by the worker
+ * holding the claim (the attempt number fences it). Errors recorded never carry incident content.
+ */
+export interface DeliveryWorkerDeps {
+  db: Db;
+  clock: Clock;
+  config: Pick<Config, 'teamId'>;
+  peers: Pick<PeerKeyring, 'find' | 'keyOf'>;
+  audit: AuditLog;
+  log: FastifyBaseLogger;
+  client: PeerClient;
+  settings: DeliverySettings;
+  /** The outbox's delivery hooks (domain modules' work in the delivery's transaction). */
+  delivered: DeliveredHook;
+}
+
+export interface DeliveryWorker {
+  start(): void;
+  stop(): Promise<void>;
+  /** Look for due messages now (after a commit that queued some). */
+  kick(): void;
+  /** One pass: claim and deliver what is due; resolves when those deliveries finished. Tests and the bench use it. */
+  runOnce(): Promise<number>;
+}
+
+/** A failure the peer will not get over by itself: give up now instead of retrying for a day. */
+class PermanentFailure extends Error {}
+class RetryableFailure extends Error {}
+
+/** Statuses after which the same bytes can never succeed: the document itself is wrong for that peer. */
+const PERMANENT_STATUSES = new Set([400, 413, 415]);
+
+function sealingNeeded(peer: ExchangePeer, tlp: string): boolean {
+  return peer.requiresSealed || tlpRequiresSealing(tlp);
+}
+
+function problemCodeOf(text: string): string {
+  try {
+    const body = JSON.parse(text) as { code?: unknown };
+    return typeof body.code === 'string' ? body.code.slice(0, 64) : '';
+  } catch {
+    return '';
+  }
+}
+
+/** Sends one message; resolves with the verified receipt's text and body, or throws. */
+async function send(
+  deps: DeliveryWorkerDeps,
+  row: OutboundRow,
+  peer: ExchangePeer,
+  key: PeerKey,
+): Promise<{ text: string; receipt: ReceiptDocument }> {
+  let payload = envelopeText(row.document, row.signature);
+  if (sealingNeeded(peer, row.tlp)) payload = JSON.stringify({ sealed: await sealForRecipient(payload, key) });
+  let response: { status: number; text: string };
+  try {
+    response = await deps.client.call(peer.url, 'federation/v1/messages', {
+      method: 'POST',
+      body: payload,
+      timeoutMs: deps.settings.timeoutMs,
+    });
+  } catch (err) {
+    throw new RetryableFailure(err instanceof PeerCallError ? err.message : `cannot reach ${new URL(peer.url).host}`);
+  }
+  if (response.status === 202) throw new RetryableFailure('quarantined by the peer: waiting for its handler to accept this node');
+  if (response.status !== 200) {
+    const code = problemCodeOf(response.text);
+    const what = `peer answered ${response.status}${code ? ` ${code}` : ''}`;
+    throw PERMANENT_STATUSES.has(response.status) ? new PermanentFailure(what) : new RetryableFailure(what);
+  }
+  const text = response.text;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new RetryableFailure('the receipt is not JSON');
+  }
+  const shape = envelopeShape(parsed);
+  if (shape.kind !== 'signed') throw new RetryableFailure('the receipt is not a signed envelope');
+  const verified = await verifyDocumentSignature(parsed, key, { now: deps.clock() });
+  if (!verified.ok) throw new RetryableFailure(`the receipt signature does not verify (${verified.reason})`);
+  let receipt: ReceiptDocument;
+  try {
+    const document = validateDocument(shape.document);
+    if (document.type !== 'receipt') throw new Error('not a receipt');
+    receipt = document;
+  } catch {
+    throw new RetryableFailure('the receipt does not match the receipt schema');
+  }
+  if (receipt.from !== peer.teamId || receipt.to !== deps.config.teamId || receipt.inReplyTo !== row.id) {
+    throw new RetryableFailure('the receipt is not for this message');
+  }
+  return { text, receipt };
+}
+
+export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
+  const { db, clock, peers, audit, log, settings } = deps;
+  let running = false;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let pass: Promise<number> | undefined;
+  let again = false;
+
+  async function deliver(row: OutboundRow): Promise<void> {
+    const now = clock();
+    const expired = now.getTime() - Date.parse(row.createdAt) >= settings.maxAgeMs;
+    try {
+      const peer = await peers.find(db, row.peerTeam);
+      if (!peer) throw new PermanentFailure(`peer "${row.peerTeam}" was removed`);
+      if (peer.status !== 'active') throw new RetryableFailure(`peer "${row.peerTeam}" is ${peer.status} here`);
+      const key = await peers.keyOf(peer);
+      const { text, receipt } = await send(deps, row, peer, key);
+      const peerRef = receipt.body.ref ?? null;
+      await db.transaction().execute(async (tx) => {
+        if (
+          !(await markDelivered(tx, row.id, row.attempts, {
+            receipt: text,
+            receiptStatus: receipt.body.status,
+            peerRef,
+            at: clock(),
+          }))
+        )
+          return;
+        await deps.delivered(tx, {
+          id: row.id,
+          type: row.type,
+          peerTeam: row.peerTeam,
+          incidentId: row.incidentId,
+          peerRef,
+          receiptStatus: receipt.body.status,
+        });
+        await audit.append(tx, {
+          kind: 'receipt',
+          actor: row.peerTeam,
+          incidentId: row.incidentId,
+          peer: row.peerTeam,
+          decision: null,
+          details: {
+            direction: 'received',
+            messageId: row.id,
+            type: row.type,
+            receiptId: receipt.id,
+            status: receipt.body.status,
+            peerRef,
+          },
+        });
+      });
+      log.info({ messageId: row.id, peer: row.peerTeam, type: row.type, attempt: row.attempts }, 'message delivered');
+    } catch (err) {
+      if (!(err instanceof PermanentFailure) && !(err instanceof RetryableFailure)) {
+        // An error of ours (database, a bug): keep the message, retry later; the log keeps the cause.
+        log.error({ err, messageId: row.id, peer: row.peerTeam }, 'delivery failed unexpectedly');
+      }
+      const reason = err instanceof PermanentFailure || err instanceof RetryableFailure ? err.message : 'internal error while delivering';
+      if (err instanceof PermanentFailure || expired) {
+        const error =
+          expired && !(err instanceof PermanentFailure) ? `gave up after ${Math.round(settings.maxAgeMs / 1000)} s: ${reason}` : reason;
+        if (await markFailed(db, row.id, row.attempts, error, clock())) {
+          await audit.append(db, {
+            kind: 'delivery-failed',
+            actor: 'federation',
+            incidentId: row.incidentId,
+            peer: row.peerTeam,
+            decision: null,
+            details: { messageId: row.id, type: row.type, attempts: row.attempts, error },
+          });
+          log.warn({ messageId: row.id, peer: row.peerTeam, attempts: row.attempts, error }, 'delivery failed for good');
+        }
+        return;
+      }
+      const delay = retryDelayMs(settings, row.attempts);
+      const next = new Date(Math.min(clock().getTime() + delay, Date.parse(row.createdAt) + settings.maxAgeMs));
+      await markRetry(db, row.id, row.attempts, reason, next);
+      log.info(
+        {
+          messageId: row.id,
+          peer: row.peerTeam,
+          attempt: row.attempts,
+          error: reason,
+          nextAttemptAt: next.toISOString(),
+        },
+        'delivery will be retried',
+      );
+    }
+  }
+
+  async function runOnce(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const rows = await claimDue(db, clock(), settings.leaseMs, settings.batchSize);
+      if (rows.length === 0) return total;
+      total += rows.length;
+      // Messages of one peer and incident are claimed one at a time (see claimDue), so parallel
+      // delivery here never reorders them.
+      await Promise.all(rows.map((row) => deliver(row)));
+      if (stopped) return total;
+    }
+  }
+
+  function schedule(delay: number): void {
+    if (!running) return;
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(tick, delay);
+    timer.unref?.();
+  }
+
+  function tick(): void {
+    timer = undefined;
+    if (!running) return;
+    if (pass) {
+      again = true;
+      return;
+    }
+    pass = runOnce()
+      .catch((err: unknown) => {
+        log.error({ err }, 'delivery pass failed');
+        return 0;
+      })
+      .finally(() => {
+        pass = undefined;
+        const soon = again;
+        again = false;
+        schedule(soon ? 0 : settings.pollMs);
+      });
+  }
+
+  return {
+    start() {
+      if (running) return;
+      running = true;
+      stopped = false;
+      schedule(0);
+    },
+    async stop() {
+      running = false;
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      if (pass) await pass;
+    },
+    kick() {
+      if (!running) return;
+      if (pass) again = true;
+      else schedule(0);
+    },
+    runOnce,
+  };
+}

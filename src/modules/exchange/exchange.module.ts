@@ -1,0 +1,109 @@
+import type { FastifyBaseLogger, FastifyPluginAsync } from 'fastify';
+import type { Clock } from '../../clock.js';
+import type { Config } from '../../config.js';
+import type { NodeSigner } from '../../crypto/index.js';
+import type { Db } from '../../db/database.js';
+import type { AuditLog } from '../audit/audit.module.js';
+import { createDeliveryWorker, type DeliveryWorker } from './delivery-worker.js';
+import { exchangeApiRoutes, exchangeFederationRoutes } from './exchange.routes.js';
+import { createInbox, type Inbox } from './inbox.service.js';
+import { createOutbox, type Outbox } from './outbox.js';
+import type { PeerClient } from './peer-client.js';
+import type { PeerKeyring } from './peer-keyring.js';
+
+/**
+ * The exchange: transport only. Signed messages in (the inbox and its quarantine, receipts) and
+ * out (the outbox and its delivery worker), over the one peer HTTP client. It imports no domain
+ * module: it knows the other teams through the PeerKeyring port, and the modules that own
+ * document types register batch handlers with the inbox and delivery hooks with the outbox.
+ *
+ * Public surface: `inbox.registerHandler`, `inbox.documentsFor`, `outbox` (enqueue, kick,
+ * onDelivered, supersede, lastQueued, find, countPending), `worker` (tests and the bench), the
+ * two route plugins, start and stop.
+ */
+export interface ExchangeModuleDeps {
+  config: Config;
+  db: Db;
+  clock: Clock;
+  signer: NodeSigner;
+  audit: AuditLog;
+  log: FastifyBaseLogger;
+  peers: PeerKeyring;
+  client: PeerClient;
+}
+
+export interface ExchangeModule {
+  /** Mounted under /api/v1: the quarantine. */
+  apiRoutes: FastifyPluginAsync;
+  /** Mounted under /federation/v1: POST /messages. */
+  federationRoutes: FastifyPluginAsync;
+  start(): void;
+  /** Stops background work; waits for in-flight deliveries. */
+  stop(): Promise<void>;
+  inbox: Inbox;
+  outbox: Outbox;
+  worker: DeliveryWorker;
+}
+
+/** What domain modules use of the exchange. */
+export type Exchange = Pick<ExchangeModule, 'inbox' | 'outbox'>;
+
+export function createExchangeModule(deps: ExchangeModuleDeps): ExchangeModule {
+  // The outbox's kick reaches the worker, built next: it is called only after both exist.
+  const outbox = createOutbox({
+    clock: deps.clock,
+    config: deps.config,
+    signer: deps.signer,
+    kick: () => worker.kick(),
+  });
+  const worker = createDeliveryWorker({
+    db: deps.db,
+    clock: deps.clock,
+    config: deps.config,
+    peers: deps.peers,
+    audit: deps.audit,
+    log: deps.log,
+    client: deps.client,
+    settings: deps.config.delivery,
+    delivered: outbox.delivered,
+  });
+  const inbox = createInbox({
+    db: deps.db,
+    clock: deps.clock,
+    config: deps.config,
+    signer: deps.signer,
+    peers: deps.peers,
+    audit: deps.audit,
+    log: deps.log,
+    client: deps.client,
+  });
+  return {
+    apiRoutes: async (api) => {
+      await api.register(exchangeApiRoutes, { inbox });
+    },
+    federationRoutes: async (fed) => {
+      await fed.register(exchangeFederationRoutes, { inbox, bodyLimit: deps.config.bodyLimitBytes });
+    },
+    start: () => worker.start(),
+    stop: () => worker.stop(),
+    inbox,
+    outbox,
+    worker,
+  };
+}
+
+// Public surface for other modules (docs/architecture.md, rule 3).
+export { oneByOne, type Inbox, type InboxOutcome } from './inbox.service.js';
+export {
+  MAX_CLOCK_SKEW_MS,
+  TEAM_ID,
+  envelopeShape,
+  envelopeText,
+  newDocument,
+  tlpRequiresSealing,
+  validateDocument,
+} from './message-document.js';
+export { type Delivered, type Outbox } from './outbox.js';
+export { type OutboundRow } from './outbox.repository.js';
+export { PeerCallError, type PeerClient, type PeerResponse } from './peer-client.js';
+export { type ExchangePeer, type PeerKeyring, type PeerStatus } from './peer-keyring.js';

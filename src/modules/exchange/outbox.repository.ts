@@ -1,0 +1,215 @@
+import type { Selectable } from 'kysely';
+import { sql } from 'kysely';
+import type { Db, DbOrTx, Tx } from '../../db/database.js';
+import type { OutboundMessageTable } from '../../db/tables.js';
+
+/** SQL of the outbox (outbound_message): signed messages waiting for delivery, and their outcomes. */
+
+const iso = (d: Date | string | null): string | null => (d === null ? null : new Date(d).toISOString());
+
+// ---------------------------------------------------------------------------------------------
+// Outbox
+
+export interface OutboundRow {
+  id: string;
+  seq: number;
+  peerTeam: string;
+  incidentId: string | null;
+  type: string;
+  tlp: string;
+  document: string;
+  signature: string;
+  state: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  nextAttemptAt: string;
+  lastAttemptAt: string | null;
+  lastError: string | null;
+  receipt: string | null;
+  receiptStatus: string | null;
+  peerRef: string | null;
+  deliveredAt: string | null;
+  failedAt: string | null;
+  createdAt: string;
+}
+
+type RawOutbound = Selectable<OutboundMessageTable>;
+const toOutbound = (r: RawOutbound): OutboundRow => ({
+  id: r.id,
+  seq: Number(r.seq),
+  peerTeam: r.peer_team,
+  incidentId: r.incident_id,
+  type: r.type,
+  tlp: r.tlp,
+  document: r.document,
+  signature: r.signature,
+  state: r.state as OutboundRow['state'],
+  attempts: r.attempts,
+  nextAttemptAt: iso(r.next_attempt_at)!,
+  lastAttemptAt: iso(r.last_attempt_at),
+  lastError: r.last_error,
+  receipt: r.receipt,
+  receiptStatus: r.receipt_status,
+  peerRef: r.peer_ref,
+  deliveredAt: iso(r.delivered_at),
+  failedAt: iso(r.failed_at),
+  createdAt: iso(r.created_at)!,
+});
+
+export async function insertOutbound(
+  tx: Tx,
+  row: {
+    id: string;
+    peerTeam: string;
+    incidentId: string | null;
+    type: string;
+    tlp: string;
+    document: string;
+    signature: string;
+    at: Date;
+  },
+): Promise<void> {
+  await tx
+    .insertInto('outbound_message')
+    .values({
+      id: row.id,
+      peer_team: row.peerTeam,
+      incident_id: row.incidentId,
+      type: row.type,
+      tlp: row.tlp,
+      document: row.document,
+      signature: row.signature,
+      next_attempt_at: row.at,
+      created_at: row.at,
+    })
+    .execute();
+}
+
+export async function findOutbound(db: DbOrTx, id: string): Promise<OutboundRow | null> {
+  const row = await db.selectFrom('outbound_message').selectAll().where('id', '=', id).executeTakeFirst();
+  return row ? toOutbound(row) : null;
+}
+
+export async function listOutboundForIncident(db: DbOrTx, incidentId: string): Promise<OutboundRow[]> {
+  const rows = await db.selectFrom('outbound_message').selectAll().where('incident_id', '=', incidentId).orderBy('seq').execute();
+  return rows.map((r) => toOutbound(r));
+}
+
+/**
+ * Claims up to `limit` due messages for this worker: in one short transaction the rows are
+ * locked (rows another worker holds are skipped, never waited for) and their next attempt is
+ * pushed past the lease, so no other worker takes them while this one delivers; a worker that
+ * dies leaves them to come due again when the lease ends. A message waits while an older message
+ * for the same peer and incident is pending, so a peer gets the report before its updates.
+ * Returns each row with the attempt number it was claimed at (a fencing token for the outcome).
+ */
+export async function claimDue(db: Db, now: Date, leaseMs: number, limit: number): Promise<OutboundRow[]> {
+  return db.transaction().execute(async (tx) => {
+    const due = await sql<{ id: string }>`
+      select o.id from outbound_message o
+      where o.state = 'pending' and o.next_attempt_at <= ${now}
+        and not exists (
+          select 1 from outbound_message p
+          where p.peer_team = o.peer_team and p.incident_id = o.incident_id and p.seq < o.seq and p.state = 'pending')
+      order by o.seq
+      limit ${limit}
+      for update of o skip locked`.execute(tx);
+    const ids = due.rows.map((r) => r.id);
+    if (ids.length === 0) return [];
+    const rows = await tx
+      .updateTable('outbound_message')
+      .set({ next_attempt_at: new Date(now.getTime() + leaseMs), last_attempt_at: now, attempts: sql`attempts + 1` })
+      .where('id', 'in', ids)
+      .returningAll()
+      .execute();
+    return rows.map((r) => toOutbound(r)).sort((a, b) => a.seq - b.seq);
+  });
+}
+
+/** Records a delivery; only the worker holding the claim (same attempt number) may. */
+export async function markDelivered(
+  tx: Tx,
+  id: string,
+  attempt: number,
+  outcome: { receipt: string; receiptStatus: string; peerRef: string | null; at: Date },
+): Promise<boolean> {
+  const result = await tx
+    .updateTable('outbound_message')
+    .set({
+      state: 'delivered',
+      receipt: outcome.receipt,
+      receipt_status: outcome.receiptStatus,
+      peer_ref: outcome.peerRef,
+      delivered_at: outcome.at,
+      last_error: null,
+    })
+    .where('id', '=', id)
+    .where('attempts', '=', attempt)
+    .where('state', '=', 'pending')
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
+export async function markRetry(db: DbOrTx, id: string, attempt: number, error: string, nextAttemptAt: Date): Promise<boolean> {
+  const result = await db
+    .updateTable('outbound_message')
+    .set({ last_error: error, next_attempt_at: nextAttemptAt })
+    .where('id', '=', id)
+    .where('attempts', '=', attempt)
+    .where('state', '=', 'pending')
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
+export async function markFailed(db: DbOrTx, id: string, attempt: number, error: string, at: Date): Promise<boolean> {
+  const result = await db
+    .updateTable('outbound_message')
+    .set({ state: 'failed', last_error: error, failed_at: at })
+    .where('id', '=', id)
+    .where('attempts', '=', attempt)
+    .where('state', '=', 'pending')
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
+/** Pending messages for a peer and incident other than `exceptId` (shown as pendingUpdates of a share). */
+export async function countPending(db: DbOrTx, incidentId: string, peerTeam: string, exceptId: string | null): Promise<number> {
+  let q = db
+    .selectFrom('outbound_message')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('incident_id', '=', incidentId)
+    .where('peer_team', '=', peerTeam)
+    .where('state', '=', 'pending');
+  if (exceptId) q = q.where('id', '<>', exceptId);
+  const row = await q.executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/**
+ * Drops messages of `type` about the incident for that peer that are still queued and were never
+ * tried (a newer one replaces them); one already tried stays (it may be on the wire).
+ */
+export async function dropUntried(tx: Tx, incidentId: string, peerTeam: string, type: string): Promise<number> {
+  const result = await tx
+    .deleteFrom('outbound_message')
+    .where('incident_id', '=', incidentId)
+    .where('peer_team', '=', peerTeam)
+    .where('type', '=', type)
+    .where('state', '=', 'pending')
+    .where('attempts', '=', 0)
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
+/** The type of the latest message of one of `types` queued about the incident for that peer; null when none. */
+export async function lastQueuedType(db: DbOrTx, incidentId: string, peerTeam: string, types: readonly string[]): Promise<string | null> {
+  const row = await db
+    .selectFrom('outbound_message')
+    .select('type')
+    .where('incident_id', '=', incidentId)
+    .where('peer_team', '=', peerTeam)
+    .where('type', 'in', [...types])
+    .orderBy('seq', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return row?.type ?? null;
+}

@@ -1,0 +1,81 @@
+import type { Clock } from '../../clock.js';
+import type { Config } from '../../config.js';
+import type { NodeSigner } from '../../crypto/index.js';
+import type { DbOrTx, Tx } from '../../db/database.js';
+import { countPending, dropUntried, findOutbound, insertOutbound, lastQueuedType, type OutboundRow } from './outbox.repository.js';
+import { newDocument, signMessage, type OutgoingMessage, type SignedMessage } from './message-document.js';
+
+/**
+ * The outbox: what leaves this node, signed once and written inside the transaction of the
+ * change that causes it, so the change and the message commit or roll back together; the
+ * delivery worker sends it later (docs/federation-protocol.md §13). Domain modules queue through
+ * `enqueue` and learn of deliveries through `onDelivered`; none touches the outbox's table.
+ */
+
+/** A delivered message as a domain module sees it, inside the transaction that records the delivery. */
+export interface Delivered {
+  id: string;
+  type: string;
+  peerTeam: string;
+  incidentId: string | null;
+  /** The receiver's reference number, from its signed receipt. */
+  peerRef: string | null;
+  receiptStatus: string;
+}
+
+export type DeliveredHook = (tx: Tx, delivered: Delivered) => Promise<void>;
+
+export interface Outbox {
+  /** Signs a message and queues it inside the caller's transaction. The caller has asked the sharing policy. */
+  enqueue(tx: Tx, message: OutgoingMessage, incidentId: string | null): Promise<SignedMessage>;
+  /** Lets the worker look for due messages now (after a commit that queued some). */
+  kick(): void;
+  /** Registers work to do in the transaction that records a delivery (a link's reference number, a journal entry). */
+  onDelivered(hook: DeliveredHook): void;
+  /** Drops queued, never-tried messages of `type` about an incident for a peer: a newer one supersedes them. */
+  supersede(tx: Tx, incidentId: string, peerTeam: string, type: string): Promise<number>;
+  /** The type of the latest message of `types` queued about an incident for a peer, or null. */
+  lastQueued(db: DbOrTx, incidentId: string, peerTeam: string, types: readonly string[]): Promise<string | null>;
+  /** One queued message and its delivery state. */
+  find(db: DbOrTx, id: string): Promise<OutboundRow | null>;
+  /** Messages about an incident for a peer not delivered yet, except `exceptId`. */
+  countPending(db: DbOrTx, incidentId: string, peerTeam: string, exceptId: string | null): Promise<number>;
+}
+
+export function createOutbox(deps: {
+  clock: Clock;
+  config: Pick<Config, 'teamId'>;
+  signer: NodeSigner;
+  kick: () => void;
+}): Outbox & { delivered: DeliveredHook } {
+  const hooks: DeliveredHook[] = [];
+  return {
+    async enqueue(tx, message, incidentId) {
+      const at = deps.clock();
+      const signed = await signMessage(newDocument(deps.config.teamId, at, message), deps.signer);
+      await insertOutbound(tx, {
+        id: signed.id,
+        peerTeam: message.to,
+        incidentId,
+        type: message.type,
+        tlp: message.tlp,
+        document: signed.documentText,
+        signature: signed.signature,
+        at,
+      });
+      return signed;
+    },
+    kick: () => deps.kick(),
+    onDelivered(hook) {
+      hooks.push(hook);
+    },
+    supersede: dropUntried,
+    lastQueued: lastQueuedType,
+    find: findOutbound,
+    countPending,
+    /** Runs the hooks; the delivery worker calls it. */
+    async delivered(tx, delivered) {
+      for (const hook of hooks) await hook(tx, delivered);
+    },
+  };
+}

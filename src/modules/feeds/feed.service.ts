@@ -1,0 +1,165 @@
+import { createHash } from 'node:crypto';
+import type { Clock } from '../../clock.js';
+import type { Config } from '../../config.js';
+import { canonicalize, sealForRecipient, type NodeSigner } from '../../crypto/index.js';
+import type { Db } from '../../db/database.js';
+import { decodeCursor, encodeCursor } from '../../http/cursor.js';
+import { ProblemError } from '../../http/problem.js';
+import type { Tlp } from '../../../schemas/common.schema.js';
+import type { FeedItem, FeedPageBody } from '../../../schemas/federation.schema.js';
+import type { ActivitySummary } from '../../../schemas/policy.schema.js';
+import { listIncidentsByChange, type ChangePosition } from '../incidents/incidents.module.js';
+import { stricterTlp } from '../policy/index.js';
+import type { SharingOutcome, SharingService } from '../sharing/index.js';
+import type { PeerDirectory, PeerRecord } from '../peers/peers.module.js';
+import { envelopeText, newDocument, tlpRequiresSealing } from '../exchange/exchange.module.js';
+import { reportBodyOf } from '../sharing/index.js';
+
+/**
+ * The pull feed (GET /federation/v1/feed; docs/federation-protocol.md §15.2): every incident the
+ * sharing policy lets the pulling peer see for the `pull-feed` purpose, each at its latest change,
+ * in the node's order of changes (incident.change_xid, change_seq; migration 0007), shaped as
+ * `explain` would show it: the incident with the sections redacted as decided, or its activity
+ * summary. RED never appears (the policy never lets it into a feed).
+ *
+ * A page is one `feed.page` document signed by the node (sealed to the peer when an item is
+ * AMBER+STRICT or the peer asks for sealing): one signature per page, not per item, because the
+ * items are made for this peer at the time it pulls. Each page served is one audit entry listing
+ * every item served with its payload digest, and the refusals counted by rule.
+ */
+export interface FeedDeps {
+  db: Db;
+  clock: Clock;
+  config: Pick<Config, 'teamId'>;
+  signer: NodeSigner;
+  peers: Pick<PeerDirectory, 'keyOf'>;
+  sharing: Pick<SharingService, 'evaluateMany' | 'recordFeedPage'>;
+}
+
+export interface Feed {
+  /** The JSON text of one page for `peer`: a signed feed.page envelope, or that envelope sealed. */
+  page(peer: PeerRecord, cursor: string | undefined, limit: number): Promise<string>;
+}
+
+/** At most this many incidents are read per query. */
+const BATCH = 500;
+/**
+ * A page reads at most this many times `limit` incidents (and at least MIN_SCAN) before it
+ * answers, fewer items than asked if it must: a peer the policy refuses most incidents to does
+ * not make one request read the whole database. hasMore tells it to go on.
+ */
+const SCAN_FACTOR = 10;
+const MIN_SCAN = 1000;
+
+const DIGITS = /^[0-9]{1,20}$/;
+
+function decodePosition(cursor: string): ChangePosition {
+  const { x, s } = decodeCursor(cursor, { x: 'string', s: 'string' }) as { x: string; s: string };
+  if (!DIGITS.test(x) || !DIGITS.test(s)) {
+    throw new ProblemError('validation-failed', 'cursor is not valid', {
+      errors: [{ location: 'querystring', pointer: '/cursor', message: 'not a cursor this node issued' }],
+    });
+  }
+  return { xid: x, seq: s };
+}
+
+const encodePosition = (p: ChangePosition | null): string => encodeCursor(p ? { x: p.xid, s: p.seq } : { x: '0', s: '0' });
+const positionText = (p: ChangePosition): string => `${p.xid}.${p.seq}`;
+
+export function createFeed(deps: FeedDeps): Feed {
+  const { db, clock, config, signer, peers, sharing } = deps;
+
+  return {
+    async page(peer, cursor, limit) {
+      const start = cursor ? decodePosition(cursor) : null;
+      let position = start;
+      const served: Array<{
+        item: FeedItem;
+        incident: { id: string; ref: string };
+        outcome: SharingOutcome;
+        position: string;
+      }> = [];
+      const denied: SharingOutcome[] = [];
+      const budget = Math.max(MIN_SCAN, limit * SCAN_FACTOR);
+      let scanned = 0;
+      let exhausted = false;
+
+      while (served.length < limit && scanned < budget) {
+        // Read about what should fill the page at the share allowed so far (plus a little): every
+        // incident read is decided and rendered, so reading far past the page is wasted work.
+        const need = limit - served.length;
+        const allowedShare = scanned > 0 ? Math.max(served.length / scanned, 0.05) : 1;
+        const want = Math.min(BATCH, budget - scanned, Math.ceil(need / allowedShare) + 8);
+        const batch = await listIncidentsByChange(db, position, want);
+        const incidents = batch.items.map((i) => i.incident);
+        const byId = new Map(incidents.map((i) => [i.id, i]));
+        // Each item as explain previews it: the redacted incident (as a report body) or the summary.
+        const outcomes = await sharing.evaluateMany(db, incidents, { teamId: peer.teamId }, 'pull-feed', {
+          render: (payload, decision) =>
+            payload.detail === 'full' ? reportBodyOf(byId.get(payload.incident.id)!, payload, decision) : payload.summary,
+        });
+        let consumed = 0;
+        for (let i = 0; i < batch.items.length && served.length < limit; i++) {
+          const { incident, position: at } = batch.items[i]!;
+          const outcome = outcomes[i]!;
+          position = at;
+          consumed++;
+          scanned++;
+          if (!outcome.allow) {
+            denied.push(outcome);
+            continue;
+          }
+          const { decision } = outcome;
+          const item: FeedItem = {
+            position: positionText(at),
+            version: incident.version,
+            updatedAt: incident.updatedAt,
+            tlp: decision.tlp,
+            detail: decision.detail === 'summary' ? 'summary' : 'full',
+            ...(decision.detail === 'summary'
+              ? { summary: outcome.content as ActivitySummary }
+              : { report: outcome.content as FeedItem['report'] }),
+          } as FeedItem;
+          served.push({ item, incident: { id: incident.id, ref: incident.ref }, outcome, position: positionText(at) });
+        }
+        if (consumed === batch.items.length && !batch.more) {
+          exhausted = true;
+          break;
+        }
+      }
+
+      const items = served.map((s) => s.item);
+      const body: FeedPageBody = { items, nextCursor: encodePosition(position), hasMore: !exhausted };
+      const tlp = items.reduce<Tlp>((label, item) => stricterTlp(label, item.tlp), 'CLEAR');
+      const document = newDocument(config.teamId, clock(), {
+        type: 'feed.page',
+        to: peer.teamId,
+        tlp,
+        body: body as unknown as Record<string, unknown>,
+      });
+      // Signed over its canonical text once (a page can be megabytes: no second canonicalisation).
+      const documentText = canonicalize(document);
+      const signed = { id: document.id, documentText, signature: await signer.signDetached(documentText) };
+      const seal = peer.requiresSealed || tlpRequiresSealing(tlp);
+      if (served.length > 0 || denied.length > 0) {
+        // Recorded before anything is served: a page that cannot be recorded is not served.
+        await sharing.recordFeedPage(db, {
+          recipient: peer.teamId,
+          served: served.map((s) => ({ incident: s.incident, outcome: s.outcome, position: s.position })),
+          denied,
+          details: {
+            pageId: signed.id,
+            pageSha256: createHash('sha256').update(signed.documentText).digest('hex'),
+            sealed: seal,
+            from: start ? positionText(start) : null,
+            to: position ? positionText(position) : null,
+          },
+        });
+      }
+      const envelope = envelopeText(signed.documentText, signed.signature);
+      // Pulled documents follow the push rule (§10): what would travel sealed is served sealed.
+      if (seal) return JSON.stringify({ sealed: await sealForRecipient(envelope, await peers.keyOf(peer)) });
+      return envelope;
+    },
+  };
+}

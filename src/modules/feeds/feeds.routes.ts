@@ -1,0 +1,85 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import Type from 'typebox';
+import { ProblemResponse } from '../../../schemas/common.schema.js';
+import { FeedPageSchema, FeedQuerySchema, PeerTokenSchema, SignedEnvelopeSchema } from '../../../schemas/federation.schema.js';
+import { ProblemError } from '../../http/problem.js';
+import { documentedBodyOnly, keepJsonBodiesAsText } from '../../http/raw-json-body.js';
+import { FEDERATION_AUDIENCE } from '../tokens/tokens.module.js';
+import type { Feed } from './feed.service.js';
+import type { PeerAccess } from './peer-access.service.js';
+
+const federationErrors = {
+  400: ProblemResponse,
+  401: ProblemResponse,
+  403: ProblemResponse,
+  409: ProblemResponse,
+  413: ProblemResponse,
+  415: ProblemResponse,
+  429: ProblemResponse,
+  500: ProblemResponse,
+};
+
+/** /federation/v1: peer tokens and the pull feed, for peer nodes. */
+export const feedFederationRoutes: FastifyPluginAsyncTypebox<{
+  access: PeerAccess;
+  feed: Feed;
+  teamId: string;
+  bodyLimit: number;
+}> = async (app, { access, feed, teamId, bodyLimit }) => {
+  keepJsonBodiesAsText(app, bodyLimit);
+
+  app.post(
+    '/token',
+    {
+      validatorCompiler: documentedBodyOnly,
+      schema: {
+        tags: ['federation'],
+        summary: 'Exchange a fresh signed auth.token-request for a short-lived peer token (pulls)',
+        body: Type.Object(
+          {
+            document: Type.Object({}, { additionalProperties: true }),
+            signature: SignedEnvelopeSchema.properties.signature,
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: PeerTokenSchema, ...federationErrors },
+      },
+    },
+    async (request) => access.issueToken(request.body as unknown as string),
+  );
+
+  app.get(
+    '/feed',
+    {
+      schema: {
+        tags: ['federation'],
+        summary: 'Every incident the sharing policy lets the calling peer see (pull-feed), redacted as decided, in server order of changes',
+        description:
+          'One signed feed.page document per page (sealed when an item is AMBER+STRICT or the peer asks for sealing): each incident at its latest change, as POST /api/v1/policy/explain with purpose pull-feed would preview it for this peer; TLP:RED never. Resume with nextCursor; a page may hold fewer items than asked while hasMore is true. See docs/federation-protocol.md §15.2.',
+        security: [{ bearer: [] }],
+        querystring: FeedQuerySchema,
+        response: { 200: FeedPageSchema, ...federationErrors },
+      },
+    },
+    async (request, reply) => {
+      if (!request.headers.authorization)
+        throw new ProblemError('unauthenticated', 'missing Authorization: Bearer header with a peer token');
+      let claims: Record<string, unknown>;
+      try {
+        claims = await request.jwtVerify<Record<string, unknown>>({ allowedAud: FEDERATION_AUDIENCE });
+      } catch {
+        throw new ProblemError('unauthenticated', 'the bearer token is not a valid peer token of this node');
+      }
+      if (claims['iss'] !== teamId || typeof claims['sub'] !== 'string' || claims['kind'] !== 'peer') {
+        throw new ProblemError('unauthenticated', 'the bearer token is not a peer token of this node');
+      }
+      const peer = await access.activePeer(claims['sub']);
+      const page = await feed.page(peer, request.query.cursor, request.query.limit ?? 100);
+      return reply
+        .code(200)
+        .type('application/json')
+        .serializer((payload: unknown) => payload as string)
+        .send(page as never);
+    },
+  );
+};

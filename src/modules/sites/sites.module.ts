@@ -1,0 +1,7 @@
+/**
+ * The sites module's public surface: address and domain parsing in the form PostgreSQL stores
+ * them, and the constituency look-ups the sharing policy needs (which site owns an address or
+ * a domain: a site's need to know).
+ */
+export { canonicalDomain, canonicalNetwork, domainSuffixes, isIpAddress, parseAddress } from './network-scope.js';
+export { findSiteByAddress, findSiteByDomain, findSiteById, type SiteRecord } from './site.repository.js';

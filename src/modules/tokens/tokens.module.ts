@@ -1,0 +1,2 @@
+/** The tokens module's public surface: what a peer token carries (audience, algorithm). */
+export { FEDERATION_AUDIENCE, JWT_ALGORITHM } from './token-codec.js';
