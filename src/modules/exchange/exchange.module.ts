@@ -107,3 +107,4 @@ export { type Delivered, type Outbox } from './outbox.js';
 export { type OutboundRow } from './outbox.repository.js';
 export { PeerCallError, type PeerClient, type PeerResponse } from './peer-client.js';
 export { type ExchangePeer, type PeerKeyring, type PeerStatus } from './peer-keyring.js';
+export { federationErrors } from './exchange.routes.js';

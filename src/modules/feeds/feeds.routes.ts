@@ -1,23 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { ProblemResponse } from '../../../schemas/common.schema.js';
+
 import { FeedPageSchema, FeedQuerySchema, PeerTokenSchema, SignedEnvelopeSchema } from '../../../schemas/federation.schema.js';
 import { ProblemError } from '../../http/problem.js';
 import { documentedBodyOnly, keepJsonBodiesAsText } from '../../http/raw-json-body.js';
+import { federationErrors } from '../exchange/exchange.module.js';
 import { FEDERATION_AUDIENCE } from '../tokens/tokens.module.js';
 import type { Feed } from './feed.service.js';
 import type { PeerAccess } from './peer-access.service.js';
-
-const federationErrors = {
-  400: ProblemResponse,
-  401: ProblemResponse,
-  403: ProblemResponse,
-  409: ProblemResponse,
-  413: ProblemResponse,
-  415: ProblemResponse,
-  429: ProblemResponse,
-  500: ProblemResponse,
-};
 
 /** /federation/v1: peer tokens and the pull feed, for peer nodes. */
 export const feedFederationRoutes: FastifyPluginAsyncTypebox<{
