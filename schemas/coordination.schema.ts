@@ -75,6 +75,7 @@ export const ActivityWithdrawnBodySchema = Type.Object(
     }),
     version: Type.Integer({
       minimum: 1,
+      maximum: 2147483647,
       description:
         "The incident's version at the sender when it withdrew the summary: an older summary arriving later does not bring it back.",
     }),

@@ -409,3 +409,60 @@ t.test('GET /overview: filters, bad input, roles', async (t) => {
   });
   t.equal(forged.statusCode, 401);
 });
+
+t.test('activity.withdrawn: the coordinator forgets the report, an older summary does not bring it back, bad values are 400', async (t) => {
+  const ref = 'ALPHA#2026-999990';
+  const summary = (version: number, updatedAt: string) => {
+    const doc = summaryDocument('alpha', ref);
+    Object.assign((doc['body'] as any).summary, { version, updatedAt });
+    return doc;
+  };
+  const held = () =>
+    cc.database.db.selectFrom('member_activity').select('version').where('team', '=', 'alpha').where('ref', '=', ref).executeTakeFirst();
+  const withdrawal = (body: Record<string, unknown>) => messageDocument('alpha', 'cc', 'activity.withdrawn', body, { tlp: 'AMBER' });
+
+  t.equal((await postMessage(cc, await sign(summary(2, '2026-12-01T10:00:00.000Z'), 'alpha'))).status, 200);
+  t.match(await held(), { version: 2 });
+  const forgot = await postMessage(
+    cc,
+    await sign(withdrawal({ ref, version: 3, updatedAt: '2026-12-01T11:00:00.000Z', reason: 'label' }), 'alpha'),
+  );
+  t.equal(forgot.status, 200, forgot.text);
+  t.notOk(await held(), 'the report is forgotten');
+  t.equal((await postMessage(cc, await sign(summary(2, '2026-12-01T10:00:00.000Z'), 'alpha'))).status, 200);
+  t.notOk(await held(), 'an older summary still in flight does not bring it back');
+  t.equal((await postMessage(cc, await sign(summary(4, '2026-12-01T12:00:00.000Z'), 'alpha'))).status, 200);
+  t.match(await held(), { version: 4 }, 'a newer summary does');
+
+  for (const [what, body] of [
+    ['a leap second', { ref, version: 5, updatedAt: '2026-12-31T23:59:60Z', reason: 'label' }],
+    ['a version past the integer range', { ref, version: 2 ** 40, updatedAt: '2026-12-01T13:00:00.000Z', reason: 'label' }],
+    ['an unknown reason', { ref, version: 5, updatedAt: '2026-12-01T13:00:00.000Z', reason: 'whim' }],
+  ] as const) {
+    const res = await postMessage(cc, await sign(withdrawal(body), 'alpha'));
+    t.equal(res.status, 400, `${what}: ${res.text}`);
+    t.equal(res.json.code, 'validation-failed', what);
+  }
+  t.match(await held(), { version: 4 }, 'nothing refused changed what the coordinator holds');
+
+  const fromBravo = await api(cc, 'PATCH', '/peers/bravo', 'admin', { relationship: 'peer' });
+  t.equal(fromBravo.statusCode, 200);
+  t.teardown(async () => {
+    await api(cc, 'PATCH', '/peers/bravo', 'admin', { relationship: 'member' });
+  });
+  const notMember = await postMessage(
+    cc,
+    await sign(
+      messageDocument(
+        'bravo',
+        'cc',
+        'activity.withdrawn',
+        { ref: 'BRAVO#2026-000001', version: 9, updatedAt: '2026-12-01T13:00:00.000Z', reason: 'label' },
+        { tlp: 'AMBER' },
+      ),
+      'bravo',
+    ),
+  );
+  t.equal(notMember.status, 403);
+  t.equal(notMember.json.code, 'not-a-member');
+});

@@ -1,7 +1,7 @@
 import type { Contact } from '../../../schemas/common.schema.js';
 import type { Host } from '../../../schemas/incident.schema.js';
 import type { PolicySection } from '../../../schemas/policy.schema.js';
-import { parseAddress } from '../sites/sites.module.js';
+import { canonicalDomain, parseAddress } from '../sites/sites.module.js';
 import type { InternalHostPredicate } from './incident-sections.js';
 
 /**
@@ -98,8 +98,6 @@ export function organisationalDomain(name: string): string | null {
   return labels.length > keep ? labels.slice(-keep).join('.') : null;
 }
 
-const canonicalName = (name: string): string => name.trim().toLowerCase().replace(/\.+$/, '');
-
 function parseAny(text: string): string | null {
   const v4 = parseIpv4Loose(text);
   if (v4) return v4;
@@ -134,7 +132,7 @@ export function hideHost(
     if (address) ids.addresses.set(address, section);
   }
   if (host.hostname) {
-    const name = canonicalName(host.hostname);
+    const name = canonicalDomain(host.hostname);
     if (name.length === 0) return;
     const address = parseAny(name);
     if (address) ids.addresses.set(address, section);
@@ -189,7 +187,7 @@ export function createScrubber(ids: HiddenIdentifiers): Scrubber {
   const internal = ids.internal;
 
   const domainSection = (raw: string): PolicySection | null => {
-    const name = canonicalName(raw);
+    const name = canonicalDomain(raw);
     if (name.length === 0) return null;
     let rest = name;
     for (;;) {

@@ -139,7 +139,10 @@ export async function findIncidentIdByExternalRef(db: DbOrTx, teamId: string, re
   return row?.incident_id ?? null;
 }
 
-/** Which of these reports (the sender and the sender's reference number) are linked to an incident here, as `team\0ref` keys: one round trip. */
+/** One key for a report: the team that sent it and its reference number. */
+export const reportKey = (team: string, ref: string): string => `${team}\u0000${ref}`;
+
+/** Which of these reports (the sender and the sender's reference number) are linked to an incident here, as reportKeys: one round trip. */
 export async function findLinkedReports(tx: DbOrTx, reports: Array<{ peerTeam: string; peerRef: string }>): Promise<Set<string>> {
   const linked = new Set<string>();
   if (reports.length === 0) return linked;
@@ -150,7 +153,7 @@ export async function findLinkedReports(tx: DbOrTx, reports: Array<{ peerTeam: s
      where (peer_team, peer_ref) in (select * from unnest(${reports.map((r) => r.peerTeam)}::text[], ${reports.map((r) => r.peerRef)}::text[]))`.execute(
     tx,
   );
-  for (const row of rows) linked.add(`${row.peer_team}\u0000${row.peer_ref}`);
+  for (const row of rows) linked.add(reportKey(row.peer_team, row.peer_ref));
   return linked;
 }
 

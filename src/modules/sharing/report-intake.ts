@@ -14,7 +14,7 @@ import type { Incident, IncidentCreate } from '../../../schemas/incident.schema.
 import type { ProvenanceHop } from '../../../schemas/policy.schema.js';
 import type { AuditLog } from '../audit/audit.module.js';
 import type { Delivered } from '../exchange/exchange.module.js';
-import type { InboxOutcome } from '../exchange/exchange.module.js';
+import { oneByOne, type InboxOutcome } from '../exchange/exchange.module.js';
 import { findIncident } from '../incidents/incidents.module.js';
 import type { Actor, IncidentService } from '../incidents/incidents.module.js';
 import { decideLabelChange, LIMIT_IMPLIED_BY_TLP, stricterTlp } from '../policy/index.js';
@@ -27,6 +27,7 @@ import {
   findLinkByPeerRef,
   findLinkedReports,
   insertIncomingLinks,
+  reportKey,
   setLinkPeerRef,
 } from './link.repository.js';
 import {
@@ -89,7 +90,6 @@ export function receivedProvenance(
 }
 
 const actorOf = (doc: { from: string }): Actor => ({ subject: doc.from, team: doc.from });
-const pairKey = (team: string, id: string): string => `${team}\u0000${id}`;
 
 /**
  * A label change from upstream binds our copy (docs/trust-model.md §4.7): a tightening at
@@ -277,7 +277,7 @@ export function createReportIntake(deps: ReportIntakeDeps): ReportIntake {
     const later: number[] = [];
     const seen = new Set<string>();
     docs.forEach((doc, i) => {
-      const key = pairKey(doc.from, doc.body.ref);
+      const key = reportKey(doc.from, doc.body.ref);
       if (linked.has(key) || seen.has(key)) later.push(i);
       else {
         seen.add(key);
@@ -327,20 +327,12 @@ export function createReportIntake(deps: ReportIntakeDeps): ReportIntake {
     return { status: 'applied', incidentId: incident.id, ref: incident.ref };
   }
 
-  /** One by one, in arrival order: each may depend on the one before (an update after its report). */
-  const each =
-    <D>(one: (tx: Tx, doc: D) => Promise<InboxOutcome>) =>
-    async (tx: Tx, docs: D[]): Promise<InboxOutcome[]> => {
-      const out: InboxOutcome[] = [];
-      for (const doc of docs) out.push(await one(tx, doc));
-      return out;
-    };
-
   return {
     reports,
-    updates: each(update),
-    investigationRequests: each((tx, doc: InvestigationRequestDocument) => investigationRequest(deps, tx, doc)),
-    investigationResults: each((tx, doc: InvestigationResultDocument) => investigationResult(deps, tx, doc)),
+    // One by one, in arrival order: each may depend on the one before (an update after its report).
+    updates: oneByOne(update),
+    investigationRequests: oneByOne((tx, doc) => investigationRequest(deps, tx, doc)),
+    investigationResults: oneByOne((tx, doc) => investigationResult(deps, tx, doc)),
 
     async delivered(tx, d) {
       if (!d.incidentId) return;
