@@ -1,3 +1,4 @@
+import type { EmbeddedDriver } from '../src/db/database.js';
 import pg from 'pg';
 
 /**
@@ -48,4 +49,13 @@ export async function dropBenchSchema(schema: string): Promise<void> {
   } finally {
     await client.end();
   }
+}
+
+/**
+ * HIKESHI_BENCH_EMBEDDED_DRIVER=kysely|prepared picks the embedded driver for the creation and
+ * federation benchmarks (ADR 0015 compares the two); unset, the node's default.
+ */
+export function embeddedDriverOption(): { embeddedDriver?: EmbeddedDriver } {
+  const v = process.env.HIKESHI_BENCH_EMBEDDED_DRIVER;
+  return v === 'kysely' || v === 'prepared' ? { embeddedDriver: v } : {};
 }

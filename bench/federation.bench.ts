@@ -23,7 +23,7 @@ import { KEY_FILE } from '../src/modules/profile/node-identity.js';
 import { defaultProfile } from '../src/modules/profile/profile.service.js';
 import { mintApiToken } from '../src/modules/tokens/token-codec.js';
 import { projectRoot } from '../src/project-root.js';
-import { BENCH_DATABASE_URL, dropBenchSchema, type BenchResult } from './bench-result.js';
+import { BENCH_DATABASE_URL, embeddedDriverOption, dropBenchSchema, type BenchResult } from './bench-result.js';
 
 /**
  * Signed messages accepted per second by one node, end to end: `concurrency` keep-alive clients,
@@ -132,8 +132,13 @@ export async function benchFederation(opts: FederationBenchOptions): Promise<Ben
   });
   await writeFile(path.join(dataDir, KEY_FILE), receiverKey.armoredPrivateKey, { mode: 0o600 });
   const schema = opts.engine === 'postgres' ? `bench_fed_${randomBytes(4).toString('hex')}` : null;
-  const config = loadConfig({}, { dataDir, teamId: 'bench-receiver', referencePrefix: 'RECV', logLevel: 'silent', port: 0 });
-  const database = await openDatabase(opts.engine === 'postgres' ? { url: BENCH_DATABASE_URL, schema, poolSize: 10 } : { dataDir });
+  const config = loadConfig(
+    {},
+    { dataDir, teamId: 'bench-receiver', referencePrefix: 'RECV', logLevel: 'silent', port: 0, rateLimitPerMinute: 0 },
+  );
+  const database = await openDatabase(
+    opts.engine === 'postgres' ? { url: BENCH_DATABASE_URL, schema, poolSize: 10 } : { dataDir, ...embeddedDriverOption() },
+  );
   const { senders, server } = await startSenders(senderCount);
   try {
     const init = await initNode(config, database);

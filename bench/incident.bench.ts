@@ -11,7 +11,7 @@ import { generateNodeKey } from '../src/crypto/index.js';
 import { KEY_FILE } from '../src/modules/profile/node-identity.js';
 import { mintApiToken } from '../src/modules/tokens/token-codec.js';
 import { projectRoot } from '../src/project-root.js';
-import { BENCH_DATABASE_URL, dropBenchSchema, percentile, type BenchResult } from './bench-result.js';
+import { BENCH_DATABASE_URL, embeddedDriverOption, dropBenchSchema, percentile, type BenchResult } from './bench-result.js';
 
 /**
  * Incident creations per second through HTTP: a node listening on loopback, `concurrency`
@@ -27,7 +27,9 @@ export async function benchIncidentCreation(opts: {
   await writeFile(path.join(dataDir, KEY_FILE), key.armoredPrivateKey, { mode: 0o600 });
   const schema = opts.engine === 'postgres' ? `bench_inc_${randomBytes(4).toString('hex')}` : null;
   const config = loadConfig({}, { dataDir, teamId: 'bench', referencePrefix: 'BENCH', logLevel: 'silent', port: 0 });
-  const database = await openDatabase(opts.engine === 'postgres' ? { url: BENCH_DATABASE_URL, schema, poolSize: 10 } : { dataDir });
+  const database = await openDatabase(
+    opts.engine === 'postgres' ? { url: BENCH_DATABASE_URL, schema, poolSize: 10 } : { dataDir, ...embeddedDriverOption() },
+  );
   const init = await initNode(config, database);
   const app = await buildApp({ config, database, signer: init.signer, tokenSecret: init.tokenSecret, logger: false });
   await app.listen({ port: 0, host: '127.0.0.1' });

@@ -1,4 +1,11 @@
 import Type, { type Static } from 'typebox';
+import Format from 'typebox/format';
+import { isRfc3339DateTime } from '../src/util/date-time.js';
+
+// Every schema's `date-time` follows the node's one rule (src/util/date-time.ts), not TypeBox's
+// wider one (which admits year 0000, leap seconds and RFC 9557 suffixes that no Date or
+// PostgreSQL timestamp holds). Set here, where every schema with a date-time gets its type from.
+Format.Set('date-time', isRfc3339DateTime);
 
 /** Shared wire types. Every object is closed (additionalProperties: false): unknown fields are a 400, not silently dropped. */
 
@@ -10,7 +17,8 @@ export type Tlp = Static<typeof TlpSchema>;
 
 export const DateTimeSchema = Type.String({
   format: 'date-time',
-  description: 'RFC 3339 date-time with any offset; stored and returned in UTC.',
+  description:
+    'RFC 3339 date-time with any offset (Z or ±hh:mm), year 0001-9999, seconds 00-59 (a leap second is refused); stored and returned in UTC.',
 });
 
 export const UuidSchema = Type.String({ format: 'uuid' });

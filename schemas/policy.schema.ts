@@ -368,7 +368,8 @@ export const ActivitySummarySchema = Type.Object(
     firstSeen: Type.Union([DateTimeSchema, Type.Null()]),
     lastSeen: Type.Union([DateTimeSchema, Type.Null()]),
     updatedAt: DateTimeSchema,
-    version: Type.Integer(),
+    // Bounded like every stored integer: a larger one from a peer would be a 5xx in SQL.
+    version: Type.Integer({ minimum: 1, maximum: 2147483647 }),
     counts: Type.Object(
       {
         sourceHosts: Type.Integer({ minimum: 0 }),

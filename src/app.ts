@@ -2,7 +2,7 @@ import fastifyJwt from '@fastify/jwt';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type onRequestHookHandler } from 'fastify';
 import { sql } from 'kysely';
 import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
@@ -10,7 +10,9 @@ import type { Config } from './config.js';
 import type { NodeSigner } from './crypto/index.js';
 import type { DatabaseHandle } from './db/database.js';
 import { authenticateApi } from './http/auth.js';
-import { registerErrorHandling } from './http/error-handler.js';
+import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './http/error-handler.js';
+import { registerInputGuards } from './http/input-guards.js';
+import fastifyRateLimit from '@fastify/rate-limit';
 import { ProblemError } from './http/problem.js';
 import { strictValidatorCompiler } from './http/strict-validator.js';
 import { loggerOptions } from './logger.js';
@@ -115,6 +117,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: config.bodyLimitBytes,
     // Our 404/415/400 answers come from the error handler; trust no proxy headers by default.
     return503OnClosing: true,
+    // Framework-level refusals answer in problem+json like everything else (http/error-handler.ts).
+    frameworkErrors,
+    clientErrorHandler,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(strictValidatorCompiler);
@@ -122,7 +127,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // 1. Infrastructure: errors, body parsing, authentication primitives, the OpenAPI document.
   registerErrorHandling(app);
   app.removeContentTypeParser('text/plain');
-  app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+  registerInputGuards(app);
   await app.register(fastifyJwt, { secret: deps.tokenSecret, verify: { algorithms: ['HS256'] } });
   await registerOpenApi(app, config);
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
@@ -199,42 +204,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   } satisfies FederationHandle);
   app.addHook('onClose', () => exchange.stop());
 
-  // 3. Public routes.
-  const problemOnly = { 503: ProblemResponse };
-  app.get(
-    '/healthz',
-    {
-      schema: {
-        tags: ['operations'],
-        summary: 'The process is up',
-        response: { 200: { type: 'object', properties: { status: { type: 'string' } } } },
-      },
-    },
-    async () => ({ status: 'ok' }),
-  );
-  app.get(
-    '/readyz',
-    {
-      schema: {
-        tags: ['operations'],
-        summary: 'The database answers',
-        response: {
-          200: { type: 'object', properties: { status: { type: 'string' }, engine: { type: 'string' } } },
-          ...problemOnly,
-        },
-      },
-    },
-    async () => {
-      try {
-        await sql`select 1`.execute(db);
-      } catch {
-        throw new ProblemError('service-unavailable', 'the database does not answer');
-      }
-      return { status: 'ready', engine: database.engine };
-    },
-  );
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  await app.register(profilePublicRoutes, { profiles });
+  // 3. Public routes; the open surfaces take a limited number of requests per source address.
+  const perAddress = await registerPublicRoutes(app, { config, database, profiles });
 
   // 4. /api/v1: the team's own handlers and integrators, with API tokens.
   await app.register(
@@ -262,6 +233,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // documents for messages and token requests, peer tokens (federation audience) for pulls.
   await app.register(
     async (fed) => {
+      if (perAddress) fed.addHook('onRequest', perAddress);
       await fed.register(peers.federationRoutes);
       await fed.register(exchange.federationRoutes);
       await fed.register(feeds.federationRoutes);
@@ -270,4 +242,62 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   );
 
   return app;
+}
+
+/**
+ * Health, readiness, the OpenAPI document and the public profile documents. The open surfaces
+ * (anyone can send to them without a token) take a limited number of requests per source
+ * address: 429 rate-limited with Retry-After beyond it (docs/errors.md). Answers the limit's hook
+ * for /federation/v1, or null when the limit is off.
+ */
+async function registerPublicRoutes(
+  app: FastifyInstance,
+  deps: { config: Config; database: AppDeps['database']; profiles: ReturnType<typeof createProfileService> },
+): Promise<onRequestHookHandler | null> {
+  const { config, database, profiles } = deps;
+  const problemOnly = { 503: ProblemResponse };
+  app.get(
+    '/healthz',
+    {
+      schema: {
+        tags: ['operations'],
+        summary: 'The process is up',
+        response: { 200: { type: 'object', properties: { status: { type: 'string' } } } },
+      },
+    },
+    async () => ({ status: 'ok' }),
+  );
+  app.get(
+    '/readyz',
+    {
+      schema: {
+        tags: ['operations'],
+        summary: 'The database answers',
+        response: {
+          200: { type: 'object', properties: { status: { type: 'string' }, engine: { type: 'string' } } },
+          ...problemOnly,
+        },
+      },
+    },
+    async () => {
+      try {
+        await sql`select 1`.execute(database.db);
+      } catch {
+        throw new ProblemError('service-unavailable', 'the database does not answer');
+      }
+      return { status: 'ready', engine: database.engine };
+    },
+  );
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  await app.register(fastifyRateLimit, { global: false });
+  const perAddress =
+    config.rateLimitPerMinute > 0
+      ? app.rateLimit({ max: config.rateLimitPerMinute, timeWindow: 60_000, keyGenerator: (request) => request.ip })
+      : null;
+  await app.register(async (open) => {
+    if (perAddress) open.addHook('onRequest', perAddress);
+    await open.register(profilePublicRoutes, { profiles });
+  });
+
+  return perAddress;
 }

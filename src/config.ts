@@ -28,6 +28,11 @@ export const ConfigSchema = Type.Object(
     referencePrefix: Type.String({ pattern: '^[A-Z0-9][A-Z0-9-]{0,15}$' }),
     bodyLimitBytes: Type.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024 }),
     logLevel: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    /**
+     * Requests per minute one source address may make to the open surfaces (/federation/v1,
+     * the public profile documents); 0 turns the limit off (HIKESHI_RATE_LIMIT_PER_MINUTE).
+     */
+    rateLimitPerMinute: Type.Integer({ minimum: 0, maximum: 10_000_000 }),
     /** Outbox delivery tuning (HIKESHI_DELIVERY_*): knobs an operator rarely touches; tests shorten them. */
     delivery: Type.Object(
       {
@@ -88,6 +93,9 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
         .slice(0, 16),
     bodyLimitBytes: intFrom(env, 'HIKESHI_BODY_LIMIT', 1024 * 1024),
     logLevel: str('HIKESHI_LOG_LEVEL') ?? 'info',
+    // 50 requests a second from one address: far above what a peer's outbox sends (it delivers
+    // one message at a time per peer), far below what fills a disk.
+    rateLimitPerMinute: intFrom(env, 'HIKESHI_RATE_LIMIT_PER_MINUTE', 3000),
     delivery: deliveryFrom(env),
     ...overrides,
   };

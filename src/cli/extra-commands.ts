@@ -177,7 +177,7 @@ ${CONFIG_FLAGS_HELP}`,
         brokenAt?: number;
         reason?: string;
         detail?: string;
-        head?: string | null;
+        head?: { seq: number; hash: string } | null;
       };
       try {
         const res = await callNode(config, nodeUrl(config, values), 'GET', '/api/v1/audit/verify');
@@ -193,7 +193,8 @@ ${CONFIG_FLAGS_HELP}`,
         }
       }
       if (result.ok) {
-        out(`audit chain intact: ${result.entries} entries${result.head ? `, head ${result.head}` : ''}`);
+        // The head names the newest entry and its hash: what a witness would compare (issue 13).
+        out(`audit chain intact: ${result.entries} entries${result.head ? `, head #${result.head.seq} ${result.head.hash}` : ''}`);
         return;
       }
       out(`audit chain BROKEN at entry ${result.brokenAt}: ${result.reason}${result.detail ? ` (${result.detail})` : ''}`);

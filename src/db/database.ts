@@ -1,10 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { Kysely, PostgresDialect, type Transaction } from 'kysely';
+import { Kysely, PGliteDialect, PostgresDialect, type Transaction } from 'kysely';
 import pg from 'pg';
 import type { DatabaseSchema } from './tables.js';
-import { PreparedPGliteDialect } from './pglite-dialect.js';
+import { installedPgliteVersion, PreparedPGliteDialect, PREPARED_DRIVER_PGLITE_VERSION } from './pglite-dialect.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { JsonbParameter } from './jsonb-parameter.js';
 import { planChangedUnderStatement, PREPARED_STATEMENTS_PER_CONNECTION, worthPreparing } from './prepared-statements.js';
@@ -35,6 +35,23 @@ export interface OpenDatabaseOptions {
   /** Embedded engine: start from a dump made by `dumpDataDir` (a migrated template). */
   template?: Blob | null;
   poolSize?: number;
+  /**
+   * Embedded engine: 'prepared' (our driver, ADR 0011, the default where the installed PGlite is
+   * the version it was written against) or 'kysely' (Kysely's own PGliteDialect).
+   */
+  embeddedDriver?: EmbeddedDriver;
+}
+
+export type EmbeddedDriver = 'prepared' | 'kysely';
+
+/**
+ * The one switch for the embedded driver. The prepared driver speaks PGlite's wire protocol
+ * through two of its internal methods, so it runs only on the PGlite version it was measured on;
+ * any other version gets Kysely's driver (correct, slower: ADR 0001, 0011).
+ */
+function embeddedDriverFor(requested: EmbeddedDriver | undefined, pgliteVersion: string | undefined): EmbeddedDriver {
+  if (requested) return requested;
+  return pgliteVersion === PREPARED_DRIVER_PGLITE_VERSION ? 'prepared' : 'kysely';
 }
 
 // int8 (bigserial sequences, counts) as JS numbers: our sequences stay far below 2^53, and
@@ -65,7 +82,7 @@ export function transactionsOverlap(db: Db): boolean {
 
 export async function openDatabase(options: OpenDatabaseOptions): Promise<DatabaseHandle> {
   if (options.url) return openServer(options.url, options.schema ?? null, options.poolSize ?? 10);
-  return openEmbedded(options.dataDir ?? null, options.template ?? null);
+  return openEmbedded(options.dataDir ?? null, options.template ?? null, options.embeddedDriver);
 }
 
 /**
@@ -135,7 +152,7 @@ function serializeJsonb(value: unknown): string | Uint8Array {
   return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
 }
 
-async function openEmbedded(dataDir: string | null, template: Blob | null): Promise<DatabaseHandle> {
+async function openEmbedded(dataDir: string | null, template: Blob | null, driver?: EmbeddedDriver): Promise<DatabaseHandle> {
   let pgDir: string | undefined;
   let unlock = () => {};
   if (dataDir) {
@@ -158,7 +175,11 @@ async function openEmbedded(dataDir: string | null, template: Blob | null): Prom
   // received reports), which buys nothing here: PGlite runs without fsync (README), and a
   // segment created by size alone reads back the same.
   await pglite.exec('SET wal_init_zero = off');
-  const db = new Kysely<DatabaseSchema>({ dialect: new PreparedPGliteDialect({ pglite }) });
+  const dialect =
+    embeddedDriverFor(driver, installedPgliteVersion()) === 'prepared'
+      ? new PreparedPGliteDialect({ pglite })
+      : new PGliteDialect({ pglite });
+  const db = new Kysely<DatabaseSchema>({ dialect });
   return {
     db,
     engine: 'pglite',

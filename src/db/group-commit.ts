@@ -25,11 +25,22 @@ export interface GroupCommitOptions {
    * for the first, and be smaller.
    */
   inFlight?: number;
-  /**
-   * Runs around the work of each transaction, before commit: set something up for the group and
-   * finish it after `work` (the inbox defers the group's audit appends and writes them at the end).
-   */
-  around?: <R>(tx: Tx, work: () => Promise<R>) => Promise<R>;
+}
+
+/** Hooks a group's transaction runs after its work, before commit (atGroupEnd). */
+const groupEnds = new WeakMap<Tx, Array<() => Promise<void>>>();
+
+/**
+ * Inside a group-commit transaction, runs `hook` once after the group's work and before commit,
+ * and answers true; anywhere else answers false (the caller then does its write now). This is how
+ * a write every item makes (an audit entry, under the audit chain's lock) becomes one write per
+ * group without the items, or the module that groups them, knowing about it.
+ */
+export function atGroupEnd(tx: Tx, hook: () => Promise<void>): boolean {
+  const hooks = groupEnds.get(tx);
+  if (!hooks) return false;
+  hooks.push(hook);
+  return true;
 }
 
 export interface GroupCommit<I, O> {
@@ -66,15 +77,17 @@ export function createGroupCommit<I, O>(
       // embedded engine's single connection, that wait is where a group forms.
       const group = given ?? queue.splice(0, options.maxItems);
       taken(group);
-      const body = async () => {
-        const out = await work(
-          tx,
-          group.map((waiting) => waiting.item),
-        );
-        if (out.length !== group.length) throw new Error(`group commit: ${out.length} results for ${group.length} items`);
-        return out;
-      };
-      return options.around ? options.around(tx, body) : body();
+      const hooks: Array<() => Promise<void>> = [];
+      groupEnds.set(tx, hooks);
+      const out = await work(
+        tx,
+        group.map((waiting) => waiting.item),
+      );
+      if (out.length !== group.length) throw new Error(`group commit: ${out.length} results for ${group.length} items`);
+      // A hook may register another (a write that itself defers): run until none is left.
+      for (let hook = hooks.shift(); hook; hook = hooks.shift()) await hook();
+      groupEnds.delete(tx);
+      return out;
     });
   }
 

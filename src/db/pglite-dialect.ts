@@ -7,15 +7,18 @@ import {
   type QueryResult,
   type TransactionSettings,
 } from 'kysely';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { planChangedUnderStatement, PREPARED_STATEMENTS_PER_CONNECTION, worthPreparing } from './prepared-statements.js';
 
 /**
- * Kysely's driver for the embedded engine, with two differences from Kysely 0.29's own.
+ * Kysely's driver for the embedded engine, with prepared statements (ADR 0011, ADR 0015).
  *
- * 1. **One caller at a time.** PGlite is one connection, and Kysely's driver hands it to every
- *    caller, so a plain query issued while another request holds a transaction would run inside
- *    that transaction. Here a caller holds the connection from acquire to release (a whole
- *    transaction, or one query), which gives the isolation a pool gives on a server.
+ * 1. **One caller at a time**, as with Kysely's own driver (its runtime holds a mutex for an
+ *    adapter with one connection). Here the caller also holds PGlite's own transaction lock
+ *    from acquire to release, so direct users of the instance (a template dump) never
+ *    interleave with a transaction.
  * 2. **Prepared statements** (ADR 0011). PGlite's `query` parses and plans every statement anew,
  *    in six calls into the engine. Planning in WebAssembly is most of the time a small
  *    statement takes (the planner measures each table and index it considers, a file-system
@@ -25,6 +28,27 @@ import { planChangedUnderStatement, PREPARED_STATEMENTS_PER_CONNECTION, worthPre
  *    costs no more, and keeps planning per call where a parameter's value matters (an address
  *    range, say). A bounded number of statements is kept; the least recently used is closed.
  */
+
+/** The PGlite release this driver was written and measured against (package.json pins it exactly). */
+export const PREPARED_DRIVER_PGLITE_VERSION = '0.5.16';
+
+/** The installed PGlite's version, read from its package.json (the package exports no version). */
+export function installedPgliteVersion(): string | undefined {
+  try {
+    let dir = path.dirname(fileURLToPath(import.meta.resolve('@electric-sql/pglite')));
+    for (let up = 0; up < 4; up++, dir = path.dirname(dir)) {
+      try {
+        const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+        if (pkg.name === '@electric-sql/pglite') return pkg.version;
+      } catch {
+        // not this directory
+      }
+    }
+  } catch {
+    // unresolvable: treated as unknown
+  }
+  return undefined;
+}
 
 type BackendMessage = Parameters<typeof parse.parseResults>[0][number];
 

@@ -232,6 +232,7 @@ export interface QuarantinedMessageTable {
   sealed: boolean;
   issuer_fingerprint: string | null;
   state: ColumnType<string, string | undefined, string>;
+  source_address: string | null;
   received_at: Timestamp;
   decided_at: Timestamp | null;
   decided_by: string | null;

@@ -1,5 +1,7 @@
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { PROBLEM_MEDIA_TYPE, ProblemError, problemBody, type ProblemCode } from './problem.js';
+import { PROBLEM_MEDIA_TYPE, PROBLEMS, ProblemError, problemBody, type ProblemCode } from './problem.js';
 
 /** Maps fastify's own request errors to our catalogue, so clients see one error format. */
 const FASTIFY_CODES: Record<string, ProblemCode> = {
@@ -18,6 +20,8 @@ export function sendProblem(
   extensions: Record<string, unknown> = {},
 ): FastifyReply {
   const body = problemBody(code, detail, { instance: reply.request.url.split('?')[0], ...extensions });
+  // A refusal that says when to come back says it in the header clients and proxies read, too.
+  if (typeof extensions['retryAfterSeconds'] === 'number') reply.header('retry-after', String(extensions['retryAfterSeconds']));
   return reply.code(body.status).type(PROBLEM_MEDIA_TYPE).send(body);
 }
 
@@ -40,7 +44,16 @@ export function registerErrorHandling(app: FastifyInstance): void {
     const mapped = fe.code ? FASTIFY_CODES[fe.code] : undefined;
     if (mapped) return sendProblem(reply, mapped, fe.message);
     if (fe.statusCode === 413) return sendProblem(reply, 'body-too-large');
-    if (fe.statusCode === 429) return sendProblem(reply, 'rate-limited');
+    if (fe.statusCode === 429) {
+      // @fastify/rate-limit set Retry-After on the reply already; the body says it as well.
+      const after = Number(reply.getHeader('retry-after'));
+      return sendProblem(
+        reply,
+        'rate-limited',
+        'too many requests from this address',
+        Number.isFinite(after) ? { retryAfterSeconds: after } : {},
+      );
+    }
     if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) {
       // Other client errors raised by fastify or its plugins; their messages do not carry data.
       return sendProblem(reply, 'bad-request', fe.message);
@@ -51,4 +64,44 @@ export function registerErrorHandling(app: FastifyInstance): void {
   });
 
   app.setNotFoundHandler((request, reply) => sendProblem(reply, 'route-not-found', `${request.method} ${request.url.split('?')[0]}`));
+}
+
+/**
+ * Errors fastify raises before routing (Fastify's `frameworkErrors`): a malformed percent-encoding
+ * in the path, say. Answered in problem+json like every other refusal.
+ */
+export function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  if (error.code === 'FST_ERR_BAD_URL') {
+    void sendProblem(reply, 'bad-request', 'the URL is not valid (a malformed percent-encoding, say)');
+    return;
+  }
+  if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    void sendProblem(reply, 'uri-too-long', 'a path segment is longer than 100 characters');
+    return;
+  }
+  reply.log.error({ err: error }, 'framework error');
+  void sendProblem(reply, 'internal-error');
+}
+
+/** Node's HTTP parser codes we answer, with the problem each is. Others: a plain 400. */
+const CLIENT_ERRORS: Record<string, ProblemCode> = {
+  HPE_HEADER_OVERFLOW: 'headers-too-large',
+  HPE_URI_TOO_LONG: 'uri-too-long',
+};
+
+/**
+ * Errors Node's HTTP parser raises before fastify sees a request (a 20 kB header, a garbled
+ * request line): written to the socket as problem+json. A reset or timed-out socket gets nothing.
+ */
+export function clientErrorHandler(error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const code = (error.code && CLIENT_ERRORS[error.code]) || 'bad-request';
+  const body = JSON.stringify(problemBody(code));
+  socket.end(
+    `HTTP/1.1 ${PROBLEMS[code].status} ${STATUS_CODES[PROBLEMS[code].status] ?? 'Bad Request'}\r\n` +
+      `Content-Type: ${PROBLEM_MEDIA_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }

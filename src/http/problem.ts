@@ -11,6 +11,12 @@ export const PROBLEMS = {
   'body-too-large': { status: 413, title: 'The request body exceeds the configured limit' },
   'unsupported-media-type': { status: 415, title: 'The request body media type is not supported' },
   'bad-request': { status: 400, title: 'The request cannot be processed' },
+  'not-i-json': {
+    status: 400,
+    title: 'The JSON text is not I-JSON (RFC 7493): a member name twice, a NUL or a lone surrogate in a string',
+  },
+  'uri-too-long': { status: 414, title: 'The request URI or one of its path segments is too long' },
+  'headers-too-large': { status: 431, title: 'The request headers are too large' },
   // authentication and authorisation
   unauthenticated: { status: 401, title: 'A valid bearer token is required' },
   'token-revoked': { status: 401, title: 'The token has been revoked' },

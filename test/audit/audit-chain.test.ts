@@ -1,3 +1,4 @@
+import { createGroupCommit } from '../../src/db/group-commit.js';
 import t from 'tap';
 import { sql } from 'kysely';
 import type { Clock } from '../../src/clock.js';
@@ -111,37 +112,50 @@ t.test("appends inside callers' transactions commit or roll back with them", asy
   t.equal(Number(count.n), 16);
 });
 
-t.test('deferred appends are chained in order at flush, or lost with their transaction', async (t) => {
+t.test('in a group commit, appends are chained in order at the group end, or lost with its transaction', async (t) => {
   const { db, audit, log } = await setup(t);
   await log.append(db, entry(0));
-  await db.transaction().execute(async (tx) => {
-    const deferred = log.deferIn(tx);
-    for (let i = 1; i <= 5; i++) await log.append(tx, entry(i));
-    t.equal((await tx.selectFrom('audit_entry').select('seq').execute()).length, 1, 'nothing written before the flush');
-    // A recorded entry (whose seq the caller needs) comes after those deferred before it.
-    const recorded = await audit.record(tx, entry(6));
-    await log.append(tx, entry(7));
-    await deferred.flush();
-    t.equal((recorded.details as { n?: number }).n, 6);
-  });
+  const counts: number[] = [];
+  let recorded: { details: unknown } | null = null;
+  const group = createGroupCommit<number, null>(
+    db,
+    async (tx, ns) => {
+      for (const n of ns) {
+        if (n === 6)
+          recorded = await audit.record(tx, entry(6)); // a seq the caller needs: written now
+        else await log.append(tx, entry(n));
+        if (n === 5) counts.push((await tx.selectFrom('audit_entry').select('seq').execute()).length);
+      }
+      return ns.map(() => null);
+    },
+    { maxItems: 16, inFlight: 1 },
+  );
+  await Promise.all([1, 2, 3, 4, 5, 6, 7].map((n) => group.run(n)));
+  t.same(counts, [1], 'nothing of the group written before its end');
+  t.equal((recorded!.details as { n?: number }).n, 6);
   const rows = await db.selectFrom('audit_entry').select(['seq', 'details']).orderBy('seq').execute();
   t.same(
     rows.map((r) => (r.details as { n: number }).n),
     [0, 1, 2, 3, 4, 5, 6, 7],
-    'stored in the order of the appends',
+    'stored in the order of the appends; a recorded entry comes after those deferred before it',
   );
   t.match(await verifyAuditChain(db), { ok: true, entries: 8 });
 
-  await t.rejects(
-    db.transaction().execute(async (tx) => {
-      log.deferIn(tx);
-      await log.append(tx, entry(8));
-      throw new Error('rolled back before the flush');
-    }),
+  const failing = createGroupCommit<number, null>(
+    db,
+    async (tx, ns) => {
+      for (const n of ns) await log.append(tx, entry(n));
+      throw new Error('rolled back before the group end');
+    },
+    { maxItems: 16 },
   );
-  t.match(await verifyAuditChain(db), { ok: true, entries: 8 }, 'an unflushed entry of a rolled-back transaction is nowhere');
-  // Outside a deferring transaction, appends are immediate again.
-  await log.append(db, entry(9));
+  await t.rejects(failing.run(8));
+  t.match(await verifyAuditChain(db), { ok: true, entries: 8 }, 'an entry of a rolled-back group is nowhere');
+  // Outside a group, appends in a transaction are immediate.
+  await db.transaction().execute(async (tx) => {
+    await log.append(tx, entry(9));
+    t.equal((await tx.selectFrom('audit_entry').select('seq').execute()).length, 9);
+  });
   t.match(await verifyAuditChain(db), { ok: true, entries: 9 });
 });
 

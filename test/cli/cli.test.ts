@@ -12,6 +12,7 @@ import { main } from '../../src/cli/main.js';
 import { loadNodeSigner } from '../../src/crypto/index.js';
 import { openDatabase, type DatabaseHandle } from '../../src/db/database.js';
 import { API_AUDIENCE } from '../../src/modules/tokens/token-codec.js';
+import { createAuditModule } from '../../src/modules/audit/audit.module.js';
 import { freePort } from '../helpers/build-test-app.js';
 import { TEST_DATABASE_URL } from '../helpers/test-database.js';
 
@@ -211,3 +212,24 @@ t.test(
     t.match(after.stdout, /database is up to date/, 'works once the lock is released');
   },
 );
+
+t.test('audit verify with no node running checks the database and prints the head', async (t) => {
+  const res = await hikeshi('audit', 'verify', '--url', noNode);
+  t.equal(res.code, 0, res.stderr);
+  t.match(res.stdout, /^audit chain intact: \d+ entries/, res.stdout);
+  // With an entry, the head: its number and its hash (it printed [object Object] before).
+  const database = await openNodeDatabase();
+  try {
+    await createAuditModule({ db: database.db, clock: () => new Date() }).log.append(database.db, {
+      kind: 'token-revoked',
+      actor: 'cli-test',
+      details: {},
+    });
+  } finally {
+    await database.close();
+  }
+  const again = await hikeshi('audit', 'verify', '--url', noNode);
+  t.equal(again.code, 0, again.stderr);
+  t.match(again.stdout, /^audit chain intact: [1-9]\d* entries, head #[1-9]\d* [0-9a-f]{64}\n$/, again.stdout);
+  t.notMatch(again.stdout, /object Object/);
+});

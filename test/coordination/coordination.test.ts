@@ -443,6 +443,16 @@ t.test('activity.withdrawn: the coordinator forgets the report, an older summary
     t.equal(res.status, 400, `${what}: ${res.text}`);
     t.equal(res.json.code, 'validation-failed', what);
   }
+  // The same classes in an activity.summary (issue 13: a 5xx before, then a retry for a day).
+  for (const [what, version, updatedAt] of [
+    ['a summary version past the integer range', 2 ** 40, '2026-12-01T13:00:00.000Z'],
+    ['a summary at a leap second', 5, '2026-12-31T23:59:60Z'],
+    ['a summary in year 0', 5, '0000-12-31T00:00:00Z'],
+  ] as const) {
+    const res = await postMessage(cc, await sign(summary(version, updatedAt), 'alpha'));
+    t.equal(res.status, 400, `${what}: ${res.text}`);
+    t.equal(res.json.code, 'validation-failed', what);
+  }
   t.match(await held(), { version: 4 }, 'nothing refused changed what the coordinator holds');
 
   const fromBravo = await api(cc, 'PATCH', '/peers/bravo', 'admin', { relationship: 'peer' });

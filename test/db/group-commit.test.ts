@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import t from 'tap';
 import { transactionsAtOnce, type Db, type Tx } from '../../src/db/database.js';
-import { createGroupCommit } from '../../src/db/group-commit.js';
+import { atGroupEnd, createGroupCommit } from '../../src/db/group-commit.js';
 import { createTestDatabase } from '../helpers/test-database.js';
 
 /**
@@ -74,23 +74,53 @@ t.test('a result count that does not match the items is an error, and nothing co
   t.equal((await sql`select 1 from gc_item where name = 'c1'`.execute(db)).rows.length, 0);
 });
 
-t.test('around wraps the work of each transaction, inside it', async (t) => {
+t.test('atGroupEnd hooks run once after the work, in the same transaction, before commit; false outside a group', async (t) => {
   const calls: string[] = [];
-  const group = createGroupCommit<string, string>(db, async (tx, names) => (calls.push(`work ${await txid(tx)}`), names.map(() => 'ok')), {
-    maxItems: 8,
-    inFlight: 1,
-    async around(tx, work) {
-      calls.push(`before ${await txid(tx)}`);
-      const out = await work();
-      calls.push(`after ${await txid(tx)}`);
-      return out;
+  const group = createGroupCommit<string, string>(
+    db,
+    async (tx, names) => {
+      calls.push(`work ${await txid(tx)}`);
+      // Registered by the work; the first hook registers another, which must run too.
+      t.equal(
+        atGroupEnd(tx, async () => {
+          calls.push(`end ${await txid(tx)}`);
+          atGroupEnd(tx, async () => void calls.push(`end2 ${await txid(tx)}`));
+        }),
+        true,
+      );
+      return names.map(() => 'ok');
     },
-  });
+    { maxItems: 8, inFlight: 1 },
+  );
   await Promise.all([group.run('d1'), group.run('d2')]);
-  t.equal(calls.length, 3, 'once per transaction, around one call of the work');
-  const [before, work, after] = calls.map((c) => c.split(' '));
-  t.same([before![0], work![0], after![0]], ['before', 'work', 'after']);
-  t.equal(new Set([before![1], work![1], after![1]]).size, 1, 'all in the same transaction');
+  t.equal(calls.length, 3, 'once per transaction, after one call of the work');
+  const parts = calls.map((c) => c.split(' '));
+  t.same(
+    parts.map((p) => p[0]),
+    ['work', 'end', 'end2'],
+  );
+  t.equal(new Set(parts.map((p) => p[1])).size, 1, 'all in the same transaction');
+  await db.transaction().execute(async (tx) => {
+    t.equal(
+      atGroupEnd(tx, async () => {}),
+      false,
+      'a plain transaction is no group',
+    );
+  });
+  // A hook that fails rolls the group back like its work would.
+  const failing = createGroupCommit<string, string>(
+    db,
+    async (tx, names) => {
+      for (const name of names) await sql`insert into gc_item (name, xid) values (${name}, 'x')`.execute(tx);
+      atGroupEnd(tx, async () => {
+        throw new Error('hook failed');
+      });
+      return names.map(() => 'ok');
+    },
+    { maxItems: 8 },
+  );
+  await t.rejects(failing.run('g1'), /hook failed/);
+  t.equal((await sql`select 1 from gc_item where name = 'g1'`.execute(db)).rows.length, 0, 'nothing of it committed');
 });
 
 t.test('when no transaction can start, every waiting item fails and none hangs', async (t) => {

@@ -1,7 +1,8 @@
 import { sql } from 'kysely';
 import t from 'tap';
 import { PREPARED_STATEMENTS_PER_CONNECTION } from '../../src/db/prepared-statements.js';
-import type { Tx } from '../../src/db/database.js';
+import { openDatabase, type Tx } from '../../src/db/database.js';
+import { installedPgliteVersion, PREPARED_DRIVER_PGLITE_VERSION } from '../../src/db/pglite-dialect.js';
 import { createTestDatabase } from '../helpers/test-database.js';
 
 /**
@@ -112,4 +113,37 @@ t.test('transaction settings: a server takes them; the embedded engine refuses r
   // The connection is not left in a transaction: a plain statement runs and commits.
   await sql`insert into ps_item (id, name) values (${2}, ${'two'})`.execute(db);
   t.same((await sql<{ name: string }>`select name from ps_item where id = ${2}`.execute(db)).rows, [{ name: 'two' }]);
+});
+
+t.test('the embedded driver switch: prepared on the pinned PGlite, Kysely’s driver on request, both isolate callers', async (t) => {
+  t.equal(
+    installedPgliteVersion(),
+    PREPARED_DRIVER_PGLITE_VERSION,
+    'the installed PGlite is the one the prepared driver was measured on (re-measure before moving the pin: ADR 0015)',
+  );
+  for (const embeddedDriver of ['prepared', 'kysely'] as const) {
+    const handle = await openDatabase({ embeddedDriver });
+    try {
+      const db2 = handle.db;
+      await sql`create table sw_item (id int primary key)`.execute(db2);
+      // A query from another caller while a transaction is open must not run inside it.
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      const inTx = db2.transaction().execute(async (tx) => {
+        await sql`insert into sw_item values (1)`.execute(tx);
+        await held;
+        throw new Error('roll back');
+      });
+      await new Promise((resolve) => setImmediate(resolve));
+      const outside = sql<{ n: number }>`select count(*)::int as n from sw_item`.execute(db2);
+      release();
+      await t.rejects(inTx, /roll back/);
+      t.equal((await outside).rows[0]!.n, 0, `${embeddedDriver}: the other caller never saw the rolled-back row`);
+      const prepared = await sql<{ n: number }>`select count(*)::int as n from pg_prepared_statements`.execute(db2);
+      if (embeddedDriver === 'prepared') t.ok(prepared.rows[0]!.n > 0, 'prepared: statements are kept');
+      else t.equal(prepared.rows[0]!.n, 0, 'kysely: nothing prepared');
+    } finally {
+      await handle.close();
+    }
+  }
 });

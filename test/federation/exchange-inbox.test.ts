@@ -251,6 +251,35 @@ t.test('malformed input: problem+json 4xx, never processed', async (t) => {
   t.equal(await incidentCount(bravo), count);
 });
 
+t.test('not I-JSON: a NUL, a lone surrogate or a member twice in a signed document is 400 not-i-json, audited, never filed', async (t) => {
+  const count = await incidentCount(bravo);
+  const before = await rejections('not-i-json');
+  // Correctly signed: the signature covers the NUL, which PostgreSQL could not store.
+  const nul = await postMessage(bravo, await report({}, { title: 'a\u0000b' }));
+  t.equal(nul.status, 400, JSON.stringify(nul.json));
+  t.equal(nul.json.code, 'not-i-json');
+  const text = JSON.stringify(await report());
+  const lone = await postMessage(bravo, text.replace('"type":"incident.report"', '"type":"incident.report\\ud800"'));
+  t.equal(lone.status, 400);
+  t.equal(lone.json.code, 'not-i-json');
+  // A member twice: what a reader of the text sees and what JSON.parse keeps would differ.
+  const twice = await postMessage(bravo, text.replace('"type":"incident.report"', '"type":"incident.report","type":"incident.update"'));
+  t.equal(twice.status, 400);
+  t.equal(twice.json.code, 'not-i-json');
+  t.match(twice.json.detail, /\/document\/type/);
+  // The same inside a sealed message.
+  const sealedTwice = await postMessage(bravo, {
+    sealed: await sealForRecipient(
+      text.replace('"type":"incident.report"', '"type":"incident.report","type":"x"'),
+      await loadFixturePeerKey('bravo'),
+    ),
+  });
+  t.equal(sealedTwice.status, 400);
+  t.equal(sealedTwice.json.code, 'not-i-json');
+  t.equal(await rejections('not-i-json'), before + 4, 'each refusal is audited');
+  t.equal(await incidentCount(bravo), count);
+});
+
 t.test('oversize body: 413 body-too-large', async (t) => {
   const small = await buildTestNode(t, { key: 'cc', listen: true, config: { bodyLimitBytes: 4096 } });
   const res = await postMessage(small, await report({ to: 'cc' }, { intruderActivity: 'x'.repeat(5000) }));

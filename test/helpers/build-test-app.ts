@@ -47,6 +47,17 @@ export interface TestNodeOptions {
 
 /** A node built on a fresh database, torn down with the test. */
 export async function buildTestNode(t: Teardown, options: TestNodeOptions = {}): Promise<TestNode> {
+  // A port picked free can still be taken before listen by another file's pick; build again on one.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await buildOnce(t, options);
+    } catch (error) {
+      if (!options.listen || attempt >= 3 || (error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    }
+  }
+}
+
+async function buildOnce(t: Teardown, options: TestNodeOptions): Promise<TestNode> {
   const keyName = options.key ?? 'alpha';
   const fixture = loadFixtureKey(keyName);
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'hikeshi-test-'));
@@ -61,6 +72,8 @@ export async function buildTestNode(t: Teardown, options: TestNodeOptions = {}):
     referencePrefix: teamId.toUpperCase().replace(/[^A-Z0-9]/g, ''),
     keyPassphrase: fixture.passphrase ?? null,
     logLevel: 'silent',
+    // Test files send bursts from one loopback address; the limit has tests of its own.
+    rateLimitPerMinute: 0,
     ...(options.listen ? { port, host: '127.0.0.1', publicUrl: `http://127.0.0.1:${port}` } : {}),
     ...options.config,
   });
@@ -75,13 +88,21 @@ export async function buildTestNode(t: Teardown, options: TestNodeOptions = {}):
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.fetch ? { fetch: options.fetch } : {}),
   });
-  if (options.listen) await app.listen({ port, host: '127.0.0.1' });
-  if (options.startWorker) app.federation.start();
-  t.teardown(async () => {
+  const teardown = async () => {
     await app.close();
     await testDb.drop();
     await rm(dataDir, { recursive: true, force: true });
-  });
+  };
+  if (options.listen) {
+    try {
+      await app.listen({ port, host: '127.0.0.1' });
+    } catch (error) {
+      await teardown();
+      throw error;
+    }
+  }
+  if (options.startWorker) app.federation.start();
+  t.teardown(teardown);
   const mint = (role: Role, subject = `${role}-user`) => mintApiToken(init.tokenSecret, { role, subject, issuer: teamId }).token;
   const bearer = (role: Role) => ({ authorization: `Bearer ${mint(role)}` });
   return {

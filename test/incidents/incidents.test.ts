@@ -255,6 +255,10 @@ t.test('list filters', async (t) => {
   t.strictSame(await list(t, 'host=mail.example.org'), [b], 'stored in mixed case, found in lower case');
   t.strictSame(await list(t, 'host=amp.example.net'), [c], 'a host with a name only');
   t.strictSame(await list(t, 'host=example.org'), [], 'names match exactly, not by suffix');
+  // An IPv4-mapped IPv6 spelling names the IPv4 host, in the query and in the incident (issue 13).
+  t.strictSame(await list(t, `host=${encodeURIComponent('::ffff:192.0.2.10')}`), [a], 'a mapped address finds the IPv4 host');
+  t.strictSame(await list(t, `host=${encodeURIComponent('::FFFF:c000:020a')}`), [a], 'in hex too');
+  t.strictSame(await list(t, `host=${encodeURIComponent('::ffff:192.0.2.0/120')}`), [a], 'a mapped network finds the IPv4 network');
   // indicators
   t.strictSame(await list(t, 'indicator=198.51.100.7'), [a]);
   t.strictSame(await list(t, 'indicator=9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08'), [a], 'indicator, any case');
@@ -562,4 +566,18 @@ t.test('unknown reference numbers and ids: 404 not-found', async (t) => {
     );
   }
   problem(t, await get('/api/v1/incidents/ALPHA#2030-000001'), 404, 'not-found'); // an unencoded # starts the fragment
+});
+
+t.test('an incident that wrote an IPv4-mapped address is found by the IPv4 form, and keeps what it wrote', async (t) => {
+  const mapped = await post(minimal({ title: 'mapped', hosts: [{ role: 'source', ip: '::ffff:203.0.113.99' }] }));
+  t.equal(mapped.statusCode, 201, mapped.body);
+  const m = mapped.json().ref as string;
+  t.strictSame(await list(t, 'host=203.0.113.99'), [m], 'an incident that wrote the mapped form is found by the IPv4 address');
+  t.strictSame(await list(t, `host=${encodeURIComponent('203.0.113.0/24')}`), [m]);
+  t.strictSame(await list(t, `host=${encodeURIComponent('::ffff:203.0.113.99')}`), [m]);
+  t.equal((await get(url(m))).json().hosts[0].ip, '::ffff:203.0.113.99', 'the incident keeps the address as written');
+  const ind = await post(minimal({ title: 'mapped indicator', indicators: [{ kind: 'ipv6', value: '::ffff:198.51.100.77' }] }));
+  t.equal(ind.statusCode, 201, ind.body);
+  t.strictSame(await list(t, 'indicator=198.51.100.77'), [ind.json().ref], 'an indicator written mapped is found by the IPv4 form');
+  t.strictSame(await list(t, `indicator=${encodeURIComponent('::FFFF:c633:644d')}`), [ind.json().ref], 'and by another spelling');
 });

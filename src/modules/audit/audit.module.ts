@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Clock } from '../../clock.js';
-import type { Db, DbOrTx, Tx } from '../../db/database.js';
+import type { Db, DbOrTx } from '../../db/database.js';
 import { auditRoutes } from './audit.routes.js';
 import { createAuditService, type AuditService } from './audit.service.js';
 
@@ -32,13 +32,6 @@ export interface AuditLog {
    * On the embedded engine, inside a transaction pass the Tx, never the Db (one connection).
    */
   append(db: DbOrTx, entry: AuditEntryInput): Promise<void>;
-  /**
-   * From now until `flush`, appends in this transaction are kept in order and written together
-   * by `flush`, which takes the chain lock once (group commit: many acts in one transaction).
-   * The caller must call `flush` as the last step before commit; entries not flushed are lost
-   * with the transaction, never half-written.
-   */
-  deferIn(tx: Tx): { flush(): Promise<void> };
 }
 
 export interface AuditModule {

@@ -1,5 +1,6 @@
 import type { Clock } from '../../clock.js';
 import type { Db, DbOrTx, Tx } from '../../db/database.js';
+import { atGroupEnd } from '../../db/group-commit.js';
 import { decodeCursor, encodeCursor } from '../../http/cursor.js';
 import { ProblemError } from '../../http/problem.js';
 import type { AuditEntry, AuditListQuery, AuditPage, AuditVerifyResult } from '../../../schemas/audit.schema.js';
@@ -65,7 +66,7 @@ export function createAuditService(deps: { db: Db; clock: Clock }): AuditService
   const { db, clock } = deps;
 
   type Content = ReturnType<typeof prepare>;
-  /** Transactions whose appends wait for one write at the end (see AuditLog.deferIn). */
+  /** Group-commit transactions whose appends wait for one write at the group's end (atGroupEnd). */
   const deferred = new WeakMap<Tx, Content[]>();
 
   async function appendInTx(tx: Tx, contents: Content[]): Promise<AuditEntry[]> {
@@ -105,26 +106,23 @@ export function createAuditService(deps: { db: Db; clock: Clock }): AuditService
 
   async function flush(tx: Tx): Promise<void> {
     const pending = deferred.get(tx);
-    if (!pending?.length) return;
-    deferred.set(tx, []);
-    await appendInTx(tx, pending);
+    if (!pending) return;
+    deferred.delete(tx);
+    if (pending.length) await appendInTx(tx, pending);
   }
 
   return {
     record,
     async append(target, input) {
-      const pending = target.isTransaction ? deferred.get(target as Tx) : undefined;
-      if (pending) pending.push(prepare(input));
-      else await record(target, input);
-    },
-    deferIn(tx) {
-      if (!deferred.has(tx)) deferred.set(tx, []);
-      return {
-        async flush() {
-          await flush(tx);
-          deferred.delete(tx);
-        },
-      };
+      // In a group commit the entries of all its items take the chain's lock once, at the end:
+      // the inbox's throughput rests on it (ADR 0009), and no caller needs to know.
+      if (target.isTransaction) {
+        const tx = target as Tx;
+        const pending = deferred.get(tx);
+        if (pending) return void pending.push(prepare(input));
+        if (atGroupEnd(tx, () => flush(tx))) return void deferred.set(tx, [prepare(input)]);
+      }
+      await record(target, input);
     },
 
     async list(query) {

@@ -1,6 +1,7 @@
 import { openSealed, SealedMessageError, type NodeSigner } from '../../crypto/index.js';
 import type { Claim, Reject } from './inbox-rejection.js';
 import { envelopeShape } from './message-document.js';
+import { IJsonError, parseIJson } from '../../util/i-json.js';
 
 /** A received envelope, parsed (and opened when sealed); nothing in it is verified yet. */
 export interface Envelope {
@@ -27,8 +28,11 @@ export async function openEnvelope(
   const claim: Claim = { from: null, messageId: null, type: null, sealed: sealedBefore };
   let value: unknown;
   try {
-    value = JSON.parse(raw);
-  } catch {
+    value = parseIJson(raw);
+  } catch (err) {
+    // Not I-JSON (a member twice, a NUL, a lone surrogate): the signed text and what would be
+    // filed from it could disagree, and PostgreSQL could not store it. Refused and audited.
+    if (err instanceof IJsonError && err.reason !== 'syntax') return reject(claim, 'not-i-json', err.message);
     return reject(claim, 'malformed-json', 'the body is not valid JSON');
   }
   let shape = envelopeShape(value);
@@ -46,8 +50,9 @@ export async function openEnvelope(
       return reject(claim, 'sealed-invalid', `the sealed message cannot be opened (${reason})`);
     }
     try {
-      value = JSON.parse(plain);
-    } catch {
+      value = parseIJson(plain);
+    } catch (err) {
+      if (err instanceof IJsonError && err.reason !== 'syntax') return reject(claim, 'not-i-json', `sealed: ${err.message}`);
       return reject(claim, 'envelope-invalid', 'the sealed message does not hold a JSON envelope');
     }
     shape = envelopeShape(value);

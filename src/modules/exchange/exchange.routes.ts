@@ -122,7 +122,7 @@ export const exchangeFederationRoutes: FastifyPluginAsyncTypebox<{ inbox: Inbox;
       },
     },
     async (request, reply) => {
-      const answer = await inbox.receive(request.body as unknown as string);
+      const answer = await inbox.receive(request.body as unknown as string, request.ip);
       if (answer.kind === 'quarantined') {
         return reply.code(202).send({ status: 'quarantined', quarantineId: answer.quarantineId, detail: answer.detail });
       }

@@ -29,6 +29,8 @@ export interface IntakeItem {
 export interface Mode {
   /** Set when a handler accepts a quarantined message: unknown senders and other keys are errors, not quarantine or a key-change flag. */
   acceptedBy?: string;
+  /** The address the message came from (the quarantine bounds what one address may leave there). */
+  source?: string;
 }
 
 /** Most messages stored in one transaction (see createGroupCommit). */
@@ -172,16 +174,8 @@ export function createInboxStore(deps: InboxStoreDeps): GroupCommit<IntakeItem, 
     return results as StoreResult[];
   }
 
-  const intake = createGroupCommit<IntakeItem, StoreResult>(db, store, {
-    maxItems: INTAKE_GROUP_MAX,
-    // Audit entries of a group are written once, at its end: one chain lock per transaction.
-    async around(tx, work) {
-      const deferred = audit.deferIn(tx);
-      const out = await work();
-      await deferred.flush();
-      return out;
-    },
-  });
+  // Audit entries of a group are written once, at its end (atGroupEnd): one chain lock per transaction.
+  const intake = createGroupCommit<IntakeItem, StoreResult>(db, store, { maxItems: INTAKE_GROUP_MAX });
 
   return intake;
 }

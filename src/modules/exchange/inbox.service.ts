@@ -71,7 +71,8 @@ export type InboxHandler<T extends HandledType> = (
 
 export interface Inbox {
   /** Handles a request body exactly as received (its JSON text). */
-  receive(raw: string): Promise<InboxAnswer>;
+  /** `source`: the sender's address, which the quarantine bounds (docs/federation-protocol.md §11). */
+  receive(raw: string, source?: string): Promise<InboxAnswer>;
   registerHandler<T extends HandledType>(type: T, handler: InboxHandler<T>): void;
   /** The signed documents peers sent about an incident, exactly as stored. */
   documentsFor(incidentId: string): Promise<InboundRow[]>;
@@ -237,7 +238,7 @@ export function createInbox(deps: InboxDeps): Inbox {
     if (!peer) {
       if (mode.acceptedBy) return reject(claim, 'unknown-peer', `no peer "${from}"`);
       if (claim.messageId === null) return reject(claim, 'envelope-invalid', 'document.id must be a string');
-      return quarantine.hold({ ...claim, from, messageId: claim.messageId }, envelope);
+      return quarantine.hold({ ...claim, from, messageId: claim.messageId }, envelope, mode.source ?? null);
     }
     if (peer.status === 'suspended') return reject(claim, 'peer-suspended', `peer "${from}" is suspended on this node`);
 
@@ -316,8 +317,8 @@ export function createInbox(deps: InboxDeps): Inbox {
     registerHandler(type, handler) {
       handlers.set(type, handler as unknown as InboxHandler<HandledType>);
     },
-    async receive(raw) {
-      return processEnvelope(await open(raw, false), {});
+    async receive(raw, source) {
+      return processEnvelope(await open(raw, false), source ? { source } : {});
     },
     documentsFor: (incidentId) => listInboundForIncident(db, incidentId),
     quarantine: { list: quarantine.list, get: quarantine.get, accept: quarantine.accept, reject: quarantine.reject },

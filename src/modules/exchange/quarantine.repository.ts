@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { DbOrTx } from '../../db/database.js';
 
 /** SQL of the quarantine (quarantined_message): messages from senders that are not peers. */
@@ -65,6 +66,7 @@ export async function insertQuarantine(
     envelope: string;
     sealed: boolean;
     issuerFingerprint: string | null;
+    sourceAddress: string | null;
     at: Date;
   },
 ): Promise<{ row: QuarantineRow; created: boolean }> {
@@ -78,6 +80,7 @@ export async function insertQuarantine(
       envelope: row.envelope,
       sealed: row.sealed,
       issuer_fingerprint: row.issuerFingerprint,
+      source_address: row.sourceAddress,
       received_at: row.at,
     })
     .onConflict((oc) => oc.columns(['claimed_from', 'message_id']).doNothing())
@@ -93,13 +96,25 @@ export async function insertQuarantine(
   return { row: toQuarantine(existing as RawQuarantine), created: false };
 }
 
-export async function countQuarantined(db: DbOrTx): Promise<number> {
-  const row = await db
-    .selectFrom('quarantined_message')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('state', '=', 'quarantined')
-    .executeTakeFirstOrThrow();
-  return Number(row.n);
+/** What the quarantine holds now: in all, in bytes, in one claimed name and from one address. */
+export async function countQuarantined(
+  db: DbOrTx,
+  of: { claimedFrom: string; sourceAddress: string | null },
+): Promise<{ messages: number; bytes: number; byClaimedSender: number; bySourceAddress: number }> {
+  const { rows } = await sql<{ messages: number; bytes: number; by_sender: number; by_address: number }>`
+    select count(*)::int as messages,
+           coalesce(sum(octet_length(envelope)), 0)::bigint as bytes,
+           (count(*) filter (where claimed_from = ${of.claimedFrom}))::int as by_sender,
+           (count(*) filter (where source_address = ${of.sourceAddress}))::int as by_address
+      from quarantined_message
+     where state = 'quarantined'`.execute(db);
+  const row = rows[0]!;
+  return {
+    messages: Number(row.messages),
+    bytes: Number(row.bytes),
+    byClaimedSender: Number(row.by_sender),
+    bySourceAddress: Number(row.by_address),
+  };
 }
 
 export async function findQuarantine(db: DbOrTx, id: string, forUpdate = false): Promise<QuarantineRow | null> {

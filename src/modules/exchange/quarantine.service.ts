@@ -29,6 +29,33 @@ import {
 
 /** Unknown senders can fill the quarantine; past this many waiting messages new ones are refused. */
 export const MAX_QUARANTINED = 1000;
+/**
+ * The quarantine's other bounds (issue 13): a flood from one address, or in one claimed name,
+ * fills its own share and stops there, so a new team that really wants to become a peer still
+ * gets its first message held. Bytes bound the disk whatever the message count.
+ */
+export const QUARANTINE_BOUNDS = {
+  messages: MAX_QUARANTINED,
+  bytes: 16 * 1024 * 1024,
+  perClaimedSender: 20,
+  perSourceAddress: 50,
+} as const;
+
+/** Which bound one more message of `bytes` would pass, in words; null when it fits. */
+function beyondBounds(
+  held: { messages: number; bytes: number; byClaimedSender: number; bySourceAddress: number },
+  bytes: number,
+  claimedFrom: string,
+  source: string | null,
+): string | null {
+  const b = QUARANTINE_BOUNDS;
+  if (held.messages >= b.messages || held.bytes + bytes > b.bytes) return 'the quarantine for unknown senders is full';
+  if (held.byClaimedSender >= b.perClaimedSender)
+    return `the quarantine holds ${b.perClaimedSender} messages claiming to be from "${claimedFrom}" already`;
+  if (source && held.bySourceAddress >= b.perSourceAddress)
+    return `the quarantine holds ${b.perSourceAddress} messages from this address already`;
+  return null;
+}
 
 export type HoldAnswer = { kind: 'quarantined'; quarantineId: string; detail: string };
 
@@ -39,7 +66,7 @@ export interface QuarantineDecision {
 
 export interface Quarantine {
   /** Keeps a message from an unknown sender (once per (sender, id)); refuses it when full or rejected before. */
-  hold(claim: Claim & { from: string; messageId: string }, envelope: Envelope): Promise<HoldAnswer>;
+  hold(claim: Claim & { from: string; messageId: string }, envelope: Envelope, source: string | null): Promise<HoldAnswer>;
   list(query: {
     state?: QuarantineRow['state'];
     limit?: number;
@@ -115,11 +142,13 @@ export function createQuarantine(deps: QuarantineDeps): Quarantine {
   }
 
   return {
-    async hold(claim, envelope) {
+    async hold(claim, envelope, source) {
       let row = await findByClaim(claim.from, claim.messageId);
       if (!row) {
-        if ((await countQuarantined(db)) >= MAX_QUARANTINED)
-          return reject(claim, 'rate-limited', 'the quarantine for unknown senders is full; try later');
+        const held = await countQuarantined(db, { claimedFrom: claim.from, sourceAddress: source });
+        const full = beyondBounds(held, Buffer.byteLength(envelope.text), claim.from, source);
+        if (full)
+          return reject(claim, 'rate-limited', `${full}; a handler must decide on them first (try later)`, { retryAfterSeconds: 3600 });
         const stored = await insertQuarantine(db, {
           id: randomUUID(),
           claimedFrom: claim.from,
@@ -128,6 +157,7 @@ export function createQuarantine(deps: QuarantineDeps): Quarantine {
           envelope: envelope.text,
           sealed: envelope.sealed,
           issuerFingerprint: await signatureIssuerFingerprint(envelope.signature),
+          sourceAddress: source,
           at: clock(),
         });
         row = stored.row;

@@ -6,6 +6,7 @@ import type { Config } from '../../config.js';
 import { verifyDocumentSignature } from '../../crypto/index.js';
 import type { Db } from '../../db/database.js';
 import { ProblemError, type ProblemCode } from '../../http/problem.js';
+import { IJsonError, parseIJson } from '../../util/i-json.js';
 import type { AuditLog } from '../audit/audit.module.js';
 import { FEDERATION_AUDIENCE, JWT_ALGORITHM } from '../tokens/tokens.module.js';
 import type { PeerDirectory, PeerRecord } from '../peers/peers.module.js';
@@ -63,8 +64,9 @@ export function createPeerAccess(deps: PeerAccessDeps): PeerAccess {
     async issueToken(raw) {
       let value: unknown;
       try {
-        value = JSON.parse(raw);
-      } catch {
+        value = parseIJson(raw);
+      } catch (err) {
+        if (err instanceof IJsonError && err.reason !== 'syntax') return refuse(null, 'not-i-json', err.message);
         return refuse(null, 'malformed-json', 'the body is not valid JSON');
       }
       const shape = envelopeShape(value);

@@ -5,6 +5,7 @@ import type { IncidentTable } from '../../db/tables.js';
 import type { Tlp } from '../../../schemas/common.schema.js';
 import type { Incident, JournalEntry } from '../../../schemas/incident.schema.js';
 import { ERASED_MARKER } from '../../../schemas/personal-data.schema.js';
+import { parseAddress } from '../sites/sites.module.js';
 
 /**
  * SQL for incidents, their search tables, external references and the journal.
@@ -231,10 +232,13 @@ export async function insertNumberedIncidents(
 const searchableName = (hostname: string | undefined): string | null =>
   hostname && hostname !== ERASED_MARKER ? hostname.toLowerCase() : null;
 
+/** Canonical, and an IPv4-mapped address as its IPv4 form: a search by either spelling finds it. */
+const searchableAddress = (ip: string): string => parseAddress(ip)?.address ?? ip;
+
 function hostRows(incidentId: string, content: Pick<IncidentContent, 'hosts'>) {
   return content.hosts
     .filter((h) => h.ip || searchableName(h.hostname))
-    .map((h) => ({ incident_id: incidentId, ip: h.ip ?? null, hostname: searchableName(h.hostname) }));
+    .map((h) => ({ incident_id: incidentId, ip: h.ip ? searchableAddress(h.ip) : null, hostname: searchableName(h.hostname) }));
 }
 
 function indicatorRows(incidentId: string, content: Pick<IncidentContent, 'indicators'>) {
@@ -357,7 +361,8 @@ export interface IncidentFilter {
   /** One of: an address or CIDR block (containment), or a host name (exact, case-insensitive). */
   hostNetwork?: string;
   hostName?: string;
-  indicator?: string;
+  /** Any of these values, case-insensitive (an address in its spellings: see the service). */
+  indicator?: string[];
   externalRef?: string;
   /** Keyset: only incidents with seq below this (newest first). */
   beforeSeq?: number;
@@ -395,13 +400,13 @@ export async function listIncidents(db: DbOrTx, f: IncidentFilter): Promise<{ it
     );
   }
   if (f.indicator) {
-    const value = f.indicator.toLowerCase();
+    const values = f.indicator.map((v) => v.toLowerCase());
     q = q.where(({ exists, selectFrom }) =>
       exists(
         selectFrom('incident_indicator')
           .select(sql`1`.as('one'))
           .whereRef('incident_indicator.incident_id', '=', 'incident.id')
-          .where(sql<boolean>`lower(incident_indicator.value) = ${value}`),
+          .where(sql<boolean>`lower(incident_indicator.value) in (${sql.join(values.map((v) => sql`${v}`))})`),
       ),
     );
   }

@@ -14,7 +14,7 @@ import {
   type JournalEntry,
 } from '../../../schemas/incident.schema.js';
 import type { Tlp } from '../../../schemas/common.schema.js';
-import { canonicalNetwork, isIpAddress } from '../sites/sites.module.js';
+import { canonicalNetwork, isIpAddress, parseAddress } from '../sites/sites.module.js';
 import {
   appendJournalEntries,
   findIncident,
@@ -195,6 +195,35 @@ async function relabel(
   return after;
 }
 
+/**
+ * An address or network to search for, as the search rows hold it: canonical, and an IPv4-mapped
+ * IPv6 address (::ffff:203.0.113.99, what a dual-stack socket logs) or network as the IPv4 one it
+ * names, so either spelling finds the same incidents (issue 13).
+ */
+function searchNetwork(text: string): string | null {
+  if (isIpAddress(text)) return parseAddress(text)?.address ?? text;
+  const network = canonicalNetwork(text);
+  const mapped = network && /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})\/(\d{1,3})$/.exec(network);
+  if (mapped && Number(mapped[2]) >= 96) return `${mapped[1]}/${Number(mapped[2]) - 96}`;
+  return network;
+}
+
+/**
+ * An indicator is matched as written (case aside); an address also in its other spellings, so
+ * 203.0.113.99 finds an indicator written ::ffff:203.0.113.99 and the reverse (issue 13).
+ */
+function indicatorSpellings(value: string): string[] {
+  const parsed = isIpAddress(value) ? parseAddress(value) : null;
+  if (!parsed) return [value];
+  const spellings = new Set([value, parsed.address]);
+  if (parsed.family === 4) {
+    const [a, b, c, d] = parsed.address.split('.').map(Number) as [number, number, number, number];
+    spellings.add(`::ffff:${parsed.address}`);
+    spellings.add(`::ffff:${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`);
+  }
+  return [...spellings];
+}
+
 /** The filter of GET /api/v1/incidents, from its query: a host is an address, a network or a name. */
 async function listByQuery(db: Db, query: IncidentListQuery): Promise<{ items: Incident[]; nextCursor: string | null }> {
   const filter: IncidentFilter = { limit: query.limit ?? 50 };
@@ -203,10 +232,10 @@ async function listByQuery(db: Db, query: IncidentListQuery): Promise<{ items: I
   if (query.tlp) filter.tlp = query.tlp;
   if (query.severity) filter.severity = query.severity;
   if (query.updatedSince) filter.updatedSince = new Date(query.updatedSince);
-  if (query.indicator) filter.indicator = query.indicator;
+  if (query.indicator) filter.indicator = indicatorSpellings(query.indicator);
   if (query.externalRef) filter.externalRef = query.externalRef;
   if (query.host) {
-    const network = isIpAddress(query.host) ? query.host : canonicalNetwork(query.host);
+    const network = searchNetwork(query.host);
     if (network) filter.hostNetwork = network;
     else if (query.host.includes('/')) {
       // A host name has no slash: this is a network written wrongly (host bits set, a prefix
