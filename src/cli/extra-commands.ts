@@ -229,17 +229,25 @@ ${CONFIG_FLAGS_HELP}`,
       }
       await mkdir(dir, { recursive: true });
       const teams = new Set<string>();
+      const erased = new Set<string>();
       for (const d of items as Array<{
         messageId: string;
         type: string;
         from: string;
         document: string;
         signature: string;
+        erasedAt?: string | null;
+        documentSha256?: string | null;
       }>) {
         await writeFile(path.join(dir, `${d.messageId}.json`), d.document);
         await writeFile(path.join(dir, `${d.messageId}.json.asc`), d.signature);
         teams.add(d.from);
-        out(`${d.type} from ${d.from}: ${path.join(dir, d.messageId)}.json (+ .asc)`);
+        if (d.erasedAt) {
+          // The erased text cannot verify: say so, with the digest of what the signature covers.
+          erased.add(d.messageId);
+          out(`${d.type} from ${d.from}: ${path.join(dir, d.messageId)}.json (+ .asc), personal data ERASED ${d.erasedAt}:`);
+          out(`  the signature covers the original document, SHA-256 ${d.documentSha256}; this copy will not verify`);
+        } else out(`${d.type} from ${d.from}: ${path.join(dir, d.messageId)}.json (+ .asc)`);
       }
       for (const team of teams) {
         const { items: keys } = await get(`/api/v1/peers/${encodeURIComponent(team)}/keys`);
@@ -248,7 +256,7 @@ ${CONFIG_FLAGS_HELP}`,
       out('');
       out('Verify independently with GnuPG:');
       for (const team of teams) out(`  gpg --import ${path.join(dir, `${team}.asc`)}`);
-      for (const d of items as Array<{ messageId: string }>)
+      for (const d of (items as Array<{ messageId: string }>).filter((x) => !erased.has(x.messageId)))
         out(`  gpg --verify ${path.join(dir, d.messageId)}.json.asc ${path.join(dir, d.messageId)}.json`);
     },
   },

@@ -205,6 +205,8 @@ export interface OutboundMessageTable {
   delivered_at: Timestamp | null;
   failed_at: Timestamp | null;
   created_at: Timestamp;
+  erased_at: Timestamp | null;
+  document_sha256: string | null;
 }
 export interface InboundMessageTable {
   seq: Generated<number>;
@@ -221,6 +223,8 @@ export interface InboundMessageTable {
   receipt: string | null;
   receipt_status: string | null;
   received_at: Timestamp;
+  erased_at: Timestamp | null;
+  document_sha256: string | null;
 }
 export interface QuarantinedMessageTable {
   id: string;

@@ -15,8 +15,8 @@ import {
 
 /**
  * A peer's new key is accepted only when a key.rotation signed by its old key announces it.
- * A document signed by any other key flags the peer key-changed, and nothing from it is
- * processed until a human re-verifies the peer.
+ * A document signed by any other key is a claim (anyone can claim to be a peer): it is held in
+ * the quarantine, the admin is told, and the pinned key keeps working (issue 13).
  */
 fastDelivery();
 const alpha = await buildTestNode(t, { key: 'alpha', listen: true });
@@ -68,7 +68,7 @@ t.test('a rotation signed by the old key is applied; then the new key is accepte
   t.match(await peerState(bravo), { fingerprint: ALPHA2.fingerprint, status: 'active' });
 });
 
-t.test('a rotation signed only by the new key flags the peer; nothing is processed until a human re-verifies', async (t) => {
+t.test('a rotation signed only by the new key is a claim: held in the quarantine, the pinned key keeps working', async (t) => {
   const cc = await buildTestNode(t, { key: 'cc', listen: true });
   await addPeer(cc, alpha);
   const selfSigned = await sign(
@@ -79,42 +79,40 @@ t.test('a rotation signed only by the new key flags the peer; nothing is process
     'alpha-2',
   );
   const res = await postMessage(cc, selfSigned);
-  t.equal(res.status, 409);
-  t.equal(res.json.code, 'key-changed');
-  t.match(await peerState(cc), { fingerprint: ALPHA.fingerprint, status: 'key-changed' }, 'the old key stays pinned');
-  const flagged = await auditKinds(cc, { kind: 'key-change' });
-  t.match(flagged, [
+  t.equal(res.status, 202, res.text);
+  t.equal(res.json.status, 'quarantined');
+  t.match(res.json.detail, /pinned key keeps working/);
+  t.match(await peerState(cc), { fingerprint: ALPHA.fingerprint, status: 'active' }, 'the old key stays pinned, the peer active');
+  t.match(await auditKinds(cc, { kind: 'key-change' }), [
     {
       decision: 'deny',
-      details: { action: 'flagged', pinnedFingerprint: ALPHA.fingerprint, seenFingerprint: ALPHA2.fingerprint },
+      details: { action: 'claim-quarantined', pinnedFingerprint: ALPHA.fingerprint, seenFingerprint: ALPHA2.fingerprint },
     },
   ]);
 
-  // Messages by the new key, and even by the old one, are refused while the peer is flagged.
+  // Messages by the new key are claims too; the pinned key's are processed as ever.
   const byNew = await postMessage(cc, await sign(messageDocument('alpha', 'cc', 'incident.report', reportBody(ref())), 'alpha-2'));
-  t.equal(byNew.status, 409);
-  t.equal(byNew.json.code, 'key-changed');
-  const byOld = await sign(messageDocument('alpha', 'cc', 'incident.report', reportBody(ref())), 'alpha');
-  const refused = await postMessage(cc, byOld);
-  t.equal(refused.status, 409);
-  t.equal(refused.json.code, 'key-changed');
-  t.equal(await incidentCount(cc), 0, 'nothing processed');
+  t.equal(byNew.status, 202);
+  const byOld = await postMessage(cc, await sign(messageDocument('alpha', 'cc', 'incident.report', reportBody(ref())), 'alpha'));
+  t.equal(byOld.status, 200, byOld.text);
+  t.equal(await incidentCount(cc), 1, 'only the pinned key’s report is filed');
 
-  // A handler confirms the old key out of band: the change is dismissed, exchange resumes.
-  const verified = await api(cc, 'POST', '/peers/alpha/verify', 'admin', { fingerprint: ALPHA.fingerprint });
-  t.equal(verified.statusCode, 200, verified.body);
+  // The claims wait for a handler; accepting one does not make the other key count.
+  const held = await api(cc, 'GET', '/quarantine?state=quarantined', 'handler');
+  t.equal(held.statusCode, 200, held.body);
+  t.equal(held.json().items.filter((m: { claimedFrom: string }) => m.claimedFrom === 'alpha').length, 2, 'both claims are held');
+  const accept = await api(cc, 'POST', `/quarantine/${res.json.quarantineId}/accept`, 'admin', {});
+  t.equal(accept.statusCode, 409, accept.body);
+  t.equal(accept.json().code, 'quarantine-mismatch');
   t.match(await peerState(cc), { fingerprint: ALPHA.fingerprint, status: 'active' });
-  const after = await postMessage(cc, byOld);
-  t.equal(after.status, 200, after.text);
-  t.equal(await incidentCount(cc), 1);
 });
 
 t.test('a rotation signed by the old key explains a change seen before it (messages racing the rotation)', async (t) => {
   const cc = await buildTestNode(t, { key: 'cc', listen: true });
   await addPeer(cc, alpha);
   const early = await sign(messageDocument('alpha', 'cc', 'incident.report', reportBody(ref())), 'alpha-2');
-  t.equal((await postMessage(cc, early)).json.code, 'key-changed');
-  t.match(await peerState(cc), { status: 'key-changed' });
+  t.equal((await postMessage(cc, early)).status, 202, 'held as a claim');
+  t.match(await peerState(cc), { status: 'active' });
   const rotation = await sign(
     messageDocument('alpha', 'cc', 'key.rotation', {
       newPublicKey: ALPHA2.armoredPublicKey,
@@ -128,14 +126,21 @@ t.test('a rotation signed by the old key explains a change seen before it (messa
   const resent = await postMessage(cc, early);
   t.equal(resent.status, 200, resent.text);
   t.equal(await incidentCount(cc), 1);
+  const open = await api(cc, 'GET', '/quarantine?state=quarantined', 'handler');
+  t.same(open.json().items, [], 'the retry closed the claim it had left in the quarantine');
 });
 
-t.test('a document by a stranger key claiming to be the peer flags it too (mallory signs as alpha)', async (t) => {
+t.test('a document by a stranger key claiming to be the peer does not freeze the peering (mallory signs as alpha)', async (t) => {
   const cc = await buildTestNode(t, { key: 'cc', listen: true });
   await addPeer(cc, alpha);
   const forged = await postMessage(cc, await sign(messageDocument('alpha', 'cc', 'incident.report', reportBody(ref())), 'mallory'));
-  t.equal(forged.status, 409);
-  t.equal(forged.json.code, 'key-changed');
-  t.match(await auditKinds(cc, { kind: 'key-change' }), [{ details: { seenFingerprint: loadFixtureKey('mallory').fingerprint } }]);
+  t.equal(forged.status, 202, forged.text);
+  t.match(await auditKinds(cc, { kind: 'key-change' }), [
+    { details: { action: 'claim-quarantined', seenFingerprint: loadFixtureKey('mallory').fingerprint } },
+  ]);
   t.equal(await incidentCount(cc), 0);
+  t.match(await peerState(cc), { fingerprint: ALPHA.fingerprint, status: 'active' }, 'not flagged');
+  const genuine = await postMessage(cc, await sign(messageDocument('alpha', 'cc', 'incident.report', reportBody(ref())), 'alpha'));
+  t.equal(genuine.status, 200, 'the real alpha still gets through');
+  t.equal(await incidentCount(cc), 1);
 });

@@ -2,7 +2,7 @@ import type { FastifyBaseLogger, FastifyPluginAsync } from 'fastify';
 import type { Clock } from '../../clock.js';
 import type { Config } from '../../config.js';
 import type { NodeSigner } from '../../crypto/index.js';
-import type { Db } from '../../db/database.js';
+import type { Db, Tx } from '../../db/database.js';
 import type { AuditLog } from '../audit/audit.module.js';
 import { createDeliveryWorker, type DeliveryWorker } from './delivery-worker.js';
 import { exchangeApiRoutes, exchangeFederationRoutes } from './exchange.routes.js';
@@ -10,6 +10,7 @@ import { createInbox, type Inbox } from './inbox.service.js';
 import { createOutbox, type Outbox } from './outbox.js';
 import type { PeerClient } from './peer-client.js';
 import type { PeerKeyring } from './peer-keyring.js';
+import { eraseStoredMessages, type Scrub, type StoredErasureResult } from './stored-erasure.js';
 
 /**
  * The exchange: transport only. Signed messages in (the inbox and its quarantine, receipts) and
@@ -18,8 +19,8 @@ import type { PeerKeyring } from './peer-keyring.js';
  * document types register batch handlers with the inbox and delivery hooks with the outbox.
  *
  * Public surface: `inbox.registerHandler`, `inbox.documentsFor`, `outbox` (enqueue, kick,
- * onDelivered, supersede, lastQueued, find, countPending), `worker` (tests and the bench), the
- * two route plugins, start and stop.
+ * onDelivered, supersede, lastQueued, find, countPending), `eraseStoredMessages`, `worker` (tests
+ * and the bench), the two route plugins, start and stop.
  */
 export interface ExchangeModuleDeps {
   config: Config;
@@ -43,10 +44,15 @@ export interface ExchangeModule {
   inbox: Inbox;
   outbox: Outbox;
   worker: DeliveryWorker;
+  /**
+   * Erases identifiers from the messages stored about an incident, inside the caller's
+   * transaction (an erasure of personal data; stored-erasure.ts, ADR 0016).
+   */
+  eraseStoredMessages(tx: Tx, incidentId: string, scrub: Scrub): Promise<StoredErasureResult>;
 }
 
 /** What domain modules use of the exchange. */
-export type Exchange = Pick<ExchangeModule, 'inbox' | 'outbox'>;
+export type Exchange = Pick<ExchangeModule, 'inbox' | 'outbox' | 'eraseStoredMessages'>;
 
 export function createExchangeModule(deps: ExchangeModuleDeps): ExchangeModule {
   // The outbox's kick reaches the worker, built next: it is called only after both exist.
@@ -89,6 +95,7 @@ export function createExchangeModule(deps: ExchangeModuleDeps): ExchangeModule {
     inbox,
     outbox,
     worker,
+    eraseStoredMessages: (tx, incidentId, scrub) => eraseStoredMessages(tx, { signer: deps.signer, clock: deps.clock }, incidentId, scrub),
   };
 }
 

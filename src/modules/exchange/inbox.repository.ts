@@ -34,6 +34,20 @@ export interface InboundRow {
   receipt: string | null;
   receiptStatus: string | null;
   receivedAt: string;
+  /** Set when personal data was erased from the document (ADR 0016): `document` is the erased version. */
+  erasedAt: string | null;
+  /** With erasedAt: SHA-256 (hex) of the canonical document as signed. */
+  documentSha256: string | null;
+}
+
+/**
+ * Whether `canonical` is the document this row stored: the same text, or, once erased, the text
+ * whose digest the row keeps (a repeat of an erased message is still the same message).
+ */
+export function storedDocumentIs(row: InboundRow, canonical: string | null): boolean {
+  if (canonical === null) return false;
+  if (row.documentSha256) return createHash('sha256').update(canonical).digest('hex') === row.documentSha256;
+  return row.document === canonical;
 }
 
 // The row as the database returns it: the table's own type, not a restatement of it.
@@ -64,6 +78,8 @@ const toInbound = (r: RawInbound): InboundRow => ({
   receipt: r.receipt,
   receiptStatus: r.receipt_status,
   receivedAt: iso(r.received_at)!,
+  erasedAt: iso(r.erased_at),
+  documentSha256: r.document_sha256,
 });
 
 export async function findInbound(db: DbOrTx, sender: string, messageId: string): Promise<InboundRow | null> {

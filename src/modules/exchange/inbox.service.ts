@@ -8,7 +8,7 @@ import { ProblemError } from '../../http/problem.js';
 import type { MessageDocument, MessageType, ReceiptBody } from '../../../schemas/federation.schema.js';
 import type { AuditLog } from '../audit/audit.module.js';
 import { openEnvelope, type Envelope } from './envelope.js';
-import { findInbound, listInboundForIncident, storeReceipt, type InboundRow } from './inbox.repository.js';
+import { findInbound, listInboundForIncident, storeReceipt, storedDocumentIs, type InboundRow } from './inbox.repository.js';
 import { createRejector, short, type Claim, type Reject } from './inbox-rejection.js';
 import { envelopeText, MAX_CLOCK_SKEW_MS, TEAM_ID, tlpRequiresSealing, validateDocument } from './message-document.js';
 import type { PeerClient } from './peer-client.js';
@@ -133,39 +133,46 @@ function createPeerCache(
   return { current, forget: (from) => void activePeers.delete(from) };
 }
 
-/** A signature by another key than the one pinned: flag the peer (a human re-verifies it) and refuse. */
-async function keyChanged(
-  ctx: { db: Db; peers: PeerKeyring; audit: AuditLog; log: FastifyBaseLogger; reject: Reject },
+/**
+ * A signature by another key than the one pinned for a peer. Anyone can claim to be a peer, so
+ * such a message is a claim, not a key change (issue 13): it is held in the quarantine (within
+ * its per-sender bound), the pinned key keeps working, and the admin is told (audit
+ * `key-change`, action `claim-quarantined`, and the log). A real new key is adopted through a
+ * `key.rotation` signed by the pinned key, or by a handler who verifies the new fingerprint.
+ */
+async function keyClaim(
+  ctx: { db: Db; audit: AuditLog; log: FastifyBaseLogger; reject: Reject; quarantine: Pick<Quarantine, 'hold'> },
   claim: Claim & { from: string },
   peer: ExchangePeer,
   envelope: Envelope,
   mode: Mode,
-): Promise<never> {
+): Promise<InboxAnswer> {
   const issuer = await signatureIssuerFingerprint(envelope.signature);
   if (mode.acceptedBy) return ctx.reject(claim, 'quarantine-mismatch', `the message is not signed by the key pinned for "${claim.from}"`);
-  await ctx.peers.flagKeyChange(ctx.db, claim.from, issuer);
+  if (claim.messageId === null) return ctx.reject(claim, 'envelope-invalid', 'document.id must be a string');
+  const held = await ctx.quarantine.hold({ ...claim, messageId: claim.messageId }, envelope, mode.source ?? null);
   await ctx.audit.append(ctx.db, {
     kind: 'key-change',
     actor: claim.from,
     peer: claim.from,
     decision: 'deny',
     details: {
-      action: 'flagged',
+      action: 'claim-quarantined',
       pinnedFingerprint: peer.fingerprint,
       seenFingerprint: issuer,
       messageId: claim.messageId,
       type: claim.type,
+      quarantineId: held.quarantineId,
     },
   });
   ctx.log.warn(
-    { peer: claim.from, pinned: peer.fingerprint, seen: issuer },
-    'a message claims a key other than the pinned one: peer flagged key-changed',
+    { peer: claim.from, pinned: peer.fingerprint, seen: issuer, quarantineId: held.quarantineId },
+    'a message claims to be from a peer but is signed by another key: held in the quarantine',
   );
-  return ctx.reject(
-    claim,
-    'key-changed',
-    `the message is signed by a key other than the one pinned for "${claim.from}"; the peer must be re-verified`,
-  );
+  return {
+    ...held,
+    detail: `the message is signed by a key other than the one pinned for "${claim.from}": held in the quarantine; the pinned key keeps working, and a new key is announced with a key.rotation signed by the pinned one`,
+  };
 }
 
 export function createInbox(deps: InboxDeps): Inbox {
@@ -249,7 +256,7 @@ export function createInbox(deps: InboxDeps): Inbox {
     const replayOf = async (): Promise<InboxAnswer | null> => {
       if (claim.messageId === null) return null;
       const seen = await findInbound(db, from, claim.messageId);
-      return seen && seen.signature === envelope.signature && seen.document === canonicalOrNull(raw)
+      return seen && seen.signature === envelope.signature && storedDocumentIs(seen, canonicalOrNull(raw))
         ? receiptAnswer(db, signer, seen, true)
         : null;
     };
@@ -263,7 +270,8 @@ export function createInbox(deps: InboxDeps): Inbox {
       if (cached) return processEnvelope(envelope, mode, attempt + 1);
       const replay = await replayOf();
       if (replay) return replay;
-      if (verified.reason === 'wrong-key') return keyChanged({ db, peers, audit, log, reject }, { ...claim, from }, peer, envelope, mode);
+      if (verified.reason === 'wrong-key')
+        return keyClaim({ db, audit, log, reject, quarantine }, { ...claim, from }, peer, envelope, mode);
       return reject(
         claim,
         'signature-invalid',
@@ -303,7 +311,7 @@ export function createInbox(deps: InboxDeps): Inbox {
     if (receipt === null) {
       // Stored meanwhile by a concurrent request (or earlier in this group): a repeat.
       const row = await findInbound(db, from, document.id);
-      if (!row || row.document !== verified.canonical)
+      if (!row || !storedDocumentIs(row, verified.canonical))
         return reject(claim, 'conflict', `message id ${document.id} was used before for a different document`);
       return receiptAnswer(db, signer, row, true);
     }

@@ -129,3 +129,47 @@ export async function answerInvestigation(
     .where('id', '=', id)
     .execute();
 }
+
+/**
+ * Investigations of one incident, for an erasure of personal data: the texts and host lists
+ * that may name a victim (locked until the erasure commits).
+ */
+export async function investigationsToErase(
+  tx: Tx,
+  incidentId: string,
+): Promise<
+  Array<{ id: string; question: string; hosts: unknown[]; finding: string | null; summary: string | null; resultHosts: unknown[] | null }>
+> {
+  const rows = await tx
+    .selectFrom('investigation')
+    .select(['id', 'question', 'hosts', 'finding', 'summary', 'result_hosts'])
+    .where('incident_id', '=', incidentId)
+    .forUpdate()
+    .execute();
+  return rows.map((r) => ({
+    id: r.id,
+    question: r.question,
+    hosts: r.hosts as unknown[],
+    finding: r.finding,
+    summary: r.summary,
+    resultHosts: (r.result_hosts as unknown[] | null) ?? null,
+  }));
+}
+
+export async function rewriteInvestigation(
+  tx: Tx,
+  id: string,
+  v: { question: string; hosts: unknown[]; finding: string | null; summary: string | null; resultHosts: unknown[] | null },
+): Promise<void> {
+  await tx
+    .updateTable('investigation')
+    .set({
+      question: v.question,
+      hosts: JSON.stringify(v.hosts),
+      finding: v.finding,
+      summary: v.summary,
+      result_hosts: v.resultHosts === null ? null : JSON.stringify(v.resultHosts),
+    })
+    .where('id', '=', id)
+    .execute();
+}

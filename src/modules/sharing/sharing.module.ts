@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { systemClock } from '../../clock.js';
 import type { Config } from '../../config.js';
 import type { Exchange } from '../exchange/exchange.module.js';
+import { eraseCopiesOnErasure } from './erasure-of-copies.js';
 import type { IncidentService } from '../incidents/incidents.module.js';
 import { documentRoutes } from './documents.routes.js';
 import { createIncidentPolicyService } from './incident-policy.service.js';
@@ -54,6 +55,7 @@ export function createSharingModule(deps: SharingModuleDeps): SharingModule {
   exchange.inbox.registerHandler('investigation.request', intake.investigationRequests);
   exchange.inbox.registerHandler('investigation.result', intake.investigationResults);
   exchange.outbox.onDelivered(intake.delivered);
+  eraseCopiesOnErasure({ incidents: deps.incidents, exchange });
   return {
     service,
     shares,
