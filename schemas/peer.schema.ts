@@ -66,8 +66,24 @@ export const PublishedProfileSchema = Type.Object(
     fingerprint: FingerprintSchema,
     updatedAt: DateTimeSchema,
     federation: ProfileFederationSchema,
+    // Every section of the RFC 2350 description is signed with the rest (issue 13): the
+    // rfc2350.txt a team serves is then what its signed profile says, not only its contacts.
+    charter: Type.Object(
+      {
+        mission: p.mission,
+        sponsorship: p.sponsorship,
+        affiliation: p.affiliation,
+        authority: p.authority,
+      },
+      { additionalProperties: false, description: 'RFC 2350 §3 (the constituency is `constituency`).' },
+    ),
+    members: p.members,
+    policies: p.policies,
+    services: p.services,
+    reportingForms: p.reportingForms,
+    disclaimers: p.disclaimers,
   },
-  { additionalProperties: false, description: "The part of a team's profile it publishes to other nodes." },
+  { additionalProperties: false, description: "The part of a team's profile it publishes to other nodes: every RFC 2350 section." },
 );
 export type PublishedProfile = Static<typeof PublishedProfileSchema>;
 

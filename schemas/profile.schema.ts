@@ -55,6 +55,18 @@ export const TeamPoliciesSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** RFC 2350 §5: incident response with its three parts (5.1.1-5.1.3), and proactive activities (5.2). */
+export const TeamServicesSchema = Type.Object(
+  {
+    incidentResponse: Type.Optional(text()),
+    triage: Type.Optional(Type.String({ minLength: 1, maxLength: 4000, description: 'RFC 2350 5.1.1 Incident Triage.' })),
+    coordination: Type.Optional(Type.String({ minLength: 1, maxLength: 4000, description: 'RFC 2350 5.1.2 Incident Coordination.' })),
+    resolution: Type.Optional(Type.String({ minLength: 1, maxLength: 4000, description: 'RFC 2350 5.1.3 Incident Resolution.' })),
+    proactive: Type.Optional(Type.Array(text(500), { maxItems: 50 })),
+  },
+  { additionalProperties: false },
+);
+
 /** The part of the profile a team edits (PUT /api/v1/profile). */
 export const TeamProfileInputSchema = Type.Object(
   {
@@ -75,12 +87,7 @@ export const TeamProfileInputSchema = Type.Object(
     contacts: TeamContactsSchema,
     members: Type.Optional(Type.Array(text(200), { maxItems: 200 })),
     policies: TeamPoliciesSchema,
-    services: Type.Optional(
-      Type.Object(
-        { incidentResponse: Type.Optional(text()), proactive: Type.Optional(Type.Array(text(500), { maxItems: 50 })) },
-        { additionalProperties: false },
-      ),
-    ),
+    services: Type.Optional(TeamServicesSchema),
     reportingForms: Type.Optional(text()),
     disclaimers: Type.Optional(text()),
     securityTxt: Type.Optional(

@@ -205,7 +205,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onClose', () => exchange.stop());
 
   // 3. Public routes; the open surfaces take a limited number of requests per source address.
-  const perAddress = await registerPublicRoutes(app, { config, database, profiles });
+  const perAddress = await registerPublicRoutes(app, { config, database, profiles, signer: deps.signer, clock });
 
   // 4. /api/v1: the team's own handlers and integrators, with API tokens.
   await app.register(
@@ -252,9 +252,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
  */
 async function registerPublicRoutes(
   app: FastifyInstance,
-  deps: { config: Config; database: AppDeps['database']; profiles: ReturnType<typeof createProfileService> },
+  deps: {
+    config: Config;
+    database: AppDeps['database'];
+    profiles: ReturnType<typeof createProfileService>;
+    signer: AppDeps['signer'];
+    clock: Clock;
+  },
 ): Promise<onRequestHookHandler | null> {
-  const { config, database, profiles } = deps;
+  const { config, database, profiles, signer, clock } = deps;
   const problemOnly = { 503: ProblemResponse };
   app.get(
     '/healthz',
@@ -296,7 +302,7 @@ async function registerPublicRoutes(
       : null;
   await app.register(async (open) => {
     if (perAddress) open.addHook('onRequest', perAddress);
-    await open.register(profilePublicRoutes, { profiles });
+    await open.register(profilePublicRoutes, { profiles, signer, clock });
   });
 
   return perAddress;

@@ -7,6 +7,19 @@ import { initNode } from './node-init.js';
 
 export const BOOTSTRAP_TOKEN_FILE = 'bootstrap-admin-token';
 
+/**
+ * A warning when peers would reach the node over plain HTTP: messages are signed (and sealed when
+ * their label asks), but peer tokens, the pull feed and the public documents travel readable
+ * and changeable. Loopback addresses (a node on one machine, the demo) are left alone.
+ */
+export function publicUrlWarning(publicUrl: string): string | null {
+  const url = new URL(publicUrl);
+  if (url.protocol === 'https:') return null;
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  if (host === 'localhost' || host === '::1' || /^127\./.test(host)) return null;
+  return `WARNING: the public URL ${publicUrl} is not https: peer tokens, the pull feed and the public documents would travel unprotected. Put TLS in front of the node and set HIKESHI_PUBLIC_URL to its https:// address.`;
+}
+
 export interface RunningNode {
   app: FastifyInstance;
   close(): Promise<void>;
@@ -39,6 +52,11 @@ export async function startServer(
       : config.publicUrl;
   out(`Hikeshi node "${config.teamId}" listening on ${listening} (${init.database.engine}); public URL ${config.publicUrl}`);
   out(`Node key fingerprint: ${init.signer.fingerprint}`);
+  const warning = publicUrlWarning(config.publicUrl);
+  if (warning) {
+    out(warning);
+    app.log.warn({ publicUrl: config.publicUrl }, 'the public URL is not https');
+  }
   if (init.bootstrapToken) {
     if (process.stdout.isTTY) {
       out('');

@@ -1,4 +1,4 @@
-import { createMessage, decryptKey, readPrivateKey, sign, type PrivateKey } from 'openpgp';
+import { createCleartextMessage, createMessage, decryptKey, readPrivateKey, sign, type PrivateKey } from 'openpgp';
 
 import { InvalidKeyError, KeyPassphraseError, SignatureFormatError } from './crypto-errors.js';
 import { nativeSignerFrom, signEddsa, type NativeEd25519Signer } from './native-eddsa.js';
@@ -18,6 +18,11 @@ export interface NodeSigner {
   readonly publicKey: PeerKey;
   /** Armored detached binary-mode signature over the bytes (strings are UTF-8 encoded first). */
   signDetached(data: Uint8Array | string): Promise<string>;
+  /**
+   * An OpenPGP cleartext-signed text (RFC 4880 §7), as RFC 9116 asks of a security.txt: the text
+   * stays readable, `gpg --verify` checks it. Lines are signed with trailing whitespace removed.
+   */
+  clearSign(text: string): Promise<string>;
   /** Opens a message sealed to this node; see {@link openSealed}. */
   decrypt(armoredMessage: string, options?: OpenSealedOptions): Promise<string>;
 }
@@ -101,6 +106,16 @@ class OpenpgpNodeSigner implements NodeSigner {
       return await sign({ message, signingKeys: this.#key, detached: true, format: 'armored' });
     } catch (error) {
       throw new SignatureFormatError('could not create signature', { cause: error });
+    }
+  }
+
+  async clearSign(text: string): Promise<string> {
+    if (hasLoneSurrogate(text)) throw new SignatureFormatError('refusing to sign a string containing a lone surrogate');
+    try {
+      const message = await createCleartextMessage({ text });
+      return await sign({ message, signingKeys: this.#key, format: 'armored' });
+    } catch (error) {
+      throw new SignatureFormatError('could not create a cleartext signature', { cause: error });
     }
   }
 

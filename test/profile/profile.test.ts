@@ -1,7 +1,16 @@
 import type { LightMyRequestResponse } from 'fastify';
 import t, { type Test } from 'tap';
 import { TeamProfileInputSchema, type TeamProfileInput } from '../../schemas/profile.schema.js';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { verifyDocumentSignature } from '../../src/crypto/index.js';
+import { telUri } from '../../src/modules/profile/rfc2350-renderer.js';
+import { publicUrlWarning } from '../../src/server.js';
 import { buildTestNode } from '../helpers/build-test-app.js';
+
+const gpgAvailable = spawnSync('gpg', ['--version'], { stdio: 'ignore' }).error === undefined;
 
 /** The team profile (RFC 2350) and the public documents rendered from it. One node for the file. */
 const node = await buildTestNode(t);
@@ -58,6 +67,9 @@ const full: TeamProfileInput = {
   },
   services: {
     incidentResponse: 'INCIDENT-RESPONSE: triage, coordination, resolution.',
+    triage: 'TRIAGE: authenticity first, then severity.',
+    coordination: 'COORDINATION: with the sites and teams involved.',
+    resolution: 'RESOLUTION: advice; we do not operate sites.',
     proactive: ['PROACTIVE: vulnerability scanning', 'PROACTIVE: awareness training'],
   },
   reportingForms: 'FORMS: https://csirt.example-univ.ac.jp/report',
@@ -110,10 +122,22 @@ t.test('the first profile: defaults from the configuration', async (t) => {
   t.equal(p.publicKey, node.signer.armoredPublicKey, 'the node key');
 });
 
+/** The text of an OpenPGP cleartext-signed document (RFC 4880 §7), dash-escaping undone; null when it is not one. */
+function clearSignedText(body: string): string | null {
+  const m =
+    /^-----BEGIN PGP SIGNED MESSAGE-----\r?\nHash: [A-Z0-9]+\r?\n\r?\n([\s\S]*?)\r?\n-----BEGIN PGP SIGNATURE-----\r?\n[\s\S]+-----END PGP SIGNATURE-----\r?\n?$/.exec(
+      body,
+    );
+  // openpgp.js writes CRLF line ends, which RFC 9116 allows as well as LF.
+  return m ? m[1]!.replace(/\r\n/g, '\n').replace(/^- /gm, '') : null;
+}
+
 t.test('GET /.well-known/security.txt on the first profile', async (t) => {
   const res = await node.app.inject({ method: 'GET', url: '/.well-known/security.txt' });
   t.equal(res.statusCode, 200);
-  const m = /^Expires: (.+)$/m.exec(res.body);
+  const text = clearSignedText(res.body);
+  t.ok(text, 'clear-signed');
+  const m = /^Expires: (.+)$/m.exec(text ?? '');
   t.ok(m, 'has Expires');
   const at = Date.parse(m![1]!);
   t.ok(at > Date.now() && at < Date.now() + 366 * DAY, `default Expires is in the future, within a year (${m![1]})`);
@@ -162,6 +186,8 @@ t.test('bad profiles: 400 validation-failed', async (t) => {
     ['no languages', { ...full, languages: [] }],
     ['bad language tag', { ...full, languages: ['Japanese'] }],
     ['bad Expires', { ...full, securityTxt: { expires: 'next year' } }],
+    ['Expires in the past', { ...full, securityTxt: { expires: '2020-01-01T00:00:00Z' } }],
+    ['Expires more than a year ahead', { ...full, securityTxt: { expires: new Date(Date.now() + 400 * DAY).toISOString() } }],
     ['missing mission', { ...full, mission: undefined }],
     ['read-only field', { ...full, fingerprint: 'AAAA' }],
   ];
@@ -227,6 +253,9 @@ t.test('GET /rfc2350.txt: the sections in RFC 2350 order, with the values', asyn
       '4.3 Communication and Authentication',
       '5. Services',
       '5.1 Incident Response',
+      '5.1.1 Incident Triage',
+      '5.1.2 Incident Coordination',
+      '5.1.3 Incident Resolution',
       '5.2 Proactive Activities',
       '6. Incident Reporting Forms',
       '7. Disclaimers',
@@ -266,6 +295,9 @@ t.test('GET /rfc2350.txt: the sections in RFC 2350 order, with the values', asyn
     '4.2': [full.policies.cooperation!, full.policies.disclosure!, full.policies.lawEnforcement!, full.policies.press!],
     '4.3': [full.policies.communication!],
     '5.1': [full.services!.incidentResponse!],
+    '5.1.1': [full.services!.triage!],
+    '5.1.2': [full.services!.coordination!],
+    '5.1.3': [full.services!.resolution!],
     '5.2': full.services!.proactive!,
     '6.': [full.reportingForms!],
     '7.': [full.disclaimers!],
@@ -280,9 +312,9 @@ t.test('GET /.well-known/security.txt: RFC 9116 fields', async (t) => {
   const res = await node.app.inject({ method: 'GET', url: '/.well-known/security.txt' });
   t.equal(res.statusCode, 200);
   t.match(res.headers['content-type'], /^text\/plain/);
-  const lines = res.body.trimEnd().split('\n');
+  const lines = (clearSignedText(res.body) ?? '').trimEnd().split('\n');
   const field = (name: string) => lines.filter((l) => l.startsWith(`${name}: `)).map((l) => l.slice(name.length + 2));
-  t.strictSame(field('Contact'), ['mailto:csirt@example-univ.ac.jp', 'tel:+81355550100']);
+  t.strictSame(field('Contact'), ['mailto:csirt@example-univ.ac.jp', 'tel:+81-3-5555-0100'], 'an RFC 3966 tel: URI, separators kept');
   t.strictSame(field('Expires'), [expires], 'Expires as set');
   t.match(field('Expires')[0], /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/, 'RFC 3339 in UTC');
   t.ok(Date.parse(field('Expires')[0]!) > Date.now(), 'in the future');
@@ -333,4 +365,69 @@ t.test('/healthz and /readyz', async (t) => {
   const ready = await node.app.inject({ method: 'GET', url: '/readyz' });
   t.equal(ready.statusCode, 200);
   t.strictSame(ready.json(), { status: 'ready', engine: node.database.engine });
+});
+
+t.test('security.txt verifies with gpg --verify against the node key', { skip: gpgAvailable ? false : 'gpg is not on PATH' }, async (t) => {
+  const home = mkdtempSync(path.join(tmpdir(), 'hikeshi-gpg-'));
+  const env = { ...process.env, GNUPGHOME: home, LC_ALL: 'C' };
+  t.teardown(() => {
+    spawnSync('gpgconf', ['--kill', 'all'], { env, stdio: 'ignore' });
+    rmSync(home, { recursive: true, force: true });
+  });
+  const gpg = (args: string[], input?: string) => spawnSync('gpg', ['--batch', '--no-tty', ...args], { env, input, timeout: 30_000 });
+  t.equal(gpg(['--import'], node.signer.armoredPublicKey).status, 0, 'key imported');
+  const res = await node.app.inject({ method: 'GET', url: '/.well-known/security.txt' });
+  const file = path.join(home, 'security.txt');
+  writeFileSync(file, res.body);
+  const verified = gpg(['--status-fd', '1', '--verify', file]);
+  t.equal(verified.status, 0, verified.stderr.toString());
+  t.match(verified.stdout.toString(), new RegExp(`VALIDSIG ${node.signer.fingerprint}`), 'signed by the node key');
+  writeFileSync(file, res.body.replace('Contact: mailto:', 'Contact: mailto:evil-'));
+  t.not(gpg(['--verify', file]).status, 0, 'a changed line does not verify');
+});
+
+t.test('tel: URIs per RFC 3966, or none', async (t) => {
+  const cases: Array<[string, string | null]> = [
+    ['+81-3-5555-0100', 'tel:+81-3-5555-0100'],
+    ['+81 3 5555 0100', 'tel:+81-3-5555-0100'],
+    ['+81-3-5555-0100 ext. 123', 'tel:+81-3-5555-0100;ext=123'],
+    ['+81 (3) 5555.0100 x7', 'tel:+81-(3)-5555.0100;ext=7'],
+    ['＋８１－３－５５５５－０１００', 'tel:+81-3-5555-0100'],
+    ['+81-3-5555-0100 内線 45', 'tel:+81-3-5555-0100;ext=45'],
+    ['03-5555-0100', null],
+    ['call us', null],
+    ['+1-800-FLOWERS', null],
+    ['+12', null],
+    ['', null],
+  ];
+  for (const [phone, uri] of cases) t.equal(telUri(phone), uri, JSON.stringify(phone));
+});
+
+t.test('the start-up warning for a public URL that is not https', async (t) => {
+  t.equal(publicUrlWarning('https://csirt.example.org'), null);
+  t.equal(publicUrlWarning('http://127.0.0.1:8080'), null, 'loopback: a node on one machine');
+  t.equal(publicUrlWarning('http://localhost:8080'), null);
+  t.equal(publicUrlWarning('http://[::1]:8080'), null);
+  t.match(publicUrlWarning('http://csirt.example.org'), /not https/);
+  t.match(publicUrlWarning('http://192.0.2.10:8080'), /HIKESHI_PUBLIC_URL/);
+});
+
+t.test('the signed profile carries every RFC 2350 section', async (t) => {
+  t.equal((await putProfile(full)).statusCode, 200);
+  const res = await node.app.inject({ method: 'GET', url: '/federation/v1/profile' });
+  t.equal(res.statusCode, 200);
+  const published = res.json().document.profile;
+  t.match(published.charter, {
+    mission: full.mission,
+    sponsorship: full.sponsorship,
+    affiliation: full.affiliation,
+    authority: full.authority,
+  });
+  t.same(published.policies, full.policies);
+  t.same(published.services, full.services);
+  t.same(published.members, full.members);
+  t.equal(published.reportingForms, full.reportingForms);
+  t.equal(published.disclaimers, full.disclaimers);
+  const verdict = await verifyDocumentSignature(res.json(), node.signer.publicKey);
+  t.match(verdict, { ok: true }, 'and the signature covers them');
 });

@@ -37,6 +37,17 @@ export function publishedProfileOf(profile: TeamProfile, signer: Pick<NodeSigner
     publicKey: signer.armoredPublicKey,
     fingerprint: signer.fingerprint,
     updatedAt: profile.updatedAt,
+    charter: {
+      mission: profile.mission,
+      ...(profile.sponsorship ? { sponsorship: profile.sponsorship } : {}),
+      ...(profile.affiliation ? { affiliation: profile.affiliation } : {}),
+      ...(profile.authority ? { authority: profile.authority } : {}),
+    },
+    ...(profile.members ? { members: profile.members } : {}),
+    policies: profile.policies,
+    ...(profile.services ? { services: profile.services } : {}),
+    ...(profile.reportingForms ? { reportingForms: profile.reportingForms } : {}),
+    ...(profile.disclaimers ? { disclaimers: profile.disclaimers } : {}),
     federation: {
       requiresSealed: profile.federation?.requiresSealed ?? false,
       endpoint: `${profile.publicUrl.replace(/\/+$/, '')}/federation/v1`,

@@ -3,6 +3,8 @@ import { ProblemResponse, errorResponses } from '../../../schemas/common.schema.
 import { TeamProfileInputSchema, TeamProfileSchema } from '../../../schemas/profile.schema.js';
 import { requireRole } from '../../http/auth.js';
 import type { ProfileService } from './profile.service.js';
+import type { Clock } from '../../clock.js';
+import type { NodeSigner } from '../../crypto/index.js';
 import { renderRfc2350, renderSecurityTxt } from './rfc2350-renderer.js';
 
 export const profileApiRoutes: FastifyPluginAsyncTypebox<{ profiles: ProfileService }> = async (app, { profiles }) => {
@@ -34,7 +36,19 @@ export const profileApiRoutes: FastifyPluginAsyncTypebox<{ profiles: ProfileServ
 };
 
 /** Documents anyone may read: the team's public face (RFC 2350, RFC 9116, its key). */
-export const profilePublicRoutes: FastifyPluginAsyncTypebox<{ profiles: ProfileService }> = async (app, { profiles }) => {
+export const profilePublicRoutes: FastifyPluginAsyncTypebox<{
+  profiles: ProfileService;
+  signer: Pick<NodeSigner, 'clearSign'>;
+  clock: Clock;
+}> = async (app, { profiles, signer, clock }) => {
+  // The clear-signed security.txt, signed again only when its text changes (a new day's
+  // default Expires, a profile change): signing on every request would be work for an open route.
+  let signed: { text: string; signed: string } | null = null;
+  async function securityTxt(): Promise<string> {
+    const text = renderSecurityTxt(await profiles.get(), clock());
+    if (signed?.text !== text) signed = { text, signed: await signer.clearSign(text) };
+    return signed.signed;
+  }
   // Documented with the media types actually served, so the OpenAPI document does not claim JSON.
   const document = (mediaType: string, description: string) =>
     ({ 200: { description, content: { [mediaType]: { schema: { type: 'string' } } } }, 503: ProblemResponse }) as const;
@@ -54,11 +68,11 @@ export const profilePublicRoutes: FastifyPluginAsyncTypebox<{ profiles: ProfileS
     {
       schema: {
         tags: ['public'],
-        summary: 'RFC 9116 security.txt',
-        response: document('text/plain', 'security.txt (RFC 9116)'),
+        summary: 'RFC 9116 security.txt, OpenPGP clear-signed with the node key',
+        response: document('text/plain', 'security.txt (RFC 9116), clear-signed: verify with gpg --verify'),
       },
     },
-    async (_req, reply) => reply.type('text/plain; charset=utf-8').send(renderSecurityTxt(await profiles.get())),
+    async (_req, reply) => reply.type('text/plain; charset=utf-8').send(await securityTxt()),
   );
   app.get(
     '/pgp-key.asc',

@@ -33,6 +33,9 @@ export interface ProfileService {
   replace(input: TeamProfileInput): Promise<TeamProfile>;
 }
 
+/** security.txt's Expires may be this far ahead at most (RFC 9116 recommends under a year). */
+export const SECURITY_TXT_MAX_AHEAD_MS = 366 * 86_400_000;
+
 export function createProfileService(deps: {
   db: Db;
   config: Pick<Config, 'referencePrefix' | 'publicUrl'>;
@@ -70,6 +73,16 @@ export function createProfileService(deps: {
           });
         }
         networks.push(c);
+      }
+      if (input.securityTxt?.expires) {
+        // RFC 9116 §2.5.5: Expires is in the future, and "less than a year" ahead is recommended.
+        const expires = Date.parse(input.securityTxt.expires);
+        const now = clock().getTime();
+        if (expires <= now || expires > now + SECURITY_TXT_MAX_AHEAD_MS) {
+          throw new ProblemError('validation-failed', 'securityTxt.expires must be in the future and at most a year ahead (RFC 9116)', {
+            errors: [{ location: 'body', pointer: '/securityTxt/expires', message: 'must be after now and within 366 days' }],
+          });
+        }
       }
       const profile = {
         ...input,

@@ -116,6 +116,9 @@ export function renderRfc2350(p: TeamProfile): string {
   );
   lines.push('5. Services', '');
   section(lines, '5.1', 'Incident Response', p.services?.incidentResponse);
+  section(lines, '5.1.1', 'Incident Triage', p.services?.triage);
+  section(lines, '5.1.2', 'Incident Coordination', p.services?.coordination);
+  section(lines, '5.1.3', 'Incident Resolution', p.services?.resolution);
   section(lines, '5.2', 'Proactive Activities', p.services?.proactive?.join('\n'));
   lines.push('');
   section(lines, '6.', 'Incident Reporting Forms', p.reportingForms);
@@ -123,13 +126,47 @@ export function renderRfc2350(p: TeamProfile): string {
   return lines.join('\n');
 }
 
-/** RFC 9116 security.txt. Expires defaults to a year after the last profile change, minus a day. */
-export function renderSecurityTxt(p: TeamProfile): string {
-  const expires = p.securityTxt?.expires ?? new Date(new Date(p.updatedAt).getTime() + 364 * 86400_000).toISOString();
+/**
+ * A phone number as an RFC 3966 `tel:` URI, or null when it is not one a client could dial from
+ * anywhere. Full-width digits and signs (ＮＦＫＣ) are read as their ASCII forms; the number must
+ * be global (start with +); spaces become the visual separator "-"; an extension written
+ * "ext. 123", "x123", "extension 123" or "内線123" becomes ";ext=123". Anything else (letters, a
+ * local number) gives null, and security.txt then has no tel: line rather than a wrong one.
+ */
+export function telUri(phone: string): string | null {
+  let text = phone.normalize('NFKC').trim();
+  let ext: string | null = null;
+  const extension = /\s*(?:;\s*ext=|ext\.?|extension|x|内線)\s*(\d{1,10})$/i.exec(text);
+  if (extension) {
+    ext = extension[1]!;
+    text = text.slice(0, extension.index).trim();
+  }
+  text = text.replace(/[\u2010-\u2015\u2212]/g, '-').replace(/\s+/g, '-');
+  if (!/^\+[\d().-]+$/.test(text)) return null;
+  const digits = text.replace(/\D/g, '');
+  // E.164 numbers have at most 15 digits; fewer than 4 is no number.
+  if (digits.length < 4 || digits.length > 15 || !/\d$/.test(text)) return null;
+  return `tel:${text.replace(/-{2,}/g, '-')}${ext ? `;ext=${ext}` : ''}`;
+}
+
+/** How long a default security.txt Expires lies ahead: under a year (RFC 9116 §2.5.5). */
+export const SECURITY_TXT_DEFAULT_AHEAD_DAYS = 364;
+
+/**
+ * RFC 9116 security.txt, the text that gets clear-signed. Expires is the profile's when that is
+ * still in the future, else 364 days from `now` (the start of its UTC day, so the signed file
+ * changes at most once a day).
+ */
+export function renderSecurityTxt(p: TeamProfile, now: Date): string {
+  const configured = p.securityTxt?.expires ? new Date(p.securityTxt.expires) : null;
+  const day = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
+  const expires =
+    configured && configured.getTime() > now.getTime() ? configured : new Date(day + SECURITY_TXT_DEFAULT_AHEAD_DAYS * 86_400_000);
   const lines = [`Contact: mailto:${p.contacts.email}`];
-  if (p.contacts.phone) lines.push(`Contact: tel:${p.contacts.phone.replace(/[^+\d]/g, '')}`);
+  const tel = p.contacts.phone ? telUri(p.contacts.phone) : null;
+  if (tel) lines.push(`Contact: ${tel}`);
   lines.push(
-    `Expires: ${new Date(expires).toISOString().replace(/\.\d{3}Z$/, 'Z')}`,
+    `Expires: ${expires.toISOString().replace(/\.\d{3}Z$/, 'Z')}`,
     `Encryption: ${p.publicUrl}/pgp-key.asc`,
     `Preferred-Languages: ${p.languages.join(', ')}`,
     `Canonical: ${p.publicUrl}/.well-known/security.txt`,
