@@ -18,7 +18,7 @@ export type Tlp = Static<typeof TlpSchema>;
 export const DateTimeSchema = Type.String({
   format: 'date-time',
   description:
-    'RFC 3339 date-time with any offset (Z or ±hh:mm), year 0001-9999, seconds 00-59 (a leap second is refused); stored and returned in UTC.',
+    "RFC 3339 date-time with any offset (Z or ±hh:mm), year 0001-9999, seconds 00-59 (a leap second is refused). Times a person gives (an incident's firstSeen, lastSeen, systemChanges[].at, evidence[].collectedAt) are kept as written, offset and fraction included; times the node sets are UTC.",
 });
 
 export const UuidSchema = Type.String({ format: 'uuid' });

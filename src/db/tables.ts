@@ -71,6 +71,9 @@ export interface IncidentTable {
   tlp: string;
   first_seen: Timestamp | null;
   last_seen: Timestamp | null;
+  /** firstSeen and lastSeen as written (with their offset): migration 0018. */
+  first_seen_text: string | null;
+  last_seen_text: string | null;
   reporter: Json<object>;
   poc: NullableJson<object>;
   hosts: Json<unknown[]>;

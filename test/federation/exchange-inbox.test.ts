@@ -97,6 +97,10 @@ t.test('replay: the same envelope twice gets the original receipt, byte for byte
   t.equal(third.text, first.text);
   t.equal(await incidentCount(bravo), count, 'no second incident');
   t.equal((await findByExternalRef(bravo, (envelope.document['body'] as any).ref)).length, 1);
+  // Replays leave a trace, but a flood of them does not fill the log: one entry per peer a minute.
+  const replays = await auditKinds(bravo, { kind: 'inbox-replay' });
+  t.equal(replays.length, 1, 'two repeats within a minute: one audit entry');
+  t.match(replays[0], { details: { messageId: envelope.document['id'], repeatsNotRecorded: 0 } });
 
   // Two copies at once: still one incident.
   const racing = await report();

@@ -69,15 +69,9 @@ async function journalOf(refOrId: string) {
 }
 
 const SERVER_FIELDS = ['id', 'ref', 'externalRefs', 'version', 'createdBy', 'createdAt', 'updatedAt'] as const;
-const utc = (s: string) => new Date(s).toISOString();
-
-/** The example as the node must return it: every date-time in UTC, nothing else changed. */
+/** The example as the node must return it: exactly as written, date-times with their offsets (issue 13). */
 function expectedContent(input: Record<string, any>): Record<string, unknown> {
-  const out = structuredClone(input);
-  for (const key of ['firstSeen', 'lastSeen']) if (out[key]) out[key] = utc(out[key]);
-  for (const c of out.systemChanges ?? []) if (c.at) c.at = utc(c.at);
-  for (const e of out.evidence ?? []) if (e.collectedAt) e.collectedAt = utc(e.collectedAt);
-  return out;
+  return structuredClone(input);
 }
 
 function contentOf(incident: Record<string, unknown>): Record<string, unknown> {
@@ -152,7 +146,7 @@ t.test('read back by URL-encoded reference number and by id: every field', async
       [...Object.keys(example), ...SERVER_FIELDS].sort(),
       `by ${how}: the same fields, no more, no less`,
     );
-    t.strictSame(contentOf(got), expected, `by ${how}: content equals the example (date-times in UTC)`);
+    t.strictSame(contentOf(got), expected, `by ${how}: content equals the example (date-times as written, offsets kept)`);
     t.strictSame(got, A, `by ${how}: the same as the create response`);
   }
 });
@@ -580,4 +574,33 @@ t.test('an incident that wrote an IPv4-mapped address is found by the IPv4 form,
   t.equal(ind.statusCode, 201, ind.body);
   t.strictSame(await list(t, 'indicator=198.51.100.77'), [ind.json().ref], 'an indicator written mapped is found by the IPv4 form');
   t.strictSame(await list(t, `indicator=${encodeURIComponent('::FFFF:c633:644d')}`), [ind.json().ref], 'and by another spelling');
+});
+
+t.test('time as written: offsets and fractions of a second are kept; order and search use the instant', async (t) => {
+  const written = {
+    firstSeen: '2026-11-20T02:13:00.123456+09:00',
+    lastSeen: '2026-11-20T00:00:00.5-05:00',
+    systemChanges: [{ description: 'cron entry', at: '2026-11-20T02:52:00+09:00' }],
+    evidence: [{ kind: 'log', description: 'auth.log', collectedAt: '2026-11-21T10:00:00.000001+09:00', timeZone: 'Asia/Tokyo' }],
+  };
+  const res = await post(minimal({ title: 'times', ...written }));
+  t.equal(res.statusCode, 201, res.body);
+  const got = (await get(url(res.json().ref))).json();
+  t.equal(got.firstSeen, written.firstSeen, 'firstSeen with its offset and microseconds');
+  t.equal(got.lastSeen, written.lastSeen);
+  t.same(got.systemChanges, written.systemChanges);
+  t.same(got.evidence, written.evidence);
+  // The instant beside it: 02:13+09:00 is 17:13Z the day before.
+  const row = await node.database.db
+    .selectFrom('incident')
+    .select(['first_seen', 'first_seen_text'])
+    .where('id', '=', got.id)
+    .executeTakeFirstOrThrow();
+  t.equal(new Date(row.first_seen as unknown as string).toISOString(), '2026-11-19T17:13:00.123Z', 'the normalised instant');
+  t.equal(row.first_seen_text, written.firstSeen);
+  // Order of firstSeen and lastSeen is checked on the instants, not the texts.
+  const inOrder = await post(minimal({ firstSeen: '2026-11-20T09:00:00+09:00', lastSeen: '2026-11-20T00:30:00Z' }));
+  t.equal(inOrder.statusCode, 201, '09:00+09:00 is 00:00Z: before 00:30Z, though its text sorts after');
+  const backwards = await post(minimal({ firstSeen: '2026-11-20T01:00:00Z', lastSeen: '2026-11-20T09:30:00+09:00' }));
+  t.equal(backwards.statusCode, 400, '09:30+09:00 is 00:30Z: before 01:00Z, though its text sorts after');
 });

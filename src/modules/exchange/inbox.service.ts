@@ -103,6 +103,37 @@ async function receiptAnswer(db: Db, signer: NodeSigner, row: InboundRow, replay
   };
 }
 
+/** Repeats of one peer's messages audited at most once per this window (createReplayAudit). */
+export const REPLAY_AUDIT_WINDOW_MS = 60_000;
+
+/**
+ * Replays are audited (issue 13: they left no trace), but a flood of them does not fill the log:
+ * the first repeat from a peer in a minute is recorded (`inbox-replay`), with how many repeats
+ * from that peer went unrecorded since the previous entry.
+ */
+function createReplayAudit(deps: { db: Db; audit: AuditLog; clock: () => Date }): (from: string, messageId: string) => Promise<void> {
+  const windows = new Map<string, { until: number; unrecorded: number }>();
+  return async (from, messageId) => {
+    const now = deps.clock().getTime();
+    const window = windows.get(from);
+    if (window && now < window.until) {
+      window.unrecorded++;
+      return;
+    }
+    windows.delete(from);
+    windows.set(from, { until: now + REPLAY_AUDIT_WINDOW_MS, unrecorded: 0 });
+    // Bounded: the oldest window goes first (a Map keeps insertion order).
+    if (windows.size > 10_000) windows.delete(windows.keys().next().value!);
+    await deps.audit.append(deps.db, {
+      kind: 'inbox-replay',
+      actor: from,
+      peer: from,
+      decision: null,
+      details: { messageId, repeatsNotRecorded: window?.unrecorded ?? 0 },
+    });
+  };
+}
+
 /**
  * Active peers as last read, for a few seconds: the pinned key every message needs, without a
  * query per message. Only the happy path trusts it. A message that fails verification with a
@@ -179,6 +210,7 @@ export function createInbox(deps: InboxDeps): Inbox {
   const { db, clock, config, signer, peers, audit, log } = deps;
   const handlers = new Map<HandledType, InboxHandler<HandledType>>();
   const reject = createRejector({ db, audit, log });
+  const noteReplay = createReplayAudit({ db, audit, clock });
   const peerCache = createPeerCache(db, peers);
   const open = (raw: string, sealed: boolean): Promise<Envelope> =>
     openEnvelope(raw, sealed, { signer, maxPlaintextBytes: config.bodyLimitBytes, reject });
@@ -256,9 +288,9 @@ export function createInbox(deps: InboxDeps): Inbox {
     const replayOf = async (): Promise<InboxAnswer | null> => {
       if (claim.messageId === null) return null;
       const seen = await findInbound(db, from, claim.messageId);
-      return seen && seen.signature === envelope.signature && storedDocumentIs(seen, canonicalOrNull(raw))
-        ? receiptAnswer(db, signer, seen, true)
-        : null;
+      if (!seen || seen.signature !== envelope.signature || !storedDocumentIs(seen, canonicalOrNull(raw))) return null;
+      await noteReplay(from, claim.messageId);
+      return receiptAnswer(db, signer, seen, true);
     };
 
     const verified = await verifyDocumentSignature(envelope.value, await peers.keyOf(peer), {
@@ -313,6 +345,7 @@ export function createInbox(deps: InboxDeps): Inbox {
       const row = await findInbound(db, from, document.id);
       if (!row || !storedDocumentIs(row, verified.canonical))
         return reject(claim, 'conflict', `message id ${document.id} was used before for a different document`);
+      await noteReplay(from, document.id);
       return receiptAnswer(db, signer, row, true);
     }
     log.info({ from, messageId: document.id, type: document.type }, 'message received');

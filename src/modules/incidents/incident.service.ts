@@ -81,20 +81,11 @@ export interface IncidentService extends PersonalDataOperations {
   relabelInTx(tx: Tx, incidentId: string, tlp: Tlp, changes: Record<string, unknown>): Promise<Incident>;
 }
 
-const iso = (value: string | null | undefined): string | null => (value ? new Date(value).toISOString() : null);
-
 /**
- * Date-times are stored and returned in UTC (DateTimeSchema), nested ones included; a log's
- * original time zone is kept in evidence[].timeZone, not in the offset of a timestamp.
+ * Date-times in an incident are kept as written (issue 13, docs/errors.md "Time as written"):
+ * the offset the reporter gave ("2026-11-20T02:13:00+09:00") and any fraction of a second. The
+ * database keeps a normalised instant beside firstSeen and lastSeen for sorting and search.
  */
-function inUtc(key: string, value: unknown): unknown {
-  if (key === 'firstSeen' || key === 'lastSeen') return iso(value as string | null);
-  if (key === 'systemChanges') return (value as IncidentContent['systemChanges']).map((c) => (c.at ? { ...c, at: iso(c.at)! } : c));
-  if (key === 'evidence')
-    return (value as IncidentContent['evidence']).map((e) => (e.collectedAt ? { ...e, collectedAt: iso(e.collectedAt)! } : e));
-  return value;
-}
-
 /** Rules a schema cannot say: type within category, addresses that parse, time order. */
 function checkContent(c: IncidentContent): void {
   if (c.type && !(RSIT[c.category as Category] as readonly string[]).includes(c.type)) {
@@ -137,16 +128,16 @@ function contentFromCreate(input: IncidentCreate): IncidentContent {
     severity: input.severity,
     tlp: input.tlp,
     phase: input.phase ?? 'triage',
-    firstSeen: iso(input.firstSeen),
-    lastSeen: iso(input.lastSeen),
+    firstSeen: input.firstSeen ?? null,
+    lastSeen: input.lastSeen ?? null,
     reporter: input.reporter,
     poc: input.poc ?? null,
     hosts: input.hosts ?? [],
     intruderActivity: input.intruderActivity ?? null,
     vulnerabilities: input.vulnerabilities ?? [],
-    systemChanges: inUtc('systemChanges', input.systemChanges ?? []) as IncidentContent['systemChanges'],
+    systemChanges: input.systemChanges ?? [],
     installedSoftware: input.installedSoftware ?? [],
-    evidence: inUtc('evidence', input.evidence ?? []) as IncidentContent['evidence'],
+    evidence: input.evidence ?? [],
     indicators: input.indicators ?? [],
   };
 }
@@ -271,7 +262,7 @@ function patchIncident(
     const after: IncidentContent = { ...before };
     for (const [key, value] of Object.entries(patch) as Array<[keyof IncidentContent, unknown]>) {
       if (value === undefined) continue;
-      (after as Record<string, unknown>)[key] = inUtc(key, value);
+      (after as Record<string, unknown>)[key] = value;
     }
     if (patch.category && !patch.type && after.type && !(RSIT[after.category as Category] as readonly string[]).includes(after.type)) {
       after.type = null; // a new category without a type drops a type that no longer fits
