@@ -19,6 +19,7 @@ import {
   problemMessage,
 } from './cli-context.js';
 import { dbCommands } from './db-commands.js';
+import { backupCommands } from './backup-commands.js';
 import { AuditBrokenError, extraCommands } from './extra-commands.js';
 
 /**
@@ -194,6 +195,7 @@ ${CONFIG_FLAGS_HELP}`,
   },
   ...extraCommands,
   ...dbCommands,
+  ...backupCommands,
 };
 
 function usage(): string {

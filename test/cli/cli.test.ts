@@ -54,11 +54,14 @@ interface Run {
   stderr: string;
 }
 function hikeshi(...args: string[]): Promise<Run> {
+  return hikeshiWith({}, ...args);
+}
+function hikeshiWith(env: NodeJS.ProcessEnv, ...args: string[]): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       ['--import', 'tsx', 'src/cli/run.ts', ...args],
-      { cwd: root, env: baseEnv, timeout: 90_000 },
+      { cwd: root, env: { ...baseEnv, ...env }, timeout: 90_000 },
       (err, stdout, stderr) => {
         const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
         resolve({ code, stdout, stderr });
@@ -232,4 +235,40 @@ t.test('audit verify with no node running checks the database and prints the hea
   t.equal(again.code, 0, again.stderr);
   t.match(again.stdout, /^audit chain intact: [1-9]\d* entries, head #[1-9]\d* [0-9a-f]{64}\n$/, again.stdout);
   t.notMatch(again.stdout, /object Object/);
+});
+
+t.test('backup and restore: a new data directory (or schema) gets every row, the key and a chain that verifies', async (t) => {
+  const file = path.join(dataDir, 'node.backup.gz');
+  const backup = await hikeshi('backup', '--out', file);
+  t.equal(backup.code, 0, backup.stderr);
+  t.match(backup.stdout, /^backup written to .*: \d+ rows, 2 node files/);
+  t.equal(statSync(file).mode & 0o777, 0o600, 'readable by its owner only: it holds the node key');
+  const original = await hikeshi('audit', 'verify', '--url', noNode);
+
+  const restoredDir = await mkdtemp(path.join(os.tmpdir(), 'hikeshi-restored-'));
+  const restoredSchema = schema ? `${schema}_r` : null;
+  t.teardown(async () => {
+    await rm(restoredDir, { recursive: true, force: true });
+    if (restoredSchema) {
+      const client = new pg.Client({ connectionString: TEST_DATABASE_URL! });
+      await client.connect();
+      await client.query(`DROP SCHEMA IF EXISTS "${restoredSchema}" CASCADE`).finally(() => client.end());
+    }
+  });
+  const target = { HIKESHI_DATA_DIR: restoredDir, ...(restoredSchema ? { HIKESHI_DATABASE_SCHEMA: restoredSchema } : {}) };
+  const restore = await hikeshiWith(target, 'restore', file);
+  t.equal(restore.code, 0, restore.stderr);
+  t.match(restore.stdout, /^restored \d+ rows/);
+  t.equal(
+    await readFile(path.join(restoredDir, 'node-key.asc'), 'utf8'),
+    await readFile(path.join(dataDir, 'node-key.asc'), 'utf8'),
+    'the node key',
+  );
+  const verified = await hikeshiWith(target, 'audit', 'verify', '--url', noNode);
+  t.equal(verified.code, 0, verified.stderr);
+  t.equal(verified.stdout, original.stdout, 'the same chain, the same head');
+  // A second restore into the same place is refused: it is not empty.
+  const again = await hikeshiWith(target, 'restore', file);
+  t.not(again.code, 0);
+  t.match(again.stderr, /not empty/);
 });
