@@ -6,7 +6,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createVerifier } from 'fast-jwt';
-import pg from 'pg';
 import t from 'tap';
 import { main } from '../../src/cli/main.js';
 import { loadNodeSigner } from '../../src/crypto/index.js';
@@ -14,7 +13,7 @@ import { openDatabase, type DatabaseHandle } from '../../src/db/database.js';
 import { API_AUDIENCE } from '../../src/modules/tokens/token-codec.js';
 import { createAuditModule } from '../../src/modules/audit/audit.module.js';
 import { freePort } from '../helpers/build-test-app.js';
-import { TEST_DATABASE_URL } from '../helpers/test-database.js';
+import { dropServerSchema, TEST_DATABASE_URL } from '../helpers/test-database.js';
 
 /**
  * The `hikeshi` command, run from source in child processes as a user would run it, on a
@@ -28,11 +27,7 @@ const dataDir = await mkdtemp(path.join(os.tmpdir(), 'hikeshi-cli-'));
 const schema = TEST_DATABASE_URL ? `t_cli_${randomBytes(5).toString('hex')}` : null;
 t.teardown(async () => {
   await rm(dataDir, { recursive: true, force: true });
-  if (schema) {
-    const client = new pg.Client({ connectionString: TEST_DATABASE_URL! });
-    await client.connect();
-    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).finally(() => client.end());
-  }
+  if (schema) await dropServerSchema(schema);
 });
 
 // The child sees only our HIKESHI_* settings, and none of tap's loaders.
@@ -249,11 +244,7 @@ t.test('backup and restore: a new data directory (or schema) gets every row, the
   const restoredSchema = schema ? `${schema}_r` : null;
   t.teardown(async () => {
     await rm(restoredDir, { recursive: true, force: true });
-    if (restoredSchema) {
-      const client = new pg.Client({ connectionString: TEST_DATABASE_URL! });
-      await client.connect();
-      await client.query(`DROP SCHEMA IF EXISTS "${restoredSchema}" CASCADE`).finally(() => client.end());
-    }
+    if (restoredSchema) await dropServerSchema(restoredSchema);
   });
   const target = { HIKESHI_DATA_DIR: restoredDir, ...(restoredSchema ? { HIKESHI_DATABASE_SCHEMA: restoredSchema } : {}) };
   const restore = await hikeshiWith(target, 'restore', file);

@@ -1,12 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { sql } from 'kysely';
-import pg from 'pg';
 import t from 'tap';
 import { openDatabase, type DatabaseHandle } from '../../src/db/database.js';
 import { MigrationError, migrateToLatest, splitSqlStatements } from '../../src/db/migrator.js';
 import { projectRoot } from '../../src/project-root.js';
-import { TEST_DATABASE_URL } from '../helpers/test-database.js';
+import { dropServerSchema, TEST_DATABASE_URL } from '../helpers/test-database.js';
 
 /** The migration runner: how files are split into statements, and that applying twice is a no-op. */
 
@@ -84,9 +83,7 @@ async function freshDatabase(t: Tap): Promise<DatabaseHandle> {
   const handle = await openDatabase({ url: TEST_DATABASE_URL, schema, poolSize: 2 });
   t.teardown(async () => {
     await handle.close();
-    const client = new pg.Client({ connectionString: TEST_DATABASE_URL! });
-    await client.connect();
-    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).finally(() => client.end());
+    await dropServerSchema(schema);
   });
   return handle;
 }

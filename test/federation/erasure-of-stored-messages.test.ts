@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { sql } from 'kysely';
 import t from 'tap';
 import { canonicalize, verifyDocumentSignature } from '../../src/crypto/index.js';
 import { loadFixturePeerKey } from '../fixtures/keys/index.js';
 import { buildTestNode, type TestNode } from '../helpers/build-test-app.js';
+import { rowsNamingMarkers as scanForMarkers } from '../helpers/marker-scan.js';
 import {
   EXAMPLE_INCIDENT,
   api,
@@ -45,20 +45,7 @@ const planted = {
 };
 const ERASE = { subjects: ['reporter', 'poc', 'victims'], reason: 'Data subject request, ticket 88', legalBasis: 'GDPR Art. 17(1)(a)' };
 
-/** Rows of every table of the node that name a marker, as `table: row`. */
-async function rowsNamingMarkers(node: TestNode): Promise<string[]> {
-  const db = node.database.db;
-  const tables = await sql<{ table_name: string }>`
-    select table_name from information_schema.tables where table_schema = current_schema() and table_type = 'BASE TABLE' order by 1`.execute(
-    db,
-  );
-  const found: string[] = [];
-  for (const { table_name } of tables.rows) {
-    const rows = await sql<{ row: string }>`select t::text as row from ${sql.table(table_name)} t`.execute(db);
-    for (const { row } of rows.rows) if (markersIn(row).length > 0) found.push(`${table_name}: ${row.slice(0, 300)}`);
-  }
-  return found;
-}
+const rowsNamingMarkers = (node: TestNode) => scanForMarkers(node.database.db, markersIn);
 
 t.test('a received report: erased in the stored document, its digest kept, a repeat still gets its receipt', async (t) => {
   const envelope = await sign(messageDocument('alpha', 'bravo', 'incident.report', reportBody('ALPHA#2026-990001', planted)), 'alpha');

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -7,10 +7,10 @@ import path from 'node:path';
 import t from 'tap';
 import { KEY_FILE } from '../../src/modules/profile/node-identity.js';
 import { mintApiToken } from '../../src/modules/tokens/token-codec.js';
-import { projectRoot } from '../../src/project-root.js';
 import { loadFixtureKey } from '../fixtures/keys/index.js';
 import { buildTestNode, freePort, type TestNode } from '../helpers/build-test-app.js';
-import { createTestDatabase, TEST_DATABASE_URL } from '../helpers/test-database.js';
+import { startNodeProcess } from '../helpers/node-process.js';
+import { createTestDatabase, dropServerSchema, TEST_DATABASE_URL } from '../helpers/test-database.js';
 import { EXAMPLE_INCIDENT, enc, findByExternalRef, journal, waitFor } from '../helpers/federation-harness.js';
 
 /**
@@ -38,13 +38,7 @@ if (TEST_DATABASE_URL) {
   const database = await createTestDatabase();
   schema = database.schema;
   await database.handle.close();
-  t.teardown(async () => {
-    const pg = (await import('pg')).default;
-    const client = new pg.Client({ connectionString: TEST_DATABASE_URL! });
-    await client.connect();
-    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    await client.end();
-  });
+  t.teardown(() => dropServerSchema(schema!));
 }
 
 const bravo: TestNode = await buildTestNode(t, { key: 'bravo', listen: true });
@@ -118,34 +112,14 @@ async function alphaApi(method: string, url: string, payload?: unknown): Promise
 
 async function startAlpha(): Promise<ChildProcess> {
   const started = Date.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot(), 'src/cli/run.ts'), 'serve'], {
-    cwd: projectRoot(),
-    env: {
-      ...process.env,
-      HIKESHI_DATA_DIR: dataDir,
-      HIKESHI_TEAM_ID: 'alpha',
-      HIKESHI_TEAM_NAME: 'Team alpha',
-      HIKESHI_HOST: '127.0.0.1',
-      HIKESHI_PORT: String(alphaPort),
-      HIKESHI_PUBLIC_URL: alphaUrl,
-      HIKESHI_TOKEN_SECRET: ALPHA_TOKEN_SECRET,
-      HIKESHI_LOG_LEVEL: 'silent',
-      HIKESHI_DELIVERY_POLL_MS: '50',
-      HIKESHI_DELIVERY_RETRY_BASE_MS: '100',
-      HIKESHI_DELIVERY_RETRY_MAX_MS: '400',
-      HIKESHI_DELIVERY_TIMEOUT_MS: '1000',
-      HIKESHI_DELIVERY_LEASE_SECONDS: '2',
-      ...(TEST_DATABASE_URL ? { HIKESHI_DATABASE_URL: TEST_DATABASE_URL, HIKESHI_DATABASE_SCHEMA: schema! } : {}),
-    },
-    stdio: ['ignore', 'ignore', 'pipe'],
+  const child = await startNodeProcess({
+    name: 'alpha',
+    dataDir,
+    port: alphaPort,
+    publicUrl: alphaUrl,
+    tokenSecret: ALPHA_TOKEN_SECRET,
+    schema,
   });
-  let stderr = '';
-  child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
-  const exited = new Promise<never>((_, reject) =>
-    child.once('exit', (code, signal) => reject(new Error(`alpha exited (${code ?? signal}): ${stderr.slice(-2000)}`))),
-  );
-  exited.catch(() => {});
-  await Promise.race([exited, waitFor('alpha ready', async () => (await fetch(`${alphaUrl}/readyz`)).ok, 60_000, 100)]);
   alpha = child;
   t.comment(`alpha started in ${Date.now() - started} ms`);
   return child;

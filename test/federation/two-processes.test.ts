@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -9,10 +9,10 @@ import { openDatabase } from '../../src/db/database.js';
 import { verifyAuditChain } from '../../src/modules/audit/audit-chain.js';
 import { KEY_FILE } from '../../src/modules/profile/node-identity.js';
 import { mintApiToken } from '../../src/modules/tokens/token-codec.js';
-import { projectRoot } from '../../src/project-root.js';
 import { loadFixtureKey } from '../fixtures/keys/index.js';
 import { buildTestNode, freePort, type TestNode } from '../helpers/build-test-app.js';
-import { createTestDatabase, TEST_DATABASE_URL } from '../helpers/test-database.js';
+import { startNodeProcess } from '../helpers/node-process.js';
+import { createTestDatabase, dropServerSchema, TEST_DATABASE_URL } from '../helpers/test-database.js';
 import { EXAMPLE_INCIDENT, enc, findByExternalRef, waitFor } from '../helpers/federation-harness.js';
 
 /**
@@ -34,13 +34,7 @@ t.test('two processes of one node on one PostgreSQL share the work; a SIGKILL of
   const database = await createTestDatabase();
   const schema = database.schema!;
   await database.handle.close();
-  t.teardown(async () => {
-    const pg = (await import('pg')).default;
-    const client = new pg.Client({ connectionString: TEST_DATABASE_URL! });
-    await client.connect();
-    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    await client.end();
-  });
+  t.teardown(() => dropServerSchema(schema));
   const bravo: TestNode = await buildTestNode(t, { key: 'bravo', listen: true });
 
   // A proxy in front of bravo counts what alpha posts and kills a process at the chosen post.
@@ -90,36 +84,8 @@ t.test('two processes of one node on one PostgreSQL share the work; a SIGKILL of
   const admin = { authorization: `Bearer ${mintApiToken(tokenSecret, { role: 'admin', subject: 'two-test', issuer: 'alpha' }).token}` };
 
   async function start(i: number): Promise<void> {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot(), 'src/cli/run.ts'), 'serve'], {
-      cwd: projectRoot(),
-      env: {
-        ...process.env,
-        HIKESHI_DATA_DIR: dataDir,
-        HIKESHI_TEAM_ID: 'alpha',
-        HIKESHI_TEAM_NAME: 'Team alpha',
-        HIKESHI_HOST: '127.0.0.1',
-        HIKESHI_PORT: String(ports[i]),
-        // Both processes are one node: peers know it by one URL (a load balancer's; here the first).
-        HIKESHI_PUBLIC_URL: urls[0],
-        HIKESHI_TOKEN_SECRET: tokenSecret,
-        HIKESHI_LOG_LEVEL: 'silent',
-        HIKESHI_DATABASE_URL: TEST_DATABASE_URL!,
-        HIKESHI_DATABASE_SCHEMA: schema,
-        HIKESHI_DELIVERY_POLL_MS: '50',
-        HIKESHI_DELIVERY_RETRY_BASE_MS: '100',
-        HIKESHI_DELIVERY_RETRY_MAX_MS: '400',
-        HIKESHI_DELIVERY_TIMEOUT_MS: '1000',
-        HIKESHI_DELIVERY_LEASE_SECONDS: '2',
-      },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
-    const exited = new Promise<never>((_, reject) =>
-      child.once('exit', (code, signal) => reject(new Error(`alpha ${i + 1} exited (${code ?? signal}): ${stderr.slice(-2000)}`))),
-    );
-    exited.catch(() => {});
-    await Promise.race([exited, waitFor(`alpha ${i + 1} ready`, async () => (await fetch(`${urls[i]}/readyz`)).ok, 60_000, 100)]);
+    // Both processes are one node: peers know it by one URL (a load balancer's; here the first).
+    const child = await startNodeProcess({ name: `alpha ${i + 1}`, dataDir, port: ports[i]!, publicUrl: urls[0]!, tokenSecret, schema });
     children[i] = child;
   }
   const stop = async (i: number) => {

@@ -70,6 +70,16 @@ async function embeddedTemplate(): Promise<Blob> {
   }
 }
 
+/**
+ * Drops a schema a test made on the server (for a child process, say), under the same lock as
+ * every other drop: a drop while another file's migrator lists schemas would fail that migrator.
+ */
+export async function dropServerSchema(schema: string): Promise<void> {
+  await withSchemaLock('exclusive', async (client) => {
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  });
+}
+
 export async function createTestDatabase(): Promise<TestDatabase> {
   if (TEST_DATABASE_URL) {
     const schema = `t_${randomBytes(6).toString('hex')}`;
@@ -82,9 +92,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       schema,
       async drop() {
         await handle.close();
-        await withSchemaLock('exclusive', async (client) => {
-          await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-        });
+        await dropServerSchema(schema);
       },
     };
   }

@@ -3,6 +3,7 @@ import t from 'tap';
 import { createAuditModule } from '../../src/modules/audit/audit.module.js';
 import { createIncidentService } from '../../src/modules/incidents/incident.service.js';
 import { buildTestNode } from '../helpers/build-test-app.js';
+import { rowsNamingMarkers as scanForMarkers } from '../helpers/marker-scan.js';
 import { EXAMPLE_INCIDENT, api, createIncident, enc } from '../helpers/federation-harness.js';
 
 /**
@@ -99,18 +100,7 @@ async function storedText(id: string): Promise<string> {
 }
 
 /** Rows of every table that name a marker, as `table: row` (the node's whole database, not only the incident). */
-async function rowsNamingMarkers(): Promise<string[]> {
-  const tables = await sql<{ table_name: string }>`
-    select table_name from information_schema.tables where table_schema = current_schema() and table_type = 'BASE TABLE' order by 1`.execute(
-    db,
-  );
-  const found: string[] = [];
-  for (const { table_name } of tables.rows) {
-    const rows = await sql<{ row: string }>`select t::text as row from ${sql.table(table_name)} t`.execute(db);
-    for (const { row } of rows.rows) if (markersIn(row).length > 0) found.push(`${table_name}: ${row}`);
-  }
-  return found;
-}
+const rowsNamingMarkers = () => scanForMarkers(db, markersIn, Infinity);
 
 async function auditFor(
   id: string,

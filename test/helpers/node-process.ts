@@ -1,0 +1,51 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { projectRoot } from '../../src/project-root.js';
+import { waitFor } from './federation-harness.js';
+import { TEST_DATABASE_URL } from './test-database.js';
+
+/**
+ * Team alpha's node as a child process (`hikeshi serve`), for the tests that kill processes:
+ * quick delivery retries and a short lease, its database in `schema` on the test server (or the
+ * embedded one in `dataDir`). Resolves once /readyz answers; rejects with the end of its stderr
+ * if it exits first.
+ */
+export async function startNodeProcess(options: {
+  name: string;
+  dataDir: string;
+  port: number;
+  publicUrl: string;
+  tokenSecret: string;
+  schema: string | null;
+}): Promise<ChildProcess> {
+  const url = `http://127.0.0.1:${options.port}`;
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot(), 'src/cli/run.ts'), 'serve'], {
+    cwd: projectRoot(),
+    env: {
+      ...process.env,
+      HIKESHI_DATA_DIR: options.dataDir,
+      HIKESHI_TEAM_ID: 'alpha',
+      HIKESHI_TEAM_NAME: 'Team alpha',
+      HIKESHI_HOST: '127.0.0.1',
+      HIKESHI_PORT: String(options.port),
+      HIKESHI_PUBLIC_URL: options.publicUrl,
+      HIKESHI_TOKEN_SECRET: options.tokenSecret,
+      HIKESHI_LOG_LEVEL: 'silent',
+      HIKESHI_DELIVERY_POLL_MS: '50',
+      HIKESHI_DELIVERY_RETRY_BASE_MS: '100',
+      HIKESHI_DELIVERY_RETRY_MAX_MS: '400',
+      HIKESHI_DELIVERY_TIMEOUT_MS: '1000',
+      HIKESHI_DELIVERY_LEASE_SECONDS: '2',
+      ...(TEST_DATABASE_URL && options.schema ? { HIKESHI_DATABASE_URL: TEST_DATABASE_URL, HIKESHI_DATABASE_SCHEMA: options.schema } : {}),
+    },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
+  const exited = new Promise<never>((_, reject) =>
+    child.once('exit', (code, signal) => reject(new Error(`${options.name} exited (${code ?? signal}): ${stderr.slice(-2000)}`))),
+  );
+  exited.catch(() => {});
+  await Promise.race([exited, waitFor(`${options.name} ready`, async () => (await fetch(`${url}/readyz`)).ok, 60_000, 100)]);
+  return child;
+}
