@@ -33,6 +33,8 @@ export const ConfigSchema = Type.Object(
      * the public profile documents); 0 turns the limit off (HIKESHI_RATE_LIMIT_PER_MINUTE).
      */
     rateLimitPerMinute: Type.Integer({ minimum: 0, maximum: 10_000_000 }),
+    /** Messages per minute one verified peer may send to the inbox; 0: no limit (HIKESHI_RATE_LIMIT_PER_PEER_PER_MINUTE). */
+    peerRateLimitPerMinute: Type.Integer({ minimum: 0, maximum: 10_000_000 }),
     /** Outbox delivery tuning (HIKESHI_DELIVERY_*): knobs an operator rarely touches; tests shorten them. */
     delivery: Type.Object(
       {
@@ -96,6 +98,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     // 50 requests a second from one address: far above what a peer's outbox sends (it delivers
     // one message at a time per peer), far below what fills a disk.
     rateLimitPerMinute: intFrom(env, 'HIKESHI_RATE_LIMIT_PER_MINUTE', 3000),
+    // 100 a second from one team: far above what its outbox sends, far below a flood.
+    peerRateLimitPerMinute: intFrom(env, 'HIKESHI_RATE_LIMIT_PER_PEER_PER_MINUTE', 6000),
     delivery: deliveryFrom(env),
     ...overrides,
   };

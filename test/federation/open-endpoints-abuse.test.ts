@@ -1,7 +1,7 @@
 import t from 'tap';
 import { QUARANTINE_BOUNDS } from '../../src/modules/exchange/quarantine.service.js';
 import { buildTestNode, type TestNode } from '../helpers/build-test-app.js';
-import { auditKinds, messageDocument, reportBody, sign } from '../helpers/federation-harness.js';
+import { addPeer, auditKinds, messageDocument, reportBody, sign } from '../helpers/federation-harness.js';
 
 /**
  * Abuse of the open endpoints (issue 13): a per-address request limit on /federation/v1 and the
@@ -88,4 +88,28 @@ t.test('the quarantine: a flood fills only its own share, and a new team still g
     QUARANTINE_BOUNDS.perSourceAddress + QUARANTINE_BOUNDS.perClaimedSender + 1,
     'what the quarantine holds is exactly what was admitted',
   );
+});
+
+t.test('per verified peer: a flood from one team is refused with Retry-After, audited once; other teams go on', async (t) => {
+  const node = await buildTestNode(t, { key: 'bravo', config: { peerRateLimitPerMinute: 3 } });
+  const alpha = await buildTestNode(t, { key: 'alpha', listen: true });
+  const cc = await buildTestNode(t, { key: 'cc', listen: true });
+  await addPeer(node, alpha);
+  await addPeer(node, cc);
+  let n = 0;
+  const report = async (from: 'alpha' | 'cc') =>
+    sign(messageDocument(from, 'bravo', 'incident.report', reportBody(`${from.toUpperCase()}#2026-${String(++n).padStart(6, '0')}`)), from);
+  const post = async (from: 'alpha' | 'cc') => fromAddress(node, '192.0.2.9', 'POST', '/federation/v1/messages', await report(from));
+  const statuses: number[] = [];
+  for (let i = 0; i < 5; i++) statuses.push((await post('alpha')).statusCode);
+  t.same(statuses, [200, 200, 200, 429, 429], 'three a minute, then refused');
+  const limited = await post('alpha');
+  t.equal(limited.json().code, 'rate-limited');
+  t.ok(
+    Number(limited.headers['retry-after']) >= 1 && Number(limited.headers['retry-after']) <= 60,
+    `Retry-After ${limited.headers['retry-after']}`,
+  );
+  const audited = (await auditKinds(node, { kind: 'inbox-rejection' })).filter((e) => e.details.code === 'rate-limited');
+  t.equal(audited.length, 1, 'the flood is audited once, not once per message');
+  t.equal((await post('cc')).statusCode, 200, 'another team still gets through');
 });

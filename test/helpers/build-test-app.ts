@@ -74,6 +74,7 @@ async function buildOnce(t: Teardown, options: TestNodeOptions): Promise<TestNod
     logLevel: 'silent',
     // Test files send bursts from one loopback address; the limit has tests of its own.
     rateLimitPerMinute: 0,
+    peerRateLimitPerMinute: 0,
     ...(options.listen ? { port, host: '127.0.0.1', publicUrl: `http://127.0.0.1:${port}` } : {}),
     ...options.config,
   });

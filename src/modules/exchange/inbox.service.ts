@@ -37,7 +37,7 @@ import { createInboxStore, PEER_CHANGED, type Mode, type StoreResult } from './i
 export interface InboxDeps {
   db: Db;
   clock: Clock;
-  config: Pick<Config, 'teamId' | 'bodyLimitBytes'>;
+  config: Pick<Config, 'teamId' | 'bodyLimitBytes' | 'peerRateLimitPerMinute'>;
   signer: NodeSigner;
   peers: PeerKeyring;
   audit: AuditLog;
@@ -100,6 +100,34 @@ async function receiptAnswer(db: Db, signer: NodeSigner, row: InboundRow, replay
     kind: 'receipt',
     text: await storeReceipt(db, row.seq, envelopeText(row.receiptDocument, signature)),
     replay,
+  };
+}
+
+/**
+ * Messages per verified peer per minute (fixed one-minute windows; 0: no limit). `over` answers
+ * null while under the limit, else the seconds to the window's end and whether this is the
+ * window's first refusal (the one that is audited).
+ */
+function createPeerLimit(
+  perMinute: number,
+  clock: () => Date,
+): { over(peer: string): { retryAfterSeconds: number; first: boolean } | null } {
+  const windows = new Map<string, { until: number; count: number }>();
+  return {
+    over(peer) {
+      if (perMinute <= 0) return null;
+      const now = clock().getTime();
+      let window = windows.get(peer);
+      if (!window || now >= window.until) {
+        windows.delete(peer);
+        window = { until: now + 60_000, count: 0 };
+        windows.set(peer, window);
+        if (windows.size > 10_000) windows.delete(windows.keys().next().value!);
+      }
+      window.count++;
+      if (window.count <= perMinute) return null;
+      return { retryAfterSeconds: Math.max(1, Math.ceil((window.until - now) / 1000)), first: window.count === perMinute + 1 };
+    },
   };
 }
 
@@ -211,6 +239,7 @@ export function createInbox(deps: InboxDeps): Inbox {
   const handlers = new Map<HandledType, InboxHandler<HandledType>>();
   const reject = createRejector({ db, audit, log });
   const noteReplay = createReplayAudit({ db, audit, clock });
+  const peerLimit = createPeerLimit(config.peerRateLimitPerMinute, clock);
   const peerCache = createPeerCache(db, peers);
   const open = (raw: string, sealed: boolean): Promise<Envelope> =>
     openEnvelope(raw, sealed, { signer, maxPlaintextBytes: config.bodyLimitBytes, reject });
@@ -319,6 +348,16 @@ export function createInbox(deps: InboxDeps): Inbox {
         (await replayOf()) ??
         reject(claim, 'key-changed', `a different key was seen for "${from}"; nothing is processed until a handler re-verifies the peer`)
       );
+    }
+
+    // A verified peer may send this many messages a minute (a compromised key or a runaway
+    // outbox cannot take the inbox); beyond it 429 with Retry-After, audited once a minute.
+    const over = peerLimit.over(from);
+    if (over) {
+      const detail = `peer "${from}" sent more than ${config.peerRateLimitPerMinute} messages this minute`;
+      const extensions = { retryAfterSeconds: over.retryAfterSeconds };
+      if (over.first) return reject(claim, 'rate-limited', detail, extensions);
+      throw new ProblemError('rate-limited', detail, extensions);
     }
 
     const document = await validated(claim, raw, envelope);
