@@ -10,7 +10,7 @@ import type { Config } from './config.js';
 import type { NodeSigner } from './crypto/index.js';
 import type { DatabaseHandle } from './db/database.js';
 import { authenticateApi } from './http/auth.js';
-import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './http/error-handler.js';
+import { clientErrorHandler, frameworkErrors, registerErrorHandling, registerNotFound } from './http/error-handler.js';
 import { registerInputGuards } from './http/input-guards.js';
 import fastifyRateLimit from '@fastify/rate-limit';
 import { ProblemError } from './http/problem.js';
@@ -300,6 +300,8 @@ async function registerPublicRoutes(
     config.rateLimitPerMinute > 0
       ? app.rateLimit({ max: config.rateLimitPerMinute, timeWindow: 60_000, keyGenerator: (request) => request.ip })
       : null;
+  // Unknown paths are an open surface too: a probe of them counts against the same limit.
+  registerNotFound(app, perAddress);
   await app.register(async (open) => {
     if (perAddress) open.addHook('onRequest', perAddress);
     await open.register(profilePublicRoutes, { profiles, signer, clock });

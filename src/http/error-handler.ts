@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler, preHandlerHookHandler } from 'fastify';
 import { PROBLEM_MEDIA_TYPE, PROBLEMS, ProblemError, problemBody, type ProblemCode } from './problem.js';
 
 /** Maps fastify's own request errors to our catalogue, so clients see one error format. */
@@ -62,8 +62,6 @@ export function registerErrorHandling(app: FastifyInstance): void {
     request.log.error({ err: error }, 'unhandled error');
     return sendProblem(reply, 'internal-error');
   });
-
-  app.setNotFoundHandler((request, reply) => sendProblem(reply, 'route-not-found', `${request.method} ${request.url.split('?')[0]}`));
 }
 
 /**
@@ -104,4 +102,15 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: Soc
     `HTTP/1.1 ${PROBLEMS[code].status} ${STATUS_CODES[PROBLEMS[code].status] ?? 'Bad Request'}\r\n` +
       `Content-Type: ${PROBLEM_MEDIA_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
+}
+
+/**
+ * 404 route-not-found for every path no route serves. With a per-address limit (the open
+ * surfaces' hook), probing unknown paths counts against it like any other open request.
+ */
+export function registerNotFound(app: FastifyInstance, limit: onRequestHookHandler | null): void {
+  const handler = (request: FastifyRequest, reply: FastifyReply) =>
+    sendProblem(reply, 'route-not-found', `${request.method} ${request.url.split('?')[0]}`);
+  if (limit) app.setNotFoundHandler({ preHandler: limit as preHandlerHookHandler }, handler);
+  else app.setNotFoundHandler(handler);
 }

@@ -34,6 +34,11 @@ t.test('per source address: the limit answers 429 rate-limited with Retry-After;
   t.equal((await fromAddress(bravo, '192.0.2.1', 'POST', '/federation/v1/messages', {})).statusCode, 429);
   // Another address is not.
   t.equal((await fromAddress(bravo, '198.51.100.2', 'GET', '/federation/v1/profile')).statusCode, 200);
+  // Probing unknown paths counts against the same limit.
+  for (let i = 0; i < 5; i++) t.equal((await fromAddress(bravo, '192.0.2.50', 'GET', '/no/such/route')).statusCode, 404);
+  const probe = await fromAddress(bravo, '192.0.2.50', 'GET', '/no/such/route');
+  t.equal(probe.statusCode, 429, 'the sixth probe is limited');
+  t.equal(probe.json().code, 'rate-limited');
   // The team's own API (tokens) is not an open surface.
   for (let i = 0; i < 8; i++) {
     const res = await bravo.app.inject({ method: 'GET', url: '/api/v1/incidents', headers: bravo.auth.reader, remoteAddress: '192.0.2.1' });
