@@ -32,8 +32,15 @@ import { planChangedUnderStatement, PREPARED_STATEMENTS_PER_CONNECTION, worthPre
 /** The PGlite release this driver was written and measured against (package.json pins it exactly). */
 export const PREPARED_DRIVER_PGLITE_VERSION = '0.5.16';
 
-/** The installed PGlite's version, read from its package.json (the package exports no version). */
+let installedVersion: { value: string | undefined } | null = null;
+
+/** The installed PGlite's version, read once from its package.json (the package exports no version). */
 export function installedPgliteVersion(): string | undefined {
+  installedVersion ??= { value: readInstalledPgliteVersion() };
+  return installedVersion.value;
+}
+
+function readInstalledPgliteVersion(): string | undefined {
   try {
     let dir = path.dirname(fileURLToPath(import.meta.resolve('@electric-sql/pglite')));
     for (let up = 0; up < 4; up++, dir = path.dirname(dir)) {

@@ -128,13 +128,28 @@ t.test('a waiting update that stays valid once erased is signed again; a deliver
     note: `Called ${POC.name} at ${POC.email}.`,
   });
   t.equal(note.statusCode, 201, note.body);
+  // An investigation asked about the POC's host, waiting too: its row names the POC.
+  const asked = await api(alpha, 'POST', `/incidents/${enc(incident.ref)}/investigations`, 'handler', {
+    peer: 'bravo',
+    hosts: [{ ip: '198.51.100.7', role: 'source', description: `seen by ${POC.name}` }],
+    question: `Did ${POC.email} see this too?`,
+  });
+  t.equal(asked.statusCode, 202, asked.body);
+  const investigation = await alpha.database.db
+    .selectFrom('investigation')
+    .select(['question'])
+    .where('incident_id', '=', incident.id)
+    .executeTakeFirstOrThrow();
+  t.not(markersIn(investigation.question).length, 0, 'the investigation names the POC');
   const waiting = (await outboundOf(alpha, incident.id)).find((r) => r.type === 'incident.update' && r.state === 'pending')!;
   t.not(markersIn(waiting.document).length, 0, 'the waiting update names the POC');
 
   const erasure = await api(alpha, 'POST', `/incidents/${enc(incident.ref)}/erasure`, 'admin', { ...ERASE, subjects: ['poc'] });
   t.equal(erasure.statusCode, 200);
   // The journal is append-only (ADR 0013): the note stays there, and the answer names it.
-  t.same(erasure.json().earlierJournalEntries, [note.json().id]);
+  const earlier = erasure.json().earlierJournalEntries as number[];
+  t.equal(earlier.length, 2, 'the note and the journal entry of the investigation request');
+  t.ok(earlier.includes(note.json().id), 'the note among them');
   const after = await outboundOf(alpha, incident.id);
   const resigned = after.find((r) => r.id === waiting.id)!;
   t.equal(resigned.state, 'pending', 'still to be sent');

@@ -1,4 +1,4 @@
-import type { Selectable } from 'kysely';
+import type { Selectable, Updateable } from 'kysely';
 import { sql } from 'kysely';
 import type { Db, DbOrTx, Tx } from '../../db/database.js';
 import type { OutboundMessageTable } from '../../db/tables.js';
@@ -125,50 +125,44 @@ export async function claimDue(db: Db, now: Date, leaseMs: number, limit: number
   });
 }
 
+/**
+ * Changes a pending message, but only for the worker still holding its claim (the same attempt
+ * number): a worker whose lease ran out and whose message another worker claimed changes nothing.
+ */
+async function updateClaimed(db: DbOrTx, id: string, attempt: number, set: Updateable<OutboundMessageTable>): Promise<boolean> {
+  const result = await db
+    .updateTable('outbound_message')
+    .set(set)
+    .where('id', '=', id)
+    .where('attempts', '=', attempt)
+    .where('state', '=', 'pending')
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
 /** Records a delivery; only the worker holding the claim (same attempt number) may. */
-export async function markDelivered(
+export function markDelivered(
   tx: Tx,
   id: string,
   attempt: number,
   outcome: { receipt: string; receiptStatus: string; peerRef: string | null; at: Date },
 ): Promise<boolean> {
-  const result = await tx
-    .updateTable('outbound_message')
-    .set({
-      state: 'delivered',
-      receipt: outcome.receipt,
-      receipt_status: outcome.receiptStatus,
-      peer_ref: outcome.peerRef,
-      delivered_at: outcome.at,
-      last_error: null,
-    })
-    .where('id', '=', id)
-    .where('attempts', '=', attempt)
-    .where('state', '=', 'pending')
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows) > 0;
+  return updateClaimed(tx, id, attempt, {
+    state: 'delivered',
+    receipt: outcome.receipt,
+    receipt_status: outcome.receiptStatus,
+    peer_ref: outcome.peerRef,
+    delivered_at: outcome.at,
+    last_error: null,
+  });
 }
 
-export async function markRetry(db: DbOrTx, id: string, attempt: number, error: string, nextAttemptAt: Date): Promise<boolean> {
-  const result = await db
-    .updateTable('outbound_message')
-    .set({ last_error: error, next_attempt_at: nextAttemptAt })
-    .where('id', '=', id)
-    .where('attempts', '=', attempt)
-    .where('state', '=', 'pending')
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows) > 0;
+export function markRetry(db: DbOrTx, id: string, attempt: number, error: string, nextAttemptAt: Date): Promise<boolean> {
+  return updateClaimed(db, id, attempt, { last_error: error, next_attempt_at: nextAttemptAt });
 }
 
-export async function markFailed(db: DbOrTx, id: string, attempt: number, error: string, at: Date): Promise<boolean> {
-  const result = await db
-    .updateTable('outbound_message')
-    .set({ state: 'failed', last_error: error, failed_at: at })
-    .where('id', '=', id)
-    .where('attempts', '=', attempt)
-    .where('state', '=', 'pending')
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows) > 0;
+export function markFailed(db: DbOrTx, id: string, attempt: number, error: string, at: Date): Promise<boolean> {
+  return updateClaimed(db, id, attempt, { state: 'failed', last_error: error, failed_at: at });
 }
 
 /** Pending messages for a peer and incident other than `exceptId` (shown as pendingUpdates of a share). */

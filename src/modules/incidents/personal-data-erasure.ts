@@ -1,6 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Contact } from '../../../schemas/common.schema.js';
 import type { Host, Incident } from '../../../schemas/incident.schema.js';
+import { INCIDENT_FIELDS } from '../../../schemas/federation.schema.js';
 import { ERASED_MARKER, type ErasureSubject } from '../../../schemas/personal-data.schema.js';
 import {
   createScrubber,
@@ -34,26 +35,9 @@ import type { IncidentContent } from './incident.repository.js';
  * a name never entered as a host) stays. The erasure's answer lists the fields it changed.
  */
 
-const CONTENT_FIELDS = [
-  'title',
-  'summary',
-  'category',
-  'type',
-  'severity',
-  'tlp',
-  'phase',
-  'firstSeen',
-  'lastSeen',
-  'reporter',
-  'poc',
-  'hosts',
-  'intruderActivity',
-  'vulnerabilities',
-  'systemChanges',
-  'installedSoftware',
-  'evidence',
-  'indicators',
-] as const satisfies ReadonlyArray<keyof IncidentContent>;
+// The content fields an `updated` change may name (phase is never personal data, and the
+// scrubber leaves it alone): the erasure reports which of them it changed.
+const CONTENT_FIELDS = INCIDENT_FIELDS satisfies ReadonlyArray<keyof IncidentContent>;
 
 /** A placeholder (ours, or a redaction marker in a copy a peer sent us) names nobody. */
 const isPlaceholder = (value: string | undefined): boolean => value !== undefined && (value === ERASED_MARKER || isRedactionMarker(value));

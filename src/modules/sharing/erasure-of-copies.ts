@@ -2,7 +2,7 @@ import type { Tx } from '../../db/database.js';
 import type { Exchange } from '../exchange/exchange.module.js';
 import type { ErasureEvent, IncidentService } from '../incidents/incidents.module.js';
 import { scrubJson } from '../../util/scrub-json.js';
-import { investigationsToErase, rewriteInvestigation } from './investigation.repository.js';
+import { listInvestigations, rewriteInvestigation } from './investigation.repository.js';
 
 /**
  * An erasure of personal data reaches the copies sharing keeps (ADR 0016): the signed messages
@@ -21,11 +21,12 @@ export function eraseCopiesOnErasure(deps: {
 
 async function eraseInvestigations(tx: Tx, incidentId: string, erasure: ErasureEvent): Promise<number> {
   let rewritten = 0;
-  for (const row of await investigationsToErase(tx, incidentId)) {
-    const { id, ...content } = row;
+  for (const row of await listInvestigations(tx, incidentId, true)) {
+    // The texts and host lists that may name a victim; ids, states and times stay.
+    const content = { question: row.question, hosts: row.hosts, finding: row.finding, summary: row.summary, resultHosts: row.resultHosts };
     const scrubbed = scrubJson(content, erasure.scrub);
     if (!scrubbed.erased) continue;
-    await rewriteInvestigation(tx, id, scrubbed.value as typeof content);
+    await rewriteInvestigation(tx, row.id, scrubbed.value as typeof content);
     rewritten++;
   }
   return rewritten;

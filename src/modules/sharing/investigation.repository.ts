@@ -92,14 +92,11 @@ export async function findInvestigation(db: DbOrTx, id: string, forUpdate = fals
   return row ? toInvestigation(row as RawInvestigation) : null;
 }
 
-export async function listInvestigations(db: DbOrTx, incidentId: string): Promise<InvestigationRow[]> {
-  const rows = await db
-    .selectFrom('investigation')
-    .selectAll()
-    .where('incident_id', '=', incidentId)
-    .orderBy('created_at')
-    .orderBy('id')
-    .execute();
+/** `forUpdate`: locked until the transaction ends (an erasure rewrites them). */
+export async function listInvestigations(db: DbOrTx, incidentId: string, forUpdate = false): Promise<InvestigationRow[]> {
+  let q = db.selectFrom('investigation').selectAll().where('incident_id', '=', incidentId).orderBy('created_at').orderBy('id');
+  if (forUpdate) q = q.forUpdate();
+  const rows = await q.execute();
   return rows.map((r) => toInvestigation(r as RawInvestigation));
 }
 
@@ -128,32 +125,6 @@ export async function answerInvestigation(
     })
     .where('id', '=', id)
     .execute();
-}
-
-/**
- * Investigations of one incident, for an erasure of personal data: the texts and host lists
- * that may name a victim (locked until the erasure commits).
- */
-export async function investigationsToErase(
-  tx: Tx,
-  incidentId: string,
-): Promise<
-  Array<{ id: string; question: string; hosts: unknown[]; finding: string | null; summary: string | null; resultHosts: unknown[] | null }>
-> {
-  const rows = await tx
-    .selectFrom('investigation')
-    .select(['id', 'question', 'hosts', 'finding', 'summary', 'result_hosts'])
-    .where('incident_id', '=', incidentId)
-    .forUpdate()
-    .execute();
-  return rows.map((r) => ({
-    id: r.id,
-    question: r.question,
-    hosts: r.hosts as unknown[],
-    finding: r.finding,
-    summary: r.summary,
-    resultHosts: (r.result_hosts as unknown[] | null) ?? null,
-  }));
 }
 
 export async function rewriteInvestigation(
