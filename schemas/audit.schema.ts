@@ -75,17 +75,87 @@ export const AuditPageSchema = Type.Object(
 );
 export type AuditPage = Static<typeof AuditPageSchema>;
 
-export const AUDIT_BREAK_REASONS = ['entry-altered', 'chain-broken'] as const;
+export const AUDIT_BREAK_REASONS = ['entry-altered', 'chain-broken', 'tail-removed', 'entry-rewritten'] as const;
 
 const ChainHeadSchema = Type.Union([Type.Object({ seq: Type.Integer(), hash: HashSchema }, { additionalProperties: false }), Type.Null()], {
   description: 'The last entry of the intact chain: record it elsewhere to detect a truncated tail later.',
 });
+
+export const WITNESS_CHECK_STATUSES = ['confirmed', 'contradicted', 'unreachable', 'none-witnessed', 'invalid'] as const;
+
+/** One witness's answer, as `GET /audit/verify?witnesses=true` reports it. */
+export const WitnessCheckSchema = Type.Object(
+  {
+    team: Type.String({ description: 'The witness, by team id.' }),
+    status: Type.Enum(WITNESS_CHECK_STATUSES, {
+      description:
+        'confirmed: the chain holds every head the witness returned (with its hash) and reaches the newest; contradicted: it does not (or the witness flagged a head as a conflict); unreachable: no answer, or a refusal; none-witnessed: the witness holds no head of ours yet; invalid: what it returned does not verify against our keys.',
+    }),
+    detail: Type.String(),
+    head: Type.Union(
+      [
+        Type.Object(
+          {
+            seq: Type.Integer(),
+            hash: HashSchema,
+            at: DateTimeSchema,
+            receivedAt: DateTimeSchema,
+            conflict: Type.Boolean(),
+          },
+          { additionalProperties: false },
+        ),
+        Type.Null(),
+      ],
+      { description: 'The newest head (highest seq) the witness returned that verifies against our keys.' },
+    ),
+    localCopy: Type.Union(
+      [
+        Type.Object(
+          { seq: Type.Integer(), hash: HashSchema, messageId: UuidSchema, deliveredAt: DateTimeSchema, inChain: Type.Boolean() },
+          { additionalProperties: false },
+        ),
+        Type.Null(),
+      ],
+      {
+        description:
+          'For a witness that could not be asked: the newest head we delivered to it (our outbox keeps the signed document and its receipt), and whether the chain still holds it. A fallback signal; the witness is the authority.',
+      },
+    ),
+  },
+  { additionalProperties: false },
+);
+export type WitnessCheck = Static<typeof WitnessCheckSchema>;
+
+const WitnessesReportSchema = Type.Optional(
+  Type.Object(
+    {
+      checked: Type.Integer({ minimum: 0, description: 'Witnesses asked (active coordinators and HIKESHI_AUDIT_WITNESSES).' }),
+      reached: Type.Integer({ minimum: 0, description: 'Witnesses that answered.' }),
+      items: Type.Array(WitnessCheckSchema),
+    },
+    { additionalProperties: false, description: 'Only with ?witnesses=true.' },
+  ),
+);
+
+export const AuditVerifyQuerySchema = Type.Object(
+  {
+    witnesses: Type.Optional(
+      Type.Boolean({
+        description:
+          "Also ask each witness for the heads of this node's chain it holds, and check the chain against them: a removed tail or a rewritten entry then fails.",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type AuditVerifyQuery = Static<typeof AuditVerifyQuerySchema>;
 
 export const AuditVerifyOkSchema = Type.Object(
   {
     ok: Type.Literal(true),
     entries: Type.Integer({ minimum: 0, description: 'Entries checked: all of them.' }),
     head: ChainHeadSchema,
+    witnesses: WitnessesReportSchema,
   },
   { additionalProperties: false },
 );
@@ -96,14 +166,48 @@ export const AuditVerifyBrokenSchema = Type.Object(
     brokenAt: Type.Integer({ description: 'seq of the first entry that does not verify.' }),
     reason: Type.Enum(AUDIT_BREAK_REASONS, {
       description:
-        'entry-altered: the entry no longer matches its own hash (edited); chain-broken: its prevHash is not the hash of the entry before it (an entry was removed, inserted or rewritten before it).',
+        'entry-altered: the entry no longer matches its own hash (edited); chain-broken: its prevHash is not the hash of the entry before it (an entry was removed, inserted or rewritten before it); tail-removed: a witness holds a head this node signed that the chain no longer reaches (its newest entries were removed); entry-rewritten: the chain holds the witnessed seq with another hash (rewritten from there on). The last two only with ?witnesses=true.',
     }),
     detail: Type.String(),
     entries: Type.Integer({ minimum: 0, description: 'Entries that verified before the broken one.' }),
     head: ChainHeadSchema,
+    witnesses: WitnessesReportSchema,
   },
   { additionalProperties: false },
 );
 
 export const AuditVerifyResultSchema = Type.Union([AuditVerifyOkSchema, AuditVerifyBrokenSchema]);
 export type AuditVerifyResult = Static<typeof AuditVerifyResultSchema>;
+
+/** The head of the chain as an anchor carries it: the newest entry's seq, hash and time. */
+export const AuditHeadSchema = Type.Object(
+  { seq: Type.Integer({ minimum: 1 }), hash: HashSchema, at: DateTimeSchema },
+  { additionalProperties: false },
+);
+export type AuditHead = Static<typeof AuditHeadSchema>;
+
+export const ANCHOR_STATUSES = ['queued', 'unchanged', 'skipped'] as const;
+
+export const AuditAnchorResultSchema = Type.Object(
+  {
+    head: Type.Union([AuditHeadSchema, Type.Null()], {
+      description: 'The head anchored: the chain as it was before this anchoring was recorded in it. Null for an empty chain.',
+    }),
+    witnesses: Type.Array(
+      Type.Object(
+        {
+          team: Type.String({ description: 'The witness, by team id.' }),
+          status: Type.Enum(ANCHOR_STATUSES, {
+            description:
+              "queued: a signed audit.head is in the outbox for it; unchanged: the chain did not move since the head last sent to it (only the anchoring's own records and audit.head receipts came after); skipped: not a peer here, or not active.",
+          }),
+          messageId: Type.Union([UuidSchema, Type.Null()], { description: 'The audit.head message, when queued.' }),
+          detail: Type.String(),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type AuditAnchorResult = Static<typeof AuditAnchorResultSchema>;

@@ -10,6 +10,8 @@ import {
   ScrubbedSchema,
 } from './policy.schema.js';
 import { CategorySchema, HostSchema, IncidentCreateSchema, IndicatorSchema, PhaseSchema } from './incident.schema.js';
+import { ForumRosterBodySchema } from './forum.schema.js';
+import { ForumInquiryAnswerBodySchema, ForumInquiryBodySchema } from './forum-inquiry.schema.js';
 
 /**
  * The federation exchange on the wire: the signed envelope, the message documents nodes send
@@ -53,6 +55,11 @@ export const MESSAGE_TYPES = [
   'activity.related',
   'activity.withdrawn',
   'feed.page',
+  'audit.head',
+  'forum.roster',
+  'peer.introduction',
+  'forum.inquiry',
+  'forum.inquiry-answer',
 ] as const;
 export type MessageType = (typeof MESSAGE_TYPES)[number];
 
@@ -218,7 +225,7 @@ export const ReceiptBodySchema = Type.Object(
   {
     status: Type.Enum(RECEIPT_STATUSES, {
       description:
-        'filed: a new incident; noted: recorded on an existing incident; applied: an update, result or key rotation was applied.',
+        'filed: a new incident; noted: recorded on an existing incident, an audit head witnessed, or an introduction kept; applied: an update, result or key rotation was applied.',
     }),
     ref: Type.Optional(RefSchema("The receiver's reference number for the incident concerned.")),
   },
@@ -237,12 +244,78 @@ export const KeyRotationBodySchema = Type.Object(
       pattern: '^[0-9A-F]{40}$',
       description: 'Its fingerprint, 40 upper-case hex digits.',
     }),
+    newKeySignature: Type.String({
+      minLength: 1,
+      maxLength: 64 * 1024,
+      description:
+        'An armored detached signature by the NEW key over the RFC 8785 bytes of {"type":"key.rotation.proof","team":<from>,"oldFingerprint":<the key that signs this message>,"newFingerprint":<newFingerprint>}: proof that the sender holds the new key.',
+    }),
   },
-  { additionalProperties: false, description: 'key.rotation: signed by the OLD key, announces the new one.' },
+  {
+    additionalProperties: false,
+    description: 'key.rotation: signed by the OLD key, announces the new one; newKeySignature is signed by the NEW key.',
+  },
 );
 export type KeyRotationBody = Static<typeof KeyRotationBodySchema>;
 
 export const TokenRequestBodySchema = Type.Object({}, { additionalProperties: false, description: 'auth.token-request: no fields yet.' });
+
+/** The head of the sender's audit chain, for the receiver to witness (docs/federation-protocol.md §5.11). */
+export const AuditHeadBodySchema = Type.Object(
+  {
+    seq: Type.Integer({
+      minimum: 1,
+      maximum: Number.MAX_SAFE_INTEGER,
+      description: "The newest entry's seq in the sender's audit chain.",
+    }),
+    hash: Type.String({
+      pattern: '^[0-9a-f]{64}$',
+      description: "That entry's hash as the chain stores it: SHA-256, 64 lowercase hex digits.",
+    }),
+    at: UtcDateTimeSchema,
+  },
+  {
+    additionalProperties: false,
+    description:
+      "audit.head: the newest entry of the sender's hash-chained audit log (seq, hash, and its `at`), for the receiver to keep as a witness.",
+  },
+);
+export type AuditHeadBody = Static<typeof AuditHeadBodySchema>;
+
+/**
+ * A team vouches that a key is another team's (docs/federation-protocol.md §5, peer.introduction):
+ * enough introductions from teams the receiver verified give the key assurance `introduced`.
+ */
+export const PeerIntroductionBodySchema = Type.Object(
+  {
+    team: TeamId('The team whose key is introduced (never the sender, never the receiver).'),
+    fingerprint: Type.String({
+      pattern: '^[0-9A-F]{40}$',
+      description: "The introduced key's fingerprint, 40 upper-case hex digits: the key the sender pinned and verified for `team`.",
+    }),
+    publicKey: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 64 * 1024,
+        description:
+          "The armored key itself (informative; its fingerprint must be `fingerprint`). The receiver pins keys only from the team's own profile.",
+      }),
+    ),
+    vouchesFor: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 500,
+        description: 'What the sender vouches for, in words (e.g. "met their team at FIRST 2026").',
+      }),
+    ),
+    withdrawn: Type.Optional(Type.Boolean({ description: 'true: the sender takes back its introduction of this key.' })),
+  },
+  {
+    additionalProperties: false,
+    description: 'peer.introduction: the sender vouches (or, withdrawn, no longer vouches) that `fingerprint` is the key of `team`.',
+  },
+);
+export type PeerIntroductionBody = Static<typeof PeerIntroductionBodySchema>;
 
 /** One incident in a pull-feed page, at its latest change, as the policy lets the pulling peer see it. */
 export const FeedItemSchema = Type.Object(
@@ -314,6 +387,11 @@ export const ActivitySummaryDocumentSchema = messageDocument('activity.summary',
 export const ActivityRelatedDocumentSchema = messageDocument('activity.related', ActivityRelatedBodySchema);
 export const ActivityWithdrawnDocumentSchema = messageDocument('activity.withdrawn', ActivityWithdrawnBodySchema);
 export const FeedPageDocumentSchema = messageDocument('feed.page', FeedPageBodySchema);
+export const AuditHeadDocumentSchema = messageDocument('audit.head', AuditHeadBodySchema);
+export const ForumRosterDocumentSchema = messageDocument('forum.roster', ForumRosterBodySchema);
+export const PeerIntroductionDocumentSchema = messageDocument('peer.introduction', PeerIntroductionBodySchema);
+export const ForumInquiryDocumentSchema = messageDocument('forum.inquiry', ForumInquiryBodySchema);
+export const ForumInquiryAnswerDocumentSchema = messageDocument('forum.inquiry-answer', ForumInquiryAnswerBodySchema);
 
 export type IncidentReportDocument = Static<typeof IncidentReportDocumentSchema>;
 export type IncidentUpdateDocument = Static<typeof IncidentUpdateDocumentSchema>;
@@ -326,6 +404,11 @@ export type ActivitySummaryDocument = Static<typeof ActivitySummaryDocumentSchem
 export type ActivityRelatedDocument = Static<typeof ActivityRelatedDocumentSchema>;
 export type ActivityWithdrawnDocument = Static<typeof ActivityWithdrawnDocumentSchema>;
 export type FeedPageDocument = Static<typeof FeedPageDocumentSchema>;
+export type AuditHeadDocument = Static<typeof AuditHeadDocumentSchema>;
+export type ForumRosterDocument = Static<typeof ForumRosterDocumentSchema>;
+export type PeerIntroductionDocument = Static<typeof PeerIntroductionDocumentSchema>;
+export type ForumInquiryDocument = Static<typeof ForumInquiryDocumentSchema>;
+export type ForumInquiryAnswerDocument = Static<typeof ForumInquiryAnswerDocumentSchema>;
 
 export const MESSAGE_DOCUMENT_SCHEMAS = {
   'incident.report': IncidentReportDocumentSchema,
@@ -339,6 +422,11 @@ export const MESSAGE_DOCUMENT_SCHEMAS = {
   'activity.related': ActivityRelatedDocumentSchema,
   'activity.withdrawn': ActivityWithdrawnDocumentSchema,
   'feed.page': FeedPageDocumentSchema,
+  'audit.head': AuditHeadDocumentSchema,
+  'forum.roster': ForumRosterDocumentSchema,
+  'peer.introduction': PeerIntroductionDocumentSchema,
+  'forum.inquiry': ForumInquiryDocumentSchema,
+  'forum.inquiry-answer': ForumInquiryAnswerDocumentSchema,
 } as const;
 
 export type MessageDocument =
@@ -352,7 +440,12 @@ export type MessageDocument =
   | ActivitySummaryDocument
   | ActivityRelatedDocument
   | ActivityWithdrawnDocument
-  | FeedPageDocument;
+  | FeedPageDocument
+  | AuditHeadDocument
+  | ForumRosterDocument
+  | PeerIntroductionDocument
+  | ForumInquiryDocument
+  | ForumInquiryAnswerDocument;
 
 export const MessageDocumentSchema = Type.Union(Object.values(MESSAGE_DOCUMENT_SCHEMAS), {
   description: 'A message document; `type` selects the body.',
@@ -621,3 +714,43 @@ export const FeedPageSchema = Type.Union(
       'A signed feed.page document (verify it like a pushed message), or the same envelope sealed to the peer when an item is AMBER+STRICT or the peer asks for sealing.',
   },
 );
+
+// ---------------------------------------------------------------------------------------------
+// /federation/v1: audit heads witnessed for the calling peer (docs/federation-protocol.md §15.3)
+
+export const WitnessedAuditHeadsQuerySchema = Type.Object(
+  {
+    limit: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 100, description: 'At most this many heads, highest seq first (20 by default).' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const WitnessedAuditHeadSchema = Type.Object(
+  {
+    envelope: Type.Object(
+      { document: AuditHeadDocumentSchema, signature: ArmoredSignatureSchema },
+      {
+        additionalProperties: false,
+        description: 'The audit.head exactly as the calling peer signed it: verify it against your own key.',
+      },
+    ),
+    receivedAt: DateTimeSchema,
+    conflict: Type.Boolean({
+      description:
+        'The witness found this head inconsistent with one it holds from you: a lower seq sent later than a higher one, or the same seq with another hash (your chain was rewritten).',
+    }),
+  },
+  { additionalProperties: false },
+);
+export type WitnessedAuditHead = Static<typeof WitnessedAuditHeadSchema>;
+
+export const WitnessedAuditHeadsSchema = Type.Object(
+  { items: Type.Array(WitnessedAuditHeadSchema, { maxItems: 100 }) },
+  {
+    additionalProperties: false,
+    description: 'The audit heads this node witnessed for the calling peer: the highest seq first (of one seq, the last received).',
+  },
+);
+export type WitnessedAuditHeads = Static<typeof WitnessedAuditHeadsSchema>;

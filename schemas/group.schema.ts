@@ -58,6 +58,9 @@ export const GroupSchema = Type.Object(
     createdAt: DateTimeSchema,
     createdBy: Type.String(),
     updatedAt: DateTimeSchema,
+    rosterForum: Type.Union([Type.String(), Type.Null()], {
+      description: 'The forum whose signed roster sets the members (/api/v1/forums); null: members are kept by hand.',
+    }),
   },
   { additionalProperties: false },
 );

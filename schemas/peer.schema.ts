@@ -253,3 +253,127 @@ export const PeerKeySchema = Type.Object(
 );
 export type PeerKeyEntry = Static<typeof PeerKeySchema>;
 export const PeerKeyListSchema = Type.Object({ items: Type.Array(PeerKeySchema) }, { additionalProperties: false });
+
+// ---------------------------------------------------------------------------------------------
+// Introductions and vouches (/api/v1/peers/{teamId}/introductions, /vouches; issue 14 part 4)
+
+export const VOUCH_KINDS = ['introduction', 'roster'] as const;
+export const VOUCH_STANDINGS = [
+  'counts',
+  'withdrawn',
+  'other-key',
+  'key-in-doubt',
+  'voucher-not-a-peer',
+  'voucher-not-verified',
+  'voucher-not-active',
+  'subject-not-a-peer',
+] as const;
+
+const VouchesForSchema = Type.String({
+  minLength: 1,
+  maxLength: 500,
+  description: 'What we vouch for, in words (e.g. "fingerprint confirmed in person at FIRST 2026"); sent with the introduction.',
+});
+
+export const IntroductionSendSchema = Type.Object(
+  {
+    to: Type.Union(
+      [
+        Type.Array(TeamIdSchema, { minItems: 1, maxItems: 500, uniqueItems: true, description: 'Active peers to tell, by team id.' }),
+        Type.Literal('verified-peers', { description: 'Every active peer whose key we verified, except the team introduced.' }),
+      ],
+      { description: 'Whom to introduce the team to.' },
+    ),
+    vouchesFor: Type.Optional(VouchesForSchema),
+  },
+  { additionalProperties: false },
+);
+export type IntroductionSend = Static<typeof IntroductionSendSchema>;
+
+export const IntroductionsSentSchema = Type.Object(
+  {
+    subject: TeamIdSchema,
+    items: Type.Array(
+      Type.Object(
+        {
+          to: TeamIdSchema,
+          fingerprint: FingerprintSchema,
+          messageId: Type.Union([Type.String({ format: 'uuid' }), Type.Null()], {
+            description: 'The peer.introduction queued for that peer; null for a withdrawal that could not be sent (no longer a peer).',
+          }),
+          withdrawn: Type.Boolean(),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false, description: 'One peer.introduction per peer, queued in the outbox.' },
+);
+
+export const VouchSchema = Type.Object(
+  {
+    kind: Type.Enum(VOUCH_KINDS, {
+      description: "introduction: a peer.introduction the voucher signed; roster: a forum's signed roster lists the key.",
+    }),
+    voucher: Type.String({ description: 'The introducing team, or the forum.' }),
+    fingerprint: FingerprintSchema,
+    vouchesFor: Type.Union([Type.String(), Type.Null()]),
+    counts: Type.Boolean({ description: 'Whether this vouch counts towards assurance introduced now.' }),
+    standing: Type.Enum(VOUCH_STANDINGS, {
+      description:
+        'Why it counts or not: counts; withdrawn; other-key (not the key we pin); key-in-doubt (a key change is flagged); voucher-not-a-peer, -not-verified, -not-active; subject-not-a-peer (kept for when the team is added).',
+    }),
+    withdrawn: Type.Boolean(),
+    withdrawnAt: nullableDate,
+    statedAt: DateTimeSchema,
+    createdAt: DateTimeSchema,
+    updatedAt: DateTimeSchema,
+    messageId: Type.Union([Type.String({ format: 'uuid' }), Type.Null()]),
+    statement: Type.Union(
+      [
+        Type.Object(
+          { document: Type.String(), signature: Type.String() },
+          { additionalProperties: false, description: 'The RFC 8785 text of the signed document as received and its detached signature.' },
+        ),
+        Type.Null(),
+      ],
+      { description: 'The newest signed statement (introduction or withdrawal); null for a roster vouch (the forum keeps the roster).' },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const VouchReportSchema = Type.Object(
+  {
+    teamId: TeamIdSchema,
+    assurance: Type.Union([PeerAssuranceSchema, Type.Null()], { description: 'The stored assurance; null when the team is not a peer.' }),
+    fingerprint: Type.Union([FingerprintSchema, Type.Null()], { description: 'The key we pin for the team; null when not a peer.' }),
+    needed: Type.Integer({ description: 'Introductions needed (HIKESHI_INTRODUCTIONS_NEEDED).' }),
+    counting: Type.Object(
+      {
+        roster: Type.Array(Type.String(), { description: 'Forums whose roster vouch counts.' }),
+        introductions: Type.Array(Type.String(), { description: 'Teams whose introduction counts.' }),
+      },
+      { additionalProperties: false },
+    ),
+    reason: Type.Union([Type.String(), Type.Null()], { description: 'The assurance rule in words.' }),
+    items: Type.Array(VouchSchema),
+    sent: Type.Array(
+      Type.Object(
+        {
+          to: TeamIdSchema,
+          fingerprint: FingerprintSchema,
+          messageId: Type.String({ format: 'uuid' }),
+          vouchesFor: Type.Union([Type.String(), Type.Null()]),
+          sentAt: DateTimeSchema,
+          sentBy: Type.String(),
+          withdrawnAt: nullableDate,
+        },
+        { additionalProperties: false },
+      ),
+      { description: 'The introductions of this team we sent.' },
+    ),
+  },
+  { additionalProperties: false },
+);
+export type VouchReportWire = Static<typeof VouchReportSchema>;

@@ -26,10 +26,12 @@ import { createAuditModule } from './modules/audit/audit.module.js';
 import { createExchangeModule } from './modules/exchange/exchange.module.js';
 import type { DeliveryWorker } from './modules/exchange/delivery-worker.js';
 import { createPeerClient } from './modules/exchange/peer-client.js';
-import { createFeedsModule } from './modules/feeds/feeds.module.js';
-import { createPeersModule } from './modules/peers/peers.module.js';
+import { createFeedsModule, tryPullFromPeer } from './modules/feeds/feeds.module.js';
+import { createPeersModule, type OwnKeyRotation } from './modules/peers/peers.module.js';
 import type { PeerDirectory } from './modules/peers/peer-directory.js';
 import { createGroupsModule } from './modules/groups/groups.module.js';
+import { createForumModule } from './modules/forum/forum.module.js';
+import { createForumInquiryModule } from './modules/forum/forum-inquiry.module.js';
 import { createSharingModule } from './modules/sharing/sharing.module.js';
 import { createCoordinationModule } from './modules/coordination/coordination.module.js';
 import { isTokenRevoked } from './modules/tokens/token.repository.js';
@@ -53,6 +55,8 @@ export interface FederationHandle {
   stop(): Promise<void>;
   worker: DeliveryWorker;
   peers: PeerDirectory;
+  /** `hikeshi key rotate`: queue the announcements and re-sign the outbox with the new key. */
+  rotateOwnKey(newSigner: NodeSigner, actor: string): Promise<OwnKeyRotation>;
 }
 
 declare module 'fastify' {
@@ -90,6 +94,7 @@ async function registerOpenApi(app: FastifyInstance, config: Config): Promise<vo
         { name: 'peers', description: 'Other teams: pinned keys, relationships, trust' },
         { name: 'shares', description: 'Sharing incidents with peers, receipts, quarantine' },
         { name: 'groups', description: 'Trust groups (FIRST-like forums) and memberships' },
+        { name: 'forums', description: 'Forums: signed rosters from their operator, members as peers' },
         { name: 'policy', description: 'Sharing policy: explain, per-incident facts, effective trust' },
         { name: 'audit', description: 'Hash-chained record of every disclosure decision' },
         { name: 'federation', description: 'Node to node: signed documents, receipts, peer tokens, feeds' },
@@ -183,7 +188,34 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     audit: audit.log,
     log: app.log,
   });
+  // The anchored audit (issue 13 part 4): the chain's head, signed, to its witnesses through the
+  // outbox; the heads peers send us (an inbox handler), served back to them with a peer token.
+  const anchoring = audit.attach({
+    config,
+    signer: deps.signer,
+    exchange,
+    peers: peers.directory,
+    pull: (target, path) => tryPullFromPeer({ client, signer: deps.signer, clock, teamId: config.teamId }, target, path),
+    authenticatePeer: feeds.authenticatePeer,
+    log: app.log,
+  });
   const groups = createGroupsModule({ db, clock, audit: audit.log });
+  // Forums (issue 14): signed rosters set the forum's trust group and vouch for members' keys.
+  const forums = createForumModule({
+    config,
+    db,
+    clock,
+    signer: deps.signer,
+    audit: audit.log,
+    peers: peers.directory,
+    groups: groups.service,
+    exchange,
+    client,
+    authenticatePeer: feeds.authenticatePeer,
+  });
+  // Inquiries to all members of a forum (issue 14 part 5): fanned out per member through the policy.
+  const inquiryDeps = { config, db, clock, exchange, audit: audit.log, peers: peers.directory, sharing: sharing.service };
+  const inquiries = createForumInquiryModule(inquiryDeps);
   // Listens to incident changes (the feed to our coordinators) and takes the activity.* documents from the inbox.
   const coordination = createCoordinationModule({
     db,
@@ -197,12 +229,19 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     log: app.log,
   });
   app.decorate('federation', {
-    start: exchange.start,
-    stop: exchange.stop,
+    start: () => {
+      exchange.start();
+      anchoring.start();
+    },
+    stop: async () => {
+      await anchoring.stop();
+      await exchange.stop();
+    },
     worker: exchange.worker,
     peers: peers.directory,
+    rotateOwnKey: peers.rotateOwnKey,
   } satisfies FederationHandle);
-  app.addHook('onClose', () => exchange.stop());
+  app.addHook('onClose', () => app.federation.stop());
 
   // 3. Public routes; the open surfaces take a limited number of requests per source address.
   const perAddress = await registerPublicRoutes(app, { config, database, profiles, signer: deps.signer, clock });
@@ -225,6 +264,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await api.register(groups.apiRoutes);
       await api.register(sharing.apiRoutes);
       await api.register(coordination.apiRoutes);
+      await api.register(forums.apiRoutes);
+      await api.register(inquiries.apiRoutes);
     },
     { prefix: '/api/v1' },
   );
@@ -237,6 +278,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await fed.register(peers.federationRoutes);
       await fed.register(exchange.federationRoutes);
       await fed.register(feeds.federationRoutes);
+      await fed.register(audit.federationRoutes);
+      await fed.register(forums.federationRoutes);
     },
     { prefix: '/federation/v1' },
   );

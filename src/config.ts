@@ -35,6 +35,26 @@ export const ConfigSchema = Type.Object(
     rateLimitPerMinute: Type.Integer({ minimum: 0, maximum: 10_000_000 }),
     /** Messages per minute one verified peer may send to the inbox; 0: no limit (HIKESHI_RATE_LIMIT_PER_PEER_PER_MINUTE). */
     peerRateLimitPerMinute: Type.Integer({ minimum: 0, maximum: 10_000_000 }),
+    /**
+     * How often the node anchors its audit chain's head at its witnesses, in seconds; 0: never
+     * on its own (`hikeshi audit anchor` still does) (HIKESHI_AUDIT_ANCHOR_INTERVAL_SECONDS).
+     */
+    auditAnchorIntervalSeconds: Type.Integer({ minimum: 0, maximum: 7 * 86_400 }),
+    /**
+     * Teams (peer team ids) that witness the audit chain's head besides the active coordinators
+     * (HIKESHI_AUDIT_WITNESSES, comma-separated).
+     */
+    auditWitnesses: Type.Array(Type.String({ pattern: '^[a-z0-9][a-z0-9-]{1,62}$' }), { maxItems: 100 }),
+    /**
+     * How many introductions (peer.introduction) from peers we verified give a key assurance
+     * `introduced` (HIKESHI_INTRODUCTIONS_NEEDED; docs/trust-model.md).
+     */
+    introductionsNeeded: Type.Integer({ minimum: 1, maximum: 100 }),
+    /**
+     * Answer a forum inquiry `not-seen` on our own when nothing of it matches our data
+     * (HIKESHI_INQUIRY_AUTO_NOT_SEEN=true|false, default false; issue 14 part 5).
+     */
+    inquiryAutoNotSeen: Type.Boolean(),
     /** Outbox delivery tuning (HIKESHI_DELIVERY_*): knobs an operator rarely touches; tests shorten them. */
     delivery: Type.Object(
       {
@@ -64,6 +84,25 @@ function intFrom(env: Env, key: string, fallback: number): number {
   if (raw === undefined || raw === '') return fallback;
   if (!/^\d+$/.test(raw)) throw new ConfigError(`${key} must be a whole number, got "${raw}"`);
   return Number(raw);
+}
+
+function boolFrom(env: Env, key: string, fallback: boolean): boolean {
+  const raw = env[key];
+  if (raw === undefined || raw === '') return fallback;
+  if (raw !== 'true' && raw !== 'false') throw new ConfigError(`${key} must be true or false, got "${raw}"`);
+  return raw === 'true';
+}
+
+/** A comma-separated list: entries trimmed, empty ones dropped, duplicates kept once. */
+function listFrom(env: Env, key: string): string[] {
+  return [
+    ...new Set(
+      (env[key] ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
+  ];
 }
 
 /** Reads HIKESHI_* variables; `overrides` come from CLI flags or tests and win over the environment. */
@@ -100,6 +139,15 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     rateLimitPerMinute: intFrom(env, 'HIKESHI_RATE_LIMIT_PER_MINUTE', 3000),
     // 100 a second from one team: far above what its outbox sends, far below a flood.
     peerRateLimitPerMinute: intFrom(env, 'HIKESHI_RATE_LIMIT_PER_PEER_PER_MINUTE', 6000),
+    // Hourly: a removed tail is caught to within the last hour's entries, for one small signed
+    // message per witness an hour (none while the chain does not move).
+    auditAnchorIntervalSeconds: intFrom(env, 'HIKESHI_AUDIT_ANCHOR_INTERVAL_SECONDS', 3600),
+    auditWitnesses: listFrom(env, 'HIKESHI_AUDIT_WITNESSES'),
+    // One team we checked ourselves vouching for a key is the issue's default (FIRST-like
+    // forums ask two sponsors for membership; an operator can ask as many here).
+    introductionsNeeded: intFrom(env, 'HIKESHI_INTRODUCTIONS_NEEDED', 1),
+    // Off by default: an automatic answer tells the poster something about our data.
+    inquiryAutoNotSeen: boolFrom(env, 'HIKESHI_INQUIRY_AUTO_NOT_SEEN', false),
     delivery: deliveryFrom(env),
     ...overrides,
   };

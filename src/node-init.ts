@@ -2,7 +2,7 @@ import type { Config } from './config.js';
 import { openDatabase, type DatabaseHandle } from './db/database.js';
 import { migrateToLatest } from './db/migrator.js';
 import { ensureNodeSecrets, type NodeSecrets } from './modules/profile/node-identity.js';
-import { insertProfileIfMissing } from './modules/profile/profile.repository.js';
+import { insertProfileIfMissing, syncProfileKey } from './modules/profile/profile.repository.js';
 import { defaultProfile } from './modules/profile/profile.service.js';
 import { mintApiToken, type MintedToken } from './modules/tokens/token-codec.js';
 
@@ -35,6 +35,10 @@ export async function initNode(config: Config, database?: DatabaseHandle, option
       fingerprint: secrets.signer.fingerprint,
       updatedAt: new Date(),
     });
+    // The key files are the truth: a rotation (or a restore) may have changed them since.
+    if (!createdProfile) {
+      await syncProfileKey(db.db, { publicKey: secrets.signer.armoredPublicKey, fingerprint: secrets.signer.fingerprint }, new Date());
+    }
     const bootstrapToken = createdProfile
       ? mintApiToken(secrets.tokenSecret, { role: 'admin', subject: 'bootstrap-admin', issuer: config.teamId })
       : null;

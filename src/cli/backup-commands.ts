@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { createGunzip, createGzip } from 'node:zlib';
 import { restoreBackup, writeBackup, type BackupHeader, type BackupLine } from '../db/logical-backup.js';
 import { migrateToLatest } from '../db/migrator.js';
-import { KEY_FILE, TOKEN_SECRET_FILE } from '../modules/profile/node-identity.js';
+import { KEY_FILE, readRetiredKeys, RETIRED_KEYS_DIR, TOKEN_SECRET_FILE } from '../modules/profile/node-identity.js';
 import { openConfiguredDatabase } from '../node-init.js';
 import { CONFIG_FLAGS, CONFIG_FLAGS_HELP, UsageError, configFromFlags } from './cli-context.js';
 
@@ -28,6 +28,7 @@ interface NodeFiles {
   files: Record<string, string>;
 }
 const NODE_FILES = [KEY_FILE, TOKEN_SECRET_FILE];
+const RETIRED_KEY_FILE = new RegExp(`^${RETIRED_KEYS_DIR}/[0-9A-F]{40}\\.asc$`);
 
 function parse(args: string[]): { values: Record<string, unknown>; positionals: string[] } {
   try {
@@ -47,7 +48,7 @@ export const backupCommands: Record<string, Command> = {
     summary: "write the node's data and key to one file (both engines)",
     help: `Usage: hikeshi backup --out <file>
 
-Writes the node's key and token secret (from the data directory) and every row of every table
+Writes the node's key, the keys it retired and its token secret (from the data directory) and every row of every table
 to <file> as gzip'd JSON lines, readable by its owner only: it holds the node's private key.
 On a PostgreSQL server it reads one consistent snapshot while the nodes keep running; with the
 embedded database stop the node first (one process may open the data directory).
@@ -64,6 +65,8 @@ ${CONFIG_FLAGS_HELP}`,
         const p = path.join(config.dataDir, name);
         if (existsSync(p)) files[name] = await readFile(p, 'utf8');
       }
+      // Keys a rotation retired: documents they signed verify, messages sealed to them open.
+      for (const [name, content] of await readRetiredKeys(config.dataDir)) files[name] = content;
       const database = await openConfiguredDatabase(config);
       const gzip = createGzip();
       const sink = gzip.pipe(createWriteStream(file, { mode: 0o600 }));
@@ -102,14 +105,14 @@ ${CONFIG_FLAGS_HELP}`,
       const first = (await lines.next()).value as NodeFiles | undefined;
       if (first?.hikeshi !== 'node-files') throw new Error(`${file} is not a Hikeshi backup`);
       for (const [name, content] of Object.entries(first.files)) {
-        if (!NODE_FILES.includes(name)) continue;
+        if (!NODE_FILES.includes(name) && !RETIRED_KEY_FILE.test(name)) continue;
         const p = path.join(config.dataDir, name);
         if (existsSync(p)) {
           if ((await readFile(p, 'utf8')) !== content)
             throw new Error(`${p} exists and differs from the backup's: restore into a new data directory`);
           continue;
         }
-        await mkdir(config.dataDir, { recursive: true });
+        await mkdir(path.dirname(p), { recursive: true });
         await writeFile(p, content, { mode: 0o600 });
       }
       const database = await openConfiguredDatabase(config);

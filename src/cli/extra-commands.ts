@@ -2,21 +2,10 @@ import { buildApp } from '../app.js';
 import { loadConfig } from '../config.js';
 import { openDatabase } from '../db/database.js';
 import { generateNodeKey, loadNodeSigner } from '../crypto/index.js';
-import { verifyAuditChain } from '../modules/audit/audit-chain.js';
-import { openConfiguredDatabase } from '../node-init.js';
-import {
-  CONFIG_FLAGS,
-  CONFIG_FLAGS_HELP,
-  NodeUnreachableError,
-  UsageError,
-  callNode,
-  cliToken,
-  configFromFlags,
-  nodeUrl,
-  problemMessage,
-} from './cli-context.js';
+import { CONFIG_FLAGS, CONFIG_FLAGS_HELP, UsageError, cliToken, configFromFlags, nodeUrl, problemMessage } from './cli-context.js';
+import { auditAnchor, auditVerify } from './audit-commands.js';
 import { groupCreate, groupList, groupMemberAdd, groupMemberRemove, groupShow, trustShow } from './group-commands.js';
-import { peerAdd, peerList, peerVerify } from './peer-commands.js';
+import { peerAdd, peerIntroduce, peerList, peerVerify, peerVouches } from './peer-commands.js';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -42,7 +31,7 @@ function parse(args: string[], options: Record<string, { type: 'string' | 'boole
   }
 }
 
-async function withNode(args: string[], options: Record<string, { type: 'string' | 'boolean' }>, positionals: number) {
+export async function withNode(args: string[], options: Record<string, { type: 'string' | 'boolean' }>, positionals: number) {
   const { values, positionals: pos } = parse(args, options, positionals);
   const config = configFromFlags(values);
   return {
@@ -55,13 +44,18 @@ async function withNode(args: string[], options: Record<string, { type: 'string'
 
 export const extraCommands: Record<string, Command> = {
   peer: {
-    summary: 'add, list and verify peer teams (through the running node)',
+    summary: 'add, list, verify and introduce peer teams (through the running node)',
     help: `Usage:
   hikeshi peer add <node-url>                    fetch the team's signed profile and pin its key
   hikeshi peer list
   hikeshi peer set <team-id> [--relationship coordinator|member|peer] [--trust unknown|community|partner|close]
   hikeshi peer verify <team-id> [<fingerprint>]  without a fingerprint: show what to confirm;
                                                  with one: record that a human confirmed it out of band
+  hikeshi peer introduce <team-id> --to <team-id,...|verified-peers> [--vouches-for <text>]
+                                                 vouch for the key we verified for the team to those peers
+  hikeshi peer introduce <team-id> --withdraw    take back every introduction of it we sent
+  hikeshi peer vouches <team-id>                 the introductions and rosters vouching for its key, and
+                                                 whether each counts towards assurance introduced
 
 ${CONFIG_FLAGS_HELP}`,
     async run(args, out) {
@@ -93,7 +87,33 @@ ${CONFIG_FLAGS_HELP}`,
         const { pos, base, token } = await withNode(rest, {}, 2);
         if (!pos[0]) throw new UsageError('peer verify <team-id> [<fingerprint>]');
         out(await peerVerify(base, token, pos[0], pos[1]));
-      } else throw new UsageError('peer needs a subcommand: add, list, set or verify');
+      } else if (sub === 'introduce') {
+        const usage = 'peer introduce <team-id> --to <team-id,...|verified-peers> [--vouches-for <text>] | --withdraw';
+        const { pos, values, base, token } = await withNode(
+          rest,
+          { to: { type: 'string' }, 'vouches-for': { type: 'string' }, withdraw: { type: 'boolean' } },
+          1,
+        );
+        const to = typeof values.to === 'string' ? values.to : undefined;
+        if (!pos[0] || (values.withdraw === true) === (to !== undefined)) throw new UsageError(usage);
+        const vouchesFor = values['vouches-for'];
+        const teams = (list: string) =>
+          list
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean);
+        out(
+          await peerIntroduce(base, token, pos[0], {
+            ...(to === undefined ? {} : { to: to === 'verified-peers' ? to : teams(to) }),
+            ...(typeof vouchesFor === 'string' ? { vouchesFor } : {}),
+            withdraw: values.withdraw === true,
+          }),
+        );
+      } else if (sub === 'vouches') {
+        const { pos, base, token } = await withNode(rest, {}, 1);
+        if (!pos[0]) throw new UsageError('peer vouches <team-id>');
+        out(await peerVouches(base, token, pos[0]));
+      } else throw new UsageError('peer needs a subcommand: add, list, set, verify, introduce or vouches');
     },
   },
   group: {
@@ -159,46 +179,26 @@ ${CONFIG_FLAGS_HELP}`,
     },
   },
   audit: {
-    summary: 'verify the hash-chained audit log',
-    help: `Usage: hikeshi audit verify
+    summary: 'verify the hash-chained audit log (against its witnesses too), or anchor its head at them',
+    help: `Usage:
+  hikeshi audit verify   walk the chain and report the first broken link (exit 1), or that it is
+                         intact; then ask each witness (active coordinators, HIKESHI_AUDIT_WITNESSES)
+                         for the heads of this chain it keeps: a head the chain no longer reaches
+                         (its newest entries were removed) or holds with another hash fails too
+                         (exit 1). An unreachable witness is reported, not a failure.
+  hikeshi audit anchor   send the chain's head, signed, to every witness now (the node also does
+                         so every HIKESHI_AUDIT_ANCHOR_INTERVAL_SECONDS)
 
-Walks the audit chain and reports the first broken link (exit 1), or that it is intact. Asks the
-running node; with none running, reads the database directly.
+Both ask the running node; with none running, they open the database and the node key directly.
 
 ${CONFIG_FLAGS_HELP}`,
     async run(args, out) {
       const [sub, ...rest] = args;
-      if (sub !== 'verify') throw new UsageError('audit needs a subcommand: verify');
+      if (sub !== 'verify' && sub !== 'anchor') throw new UsageError('audit needs a subcommand: verify or anchor');
       const { values } = parse(rest, {}, 0);
       const config = configFromFlags(values);
-      let result: {
-        ok: boolean;
-        entries: number;
-        brokenAt?: number;
-        reason?: string;
-        detail?: string;
-        head?: { seq: number; hash: string } | null;
-      };
-      try {
-        const res = await callNode(config, nodeUrl(config, values), 'GET', '/api/v1/audit/verify');
-        if (res.status !== 200) throw new Error(problemMessage(res.status, res.json, res.text));
-        result = res.json as typeof result;
-      } catch (err) {
-        if (!(err instanceof NodeUnreachableError)) throw err;
-        const database = await openConfiguredDatabase(config);
-        try {
-          result = (await verifyAuditChain(database.db)) as typeof result;
-        } finally {
-          await database.close();
-        }
-      }
-      if (result.ok) {
-        // The head names the newest entry and its hash: what a witness would compare (issue 13).
-        out(`audit chain intact: ${result.entries} entries${result.head ? `, head #${result.head.seq} ${result.head.hash}` : ''}`);
-        return;
-      }
-      out(`audit chain BROKEN at entry ${result.brokenAt}: ${result.reason}${result.detail ? ` (${result.detail})` : ''}`);
-      throw new AuditBrokenError();
+      if (sub === 'anchor') return auditAnchor(config, nodeUrl(config, values), out);
+      if (!(await auditVerify(config, nodeUrl(config, values), out))) throw new AuditBrokenError();
     },
   },
   message: {

@@ -20,6 +20,9 @@ import {
 } from './cli-context.js';
 import { dbCommands } from './db-commands.js';
 import { backupCommands } from './backup-commands.js';
+import { keyCommands } from './key-commands.js';
+import { forumCommands } from './forum-commands.js';
+import { inquiryCommands } from './inquiry-commands.js';
 import { AuditBrokenError, extraCommands } from './extra-commands.js';
 
 /**
@@ -196,6 +199,9 @@ ${CONFIG_FLAGS_HELP}`,
   ...extraCommands,
   ...dbCommands,
   ...backupCommands,
+  ...keyCommands,
+  ...forumCommands,
+  ...inquiryCommands,
 };
 
 function usage(): string {

@@ -90,3 +90,69 @@ export async function peerVerify(baseUrl: string, adminToken: string, teamId: st
   const peer = (await call(baseUrl, adminToken, 'POST', `${path}/verify`, { fingerprint })) as WirePeer;
   return [`Recorded: the key of ${peer.teamId} was confirmed out of band.`, ...describe(peer)].join('\n');
 }
+
+interface WireIntroductions {
+  subject: string;
+  items: Array<{ to: string; fingerprint: string; messageId: string | null; withdrawn: boolean }>;
+}
+
+/**
+ * `hikeshi peer introduce <team> --to <team,...|verified-peers>`: vouches for the key we verified
+ * for <team> to the peers named. `--withdraw` takes back every introduction of it we sent.
+ */
+export async function peerIntroduce(
+  baseUrl: string,
+  adminToken: string,
+  teamId: string,
+  options: { to?: string[] | 'verified-peers'; vouchesFor?: string; withdraw?: boolean },
+): Promise<string> {
+  const path = `/api/v1/peers/${encodeURIComponent(teamId)}/introductions`;
+  if (options.withdraw) {
+    const done = (await call(baseUrl, adminToken, 'DELETE', path)) as WireIntroductions;
+    if (done.items.length === 0) return `No standing introduction of ${teamId} to withdraw.`;
+    return [
+      `Withdrew the introduction of ${teamId} from ${done.items.length} peer(s):`,
+      ...done.items.map((i) => `  ${i.to}  ${formatFingerprint(i.fingerprint)}${i.messageId ? '' : '  (no longer a peer: not told)'}`),
+    ].join('\n');
+  }
+  const body = { to: options.to ?? 'verified-peers', ...(options.vouchesFor ? { vouchesFor: options.vouchesFor } : {}) };
+  const sent = (await call(baseUrl, adminToken, 'POST', path, body)) as WireIntroductions;
+  if (sent.items.length === 0) return `Nobody to introduce ${teamId} to: no other active peer is verified.`;
+  return [
+    `Introduced the key of ${teamId} (${formatFingerprint(sent.items[0]!.fingerprint)}) to ${sent.items.length} peer(s):`,
+    ...sent.items.map((i) => `  ${i.to}  message ${i.messageId}`),
+  ].join('\n');
+}
+
+interface WireVouches {
+  teamId: string;
+  assurance: string | null;
+  fingerprint: string | null;
+  needed: number;
+  reason: string | null;
+  items: Array<{ kind: string; voucher: string; fingerprint: string; standing: string; counts: boolean; vouchesFor: string | null }>;
+  sent: Array<{ to: string; fingerprint: string; withdrawnAt: string | null }>;
+}
+
+/** `hikeshi peer vouches <team>`: why the team's key is (or is not) `introduced`. */
+export async function peerVouches(baseUrl: string, token: string, teamId: string): Promise<string> {
+  const r = (await call(baseUrl, token, 'GET', `/api/v1/peers/${encodeURIComponent(teamId)}/vouches`)) as WireVouches;
+  const lines = [
+    r.assurance === null
+      ? `${r.teamId} is not a peer yet; vouches held for when it is added:`
+      : `${r.teamId}: assurance ${r.assurance} (pinned key ${formatFingerprint(r.fingerprint ?? '')})`,
+  ];
+  if (r.reason) lines.push(`  ${r.reason}`);
+  lines.push('', r.items.length === 0 ? 'No vouches held.' : 'KIND          VOUCHER          COUNTS  WHY              FINGERPRINT');
+  for (const v of r.items) {
+    lines.push(
+      `${v.kind.padEnd(13)} ${v.voucher.padEnd(16)} ${(v.counts ? 'yes' : 'no').padEnd(7)} ${v.standing.padEnd(16)} ${v.fingerprint}` +
+        (v.vouchesFor ? `\n${' '.repeat(14)}"${v.vouchesFor}"` : ''),
+    );
+  }
+  if (r.sent.length > 0) {
+    lines.push('', 'We introduced it to:');
+    for (const s of r.sent) lines.push(`  ${s.to}  ${s.fingerprint}${s.withdrawnAt ? `  (withdrawn ${s.withdrawnAt})` : ''}`);
+  }
+  return lines.join('\n');
+}

@@ -1,6 +1,6 @@
 import { createCleartextMessage, createMessage, decryptKey, readPrivateKey, sign, type PrivateKey } from 'openpgp';
 
-import { InvalidKeyError, KeyPassphraseError, SignatureFormatError } from './crypto-errors.js';
+import { InvalidKeyError, KeyPassphraseError, SealedMessageError, SignatureFormatError } from './crypto-errors.js';
 import { nativeSignerFrom, signEddsa, type NativeEd25519Signer } from './native-eddsa.js';
 import { countArmorBlocks, describePublicKey, eddsaMaterialOf, type PeerKey } from './peer-key.js';
 import { openWithPrivateKey, type OpenSealedOptions } from './sealing.js';
@@ -16,6 +16,12 @@ export interface NodeSigner {
   readonly armoredPublicKey: string;
   /** The public half, usable wherever a PeerKey is expected (self-verification, sealing to self). */
   readonly publicKey: PeerKey;
+  /**
+   * Keys this node signed with before its last rotations (`hikeshi key rotate`), newest first:
+   * documents it signed then still verify against them, and messages a peer sealed to an old key
+   * before it learnt of the rotation still open.
+   */
+  readonly retiredPublicKeys: readonly PeerKey[];
   /** Armored detached binary-mode signature over the bytes (strings are UTF-8 encoded first). */
   signDetached(data: Uint8Array | string): Promise<string>;
   /**
@@ -23,7 +29,7 @@ export interface NodeSigner {
    * stays readable, `gpg --verify` checks it. Lines are signed with trailing whitespace removed.
    */
   clearSign(text: string): Promise<string>;
-  /** Opens a message sealed to this node; see {@link openSealed}. */
+  /** Opens a message sealed to this node's key or to one of its retired keys; see {@link openSealed}. */
   decrypt(armoredMessage: string, options?: OpenSealedOptions): Promise<string>;
 }
 
@@ -34,7 +40,28 @@ const MAX_ARMORED_PRIVATE_KEY_LENGTH = 1024 * 1024;
  * @throws KeyPassphraseError when the key is encrypted and the passphrase is missing or wrong.
  *   A passphrase given for an unencrypted key is ignored.
  */
-export async function loadNodeSigner(armoredPrivateKey: string, passphrase?: string): Promise<NodeSigner> {
+export async function loadNodeSigner(
+  armoredPrivateKey: string,
+  passphrase?: string,
+  retiredPrivateKeys: readonly string[] = [],
+): Promise<NodeSigner> {
+  const key = await unlockPrivateKey(armoredPrivateKey, passphrase);
+  const retired: PrivateKey[] = [];
+  for (const armored of retiredPrivateKeys) retired.push(await unlockPrivateKey(armored, passphrase));
+  const publicKey = await describePublicKey(key.toPublic());
+  const retiredPublic: PeerKey[] = [];
+  for (const old of retired) retiredPublic.push(await describePublicKey(old.toPublic()));
+  const expiration = await key.getExpirationTime();
+  // Hikeshi keys sign with their primary key: sign those natively (native-eddsa.ts).
+  const signingKey = await key.getSigningKey();
+  const seed = (key.keyPacket as { privateParams?: { seed?: Uint8Array } | null }).privateParams?.seed ?? null;
+  const native = signingKey.getKeyID().equals(key.getKeyID())
+    ? nativeSignerFrom(eddsaMaterialOf(key.keyPacket, expiration instanceof Date ? expiration : null), seed)
+    : null;
+  return new OpenpgpNodeSigner(key, publicKey, native, retired, retiredPublic);
+}
+
+async function unlockPrivateKey(armoredPrivateKey: string, passphrase: string | undefined): Promise<PrivateKey> {
   if (typeof armoredPrivateKey !== 'string' || !armoredPrivateKey.includes('-----BEGIN PGP PRIVATE KEY BLOCK-----')) {
     throw new InvalidKeyError('not an armored OpenPGP private key block');
   }
@@ -64,28 +91,23 @@ export async function loadNodeSigner(armoredPrivateKey: string, passphrase?: str
       throw new KeyPassphraseError('passphrase does not unlock the private key', { cause: error });
     }
   }
-
-  const publicKey = await describePublicKey(key.toPublic());
-  const expiration = await key.getExpirationTime();
-  // Hikeshi keys sign with their primary key: sign those natively (native-eddsa.ts).
-  const signingKey = await key.getSigningKey();
-  const seed = (key.keyPacket as { privateParams?: { seed?: Uint8Array } | null }).privateParams?.seed ?? null;
-  const native = signingKey.getKeyID().equals(key.getKeyID())
-    ? nativeSignerFrom(eddsaMaterialOf(key.keyPacket, expiration instanceof Date ? expiration : null), seed)
-    : null;
-  return new OpenpgpNodeSigner(key, publicKey, native);
+  return key;
 }
 
 class OpenpgpNodeSigner implements NodeSigner {
   readonly fingerprint: string;
   readonly armoredPublicKey: string;
   readonly publicKey: PeerKey;
+  readonly retiredPublicKeys: readonly PeerKey[];
   readonly #key: PrivateKey;
+  readonly #retired: readonly PrivateKey[];
   readonly #native: NativeEd25519Signer | null;
 
-  constructor(key: PrivateKey, publicKey: PeerKey, native: NativeEd25519Signer | null) {
+  constructor(key: PrivateKey, publicKey: PeerKey, native: NativeEd25519Signer | null, retired: PrivateKey[], retiredPublic: PeerKey[]) {
     this.#key = key;
     this.#native = native;
+    this.#retired = retired;
+    this.retiredPublicKeys = retiredPublic;
     this.publicKey = publicKey;
     this.fingerprint = publicKey.fingerprint;
     this.armoredPublicKey = publicKey.armored;
@@ -119,8 +141,18 @@ class OpenpgpNodeSigner implements NodeSigner {
     }
   }
 
-  decrypt(armoredMessage: string, options?: OpenSealedOptions): Promise<string> {
-    return openWithPrivateKey(armoredMessage, this.#key, options);
+  async decrypt(armoredMessage: string, options?: OpenSealedOptions): Promise<string> {
+    // A peer that has not applied this node's key.rotation yet still seals to the old key.
+    const keys = [this.#key, ...this.#retired];
+    for (const [i, key] of keys.entries()) {
+      try {
+        return await openWithPrivateKey(armoredMessage, key, options);
+      } catch (err) {
+        const last = i === keys.length - 1;
+        if (last || !(err instanceof SealedMessageError) || err.reason !== 'wrong-recipient') throw err;
+      }
+    }
+    throw new SealedMessageError('wrong-recipient', "message is not sealed to this node's key");
   }
 
   // Keeps the key object out of console.log / util.inspect output.

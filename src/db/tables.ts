@@ -298,6 +298,93 @@ export interface DatabaseSchema {
   activity_observable: ActivityObservableTable;
   related_warning: RelatedWarningTable;
   activity_withdrawal: ActivityWithdrawalTable;
+  witnessed_audit_head: WitnessedAuditHeadTable;
+  forum: ForumTable;
+  forum_roster: ForumRosterTable;
+  forum_member: ForumMemberTable;
+  forum_inquiry: ForumInquiryTable;
+  forum_inquiry_member: ForumInquiryMemberTable;
+  forum_inquiry_match: ForumInquiryMatchTable;
+  forum_inquiry_answer: ForumInquiryAnswerTable;
+  key_vouch: KeyVouchTable;
+  sent_introduction: SentIntroductionTable;
+}
+
+/** Forums (migration 0020). */
+export interface ForumTable {
+  id: string;
+  name: string;
+  operator_team: string;
+  our_role: string;
+  sponsors_needed: ColumnType<number, number | undefined, number>;
+  roster_version: ColumnType<string | number, number | undefined, number>;
+  created_at: Timestamp;
+  created_by: string;
+  updated_at: Timestamp;
+}
+export interface ForumRosterTable {
+  forum_id: string;
+  version: ColumnType<string | number, number, number>;
+  document: string;
+  signature: string;
+  member_count: number;
+  received_from: string;
+  received_at: Timestamp;
+}
+export interface ForumMemberTable {
+  forum_id: string;
+  team_id: string;
+  kind: string;
+  status: ColumnType<string, string | undefined, string>;
+  sponsors: ColumnType<string[], string[] | undefined, string[]>;
+  contact: ColumnType<unknown, string | null | undefined, string | null>;
+  admitted_at: Timestamp;
+  updated_at: Timestamp;
+  updated_by: string;
+}
+
+/** Inquiries to all members of a forum (migration 0022). */
+export interface ForumInquiryTable {
+  id: string;
+  inquiry_id: string;
+  direction: string;
+  forum_id: string;
+  poster_team: string;
+  message_id: string | null;
+  question: string;
+  subjects: Json<object>;
+  tlp: string;
+  incident_id: string | null;
+  poster_ref: string | null;
+  created_at: Timestamp;
+  created_by: string;
+}
+export interface ForumInquiryMemberTable {
+  inquiry_id: string;
+  team_id: string;
+  outcome: string;
+  reason: string | null;
+  message_id: string | null;
+}
+export interface ForumInquiryMatchTable {
+  inquiry_id: string;
+  target_kind: string;
+  target_id: string;
+  label: string;
+  matched_on: string;
+  value: string;
+}
+export interface ForumInquiryAnswerTable {
+  seq: Generated<string | number>;
+  inquiry_id: string;
+  team_id: string;
+  answer: string;
+  ref: string | null;
+  note: string | null;
+  automatic: ColumnType<boolean, boolean | undefined, boolean>;
+  message_id: string | null;
+  created_at: Timestamp;
+  created_by: string;
 }
 
 /** Trust groups and per-incident sharing facts (migration 0005). */
@@ -313,6 +400,8 @@ export interface TrustGroupTable {
   created_at: Timestamp;
   created_by: string;
   updated_at: Timestamp;
+  /** Migration 0020: the forum whose signed roster sets the members; null for a hand-kept group. */
+  roster_forum: ColumnType<string | null, string | null | undefined, string | null>;
 }
 export interface TrustGroupMemberTable {
   group_id: string;
@@ -394,4 +483,48 @@ export interface ActivityWithdrawalTable {
   reason: string;
   message_id: string;
   withdrawn_at: Timestamp;
+}
+
+/** Audit heads peers sent this node to witness (migration 0019), exactly as signed. */
+export interface WitnessedAuditHeadTable {
+  seq: Generated<number>;
+  peer_team: string;
+  message_id: string;
+  head_seq: ColumnType<number | string, number, number>;
+  head_hash: string;
+  head_at: Timestamp;
+  created: Timestamp;
+  document: string;
+  signature: string;
+  conflict: ColumnType<boolean, boolean | undefined, boolean>;
+  received_at: Timestamp;
+}
+
+/** Statements that a key is a team's: introductions and roster listings (migration 0021). */
+export interface KeyVouchTable {
+  subject_team: string;
+  fingerprint: string;
+  kind: string;
+  voucher: string;
+  message_id: string | null;
+  document: string | null;
+  signature: string | null;
+  vouches_for: string | null;
+  stated_at: Timestamp;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  withdrawn_at: Timestamp | null;
+}
+
+/** The introductions this node sent, per recipient (migration 0021). */
+export interface SentIntroductionTable {
+  subject_team: string;
+  fingerprint: string;
+  recipient: string;
+  message_id: string;
+  vouches_for: string | null;
+  sent_at: Timestamp;
+  sent_by: string;
+  withdrawn_at: Timestamp | null;
+  withdrawal_message_id: string | null;
 }

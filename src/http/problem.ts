@@ -41,6 +41,21 @@ export const PROBLEMS = {
     title: 'The fingerprint does not match the key pinned or offered for this peer',
   },
   'key-rotation-invalid': { status: 422, title: 'The key rotation cannot be accepted' },
+  'roster-invalid': { status: 422, title: 'The forum roster cannot be accepted' },
+  'roster-stale': { status: 409, title: 'The forum roster is not newer than the one held' },
+  'not-a-forum-member': {
+    status: 403,
+    title: 'The sender is not an active member of that forum in the newest roster held here, or this node is not',
+  },
+  'unknown-inquiry': { status: 409, title: 'No inquiry of this node was sent to that team under that id' },
+  'peer-not-verified': {
+    status: 409,
+    title: "The peer's key was not verified out of band: only a key a handler verified can be introduced to other teams",
+  },
+  'introduction-invalid': {
+    status: 422,
+    title: 'The introduction cannot be accepted: it introduces the receiver, the sender itself, or a key that is not its fingerprint',
+  },
   // federation: exchange (docs/federation-protocol.md lists where each arises)
   'envelope-invalid': { status: 400, title: 'The body is not a signed or sealed federation envelope' },
   'sealed-invalid': { status: 400, title: 'The sealed message cannot be opened by this node' },

@@ -263,3 +263,32 @@ t.test('backup and restore: a new data directory (or schema) gets every row, the
   t.not(again.code, 0);
   t.match(again.stderr, /not empty/);
 });
+
+t.test('key rotate: a new key in place, the old one retired, the profile follows at the next start, backups carry both', async (t) => {
+  const before = await hikeshi('key', 'list');
+  t.equal(before.code, 0, before.stderr);
+  const [, oldFingerprint] = /^current: ([0-9A-F]{40})\n$/.exec(before.stdout) ?? [];
+  t.ok(oldFingerprint, before.stdout);
+
+  const rotated = await hikeshi('key', 'rotate');
+  t.equal(rotated.code, 0, rotated.stderr);
+  const [, newFingerprint] = /new key: ([0-9A-F]{40})/.exec(rotated.stdout) ?? [];
+  t.ok(newFingerprint, rotated.stdout);
+  t.not(newFingerprint, oldFingerprint);
+  t.match(rotated.stdout, /no peers: nobody to tell/);
+  t.equal(statSync(path.join(dataDir, 'retired-keys', `${oldFingerprint}.asc`)).mode & 0o777, 0o600);
+
+  const listed = await hikeshi('key', 'list');
+  t.equal(listed.stdout, `current: ${newFingerprint}\nretired: ${oldFingerprint}\n`);
+  const init = await hikeshi('init');
+  t.equal(init.code, 0, init.stderr);
+  t.match(init.stdout, new RegExp(`key fingerprint: ${newFingerprint}`));
+  const profile = await hikeshi('profile', 'show', '--url', noNode);
+  t.equal(JSON.parse(profile.stdout).fingerprint, newFingerprint, 'the profile carries the new key');
+
+  const file = path.join(dataDir, 'rotated.backup.gz');
+  const backup = await hikeshi('backup', '--out', file);
+  t.match(backup.stdout, /3 node files/, 'the key, the token secret and the retired key');
+  const bad = await hikeshi('key', 'spin');
+  t.equal(bad.code, 2);
+});

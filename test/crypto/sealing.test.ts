@@ -1,7 +1,14 @@
 import t from 'tap';
 
-import { openSealed, sealForRecipient, SealedMessageError, signDocument, verifyDocumentSignature } from '../../src/crypto/index.js';
-import { loadFixturePeerKey, loadFixtureSigner } from '../fixtures/keys/index.js';
+import {
+  loadNodeSigner,
+  openSealed,
+  sealForRecipient,
+  SealedMessageError,
+  signDocument,
+  verifyDocumentSignature,
+} from '../../src/crypto/index.js';
+import { loadFixtureKey, loadFixturePeerKey, loadFixtureSigner } from '../fixtures/keys/index.js';
 
 t.test('round trip preserves the exact text', async (t) => {
   const bravo = await loadFixtureSigner('bravo');
@@ -78,4 +85,24 @@ t.test('refuses plaintext that UTF-8 cannot carry faithfully', async (t) => {
     name: 'SealedMessageError',
     reason: 'malformed',
   });
+});
+
+t.test('after a rotation the node still opens messages sealed to a retired key, and only to its keys', async (t) => {
+  const alpha = loadFixtureKey('alpha');
+  const alpha2 = loadFixtureKey('alpha-2');
+  // The node now signs with alpha-2 and keeps alpha as retired.
+  const rotated = await loadNodeSigner(alpha2.armoredPrivateKey, undefined, [alpha.armoredPrivateKey]);
+  t.same(
+    rotated.retiredPublicKeys.map((k) => k.fingerprint),
+    [alpha.fingerprint],
+  );
+  const toOld = await sealForRecipient('sealed before the peer learnt the new key', await loadFixturePeerKey('alpha'));
+  t.equal(await openSealed(toOld, rotated), 'sealed before the peer learnt the new key');
+  const toNew = await sealForRecipient('sealed to the new key', await loadFixturePeerKey('alpha-2'));
+  t.equal(await openSealed(toNew, rotated), 'sealed to the new key');
+  const toOther = await sealForRecipient('for bravo', await loadFixturePeerKey('bravo'));
+  await t.rejects(openSealed(toOther, rotated), { name: 'SealedMessageError', reason: 'wrong-recipient' });
+  // Without the retired key the old message does not open: the retired key is what opens it.
+  const current = await loadNodeSigner(alpha2.armoredPrivateKey);
+  await t.rejects(openSealed(toOld, current), { name: 'SealedMessageError', reason: 'wrong-recipient' });
 });

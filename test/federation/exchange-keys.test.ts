@@ -10,6 +10,7 @@ import {
   messageDocument,
   postMessage,
   reportBody,
+  rotationBody,
   sign,
 } from '../helpers/federation-harness.js';
 
@@ -34,13 +35,7 @@ t.test('a rotation signed by the old key is applied; then the new key is accepte
   const bravo = await buildTestNode(t, { key: 'bravo', listen: true });
   await addPeer(bravo, alpha);
   const rotation = await sign(
-    messageDocument(
-      'alpha',
-      'bravo',
-      'key.rotation',
-      { newPublicKey: ALPHA2.armoredPublicKey, newFingerprint: ALPHA2.fingerprint },
-      { tlp: 'GREEN' },
-    ),
+    messageDocument('alpha', 'bravo', 'key.rotation', await rotationBody('alpha', 'alpha', 'alpha-2'), { tlp: 'GREEN' }),
     'alpha',
   );
   const res = await postMessage(bravo, rotation);
@@ -59,6 +54,7 @@ t.test('a rotation signed by the old key is applied; then the new key is accepte
     messageDocument('alpha', 'bravo', 'key.rotation', {
       newPublicKey: ALPHA.armoredPublicKey,
       newFingerprint: ALPHA2.fingerprint,
+      newKeySignature: (await rotationBody('alpha', 'alpha-2', 'alpha')).newKeySignature,
     }),
     'alpha-2',
   );
@@ -68,16 +64,33 @@ t.test('a rotation signed by the old key is applied; then the new key is accepte
   t.match(await peerState(bravo), { fingerprint: ALPHA2.fingerprint, status: 'active' });
 });
 
+t.test('a rotation without the new key’s own signature is refused and changes nothing', async (t) => {
+  const bravo = await buildTestNode(t, { key: 'bravo', listen: true });
+  await addPeer(bravo, alpha);
+  const { newKeySignature, ...unproven } = await rotationBody('alpha', 'alpha', 'alpha-2');
+  const missing = await postMessage(bravo, await sign(messageDocument('alpha', 'bravo', 'key.rotation', unproven), 'alpha'));
+  t.equal(missing.status, 400, missing.text);
+  t.equal(missing.json.code, 'validation-failed');
+  // Alpha announcing mallory's public key as its own: mallory never signed for it.
+  const borrowed = await sign(
+    messageDocument('alpha', 'bravo', 'key.rotation', {
+      newPublicKey: loadFixtureKey('mallory').armoredPublicKey,
+      newFingerprint: loadFixtureKey('mallory').fingerprint,
+      newKeySignature,
+    }),
+    'alpha',
+  );
+  const refused = await postMessage(bravo, borrowed);
+  t.equal(refused.status, 422, refused.text);
+  t.equal(refused.json.code, 'key-rotation-invalid');
+  t.match(refused.json.detail, /newKeySignature/);
+  t.match(await peerState(bravo), { fingerprint: ALPHA.fingerprint, status: 'active' });
+});
+
 t.test('a rotation signed only by the new key is a claim: held in the quarantine, the pinned key keeps working', async (t) => {
   const cc = await buildTestNode(t, { key: 'cc', listen: true });
   await addPeer(cc, alpha);
-  const selfSigned = await sign(
-    messageDocument('alpha', 'cc', 'key.rotation', {
-      newPublicKey: ALPHA2.armoredPublicKey,
-      newFingerprint: ALPHA2.fingerprint,
-    }),
-    'alpha-2',
-  );
+  const selfSigned = await sign(messageDocument('alpha', 'cc', 'key.rotation', await rotationBody('alpha', 'alpha', 'alpha-2')), 'alpha-2');
   const res = await postMessage(cc, selfSigned);
   t.equal(res.status, 202, res.text);
   t.equal(res.json.status, 'quarantined');
@@ -113,13 +126,7 @@ t.test('a rotation signed by the old key explains a change seen before it (messa
   const early = await sign(messageDocument('alpha', 'cc', 'incident.report', reportBody(ref())), 'alpha-2');
   t.equal((await postMessage(cc, early)).status, 202, 'held as a claim');
   t.match(await peerState(cc), { status: 'active' });
-  const rotation = await sign(
-    messageDocument('alpha', 'cc', 'key.rotation', {
-      newPublicKey: ALPHA2.armoredPublicKey,
-      newFingerprint: ALPHA2.fingerprint,
-    }),
-    'alpha',
-  );
+  const rotation = await sign(messageDocument('alpha', 'cc', 'key.rotation', await rotationBody('alpha', 'alpha', 'alpha-2')), 'alpha');
   const applied = await postMessage(cc, rotation);
   t.equal(applied.status, 200, applied.text);
   t.match(await peerState(cc), { fingerprint: ALPHA2.fingerprint, status: 'active' });

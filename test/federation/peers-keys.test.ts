@@ -4,7 +4,9 @@ import { ProblemError } from '../../src/http/problem.js';
 import { createAuditModule } from '../../src/modules/audit/audit.module.js';
 import type { PeerDirectory } from '../../src/modules/peers/peer-directory.js';
 import { createPeerService } from '../../src/modules/peers/peer.service.js';
-import { loadFixtureKey } from '../fixtures/keys/index.js';
+import { loadFixtureKey, loadFixtureSigner } from '../fixtures/keys/index.js';
+import { proveKeyRotation } from '../../src/modules/peers/key-rotation-proof.js';
+import { rotationBody } from '../helpers/federation-harness.js';
 import { buildTestNode, type TestNode } from '../helpers/build-test-app.js';
 
 /**
@@ -110,10 +112,7 @@ t.test('a refresh that sees another key flags it; a signed rotation to that key 
   t.match(refreshed.body.confirm, /another key/);
   t.equal((await directory.find(db, 'alpha'))!.status, 'key-changed');
 
-  const rotated = await directory.applyKeyRotation(db, 'alpha', {
-    newPublicKey: ALPHA2.armoredPublicKey,
-    newFingerprint: ALPHA2.fingerprint,
-  });
+  const rotated = await directory.applyKeyRotation(db, 'alpha', await rotationBody('alpha', 'alpha', 'alpha-2'));
   t.equal(rotated.fingerprint, ALPHA2.fingerprint);
   t.equal(rotated.status, 'active');
   t.equal(rotated.assurance, 'verified', 'a rotation signed by the old key keeps the assurance');
@@ -127,10 +126,7 @@ t.test('a refresh that sees another key flags it; a signed rotation to that key 
   ]);
   // A repeat of the same rotation changes nothing.
   const kinds = await auditKinds('alpha');
-  const again = await directory.applyKeyRotation(db, 'alpha', {
-    newPublicKey: ALPHA2.armoredPublicKey,
-    newFingerprint: ALPHA2.fingerprint,
-  });
+  const again = await directory.applyKeyRotation(db, 'alpha', await rotationBody('alpha', 'alpha', 'alpha-2'));
   t.same(again, rotated);
   t.same(await auditKinds('alpha'), kinds);
   t.same(kinds, ['peer.added', 'peer.verified', 'peer.key-changed', 'peer.key-rotated']);
@@ -138,8 +134,13 @@ t.test('a refresh that sees another key flags it; a signed rotation to that key 
 
 t.test('rotations that cannot be accepted', async (t) => {
   await api(cc, 'POST', '/peers', { url: bravo.url });
-  const rotate = (newPublicKey: string, newFingerprint: string) =>
-    directory.applyKeyRotation(db, 'alpha', { newPublicKey, newFingerprint });
+  const rotate = (newPublicKey: string, newFingerprint: string, newKeySignature = 'not checked before the key is') =>
+    directory.applyKeyRotation(db, 'alpha', { newPublicKey, newFingerprint, newKeySignature });
+  // A fresh key for the team, signed for by another key or for another rotation.
+  const fresh = loadFixtureKey('mallory');
+  const byOther = await proveKeyRotation('alpha', ALPHA2.fingerprint, await loadFixtureSigner('bravo'));
+  const otherTeam = await proveKeyRotation('bravo', ALPHA2.fingerprint, await loadFixtureSigner('mallory'));
+  const otherOld = await proveKeyRotation('alpha', ALPHA.fingerprint, await loadFixtureSigner('mallory'));
   const cases: Array<[string, () => Promise<unknown>, RegExp]> = [
     ['back to a retired key', () => rotate(ALPHA.armoredPublicKey, ALPHA.fingerprint), /retired/],
     ["to another peer's key", () => rotate(BRAVO.armoredPublicKey, BRAVO.fingerprint), /pinned for team "bravo"/],
@@ -147,6 +148,10 @@ t.test('rotations that cannot be accepted', async (t) => {
     ['to garbage', () => rotate('not a key', ALPHA2.fingerprint), /not usable/],
     ['to a private key', () => rotate(MALLORY.armoredPrivateKey, MALLORY.fingerprint), /not usable/],
     ['with a fingerprint of another key', () => rotate(MALLORY.armoredPublicKey, ALPHA2.fingerprint), /does not match/],
+    ['without the new key’s signature', () => rotate(fresh.armoredPublicKey, fresh.fingerprint, ''), /newKeySignature/],
+    ['with a signature by another key', () => rotate(fresh.armoredPublicKey, fresh.fingerprint, byOther), /newKeySignature/],
+    ['with a signature for another team', () => rotate(fresh.armoredPublicKey, fresh.fingerprint, otherTeam), /newKeySignature/],
+    ['with a signature for another rotation', () => rotate(fresh.armoredPublicKey, fresh.fingerprint, otherOld), /newKeySignature/],
   ];
   for (const [name, attempt, detail] of cases) {
     const err = await attempt().then(
@@ -157,13 +162,7 @@ t.test('rotations that cannot be accepted', async (t) => {
     t.equal((err as ProblemError).code, 'key-rotation-invalid', name);
     t.match((err as ProblemError).detail, detail, name);
   }
-  await t.rejects(
-    directory.applyKeyRotation(db, 'nobody', {
-      newPublicKey: MALLORY.armoredPublicKey,
-      newFingerprint: MALLORY.fingerprint,
-    }),
-    { code: 'not-found' },
-  );
+  await t.rejects(directory.applyKeyRotation(db, 'nobody', await rotationBody('nobody', 'alpha', 'mallory')), { code: 'not-found' });
   t.equal((await directory.find(db, 'alpha'))!.fingerprint, ALPHA2.fingerprint, 'still the rotated key');
 });
 
@@ -258,13 +257,7 @@ t.test('while suspended: a key change is remembered, a rotation refused, resume 
   const peer = (await api(cc, 'GET', '/peers/alpha')).body;
   t.equal(peer.status, 'suspended');
   t.equal(peer.pendingFingerprint, MALLORY.fingerprint);
-  await t.rejects(
-    directory.applyKeyRotation(db, 'alpha', {
-      newPublicKey: MALLORY.armoredPublicKey,
-      newFingerprint: MALLORY.fingerprint,
-    }),
-    { code: 'conflict' },
-  );
+  await t.rejects(directory.applyKeyRotation(db, 'alpha', await rotationBody('alpha', 'alpha-2', 'mallory')), { code: 'conflict' });
   t.equal((await api(cc, 'POST', '/peers/alpha/resume')).body.status, 'key-changed');
   t.equal((await api(cc, 'POST', '/peers/alpha/verify', { fingerprint: ALPHA2.fingerprint })).body.status, 'active');
 });

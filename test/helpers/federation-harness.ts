@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { canonicalize, signDocument, type NodeSigner } from '../../src/crypto/index.js';
-import { loadFixtureSigner, type FixtureKeyName } from '../fixtures/keys/index.js';
+import { proveKeyRotation } from '../../src/modules/peers/key-rotation-proof.js';
+import { loadFixtureKey, loadFixtureSigner, type FixtureKeyName } from '../fixtures/keys/index.js';
 import type { Role } from '../../src/modules/tokens/token-codec.js';
 import type { TestNode } from './build-test-app.js';
 
@@ -177,6 +178,23 @@ export async function sign(
 ): Promise<{ document: Record<string, unknown>; signature: string }> {
   const signer = typeof key === 'string' ? await loadFixtureSigner(key) : key;
   return signDocument(document, signer);
+}
+
+/**
+ * The body of a `key.rotation` from `team`'s key `from` to its key `to`, with the new key's
+ * signature over the rotation (key-rotation-proof.ts).
+ */
+export async function rotationBody(
+  team: string,
+  from: FixtureKeyName,
+  to: FixtureKeyName,
+): Promise<{ newPublicKey: string; newFingerprint: string; newKeySignature: string }> {
+  const next = loadFixtureKey(to);
+  return {
+    newPublicKey: next.armoredPublicKey,
+    newFingerprint: next.fingerprint,
+    newKeySignature: await proveKeyRotation(team, loadFixtureKey(from).fingerprint, await loadFixtureSigner(to)),
+  };
 }
 
 /** The incident.report body a peer sends for the example incident. */

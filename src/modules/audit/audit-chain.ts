@@ -18,8 +18,9 @@ import { readChainBatch } from './audit.repository.js';
  * can re-check an export with any JCS implementation and sha256sum, without trusting the node.
  * Every entry commits to all entries before it: editing one breaks its own hash, and rewriting
  * its hash to match breaks the next entry's link. Removing the newest entries is the one change
- * a chain alone cannot show; `head` in the verification result is what to record elsewhere
- * (a ticket, a peer, paper) to catch that later.
+ * a chain alone cannot show; `head` in the verification result is what to record elsewhere to
+ * catch that later: the node sends it to its witnesses itself (audit-anchor.service.ts), and
+ * `verify` with witnesses checks the chain against what they kept (audit-witness-check.ts).
  */
 
 export const GENESIS_HASH = '0'.repeat(64);

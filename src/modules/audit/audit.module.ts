@@ -1,6 +1,9 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyBaseLogger, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { Clock } from '../../clock.js';
 import type { Db, DbOrTx } from '../../db/database.js';
+import { auditAnchorApiRoutes, auditWitnessFederationRoutes } from './audit-anchor.routes.js';
+import { createAuditAnchoring, type AuditAnchoring, type AuditAnchoringDeps } from './audit-anchor.service.js';
+import { createAuditWitness } from './audit-witness.service.js';
 import { auditRoutes } from './audit.routes.js';
 import { createAuditService, type AuditService } from './audit.service.js';
 
@@ -34,21 +37,49 @@ export interface AuditLog {
   append(db: DbOrTx, entry: AuditEntryInput): Promise<void>;
 }
 
+/** What anchoring the chain at witnesses, and witnessing peers' chains, needs; given once the exchange and peers exist. */
+export interface AuditAnchoringAttachment extends Omit<AuditAnchoringDeps, 'db' | 'audit' | 'witness' | 'log'> {
+  log: FastifyBaseLogger;
+  /** The active peer a /federation/v1 request's bearer peer token names (the feeds module). */
+  authenticatePeer(request: FastifyRequest): Promise<{ teamId: string }>;
+}
+
 export interface AuditModule {
   log: AuditLog;
   /** The log plus listing and verification, for the CLI and tests. */
   service: AuditService;
-  /** Mounted under /api/v1. */
+  /** Mounted under /api/v1 (after attach: with the anchoring routes). */
   apiRoutes: FastifyPluginAsync;
+  /** Mounted under /federation/v1 (after attach): GET /audit-heads. */
+  federationRoutes: FastifyPluginAsync;
+  /**
+   * The anchored audit (issue 13 part 4): sends the chain's head to its witnesses, keeps the heads
+   * peers send (the audit.head handler of the exchange's inbox) and verifies against witnesses.
+   * Called once, after the exchange and the peers module are built.
+   */
+  attach(deps: AuditAnchoringAttachment): AuditAnchoring;
 }
 
 export function createAuditModule(deps: { db: Db; clock: Clock }): AuditModule {
   const service = createAuditService(deps);
+  let anchoring: AuditAnchoring | null = null;
+  let federationRoutes: FastifyPluginAsync = async () => {};
   return {
     log: service,
     service,
     apiRoutes: async (api) => {
-      await api.register(auditRoutes, { audit: service });
+      await api.register(auditRoutes, { audit: service, anchoring });
+      if (anchoring) await api.register(auditAnchorApiRoutes, { anchoring });
+    },
+    federationRoutes: (fed, options) => federationRoutes(fed, options),
+    attach(attachment) {
+      const { authenticatePeer, ...rest } = attachment;
+      const witness = createAuditWitness({ db: deps.db, clock: deps.clock, audit: service, log: attachment.log });
+      anchoring = createAuditAnchoring({ ...rest, db: deps.db, audit: service, witness });
+      federationRoutes = async (fed) => {
+        await fed.register(auditWitnessFederationRoutes, { witness, authenticatePeer });
+      };
+      return anchoring;
     },
   };
 }

@@ -114,3 +114,52 @@ export async function listEntries(db: DbOrTx, f: AuditFilter): Promise<{ items: 
     .execute();
   return { items: rows.slice(0, f.limit).map(toEntry), more: rows.length > f.limit };
 }
+
+// ---------------------------------------------------------------------------------------------
+// The anchored audit (audit-anchor.service.ts)
+
+/** Kind of the entry that records an anchoring: a head sent to one witness. */
+export const ANCHOR_KIND = 'audit.anchor';
+
+/** The newest entry's seq, hash and time; null for an empty log. */
+export async function readHead(db: DbOrTx): Promise<{ seq: number; hash: string; at: string } | null> {
+  const row = await db.selectFrom('audit_entry').select(['seq', 'hash', 'at']).orderBy('seq', 'desc').limit(1).executeTakeFirst();
+  return row ? { seq: Number(row.seq), hash: row.hash, at: new Date(row.at).toISOString() } : null;
+}
+
+/** The head last anchored at a witness, as its anchoring entry recorded it; null when none. */
+export async function lastAnchorAt(db: DbOrTx, witness: string): Promise<{ seq: number; hash: string } | null> {
+  const row = await db
+    .selectFrom('audit_entry')
+    .select('details')
+    .where('peer', '=', witness)
+    .where('kind', '=', ANCHOR_KIND)
+    .orderBy('seq', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  const head = row?.details['head'] as { seq?: unknown; hash?: unknown } | undefined;
+  return typeof head?.seq === 'number' && typeof head.hash === 'string' ? { seq: head.seq, hash: head.hash } : null;
+}
+
+/**
+ * Whether anything was appended after `seq` but the anchoring's own traces: its records, and the
+ * receipts of audit.head messages either way (the witness's receipt here, ours at a witness that
+ * anchors at us). Counting those would make every anchoring cause the next, and two nodes that
+ * witness each other would never fall quiet.
+ */
+export async function movedSince(db: DbOrTx, seq: number): Promise<boolean> {
+  const { rows } = await sql<{ seq: number }>`
+    select seq from audit_entry
+     where seq > ${seq}
+       and kind <> ${ANCHOR_KIND}
+       and not (kind = 'receipt' and details->>'type' = 'audit.head')
+     limit 1`.execute(db);
+  return rows.length > 0;
+}
+
+/** The stored hashes of these entries, by seq (a seq the log does not hold is absent). */
+export async function hashesAt(db: DbOrTx, seqs: number[]): Promise<Map<number, string>> {
+  if (seqs.length === 0) return new Map();
+  const rows = await db.selectFrom('audit_entry').select(['seq', 'hash']).where('seq', 'in', seqs).execute();
+  return new Map(rows.map((r) => [Number(r.seq), r.hash]));
+}

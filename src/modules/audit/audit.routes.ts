@@ -1,14 +1,18 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { errorResponses } from '../../../schemas/common.schema.js';
-import { AuditListQuerySchema, AuditPageSchema, AuditVerifyResultSchema } from '../../../schemas/audit.schema.js';
+import { AuditListQuerySchema, AuditPageSchema, AuditVerifyQuerySchema, AuditVerifyResultSchema } from '../../../schemas/audit.schema.js';
 import { requireRole } from '../../http/auth.js';
+import type { AuditAnchoring } from './audit-anchor.service.js';
 import type { AuditService } from './audit.service.js';
 
 /**
  * The audit log is read by admins only: it names every peer the team dealt with and every
  * decision taken about them, which handlers and integrators do not need to see.
  */
-export const auditRoutes: FastifyPluginAsyncTypebox<{ audit: AuditService }> = async (app, { audit }) => {
+export const auditRoutes: FastifyPluginAsyncTypebox<{
+  audit: AuditService;
+  anchoring: Pick<AuditAnchoring, 'verifyWithWitnesses'> | null;
+}> = async (app, { audit, anchoring }) => {
   app.get(
     '/audit',
     {
@@ -36,10 +40,12 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ audit: AuditService }> = a
         operationId: 'verifyAuditChain',
         summary: 'Walk the hash chain and report the first entry that does not verify',
         description:
-          'Answers 200 either way: ok true with the number of entries and the head to record elsewhere, or ok false with the seq of the first broken entry and why.',
+          'Answers 200 either way: ok true with the number of entries and the head to record elsewhere, or ok false with the seq of the first broken entry and why. ' +
+          "With witnesses=true it also asks each witness (active coordinators, HIKESHI_AUDIT_WITNESSES) for the heads of this chain it keeps, checks their signatures against this node's keys and the chain against them: a removed tail (tail-removed) or a rewritten entry (entry-rewritten) then fails too. An unreachable witness is reported in witnesses, not a failure.",
+        querystring: AuditVerifyQuerySchema,
         response: { 200: AuditVerifyResultSchema, ...errorResponses },
       },
     },
-    async () => audit.verify(),
+    async (request) => (request.query.witnesses && anchoring ? anchoring.verifyWithWitnesses() : audit.verify()),
   );
 };

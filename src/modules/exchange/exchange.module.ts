@@ -19,7 +19,7 @@ import { eraseStoredMessages, type Scrub, type StoredErasureResult } from './sto
  * document types register batch handlers with the inbox and delivery hooks with the outbox.
  *
  * Public surface: `inbox.registerHandler`, `inbox.documentsFor`, `outbox` (enqueue, kick,
- * onDelivered, supersede, lastQueued, find, countPending), `eraseStoredMessages`, `worker` (tests
+ * onDelivered, supersede, lastQueued, find, lastDelivered, countPending), `eraseStoredMessages`, `worker` (tests
  * and the bench), the two route plugins, start and stop.
  */
 export interface ExchangeModuleDeps {
@@ -100,7 +100,7 @@ export function createExchangeModule(deps: ExchangeModuleDeps): ExchangeModule {
 }
 
 // Public surface for other modules (docs/architecture.md, rule 3).
-export { oneByOne, type Inbox, type InboxOutcome } from './inbox.service.js';
+export { oneByOne, type Inbox, type InboxOutcome, type ReceivedAs } from './inbox.service.js';
 export {
   MAX_CLOCK_SKEW_MS,
   TEAM_ID,

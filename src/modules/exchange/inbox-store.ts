@@ -140,7 +140,11 @@ export function createInboxStore(deps: InboxStoreDeps): GroupCommit<IntakeItem, 
     const rows = new Map<string, CompleteInbound[]>();
     for (const run of runsByType(fresh)) {
       const type = run[0]!.item.document.type as HandledType;
-      const outcomes = await handlers.get(type)!(tx, run.map(({ item }) => item.document) as never);
+      const outcomes = await handlers.get(type)!(
+        tx,
+        run.map(({ item }) => item.document) as never,
+        run.map(({ item }) => ({ signature: item.envelope.signature, sealed: item.envelope.sealed })),
+      );
       for (const [k, { item, i }] of run.entries()) {
         const outcome = outcomes[k]!;
         const { receiptDocument, receipt } = await receiptFor(tx, item, outcome);

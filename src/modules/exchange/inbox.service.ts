@@ -67,7 +67,19 @@ export type HandledType = Exclude<MessageType, 'receipt' | 'auth.token-request' 
 export type InboxHandler<T extends HandledType> = (
   tx: Tx,
   documents: Array<Extract<MessageDocument, { type: T }>>,
+  /** Always given by the inbox; optional so that handlers that need it not keep their two-parameter types. */
+  received?: ReceivedAs[],
 ) => Promise<InboxOutcome[]>;
+
+/**
+ * How a document arrived, beside it (same order): for a handler that keeps the signed document as
+ * proof (a witnessed audit head), the signature exactly as received. The document's canonical
+ * text is what the signature covers.
+ */
+export interface ReceivedAs {
+  signature: string;
+  sealed: boolean;
+}
 
 export interface Inbox {
   /** Handles a request body exactly as received (its JSON text). */
@@ -407,11 +419,11 @@ export function createInbox(deps: InboxDeps): Inbox {
 
 /** A handler written for one document at a time, as a batch handler: the run's documents one by one, in arrival order. */
 export function oneByOne<T extends HandledType>(
-  handle: (tx: Tx, document: Extract<MessageDocument, { type: T }>) => Promise<InboxOutcome>,
+  handle: (tx: Tx, document: Extract<MessageDocument, { type: T }>, received: ReceivedAs | undefined) => Promise<InboxOutcome>,
 ): InboxHandler<T> {
-  return async (tx, documents) => {
+  return async (tx, documents, received) => {
     const outcomes: InboxOutcome[] = [];
-    for (const document of documents) outcomes.push(await handle(tx, document));
+    for (const [i, document] of documents.entries()) outcomes.push(await handle(tx, document, received?.[i]));
     return outcomes;
   };
 }

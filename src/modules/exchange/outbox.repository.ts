@@ -99,7 +99,9 @@ export async function listOutboundForIncident(db: DbOrTx, incidentId: string): P
  * locked (rows another worker holds are skipped, never waited for) and their next attempt is
  * pushed past the lease, so no other worker takes them while this one delivers; a worker that
  * dies leaves them to come due again when the lease ends. A message waits while an older message
- * for the same peer and incident is pending, so a peer gets the report before its updates.
+ * for the same peer and incident is pending, so a peer gets the report before its updates, and
+ * while an older `key.rotation` for the peer is pending, so a peer learns this node's new key
+ * before anything signed with it arrives (src/cli/key-commands.ts).
  * Returns each row with the attempt number it was claimed at (a fencing token for the outcome).
  */
 export async function claimDue(db: Db, now: Date, leaseMs: number, limit: number): Promise<OutboundRow[]> {
@@ -110,6 +112,9 @@ export async function claimDue(db: Db, now: Date, leaseMs: number, limit: number
         and not exists (
           select 1 from outbound_message p
           where p.peer_team = o.peer_team and p.incident_id = o.incident_id and p.seq < o.seq and p.state = 'pending')
+        and not exists (
+          select 1 from outbound_message r
+          where r.peer_team = o.peer_team and r.type = 'key.rotation' and r.seq < o.seq and r.state = 'pending')
       order by o.seq
       limit ${limit}
       for update of o skip locked`.execute(tx);
@@ -165,6 +170,20 @@ export function markFailed(db: DbOrTx, id: string, attempt: number, error: strin
   return updateClaimed(db, id, attempt, { state: 'failed', last_error: error, failed_at: at });
 }
 
+/** The newest message of `type` delivered to a peer (with its receipt), or null. */
+export async function lastDeliveredOfType(db: DbOrTx, peerTeam: string, type: string): Promise<OutboundRow | null> {
+  const row = await db
+    .selectFrom('outbound_message')
+    .selectAll()
+    .where('peer_team', '=', peerTeam)
+    .where('type', '=', type)
+    .where('state', '=', 'delivered')
+    .orderBy('seq', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return row ? toOutbound(row) : null;
+}
+
 /** Pending messages for a peer and incident other than `exceptId` (shown as pendingUpdates of a share). */
 export async function countPending(db: DbOrTx, incidentId: string, peerTeam: string, exceptId: string | null): Promise<number> {
   let q = db
@@ -206,4 +225,22 @@ export async function lastQueuedType(db: DbOrTx, incidentId: string, peerTeam: s
     .limit(1)
     .executeTakeFirst();
   return row?.type ?? null;
+}
+
+/** The pending messages' ids and signed texts, oldest first: what a key rotation re-signs. */
+export async function listPendingTexts(tx: Tx): Promise<Array<{ id: string; document: string }>> {
+  return tx.selectFrom('outbound_message').select(['id', 'document']).where('state', '=', 'pending').orderBy('seq').execute();
+}
+
+/**
+ * A new signature for a pending message, which also moves it to the back of the queue (a new
+ * seq, taken in the caller's order), behind the key.rotation that announces the key.
+ */
+export async function replaceSignature(tx: Tx, id: string, signature: string): Promise<void> {
+  await tx
+    .updateTable('outbound_message')
+    .set({ signature, seq: sql`nextval(pg_get_serial_sequence('outbound_message', 'seq'))` })
+    .where('id', '=', id)
+    .where('state', '=', 'pending')
+    .execute();
 }

@@ -2,7 +2,17 @@ import type { Clock } from '../../clock.js';
 import type { Config } from '../../config.js';
 import type { NodeSigner } from '../../crypto/index.js';
 import type { DbOrTx, Tx } from '../../db/database.js';
-import { countPending, dropUntried, findOutbound, insertOutbound, lastQueuedType, type OutboundRow } from './outbox.repository.js';
+import {
+  countPending,
+  dropUntried,
+  findOutbound,
+  insertOutbound,
+  lastDeliveredOfType,
+  lastQueuedType,
+  listPendingTexts,
+  replaceSignature,
+  type OutboundRow,
+} from './outbox.repository.js';
 import { newDocument, signMessage, type OutgoingMessage, type SignedMessage } from './message-document.js';
 
 /**
@@ -38,8 +48,16 @@ export interface Outbox {
   lastQueued(db: DbOrTx, incidentId: string, peerTeam: string, types: readonly string[]): Promise<string | null>;
   /** One queued message and its delivery state. */
   find(db: DbOrTx, id: string): Promise<OutboundRow | null>;
+  /** The newest message of `type` a peer acknowledged with a receipt (for messages about no incident: an audit head). */
+  lastDelivered(db: DbOrTx, peerTeam: string, type: string): Promise<OutboundRow | null>;
   /** Messages about an incident for a peer not delivered yet, except `exceptId`. */
   countPending(db: DbOrTx, incidentId: string, peerTeam: string, exceptId: string | null): Promise<number>;
+  /**
+   * Signs every pending message except `exceptIds` again with `signer` (the node's new key) and
+   * moves it behind the messages queued so far, in its order; answers how many. The bytes signed
+   * do not change, so a peer that kept an earlier attempt sees the same document.
+   */
+  resignPending(tx: Tx, signer: NodeSigner, exceptIds: ReadonlySet<string>): Promise<number>;
 }
 
 export function createOutbox(deps: {
@@ -72,7 +90,17 @@ export function createOutbox(deps: {
     supersede: dropUntried,
     lastQueued: lastQueuedType,
     find: findOutbound,
+    lastDelivered: lastDeliveredOfType,
     countPending,
+    async resignPending(tx, signer, exceptIds) {
+      let count = 0;
+      for (const row of await listPendingTexts(tx)) {
+        if (exceptIds.has(row.id)) continue;
+        await replaceSignature(tx, row.id, await signer.signDetached(row.document));
+        count++;
+      }
+      return count;
+    },
     /** Runs the hooks; the delivery worker calls it. */
     async delivered(tx, delivered) {
       for (const hook of hooks) await hook(tx, delivered);

@@ -40,6 +40,8 @@ export interface PeerRequest {
   timeoutMs?: number;
   /** Override the client's size cap for this call. */
   maxResponseBytes?: number;
+  /** An Authorization header value (a peer token for a pull: `Bearer ...`); never logged. */
+  authorization?: string;
 }
 
 export interface PeerClient {
@@ -59,10 +61,11 @@ export function createPeerClient(fetchImpl: typeof fetch, settings: PeerClientSe
       try {
         response = await fetchImpl(target, {
           method: request.method,
-          headers:
-            request.body === undefined
-              ? { accept: 'application/json' }
-              : { 'content-type': 'application/json', accept: 'application/json' },
+          headers: {
+            accept: 'application/json',
+            ...(request.body === undefined ? {} : { 'content-type': 'application/json' }),
+            ...(request.authorization === undefined ? {} : { authorization: request.authorization }),
+          },
           ...(request.body === undefined ? {} : { body: request.body }),
           signal: AbortSignal.timeout(timeoutMs),
           redirect: 'error',

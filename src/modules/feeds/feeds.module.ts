@@ -1,14 +1,14 @@
-import type { FastifyBaseLogger, FastifyPluginAsync } from 'fastify';
+import type { FastifyBaseLogger, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { Clock } from '../../clock.js';
 import type { Config } from '../../config.js';
 import type { NodeSigner } from '../../crypto/index.js';
 import type { Db } from '../../db/database.js';
 import type { AuditLog } from '../audit/audit.module.js';
-import type { PeerDirectory } from '../peers/peers.module.js';
+import type { PeerDirectory, PeerRecord } from '../peers/peers.module.js';
 import type { SharingService } from '../sharing/index.js';
 import { createFeed, type Feed } from './feed.service.js';
 import { feedFederationRoutes } from './feeds.routes.js';
-import { createPeerAccess } from './peer-access.service.js';
+import { authenticatePeer, createPeerAccess } from './peer-access.service.js';
 
 /**
  * Feeds: what a peer pulls (GET /federation/v1/feed, decided item by item by the sharing policy,
@@ -28,6 +28,11 @@ export interface FeedsModuleDeps {
 
 export interface FeedsModule {
   feed: Feed;
+  /**
+   * The active peer a request's bearer peer token names (401 without one): for other modules'
+   * GET routes under /federation/v1 that serve a peer its own view (the witnessed audit heads).
+   */
+  authenticatePeer(request: FastifyRequest): Promise<PeerRecord>;
   /** Mounted under /federation/v1. */
   federationRoutes: FastifyPluginAsync;
 }
@@ -52,6 +57,7 @@ export function createFeedsModule(deps: FeedsModuleDeps): FeedsModule {
   });
   return {
     feed,
+    authenticatePeer: (request) => authenticatePeer(request, deps.config.teamId, access),
     federationRoutes: async (fed) => {
       await fed.register(feedFederationRoutes, {
         access,
@@ -62,3 +68,14 @@ export function createFeedsModule(deps: FeedsModuleDeps): FeedsModule {
     },
   };
 }
+
+// Public surface for other modules (docs/architecture.md, rule 3): the pulling side.
+export {
+  PeerPullError,
+  pullFromPeer,
+  requestPeerToken,
+  tryPullFromPeer,
+  type PeerPullDeps,
+  type PullOutcome,
+  type PullTarget,
+} from './peer-pull-client.js';

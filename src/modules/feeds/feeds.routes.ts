@@ -2,12 +2,10 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 
 import { FeedPageSchema, FeedQuerySchema, PeerTokenSchema, SignedEnvelopeSchema } from '../../../schemas/federation.schema.js';
-import { ProblemError } from '../../http/problem.js';
 import { documentedBodyOnly, keepJsonBodiesAsText } from '../../http/raw-json-body.js';
 import { federationErrors } from '../exchange/exchange.module.js';
-import { FEDERATION_AUDIENCE } from '../tokens/tokens.module.js';
 import type { Feed } from './feed.service.js';
-import type { PeerAccess } from './peer-access.service.js';
+import { authenticatePeer, type PeerAccess } from './peer-access.service.js';
 
 /** /federation/v1: peer tokens and the pull feed, for peer nodes. */
 export const feedFederationRoutes: FastifyPluginAsyncTypebox<{
@@ -52,18 +50,7 @@ export const feedFederationRoutes: FastifyPluginAsyncTypebox<{
       },
     },
     async (request, reply) => {
-      if (!request.headers.authorization)
-        throw new ProblemError('unauthenticated', 'missing Authorization: Bearer header with a peer token');
-      let claims: Record<string, unknown>;
-      try {
-        claims = await request.jwtVerify<Record<string, unknown>>({ allowedAud: FEDERATION_AUDIENCE });
-      } catch {
-        throw new ProblemError('unauthenticated', 'the bearer token is not a valid peer token of this node');
-      }
-      if (claims['iss'] !== teamId || typeof claims['sub'] !== 'string' || claims['kind'] !== 'peer') {
-        throw new ProblemError('unauthenticated', 'the bearer token is not a peer token of this node');
-      }
-      const peer = await access.activePeer(claims['sub']);
+      const peer = await authenticatePeer(request, teamId, access);
       const page = await feed.page(peer, request.query.cursor, request.query.limit ?? 100);
       return reply
         .code(200)

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createSigner } from 'fast-jwt';
-import type { FastifyBaseLogger } from 'fastify';
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import type { Clock } from '../../clock.js';
 import type { Config } from '../../config.js';
 import { verifyDocumentSignature } from '../../crypto/index.js';
@@ -40,6 +40,30 @@ export interface PeerAccess {
   issueToken(raw: string): Promise<PeerToken>;
   /** The peer a verified token names, if it may still pull. */
   activePeer(teamId: string): Promise<PeerRecord>;
+}
+
+/**
+ * The peer a pull's bearer token names (`Authorization: Bearer <peer token>`), if it may still
+ * pull: every GET under /federation/v1 that serves a peer its own view starts here.
+ * 401 unauthenticated without a valid peer token of this node; 403/409 for a suspended or
+ * flagged peer.
+ */
+export async function authenticatePeer(
+  request: FastifyRequest,
+  teamId: string,
+  access: Pick<PeerAccess, 'activePeer'>,
+): Promise<PeerRecord> {
+  if (!request.headers.authorization) throw new ProblemError('unauthenticated', 'missing Authorization: Bearer header with a peer token');
+  let claims: Record<string, unknown>;
+  try {
+    claims = await request.jwtVerify<Record<string, unknown>>({ allowedAud: FEDERATION_AUDIENCE });
+  } catch {
+    throw new ProblemError('unauthenticated', 'the bearer token is not a valid peer token of this node');
+  }
+  if (claims['iss'] !== teamId || typeof claims['sub'] !== 'string' || claims['kind'] !== 'peer') {
+    throw new ProblemError('unauthenticated', 'the bearer token is not a peer token of this node');
+  }
+  return access.activePeer(claims['sub']);
 }
 
 export function createPeerAccess(deps: PeerAccessDeps): PeerAccess {

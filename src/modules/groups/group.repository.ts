@@ -19,6 +19,8 @@ export interface GroupRecord {
   createdAt: Date;
   createdBy: string;
   updatedAt: Date;
+  /** The forum whose signed roster sets the members (migration 0020); null: kept by hand. */
+  rosterForum: string | null;
 }
 
 export interface MemberRecord {
@@ -47,6 +49,7 @@ function toGroup(row: GroupRow): GroupRecord {
     createdAt: new Date(row.created_at),
     createdBy: row.created_by,
     updatedAt: new Date(row.updated_at),
+    rosterForum: row.roster_forum ?? null,
   };
 }
 
@@ -243,4 +246,13 @@ export async function membershipsOf(db: DbOrTx, teamId: string): Promise<GroupMe
     .orderBy('group_id')
     .execute();
   return rows.map((r) => ({ group: r.group_id, level: r.level as MembershipLevel }));
+}
+
+/** Hands the group's membership to a forum's roster (or back to hand-keeping with null). */
+export async function setRosterForum(tx: Tx, id: string, forum: string | null, at: Date): Promise<void> {
+  await tx
+    .updateTable('trust_group')
+    .set({ roster_forum: forum, version: sql<number>`version + 1`, updated_at: at })
+    .where('id', '=', id)
+    .execute();
 }

@@ -1,8 +1,10 @@
 import type { Clock } from '../../clock.js';
-import type { Db } from '../../db/database.js';
+import type { Db, Tx } from '../../db/database.js';
 import { ProblemError } from '../../http/problem.js';
 import type { Group, GroupCreate, GroupListQuery, GroupMember, GroupMemberInput, GroupPatch } from '../../../schemas/group.schema.js';
 import type { AuditLog } from '../audit/audit.module.js';
+import type { MembershipLevel } from '../../../schemas/policy.schema.js';
+import type { OurMembership } from '../../../schemas/group.schema.js';
 import {
   deleteGroup,
   deleteMember,
@@ -14,6 +16,7 @@ import {
   touchGroup,
   updateGroup,
   upsertMember,
+  setRosterForum,
   type GroupChanges,
   type GroupRecord,
   type MemberRecord,
@@ -35,6 +38,22 @@ export interface GroupService {
   /** Adds a member or changes its level/since/source; `created` tells which. */
   putMember(id: string, input: GroupMemberInput, actor: string): Promise<{ member: GroupMember; created: boolean }>;
   removeMember(id: string, teamId: string, actor: string): Promise<void>;
+  /**
+   * Sets the group `roster.group` to exactly the members of a forum's signed roster, inside the
+   * caller's transaction (the forum module applies a roster version): a `forum` group created
+   * if missing, hand edits refused from then on, each membership change audited. Answers the
+   * teams added, changed and removed.
+   */
+  applyRoster(tx: Tx, roster: RosterMembership, actor: string): Promise<{ added: string[]; changed: string[]; removed: string[] }>;
+}
+
+export interface RosterMembership {
+  group: string;
+  name: string;
+  /** Where the roster comes from, for the audit: `<forum> v<version>`. */
+  source: string;
+  ourMembership: OurMembership;
+  members: Array<{ teamId: string; level: MembershipLevel; since: Date }>;
 }
 
 export function toWireGroup(g: GroupRecord): Group {
@@ -51,6 +70,7 @@ export function toWireGroup(g: GroupRecord): Group {
     createdAt: g.createdAt.toISOString(),
     createdBy: g.createdBy,
     updatedAt: g.updatedAt.toISOString(),
+    rosterForum: g.rosterForum,
   };
 }
 
@@ -72,6 +92,16 @@ export function createGroupService(deps: { db: Db; clock: Clock; audit: AuditLog
   const { db, clock, audit } = deps;
 
   const notFound = (id: string) => new ProblemError('not-found', `no trust group "${id}"`);
+
+  /** A group a forum's roster sets is changed by the next roster, never by hand. */
+  function refuseIfRoster(group: GroupRecord): void {
+    if (group.rosterForum !== null) {
+      throw new ProblemError(
+        'conflict',
+        `the members of "${group.id}" come from the signed roster of forum "${group.rosterForum}": they change with its next version`,
+      );
+    }
+  }
 
   async function mustFind(dbOrTx: Parameters<typeof findGroup>[0], id: string, forUpdate = false): Promise<GroupRecord> {
     const group = await findGroup(dbOrTx, id, forUpdate);
@@ -132,6 +162,7 @@ export function createGroupService(deps: { db: Db; clock: Clock; audit: AuditLog
     async remove(id, actor) {
       await db.transaction().execute(async (tx) => {
         const group = await mustFind(tx, id, true);
+        refuseIfRoster(group);
         const members = await listMembers(tx, id);
         await deleteGroup(tx, id);
         // One entry for the group and one per membership it takes with it, so a filter on a
@@ -159,7 +190,7 @@ export function createGroupService(deps: { db: Db; clock: Clock; audit: AuditLog
 
     async putMember(id, input, actor) {
       return db.transaction().execute(async (tx) => {
-        await mustFind(tx, id, true);
+        refuseIfRoster(await mustFind(tx, id, true));
         const before = await findMember(tx, id, input.teamId);
         const at = clock();
         const since = input.since !== undefined ? new Date(input.since) : (before?.since ?? at);
@@ -198,7 +229,7 @@ export function createGroupService(deps: { db: Db; clock: Clock; audit: AuditLog
 
     async removeMember(id, teamId, actor) {
       await db.transaction().execute(async (tx) => {
-        await mustFind(tx, id, true);
+        refuseIfRoster(await mustFind(tx, id, true));
         const before = await findMember(tx, id, teamId);
         if (!before || !(await deleteMember(tx, id, teamId)))
           throw new ProblemError('not-found', `team "${teamId}" is not a member of "${id}"`);
@@ -211,5 +242,82 @@ export function createGroupService(deps: { db: Db; clock: Clock; audit: AuditLog
         });
       });
     },
+
+    applyRoster: (tx, roster, actor) => applyRosterToGroup({ clock, audit }, tx, roster, actor),
   };
+}
+
+/** GroupService.applyRoster: the group set to exactly the roster's active members, every change audited. */
+async function applyRosterToGroup(
+  deps: { clock: Clock; audit: AuditLog },
+  tx: Tx,
+  roster: RosterMembership,
+  actor: string,
+): Promise<{ added: string[]; changed: string[]; removed: string[] }> {
+  const { clock, audit } = deps;
+  const at = clock();
+  let group = await findGroup(tx, roster.group, true);
+  if (!group) {
+    const values = {
+      id: roster.group,
+      name: roster.name,
+      kind: 'forum' as const,
+      description: null,
+      floorFull: null,
+      floorLiaison: null,
+    };
+    await insertGroup(tx, { ...values, ourMembership: roster.ourMembership, createdBy: actor, at });
+    await audit.append(tx, {
+      kind: 'trust.group-created',
+      actor,
+      details: { group: roster.group, name: roster.name, kind: 'forum', ourMembership: roster.ourMembership, roster: roster.source },
+    });
+    group = (await findGroup(tx, roster.group))!;
+  }
+  if (group.rosterForum !== roster.group) await setRosterForum(tx, roster.group, roster.group, at);
+  if (group.ourMembership !== roster.ourMembership || group.name !== roster.name) {
+    await updateGroup(tx, roster.group, { ourMembership: roster.ourMembership, name: roster.name }, at);
+    await audit.append(tx, {
+      kind: 'trust.group-updated',
+      actor,
+      details: {
+        group: roster.group,
+        changes: { ourMembership: { from: group.ourMembership, to: roster.ourMembership } },
+        roster: roster.source,
+      },
+    });
+  }
+  const before = new Map((await listMembers(tx, roster.group)).map((m) => [m.teamId, m]));
+  const outcome = { added: [] as string[], changed: [] as string[], removed: [] as string[] };
+  const note = (teamId: string, action: string, level: MembershipLevel, extra: Record<string, unknown> = {}) =>
+    audit.append(tx, {
+      kind: 'trust.group-membership',
+      actor,
+      peer: teamId,
+      details: { group: roster.group, action, level, source: 'roster', roster: roster.source, ...extra },
+    });
+  for (const m of roster.members) {
+    const old = before.get(m.teamId);
+    before.delete(m.teamId);
+    if (old && old.level === m.level && old.source === 'roster') continue;
+    await upsertMember(tx, {
+      groupId: roster.group,
+      teamId: m.teamId,
+      level: m.level,
+      since: m.since,
+      source: 'roster',
+      addedBy: actor,
+      at,
+    });
+    await note(m.teamId, old ? 'changed' : 'added', m.level, old && old.level !== m.level ? { from: old.level } : {});
+    (old ? outcome.changed : outcome.added).push(m.teamId);
+  }
+  // Not in this version (removed, or suspended): the floor goes in this transaction.
+  for (const old of before.values()) {
+    await deleteMember(tx, roster.group, old.teamId);
+    await note(old.teamId, 'removed', old.level, { why: 'not an active member in the roster' });
+    outcome.removed.push(old.teamId);
+  }
+  if (outcome.added.length + outcome.changed.length + outcome.removed.length > 0) await touchGroup(tx, roster.group, at);
+  return outcome;
 }

@@ -5,6 +5,7 @@ import { ProblemError } from '../../http/problem.js';
 import { insertPeerKey, retireCurrentPeerKey, updatePeer, type PeerDetails } from './peer.repository.js';
 
 import { verifySignedProfile } from './signed-profile.js';
+import { recomputeAround } from './key-vouch.service.js';
 
 import {
   checkKeyIsNew,
@@ -75,6 +76,8 @@ export async function verify(deps: PeerServiceDeps, teamId: string, rawFingerpri
           ...(dismissing ? { dismissedFingerprint: current.pendingFingerprint } : {}),
         },
       });
+      // Its introductions of other teams count from now on.
+      await recomputeAround(deps, tx, teamId, { actor, reason: dismissing ? 'key change dismissed' : 'fingerprint verified' });
       return reread(deps, tx, teamId);
     });
     return { peer: updated };
@@ -150,6 +153,7 @@ export async function verify(deps: PeerServiceDeps, teamId: string, rawFingerpri
         peer: teamId,
         details: { oldFingerprint: current.fingerprint, newFingerprint: newKey.fingerprint, assurance: 'verified' },
       });
+      await recomputeAround(deps, tx, teamId, { actor, reason: 'new key verified and pinned' });
       return reread(deps, tx, teamId);
     });
     return { peer: updated };
@@ -236,4 +240,6 @@ export async function markKeyChanged(
       },
     });
   }
+  // Which key is the team's is in doubt: no vouch counts for it, and its introductions of others stop counting.
+  await recomputeAround(deps, tx, peer.teamId, { actor, reason: 'key change flagged' });
 }

@@ -4,7 +4,7 @@ import type { Db, DbOrTx, Tx } from '../../db/database.js';
 import { ProblemError } from '../../http/problem.js';
 import type { PeerAdd, PeerListQuery, PeerPatch } from '../../../schemas/peer.schema.js';
 import type { AuditLog } from '../audit/audit.module.js';
-import type { PeerDirectory, PeerRecord, PeerStatus } from './peer-directory.js';
+import type { ExpectedPeer, PeerDirectory, PeerRecord, PeerStatus } from './peer-directory.js';
 import {
   deletePeer,
   findPeer,
@@ -21,7 +21,18 @@ import {
 } from './peer.repository.js';
 import type { PeerClient } from '../exchange/exchange.module.js';
 import { fetchSignedProfile, normalizePeerUrl, type FetchProfileOptions } from './profile-fetcher.js';
+import { keyRotationProofHolds } from './key-rotation-proof.js';
 import { markKeyChanged, refresh, verify } from './peer-key-changes.js';
+import { lockVouchSubject } from './key-vouch.repository.js';
+import {
+  recomputeAround,
+  recomputeAssurance,
+  recomputeVouchedBy,
+  recordVouch,
+  vouchReport,
+  withdrawVouch,
+  type VouchReport,
+} from './key-vouch.service.js';
 import { groupFingerprint, verifySignedProfile, type VerifiedProfile } from './signed-profile.js';
 
 /**
@@ -44,6 +55,8 @@ export interface PeerServiceDeps {
   /** The one outgoing HTTP client (src/modules/exchange/peer-client.ts). */
   client: PeerClient;
   fetchOptions?: FetchProfileOptions;
+  /** Introductions from verified peers that make a key `introduced` (HIKESHI_INTRODUCTIONS_NEEDED; 1 when absent). */
+  introductionsNeeded?: number;
 }
 
 /** An action's result plus, when a human has something to confirm, what. */
@@ -63,6 +76,8 @@ export interface PeerService extends PeerDirectory {
   suspend(teamId: string, actor: string): Promise<PeerDetails>;
   resume(teamId: string, actor: string): Promise<PeerDetails>;
   remove(teamId: string, actor: string): Promise<void>;
+  /** The vouches held for a team and whether each counts (GET /api/v1/peers/{teamId}/vouches). */
+  vouches(teamId: string): Promise<VouchReport>;
 }
 
 /** The actor recorded for changes the node makes on its own (a document it received). */
@@ -155,16 +170,28 @@ export async function checkKeyIsNew(
     throw new ProblemError(code, `key ${fingerprint} was retired by "${teamId}" and is not pinned again`);
 }
 
-async function add(deps: PeerServiceDeps, input: PeerAdd, actor: string): Promise<PeerOutcome> {
+async function add(deps: PeerServiceDeps, input: PeerAdd, actor: string, expect?: ExpectedPeer): Promise<PeerOutcome> {
   const url = normalizePeerUrl(input.url);
   const { document, key, raw } = await fetchVerified(deps, url);
   const profile = document.profile;
+  // Added from a forum roster: the node at the URL must be the team the roster names, with the key it names.
+  if (expect && profile.teamId !== expect.teamId) {
+    throw new ProblemError('peer-profile-invalid', `${url} serves the profile of "${profile.teamId}", not of "${expect.teamId}"`);
+  }
+  if (expect && key.fingerprint !== expect.fingerprint) {
+    throw new ProblemError(
+      'fingerprint-mismatch',
+      `${url} serves key ${key.fingerprint}, not ${expect.fingerprint} as ${expect.vouchedBy} states`,
+    );
+  }
   if (profile.teamId === deps.teamId || key.fingerprint === deps.ownFingerprint) {
     throw new ProblemError('conflict', `${url} serves this node's own profile; a node does not peer with itself`);
   }
   const at = deps.clock();
   try {
     const peer = await deps.db.transaction().execute(async (tx) => {
+      // A vouch for the team recorded meanwhile is seen by the assurance derived below, or derives it itself.
+      await lockVouchSubject(tx, profile.teamId);
       const existing = await findPeer(tx, profile.teamId);
       if (existing) {
         throw new ProblemError(
@@ -208,6 +235,8 @@ async function add(deps: PeerServiceDeps, input: PeerAdd, actor: string): Promis
           assurance: 'unverified',
         },
       });
+      // Introductions (or a forum roster) may have vouched for this key before the team was added.
+      await recomputeAssurance(deps, tx, profile.teamId, { actor, reason: 'peer added' });
       return reread(deps, tx, profile.teamId);
     });
     return { peer, confirm: confirmHint(peer.teamId, peer.name, peer.fingerprint) };
@@ -281,6 +310,8 @@ async function setSuspended(deps: PeerServiceDeps, teamId: string, actor: string
       peer: teamId,
       details: { from: peer.status, to: next },
     });
+    // The teams it introduced count its introductions only while it is active.
+    await recomputeAround(deps, tx, teamId, { actor, reason: suspend ? 'peer suspended' : 'peer resumed' });
     return reread(deps, tx, teamId);
   });
 }
@@ -296,6 +327,8 @@ async function remove(deps: PeerServiceDeps, teamId: string, actor: string): Pro
         peer: teamId,
         details: { fingerprint: peer.fingerprint, name: peer.name, url: peer.url },
       });
+      // Its introductions no longer come from a peer of ours.
+      await recomputeVouchedBy(deps, tx, teamId, { actor, reason: 'peer removed' });
     });
   } catch (err) {
     // Other federation records (shares, outbox) may refer to the peer: they keep it.
@@ -364,6 +397,12 @@ export function createPeerService(deps: PeerServiceDeps): PeerService {
         if (key.fingerprint === deps.ownFingerprint) throw new ProblemError('key-rotation-invalid', "the new key is this node's own key");
         await checkKeyIsNew(deps, tx, teamId, key.fingerprint, 'key-rotation-invalid');
         const at = clock();
+        if (!(await keyRotationProofHolds(teamId, peer.fingerprint, key, rotation.newKeySignature, at))) {
+          throw new ProblemError(
+            'key-rotation-invalid',
+            `newKeySignature is not the new key's signature over this rotation (team "${teamId}", ${peer.fingerprint} to ${key.fingerprint})`,
+          );
+        }
         // The old key vouched for the new one, so a flagged change to exactly this key (or to a
         // key that went unnamed) is explained; a change to some third key is not.
         const explains = peer.keyChangedAt !== null && (peer.pendingFingerprint === null || peer.pendingFingerprint === key.fingerprint);
@@ -401,13 +440,18 @@ export function createPeerService(deps: PeerServiceDeps): PeerService {
             clearedKeyChange: explains,
           },
         });
+        // Vouches for the old key no longer count; its own introductions count again if the change it cleared held them.
+        await recomputeAround(deps, tx, teamId, { actor: FEDERATION_ACTOR, reason: 'key rotated' });
         return toPeerRecord(await reread(deps, tx, teamId));
       });
     },
 
-    async addFromUrl(url, actor) {
-      return toPeerRecord((await add(deps, { url }, actor)).peer);
+    async addFromUrl(url, actor, expect) {
+      return toPeerRecord((await add(deps, { url }, actor, expect)).peer);
     },
+
+    recordVouch: (tx, vouch) => recordVouch(deps, tx, vouch),
+    withdrawVouch: (tx, withdrawal) => withdrawVouch(deps, tx, withdrawal),
   };
 
   return {
@@ -425,5 +469,6 @@ export function createPeerService(deps: PeerServiceDeps): PeerService {
     suspend: (teamId, actor) => setSuspended(deps, teamId, actor, true),
     resume: (teamId, actor) => setSuspended(deps, teamId, actor, false),
     remove: (teamId, actor) => remove(deps, teamId, actor),
+    vouches: (teamId) => vouchReport(deps, db, teamId),
   };
 }

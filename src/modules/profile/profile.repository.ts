@@ -43,3 +43,13 @@ export async function updateProfile(db: DbOrTx, profile: TeamProfileInput, updat
     .set({ profile: JSON.stringify(profile), updated_at: updatedAt })
     .execute();
 }
+
+/** Puts the node's current key in the profile when it differs (after `hikeshi key rotate`, or a restore); true when it changed. */
+export async function syncProfileKey(db: DbOrTx, key: { publicKey: string; fingerprint: string }, at: Date): Promise<boolean> {
+  const result = await db
+    .updateTable('team_profile')
+    .set({ public_key: key.publicKey, fingerprint: key.fingerprint, updated_at: at })
+    .where('fingerprint', '<>', key.fingerprint)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}

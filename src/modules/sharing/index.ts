@@ -29,3 +29,9 @@ export { effectiveTrustOf, trustInputsOf } from './peer-trust.js';
 
 // Public surface for other modules (docs/architecture.md, rule 3).
 export { reportBodyOf, reportContent } from './share.service.js';
+export {
+  createMessageDisclosure,
+  type MessageDisclosure,
+  type MessageDisclosureInput,
+  type MessageDisclosureOutcome,
+} from './message-disclosure.js';

@@ -1,0 +1,207 @@
+import Type, { type Static } from 'typebox';
+import { ContactSchema, DateTimeSchema } from './common.schema.js';
+
+/**
+ * Forums (issue 14, docs/federation-protocol.md §5.13): a FIRST-like forum has an operator, its
+ * secretariat, which signs the roster: who the members are, with the node URL and key fingerprint
+ * of each, their kind of membership and who sponsored them. Members verify each version against
+ * the operator's pinned key and keep them all; the roster then sets the forum's trust group and
+ * vouches for the keys it lists (assurance `introduced`). Every object is closed.
+ */
+
+const SLUG = '^[a-z0-9][a-z0-9-]{1,62}$';
+export const ForumIdSchema = Type.String({
+  pattern: SLUG,
+  description: 'A forum id: lower-case letters, digits and hyphens, 2-63 characters (e.g. first). Also the id of its trust group.',
+});
+const TeamIdSchema = Type.String({ pattern: SLUG, description: 'A team id.' });
+const FingerprintSchema = Type.String({ pattern: '^[0-9A-F]{40}$', description: 'A v4 key fingerprint, 40 upper-case hex digits.' });
+const UtcSchema = Type.String({
+  format: 'date-time',
+  pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?Z$',
+  description: 'RFC 3339 date-time in UTC.',
+});
+
+export const FORUM_MEMBER_KINDS = ['full', 'liaison'] as const;
+export type ForumMemberKind = (typeof FORUM_MEMBER_KINDS)[number];
+const KindSchema = Type.Enum(FORUM_MEMBER_KINDS, {
+  description: 'full: a vetted member (the group floor for full members); liaison: a contact, not a vetted member.',
+});
+export const FORUM_MEMBER_STATUSES = ['active', 'suspended'] as const;
+const StatusSchema = Type.Enum(FORUM_MEMBER_STATUSES, {
+  description: 'active; suspended: listed, but no floor and no vouch while suspended.',
+});
+
+/** A roster holds at most this many members. */
+export const MAX_ROSTER_MEMBERS = 5000;
+
+export const RosterMemberSchema = Type.Object(
+  {
+    team: TeamIdSchema,
+    url: Type.String({ format: 'uri', pattern: '^https?://', maxLength: 2048, description: "The member's node URL." }),
+    fingerprint: FingerprintSchema,
+    kind: KindSchema,
+    status: StatusSchema,
+    sponsors: Type.Array(TeamIdSchema, { maxItems: 20, uniqueItems: true, description: 'Members who sponsored its admission.' }),
+    admitted: UtcSchema,
+    contact: Type.Optional(ContactSchema),
+  },
+  { additionalProperties: false },
+);
+export type RosterMember = Static<typeof RosterMemberSchema>;
+
+/** The roster as the operator signs it: `signature` covers the RFC 8785 bytes of this object. */
+export const RosterDocumentSchema = Type.Object(
+  {
+    v: Type.Literal(1),
+    type: Type.Literal('forum.roster'),
+    forum: ForumIdSchema,
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+    operator: TeamIdSchema,
+    version: Type.Integer({ minimum: 1, maximum: 2 ** 53 - 1, description: 'Grows by one with every version the operator signs.' }),
+    issued: UtcSchema,
+    sponsorsNeeded: Type.Integer({ minimum: 0, maximum: 10, description: 'Sponsors a new member needs (FIRST asks for two).' }),
+    members: Type.Array(RosterMemberSchema, { maxItems: MAX_ROSTER_MEMBERS }),
+  },
+  { additionalProperties: false },
+);
+export type RosterDocument = Static<typeof RosterDocumentSchema>;
+
+export const SignedRosterSchema = Type.Object(
+  {
+    document: RosterDocumentSchema,
+    signature: Type.String({ minLength: 1, maxLength: 64 * 1024, description: "The operator's armored detached signature." }),
+  },
+  { additionalProperties: false },
+);
+export type SignedRoster = Static<typeof SignedRosterSchema>;
+
+/** `forum.roster` message body: the operator pushes each new version to every member. */
+export const ForumRosterBodySchema = Type.Object(
+  { roster: SignedRosterSchema },
+  { additionalProperties: false, description: 'forum.roster: a roster version signed by the forum operator.' },
+);
+export type ForumRosterBody = Static<typeof ForumRosterBodySchema>;
+
+// ---------------------------------------------------------------------------------------------
+// /api/v1/forums
+
+export const ForumCreateSchema = Type.Union([
+  Type.Object(
+    {
+      id: ForumIdSchema,
+      name: Type.String({ minLength: 1, maxLength: 200 }),
+      role: Type.Literal('operator'),
+      sponsorsNeeded: Type.Optional(Type.Integer({ minimum: 0, maximum: 10 })),
+    },
+    { additionalProperties: false, description: 'This node runs the forum (its secretariat).' },
+  ),
+  Type.Object(
+    {
+      id: ForumIdSchema,
+      role: Type.Literal('member'),
+      operator: TeamIdSchema,
+    },
+    {
+      additionalProperties: false,
+      description: 'This node belongs to a forum that a peer operates: rosters from that peer are accepted for it.',
+    },
+  ),
+]);
+export type ForumCreate = Static<typeof ForumCreateSchema>;
+
+export const ForumSchema = Type.Object(
+  {
+    id: ForumIdSchema,
+    name: Type.String(),
+    operator: TeamIdSchema,
+    role: Type.Enum(['operator', 'member'] as const),
+    sponsorsNeeded: Type.Integer(),
+    rosterVersion: Type.Integer({ minimum: 0, description: '0: no roster yet.' }),
+    ourMembership: Type.Enum(['full', 'liaison', 'none'] as const, { description: 'Our kind of membership in the newest roster.' }),
+    memberCount: Type.Integer({ minimum: 0 }),
+    createdAt: DateTimeSchema,
+    updatedAt: DateTimeSchema,
+  },
+  { additionalProperties: false },
+);
+export type Forum = Static<typeof ForumSchema>;
+
+export const ForumMemberInputSchema = Type.Object(
+  {
+    kind: KindSchema,
+    status: Type.Optional(StatusSchema),
+    sponsors: Type.Optional(Type.Array(TeamIdSchema, { maxItems: 20, uniqueItems: true })),
+    contact: Type.Optional(ContactSchema),
+  },
+  { additionalProperties: false },
+);
+export type ForumMemberInput = Static<typeof ForumMemberInputSchema>;
+
+/** A member as the operator's working list has it (not yet signed until the next version). */
+export const ForumDraftMemberSchema = Type.Object(
+  {
+    team: TeamIdSchema,
+    kind: KindSchema,
+    status: StatusSchema,
+    sponsors: Type.Array(TeamIdSchema),
+    contact: Type.Union([ContactSchema, Type.Null()]),
+    admitted: DateTimeSchema,
+    updatedAt: DateTimeSchema,
+    updatedBy: Type.String(),
+  },
+  { additionalProperties: false },
+);
+export type ForumDraftMember = Static<typeof ForumDraftMemberSchema>;
+
+/** A member of the newest signed roster, as this node sees it. */
+export const ForumRosterMemberViewSchema = Type.Object(
+  {
+    ...RosterMemberSchema.properties,
+    peer: Type.Enum(['none', 'pinned', 'other-key', 'self'] as const, {
+      description:
+        'none: not our peer yet (add it with POST .../members/{team}/peer); pinned: our peer with this key; other-key: our peer with another key; self: our team.',
+    }),
+    assurance: Type.Union([Type.Enum(['unverified', 'introduced', 'verified'] as const), Type.Null()]),
+  },
+  { additionalProperties: false },
+);
+
+export const ForumRosterVersionSchema = Type.Object(
+  {
+    version: Type.Integer(),
+    memberCount: Type.Integer(),
+    receivedFrom: TeamIdSchema,
+    receivedAt: DateTimeSchema,
+  },
+  { additionalProperties: false },
+);
+
+export const ForumIdParamsSchema = Type.Object({ id: ForumIdSchema }, { additionalProperties: false });
+export const ForumTeamParamsSchema = Type.Object({ id: ForumIdSchema, teamId: TeamIdSchema }, { additionalProperties: false });
+export const ForumListSchema = Type.Object({ items: Type.Array(ForumSchema) }, { additionalProperties: false });
+export const ForumDraftListSchema = Type.Object({ items: Type.Array(ForumDraftMemberSchema) }, { additionalProperties: false });
+export const ForumRosterMemberListSchema = Type.Object({ items: Type.Array(ForumRosterMemberViewSchema) }, { additionalProperties: false });
+export const ForumRosterVersionListSchema = Type.Object({ items: Type.Array(ForumRosterVersionSchema) }, { additionalProperties: false });
+export const ForumPublishedSchema = Type.Object(
+  {
+    version: Type.Integer({ minimum: 1 }),
+    sentTo: Type.Array(TeamIdSchema, { description: 'Members (and members just dropped) a forum.roster was queued for.' }),
+  },
+  { additionalProperties: false },
+);
+export const ForumRefreshedSchema = Type.Object(
+  {
+    version: Type.Integer({ minimum: 0 }),
+    applied: Type.Boolean({ description: 'false: the operator serves the version held here already.' }),
+  },
+  { additionalProperties: false },
+);
+export const ForumPeerAddedSchema = Type.Object(
+  {
+    teamId: TeamIdSchema,
+    fingerprint: FingerprintSchema,
+    assurance: Type.Enum(['unverified', 'introduced', 'verified'] as const),
+  },
+  { additionalProperties: false },
+);

@@ -1,0 +1,125 @@
+import type { Clock } from '../../clock.js';
+import type { Db, DbOrTx, Tx } from '../../db/database.js';
+import { ProblemError } from '../../http/problem.js';
+import type { Tlp } from '../../../schemas/common.schema.js';
+import type { ForumInquiryAnswerBody, InquiryAnswerInput } from '../../../schemas/forum-inquiry.schema.js';
+import type { AuditLog } from '../audit/audit.module.js';
+import type { InboxOutcome, Outbox } from '../exchange/exchange.module.js';
+import { findIncident } from '../incidents/incidents.module.js';
+import type { PeerDirectory } from '../peers/peers.module.js';
+import type { MessageDisclosure, MessageDisclosureOutcome } from '../sharing/index.js';
+import { findForum, findRoster } from './forum.repository.js';
+import { findMember, findPostedInquiry, insertAnswer, type InquiryRecord } from './forum-inquiry.repository.js';
+import type { RosterDocument } from '../../../schemas/forum.schema.js';
+
+/** What the inquiry files share: deps narrowed to what they use. */
+export interface InquiryDeps {
+  db: Db;
+  clock: Clock;
+  config: { teamId: string; inquiryAutoNotSeen: boolean };
+  audit: AuditLog;
+  peers: Pick<PeerDirectory, 'find'>;
+  outbox: Pick<Outbox, 'enqueue' | 'kick' | 'find'>;
+  disclosure: MessageDisclosure;
+}
+
+/** The newest roster this node applied for a forum, or null (no such forum, or no roster yet). */
+export async function newestRosterOf(executor: DbOrTx, forumId: string): Promise<RosterDocument | null> {
+  const forum = await findForum(executor, forumId);
+  if (!forum || forum.rosterVersion === 0) return null;
+  const stored = await findRoster(executor, forumId, forum.rosterVersion);
+  return stored ? (JSON.parse(stored.document) as RosterDocument) : null;
+}
+
+export function isActiveMember(roster: RosterDocument, team: string): boolean {
+  return roster.members.some((m) => m.team === team && m.status === 'active');
+}
+
+/**
+ * Our answer to a received inquiry, to its poster alone: the policy decides it (purpose direct,
+ * under the inquiry's label and the incident's, when the answer names one of ours), audited
+ * either way; queued and kept when allowed. A refusal is answered, not thrown: the caller commits
+ * the audited deny first.
+ */
+export async function sendAnswer(
+  deps: InquiryDeps,
+  tx: Tx,
+  inquiry: InquiryRecord,
+  input: InquiryAnswerInput,
+  actor: string,
+  automatic: boolean,
+): Promise<MessageDisclosureOutcome<ForumInquiryAnswerBody>> {
+  const incident = input.ref ? await findIncident(tx, input.ref) : null;
+  if (input.ref && !incident) throw new ProblemError('not-found', `no incident ${input.ref} on this node`);
+  const body: ForumInquiryAnswerBody = {
+    forum: inquiry.forumId,
+    inquiry: inquiry.inquiryId,
+    answer: input.answer,
+    ...(incident ? { ref: incident.ref } : {}),
+    ...(input.note !== undefined ? { note: input.note } : {}),
+    ...(automatic ? { automatic: true as const } : {}),
+  };
+  const outcome = await deps.disclosure.decideAndRecord(tx, inquiry.posterTeam, 'direct', {
+    tlp: inquiry.tlp as Tlp,
+    incident,
+    actor,
+    details: { type: 'forum.inquiry-answer', forum: inquiry.forumId, inquiry: inquiry.inquiryId, answer: input.answer, automatic },
+    // The note is the handler's words: it loses what the decision hides from the poster.
+    render: (scrubber) => (scrubber && body.note !== undefined ? { ...body, note: scrubber.scrub(body.note).text } : body),
+  });
+  if (!outcome.allow || !outcome.content) return outcome;
+  const message = await deps.outbox.enqueue(
+    tx,
+    {
+      type: 'forum.inquiry-answer',
+      to: inquiry.posterTeam,
+      tlp: outcome.decision.tlp,
+      ...(inquiry.messageId ? { inReplyTo: inquiry.messageId } : {}),
+      body: outcome.content,
+    },
+    incident?.id ?? null,
+  );
+  await insertAnswer(tx, inquiry.id, {
+    team: deps.config.teamId,
+    answer: input.answer,
+    ref: incident?.ref ?? null,
+    note: input.note ?? null,
+    automatic,
+    messageId: message.id,
+    at: deps.clock(),
+    by: actor,
+  });
+  return outcome;
+}
+
+/** A `forum.inquiry-answer` from a member (the inbox verified its signature): kept only for an inquiry we sent that team. */
+export async function receiveAnswer(
+  deps: Pick<InquiryDeps, 'config' | 'audit' | 'clock'>,
+  tx: Tx,
+  from: string,
+  messageId: string,
+  body: ForumInquiryAnswerBody,
+): Promise<InboxOutcome> {
+  const inquiry = await findPostedInquiry(tx, deps.config.teamId, body.inquiry);
+  const member = inquiry && inquiry.forumId === body.forum ? await findMember(tx, inquiry.id, from) : null;
+  // One answer for "no such inquiry" and "not sent to you": a member learns nothing of inquiries it was not asked.
+  if (!inquiry || member?.outcome !== 'sent')
+    throw new ProblemError('unknown-inquiry', `no inquiry ${body.inquiry} of forum "${body.forum}" was sent to "${from}"`);
+  await insertAnswer(tx, inquiry.id, {
+    team: from,
+    answer: body.answer,
+    ref: body.ref ?? null,
+    note: body.note ?? null,
+    automatic: body.automatic === true,
+    messageId,
+    at: deps.clock(),
+    by: from,
+  });
+  await deps.audit.append(tx, {
+    kind: 'forum.inquiry-answered',
+    actor: from,
+    peer: from,
+    details: { forum: inquiry.forumId, inquiry: inquiry.id, answer: body.answer },
+  });
+  return { status: 'applied', incidentId: null, ref: null };
+}

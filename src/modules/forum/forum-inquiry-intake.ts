@@ -1,0 +1,98 @@
+import { randomUUID } from 'node:crypto';
+import type { Tx } from '../../db/database.js';
+import { ProblemError } from '../../http/problem.js';
+import type { ForumInquiryBody, InquiryMatch } from '../../../schemas/forum-inquiry.schema.js';
+import type { InboxOutcome } from '../exchange/exchange.module.js';
+import { findSiteByAddress, findSiteByDomain, domainSuffixes, parseAddress } from '../sites/sites.module.js';
+import { isActiveMember, newestRosterOf, sendAnswer, type InquiryDeps } from './forum-inquiry-answer.js';
+import {
+  incidentsByAddress,
+  incidentsByHostname,
+  incidentsByIndicator,
+  incidentsInNetwork,
+  insertInquiry,
+  insertMatches,
+  ourConstituency,
+  sitesOverlapping,
+  type InquiryRecord,
+} from './forum-inquiry.repository.js';
+import { matchesOf, probesOf, type MatchCandidate } from './inquiry-matching.js';
+
+/**
+ * A `forum.inquiry` from a member (the inbox verified its signature and schema): accepted only
+ * for a forum whose roster we hold and list us, from a team that roster lists as an active
+ * member. Stored, matched at once against our incidents, sites and constituency, and, when
+ * nothing matches and the node is set to, answered `not-seen` in the same transaction.
+ */
+export async function receiveInquiry(
+  deps: InquiryDeps,
+  tx: Tx,
+  document: { id: string; from: string; tlp: string; body: ForumInquiryBody },
+): Promise<InboxOutcome> {
+  const { body, from } = document;
+  const roster = await newestRosterOf(tx, body.forum);
+  if (!roster || !isActiveMember(roster, deps.config.teamId))
+    throw new ProblemError('not-a-forum-member', `this node holds no roster of forum "${body.forum}" that lists it as an active member`);
+  if (!isActiveMember(roster, from))
+    throw new ProblemError(
+      'not-a-forum-member',
+      `"${from}" is not an active member in the newest roster of forum "${body.forum}" held here`,
+    );
+  const { forum: _f, inquiry: _i, question, ref, ...subjects } = body;
+  const record: InquiryRecord = {
+    id: randomUUID(),
+    inquiryId: body.inquiry,
+    direction: 'received',
+    forumId: body.forum,
+    posterTeam: from,
+    messageId: document.id,
+    question,
+    subjects,
+    tlp: document.tlp,
+    incidentId: null,
+    posterRef: ref ?? null,
+    createdAt: deps.clock(),
+    createdBy: from,
+  };
+  // The same inquiry again (under another message id): kept once.
+  if (!(await insertInquiry(tx, record))) return { status: 'noted', incidentId: null, ref: null };
+  const matches = await matchInquiry(tx, body);
+  await insertMatches(tx, record.id, matches);
+  await deps.audit.append(tx, {
+    kind: 'forum.inquiry-received',
+    actor: from,
+    peer: from,
+    details: { forum: body.forum, inquiry: record.id, matches: matches.length },
+  });
+  if (matches.length === 0 && deps.config.inquiryAutoNotSeen) {
+    // A refusal by the policy is audited and leaves the inquiry unanswered for a handler.
+    await sendAnswer(deps, tx, record, { answer: 'not-seen' }, 'node', true);
+  }
+  return { status: 'applied', incidentId: null, ref: null };
+}
+
+/** Indexed lookups for each thing asked about, then the pure matching over what they found. */
+export async function matchInquiry(
+  tx: Tx,
+  body: Pick<ForumInquiryBody, 'hosts' | 'networks' | 'domains' | 'indicators'>,
+): Promise<InquiryMatch[]> {
+  const probes = probesOf(body);
+  const found: MatchCandidate[] = [
+    ...(await incidentsByAddress(tx, probes.addresses)),
+    ...(await incidentsByHostname(tx, probes.names)),
+    ...(await incidentsByIndicator(tx, probes.indicatorValues)),
+  ];
+  for (const network of probes.networks) {
+    found.push(...(await incidentsInNetwork(tx, network)), ...(await sitesOverlapping(tx, network)));
+  }
+  for (const address of probes.addresses) {
+    const parsed = parseAddress(address);
+    const site = parsed ? await findSiteByAddress(tx, parsed.address, parsed.family) : null;
+    if (site) found.push({ kind: 'site', id: site.site.id, label: site.site.name, matchedOn: 'ip', value: address });
+  }
+  for (const name of probes.names) {
+    const site = await findSiteByDomain(tx, domainSuffixes(name));
+    if (site) found.push({ kind: 'site', id: site.site.id, label: site.site.name, matchedOn: 'domain', value: name });
+  }
+  return matchesOf(probes, found, await ourConstituency(tx));
+}

@@ -1,0 +1,59 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { Clock } from '../../clock.js';
+import type { Db } from '../../db/database.js';
+import type { AuditLog } from '../audit/audit.module.js';
+import { oneByOne, type Exchange } from '../exchange/exchange.module.js';
+import type { PeerDirectory } from '../peers/peers.module.js';
+import { createMessageDisclosure, type SharingService } from '../sharing/index.js';
+import { forumInquiryRoutes } from './forum-inquiry.routes.js';
+import { createForumInquiryService, type ForumInquiryService } from './forum-inquiry.service.js';
+
+export interface ForumInquiryModuleDeps {
+  config: { teamId: string; inquiryAutoNotSeen: boolean };
+  db: Db;
+  clock: Clock;
+  audit: AuditLog;
+  peers: Pick<PeerDirectory, 'find'>;
+  sharing: Pick<SharingService, 'evaluate' | 'record'>;
+  exchange: Pick<Exchange, 'inbox' | 'outbox'>;
+}
+
+export interface ForumInquiryModule {
+  service: ForumInquiryService;
+  /** Mounted under /api/v1: /forums/{id}/inquiries, /inquiries. */
+  apiRoutes: FastifyPluginAsync;
+}
+
+/**
+ * Inquiries to all members of a forum (issue 14 part 5). Registers `forum.inquiry` and
+ * `forum.inquiry-answer` with the exchange's inbox; a ProblemError from a handler is refused and
+ * audited by the inbox.
+ */
+export function createForumInquiryModule(deps: ForumInquiryModuleDeps): ForumInquiryModule {
+  const disclosure = createMessageDisclosure({
+    config: deps.config,
+    peers: deps.peers,
+    audit: deps.audit,
+    clock: deps.clock,
+    sharing: deps.sharing,
+  });
+  const service = createForumInquiryService({
+    db: deps.db,
+    clock: deps.clock,
+    config: deps.config,
+    audit: deps.audit,
+    peers: deps.peers,
+    outbox: deps.exchange.outbox,
+    disclosure,
+  });
+  deps.exchange.inbox.registerHandler('forum.inquiry', oneByOne(service.receiveInquiry));
+  deps.exchange.inbox.registerHandler('forum.inquiry-answer', oneByOne(service.receiveAnswer));
+  return {
+    service,
+    apiRoutes: async (api) => {
+      await api.register(forumInquiryRoutes, { inquiries: service });
+    },
+  };
+}
+
+export { type ForumInquiryService } from './forum-inquiry.service.js';

@@ -1,0 +1,101 @@
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { Compile } from 'typebox/compile';
+import type { Clock } from '../../clock.js';
+import type { NodeSigner } from '../../crypto/index.js';
+import type { Db } from '../../db/database.js';
+import { ProblemError } from '../../http/problem.js';
+import { SignedRosterSchema, type SignedRoster } from '../../../schemas/forum.schema.js';
+import type { AuditLog } from '../audit/audit.module.js';
+import { oneByOne, type Exchange, type PeerClient } from '../exchange/exchange.module.js';
+import { PeerPullError, pullFromPeer } from '../feeds/feeds.module.js';
+import type { GroupService } from '../groups/groups.module.js';
+import type { PeerDirectory, PeerRecord } from '../peers/peers.module.js';
+import { forumApiRoutes, forumFederationRoutes, forumOperatorRoutes } from './forum.routes.js';
+import { createForumService, type ForumService } from './forum.service.js';
+
+export interface ForumModuleDeps {
+  config: { teamId: string; publicUrl: string };
+  db: Db;
+  clock: Clock;
+  signer: NodeSigner;
+  audit: AuditLog;
+  peers: PeerDirectory;
+  groups: Pick<GroupService, 'applyRoster'>;
+  exchange: Pick<Exchange, 'inbox' | 'outbox'>;
+  client: PeerClient;
+  authenticatePeer: (request: FastifyRequest) => Promise<PeerRecord>;
+}
+
+export interface ForumModule {
+  service: ForumService;
+  /** Mounted under /api/v1: /forums. */
+  apiRoutes: FastifyPluginAsync;
+  /** Mounted under /federation/v1: GET /forums/{id}/roster. */
+  federationRoutes: FastifyPluginAsync;
+}
+
+const isSignedRoster = Compile(SignedRosterSchema);
+
+/**
+ * Forums (issue 14): signed rosters, pushed by the operator as `forum.roster` messages and
+ * fetchable by the members it lists. Registers its document type with the exchange's inbox.
+ */
+export function createForumModule(deps: ForumModuleDeps): ForumModule {
+  const service = createForumService(deps);
+  deps.exchange.inbox.registerHandler(
+    'forum.roster',
+    oneByOne(async (tx, doc) => service.receive(tx, doc.from, doc.body)),
+  );
+
+  /** Member side: the operator's newest version, fetched with a peer token and applied like a pushed one. */
+  async function refresh(id: string, actor: string): Promise<{ version: number; applied: boolean }> {
+    const forum = await service.get(id);
+    if (forum.role !== 'member') throw new ProblemError('conflict', `this node operates forum "${id}": it has the newest roster`);
+    const operator = await deps.peers.find(deps.db, forum.operator);
+    if (!operator || operator.status !== 'active')
+      throw new ProblemError('conflict', `the operator "${forum.operator}" is not an active peer here`);
+    let value: unknown;
+    try {
+      value = await pullFromPeer(
+        { client: deps.client, signer: deps.signer, clock: deps.clock, teamId: deps.config.teamId },
+        { teamId: operator.teamId, url: operator.url },
+        `federation/v1/forums/${encodeURIComponent(id)}/roster`,
+      );
+    } catch (err) {
+      if (err instanceof PeerPullError) throw new ProblemError('peer-unreachable', `the operator gave no roster: ${err.message}`);
+      throw err;
+    }
+    if (!isSignedRoster.Check(value))
+      throw new ProblemError('roster-invalid', 'the operator answered something that is not a signed roster');
+    let outcome;
+    try {
+      outcome = await deps.db.transaction().execute((tx) => service.receive(tx, operator.teamId, { roster: value as SignedRoster }));
+    } catch (err) {
+      // Refused like a pushed one (which the inbox audits): the refusal is on the record.
+      if (err instanceof ProblemError) {
+        await deps.audit.append(deps.db, {
+          kind: 'forum.roster-refused',
+          actor,
+          peer: operator.teamId,
+          decision: 'deny',
+          details: { forum: id, code: err.code, detail: err.detail ?? err.message },
+        });
+      }
+      throw err;
+    }
+    return { version: (await service.get(id)).rosterVersion, applied: outcome.status === 'applied' };
+  }
+
+  return {
+    service,
+    apiRoutes: async (api) => {
+      await api.register(forumApiRoutes, { forums: service, refresh });
+      await api.register(forumOperatorRoutes, { forums: service });
+    },
+    federationRoutes: async (fed) => {
+      await fed.register(forumFederationRoutes, { forums: service, authenticatePeer: deps.authenticatePeer });
+    },
+  };
+}
+
+export { type ForumService } from './forum.service.js';

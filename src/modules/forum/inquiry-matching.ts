@@ -1,0 +1,115 @@
+import { BlockList } from 'node:net';
+import type { ForumInquiryBody, InquiryMatch } from '../../../schemas/forum-inquiry.schema.js';
+import { canonicalDomain, canonicalNetwork, domainSuffixes, parseAddress } from '../sites/sites.module.js';
+
+/**
+ * Matching an inquiry against this node's own data, pure: `probesOf` says what to look up (the
+ * indexed lookups are the repository's), `matchesOf` turns what the lookups found plus our
+ * constituency into the matches a handler sees, de-duplicated and in a stable order.
+ */
+
+export interface InquiryProbes {
+  /** Canonical addresses: hosts' ip, ipv4/ipv6 indicators. */
+  addresses: string[];
+  /** Canonical CIDR blocks asked about. */
+  networks: string[];
+  /** Lower-case names: hosts' hostname, domain indicators, domains asked about. */
+  names: string[];
+  /** Lower-case indicator values, as incidents store them (any kind). */
+  indicatorValues: string[];
+}
+
+/** A lookup's find: one of our incidents or sites, and what of the inquiry it matched. */
+export interface MatchCandidate {
+  kind: 'incident' | 'site';
+  id: string;
+  label: string;
+  matchedOn: InquiryMatch['matchedOn'];
+  value: string;
+}
+
+const MAX_PROBES = 1000;
+const uniq = (values: Iterable<string>): string[] => [...new Set(values)].slice(0, MAX_PROBES);
+
+export function probesOf(body: Pick<ForumInquiryBody, 'hosts' | 'networks' | 'domains' | 'indicators'>): InquiryProbes {
+  const addresses: string[] = [];
+  const names: string[] = [];
+  const address = (text: string) => {
+    const parsed = parseAddress(text);
+    if (parsed) addresses.push(parsed.address);
+  };
+  const name = (text: string) => {
+    const domain = canonicalDomain(text);
+    if (domain.length > 0 && domain.length <= 253) names.push(domain);
+  };
+  for (const h of body.hosts ?? []) {
+    if (h.ip) address(h.ip);
+    if (h.hostname) name(h.hostname);
+  }
+  for (const d of body.domains ?? []) name(d);
+  for (const i of body.indicators ?? []) {
+    if (i.kind === 'ipv4' || i.kind === 'ipv6') address(i.value);
+    else if (i.kind === 'domain') name(i.value);
+  }
+  return {
+    addresses: uniq(addresses),
+    networks: uniq((body.networks ?? []).flatMap((n) => canonicalNetwork(n) ?? [])),
+    names: uniq(names),
+    indicatorValues: uniq((body.indicators ?? []).map((i) => i.value.trim().toLowerCase()).filter((v) => v.length > 0)),
+  };
+}
+
+function blockOf(cidr: string): { base: string; prefix: number; family: 'ipv4' | 'ipv6' } | null {
+  const canonical = canonicalNetwork(cidr);
+  if (!canonical) return null;
+  const [base = '', prefix = '0'] = canonical.split('/');
+  return { base, prefix: Number(prefix), family: base.includes(':') ? 'ipv6' : 'ipv4' };
+}
+
+/** Whether an address lies in a network, or two networks overlap (one holds the other's base). */
+function contains(network: string, addressOrNetwork: string): boolean {
+  const outer = blockOf(network);
+  const inner = addressOrNetwork.includes('/') ? blockOf(addressOrNetwork) : blockOf(`${addressOrNetwork}`);
+  if (!outer || !inner || outer.family !== inner.family) return false;
+  const list = new BlockList();
+  list.addSubnet(outer.base, outer.prefix, outer.family);
+  if (list.check(inner.base, inner.family)) return true;
+  const back = new BlockList();
+  back.addSubnet(inner.base, inner.prefix, inner.family);
+  return back.check(outer.base, outer.family);
+}
+
+/** What of the inquiry falls in our constituency as our profile states it. */
+function constituencyMatches(probes: InquiryProbes, constituency: { networks: string[]; domains: string[] }): InquiryMatch[] {
+  const out: InquiryMatch[] = [];
+  for (const network of constituency.networks) {
+    for (const a of probes.addresses) if (contains(network, a)) out.push(cm(network, 'ip', a));
+    for (const n of probes.networks) if (contains(network, n)) out.push(cm(network, 'network', n));
+  }
+  const ours = new Set(constituency.domains.map(canonicalDomain));
+  for (const name of probes.names) {
+    const owner = domainSuffixes(name).find((s) => ours.has(s));
+    if (owner) out.push(cm(owner, 'domain', name));
+  }
+  return out;
+}
+
+const cm = (entry: string, matchedOn: InquiryMatch['matchedOn'], value: string): InquiryMatch => ({
+  kind: 'constituency',
+  id: entry,
+  label: `our constituency (${entry})`,
+  matchedOn,
+  value,
+});
+
+const keyOf = (m: InquiryMatch) => `${m.kind}\u0000${m.id}\u0000${m.matchedOn}\u0000${m.value}`;
+
+export function matchesOf(
+  probes: InquiryProbes,
+  candidates: readonly MatchCandidate[],
+  constituency: { networks: string[]; domains: string[] },
+): InquiryMatch[] {
+  const all = new Map<string, InquiryMatch>();
+  for (const m of [...candidates, ...constituencyMatches(probes, constituency)]) all.set(keyOf(m), m);
+  return [...all.values()].sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0));
+}
