@@ -172,7 +172,10 @@ async function main(): Promise<void> {
     say(`    alpha finds its incident by bravo's number ${copy.ref}: ${again.items.map((i: any) => i.ref).join(', ')}`);
 
     await showCoordinator(cc, alpha, bravo, incident.ref);
-    say('\nDone: every step crossed real HTTP between three nodes, with signed documents and receipts.');
+    const delta = await startNode('delta', 'Delta National CSIRT (abroad)', 'national', root);
+    nodes.push(delta);
+    await showForum(cc, alpha, bravo, delta);
+    say('\nDone: every step crossed real HTTP between four nodes, with signed documents and receipts.');
   } finally {
     for (const n of nodes.reverse()) await n.node.close().catch(() => {});
     await rm(root, { recursive: true, force: true });
@@ -225,6 +228,72 @@ async function showCoordinator(cc: DemoNode, alpha: DemoNode, bravo: DemoNode, a
     });
     say(`    ${member.name}'s journal of ${memberRef}: [${warning.team}] ${warning.kind}: ${warning.note}`);
   }
+}
+
+/**
+ * Issue 14: a forum. cc operates it and signs its roster; delta, a team abroad that alpha has
+ * never exchanged with, is a member. alpha asks every member at once about the attacking host
+ * (domain §2.3); the members whose own records hold it answer with their reference numbers.
+ */
+async function showForum(cc: DemoNode, alpha: DemoNode, bravo: DemoNode, delta: DemoNode): Promise<void> {
+  step(9, 'A forum: cc, its secretariat, signs the roster; alpha, bravo and delta (a team abroad) are members');
+  await connect(delta, cc, 'peer', 'partner');
+  await connect(cc, delta, 'peer', 'partner');
+  await api(cc, 'POST', '/api/v1/forums', { id: 'csirt-forum', name: 'A FIRST-like forum', role: 'operator', sponsorsNeeded: 1 });
+  await api(cc, 'PUT', '/api/v1/forums/csirt-forum/draft/cc', { kind: 'full' });
+  for (const member of [alpha, bravo, delta]) {
+    await api(member, 'POST', '/api/v1/forums', { id: 'csirt-forum', role: 'member', operator: 'cc' });
+    await api(cc, 'PUT', `/api/v1/forums/csirt-forum/draft/${member.name}`, { kind: 'full', sponsors: ['cc'] });
+  }
+  const published = await api(cc, 'POST', '/api/v1/forums/csirt-forum/roster');
+  say(`    cc signed roster version ${published.version} and sent it to ${published.sentTo.join(', ')}`);
+  for (const member of [alpha, bravo, delta])
+    await until(`the roster at ${member.name}`, async () => (await api(member, 'GET', '/api/v1/forums/csirt-forum')).rosterVersion >= 1);
+  // alpha and delta never met: each pins the other's key as the signed roster states it.
+  for (const [from, to] of [
+    [alpha, delta],
+    [delta, alpha],
+  ] as const) {
+    const added = await api(from, 'POST', `/api/v1/forums/csirt-forum/members/${to.name}/peer`);
+    say(`    ${from.name} added ${to.name} from the roster: key pinned as the roster states, assurance ${added.assurance}`);
+  }
+
+  const own = JSON.parse(await readFile(path.join(projectRoot(), 'docs/examples/incident.json'), 'utf8'));
+  own.title = 'Brute force against a ministry mail server';
+  own.hosts = [{ ip: '203.0.113.45', role: 'source' }];
+  // Its label lets delta name it to a forum member it knows only through the roster (community).
+  own.tlp = 'GREEN';
+  const abroad = await api(delta, 'POST', '/api/v1/incidents', own);
+  say(`    delta had filed ${abroad.ref} about the same source, in its own time zone and law`);
+
+  step(10, 'alpha asks every member at once about 203.0.113.45; each node matches the question against its own records');
+  const posted = await api(alpha, 'POST', '/api/v1/forums/csirt-forum/inquiries', {
+    question: 'Do you see activity from 203.0.113.45 (SSH brute force, then intrusion) in your constituency?',
+    hosts: [{ ip: '203.0.113.45' }],
+    tlp: 'GREEN',
+  });
+  say(`    inquiry sent to ${posted.sentTo.join(', ')} (one policy decision each, purpose broadcast, audited)`);
+  for (const member of [bravo, delta]) {
+    const received = await until(`the inquiry at ${member.name}`, async () => {
+      const { items } = await api(member, 'GET', '/api/v1/inquiries?direction=received');
+      // Each node files what it receives under an id of its own.
+      return items.find((i: any) => i.poster === 'alpha' && i.forum === 'csirt-forum');
+    });
+    const detail = await api(member, 'GET', `/api/v1/inquiries/${received.id}`);
+    const match = detail.matches.find((m: any) => m.kind === 'incident');
+    say(
+      `    ${member.name} matched it: ${detail.matches.map((m: any) => `${m.kind} ${m.kind === 'site' ? `"${m.label}"` : m.id} (${m.matchedOn} ${m.value})`).join('; ')}`,
+    );
+    await api(member, 'POST', `/api/v1/inquiries/${received.id}/answer`, { answer: 'seen', ref: match.id });
+  }
+  const answered = await until('the answers at alpha', async () => {
+    const detail = await api(alpha, 'GET', `/api/v1/inquiries/${posted.id}`);
+    return detail.members.filter((m: any) => m.answer).length >= 2 ? detail : null;
+  });
+  for (const m of answered.members)
+    say(
+      `    alpha sees ${m.team}: ${m.answer ? `${m.answer.answer}${m.answer.ref ? `, their reference ${m.answer.ref}` : ''}` : 'no answer yet'}`,
+    );
 }
 
 main().then(

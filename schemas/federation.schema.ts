@@ -12,6 +12,7 @@ import {
 import { CategorySchema, HostSchema, IncidentCreateSchema, IndicatorSchema, PhaseSchema } from './incident.schema.js';
 import { ForumRosterBodySchema } from './forum.schema.js';
 import { ForumInquiryAnswerBodySchema, ForumInquiryBodySchema } from './forum-inquiry.schema.js';
+import { ForumApplicationBodySchema, ForumSponsorshipBodySchema } from './forum-joining.schema.js';
 
 /**
  * The federation exchange on the wire: the signed envelope, the message documents nodes send
@@ -60,6 +61,8 @@ export const MESSAGE_TYPES = [
   'peer.introduction',
   'forum.inquiry',
   'forum.inquiry-answer',
+  'forum.application',
+  'forum.sponsorship',
 ] as const;
 export type MessageType = (typeof MESSAGE_TYPES)[number];
 
@@ -392,6 +395,8 @@ export const ForumRosterDocumentSchema = messageDocument('forum.roster', ForumRo
 export const PeerIntroductionDocumentSchema = messageDocument('peer.introduction', PeerIntroductionBodySchema);
 export const ForumInquiryDocumentSchema = messageDocument('forum.inquiry', ForumInquiryBodySchema);
 export const ForumInquiryAnswerDocumentSchema = messageDocument('forum.inquiry-answer', ForumInquiryAnswerBodySchema);
+export const ForumApplicationDocumentSchema = messageDocument('forum.application', ForumApplicationBodySchema);
+export const ForumSponsorshipDocumentSchema = messageDocument('forum.sponsorship', ForumSponsorshipBodySchema);
 
 export type IncidentReportDocument = Static<typeof IncidentReportDocumentSchema>;
 export type IncidentUpdateDocument = Static<typeof IncidentUpdateDocumentSchema>;
@@ -409,6 +414,8 @@ export type ForumRosterDocument = Static<typeof ForumRosterDocumentSchema>;
 export type PeerIntroductionDocument = Static<typeof PeerIntroductionDocumentSchema>;
 export type ForumInquiryDocument = Static<typeof ForumInquiryDocumentSchema>;
 export type ForumInquiryAnswerDocument = Static<typeof ForumInquiryAnswerDocumentSchema>;
+export type ForumApplicationDocument = Static<typeof ForumApplicationDocumentSchema>;
+export type ForumSponsorshipDocument = Static<typeof ForumSponsorshipDocumentSchema>;
 
 export const MESSAGE_DOCUMENT_SCHEMAS = {
   'incident.report': IncidentReportDocumentSchema,
@@ -427,6 +434,8 @@ export const MESSAGE_DOCUMENT_SCHEMAS = {
   'peer.introduction': PeerIntroductionDocumentSchema,
   'forum.inquiry': ForumInquiryDocumentSchema,
   'forum.inquiry-answer': ForumInquiryAnswerDocumentSchema,
+  'forum.application': ForumApplicationDocumentSchema,
+  'forum.sponsorship': ForumSponsorshipDocumentSchema,
 } as const;
 
 export type MessageDocument =
@@ -445,7 +454,9 @@ export type MessageDocument =
   | ForumRosterDocument
   | PeerIntroductionDocument
   | ForumInquiryDocument
-  | ForumInquiryAnswerDocument;
+  | ForumInquiryAnswerDocument
+  | ForumApplicationDocument
+  | ForumSponsorshipDocument;
 
 export const MessageDocumentSchema = Type.Union(Object.values(MESSAGE_DOCUMENT_SCHEMAS), {
   description: 'A message document; `type` selects the body.',

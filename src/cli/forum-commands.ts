@@ -59,6 +59,8 @@ async function run(args: string[]): Promise<string> {
     kind: { type: 'string' },
     sponsors: { type: 'string' },
     suspend: { type: 'boolean' },
+    statement: { type: 'string' },
+    withdraw: { type: 'boolean' },
   } as const;
   const { pos, values, base, token } = await withNode(rest, opts, 2);
   const [id, team] = pos;
@@ -115,8 +117,39 @@ async function run(args: string[]): Promise<string> {
       const r = (await requestNode(base, token, 'POST', path(id!, '/refresh'))) as { version: number; applied: boolean };
       return r.applied ? `applied version ${r.version}` : `version ${r.version} is the newest`;
     }
+    case 'apply': {
+      need('<forum-id> --statement <text>', id, values.statement as string | undefined);
+      const q = (await requestNode(base, token, 'POST', path(id!, '/application'), { statement: values.statement })) as { to: string };
+      return `application sent to the operator ${q.to}`;
+    }
+    case 'sponsor': {
+      need('<forum-id> <team-id>', id, team);
+      const body = { candidate: team, ...(values.withdraw ? { withdrawn: true } : {}) };
+      const q = (await requestNode(base, token, 'POST', path(id!, '/sponsorships'), body)) as { to: string };
+      return `${values.withdraw ? 'withdrawal of the sponsorship' : 'sponsorship'} of ${team} sent to the operator ${q.to}`;
+    }
+    case 'applications': {
+      need('<forum-id>', id);
+      const { items } = (await requestNode(base, token, 'GET', path(id!, '/applications'))) as {
+        items: Array<{
+          team: string;
+          appliedAt: string | null;
+          verified: boolean;
+          sponsorships: Array<{ sponsor: string; counts: boolean }>;
+        }>;
+      };
+      if (!items.length) return 'no candidates';
+      return items
+        .map((a) => {
+          const counting = a.sponsorships.filter((s) => s.counts).map((s) => s.sponsor);
+          return `${a.team.padEnd(16)} ${a.appliedAt ? `applied ${a.appliedAt}` : 'no application'}  key ${a.verified ? 'verified' : 'NOT verified'} here  sponsors that count: ${counting.join(', ') || 'none'}`;
+        })
+        .join('\n');
+    }
     default:
-      throw new UsageError('forum needs a subcommand: list, show, create, join, admit, remove, publish, add-peer or refresh');
+      throw new UsageError(
+        'forum needs a subcommand: list, show, create, join, admit, remove, publish, add-peer, refresh, apply, sponsor or applications',
+      );
   }
 }
 
@@ -135,6 +168,11 @@ export const forumCommands: Record<string, Command> = {
   hikeshi forum publish <forum-id>                (operator) sign the next version and send it
   hikeshi forum add-peer <forum-id> <team-id>     pin a member's key as the roster states it
   hikeshi forum refresh <forum-id>                fetch the newest roster from the operator
+  hikeshi forum apply <forum-id> --statement <text>
+                                                  (candidate, after join) apply to the operator
+  hikeshi forum sponsor <forum-id> <team-id> [--withdraw]
+                                                  (member) sponsor a candidate whose key we verified
+  hikeshi forum applications <forum-id>           (operator) candidates and the sponsorships that count
 
 ${CONFIG_FLAGS_HELP}`,
     async run(args, out) {

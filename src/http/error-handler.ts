@@ -41,6 +41,14 @@ export function registerErrorHandling(app: FastifyInstance): void {
       }));
       return sendProblem(reply, 'validation-failed', `${errors.length} problem(s) in the ${fe.validationContext ?? 'request'}`, { errors });
     }
+    // PostgreSQL aborted this transaction to let a concurrent one through (a deadlock, or a
+    // serialization failure): nothing was changed, and the same request again succeeds.
+    if (fe.code === '40P01' || fe.code === '40001') {
+      request.log.warn({ sqlState: fe.code }, 'transaction aborted by a concurrent one; the client is told to retry');
+      return sendProblem(reply, 'service-unavailable', 'a concurrent change got in the way: nothing was changed; send the request again', {
+        retryAfterSeconds: 1,
+      });
+    }
     const mapped = fe.code ? FASTIFY_CODES[fe.code] : undefined;
     if (mapped) return sendProblem(reply, mapped, fe.message);
     if (fe.statusCode === 413) return sendProblem(reply, 'body-too-large');

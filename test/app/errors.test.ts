@@ -176,6 +176,29 @@ t.test('a 5xx hides its cause', async (t) => {
   );
 });
 
+t.test('a deadlock or serialization failure is a 503 to retry, not a 500', async (t) => {
+  // The check every /api/v1 request makes now hits PostgreSQL's own deadlock error.
+  const db = node.database.db;
+  await sql`ALTER TABLE token_revocation RENAME TO token_revocation_hidden`.execute(db);
+  // A function scan runs whenever the view is read, rows or not.
+  await sql`CREATE FUNCTION hikeshi_test_deadlock() RETURNS SETOF token_revocation_hidden LANGUAGE plpgsql AS $$
+    BEGIN RAISE EXCEPTION 'deadlock detected' USING ERRCODE = '40P01'; END $$`.execute(db);
+  await sql`CREATE VIEW token_revocation AS SELECT * FROM hikeshi_test_deadlock()`.execute(db);
+  let res: LightMyRequestResponse;
+  try {
+    res = await node.app.inject({ method: 'GET', url: '/api/v1/incidents', headers: node.auth.reader });
+  } finally {
+    await sql`DROP VIEW token_revocation`.execute(db);
+    await sql`DROP FUNCTION hikeshi_test_deadlock()`.execute(db);
+    await sql`ALTER TABLE token_revocation_hidden RENAME TO token_revocation`.execute(db);
+  }
+  const body = problem(t, res, 503, 'service-unavailable');
+  t.equal(res.headers['retry-after'], '1');
+  t.match(body.detail, /send the request again/);
+  t.notMatch(res.body, /deadlock|token_revocation/, 'nothing about the database');
+  t.equal((await node.app.inject({ method: 'GET', url: '/api/v1/incidents', headers: node.auth.reader })).statusCode, 200);
+});
+
 t.test('every problem code is documented in docs/errors.md', async (t) => {
   const file = new URL('../../docs/errors.md', import.meta.url);
   if (!t.ok(existsSync(file), 'docs/errors.md exists')) return;

@@ -1,5 +1,5 @@
 import type { Clock } from '../../clock.js';
-import type { Db, DbOrTx, Tx } from '../../db/database.js';
+import type { Db, Tx } from '../../db/database.js';
 import { ProblemError } from '../../http/problem.js';
 import type { Tlp } from '../../../schemas/common.schema.js';
 import type { ForumInquiryAnswerBody, InquiryAnswerInput } from '../../../schemas/forum-inquiry.schema.js';
@@ -8,7 +8,6 @@ import type { InboxOutcome, Outbox } from '../exchange/exchange.module.js';
 import { findIncident } from '../incidents/incidents.module.js';
 import type { PeerDirectory } from '../peers/peers.module.js';
 import type { MessageDisclosure, MessageDisclosureOutcome } from '../sharing/index.js';
-import { findForum, findRoster } from './forum.repository.js';
 import { findMember, findPostedInquiry, insertAnswer, type InquiryRecord } from './forum-inquiry.repository.js';
 import type { RosterDocument } from '../../../schemas/forum.schema.js';
 
@@ -23,13 +22,7 @@ export interface InquiryDeps {
   disclosure: MessageDisclosure;
 }
 
-/** The newest roster this node applied for a forum, or null (no such forum, or no roster yet). */
-export async function newestRosterOf(executor: DbOrTx, forumId: string): Promise<RosterDocument | null> {
-  const forum = await findForum(executor, forumId);
-  if (!forum || forum.rosterVersion === 0) return null;
-  const stored = await findRoster(executor, forumId, forum.rosterVersion);
-  return stored ? (JSON.parse(stored.document) as RosterDocument) : null;
-}
+export { newestRosterOf } from './forum.repository.js';
 
 export function isActiveMember(roster: RosterDocument, team: string): boolean {
   return roster.members.some((m) => m.team === team && m.status === 'active');

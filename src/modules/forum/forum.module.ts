@@ -12,6 +12,8 @@ import type { GroupService } from '../groups/groups.module.js';
 import type { PeerDirectory, PeerRecord } from '../peers/peers.module.js';
 import { forumApiRoutes, forumFederationRoutes, forumOperatorRoutes } from './forum.routes.js';
 import { createForumService, type ForumService } from './forum.service.js';
+import { forumJoiningRoutes } from './forum-joining.routes.js';
+import { createForumJoiningService } from './forum-joining.service.js';
 
 export interface ForumModuleDeps {
   config: { teamId: string; publicUrl: string };
@@ -46,6 +48,9 @@ export function createForumModule(deps: ForumModuleDeps): ForumModule {
     'forum.roster',
     oneByOne(async (tx, doc) => service.receive(tx, doc.from, doc.body)),
   );
+  const joining = createForumJoiningService({ ...deps, outbox: deps.exchange.outbox });
+  deps.exchange.inbox.registerHandler('forum.application', oneByOne(joining.receiveApplication));
+  deps.exchange.inbox.registerHandler('forum.sponsorship', oneByOne(joining.receiveSponsorship));
 
   /** Member side: the operator's newest version, fetched with a peer token and applied like a pushed one. */
   async function refresh(id: string, actor: string): Promise<{ version: number; applied: boolean }> {
@@ -91,6 +96,7 @@ export function createForumModule(deps: ForumModuleDeps): ForumModule {
     apiRoutes: async (api) => {
       await api.register(forumApiRoutes, { forums: service, refresh });
       await api.register(forumOperatorRoutes, { forums: service });
+      await api.register(forumJoiningRoutes, { joining });
     },
     federationRoutes: async (fed) => {
       await fed.register(forumFederationRoutes, { forums: service, authenticatePeer: deps.authenticatePeer });

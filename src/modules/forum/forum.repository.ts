@@ -1,6 +1,6 @@
 import type { DbOrTx, Tx } from '../../db/database.js';
 import type { Contact } from '../../../schemas/common.schema.js';
-import type { ForumMemberKind } from '../../../schemas/forum.schema.js';
+import type { ForumMemberKind, RosterDocument } from '../../../schemas/forum.schema.js';
 
 /** SQL of forums (migration 0020): the forums, their signed roster versions, the operator's working list. */
 
@@ -183,4 +183,15 @@ export async function memberCountOf(db: DbOrTx, forumId: string): Promise<number
     .limit(1)
     .executeTakeFirst();
   return row?.member_count ?? 0;
+}
+
+/** The newest roster version applied for a forum, parsed; null when there is none yet (or no such forum). */
+export async function newestRosterOf(
+  executor: DbOrTx,
+  forum: string | Pick<ForumRecord, 'id' | 'rosterVersion'>,
+): Promise<RosterDocument | null> {
+  const record = typeof forum === 'string' ? await findForum(executor, forum) : forum;
+  if (!record || record.rosterVersion === 0) return null;
+  const stored = await findRoster(executor, record.id, record.rosterVersion);
+  return stored ? (JSON.parse(stored.document) as RosterDocument) : null;
 }

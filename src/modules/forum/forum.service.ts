@@ -25,12 +25,14 @@ import {
   listForumIds,
   listRosterVersions,
   memberCountOf,
+  newestRosterOf,
   setRosterVersion,
   upsertDraftMember,
   type DraftMemberRecord,
   type ForumRecord,
 } from './forum.repository.js';
 import { activeMembers, ourMembershipIn, rosterProblem, sponsorProblem, versionProblem } from './forum-roster.js';
+import { countingSponsors } from './forum-joining.service.js';
 
 /**
  * Forums (issue 14): a node operates forums (it keeps the member list and signs each roster
@@ -74,11 +76,7 @@ function createForumCore(deps: ForumServiceDeps) {
     if (forum.role !== 'operator')
       throw new ProblemError('conflict', `forum "${forum.id}" is operated by "${forum.operator}", not by this node`);
   }
-  async function newestRoster(executor: DbOrTx, forum: ForumRecord): Promise<RosterDocument | null> {
-    if (forum.rosterVersion === 0) return null;
-    const stored = await findRoster(executor, forum.id, forum.rosterVersion);
-    return stored ? (JSON.parse(stored.document) as RosterDocument) : null;
-  }
+  const newestRoster = (executor: DbOrTx, forum: ForumRecord) => newestRosterOf(executor, forum);
   async function toWire(executor: DbOrTx, forum: ForumRecord): Promise<Forum> {
     const roster = await newestRoster(executor, forum);
     return {
@@ -180,19 +178,28 @@ function operatorSide(deps: ForumServiceDeps, core: ForumCore) {
       return db.transaction().execute(async (tx) => {
         const forum = await mustFind(tx, id, true);
         mustOperate(forum);
+        let fingerprint = deps.signer.fingerprint;
         if (team !== config.teamId) {
           // The operator signs the member's key into the roster: it must have checked it itself.
           const peer = await peers.find(tx, team);
           if (!peer) throw new ProblemError('conflict', `team "${team}" is not a peer of this node: add it and verify its key first`);
           if (peer.assurance !== 'verified')
             throw new ProblemError('conflict', `the key of "${team}" is not verified here: confirm its fingerprint out of band first`);
+          fingerprint = peer.fingerprint;
         }
         const drafts = await listDraftMembers(tx, id);
         const before = drafts.find((m) => m.team === team) ?? null;
-        const sponsors = input.sponsors ?? before?.sponsors ?? [];
+        // Sponsors other than the operator itself count only with a signed forum.sponsorship held here.
+        const roster = await newestRoster(tx, forum);
+        const rosterActive = new Set(roster ? activeMembers(roster).map((m) => m.team) : []);
+        const signed = await countingSponsors(tx, id, team, fingerprint, rosterActive);
+        const sponsors = input.sponsors ?? before?.sponsors ?? [...signed].sort();
         if (!before) {
           const active = new Set(drafts.filter((m) => m.status === 'active').map((m) => m.team));
-          const problem = sponsorProblem(team, sponsors, active, forum.sponsorsNeeded);
+          const unsigned = sponsors.find((s) => s !== config.teamId && !signed.has(s));
+          const problem =
+            sponsorProblem(team, sponsors, active, forum.sponsorsNeeded) ??
+            (unsigned ? `sponsor "${unsigned}" has sent no signed sponsorship of "${team}" for key ${fingerprint}` : null);
           if (problem) throw new ProblemError('validation-failed', problem);
         }
         const at = clock();
