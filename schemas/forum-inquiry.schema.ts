@@ -1,4 +1,5 @@
 import Type, { type Static } from 'typebox';
+import { TeamIdSchema, ForumIdSchema } from './forum.schema.js';
 import { DateTimeSchema, TlpSchema } from './common.schema.js';
 import { HostSchema, IndicatorSchema } from './incident.schema.js';
 
@@ -9,9 +10,6 @@ import { HostSchema, IndicatorSchema } from './incident.schema.js';
  * there answers the poster alone. Every object is closed.
  */
 
-const SLUG = '^[a-z0-9][a-z0-9-]{1,62}$';
-const TeamIdSchema = Type.String({ pattern: SLUG, description: 'A team id.' });
-const ForumIdSchema = Type.String({ pattern: SLUG, description: 'A forum id.' });
 const InquiryIdSchema = Type.String({ format: 'uuid', description: 'The inquiry id the poster chose (a UUID).' });
 const RefSchema = Type.String({ minLength: 1, maxLength: 200, description: 'A reference number of the team that gives it.' });
 

@@ -1,4 +1,5 @@
 import Type, { type Static } from 'typebox';
+import { TeamIdSchema, ForumIdSchema, FingerprintSchema } from './forum.schema.js';
 import { ContactSchema, DateTimeSchema } from './common.schema.js';
 
 /**
@@ -8,10 +9,6 @@ import { ContactSchema, DateTimeSchema } from './common.schema.js';
  * in a new roster version once enough members did. Every object is closed.
  */
 
-const SLUG = '^[a-z0-9][a-z0-9-]{1,62}$';
-const TeamIdSchema = Type.String({ pattern: SLUG, description: 'A team id.' });
-const ForumIdSchema = Type.String({ pattern: SLUG, description: 'A forum id.' });
-const FingerprintSchema = Type.String({ pattern: '^[0-9A-F]{40}$', description: 'A v4 key fingerprint, 40 upper-case hex digits.' });
 const StatementSchema = Type.String({
   minLength: 1,
   maxLength: 4000,

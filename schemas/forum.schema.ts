@@ -14,8 +14,8 @@ export const ForumIdSchema = Type.String({
   pattern: SLUG,
   description: 'A forum id: lower-case letters, digits and hyphens, 2-63 characters (e.g. first). Also the id of its trust group.',
 });
-const TeamIdSchema = Type.String({ pattern: SLUG, description: 'A team id.' });
-const FingerprintSchema = Type.String({ pattern: '^[0-9A-F]{40}$', description: 'A v4 key fingerprint, 40 upper-case hex digits.' });
+export const TeamIdSchema = Type.String({ pattern: SLUG, description: 'A team id.' });
+export const FingerprintSchema = Type.String({ pattern: '^[0-9A-F]{40}$', description: 'A v4 key fingerprint, 40 upper-case hex digits.' });
 const UtcSchema = Type.String({
   format: 'date-time',
   pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?Z$',

@@ -173,18 +173,6 @@ export async function deleteDraftMember(tx: Tx, forumId: string, team: string): 
   return Number(res.numDeletedRows) > 0;
 }
 
-/** How many members the newest roster version lists (0 before the first). */
-export async function memberCountOf(db: DbOrTx, forumId: string): Promise<number> {
-  const row = await db
-    .selectFrom('forum_roster')
-    .select('member_count')
-    .where('forum_id', '=', forumId)
-    .orderBy('version', 'desc')
-    .limit(1)
-    .executeTakeFirst();
-  return row?.member_count ?? 0;
-}
-
 /** The newest roster version applied for a forum, parsed; null when there is none yet (or no such forum). */
 export async function newestRosterOf(
   executor: DbOrTx,

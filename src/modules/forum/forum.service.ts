@@ -24,7 +24,6 @@ import {
   listDraftMembers,
   listForumIds,
   listRosterVersions,
-  memberCountOf,
   newestRosterOf,
   setRosterVersion,
   upsertDraftMember,
@@ -87,7 +86,7 @@ function createForumCore(deps: ForumServiceDeps) {
       sponsorsNeeded: forum.sponsorsNeeded,
       rosterVersion: forum.rosterVersion,
       ourMembership: roster ? ourMembershipIn(roster, config.teamId) : 'none',
-      memberCount: await memberCountOf(executor, forum.id),
+      memberCount: roster?.members.length ?? 0,
       createdAt: forum.createdAt.toISOString(),
       updatedAt: forum.updatedAt.toISOString(),
     };
