@@ -102,6 +102,12 @@ export const InquiryAnswerInputSchema = Type.Object(
     answer: AnswerKindSchema,
     ref: Type.Optional(RefSchema),
     note: Type.Optional(Type.String({ minLength: 1, maxLength: 2000 })),
+    share: Type.Optional(
+      Type.Boolean({
+        description:
+          'Also share the incident named by ref with the poster, before the answer goes: an ordinary incident.report that the sharing policy decides (purpose direct), redacts and audits like any share. A refusal is 403 policy-denied and no answer is sent. Needs ref.',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -115,6 +121,10 @@ export const InquiryAnswerSchema = Type.Object(
     note: Type.Union([Type.String(), Type.Null()]),
     automatic: Type.Boolean({ description: 'Given by the node itself: nothing matched and the node answers not-seen on its own.' }),
     at: DateTimeSchema,
+    incident: Type.Union([RefSchema, Type.Null()], {
+      description:
+        "sent: our reference number of the copy of the answering team's incident (ref) that it shared with us, once it arrived; otherwise null.",
+    }),
   },
   { additionalProperties: false },
 );

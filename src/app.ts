@@ -214,7 +214,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     authenticatePeer: feeds.authenticatePeer,
   });
   // Inquiries to all members of a forum (issue 14 part 5): fanned out per member through the policy.
-  const inquiryDeps = { config, db, clock, exchange, audit: audit.log, peers: peers.directory, sharing: sharing.service };
+  const inquiryDeps = {
+    config,
+    db,
+    clock,
+    exchange,
+    audit: audit.log,
+    peers: peers.directory,
+    sharing: sharing.service,
+    shares: sharing.shares,
+  };
   const inquiries = createForumInquiryModule(inquiryDeps);
   // Listens to incident changes (the feed to our coordinators) and takes the activity.* documents from the inbox.
   const coordination = createCoordinationModule({

@@ -27,6 +27,7 @@ interface WireAnswer {
   answer: string;
   ref: string | null;
   automatic: boolean;
+  incident: string | null;
 }
 interface WireInquiry extends WireSummary {
   question: string;
@@ -43,7 +44,8 @@ const list = (v: string | boolean | undefined) =>
         .map((s) => s.trim())
         .filter(Boolean)
     : [];
-const answerText = (a: WireAnswer) => `${a.answer}${a.ref ? ` (${a.ref})` : ''}${a.automatic ? ' [automatic]' : ''}`;
+const answerText = (a: WireAnswer) =>
+  `${a.answer}${a.ref ? ` (${a.ref})` : ''}${a.incident ? `, shared with us as ${a.incident}` : ''}${a.automatic ? ' [automatic]' : ''}`;
 const line = (i: WireSummary) =>
   `${i.id}  ${i.direction.padEnd(8)} ${i.forum.padEnd(12)} from ${i.poster.padEnd(14)} ${i.tlp.padEnd(6)} ${i.matchCount} match(es)  ${i.answerCount} answer(s)`;
 
@@ -87,6 +89,7 @@ async function run(args: string[]): Promise<string> {
     answer: { type: 'string' },
     ref: { type: 'string' },
     note: { type: 'string' },
+    share: { type: 'boolean' },
   } as const;
   const { pos, values, base, token } = await withNode(rest, opts, 1);
   const [id] = pos;
@@ -127,6 +130,7 @@ async function run(args: string[]): Promise<string> {
         answer: values.answer,
         ...(typeof values.ref === 'string' ? { ref: values.ref } : {}),
         ...(typeof values.note === 'string' ? { note: values.note } : {}),
+        ...(values.share ? { share: true } : {}),
       };
       return render((await requestNode(base, token, 'POST', `/api/v1/inquiries/${encodeURIComponent(id)}/answer`, body)) as WireInquiry);
     }
@@ -144,8 +148,9 @@ export const inquiryCommands: Record<string, Command> = {
                                                   ask every member of the forum's newest roster (default TLP AMBER)
   hikeshi inquiry list [--sent]                   inquiries received (or sent), with match and answer counts
   hikeshi inquiry show <inquiry-id>               received: what matched here; sent: each member and its answer
-  hikeshi inquiry answer <inquiry-id> --answer seen|not-seen|affected [--ref <our-ref>] [--note <text>]
-                                                  answer the poster (only it)
+  hikeshi inquiry answer <inquiry-id> --answer seen|not-seen|affected [--ref <our-ref> [--share]] [--note <text>]
+                                                  answer the poster (only it); --share also shares incident
+                                                  <our-ref> with it first, as the sharing policy allows
 
 ${CONFIG_FLAGS_HELP}`,
     async run(args, out) {

@@ -7,7 +7,7 @@ import type { AuditLog } from '../audit/audit.module.js';
 import type { InboxOutcome, Outbox } from '../exchange/exchange.module.js';
 import { findIncident } from '../incidents/incidents.module.js';
 import type { PeerDirectory } from '../peers/peers.module.js';
-import type { MessageDisclosure, MessageDisclosureOutcome } from '../sharing/index.js';
+import type { MessageDisclosure, MessageDisclosureOutcome, ShareService } from '../sharing/index.js';
 import { findMember, findPostedInquiry, insertAnswer, type InquiryRecord } from './forum-inquiry.repository.js';
 import type { RosterDocument } from '../../../schemas/forum.schema.js';
 
@@ -20,6 +20,8 @@ export interface InquiryDeps {
   peers: Pick<PeerDirectory, 'find'>;
   outbox: Pick<Outbox, 'enqueue' | 'kick' | 'find'>;
   disclosure: MessageDisclosure;
+  /** An answer that carries our incident shares it first, as any share (InquiryAnswerInput.share). */
+  shares: Pick<ShareService, 'share'>;
 }
 
 export { newestRosterOf } from './forum.repository.js';

@@ -4,7 +4,7 @@ import type { Db } from '../../db/database.js';
 import type { AuditLog } from '../audit/audit.module.js';
 import { oneByOne, type Exchange } from '../exchange/exchange.module.js';
 import type { PeerDirectory } from '../peers/peers.module.js';
-import { createMessageDisclosure, type SharingService } from '../sharing/index.js';
+import { createMessageDisclosure, type SharingService, type ShareService } from '../sharing/index.js';
 import { forumInquiryRoutes } from './forum-inquiry.routes.js';
 import { createForumInquiryService, type ForumInquiryService } from './forum-inquiry.service.js';
 
@@ -15,6 +15,8 @@ export interface ForumInquiryModuleDeps {
   audit: AuditLog;
   peers: Pick<PeerDirectory, 'find'>;
   sharing: Pick<SharingService, 'evaluate' | 'record'>;
+  /** An answer may carry one of our incidents: shared first, as any share. */
+  shares: Pick<ShareService, 'share'>;
   exchange: Pick<Exchange, 'inbox' | 'outbox'>;
 }
 
@@ -45,6 +47,7 @@ export function createForumInquiryModule(deps: ForumInquiryModuleDeps): ForumInq
     peers: deps.peers,
     outbox: deps.exchange.outbox,
     disclosure,
+    shares: deps.shares,
   });
   deps.exchange.inbox.registerHandler('forum.inquiry', oneByOne(service.receiveInquiry));
   deps.exchange.inbox.registerHandler('forum.inquiry-answer', oneByOne(service.receiveAnswer));

@@ -15,7 +15,7 @@ import type { ForumInquiryDocument, ForumInquiryAnswerDocument } from '../../../
 import type { InboxOutcome } from '../exchange/exchange.module.js';
 import { findIncident } from '../incidents/incidents.module.js';
 import type { Scrubber } from '../policy/index.js';
-import { policyDenied, type MessageDisclosureOutcome } from '../sharing/index.js';
+import { findCopyByPeerRef, policyDenied, type MessageDisclosureOutcome } from '../sharing/index.js';
 import { canonicalNetwork, isIpAddress } from '../sites/sites.module.js';
 import { isActiveMember, newestRosterOf, receiveAnswer, sendAnswer, type InquiryDeps } from './forum-inquiry-answer.js';
 import { receiveInquiry } from './forum-inquiry-intake.js';
@@ -66,7 +66,7 @@ function scrubbed(body: ForumInquiryBody, scrubber: Scrubber | null): ForumInqui
   return out;
 }
 
-const wireAnswer = (a: InquiryAnswerRecord): InquiryAnswer => ({
+const wireAnswer = (a: InquiryAnswerRecord): Omit<InquiryAnswer, 'incident'> => ({
   team: a.team,
   answer: a.answer,
   ref: a.ref,
@@ -171,6 +171,32 @@ export function createForumInquiryService(deps: InquiryDeps) {
     };
   }
 
+  /**
+   * An answer that carries our incident: the incident goes first as an ordinary share, so the
+   * policy, redaction, audit and later updates are those of every share; a refusal stops the
+   * answer too (403, the deny audited), and the handler can answer without it. Shared before
+   * already: the poster holds the copy, the answer just names it.
+   */
+  async function shareWithPoster(id: string, input: InquiryAnswerInput, actor: string): Promise<void> {
+    if (!input.ref) throw invalid('share needs ref: the incident to share with the poster', '/share');
+    const inquiry = await findInquiry(db, id);
+    if (!inquiry) throw new ProblemError('not-found', `no inquiry ${id}`);
+    if (inquiry.direction !== 'received') throw new ProblemError('conflict', 'this node posted that inquiry: the members answer it');
+    try {
+      await deps.shares.share(input.ref, inquiry.posterTeam, { subject: actor, team: config.teamId });
+    } catch (err) {
+      if (!(err instanceof ProblemError && err.code === 'already-shared')) throw err;
+    }
+  }
+
+  /** Our copy of the incident an answering team shared with us, found by its reference number there. */
+  async function copyOf(answer: InquiryAnswerRecord): Promise<string | null> {
+    if (!answer.ref || answer.team === config.teamId) return null;
+    const incidentId = await findCopyByPeerRef(db, answer.team, answer.ref);
+    return incidentId ? ((await findIncident(db, incidentId))?.ref ?? null) : null;
+  }
+  const wire = async (a: InquiryAnswerRecord): Promise<InquiryAnswer> => ({ ...wireAnswer(a), incident: await copyOf(a) });
+
   return {
     async post(forumId: string, input: InquiryCreate, actor: string): Promise<InquiryPosted> {
       checkSubjects(input);
@@ -180,6 +206,7 @@ export function createForumInquiryService(deps: InquiryDeps) {
     },
 
     async answer(id: string, input: InquiryAnswerInput, actor: string): Promise<Inquiry> {
+      if (input.share) await shareWithPoster(id, input, actor);
       const outcome = await db.transaction().execute(async (tx) => {
         const inquiry = await findInquiry(tx, id);
         if (!inquiry) throw new ProblemError('not-found', `no inquiry ${id}`);
@@ -206,7 +233,7 @@ export function createForumInquiryService(deps: InquiryDeps) {
       for (const m of record.direction === 'sent' ? await listMembers(db, record.id) : []) {
         const delivery = m.messageId ? ((await deps.outbox.find(db, m.messageId))?.state ?? null) : null;
         const answer = newest.get(m.team);
-        members.push({ team: m.team, outcome: m.outcome, reason: m.reason, delivery, answer: answer ? wireAnswer(answer) : null });
+        members.push({ team: m.team, outcome: m.outcome, reason: m.reason, delivery, answer: answer ? await wire(answer) : null });
       }
       const incident =
         record.direction === 'sent'
@@ -221,7 +248,7 @@ export function createForumInquiryService(deps: InquiryDeps) {
         incident,
         matches: await listMatches(db, record.id),
         members,
-        answers: answers.map(wireAnswer),
+        answers: await Promise.all(answers.map(wire)),
       } as Inquiry;
     },
 

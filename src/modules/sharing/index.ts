@@ -28,7 +28,8 @@ export {
 export { effectiveTrustOf, trustInputsOf } from './peer-trust.js';
 
 // Public surface for other modules (docs/architecture.md, rule 3).
-export { reportBodyOf, reportContent } from './share.service.js';
+export { reportBodyOf, reportContent, type ShareService } from './share.service.js';
+export { findCopyByPeerRef } from './link.repository.js';
 export {
   createMessageDisclosure,
   type MessageDisclosure,

@@ -74,6 +74,12 @@ export async function findLinkByPeerRef(db: DbOrTx, peerTeam: string, peerRef: s
   return row ? toLink(row) : null;
 }
 
+/** Our copy of `peerTeam`'s report `peerRef` (a link that came in from that team), as our incident id. */
+export async function findCopyByPeerRef(db: DbOrTx, peerTeam: string, peerRef: string): Promise<string | null> {
+  const link = await findLinkByPeerRef(db, peerTeam, peerRef);
+  return link?.direction === 'incoming' ? link.incidentId : null;
+}
+
 /** Our incident `ourRef`, if it is linked to `peerTeam`. */
 export async function findLinkByOurRef(db: DbOrTx, peerTeam: string, ourRef: string): Promise<LinkRow | null> {
   const row = await db
