@@ -3,15 +3,24 @@ import { benchIncidentCreation } from './incident.bench.js';
 import { benchFederation } from './federation.bench.js';
 import { benchFeed, benchPolicy } from './feed.bench.js';
 import { benchSiteLookup } from './site-lookup.bench.js';
+import { benchContacts } from './contacts.bench.js';
+import { benchForumFanOut } from './forum.bench.js';
+import { benchInquiryMatching } from './forum-matching.bench.js';
+import { benchRelay } from './relay.bench.js';
 import { formatResult, type BenchResult } from './bench-result.js';
 
 /**
  * `npm run bench`: prints each figure with its target and the ratio to it. Not part of the
  * tests: speed is measured here, never asserted in a test. Engines: the embedded database
  * always; the PostgreSQL server when HIKESHI_BENCH_DATABASE_URL (default the local server) answers.
- * `npm run bench -- --quick` uses smaller sizes.
+ * `npm run bench -- --quick` uses smaller sizes; `--only NAME` (e.g. `--only forum`) runs the
+ * benches whose name starts with NAME.
  */
 const quick = process.argv.includes('--quick');
+const onlyAt = process.argv.indexOf('--only');
+const only = onlyAt >= 0 ? (process.argv[onlyAt + 1] ?? '') : null;
+/** The federation bench's end-to-end rate per engine: the forum fan-out's delivery target (measured there when absent). */
+const ingestRate = new Map<string, number>();
 
 async function serverAvailable(): Promise<boolean> {
   const { default: pg } = await import('pg');
@@ -31,18 +40,39 @@ const benches: Array<[string, Bench]> = [
   ['incident creation', (engine) => benchIncidentCreation({ engine, incidents: quick ? 300 : 2000, concurrency: 16 })],
   ['cold start', (engine) => benchColdStart({ engine })],
   ['site lookup', (engine) => benchSiteLookup({ engine, prefixes: quick ? 100_000 : 1_000_000, lookups: quick ? 1000 : 5000 })],
-  ['federation', (engine) => benchFederation({ engine, messages: quick ? 300 : 2000, concurrency: 32 })],
+  [
+    'federation',
+    async (engine) => {
+      const results = await benchFederation({ engine, messages: quick ? 300 : 2000, concurrency: 32 });
+      ingestRate.set(engine, results[0]!.value);
+      return results;
+    },
+  ],
   ['pull feed', (engine) => benchFeed({ engine, incidents: quick ? 10_000 : 100_000, pageSize: 500 })],
+  ['contacts', (engine) => benchContacts({ engine, queries: quick ? 200 : 1000, lookups: quick ? 5000 : 20_000 })],
+  ['forum fan-out', (engine) => benchForumFanOut({ engine, members: quick ? 100 : 500, ingestRate: ingestRate.get(engine) })],
+  ['relay', (engine) => benchRelay({ engine, reports: quick ? 100 : 500, concurrency: 8, ingestRate: ingestRate.get(engine) })],
+  [
+    'forum matching',
+    (engine) =>
+      benchInquiryMatching({
+        engine,
+        incidents: quick ? 10_000 : 100_000,
+        prefixes: quick ? 10_000 : 100_000,
+        inquiries: quick ? 300 : 1000,
+      }),
+  ],
 ];
 
 async function main(): Promise<void> {
   // The pure policy decision rate does not depend on an engine.
-  for (const r of benchPolicy({ iterations: quick ? 50_000 : 500_000 })) console.log(formatResult(r));
+  if (only === null) for (const r of benchPolicy({ iterations: quick ? 50_000 : 500_000 })) console.log(formatResult(r));
   const engines: Array<'pglite' | 'postgres'> = ['pglite'];
   if (await serverAvailable()) engines.push('postgres');
   else console.log('PostgreSQL server not reachable: embedded engine only');
   console.log(`Hikeshi benchmarks (${quick ? 'quick' : 'full'}), node ${process.version}, ${new Date().toISOString()}`);
   for (const [name, bench] of benches) {
+    if (only !== null && !name.startsWith(only)) continue;
     for (const engine of engines) {
       try {
         for (const r of await bench(engine)) console.log(formatResult(r));

@@ -175,11 +175,47 @@ async function main(): Promise<void> {
     const delta = await startNode('delta', 'Delta National CSIRT (abroad)', 'national', root);
     nodes.push(delta);
     await showForum(cc, alpha, bravo, delta);
+    await showRelay(cc, bravo, delta);
+    await showRetraction(alpha, bravo);
     say('\nDone: every step crossed real HTTP between four nodes, with signed documents and receipts.');
   } finally {
     for (const n of nodes.reverse()) await n.node.close().catch(() => {});
     await rm(root, { recursive: true, force: true });
   }
+}
+
+/**
+ * Issue 15: a relay through the coordination centre. bravo has never met delta; it asks cc, its
+ * coordinator, to pass its report on. cc's policy decides (purpose relay) and forwards bravo's
+ * signed report intact with its own signed hop; delta verifies both (bravo's key as the forum
+ * roster lists it) and files it as bravo's. delta's number comes back to bravo along the path, and
+ * so does delta's note on its copy.
+ */
+async function showRelay(cc: DemoNode, bravo: DemoNode, delta: DemoNode): Promise<void> {
+  step(11, "bravo asks cc to pass a report on to delta, a team bravo does not know; delta's number comes back");
+  const report = JSON.parse(await readFile(path.join(projectRoot(), 'docs/examples/incident.json'), 'utf8'));
+  report.title = "Phishing kit on a server in delta's country, seen from our customers";
+  const own = await api(bravo, 'POST', '/api/v1/incidents', report);
+  await api(bravo, 'POST', `/api/v1/incidents/${ref(own.ref)}/relays`, { via: 'cc', to: 'delta' });
+  say(`    bravo filed ${own.ref} and asked cc to relay it to delta (signed report naming the target)`);
+  const relayed = await until('the relay answered at bravo', async () => {
+    const { items } = await api(bravo, 'GET', `/api/v1/incidents/${ref(own.ref)}/relays`);
+    return items.find((r: any) => r.state === 'delivered' || r.state === 'refused');
+  });
+  if (relayed.state !== 'delivered') throw new Error(`the relay was refused by ${relayed.refusedBy}: ${relayed.deniedBy.join(', ')}`);
+  say(`    delta filed it as ${relayed.targetRef}; the number came back to bravo through cc (relay.delivered, delta's signed receipt)`);
+  const prov = await api(delta, 'GET', `/api/v1/incidents/${ref(relayed.targetRef)}/provenance`);
+  for (const h of prov.hops)
+    say(
+      `    delta's provenance: ${h.team} ${h.ref} TLP:${h.tlp} -> ${h.to}, signature ${h.verified ? `verified (${h.keySource} key)` : 'unverified'}`,
+    );
+  const noteText = 'The phishing server is taken down by its hosting provider.';
+  await api(delta, 'POST', `/api/v1/incidents/${ref(relayed.targetRef)}/journal`, { note: noteText });
+  const back = await until("delta's note at bravo", async () => {
+    const { items } = await api(bravo, 'GET', `/api/v1/incidents/${ref(own.ref)}/journal`);
+    return items.find((e: any) => e.kind === 'peer-note' && e.note === noteText);
+  });
+  say(`    bravo's journal of ${own.ref}: [${back.team}] ${back.kind}: ${back.note} (passed back by ${back.changes.via})`);
 }
 
 /**
@@ -303,3 +339,37 @@ main().then(
     process.exit(1);
   },
 );
+
+/**
+ * Issue 15 part 4: alpha shares a second report, finds it was a false alarm and retracts it with a
+ * statement its key signs; bravo's copy is marked and kept, and its sharing policy refuses it from
+ * then on. alpha sees bravo's signed acknowledgement.
+ */
+async function showRetraction(alpha: DemoNode, bravo: DemoNode): Promise<void> {
+  step(12, 'alpha shares another report, then finds it was a false alarm and retracts it everywhere it went');
+  const report = JSON.parse(await readFile(path.join(projectRoot(), 'docs/examples/incident.json'), 'utf8'));
+  report.title = 'Suspected exfiltration (turned out to be a backup job)';
+  const mistaken = await api(alpha, 'POST', '/api/v1/incidents', report);
+  await api(alpha, 'POST', `/api/v1/incidents/${ref(mistaken.ref)}/shares`, { peer: 'bravo' });
+  const share = await until('delivery to bravo', async () => {
+    const { items } = await api(alpha, 'GET', `/api/v1/incidents/${ref(mistaken.ref)}/shares`);
+    return items.find((s: any) => s.peer === 'bravo' && s.state === 'delivered');
+  });
+  await api(alpha, 'POST', `/api/v1/incidents/${ref(mistaken.ref)}/corrections`, {
+    kind: 'retract',
+    reason: 'false-positive',
+    note: 'The transfer was the nightly backup to our own off-site storage.',
+  });
+  const copy = await until('the retraction at bravo', async () => {
+    const c = await api(bravo, 'GET', `/api/v1/incidents/${ref(share.peerRef)}`);
+    return c.retracted ? c : null;
+  });
+  say(`    bravo ${copy.ref}: retracted by ${copy.retracted.originator} (${copy.retracted.reason}), kept for the audit`);
+  const explained = await api(bravo, 'POST', '/api/v1/policy/explain', { incident: copy.ref, peer: 'alpha', purpose: 'pull-feed' });
+  say(`    bravo's sharing policy now refuses it: ${explained.deniedBy.join(', ')}`);
+  const acknowledged = await until("bravo's acknowledgement at alpha", async () => {
+    const { items } = await api(alpha, 'GET', `/api/v1/incidents/${ref(mistaken.ref)}/corrections`);
+    return items[0]?.holders.find((h: any) => h.status === 'acknowledged');
+  });
+  say(`    alpha: the retraction is acknowledged by ${acknowledged.team} (${acknowledged.holderRef}), signed receipt`);
+}

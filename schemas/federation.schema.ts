@@ -1,18 +1,19 @@
 import Type, { type Static } from 'typebox';
 import { ContactSchema, DateTimeSchema, TlpSchema, UuidSchema } from './common.schema.js';
 import { ActivityRelatedBodySchema, ActivitySummaryBodySchema, ActivityWithdrawnBodySchema } from './coordination.schema.js';
-import {
-  ActivitySummarySchema,
-  POLICY_SECTIONS,
-  PolicySectionSchema,
-  ProvenanceHopSchema,
-  RedactionSchema,
-  ScrubbedSchema,
-} from './policy.schema.js';
+import { ActivitySummarySchema, POLICY_SECTIONS, PolicySectionSchema, RedactionSchema, ScrubbedSchema } from './policy.schema.js';
 import { CategorySchema, HostSchema, IncidentCreateSchema, IndicatorSchema, PhaseSchema } from './incident.schema.js';
 import { ForumRosterBodySchema } from './forum.schema.js';
 import { ForumInquiryAnswerBodySchema, ForumInquiryBodySchema } from './forum-inquiry.schema.js';
 import { ForumApplicationBodySchema, ForumSponsorshipBodySchema } from './forum-joining.schema.js';
+import { IncidentCorrectionAckBodySchema, IncidentCorrectionBodySchema } from './correction.schema.js';
+import {
+  RelayDeliveredBodySchema,
+  RelayForwardBodySchema,
+  RelayRefusedBodySchema,
+  RelayTargetSchema,
+  ReportProvenanceHopSchema,
+} from './relay.schema.js';
 
 /**
  * The federation exchange on the wire: the signed envelope, the message documents nodes send
@@ -63,6 +64,11 @@ export const MESSAGE_TYPES = [
   'forum.inquiry-answer',
   'forum.application',
   'forum.sponsorship',
+  'incident.correction',
+  'incident.correction-ack',
+  'relay.forward',
+  'relay.delivered',
+  'relay.refused',
 ] as const;
 export type MessageType = (typeof MESSAGE_TYPES)[number];
 
@@ -80,7 +86,7 @@ export const IncidentReportBodySchema = Type.Object(
     phase: PhaseSchema,
     incident: IncidentReportContentSchema,
     provenance: Type.Optional(
-      Type.Array(ProvenanceHopSchema, {
+      Type.Array(ReportProvenanceHopSchema, {
         minItems: 1,
         maxItems: 100,
         description:
@@ -93,6 +99,8 @@ export const IncidentReportBodySchema = Type.Object(
         description: "Sections the sender's policy replaced by a redaction marker for this receiver, with the reason.",
       }),
     ),
+    // A relay request (§5.18): the receiver is asked to pass this report, signed as it is, on to that team or address.
+    relayTo: Type.Optional(RelayTargetSchema),
   },
   {
     additionalProperties: false,
@@ -165,6 +173,16 @@ export const IncidentUpdateBodySchema = Type.Object(
     ref: RefSchema("The sender's reference number for the incident."),
     peerRef: Type.Optional(RefSchema("The receiver's reference number, when the sender knows it.")),
     change: IncidentChangeSchema,
+    relayedFrom: Type.Optional(
+      Type.Object(
+        { team: TeamId('The target team, whose change it is.'), ref: RefSchema("The target's reference number for its copy.") },
+        {
+          additionalProperties: false,
+          description:
+            "A relay passing back, towards the originator, a change the target of a relay made on its copy (§5.21): the target team, whose change it is, and its reference number. Accepted only from the team the receiver's relay went to.",
+        },
+      ),
+    ),
   },
   {
     additionalProperties: false,
@@ -397,6 +415,13 @@ export const ForumInquiryDocumentSchema = messageDocument('forum.inquiry', Forum
 export const ForumInquiryAnswerDocumentSchema = messageDocument('forum.inquiry-answer', ForumInquiryAnswerBodySchema);
 export const ForumApplicationDocumentSchema = messageDocument('forum.application', ForumApplicationBodySchema);
 export const ForumSponsorshipDocumentSchema = messageDocument('forum.sponsorship', ForumSponsorshipBodySchema);
+/** Corrections (schemas/correction.schema.ts): the originator's signed re-label or retraction, and holders' acknowledgements. */
+export const IncidentCorrectionDocumentSchema = messageDocument('incident.correction', IncidentCorrectionBodySchema);
+export const IncidentCorrectionAckDocumentSchema = messageDocument('incident.correction-ack', IncidentCorrectionAckBodySchema);
+/** Relays (schemas/relay.schema.ts): the originator's report forwarded intact with signed hops, and the answers travelling back. */
+export const RelayForwardDocumentSchema = messageDocument('relay.forward', RelayForwardBodySchema);
+export const RelayDeliveredDocumentSchema = messageDocument('relay.delivered', RelayDeliveredBodySchema);
+export const RelayRefusedDocumentSchema = messageDocument('relay.refused', RelayRefusedBodySchema);
 
 export type IncidentReportDocument = Static<typeof IncidentReportDocumentSchema>;
 export type IncidentUpdateDocument = Static<typeof IncidentUpdateDocumentSchema>;
@@ -416,6 +441,11 @@ export type ForumInquiryDocument = Static<typeof ForumInquiryDocumentSchema>;
 export type ForumInquiryAnswerDocument = Static<typeof ForumInquiryAnswerDocumentSchema>;
 export type ForumApplicationDocument = Static<typeof ForumApplicationDocumentSchema>;
 export type ForumSponsorshipDocument = Static<typeof ForumSponsorshipDocumentSchema>;
+export type IncidentCorrectionDocument = Static<typeof IncidentCorrectionDocumentSchema>;
+export type IncidentCorrectionAckDocument = Static<typeof IncidentCorrectionAckDocumentSchema>;
+export type RelayForwardDocument = Static<typeof RelayForwardDocumentSchema>;
+export type RelayDeliveredDocument = Static<typeof RelayDeliveredDocumentSchema>;
+export type RelayRefusedDocument = Static<typeof RelayRefusedDocumentSchema>;
 
 export const MESSAGE_DOCUMENT_SCHEMAS = {
   'incident.report': IncidentReportDocumentSchema,
@@ -436,6 +466,11 @@ export const MESSAGE_DOCUMENT_SCHEMAS = {
   'forum.inquiry-answer': ForumInquiryAnswerDocumentSchema,
   'forum.application': ForumApplicationDocumentSchema,
   'forum.sponsorship': ForumSponsorshipDocumentSchema,
+  'incident.correction': IncidentCorrectionDocumentSchema,
+  'incident.correction-ack': IncidentCorrectionAckDocumentSchema,
+  'relay.forward': RelayForwardDocumentSchema,
+  'relay.delivered': RelayDeliveredDocumentSchema,
+  'relay.refused': RelayRefusedDocumentSchema,
 } as const;
 
 export type MessageDocument =
@@ -456,7 +491,12 @@ export type MessageDocument =
   | ForumInquiryDocument
   | ForumInquiryAnswerDocument
   | ForumApplicationDocument
-  | ForumSponsorshipDocument;
+  | ForumSponsorshipDocument
+  | IncidentCorrectionDocument
+  | IncidentCorrectionAckDocument
+  | RelayForwardDocument
+  | RelayDeliveredDocument
+  | RelayRefusedDocument;
 
 export const MessageDocumentSchema = Type.Union(Object.values(MESSAGE_DOCUMENT_SCHEMAS), {
   description: 'A message document; `type` selects the body.',

@@ -1,5 +1,6 @@
 import Type, { type Static } from 'typebox';
 import { ContactSchema, DateTimeSchema, TlpSchema } from './common.schema.js';
+import { RetractionSchema } from './correction.schema.js';
 
 /**
  * An incident as §7 of the lecture says a report must carry it: the receiving team's reference
@@ -212,6 +213,13 @@ export const IncidentSchema = Type.Object(
     evidence: Type.Array(EvidenceSchema),
     indicators: Type.Array(IndicatorSchema),
     externalRefs: Type.Array(ExternalRefSchema),
+    retracted: Type.Optional(
+      Type.Object(RetractionSchema.properties, {
+        additionalProperties: false,
+        description:
+          'Present when the originator retracted the report (docs/federation-protocol.md §5.19): kept for the audit, no longer shared.',
+      }),
+    ),
     version: Type.Integer({
       description: 'Increases with every change; send it back in If-Match to avoid lost updates.',
     }),

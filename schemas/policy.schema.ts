@@ -105,6 +105,7 @@ export const POLICY_RULES = [
   'red-not-named',
   'tlp-need-to-know',
   'tlp-trust',
+  'retracted',
 ] as const;
 export type PolicyRuleId = (typeof POLICY_RULES)[number];
 export const PolicyRuleIdSchema = Type.Enum(POLICY_RULES);
@@ -255,6 +256,12 @@ export const PolicyItemSchema = Type.Object(
     ),
     lawEnforcementApprovals: Type.Optional(Type.Array(LawEnforcementApprovalSchema, { maxItems: 100 })),
     provenance: Type.Optional(Type.Union([ProvenanceSchema, Type.Null()], { description: 'Absent or null: our own incident.' })),
+    retracted: Type.Optional(
+      Type.Object(
+        { originator: teamId('The team that retracted it.'), reason: text(100, 'Why (false-positive, hoax, mistaken, other).') },
+        { additionalProperties: false, description: 'Present when the originator retracted the report: nothing of it goes anywhere.' },
+      ),
+    ),
   },
   { additionalProperties: false },
 );

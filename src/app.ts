@@ -2,13 +2,13 @@ import fastifyJwt from '@fastify/jwt';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyInstance, type onRequestHookHandler } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyPluginAsync, type onRequestHookHandler } from 'fastify';
 import { sql } from 'kysely';
 import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
 import type { Config } from './config.js';
 import type { NodeSigner } from './crypto/index.js';
-import type { DatabaseHandle } from './db/database.js';
+import type { DatabaseHandle, Db } from './db/database.js';
 import { authenticateApi } from './http/auth.js';
 import { clientErrorHandler, frameworkErrors, registerErrorHandling, registerNotFound } from './http/error-handler.js';
 import { registerInputGuards } from './http/input-guards.js';
@@ -34,6 +34,7 @@ import { createForumModule } from './modules/forum/forum.module.js';
 import { createForumInquiryModule } from './modules/forum/forum-inquiry.module.js';
 import { createSharingModule } from './modules/sharing/sharing.module.js';
 import { createCoordinationModule } from './modules/coordination/coordination.module.js';
+import { wireContacts } from './contact-directory.js';
 import { isTokenRevoked } from './modules/tokens/token.repository.js';
 import { tokenRoutes } from './modules/tokens/token.routes.js';
 import { ProblemResponse, ProblemSchema } from '../schemas/common.schema.js';
@@ -46,6 +47,8 @@ export interface AppDeps {
   /** Seams for tests: a fixed clock, a quiet logger, outgoing HTTP to peers. */
   clock?: Clock;
   logger?: boolean;
+  /** Where log lines go instead of stdout: tests that read every line a node logs. */
+  logStream?: { write(line: string): void };
   fetch?: typeof fetch;
 }
 
@@ -97,6 +100,7 @@ async function registerOpenApi(app: FastifyInstance, config: Config): Promise<vo
         { name: 'forums', description: 'Forums: signed rosters from their operator, members as peers' },
         { name: 'policy', description: 'Sharing policy: explain, per-incident facts, effective trust' },
         { name: 'audit', description: 'Hash-chained record of every disclosure decision' },
+        { name: 'contacts', description: 'Contact determination: whom to tell about an address, host, domain or AS number' },
         { name: 'federation', description: 'Node to node: signed documents, receipts, peer tokens, feeds' },
         {
           name: 'coordination',
@@ -118,7 +122,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const db = database.db;
 
   const app = Fastify({
-    logger: deps.logger === false ? false : loggerOptions(config),
+    logger: deps.logger === false ? false : { ...(loggerOptions(config) as object), ...(deps.logStream ? { stream: deps.logStream } : {}) },
     bodyLimit: config.bodyLimitBytes,
     // Our 404/415/400 answers come from the error handler; trust no proxy headers by default.
     return503OnClosing: true,
@@ -176,6 +180,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     audit: audit.log,
     incidents,
     exchange,
+    signer: deps.signer,
   });
   const feeds = createFeedsModule({
     config,
@@ -237,6 +242,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     audit: audit.log,
     log: app.log,
   });
+  // Contact determination (issue 15 part 1): route plans from our data and the outside sources.
+  const contacts = wireContacts({ config, db, clock, audit: audit.log, fetch: deps.fetch, sites, peers, forums: forums.service });
   app.decorate('federation', {
     start: () => {
       exchange.start();
@@ -256,9 +263,51 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const perAddress = await registerPublicRoutes(app, { config, database, profiles, signer: deps.signer, clock });
 
   // 4. /api/v1: the team's own handlers and integrators, with API tokens.
+  await registerApiRoutes(app, { db, config, clock, tokenSecret: deps.tokenSecret, profiles, sites, incidents }, [
+    audit.apiRoutes,
+    peers.apiRoutes,
+    exchange.apiRoutes,
+    groups.apiRoutes,
+    sharing.apiRoutes,
+    coordination.apiRoutes,
+    forums.apiRoutes,
+    inquiries.apiRoutes,
+    contacts.apiRoutes,
+  ]);
+
+  // 5. /federation/v1: peer nodes. The module authenticates each route itself: signed
+  // documents for messages and token requests, peer tokens (federation audience) for pulls.
+  await app.register(
+    async (fed) => {
+      if (perAddress) fed.addHook('onRequest', perAddress);
+      for (const routes of [peers, exchange, feeds, audit, forums].map((m) => m.federationRoutes)) await fed.register(routes);
+    },
+    { prefix: '/federation/v1' },
+  );
+
+  return app;
+}
+
+/**
+ * /api/v1: every route needs a bearer API token (and says so in the OpenAPI document); the
+ * node's own routes first, then each module's, in the order given.
+ */
+async function registerApiRoutes(
+  app: FastifyInstance,
+  deps: {
+    db: Db;
+    config: Config;
+    clock: Clock;
+    tokenSecret: string;
+    profiles: ReturnType<typeof createProfileService>;
+    sites: ReturnType<typeof createSiteService>;
+    incidents: ReturnType<typeof createIncidentService>;
+  },
+  modules: FastifyPluginAsync[],
+): Promise<void> {
+  const { db, config, clock, profiles, sites, incidents } = deps;
   await app.register(
     async (api) => {
-      // Every route here needs a bearer token; say so in the OpenAPI document too.
       api.addHook('onRoute', (route) => {
         route.schema = { ...route.schema, security: [{ bearer: [] }] };
       });
@@ -267,33 +316,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await api.register(tokenRoutes, { db, tokenSecret: deps.tokenSecret, teamId: config.teamId, clock });
       await api.register(siteRoutes, { sites });
       await api.register(incidentRoutes, { incidents, teamId: config.teamId });
-      await api.register(audit.apiRoutes);
-      await api.register(peers.apiRoutes);
-      await api.register(exchange.apiRoutes);
-      await api.register(groups.apiRoutes);
-      await api.register(sharing.apiRoutes);
-      await api.register(coordination.apiRoutes);
-      await api.register(forums.apiRoutes);
-      await api.register(inquiries.apiRoutes);
+      for (const routes of modules) await api.register(routes);
     },
     { prefix: '/api/v1' },
   );
-
-  // 5. /federation/v1: peer nodes. The module authenticates each route itself: signed
-  // documents for messages and token requests, peer tokens (federation audience) for pulls.
-  await app.register(
-    async (fed) => {
-      if (perAddress) fed.addHook('onRequest', perAddress);
-      await fed.register(peers.federationRoutes);
-      await fed.register(exchange.federationRoutes);
-      await fed.register(feeds.federationRoutes);
-      await fed.register(audit.federationRoutes);
-      await fed.register(forums.federationRoutes);
-    },
-    { prefix: '/federation/v1' },
-  );
-
-  return app;
 }
 
 /**

@@ -55,6 +55,20 @@ export const ConfigSchema = Type.Object(
      * (HIKESHI_INQUIRY_AUTO_NOT_SEEN=true|false, default false; issue 14 part 5).
      */
     inquiryAutoNotSeen: Type.Boolean(),
+    /** Contact determination's outside sources (HIKESHI_CONTACTS_*; contactsFrom below). */
+    contacts: Type.Object(
+      {
+        dnsServers: Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 10 }),
+        rdapBootstrapUrl: Type.String({ pattern: '^https?://' }),
+        securityTxtBase: Type.String({ pattern: '^https?://', description: 'Where a security.txt is read, {domain} replaced.' }),
+        timeoutMs: Type.Integer({ minimum: 100, maximum: 120_000 }),
+        maxResponseBytes: Type.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024 }),
+        cacheTtlSeconds: Type.Integer({ minimum: 1, maximum: 30 * 86_400 }),
+        failureTtlSeconds: Type.Integer({ minimum: 1, maximum: 86_400 }),
+        planTtlSeconds: Type.Integer({ minimum: 0, maximum: 86_400 }),
+      },
+      { additionalProperties: false },
+    ),
     /** Outbox delivery tuning (HIKESHI_DELIVERY_*): knobs an operator rarely touches; tests shorten them. */
     delivery: Type.Object(
       {
@@ -149,6 +163,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     // Off by default: an automatic answer tells the poster something about our data.
     inquiryAutoNotSeen: boolFrom(env, 'HIKESHI_INQUIRY_AUTO_NOT_SEEN', false),
     delivery: deliveryFrom(env),
+    contacts: contactsFrom(env),
     ...overrides,
   };
   const check = Compile(ConfigSchema);
@@ -184,6 +199,31 @@ function deliveryFrom(env: Env): Config['delivery'] {
     timeoutMs: intFrom(env, 'HIKESHI_DELIVERY_TIMEOUT_MS', 15_000),
     leaseMs: intFrom(env, 'HIKESHI_DELIVERY_LEASE_SECONDS', 120) * 1000,
     batchSize: 16,
+  };
+}
+
+/**
+ * Contact determination (issue 15 part 1) from the environment:
+ *
+ *   HIKESHI_CONTACTS_DNS_SERVERS           resolvers for SOA lookups, ip or ip:port, comma-separated (the system's)
+ *   HIKESHI_CONTACTS_RDAP_BOOTSTRAP_URL    where IANA's RDAP bootstrap files are read (https://data.iana.org/rdap/)
+ *   HIKESHI_CONTACTS_SECURITY_TXT_BASE     where a domain's security.txt is read, {domain} replaced (https://{domain})
+ *   HIKESHI_CONTACTS_TIMEOUT_MS            one outside lookup, redirects included (5000)
+ *   HIKESHI_CONTACTS_MAX_RESPONSE_BYTES    the largest answer read (1048576: dns.json is ~100 KiB)
+ *   HIKESHI_CONTACTS_CACHE_TTL_SECONDS     how long an answer is kept (86400)
+ *   HIKESHI_CONTACTS_FAILURE_TTL_SECONDS   how long a failed lookup is not repeated (300)
+ *   HIKESHI_CONTACTS_PLAN_TTL_SECONDS      how long a whole plan is reused in memory (60; 0: never)
+ */
+function contactsFrom(env: Env): Config['contacts'] {
+  return {
+    dnsServers: listFrom(env, 'HIKESHI_CONTACTS_DNS_SERVERS'),
+    rdapBootstrapUrl: env['HIKESHI_CONTACTS_RDAP_BOOTSTRAP_URL'] || 'https://data.iana.org/rdap/',
+    securityTxtBase: env['HIKESHI_CONTACTS_SECURITY_TXT_BASE'] || 'https://{domain}',
+    timeoutMs: intFrom(env, 'HIKESHI_CONTACTS_TIMEOUT_MS', 5_000),
+    maxResponseBytes: intFrom(env, 'HIKESHI_CONTACTS_MAX_RESPONSE_BYTES', 1024 * 1024),
+    cacheTtlSeconds: intFrom(env, 'HIKESHI_CONTACTS_CACHE_TTL_SECONDS', 86_400),
+    failureTtlSeconds: intFrom(env, 'HIKESHI_CONTACTS_FAILURE_TTL_SECONDS', 300),
+    planTtlSeconds: intFrom(env, 'HIKESHI_CONTACTS_PLAN_TTL_SECONDS', 60),
   };
 }
 

@@ -23,6 +23,8 @@ import { backupCommands } from './backup-commands.js';
 import { keyCommands } from './key-commands.js';
 import { forumCommands } from './forum-commands.js';
 import { inquiryCommands } from './inquiry-commands.js';
+import { incidentCommands } from './incident-commands.js';
+import { contactsCommands } from './contacts-commands.js';
 import { AuditBrokenError, extraCommands } from './extra-commands.js';
 
 /**
@@ -202,6 +204,8 @@ ${CONFIG_FLAGS_HELP}`,
   ...keyCommands,
   ...forumCommands,
   ...inquiryCommands,
+  ...incidentCommands,
+  ...contactsCommands,
 };
 
 function usage(): string {

@@ -43,6 +43,25 @@ export function atGroupEnd(tx: Tx, hook: () => Promise<void>): boolean {
   return true;
 }
 
+/**
+ * Runs `work` inside `tx` as one group: the writes that wait for a group's end (atGroupEnd: the
+ * audit entries) are made once, after it, as in a group commit. For a transaction that does the
+ * same kind of work many times over (an inquiry's fan-out: one audited decision per member).
+ * Inside a group already, it just runs `work`.
+ */
+export async function asOneGroup<T>(tx: Tx, work: () => Promise<T>): Promise<T> {
+  if (groupEnds.has(tx)) return work();
+  const hooks: Array<() => Promise<void>> = [];
+  groupEnds.set(tx, hooks);
+  try {
+    const out = await work();
+    for (let hook = hooks.shift(); hook; hook = hooks.shift()) await hook();
+    return out;
+  } finally {
+    groupEnds.delete(tx);
+  }
+}
+
 export interface GroupCommit<I, O> {
   run(item: I): Promise<O>;
 }

@@ -10,6 +10,9 @@ import type {
   ForumInquiryMatchTable,
   ForumInquiryAnswerTable,
 } from './forum-tables.js';
+import type { ContactCacheTable } from './contact-tables.js';
+import type { IncidentCorrectionAckTable, IncidentCorrectionTable } from './correction-tables.js';
+import type { IncidentSignedProvenanceTable, RelayTable } from './relay-tables.js';
 
 /**
  * One interface per table, composed into the database type Kysely checks queries against.
@@ -94,6 +97,8 @@ export interface IncidentTable {
   installed_software: Json<unknown[]>;
   evidence: Json<unknown[]>;
   indicators: Json<unknown[]>;
+  /** A retracted report (migration 0025): who retracted it, when and why; null while it stands. */
+  retraction: ColumnType<object | null, string | null | undefined, string | null>;
   version: Generated<number>;
   created_by: string;
   created_at: Timestamp;
@@ -321,6 +326,11 @@ export interface DatabaseSchema {
   forum_inquiry_answer: ForumInquiryAnswerTable;
   key_vouch: KeyVouchTable;
   sent_introduction: SentIntroductionTable;
+  contact_cache: ContactCacheTable;
+  incident_correction: IncidentCorrectionTable;
+  incident_correction_ack: IncidentCorrectionAckTable;
+  relay: RelayTable;
+  incident_signed_provenance: IncidentSignedProvenanceTable;
 }
 
 /** Trust groups and per-incident sharing facts (migration 0005). */

@@ -75,6 +75,29 @@ export const PROBLEMS = {
   'peer-not-active': { status: 409, title: 'The peer is suspended or its key changed' },
   'already-shared': { status: 409, title: 'The incident is already shared with that peer' },
   'quarantine-mismatch': { status: 409, title: 'The quarantined message does not come from the peer named' },
+  // corrections (docs/federation-protocol.md §5.19, §5.20)
+  'correction-not-originator': {
+    status: 409,
+    title: 'Only the originator corrects a report: this incident is a copy received from another team',
+  },
+  'correction-invalid': { status: 422, title: 'The correction is inconsistent: a relabel needs a label, a retraction a reason' },
+  'correction-refused': {
+    status: 403,
+    title:
+      "The correction is not the originator's, does not come along the report's provenance, or loosens a label without the originator's verified signature",
+  },
+  // relays and signed provenance (docs/federation-protocol.md §5.18, §5.21, §5.22)
+  'provenance-invalid': {
+    status: 400,
+    title:
+      "The report's provenance does not chain: a hop's signature fails, its prev is not the digest of the hop before, or the last hop is not the sender's to us",
+  },
+  'relay-invalid': {
+    status: 400,
+    title:
+      "The relayed report cannot be accepted: the originator's signature fails, it names another target, or its hops do not start with the originator's",
+  },
+  'unknown-relay': { status: 409, title: 'No relay of this node went through that team for that message' },
   // sharing policy (docs/trust-model.md)
   'policy-denied': { status: 403, title: 'The sharing policy does not allow this disclosure' },
   // coordination (docs/federation-protocol.md §5.8, §5.9)

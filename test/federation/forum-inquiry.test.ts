@@ -1,18 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
-import { buildTestNode, type TestNode } from '../helpers/build-test-app.js';
 import {
-  addPeer,
   api,
   auditKinds,
   createIncident,
-  fastDelivery,
   messageDocument,
   partnersBoth,
   postMessage,
   sign,
   waitFor,
 } from '../helpers/federation-harness.js';
+import { buildForumNodes, foundForum, receivedInquiries, showInquiry } from '../helpers/forum-harness.js';
 
 /**
  * Inquiries to all members of a forum (issue 14 part 5). cc operates "first" and is a member;
@@ -22,38 +20,33 @@ import {
  * answers `affected` with its reference number and alpha sees the answers per member. A member
  * that is down gets it when it is back (outbox retry).
  */
-fastDelivery();
 const MARK = 'zq-inquiry-marker';
 // alpha's outgoing HTTP to this URL fails while set: a member that is down.
 let downUrl: string | null = null;
-const cc = await buildTestNode(t, { key: 'cc', listen: true, startWorker: true, config: { inquiryAutoNotSeen: true } });
-const alpha = await buildTestNode(t, {
-  key: 'alpha',
-  listen: true,
-  startWorker: true,
-  fetch: (input, init) =>
-    downUrl && String(input instanceof Request ? input.url : input).startsWith(downUrl)
-      ? Promise.reject(new TypeError('fetch failed'))
-      : fetch(input, init),
+const { cc, alpha, bravo, mallory } = await buildForumNodes(t, {
+  nodes: {
+    cc: { config: { inquiryAutoNotSeen: true } },
+    alpha: {
+      fetch: (input, init) =>
+        downUrl && String(input instanceof Request ? input.url : input).startsWith(downUrl)
+          ? Promise.reject(new TypeError('fetch failed'))
+          : fetch(input, init),
+    },
+  },
+  partners: [
+    ['cc', 'alpha'],
+    ['cc', 'bravo'],
+    ['alpha', 'mallory'],
+  ],
+  pins: [['bravo', 'mallory']],
 });
-const bravo = await buildTestNode(t, { key: 'bravo', listen: true, startWorker: true });
-const mallory = await buildTestNode(t, { key: 'mallory', listen: true, startWorker: true });
-await partnersBoth(cc, alpha);
-await partnersBoth(cc, bravo);
-await partnersBoth(alpha, mallory);
-await addPeer(bravo, mallory);
 
 const host = '198.51.100.77';
 let bravoRef = '';
 let firstInquiry = '';
 
-const received = async (node: TestNode) =>
-  (await api(node, 'GET', '/inquiries?direction=received', 'reader')).json().items as Array<{
-    id: string;
-    matchCount: number;
-    poster: string;
-  }>;
-const show = async (node: TestNode, id: string) => (await api(node, 'GET', `/inquiries/${id}`, 'reader')).json();
+const received = receivedInquiries;
+const show = showInquiry;
 const inquiryInput = (extra: Record<string, unknown> = {}) => ({
   question: `Do you see SSH scans from this host? ${MARK}-question`,
   hosts: [{ ip: host, hostname: `${MARK}-host.example.net` }],
@@ -65,14 +58,7 @@ const inquiryInput = (extra: Record<string, unknown> = {}) => ({
 });
 
 t.test('the forum: cc operates it, cc, alpha and bravo are members', async (t) => {
-  t.equal((await api(cc, 'POST', '/forums', 'admin', { id: 'first', name: 'First', role: 'operator', sponsorsNeeded: 0 })).statusCode, 201);
-  for (const team of ['cc', 'alpha', 'bravo'])
-    t.equal((await api(cc, 'PUT', `/forums/first/draft/${team}`, 'admin', { kind: 'full' })).statusCode, 201, team);
-  for (const member of [alpha, bravo])
-    t.equal((await api(member, 'POST', '/forums', 'admin', { id: 'first', role: 'member', operator: 'cc' })).statusCode, 201);
-  t.equal((await api(cc, 'POST', '/forums/first/roster', 'admin')).statusCode, 201);
-  for (const member of [alpha, bravo])
-    await waitFor('v1', async () => (await api(member, 'GET', '/forums/first', 'reader')).json().rosterVersion === 1);
+  await foundForum(t, { operator: cc, members: [cc, alpha, bravo] });
   const incident = await createIncident(bravo, { hosts: [{ ip: host, role: 'source' }], indicators: [], tlp: 'AMBER' });
   bravoRef = incident.ref;
 });

@@ -2,18 +2,8 @@ import t from 'tap';
 import { verifyDocumentSignature } from '../../src/crypto/index.js';
 import { verifyAuditChain } from '../../src/modules/audit/audit-chain.js';
 import { loadFixtureKey, loadFixturePeerKey } from '../fixtures/keys/index.js';
-import { buildTestNode, type TestNode } from '../helpers/build-test-app.js';
-import {
-  addPeer,
-  api,
-  auditKinds,
-  fastDelivery,
-  messageDocument,
-  partnersBoth,
-  postMessage,
-  sign,
-  waitFor,
-} from '../helpers/federation-harness.js';
+import { addPeer, api, auditKinds, messageDocument, postMessage, sign, waitFor } from '../helpers/federation-harness.js';
+import { buildForumNodes, forumCli, foundForum } from '../helpers/forum-harness.js';
 
 /**
  * Joining a forum (issue 14 part 3): bravo applies to cc, the operator of "first"; alpha, a
@@ -21,16 +11,17 @@ import {
  * only once it holds enough signed sponsorships by active members for the key it pins itself.
  * Sponsorships from non-members, for another key, or for an unverified key are refused.
  */
-fastDelivery();
-const cc = await buildTestNode(t, { key: 'cc', listen: true, startWorker: true });
-const alpha = await buildTestNode(t, { key: 'alpha', listen: true, startWorker: true });
-const bravo = await buildTestNode(t, { key: 'bravo', listen: true, startWorker: true });
-const mallory = await buildTestNode(t, { key: 'mallory', listen: true, startWorker: true });
-await partnersBoth(cc, alpha);
-await partnersBoth(cc, bravo);
-await partnersBoth(alpha, bravo);
-await addPeer(cc, mallory);
-await addPeer(mallory, cc);
+const { cc, alpha, bravo, mallory } = await buildForumNodes(t, {
+  partners: [
+    ['cc', 'alpha'],
+    ['cc', 'bravo'],
+    ['alpha', 'bravo'],
+  ],
+  pins: [
+    ['cc', 'mallory'],
+    ['mallory', 'cc'],
+  ],
+});
 
 type Candidate = {
   team: string;
@@ -42,14 +33,9 @@ const candidates = async () => (await api(cc, 'GET', '/forums/first/applications
 const candidate = async (team: string) => (await candidates()).find((c) => c.team === team);
 
 t.test('the forum is founded: cc and alpha in version 1', async (t) => {
-  t.equal((await api(cc, 'POST', '/forums', 'admin', { id: 'first', name: 'First', role: 'operator', sponsorsNeeded: 2 })).statusCode, 201);
-  t.equal((await api(cc, 'PUT', '/forums/first/draft/cc', 'admin', { kind: 'full' })).statusCode, 201);
-  t.equal((await api(cc, 'PUT', '/forums/first/draft/alpha', 'admin', { kind: 'full' })).statusCode, 201, 'founders need no sponsors');
-  for (const node of [alpha, bravo, mallory]) {
-    t.equal((await api(node, 'POST', '/forums', 'admin', { id: 'first', role: 'member', operator: 'cc' })).statusCode, 201);
-  }
-  t.equal((await api(cc, 'POST', '/forums/first/roster', 'admin')).statusCode, 201);
-  await waitFor('alpha has v1', async () => (await api(alpha, 'GET', '/forums/first', 'reader')).json().rosterVersion === 1);
+  // Founders need no sponsors; bravo and mallory join but are not listed; alpha holds version 1.
+  const published = await foundForum(t, { operator: cc, sponsorsNeeded: 2, members: [cc, alpha], joiners: [alpha, bravo, mallory] });
+  t.same(published, { version: 1, sentTo: ['alpha'] });
 });
 
 t.test('bravo applies; alpha sponsors it; cc admits it on the signed sponsorships alone', async (t) => {
@@ -168,15 +154,7 @@ t.test('a withdrawn sponsorship stops counting; the CLI shows the candidates', a
   await waitFor('withdrawn', async () =>
     (await candidate('bravo'))?.sponsorships.some((s) => s.sponsor === 'alpha' && s.withdrawn && !s.counts),
   );
-  const { forumCommands } = await import('../../src/cli/forum-commands.js');
-  const lines: string[] = [];
-  const cli = (node: TestNode, ...args: string[]) =>
-    forumCommands.forum!.run([...args, '--url', node.url, '--data-dir', node.config.dataDir, '--team-id', node.config.teamId], (s) =>
-      lines.push(s),
-    );
-  await cli(cc, 'applications', 'first');
-  t.match(lines.at(-1), /^bravo\s+applied \S+\s+key verified here\s+sponsors that count: none$/);
-  await cli(alpha, 'sponsor', 'first', 'bravo');
-  t.match(lines.at(-1), /^sponsorship of bravo sent to the operator cc$/);
+  t.match((await forumCli(cc, 'applications', 'first')).at(-1), /^bravo\s+applied \S+\s+key verified here\s+sponsors that count: none$/);
+  t.match((await forumCli(alpha, 'sponsor', 'first', 'bravo')).at(-1), /^sponsorship of bravo sent to the operator cc$/);
   await waitFor('counts again', async () => (await candidate('bravo'))?.sponsorships.some((s) => s.sponsor === 'alpha' && s.counts));
 });

@@ -1,22 +1,12 @@
 import t from 'tap';
 import { createPeerClient } from '../../src/modules/exchange/peer-client.js';
 import { requestPeerToken } from '../../src/modules/feeds/feeds.module.js';
-import { forumCommands } from '../../src/cli/forum-commands.js';
 import { verifyAuditChain } from '../../src/modules/audit/audit-chain.js';
 import { signDocument } from '../../src/crypto/index.js';
 import { loadFixtureKey, loadFixtureSigner } from '../fixtures/keys/index.js';
-import { buildTestNode, type TestNode } from '../helpers/build-test-app.js';
-import {
-  addPeer,
-  api,
-  auditKinds,
-  fastDelivery,
-  messageDocument,
-  partnersBoth,
-  postMessage,
-  sign,
-  waitFor,
-} from '../helpers/federation-harness.js';
+import type { TestNode } from '../helpers/build-test-app.js';
+import { api, auditKinds, messageDocument, postMessage, sign, waitFor } from '../helpers/federation-harness.js';
+import { buildForumNodes, forumCli, forumOf } from '../helpers/forum-harness.js';
 
 /**
  * A forum (issue 14): cc operates "first" and signs its roster; alpha and bravo are members;
@@ -25,17 +15,15 @@ import {
  * takes the floor and the vouch away at once. Rosters from anyone but the operator, older
  * versions, duplicates and sponsors who are not members are refused and change nothing.
  */
-fastDelivery();
-const cc = await buildTestNode(t, { key: 'cc', listen: true, startWorker: true });
-const alpha = await buildTestNode(t, { key: 'alpha', listen: true, startWorker: true });
-const bravo = await buildTestNode(t, { key: 'bravo', listen: true, startWorker: true });
-const mallory = await buildTestNode(t, { key: 'mallory', listen: true, startWorker: true });
-await partnersBoth(cc, alpha);
-await partnersBoth(cc, bravo);
-await addPeer(alpha, mallory);
+const { cc, alpha, bravo, mallory } = await buildForumNodes(t, {
+  partners: [
+    ['cc', 'alpha'],
+    ['cc', 'bravo'],
+  ],
+  pins: [['alpha', 'mallory']],
+});
 
-const forum = (node: TestNode) =>
-  api(node, 'GET', '/forums/first', 'reader').then((r) => r.json() as { rosterVersion: number; ourMembership: string });
+const forum = (node: TestNode) => forumOf(node);
 const groupMembers = async (node: TestNode) =>
   (
     (await api(node, 'GET', '/groups/first/members', 'reader')).json().items as Array<{ teamId: string; level: string; source: string }>
@@ -225,13 +213,7 @@ t.test('fetching: a listed member refreshes from the operator; others learn noth
 });
 
 t.test('hikeshi forum: list and show through the running node; usage errors', async (t) => {
-  const cli = async (node: TestNode, ...args: string[]) => {
-    const lines: string[] = [];
-    await forumCommands.forum!.run([...args, '--url', node.url, '--data-dir', node.config.dataDir, '--team-id', node.config.teamId], (s) =>
-      lines.push(s),
-    );
-    return lines.join('\n');
-  };
+  const cli = async (node: TestNode, ...args: string[]) => (await forumCli(node, ...args)).join('\n');
   t.match(await cli(alpha, 'list'), /^first\s+member\s+operator cc\s+roster v2\s+2 member\(s\)\s+ours: full$/);
   const shown = await cli(alpha, 'show', 'first');
   t.match(shown, /alpha\s+full\s+active\s+[0-9A-F]{40}\s+here: self/);

@@ -43,6 +43,8 @@ export interface TestNodeOptions {
   /** Start the federation worker (outbox delivery) after listening. */
   startWorker?: boolean;
   fetch?: typeof fetch;
+  /** Log with pino into this stream (at config.logLevel) instead of not at all: tests that read the logs. */
+  logStream?: { write(line: string): void };
 }
 
 /** A node built on a fresh database, torn down with the test. */
@@ -85,7 +87,7 @@ async function buildOnce(t: Teardown, options: TestNodeOptions): Promise<TestNod
     database: testDb.handle,
     signer: init.signer,
     tokenSecret: init.tokenSecret,
-    logger: false,
+    ...(options.logStream ? { logStream: options.logStream } : { logger: false }),
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.fetch ? { fetch: options.fetch } : {}),
   });

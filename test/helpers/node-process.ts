@@ -17,6 +17,8 @@ export async function startNodeProcess(options: {
   publicUrl: string;
   tokenSecret: string;
   schema: string | null;
+  /** How long the first start may take (a loaded machine migrates slowly); 60 s by default. */
+  readyTimeoutMs?: number;
 }): Promise<ChildProcess> {
   const url = `http://127.0.0.1:${options.port}`;
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot(), 'src/cli/run.ts'), 'serve'], {
@@ -46,6 +48,9 @@ export async function startNodeProcess(options: {
     child.once('exit', (code, signal) => reject(new Error(`${options.name} exited (${code ?? signal}): ${stderr.slice(-2000)}`))),
   );
   exited.catch(() => {});
-  await Promise.race([exited, waitFor(`${options.name} ready`, async () => (await fetch(`${url}/readyz`)).ok, 60_000, 100)]);
+  await Promise.race([
+    exited,
+    waitFor(`${options.name} ready`, async () => (await fetch(`${url}/readyz`)).ok, options.readyTimeoutMs ?? 60_000, 100),
+  ]);
   return child;
 }

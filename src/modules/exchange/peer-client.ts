@@ -6,6 +6,8 @@
  * reason without internals (it may go back to an API client or into the outbox's last error).
  */
 
+import { networkFailure, readBoundedText } from '../../http/bounded-response.js';
+
 export interface PeerClientSettings {
   /** How long one call may take, connection to last byte. */
   timeoutMs: number;
@@ -73,56 +75,21 @@ export function createPeerClient(fetchImpl: typeof fetch, settings: PeerClientSe
       } catch (err) {
         throw callError(err, target, timeoutMs);
       }
-      const declared = Number(response.headers.get('content-length'));
-      if (Number.isFinite(declared) && declared > maxBytes) {
-        await response.body?.cancel().catch(() => {});
-        throw new PeerCallError('too-large', `${target.host} answered more than ${maxBytes} bytes`);
-      }
-      const bytes = await readCapped(response, maxBytes, target, timeoutMs);
-      let text: string;
       try {
-        text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-      } catch {
-        throw new PeerCallError('not-text', `${target.host} answered with something that is not UTF-8 text`);
+        return { status: response.status, text: await readBoundedText(response, target, maxBytes, timeoutMs) };
+      } catch (err) {
+        throw callError(err, target, timeoutMs);
       }
-      return { status: response.status, text };
     },
   };
 }
 
-async function readCapped(response: Response, maxBytes: number, target: URL, timeoutMs: number): Promise<Uint8Array> {
-  if (!response.body) return new Uint8Array();
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.byteLength;
-      if (total > maxBytes) {
-        await reader.cancel().catch(() => {});
-        throw new PeerCallError('too-large', `${target.host} answered more than ${maxBytes} bytes`);
-      }
-      chunks.push(value);
-    }
-  } catch (err) {
-    if (err instanceof PeerCallError) throw err;
-    throw callError(err, target, timeoutMs);
-  }
-  return Buffer.concat(chunks);
-}
-
 /** A short reason without internals. */
 function callError(err: unknown, target: URL, timeoutMs: number): PeerCallError {
-  if (err instanceof Error) {
-    if (err.name === 'TimeoutError' || err.name === 'AbortError')
-      return new PeerCallError('timeout', `no answer from ${target.host} within ${timeoutMs} ms`);
-    const cause = (err as { cause?: { code?: unknown; message?: unknown } }).cause;
-    if (cause && typeof cause.message === 'string' && /redirect/i.test(cause.message)) {
-      return new PeerCallError('redirect', `${target.host} answered with a redirect, which is not followed`);
-    }
-    if (cause && typeof cause.code === 'string') return new PeerCallError('unreachable', `cannot reach ${target.host} (${cause.code})`);
+  const cause = err instanceof Error ? (err as { cause?: { message?: unknown } }).cause : undefined;
+  if (cause && typeof cause.message === 'string' && /redirect/i.test(cause.message)) {
+    return new PeerCallError('redirect', `${target.host} answered with a redirect, which is not followed`);
   }
-  return new PeerCallError('unreachable', `cannot reach ${target.host}`);
+  const failure = networkFailure(err, target, timeoutMs);
+  return new PeerCallError(failure.kind, failure.message);
 }

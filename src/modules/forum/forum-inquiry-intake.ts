@@ -3,17 +3,14 @@ import type { Tx } from '../../db/database.js';
 import { ProblemError } from '../../http/problem.js';
 import type { ForumInquiryBody, InquiryMatch } from '../../../schemas/forum-inquiry.schema.js';
 import type { InboxOutcome } from '../exchange/exchange.module.js';
-import { findSiteByAddress, findSiteByDomain, domainSuffixes, parseAddress } from '../sites/sites.module.js';
+import { domainSuffixes, parseAddress } from '../sites/sites.module.js';
 import { isActiveMember, newestRosterOf, sendAnswer, type InquiryDeps } from './forum-inquiry-answer.js';
 import {
-  incidentsByAddress,
-  incidentsByHostname,
-  incidentsByIndicator,
-  incidentsInNetwork,
+  incidentCandidates,
   insertInquiry,
   insertMatches,
   ourConstituency,
-  sitesOverlapping,
+  siteCandidates,
   type InquiryRecord,
 } from './forum-inquiry.repository.js';
 import { matchesOf, probesOf, type MatchCandidate } from './inquiry-matching.js';
@@ -71,28 +68,20 @@ export async function receiveInquiry(
   return { status: 'applied', incidentId: null, ref: null };
 }
 
-/** Indexed lookups for each thing asked about, then the pure matching over what they found. */
+/** Indexed lookups for each thing asked about (one statement for incidents, one for sites), then the pure matching over what they found. */
 export async function matchInquiry(
   tx: Tx,
   body: Pick<ForumInquiryBody, 'hosts' | 'networks' | 'domains' | 'indicators'>,
 ): Promise<InquiryMatch[]> {
   const probes = probesOf(body);
+  const addresses = probes.addresses.flatMap((a) => parseAddress(a) ?? []);
   const found: MatchCandidate[] = [
-    ...(await incidentsByAddress(tx, probes.addresses)),
-    ...(await incidentsByHostname(tx, probes.names)),
-    ...(await incidentsByIndicator(tx, probes.indicatorValues)),
+    ...(await incidentCandidates(tx, probes)),
+    ...(await siteCandidates(tx, {
+      addresses,
+      names: probes.names.map((name) => ({ name, suffixes: domainSuffixes(name) })),
+      networks: probes.networks,
+    })),
   ];
-  for (const network of probes.networks) {
-    found.push(...(await incidentsInNetwork(tx, network)), ...(await sitesOverlapping(tx, network)));
-  }
-  for (const address of probes.addresses) {
-    const parsed = parseAddress(address);
-    const site = parsed ? await findSiteByAddress(tx, parsed.address, parsed.family) : null;
-    if (site) found.push({ kind: 'site', id: site.site.id, label: site.site.name, matchedOn: 'ip', value: address });
-  }
-  for (const name of probes.names) {
-    const site = await findSiteByDomain(tx, domainSuffixes(name));
-    if (site) found.push({ kind: 'site', id: site.site.id, label: site.site.name, matchedOn: 'domain', value: name });
-  }
   return matchesOf(probes, found, await ourConstituency(tx));
 }

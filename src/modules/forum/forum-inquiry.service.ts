@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Tx } from '../../db/database.js';
+import { asOneGroup } from '../../db/group-commit.js';
 import { ProblemError } from '../../http/problem.js';
 import type { Incident } from '../../../schemas/incident.schema.js';
 import type {
@@ -200,7 +201,8 @@ export function createForumInquiryService(deps: InquiryDeps) {
   return {
     async post(forumId: string, input: InquiryCreate, actor: string): Promise<InquiryPosted> {
       checkSubjects(input);
-      const { posted, queued } = await db.transaction().execute((tx) => fanOut(deps, tx, forumId, input, actor));
+      // One audited decision per member: their audit entries go in as one write at the end (asOneGroup).
+      const { posted, queued } = await db.transaction().execute((tx) => asOneGroup(tx, () => fanOut(deps, tx, forumId, input, actor)));
       if (queued) deps.outbox.kick();
       return posted;
     },

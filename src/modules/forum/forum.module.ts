@@ -2,7 +2,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { Compile } from 'typebox/compile';
 import type { Clock } from '../../clock.js';
 import type { NodeSigner } from '../../crypto/index.js';
-import type { Db } from '../../db/database.js';
+import type { Db, DbOrTx } from '../../db/database.js';
 import { ProblemError } from '../../http/problem.js';
 import { SignedRosterSchema, type SignedRoster } from '../../../schemas/forum.schema.js';
 import type { AuditLog } from '../audit/audit.module.js';
@@ -10,6 +10,7 @@ import { oneByOne, type Exchange, type PeerClient } from '../exchange/exchange.m
 import { PeerPullError, pullFromPeer } from '../feeds/feeds.module.js';
 import type { GroupService } from '../groups/groups.module.js';
 import type { PeerDirectory, PeerRecord } from '../peers/peers.module.js';
+import { listForumIds, newestRosterOf } from './forum.repository.js';
 import { forumApiRoutes, forumFederationRoutes, forumOperatorRoutes } from './forum.routes.js';
 import { createForumService, type ForumService } from './forum.service.js';
 import { forumJoiningRoutes } from './forum-joining.routes.js';
@@ -105,3 +106,23 @@ export function createForumModule(deps: ForumModuleDeps): ForumModule {
 }
 
 export { type ForumService } from './forum.service.js';
+
+/**
+ * The key fingerprint each forum we hold lists for `team` in its newest signed roster, as its
+ * operator signed it (active members only: a suspended member is not vouched for), with the
+ * forum and its operator. A roster was verified against its operator's key when it was applied;
+ * how far the caller trusts the operator is the caller's rule. Relays use it as a key source for
+ * hop and origin signatures (docs/federation-protocol.md §5.22).
+ */
+export async function rosterFingerprintsOf(
+  db: DbOrTx,
+  team: string,
+): Promise<Array<{ forum: string; operator: string; fingerprint: string }>> {
+  const found: Array<{ forum: string; operator: string; fingerprint: string }> = [];
+  for (const id of await listForumIds(db)) {
+    const roster = await newestRosterOf(db, id);
+    const member = roster?.members.find((m) => m.team === team && m.status === 'active');
+    if (roster && member) found.push({ forum: id, operator: roster.operator, fingerprint: member.fingerprint });
+  }
+  return found;
+}

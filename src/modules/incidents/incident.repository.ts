@@ -42,6 +42,7 @@ function toIncident(row: IncidentRow, externalRefs: Array<{ team: string; ref: s
     evidence: row.evidence as Incident['evidence'],
     indicators: row.indicators as Incident['indicators'],
     externalRefs,
+    ...(row.retraction ? { retracted: row.retraction as NonNullable<Incident['retracted']> } : {}),
     version: row.version,
     createdBy: row.created_by,
     createdAt: iso(row.created_at)!,
@@ -270,6 +271,15 @@ export async function updateIncidentContent(
 }
 
 /** Sets the incident's label alone (a label change its originator sent for our copy), as a new version. */
+/** Marks a report retracted (migration 0025): kept, no longer shared. */
+export async function setIncidentRetraction(tx: Tx, id: string, retraction: object, at: Date): Promise<void> {
+  await tx
+    .updateTable('incident')
+    .set({ retraction: JSON.stringify(retraction), version: sql`version + 1`, updated_at: at })
+    .where('id', '=', id)
+    .execute();
+}
+
 export async function setIncidentTlp(tx: Tx, id: string, tlp: Tlp, at: Date): Promise<void> {
   await tx
     .updateTable('incident')

@@ -22,6 +22,7 @@ import {
   listIncidents,
   listJournal,
   markIncidentChanged,
+  setIncidentRetraction,
   setIncidentTlp,
   updateIncidentContent,
   type IncidentContent,
@@ -79,6 +80,13 @@ export interface IncidentService extends PersonalDataOperations {
    * as on a handler's change (the coordinator feed withdraws, later holders are told).
    */
   relabelInTx(tx: Tx, incidentId: string, tlp: Tlp, changes: Record<string, unknown>): Promise<Incident>;
+  /**
+   * Marks a report retracted by its originator inside the caller's transaction (ADR 0018): the
+   * incident is kept, `retracted` shows on it, and the sharing policy refuses it from then on.
+   * Journals a `retracted` entry of our own team, so the change listeners act on it (the
+   * coordinator summary is withdrawn). A second retraction changes nothing.
+   */
+  retractInTx(tx: Tx, incidentId: string, retraction: NonNullable<Incident['retracted']>): Promise<Incident>;
 }
 
 /**
@@ -396,6 +404,23 @@ export function createIncidentService(deps: {
     },
     createInTx,
     createManyInTx,
+    async retractInTx(tx, incidentId, retraction) {
+      const before = await mustFind(tx, incidentId, true);
+      if (before.retracted) return before;
+      const at = clock();
+      await setIncidentRetraction(tx, incidentId, retraction, at);
+      const after = await mustFind(tx, incidentId);
+      await journal(tx, after, {
+        incidentId,
+        at,
+        actor: 'node',
+        actorTeam: config.teamId,
+        kind: 'retracted',
+        changes: { correctionId: retraction.correctionId, originator: retraction.originator, reason: retraction.reason },
+        note: retraction.note,
+      });
+      return after;
+    },
     relabelInTx: (tx, incidentId, tlp, changes) =>
       relabel({ clock, teamId: config.teamId, find: mustFind, journal }, tx, incidentId, tlp, changes),
     async appendInTx(tx, incidentId, entry) {

@@ -8,6 +8,7 @@ import { oneByOne } from '../exchange/exchange.module.js';
 import type { PeerClient } from '../exchange/exchange.module.js';
 import type { ProfileService } from '../profile/profile.module.js';
 import type { PeerDirectory } from './peer-directory.js';
+import type { PeerDetails } from './peer.repository.js';
 import { peerApiRoutes, peerFederationRoutes } from './peer.routes.js';
 import { createPeerService } from './peer.service.js';
 import { createProfilePublisher } from './signed-profile.js';
@@ -29,6 +30,8 @@ export interface PeersModuleDeps {
 export interface PeersModule {
   /** Who the other teams are: every other module asks this (the exchange through its PeerKeyring port). */
   directory: PeerDirectory;
+  /** Active peers with the signed profiles their keys were pinned from (whose constituency contact determination reads). */
+  activeWithProfiles(): Promise<PeerDetails[]>;
   /** Mounted under /api/v1: /peers. */
   apiRoutes: FastifyPluginAsync;
   /** Mounted under /federation/v1: GET /profile. */
@@ -72,6 +75,7 @@ export function createPeersModule(deps: PeersModuleDeps): PeersModule {
   });
   return {
     directory: service,
+    activeWithProfiles: () => service.list({ status: 'active' }),
     apiRoutes: async (api) => {
       await api.register(peerApiRoutes(service));
       await api.register(introductionApiRoutes({ introductions, report: (teamId) => service.vouches(teamId), introductionsNeeded }));
@@ -100,4 +104,5 @@ export function createPeersModule(deps: PeersModuleDeps): PeersModule {
 
 // Public surface for other modules (docs/architecture.md, rule 3).
 export { type ExpectedPeer, type PeerDirectory, type PeerRecord, type PeerStatus } from './peer-directory.js';
+export { type PeerDetails } from './peer.repository.js';
 export { type OwnKeyRotation } from './own-key-rotation.js';

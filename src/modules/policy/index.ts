@@ -66,3 +66,13 @@ export {
 export { trustAtLeast, trustRank, higherTrust, lowerTrust, stricterTlp, tlpRank } from './policy-order.js';
 export { benchPolicyDecisions, type PolicyBenchResult } from './policy-bench.js';
 export { decideLabelChange, mayNotifyLabelTightening, type LabelChangeInput, type LabelChangeOutcome } from './label-change.js';
+export {
+  decideCorrectionAcceptance,
+  decideCopyBinding,
+  mayForwardCorrection,
+  type CopyBinding,
+  type CorrectionAcceptance,
+  type CorrectionAcceptanceInput,
+  type OriginHopFacts,
+  type OriginatorSignature,
+} from './correction-rules.js';

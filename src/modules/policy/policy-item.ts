@@ -14,5 +14,11 @@ export interface PolicyItemFacts extends Omit<PolicyItem, 'tlp' | 'sections'> {
 
 export function policyItemFromIncident(incident: Incident, facts: PolicyItemFacts): PolicyItem {
   const { isInternalHost, ...rest } = facts;
-  return { ...rest, tlp: incident.tlp, sections: sectionsPresent(incident, internalHostPredicate(isInternalHost)) };
+  return {
+    ...rest,
+    tlp: incident.tlp,
+    sections: sectionsPresent(incident, internalHostPredicate(isInternalHost)),
+    // A retraction is a fact of the incident itself (its originator's signed correction), not of the caller.
+    ...(incident.retracted ? { retracted: { originator: incident.retracted.originator, reason: incident.retracted.reason } } : {}),
+  };
 }

@@ -232,6 +232,29 @@ export const POLICY_SCENARIOS: readonly PolicyScenario[] = [
       press: 'FFFF .... .... .... ....',
     },
   },
+  {
+    id: 'received-retracted',
+    title: 'Received, then retracted by its originator',
+    description:
+      "A report ORIGIN sent us with the row's label, that ORIGIN has since retracted (a hoax); a handler chose the recipient, which is also named for RED and approved for law enforcement. Nothing of a retracted report goes anywhere (rule retracted).",
+    item: (tlp) =>
+      received(tlp, {
+        chosenRecipients: [RECIPIENT],
+        redRecipients: [RECIPIENT],
+        lawEnforcementApprovals: [{ recipient: RECIPIENT, approvedBy: 'handler-1', legalBasis: 'Court order 2026-123' }],
+        retracted: { originator: ORIGINATOR, reason: 'hoax' },
+      }),
+    recipient: team('peer'),
+    expected: {
+      direct: DENY_ALL,
+      relay: DENY_ALL,
+      broadcast: DENY_ALL,
+      'coordinator-feed': DENY_ALL,
+      'pull-feed': DENY_ALL,
+      'law-enforcement': DENY_ALL,
+      press: DENY_ALL,
+    },
+  },
 ];
 
 /**
@@ -306,5 +329,5 @@ function expandScenario(s: PolicyScenario): PolicyTableRow[] {
   return rows;
 }
 
-/** Every scenario x purpose x TLP label x trust level: 8 x 7 x 5 x 4 = 1120 rows. */
+/** Every scenario x purpose x TLP label x trust level: 9 x 7 x 5 x 4 = 1260 rows. */
 export const POLICY_TABLE: readonly PolicyTableRow[] = Object.freeze(POLICY_SCENARIOS.flatMap(expandScenario));

@@ -276,6 +276,13 @@ export function decide(item: PolicyItem, recipient: PolicyRecipient, purpose: Pu
   const relayRequested = provenance !== null && has(provenance.relayRequestedTo);
   if (provenance) checkProvenance({ reasons, deny }, provenance, { who, label, holder, relayRequested, recipient, relationship, purpose });
 
+  // -- A retracted report goes nowhere, whoever asks and whatever for (ADR 0018) -------------------
+  if (item.retracted)
+    deny(
+      'retracted',
+      `the originator ${item.retracted.originator} retracted this report (${item.retracted.reason}): it is kept for the audit and no longer shared.`,
+    );
+
   // -- Purpose rules ------------------------------------------------------------------------------
   const chosen = has(item.chosenRecipients);
   let approved = false;

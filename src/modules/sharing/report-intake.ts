@@ -19,6 +19,7 @@ import { findIncident } from '../incidents/incidents.module.js';
 import type { Actor, IncidentService } from '../incidents/incidents.module.js';
 import { decideLabelChange, LIMIT_IMPLIED_BY_TLP, stricterTlp } from '../policy/index.js';
 import { answerInvestigation, findInvestigation, insertInvestigation } from './investigation.repository.js';
+import { listRelays } from './relay.repository.js';
 import {
   addExternalRefIfMissing,
   findIncidentIdByExternalRef,
@@ -78,7 +79,8 @@ export function receivedProvenance(
   contentTlp: Tlp,
 ): ReceivedProvenance {
   const label = stricterTlp(doc.tlp, contentTlp);
-  const hops: ProvenanceHop[] = chain ? chain.map((h) => ({ ...h })) : [];
+  // The policy keeps team, label and time; signed hops are kept as received elsewhere (ADR 0020).
+  const hops: ProvenanceHop[] = chain ? chain.map((h) => ({ team: h.team, tlp: h.tlp, ...(h.at !== undefined ? { at: h.at } : {}) })) : [];
   if (hops.at(-1)?.team !== doc.from) hops.push({ team: doc.from, tlp: label, at: doc.created });
   const strictest = hops.reduce<Tlp>((l, h) => stricterTlp(l, h.tlp), label);
   return {
@@ -90,6 +92,16 @@ export function receivedProvenance(
 }
 
 const actorOf = (doc: { from: string }): Actor => ({ subject: doc.from, team: doc.from });
+
+/** A change passed back by a relay: accepted only from the team our relay of this incident went to, about its target. */
+async function relayedChangeOf(tx: Tx, incidentId: string, doc: IncidentUpdateDocument): Promise<{ team: string; ref: string }> {
+  const relayed = doc.body.relayedFrom!;
+  const ours = await listRelays(tx, incidentId);
+  if (!ours.some((r) => r.via === doc.from && r.targetTeam === relayed.team))
+    throw new ProblemError('unknown-relay', `no relay of this incident went through ${doc.from} to ${relayed.team}`);
+  await addExternalRefIfMissing(tx, incidentId, relayed.team, relayed.ref);
+  return { team: relayed.team, ref: relayed.ref };
+}
 
 /**
  * A label change from upstream binds our copy (docs/trust-model.md §4.7): a tightening at
@@ -306,21 +318,25 @@ export function createReportIntake(deps: ReportIntakeDeps): ReportIntake {
     if (link.peerRef !== doc.body.ref) await setLinkPeerRef(tx, link.incidentId, doc.from, doc.body.ref);
     await addExternalRefIfMissing(tx, link.incidentId, doc.from, doc.body.ref);
     const change = doc.body.change;
+    // A relay passing back its target's change (§5.21): the target's entry, through the relay.
+    const relayed = doc.body.relayedFrom ? await relayedChangeOf(tx, link.incidentId, doc) : null;
     // Recorded as the other team's entry; our own phase stays where our handlers put it.
     await incidents.appendInTx(tx, link.incidentId, {
       kind: `peer-${change.kind}`,
-      actor: { subject: change.actor, team: doc.from },
+      actor: { subject: change.actor, team: relayed?.team ?? doc.from },
       note: change.note ?? null,
       changes: {
-        peerRef: doc.body.ref,
+        peerRef: relayed?.ref ?? doc.body.ref,
         messageId: doc.id,
         at: change.at,
+        ...(relayed ? { via: doc.from, relayedFrom: relayed } : {}),
         ...(change.phase ? { phase: change.phase } : {}),
         ...(change.fields ? { fields: change.fields } : {}),
       },
     });
     const tlpChange = change.fields?.find((f) => f.field === 'tlp');
-    if (tlpChange && typeof tlpChange.to === 'string' && (TLP_LABELS as readonly string[]).includes(tlpChange.to)) {
+    // A relayed change is downstream's: it never sets our label.
+    if (!relayed && tlpChange && typeof tlpChange.to === 'string' && (TLP_LABELS as readonly string[]).includes(tlpChange.to)) {
       await applyLabelChange(deps, tx, link.incidentId, doc, tlpChange.to as Tlp);
     }
     const incident = (await findIncident(tx, link.incidentId))!;

@@ -27,6 +27,8 @@ import { registerUpdateTravel } from './update-travel.js';
 import type { OutboundRow } from '../exchange/exchange.module.js';
 
 import { findLink, insertLink, listLinks, setLinkReport, type LinkRow } from './link.repository.js';
+import type { NodeSigner } from '../../crypto/index.js';
+import { signShareProvenance } from './relay-signing.js';
 
 /**
  * Sharing: what leaves this node. Every outgoing document is signed once and written to the
@@ -53,6 +55,8 @@ export interface ShareDeps {
   audit: AuditLog;
   /** Called after a commit that queued messages: lets the worker deliver without waiting for its next poll. */
   onQueued: () => void;
+  /** Signs our provenance hop on every report we send (ADR 0020); absent: the hop goes unsigned. */
+  signer?: NodeSigner;
 }
 
 export interface ShareService {
@@ -185,6 +189,7 @@ export function createShareService(deps: ShareDeps): ShareService {
           return { denied: outcome };
         }
         const { decision } = outcome;
+        if (deps.signer) await signShareProvenance({ signer: deps.signer, clock, config: deps.config }, tx, incident, outcome, peer.teamId);
         const message = await enqueue(
           tx,
           {

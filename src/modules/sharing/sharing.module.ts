@@ -1,13 +1,22 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { systemClock } from '../../clock.js';
 import type { Config } from '../../config.js';
+import type { NodeSigner } from '../../crypto/index.js';
 import type { Exchange } from '../exchange/exchange.module.js';
+import { oneByOne } from '../exchange/exchange.module.js';
 import { eraseCopiesOnErasure } from './erasure-of-copies.js';
 import type { IncidentService } from '../incidents/incidents.module.js';
 import { documentRoutes } from './documents.routes.js';
 import { createIncidentPolicyService } from './incident-policy.service.js';
 import { createReportIntake } from './report-intake.js';
+import { createCorrectionIntake } from './correction-intake.js';
+import { createCorrectionService } from './correction.service.js';
+import { correctionRoutes } from './corrections.routes.js';
 import { createShareService, type ShareService } from './share.service.js';
+import type { PeerDirectory } from '../peers/peers.module.js';
+import { createRelayIntake } from './relay-intake.js';
+import { createRelayService } from './relay.service.js';
+import { relayRoutes } from './relays.routes.js';
 import { shareRoutes } from './shares.routes.js';
 import { sharingRoutes } from './sharing.routes.js';
 import { createSharingService, type SharingDeps, type SharingService } from './sharing.service.js';
@@ -22,6 +31,10 @@ export type SharingModuleDeps = Omit<SharingDeps, 'incidents'> & {
   config: Pick<Config, 'teamId'>;
   exchange: Exchange;
   incidents: IncidentService;
+  /** Signs the originator's corrections (ADR 0018), and our provenance hops (ADR 0020). */
+  signer: NodeSigner;
+  /** Relays route through peers and coordinators and verify hops with their keys (ADR 0020). */
+  peers: Pick<PeerDirectory, 'find' | 'listRecords' | 'keyOf'>;
 };
 
 export interface SharingModule {
@@ -48,13 +61,51 @@ export function createSharingModule(deps: SharingModuleDeps): SharingModule {
     sharing: service,
     audit: deps.audit,
     onQueued: () => exchange.outbox.kick(),
+    signer: deps.signer,
   });
   const intake = createReportIntake({ clock, config: deps.config, incidents: deps.incidents, audit: deps.audit });
-  exchange.inbox.registerHandler('incident.report', intake.reports);
+  // Corrections (ADR 0018): a report just filed takes the corrections kept for it.
+  const travel = { outbox: exchange.outbox, audit: deps.audit, onQueued: () => exchange.outbox.kick() };
+  const correctionIntake = createCorrectionIntake({ ...travel, clock, config: deps.config, incidents: deps.incidents, peers: deps.peers });
+  const corrections = createCorrectionService({
+    ...travel,
+    db: deps.db,
+    clock,
+    config: deps.config,
+    signer: deps.signer,
+    incidents: deps.incidents,
+  });
+  // Relays and signed provenance (ADR 0020): a report's hops are checked before it is filed, and
+  // kept with the copy; a relay request is acted on once its report is filed.
+  const relayDeps = {
+    ...travel,
+    clock,
+    config: deps.config,
+    signer: deps.signer,
+    peers: deps.peers,
+    incidents: deps.incidents,
+    sharing: service,
+  };
+  const relayIntake = createRelayIntake(relayDeps);
+  const relays = createRelayService({ ...relayDeps, db: deps.db });
+  exchange.inbox.registerHandler('incident.report', async (tx, docs, received) => {
+    const hops = await relayIntake.checkReports(tx, docs);
+    const outcomes = await intake.reports(tx, docs);
+    await correctionIntake.applyPending(tx, docs, outcomes);
+    await relayIntake.afterReports(tx, docs, outcomes, received, hops);
+    return outcomes;
+  });
+  exchange.inbox.registerHandler('relay.forward', oneByOne(relayIntake.forward));
+  exchange.inbox.registerHandler('relay.delivered', oneByOne(relayIntake.delivered));
+  exchange.inbox.registerHandler('relay.refused', oneByOne(relayIntake.refused));
+  exchange.inbox.registerHandler('incident.correction', oneByOne(correctionIntake.receive));
+  exchange.inbox.registerHandler('incident.correction-ack', oneByOne(corrections.receiveAck));
+  exchange.outbox.onDelivered(corrections.delivered);
   exchange.inbox.registerHandler('incident.update', intake.updates);
   exchange.inbox.registerHandler('investigation.request', intake.investigationRequests);
   exchange.inbox.registerHandler('investigation.result', intake.investigationResults);
   exchange.outbox.onDelivered(intake.delivered);
+  exchange.outbox.onDelivered(relayIntake.onDelivered);
   eraseCopiesOnErasure({ incidents: deps.incidents, exchange });
   return {
     service,
@@ -63,6 +114,8 @@ export function createSharingModule(deps: SharingModuleDeps): SharingModule {
       await api.register(sharingRoutes, { sharing: service, incidentPolicy });
       await api.register(shareRoutes, { shares, teamId: deps.config.teamId });
       await api.register(documentRoutes, { incidents: deps.incidents, inbox: exchange.inbox });
+      await api.register(correctionRoutes, { corrections, teamId: deps.config.teamId });
+      await api.register(relayRoutes, { relays, teamId: deps.config.teamId });
     },
   };
 }
