@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import { canonicalBytes } from '../../src/crypto/index.js';
+import { canonicalBytes, signDocument } from '../../src/crypto/index.js';
 import { hopStatement, signHop } from '../../src/modules/sharing/relay-hops.js';
 import { buildTestNode, type TestNode } from '../helpers/build-test-app.js';
 import {
@@ -239,6 +239,44 @@ t.test('a forward whose inner signature fails is refused and audited at D, nothi
     t.equal(r.status, 200, r.text);
     t.equal(await incidentCount(D), before + 1);
   });
+});
+
+t.test('a correction that reaches D before the relayed copy is kept, then applied when the forward is filed', async (t) => {
+  const { origin, originHop, cHop, incident } = await genuineForward(t);
+  const eRef = 'MALLORY#EARLY-1';
+  const eHop = await signHop(E.signer, { team: 'mallory', ref: eRef, tlp: 'AMBER', at: new Date(), to: 'bravo' }, cHop);
+  // alpha's retraction, sent on by mallory (the team that passes the copy to bravo) before the copy.
+  const statement = await signDocument(
+    {
+      v: 1,
+      type: 'incident.correction',
+      id: crypto.randomUUID(),
+      originator: 'alpha',
+      originatorRef: incident.ref,
+      issued: new Date().toISOString(),
+      kind: 'retract',
+      reason: 'hoax',
+    },
+    A.signer,
+  );
+  const early = { ref: eRef, correction: statement, originatorKey: A.signer.armoredPublicKey };
+  const kept = await postMessage(
+    D,
+    await sign(messageDocument('mallory', 'bravo', 'incident.correction', early, { tlp: 'GREEN' }), E.signer),
+  );
+  t.equal(kept.status, 200, kept.text);
+  t.equal(kept.json.document.body.status, 'noted', 'kept: no copy yet');
+
+  const keys = { alpha: A.signer.armoredPublicKey, cc: C.signer.armoredPublicKey };
+  const forward = messageDocument('mallory', 'bravo', 'relay.forward', { origin, hops: [originHop, cHop, eHop], keys });
+  const filed = await postMessage(D, await sign(forward, E.signer));
+  t.equal(filed.status, 200, filed.text);
+  const copy = (await api(D, 'GET', `/incidents/${enc(filed.json.document.body.ref)}`, 'reader')).json();
+  t.match(copy.retracted, { reason: 'hoax' }, 'the kept retraction applied to the relayed copy');
+  t.ok(
+    (await auditKinds(D, { kind: 'correction.applied' })).some((e) => e.details.correctionId === statement.document.id),
+    'audited',
+  );
 });
 
 t.test('bad input to the relay API is a 4xx', async (t) => {

@@ -299,7 +299,15 @@ export function createCorrectionIntake(deps: CorrectionIntakeDeps) {
     }
   }
 
-  return { receive, applyPending };
+  /** A copy filed other than by an incident.report (a relay's forward): the corrections kept for (from, ref) apply to it. */
+  async function applyPendingFor(
+    tx: Tx,
+    filed: { from: string; ref: string; incidentId: string; hops: ReportProvenanceHop[] },
+  ): Promise<void> {
+    for (const row of await takePending(tx, filed.from, filed.ref)) await applyKept(tx, row, filed.incidentId, filed.hops);
+  }
+
+  return { receive, applyPending, applyPendingFor };
 }
 
 export type CorrectionIntake = ReturnType<typeof createCorrectionIntake>;

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import type { Selectable } from 'kysely';
 import type { DbOrTx, Tx } from '../../db/database.js';
+import type { IncidentCorrectionTable } from '../../db/correction-tables.js';
 import type { CorrectionAckStatus, SignedCorrection } from '../../../schemas/correction.schema.js';
 
 /**
@@ -30,23 +32,8 @@ export interface CorrectionRow {
   appliedAt: string | null;
 }
 
-type Raw = {
-  row_id: string;
-  correction_id: string;
-  incident_id: string | null;
-  originator: string;
-  originator_ref: string;
-  kind: string;
-  statement: object;
-  originator_key: string | null;
-  received_from: string | null;
-  received_ref: string | null;
-  message_id: string | null;
-  state: string;
-  outcome: string | null;
-  created_at: Date | string;
-  applied_at: Date | string | null;
-};
+/** A row as read: the table's own column types (src/db/correction-tables.ts). */
+type Raw = Selectable<IncidentCorrectionTable>;
 
 const toRow = (r: Raw): CorrectionRow => ({
   rowId: r.row_id,
@@ -66,21 +53,8 @@ const toRow = (r: Raw): CorrectionRow => ({
   appliedAt: iso(r.applied_at),
 });
 
-export interface NewCorrection {
-  correctionId: string;
-  incidentId: string | null;
-  originator: string;
-  originatorRef: string;
-  kind: 'relabel' | 'retract';
-  statement: SignedCorrection;
-  originatorKey: string | null;
-  receivedFrom: string | null;
-  receivedRef: string | null;
-  messageId: string | null;
-  state: CorrectionState;
-  outcome: string | null;
-  at: Date;
-}
+/** What a new row holds: a row's facts, with the time it was written. */
+export type NewCorrection = Omit<CorrectionRow, 'rowId' | 'createdAt' | 'appliedAt'> & { at: Date };
 
 export async function insertCorrection(tx: Tx, c: NewCorrection): Promise<string> {
   const rowId = randomUUID();

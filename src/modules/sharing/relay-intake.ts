@@ -172,7 +172,13 @@ async function forwardDelivered(deps: RelayDeps, tx: Tx, d: Delivered): Promise<
   await sendDelivered(deps, tx, row, { target: d.peerTeam, targetRef: d.peerRef, ...(receipt ? { receipt } : {}), path: [us] });
 }
 
-export function createRelayIntake(deps: RelayDeps & { onQueued: () => void }): RelayIntake {
+export function createRelayIntake(
+  deps: RelayDeps & {
+    onQueued: () => void;
+    /** A relayed copy was just filed: corrections kept for it (sent on by the relay) apply now (ADR 0018). */
+    onCopyFiled?: (tx: Tx, filed: { from: string; ref: string; incidentId: string; hops: ReportProvenanceHop[] }) => Promise<void>;
+  },
+): RelayIntake {
   const us = deps.config.teamId;
   // The target's notes on its copy travel back along the path to the originator.
   registerRelayUpdateTravel(deps);
@@ -213,6 +219,8 @@ export function createRelayIntake(deps: RelayDeps & { onQueued: () => void }): R
     const isTarget = 'team' in target ? target.team === us : false;
     const incident = await fileForward(tx, doc, o, chain.checks);
     const senderHop = doc.body.hops.at(-1)!;
+    if (deps.onCopyFiled && senderHop.ref)
+      await deps.onCopyFiled(tx, { from: doc.from, ref: senderHop.ref, incidentId: incident.id, hops: doc.body.hops });
     await insertRelay(tx, {
       originTeam: o.from,
       originId: o.id,

@@ -86,7 +86,7 @@ export function createSharingModule(deps: SharingModuleDeps): SharingModule {
     incidents: deps.incidents,
     sharing: service,
   };
-  const relayIntake = createRelayIntake(relayDeps);
+  const relayIntake = createRelayIntake({ ...relayDeps, onCopyFiled: correctionIntake.applyPendingFor });
   const relays = createRelayService({ ...relayDeps, db: deps.db });
   exchange.inbox.registerHandler('incident.report', async (tx, docs, received) => {
     const hops = await relayIntake.checkReports(tx, docs);
