@@ -30,7 +30,11 @@ import { foundForum } from '../helpers/forum-harness.js';
  */
 fastDelivery();
 const build = (key: 'alpha' | 'cc' | 'mallory' | 'bravo') => buildTestNode(t, { key, listen: true, startWorker: true });
-const [A, C, E, D] = await Promise.all([build('alpha'), build('cc'), build('mallory'), build('bravo')]);
+// One after another: nodes starting at once on a busy two-core machine can miss fastify's plugin start timeout.
+const A = await build('alpha');
+const C = await build('cc');
+const E = await build('mallory');
+const D = await build('bravo');
 
 // E declares its constituency before anyone pins its signed profile.
 const profile = (await api(E, 'GET', '/profile', 'reader')).json();

@@ -31,7 +31,11 @@ import {
  */
 fastDelivery();
 const build = (key: 'alpha' | 'cc' | 'mallory' | 'bravo') => buildTestNode(t, { key, listen: true, startWorker: true });
-const [A, C, E, D] = await Promise.all([build('alpha'), build('cc'), build('mallory'), build('bravo')]);
+// One after another: nodes starting at once on a busy two-core machine can miss fastify's plugin start timeout.
+const A = await build('alpha');
+const C = await build('cc');
+const E = await build('mallory');
+const D = await build('bravo');
 
 /** `a` and `b` pin and verify each other; `a` sees `b` as `relationship` (b sees a as the reverse). */
 async function link(a: TestNode, b: TestNode, relationship: 'coordinator' | 'peer', trust = 'partner') {

@@ -1,3 +1,4 @@
+import type { PeerKey } from '../../crypto/index.js';
 import type { DbOrTx, Tx } from '../../db/database.js';
 import type { KeyRotationBody } from '../../../schemas/federation.schema.js';
 import type { ExchangePeer, PeerKeyring, PeerStatus } from '../exchange/exchange.module.js';
@@ -31,6 +32,12 @@ export interface ExpectedPeer {
 
 export interface PeerDirectory extends PeerKeyring {
   find(db: DbOrTx, teamId: string): Promise<PeerRecord | null>;
+  /**
+   * Every key we pinned for the team, the current one and those a rotation or re-verification
+   * retired: a statement the team signed before it changed keys (a provenance hop) still
+   * verifies with the key of its time.
+   */
+  keysPinnedFor(db: DbOrTx, teamId: string): Promise<PeerKey[]>;
   /** Peers with this relationship and status (e.g. our active coordinators), by team id. */
   listRecords(db: DbOrTx, filter: { relationship?: PeerRelationship; status?: PeerStatus }): Promise<PeerRecord[]>;
   /**

@@ -358,6 +358,12 @@ export function createPeerService(deps: PeerServiceDeps): PeerService {
       return new Map(rows.map((r) => [r.teamId, { status: r.status as PeerStatus, fingerprint: r.fingerprint }]));
     },
 
+    async keysPinnedFor(executor, teamId) {
+      const keys: PeerKey[] = [];
+      for (const row of await listPeerKeys(executor, teamId)) keys.push(await readPeerKey(row.publicKey));
+      return keys;
+    },
+
     async keyOf(peer) {
       // readPeerKey caches by the armored text, so this costs a lookup per message.
       const key = await readPeerKey(peer.publicKey);

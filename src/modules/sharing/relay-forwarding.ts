@@ -1,6 +1,6 @@
 import type { Clock } from '../../clock.js';
 import type { Config } from '../../config.js';
-import { readPeerKey, type NodeSigner } from '../../crypto/index.js';
+import { readPeerKey, type NodeSigner, type PeerKey, type SignatureIssuer } from '../../crypto/index.js';
 import type { Tx } from '../../db/database.js';
 import type { IncidentReportDocument } from '../../../schemas/federation.schema.js';
 import type { Incident } from '../../../schemas/incident.schema.js';
@@ -36,7 +36,7 @@ export interface RelayDeps {
   clock: Clock;
   config: Pick<Config, 'teamId'>;
   signer: NodeSigner;
-  peers: Pick<PeerDirectory, 'find' | 'listRecords' | 'keyOf'>;
+  peers: Pick<PeerDirectory, 'find' | 'listRecords' | 'keyOf' | 'keysPinnedFor'>;
   outbox: Pick<Outbox, 'enqueue' | 'find'>;
   incidents: IncidentService;
   sharing: Pick<SharingService, 'evaluate' | 'record'>;
@@ -76,11 +76,33 @@ async function rosterFingerprints(deps: Pick<RelayDeps, 'peers' | 'config'>, tx:
  * it); one that contradicts the rosters is not used: the hop stays unverified, and an origin
  * without a usable key is refused.
  */
+/** Whether `key` made a signature whose issuer is `issuer` (a fingerprint of the key or a subkey, or a key id). */
+const issued = (key: PeerKey, issuer: SignatureIssuer | null): boolean =>
+  issuer !== null &&
+  (issuer.fingerprint !== null
+    ? key.keyFingerprints.includes(issuer.fingerprint)
+    : key.keyFingerprints.some((f) => f.endsWith(issuer.keyId)));
+
+/**
+ * The key to check a statement `team` signed with, given the signature's issuer: ours (current
+ * or retired), a key we pinned for the team (the current one, or one a rotation retired: a hop
+ * signed before the rotation still verifies), else one the forwarding team carried (checked
+ * against the forum rosters we hold). A pinned team whose signature names none of its keys gets
+ * the current key, which then fails to verify: a mismatch is refused, not waved through.
+ */
 export function keyFinder(deps: Pick<RelayDeps, 'peers' | 'signer' | 'config'>, tx: Tx, carried: Record<string, string>) {
-  return async (team: string): Promise<HopKey | null> => {
-    if (team === deps.config.teamId) return { key: deps.signer.publicKey, source: 'self' };
+  return async (team: string, issuer: SignatureIssuer | null): Promise<HopKey | null> => {
+    if (team === deps.config.teamId) {
+      const retired = deps.signer.retiredPublicKeys.find((k) => issued(k, issuer));
+      return { key: retired ?? deps.signer.publicKey, source: 'self' };
+    }
     const peer = await deps.peers.find(tx, team);
-    if (peer) return { key: await deps.peers.keyOf(peer), source: 'pinned' };
+    if (peer) {
+      const current = await deps.peers.keyOf(peer);
+      if (issued(current, issuer)) return { key: current, source: 'pinned' };
+      const former = (await deps.peers.keysPinnedFor(tx, team)).find((k) => issued(k, issuer));
+      return { key: former ?? current, source: 'pinned' };
+    }
     const armored = carried[team];
     if (armored === undefined) return null;
     let key: HopKey['key'];

@@ -1,5 +1,12 @@
 import { createHash } from 'node:crypto';
-import { canonicalize, verifyDocumentSignature, type NodeSigner, type PeerKey } from '../../crypto/index.js';
+import {
+  canonicalize,
+  readSignatureIssuer,
+  verifyDocumentSignature,
+  type NodeSigner,
+  type PeerKey,
+  type SignatureIssuer,
+} from '../../crypto/index.js';
 import type { Tlp } from '../../../schemas/common.schema.js';
 import type { ProvenanceHop } from '../../../schemas/policy.schema.js';
 import { HOP_STATEMENT_TYPE, type HopStatement, type ReportProvenanceHop, type SignedHop } from '../../../schemas/relay.schema.js';
@@ -105,14 +112,20 @@ export type ChainCheck = { ok: true; checks: HopCheck[] } | { ok: false; problem
  */
 export async function checkChain(
   hops: readonly ReportProvenanceHop[],
-  context: { sender: string; receiver: string; keyFor: (team: string) => Promise<HopKey | null>; now?: Date },
+  context: {
+    sender: string;
+    receiver: string;
+    keyFor: (team: string, issuer: SignatureIssuer | null) => Promise<HopKey | null>;
+    now?: Date;
+  },
 ): Promise<ChainCheck> {
   const checks: HopCheck[] = [];
   const fail = (problem: string): ChainCheck => ({ ok: false, problem, checks });
   for (const [i, hop] of hops.entries()) {
     const check: HopCheck = { team: hop.team, signed: false, verified: false, keySource: null, fingerprint: null };
     checks.push(check);
-    if (!isSigned(hop)) continue;
+    const signature = hop.signature;
+    if (signature === undefined) continue;
     const statement = hopStatement(hop);
     if (!statement) return fail(`hop ${i} (${hop.team}) is signed but lacks ref, at, to or prev`);
     check.signed = true;
@@ -124,13 +137,9 @@ export async function checkChain(
     const expectedTo = next ? next.team : context.receiver;
     if (statement.to !== expectedTo) return fail(`hop ${i} (${hop.team}) was addressed to ${statement.to}, not ${expectedTo}`);
     if (!next && hop.team !== context.sender) return fail(`the last signed hop is ${hop.team}'s, not the sender ${context.sender}'s`);
-    const found = await context.keyFor(hop.team);
+    const found = await context.keyFor(hop.team, await readSignatureIssuer(signature));
     if (!found) continue;
-    const result = await verifyDocumentSignature(
-      { document: statement, signature: hop.signature },
-      found.key,
-      context.now ? { now: context.now } : {},
-    );
+    const result = await verifyDocumentSignature({ document: statement, signature }, found.key, context.now ? { now: context.now } : {});
     if (!result.ok) return fail(`hop ${i} (${hop.team}): the signature does not verify against its ${found.source} key (${result.reason})`);
     check.verified = true;
     check.keySource = found.source;

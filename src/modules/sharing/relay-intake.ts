@@ -1,4 +1,4 @@
-import { canonicalize, verifyDocumentSignature } from '../../crypto/index.js';
+import { canonicalize, readSignatureIssuer, verifyDocumentSignature } from '../../crypto/index.js';
 import type { Tx } from '../../db/database.js';
 import { ProblemError } from '../../http/problem.js';
 import type {
@@ -61,7 +61,7 @@ async function verifiedOrigin(
   const from = document['from'];
   if (typeof from !== 'string' || !/^[a-z0-9][a-z0-9-]{1,62}$/.test(from)) throw invalid("the originator's document names no sending team");
   if (from === deps.config.teamId) throw invalid('the relayed report is our own: it went round in a loop');
-  const found = await keyFinder(deps, tx, doc.body.keys ?? {})(from);
+  const found = await keyFinder(deps, tx, doc.body.keys ?? {})(from, await readSignatureIssuer(signature));
   if (!found)
     throw invalid(
       `no usable key for the originator ${from}: neither pinned here nor carried by ${doc.from} (a carried key must have the fingerprint the forum rosters we hold list)`,

@@ -34,7 +34,7 @@ export type SharingModuleDeps = Omit<SharingDeps, 'incidents'> & {
   /** Signs the originator's corrections (ADR 0018), and our provenance hops (ADR 0020). */
   signer: NodeSigner;
   /** Relays route through peers and coordinators and verify hops with their keys (ADR 0020). */
-  peers: Pick<PeerDirectory, 'find' | 'listRecords' | 'keyOf'>;
+  peers: Pick<PeerDirectory, 'find' | 'listRecords' | 'keyOf' | 'keysPinnedFor'>;
 };
 
 export interface SharingModule {
