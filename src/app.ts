@@ -34,6 +34,7 @@ import { createForumModule } from './modules/forum/forum.module.js';
 import { createForumInquiryModule } from './modules/forum/forum-inquiry.module.js';
 import { createSharingModule } from './modules/sharing/sharing.module.js';
 import { createCoordinationModule } from './modules/coordination/coordination.module.js';
+import { createMetricsModule, type MetricsModule, type MetricsSources } from './modules/metrics/metrics.module.js';
 import { wireContacts } from './contact-directory.js';
 import { isTokenRevoked } from './modules/tokens/token.repository.js';
 import { tokenRoutes } from './modules/tokens/token.routes.js';
@@ -65,6 +66,8 @@ export interface FederationHandle {
 declare module 'fastify' {
   interface FastifyInstance {
     federation: FederationHandle;
+    /** The exposition text and the token-less listener (server.ts starts it when HIKESHI_METRICS_PORT is set). */
+    metrics: Pick<MetricsModule, 'render' | 'listen'>;
   }
 }
 
@@ -132,6 +135,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(strictValidatorCompiler);
+  // Metrics first: every request, on every route registered after this, is timed by its pattern.
+  const metrics = createMetricsModule({ clock, log: app.log });
+  app.addHook('onResponse', metrics.onResponse);
 
   // 1. Infrastructure: errors, body parsing, authentication primitives, the OpenAPI document.
   registerErrorHandling(app);
@@ -170,6 +176,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     log: app.log,
     peers: peers.directory,
     client,
+    metrics: metrics.port,
   });
   peers.attach(exchange);
   const sharing = createSharingModule({
@@ -275,6 +282,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     contacts.apiRoutes,
   ]);
 
+  // 4b. GET /metrics; read when scraped: the outbox's depth per peer and the audit chain's head.
+  await registerMetrics(app, { metrics, db }, { outboxPending: () => exchange.pendingByPeer(), auditHeadSeq: () => audit.headSeq() });
+
   // 5. /federation/v1: peer nodes. The module authenticates each route itself: signed
   // documents for messages and token requests, peer tokens (federation audience) for pulls.
   await app.register(
@@ -286,6 +296,21 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   );
 
   return app;
+}
+
+/**
+ * GET /metrics for an admin API token, checked as /api/v1 checks it (a revoked token is
+ * refused); the token-less listener (HIKESHI_METRICS_PORT) is started by server.ts.
+ */
+async function registerMetrics(app: FastifyInstance, deps: { metrics: MetricsModule; db: Db }, sources: MetricsSources): Promise<void> {
+  const { metrics, db } = deps;
+  metrics.attach(sources);
+  app.decorate('metrics', { render: metrics.render, listen: metrics.listen });
+  app.addHook('onClose', () => metrics.close());
+  await app.register(async (scope) => {
+    scope.addHook('onRequest', authenticateApi({ isRevoked: (id) => isTokenRevoked(db, id) }));
+    await scope.register(metrics.routes);
+  });
 }
 
 /**

@@ -55,6 +55,11 @@ export const ConfigSchema = Type.Object(
      * (HIKESHI_INQUIRY_AUTO_NOT_SEEN=true|false, default false; issue 14 part 5).
      */
     inquiryAutoNotSeen: Type.Boolean(),
+    /**
+     * A second listener on 127.0.0.1 serving GET /metrics without a token; null: off, the default
+     * (HIKESHI_METRICS_PORT; GET /metrics with an admin token works either way; ADR 0021).
+     */
+    metricsPort: Type.Union([Type.Integer({ minimum: 0, maximum: 65535 }), Type.Null()]),
     /** Contact determination's outside sources (HIKESHI_CONTACTS_*; contactsFrom below). */
     contacts: Type.Object(
       {
@@ -162,6 +167,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     introductionsNeeded: intFrom(env, 'HIKESHI_INTRODUCTIONS_NEEDED', 1),
     // Off by default: an automatic answer tells the poster something about our data.
     inquiryAutoNotSeen: boolFrom(env, 'HIKESHI_INQUIRY_AUTO_NOT_SEEN', false),
+    // Off unless asked for: a token-less listener is for a scraper on the same host only.
+    metricsPort: str('HIKESHI_METRICS_PORT') === undefined ? null : intFrom(env, 'HIKESHI_METRICS_PORT', 0),
     delivery: deliveryFrom(env),
     contacts: contactsFrom(env),
     ...overrides,

@@ -36,11 +36,14 @@ export async function startServer(
   out: (line: string) => void = (l) => process.stdout.write(l + '\n'),
 ): Promise<RunningNode> {
   const init = await initNode(config);
-  let app: FastifyInstance;
+  let app: FastifyInstance | undefined;
+  let metricsPort: number | null = null;
   try {
     app = await buildApp({ config, database: init.database, signer: init.signer, tokenSecret: init.tokenSecret });
     await app.listen({ port: config.port, host: config.host });
+    if (config.metricsPort !== null) metricsPort = (await app.metrics.listen(config.metricsPort)).port;
   } catch (err) {
+    await app?.close();
     await init.database.close();
     throw err;
   }
@@ -69,6 +72,7 @@ export async function startServer(
       out(`First start: a bootstrap admin token was written to ${file} (readable by this user only).`);
     }
   }
+  if (metricsPort !== null) out(`Metrics without a token on http://127.0.0.1:${metricsPort}/metrics (HIKESHI_METRICS_PORT)`);
   app.federation.start();
   let closing: Promise<void> | undefined;
   const close = () =>

@@ -6,6 +6,7 @@ import { createAuditAnchoring, type AuditAnchoring, type AuditAnchoringDeps } fr
 import { createAuditWitness } from './audit-witness.service.js';
 import { auditRoutes } from './audit.routes.js';
 import { createAuditService, type AuditService } from './audit.service.js';
+import { readHead } from './audit.repository.js';
 
 /** What every disclosure decision, receipt, quarantine decision and trust change records. */
 export interface AuditEntryInput {
@@ -58,6 +59,12 @@ export interface AuditModule {
    * Called once, after the exchange and the peers module are built.
    */
   attach(deps: AuditAnchoringAttachment): AuditAnchoring;
+  /**
+   * The newest entry's seq, 0 when the log is empty: how far the chain has grown (metrics). Seqs
+   * come from a sequence, so a rolled-back append can skip one: it is the chain's position, which
+   * only grows, not a count of rows. One indexed read.
+   */
+  headSeq(): Promise<number>;
 }
 
 export function createAuditModule(deps: { db: Db; clock: Clock }): AuditModule {
@@ -72,6 +79,7 @@ export function createAuditModule(deps: { db: Db; clock: Clock }): AuditModule {
       if (anchoring) await api.register(auditAnchorApiRoutes, { anchoring });
     },
     federationRoutes: (fed, options) => federationRoutes(fed, options),
+    headSeq: async () => (await readHead(deps.db))?.seq ?? 0,
     attach(attachment) {
       const { authenticatePeer, ...rest } = attachment;
       const witness = createAuditWitness({ db: deps.db, clock: deps.clock, audit: service, log: attachment.log });

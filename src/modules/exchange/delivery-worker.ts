@@ -11,6 +11,7 @@ import type { ExchangePeer, PeerKeyring } from './peer-keyring.js';
 import { retryDelayMs, type DeliverySettings } from './delivery-settings.js';
 import { claimDue, markDelivered, markFailed, markRetry, type OutboundRow } from './outbox.repository.js';
 import type { ReceiptDocument } from '../../../schemas/federation.schema.js';
+import { noExchangeMetrics, type ExchangeMetrics } from './exchange-metrics.js';
 
 /**
  * The delivery worker: claims due outbox rows, sends each (sealed when required), verifies and
@@ -30,6 +31,8 @@ export interface DeliveryWorkerDeps {
   settings: DeliverySettings;
   /** The outbox's delivery hooks (domain modules' work in the delivery's transaction). */
   delivered: DeliveredHook;
+  /** Where deliveries are counted and timed (the metrics module's port); nothing when absent. */
+  metrics?: ExchangeMetrics;
 }
 
 export interface DeliveryWorker {
@@ -111,8 +114,15 @@ async function send(
   return { text, receipt };
 }
 
+/** A delivery on record, counted: the attempt, and the seconds from enqueue to the receipt. */
+function countDelivered(metrics: ExchangeMetrics, row: OutboundRow, now: Date): void {
+  metrics.deliveryAttempt(row.peerTeam, 'delivered');
+  metrics.delivered(row.peerTeam, (now.getTime() - Date.parse(row.createdAt)) / 1000);
+}
+
 export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   const { db, clock, peers, audit, log, settings } = deps;
+  const metrics = deps.metrics ?? noExchangeMetrics;
   let running = false;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
@@ -129,7 +139,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       const key = await peers.keyOf(peer);
       const { text, receipt } = await send(deps, row, peer, key);
       const peerRef = receipt.body.ref ?? null;
-      await db.transaction().execute(async (tx) => {
+      const recorded = await db.transaction().execute(async (tx) => {
         if (
           !(await markDelivered(tx, row.id, row.attempts, {
             receipt: text,
@@ -138,7 +148,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
             at: clock(),
           }))
         )
-          return;
+          return false;
         await deps.delivered(tx, {
           id: row.id,
           type: row.type,
@@ -162,7 +172,10 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
             peerRef,
           },
         });
+        return true;
       });
+      // Counted once the delivery is on record: a worker that lost its claim records nothing.
+      if (recorded) countDelivered(metrics, row, clock());
       log.info({ messageId: row.id, peer: row.peerTeam, type: row.type, attempt: row.attempts }, 'message delivered');
     } catch (err) {
       if (!(err instanceof PermanentFailure) && !(err instanceof RetryableFailure)) {
@@ -174,6 +187,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
         const error =
           expired && !(err instanceof PermanentFailure) ? `gave up after ${Math.round(settings.maxAgeMs / 1000)} s: ${reason}` : reason;
         if (await markFailed(db, row.id, row.attempts, error, clock())) {
+          metrics.deliveryAttempt(row.peerTeam, 'failed');
           await audit.append(db, {
             kind: 'delivery-failed',
             actor: 'federation',
@@ -188,7 +202,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       }
       const delay = retryDelayMs(settings, row.attempts);
       const next = new Date(Math.min(clock().getTime() + delay, Date.parse(row.createdAt) + settings.maxAgeMs));
-      await markRetry(db, row.id, row.attempts, reason, next);
+      if (await markRetry(db, row.id, row.attempts, reason, next)) metrics.deliveryAttempt(row.peerTeam, 'retry');
       log.info(
         {
           messageId: row.id,

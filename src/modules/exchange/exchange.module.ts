@@ -11,6 +11,8 @@ import { createOutbox, type Outbox } from './outbox.js';
 import type { PeerClient } from './peer-client.js';
 import type { PeerKeyring } from './peer-keyring.js';
 import { eraseStoredMessages, type Scrub, type StoredErasureResult } from './stored-erasure.js';
+import type { ExchangeMetrics } from './exchange-metrics.js';
+import { pendingByPeer } from './outbox.repository.js';
 
 /**
  * The exchange: transport only. Signed messages in (the inbox and its quarantine, receipts) and
@@ -20,7 +22,7 @@ import { eraseStoredMessages, type Scrub, type StoredErasureResult } from './sto
  *
  * Public surface: `inbox.registerHandler`, `inbox.documentsFor`, `outbox` (enqueue, kick,
  * onDelivered, supersede, lastQueued, find, lastDelivered, countPending), `eraseStoredMessages`, `worker` (tests
- * and the bench), the two route plugins, start and stop.
+ * and the bench), the two route plugins, start and stop; `pendingByPeer` for the metrics.
  */
 export interface ExchangeModuleDeps {
   config: Config;
@@ -31,6 +33,8 @@ export interface ExchangeModuleDeps {
   log: FastifyBaseLogger;
   peers: PeerKeyring;
   client: PeerClient;
+  /** Where the inbox's decisions and the deliveries are counted (the metrics module's port, passed in by src/app.ts). */
+  metrics?: ExchangeMetrics;
 }
 
 export interface ExchangeModule {
@@ -49,6 +53,8 @@ export interface ExchangeModule {
    * transaction (an erasure of personal data; stored-erasure.ts, ADR 0016).
    */
   eraseStoredMessages(tx: Tx, incidentId: string, scrub: Scrub): Promise<StoredErasureResult>;
+  /** Per peer, messages not delivered yet and when the oldest was queued (one query; the metrics read it at scrape time). */
+  pendingByPeer(): Promise<Array<{ peerTeam: string; pending: number; oldestAt: string }>>;
 }
 
 /** What domain modules use of the exchange. */
@@ -72,6 +78,7 @@ export function createExchangeModule(deps: ExchangeModuleDeps): ExchangeModule {
     client: deps.client,
     settings: deps.config.delivery,
     delivered: outbox.delivered,
+    metrics: deps.metrics,
   });
   const inbox = createInbox({
     db: deps.db,
@@ -82,6 +89,7 @@ export function createExchangeModule(deps: ExchangeModuleDeps): ExchangeModule {
     audit: deps.audit,
     log: deps.log,
     client: deps.client,
+    metrics: deps.metrics,
   });
   return {
     apiRoutes: async (api) => {
@@ -96,6 +104,7 @@ export function createExchangeModule(deps: ExchangeModuleDeps): ExchangeModule {
     outbox,
     worker,
     eraseStoredMessages: (tx, incidentId, scrub) => eraseStoredMessages(tx, { signer: deps.signer, clock: deps.clock }, incidentId, scrub),
+    pendingByPeer: () => pendingByPeer(deps.db),
   };
 }
 
@@ -115,3 +124,4 @@ export { type OutboundRow } from './outbox.repository.js';
 export { PeerCallError, type PeerClient, type PeerResponse } from './peer-client.js';
 export { type ExchangePeer, type PeerKeyring, type PeerStatus } from './peer-keyring.js';
 export { federationErrors } from './exchange.routes.js';
+export { noExchangeMetrics, type ExchangeMetrics, type InboxOutcomeLabel } from './exchange-metrics.js';

@@ -15,6 +15,7 @@ import type { PeerClient } from './peer-client.js';
 import type { ExchangePeer, PeerKeyring } from './peer-keyring.js';
 import { createQuarantine, type Quarantine } from './quarantine.service.js';
 import { createInboxStore, PEER_CHANGED, type Mode, type StoreResult } from './inbox-store.js';
+import { noExchangeMetrics, typeLabel, type ExchangeMetrics } from './exchange-metrics.js';
 
 /**
  * The inbox: POST /federation/v1/messages, as a pipeline of named stages
@@ -43,10 +44,16 @@ export interface InboxDeps {
   audit: AuditLog;
   log: FastifyBaseLogger;
   client: PeerClient;
+  /** Where each decision is counted (the metrics module's port); nothing when absent. */
+  metrics?: ExchangeMetrics;
 }
 
+/** Why a message waits in the quarantine, as a stable code (a metrics label). */
+export type QuarantineReason = 'unknown-sender' | 'wrong-key';
+
 export type InboxAnswer =
-  { kind: 'receipt'; text: string; replay: boolean } | { kind: 'quarantined'; quarantineId: string; detail: string };
+  | { kind: 'receipt'; text: string; replay: boolean }
+  | { kind: 'quarantined'; quarantineId: string; detail: string; reason: QuarantineReason };
 
 /** What a handler answers for one document: the receipt's status, and the incident concerned (if any) for the inbox row and the receipt. */
 export interface InboxOutcome {
@@ -242,12 +249,33 @@ async function keyClaim(
   );
   return {
     ...held,
+    reason: 'wrong-key',
     detail: `the message is signed by a key other than the one pinned for "${claim.from}": held in the quarantine; the pinned key keeps working, and a new key is announced with a key.rotation signed by the pinned one`,
+  };
+}
+
+/**
+ * Counts the inbox's decision on one message (metrics), once, whatever path led to it: the
+ * receipt, the quarantine, or the problem it was refused with (its code is the reason).
+ */
+function createDecisionCounter(metrics: ExchangeMetrics) {
+  return async (type: () => unknown, decide: () => Promise<InboxAnswer>): Promise<InboxAnswer> => {
+    let answer: InboxAnswer;
+    try {
+      answer = await decide();
+    } catch (err) {
+      if (err instanceof ProblemError) metrics.inboxMessage('rejected', err.code, typeLabel(type()));
+      throw err;
+    }
+    if (answer.kind === 'receipt') metrics.inboxMessage('accepted', answer.replay ? 'replay' : '', typeLabel(type()));
+    else metrics.inboxMessage('quarantined', answer.reason, typeLabel(type()));
+    return answer;
   };
 }
 
 export function createInbox(deps: InboxDeps): Inbox {
   const { db, clock, config, signer, peers, audit, log } = deps;
+  const counted = createDecisionCounter(deps.metrics ?? noExchangeMetrics);
   const handlers = new Map<HandledType, InboxHandler<HandledType>>();
   const reject = createRejector({ db, audit, log });
   const noteReplay = createReplayAudit({ db, audit, clock });
@@ -264,7 +292,11 @@ export function createInbox(deps: InboxDeps): Inbox {
     client: deps.client,
     reject,
     open,
-    processAccepted: (envelope, acceptedBy) => processEnvelope(envelope, { acceptedBy }),
+    processAccepted: (envelope, acceptedBy) =>
+      counted(
+        () => envelope.document['type'],
+        () => processEnvelope(envelope, { acceptedBy }),
+      ),
   });
 
   // -------------------------------------------------------------------------------------------
@@ -318,7 +350,10 @@ export function createInbox(deps: InboxDeps): Inbox {
     if (!peer) {
       if (mode.acceptedBy) return reject(claim, 'unknown-peer', `no peer "${from}"`);
       if (claim.messageId === null) return reject(claim, 'envelope-invalid', 'document.id must be a string');
-      return quarantine.hold({ ...claim, from, messageId: claim.messageId }, envelope, mode.source ?? null);
+      return {
+        ...(await quarantine.hold({ ...claim, from, messageId: claim.messageId }, envelope, mode.source ?? null)),
+        reason: 'unknown-sender',
+      };
     }
     if (peer.status === 'suspended') return reject(claim, 'peer-suspended', `peer "${from}" is suspended on this node`);
 
@@ -410,7 +445,9 @@ export function createInbox(deps: InboxDeps): Inbox {
       handlers.set(type, handler as unknown as InboxHandler<HandledType>);
     },
     async receive(raw, source) {
-      return processEnvelope(await open(raw, false), source ? { source } : {});
+      const opened: { envelope?: Envelope } = {};
+      const decide = async () => processEnvelope((opened.envelope = await open(raw, false)), source ? { source } : {});
+      return counted(() => opened.envelope?.document['type'], decide);
     },
     documentsFor: (incidentId) => listInboundForIncident(db, incidentId),
     quarantine: { list: quarantine.list, get: quarantine.get, accept: quarantine.accept, reject: quarantine.reject },

@@ -198,6 +198,21 @@ export async function countPending(db: DbOrTx, incidentId: string, peerTeam: str
 }
 
 /**
+ * Per peer, the messages not delivered yet and when the oldest of them was queued (metrics, read
+ * at scrape time): one query over the pending rows' partial index.
+ */
+export async function pendingByPeer(db: DbOrTx): Promise<Array<{ peerTeam: string; pending: number; oldestAt: string }>> {
+  const rows = await db
+    .selectFrom('outbound_message')
+    .select((eb) => ['peer_team', eb.fn.countAll<number>().as('n'), eb.fn.min('created_at').as('oldest')])
+    .where('state', '=', 'pending')
+    .groupBy('peer_team')
+    .orderBy('peer_team')
+    .execute();
+  return rows.map((r) => ({ peerTeam: r.peer_team, pending: Number(r.n), oldestAt: iso(r.oldest as Date | string)! }));
+}
+
+/**
  * Drops messages of `type` about the incident for that peer that are still queued and were never
  * tried (a newer one replaces them); one already tried stays (it may be on the wire).
  */
