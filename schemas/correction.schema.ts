@@ -158,6 +158,12 @@ export const CorrectionViewSchema = Type.Object(
     holders: Type.Array(HolderSchema, {
       description: 'Every team known to hold a copy below us: direct holders and those further down, as acknowledgements tell.',
     }),
+    noteRedacted: Type.Optional(
+      Type.Array(Type.Enum(['reporter', 'poc', 'victims', 'internalHosts'] as const), {
+        description:
+          "Only in the answer to issuing a retraction whose note named someone: the sections whose identifiers were scrubbed from the note. The note goes signed to every holder, however many hops away and whatever each one's redaction, so it names no reporter, POC, victim or internal host.",
+      }),
+    ),
   },
   { additionalProperties: false },
 );

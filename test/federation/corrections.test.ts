@@ -21,6 +21,7 @@ import {
   waitFor,
   waitForShareState,
 } from '../helpers/federation-harness.js';
+import { assertMarkers, everything, markedIncident, SECTIONS } from '../helpers/marker-scan.js';
 
 /**
  * Corrections that follow the copies (issue 15 part 4, ADR 0018): cc (the originator) shares
@@ -51,8 +52,8 @@ t.before(async () => {
 });
 
 /** A GREEN report of cc's, shared with alpha and re-shared by alpha with bravo: the refs on each node. */
-async function twoHops(title: string): Promise<{ a: string; b: string; d: string }> {
-  const report = await createIncident(cc, { tlp: 'GREEN', title });
+async function twoHops(title: string, fields: Record<string, unknown> = {}): Promise<{ a: string; b: string; d: string }> {
+  const report = await createIncident(cc, { tlp: 'GREEN', title, ...fields });
   t.equal((await api(cc, 'POST', `/incidents/${enc(report.ref)}/shares`, 'handler', { peer: 'alpha' })).statusCode, 202);
   const b = await copyOn(alpha, report.ref);
   const onward = await api(alpha, 'POST', `/incidents/${enc(b)}/shares`, 'handler', { peer: 'bravo' });
@@ -129,6 +130,46 @@ t.test('a retraction reaches the copy two hops away: marked, kept, no longer sha
     return c.holders.filter((h: { status: string }) => h.status === 'acknowledged').length === 2 ? c : null;
   });
   t.same(retraction.holders.map((h: { team: string }) => h.team).sort(), ['alpha', 'bravo']);
+});
+
+t.test('markers in every field and in the note: the note goes scrubbed to every holder, no copy gains a hidden marker', async (t) => {
+  const { incident, markers } = markedIncident('GREEN');
+  const { a, b, d } = await twoHops(incident.title, incident);
+  // Partners both ways: internal hosts were hidden from alpha, so from bravo.
+  for (const [node, name] of [
+    [alpha, 'alpha'],
+    [bravo, 'bravo'],
+  ] as const)
+    assertMarkers(t, await everything(node), markers, ['internalHosts'], `${name} before`);
+  const named = SECTIONS.filter((s) => s !== 'evidence').flatMap((s) => markers[s].slice(0, 2));
+  const issued = await api(cc, 'POST', `/incidents/${enc(a)}/corrections`, 'handler', {
+    kind: 'retract',
+    reason: 'mistaken',
+    note: `Mistaken: ${named.join(', ')} were never involved.`,
+  });
+  t.equal(issued.statusCode, 202, issued.body);
+  t.same([...issued.json().noteRedacted].sort(), ['internalHosts', 'poc', 'reporter', 'victims'], 'the answer says what was scrubbed');
+  const noteOn = async (node: TestNode, ref: string) =>
+    waitFor(`${ref} retracted on ${node.config.teamId}`, async () => (await get(node, ref)).retracted?.note);
+  for (const [node, ref] of [
+    [cc, a],
+    [alpha, b],
+    [bravo, d],
+  ] as const) {
+    const note = (await noteOn(node, ref)).toLowerCase();
+    t.match(note, /^mistaken: \[redacted\]/, `${node.config.teamId} holds the scrubbed note`);
+    for (const marker of named) t.notOk(note.includes(marker.toLowerCase()), `${node.config.teamId}: the note does not name ${marker}`);
+  }
+  for (const [node, name] of [
+    [alpha, 'alpha'],
+    [bravo, 'bravo'],
+  ] as const)
+    assertMarkers(t, await everything(node), markers, ['internalHosts'], `${name} after the retraction`);
+  const audited = await auditKinds(cc, { kind: 'correction.issued' });
+  t.ok(
+    audited.some((e) => e.details.ref === a && e.details.noteRedacted?.length === 4),
+    'the scrubbing is audited',
+  );
 });
 
 /** The incident.correction body alpha would send bravo for its copy `ref`, with a statement signed by `signer`. */

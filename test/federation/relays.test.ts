@@ -22,20 +22,23 @@ import {
   trustPeer,
   waitFor,
 } from '../helpers/federation-harness.js';
+import { assertMarkers, assertVisible, everything, markedIncident, SECTIONS } from '../helpers/marker-scan.js';
 
 /**
- * Relays (issue 15 parts 2 and 3): real nodes on loopback. alpha (A) is the originator; cc (C)
- * its coordinator and relay; mallory (E, here simply a second coordinating team) is cc's own
- * coordinator; bravo (D) is E's peer, unknown to A and C. One hop A -> C -> E, two hops
- * A -> C -> E -> D, refusals, and forged forwards. Subtests share the nodes, in order.
+ * Relays (issue 15 parts 2 and 3): five real nodes on loopback. alpha (A) is the originator; cc
+ * (C) its coordinator and relay; delta (F) cc's other member, unknown to A; mallory (E, here
+ * simply a second coordinating team) is cc's own coordinator; bravo (D) is E's peer, unknown to A
+ * and C. Member to member A -> C -> F, one hop A -> C -> E, two hops A -> C -> E -> D, refusals,
+ * and forged forwards. Subtests share the nodes, in order.
  */
 fastDelivery();
-const build = (key: 'alpha' | 'cc' | 'mallory' | 'bravo') => buildTestNode(t, { key, listen: true, startWorker: true });
+const build = (key: 'alpha' | 'cc' | 'mallory' | 'bravo' | 'delta') => buildTestNode(t, { key, listen: true, startWorker: true });
 // One after another: nodes starting at once on a busy two-core machine can miss fastify's plugin start timeout.
 const A = await build('alpha');
 const C = await build('cc');
 const E = await build('mallory');
 const D = await build('bravo');
+const F = await build('delta');
 
 /** `a` and `b` pin and verify each other; `a` sees `b` as `relationship` (b sees a as the reverse). */
 async function link(a: TestNode, b: TestNode, relationship: 'coordinator' | 'peer', trust = 'partner') {
@@ -47,7 +50,9 @@ async function link(a: TestNode, b: TestNode, relationship: 'coordinator' | 'pee
 await link(A, C, 'coordinator');
 await link(C, E, 'coordinator');
 await link(E, D, 'peer');
+await link(F, C, 'coordinator');
 
+const get = async (node: TestNode, ref: string) => (await api(node, 'GET', `/incidents/${enc(ref)}`, 'reader')).json();
 const relay = (node: TestNode, ref: string, body: unknown) => api(node, 'POST', `/incidents/${enc(ref)}/relays`, 'handler', body);
 const relays = async (node: TestNode, ref: string) => (await api(node, 'GET', `/incidents/${enc(ref)}/relays`, 'reader')).json().items;
 const copyOn = (node: TestNode, ref: string) =>
@@ -94,6 +99,24 @@ t.test("one hop: A asks C to relay to E; E files it as A's, its reference number
       (e) => e.details?.purpose === 'relay' || e.details?.type === 'relay.forward',
     ),
   );
+});
+
+t.test('member to member: A asks its coordinator to pass a report to delta, which A does not know', async (t) => {
+  const incident = await createIncident(A, { tlp: 'AMBER', title: 'For the other member' });
+  const direct = await api(A, 'POST', `/incidents/${enc(incident.ref)}/shares`, 'handler', { peer: 'delta' });
+  t.equal(direct.statusCode, 404, 'A cannot share with delta: not its peer');
+  t.equal((await relay(A, incident.ref, { via: 'cc', to: 'delta' })).statusCode, 202);
+  const delivered = await waitFor('delivered to delta', async () =>
+    (await relays(A, incident.ref)).find((r: any) => r.state === 'delivered'),
+  );
+  const copyRef = await copyOn(F, incident.ref);
+  t.equal(delivered.targetRef, copyRef, "delta's reference number travels back to A");
+  const prov = (await api(F, 'GET', `/incidents/${enc(copyRef)}/provenance`, 'reader')).json();
+  t.match(prov.hops, [
+    { team: 'alpha', verified: true, keySource: 'introduced', to: 'cc' },
+    { team: 'cc', verified: true, keySource: 'pinned', to: 'delta' },
+  ]);
+  t.equal((await get(F, copyRef)).tlp, 'AMBER');
 });
 
 t.test("two hops: A -> C -> E -> D, the target unknown to A and C; D's number travels back to A", async (t) => {
@@ -146,6 +169,29 @@ t.test("two hops: A -> C -> E -> D, the target unknown to A and C; D's number tr
   });
 });
 
+t.test('a report with markers in every field, relayed two hops: no team stores what a policy on the way hid', async (t) => {
+  // A sees its coordinator C at partner: internal hosts are hidden from C, so from every team after it.
+  const { incident, markers } = markedIncident('AMBER');
+  const created = await createIncident(A, incident);
+  const res = await relay(A, created.ref, { via: 'cc', to: 'bravo' });
+  t.equal(res.statusCode, 202, res.body);
+  const settled = await waitFor('relay settled', async () =>
+    (await relays(A, created.ref)).find((r: any) => r.state === 'delivered' || r.state === 'refused'),
+  );
+  t.equal(settled.state, 'delivered', JSON.stringify(settled));
+  const dRef = await copyOn(D, created.ref);
+  for (const [node, name] of [
+    [C, 'cc (the relay)'],
+    [E, 'mallory (the second relay)'],
+    [D, 'bravo (the target)'],
+  ] as const) {
+    const stored = await everything(node);
+    assertMarkers(t, stored, markers, ['internalHosts'], name);
+    assertVisible(t, stored, markers, ['victims', 'reporter', 'poc', 'evidence'], name);
+  }
+  t.ok(dRef);
+});
+
 t.test('refusals: RED, AMBER+STRICT and an untrusted target get a signed relay.refused with the reasons', async (t) => {
   const red = await createIncident(A, { tlp: 'RED', title: 'red one' });
   const put = await api(A, 'PUT', `/incidents/${enc(red.ref)}/policy`, 'handler', { redRecipients: ['cc'], sectionMinimums: {} });
@@ -181,13 +227,25 @@ t.test('refusals: RED, AMBER+STRICT and an untrusted target get a signed relay.r
   );
   t.ok((await auditKinds(A, { kind: 'relay-refused' })).length >= 3, 'audited at A');
   t.ok((await auditKinds(C, { kind: 'disclosure.decision' })).some((e) => e.decision === 'deny' && e.details?.purpose === 'relay'));
+
+  // A relay whose policy would remove sections for the next team cannot remove them: the
+  // originator signed the report. cc verifies bravo at community (victims, reporter, evidence
+  // hidden from it): a GREEN report may go to bravo, but not whole, so cc refuses.
+  await trustPeer(C, D, { trustLevel: 'community' });
+  const green = markedIncident('GREEN');
+  const report = await createIncident(A, green.incident);
+  t.equal((await relay(A, report.ref, { via: 'cc', to: 'bravo' })).statusCode, 202);
+  const r4 = await refused(report.ref);
+  t.ok(r4.deniedBy.includes('relay-cannot-redact'), `would redact: ${r4.deniedBy}`);
+  assertMarkers(t, await everything(D), green.markers, SECTIONS, 'bravo after the refusal');
+  assertMarkers(t, await everything(E), green.markers, SECTIONS, 'mallory after the refusal');
 });
 
 /** A genuine origin (A's report to C) and C's hop, taken from what C received and sent. */
 async function genuineForward(t: Test) {
   const incident = await createIncident(A, { tlp: 'AMBER', title: 'for forging' });
   t.equal((await relay(A, incident.ref, { via: 'cc', to: 'bravo' })).statusCode, 202);
-  // bravo is cc's (unverified) peer now: cc refuses; the report it received is what we need.
+  // bravo is cc's peer at community now: cc refuses AMBER; the report it received is what we need.
   await waitFor('C refused', async () => (await relays(A, incident.ref)).find((r: any) => r.state === 'refused'));
   const row = await C.database.db
     .selectFrom('inbound_message')

@@ -18,6 +18,7 @@ import {
   PolicyPayloadError,
   preparePayload,
   REDACTED,
+  scrubCorrectionNote,
   sectionsPresent,
   summarise,
 } from '../../src/modules/policy/index.js';
@@ -127,6 +128,31 @@ t.test('an unknown recipient gets every section replaced by a marker, and the re
   );
   // Boundaries: 192.0.2.0/24 in the text is a different string and stays.
   t.match(out.intruderActivity, /scanned 192\.0\.2\.0\/24/);
+});
+
+t.test('a copy redacted upstream holds markers, not the sections: passing it on needs no redaction', async (t) => {
+  const incident = exampleIncident();
+  const item = policyItemFromIncident({ ...incident, tlp: 'CLEAR' }, { ourTeamId: 'alpha' });
+  const out = applyRedactions({ ...incident, tlp: 'CLEAR' }, decide(item, recipient('unknown'), 'direct'));
+  t.same(sectionsPresent(out), [], 'every section was removed: none is left to redact');
+  const chosen = policyItemFromIncident(incident, { ourTeamId: 'alpha', chosenRecipients: ['bravo'] });
+  const partner = applyRedactions(incident, decide(chosen, recipient('partner'), 'direct'));
+  t.same(sectionsPresent(partner), ['reporter', 'poc', 'victims', 'evidence'], 'internal hosts were removed, the rest is there');
+  // A marker with something real beside it is still the section.
+  t.same(sectionsPresent({ ...out, reporter: { ...out.reporter, email: 'x@example.net' } }), ['reporter']);
+});
+
+t.test('a retraction note is scrubbed of every identifier any redaction could hide', async (t) => {
+  const incident = exampleIncident();
+  const { note, sections } = scrubCorrectionNote(
+    incident,
+    'Hoax: www.example-univ.ac.jp (192.0.2.10) and db01.corp were fine, Hanako Yamada agrees; 203.0.113.45 is a scanner.',
+  );
+  t.same(sections, ['reporter', 'victims', 'internalHosts']);
+  for (const leak of ['example-univ', '192.0.2.10', 'db01', 'Hanako']) t.notOk(note.includes(leak), `no ${leak}`);
+  t.match(note, /203\.0\.113\.45 is a scanner/, 'what names nobody stays');
+  t.same(scrubCorrectionNote(incident, 'Nothing to hide.'), { note: 'Nothing to hide.', sections: [] });
+  t.equal(scrubCorrectionNote(incident, `${'www.example-univ.ac.jp '.repeat(86)}`).note.length <= 2000, true, 'cut to the wire limit');
 });
 
 t.test('a partner gets everything but internal hosts; close gets the incident unchanged', async (t) => {

@@ -13,6 +13,11 @@
  * - **Loosening** needs the originator's signature verified with a key pinned HERE: it widens who
  *   may see the report, so no relay's word, not even for the originator's key, is enough.
  */
+import type { Incident } from '../../../schemas/incident.schema.js';
+import type { PolicySection } from '../../../schemas/policy.schema.js';
+import { createScrubber } from './identifier-scrub.js';
+import { hiddenIdentifiersOf, type RedactionOptions } from './redaction.js';
+
 export type OriginatorSignature = 'pinned' | 'carried' | 'unverifiable' | 'invalid';
 
 export interface CorrectionAcceptanceInput {
@@ -113,4 +118,29 @@ export function mayForwardCorrection(holder: boolean): { allow: boolean; reason:
   return holder
     ? { allow: true, reason: 'a team we passed the report to is told of its correction: it carries nothing the holder does not hold' }
     : { allow: false, reason: 'the team does not hold the report from us' };
+}
+
+/** Every section whose identifiers a redaction can hide. Evidence has none of its own: its text names the hosts. */
+const EVERY_IDENTIFIER = ['reporter', 'poc', 'victims', 'internalHosts'] as const;
+export type IdentifierSection = (typeof EVERY_IDENTIFIER)[number];
+const NOTE_MAX = 2000;
+
+/**
+ * A retraction's note, as it may leave this node (ADR 0018). The originator signs it once and
+ * every holder reads it, however many hops away and whatever each holder's redaction was: a
+ * team two relays down may have received the report with its victims and reporter removed. The
+ * signature forbids rewriting it per recipient, so it is written for the widest audience: every
+ * identifier any redaction could hide (the reporter's and the POC's names, addresses and
+ * numbers, the victims' and internal hosts' names and addresses, in any spelling) is scrubbed,
+ * and the sections found are returned for the handler's report.
+ */
+export function scrubCorrectionNote(
+  incident: Incident,
+  note: string,
+  options: RedactionOptions = {},
+): { note: string; sections: IdentifierSection[] } {
+  const ids = hiddenIdentifiersOf(incident, new Set<PolicySection>(EVERY_IDENTIFIER), options);
+  const { text, sections } = createScrubber(ids).scrub(note);
+  const found = EVERY_IDENTIFIER.filter((s) => sections.includes(s));
+  return { note: text.length > NOTE_MAX ? text.slice(0, NOTE_MAX) : text, sections: found };
 }

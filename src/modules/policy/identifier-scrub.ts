@@ -31,6 +31,9 @@ import type { InternalHostPredicate } from './incident-sections.js';
 
 export const REDACTED = '[redacted]';
 
+/** true for a string the redaction wrote as a marker: `[redacted]` or `[redacted: <section> needs <level>]`. */
+export const isRedactionMarker = (value: string): boolean => value === REDACTED || /^\[redacted: [A-Za-z]+ needs [a-z]+\]$/.test(value);
+
 export interface HiddenIdentifiers {
   /** Canonical addresses (parseAddress) -> the section that hides them. */
   addresses: Map<string, PolicySection>;

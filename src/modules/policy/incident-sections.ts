@@ -1,5 +1,6 @@
 import type { Host, Incident } from '../../../schemas/incident.schema.js';
-import { createScrubber, emptyIdentifiers, parseIpv4Octets } from './identifier-scrub.js';
+import type { Contact } from '../../../schemas/common.schema.js';
+import { createScrubber, emptyIdentifiers, isRedactionMarker, parseIpv4Octets, REDACTED } from './identifier-scrub.js';
 import { POLICY_SECTIONS, type PolicySection, type SectionMinimums, type TrustLevel } from '../../../schemas/policy.schema.js';
 
 /**
@@ -85,16 +86,30 @@ export function internalHostPredicate(extra?: InternalHostPredicate): InternalHo
 
 export const isVictimHost = (host: Host): boolean => host.role === 'target';
 
-/** Sections actually present in an incident, in the fixed order of POLICY_SECTIONS. */
+/*
+ * What a redaction upstream left in place of a section (redaction.ts): a copy received with its
+ * victims or reporter redacted holds markers, not the section. Counting the markers as the
+ * section would make a relay refuse to pass on a report because of what the originator already
+ * removed (a relay forwards the signed report intact and cannot redact), and would list
+ * redactions that remove nothing.
+ */
+const isRedactedHost = (h: Host): boolean => h.ip === undefined && h.hostname === REDACTED;
+const isRedactedContact = (c: Contact): boolean =>
+  isRedactionMarker(c.name) && Object.values(c).filter((v) => v !== undefined).length === 1;
+const isRedactedEvidence = (e: Incident['evidence'][number]): boolean =>
+  e.content === undefined && e.source === undefined && isRedactionMarker(e.description ?? '');
+
+/** Sections actually present in an incident, in the fixed order of POLICY_SECTIONS; markers of an upstream redaction are not. */
 export function sectionsPresent(incident: Incident, isInternal: InternalHostPredicate = isInternalHostByAddress): PolicySection[] {
+  const hosts = incident.hosts.filter((h) => !isRedactedHost(h));
   const present: Record<PolicySection, boolean> = {
-    reporter: true, // required by the Incident schema
-    poc: incident.poc !== null,
-    victims: incident.hosts.some(isVictimHost),
-    evidence: incident.evidence.length > 0,
+    reporter: !isRedactedContact(incident.reporter),
+    poc: incident.poc !== null && !isRedactedContact(incident.poc),
+    victims: hosts.some(isVictimHost),
+    evidence: incident.evidence.some((e) => !isRedactedEvidence(e)),
     // An internal address or name in any text (a URL indicator, a log line) names the inside
     // of the constituency as much as a listed host does: the section is present then too.
-    internalHosts: incident.hosts.some(isInternal) || mentionsInternal(incident, isInternal),
+    internalHosts: hosts.some(isInternal) || mentionsInternal(incident, isInternal),
   };
   return POLICY_SECTIONS.filter((s) => present[s]);
 }

@@ -70,6 +70,8 @@ export {
   decideCorrectionAcceptance,
   decideCopyBinding,
   mayForwardCorrection,
+  scrubCorrectionNote,
+  type IdentifierSection,
   type CopyBinding,
   type CorrectionAcceptance,
   type CorrectionAcceptanceInput,

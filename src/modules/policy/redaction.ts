@@ -7,12 +7,13 @@ import {
   emptyIdentifiers,
   hideContact,
   hideHost,
+  isRedactionMarker,
   REDACTED,
   type HiddenIdentifiers,
   type Scrubber,
 } from './identifier-scrub.js';
 
-export { REDACTED };
+export { REDACTED, isRedactionMarker };
 
 /**
  * Turns a decision into what actually leaves the node.
@@ -47,9 +48,6 @@ export { REDACTED };
 /** The in-field marker for a section: short enough for every field it lands in (names: 200). */
 export const redactionMarker = (r: Pick<Redaction, 'section' | 'requiredLevel'>): string =>
   `[redacted: ${r.section} needs ${r.requiredLevel}]`;
-
-/** true for a string this module wrote as a marker. */
-export const isRedactionMarker = (value: string): boolean => value === REDACTED || /^\[redacted: [A-Za-z]+ needs [a-z]+\]$/.test(value);
 
 export class PolicyPayloadError extends Error {
   override name = 'PolicyPayloadError';

@@ -24,6 +24,7 @@ import {
   recordAck,
   type CorrectionRow,
 } from './correction.repository.js';
+import { scrubCorrectionNote, type IdentifierSection } from '../policy/index.js';
 import { listLinks } from './link.repository.js';
 import { findIncidentPolicy } from './sharing.repository.js';
 
@@ -116,13 +117,18 @@ export function createCorrectionService(deps: CorrectionServiceDeps): Correction
 
   async function issue(ref: string, input: CorrectionCreate, actor: Actor): Promise<CorrectionView> {
     const id = randomUUID();
+    let noteRedacted: IdentifierSection[] = [];
     const queued = await db.transaction().execute(async (tx) => {
       const incident = await findIncident(tx, ref, true);
       if (!incident) throw new ProblemError('not-found', `no incident ${ref}`);
       if ((await findIncidentPolicy(tx, incident.id))?.provenance)
         throw new ProblemError('correction-not-originator', `${ref} is a copy received from another team: its originator corrects it`);
       if (incident.retracted) throw new ProblemError('conflict', `${ref} is retracted already`);
-      const statement = statementOf(config.teamId, clock().toISOString(), id, incident.ref, input);
+      // The note goes signed to every holder, however far: scrubbed once for the widest audience.
+      const scrubbed = input.note ? scrubCorrectionNote(incident, input.note) : null;
+      noteRedacted = scrubbed?.sections ?? [];
+      const request = scrubbed ? { ...input, note: scrubbed.note } : input;
+      const statement = statementOf(config.teamId, clock().toISOString(), id, incident.ref, request);
       checkStatement(statement);
       if (statement.kind === 'relabel' && statement.tlp === incident.tlp)
         throw new ProblemError('conflict', `${ref} is TLP:${incident.tlp} already`);
@@ -167,14 +173,15 @@ export function createCorrectionService(deps: CorrectionServiceDeps): Correction
           kind: statement.kind,
           ...(statement.tlp ? { tlp: statement.tlp } : {}),
           ...(statement.reason ? { reason: statement.reason } : {}),
+          ...(noteRedacted.length > 0 ? { noteRedacted } : {}),
         },
       });
       const after = (await findIncident(tx, incident.id))!;
       return forwardCorrection(deps, tx, after, correction, null, actor.subject);
     });
     if (queued > 0) deps.onQueued();
-    const view = (await list(ref)).find((c) => c.id === id);
-    return view!;
+    const view = (await list(ref)).find((c) => c.id === id)!;
+    return noteRedacted.length > 0 ? { ...view, noteRedacted } : view;
   }
 
   async function list(ref: string): Promise<CorrectionView[]> {
