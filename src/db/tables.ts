@@ -11,6 +11,7 @@ import type {
   ForumInquiryAnswerTable,
 } from './forum-tables.js';
 import type { ContactCacheTable } from './contact-tables.js';
+import type { FormatPullCursorTable, ImportedObjectTable } from './format-tables.js';
 import type { IncidentCorrectionAckTable, IncidentCorrectionTable } from './correction-tables.js';
 import type { IncidentSignedProvenanceTable, RelayTable } from './relay-tables.js';
 
@@ -327,6 +328,8 @@ export interface DatabaseSchema {
   key_vouch: KeyVouchTable;
   sent_introduction: SentIntroductionTable;
   contact_cache: ContactCacheTable;
+  imported_object: ImportedObjectTable;
+  format_pull_cursor: FormatPullCursorTable;
   incident_correction: IncidentCorrectionTable;
   incident_correction_ack: IncidentCorrectionAckTable;
   relay: RelayTable;

@@ -86,6 +86,11 @@ export const PROBLEMS = {
     title:
       "The correction is not the originator's, does not come along the report's provenance, or loosens a label without the originator's verified signature",
   },
+  // formats of neighbouring tools (issue 16): STIX 2.1, TAXII 2.1, MISP, IODEF v2
+  'import-invalid': {
+    status: 400,
+    title: 'The document does not validate against its format: `pointer` names the first failing path; nothing was filed',
+  },
   // relays and signed provenance (docs/federation-protocol.md §5.18, §5.21, §5.22)
   'provenance-invalid': {
     status: 400,
