@@ -129,6 +129,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: config.bodyLimitBytes,
     // Our 404/415/400 answers come from the error handler; trust no proxy headers by default.
     return503OnClosing: true,
+    // Plugins open the database and load keys: on a busy machine (a cold PGlite open beside other
+    // work) that can pass fastify's 10 s default, and the node would refuse to start.
+    pluginTimeout: 60_000,
     // Framework-level refusals answer in problem+json like everything else (http/error-handler.ts).
     frameworkErrors,
     clientErrorHandler,
