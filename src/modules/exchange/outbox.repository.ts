@@ -55,32 +55,36 @@ const toOutbound = (r: RawOutbound): OutboundRow => ({
   createdAt: iso(r.created_at)!,
 });
 
-export async function insertOutbound(
-  tx: Tx,
-  row: {
-    id: string;
-    peerTeam: string;
-    incidentId: string | null;
-    type: string;
-    tlp: string;
-    document: string;
-    signature: string;
-    at: Date;
-  },
-): Promise<void> {
+export interface OutboundInsert {
+  id: string;
+  peerTeam: string;
+  incidentId: string | null;
+  type: string;
+  tlp: string;
+  document: string;
+  signature: string;
+  at: Date;
+}
+
+/** One message, or many in one statement (a forum inquiry to every member). */
+export async function insertOutbound(tx: Tx, rows: OutboundInsert | readonly OutboundInsert[]): Promise<void> {
+  const list = Array.isArray(rows) ? rows : [rows as OutboundInsert];
+  if (list.length === 0) return;
   await tx
     .insertInto('outbound_message')
-    .values({
-      id: row.id,
-      peer_team: row.peerTeam,
-      incident_id: row.incidentId,
-      type: row.type,
-      tlp: row.tlp,
-      document: row.document,
-      signature: row.signature,
-      next_attempt_at: row.at,
-      created_at: row.at,
-    })
+    .values(
+      list.map((row) => ({
+        id: row.id,
+        peer_team: row.peerTeam,
+        incident_id: row.incidentId,
+        type: row.type,
+        tlp: row.tlp,
+        document: row.document,
+        signature: row.signature,
+        next_attempt_at: row.at,
+        created_at: row.at,
+      })),
+    )
     .execute();
 }
 

@@ -38,6 +38,8 @@ export type DeliveredHook = (tx: Tx, delivered: Delivered) => Promise<void>;
 export interface Outbox {
   /** Signs a message and queues it inside the caller's transaction. The caller has asked the sharing policy. */
   enqueue(tx: Tx, message: OutgoingMessage, incidentId: string | null): Promise<SignedMessage>;
+  /** enqueue for many messages, written in one statement: a forum inquiry to every member. */
+  enqueueMany(tx: Tx, messages: ReadonlyArray<{ message: OutgoingMessage; incidentId: string | null }>): Promise<SignedMessage[]>;
   /** Lets the worker look for due messages now (after a commit that queued some). */
   kick(): void;
   /** Registers work to do in the transaction that records a delivery (a link's reference number, a journal entry). */
@@ -67,22 +69,31 @@ export function createOutbox(deps: {
   kick: () => void;
 }): Outbox & { delivered: DeliveredHook } {
   const hooks: DeliveredHook[] = [];
-  return {
-    async enqueue(tx, message, incidentId) {
-      const at = deps.clock();
-      const signed = await signMessage(newDocument(deps.config.teamId, at, message), deps.signer);
-      await insertOutbound(tx, {
-        id: signed.id,
+  async function enqueueMany(
+    tx: Tx,
+    messages: ReadonlyArray<{ message: OutgoingMessage; incidentId: string | null }>,
+  ): Promise<SignedMessage[]> {
+    const at = deps.clock();
+    const signed: SignedMessage[] = [];
+    for (const { message } of messages) signed.push(await signMessage(newDocument(deps.config.teamId, at, message), deps.signer));
+    await insertOutbound(
+      tx,
+      messages.map(({ message, incidentId }, i) => ({
+        id: signed[i]!.id,
         peerTeam: message.to,
         incidentId,
         type: message.type,
         tlp: message.tlp,
-        document: signed.documentText,
-        signature: signed.signature,
+        document: signed[i]!.documentText,
+        signature: signed[i]!.signature,
         at,
-      });
-      return signed;
-    },
+      })),
+    );
+    return signed;
+  }
+  return {
+    enqueue: async (tx, message, incidentId) => (await enqueueMany(tx, [{ message, incidentId }]))[0]!,
+    enqueueMany,
     kick: () => deps.kick(),
     onDelivered(hook) {
       hooks.push(hook);

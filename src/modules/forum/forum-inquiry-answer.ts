@@ -17,8 +17,8 @@ export interface InquiryDeps {
   clock: Clock;
   config: { teamId: string; inquiryAutoNotSeen: boolean };
   audit: AuditLog;
-  peers: Pick<PeerDirectory, 'find'>;
-  outbox: Pick<Outbox, 'enqueue' | 'kick' | 'find'>;
+  peers: Pick<PeerDirectory, 'find' | 'listRecords'>;
+  outbox: Pick<Outbox, 'enqueue' | 'enqueueMany' | 'kick' | 'find'>;
   disclosure: MessageDisclosure;
   /** An answer that carries our incident shares it first, as any share (InquiryAnswerInput.share). */
   shares: Pick<ShareService, 'share'>;

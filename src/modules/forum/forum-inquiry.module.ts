@@ -13,7 +13,7 @@ export interface ForumInquiryModuleDeps {
   db: Db;
   clock: Clock;
   audit: AuditLog;
-  peers: Pick<PeerDirectory, 'find'>;
+  peers: Pick<PeerDirectory, 'find' | 'listRecords'>;
   sharing: Pick<SharingService, 'evaluate' | 'record'>;
   /** An answer may carry one of our incidents: shared first, as any share. */
   shares: Pick<ShareService, 'share'>;

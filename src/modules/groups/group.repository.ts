@@ -248,6 +248,25 @@ export async function membershipsOf(db: DbOrTx, teamId: string): Promise<GroupMe
   return rows.map((r) => ({ group: r.group_id, level: r.level as MembershipLevel }));
 }
 
+/** Every group membership of each of `teamIds`, in one statement (a forum inquiry decides for every member). */
+export async function membershipsOfTeams(db: DbOrTx, teamIds: readonly string[]): Promise<Map<string, GroupMembership[]>> {
+  const out = new Map<string, GroupMembership[]>();
+  if (teamIds.length === 0) return out;
+  const rows = await db
+    .selectFrom('trust_group_member')
+    .select(['team_id', 'group_id', 'level'])
+    .where('team_id', 'in', [...teamIds])
+    .orderBy('team_id')
+    .orderBy('group_id')
+    .execute();
+  for (const r of rows) {
+    const list = out.get(r.team_id) ?? [];
+    list.push({ group: r.group_id, level: r.level as MembershipLevel });
+    out.set(r.team_id, list);
+  }
+  return out;
+}
+
 /** Hands the group's membership to a forum's roster (or back to hand-keeping with null). */
 export async function setRosterForum(tx: Tx, id: string, forum: string | null, at: Date): Promise<void> {
   await tx

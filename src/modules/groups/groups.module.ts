@@ -32,5 +32,5 @@ export function createGroupsModule(deps: GroupsModuleDeps): GroupsModule {
 }
 
 // Public surface for other modules (docs/architecture.md, rule 3).
-export { membershipsOf, ourGroupPolicies } from './group.repository.js';
+export { membershipsOf, membershipsOfTeams, ourGroupPolicies } from './group.repository.js';
 export { type GroupService, type RosterMembership } from './group.service.js';

@@ -2,10 +2,10 @@ import type { Clock } from '../../clock.js';
 import type { DbOrTx } from '../../db/database.js';
 import type { Tlp } from '../../../schemas/common.schema.js';
 import type { Incident } from '../../../schemas/incident.schema.js';
-import type { PolicyDecision, PolicyItem, Purpose } from '../../../schemas/policy.schema.js';
+import type { PolicyDecision, PolicyItem, Purpose, TrustInputs } from '../../../schemas/policy.schema.js';
 import type { RecipientBlock } from '../../../schemas/sharing.schema.js';
 import type { AuditLog } from '../audit/audit.module.js';
-import type { PeerDirectory } from '../peers/peers.module.js';
+import type { PeerDirectory, PeerRecord } from '../peers/peers.module.js';
 import {
   decide,
   DEFAULT_TRUST_RULES,
@@ -15,7 +15,8 @@ import {
   type PolicyConfig,
   type Scrubber,
 } from '../policy/index.js';
-import { trustInputsOf } from './peer-trust.js';
+import { trustInputsFrom, trustInputsOf } from './peer-trust.js';
+import { membershipsOfTeams, ourGroupPolicies } from '../groups/groups.module.js';
 import { payloadDigest, type SharingService } from './sharing.service.js';
 
 /**
@@ -50,7 +51,7 @@ export interface MessageDisclosureOutcome<T> {
 
 export interface MessageDisclosureDeps {
   config: { teamId: string };
-  peers: Pick<PeerDirectory, 'find'>;
+  peers: Pick<PeerDirectory, 'find' | 'listRecords'>;
   audit: AuditLog;
   clock: Clock;
   sharing: Pick<SharingService, 'evaluate' | 'record'>;
@@ -82,13 +83,17 @@ export function createMessageDisclosure(deps: MessageDisclosureDeps) {
     return { allow: outcome.allow, decision: outcome.decision, deniedBy: outcome.deniedBy, content: outcome.content as T | null };
   }
 
+  /** What a decision about no incident needs of one team: its record and trust inputs (null: not a peer). */
+  type TeamFacts = { peer: PeerRecord | null; inputs: TrustInputs | null };
+
   async function aboutNoIncident<T>(
     tx: DbOrTx,
     teamId: string,
     purpose: Purpose,
     input: MessageDisclosureInput<T>,
+    facts?: TeamFacts,
   ): Promise<MessageDisclosureOutcome<T>> {
-    const peer = await peers.find(tx, teamId);
+    const peer = facts ? facts.peer : await peers.find(tx, teamId);
     const blockedBy: RecipientBlock[] = !peer
       ? ['recipient-unknown']
       : peer.status === 'suspended'
@@ -96,7 +101,7 @@ export function createMessageDisclosure(deps: MessageDisclosureDeps) {
         : peer.status === 'key-changed'
           ? ['peer-key-changed']
           : [];
-    const inputs = peer ? await trustInputsOf(tx, peer) : null;
+    const inputs = facts ? facts.inputs : peer ? await trustInputsOf(tx, peer) : null;
     const item: PolicyItem = { ourTeamId: config.teamId, tlp: input.tlp, sections: [], chosenRecipients: [teamId] };
     const recipient = inputs
       ? { id: teamId, kind: 'team' as const, relationship: peer!.relationship, trust: inputs }
@@ -130,6 +135,19 @@ export function createMessageDisclosure(deps: MessageDisclosureDeps) {
     return { allow: decision.allow, decision, deniedBy, content };
   }
 
+  /** Every team's facts in three statements: all peers, the teams' group memberships, our groups. */
+  async function factsOf(tx: DbOrTx, teamIds: readonly string[]): Promise<Map<string, TeamFacts>> {
+    const records = new Map((await peers.listRecords(tx, {})).map((p) => [p.teamId, p]));
+    const memberships = await membershipsOfTeams(tx, teamIds);
+    const ourGroups = await ourGroupPolicies(tx);
+    const out = new Map<string, TeamFacts>();
+    for (const teamId of teamIds) {
+      const peer = records.get(teamId) ?? null;
+      out.set(teamId, { peer, inputs: peer ? trustInputsFrom(peer, memberships.get(teamId) ?? [], ourGroups) : null });
+    }
+    return out;
+  }
+
   return {
     /** Decides the disclosure of this message to `teamId` for `purpose` and audits it, in the caller's transaction. */
     decideAndRecord<T>(
@@ -141,6 +159,27 @@ export function createMessageDisclosure(deps: MessageDisclosureDeps) {
       return input.incident
         ? aboutIncident(tx, teamId, purpose, { ...input, incident: input.incident })
         : aboutNoIncident(tx, teamId, purpose, input);
+    },
+
+    /**
+     * decideAndRecord for many teams at once (a forum inquiry to every member): the same
+     * decisions and audit entries, with the teams' facts read once for all of them rather than
+     * once per team. About an incident, each team is decided as decideAndRecord does.
+     */
+    async decideManyAndRecord<T>(
+      tx: DbOrTx,
+      teamIds: readonly string[],
+      purpose: Purpose,
+      input: MessageDisclosureInput<T>,
+    ): Promise<Map<string, MessageDisclosureOutcome<T>>> {
+      const out = new Map<string, MessageDisclosureOutcome<T>>();
+      if (input.incident) {
+        for (const teamId of teamIds) out.set(teamId, await aboutIncident(tx, teamId, purpose, { ...input, incident: input.incident }));
+        return out;
+      }
+      const facts = await factsOf(tx, teamIds);
+      for (const teamId of teamIds) out.set(teamId, await aboutNoIncident(tx, teamId, purpose, input, facts.get(teamId)));
+      return out;
     },
   };
 }

@@ -13,6 +13,15 @@ export async function trustInputsOf(db: DbOrTx, peer: PeerRecord): Promise<Trust
   // One after the other: inside a transaction both run on its one connection anyway.
   const memberships = await membershipsOf(db, peer.teamId);
   const ourGroups = await ourGroupPolicies(db);
+  return trustInputsFrom(peer, memberships, ourGroups);
+}
+
+/** The trust inputs from facts already read (for many peers at once, each read once). */
+export function trustInputsFrom(
+  peer: PeerRecord,
+  memberships: TrustInputs['peer']['memberships'],
+  ourGroups: TrustInputs['ourGroups'],
+): TrustInputs {
   const profile: PeerTrustProfile = {
     teamId: peer.teamId,
     relationship: peer.relationship,
