@@ -55,16 +55,8 @@ const toOutbound = (r: RawOutbound): OutboundRow => ({
   createdAt: iso(r.created_at)!,
 });
 
-export interface OutboundInsert {
-  id: string;
-  peerTeam: string;
-  incidentId: string | null;
-  type: string;
-  tlp: string;
-  document: string;
-  signature: string;
-  at: Date;
-}
+/** A signed message to queue: the row's identity and content, queued (and first due) at `at`. */
+export type OutboundInsert = Pick<OutboundRow, 'id' | 'peerTeam' | 'incidentId' | 'type' | 'tlp' | 'document' | 'signature'> & { at: Date };
 
 /** One message, or many in one statement (a forum inquiry to every member). */
 export async function insertOutbound(tx: Tx, rows: OutboundInsert | readonly OutboundInsert[]): Promise<void> {
