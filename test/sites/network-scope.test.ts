@@ -1,6 +1,16 @@
 import t from 'tap';
 
-import { canonicalDomain, canonicalNetwork, domainSuffixes, isIpAddress, parseAddress } from '../../src/modules/sites/network-scope.js';
+import {
+  canonicalDomain,
+  canonicalNetwork,
+  domainSuffixes,
+  isIpAddress,
+  longestDomainSuffix,
+  mostSpecificNetwork,
+  networkCovers,
+  networkMatcher,
+  parseAddress,
+} from '../../src/modules/sites/network-scope.js';
 
 t.test('canonicalNetwork writes networks the way PostgreSQL prints them', async (t) => {
   // Expected values are what `SELECT '<input>'::cidr::text` prints on PostgreSQL 15.
@@ -64,4 +74,21 @@ t.test('domains: lower case, no trailing dot; suffixes longest first', async (t)
   t.equal(canonicalDomain('WWW.Example.JP.'), 'www.example.jp');
   t.same(domainSuffixes('a.Sub.example.jp.'), ['a.sub.example.jp', 'sub.example.jp', 'example.jp', 'jp']);
   t.same(domainSuffixes('jp'), ['jp']);
+});
+
+t.test('in-memory containment: an address in a network, overlapping networks, the most specific, domain suffixes', async (t) => {
+  t.ok(networkCovers('192.0.2.0/24', '192.0.2.77'));
+  t.notOk(networkCovers('192.0.2.0/24', '192.0.3.1'));
+  t.ok(networkCovers('192.0.2.0/24', '192.0.2.128/25'), 'a network inside');
+  t.ok(networkCovers('192.0.2.128/25', '192.0.2.0/24'), 'a network around it overlaps too');
+  t.notOk(networkCovers('192.0.2.0/24', '2001:db8::1'), 'families do not mix');
+  t.notOk(networkCovers('not a network', '192.0.2.1'));
+  t.ok(networkCovers('2001:db8::/32', '2001:DB8:0:0:0:0:0:1'));
+  const nets = ['10.0.0.0/8', '10.1.0.0/16', '2001:db8::/32'].map((n) => networkMatcher(n)!);
+  t.equal(mostSpecificNetwork(nets, '10.1.2.3', 4)?.cidr, '10.1.0.0/16');
+  t.equal(mostSpecificNetwork(nets, '10.9.2.3', 4)?.cidr, '10.0.0.0/8');
+  t.equal(mostSpecificNetwork(nets, '192.0.2.1', 4), null);
+  t.equal(networkMatcher('10.0.0.0/33'), null);
+  t.equal(longestDomainSuffix(['example.jp', 'Sub.Example.JP.'], 'a.sub.example.jp'), 'sub.example.jp');
+  t.equal(longestDomainSuffix(['example.jp'], 'badexample.jp'), null, 'on label boundaries only');
 });

@@ -16,7 +16,7 @@ import type { ForumInquiryDocument, ForumInquiryAnswerDocument } from '../../../
 import type { InboxOutcome } from '../exchange/exchange.module.js';
 import { findIncident } from '../incidents/incidents.module.js';
 import type { Scrubber } from '../policy/index.js';
-import { findCopyByPeerRef, policyDenied, type MessageDisclosureOutcome } from '../sharing/index.js';
+import { findCopyByPeerRef, policyDenied } from '../sharing/index.js';
 import { canonicalNetwork, isIpAddress } from '../sites/sites.module.js';
 import { isActiveMember, newestRosterOf, receiveAnswer, sendAnswer, type InquiryDeps } from './forum-inquiry-answer.js';
 import { receiveInquiry } from './forum-inquiry-intake.js';

@@ -1,6 +1,5 @@
-import { BlockList } from 'node:net';
 import type { ForumInquiryBody, InquiryMatch } from '../../../schemas/forum-inquiry.schema.js';
-import { canonicalDomain, canonicalNetwork, domainSuffixes, parseAddress } from '../sites/sites.module.js';
+import { canonicalDomain, canonicalNetwork, longestDomainSuffix, networkCovers, parseAddress } from '../sites/sites.module.js';
 
 /**
  * Matching an inquiry against this node's own data, pure: `probesOf` says what to look up (the
@@ -59,36 +58,15 @@ export function probesOf(body: Pick<ForumInquiryBody, 'hosts' | 'networks' | 'do
   };
 }
 
-function blockOf(cidr: string): { base: string; prefix: number; family: 'ipv4' | 'ipv6' } | null {
-  const canonical = canonicalNetwork(cidr);
-  if (!canonical) return null;
-  const [base = '', prefix = '0'] = canonical.split('/');
-  return { base, prefix: Number(prefix), family: base.includes(':') ? 'ipv6' : 'ipv4' };
-}
-
-/** Whether an address lies in a network, or two networks overlap (one holds the other's base). */
-function contains(network: string, addressOrNetwork: string): boolean {
-  const outer = blockOf(network);
-  const inner = addressOrNetwork.includes('/') ? blockOf(addressOrNetwork) : blockOf(`${addressOrNetwork}`);
-  if (!outer || !inner || outer.family !== inner.family) return false;
-  const list = new BlockList();
-  list.addSubnet(outer.base, outer.prefix, outer.family);
-  if (list.check(inner.base, inner.family)) return true;
-  const back = new BlockList();
-  back.addSubnet(inner.base, inner.prefix, inner.family);
-  return back.check(outer.base, outer.family);
-}
-
 /** What of the inquiry falls in our constituency as our profile states it. */
 function constituencyMatches(probes: InquiryProbes, constituency: { networks: string[]; domains: string[] }): InquiryMatch[] {
   const out: InquiryMatch[] = [];
   for (const network of constituency.networks) {
-    for (const a of probes.addresses) if (contains(network, a)) out.push(cm(network, 'ip', a));
-    for (const n of probes.networks) if (contains(network, n)) out.push(cm(network, 'network', n));
+    for (const a of probes.addresses) if (networkCovers(network, a)) out.push(cm(network, 'ip', a));
+    for (const n of probes.networks) if (networkCovers(network, n)) out.push(cm(network, 'network', n));
   }
-  const ours = new Set(constituency.domains.map(canonicalDomain));
   for (const name of probes.names) {
-    const owner = domainSuffixes(name).find((s) => ours.has(s));
+    const owner = longestDomainSuffix(constituency.domains, name);
     if (owner) out.push(cm(owner, 'domain', name));
   }
   return out;

@@ -1,4 +1,4 @@
-import { isIPv4, isIPv6 } from 'node:net';
+import { BlockList, isIPv4, isIPv6 } from 'node:net';
 
 /**
  * Address and network parsing for constituency scopes. PostgreSQL's `cidr` rejects host bits
@@ -114,4 +114,60 @@ export function canonicalDomain(domain: string): string {
 export function domainSuffixes(domain: string): string[] {
   const labels = canonicalDomain(domain).split('.');
   return labels.map((_, i) => labels.slice(i).join('.'));
+}
+
+/*
+ * Containment in memory, for scopes that are not our site tables: a peer's or forum member's
+ * signed constituency, the RDAP bootstrap files, the constituency our own profile declares. The
+ * site tables answer the same questions in SQL (site.repository.ts); these are their in-memory
+ * twins, one place for the relays, the contact determination and the forum's inquiry matching.
+ */
+
+export interface NetworkMatcher {
+  cidr: string;
+  prefixLength: number;
+  family: 4 | 6;
+  block: BlockList;
+}
+
+/** A matcher for one CIDR block; null when it is not one. */
+export function networkMatcher(cidr: string): NetworkMatcher | null {
+  const m = /^([^/]+)\/(\d{1,3})$/.exec(cidr.trim());
+  if (!m) return null;
+  const family = m[1]!.includes(':') ? 6 : 4;
+  const prefixLength = Number(m[2]);
+  if (prefixLength > (family === 4 ? 32 : 128)) return null;
+  const block = new BlockList();
+  try {
+    block.addSubnet(m[1]!, prefixLength, family === 4 ? 'ipv4' : 'ipv6');
+  } catch {
+    return null;
+  }
+  return { cidr: cidr.trim(), prefixLength, family, block };
+}
+
+/** The most specific of the networks containing the address, or null. */
+export function mostSpecificNetwork(networks: NetworkMatcher[], address: string, family: 4 | 6): NetworkMatcher | null {
+  let best: NetworkMatcher | null = null;
+  for (const n of networks) {
+    if (n.family !== family || (best && best.prefixLength >= n.prefixLength)) continue;
+    if (n.block.check(address, family === 4 ? 'ipv4' : 'ipv6')) best = n;
+  }
+  return best;
+}
+
+/** Whether an address lies in a network, or two networks overlap (one holds the other's base). */
+export function networkCovers(network: string, addressOrNetwork: string): boolean {
+  const outer = networkMatcher(canonicalNetwork(network) ?? '');
+  const inner = networkMatcher(canonicalNetwork(addressOrNetwork) ?? '');
+  if (!outer || !inner || outer.family !== inner.family) return false;
+  const base = (m: NetworkMatcher) => m.cidr.split('/')[0]!;
+  const kind = outer.family === 4 ? 'ipv4' : 'ipv6';
+  return outer.block.check(base(inner), kind) || inner.block.check(base(outer), kind);
+}
+
+/** The longest of the declared domains that is the name itself or a parent of it, or null. */
+export function longestDomainSuffix(declared: readonly string[], name: string): string | null {
+  const ours = new Set(declared.map(canonicalDomain));
+  return domainSuffixes(name).find((s) => ours.has(s)) ?? null;
 }

@@ -3,5 +3,16 @@
  * them, and the constituency look-ups the sharing policy needs (which site owns an address or
  * a domain: a site's need to know).
  */
-export { canonicalDomain, canonicalNetwork, domainSuffixes, isIpAddress, parseAddress } from './network-scope.js';
+export {
+  canonicalDomain,
+  canonicalNetwork,
+  domainSuffixes,
+  isIpAddress,
+  longestDomainSuffix,
+  mostSpecificNetwork,
+  networkCovers,
+  networkMatcher,
+  parseAddress,
+  type NetworkMatcher,
+} from './network-scope.js';
 export { findSiteByAddress, findSiteByDomain, findSiteById, type SiteRecord } from './site.repository.js';
