@@ -110,6 +110,7 @@ async function registerOpenApi(app: FastifyInstance, config: Config): Promise<vo
           name: 'coordination',
           description: "A coordinator's overview of its members' activity, and related-activity warnings",
         },
+        { name: 'formats', description: "Neighbouring tools' formats: IODEF v2 export and import" },
       ],
     },
   });

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import t from 'tap';
+import { readFileSync } from 'node:fs';
+import { main } from '../../src/cli/main.js';
 import { buildTestNode, type TestNode } from '../helpers/build-test-app.js';
 import { addPeer, api, createIncident, enc, EXAMPLE_INCIDENT, trustPeer } from '../helpers/federation-harness.js';
 import { assertMarkers, markedIncident, type Section } from '../helpers/marker-scan.js';
@@ -235,6 +237,27 @@ t.test('the same document twice files once; new content updates and journals', a
   const journal = (await api(alpha, 'GET', `/incidents/${enc(now.ref)}/journal`, 'reader')).json().items;
   t.ok(journal.some((j: any) => j.kind === 'updated'));
   t.ok(journal.some((j: any) => j.kind === 'imported' && j.changes.status === 'updated'));
+
+  const twin = xml.replace('<IncidentID name="csirt.example.org">', '<IncidentID name="twin.example.org">');
+  const both = await Promise.all([importXml(twin), importXml(twin)]);
+  t.same(both.map((r) => r.json().status).sort(), ['created', 'unchanged'], 'two at once file once');
+});
+
+t.test('the CLI exports and imports through the node', async (t) => {
+  const created = await createIncident(alpha, { title: 'From the CLI' });
+  const file = join(work, 'cli.xml');
+  const lines: string[] = [];
+  const hikeshi = (...args: string[]) =>
+    main([...args, '--data-dir', alpha.config.dataDir, '--team-id', alpha.config.teamId, '--url', alpha.url], (s) => lines.push(s));
+  t.equal(await hikeshi('export', 'iodef', created.ref, '--out', file), 0);
+  t.same(await xmllint(readFileSync(file, 'utf8')), { code: 0, stderr: '' });
+  writeFileSync(file, readFileSync(file, 'utf8').replace('<IncidentID name="alpha">', '<IncidentID name="cli.example">'));
+  t.equal(await hikeshi('import', 'iodef', file), 0);
+  t.match(lines.at(-1), /^created: ALPHA#\d{4}-\d{6} \(IODEF cli\.example:ALPHA#/);
+  t.equal(await hikeshi('import', 'iodef', file), 0);
+  t.match(lines.at(-1), /^unchanged: /);
+  t.equal(await hikeshi('export', 'iodef', created.ref, '--for', 'nobody'), 1, 'a refusal exits 1');
+  t.equal(await hikeshi('export', 'stix', created.ref), 2, 'an unknown format is a usage error');
 });
 
 const IODEF_NS_ATTR = 'xmlns="urn:ietf:params:xml:ns:iodef-2.0"';

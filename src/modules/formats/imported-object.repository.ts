@@ -1,4 +1,5 @@
-import type { DbOrTx } from '../../db/database.js';
+import { sql } from 'kysely';
+import type { DbOrTx, Tx } from '../../db/database.js';
 
 /** imported_object (migration 0027): which outside object was filed as which incident, with its digest. */
 export interface ImportedObjectRecord {
@@ -7,6 +8,14 @@ export interface ImportedObjectRecord {
   incidentId: string;
   digest: string;
   source: string | null;
+}
+
+/**
+ * Serialises imports of one outside object until the transaction ends: a row lock cannot, as
+ * the first import of an object has no row yet, and two at once would each file an incident.
+ */
+export async function lockImportedObject(tx: Tx, format: ImportedObjectRecord['format'], objectId: string): Promise<void> {
+  await sql`select pg_advisory_xact_lock(hashtextextended(${`hikeshi.imported_object:${format}:${objectId}`}, 0))`.execute(tx);
 }
 
 /** The row for an outside object, locked for the rest of the transaction so that two imports of it file once. */

@@ -10,7 +10,7 @@ import { findIncident, type Actor, type IncidentService } from '../incidents/inc
 import { policyDenied, type SharingOutcome, type SharingService } from '../sharing/index.js';
 import { incidentToIodef, type IodefExportContext } from './iodef-export.js';
 import { iodefToIncident } from './iodef-import.js';
-import { findImportedObject, insertImportedObject, updateImportedDigest } from './imported-object.repository.js';
+import { findImportedObject, insertImportedObject, lockImportedObject, updateImportedDigest } from './imported-object.repository.js';
 
 /**
  * IODEF v2 export and import (issue 16 part 4). An export `for` a team is what a share to it
@@ -116,6 +116,7 @@ export function createIodefService(deps: IodefDeps): IodefService {
       // Validated and mapped before anything is written: a refusal files nothing.
       const mapped = iodefToIncident(text);
       return db.transaction().execute(async (tx) => {
+        await lockImportedObject(tx, 'iodef', mapped.objectId);
         const existing = await findImportedObject(tx, 'iodef', mapped.objectId);
         const record = { format: 'iodef' as const, objectId: mapped.objectId, digest: mapped.digest, source: mapped.sourceRef.team };
         let status: IodefImportResult['status'];
