@@ -17,6 +17,7 @@ import { assertMarkers, markedIncident, type Section } from '../helpers/marker-s
  * the vendored RFC 7970 schema (test/fixtures/standards/iodef, offline through its catalog).
  */
 const run = promisify(execFile);
+const IODEF_NS_ATTR = 'xmlns="urn:ietf:params:xml:ns:iodef-2.0"';
 const kit = fileURLToPath(new URL('../fixtures/standards/iodef/', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'iodef-'));
 let files = 0;
@@ -182,6 +183,7 @@ t.test('hostile and invalid documents: 400 with a pointer, nothing filed', async
       '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><IODEF-Document xmlns="urn:ietf:params:xml:ns:iodef-2.0">&xxe;</IODEF-Document>',
       /^\/$/,
     ],
+    ['deep nesting', `<IODEF-Document ${IODEF_NS_ATTR} version="2.00">${'<a>'.repeat(500)}${'</a>'.repeat(500)}</IODEF-Document>`, /^\/$/],
     ['a wrong root', '<Report xmlns="urn:ietf:params:xml:ns:iodef-2.0" version="2.00"/>', /^\/Report$/],
     ['a wrong namespace', valid.replace(IODEF_NS_ATTR, 'xmlns="urn:example"'), /^\/IODEF-Document$/],
     ['no IncidentID', valid.replace(/<IncidentID[^>]*>[^<]*<\/IncidentID>/, ''), /^\/IODEF-Document\/Incident\[1\]\/IncidentID$/],
@@ -243,6 +245,43 @@ t.test('the same document twice files once; new content updates and journals', a
   t.same(both.map((r) => r.json().status).sort(), ['created', 'unchanged'], 'two at once file once');
 });
 
+t.test("another tool's document: a namespace prefix, CDATA, no hikeshi AdditionalData", async (t) => {
+  const doc = `<?xml version="1.0" encoding="UTF-8"?>
+<!-- written by another tool & kept as a comment -->
+<iodef:IODEF-Document version="2.00" xml:lang="en" xmlns:iodef="urn:ietf:params:xml:ns:iodef-2.0">
+  <iodef:Incident purpose="reporting" restriction="green">
+    <iodef:IncidentID name="csirt.example.com">189493</iodef:IncidentID>
+    <iodef:GenerationTime>2015-10-08T02:12:00Z</iodef:GenerationTime>
+    <iodef:Description>Scanning &amp; brute force</iodef:Description>
+    <iodef:Contact type="organization" role="creator">
+      <iodef:ContactName>Example CSIRT</iodef:ContactName>
+      <iodef:Email><iodef:EmailTo>contact@csirt.example.com</iodef:EmailTo></iodef:Email>
+    </iodef:Contact>
+    <iodef:EventData>
+      <iodef:Flow>
+        <iodef:System category="source"><iodef:Node><iodef:Address category="ipv4-addr">192.0.2.200</iodef:Address></iodef:Node>
+          <iodef:Service ip-protocol="6"><iodef:Port>22</iodef:Port></iodef:Service></iodef:System>
+      </iodef:Flow>
+      <iodef:Record><iodef:RecordData><iodef:RecordItem dtype="string"><![CDATA[sshd: a & b &nbsp; &lt; <x>]]></iodef:RecordItem></iodef:RecordData></iodef:Record>
+    </iodef:EventData>
+  </iodef:Incident>
+</iodef:IODEF-Document>`;
+  t.same(await xmllint(doc), { code: 0, stderr: '' }, 'the document itself is valid IODEF');
+  const res = await importXml(doc, 'text/xml');
+  t.equal(res.statusCode, 201, res.body);
+  const filed = (await api(alpha, 'GET', `/incidents/${enc(res.json().ref)}`, 'reader')).json();
+  t.match(filed, {
+    title: 'Scanning & brute force',
+    category: 'other',
+    type: 'undetermined',
+    severity: 'medium',
+    tlp: 'GREEN',
+    reporter: { name: 'Example CSIRT', email: 'contact@csirt.example.com' },
+    hosts: [{ role: 'source', ip: '192.0.2.200', ports: [22], protocol: 'tcp' }],
+    evidence: [{ kind: 'log', content: 'sshd: a & b &nbsp; &lt; <x>' }],
+  });
+});
+
 t.test('the CLI exports and imports through the node', async (t) => {
   const created = await createIncident(alpha, { title: 'From the CLI' });
   const file = join(work, 'cli.xml');
@@ -259,5 +298,3 @@ t.test('the CLI exports and imports through the node', async (t) => {
   t.equal(await hikeshi('export', 'iodef', created.ref, '--for', 'nobody'), 1, 'a refusal exits 1');
   t.equal(await hikeshi('export', 'stix', created.ref), 2, 'an unknown format is a usage error');
 });
-
-const IODEF_NS_ATTR = 'xmlns="urn:ietf:params:xml:ns:iodef-2.0"';

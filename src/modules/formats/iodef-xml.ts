@@ -93,7 +93,9 @@ const NAMED_ENTITY = /&(?!(?:lt|gt|amp|apos|quot|#[0-9]{1,7}|#x[0-9a-fA-F]{1,6})
 export function parseIodefXml(text: string): { root: Parsed; rootName: string } {
   if (text.trim() === '') throw invalid('/', 'the body is empty');
   if (/<!DOCTYPE/i.test(text) || /<!ENTITY/i.test(text)) throw invalid('/', 'a DOCTYPE or entity declaration is not accepted');
-  if (NAMED_ENTITY.test(text)) throw invalid('/', 'only the XML entities (lt, gt, amp, apos, quot) and character references are accepted');
+  // Character data in CDATA sections and comments is not markup: an ampersand there is literal.
+  if (NAMED_ENTITY.test(text.replace(/<!\[CDATA\[[\s\S]*?\]\]>|<!--[\s\S]*?-->/g, '')))
+    throw invalid('/', 'only the XML entities (lt, gt, amp, apos, quot) and character references are accepted');
   const check = XMLValidator.validate(text);
   if (check !== true) throw invalid('/', `malformed XML at line ${check.err.line}, column ${check.err.col}: ${check.err.msg}`);
   let parsed: Parsed;
