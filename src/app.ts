@@ -34,6 +34,7 @@ import { createForumModule } from './modules/forum/forum.module.js';
 import { createForumInquiryModule } from './modules/forum/forum-inquiry.module.js';
 import { createSharingModule } from './modules/sharing/sharing.module.js';
 import { createCoordinationModule } from './modules/coordination/coordination.module.js';
+import { createIodefModule } from './modules/formats/iodef.module.js';
 import { createMetricsModule, type MetricsModule, type MetricsSources } from './modules/metrics/metrics.module.js';
 import { wireContacts } from './contact-directory.js';
 import { isTokenRevoked } from './modules/tokens/token.repository.js';
@@ -109,6 +110,7 @@ async function registerOpenApi(app: FastifyInstance, config: Config): Promise<vo
           name: 'coordination',
           description: "A coordinator's overview of its members' activity, and related-activity warnings",
         },
+        { name: 'formats', description: "Neighbouring tools' formats: IODEF v2 export and import" },
       ],
     },
   });
@@ -252,6 +254,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     audit: audit.log,
     log: app.log,
   });
+  // IODEF v2 export and import (issue 16 part 4): exports for a team go through the sharing policy.
+  const iodef = createIodefModule({ db, clock, config, incidents, sharing: sharing.service, audit: audit.log });
   // Contact determination (issue 15 part 1): route plans from our data and the outside sources.
   const contacts = wireContacts({ config, db, clock, audit: audit.log, fetch: deps.fetch, sites, peers, forums: forums.service });
   app.decorate('federation', {
@@ -283,6 +287,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     forums.apiRoutes,
     inquiries.apiRoutes,
     contacts.apiRoutes,
+    iodef.apiRoutes,
   ]);
 
   // 4b. GET /metrics; read when scraped: the outbox's depth per peer and the audit chain's head.

@@ -61,6 +61,8 @@ export interface IncidentService extends PersonalDataOperations {
   get(refOrId: string): Promise<Incident>;
   list(query: IncidentListQuery): Promise<{ items: Incident[]; nextCursor: string | null }>;
   patch(refOrId: string, patch: IncidentPatch, actor: Actor, ifMatch?: number): Promise<Incident>;
+  /** `patch` inside the caller's transaction (an IODEF import replacing what it filed before). */
+  patchInTx(tx: Tx, refOrId: string, patch: IncidentPatch, actor: Actor): Promise<Incident>;
   addNote(refOrId: string, note: string, actor: Actor): Promise<JournalEntry>;
   journal(refOrId: string, cursor: string | undefined, limit: number): Promise<{ items: JournalEntry[]; nextCursor: string | null }>;
   addListener(listener: IncidentChangeListener): void;
@@ -258,8 +260,11 @@ function patchIncident(
   patch: IncidentPatch,
   actor: Actor,
   ifMatch?: number,
+  inTx?: Tx,
 ): Promise<Incident> {
-  return ctx.db.transaction().execute(async (tx) => {
+  // Inside the caller's transaction when given one (an import updates and records together).
+  const run = <T>(work: (tx: Tx) => Promise<T>): Promise<T> => (inTx ? work(inTx) : ctx.db.transaction().execute(work));
+  return run(async (tx) => {
     const current = await ctx.mustFind(tx, refOrId, true);
     if (ifMatch !== undefined && ifMatch !== current.version) {
       throw new ProblemError('version-mismatch', `incident is at version ${current.version}, not ${ifMatch}`, {
@@ -443,6 +448,7 @@ export function createIncidentService(deps: {
     },
     list: (query) => listByQuery(db, query),
     patch: (refOrId, patch, actor, ifMatch) => patchIncident({ db, clock, mustFind, journal }, refOrId, patch, actor, ifMatch),
+    patchInTx: (tx, refOrId, patch, actor) => patchIncident({ db, clock, mustFind, journal }, refOrId, patch, actor, undefined, tx),
     addNote(refOrId, note, actor) {
       return db.transaction().execute(async (tx) => {
         const incident = await mustFind(tx, refOrId);
