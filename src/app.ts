@@ -36,6 +36,7 @@ import { createSharingModule } from './modules/sharing/sharing.module.js';
 import { createCoordinationModule } from './modules/coordination/coordination.module.js';
 import { createMetricsModule, type MetricsModule, type MetricsSources } from './modules/metrics/metrics.module.js';
 import { wireContacts } from './contact-directory.js';
+import { createMispModule } from './modules/formats/misp.module.js';
 import { isTokenRevoked } from './modules/tokens/token.repository.js';
 import { tokenRoutes } from './modules/tokens/token.routes.js';
 import { ProblemResponse, ProblemSchema } from '../schemas/common.schema.js';
@@ -109,6 +110,7 @@ async function registerOpenApi(app: FastifyInstance, config: Config): Promise<vo
           name: 'coordination',
           description: "A coordinator's overview of its members' activity, and related-activity warnings",
         },
+        { name: 'formats', description: 'Formats of neighbouring tools: MISP events, out and in' },
       ],
     },
   });
@@ -251,6 +253,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   // Contact determination (issue 15 part 1): route plans from our data and the outside sources.
   const contacts = wireContacts({ config, db, clock, audit: audit.log, fetch: deps.fetch, sites, peers, forums: forums.service });
+  // MISP (issue 16 part 3): events out through the sharing policy, in as our own incidents.
+  const misp = createMispModule({ db, clock, config, incidents, sharing: sharing.service, audit: audit.log, fetch: deps.fetch });
   app.decorate('federation', {
     start: () => {
       exchange.start();
@@ -280,6 +284,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     forums.apiRoutes,
     inquiries.apiRoutes,
     contacts.apiRoutes,
+    misp.apiRoutes,
   ]);
 
   // 4b. GET /metrics; read when scraped: the outbox's depth per peer and the audit chain's head.
