@@ -294,6 +294,9 @@ t.test('MISP failures are a clear 502, never a crash; the key is never logged or
     t.notOk(res.body.includes(KEY), `${how}: the answer does not name the key`);
   }
   t.equal(await incidentCount(alpha), before, 'nothing half-filed');
+  const unconfigured = await api(bravo, 'POST', '/misp/pull', 'handler');
+  t.equal(unconfigured.statusCode, 409, 'a node without HIKESHI_MISP_URL/KEY says so');
+  t.equal(unconfigured.json().code, 'misp-not-configured');
   t.equal(misp.refused, 0, 'every request carried the key');
   t.ok(logs.length > 0, 'the node logged');
   t.notOk(logs.join('\n').includes(KEY), 'no log line names the key');
