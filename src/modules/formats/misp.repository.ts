@@ -5,16 +5,17 @@ import type { DbOrTx } from '../../db/database.js';
 export interface ImportedRow {
   incidentId: string;
   digest: string;
+  source: string | null;
 }
 
 export async function findImportedEvent(db: DbOrTx, eventUuid: string): Promise<ImportedRow | null> {
   const row = await db
     .selectFrom('imported_object')
-    .select(['incident_id', 'digest'])
+    .select(['incident_id', 'digest', 'source'])
     .where('format', '=', 'misp')
     .where('object_id', '=', eventUuid)
     .executeTakeFirst();
-  return row ? { incidentId: row.incident_id, digest: row.digest } : null;
+  return row ? { incidentId: row.incident_id, digest: row.digest, source: row.source } : null;
 }
 
 /** Files (or moves on) the link from a MISP event to the incident it became, with the event's digest. */

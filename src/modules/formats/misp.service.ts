@@ -40,6 +40,9 @@ export interface MispService {
   pull(actor: Actor): Promise<MispPullResult>;
 }
 
+/** imported_object.source of an event we pushed: pulled back, it files nothing. */
+const PUSHED = 'pushed:';
+
 interface PullCursor {
   since: number;
   page: number;
@@ -113,7 +116,10 @@ export function createMispService(deps: MispServiceDeps): MispService {
 
   async function fileEvent(tx: Tx, mapped: MispMapped, digest: string, actor: Actor, source: string | null) {
     const existing = await findImportedEvent(tx, mapped.uuid);
-    if (existing?.digest === digest) return { status: 'unchanged' as const, incidentId: existing.incidentId };
+    // Our own pushed event coming back by pull is not a new report, and MISP's copy (maybe
+    // redacted for a peer) never overwrites the incident it was made from.
+    if (existing?.digest === digest || existing?.source?.startsWith(PUSHED))
+      return { status: 'unchanged' as const, incidentId: existing.incidentId };
     const note = { format: 'misp', objectId: mapped.uuid, source, digest };
     let incidentId: string;
     const current = existing ? await findIncident(tx, existing.incidentId, true) : undefined;
@@ -200,6 +206,14 @@ export function createMispService(deps: MispServiceDeps): MispService {
       const exists = await misp.exists(uuid);
       if (exists) await misp.edit(uuid, document);
       else await misp.add(document);
+      const incident = await incidents.get(ref);
+      await saveImportedEvent(db, {
+        eventUuid: uuid,
+        incidentId: incident.id,
+        digest: payloadDigest(document.Event),
+        source: `${PUSHED}${misp.server}`,
+        at: clock(),
+      });
       return { eventUuid: uuid, action: exists ? 'edited' : 'added', server: misp.server };
     },
     pull,
