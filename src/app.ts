@@ -37,6 +37,7 @@ import { createCoordinationModule } from './modules/coordination/coordination.mo
 import { createIodefModule } from './modules/formats/iodef.module.js';
 import { createMetricsModule, type MetricsModule, type MetricsSources } from './modules/metrics/metrics.module.js';
 import { wireContacts } from './contact-directory.js';
+import { createMispModule } from './modules/formats/misp.module.js';
 import { isTokenRevoked } from './modules/tokens/token.repository.js';
 import { tokenRoutes } from './modules/tokens/token.routes.js';
 import { ProblemResponse, ProblemSchema } from '../schemas/common.schema.js';
@@ -110,7 +111,7 @@ async function registerOpenApi(app: FastifyInstance, config: Config): Promise<vo
           name: 'coordination',
           description: "A coordinator's overview of its members' activity, and related-activity warnings",
         },
-        { name: 'formats', description: "Neighbouring tools' formats: IODEF v2 export and import" },
+        { name: 'formats', description: "Neighbouring tools' formats: IODEF v2 and MISP events, out and in" },
       ],
     },
   });
@@ -254,10 +255,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     audit: audit.log,
     log: app.log,
   });
-  // IODEF v2 export and import (issue 16 part 4): exports for a team go through the sharing policy.
-  const iodef = createIodefModule({ db, clock, config, incidents, sharing: sharing.service, audit: audit.log });
   // Contact determination (issue 15 part 1): route plans from our data and the outside sources.
   const contacts = wireContacts({ config, db, clock, audit: audit.log, fetch: deps.fetch, sites, peers, forums: forums.service });
+  // Neighbouring tools' formats (issue 16): out through the sharing policy, in as our own incidents.
+  const formats = formatModules({ db, clock, config, incidents, sharing: sharing.service, audit: audit.log, fetch: deps.fetch });
   app.decorate('federation', {
     start: () => {
       exchange.start();
@@ -287,7 +288,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     forums.apiRoutes,
     inquiries.apiRoutes,
     contacts.apiRoutes,
-    iodef.apiRoutes,
+    ...formats,
   ]);
 
   // 4b. GET /metrics; read when scraped: the outbox's depth per peer and the audit chain's head.
@@ -304,6 +305,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   );
 
   return app;
+}
+
+/** The API routes of the format modules (IODEF v2, MISP): each decides exports through the sharing policy. */
+function formatModules(deps: Parameters<typeof createMispModule>[0] & Parameters<typeof createIodefModule>[0]): FastifyPluginAsync[] {
+  return [createIodefModule(deps).apiRoutes, createMispModule(deps).apiRoutes];
 }
 
 /**

@@ -74,6 +74,17 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false },
     ),
+    /** A MISP instance to push events to and pull them from (HIKESHI_MISP_*; mispFrom below); url and key null: off. */
+    misp: Type.Object(
+      {
+        url: Type.Union([Type.String({ pattern: '^https?://' }), Type.Null()]),
+        key: Type.Union([Type.String({ minLength: 1, maxLength: 200 }), Type.Null()]),
+        timeoutMs: Type.Integer({ minimum: 100, maximum: 600_000 }),
+        maxResponseBytes: Type.Integer({ minimum: 1024, maximum: 256 * 1024 * 1024 }),
+        pageSize: Type.Integer({ minimum: 1, maximum: 1000 }),
+      },
+      { additionalProperties: false },
+    ),
     /** Outbox delivery tuning (HIKESHI_DELIVERY_*): knobs an operator rarely touches; tests shorten them. */
     delivery: Type.Object(
       {
@@ -171,6 +182,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     metricsPort: str('HIKESHI_METRICS_PORT') === undefined ? null : intFrom(env, 'HIKESHI_METRICS_PORT', 0),
     delivery: deliveryFrom(env),
     contacts: contactsFrom(env),
+    misp: mispFrom(env),
     ...overrides,
   };
   const check = Compile(ConfigSchema);
@@ -231,6 +243,25 @@ function contactsFrom(env: Env): Config['contacts'] {
     cacheTtlSeconds: intFrom(env, 'HIKESHI_CONTACTS_CACHE_TTL_SECONDS', 86_400),
     failureTtlSeconds: intFrom(env, 'HIKESHI_CONTACTS_FAILURE_TTL_SECONDS', 300),
     planTtlSeconds: intFrom(env, 'HIKESHI_CONTACTS_PLAN_TTL_SECONDS', 60),
+  };
+}
+
+/**
+ * A MISP instance (issue 16 part 3) from the environment; push and pull need both URL and key:
+ *
+ *   HIKESHI_MISP_URL                   the instance's base URL, e.g. https://misp.example.org
+ *   HIKESHI_MISP_KEY                   its automation key (sent as Authorization; never logged)
+ *   HIKESHI_MISP_TIMEOUT_MS            one request, connect to last byte (15000)
+ *   HIKESHI_MISP_MAX_RESPONSE_BYTES    the largest answer read (16777216)
+ *   HIKESHI_MISP_PAGE_SIZE             events per page of a pull (100)
+ */
+function mispFrom(env: Env): Config['misp'] {
+  return {
+    url: env['HIKESHI_MISP_URL'] ? env['HIKESHI_MISP_URL'].replace(/\/+$/, '') : null,
+    key: env['HIKESHI_MISP_KEY'] || null,
+    timeoutMs: intFrom(env, 'HIKESHI_MISP_TIMEOUT_MS', 15_000),
+    maxResponseBytes: intFrom(env, 'HIKESHI_MISP_MAX_RESPONSE_BYTES', 16 * 1024 * 1024),
+    pageSize: intFrom(env, 'HIKESHI_MISP_PAGE_SIZE', 100),
   };
 }
 

@@ -1,5 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
-import { CONFIG_FLAGS_HELP, NodeRefusedError, NodeUnreachableError, UsageError } from './cli-context.js';
+import { NodeRefusedError, NodeUnreachableError, UsageError } from './cli-context.js';
+import type { FormatCommands } from './format-commands.js';
 import { withNode } from './extra-commands.js';
 
 /**
@@ -8,12 +9,6 @@ import { withNode } from './extra-commands.js';
  * /api/v1/imports/iodef), so that the sharing policy decides and the audit log records exactly
  * as for a handler's call.
  */
-interface Command {
-  summary: string;
-  help: string;
-  run(args: string[], out: (s: string) => void): Promise<void>;
-}
-
 /** One call with a body and an answer that may be XML; a refusal becomes NodeRefusedError with the problem code. */
 async function call(base: string, token: string, method: string, path: string, xml?: string): Promise<string> {
   let res: Response;
@@ -42,50 +37,35 @@ async function call(base: string, token: string, method: string, path: string, x
   return text;
 }
 
-export const iodefCommands: Record<string, Command> = {
-  export: {
-    summary: 'an incident as an IODEF v2 document (through the running node)',
-    help: `Usage:
-  hikeshi export iodef <ref> [--for <team>] [--out <file>]
+export const iodefFormat: FormatCommands = {
+  format: 'iodef',
+  exportHelp: `  hikeshi export iodef <ref> [--for <team>] [--out <file>]
       the incident as IODEF v2 XML (RFC 7970); with --for, what a share to that team would
-      carry (the sharing policy decides, the audit log records it); stdout unless --out
-
-${CONFIG_FLAGS_HELP}`,
-    async run(args, out) {
-      const [format, ...rest] = args;
-      if (format !== 'iodef') throw new UsageError('export needs a format: iodef');
-      const { pos, values, base, token } = await withNode(rest, { for: { type: 'string' }, out: { type: 'string' } }, 1);
-      const [ref] = pos;
-      if (!ref) throw new UsageError('export iodef <ref> [--for <team>] [--out <file>]');
-      const query = typeof values.for === 'string' ? `?for=${encodeURIComponent(values.for)}` : '';
-      const xml = await call(base, token, 'GET', `/api/v1/incidents/${encodeURIComponent(ref)}/iodef${query}`);
-      if (typeof values.out === 'string') {
-        await writeFile(values.out, xml, { mode: 0o600 });
-        out(`wrote ${values.out}`);
-      } else out(xml);
-    },
-  },
-  import: {
-    summary: 'file an IODEF v2 document as an incident (through the running node)',
-    help: `Usage:
-  hikeshi import iodef <file>
+      carry (the sharing policy decides, the audit log records it); stdout unless --out`,
+  importHelp: `  hikeshi import iodef <file>
       files the document's Incident; the same IncidentID with the same content again changes
-      nothing, with new content updates the incident it filed before
-
-${CONFIG_FLAGS_HELP}`,
-    async run(args, out) {
-      const [format, ...rest] = args;
-      if (format !== 'iodef') throw new UsageError('import needs a format: iodef');
-      const { pos, base, token } = await withNode(rest, {}, 1);
-      const [file] = pos;
-      if (!file) throw new UsageError('import iodef <file>');
-      const xml = await readFile(file, 'utf8');
-      const result = JSON.parse(await call(base, token, 'POST', '/api/v1/imports/iodef', xml)) as {
-        status: string;
-        ref: string;
-        objectId: string;
-      };
-      out(`${result.status}: ${result.ref} (IODEF ${result.objectId})`);
-    },
+      nothing, with new content updates the incident it filed before`,
+  async exportRun(rest, out) {
+    const { pos, values, base, token } = await withNode(rest, { for: { type: 'string' }, out: { type: 'string' } }, 1);
+    const [ref] = pos;
+    if (!ref) throw new UsageError('export iodef <ref> [--for <team>] [--out <file>]');
+    const query = typeof values.for === 'string' ? `?for=${encodeURIComponent(values.for)}` : '';
+    const xml = await call(base, token, 'GET', `/api/v1/incidents/${encodeURIComponent(ref)}/iodef${query}`);
+    if (typeof values.out === 'string') {
+      await writeFile(values.out, xml, { mode: 0o600 });
+      out(`wrote ${values.out}`);
+    } else out(xml);
+  },
+  async importRun(rest, out) {
+    const { pos, base, token } = await withNode(rest, {}, 1);
+    const [file] = pos;
+    if (!file) throw new UsageError('import iodef <file>');
+    const xml = await readFile(file, 'utf8');
+    const result = JSON.parse(await call(base, token, 'POST', '/api/v1/imports/iodef', xml)) as {
+      status: string;
+      ref: string;
+      objectId: string;
+    };
+    out(`${result.status}: ${result.ref} (IODEF ${result.objectId})`);
   },
 };

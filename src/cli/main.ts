@@ -25,7 +25,9 @@ import { forumCommands } from './forum-commands.js';
 import { inquiryCommands } from './inquiry-commands.js';
 import { incidentCommands } from './incident-commands.js';
 import { contactsCommands } from './contacts-commands.js';
-import { iodefCommands } from './iodef-commands.js';
+import { formatCommands } from './format-commands.js';
+import { iodefFormat } from './iodef-commands.js';
+import { mispCommands, mispFormat } from './misp-commands.js';
 import { AuditBrokenError, extraCommands } from './extra-commands.js';
 
 /**
@@ -207,7 +209,8 @@ ${CONFIG_FLAGS_HELP}`,
   ...inquiryCommands,
   ...incidentCommands,
   ...contactsCommands,
-  ...iodefCommands,
+  ...formatCommands([iodefFormat, mispFormat]),
+  ...mispCommands,
 };
 
 function usage(): string {

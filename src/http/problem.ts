@@ -91,6 +91,12 @@ export const PROBLEMS = {
     status: 400,
     title: 'The document does not validate against its format: `pointer` names the first failing path; nothing was filed',
   },
+  'misp-not-configured': { status: 409, title: 'No MISP instance is configured (HIKESHI_MISP_URL and HIKESHI_MISP_KEY)' },
+  'misp-unavailable': {
+    status: 502,
+    title:
+      'The MISP instance could not be reached, failed, refused the key, or answered something that is not a MISP answer; nothing was filed',
+  },
   // relays and signed provenance (docs/federation-protocol.md §5.18, §5.21, §5.22)
   'provenance-invalid': {
     status: 400,

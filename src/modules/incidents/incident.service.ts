@@ -61,7 +61,7 @@ export interface IncidentService extends PersonalDataOperations {
   get(refOrId: string): Promise<Incident>;
   list(query: IncidentListQuery): Promise<{ items: Incident[]; nextCursor: string | null }>;
   patch(refOrId: string, patch: IncidentPatch, actor: Actor, ifMatch?: number): Promise<Incident>;
-  /** `patch` inside the caller's transaction (an IODEF import replacing what it filed before). */
+  /** The same change inside the caller's transaction (an import updating the incident it filed before). */
   patchInTx(tx: Tx, refOrId: string, patch: IncidentPatch, actor: Actor): Promise<Incident>;
   addNote(refOrId: string, note: string, actor: Actor): Promise<JournalEntry>;
   journal(refOrId: string, cursor: string | undefined, limit: number): Promise<{ items: JournalEntry[]; nextCursor: string | null }>;
@@ -254,72 +254,79 @@ async function listByQuery(db: Db, query: IncidentListQuery): Promise<{ items: I
   };
 }
 
-function patchIncident(
-  ctx: { db: Db; clock: Clock; mustFind: (dbOrTx: Db | Tx, refOrId: string, forUpdate?: boolean) => Promise<Incident>; journal: Journal },
+type PatchContext = {
+  db: Db;
+  clock: Clock;
+  mustFind: (dbOrTx: Db | Tx, refOrId: string, forUpdate?: boolean) => Promise<Incident>;
+  journal: Journal;
+};
+
+function patchIncident(ctx: PatchContext, refOrId: string, patch: IncidentPatch, actor: Actor, ifMatch?: number): Promise<Incident> {
+  return ctx.db.transaction().execute((tx) => patchIncidentInTx(ctx, tx, refOrId, patch, actor, ifMatch));
+}
+
+async function patchIncidentInTx(
+  ctx: PatchContext,
+  tx: Tx,
   refOrId: string,
   patch: IncidentPatch,
   actor: Actor,
   ifMatch?: number,
-  inTx?: Tx,
 ): Promise<Incident> {
-  // Inside the caller's transaction when given one (an import updates and records together).
-  const run = <T>(work: (tx: Tx) => Promise<T>): Promise<T> => (inTx ? work(inTx) : ctx.db.transaction().execute(work));
-  return run(async (tx) => {
-    const current = await ctx.mustFind(tx, refOrId, true);
-    if (ifMatch !== undefined && ifMatch !== current.version) {
-      throw new ProblemError('version-mismatch', `incident is at version ${current.version}, not ${ifMatch}`, {
-        currentVersion: current.version,
-      });
-    }
-    const { id, ref, externalRefs, version, createdBy, createdAt, updatedAt, ...before } = current;
-    const after: IncidentContent = { ...before };
-    for (const [key, value] of Object.entries(patch) as Array<[keyof IncidentContent, unknown]>) {
-      if (value === undefined) continue;
-      (after as Record<string, unknown>)[key] = value;
-    }
-    if (patch.category && !patch.type && after.type && !(RSIT[after.category as Category] as readonly string[]).includes(after.type)) {
-      after.type = null; // a new category without a type drops a type that no longer fits
-    }
-    if (after.phase !== before.phase && !canMovePhase(before.phase, after.phase)) {
-      throw new ProblemError('phase-transition-not-allowed', `cannot move from ${before.phase} to ${after.phase}`, {
-        allowed: allowedNextPhases(before.phase),
-      });
-    }
-    checkContent(after);
-    const changes: Record<string, unknown> = {};
-    for (const key of Object.keys(after) as Array<keyof IncidentContent>) {
-      if (key === 'phase') continue;
-      if (JSON.stringify(after[key]) !== JSON.stringify(before[key])) changes[key] = describeChange(key, before[key], after[key]);
-    }
-    const phaseChanged = after.phase !== before.phase;
-    if (!phaseChanged && Object.keys(changes).length === 0) return current;
-    const at = ctx.clock();
-    if (!(await updateIncidentContent(tx, id, version, after, at))) {
-      throw new ProblemError('version-mismatch', 'incident changed concurrently; read it again');
-    }
-    const updated = await ctx.mustFind(tx, id);
-    if (Object.keys(changes).length) {
-      await ctx.journal(tx, updated, {
-        incidentId: id,
-        at,
-        actor: actor.subject,
-        actorTeam: actor.team,
-        kind: 'updated',
-        changes,
-      });
-    }
-    if (phaseChanged) {
-      await ctx.journal(tx, updated, {
-        incidentId: id,
-        at,
-        actor: actor.subject,
-        actorTeam: actor.team,
-        kind: 'phase-changed',
-        changes: { from: before.phase, to: after.phase },
-      });
-    }
-    return updated;
-  });
+  const current = await ctx.mustFind(tx, refOrId, true);
+  if (ifMatch !== undefined && ifMatch !== current.version) {
+    throw new ProblemError('version-mismatch', `incident is at version ${current.version}, not ${ifMatch}`, {
+      currentVersion: current.version,
+    });
+  }
+  const { id, ref, externalRefs, version, createdBy, createdAt, updatedAt, ...before } = current;
+  const after: IncidentContent = { ...before };
+  for (const [key, value] of Object.entries(patch) as Array<[keyof IncidentContent, unknown]>) {
+    if (value === undefined) continue;
+    (after as Record<string, unknown>)[key] = value;
+  }
+  if (patch.category && !patch.type && after.type && !(RSIT[after.category as Category] as readonly string[]).includes(after.type)) {
+    after.type = null; // a new category without a type drops a type that no longer fits
+  }
+  if (after.phase !== before.phase && !canMovePhase(before.phase, after.phase)) {
+    throw new ProblemError('phase-transition-not-allowed', `cannot move from ${before.phase} to ${after.phase}`, {
+      allowed: allowedNextPhases(before.phase),
+    });
+  }
+  checkContent(after);
+  const changes: Record<string, unknown> = {};
+  for (const key of Object.keys(after) as Array<keyof IncidentContent>) {
+    if (key === 'phase') continue;
+    if (JSON.stringify(after[key]) !== JSON.stringify(before[key])) changes[key] = describeChange(key, before[key], after[key]);
+  }
+  const phaseChanged = after.phase !== before.phase;
+  if (!phaseChanged && Object.keys(changes).length === 0) return current;
+  const at = ctx.clock();
+  if (!(await updateIncidentContent(tx, id, version, after, at))) {
+    throw new ProblemError('version-mismatch', 'incident changed concurrently; read it again');
+  }
+  const updated = await ctx.mustFind(tx, id);
+  if (Object.keys(changes).length) {
+    await ctx.journal(tx, updated, {
+      incidentId: id,
+      at,
+      actor: actor.subject,
+      actorTeam: actor.team,
+      kind: 'updated',
+      changes,
+    });
+  }
+  if (phaseChanged) {
+    await ctx.journal(tx, updated, {
+      incidentId: id,
+      at,
+      actor: actor.subject,
+      actorTeam: actor.team,
+      kind: 'phase-changed',
+      changes: { from: before.phase, to: after.phase },
+    });
+  }
+  return updated;
 }
 
 export function createIncidentService(deps: {
@@ -448,7 +455,7 @@ export function createIncidentService(deps: {
     },
     list: (query) => listByQuery(db, query),
     patch: (refOrId, patch, actor, ifMatch) => patchIncident({ db, clock, mustFind, journal }, refOrId, patch, actor, ifMatch),
-    patchInTx: (tx, refOrId, patch, actor) => patchIncident({ db, clock, mustFind, journal }, refOrId, patch, actor, undefined, tx),
+    patchInTx: (tx, refOrId, patch, actor) => patchIncidentInTx({ db, clock, mustFind, journal }, tx, refOrId, patch, actor),
     addNote(refOrId, note, actor) {
       return db.transaction().execute(async (tx) => {
         const incident = await mustFind(tx, refOrId);

@@ -6,3 +6,4 @@
 export { findIncident, listIncidentsByChange, type ChangePosition } from './incident.repository.js';
 export { type Actor, type IncidentService } from './incident.service.js';
 export { type ErasureEvent, type ErasureListener } from './personal-data.service.js';
+export { canMovePhase } from './phase-transitions.js';
