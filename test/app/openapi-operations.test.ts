@@ -5,7 +5,7 @@ import { SCHEMA_NAME } from '../../schemas/common.schema.js';
 import { buildTestNode } from '../helpers/build-test-app.js';
 
 /**
- * The conventions generated clients depend on (CONTRIBUTING.md, "Routes in the OpenAPI
+ * The conventions generated clients depend on (docs/conventions.md, "Routes in the OpenAPI
  * document"): every operation has a unique camelCase operationId and declared tags, and the
  * named schemas are components referenced with $ref, one name per schema. A route added without
  * them fails here.
@@ -16,7 +16,7 @@ type Operation = { operationId?: string; tags?: string[]; summary?: string };
 const doc = res.json() as {
   tags?: Array<{ name: string }>;
   paths: Record<string, Record<string, Operation>>;
-  components: { schemas: Record<string, unknown> };
+  components: { schemas: Record<string, unknown>; responses?: Record<string, unknown> };
 };
 const METHODS = new Set(['get', 'put', 'post', 'delete', 'patch', 'head', 'options', 'trace']);
 const operations = Object.entries(doc.paths).flatMap(([p, item]) =>
@@ -53,14 +53,16 @@ t.test('named schemas are components, referenced with $ref, every $ref resolves'
     t.ok(doc.components.schemas[name], `components.schemas.${name}`);
   const incident = doc.paths['/api/v1/incidents/{ref}']?.['get'] as { responses: Record<string, { content: Record<string, unknown>[] }> };
   t.strictSame(incident.responses['200']?.content, { 'application/json': { schema: { $ref: '#/components/schemas/Incident' } } });
+  t.strictSame(incident.responses['404'], { $ref: '#/components/responses/Problem' }, 'one shared problem answer');
   const text = res.body;
   t.notOk(text.includes('"x-hikeshi-schema"'), 'no naming marker left');
   t.notOk(text.includes('"$id"'), 'no $id left: every named schema became a component');
   const refs = [...text.matchAll(/"\$ref":"([^"]*)"/g)].map((m) => m[1] ?? '');
-  const broken = refs.filter(
-    (ref) => !ref.startsWith('#/components/schemas/') || !doc.components.schemas[decodeURIComponent(ref.slice(21))],
-  );
-  t.strictSame([...new Set(broken)], [], 'every $ref names a component');
+  const target = (ref: string) => {
+    const [, kind, name] = /^#\/components\/(schemas|responses)\/([^/]+)$/.exec(ref) ?? [];
+    return kind && name ? doc.components[kind as 'schemas' | 'responses']?.[decodeURIComponent(name)] : undefined;
+  };
+  t.strictSame([...new Set(refs.filter((ref) => target(ref) === undefined))], [], 'every $ref names a component');
   t.notOk(
     Object.keys(doc.components.schemas).some((name) => name.startsWith('def-')),
     'no anonymous def-N component (a $id nobody named)',
