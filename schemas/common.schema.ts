@@ -1,4 +1,4 @@
-import Type, { type Static } from 'typebox';
+import Type, { type Static, type TSchema } from 'typebox';
 import Format from 'typebox/format';
 import { isRfc3339DateTime } from '../src/util/date-time.js';
 
@@ -8,6 +8,28 @@ import { isRfc3339DateTime } from '../src/util/date-time.js';
 Format.Set('date-time', isRfc3339DateTime);
 
 /** Shared wire types. Every object is closed (additionalProperties: false): unknown fields are a 400, not silently dropped. */
+
+/** Where `named` keeps a schema's name: a symbol, which JSON, Ajv and TypeBox's checks never read. */
+export const SCHEMA_NAME = Symbol.for('hikeshi.schemaName');
+
+/**
+ * A named schema: one component of the OpenAPI document (`#/components/schemas/<name>`),
+ * referenced with `$ref` wherever a route uses it, so a generated client has one `Incident` type
+ * instead of a copy per operation. The name is the export's without `Schema`, unique across
+ * schemas/ (test/app/openapi-operations.test.ts checks). Name request bodies and responses;
+ * query, params and headers stay inline (they become OpenAPI parameters).
+ *
+ * The name is not an `$id`: the schemas the node validates and serializes with stay exactly as
+ * they were (fast-json-stringify's Ajv refuses one `$id` met twice in a union). Only the copy the
+ * OpenAPI document is built from gets `$id`s (src/http/openapi-names.ts). The symbol is
+ * enumerable so that `Type.Optional(...)` copies carry it; the copy keeps TypeBox's
+ * non-enumerable kind marker, which a spread would drop.
+ */
+export function named<T extends TSchema>(name: string, schema: T): T {
+  const copy = Object.create(Object.getPrototypeOf(schema), Object.getOwnPropertyDescriptors(schema)) as T;
+  Object.defineProperty(copy, SCHEMA_NAME, { value: name, enumerable: true, writable: false, configurable: true });
+  return copy;
+}
 
 export const TLP_LABELS = ['CLEAR', 'GREEN', 'AMBER', 'AMBER+STRICT', 'RED'] as const;
 export const TlpSchema = Type.Enum(TLP_LABELS, {
@@ -50,19 +72,22 @@ const s = (max = 500) => Type.String({ minLength: 1, maxLength: max });
 export const ShortText = s;
 
 /** A person or mailbox as §7 asks: at least phone and e-mail, if possible postal address, fax, mobile. */
-export const ContactSchema = Type.Object(
-  {
-    name: s(200),
-    organisation: Type.Optional(s(200)),
-    email: Type.Optional(Type.String({ format: 'email', maxLength: 320 })),
-    phone: Type.Optional(s(64)),
-    fax: Type.Optional(s(64)),
-    mobile: Type.Optional(s(64)),
-    postalAddress: Type.Optional(s(1000)),
-    timeZone: Type.Optional(s(64)),
-    language: Type.Optional(s(35)),
-  },
-  { additionalProperties: false },
+export const ContactSchema = named(
+  'Contact',
+  Type.Object(
+    {
+      name: s(200),
+      organisation: Type.Optional(s(200)),
+      email: Type.Optional(Type.String({ format: 'email', maxLength: 320 })),
+      phone: Type.Optional(s(64)),
+      fax: Type.Optional(s(64)),
+      mobile: Type.Optional(s(64)),
+      postalAddress: Type.Optional(s(1000)),
+      timeZone: Type.Optional(s(64)),
+      language: Type.Optional(s(35)),
+    },
+    { additionalProperties: false },
+  ),
 );
 export type Contact = Static<typeof ContactSchema>;
 

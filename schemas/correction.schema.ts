@@ -1,5 +1,5 @@
 import Type, { type Static } from 'typebox';
-import { DateTimeSchema, TlpSchema } from './common.schema.js';
+import { DateTimeSchema, TlpSchema, named } from './common.schema.js';
 
 /**
  * Corrections that follow the copies (issue 15 part 4; docs/federation-protocol.md §5.19, §5.20;
@@ -26,56 +26,65 @@ const ReasonSchema = Type.Enum(RETRACTION_REASONS, { description: 'Why the origi
 const NoteSchema = Type.String({ minLength: 1, maxLength: 2000, description: "The originator's words to every holder." });
 
 /** The statement the originator signs: what it corrects and how. */
-export const CorrectionStatementSchema = Type.Object(
-  {
-    v: Type.Literal(1),
-    type: Type.Literal('incident.correction'),
-    id: Type.String({ format: 'uuid', description: 'The correction id: the same at every holder.' }),
-    originator: TeamIdSchema,
-    originatorRef: RefSchema("The originator's reference number for the report: the report's identity along its provenance."),
-    kind: Type.Enum(CORRECTION_KINDS),
-    tlp: Type.Optional(TlpSchema),
-    reason: Type.Optional(ReasonSchema),
-    note: Type.Optional(NoteSchema),
-    issued: UtcSchema,
-  },
-  {
-    additionalProperties: false,
-    description: 'relabel carries tlp (the label the report now carries); retract carries reason (and may carry note).',
-  },
+export const CorrectionStatementSchema = named(
+  'CorrectionStatement',
+  Type.Object(
+    {
+      v: Type.Literal(1),
+      type: Type.Literal('incident.correction'),
+      id: Type.String({ format: 'uuid', description: 'The correction id: the same at every holder.' }),
+      originator: TeamIdSchema,
+      originatorRef: RefSchema("The originator's reference number for the report: the report's identity along its provenance."),
+      kind: Type.Enum(CORRECTION_KINDS),
+      tlp: Type.Optional(TlpSchema),
+      reason: Type.Optional(ReasonSchema),
+      note: Type.Optional(NoteSchema),
+      issued: UtcSchema,
+    },
+    {
+      additionalProperties: false,
+      description: 'relabel carries tlp (the label the report now carries); retract carries reason (and may carry note).',
+    },
+  ),
 );
 export type CorrectionStatement = Static<typeof CorrectionStatementSchema>;
 
 /** The statement with the originator's detached signature over its RFC 8785 canonical bytes. */
-export const SignedCorrectionSchema = Type.Object(
-  {
-    document: CorrectionStatementSchema,
-    signature: Type.String({
-      minLength: 1,
-      maxLength: 64 * 1024,
-      description: "Armored OpenPGP detached signature by the originator's node key over the canonical bytes of `document`.",
-    }),
-  },
-  { additionalProperties: false },
+export const SignedCorrectionSchema = named(
+  'SignedCorrection',
+  Type.Object(
+    {
+      document: CorrectionStatementSchema,
+      signature: Type.String({
+        minLength: 1,
+        maxLength: 64 * 1024,
+        description: "Armored OpenPGP detached signature by the originator's node key over the canonical bytes of `document`.",
+      }),
+    },
+    { additionalProperties: false },
+  ),
 );
 export type SignedCorrection = Static<typeof SignedCorrectionSchema>;
 
 /** incident.correction: one hop of a correction on its way to every copy. */
-export const IncidentCorrectionBodySchema = Type.Object(
-  {
-    ref: RefSchema("The sender's reference number for its copy (as in the report it sent)."),
-    peerRef: Type.Optional(RefSchema("The receiver's reference number for its copy, when the sender knows it from the receipt.")),
-    correction: SignedCorrectionSchema,
-    originatorKey: Type.Optional(
-      Type.String({
-        minLength: 1,
-        maxLength: 64 * 1024,
-        description:
-          "The originator's armored public key, as the forwarding holder verified the statement with; absent when the originator sends. A receiver that pinned the originator's key uses its own pin.",
-      }),
-    ),
-  },
-  { additionalProperties: false },
+export const IncidentCorrectionBodySchema = named(
+  'IncidentCorrectionBody',
+  Type.Object(
+    {
+      ref: RefSchema("The sender's reference number for its copy (as in the report it sent)."),
+      peerRef: Type.Optional(RefSchema("The receiver's reference number for its copy, when the sender knows it from the receipt.")),
+      correction: SignedCorrectionSchema,
+      originatorKey: Type.Optional(
+        Type.String({
+          minLength: 1,
+          maxLength: 64 * 1024,
+          description:
+            "The originator's armored public key, as the forwarding holder verified the statement with; absent when the originator sends. A receiver that pinned the originator's key uses its own pin.",
+        }),
+      ),
+    },
+    { additionalProperties: false },
+  ),
 );
 export type IncidentCorrectionBody = Static<typeof IncidentCorrectionBodySchema>;
 
@@ -83,45 +92,54 @@ export const CORRECTION_ACK_STATUSES = ['applied', 'pending'] as const;
 export type CorrectionAckStatus = (typeof CORRECTION_ACK_STATUSES)[number];
 
 /** incident.correction-ack: a holder further down acknowledged a correction; sent to the team the correction came from. */
-export const IncidentCorrectionAckBodySchema = Type.Object(
-  {
-    correctionId: Type.String({ format: 'uuid' }),
-    originator: TeamIdSchema,
-    holder: TeamIdSchema,
-    status: Type.Enum(CORRECTION_ACK_STATUSES, {
-      description: 'applied: the copy is corrected; pending: the holder keeps the correction until the report reaches it.',
-    }),
-    holderRef: Type.Optional(RefSchema("The holder's reference number for its copy.")),
-    at: UtcSchema,
-  },
-  { additionalProperties: false },
+export const IncidentCorrectionAckBodySchema = named(
+  'IncidentCorrectionAckBody',
+  Type.Object(
+    {
+      correctionId: Type.String({ format: 'uuid' }),
+      originator: TeamIdSchema,
+      holder: TeamIdSchema,
+      status: Type.Enum(CORRECTION_ACK_STATUSES, {
+        description: 'applied: the copy is corrected; pending: the holder keeps the correction until the report reaches it.',
+      }),
+      holderRef: Type.Optional(RefSchema("The holder's reference number for its copy.")),
+      at: UtcSchema,
+    },
+    { additionalProperties: false },
+  ),
 );
 export type IncidentCorrectionAckBody = Static<typeof IncidentCorrectionAckBodySchema>;
 
 // ---------------------------------------------------------------------------------------------
 // /api/v1
 
-export const CorrectionCreateSchema = Type.Object(
-  {
-    kind: Type.Enum(CORRECTION_KINDS),
-    tlp: Type.Optional(TlpSchema),
-    reason: Type.Optional(ReasonSchema),
-    note: Type.Optional(NoteSchema),
-  },
-  { additionalProperties: false, description: 'relabel: tlp required; retract: reason required, note optional.' },
+export const CorrectionCreateSchema = named(
+  'CorrectionCreate',
+  Type.Object(
+    {
+      kind: Type.Enum(CORRECTION_KINDS),
+      tlp: Type.Optional(TlpSchema),
+      reason: Type.Optional(ReasonSchema),
+      note: Type.Optional(NoteSchema),
+    },
+    { additionalProperties: false, description: 'relabel: tlp required; retract: reason required, note optional.' },
+  ),
 );
 export type CorrectionCreate = Static<typeof CorrectionCreateSchema>;
 
 /** How a retracted report is marked on every copy (GET /api/v1/incidents/{ref}: `retracted`). */
-export const RetractionSchema = Type.Object(
-  {
-    correctionId: Type.String({ format: 'uuid' }),
-    originator: TeamIdSchema,
-    reason: ReasonSchema,
-    note: Type.Union([NoteSchema, Type.Null()]),
-    at: DateTimeSchema,
-  },
-  { additionalProperties: false },
+export const RetractionSchema = named(
+  'Retraction',
+  Type.Object(
+    {
+      correctionId: Type.String({ format: 'uuid' }),
+      originator: TeamIdSchema,
+      reason: ReasonSchema,
+      note: Type.Union([NoteSchema, Type.Null()]),
+      at: DateTimeSchema,
+    },
+    { additionalProperties: false },
+  ),
 );
 export type Retraction = Static<typeof RetractionSchema>;
 
@@ -139,34 +157,40 @@ const HolderSchema = Type.Object(
   { additionalProperties: false },
 );
 
-export const CorrectionViewSchema = Type.Object(
-  {
-    id: Type.String({ format: 'uuid' }),
-    kind: Type.Enum(CORRECTION_KINDS),
-    tlp: Type.Union([TlpSchema, Type.Null()]),
-    reason: Type.Union([ReasonSchema, Type.Null()]),
-    note: Type.Union([Type.String(), Type.Null()]),
-    originator: Type.String(),
-    originatorRef: Type.String(),
-    state: Type.Enum(['issued', 'applied', 'pending', 'refused'], {
-      description:
-        'issued: ours; applied: applied to our copy; pending: kept until the report arrives; refused: the report arrived and showed the sender had no say.',
-    }),
-    receivedFrom: Type.Union([Type.String(), Type.Null()]),
-    outcome: Type.Union([Type.String(), Type.Null()]),
-    createdAt: DateTimeSchema,
-    holders: Type.Array(HolderSchema, {
-      description: 'Every team known to hold a copy below us: direct holders and those further down, as acknowledgements tell.',
-    }),
-    noteRedacted: Type.Optional(
-      Type.Array(Type.Enum(['reporter', 'poc', 'victims', 'internalHosts'] as const), {
+export const CorrectionViewSchema = named(
+  'CorrectionView',
+  Type.Object(
+    {
+      id: Type.String({ format: 'uuid' }),
+      kind: Type.Enum(CORRECTION_KINDS),
+      tlp: Type.Union([TlpSchema, Type.Null()]),
+      reason: Type.Union([ReasonSchema, Type.Null()]),
+      note: Type.Union([Type.String(), Type.Null()]),
+      originator: Type.String(),
+      originatorRef: Type.String(),
+      state: Type.Enum(['issued', 'applied', 'pending', 'refused'], {
         description:
-          "Only in the answer to issuing a retraction whose note named someone: the sections whose identifiers were scrubbed from the note. The note goes signed to every holder, however many hops away and whatever each one's redaction, so it names no reporter, POC, victim or internal host.",
+          'issued: ours; applied: applied to our copy; pending: kept until the report arrives; refused: the report arrived and showed the sender had no say.',
       }),
-    ),
-  },
-  { additionalProperties: false },
+      receivedFrom: Type.Union([Type.String(), Type.Null()]),
+      outcome: Type.Union([Type.String(), Type.Null()]),
+      createdAt: DateTimeSchema,
+      holders: Type.Array(HolderSchema, {
+        description: 'Every team known to hold a copy below us: direct holders and those further down, as acknowledgements tell.',
+      }),
+      noteRedacted: Type.Optional(
+        Type.Array(Type.Enum(['reporter', 'poc', 'victims', 'internalHosts'] as const), {
+          description:
+            "Only in the answer to issuing a retraction whose note named someone: the sections whose identifiers were scrubbed from the note. The note goes signed to every holder, however many hops away and whatever each one's redaction, so it names no reporter, POC, victim or internal host.",
+        }),
+      ),
+    },
+    { additionalProperties: false },
+  ),
 );
 export type CorrectionView = Static<typeof CorrectionViewSchema>;
 
-export const CorrectionListSchema = Type.Object({ items: Type.Array(CorrectionViewSchema) }, { additionalProperties: false });
+export const CorrectionListSchema = named(
+  'CorrectionList',
+  Type.Object({ items: Type.Array(CorrectionViewSchema) }, { additionalProperties: false }),
+);

@@ -1,6 +1,6 @@
 import Type, { type Static } from 'typebox';
 import { TeamIdSchema, ForumIdSchema } from './forum.schema.js';
-import { DateTimeSchema, TlpSchema } from './common.schema.js';
+import { DateTimeSchema, TlpSchema, named } from './common.schema.js';
 import { HostSchema, IndicatorSchema } from './incident.schema.js';
 
 /**
@@ -19,9 +19,12 @@ const AnswerKindSchema = Type.Enum(INQUIRY_ANSWERS, {
   description: 'seen: we see this activity too; not-seen: nothing of it here; affected: our constituency is affected.',
 });
 
-export const InquiryHostSchema = Type.Object(
-  { ip: HostSchema.properties.ip, hostname: HostSchema.properties.hostname },
-  { additionalProperties: false, description: 'A host asked about: an address, a name, or both (at least one).' },
+export const InquiryHostSchema = named(
+  'InquiryHost',
+  Type.Object(
+    { ip: HostSchema.properties.ip, hostname: HostSchema.properties.hostname },
+    { additionalProperties: false, description: 'A host asked about: an address, a name, or both (at least one).' },
+  ),
 );
 export type InquiryHost = Static<typeof InquiryHostSchema>;
 
@@ -41,104 +44,125 @@ const subjectFields = {
   ),
 };
 
-export const InquiryCreateSchema = Type.Object(
-  {
-    ...subjectFields,
-    tlp: TlpSchema,
-    incident: Type.Optional(RefSchema),
-  },
-  { additionalProperties: false },
+export const InquiryCreateSchema = named(
+  'InquiryCreate',
+  Type.Object(
+    {
+      ...subjectFields,
+      tlp: TlpSchema,
+      incident: Type.Optional(RefSchema),
+    },
+    { additionalProperties: false },
+  ),
 );
 export type InquiryCreate = Static<typeof InquiryCreateSchema>;
 
 /** `forum.inquiry` message body: an inquiry to one member (the envelope's tlp is its label for that member). */
-export const ForumInquiryBodySchema = Type.Object(
-  {
-    forum: ForumIdSchema,
-    inquiry: InquiryIdSchema,
-    ...subjectFields,
-    ref: Type.Optional(RefSchema),
-  },
-  { additionalProperties: false, description: 'forum.inquiry: a question to every member of a forum.' },
+export const ForumInquiryBodySchema = named(
+  'ForumInquiryBody',
+  Type.Object(
+    {
+      forum: ForumIdSchema,
+      inquiry: InquiryIdSchema,
+      ...subjectFields,
+      ref: Type.Optional(RefSchema),
+    },
+    { additionalProperties: false, description: 'forum.inquiry: a question to every member of a forum.' },
+  ),
 );
 export type ForumInquiryBody = Static<typeof ForumInquiryBodySchema>;
 
 /** `forum.inquiry-answer` message body: a member's answer, to the poster only. */
-export const ForumInquiryAnswerBodySchema = Type.Object(
-  {
-    forum: ForumIdSchema,
-    inquiry: InquiryIdSchema,
-    answer: AnswerKindSchema,
-    ref: Type.Optional(RefSchema),
-    note: Type.Optional(Type.String({ minLength: 1, maxLength: 2000 })),
-    automatic: Type.Optional(
-      Type.Literal(true, { description: 'The node answered on its own: nothing matched and it is set to answer not-seen.' }),
-    ),
-  },
-  { additionalProperties: false, description: 'forum.inquiry-answer: a member answers the poster of an inquiry.' },
+export const ForumInquiryAnswerBodySchema = named(
+  'ForumInquiryAnswerBody',
+  Type.Object(
+    {
+      forum: ForumIdSchema,
+      inquiry: InquiryIdSchema,
+      answer: AnswerKindSchema,
+      ref: Type.Optional(RefSchema),
+      note: Type.Optional(Type.String({ minLength: 1, maxLength: 2000 })),
+      automatic: Type.Optional(
+        Type.Literal(true, { description: 'The node answered on its own: nothing matched and it is set to answer not-seen.' }),
+      ),
+    },
+    { additionalProperties: false, description: 'forum.inquiry-answer: a member answers the poster of an inquiry.' },
+  ),
 );
 export type ForumInquiryAnswerBody = Static<typeof ForumInquiryAnswerBodySchema>;
 
 // ---------------------------------------------------------------------------------------------
 // /api/v1
 
-export const InquiryPostedSchema = Type.Object(
-  {
-    id: InquiryIdSchema,
-    sentTo: Type.Array(TeamIdSchema),
-    skipped: Type.Array(
-      Type.Object(
-        { team: TeamIdSchema, reason: Type.String({ description: 'not-a-peer, peer-not-active, or the policy rules that refused it.' }) },
-        { additionalProperties: false },
+export const InquiryPostedSchema = named(
+  'InquiryPosted',
+  Type.Object(
+    {
+      id: InquiryIdSchema,
+      sentTo: Type.Array(TeamIdSchema),
+      skipped: Type.Array(
+        Type.Object(
+          { team: TeamIdSchema, reason: Type.String({ description: 'not-a-peer, peer-not-active, or the policy rules that refused it.' }) },
+          { additionalProperties: false },
+        ),
       ),
-    ),
-  },
-  { additionalProperties: false },
+    },
+    { additionalProperties: false },
+  ),
 );
 export type InquiryPosted = Static<typeof InquiryPostedSchema>;
 
-export const InquiryAnswerInputSchema = Type.Object(
-  {
-    answer: AnswerKindSchema,
-    ref: Type.Optional(RefSchema),
-    note: Type.Optional(Type.String({ minLength: 1, maxLength: 2000 })),
-    share: Type.Optional(
-      Type.Boolean({
-        description:
-          'Also share the incident named by ref with the poster, before the answer goes: an ordinary incident.report that the sharing policy decides (purpose direct), redacts and audits like any share. A refusal is 403 policy-denied and no answer is sent. Needs ref.',
-      }),
-    ),
-  },
-  { additionalProperties: false },
+export const InquiryAnswerInputSchema = named(
+  'InquiryAnswerInput',
+  Type.Object(
+    {
+      answer: AnswerKindSchema,
+      ref: Type.Optional(RefSchema),
+      note: Type.Optional(Type.String({ minLength: 1, maxLength: 2000 })),
+      share: Type.Optional(
+        Type.Boolean({
+          description:
+            'Also share the incident named by ref with the poster, before the answer goes: an ordinary incident.report that the sharing policy decides (purpose direct), redacts and audits like any share. A refusal is 403 policy-denied and no answer is sent. Needs ref.',
+        }),
+      ),
+    },
+    { additionalProperties: false },
+  ),
 );
 export type InquiryAnswerInput = Static<typeof InquiryAnswerInputSchema>;
 
-export const InquiryAnswerSchema = Type.Object(
-  {
-    team: TeamIdSchema,
-    answer: AnswerKindSchema,
-    ref: Type.Union([RefSchema, Type.Null()]),
-    note: Type.Union([Type.String(), Type.Null()]),
-    automatic: Type.Boolean({ description: 'Given by the node itself: nothing matched and the node answers not-seen on its own.' }),
-    at: DateTimeSchema,
-    incident: Type.Union([RefSchema, Type.Null()], {
-      description:
-        "sent: our reference number of the copy of the answering team's incident (ref) that it shared with us, once it arrived; otherwise null.",
-    }),
-  },
-  { additionalProperties: false },
+export const InquiryAnswerSchema = named(
+  'InquiryAnswer',
+  Type.Object(
+    {
+      team: TeamIdSchema,
+      answer: AnswerKindSchema,
+      ref: Type.Union([RefSchema, Type.Null()]),
+      note: Type.Union([Type.String(), Type.Null()]),
+      automatic: Type.Boolean({ description: 'Given by the node itself: nothing matched and the node answers not-seen on its own.' }),
+      at: DateTimeSchema,
+      incident: Type.Union([RefSchema, Type.Null()], {
+        description:
+          "sent: our reference number of the copy of the answering team's incident (ref) that it shared with us, once it arrived; otherwise null.",
+      }),
+    },
+    { additionalProperties: false },
+  ),
 );
 export type InquiryAnswer = Static<typeof InquiryAnswerSchema>;
 
-export const InquiryMatchSchema = Type.Object(
-  {
-    kind: Type.Enum(['incident', 'site', 'constituency'] as const),
-    id: Type.String({ description: 'Our reference number, a site id, or the constituency entry.' }),
-    label: Type.String(),
-    matchedOn: Type.Enum(['ip', 'network', 'hostname', 'domain', 'indicator'] as const),
-    value: Type.String({ description: 'What of the inquiry matched.' }),
-  },
-  { additionalProperties: false },
+export const InquiryMatchSchema = named(
+  'InquiryMatch',
+  Type.Object(
+    {
+      kind: Type.Enum(['incident', 'site', 'constituency'] as const),
+      id: Type.String({ description: 'Our reference number, a site id, or the constituency entry.' }),
+      label: Type.String(),
+      matchedOn: Type.Enum(['ip', 'network', 'hostname', 'domain', 'indicator'] as const),
+      value: Type.String({ description: 'What of the inquiry matched.' }),
+    },
+    { additionalProperties: false },
+  ),
 );
 export type InquiryMatch = Static<typeof InquiryMatchSchema>;
 
@@ -164,20 +188,26 @@ const summaryFields = {
   answerCount: Type.Integer({ minimum: 0, description: 'sent: members that answered; received: answers we gave.' }),
 };
 
-export const InquirySummarySchema = Type.Object(summaryFields, { additionalProperties: false });
+export const InquirySummarySchema = named('InquirySummary', Type.Object(summaryFields, { additionalProperties: false }));
 export type InquirySummary = Static<typeof InquirySummarySchema>;
-export const InquiryListSchema = Type.Object({ items: Type.Array(InquirySummarySchema) }, { additionalProperties: false });
+export const InquiryListSchema = named(
+  'InquiryList',
+  Type.Object({ items: Type.Array(InquirySummarySchema) }, { additionalProperties: false }),
+);
 
-export const InquirySchema = Type.Object(
-  {
-    ...summaryFields,
-    ...subjectFields,
-    incident: Type.Union([RefSchema, Type.Null()], { description: "sent: our incident's reference number; received: the poster's." }),
-    matches: Type.Array(InquiryMatchSchema),
-    members: Type.Array(MemberStateSchema, { description: 'sent: per member, what was sent and its answer.' }),
-    answers: Type.Array(InquiryAnswerSchema, { description: 'Every answer, oldest first (sent: theirs; received: ours).' }),
-  },
-  { additionalProperties: false },
+export const InquirySchema = named(
+  'Inquiry',
+  Type.Object(
+    {
+      ...summaryFields,
+      ...subjectFields,
+      incident: Type.Union([RefSchema, Type.Null()], { description: "sent: our incident's reference number; received: the poster's." }),
+      matches: Type.Array(InquiryMatchSchema),
+      members: Type.Array(MemberStateSchema, { description: 'sent: per member, what was sent and its answer.' }),
+      answers: Type.Array(InquiryAnswerSchema, { description: 'Every answer, oldest first (sent: theirs; received: ours).' }),
+    },
+    { additionalProperties: false },
+  ),
 );
 export type Inquiry = Static<typeof InquirySchema>;
 

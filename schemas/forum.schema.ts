@@ -1,5 +1,5 @@
 import Type, { type Static } from 'typebox';
-import { ContactSchema, DateTimeSchema } from './common.schema.js';
+import { ContactSchema, DateTimeSchema, named } from './common.schema.js';
 
 /**
  * Forums (issue 14, docs/federation-protocol.md §5.13): a FIRST-like forum has an operator, its
@@ -35,173 +35,221 @@ const StatusSchema = Type.Enum(FORUM_MEMBER_STATUSES, {
 /** A roster holds at most this many members. */
 export const MAX_ROSTER_MEMBERS = 5000;
 
-export const RosterMemberSchema = Type.Object(
-  {
-    team: TeamIdSchema,
-    url: Type.String({ format: 'uri', pattern: '^https?://', maxLength: 2048, description: "The member's node URL." }),
-    fingerprint: FingerprintSchema,
-    kind: KindSchema,
-    status: StatusSchema,
-    sponsors: Type.Array(TeamIdSchema, { maxItems: 20, uniqueItems: true, description: 'Members who sponsored its admission.' }),
-    admitted: UtcSchema,
-    contact: Type.Optional(ContactSchema),
-  },
-  { additionalProperties: false },
+export const RosterMemberSchema = named(
+  'RosterMember',
+  Type.Object(
+    {
+      team: TeamIdSchema,
+      url: Type.String({ format: 'uri', pattern: '^https?://', maxLength: 2048, description: "The member's node URL." }),
+      fingerprint: FingerprintSchema,
+      kind: KindSchema,
+      status: StatusSchema,
+      sponsors: Type.Array(TeamIdSchema, { maxItems: 20, uniqueItems: true, description: 'Members who sponsored its admission.' }),
+      admitted: UtcSchema,
+      contact: Type.Optional(ContactSchema),
+    },
+    { additionalProperties: false },
+  ),
 );
 export type RosterMember = Static<typeof RosterMemberSchema>;
 
 /** The roster as the operator signs it: `signature` covers the RFC 8785 bytes of this object. */
-export const RosterDocumentSchema = Type.Object(
-  {
-    v: Type.Literal(1),
-    type: Type.Literal('forum.roster'),
-    forum: ForumIdSchema,
-    name: Type.String({ minLength: 1, maxLength: 200 }),
-    operator: TeamIdSchema,
-    version: Type.Integer({ minimum: 1, maximum: 2 ** 53 - 1, description: 'Grows by one with every version the operator signs.' }),
-    issued: UtcSchema,
-    sponsorsNeeded: Type.Integer({ minimum: 0, maximum: 10, description: 'Sponsors a new member needs (FIRST asks for two).' }),
-    members: Type.Array(RosterMemberSchema, { maxItems: MAX_ROSTER_MEMBERS }),
-  },
-  { additionalProperties: false },
+export const RosterDocumentSchema = named(
+  'RosterDocument',
+  Type.Object(
+    {
+      v: Type.Literal(1),
+      type: Type.Literal('forum.roster'),
+      forum: ForumIdSchema,
+      name: Type.String({ minLength: 1, maxLength: 200 }),
+      operator: TeamIdSchema,
+      version: Type.Integer({ minimum: 1, maximum: 2 ** 53 - 1, description: 'Grows by one with every version the operator signs.' }),
+      issued: UtcSchema,
+      sponsorsNeeded: Type.Integer({ minimum: 0, maximum: 10, description: 'Sponsors a new member needs (FIRST asks for two).' }),
+      members: Type.Array(RosterMemberSchema, { maxItems: MAX_ROSTER_MEMBERS }),
+    },
+    { additionalProperties: false },
+  ),
 );
 export type RosterDocument = Static<typeof RosterDocumentSchema>;
 
-export const SignedRosterSchema = Type.Object(
-  {
-    document: RosterDocumentSchema,
-    signature: Type.String({ minLength: 1, maxLength: 64 * 1024, description: "The operator's armored detached signature." }),
-  },
-  { additionalProperties: false },
+export const SignedRosterSchema = named(
+  'SignedRoster',
+  Type.Object(
+    {
+      document: RosterDocumentSchema,
+      signature: Type.String({ minLength: 1, maxLength: 64 * 1024, description: "The operator's armored detached signature." }),
+    },
+    { additionalProperties: false },
+  ),
 );
 export type SignedRoster = Static<typeof SignedRosterSchema>;
 
 /** `forum.roster` message body: the operator pushes each new version to every member. */
-export const ForumRosterBodySchema = Type.Object(
-  { roster: SignedRosterSchema },
-  { additionalProperties: false, description: 'forum.roster: a roster version signed by the forum operator.' },
+export const ForumRosterBodySchema = named(
+  'ForumRosterBody',
+  Type.Object(
+    { roster: SignedRosterSchema },
+    { additionalProperties: false, description: 'forum.roster: a roster version signed by the forum operator.' },
+  ),
 );
 export type ForumRosterBody = Static<typeof ForumRosterBodySchema>;
 
 // ---------------------------------------------------------------------------------------------
 // /api/v1/forums
 
-export const ForumCreateSchema = Type.Union([
-  Type.Object(
-    {
-      id: ForumIdSchema,
-      name: Type.String({ minLength: 1, maxLength: 200 }),
-      role: Type.Literal('operator'),
-      sponsorsNeeded: Type.Optional(Type.Integer({ minimum: 0, maximum: 10 })),
-    },
-    { additionalProperties: false, description: 'This node runs the forum (its secretariat).' },
-  ),
-  Type.Object(
-    {
-      id: ForumIdSchema,
-      role: Type.Literal('member'),
-      operator: TeamIdSchema,
-    },
-    {
-      additionalProperties: false,
-      description: 'This node belongs to a forum that a peer operates: rosters from that peer are accepted for it.',
-    },
-  ),
-]);
+export const ForumCreateSchema = named(
+  'ForumCreate',
+  Type.Union([
+    Type.Object(
+      {
+        id: ForumIdSchema,
+        name: Type.String({ minLength: 1, maxLength: 200 }),
+        role: Type.Literal('operator'),
+        sponsorsNeeded: Type.Optional(Type.Integer({ minimum: 0, maximum: 10 })),
+      },
+      { additionalProperties: false, description: 'This node runs the forum (its secretariat).' },
+    ),
+    Type.Object(
+      {
+        id: ForumIdSchema,
+        role: Type.Literal('member'),
+        operator: TeamIdSchema,
+      },
+      {
+        additionalProperties: false,
+        description: 'This node belongs to a forum that a peer operates: rosters from that peer are accepted for it.',
+      },
+    ),
+  ]),
+);
 export type ForumCreate = Static<typeof ForumCreateSchema>;
 
-export const ForumSchema = Type.Object(
-  {
-    id: ForumIdSchema,
-    name: Type.String(),
-    operator: TeamIdSchema,
-    role: Type.Enum(['operator', 'member'] as const),
-    sponsorsNeeded: Type.Integer(),
-    rosterVersion: Type.Integer({ minimum: 0, description: '0: no roster yet.' }),
-    ourMembership: Type.Enum(['full', 'liaison', 'none'] as const, { description: 'Our kind of membership in the newest roster.' }),
-    memberCount: Type.Integer({ minimum: 0 }),
-    createdAt: DateTimeSchema,
-    updatedAt: DateTimeSchema,
-  },
-  { additionalProperties: false },
+export const ForumSchema = named(
+  'Forum',
+  Type.Object(
+    {
+      id: ForumIdSchema,
+      name: Type.String(),
+      operator: TeamIdSchema,
+      role: Type.Enum(['operator', 'member'] as const),
+      sponsorsNeeded: Type.Integer(),
+      rosterVersion: Type.Integer({ minimum: 0, description: '0: no roster yet.' }),
+      ourMembership: Type.Enum(['full', 'liaison', 'none'] as const, { description: 'Our kind of membership in the newest roster.' }),
+      memberCount: Type.Integer({ minimum: 0 }),
+      createdAt: DateTimeSchema,
+      updatedAt: DateTimeSchema,
+    },
+    { additionalProperties: false },
+  ),
 );
 export type Forum = Static<typeof ForumSchema>;
 
-export const ForumMemberInputSchema = Type.Object(
-  {
-    kind: KindSchema,
-    status: Type.Optional(StatusSchema),
-    sponsors: Type.Optional(Type.Array(TeamIdSchema, { maxItems: 20, uniqueItems: true })),
-    contact: Type.Optional(ContactSchema),
-  },
-  { additionalProperties: false },
+export const ForumMemberInputSchema = named(
+  'ForumMemberInput',
+  Type.Object(
+    {
+      kind: KindSchema,
+      status: Type.Optional(StatusSchema),
+      sponsors: Type.Optional(Type.Array(TeamIdSchema, { maxItems: 20, uniqueItems: true })),
+      contact: Type.Optional(ContactSchema),
+    },
+    { additionalProperties: false },
+  ),
 );
 export type ForumMemberInput = Static<typeof ForumMemberInputSchema>;
 
 /** A member as the operator's working list has it (not yet signed until the next version). */
-export const ForumDraftMemberSchema = Type.Object(
-  {
-    team: TeamIdSchema,
-    kind: KindSchema,
-    status: StatusSchema,
-    sponsors: Type.Array(TeamIdSchema),
-    contact: Type.Union([ContactSchema, Type.Null()]),
-    admitted: DateTimeSchema,
-    updatedAt: DateTimeSchema,
-    updatedBy: Type.String(),
-  },
-  { additionalProperties: false },
+export const ForumDraftMemberSchema = named(
+  'ForumDraftMember',
+  Type.Object(
+    {
+      team: TeamIdSchema,
+      kind: KindSchema,
+      status: StatusSchema,
+      sponsors: Type.Array(TeamIdSchema),
+      contact: Type.Union([ContactSchema, Type.Null()]),
+      admitted: DateTimeSchema,
+      updatedAt: DateTimeSchema,
+      updatedBy: Type.String(),
+    },
+    { additionalProperties: false },
+  ),
 );
 export type ForumDraftMember = Static<typeof ForumDraftMemberSchema>;
 
 /** A member of the newest signed roster, as this node sees it. */
-export const ForumRosterMemberViewSchema = Type.Object(
-  {
-    ...RosterMemberSchema.properties,
-    peer: Type.Enum(['none', 'pinned', 'other-key', 'self'] as const, {
-      description:
-        'none: not our peer yet (add it with POST .../members/{team}/peer); pinned: our peer with this key; other-key: our peer with another key; self: our team.',
-    }),
-    assurance: Type.Union([Type.Enum(['unverified', 'introduced', 'verified'] as const), Type.Null()]),
-  },
-  { additionalProperties: false },
+export const ForumRosterMemberViewSchema = named(
+  'ForumRosterMemberView',
+  Type.Object(
+    {
+      ...RosterMemberSchema.properties,
+      peer: Type.Enum(['none', 'pinned', 'other-key', 'self'] as const, {
+        description:
+          'none: not our peer yet (add it with POST .../members/{team}/peer); pinned: our peer with this key; other-key: our peer with another key; self: our team.',
+      }),
+      assurance: Type.Union([Type.Enum(['unverified', 'introduced', 'verified'] as const), Type.Null()]),
+    },
+    { additionalProperties: false },
+  ),
 );
 
-export const ForumRosterVersionSchema = Type.Object(
-  {
-    version: Type.Integer(),
-    memberCount: Type.Integer(),
-    receivedFrom: TeamIdSchema,
-    receivedAt: DateTimeSchema,
-  },
-  { additionalProperties: false },
+export const ForumRosterVersionSchema = named(
+  'ForumRosterVersion',
+  Type.Object(
+    {
+      version: Type.Integer(),
+      memberCount: Type.Integer(),
+      receivedFrom: TeamIdSchema,
+      receivedAt: DateTimeSchema,
+    },
+    { additionalProperties: false },
+  ),
 );
 
 export const ForumIdParamsSchema = Type.Object({ id: ForumIdSchema }, { additionalProperties: false });
 export const ForumTeamParamsSchema = Type.Object({ id: ForumIdSchema, teamId: TeamIdSchema }, { additionalProperties: false });
-export const ForumListSchema = Type.Object({ items: Type.Array(ForumSchema) }, { additionalProperties: false });
-export const ForumDraftListSchema = Type.Object({ items: Type.Array(ForumDraftMemberSchema) }, { additionalProperties: false });
-export const ForumRosterMemberListSchema = Type.Object({ items: Type.Array(ForumRosterMemberViewSchema) }, { additionalProperties: false });
-export const ForumRosterVersionListSchema = Type.Object({ items: Type.Array(ForumRosterVersionSchema) }, { additionalProperties: false });
-export const ForumPublishedSchema = Type.Object(
-  {
-    version: Type.Integer({ minimum: 1 }),
-    sentTo: Type.Array(TeamIdSchema, { description: 'Members (and members just dropped) a forum.roster was queued for.' }),
-  },
-  { additionalProperties: false },
+export const ForumListSchema = named('ForumList', Type.Object({ items: Type.Array(ForumSchema) }, { additionalProperties: false }));
+export const ForumDraftListSchema = named(
+  'ForumDraftList',
+  Type.Object({ items: Type.Array(ForumDraftMemberSchema) }, { additionalProperties: false }),
 );
-export const ForumRefreshedSchema = Type.Object(
-  {
-    version: Type.Integer({ minimum: 0 }),
-    applied: Type.Boolean({ description: 'false: the operator serves the version held here already.' }),
-  },
-  { additionalProperties: false },
+export const ForumRosterMemberListSchema = named(
+  'ForumRosterMemberList',
+  Type.Object({ items: Type.Array(ForumRosterMemberViewSchema) }, { additionalProperties: false }),
 );
-export const ForumPeerAddedSchema = Type.Object(
-  {
-    teamId: TeamIdSchema,
-    fingerprint: FingerprintSchema,
-    assurance: Type.Enum(['unverified', 'introduced', 'verified'] as const),
-  },
-  { additionalProperties: false },
+export const ForumRosterVersionListSchema = named(
+  'ForumRosterVersionList',
+  Type.Object({ items: Type.Array(ForumRosterVersionSchema) }, { additionalProperties: false }),
+);
+export const ForumPublishedSchema = named(
+  'ForumPublished',
+  Type.Object(
+    {
+      version: Type.Integer({ minimum: 1 }),
+      sentTo: Type.Array(TeamIdSchema, { description: 'Members (and members just dropped) a forum.roster was queued for.' }),
+    },
+    { additionalProperties: false },
+  ),
+);
+export const ForumRefreshedSchema = named(
+  'ForumRefreshed',
+  Type.Object(
+    {
+      version: Type.Integer({ minimum: 0 }),
+      applied: Type.Boolean({ description: 'false: the operator serves the version held here already.' }),
+    },
+    { additionalProperties: false },
+  ),
+);
+export const ForumPeerAddedSchema = named(
+  'ForumPeerAdded',
+  Type.Object(
+    {
+      teamId: TeamIdSchema,
+      fingerprint: FingerprintSchema,
+      assurance: Type.Enum(['unverified', 'introduced', 'verified'] as const),
+    },
+    { additionalProperties: false },
+  ),
 );

@@ -1,5 +1,5 @@
 import Type, { type Static } from 'typebox';
-import { DateTimeSchema } from './common.schema.js';
+import { DateTimeSchema, named } from './common.schema.js';
 import { MembershipLevelSchema } from './policy.schema.js';
 
 /**
@@ -44,56 +44,65 @@ const SourceSchema = Type.String({
   description: 'Where the membership is known from: manual (default), roster, ...',
 });
 
-export const GroupSchema = Type.Object(
-  {
-    id: GroupIdSchema,
-    name: Type.String(),
-    kind: GroupKindSchema,
-    description: Type.Union([Type.String(), Type.Null()]),
-    ourMembership: OurMembershipSchema,
-    floorFull: Type.Union([floor(FLOOR_FULL), Type.Null()]),
-    floorLiaison: Type.Union([floor(FLOOR_LIAISON), Type.Null()]),
-    memberCount: Type.Integer({ minimum: 0 }),
-    version: Type.Integer({ minimum: 1 }),
-    createdAt: DateTimeSchema,
-    createdBy: Type.String(),
-    updatedAt: DateTimeSchema,
-    rosterForum: Type.Union([Type.String(), Type.Null()], {
-      description: 'The forum whose signed roster sets the members (/api/v1/forums); null: members are kept by hand.',
-    }),
-  },
-  { additionalProperties: false },
+export const GroupSchema = named(
+  'Group',
+  Type.Object(
+    {
+      id: GroupIdSchema,
+      name: Type.String(),
+      kind: GroupKindSchema,
+      description: Type.Union([Type.String(), Type.Null()]),
+      ourMembership: OurMembershipSchema,
+      floorFull: Type.Union([floor(FLOOR_FULL), Type.Null()]),
+      floorLiaison: Type.Union([floor(FLOOR_LIAISON), Type.Null()]),
+      memberCount: Type.Integer({ minimum: 0 }),
+      version: Type.Integer({ minimum: 1 }),
+      createdAt: DateTimeSchema,
+      createdBy: Type.String(),
+      updatedAt: DateTimeSchema,
+      rosterForum: Type.Union([Type.String(), Type.Null()], {
+        description: 'The forum whose signed roster sets the members (/api/v1/forums); null: members are kept by hand.',
+      }),
+    },
+    { additionalProperties: false },
+  ),
 );
 export type Group = Static<typeof GroupSchema>;
 
-export const GroupCreateSchema = Type.Object(
-  {
-    id: GroupIdSchema,
-    name: NameSchema,
-    kind: GroupKindSchema,
-    description: Type.Optional(DescriptionSchema),
-    ourMembership: Type.Optional(OurMembershipSchema),
-    floorFull: Type.Optional(floor(FLOOR_FULL)),
-    floorLiaison: Type.Optional(floor(FLOOR_LIAISON)),
-  },
-  { additionalProperties: false },
+export const GroupCreateSchema = named(
+  'GroupCreate',
+  Type.Object(
+    {
+      id: GroupIdSchema,
+      name: NameSchema,
+      kind: GroupKindSchema,
+      description: Type.Optional(DescriptionSchema),
+      ourMembership: Type.Optional(OurMembershipSchema),
+      floorFull: Type.Optional(floor(FLOOR_FULL)),
+      floorLiaison: Type.Optional(floor(FLOOR_LIAISON)),
+    },
+    { additionalProperties: false },
+  ),
 );
 export type GroupCreate = Static<typeof GroupCreateSchema>;
 
-export const GroupPatchSchema = Type.Object(
-  {
-    name: Type.Optional(NameSchema),
-    kind: Type.Optional(GroupKindSchema),
-    description: Type.Optional(Type.Union([DescriptionSchema, Type.Null()])),
-    ourMembership: Type.Optional(OurMembershipSchema),
-    floorFull: Type.Optional(Type.Union([floor(FLOOR_FULL), Type.Null()])),
-    floorLiaison: Type.Optional(Type.Union([floor(FLOOR_LIAISON), Type.Null()])),
-  },
-  {
-    additionalProperties: false,
-    minProperties: 1,
-    description: 'Fields to change; null clears description or a floor.',
-  },
+export const GroupPatchSchema = named(
+  'GroupPatch',
+  Type.Object(
+    {
+      name: Type.Optional(NameSchema),
+      kind: Type.Optional(GroupKindSchema),
+      description: Type.Optional(Type.Union([DescriptionSchema, Type.Null()])),
+      ourMembership: Type.Optional(OurMembershipSchema),
+      floorFull: Type.Optional(Type.Union([floor(FLOOR_FULL), Type.Null()])),
+      floorLiaison: Type.Optional(Type.Union([floor(FLOOR_LIAISON), Type.Null()])),
+    },
+    {
+      additionalProperties: false,
+      minProperties: 1,
+      description: 'Fields to change; null clears description or a floor.',
+    },
+  ),
 );
 export type GroupPatch = Static<typeof GroupPatchSchema>;
 
@@ -107,34 +116,43 @@ export const GroupListQuerySchema = Type.Object(
 );
 export type GroupListQuery = Static<typeof GroupListQuerySchema>;
 
-export const GroupListSchema = Type.Object({ items: Type.Array(GroupSchema) }, { additionalProperties: false });
+export const GroupListSchema = named('GroupList', Type.Object({ items: Type.Array(GroupSchema) }, { additionalProperties: false }));
 
 export const GroupIdParamsSchema = Type.Object({ id: GroupIdSchema }, { additionalProperties: false });
 export const GroupMemberParamsSchema = Type.Object({ id: GroupIdSchema, teamId: GroupTeamIdSchema }, { additionalProperties: false });
 
-export const GroupMemberSchema = Type.Object(
-  {
-    groupId: GroupIdSchema,
-    teamId: GroupTeamIdSchema,
-    level: MembershipLevelSchema,
-    since: DateTimeSchema,
-    source: Type.String(),
-    addedBy: Type.String(),
-    updatedAt: DateTimeSchema,
-  },
-  { additionalProperties: false },
+export const GroupMemberSchema = named(
+  'GroupMember',
+  Type.Object(
+    {
+      groupId: GroupIdSchema,
+      teamId: GroupTeamIdSchema,
+      level: MembershipLevelSchema,
+      since: DateTimeSchema,
+      source: Type.String(),
+      addedBy: Type.String(),
+      updatedAt: DateTimeSchema,
+    },
+    { additionalProperties: false },
+  ),
 );
 export type GroupMember = Static<typeof GroupMemberSchema>;
 
-export const GroupMemberInputSchema = Type.Object(
-  {
-    teamId: GroupTeamIdSchema,
-    level: MembershipLevelSchema,
-    since: Type.Optional(Type.String({ format: 'date-time', description: 'When the membership began; default now.' })),
-    source: Type.Optional(SourceSchema),
-  },
-  { additionalProperties: false },
+export const GroupMemberInputSchema = named(
+  'GroupMemberInput',
+  Type.Object(
+    {
+      teamId: GroupTeamIdSchema,
+      level: MembershipLevelSchema,
+      since: Type.Optional(Type.String({ format: 'date-time', description: 'When the membership began; default now.' })),
+      source: Type.Optional(SourceSchema),
+    },
+    { additionalProperties: false },
+  ),
 );
 export type GroupMemberInput = Static<typeof GroupMemberInputSchema>;
 
-export const GroupMemberListSchema = Type.Object({ items: Type.Array(GroupMemberSchema) }, { additionalProperties: false });
+export const GroupMemberListSchema = named(
+  'GroupMemberList',
+  Type.Object({ items: Type.Array(GroupMemberSchema) }, { additionalProperties: false }),
+);

@@ -1,5 +1,5 @@
 import Type, { type Static } from 'typebox';
-import { ContactSchema, DateTimeSchema, TlpSchema } from './common.schema.js';
+import { ContactSchema, DateTimeSchema, TlpSchema, named } from './common.schema.js';
 import { RetractionSchema } from './correction.schema.js';
 
 /**
@@ -60,77 +60,95 @@ export const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
 export const SeveritySchema = Type.Enum(SEVERITIES);
 
 export const HOST_ROLES = ['source', 'target', 'intermediary'] as const;
-export const HostSchema = Type.Object(
-  {
-    ip: Type.Optional(Type.String({ maxLength: 45, description: 'IPv4 or IPv6 address.' })),
-    hostname: Type.Optional(Type.String({ minLength: 1, maxLength: 253 })),
-    role: Type.Enum(HOST_ROLES, {
-      description: 'source of the access, its target, or an intermediary (stepping stone).',
-    }),
-    ports: Type.Optional(Type.Array(Type.Integer({ minimum: 0, maximum: 65535 }), { maxItems: 1000 })),
-    protocol: Type.Optional(Type.String({ minLength: 1, maxLength: 32 })),
-    spoofedSource: Type.Optional(Type.Boolean({ description: 'The source address may be spoofed (§7 threat 3).' })),
-    description: Type.Optional(Type.String({ maxLength: 2000 })),
-  },
-  { additionalProperties: false },
+export const HostSchema = named(
+  'Host',
+  Type.Object(
+    {
+      ip: Type.Optional(Type.String({ maxLength: 45, description: 'IPv4 or IPv6 address.' })),
+      hostname: Type.Optional(Type.String({ minLength: 1, maxLength: 253 })),
+      role: Type.Enum(HOST_ROLES, {
+        description: 'source of the access, its target, or an intermediary (stepping stone).',
+      }),
+      ports: Type.Optional(Type.Array(Type.Integer({ minimum: 0, maximum: 65535 }), { maxItems: 1000 })),
+      protocol: Type.Optional(Type.String({ minLength: 1, maxLength: 32 })),
+      spoofedSource: Type.Optional(Type.Boolean({ description: 'The source address may be spoofed (§7 threat 3).' })),
+      description: Type.Optional(Type.String({ maxLength: 2000 })),
+    },
+    { additionalProperties: false },
+  ),
 );
 export type Host = Static<typeof HostSchema>;
 
-export const VulnerabilitySchema = Type.Object(
-  {
-    cve: Type.Optional(Type.String({ pattern: '^CVE-\\d{4}-\\d{4,}$' })),
-    description: Type.Optional(Type.String({ minLength: 1, maxLength: 4000 })),
-  },
-  { additionalProperties: false },
+export const VulnerabilitySchema = named(
+  'Vulnerability',
+  Type.Object(
+    {
+      cve: Type.Optional(Type.String({ pattern: '^CVE-\\d{4}-\\d{4,}$' })),
+      description: Type.Optional(Type.String({ minLength: 1, maxLength: 4000 })),
+    },
+    { additionalProperties: false },
+  ),
 );
 
-export const SystemChangeSchema = Type.Object(
-  {
-    description: Type.String({ minLength: 1, maxLength: 4000 }),
-    at: Type.Optional(DateTimeSchema),
-    host: Type.Optional(Type.String({ maxLength: 253 })),
-  },
-  { additionalProperties: false, description: 'A change made to the systems, by the intruder or as a fix.' },
+export const SystemChangeSchema = named(
+  'SystemChange',
+  Type.Object(
+    {
+      description: Type.String({ minLength: 1, maxLength: 4000 }),
+      at: Type.Optional(DateTimeSchema),
+      host: Type.Optional(Type.String({ maxLength: 253 })),
+    },
+    { additionalProperties: false, description: 'A change made to the systems, by the intruder or as a fix.' },
+  ),
 );
 
-export const InstalledSoftwareSchema = Type.Object(
-  {
-    name: Type.String({ minLength: 1, maxLength: 500 }),
-    version: Type.Optional(Type.String({ maxLength: 100 })),
-    path: Type.Optional(Type.String({ maxLength: 4000 })),
-    sha256: Type.Optional(Type.String({ pattern: '^[a-fA-F0-9]{64}$' })),
-    description: Type.Optional(Type.String({ maxLength: 4000 })),
-  },
-  { additionalProperties: false, description: 'Software the intruder installed.' },
+export const InstalledSoftwareSchema = named(
+  'InstalledSoftware',
+  Type.Object(
+    {
+      name: Type.String({ minLength: 1, maxLength: 500 }),
+      version: Type.Optional(Type.String({ maxLength: 100 })),
+      path: Type.Optional(Type.String({ maxLength: 4000 })),
+      sha256: Type.Optional(Type.String({ pattern: '^[a-fA-F0-9]{64}$' })),
+      description: Type.Optional(Type.String({ maxLength: 4000 })),
+    },
+    { additionalProperties: false, description: 'Software the intruder installed.' },
+  ),
 );
 
 export const EVIDENCE_KINDS = ['log', 'packet-capture', 'file', 'screenshot', 'memory', 'other'] as const;
-export const EvidenceSchema = Type.Object(
-  {
-    kind: Type.Enum(EVIDENCE_KINDS),
-    description: Type.Optional(Type.String({ maxLength: 4000 })),
-    content: Type.Optional(Type.String({ maxLength: 262144, description: 'Log lines or other text, verbatim.' })),
-    timeZone: Type.Optional(
-      Type.String({
-        minLength: 1,
-        maxLength: 64,
-        description: "The log's original time zone (e.g. Asia/Tokyo, +09:00): logs keep it.",
-      }),
-    ),
-    source: Type.Optional(Type.String({ maxLength: 500, description: 'Where it was collected (host, device).' })),
-    collectedAt: Type.Optional(DateTimeSchema),
-  },
-  { additionalProperties: false },
+export const EvidenceSchema = named(
+  'Evidence',
+  Type.Object(
+    {
+      kind: Type.Enum(EVIDENCE_KINDS),
+      description: Type.Optional(Type.String({ maxLength: 4000 })),
+      content: Type.Optional(Type.String({ maxLength: 262144, description: 'Log lines or other text, verbatim.' })),
+      timeZone: Type.Optional(
+        Type.String({
+          minLength: 1,
+          maxLength: 64,
+          description: "The log's original time zone (e.g. Asia/Tokyo, +09:00): logs keep it.",
+        }),
+      ),
+      source: Type.Optional(Type.String({ maxLength: 500, description: 'Where it was collected (host, device).' })),
+      collectedAt: Type.Optional(DateTimeSchema),
+    },
+    { additionalProperties: false },
+  ),
 );
 
 export const INDICATOR_KINDS = ['ipv4', 'ipv6', 'domain', 'url', 'email', 'md5', 'sha1', 'sha256', 'asn', 'user-agent', 'other'] as const;
-export const IndicatorSchema = Type.Object(
-  {
-    kind: Type.Enum(INDICATOR_KINDS),
-    value: Type.String({ minLength: 1, maxLength: 2048 }),
-    description: Type.Optional(Type.String({ maxLength: 2000 })),
-  },
-  { additionalProperties: false },
+export const IndicatorSchema = named(
+  'Indicator',
+  Type.Object(
+    {
+      kind: Type.Enum(INDICATOR_KINDS),
+      value: Type.String({ minLength: 1, maxLength: 2048 }),
+      description: Type.Optional(Type.String({ maxLength: 2000 })),
+    },
+    { additionalProperties: false },
+  ),
 );
 
 const reportFields = {
@@ -153,92 +171,107 @@ const reportFields = {
   indicators: Type.Optional(Type.Array(IndicatorSchema, { maxItems: 10000 })),
 };
 
-export const IncidentCreateSchema = Type.Object({ ...reportFields, phase: Type.Optional(PhaseSchema) }, { additionalProperties: false });
+export const IncidentCreateSchema = named(
+  'IncidentCreate',
+  Type.Object({ ...reportFields, phase: Type.Optional(PhaseSchema) }, { additionalProperties: false }),
+);
 export type IncidentCreate = Static<typeof IncidentCreateSchema>;
 
 /** JSON merge-patch style: a present field replaces the stored one; `phase` moves the lifecycle. */
-export const IncidentPatchSchema = Type.Object(
-  {
-    title: Type.Optional(reportFields.title),
-    summary: Type.Optional(Type.Union([Type.String({ maxLength: 10000 }), Type.Null()])),
-    category: Type.Optional(CategorySchema),
-    type: Type.Optional(Type.Union([IncidentTypeSchema, Type.Null()])),
-    severity: Type.Optional(SeveritySchema),
-    tlp: Type.Optional(TlpSchema),
-    phase: Type.Optional(PhaseSchema),
-    firstSeen: Type.Optional(Type.Union([DateTimeSchema, Type.Null()])),
-    lastSeen: Type.Optional(Type.Union([DateTimeSchema, Type.Null()])),
-    reporter: Type.Optional(ContactSchema),
-    poc: reportFields.poc,
-    hosts: reportFields.hosts,
-    intruderActivity: Type.Optional(Type.Union([Type.String({ maxLength: 100000 }), Type.Null()])),
-    vulnerabilities: reportFields.vulnerabilities,
-    systemChanges: reportFields.systemChanges,
-    installedSoftware: reportFields.installedSoftware,
-    evidence: reportFields.evidence,
-    indicators: reportFields.indicators,
-  },
-  { additionalProperties: false, minProperties: 1 },
+export const IncidentPatchSchema = named(
+  'IncidentPatch',
+  Type.Object(
+    {
+      title: Type.Optional(reportFields.title),
+      summary: Type.Optional(Type.Union([Type.String({ maxLength: 10000 }), Type.Null()])),
+      category: Type.Optional(CategorySchema),
+      type: Type.Optional(Type.Union([IncidentTypeSchema, Type.Null()])),
+      severity: Type.Optional(SeveritySchema),
+      tlp: Type.Optional(TlpSchema),
+      phase: Type.Optional(PhaseSchema),
+      firstSeen: Type.Optional(Type.Union([DateTimeSchema, Type.Null()])),
+      lastSeen: Type.Optional(Type.Union([DateTimeSchema, Type.Null()])),
+      reporter: Type.Optional(ContactSchema),
+      poc: reportFields.poc,
+      hosts: reportFields.hosts,
+      intruderActivity: Type.Optional(Type.Union([Type.String({ maxLength: 100000 }), Type.Null()])),
+      vulnerabilities: reportFields.vulnerabilities,
+      systemChanges: reportFields.systemChanges,
+      installedSoftware: reportFields.installedSoftware,
+      evidence: reportFields.evidence,
+      indicators: reportFields.indicators,
+    },
+    { additionalProperties: false, minProperties: 1 },
+  ),
 );
 export type IncidentPatch = Static<typeof IncidentPatchSchema>;
 
-export const ExternalRefSchema = Type.Object(
-  {
-    team: Type.String({ description: 'Team id of the other CSIRT.' }),
-    ref: Type.String({ description: "That team's reference number for the same incident." }),
-  },
-  { additionalProperties: false },
+export const ExternalRefSchema = named(
+  'ExternalRef',
+  Type.Object(
+    {
+      team: Type.String({ description: 'Team id of the other CSIRT.' }),
+      ref: Type.String({ description: "That team's reference number for the same incident." }),
+    },
+    { additionalProperties: false },
+  ),
 );
 
-export const IncidentSchema = Type.Object(
-  {
-    id: Type.String({ format: 'uuid' }),
-    ref: Type.String({ description: 'Reference number <PREFIX>#<YEAR>-<SEQ>, assigned by this team.' }),
-    title: reportFields.title,
-    summary: Type.Union([Type.String(), Type.Null()]),
-    category: CategorySchema,
-    type: Type.Union([IncidentTypeSchema, Type.Null()]),
-    severity: SeveritySchema,
-    tlp: TlpSchema,
-    phase: PhaseSchema,
-    firstSeen: Type.Union([DateTimeSchema, Type.Null()]),
-    lastSeen: Type.Union([DateTimeSchema, Type.Null()]),
-    reporter: ContactSchema,
-    poc: Type.Union([ContactSchema, Type.Null()]),
-    hosts: Type.Array(HostSchema),
-    intruderActivity: Type.Union([Type.String(), Type.Null()]),
-    vulnerabilities: Type.Array(VulnerabilitySchema),
-    systemChanges: Type.Array(SystemChangeSchema),
-    installedSoftware: Type.Array(InstalledSoftwareSchema),
-    evidence: Type.Array(EvidenceSchema),
-    indicators: Type.Array(IndicatorSchema),
-    externalRefs: Type.Array(ExternalRefSchema),
-    retracted: Type.Optional(
-      Type.Object(RetractionSchema.properties, {
-        additionalProperties: false,
-        description:
-          'Present when the originator retracted the report (docs/federation-protocol.md §5.19): kept for the audit, no longer shared.',
+export const IncidentSchema = named(
+  'Incident',
+  Type.Object(
+    {
+      id: Type.String({ format: 'uuid' }),
+      ref: Type.String({ description: 'Reference number <PREFIX>#<YEAR>-<SEQ>, assigned by this team.' }),
+      title: reportFields.title,
+      summary: Type.Union([Type.String(), Type.Null()]),
+      category: CategorySchema,
+      type: Type.Union([IncidentTypeSchema, Type.Null()]),
+      severity: SeveritySchema,
+      tlp: TlpSchema,
+      phase: PhaseSchema,
+      firstSeen: Type.Union([DateTimeSchema, Type.Null()]),
+      lastSeen: Type.Union([DateTimeSchema, Type.Null()]),
+      reporter: ContactSchema,
+      poc: Type.Union([ContactSchema, Type.Null()]),
+      hosts: Type.Array(HostSchema),
+      intruderActivity: Type.Union([Type.String(), Type.Null()]),
+      vulnerabilities: Type.Array(VulnerabilitySchema),
+      systemChanges: Type.Array(SystemChangeSchema),
+      installedSoftware: Type.Array(InstalledSoftwareSchema),
+      evidence: Type.Array(EvidenceSchema),
+      indicators: Type.Array(IndicatorSchema),
+      externalRefs: Type.Array(ExternalRefSchema),
+      retracted: Type.Optional(
+        Type.Object(RetractionSchema.properties, {
+          additionalProperties: false,
+          description:
+            'Present when the originator retracted the report (docs/federation-protocol.md §5.19): kept for the audit, no longer shared.',
+        }),
+      ),
+      version: Type.Integer({
+        description: 'Increases with every change; send it back in If-Match to avoid lost updates.',
       }),
-    ),
-    version: Type.Integer({
-      description: 'Increases with every change; send it back in If-Match to avoid lost updates.',
-    }),
-    createdBy: Type.String(),
-    createdAt: DateTimeSchema,
-    updatedAt: DateTimeSchema,
-  },
-  { additionalProperties: false },
+      createdBy: Type.String(),
+      createdAt: DateTimeSchema,
+      updatedAt: DateTimeSchema,
+    },
+    { additionalProperties: false },
+  ),
 );
 export type Incident = Static<typeof IncidentSchema>;
 
-export const IncidentPageSchema = Type.Object(
-  {
-    items: Type.Array(IncidentSchema),
-    nextCursor: Type.Union([Type.String(), Type.Null()], {
-      description: 'Pass as ?cursor= for the next page; null at the end.',
-    }),
-  },
-  { additionalProperties: false },
+export const IncidentPageSchema = named(
+  'IncidentPage',
+  Type.Object(
+    {
+      items: Type.Array(IncidentSchema),
+      nextCursor: Type.Union([Type.String(), Type.Null()], {
+        description: 'Pass as ?cursor= for the next page; null at the end.',
+      }),
+    },
+    { additionalProperties: false },
+  ),
 );
 
 export const IncidentListQuerySchema = Type.Object(
@@ -285,29 +318,35 @@ export const JOURNAL_KINDS = [
   'legal-hold-set',
   'legal-hold-cleared',
 ] as const;
-export const JournalEntrySchema = Type.Object(
-  {
-    id: Type.Integer(),
-    at: DateTimeSchema,
-    actor: Type.String({ description: 'Who: a token subject, or a peer team for entries that came from it.' }),
-    team: Type.String({ description: 'The team the actor belongs to.' }),
-    kind: Type.String({
-      description:
-        'created | updated | phase-changed | note | personal-data-erased | legal-hold-set | legal-hold-cleared, and federation kinds.',
-    }),
-    changes: Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()]),
-    note: Type.Union([Type.String(), Type.Null()]),
-  },
-  { additionalProperties: false },
+export const JournalEntrySchema = named(
+  'JournalEntry',
+  Type.Object(
+    {
+      id: Type.Integer(),
+      at: DateTimeSchema,
+      actor: Type.String({ description: 'Who: a token subject, or a peer team for entries that came from it.' }),
+      team: Type.String({ description: 'The team the actor belongs to.' }),
+      kind: Type.String({
+        description:
+          'created | updated | phase-changed | note | personal-data-erased | legal-hold-set | legal-hold-cleared, and federation kinds.',
+      }),
+      changes: Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()]),
+      note: Type.Union([Type.String(), Type.Null()]),
+    },
+    { additionalProperties: false },
+  ),
 );
 export type JournalEntry = Static<typeof JournalEntrySchema>;
 
-export const JournalNoteCreateSchema = Type.Object(
-  { note: Type.String({ minLength: 1, maxLength: 20000 }) },
-  { additionalProperties: false },
+export const JournalNoteCreateSchema = named(
+  'JournalNoteCreate',
+  Type.Object({ note: Type.String({ minLength: 1, maxLength: 20000 }) }, { additionalProperties: false }),
 );
 
-export const JournalPageSchema = Type.Object(
-  { items: Type.Array(JournalEntrySchema), nextCursor: Type.Union([Type.String(), Type.Null()]) },
-  { additionalProperties: false },
+export const JournalPageSchema = named(
+  'JournalPage',
+  Type.Object(
+    { items: Type.Array(JournalEntrySchema), nextCursor: Type.Union([Type.String(), Type.Null()]) },
+    { additionalProperties: false },
+  ),
 );

@@ -1,5 +1,5 @@
 import Type, { type Static } from 'typebox';
-import { DateTimeSchema } from './common.schema.js';
+import { DateTimeSchema, named } from './common.schema.js';
 import { ASSURANCES, RELATIONSHIPS, TRUST_LEVELS } from './policy.schema.js';
 import { TeamProfileInputSchema, TeamTypeSchema } from './profile.schema.js';
 
@@ -33,79 +33,91 @@ const ArmoredSignatureSchema = Type.String({
 // ---------------------------------------------------------------------------------------------
 // The signed profile (wire format between nodes)
 
-export const ProfileFederationSchema = Type.Object(
-  {
-    requiresSealed: Type.Boolean({ description: 'The node asks peers to seal every message to it, whatever the TLP.' }),
-    endpoint: Type.String({
-      pattern: '^https?://',
-      maxLength: 2100,
-      description: 'Base of the federation API: publicUrl + "/federation/v1".',
-    }),
-  },
-  { additionalProperties: false },
+export const ProfileFederationSchema = named(
+  'ProfileFederation',
+  Type.Object(
+    {
+      requiresSealed: Type.Boolean({ description: 'The node asks peers to seal every message to it, whatever the TLP.' }),
+      endpoint: Type.String({
+        pattern: '^https?://',
+        maxLength: 2100,
+        description: 'Base of the federation API: publicUrl + "/federation/v1".',
+      }),
+    },
+    { additionalProperties: false },
+  ),
 );
 
 const p = TeamProfileInputSchema.properties;
-export const PublishedProfileSchema = Type.Object(
-  {
-    teamId: TeamIdSchema,
-    name: p.name,
-    shortName: p.shortName,
-    type: TeamTypeSchema,
-    country: p.country,
-    timeZone: p.timeZone,
-    languages: p.languages,
-    contacts: p.contacts,
-    constituency: p.constituency,
-    referencePrefix: Type.String({
-      pattern: '^[A-Z0-9][A-Z0-9-]{0,15}$',
-      description: "Prefix of the team's incident reference numbers.",
-    }),
-    publicUrl: BaseUrlSchema,
-    publicKey: ArmoredPublicKeySchema,
-    fingerprint: FingerprintSchema,
-    updatedAt: DateTimeSchema,
-    federation: ProfileFederationSchema,
-    // Every section of the RFC 2350 description is signed with the rest (issue 13): the
-    // rfc2350.txt a team serves is then what its signed profile says, not only its contacts.
-    charter: Type.Object(
-      {
-        mission: p.mission,
-        sponsorship: p.sponsorship,
-        affiliation: p.affiliation,
-        authority: p.authority,
-      },
-      { additionalProperties: false, description: 'RFC 2350 §3 (the constituency is `constituency`).' },
-    ),
-    members: p.members,
-    policies: p.policies,
-    services: p.services,
-    reportingForms: p.reportingForms,
-    disclaimers: p.disclaimers,
-  },
-  { additionalProperties: false, description: "The part of a team's profile it publishes to other nodes: every RFC 2350 section." },
+export const PublishedProfileSchema = named(
+  'PublishedProfile',
+  Type.Object(
+    {
+      teamId: TeamIdSchema,
+      name: p.name,
+      shortName: p.shortName,
+      type: TeamTypeSchema,
+      country: p.country,
+      timeZone: p.timeZone,
+      languages: p.languages,
+      contacts: p.contacts,
+      constituency: p.constituency,
+      referencePrefix: Type.String({
+        pattern: '^[A-Z0-9][A-Z0-9-]{0,15}$',
+        description: "Prefix of the team's incident reference numbers.",
+      }),
+      publicUrl: BaseUrlSchema,
+      publicKey: ArmoredPublicKeySchema,
+      fingerprint: FingerprintSchema,
+      updatedAt: DateTimeSchema,
+      federation: ProfileFederationSchema,
+      // Every section of the RFC 2350 description is signed with the rest (issue 13): the
+      // rfc2350.txt a team serves is then what its signed profile says, not only its contacts.
+      charter: Type.Object(
+        {
+          mission: p.mission,
+          sponsorship: p.sponsorship,
+          affiliation: p.affiliation,
+          authority: p.authority,
+        },
+        { additionalProperties: false, description: 'RFC 2350 §3 (the constituency is `constituency`).' },
+      ),
+      members: p.members,
+      policies: p.policies,
+      services: p.services,
+      reportingForms: p.reportingForms,
+      disclaimers: p.disclaimers,
+    },
+    { additionalProperties: false, description: "The part of a team's profile it publishes to other nodes: every RFC 2350 section." },
+  ),
 );
 export type PublishedProfile = Static<typeof PublishedProfileSchema>;
 
-export const ProfileDocumentSchema = Type.Object(
-  {
-    v: Type.Literal(1),
-    type: Type.Literal('profile'),
-    from: TeamIdSchema,
-    created: DateTimeSchema,
-    profile: PublishedProfileSchema,
-  },
-  { additionalProperties: false, description: 'Signed by the key it carries (profile.publicKey): a self-signature.' },
+export const ProfileDocumentSchema = named(
+  'ProfileDocument',
+  Type.Object(
+    {
+      v: Type.Literal(1),
+      type: Type.Literal('profile'),
+      from: TeamIdSchema,
+      created: DateTimeSchema,
+      profile: PublishedProfileSchema,
+    },
+    { additionalProperties: false, description: 'Signed by the key it carries (profile.publicKey): a self-signature.' },
+  ),
 );
 export type ProfileDocument = Static<typeof ProfileDocumentSchema>;
 
-export const SignedProfileSchema = Type.Object(
-  { document: ProfileDocumentSchema, signature: ArmoredSignatureSchema },
-  {
-    additionalProperties: false,
-    description:
-      'A signed document: `signature` is an OpenPGP detached signature over the RFC 8785 canonical bytes of `document`, by the key in `document.profile.publicKey`.',
-  },
+export const SignedProfileSchema = named(
+  'SignedProfile',
+  Type.Object(
+    { document: ProfileDocumentSchema, signature: ArmoredSignatureSchema },
+    {
+      additionalProperties: false,
+      description:
+        'A signed document: `signature` is an OpenPGP detached signature over the RFC 8785 canonical bytes of `document`, by the key in `document.profile.publicKey`.',
+    },
+  ),
 );
 export type SignedProfile = Static<typeof SignedProfileSchema>;
 
@@ -137,48 +149,54 @@ export const PeerStatusSchema = Type.Enum(PEER_STATUSES, {
 
 const nullableDate = Type.Union([DateTimeSchema, Type.Null()]);
 
-export const PeerSchema = Type.Object(
-  {
-    teamId: TeamIdSchema,
-    name: Type.String(),
-    url: Type.String({ description: "Base URL of the peer's node." }),
-    fingerprint: FingerprintSchema,
-    publicKey: Type.String({ description: 'The pinned armored public key.' }),
-    relationship: PeerRelationshipSchema,
-    trustLevel: PeerTrustLevelSchema,
-    assurance: PeerAssuranceSchema,
-    status: PeerStatusSchema,
-    requiresSealed: Type.Boolean({
-      description: 'Messages to this peer travel sealed: its profile asks for it, or sealAlways is set.',
-    }),
-    profileRequiresSealed: Type.Boolean({ description: "What the peer's signed profile asks for." }),
-    sealAlways: Type.Boolean({ description: 'Our own decision to seal every message to this peer.' }),
-    pendingFingerprint: Type.Union([FingerprintSchema, Type.Null()], {
-      description:
-        'The key seen instead of the pinned one (status key-changed, or suspended after a key change); null when unknown or none.',
-    }),
-    keyChangedAt: nullableDate,
-    verifiedAt: nullableDate,
-    verifiedBy: Type.Union([Type.String(), Type.Null()]),
-    profileFetchedAt: DateTimeSchema,
-    addedAt: DateTimeSchema,
-    addedBy: Type.String(),
-    updatedAt: DateTimeSchema,
-  },
-  { additionalProperties: false },
+export const PeerSchema = named(
+  'Peer',
+  Type.Object(
+    {
+      teamId: TeamIdSchema,
+      name: Type.String(),
+      url: Type.String({ description: "Base URL of the peer's node." }),
+      fingerprint: FingerprintSchema,
+      publicKey: Type.String({ description: 'The pinned armored public key.' }),
+      relationship: PeerRelationshipSchema,
+      trustLevel: PeerTrustLevelSchema,
+      assurance: PeerAssuranceSchema,
+      status: PeerStatusSchema,
+      requiresSealed: Type.Boolean({
+        description: 'Messages to this peer travel sealed: its profile asks for it, or sealAlways is set.',
+      }),
+      profileRequiresSealed: Type.Boolean({ description: "What the peer's signed profile asks for." }),
+      sealAlways: Type.Boolean({ description: 'Our own decision to seal every message to this peer.' }),
+      pendingFingerprint: Type.Union([FingerprintSchema, Type.Null()], {
+        description:
+          'The key seen instead of the pinned one (status key-changed, or suspended after a key change); null when unknown or none.',
+      }),
+      keyChangedAt: nullableDate,
+      verifiedAt: nullableDate,
+      verifiedBy: Type.Union([Type.String(), Type.Null()]),
+      profileFetchedAt: DateTimeSchema,
+      addedAt: DateTimeSchema,
+      addedBy: Type.String(),
+      updatedAt: DateTimeSchema,
+    },
+    { additionalProperties: false },
+  ),
 );
 export type Peer = Static<typeof PeerSchema>;
 
-export const PeerWithHintSchema = Type.Object(
-  {
-    ...PeerSchema.properties,
-    confirm: Type.Optional(Type.String({ description: 'What a handler must confirm out of band before verifying.' })),
-  },
-  { additionalProperties: false },
+export const PeerWithHintSchema = named(
+  'PeerWithHint',
+  Type.Object(
+    {
+      ...PeerSchema.properties,
+      confirm: Type.Optional(Type.String({ description: 'What a handler must confirm out of band before verifying.' })),
+    },
+    { additionalProperties: false },
+  ),
 );
 export type PeerWithHint = Static<typeof PeerWithHintSchema>;
 
-export const PeerListSchema = Type.Object({ items: Type.Array(PeerSchema) }, { additionalProperties: false });
+export const PeerListSchema = named('PeerList', Type.Object({ items: Type.Array(PeerSchema) }, { additionalProperties: false }));
 
 export const PeerListQuerySchema = Type.Object(
   {
@@ -189,70 +207,82 @@ export const PeerListQuerySchema = Type.Object(
 );
 export type PeerListQuery = Static<typeof PeerListQuerySchema>;
 
-export const PeerAddSchema = Type.Object(
-  {
-    url: Type.String({
-      minLength: 8,
-      maxLength: 2048,
-      pattern: '^https?://',
-      description: "Base URL of the peer's node; its profile is fetched from <url>/federation/v1/profile.",
-    }),
-    relationship: Type.Optional(PeerRelationshipSchema),
-    trustLevel: Type.Optional(PeerTrustLevelSchema),
-  },
-  { additionalProperties: false },
-);
-export type PeerAdd = Static<typeof PeerAddSchema>;
-
-export const PeerPatchSchema = Type.Object(
-  {
-    relationship: Type.Optional(PeerRelationshipSchema),
-    trustLevel: Type.Optional(PeerTrustLevelSchema),
-    url: Type.Optional(
-      Type.String({
+export const PeerAddSchema = named(
+  'PeerAdd',
+  Type.Object(
+    {
+      url: Type.String({
         minLength: 8,
         maxLength: 2048,
         pattern: '^https?://',
-        description: 'New base URL; it must serve a profile signed by the pinned key.',
+        description: "Base URL of the peer's node; its profile is fetched from <url>/federation/v1/profile.",
       }),
-    ),
-    sealAlways: Type.Optional(Type.Boolean()),
-  },
-  { additionalProperties: false, minProperties: 1 },
+      relationship: Type.Optional(PeerRelationshipSchema),
+      trustLevel: Type.Optional(PeerTrustLevelSchema),
+    },
+    { additionalProperties: false },
+  ),
+);
+export type PeerAdd = Static<typeof PeerAddSchema>;
+
+export const PeerPatchSchema = named(
+  'PeerPatch',
+  Type.Object(
+    {
+      relationship: Type.Optional(PeerRelationshipSchema),
+      trustLevel: Type.Optional(PeerTrustLevelSchema),
+      url: Type.Optional(
+        Type.String({
+          minLength: 8,
+          maxLength: 2048,
+          pattern: '^https?://',
+          description: 'New base URL; it must serve a profile signed by the pinned key.',
+        }),
+      ),
+      sealAlways: Type.Optional(Type.Boolean()),
+    },
+    { additionalProperties: false, minProperties: 1 },
+  ),
 );
 export type PeerPatch = Static<typeof PeerPatchSchema>;
 
-export const PeerVerifySchema = Type.Object(
-  {
-    fingerprint: Type.String({
-      minLength: 40,
-      maxLength: 100,
-      pattern: '^[0-9A-Fa-f ]+$',
-      description: 'The fingerprint the handler confirmed out of band; spaces and lower case are accepted.',
-    }),
-  },
-  { additionalProperties: false },
+export const PeerVerifySchema = named(
+  'PeerVerify',
+  Type.Object(
+    {
+      fingerprint: Type.String({
+        minLength: 40,
+        maxLength: 100,
+        pattern: '^[0-9A-Fa-f ]+$',
+        description: 'The fingerprint the handler confirmed out of band; spaces and lower case are accepted.',
+      }),
+    },
+    { additionalProperties: false },
+  ),
 );
 export type PeerVerify = Static<typeof PeerVerifySchema>;
 
 export const PeerTeamIdParamsSchema = Type.Object({ teamId: TeamIdSchema }, { additionalProperties: false });
 
-export const PeerKeySchema = Type.Object(
-  {
-    fingerprint: FingerprintSchema,
-    publicKey: Type.String(),
-    how: Type.Enum(PEER_KEY_ORIGINS, {
-      description:
-        'added: from the profile when the peer was added; rotation: announced by a key.rotation signed by the previous key; reverified: confirmed by a handler after a key change.',
-    }),
-    pinnedAt: DateTimeSchema,
-    pinnedBy: Type.String(),
-    retiredAt: nullableDate,
-  },
-  { additionalProperties: false },
+export const PeerKeySchema = named(
+  'PeerKey',
+  Type.Object(
+    {
+      fingerprint: FingerprintSchema,
+      publicKey: Type.String(),
+      how: Type.Enum(PEER_KEY_ORIGINS, {
+        description:
+          'added: from the profile when the peer was added; rotation: announced by a key.rotation signed by the previous key; reverified: confirmed by a handler after a key change.',
+      }),
+      pinnedAt: DateTimeSchema,
+      pinnedBy: Type.String(),
+      retiredAt: nullableDate,
+    },
+    { additionalProperties: false },
+  ),
 );
 export type PeerKeyEntry = Static<typeof PeerKeySchema>;
-export const PeerKeyListSchema = Type.Object({ items: Type.Array(PeerKeySchema) }, { additionalProperties: false });
+export const PeerKeyListSchema = named('PeerKeyList', Type.Object({ items: Type.Array(PeerKeySchema) }, { additionalProperties: false }));
 
 // ---------------------------------------------------------------------------------------------
 // Introductions and vouches (/api/v1/peers/{teamId}/introductions, /vouches; issue 14 part 4)
@@ -275,105 +305,120 @@ const VouchesForSchema = Type.String({
   description: 'What we vouch for, in words (e.g. "fingerprint confirmed in person at FIRST 2026"); sent with the introduction.',
 });
 
-export const IntroductionSendSchema = Type.Object(
-  {
-    to: Type.Union(
-      [
-        Type.Array(TeamIdSchema, { minItems: 1, maxItems: 500, uniqueItems: true, description: 'Active peers to tell, by team id.' }),
-        Type.Literal('verified-peers', { description: 'Every active peer whose key we verified, except the team introduced.' }),
-      ],
-      { description: 'Whom to introduce the team to.' },
-    ),
-    vouchesFor: Type.Optional(VouchesForSchema),
-  },
-  { additionalProperties: false },
+export const IntroductionSendSchema = named(
+  'IntroductionSend',
+  Type.Object(
+    {
+      to: Type.Union(
+        [
+          Type.Array(TeamIdSchema, { minItems: 1, maxItems: 500, uniqueItems: true, description: 'Active peers to tell, by team id.' }),
+          Type.Literal('verified-peers', { description: 'Every active peer whose key we verified, except the team introduced.' }),
+        ],
+        { description: 'Whom to introduce the team to.' },
+      ),
+      vouchesFor: Type.Optional(VouchesForSchema),
+    },
+    { additionalProperties: false },
+  ),
 );
 export type IntroductionSend = Static<typeof IntroductionSendSchema>;
 
-export const IntroductionsSentSchema = Type.Object(
-  {
-    subject: TeamIdSchema,
-    items: Type.Array(
-      Type.Object(
-        {
-          to: TeamIdSchema,
-          fingerprint: FingerprintSchema,
-          messageId: Type.Union([Type.String({ format: 'uuid' }), Type.Null()], {
-            description: 'The peer.introduction queued for that peer; null for a withdrawal that could not be sent (no longer a peer).',
-          }),
-          withdrawn: Type.Boolean(),
-        },
-        { additionalProperties: false },
-      ),
-    ),
-  },
-  { additionalProperties: false, description: 'One peer.introduction per peer, queued in the outbox.' },
-);
-
-export const VouchSchema = Type.Object(
-  {
-    kind: Type.Enum(VOUCH_KINDS, {
-      description: "introduction: a peer.introduction the voucher signed; roster: a forum's signed roster lists the key.",
-    }),
-    voucher: Type.String({ description: 'The introducing team, or the forum.' }),
-    fingerprint: FingerprintSchema,
-    vouchesFor: Type.Union([Type.String(), Type.Null()]),
-    counts: Type.Boolean({ description: 'Whether this vouch counts towards assurance introduced now.' }),
-    standing: Type.Enum(VOUCH_STANDINGS, {
-      description:
-        'Why it counts or not: counts; withdrawn; other-key (not the key we pin); key-in-doubt (a key change is flagged); voucher-not-a-peer, -not-verified, -not-active; subject-not-a-peer (kept for when the team is added).',
-    }),
-    withdrawn: Type.Boolean(),
-    withdrawnAt: nullableDate,
-    statedAt: DateTimeSchema,
-    createdAt: DateTimeSchema,
-    updatedAt: DateTimeSchema,
-    messageId: Type.Union([Type.String({ format: 'uuid' }), Type.Null()]),
-    statement: Type.Union(
-      [
+export const IntroductionsSentSchema = named(
+  'IntroductionsSent',
+  Type.Object(
+    {
+      subject: TeamIdSchema,
+      items: Type.Array(
         Type.Object(
-          { document: Type.String(), signature: Type.String() },
-          { additionalProperties: false, description: 'The RFC 8785 text of the signed document as received and its detached signature.' },
+          {
+            to: TeamIdSchema,
+            fingerprint: FingerprintSchema,
+            messageId: Type.Union([Type.String({ format: 'uuid' }), Type.Null()], {
+              description: 'The peer.introduction queued for that peer; null for a withdrawal that could not be sent (no longer a peer).',
+            }),
+            withdrawn: Type.Boolean(),
+          },
+          { additionalProperties: false },
         ),
-        Type.Null(),
-      ],
-      { description: 'The newest signed statement (introduction or withdrawal); null for a roster vouch (the forum keeps the roster).' },
-    ),
-  },
-  { additionalProperties: false },
+      ),
+    },
+    { additionalProperties: false, description: 'One peer.introduction per peer, queued in the outbox.' },
+  ),
 );
 
-export const VouchReportSchema = Type.Object(
-  {
-    teamId: TeamIdSchema,
-    assurance: Type.Union([PeerAssuranceSchema, Type.Null()], { description: 'The stored assurance; null when the team is not a peer.' }),
-    fingerprint: Type.Union([FingerprintSchema, Type.Null()], { description: 'The key we pin for the team; null when not a peer.' }),
-    needed: Type.Integer({ description: 'Introductions needed (HIKESHI_INTRODUCTIONS_NEEDED).' }),
-    counting: Type.Object(
-      {
-        roster: Type.Array(Type.String(), { description: 'Forums whose roster vouch counts.' }),
-        introductions: Type.Array(Type.String(), { description: 'Teams whose introduction counts.' }),
-      },
-      { additionalProperties: false },
-    ),
-    reason: Type.Union([Type.String(), Type.Null()], { description: 'The assurance rule in words.' }),
-    items: Type.Array(VouchSchema),
-    sent: Type.Array(
-      Type.Object(
+export const VouchSchema = named(
+  'Vouch',
+  Type.Object(
+    {
+      kind: Type.Enum(VOUCH_KINDS, {
+        description: "introduction: a peer.introduction the voucher signed; roster: a forum's signed roster lists the key.",
+      }),
+      voucher: Type.String({ description: 'The introducing team, or the forum.' }),
+      fingerprint: FingerprintSchema,
+      vouchesFor: Type.Union([Type.String(), Type.Null()]),
+      counts: Type.Boolean({ description: 'Whether this vouch counts towards assurance introduced now.' }),
+      standing: Type.Enum(VOUCH_STANDINGS, {
+        description:
+          'Why it counts or not: counts; withdrawn; other-key (not the key we pin); key-in-doubt (a key change is flagged); voucher-not-a-peer, -not-verified, -not-active; subject-not-a-peer (kept for when the team is added).',
+      }),
+      withdrawn: Type.Boolean(),
+      withdrawnAt: nullableDate,
+      statedAt: DateTimeSchema,
+      createdAt: DateTimeSchema,
+      updatedAt: DateTimeSchema,
+      messageId: Type.Union([Type.String({ format: 'uuid' }), Type.Null()]),
+      statement: Type.Union(
+        [
+          Type.Object(
+            { document: Type.String(), signature: Type.String() },
+            {
+              additionalProperties: false,
+              description: 'The RFC 8785 text of the signed document as received and its detached signature.',
+            },
+          ),
+          Type.Null(),
+        ],
+        { description: 'The newest signed statement (introduction or withdrawal); null for a roster vouch (the forum keeps the roster).' },
+      ),
+    },
+    { additionalProperties: false },
+  ),
+);
+
+export const VouchReportSchema = named(
+  'VouchReport',
+  Type.Object(
+    {
+      teamId: TeamIdSchema,
+      assurance: Type.Union([PeerAssuranceSchema, Type.Null()], { description: 'The stored assurance; null when the team is not a peer.' }),
+      fingerprint: Type.Union([FingerprintSchema, Type.Null()], { description: 'The key we pin for the team; null when not a peer.' }),
+      needed: Type.Integer({ description: 'Introductions needed (HIKESHI_INTRODUCTIONS_NEEDED).' }),
+      counting: Type.Object(
         {
-          to: TeamIdSchema,
-          fingerprint: FingerprintSchema,
-          messageId: Type.String({ format: 'uuid' }),
-          vouchesFor: Type.Union([Type.String(), Type.Null()]),
-          sentAt: DateTimeSchema,
-          sentBy: Type.String(),
-          withdrawnAt: nullableDate,
+          roster: Type.Array(Type.String(), { description: 'Forums whose roster vouch counts.' }),
+          introductions: Type.Array(Type.String(), { description: 'Teams whose introduction counts.' }),
         },
         { additionalProperties: false },
       ),
-      { description: 'The introductions of this team we sent.' },
-    ),
-  },
-  { additionalProperties: false },
+      reason: Type.Union([Type.String(), Type.Null()], { description: 'The assurance rule in words.' }),
+      items: Type.Array(VouchSchema),
+      sent: Type.Array(
+        Type.Object(
+          {
+            to: TeamIdSchema,
+            fingerprint: FingerprintSchema,
+            messageId: Type.String({ format: 'uuid' }),
+            vouchesFor: Type.Union([Type.String(), Type.Null()]),
+            sentAt: DateTimeSchema,
+            sentBy: Type.String(),
+            withdrawnAt: nullableDate,
+          },
+          { additionalProperties: false },
+        ),
+        { description: 'The introductions of this team we sent.' },
+      ),
+    },
+    { additionalProperties: false },
+  ),
 );
 export type VouchReportWire = Static<typeof VouchReportSchema>;

@@ -1,5 +1,5 @@
 import Type, { type Static } from 'typebox';
-import { DateTimeSchema } from './common.schema.js';
+import { DateTimeSchema, named } from './common.schema.js';
 
 /**
  * Erasure of personal data and legal hold (ADR 0013): the wire types of
@@ -22,68 +22,80 @@ export const ErasureSubjectSchema = Type.Enum(ERASURE_SUBJECTS, {
  */
 export const ERASED_MARKER = '[erased]';
 
-export const ErasureRequestSchema = Type.Object(
-  {
-    subjects: Type.Array(ErasureSubjectSchema, { minItems: 1, maxItems: ERASURE_SUBJECTS.length, uniqueItems: true }),
-    reason: Type.String({
-      minLength: 1,
-      maxLength: 2000,
-      description:
-        "Why, e.g. the data subject's request and its date. Kept in the audit log for good: it must not name the data being erased (refused with 400).",
-    }),
-    legalBasis: Type.String({
-      minLength: 1,
-      maxLength: 500,
-      description: 'The legal basis, e.g. "GDPR Art. 17(1)(a)", "APPI Art. 35". Kept in the audit log and the journal.',
-    }),
-  },
-  { additionalProperties: false },
+export const ErasureRequestSchema = named(
+  'ErasureRequest',
+  Type.Object(
+    {
+      subjects: Type.Array(ErasureSubjectSchema, { minItems: 1, maxItems: ERASURE_SUBJECTS.length, uniqueItems: true }),
+      reason: Type.String({
+        minLength: 1,
+        maxLength: 2000,
+        description:
+          "Why, e.g. the data subject's request and its date. Kept in the audit log for good: it must not name the data being erased (refused with 400).",
+      }),
+      legalBasis: Type.String({
+        minLength: 1,
+        maxLength: 500,
+        description: 'The legal basis, e.g. "GDPR Art. 17(1)(a)", "APPI Art. 35". Kept in the audit log and the journal.',
+      }),
+    },
+    { additionalProperties: false },
+  ),
 );
 export type ErasureRequest = Static<typeof ErasureRequestSchema>;
 
-export const ErasureResultSchema = Type.Object(
-  {
-    ref: Type.String(),
-    subjects: Type.Array(ErasureSubjectSchema),
-    erasedAt: DateTimeSchema,
-    version: Type.Integer({
-      description: 'The incident version after the erasure (unchanged when nothing was left to erase).',
-    }),
-    fields: Type.Array(Type.String(), {
-      description: 'The incident fields the erasure changed, e.g. reporter, hosts, summary.',
-    }),
-    journalEntry: Type.Integer({ description: 'Id of the personal-data-erased journal entry.' }),
-    earlierJournalEntries: Type.Array(Type.Integer(), {
-      description:
-        'Ids of earlier journal entries that name an erased name or address. The journal is append-only: they are not rewritten (ADR 0013).',
-    }),
-  },
-  { additionalProperties: false },
+export const ErasureResultSchema = named(
+  'ErasureResult',
+  Type.Object(
+    {
+      ref: Type.String(),
+      subjects: Type.Array(ErasureSubjectSchema),
+      erasedAt: DateTimeSchema,
+      version: Type.Integer({
+        description: 'The incident version after the erasure (unchanged when nothing was left to erase).',
+      }),
+      fields: Type.Array(Type.String(), {
+        description: 'The incident fields the erasure changed, e.g. reporter, hosts, summary.',
+      }),
+      journalEntry: Type.Integer({ description: 'Id of the personal-data-erased journal entry.' }),
+      earlierJournalEntries: Type.Array(Type.Integer(), {
+        description:
+          'Ids of earlier journal entries that name an erased name or address. The journal is append-only: they are not rewritten (ADR 0013).',
+      }),
+    },
+    { additionalProperties: false },
+  ),
 );
 export type ErasureResult = Static<typeof ErasureResultSchema>;
 
-export const LegalHoldSchema = Type.Object(
-  {
-    hold: Type.Boolean({
-      description: 'true while the incident is under legal hold: its personal data cannot be erased.',
-    }),
-    reason: Type.Union([Type.String(), Type.Null()], { description: 'Why it is held (null when not held).' }),
-    setBy: Type.Union([Type.String(), Type.Null()]),
-    setAt: Type.Union([DateTimeSchema, Type.Null()]),
-  },
-  { additionalProperties: false },
+export const LegalHoldSchema = named(
+  'LegalHold',
+  Type.Object(
+    {
+      hold: Type.Boolean({
+        description: 'true while the incident is under legal hold: its personal data cannot be erased.',
+      }),
+      reason: Type.Union([Type.String(), Type.Null()], { description: 'Why it is held (null when not held).' }),
+      setBy: Type.Union([Type.String(), Type.Null()]),
+      setAt: Type.Union([DateTimeSchema, Type.Null()]),
+    },
+    { additionalProperties: false },
+  ),
 );
 export type LegalHold = Static<typeof LegalHoldSchema>;
 
-export const LegalHoldChangeSchema = Type.Object(
-  {
-    hold: Type.Boolean({ description: 'true sets (or re-states) the hold, false clears it.' }),
-    reason: Type.String({
-      minLength: 1,
-      maxLength: 2000,
-      description: 'Why it is set or cleared (recorded in the audit log).',
-    }),
-  },
-  { additionalProperties: false },
+export const LegalHoldChangeSchema = named(
+  'LegalHoldChange',
+  Type.Object(
+    {
+      hold: Type.Boolean({ description: 'true sets (or re-states) the hold, false clears it.' }),
+      reason: Type.String({
+        minLength: 1,
+        maxLength: 2000,
+        description: 'Why it is set or cleared (recorded in the audit log).',
+      }),
+    },
+    { additionalProperties: false },
+  ),
 );
 export type LegalHoldChange = Static<typeof LegalHoldChangeSchema>;

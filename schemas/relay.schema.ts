@@ -1,5 +1,5 @@
 import Type, { type Static } from 'typebox';
-import { TlpSchema } from './common.schema.js';
+import { TlpSchema, named } from './common.schema.js';
 
 /**
  * Relays and signed provenance (issue 15 parts 2 and 3; docs/federation-protocol.md §5.18, §5.21, §5.22;
@@ -40,17 +40,20 @@ export const HOP_STATEMENT_TYPE = 'provenance.hop';
  * shown and re-verified anywhere. `prev` is the SHA-256 of the previous hop statement's canonical
  * bytes (null for the originator's), which makes the hops a chain no one can reorder or splice.
  */
-export const HopStatementSchema = Type.Object(
-  {
-    type: Type.Literal(HOP_STATEMENT_TYPE),
-    team: TeamIdSchema,
-    ref: RefSchema("The team's reference number for its copy (the originator's: the incident's)."),
-    tlp: TlpSchema,
-    at: UtcSchema,
-    to: TeamIdSchema,
-    prev: Type.Union([Sha256HexSchema, Type.Null()]),
-  },
-  { additionalProperties: false },
+export const HopStatementSchema = named(
+  'HopStatement',
+  Type.Object(
+    {
+      type: Type.Literal(HOP_STATEMENT_TYPE),
+      team: TeamIdSchema,
+      ref: RefSchema("The team's reference number for its copy (the originator's: the incident's)."),
+      tlp: TlpSchema,
+      at: UtcSchema,
+      to: TeamIdSchema,
+      prev: Type.Union([Sha256HexSchema, Type.Null()]),
+    },
+    { additionalProperties: false },
+  ),
 );
 export type HopStatement = Static<typeof HopStatementSchema>;
 
@@ -58,21 +61,24 @@ export type HopStatement = Static<typeof HopStatementSchema>;
  * One entry of a report's `provenance` on the wire: an older, unsigned hop `{team, tlp, at?}`, or
  * a signed hop that carries the members of its statement and the signature over it.
  */
-export const ReportProvenanceHopSchema = Type.Object(
-  {
-    team: TeamIdSchema,
-    tlp: TlpSchema,
-    at: Type.Optional(UtcSchema),
-    ref: Type.Optional(RefSchema('Signed hops: the hop team’s reference number.')),
-    to: Type.Optional(TeamIdSchema),
-    prev: Type.Optional(Type.Union([Sha256HexSchema, Type.Null()])),
-    signature: Type.Optional(ArmoredSignatureSchema),
-  },
-  {
-    additionalProperties: false,
-    description:
-      'A hop of the path: team, label and time; a signed hop also has ref, to, prev and the signature of the team over {type:"provenance.hop", team, ref, tlp, at, to, prev}.',
-  },
+export const ReportProvenanceHopSchema = named(
+  'ReportProvenanceHop',
+  Type.Object(
+    {
+      team: TeamIdSchema,
+      tlp: TlpSchema,
+      at: Type.Optional(UtcSchema),
+      ref: Type.Optional(RefSchema('Signed hops: the hop team’s reference number.')),
+      to: Type.Optional(TeamIdSchema),
+      prev: Type.Optional(Type.Union([Sha256HexSchema, Type.Null()])),
+      signature: Type.Optional(ArmoredSignatureSchema),
+    },
+    {
+      additionalProperties: false,
+      description:
+        'A hop of the path: team, label and time; a signed hop also has ref, to, prev and the signature of the team over {type:"provenance.hop", team, ref, tlp, at, to, prev}.',
+    },
+  ),
 );
 export type ReportProvenanceHop = Static<typeof ReportProvenanceHopSchema>;
 
@@ -88,12 +94,15 @@ export interface SignedHop {
 }
 
 /** Whom the originator asks the relay to reach: a team, or whoever serves an address. */
-export const RelayTargetSchema = Type.Union(
-  [
-    Type.Object({ team: TeamIdSchema }, { additionalProperties: false }),
-    Type.Object({ address: IpAddressSchema }, { additionalProperties: false }),
-  ],
-  { description: '{team}: that team; {address}: the team whose constituency holds the address.' },
+export const RelayTargetSchema = named(
+  'RelayTarget',
+  Type.Union(
+    [
+      Type.Object({ team: TeamIdSchema }, { additionalProperties: false }),
+      Type.Object({ address: IpAddressSchema }, { additionalProperties: false }),
+    ],
+    { description: '{team}: that team; {address}: the team whose constituency holds the address.' },
+  ),
 );
 export type RelayTarget = Static<typeof RelayTargetSchema>;
 
@@ -109,25 +118,28 @@ const SignedDocumentSchema = (description: string) =>
 const ArmoredKeySchema = Type.String({ minLength: 1, maxLength: 64 * 1024, description: 'An armored OpenPGP public key (v4).' });
 
 /** relay.forward: the originator's signed report intact, the signed hops, and keys the target may lack. */
-export const RelayForwardBodySchema = Type.Object(
-  {
-    origin: SignedDocumentSchema(
-      "The originator's incident.report (with relayTo), document and signature exactly as the first relay received them.",
-    ),
-    hops: Type.Array(ReportProvenanceHopSchema, {
-      minItems: 2,
-      maxItems: 100,
-      description: "Signed hops, the originator's first, the sender's last (its `to` is the receiver).",
-    }),
-    keys: Type.Optional(
-      Type.Record(TeamIdSchema, ArmoredKeySchema, {
-        maxProperties: 100,
-        description:
-          'Public keys of hop teams (and the originator) the receiver may not have pinned, vouched for by the sender’s signature on this document.',
+export const RelayForwardBodySchema = named(
+  'RelayForwardBody',
+  Type.Object(
+    {
+      origin: SignedDocumentSchema(
+        "The originator's incident.report (with relayTo), document and signature exactly as the first relay received them.",
+      ),
+      hops: Type.Array(ReportProvenanceHopSchema, {
+        minItems: 2,
+        maxItems: 100,
+        description: "Signed hops, the originator's first, the sender's last (its `to` is the receiver).",
       }),
-    ),
-  },
-  { additionalProperties: false },
+      keys: Type.Optional(
+        Type.Record(TeamIdSchema, ArmoredKeySchema, {
+          maxProperties: 100,
+          description:
+            'Public keys of hop teams (and the originator) the receiver may not have pinned, vouched for by the sender’s signature on this document.',
+        }),
+      ),
+    },
+    { additionalProperties: false },
+  ),
 );
 export type RelayForwardBody = Static<typeof RelayForwardBodySchema>;
 
@@ -141,100 +153,118 @@ const OriginRefSchema = Type.Object(
 );
 
 /** relay.delivered: the target filed the report; its signed receipt travels back intact. */
-export const RelayDeliveredBodySchema = Type.Object(
-  {
-    origin: OriginRefSchema,
-    target: TeamIdSchema,
-    targetRef: RefSchema("The target's reference number for its copy."),
-    receipt: Type.Optional(
-      SignedDocumentSchema(
-        "The target's signed receipt for the relay.forward it got, exactly as received; absent when the relay itself serves the address asked for (its receipt for the request is the proof).",
+export const RelayDeliveredBodySchema = named(
+  'RelayDeliveredBody',
+  Type.Object(
+    {
+      origin: OriginRefSchema,
+      target: TeamIdSchema,
+      targetRef: RefSchema("The target's reference number for its copy."),
+      receipt: Type.Optional(
+        SignedDocumentSchema(
+          "The target's signed receipt for the relay.forward it got, exactly as received; absent when the relay itself serves the address asked for (its receipt for the request is the proof).",
+        ),
       ),
-    ),
-    path: Type.Array(TeamIdSchema, { minItems: 1, maxItems: 100, description: 'The relays, from the first to the one that delivered.' }),
-  },
-  { additionalProperties: false },
+      path: Type.Array(TeamIdSchema, { minItems: 1, maxItems: 100, description: 'The relays, from the first to the one that delivered.' }),
+    },
+    { additionalProperties: false },
+  ),
 );
 export type RelayDeliveredBody = Static<typeof RelayDeliveredBodySchema>;
 
 /** relay.refused: a relay's policy refused to pass the report on; the reasons in words. */
-export const RelayRefusedBodySchema = Type.Object(
-  {
-    origin: OriginRefSchema,
-    by: TeamIdSchema,
-    target: RelayTargetSchema,
-    reasons: Type.Array(Type.String({ maxLength: 2000 }), { maxItems: 100 }),
-    deniedBy: Type.Array(Type.String({ maxLength: 100 }), { maxItems: 100 }),
-    policyVersion: Type.String({ maxLength: 200 }),
-  },
-  { additionalProperties: false },
+export const RelayRefusedBodySchema = named(
+  'RelayRefusedBody',
+  Type.Object(
+    {
+      origin: OriginRefSchema,
+      by: TeamIdSchema,
+      target: RelayTargetSchema,
+      reasons: Type.Array(Type.String({ maxLength: 2000 }), { maxItems: 100 }),
+      deniedBy: Type.Array(Type.String({ maxLength: 100 }), { maxItems: 100 }),
+      policyVersion: Type.String({ maxLength: 200 }),
+    },
+    { additionalProperties: false },
+  ),
 );
 export type RelayRefusedBody = Static<typeof RelayRefusedBodySchema>;
 
 // ---------------------------------------------------------------------------------------------
 // /api/v1
 
-export const RelayCreateSchema = Type.Union(
-  [
-    Type.Object({ via: TeamIdSchema, to: TeamIdSchema }, { additionalProperties: false }),
-    Type.Object({ via: TeamIdSchema, address: IpAddressSchema }, { additionalProperties: false }),
-  ],
-  { description: 'Ask the peer `via` to pass the incident on to team `to`, or to whoever serves `address`.' },
+export const RelayCreateSchema = named(
+  'RelayCreate',
+  Type.Union(
+    [
+      Type.Object({ via: TeamIdSchema, to: TeamIdSchema }, { additionalProperties: false }),
+      Type.Object({ via: TeamIdSchema, address: IpAddressSchema }, { additionalProperties: false }),
+    ],
+    { description: 'Ask the peer `via` to pass the incident on to team `to`, or to whoever serves `address`.' },
+  ),
 );
 export type RelayCreate = Static<typeof RelayCreateSchema>;
 
 export const RELAY_ROLES = ['requested', 'relayed', 'received'] as const;
 export const RELAY_STATES = ['requested', 'forwarded', 'delivered', 'refused'] as const;
 
-export const RelaySchema = Type.Object(
-  {
-    origin: OriginRefSchema,
-    role: Type.Enum(RELAY_ROLES, {
-      description: 'requested: we asked for it; relayed: we passed it on; received: we are the target.',
-    }),
-    state: Type.Enum(RELAY_STATES),
-    requestedFrom: Type.Union([TeamIdSchema, Type.Null()], { description: 'The team that asked us to relay (null where we asked).' }),
-    via: Type.Union([TeamIdSchema, Type.Null()], { description: 'Where we sent it: the relay, or the next hop.' }),
-    target: RelayTargetSchema,
-    targetTeam: Type.Union([TeamIdSchema, Type.Null()]),
-    targetRef: Type.Union([RefSchema("The target's reference number."), Type.Null()]),
-    messageId: Type.Union([Type.String({ format: 'uuid' }), Type.Null()]),
-    reasons: Type.Array(Type.String()),
-    deniedBy: Type.Array(Type.String()),
-    refusedBy: Type.Union([TeamIdSchema, Type.Null()]),
-    createdAt: Type.String({ format: 'date-time' }),
-    updatedAt: Type.String({ format: 'date-time' }),
-  },
-  { additionalProperties: false },
+export const RelaySchema = named(
+  'Relay',
+  Type.Object(
+    {
+      origin: OriginRefSchema,
+      role: Type.Enum(RELAY_ROLES, {
+        description: 'requested: we asked for it; relayed: we passed it on; received: we are the target.',
+      }),
+      state: Type.Enum(RELAY_STATES),
+      requestedFrom: Type.Union([TeamIdSchema, Type.Null()], { description: 'The team that asked us to relay (null where we asked).' }),
+      via: Type.Union([TeamIdSchema, Type.Null()], { description: 'Where we sent it: the relay, or the next hop.' }),
+      target: RelayTargetSchema,
+      targetTeam: Type.Union([TeamIdSchema, Type.Null()]),
+      targetRef: Type.Union([RefSchema("The target's reference number."), Type.Null()]),
+      messageId: Type.Union([Type.String({ format: 'uuid' }), Type.Null()]),
+      reasons: Type.Array(Type.String()),
+      deniedBy: Type.Array(Type.String()),
+      refusedBy: Type.Union([TeamIdSchema, Type.Null()]),
+      createdAt: Type.String({ format: 'date-time' }),
+      updatedAt: Type.String({ format: 'date-time' }),
+    },
+    { additionalProperties: false },
+  ),
 );
 export type Relay = Static<typeof RelaySchema>;
 
-export const ProvenanceHopViewSchema = Type.Object(
-  {
-    team: TeamIdSchema,
-    tlp: TlpSchema,
-    at: Type.Union([Type.String(), Type.Null()]),
-    ref: Type.Union([Type.String(), Type.Null()]),
-    to: Type.Union([TeamIdSchema, Type.Null()]),
-    signed: Type.Boolean(),
-    verified: Type.Boolean({ description: 'The signature verified, and the hop chains to the one before.' }),
-    keySource: Type.Union([Type.Enum(['pinned', 'roster', 'introduced', 'self']), Type.Null()], {
-      description:
-        'pinned: a peer key here; roster: carried by the relay, with the fingerprint a forum roster we hold lists for the team (its operator signed it); introduced: carried by the relay and vouched for by its signature only; self: our own hop.',
-    }),
-    fingerprint: Type.Union([Type.String(), Type.Null()]),
-    signature: Type.Union([Type.String(), Type.Null()]),
-  },
-  { additionalProperties: false },
+export const ProvenanceHopViewSchema = named(
+  'ProvenanceHopView',
+  Type.Object(
+    {
+      team: TeamIdSchema,
+      tlp: TlpSchema,
+      at: Type.Union([Type.String(), Type.Null()]),
+      ref: Type.Union([Type.String(), Type.Null()]),
+      to: Type.Union([TeamIdSchema, Type.Null()]),
+      signed: Type.Boolean(),
+      verified: Type.Boolean({ description: 'The signature verified, and the hop chains to the one before.' }),
+      keySource: Type.Union([Type.Enum(['pinned', 'roster', 'introduced', 'self']), Type.Null()], {
+        description:
+          'pinned: a peer key here; roster: carried by the relay, with the fingerprint a forum roster we hold lists for the team (its operator signed it); introduced: carried by the relay and vouched for by its signature only; self: our own hop.',
+      }),
+      fingerprint: Type.Union([Type.String(), Type.Null()]),
+      signature: Type.Union([Type.String(), Type.Null()]),
+    },
+    { additionalProperties: false },
+  ),
 );
 export type ProvenanceHopView = Static<typeof ProvenanceHopViewSchema>;
 
-export const ProvenanceViewSchema = Type.Object(
-  {
-    ref: Type.String(),
-    originator: Type.Union([TeamIdSchema, Type.Null()], { description: 'Null: our own incident.' }),
-    hops: Type.Array(ProvenanceHopViewSchema),
-  },
-  { additionalProperties: false },
+export const ProvenanceViewSchema = named(
+  'ProvenanceView',
+  Type.Object(
+    {
+      ref: Type.String(),
+      originator: Type.Union([TeamIdSchema, Type.Null()], { description: 'Null: our own incident.' }),
+      hops: Type.Array(ProvenanceHopViewSchema),
+    },
+    { additionalProperties: false },
+  ),
 );
 export type ProvenanceView = Static<typeof ProvenanceViewSchema>;

@@ -1,5 +1,5 @@
 import Type, { type Static } from 'typebox';
-import { DateTimeSchema, TlpSchema, UuidSchema } from './common.schema.js';
+import { DateTimeSchema, TlpSchema, UuidSchema, named } from './common.schema.js';
 import { IncidentSchema } from './incident.schema.js';
 import {
   ActivitySummarySchema,
@@ -43,65 +43,77 @@ export const DenialIdSchema = Type.Enum(DENIAL_IDS);
 // ---------------------------------------------------------------------------------------------
 // Per-incident policy facts (/api/v1/incidents/{ref}/policy)
 
-export const LawEnforcementApprovalRecordSchema = Type.Object(
-  {
-    id: UuidSchema,
-    incidentId: UuidSchema,
-    recipient: Type.String({ description: 'The law-enforcement recipient (a team id).' }),
-    legalBasis: Type.String(),
-    approvedBy: Type.String(),
-    approvedAt: DateTimeSchema,
-  },
-  { additionalProperties: false },
+export const LawEnforcementApprovalRecordSchema = named(
+  'LawEnforcementApprovalRecord',
+  Type.Object(
+    {
+      id: UuidSchema,
+      incidentId: UuidSchema,
+      recipient: Type.String({ description: 'The law-enforcement recipient (a team id).' }),
+      legalBasis: Type.String(),
+      approvedBy: Type.String(),
+      approvedAt: DateTimeSchema,
+    },
+    { additionalProperties: false },
+  ),
 );
 export type LawEnforcementApprovalRecord = Static<typeof LawEnforcementApprovalRecordSchema>;
 
-export const LawEnforcementApprovalCreateSchema = Type.Object(
-  {
-    recipient: TeamIdSchema,
-    legalBasis: Type.String({
-      minLength: 1,
-      maxLength: 2000,
-      pattern: '\\S',
-      description: 'The statute, court order or agreement the disclosure rests on.',
-    }),
-  },
-  { additionalProperties: false },
+export const LawEnforcementApprovalCreateSchema = named(
+  'LawEnforcementApprovalCreate',
+  Type.Object(
+    {
+      recipient: TeamIdSchema,
+      legalBasis: Type.String({
+        minLength: 1,
+        maxLength: 2000,
+        pattern: '\\S',
+        description: 'The statute, court order or agreement the disclosure rests on.',
+      }),
+    },
+    { additionalProperties: false },
+  ),
 );
 export type LawEnforcementApprovalCreate = Static<typeof LawEnforcementApprovalCreateSchema>;
 
-export const IncidentPolicySchema = Type.Object(
-  {
-    incidentId: UuidSchema,
-    ref: Type.String(),
-    tlp: TlpSchema,
-    redRecipients: Type.Array(Type.String(), { description: 'Teams a handler named for TLP:RED.' }),
-    chosenRecipients: Type.Array(Type.String(), {
-      description: 'Recipients a handler chose (shares): their need to know.',
-    }),
-    sectionMinimums: SectionMinimumsSchema,
-    provenance: Type.Union([ProvenanceSchema, Type.Null()], {
-      description: 'For a received report: its originator, label, limits and chain; null for our own.',
-    }),
-    lawEnforcementApprovals: Type.Array(LawEnforcementApprovalRecordSchema),
-    version: Type.Integer({ minimum: 0, description: '0 until something was recorded.' }),
-    updatedAt: Type.Union([DateTimeSchema, Type.Null()]),
-    updatedBy: Type.Union([Type.String(), Type.Null()]),
-  },
-  { additionalProperties: false },
+export const IncidentPolicySchema = named(
+  'IncidentPolicy',
+  Type.Object(
+    {
+      incidentId: UuidSchema,
+      ref: Type.String(),
+      tlp: TlpSchema,
+      redRecipients: Type.Array(Type.String(), { description: 'Teams a handler named for TLP:RED.' }),
+      chosenRecipients: Type.Array(Type.String(), {
+        description: 'Recipients a handler chose (shares): their need to know.',
+      }),
+      sectionMinimums: SectionMinimumsSchema,
+      provenance: Type.Union([ProvenanceSchema, Type.Null()], {
+        description: 'For a received report: its originator, label, limits and chain; null for our own.',
+      }),
+      lawEnforcementApprovals: Type.Array(LawEnforcementApprovalRecordSchema),
+      version: Type.Integer({ minimum: 0, description: '0 until something was recorded.' }),
+      updatedAt: Type.Union([DateTimeSchema, Type.Null()]),
+      updatedBy: Type.Union([Type.String(), Type.Null()]),
+    },
+    { additionalProperties: false },
+  ),
 );
 export type IncidentPolicy = Static<typeof IncidentPolicySchema>;
 
-export const IncidentPolicyPutSchema = Type.Object(
-  {
-    redRecipients: Type.Array(TeamIdSchema, {
-      maxItems: 1000,
-      uniqueItems: true,
-      description: 'Teams named for TLP:RED (replaces the list).',
-    }),
-    sectionMinimums: SectionMinimumsSchema,
-  },
-  { additionalProperties: false, description: 'What a handler sets for one incident; both replace what was there.' },
+export const IncidentPolicyPutSchema = named(
+  'IncidentPolicyPut',
+  Type.Object(
+    {
+      redRecipients: Type.Array(TeamIdSchema, {
+        maxItems: 1000,
+        uniqueItems: true,
+        description: 'Teams named for TLP:RED (replaces the list).',
+      }),
+      sectionMinimums: SectionMinimumsSchema,
+    },
+    { additionalProperties: false, description: 'What a handler sets for one incident; both replace what was there.' },
+  ),
 );
 export type IncidentPolicyPut = Static<typeof IncidentPolicyPutSchema>;
 
@@ -110,32 +122,35 @@ export type IncidentPolicyPut = Static<typeof IncidentPolicyPutSchema>;
 
 export const TeamIdParamsSchema = Type.Object({ teamId: TeamIdSchema }, { additionalProperties: false });
 
-export const PeerTrustSchema = Type.Object(
-  {
-    teamId: Type.String(),
-    relationship: RelationshipSchema,
-    assurance: AssuranceSchema,
-    status: Type.Enum(PEER_STATUSES_SEEN),
-    bilateral: TrustLevelSchema,
-    level: TrustLevelSchema,
-    floor: TrustLevelSchema,
-    cap: TrustLevelSchema,
-    reasons: Type.Array(Type.String()),
-    memberships: Type.Array(
-      Type.Object(
-        {
-          group: Type.String(),
-          level: MembershipLevelSchema,
-          counts: Type.Boolean({ description: 'true when we belong to the group, so its floor applies.' }),
-        },
-        { additionalProperties: false },
+export const PeerTrustSchema = named(
+  'PeerTrust',
+  Type.Object(
+    {
+      teamId: Type.String(),
+      relationship: RelationshipSchema,
+      assurance: AssuranceSchema,
+      status: Type.Enum(PEER_STATUSES_SEEN),
+      bilateral: TrustLevelSchema,
+      level: TrustLevelSchema,
+      floor: TrustLevelSchema,
+      cap: TrustLevelSchema,
+      reasons: Type.Array(Type.String()),
+      memberships: Type.Array(
+        Type.Object(
+          {
+            group: Type.String(),
+            level: MembershipLevelSchema,
+            counts: Type.Boolean({ description: 'true when we belong to the group, so its floor applies.' }),
+          },
+          { additionalProperties: false },
+        ),
       ),
-    ),
-    exchange: Type.Boolean({
-      description: 'false when the peer is suspended or its key changed: nothing goes to it whatever its level.',
-    }),
-  },
-  { additionalProperties: false },
+      exchange: Type.Boolean({
+        description: 'false when the peer is suspended or its key changed: nothing goes to it whatever its level.',
+      }),
+    },
+    { additionalProperties: false },
+  ),
 );
 export type PeerTrust = Static<typeof PeerTrustSchema>;
 
@@ -144,80 +159,89 @@ export type PeerTrust = Static<typeof PeerTrustSchema>;
 
 export const SHARING_RECIPIENT_KINDS = ['team', 'site'] as const;
 
-export const ExplainRequestSchema = Type.Object(
-  {
-    incident: Type.String({ minLength: 1, maxLength: 200, description: 'Reference number or id.' }),
-    peer: Type.String({
-      minLength: 1,
-      maxLength: 200,
-      description: 'The recipient: a peer team id, or a site id with kind site.',
-    }),
-    purpose: PurposeSchema,
-    kind: Type.Optional(
-      Type.Enum(SHARING_RECIPIENT_KINDS, {
-        description: 'team (default) or site (one of our own constituency sites).',
+export const ExplainRequestSchema = named(
+  'ExplainRequest',
+  Type.Object(
+    {
+      incident: Type.String({ minLength: 1, maxLength: 200, description: 'Reference number or id.' }),
+      peer: Type.String({
+        minLength: 1,
+        maxLength: 200,
+        description: 'The recipient: a peer team id, or a site id with kind site.',
       }),
-    ),
-    explicitlyChosen: Type.Optional(
-      Type.Boolean({ description: 'Explain as if a handler chose this recipient now (a share); default false.' }),
-    ),
-  },
-  { additionalProperties: false },
+      purpose: PurposeSchema,
+      kind: Type.Optional(
+        Type.Enum(SHARING_RECIPIENT_KINDS, {
+          description: 'team (default) or site (one of our own constituency sites).',
+        }),
+      ),
+      explicitlyChosen: Type.Optional(
+        Type.Boolean({ description: 'Explain as if a handler chose this recipient now (a share); default false.' }),
+      ),
+    },
+    { additionalProperties: false },
+  ),
 );
 export type ExplainRequest = Static<typeof ExplainRequestSchema>;
 
-export const RecipientTrustSchema = Type.Object(
-  {
-    level: TrustLevelSchema,
-    reasons: Type.Array(Type.String()),
-    bilateral: Type.Optional(TrustLevelSchema),
-    floor: Type.Optional(TrustLevelSchema),
-    cap: Type.Optional(TrustLevelSchema),
-  },
-  { additionalProperties: false },
+export const RecipientTrustSchema = named(
+  'RecipientTrust',
+  Type.Object(
+    {
+      level: TrustLevelSchema,
+      reasons: Type.Array(Type.String()),
+      bilateral: Type.Optional(TrustLevelSchema),
+      floor: Type.Optional(TrustLevelSchema),
+      cap: Type.Optional(TrustLevelSchema),
+    },
+    { additionalProperties: false },
+  ),
 );
 export type RecipientTrust = Static<typeof RecipientTrustSchema>;
 
-export const ExplainResponseSchema = Type.Object(
-  {
-    incident: Type.Object({ id: UuidSchema, ref: Type.String() }, { additionalProperties: false }),
-    recipient: Type.Object(
-      {
-        id: Type.String(),
-        kind: Type.Enum(SHARING_RECIPIENT_KINDS),
-        name: Type.Union([Type.String(), Type.Null()]),
-        relationship: Type.Union([RelationshipSchema, Type.Null()]),
-        status: Type.Union([Type.Enum(PEER_STATUSES_SEEN), Type.Null()]),
-      },
-      { additionalProperties: false },
-    ),
-    purpose: PurposeSchema,
-    allow: Type.Boolean(),
-    detail: DetailSchema,
-    tlp: TlpSchema,
-    mayRedistribute: Type.Boolean(),
-    redactions: Type.Array(RedactionSchema, { description: 'Sections replaced by a marker, with the reason.' }),
-    scrubbed: Type.Array(ScrubbedSchema, {
-      description:
-        "Every other field a hidden section's names and addresses were scrubbed from (redaction by identifier), and whether it was rewritten or dropped; empty on a deny.",
-    }),
-    deniedBy: Type.Array(DenialIdSchema, {
-      description: 'Every rule (or recipient block) that denied; empty when allowed.',
-    }),
-    reasons: Type.Array(Type.String(), { description: 'The decision in words, in evaluation order.' }),
-    policyVersion: Type.String(),
-    trust: RecipientTrustSchema,
-    provenance: Type.Union([Type.Array(ProvenanceHopSchema), Type.Null()], {
-      description: 'The chain the recipient would receive (ours appended); null on a deny.',
-    }),
-    preview: Type.Union([IncidentSchema, ActivitySummarySchema, Type.Null()], {
-      description:
-        'Exactly what would be sent: the redacted incident (detail full) or the activity summary (detail summary); null on a deny.',
-    }),
-    payloadSha256: Type.Union([Type.String({ pattern: '^[0-9a-f]{64}$' }), Type.Null()], {
-      description: 'SHA-256 of the RFC 8785 canonical JSON of the preview: what the audit entry of a real disclosure records.',
-    }),
-  },
-  { additionalProperties: false },
+export const ExplainResponseSchema = named(
+  'ExplainResponse',
+  Type.Object(
+    {
+      incident: Type.Object({ id: UuidSchema, ref: Type.String() }, { additionalProperties: false }),
+      recipient: Type.Object(
+        {
+          id: Type.String(),
+          kind: Type.Enum(SHARING_RECIPIENT_KINDS),
+          name: Type.Union([Type.String(), Type.Null()]),
+          relationship: Type.Union([RelationshipSchema, Type.Null()]),
+          status: Type.Union([Type.Enum(PEER_STATUSES_SEEN), Type.Null()]),
+        },
+        { additionalProperties: false },
+      ),
+      purpose: PurposeSchema,
+      allow: Type.Boolean(),
+      detail: DetailSchema,
+      tlp: TlpSchema,
+      mayRedistribute: Type.Boolean(),
+      redactions: Type.Array(RedactionSchema, { description: 'Sections replaced by a marker, with the reason.' }),
+      scrubbed: Type.Array(ScrubbedSchema, {
+        description:
+          "Every other field a hidden section's names and addresses were scrubbed from (redaction by identifier), and whether it was rewritten or dropped; empty on a deny.",
+      }),
+      deniedBy: Type.Array(DenialIdSchema, {
+        description: 'Every rule (or recipient block) that denied; empty when allowed.',
+      }),
+      reasons: Type.Array(Type.String(), { description: 'The decision in words, in evaluation order.' }),
+      policyVersion: Type.String(),
+      trust: RecipientTrustSchema,
+      provenance: Type.Union([Type.Array(ProvenanceHopSchema), Type.Null()], {
+        description: 'The chain the recipient would receive (ours appended); null on a deny.',
+      }),
+      preview: Type.Union([IncidentSchema, ActivitySummarySchema, Type.Null()], {
+        description:
+          'Exactly what would be sent: the redacted incident (detail full) or the activity summary (detail summary); null on a deny.',
+      }),
+      payloadSha256: Type.Union([Type.String({ pattern: '^[0-9a-f]{64}$' }), Type.Null()], {
+        description: 'SHA-256 of the RFC 8785 canonical JSON of the preview: what the audit entry of a real disclosure records.',
+      }),
+    },
+    { additionalProperties: false },
+  ),
 );
 export type ExplainResponse = Static<typeof ExplainResponseSchema>;

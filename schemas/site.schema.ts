@@ -1,5 +1,5 @@
 import Type, { type Static } from 'typebox';
-import { AsnSchema, CidrSchema, DateTimeSchema, DomainSchema, UuidSchema } from './common.schema.js';
+import { AsnSchema, CidrSchema, DateTimeSchema, DomainSchema, UuidSchema, named } from './common.schema.js';
 
 /**
  * The constituency directory (domain §1): a site is an organisation with computers and
@@ -12,39 +12,48 @@ const text = (max: number) => Type.String({ minLength: 1, maxLength: max });
 
 export const CHANNEL_KINDS = ['email', 'phone', 'mobile', 'fax', 'hotline', 'postal', 'url', 'other'] as const;
 export type ChannelKind = (typeof CHANNEL_KINDS)[number];
-export const ChannelKindSchema = Type.Union(
-  CHANNEL_KINDS.map((k) => Type.Literal(k)),
-  {
-    description: 'hotline: a 24x7 number; postal: a postal address; url: a web form or page.',
-  },
+export const ChannelKindSchema = named(
+  'ChannelKind',
+  Type.Union(
+    CHANNEL_KINDS.map((k) => Type.Literal(k)),
+    {
+      description: 'hotline: a 24x7 number; postal: a postal address; url: a web form or page.',
+    },
+  ),
 );
 
-export const PocChannelSchema = Type.Object(
-  {
-    kind: ChannelKindSchema,
-    value: text(1000),
-    note: Type.Optional(text(500)),
-  },
-  {
-    additionalProperties: false,
-    description: 'One way to reach the POC, e.g. { "kind": "phone", "value": "+81-3-0000-0000", "note": "ask for the duty officer" }.',
-  },
+export const PocChannelSchema = named(
+  'PocChannel',
+  Type.Object(
+    {
+      kind: ChannelKindSchema,
+      value: text(1000),
+      note: Type.Optional(text(500)),
+    },
+    {
+      additionalProperties: false,
+      description: 'One way to reach the POC, e.g. { "kind": "phone", "value": "+81-3-0000-0000", "note": "ask for the duty officer" }.',
+    },
+  ),
 );
 export type PocChannel = Static<typeof PocChannelSchema>;
 
-export const PocSchema = Type.Object(
-  {
-    name: text(200),
-    role: Type.Optional(text(200)),
-    channels: Type.Array(PocChannelSchema, { minItems: 1, maxItems: 50 }),
-    languages: Type.Array(Type.String({ pattern: '^[a-zA-Z]{2,3}(-[A-Za-z0-9]{1,8})*$', maxLength: 35 }), {
-      maxItems: 20,
-      description: 'BCP 47 language tags the POC answers in, e.g. ["ja", "en"].',
-    }),
-    timeZone: Type.Optional(text(64)),
-    hours: Type.Optional(text(500)),
-  },
-  { additionalProperties: false, description: 'A point of contact: a person, mailbox or desk.' },
+export const PocSchema = named(
+  'Poc',
+  Type.Object(
+    {
+      name: text(200),
+      role: Type.Optional(text(200)),
+      channels: Type.Array(PocChannelSchema, { minItems: 1, maxItems: 50 }),
+      languages: Type.Array(Type.String({ pattern: '^[a-zA-Z]{2,3}(-[A-Za-z0-9]{1,8})*$', maxLength: 35 }), {
+        maxItems: 20,
+        description: 'BCP 47 language tags the POC answers in, e.g. ["ja", "en"].',
+      }),
+      timeZone: Type.Optional(text(64)),
+      hours: Type.Optional(text(500)),
+    },
+    { additionalProperties: false, description: 'A point of contact: a person, mailbox or desk.' },
+  ),
 );
 export type Poc = Static<typeof PocSchema>;
 
@@ -63,23 +72,26 @@ const siteFields = {
   }),
 };
 
-export const SiteSchema = Type.Object(
-  {
-    id: UuidSchema,
-    name: siteFields.name,
-    description: Type.Union([siteFields.description, Type.Null()]),
-    pocs: siteFields.pocs,
-    networks: siteFields.networks,
-    asns: siteFields.asns,
-    domains: siteFields.domains,
-    version: Type.Integer({
-      minimum: 1,
-      description: 'Increases with every change; send it back in If-Match to avoid lost updates.',
-    }),
-    createdAt: DateTimeSchema,
-    updatedAt: DateTimeSchema,
-  },
-  { additionalProperties: false },
+export const SiteSchema = named(
+  'Site',
+  Type.Object(
+    {
+      id: UuidSchema,
+      name: siteFields.name,
+      description: Type.Union([siteFields.description, Type.Null()]),
+      pocs: siteFields.pocs,
+      networks: siteFields.networks,
+      asns: siteFields.asns,
+      domains: siteFields.domains,
+      version: Type.Integer({
+        minimum: 1,
+        description: 'Increases with every change; send it back in If-Match to avoid lost updates.',
+      }),
+      createdAt: DateTimeSchema,
+      updatedAt: DateTimeSchema,
+    },
+    { additionalProperties: false },
+  ),
 );
 export type Site = Static<typeof SiteSchema>;
 
@@ -87,41 +99,50 @@ export type Site = Static<typeof SiteSchema>;
  * Scope rule: each network, AS number and domain belongs to at most one site, so a lookup has
  * one answer; a more specific network or a subdomain may belong to another site (longest match).
  */
-export const SiteCreateSchema = Type.Object(
-  {
-    name: siteFields.name,
-    description: Type.Optional(siteFields.description),
-    pocs: Type.Optional(siteFields.pocs),
-    networks: Type.Optional(siteFields.networks),
-    asns: Type.Optional(siteFields.asns),
-    domains: Type.Optional(siteFields.domains),
-  },
-  { additionalProperties: false },
+export const SiteCreateSchema = named(
+  'SiteCreate',
+  Type.Object(
+    {
+      name: siteFields.name,
+      description: Type.Optional(siteFields.description),
+      pocs: Type.Optional(siteFields.pocs),
+      networks: Type.Optional(siteFields.networks),
+      asns: Type.Optional(siteFields.asns),
+      domains: Type.Optional(siteFields.domains),
+    },
+    { additionalProperties: false },
+  ),
 );
 export type SiteCreate = Static<typeof SiteCreateSchema>;
 
 /** A present field replaces the stored one; scopes and POCs are replaced as whole lists. */
-export const SitePatchSchema = Type.Object(
-  {
-    name: Type.Optional(siteFields.name),
-    description: Type.Optional(Type.Union([siteFields.description, Type.Null()], { description: 'null clears it.' })),
-    pocs: Type.Optional(siteFields.pocs),
-    networks: Type.Optional(siteFields.networks),
-    asns: Type.Optional(siteFields.asns),
-    domains: Type.Optional(siteFields.domains),
-  },
-  { additionalProperties: false, minProperties: 1 },
+export const SitePatchSchema = named(
+  'SitePatch',
+  Type.Object(
+    {
+      name: Type.Optional(siteFields.name),
+      description: Type.Optional(Type.Union([siteFields.description, Type.Null()], { description: 'null clears it.' })),
+      pocs: Type.Optional(siteFields.pocs),
+      networks: Type.Optional(siteFields.networks),
+      asns: Type.Optional(siteFields.asns),
+      domains: Type.Optional(siteFields.domains),
+    },
+    { additionalProperties: false, minProperties: 1 },
+  ),
 );
 export type SitePatch = Static<typeof SitePatchSchema>;
 
-export const SitePageSchema = Type.Object(
-  {
-    items: Type.Array(SiteSchema),
-    nextCursor: Type.Union([Type.String(), Type.Null()], {
-      description: 'Pass as ?cursor= for the next page; null at the end.',
-    }),
-  },
-  { additionalProperties: false },
+export const SitePageSchema = named(
+  'SitePage',
+  Type.Object(
+    {
+      items: Type.Array(SiteSchema),
+      nextCursor: Type.Union([Type.String(), Type.Null()], {
+        description: 'Pass as ?cursor= for the next page; null at the end.',
+      }),
+    },
+    { additionalProperties: false },
+  ),
 );
 export type SitePage = Static<typeof SitePageSchema>;
 
@@ -170,28 +191,34 @@ export type SiteLookupQuery = Static<typeof SiteLookupQuerySchema>;
 export const SCOPE_KINDS = ['ip', 'domain', 'asn'] as const;
 export type ScopeKind = (typeof SCOPE_KINDS)[number];
 
-export const SiteLookupMatchSchema = Type.Union(
-  [
-    Type.Object(
-      {
-        kind: Type.Literal('ip'),
-        value: Type.String({ description: 'The matching network, e.g. 192.0.2.0/24.' }),
-        prefixLength: Type.Integer({ minimum: 0, maximum: 128 }),
-      },
-      { additionalProperties: false },
-    ),
-    Type.Object(
-      {
-        kind: Type.Literal('domain'),
-        value: Type.String({ description: 'The registered domain that is a suffix of the one asked.' }),
-      },
-      { additionalProperties: false },
-    ),
-    Type.Object({ kind: Type.Literal('asn'), value: AsnSchema }, { additionalProperties: false }),
-  ],
-  { description: "Which of the site's scopes answered the lookup." },
+export const SiteLookupMatchSchema = named(
+  'SiteLookupMatch',
+  Type.Union(
+    [
+      Type.Object(
+        {
+          kind: Type.Literal('ip'),
+          value: Type.String({ description: 'The matching network, e.g. 192.0.2.0/24.' }),
+          prefixLength: Type.Integer({ minimum: 0, maximum: 128 }),
+        },
+        { additionalProperties: false },
+      ),
+      Type.Object(
+        {
+          kind: Type.Literal('domain'),
+          value: Type.String({ description: 'The registered domain that is a suffix of the one asked.' }),
+        },
+        { additionalProperties: false },
+      ),
+      Type.Object({ kind: Type.Literal('asn'), value: AsnSchema }, { additionalProperties: false }),
+    ],
+    { description: "Which of the site's scopes answered the lookup." },
+  ),
 );
 export type SiteLookupMatch = Static<typeof SiteLookupMatchSchema>;
 
-export const SiteLookupResultSchema = Type.Object({ site: SiteSchema, matched: SiteLookupMatchSchema }, { additionalProperties: false });
+export const SiteLookupResultSchema = named(
+  'SiteLookupResult',
+  Type.Object({ site: SiteSchema, matched: SiteLookupMatchSchema }, { additionalProperties: false }),
+);
 export type SiteLookupResult = Static<typeof SiteLookupResultSchema>;

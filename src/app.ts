@@ -12,6 +12,7 @@ import type { DatabaseHandle, Db } from './db/database.js';
 import { authenticateApi } from './http/auth.js';
 import { clientErrorHandler, frameworkErrors, registerErrorHandling, registerNotFound } from './http/error-handler.js';
 import { registerInputGuards } from './http/input-guards.js';
+import { hoistNamedRoots, withSchemaNames } from './http/openapi-names.js';
 import fastifyRateLimit from '@fastify/rate-limit';
 import { ProblemError } from './http/problem.js';
 import { strictValidatorCompiler } from './http/strict-validator.js';
@@ -78,6 +79,9 @@ async function registerOpenApi(app: FastifyInstance, config: Config): Promise<vo
   // Shared schemas before the routes that refer to them; swagger names each component by its $id.
   app.addSchema({ $id: 'Problem', title: 'Problem', ...ProblemSchema });
   await app.register(fastifySwagger, {
+    // Named schemas (schemas/common.schema.ts `named`) become components; the routes keep theirs.
+    transform: ({ schema, url }) => ({ schema: withSchemaNames(schema), url }),
+    transformObject: (documents) => ('openapiObject' in documents ? hoistNamedRoots(documents.openapiObject) : documents.swaggerObject),
     refResolver: {
       buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json['$id'] === 'string' ? json['$id'] : `def-${i}`),
     },
@@ -384,6 +388,7 @@ async function registerPublicRoutes(
     {
       schema: {
         tags: ['operations'],
+        operationId: 'getHealth',
         summary: 'The process is up',
         response: { 200: { type: 'object', properties: { status: { type: 'string' } } } },
       },
@@ -395,6 +400,7 @@ async function registerPublicRoutes(
     {
       schema: {
         tags: ['operations'],
+        operationId: 'getReadiness',
         summary: 'The database answers',
         response: {
           200: { type: 'object', properties: { status: { type: 'string' }, engine: { type: 'string' } } },

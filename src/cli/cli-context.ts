@@ -1,3 +1,4 @@
+import { createHikeshiClient, HikeshiProblemError, type HikeshiClient } from '../client/hikeshi-client.js';
 import { loadConfig, type Config } from '../config.js';
 import { loadTokenSecret } from '../modules/profile/node-identity.js';
 import { mintApiToken } from '../modules/tokens/token-codec.js';
@@ -153,4 +154,25 @@ export async function requestNode(baseUrl: string, token: string, method: string
     throw new NodeRefusedError(res.status, code, `${code}: ${detail}`);
   }
   return json;
+}
+
+/**
+ * The typed client (src/client/hikeshi-client.ts) for the CLI's node commands: what the node
+ * refused becomes NodeRefusedError with the problem code, no answer NodeUnreachableError, as
+ * requestNode reports them.
+ */
+export async function withClient<T>(baseUrl: string, token: string, call: (node: HikeshiClient) => Promise<T>): Promise<T> {
+  const base = baseUrl.replace(/\/+$/, '');
+  try {
+    return await call(createHikeshiClient({ baseUrl: base, token }));
+  } catch (err) {
+    if (err instanceof HikeshiProblemError) {
+      const detail = err.problem?.detail ?? err.problem?.title ?? err.response.statusText;
+      throw new NodeRefusedError(err.status, err.code, `${err.code}: ${detail}`);
+    }
+    // fetch fails with a TypeError when nothing answers, a TimeoutError when the node is too slow.
+    if (err instanceof TypeError || (err instanceof Error && err.name === 'TimeoutError'))
+      throw new NodeUnreachableError(`no node answers at ${base} (${err.message})`);
+    throw err;
+  }
 }

@@ -1,7 +1,4 @@
-import { buildApp } from '../app.js';
-import { loadConfig } from '../config.js';
-import { openDatabase } from '../db/database.js';
-import { generateNodeKey, loadNodeSigner } from '../crypto/index.js';
+import { buildOpenApiDocument } from './openapi-document.js';
 import { CONFIG_FLAGS, CONFIG_FLAGS_HELP, UsageError, cliToken, configFromFlags, nodeUrl, problemMessage } from './cli-context.js';
 import { auditAnchor, auditVerify } from './audit-commands.js';
 import { groupCreate, groupList, groupMemberAdd, groupMemberRemove, groupShow, trustShow } from './group-commands.js';
@@ -264,20 +261,7 @@ ${CONFIG_FLAGS_HELP}`,
     summary: 'print the OpenAPI 3.1 document',
     help: 'Usage: hikeshi openapi\n\nPrints the OpenAPI document the node serves at /openapi.json (for client generators and linting).',
     async run(_args, out) {
-      // An in-memory node with a throwaway key: the document depends on routes and schemas only.
-      const database = await openDatabase({});
-      const key = await generateNodeKey({ teamId: 'openapi', name: 'OpenAPI', email: 'openapi@example.invalid' });
-      const app = await buildApp({
-        config: loadConfig({}, { dataDir: '/nonexistent', logLevel: 'silent', publicUrl: 'http://127.0.0.1:8080' }),
-        database,
-        signer: await loadNodeSigner(key.armoredPrivateKey),
-        tokenSecret: 'x'.repeat(64),
-        logger: false,
-      });
-      await app.ready();
-      out(JSON.stringify(app.swagger(), null, 2));
-      await app.close();
-      await database.close();
+      out(JSON.stringify(await buildOpenApiDocument(), null, 2));
     },
   },
 };

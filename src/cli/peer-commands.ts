@@ -1,32 +1,18 @@
-import { requestNode } from './cli-context.js';
+import { unwrap, type Schemas } from '../client/hikeshi-client.js';
+import { withClient } from './cli-context.js';
 
 /**
  * `hikeshi peer add|list|verify`: the CLI talks to the running node's API (the embedded
  * database admits one process), so these functions take the node's base URL and a bearer token
- * and return the text to print. A refusal by the node becomes a PeerCommandError carrying the
- * problem code, so the caller can print it and pick an exit status.
+ * and return the text to print. They call it through the typed client (src/client), so a route
+ * or schema change that breaks them fails the type check. A refusal by the node becomes a
+ * PeerCommandError carrying the problem code, so the caller can print it and pick an exit status.
  */
 
 /** Kept as a name of its own for callers that catch refusals from these commands. */
 export { NodeRefusedError as PeerCommandError } from './cli-context.js';
 
-interface WirePeer {
-  teamId: string;
-  name: string;
-  url: string;
-  fingerprint: string;
-  relationship: string;
-  trustLevel: string;
-  assurance: string;
-  status: string;
-  requiresSealed: boolean;
-  pendingFingerprint: string | null;
-  verifiedAt: string | null;
-  verifiedBy: string | null;
-  confirm?: string;
-}
-
-const call = requestNode;
+type WirePeer = Schemas['Peer'];
 
 /** "ABCD 1234 ... " as GnuPG prints it. */
 export function formatFingerprint(fingerprint: string): string {
@@ -48,7 +34,7 @@ function describe(peer: WirePeer): string[] {
 }
 
 export async function peerAdd(baseUrl: string, adminToken: string, peerUrl: string): Promise<string> {
-  const peer = (await call(baseUrl, adminToken, 'POST', '/api/v1/peers', { url: peerUrl })) as WirePeer;
+  const peer = await withClient(baseUrl, adminToken, (node) => unwrap(node.POST('/api/v1/peers', { body: { url: peerUrl } })));
   return [
     `Added peer ${peer.teamId}; its key is pinned but not yet verified.`,
     ...describe(peer),
@@ -60,7 +46,7 @@ export async function peerAdd(baseUrl: string, adminToken: string, peerUrl: stri
 }
 
 export async function peerList(baseUrl: string, token: string): Promise<string> {
-  const { items } = (await call(baseUrl, token, 'GET', '/api/v1/peers')) as { items: WirePeer[] };
+  const { items } = await withClient(baseUrl, token, (node) => unwrap(node.GET('/api/v1/peers')));
   if (items.length === 0) return 'No peers yet. Add one with: hikeshi peer add <url>';
   const rows = items.map((p) => [p.teamId, p.status, p.assurance, p.relationship, p.trustLevel, p.fingerprint, p.url]);
   const header = ['TEAM', 'STATUS', 'ASSURANCE', 'RELATIONSHIP', 'TRUST', 'FINGERPRINT', 'URL'];
@@ -74,9 +60,9 @@ export async function peerList(baseUrl: string, token: string): Promise<string> 
  * human confirmed it; the node refuses a fingerprint that is not the pinned (or pending) key's.
  */
 export async function peerVerify(baseUrl: string, adminToken: string, teamId: string, fingerprint?: string): Promise<string> {
-  const path = `/api/v1/peers/${encodeURIComponent(teamId)}`;
+  const params = { path: { teamId } };
   if (fingerprint === undefined) {
-    const peer = (await call(baseUrl, adminToken, 'GET', path)) as WirePeer;
+    const peer = await withClient(baseUrl, adminToken, (node) => unwrap(node.GET('/api/v1/peers/{teamId}', { params })));
     const toConfirm = peer.status === 'key-changed' && peer.pendingFingerprint ? peer.pendingFingerprint : peer.fingerprint;
     return [
       ...describe(peer),
@@ -87,13 +73,10 @@ export async function peerVerify(baseUrl: string, adminToken: string, teamId: st
       `  hikeshi peer verify ${peer.teamId} ${toConfirm}`,
     ].join('\n');
   }
-  const peer = (await call(baseUrl, adminToken, 'POST', `${path}/verify`, { fingerprint })) as WirePeer;
+  const peer = await withClient(baseUrl, adminToken, (node) =>
+    unwrap(node.POST('/api/v1/peers/{teamId}/verify', { params, body: { fingerprint } })),
+  );
   return [`Recorded: the key of ${peer.teamId} was confirmed out of band.`, ...describe(peer)].join('\n');
-}
-
-interface WireIntroductions {
-  subject: string;
-  items: Array<{ to: string; fingerprint: string; messageId: string | null; withdrawn: boolean }>;
 }
 
 /**
@@ -106,9 +89,10 @@ export async function peerIntroduce(
   teamId: string,
   options: { to?: string[] | 'verified-peers'; vouchesFor?: string; withdraw?: boolean },
 ): Promise<string> {
-  const path = `/api/v1/peers/${encodeURIComponent(teamId)}/introductions`;
+  const path = '/api/v1/peers/{teamId}/introductions';
+  const params = { path: { teamId } };
   if (options.withdraw) {
-    const done = (await call(baseUrl, adminToken, 'DELETE', path)) as WireIntroductions;
+    const done = await withClient(baseUrl, adminToken, (node) => unwrap(node.DELETE(path, { params })));
     if (done.items.length === 0) return `No standing introduction of ${teamId} to withdraw.`;
     return [
       `Withdrew the introduction of ${teamId} from ${done.items.length} peer(s):`,
@@ -116,7 +100,7 @@ export async function peerIntroduce(
     ].join('\n');
   }
   const body = { to: options.to ?? 'verified-peers', ...(options.vouchesFor ? { vouchesFor: options.vouchesFor } : {}) };
-  const sent = (await call(baseUrl, adminToken, 'POST', path, body)) as WireIntroductions;
+  const sent = await withClient(baseUrl, adminToken, (node) => unwrap(node.POST(path, { params, body })));
   if (sent.items.length === 0) return `Nobody to introduce ${teamId} to: no other active peer is verified.`;
   return [
     `Introduced the key of ${teamId} (${formatFingerprint(sent.items[0]!.fingerprint)}) to ${sent.items.length} peer(s):`,
@@ -124,19 +108,11 @@ export async function peerIntroduce(
   ].join('\n');
 }
 
-interface WireVouches {
-  teamId: string;
-  assurance: string | null;
-  fingerprint: string | null;
-  needed: number;
-  reason: string | null;
-  items: Array<{ kind: string; voucher: string; fingerprint: string; standing: string; counts: boolean; vouchesFor: string | null }>;
-  sent: Array<{ to: string; fingerprint: string; withdrawnAt: string | null }>;
-}
-
 /** `hikeshi peer vouches <team>`: why the team's key is (or is not) `introduced`. */
 export async function peerVouches(baseUrl: string, token: string, teamId: string): Promise<string> {
-  const r = (await call(baseUrl, token, 'GET', `/api/v1/peers/${encodeURIComponent(teamId)}/vouches`)) as WireVouches;
+  const r = await withClient(baseUrl, token, (node) =>
+    unwrap(node.GET('/api/v1/peers/{teamId}/vouches', { params: { path: { teamId } } })),
+  );
   const lines = [
     r.assurance === null
       ? `${r.teamId} is not a peer yet; vouches held for when it is added:`

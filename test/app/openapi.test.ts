@@ -22,8 +22,15 @@ const doc = res.json() as {
       }
     >
   >;
-  components?: { securitySchemes?: Record<string, unknown> };
+  components?: {
+    securitySchemes?: Record<string, unknown>;
+    responses?: Record<string, { description?: string; content?: Record<string, { schema?: unknown }> }>;
+  };
 };
+type Response = { $ref?: string; description?: string; content?: Record<string, { schema?: unknown }> };
+// The shared problem answer is one component (#/components/responses/Problem): read it through the reference.
+const resolve = (response: Response | undefined): Response | undefined =>
+  response?.$ref ? doc.components?.responses?.[response.$ref.replace('#/components/responses/', '')] : response;
 const METHODS = new Set(['get', 'put', 'post', 'delete', 'patch', 'head', 'options']);
 const operations = Object.entries(doc.paths ?? {}).flatMap(([p, item]) =>
   Object.entries(item)
@@ -60,7 +67,8 @@ t.test('every /api/v1 operation: bearer security, and a described schema for eac
       `${name}: a success status`,
     );
     for (const status of ['400', '401', '403', '500']) t.ok(op.responses?.[status], `${name}: declares ${status}`);
-    for (const [status, response] of responses) {
+    for (const [status, ref] of responses) {
+      const response = resolve(ref) ?? {};
       t.ok(response.description, `${name} ${status}: described`);
       if (status === '204') {
         t.notOk(response.content, `${name} 204: no body`);
@@ -74,8 +82,9 @@ t.test('every /api/v1 operation: bearer security, and a described schema for eac
 
 t.test('problem responses are documented as application/problem+json', async (t) => {
   for (const { name, op } of api) {
-    for (const [status, response] of Object.entries(op.responses ?? {})) {
+    for (const [status, ref] of Object.entries(op.responses ?? {})) {
       if (Number(status) < 400) continue;
+      const response = resolve(ref) ?? {};
       t.strictSame(Object.keys(response.content ?? {}), ['application/problem+json'], `${name} ${status}`);
       // One named component, so generated clients get one Problem type.
       t.strictSame(

@@ -29,6 +29,7 @@ export const exchangeApiRoutes: FastifyPluginAsyncTypebox<{ inbox: Inbox }> = as
       preHandler: requireRole('handler'),
       schema: {
         tags: ['shares'],
+        operationId: 'listQuarantinedMessages',
         summary: 'Messages from senders that are not peers, newest first',
         querystring: QuarantineListQuerySchema,
         response: { 200: QuarantinePageSchema, ...errorResponses },
@@ -43,6 +44,7 @@ export const exchangeApiRoutes: FastifyPluginAsyncTypebox<{ inbox: Inbox }> = as
       preHandler: requireRole('handler'),
       schema: {
         tags: ['shares'],
+        operationId: 'getQuarantinedMessage',
         summary: 'One quarantined message, with its envelope exactly as received',
         params: QuarantineIdParamsSchema,
         response: { 200: QuarantinedMessageSchema, ...errorResponses },
@@ -57,6 +59,7 @@ export const exchangeApiRoutes: FastifyPluginAsyncTypebox<{ inbox: Inbox }> = as
       preHandler: requireRole('admin'),
       schema: {
         tags: ['shares'],
+        operationId: 'acceptQuarantinedMessage',
         summary: "Accept a quarantined message: add its sender as a peer (from its node's URL), then verify and process the message",
         description:
           'Adding the peer pins the key its signed profile carries, as POST /api/v1/peers does; confirm the fingerprint out of band (POST /api/v1/peers/{teamId}/verify). The message must verify against that key.',
@@ -80,6 +83,7 @@ export const exchangeApiRoutes: FastifyPluginAsyncTypebox<{ inbox: Inbox }> = as
       preHandler: requireRole('admin'),
       schema: {
         tags: ['shares'],
+        operationId: 'rejectQuarantinedMessage',
         summary: 'Reject a quarantined message: it is never processed, and a repeat of it is refused',
         params: QuarantineIdParamsSchema,
         body: QuarantineRejectSchema,
@@ -114,6 +118,7 @@ export const exchangeFederationRoutes: FastifyPluginAsyncTypebox<{ inbox: Inbox;
       validatorCompiler: documentedBodyOnly,
       schema: {
         tags: ['federation'],
+        operationId: 'receiveMessage',
         summary: 'Receive a signed (or sealed) message; answers with a signed receipt',
         description:
           'Checks in order: JSON, envelope shape, sealed -> open, sender known (unknown: 202 quarantined), not suspended, signature against the pinned key, key not changed, document schema, recipient, created time, TLP sealing. A repeat of (from, id) gets the original receipt. See docs/federation-protocol.md.',

@@ -22,6 +22,7 @@ export const feedFederationRoutes: FastifyPluginAsyncTypebox<{
       validatorCompiler: documentedBodyOnly,
       schema: {
         tags: ['federation'],
+        operationId: 'requestPeerToken',
         summary: 'Exchange a fresh signed auth.token-request for a short-lived peer token (pulls)',
         body: Type.Object(
           {
@@ -41,6 +42,7 @@ export const feedFederationRoutes: FastifyPluginAsyncTypebox<{
     {
       schema: {
         tags: ['federation'],
+        operationId: 'getFeed',
         summary: 'Every incident the sharing policy lets the calling peer see (pull-feed), redacted as decided, in server order of changes',
         description:
           'One signed feed.page document per page (sealed when an item is AMBER+STRICT or the peer asks for sealing): each incident at its latest change, as POST /api/v1/policy/explain with purpose pull-feed would preview it for this peer; TLP:RED never. Resume with nextCursor; a page may hold fewer items than asked while hasMore is true. See docs/federation-protocol.md §15.2.',

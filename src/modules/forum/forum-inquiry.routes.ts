@@ -29,6 +29,7 @@ export const forumInquiryRoutes: FastifyPluginAsyncTypebox<{ inquiries: ForumInq
       preHandler: handler,
       schema: {
         tags,
+        operationId: 'postForumInquiry',
         summary: 'Ask every member of a forum (one forum.inquiry each, through the outbox)',
         description:
           'To each active member of the newest roster that is a peer of ours, one sharing-policy decision (purpose broadcast), audited; members the policy refuses, and members that are not our peers, are skipped and listed. TLP:RED is never broadcast.',
@@ -48,6 +49,7 @@ export const forumInquiryRoutes: FastifyPluginAsyncTypebox<{ inquiries: ForumInq
       preHandler: reader,
       schema: {
         tags,
+        operationId: 'listInquiries',
         summary: 'Inquiries we posted and inquiries we received, newest first',
         querystring: InquiryListQuerySchema,
         response: { 200: InquiryListSchema, ...errorResponses },
@@ -61,6 +63,7 @@ export const forumInquiryRoutes: FastifyPluginAsyncTypebox<{ inquiries: ForumInq
       preHandler: reader,
       schema: {
         tags,
+        operationId: 'getInquiry',
         summary: 'One inquiry: received, what matched here; sent, each member and its answer',
         params: InquiryIdParamsSchema,
         response: { 200: InquirySchema, ...errorResponses },
@@ -74,6 +77,7 @@ export const forumInquiryRoutes: FastifyPluginAsyncTypebox<{ inquiries: ForumInq
       preHandler: handler,
       schema: {
         tags,
+        operationId: 'answerInquiry',
         summary: 'Answer a received inquiry (forum.inquiry-answer to the poster only)',
         description:
           'The sharing policy decides the answer for the poster (purpose direct), audited. A later answer replaces an earlier one; all are kept.',

@@ -23,6 +23,7 @@ export const forumJoiningRoutes: FastifyPluginAsyncTypebox<{ joining: ForumJoini
       preHandler: admin,
       schema: {
         tags,
+        operationId: 'applyToForum',
         summary: "Apply to the forum's operator for membership (a signed forum.application)",
         description: 'First join the forum as a member-to-be (POST /forums with role member): that names its operator.',
         params: ForumIdParamsSchema,
@@ -38,6 +39,7 @@ export const forumJoiningRoutes: FastifyPluginAsyncTypebox<{ joining: ForumJoini
       preHandler: admin,
       schema: {
         tags,
+        operationId: 'sponsorForumCandidate',
         summary: 'Sponsor a candidate whose key this node verified (a signed forum.sponsorship to the operator), or withdraw that',
         params: ForumIdParamsSchema,
         body: ForumSponsorInputSchema,
@@ -52,6 +54,7 @@ export const forumJoiningRoutes: FastifyPluginAsyncTypebox<{ joining: ForumJoini
       preHandler: admin,
       schema: {
         tags,
+        operationId: 'listForumApplications',
         summary: 'The operator: candidates, their applications and signed sponsorships, and which count',
         params: ForumIdParamsSchema,
         response: { 200: ForumApplicationListSchema, ...errorResponses },

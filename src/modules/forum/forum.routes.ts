@@ -40,7 +40,12 @@ export const forumApiRoutes: FastifyPluginAsyncTypebox<{
     '/forums',
     {
       preHandler: reader,
-      schema: { tags, summary: 'Forums this node operates or belongs to', response: { 200: ForumListSchema, ...errorResponses } },
+      schema: {
+        tags,
+        operationId: 'listForums',
+        summary: 'Forums this node operates or belongs to',
+        response: { 200: ForumListSchema, ...errorResponses },
+      },
     },
     async () => ({ items: await forums.list() }),
   );
@@ -50,6 +55,7 @@ export const forumApiRoutes: FastifyPluginAsyncTypebox<{
       preHandler: admin,
       schema: {
         tags,
+        operationId: 'createForum',
         summary: 'Operate a new forum, or join one a peer operates',
         description:
           'role operator: this node keeps the member list and signs the roster. role member: rosters of this forum are accepted from the operator peer (pinned key) and set the forum trust group.',
@@ -66,7 +72,13 @@ export const forumApiRoutes: FastifyPluginAsyncTypebox<{
     '/forums/:id',
     {
       preHandler: reader,
-      schema: { tags, summary: 'Read a forum', params: ForumIdParamsSchema, response: { 200: ForumSchema, ...errorResponses } },
+      schema: {
+        tags,
+        operationId: 'getForum',
+        summary: 'Read a forum',
+        params: ForumIdParamsSchema,
+        response: { 200: ForumSchema, ...errorResponses },
+      },
     },
     async (request) => forums.get(request.params.id),
   );
@@ -76,6 +88,7 @@ export const forumApiRoutes: FastifyPluginAsyncTypebox<{
       preHandler: reader,
       schema: {
         tags,
+        operationId: 'getForumRoster',
         summary: 'The newest roster version, exactly as the operator signed it',
         params: ForumIdParamsSchema,
         response: { 200: SignedRosterSchema, ...errorResponses },
@@ -93,6 +106,7 @@ export const forumApiRoutes: FastifyPluginAsyncTypebox<{
       preHandler: reader,
       schema: {
         tags,
+        operationId: 'listForumRosters',
         summary: 'Every roster version held, newest first',
         params: ForumIdParamsSchema,
         response: { 200: ForumRosterVersionListSchema, ...errorResponses },
@@ -106,6 +120,7 @@ export const forumApiRoutes: FastifyPluginAsyncTypebox<{
       preHandler: reader,
       schema: {
         tags,
+        operationId: 'listForumMembers',
         summary: "The newest roster's members, with the key this node pins for each",
         params: ForumIdParamsSchema,
         response: { 200: ForumRosterMemberListSchema, ...errorResponses },
@@ -119,6 +134,7 @@ export const forumApiRoutes: FastifyPluginAsyncTypebox<{
       preHandler: admin,
       schema: {
         tags,
+        operationId: 'addForumMemberAsPeer',
         summary: 'Add a roster member as a peer, pinning the key the roster states',
         description:
           "Fetches the member's signed profile from the roster's URL; refused (409 fingerprint-mismatch, 422 peer-profile-invalid) unless it is that team with that key. The roster vouches for the key: assurance introduced when this node verified the operator.",
@@ -137,6 +153,7 @@ export const forumApiRoutes: FastifyPluginAsyncTypebox<{
       preHandler: admin,
       schema: {
         tags,
+        operationId: 'refreshForumRoster',
         summary: "Fetch the newest roster from the forum's operator and apply it (member side)",
         params: ForumIdParamsSchema,
         response: { 200: ForumRefreshedSchema, 409: ProblemResponse, 502: ProblemResponse, ...errorResponses },
@@ -159,6 +176,7 @@ export const forumOperatorRoutes: FastifyPluginAsyncTypebox<{ forums: ForumServi
       preHandler: admin,
       schema: {
         tags,
+        operationId: 'listForumDraftMembers',
         summary: "The operator's member list, as the next roster version will carry it",
         params: ForumIdParamsSchema,
         response: { 200: ForumDraftListSchema, ...errorResponses },
@@ -172,6 +190,7 @@ export const forumOperatorRoutes: FastifyPluginAsyncTypebox<{ forums: ForumServi
       preHandler: admin,
       schema: {
         tags,
+        operationId: 'setForumDraftMember',
         summary: 'Admit a team, or change (suspend) a member: in effect at the next published version',
         description:
           "The team must be a peer whose key this node verified. A new member needs the forum's number of sponsors, active members; a forum with fewer members admits its founders without.",
@@ -191,6 +210,7 @@ export const forumOperatorRoutes: FastifyPluginAsyncTypebox<{ forums: ForumServi
       preHandler: admin,
       schema: {
         tags,
+        operationId: 'removeForumDraftMember',
         summary: 'Remove a member: gone from the next published version',
         params: ForumTeamParamsSchema,
         response: { 204: { type: 'null', description: 'Removed.' }, ...errorResponses },
@@ -207,6 +227,7 @@ export const forumOperatorRoutes: FastifyPluginAsyncTypebox<{ forums: ForumServi
       preHandler: admin,
       schema: {
         tags,
+        operationId: 'publishForumRoster',
         summary: 'Sign the next roster version, apply it here and send it to every member',
         params: ForumIdParamsSchema,
         response: { 201: ForumPublishedSchema, 409: ProblemResponse, ...errorResponses },
@@ -226,6 +247,7 @@ export const forumFederationRoutes: FastifyPluginAsyncTypebox<{
     {
       schema: {
         tags: ['federation'],
+        operationId: 'getSignedForumRoster',
         summary: 'The newest signed roster of a forum this node operates, for a team it lists',
         security: [{ bearer: [] }],
         params: ForumIdParamsSchema,

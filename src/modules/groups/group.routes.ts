@@ -26,6 +26,7 @@ export const groupRoutes: FastifyPluginAsyncTypebox<{ groups: GroupService }> = 
       preHandler: requireRole('reader'),
       schema: {
         tags,
+        operationId: 'listGroups',
         summary: 'List trust groups, by id',
         querystring: GroupListQuerySchema,
         response: { 200: GroupListSchema, ...errorResponses },
@@ -40,6 +41,7 @@ export const groupRoutes: FastifyPluginAsyncTypebox<{ groups: GroupService }> = 
       preHandler: requireRole('admin'),
       schema: {
         tags,
+        operationId: 'createGroup',
         summary: 'Create a trust group',
         description:
           'ourMembership says whether our team belongs to it: only groups we belong to give their members a trust floor (docs/trust-model.md). Floors may not exceed partner.',
@@ -60,6 +62,7 @@ export const groupRoutes: FastifyPluginAsyncTypebox<{ groups: GroupService }> = 
       preHandler: requireRole('reader'),
       schema: {
         tags,
+        operationId: 'getGroup',
         summary: 'Read a trust group',
         params: GroupIdParamsSchema,
         response: { 200: GroupSchema, ...errorResponses },
@@ -74,6 +77,7 @@ export const groupRoutes: FastifyPluginAsyncTypebox<{ groups: GroupService }> = 
       preHandler: requireRole('admin'),
       schema: {
         tags,
+        operationId: 'updateGroup',
         summary: 'Change a trust group: name, kind, description, our membership, floors (null clears)',
         params: GroupIdParamsSchema,
         body: GroupPatchSchema,
@@ -89,6 +93,7 @@ export const groupRoutes: FastifyPluginAsyncTypebox<{ groups: GroupService }> = 
       preHandler: requireRole('admin'),
       schema: {
         tags,
+        operationId: 'deleteGroup',
         summary: 'Delete a trust group and its memberships (each removal is audited)',
         params: GroupIdParamsSchema,
         response: { 204: { type: 'null', description: 'Deleted.' }, ...errorResponses },
@@ -106,6 +111,7 @@ export const groupRoutes: FastifyPluginAsyncTypebox<{ groups: GroupService }> = 
       preHandler: requireRole('reader'),
       schema: {
         tags,
+        operationId: 'listGroupMembers',
         summary: 'The members of a trust group, by team id',
         params: GroupIdParamsSchema,
         response: { 200: GroupMemberListSchema, ...errorResponses },
@@ -120,6 +126,7 @@ export const groupRoutes: FastifyPluginAsyncTypebox<{ groups: GroupService }> = 
       preHandler: requireRole('admin'),
       schema: {
         tags,
+        operationId: 'setGroupMember',
         summary: 'Add a team to a trust group, or change its membership level (201 added, 200 changed)',
         params: GroupIdParamsSchema,
         body: GroupMemberInputSchema,
@@ -143,6 +150,7 @@ export const groupRoutes: FastifyPluginAsyncTypebox<{ groups: GroupService }> = 
       preHandler: requireRole('admin'),
       schema: {
         tags,
+        operationId: 'removeGroupMember',
         summary: 'Remove a team from a trust group',
         params: GroupMemberParamsSchema,
         response: { 204: { type: 'null', description: 'Removed.' }, ...errorResponses },

@@ -40,6 +40,7 @@ export const incidentRoutes: FastifyPluginAsyncTypebox<{ incidents: IncidentServ
       preHandler: requireRole('handler'),
       schema: {
         tags: ['incidents'],
+        operationId: 'createIncident',
         summary: 'Record an incident; the node assigns its reference number',
         body: IncidentCreateSchema,
         response: { 201: IncidentSchema, ...errorResponses },
@@ -61,6 +62,7 @@ export const incidentRoutes: FastifyPluginAsyncTypebox<{ incidents: IncidentServ
       preHandler: requireRole('reader'),
       schema: {
         tags: ['incidents'],
+        operationId: 'listIncidents',
         summary: 'List incidents, newest first, with filters and a keyset cursor',
         querystring: IncidentListQuerySchema,
         response: { 200: IncidentPageSchema, ...errorResponses },
@@ -75,6 +77,7 @@ export const incidentRoutes: FastifyPluginAsyncTypebox<{ incidents: IncidentServ
       preHandler: requireRole('reader'),
       schema: {
         tags: ['incidents'],
+        operationId: 'getIncident',
         summary: 'Read an incident by reference number (URL-encoded) or id',
         params: IncidentRefParamsSchema,
         response: { 200: IncidentSchema, ...errorResponses },
@@ -92,6 +95,7 @@ export const incidentRoutes: FastifyPluginAsyncTypebox<{ incidents: IncidentServ
       preHandler: requireRole('handler'),
       schema: {
         tags: ['incidents'],
+        operationId: 'updateIncident',
         summary: 'Change fields or move the phase; send If-Match with the version read to avoid lost updates',
         params: IncidentRefParamsSchema,
         headers: Type.Object({ 'if-match': Type.Optional(Type.String({ maxLength: 20 })) }),
@@ -111,6 +115,7 @@ export const incidentRoutes: FastifyPluginAsyncTypebox<{ incidents: IncidentServ
       preHandler: requireRole('reader'),
       schema: {
         tags: ['incidents'],
+        operationId: 'listJournalEntries',
         summary: 'The append-only journal: every change and note, oldest first',
         params: IncidentRefParamsSchema,
         querystring: Type.Object(
@@ -132,6 +137,7 @@ export const incidentRoutes: FastifyPluginAsyncTypebox<{ incidents: IncidentServ
       preHandler: requireRole('handler'),
       schema: {
         tags: ['incidents'],
+        operationId: 'addJournalNote',
         summary: 'Add a free note to the journal',
         params: IncidentRefParamsSchema,
         body: JournalNoteCreateSchema,

@@ -14,6 +14,7 @@ export const metricsRoutes: FastifyPluginAsync<{ render: () => Promise<string>; 
       preHandler: requireRole('admin'),
       schema: {
         tags: ['operations'],
+        operationId: 'getMetrics',
         summary: 'Metrics in the Prometheus text exposition format 0.0.4 (admin token)',
         description:
           'Inbox decisions by outcome, reason and type; outbox depth and delivery latency per peer; the audit chain length; HTTP latency by route pattern; process basics. Labels never carry incident content, tokens or keys. Scrapes are not audited. A token-less listener on 127.0.0.1 can be turned on with HIKESHI_METRICS_PORT.',

@@ -65,6 +65,7 @@ export function introductionApiRoutes(deps: {
         preHandler: requireRole('admin'),
         schema: {
           tags: ['peers'],
+          operationId: 'introducePeer',
           summary: 'Introduce the key we verified for this peer to other peers (one signed peer.introduction each)',
           description:
             'Only a peer whose fingerprint a handler confirmed out of band (assurance verified) can be introduced (409 peer-not-verified). Each recipient must be an active peer (404 unknown-peer, 409 peer-not-active) other than the team introduced (422 introduction-invalid). Each introduction is audited as a disclosure (disclosure.introduction).',
@@ -86,6 +87,7 @@ export function introductionApiRoutes(deps: {
         preHandler: requireRole('admin'),
         schema: {
           tags: ['peers'],
+          operationId: 'withdrawPeerIntroductions',
           summary: 'Withdraw our introductions of this team: every peer we introduced it to is told (withdrawn: true)',
           params: PeerTeamIdParamsSchema,
           response: { 200: IntroductionsSentSchema, ...errorResponses },
@@ -104,6 +106,7 @@ export function introductionApiRoutes(deps: {
         preHandler: requireRole('reader'),
         schema: {
           tags: ['peers'],
+          operationId: 'getPeerVouches',
           summary: 'The vouches held for a team (introductions, forum rosters), whether each counts, and the introductions of it we sent',
           description:
             'Why a peer is `introduced` (or not). A team that is not a peer yet is listed when vouches for it are held (assurance null); 404 when nothing is known of it.',

@@ -68,6 +68,7 @@ export function peerApiRoutes(peers: PeerService): FastifyPluginAsync {
         preHandler: requireRole('admin'),
         schema: {
           tags: ['peers'],
+          operationId: 'addPeer',
           summary: 'Add a peer: fetch its signed profile from <url>/federation/v1/profile, check the self-signature, pin the key',
           description:
             'The key is pinned with assurance `unverified`. The answer carries the fingerprint and a `confirm` hint: a handler confirms the fingerprint with the team out of band, then calls POST /api/v1/peers/{teamId}/verify.',
@@ -88,6 +89,7 @@ export function peerApiRoutes(peers: PeerService): FastifyPluginAsync {
         preHandler: requireRole('reader'),
         schema: {
           tags: ['peers'],
+          operationId: 'listPeers',
           summary: 'List peers, by team id',
           querystring: PeerListQuerySchema,
           response: { 200: PeerListSchema, ...errorResponses },
@@ -102,6 +104,7 @@ export function peerApiRoutes(peers: PeerService): FastifyPluginAsync {
         preHandler: requireRole('reader'),
         schema: {
           tags: ['peers'],
+          operationId: 'getPeer',
           summary: 'Read a peer',
           params: PeerTeamIdParamsSchema,
           response: { 200: PeerSchema, ...errorResponses },
@@ -116,6 +119,7 @@ export function peerApiRoutes(peers: PeerService): FastifyPluginAsync {
         preHandler: requireRole('reader'),
         schema: {
           tags: ['peers'],
+          operationId: 'getPeerProfile',
           summary: "The peer's signed profile exactly as received (re-verifiable)",
           params: PeerTeamIdParamsSchema,
           response: { 200: SignedProfileSchema, ...errorResponses },
@@ -135,6 +139,7 @@ export function peerApiRoutes(peers: PeerService): FastifyPluginAsync {
         preHandler: requireRole('reader'),
         schema: {
           tags: ['peers'],
+          operationId: 'listPeerKeys',
           summary: 'Every key pinned for the peer, oldest first; the current one has no retiredAt',
           params: PeerTeamIdParamsSchema,
           response: { 200: PeerKeyListSchema, ...errorResponses },
@@ -149,6 +154,7 @@ export function peerApiRoutes(peers: PeerService): FastifyPluginAsync {
         preHandler: requireRole('admin'),
         schema: {
           tags: ['peers'],
+          operationId: 'updatePeer',
           summary: 'Change relationship, trust level, contact URL or sealing',
           description: "A new url must serve this team's profile signed by the pinned key (else 409 fingerprint-mismatch or 422).",
           params: PeerTeamIdParamsSchema,
@@ -165,6 +171,7 @@ export function peerApiRoutes(peers: PeerService): FastifyPluginAsync {
         preHandler: requireRole('admin'),
         schema: {
           tags: ['peers'],
+          operationId: 'deletePeer',
           summary: 'Remove the peer and its pinned keys (the audit log keeps the record)',
           params: PeerTeamIdParamsSchema,
           response: { 204: { type: 'null', description: 'Removed.' }, ...errorResponses, 409: ProblemResponse },
@@ -190,6 +197,7 @@ function peerKeyRoutes(peers: PeerService): FastifyPluginAsync {
         preHandler: requireRole('admin'),
         schema: {
           tags: ['peers'],
+          operationId: 'verifyPeer',
           summary: 'Record that a human confirmed the fingerprint out of band',
           description:
             "The fingerprint must be the pinned key's (assurance becomes verified) or, when the peer is key-changed, the new key's: the new key is then pinned in place of the old. Anything else is 409 fingerprint-mismatch and changes nothing.",
@@ -207,6 +215,7 @@ function peerKeyRoutes(peers: PeerService): FastifyPluginAsync {
         preHandler: requireRole('admin'),
         schema: {
           tags: ['peers'],
+          operationId: 'refreshPeer',
           summary: "Fetch the peer's profile again (name, sealing); a different key is flagged, never pinned",
           params: PeerTeamIdParamsSchema,
           response: { 200: PeerWithHintSchema, ...errorResponses, ...peerProblems },
@@ -221,6 +230,7 @@ function peerKeyRoutes(peers: PeerService): FastifyPluginAsync {
         preHandler: requireRole('admin'),
         schema: {
           tags: ['peers'],
+          operationId: 'suspendPeer',
           summary: 'Stop exchanging with the peer (idempotent)',
           params: PeerTeamIdParamsSchema,
           response: { 200: PeerSchema, ...errorResponses },
@@ -235,6 +245,7 @@ function peerKeyRoutes(peers: PeerService): FastifyPluginAsync {
         preHandler: requireRole('admin'),
         schema: {
           tags: ['peers'],
+          operationId: 'resumePeer',
           summary: 'Resume exchanging with a suspended peer (back to key-changed if a key change was flagged meanwhile)',
           params: PeerTeamIdParamsSchema,
           response: { 200: PeerSchema, ...errorResponses, 409: ProblemResponse },
@@ -253,10 +264,12 @@ export function peerFederationRoutes(publisher: ProfilePublisher): FastifyPlugin
       {
         schema: {
           tags: ['federation'],
+          operationId: 'getSignedProfile',
           summary: "This node's team profile, signed by its own key (a self-signature)",
           description:
             "Verify the signature against document.profile.publicKey, check that the key's fingerprint equals document.profile.fingerprint, then confirm that fingerprint with the team out of band.",
-          response: { 200: SignedProfileSchema, 503: ProblemResponse },
+          // 429: /federation/v1 takes a limited number of requests per source address (app.ts).
+          response: { 200: SignedProfileSchema, 429: ProblemResponse, 503: ProblemResponse },
         },
       },
       // Sent as the signed text itself (fastify does not re-serialise strings).

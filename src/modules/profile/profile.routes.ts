@@ -14,6 +14,7 @@ export const profileApiRoutes: FastifyPluginAsyncTypebox<{ profiles: ProfileServ
       preHandler: requireRole('reader'),
       schema: {
         tags: ['profile'],
+        operationId: 'getProfile',
         summary: 'The team profile (RFC 2350)',
         response: { 200: TeamProfileSchema, ...errorResponses },
       },
@@ -26,6 +27,7 @@ export const profileApiRoutes: FastifyPluginAsyncTypebox<{ profiles: ProfileServ
       preHandler: requireRole('admin'),
       schema: {
         tags: ['profile'],
+        operationId: 'replaceProfile',
         summary: 'Replace the editable part of the team profile',
         body: TeamProfileInputSchema,
         response: { 200: TeamProfileSchema, ...errorResponses },
@@ -50,13 +52,19 @@ export const profilePublicRoutes: FastifyPluginAsyncTypebox<{
     return signed.signed;
   }
   // Documented with the media types actually served, so the OpenAPI document does not claim JSON.
+  // 429: these open routes take a limited number of requests per source address (app.ts).
   const document = (mediaType: string, description: string) =>
-    ({ 200: { description, content: { [mediaType]: { schema: { type: 'string' } } } }, 503: ProblemResponse }) as const;
+    ({
+      200: { description, content: { [mediaType]: { schema: { type: 'string' } } } },
+      429: ProblemResponse,
+      503: ProblemResponse,
+    }) as const;
   app.get(
     '/rfc2350.txt',
     {
       schema: {
         tags: ['public'],
+        operationId: 'getRfc2350Description',
         summary: 'RFC 2350 team description',
         response: document('text/plain', 'The RFC 2350 template, filled in'),
       },
@@ -68,6 +76,7 @@ export const profilePublicRoutes: FastifyPluginAsyncTypebox<{
     {
       schema: {
         tags: ['public'],
+        operationId: 'getSecurityTxt',
         summary: 'RFC 9116 security.txt, OpenPGP clear-signed with the node key',
         response: document('text/plain', 'security.txt (RFC 9116), clear-signed: verify with gpg --verify'),
       },
@@ -79,6 +88,7 @@ export const profilePublicRoutes: FastifyPluginAsyncTypebox<{
     {
       schema: {
         tags: ['public'],
+        operationId: 'getPublicKey',
         summary: "The team's OpenPGP public key",
         response: document('application/pgp-keys', 'The armored public key'),
       },

@@ -16,6 +16,7 @@ export const correctionRoutes: FastifyPluginAsyncTypebox<{ corrections: Correcti
       preHandler: requireRole('handler'),
       schema: {
         tags: ['shares'],
+        operationId: 'correctIncident',
         summary: 'Re-label or retract our report everywhere it went (incident.correction, signed by this node)',
         description:
           "Originator only: 409 correction-not-originator on a copy received from another team. relabel (tlp) changes our label at once; retract (reason: false-positive, hoax, mistaken, other; an optional note) marks the incident retracted, keeps it, and the sharing policy refuses it from then on (rule retracted). The statement is signed with this node's key and sent to every team we passed the report to; each forwards it to the teams it passed it to. Follow the acknowledgements with GET .../corrections.",
@@ -36,6 +37,7 @@ export const correctionRoutes: FastifyPluginAsyncTypebox<{ corrections: Correcti
       preHandler: requireRole('reader'),
       schema: {
         tags: ['shares'],
+        operationId: 'listIncidentCorrections',
         summary: 'Corrections of this incident and which copies acknowledged each (signed receipts and acknowledgements)',
         description:
           "On the originator: every correction issued, with each holder (direct, and further down as the forwarding holders' signed incident.correction-ack tell) acknowledged, pending (kept until the report reaches it) or waiting. On a holder: the corrections applied to its copy and the copies below it.",

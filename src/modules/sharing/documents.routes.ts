@@ -46,6 +46,7 @@ export const documentRoutes: FastifyPluginAsyncTypebox<{
       preHandler: requireRole('reader'),
       schema: {
         tags: ['federation'],
+        operationId: 'listIncidentDocuments',
         summary: 'Signed documents received about this incident, as stored (for re-verification with GnuPG)',
         params: IncidentRefParamsSchema,
         response: {

@@ -16,6 +16,7 @@ export const relayRoutes: FastifyPluginAsyncTypebox<{ relays: RelayService; team
       preHandler: requireRole('handler'),
       schema: {
         tags: ['shares'],
+        operationId: 'requestRelay',
         summary: 'Ask a peer to pass the incident on to a team, or to whoever serves an address (a relay)',
         description:
           "Our policy decides the report to the relay (purpose direct: the handler chose it), which is sent as a signed incident.report naming the target (relayTo); the relay's policy decides purpose relay and forwards our signed report intact, or answers relay.refused with its reasons. Follow it with GET .../relays: the target's reference number arrives with relay.delivered.",
@@ -34,6 +35,7 @@ export const relayRoutes: FastifyPluginAsyncTypebox<{ relays: RelayService; team
       preHandler: requireRole('reader'),
       schema: {
         tags: ['shares'],
+        operationId: 'listIncidentRelays',
         summary: 'Relays of this incident: asked by us, passed on by us, or received as the target, with their state',
         params: IncidentRefParamsSchema,
         response: { 200: Type.Object({ items: Type.Array(RelaySchema) }, { additionalProperties: false }), ...errorResponses },
@@ -48,6 +50,7 @@ export const relayRoutes: FastifyPluginAsyncTypebox<{ relays: RelayService; team
       preHandler: requireRole('reader'),
       schema: {
         tags: ['shares'],
+        operationId: 'getIncidentProvenance',
         summary:
           'Where our copy came from: each hop (team, label, time, reference number), signed or not, and whether its signature verified here',
         params: IncidentRefParamsSchema,

@@ -28,6 +28,7 @@ export const shareRoutes: FastifyPluginAsyncTypebox<{ shares: ShareService; team
       preHandler: requireRole('handler'),
       schema: {
         tags: ['shares'],
+        operationId: 'shareIncident',
         summary: 'Share the incident with a peer: queues a signed incident.report for delivery',
         description:
           "Asks the sharing policy first (purpose direct; the handler's choice is the peer's need to know) and records its decision in the audit log either way. Allowed: writes the outbox row in the same transaction as the share, with the content the policy lets go; the 202 answer says what went (detail, redactions with reasons); later journal entries and phase changes travel to the peer as incident.update, each decided again. Refused: 403 policy-denied with reasons and deniedBy; nothing is queued. Follow the state with GET .../shares.",
@@ -45,6 +46,7 @@ export const shareRoutes: FastifyPluginAsyncTypebox<{ shares: ShareService; team
       preHandler: requireRole('reader'),
       schema: {
         tags: ['shares'],
+        operationId: 'listIncidentShares',
         summary: 'The peers this incident is linked to, with the delivery state of each share',
         params: IncidentRefParamsSchema,
         response: { 200: ShareListSchema, ...errorResponses },
@@ -59,6 +61,7 @@ export const shareRoutes: FastifyPluginAsyncTypebox<{ shares: ShareService; team
       preHandler: requireRole('handler'),
       schema: {
         tags: ['shares'],
+        operationId: 'requestInvestigation',
         summary: 'Ask a peer to check the facts about hosts in its network (investigation.request)',
         description:
           'Decided and audited by the sharing policy like a share (403 policy-denied when refused); does not widen what the peer is sent later.',
@@ -76,6 +79,7 @@ export const shareRoutes: FastifyPluginAsyncTypebox<{ shares: ShareService; team
       preHandler: requireRole('reader'),
       schema: {
         tags: ['shares'],
+        operationId: 'listInvestigations',
         summary: 'Investigations asked of peers, or by peers, on this incident',
         params: IncidentRefParamsSchema,
         response: { 200: InvestigationListSchema, ...errorResponses },
@@ -90,6 +94,7 @@ export const shareRoutes: FastifyPluginAsyncTypebox<{ shares: ShareService; team
       preHandler: requireRole('handler'),
       schema: {
         tags: ['shares'],
+        operationId: 'answerInvestigation',
         summary: "Answer a peer's investigation request (investigation.result)",
         description:
           'Decided and audited by the sharing policy (403 policy-denied when refused, e.g. a RED incident the requester is not named on).',

@@ -32,6 +32,7 @@ export const sharingRoutes: FastifyPluginAsyncTypebox<{
       preHandler: requireRole('reader'),
       schema: {
         tags: ['policy'],
+        operationId: 'explainPolicy',
         summary: 'What a recipient would receive for a purpose, and why; sends and records nothing',
         description:
           'The decision the sharing service would make now (docs/trust-model.md): allow or deny, detail, redactions with reasons, every denying rule, the trust level used, and a preview of exactly what would be sent. 404 for an unknown incident, peer (unknown-peer) or site.',
@@ -54,6 +55,7 @@ export const sharingRoutes: FastifyPluginAsyncTypebox<{
       preHandler: requireRole('reader'),
       schema: {
         tags: ['policy'],
+        operationId: 'getEffectiveTrust',
         summary: "A peer's effective trust level: bilateral level, relationship and group floors, key assurance cap, with reasons",
         params: TeamIdParamsSchema,
         response: { 200: PeerTrustSchema, ...errorResponses },
@@ -68,6 +70,7 @@ export const sharingRoutes: FastifyPluginAsyncTypebox<{
       preHandler: requireRole('reader'),
       schema: {
         tags: ['policy'],
+        operationId: 'getIncidentPolicy',
         summary: "An incident's sharing facts: RED recipients, chosen recipients, section minimums, provenance, law-enforcement approvals",
         params: IncidentRefParamsSchema,
         response: { 200: IncidentPolicySchema, ...errorResponses },
@@ -82,6 +85,7 @@ export const sharingRoutes: FastifyPluginAsyncTypebox<{
       preHandler: requireRole('handler'),
       schema: {
         tags: ['policy'],
+        operationId: 'setIncidentPolicy',
         summary: 'Name the TLP:RED recipients and set per-incident section minimums (both replaced; audited)',
         params: IncidentRefParamsSchema,
         body: IncidentPolicyPutSchema,
@@ -97,6 +101,7 @@ export const sharingRoutes: FastifyPluginAsyncTypebox<{
       preHandler: requireRole('handler'),
       schema: {
         tags: ['policy'],
+        operationId: 'approveLawEnforcementDisclosure',
         summary: 'Approve disclosing this incident to a law-enforcement recipient, with the legal basis (audited)',
         description: 'Without an approval for that recipient, the law-enforcement purpose is always denied.',
         params: IncidentRefParamsSchema,

@@ -20,6 +20,7 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<{
       preHandler: requireRole('admin'),
       schema: {
         tags: ['tokens'],
+        operationId: 'createToken',
         summary: 'Mint an API token',
         body: TokenCreateSchema,
         response: { 201: TokenSchema, ...errorResponses },
@@ -45,6 +46,7 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<{
       preHandler: requireRole('admin'),
       schema: {
         tags: ['tokens'],
+        operationId: 'revokeToken',
         summary: 'Revoke a token by its id (idempotent)',
         params: TokenIdParamsSchema,
         response: { 204: { type: 'null', description: 'Revoked.' }, ...errorResponses },
