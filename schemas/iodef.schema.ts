@@ -1,3 +1,4 @@
+import { named } from './common.schema.js';
 import Type, { type Static } from 'typebox';
 
 /** IODEF v2 (RFC 7970) export and import: /api/v1/incidents/{ref}/iodef and /api/v1/imports/iodef. */
@@ -18,15 +19,18 @@ export const IodefDocumentSchema = Type.String({
   description: 'An IODEF-Document (urn:ietf:params:xml:ns:iodef-2.0, version 2.00) as XML.',
 });
 
-export const IodefImportResultSchema = Type.Object(
-  {
-    status: Type.Enum(['created', 'updated', 'unchanged'], {
-      description: 'created: a new incident; updated: the same IncidentID with new content; unchanged: filed before, nothing done.',
-    }),
-    ref: Type.String({ description: 'Our reference number for the incident.' }),
-    id: Type.String({ format: 'uuid' }),
-    objectId: Type.String({ description: 'The IncidentID name and value, "name:value".' }),
-  },
-  { additionalProperties: false },
+export const IodefImportResultSchema = named(
+  'IodefImportResult',
+  Type.Object(
+    {
+      status: Type.Enum(['created', 'updated', 'unchanged'], {
+        description: 'created: a new incident; updated: the same IncidentID with new content; unchanged: filed before, nothing done.',
+      }),
+      ref: Type.String({ description: 'Our reference number for the incident.' }),
+      id: Type.String({ format: 'uuid' }),
+      objectId: Type.String({ description: 'The IncidentID name and value, "name:value".' }),
+    },
+    { additionalProperties: false },
+  ),
 );
 export type IodefImportResult = Static<typeof IodefImportResultSchema>;

@@ -1,3 +1,4 @@
+import { named } from './common.schema.js';
 import Type, { type Static } from 'typebox';
 
 /**
@@ -56,36 +57,39 @@ export const MispEventSchema = Type.Object(
 );
 export type MispEvent = Static<typeof MispEventSchema>;
 
-export const MispEventDocumentSchema = Type.Object({ Event: MispEventSchema }, { additionalProperties: false });
+export const MispEventDocumentSchema = named('MispEventDocument', Type.Object({ Event: MispEventSchema }, { additionalProperties: false }));
 export type MispEventDocument = Static<typeof MispEventDocumentSchema>;
 
 /** An event as an import takes it: what we read, checked; everything else MISP sends, tolerated. */
-export const MispEventInputSchema = Type.Object(
-  {
-    uuid: Uuid,
-    info: Type.String({ minLength: 1, maxLength: 65535 }),
-    date: Type.Optional(Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' })),
-    threat_level_id: Type.Optional(NumberLike('1 high, 2 medium, 3 low, 4 undefined')),
-    analysis: Type.Optional(NumberLike('0 initial, 1 ongoing, 2 completed')),
-    distribution: Type.Optional(NumberLike('0..4')),
-    timestamp: Type.Optional(NumberLike('seconds since the epoch')),
-    Orgc: Type.Optional(Type.Object({ name: Type.Optional(Type.String({ maxLength: 255 })) })),
-    Attribute: Type.Optional(
-      Type.Array(
-        Type.Object({
-          type: Type.String({ minLength: 1, maxLength: 100 }),
-          category: Type.Optional(Type.String({ maxLength: 255 })),
-          value: Type.String({ minLength: 1, maxLength: 262144 }),
-          to_ids: Type.Optional(BoolLike),
-          comment: Type.Optional(Type.String({ maxLength: 65535 })),
-        }),
-        { maxItems: 10000 },
+export const MispEventInputSchema = named(
+  'MispEventInput',
+  Type.Object(
+    {
+      uuid: Uuid,
+      info: Type.String({ minLength: 1, maxLength: 65535 }),
+      date: Type.Optional(Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' })),
+      threat_level_id: Type.Optional(NumberLike('1 high, 2 medium, 3 low, 4 undefined')),
+      analysis: Type.Optional(NumberLike('0 initial, 1 ongoing, 2 completed')),
+      distribution: Type.Optional(NumberLike('0..4')),
+      timestamp: Type.Optional(NumberLike('seconds since the epoch')),
+      Orgc: Type.Optional(Type.Object({ name: Type.Optional(Type.String({ maxLength: 255 })) })),
+      Attribute: Type.Optional(
+        Type.Array(
+          Type.Object({
+            type: Type.String({ minLength: 1, maxLength: 100 }),
+            category: Type.Optional(Type.String({ maxLength: 255 })),
+            value: Type.String({ minLength: 1, maxLength: 262144 }),
+            to_ids: Type.Optional(BoolLike),
+            comment: Type.Optional(Type.String({ maxLength: 65535 })),
+          }),
+          { maxItems: 10000 },
+        ),
       ),
-    ),
-    Object: Type.Optional(Type.Array(Type.Object({}), { maxItems: 10000 })),
-    Tag: Type.Optional(Type.Array(Type.Object({ name: Type.String({ minLength: 1, maxLength: 255 }) }), { maxItems: 1000 })),
-  },
-  { description: 'A MISP event (core format). Fields other than these are accepted and ignored.' },
+      Object: Type.Optional(Type.Array(Type.Object({}), { maxItems: 10000 })),
+      Tag: Type.Optional(Type.Array(Type.Object({ name: Type.String({ minLength: 1, maxLength: 255 }) }), { maxItems: 1000 })),
+    },
+    { description: 'A MISP event (core format). Fields other than these are accepted and ignored.' },
+  ),
 );
 export type MispEventInput = Static<typeof MispEventInputSchema>;
 
@@ -102,35 +106,44 @@ export const MispExportQuerySchema = Type.Object(
   { additionalProperties: false },
 );
 
-export const MispImportResultSchema = Type.Object(
-  {
-    status: Type.Enum(['created', 'updated', 'unchanged']),
-    eventUuid: Type.String(),
-    incident: Type.Object({ id: Type.String({ format: 'uuid' }), ref: Type.String() }, { additionalProperties: false }),
-  },
-  { additionalProperties: false },
+export const MispImportResultSchema = named(
+  'MispImportResult',
+  Type.Object(
+    {
+      status: Type.Enum(['created', 'updated', 'unchanged']),
+      eventUuid: Type.String(),
+      incident: Type.Object({ id: Type.String({ format: 'uuid' }), ref: Type.String() }, { additionalProperties: false }),
+    },
+    { additionalProperties: false },
+  ),
 );
 export type MispImportResult = Static<typeof MispImportResultSchema>;
 
-export const MispPushResultSchema = Type.Object(
-  {
-    eventUuid: Type.String(),
-    action: Type.Enum(['added', 'edited']),
-    server: Type.String({ description: 'The MISP instance (origin only).' }),
-  },
-  { additionalProperties: false },
+export const MispPushResultSchema = named(
+  'MispPushResult',
+  Type.Object(
+    {
+      eventUuid: Type.String(),
+      action: Type.Enum(['added', 'edited']),
+      server: Type.String({ description: 'The MISP instance (origin only).' }),
+    },
+    { additionalProperties: false },
+  ),
 );
 
-export const MispPullResultSchema = Type.Object(
-  {
-    pages: Type.Integer({ minimum: 0 }),
-    created: Type.Integer({ minimum: 0 }),
-    updated: Type.Integer({ minimum: 0 }),
-    unchanged: Type.Integer({ minimum: 0 }),
-    invalid: Type.Integer({ minimum: 0, description: 'Events that did not validate: skipped, nothing filed for them.' }),
-    since: Type.Integer({ minimum: 0, description: 'The event timestamp the next pull starts from.' }),
-  },
-  { additionalProperties: false },
+export const MispPullResultSchema = named(
+  'MispPullResult',
+  Type.Object(
+    {
+      pages: Type.Integer({ minimum: 0 }),
+      created: Type.Integer({ minimum: 0 }),
+      updated: Type.Integer({ minimum: 0 }),
+      unchanged: Type.Integer({ minimum: 0 }),
+      invalid: Type.Integer({ minimum: 0, description: 'Events that did not validate: skipped, nothing filed for them.' }),
+      since: Type.Integer({ minimum: 0, description: 'The event timestamp the next pull starts from.' }),
+    },
+    { additionalProperties: false },
+  ),
 );
 export type MispPullResult = Static<typeof MispPullResultSchema>;
 
