@@ -34,6 +34,7 @@ import { createForumModule } from './modules/forum/forum.module.js';
 import { createForumInquiryModule } from './modules/forum/forum-inquiry.module.js';
 import { createSharingModule } from './modules/sharing/sharing.module.js';
 import { createCoordinationModule } from './modules/coordination/coordination.module.js';
+import { createFormatsModule } from './modules/formats/formats.module.js';
 import { createMetricsModule, type MetricsModule, type MetricsSources } from './modules/metrics/metrics.module.js';
 import { wireContacts } from './contact-directory.js';
 import { isTokenRevoked } from './modules/tokens/token.repository.js';
@@ -105,6 +106,8 @@ async function registerOpenApi(app: FastifyInstance, config: Config): Promise<vo
         { name: 'audit', description: 'Hash-chained record of every disclosure decision' },
         { name: 'contacts', description: 'Contact determination: whom to tell about an address, host, domain or AS number' },
         { name: 'federation', description: 'Node to node: signed documents, receipts, peer tokens, feeds' },
+        { name: 'formats', description: "Neighbouring tools' formats: STIX 2.1 export and import" },
+        { name: 'taxii', description: 'TAXII 2.1: the incidents collection peers pull with their peer token' },
         {
           name: 'coordination',
           description: "A coordinator's overview of its members' activity, and related-activity warnings",
@@ -249,6 +252,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     audit: audit.log,
     log: app.log,
   });
+  // Formats of neighbouring tools (issue 16): STIX 2.1 out through the sharing policy, and in.
+  const formats = createFormatsModule({ db, clock, config, incidents, sharing: sharing.service, audit: audit.log });
   // Contact determination (issue 15 part 1): route plans from our data and the outside sources.
   const contacts = wireContacts({ config, db, clock, audit: audit.log, fetch: deps.fetch, sites, peers, forums: forums.service });
   app.decorate('federation', {
@@ -280,6 +285,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     forums.apiRoutes,
     inquiries.apiRoutes,
     contacts.apiRoutes,
+    formats.apiRoutes,
   ]);
 
   // 4b. GET /metrics; read when scraped: the outbox's depth per peer and the audit chain's head.

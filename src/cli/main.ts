@@ -25,6 +25,7 @@ import { forumCommands } from './forum-commands.js';
 import { inquiryCommands } from './inquiry-commands.js';
 import { incidentCommands } from './incident-commands.js';
 import { contactsCommands } from './contacts-commands.js';
+import { stixCommands } from './stix-commands.js';
 import { AuditBrokenError, extraCommands } from './extra-commands.js';
 
 /**
@@ -206,6 +207,7 @@ ${CONFIG_FLAGS_HELP}`,
   ...inquiryCommands,
   ...incidentCommands,
   ...contactsCommands,
+  ...stixCommands,
 };
 
 function usage(): string {

@@ -1,0 +1,63 @@
+import { readFile } from 'node:fs/promises';
+import { CONFIG_FLAGS_HELP, UsageError, requestNode } from './cli-context.js';
+import { withNode } from './extra-commands.js';
+
+/**
+ * `hikeshi export stix` and `hikeshi import stix` (issue 16 part 1), through the running node's
+ * API: GET /api/v1/incidents/{ref}/stix and POST /api/v1/imports/stix. The export prints the
+ * bundle (JSON) to stdout; with --for it is what a share to that team would carry, decided and
+ * audited by the node's sharing policy.
+ */
+interface Command {
+  summary: string;
+  help: string;
+  run(args: string[], out: (s: string) => void): Promise<void>;
+}
+
+interface WireImport {
+  bundle: string;
+  items: Array<{ objectId: string; incident: { ref: string }; outcome: string }>;
+}
+
+export const stixCommands: Record<string, Command> = {
+  export: {
+    summary: 'an incident as a STIX 2.1 bundle (through the running node)',
+    help: `Usage:
+  hikeshi export stix <ref> [--for <team>]       the incident as a STIX 2.1 bundle on stdout; with --for,
+                                                 what a share to that team would carry (policy decides)
+
+${CONFIG_FLAGS_HELP}`,
+    async run(args, out) {
+      const [format, ...rest] = args;
+      if (format !== 'stix') throw new UsageError('export stix <ref> [--for <team>]');
+      const { pos, values, base, token } = await withNode(rest, { for: { type: 'string' } }, 1);
+      const [ref] = pos;
+      if (!ref) throw new UsageError('export stix <ref> [--for <team>]');
+      const query = typeof values.for === 'string' ? `?for=${encodeURIComponent(values.for)}` : '';
+      out(JSON.stringify(await requestNode(base, token, 'GET', `/api/v1/incidents/${encodeURIComponent(ref)}/stix${query}`), null, 2));
+    },
+  },
+  import: {
+    summary: 'file the incidents of a STIX 2.1 bundle (through the running node)',
+    help: `Usage:
+  hikeshi import stix <file>                     file each incident of the bundle once (the same
+                                                 object again: unchanged; new content: updated)
+
+${CONFIG_FLAGS_HELP}`,
+    async run(args, out) {
+      const [format, ...rest] = args;
+      if (format !== 'stix') throw new UsageError('import stix <file>');
+      const { pos, base, token } = await withNode(rest, {}, 1);
+      const [file] = pos;
+      if (!file) throw new UsageError('import stix <file>');
+      let bundle: unknown;
+      try {
+        bundle = JSON.parse(await readFile(file, 'utf8'));
+      } catch (err) {
+        throw new UsageError(`cannot read a JSON bundle from ${file}: ${(err as Error).message}`);
+      }
+      const result = (await requestNode(base, token, 'POST', '/api/v1/imports/stix', bundle)) as WireImport;
+      for (const item of result.items) out(`${item.outcome.padEnd(9)} ${item.incident.ref}  ${item.objectId}`);
+    },
+  },
+};
