@@ -26,7 +26,7 @@ import { createAuditModule } from './modules/audit/audit.module.js';
 import { createExchangeModule } from './modules/exchange/exchange.module.js';
 import type { DeliveryWorker } from './modules/exchange/delivery-worker.js';
 import { createPeerClient } from './modules/exchange/peer-client.js';
-import { createFeedsModule, tryPullFromPeer } from './modules/feeds/feeds.module.js';
+import { createFeedsModule, tryPullFromPeer, type FeedsModule } from './modules/feeds/feeds.module.js';
 import { createPeersModule, type OwnKeyRotation } from './modules/peers/peers.module.js';
 import type { PeerDirectory } from './modules/peers/peer-directory.js';
 import { createGroupsModule } from './modules/groups/groups.module.js';
@@ -34,7 +34,7 @@ import { createForumModule } from './modules/forum/forum.module.js';
 import { createForumInquiryModule } from './modules/forum/forum-inquiry.module.js';
 import { createSharingModule } from './modules/sharing/sharing.module.js';
 import { createCoordinationModule } from './modules/coordination/coordination.module.js';
-import { createFormatsModule } from './modules/formats/formats.module.js';
+import { createFormatsModule, type FormatsModule, type FormatsModuleDeps } from './modules/formats/formats.module.js';
 import { createMetricsModule, type MetricsModule, type MetricsSources } from './modules/metrics/metrics.module.js';
 import { wireContacts } from './contact-directory.js';
 import { isTokenRevoked } from './modules/tokens/token.repository.js';
@@ -253,7 +253,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     log: app.log,
   });
   // Formats of neighbouring tools (issue 16): STIX 2.1 out through the sharing policy, and in.
-  const formats = createFormatsModule({ db, clock, config, incidents, sharing: sharing.service, audit: audit.log });
+  const formats = wireFormats({ db, clock, config, incidents, sharing: sharing.service, audit: audit.log, feeds, fetch: deps.fetch });
   // Contact determination (issue 15 part 1): route plans from our data and the outside sources.
   const contacts = wireContacts({ config, db, clock, audit: audit.log, fetch: deps.fetch, sites, peers, forums: forums.service });
   app.decorate('federation', {
@@ -301,6 +301,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     { prefix: '/federation/v1' },
   );
 
+  // 6. /taxii2: TAXII 2.1 for peers (their peer token), what their pull feed would carry, as STIX.
+  await registerTaxii(app, formats.taxiiRoutes, perAddress);
+
   return app;
 }
 
@@ -323,6 +326,28 @@ async function registerMetrics(app: FastifyInstance, deps: { metrics: MetricsMod
  * /api/v1: every route needs a bearer API token (and says so in the OpenAPI document); the
  * node's own routes first, then each module's, in the order given.
  */
+/** Formats of neighbouring tools (issue 16): STIX 2.1 out through the sharing policy, and in; TAXII for peers. */
+function wireFormats(
+  deps: Omit<FormatsModuleDeps, 'authenticatePeer' | 'fetch'> & {
+    feeds: Pick<FeedsModule, 'authenticatePeer'>;
+    fetch?: typeof fetch | undefined;
+  },
+): FormatsModule {
+  const { feeds, fetch, ...rest } = deps;
+  return createFormatsModule({ ...rest, authenticatePeer: feeds.authenticatePeer, ...(fetch ? { fetch } : {}) });
+}
+
+/** /taxii2, with the open surfaces' per-address limit like /federation/v1. */
+async function registerTaxii(app: FastifyInstance, routes: FastifyPluginAsync, perAddress: onRequestHookHandler | null): Promise<void> {
+  await app.register(
+    async (scope) => {
+      if (perAddress) scope.addHook('onRequest', perAddress);
+      await scope.register(routes);
+    },
+    { prefix: '/taxii2' },
+  );
+}
+
 async function registerApiRoutes(
   app: FastifyInstance,
   deps: {

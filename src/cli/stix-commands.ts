@@ -60,4 +60,33 @@ ${CONFIG_FLAGS_HELP}`,
       for (const item of result.items) out(`${item.outcome.padEnd(9)} ${item.incident.ref}  ${item.objectId}`);
     },
   },
+  taxii: {
+    summary: 'pull a TAXII 2.1 collection into incidents (through the running node)',
+    help: `Usage:
+  hikeshi taxii pull <api-root-url> <collection-id> [--token <t>] [--limit <n>]
+                                                 pull the collection page by page and file it through the
+                                                 STIX import; resumes where the last pull stopped. The token
+                                                 (or HIKESHI_TAXII_TOKEN): the server's bearer token for us
+
+${CONFIG_FLAGS_HELP}`,
+    async run(args, out) {
+      const [sub, ...rest] = args;
+      if (sub !== 'pull') throw new UsageError('taxii pull <api-root-url> <collection-id> [--token <t>]');
+      const { pos, values, base, token } = await withNode(rest, { token: { type: 'string' }, limit: { type: 'string' } }, 2);
+      const [apiRoot, collectionId] = pos;
+      if (!apiRoot || !collectionId) throw new UsageError('taxii pull <api-root-url> <collection-id> [--token <t>]');
+      const bearer = typeof values.token === 'string' ? values.token : process.env.HIKESHI_TAXII_TOKEN;
+      if (!bearer) throw new UsageError('taxii pull needs --token <t> or HIKESHI_TAXII_TOKEN');
+      const limit = typeof values.limit === 'string' ? Number(values.limit) : undefined;
+      if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new UsageError('--limit must be a positive integer');
+      const result = (await requestNode(base, token, 'POST', '/api/v1/imports/taxii', {
+        apiRoot,
+        collectionId,
+        token: bearer,
+        ...(limit ? { limit } : {}),
+      })) as WireImport & { pages: number; objects: number };
+      for (const item of result.items) out(`${item.outcome.padEnd(9)} ${item.incident.ref}  ${item.objectId}`);
+      out(`${result.pages} page(s), ${result.objects} object(s)`);
+    },
+  },
 };

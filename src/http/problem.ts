@@ -91,6 +91,10 @@ export const PROBLEMS = {
     status: 400,
     title: 'The document does not validate against its format: `pointer` names the first failing path; nothing was filed',
   },
+  'not-acceptable': {
+    status: 406,
+    title: 'No representation the Accept header allows: TAXII 2.1 serves application/taxii+json;version=2.1',
+  },
   // relays and signed provenance (docs/federation-protocol.md §5.18, §5.21, §5.22)
   'provenance-invalid': {
     status: 400,

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
+import { Compile } from 'typebox/compile';
 import { ProblemResponse, errorResponses } from '../../../schemas/common.schema.js';
 import { IncidentRefParamsSchema } from '../../../schemas/incident.schema.js';
 import {
@@ -16,6 +17,10 @@ import { documentedBodyOnly } from '../../http/raw-json-body.js';
 import { IJsonError, parseIJson } from '../../util/i-json.js';
 import type { Actor } from '../incidents/incidents.module.js';
 import type { StixService } from './stix.service.js';
+import { TaxiiPullRequestSchema, TaxiiPullResultSchema } from '../../../schemas/taxii.schema.js';
+import type { TaxiiPullResult, TaxiiPullTarget } from './taxii-client.js';
+
+const checkPull = Compile(TaxiiPullRequestSchema);
 
 /** The largest bundle an import takes (413 beyond): generous for one incident's indicators. */
 export const STIX_IMPORT_BODY_LIMIT = 16 * 1024 * 1024;
@@ -31,7 +36,11 @@ export function parseJsonText(text: string): unknown {
 }
 
 /** /api/v1: STIX 2.1 export and import, for this team's handlers. */
-export const stixRoutes: FastifyPluginAsyncTypebox<{ stix: StixService; teamId: string }> = async (app, { stix, teamId }) => {
+export const stixRoutes: FastifyPluginAsyncTypebox<{
+  stix: StixService;
+  teamId: string;
+  pullTaxii: (target: TaxiiPullTarget, actor: Actor) => Promise<TaxiiPullResult>;
+}> = async (app, { stix, teamId, pullTaxii }) => {
   const actorOf = (request: FastifyRequest): Actor => ({ subject: principalOf(request).subject, team: teamId });
   // Bundles arrive as application/stix+json or application/json; kept as text (encapsulated to this plugin).
   app.removeContentTypeParser('application/json');
@@ -89,6 +98,34 @@ export const stixRoutes: FastifyPluginAsyncTypebox<{ stix: StixService; teamId: 
       if (typeof request.body !== 'string')
         throw new ProblemError('import-invalid', 'the body must be a STIX bundle (JSON)', { pointer: '' });
       return stix.importBundle(parseJsonText(request.body), actorOf(request), null);
+    },
+  );
+
+  app.post(
+    '/imports/taxii',
+    {
+      preHandler: requireRole('handler'),
+      validatorCompiler: documentedBodyOnly,
+      schema: {
+        operationId: 'pullTaxiiCollection',
+        tags: ['formats'],
+        summary: 'Pull a TAXII 2.1 collection and file what it serves through the STIX import (resumes where the last pull stopped)',
+        description:
+          'Pages with next, then added_after on the next pull; where it stopped is kept per collection URL after every page, so a pull broken halfway resumes without duplicates. Each page is imported as a bundle (idempotent per STIX id). 502 peer-unreachable when the server does not answer or refuses (its code in the detail).',
+        body: TaxiiPullRequestSchema,
+        response: { 200: TaxiiPullResultSchema, ...errorResponses, 502: ProblemResponse },
+      },
+    },
+    async (request) => {
+      if (typeof request.body !== 'string') throw new ProblemError('malformed-json', 'the body is not valid JSON');
+      const body = parseJsonText(request.body) as Record<string, unknown>;
+      if (!checkPull.Check(body)) {
+        const first = checkPull.Errors(body)[0] as { instancePath?: string; message?: string } | undefined;
+        throw new ProblemError('validation-failed', 'the body does not match the schema', {
+          errors: [{ location: 'body', pointer: first?.instancePath || '/', message: first?.message ?? 'invalid' }],
+        });
+      }
+      return pullTaxii(body as TaxiiPullTarget, actorOf(request));
     },
   );
 
