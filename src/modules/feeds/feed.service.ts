@@ -90,6 +90,8 @@ export interface FeedSelectOptions<T> {
   render: (incident: Incident, payload: PolicyPayload, decision: PolicyDecision) => T;
   /** How much of `limit` an item uses (default 1): TAXII counts objects. At least one item is served. */
   weigh?: (content: T) => number;
+  /** What an item weighs before any was weighed: sizes the first read (default 1). */
+  expectedWeight?: number;
   /** Incidents passed over without a decision (TAXII's added_after). */
   skip?: (incident: Incident) => boolean;
 }
@@ -120,9 +122,11 @@ export async function selectForPeer<T>(
   while (!full && used < limit && scanned < budget) {
     // Read about what should fill the page at the share allowed so far (plus a little): every
     // incident read is decided and rendered, so reading far past the page is wasted work.
+    // With weights (TAXII: objects), an item uses about the average weight so far of the limit.
     const need = limit - used;
     const allowedShare = scanned > 0 ? Math.max(served.length / scanned, 0.05) : 1;
-    const want = Math.min(BATCH, budget - scanned, Math.ceil(need / allowedShare) + 8);
+    const perItem = served.length > 0 ? used / served.length : (options.expectedWeight ?? 1);
+    const want = Math.min(BATCH, budget - scanned, Math.ceil(need / perItem / allowedShare) + 8);
     const batch = await listIncidentsByChange(deps.db, position, want);
     const incidents = batch.items.map((i) => i.incident).filter((i) => !options.skip?.(i));
     const byRef = new Map(incidents.map((i) => [i.ref, i]));

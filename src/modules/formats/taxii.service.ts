@@ -75,6 +75,8 @@ export function createTaxiiService(deps: TaxiiDeps): TaxiiService {
             extensionSchemaUrl: schemaUrl,
           }).objects,
         weigh: (objects: StixObject[]) => objects.length,
+        // An incident's export is about a dozen objects (incident, identities, markings, indicators).
+        expectedWeight: 12,
         ...(after !== null ? { skip: (incident) => Date.parse(incident.updatedAt) <= after } : {}),
       });
       if (selection.served.length > 0 || selection.denied.length > 0) {
