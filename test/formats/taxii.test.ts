@@ -1,5 +1,9 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import t from 'tap';
-import { buildTestNode } from '../helpers/build-test-app.js';
+import { main } from '../../src/cli/main.js';
+import { buildTestNode, type TestNode } from '../helpers/build-test-app.js';
 import { addPeer, api, createIncident, incidentCount, trustPeer } from '../helpers/federation-harness.js';
 import { assertMarkers, markedIncident } from '../helpers/marker-scan.js';
 import { peerToken, pullAll } from '../helpers/policy-nodes.js';
@@ -131,4 +135,39 @@ t.test("bravo's node pulls the collection, broken halfway once, and resumes with
   t.match(bad.json().detail, /401 unauthenticated/);
   t.equal((await api(bravo, 'POST', '/imports/taxii', 'handler', { apiRoot: 'ftp://x', collectionId: COLLECTION, token })).statusCode, 400);
   t.equal((await api(bravo, 'POST', '/imports/taxii', 'reader', { apiRoot: root, collectionId: COLLECTION, token })).statusCode, 403);
+});
+
+/** `hikeshi <args>` in this process against `on`: the exit code and what it printed. */
+async function hikeshi(on: TestNode, ...args: string[]): Promise<{ code: number; stdout: string }> {
+  let stdout = '';
+  const write = process.stderr.write.bind(process.stderr);
+  process.stderr.write = (() => true) as typeof process.stderr.write;
+  try {
+    const code = await main([...args, '--data-dir', on.config.dataDir, '--team-id', on.config.teamId, '--url', on.url], (s) => {
+      stdout += s + '\n';
+    });
+    return { code, stdout };
+  } finally {
+    process.stderr.write = write;
+  }
+}
+
+t.test('the CLI: export stix, import stix, taxii pull', async (t) => {
+  const created = await createIncident(alpha, { ...markedIncident('GREEN').incident, title: 'Made for the CLI' });
+  const exported = await hikeshi(alpha, 'export', 'stix', created.ref, '--for', 'bravo');
+  t.equal(exported.code, 0);
+  const bundle = JSON.parse(exported.stdout);
+  t.equal(bundle.type, 'bundle');
+  const file = path.join(await mkdtemp(path.join(os.tmpdir(), 'hikeshi-stix-')), 'bundle.json');
+  await writeFile(file, exported.stdout);
+  const imported = await hikeshi(bravo, 'import', 'stix', file);
+  t.equal(imported.code, 0);
+  t.match(imported.stdout, /^created +BRAVO#\d{4}-\d+ +incident--/);
+  // New on alpha since bravo's last pull: the next pull brings it, under the STIX id imported above.
+  const pulled = await hikeshi(bravo, 'taxii', 'pull', root, COLLECTION, '--token', token);
+  t.equal(pulled.code, 0);
+  t.match(pulled.stdout, /^(unchanged|updated) +BRAVO#/m, 'the same STIX incident: filed once');
+  t.match(pulled.stdout, /1 page\(s\), \d+ object\(s\)/);
+  t.equal((await hikeshi(alpha, 'export', 'stix')).code, 2, 'usage');
+  t.equal((await hikeshi(bravo, 'taxii', 'pull', root, COLLECTION)).code, 2, 'no token');
 });
