@@ -27,7 +27,7 @@ import { BENCH_DATABASE_URL, dropBenchSchema, type BenchResult } from './bench-r
  */
 
 /** One node with a generated key on the engine, and what is needed to tear it down. */
-async function benchNode(engine: 'pglite' | 'postgres', teamId: string, opts: { listen: boolean; inMemory?: boolean }) {
+export async function benchNode(engine: 'pglite' | 'postgres', teamId: string, opts: { listen: boolean; inMemory?: boolean }) {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), `hikeshi-bench-feed-${teamId}-`));
   const key = await generateNodeKey({ teamId, name: teamId, email: `${teamId}@example.invalid` });
   await writeFile(path.join(dataDir, KEY_FILE), key.armoredPrivateKey, { mode: 0o600 });
@@ -76,7 +76,7 @@ async function benchNode(engine: 'pglite' | 'postgres', teamId: string, opts: { 
  * internal host added), the label cycling so that the partner may see nine in ten; then the
  * facts the feed decides on: the partner chosen for the AMBER ones it may see (incident_policy).
  */
-async function bulkInsert(database: DatabaseHandle, n: number, partner: string): Promise<void> {
+export async function bulkInsert(database: DatabaseHandle, n: number, partner: string): Promise<void> {
   const example = JSON.parse(readFileSync(path.join(projectRoot(), 'docs/examples/incident.json'), 'utf8')) as Record<string, unknown>;
   const hosts = [
     ...(example['hosts'] as unknown[]),

@@ -27,14 +27,16 @@ import { createAuditModule } from './modules/audit/audit.module.js';
 import { createExchangeModule } from './modules/exchange/exchange.module.js';
 import type { DeliveryWorker } from './modules/exchange/delivery-worker.js';
 import { createPeerClient } from './modules/exchange/peer-client.js';
-import { createFeedsModule, tryPullFromPeer } from './modules/feeds/feeds.module.js';
+import { createFeedsModule, tryPullFromPeer, type FeedsModule } from './modules/feeds/feeds.module.js';
 import { createPeersModule, type OwnKeyRotation } from './modules/peers/peers.module.js';
 import type { PeerDirectory } from './modules/peers/peer-directory.js';
 import { createGroupsModule } from './modules/groups/groups.module.js';
 import { createForumModule } from './modules/forum/forum.module.js';
 import { createForumInquiryModule } from './modules/forum/forum-inquiry.module.js';
 import { createSharingModule } from './modules/sharing/sharing.module.js';
+import type { SharingService } from './modules/sharing/index.js';
 import { createCoordinationModule } from './modules/coordination/coordination.module.js';
+import { createFormatsModule, type FormatsModuleDeps } from './modules/formats/formats.module.js';
 import { createIodefModule } from './modules/formats/iodef.module.js';
 import { createMetricsModule, type MetricsModule, type MetricsSources } from './modules/metrics/metrics.module.js';
 import { wireContacts } from './contact-directory.js';
@@ -112,10 +114,14 @@ async function registerOpenApi(app: FastifyInstance, config: Config): Promise<vo
         { name: 'contacts', description: 'Contact determination: whom to tell about an address, host, domain or AS number' },
         { name: 'federation', description: 'Node to node: signed documents, receipts, peer tokens, feeds' },
         {
+          name: 'formats',
+          description: "Neighbouring tools' formats, out through the sharing policy and in: STIX 2.1, MISP events, IODEF v2",
+        },
+        { name: 'taxii', description: 'TAXII 2.1: the incidents collection peers pull with their peer token' },
+        {
           name: 'coordination',
           description: "A coordinator's overview of its members' activity, and related-activity warnings",
         },
-        { name: 'formats', description: "Neighbouring tools' formats: IODEF v2 and MISP events, out and in" },
       ],
     },
   });
@@ -126,24 +132,29 @@ async function registerOpenApi(app: FastifyInstance, config: Config): Promise<vo
  * owns the port. The whole attack surface is visible here: public documents, `/api/v1` for the
  * team's own handlers and integrators (API tokens), and `/federation/v1` for peer nodes.
  */
-export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
-  const { config, database } = deps;
-  const clock = deps.clock ?? systemClock;
-  const db = database.db;
-
-  const app = Fastify({
+/** The fastify instance with the node's options: body limit, problem+json framework errors, strict validation. */
+function createFastify(deps: AppDeps) {
+  const { config } = deps;
+  return Fastify({
     logger: deps.logger === false ? false : { ...(loggerOptions(config) as object), ...(deps.logStream ? { stream: deps.logStream } : {}) },
     bodyLimit: config.bodyLimitBytes,
     // Our 404/415/400 answers come from the error handler; trust no proxy headers by default.
     return503OnClosing: true,
-    // Plugins open the database and load keys: on a busy machine (a cold PGlite open beside other
-    // work) that can pass fastify's 10 s default, and the node would refuse to start.
+    // Plugins open the database and load keys: on a busy machine that can pass fastify's 10 s default.
     pluginTimeout: 60_000,
     // Framework-level refusals answer in problem+json like everything else (http/error-handler.ts).
     frameworkErrors,
     clientErrorHandler,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
+}
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const { config, database } = deps;
+  const clock = deps.clock ?? systemClock;
+  const db = database.db;
+
+  const app = createFastify(deps);
   app.setValidatorCompiler(strictValidatorCompiler);
   // Metrics first: every request, on every route registered after this, is timed by its pattern.
   const metrics = createMetricsModule({ clock, log: app.log });
@@ -259,10 +270,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     audit: audit.log,
     log: app.log,
   });
+  // Neighbouring tools' formats (issue 16): STIX and TAXII, IODEF, MISP; out through the policy.
+  const formats = wireFormats({ db, clock, config, incidents, sharing: sharing.service, audit: audit.log, feeds, fetch: deps.fetch });
   // Contact determination (issue 15 part 1): route plans from our data and the outside sources.
   const contacts = wireContacts({ config, db, clock, audit: audit.log, fetch: deps.fetch, sites, peers, forums: forums.service });
-  // Neighbouring tools' formats (issue 16): out through the sharing policy, in as our own incidents.
-  const formats = formatModules({ db, clock, config, incidents, sharing: sharing.service, audit: audit.log, fetch: deps.fetch });
   app.decorate('federation', {
     start: () => {
       exchange.start();
@@ -292,7 +303,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     forums.apiRoutes,
     inquiries.apiRoutes,
     contacts.apiRoutes,
-    ...formats,
+    ...formats.apiRoutes,
   ]);
 
   // 4b. GET /metrics; read when scraped: the outbox's depth per peer and the audit chain's head.
@@ -308,12 +319,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     { prefix: '/federation/v1' },
   );
 
-  return app;
-}
+  // 6. /taxii2: TAXII 2.1 for peers (their peer token), what their pull feed would carry, as STIX.
+  await registerTaxii(app, formats.taxiiRoutes, perAddress);
 
-/** The API routes of the format modules (IODEF v2, MISP): each decides exports through the sharing policy. */
-function formatModules(deps: Parameters<typeof createMispModule>[0] & Parameters<typeof createIodefModule>[0]): FastifyPluginAsync[] {
-  return [createIodefModule(deps).apiRoutes, createMispModule(deps).apiRoutes];
+  return app;
 }
 
 /**
@@ -331,10 +340,34 @@ async function registerMetrics(app: FastifyInstance, deps: { metrics: MetricsMod
   });
 }
 
-/**
- * /api/v1: every route needs a bearer API token (and says so in the OpenAPI document); the
- * node's own routes first, then each module's, in the order given.
- */
+function wireFormats(
+  deps: Omit<FormatsModuleDeps, 'authenticatePeer' | 'fetch' | 'config' | 'sharing'> & {
+    config: Config;
+    sharing: SharingService;
+    feeds: Pick<FeedsModule, 'authenticatePeer'>;
+    fetch?: typeof fetch | undefined;
+  },
+): { taxiiRoutes: FastifyPluginAsync; apiRoutes: FastifyPluginAsync[] } {
+  const { feeds, fetch, ...rest } = deps;
+  const stixAndTaxii = createFormatsModule({ ...rest, authenticatePeer: feeds.authenticatePeer, ...(fetch ? { fetch } : {}) });
+  const others = { ...rest, fetch };
+  return {
+    taxiiRoutes: stixAndTaxii.taxiiRoutes,
+    apiRoutes: [stixAndTaxii.apiRoutes, createIodefModule(others).apiRoutes, createMispModule(others).apiRoutes],
+  };
+}
+
+/** /taxii2, with the open surfaces' per-address limit like /federation/v1. */
+async function registerTaxii(app: FastifyInstance, routes: FastifyPluginAsync, perAddress: onRequestHookHandler | null): Promise<void> {
+  await app.register(
+    async (scope) => {
+      if (perAddress) scope.addHook('onRequest', perAddress);
+      await scope.register(routes);
+    },
+    { prefix: '/taxii2' },
+  );
+}
+
 async function registerApiRoutes(
   app: FastifyInstance,
   deps: {

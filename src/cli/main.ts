@@ -28,6 +28,7 @@ import { contactsCommands } from './contacts-commands.js';
 import { formatCommands } from './format-commands.js';
 import { iodefFormat } from './iodef-commands.js';
 import { mispCommands, mispFormat } from './misp-commands.js';
+import { stixCommands, stixFormat } from './stix-commands.js';
 import { AuditBrokenError, extraCommands } from './extra-commands.js';
 
 /**
@@ -209,8 +210,9 @@ ${CONFIG_FLAGS_HELP}`,
   ...inquiryCommands,
   ...incidentCommands,
   ...contactsCommands,
-  ...formatCommands([iodefFormat, mispFormat]),
+  ...formatCommands([stixFormat, mispFormat, iodefFormat]),
   ...mispCommands,
+  ...stixCommands,
 };
 
 function usage(): string {

@@ -413,6 +413,86 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/imports/iodef": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * File an IODEF v2 document as an incident (idempotent by IncidentID)
+         * @description The body is an IODEF-Document (application/xml or text/xml). A DOCTYPE or entity declaration, malformed XML, a wrong root or a missing required element is 400 import-invalid with `pointer` (an XPath-like path to the first failing element); nothing is filed. The same IncidentID with the same content again: unchanged; with new content: the incident is updated and journaled.
+         */
+        post: operations["importIodef"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/imports/misp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * File a MISP event (with or without its {"Event": ...} wrapper) as an incident
+         * @description Validated first (400 import-invalid with `pointer`, nothing filed). Idempotent by event uuid: the same event again files nothing (unchanged), a changed one updates the incident it became (journaled). 201 when created, 200 otherwise.
+         */
+        post: operations["importMispEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/imports/stix": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * File the incidents of a STIX 2.1 bundle as incidents of ours (idempotent per STIX id)
+         * @description Each `incident` object becomes one incident (a bundle without one: its indicators and observables as one incident). Checked first: 400 import-invalid with `pointer`, nothing filed. The same object again is `unchanged`; the same id with new content updates the incident filed before and journals it. Every import is audited (format.import). Label: the strictest TLP marking (TLP 1.0 ids read as 2.0); none: AMBER.
+         */
+        post: operations["importStix"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/imports/taxii": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pull a TAXII 2.1 collection and file what it serves through the STIX import (resumes where the last pull stopped)
+         * @description Pages with next, then added_after on the next pull; where it stopped is kept per collection URL after every page, so a pull broken halfway resumes without duplicates. Each page is imported as a bundle (idempotent per STIX id). 502 peer-unreachable when the server does not answer or refuses (its code in the detail).
+         */
+        post: operations["pullTaxiiCollection"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/incidents": {
         parameters: {
             query?: never;
@@ -551,6 +631,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/incidents/{ref}/iodef": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The incident as an IODEF v2 document (RFC 7970)
+         * @description With ?for=<team>: what a share to that team would carry, decided by the sharing policy (purpose direct) and audited; a deny is 403 policy-denied. Without it: the incident as this node holds it (with its journal as History), audited with the format and the actor.
+         */
+        get: operations["exportIncidentIodef"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/incidents/{ref}/journal": {
         parameters: {
             query?: never;
@@ -601,6 +701,46 @@ export interface paths {
         /** Set or clear the legal hold, with a reason (audited); a held incident's personal data cannot be erased */
         put: operations["setLegalHold"];
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/incidents/{ref}/misp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The incident as a MISP event (MISP core format)
+         * @description With ?for=<teamId>: what a share to that team would carry, decided and audited by the sharing policy (403 policy-denied when refused). Without it: the incident as this node holds it, for our own tools; audited with the format and the actor.
+         */
+        get: operations["exportIncidentMisp"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/incidents/{ref}/misp/push": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Push the incident as an event to the team's MISP instance (HIKESHI_MISP_URL)
+         * @description Adds the event, or edits it when the instance holds it already (same uuid). The export is the incident as held unless ?for=<teamId> is given (then the sharing policy decides, as for a share). 409 misp-not-configured, 502 misp-unavailable.
+         */
+        post: operations["pushIncidentMisp"];
         delete?: never;
         options?: never;
         head?: never;
@@ -684,6 +824,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/incidents/{ref}/stix": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The incident as a STIX 2.1 bundle (for our own tools, or as a share to ?for=<team> would carry it)
+         * @description Content type application/stix+json;version=2.1. With `for`, the sharing policy decides (purpose direct) and records the decision with the bundle digest; refused: 403 policy-denied. Without it, the incident as this node holds it, audited (format.export). Ids are deterministic: a re-export names the same objects. See docs/stix.md.
+         */
+        get: operations["exportIncidentStix"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/inquiries": {
         parameters: {
             query?: never;
@@ -732,6 +892,26 @@ export interface paths {
          * @description The sharing policy decides the answer for the poster (purpose direct), audited. A later answer replaces an earlier one; all are kept.
          */
         post: operations["answerInquiry"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/misp/pull": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pull the events changed since the last pull from the team's MISP instance into incidents
+         * @description Pages through events/restSearch and imports each (idempotent); where it stopped is kept, so a pull broken halfway resumes without duplicates. 409 misp-not-configured, 502 misp-unavailable.
+         */
+        post: operations["pullMispEvents"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1142,6 +1322,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/stix/extension-schema.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The JSON schema of the Hikeshi property extension on STIX incident objects */
+        get: operations["getStixExtensionSchema"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/tokens": {
         parameters: {
             query?: never;
@@ -1370,6 +1567,111 @@ export interface paths {
         };
         /** RFC 2350 team description */
         get: operations["getRfc2350Description"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/taxii2/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** TAXII 2.1 discovery */
+        get: operations["taxiiDiscovery"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/taxii2/api/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The TAXII 2.1 API root */
+        get: operations["taxiiApiRoot"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/taxii2/api/collections/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The collections of the API root (one: incidents) */
+        get: operations["taxiiCollections"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/taxii2/api/collections/{id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One collection */
+        get: operations["taxiiCollection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/taxii2/api/collections/{id}/manifest/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The manifest of the objects the calling peer may pull (ids, versions, date_added) */
+        get: operations["taxiiGetManifest"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/taxii2/api/collections/{id}/objects/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The STIX objects the sharing policy lets the calling peer pull (purpose pull-feed), a page at a time
+         * @description Exactly what GET /federation/v1/feed serves this peer, each incident as the STIX objects of its export for it; audited (disclosure.feed-page) before it is served. Headers X-TAXII-Date-Added-First/-Last. limit at most 10000 objects; an incident's objects are never split, so the first incident of a page may exceed it.
+         */
+        get: operations["taxiiGetObjects"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3386,6 +3688,19 @@ export interface components {
             /** @enum {number} */
             v: 1;
         };
+        IodefImportResult: {
+            /** Format: uuid */
+            id: string;
+            /** @description The IncidentID name and value, "name:value". */
+            objectId: string;
+            /** @description Our reference number for the incident. */
+            ref: string;
+            /**
+             * @description created: a new incident; updated: the same IncidentID with new content; unchanged: filed before, nothing done.
+             * @enum {unknown}
+             */
+            status: "created" | "updated" | "unchanged";
+        };
         JournalEntry: {
             /** @description Who: a token subject, or a peer team for entries that came from it. */
             actor: string;
@@ -3485,6 +3800,71 @@ export interface components {
         };
         /** @description A message document; `type` selects the body. */
         MessageDocument: components["schemas"]["IncidentReportDocument"] | components["schemas"]["IncidentUpdateDocument"] | components["schemas"]["InvestigationRequestDocument"] | components["schemas"]["InvestigationResultDocument"] | components["schemas"]["ReceiptDocument"] | components["schemas"]["KeyRotationDocument"] | components["schemas"]["TokenRequestDocument"] | components["schemas"]["ActivitySummaryDocument"] | components["schemas"]["ActivityRelatedDocument"] | components["schemas"]["ActivityWithdrawnDocument"] | components["schemas"]["FeedPageDocument"] | components["schemas"]["AuditHeadDocument"] | components["schemas"]["ForumRosterDocument"] | components["schemas"]["PeerIntroductionDocument"] | components["schemas"]["ForumInquiryDocument"] | components["schemas"]["ForumInquiryAnswerDocument"] | components["schemas"]["ForumApplicationDocument"] | components["schemas"]["ForumSponsorshipDocument"] | components["schemas"]["IncidentCorrectionDocument"] | components["schemas"]["IncidentCorrectionAckDocument"] | components["schemas"]["RelayForwardDocument"] | components["schemas"]["RelayDeliveredDocument"] | components["schemas"]["RelayRefusedDocument"];
+        MispEventDocument: {
+            Event: {
+                /** @description 0 initial, 1 ongoing, 2 completed. */
+                analysis: string;
+                Attribute: {
+                    category: string;
+                    comment: string;
+                    disable_correlation: boolean;
+                    distribution: string;
+                    Tag?: {
+                        colour?: string;
+                        name: string;
+                    }[];
+                    to_ids: boolean;
+                    type: string;
+                    uuid: string;
+                    value: string;
+                }[];
+                date: string;
+                /** @description 0 your organisation only, 1 this community only, 2 connected communities, 3 all communities. */
+                distribution: string;
+                info: string;
+                Orgc: {
+                    name: string;
+                    uuid: string;
+                };
+                published: boolean;
+                Tag: {
+                    colour?: string;
+                    name: string;
+                }[];
+                /** @description 1 high, 2 medium, 3 low, 4 undefined. */
+                threat_level_id: string;
+                /** @description Seconds since the epoch of the last change. */
+                timestamp: string;
+                uuid: string;
+            };
+        };
+        MispImportResult: {
+            eventUuid: string;
+            incident: {
+                /** Format: uuid */
+                id: string;
+                ref: string;
+            };
+            /** @enum {unknown} */
+            status: "created" | "updated" | "unchanged";
+        };
+        MispPullResult: {
+            created: number;
+            /** @description Events that did not validate: skipped, nothing filed for them. */
+            invalid: number;
+            pages: number;
+            /** @description The event timestamp the next pull starts from. */
+            since: number;
+            unchanged: number;
+            updated: number;
+        };
+        MispPushResult: {
+            /** @enum {unknown} */
+            action: "added" | "edited";
+            eventUuid: string;
+            /** @description The MISP instance (origin only). */
+            server: string;
+        };
         Observable: {
             /**
              * @description ip: the same host address; network: addresses in the same /24 (IPv4) or /48 (IPv6), not the same address; domain: the same host or domain name; indicator: the same indicator ("<kind>:<value>").
@@ -5912,6 +6292,208 @@ export interface operations {
             500: components["responses"]["Problem"];
         };
     };
+    importIodef: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description An IODEF-Document (urn:ietf:params:xml:ns:iodef-2.0, version 2.00) as XML. */
+        requestBody: {
+            content: {
+                "application/xml": string;
+                "text/xml": string;
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IodefImportResult"];
+                };
+            };
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IodefImportResult"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    importMispEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description A MISP event (core format). */
+        requestBody: {
+            content: {
+                "application/json": {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MispImportResult"];
+                };
+            };
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MispImportResult"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    importStix: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description A STIX 2.1 bundle. */
+        requestBody: {
+            content: {
+                "application/json": {
+                    id: string;
+                    objects: ({
+                        id: string;
+                        type: string;
+                    } & {
+                        [key: string]: unknown;
+                    })[];
+                    /** @enum {string} */
+                    type: "bundle";
+                } & {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description The id of the imported bundle. */
+                        bundle: string;
+                        /** @enum {string} */
+                        format: "stix";
+                        items: {
+                            incident: {
+                                /** Format: uuid */
+                                id: string;
+                                ref: string;
+                            };
+                            /** @description The STIX id the incident was filed under (the incident object, or the bundle). */
+                            objectId: string;
+                            /**
+                             * @description created: filed now; updated: the same STIX id with new content; unchanged: imported before as it is.
+                             * @enum {unknown}
+                             */
+                            outcome: "created" | "updated" | "unchanged";
+                        }[];
+                    };
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    pullTaxiiCollection: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The API root URL, e.g. https://node.example/taxii2/api/ */
+                    apiRoot: string;
+                    collectionId: string;
+                    limit?: number;
+                    /** @description The bearer token the server takes (a Hikeshi node: our peer token there). Never stored or logged. */
+                    token: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            incident: {
+                                id: string;
+                                ref: string;
+                            };
+                            objectId: string;
+                            /** @enum {unknown} */
+                            outcome: "created" | "updated" | "unchanged";
+                        }[];
+                        objects: number;
+                        pages: number;
+                        /** @description The collection URL: where the pull resumes is kept under it. */
+                        source: string;
+                    };
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+            502: components["responses"]["Problem"];
+        };
+    };
     listIncidents: {
         parameters: {
             query?: {
@@ -6307,6 +6889,39 @@ export interface operations {
             500: components["responses"]["Problem"];
         };
     };
+    exportIncidentIodef: {
+        parameters: {
+            query?: {
+                /** @description A peer team id: the export is what a share to that team would carry, decided and audited by the sharing policy (403 policy-denied when refused). Without it: the incident as this node holds it, for our own tools. */
+                for?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Reference number (URL-encoded, e.g. CSIRT%232026-000042) or id. */
+                ref: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description An IODEF-Document (urn:ietf:params:xml:ns:iodef-2.0, version 2.00) as XML. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/xml": string;
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
     listJournalEntries: {
         parameters: {
             query?: {
@@ -6470,6 +7085,74 @@ export interface operations {
             413: components["responses"]["Problem"];
             415: components["responses"]["Problem"];
             500: components["responses"]["Problem"];
+        };
+    };
+    exportIncidentMisp: {
+        parameters: {
+            query?: {
+                /** @description A peer team id: export what a share to that team would carry (sharing policy, redaction, audited). Without it: the incident as held, for our own tools. */
+                for?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Reference number (URL-encoded, e.g. CSIRT%232026-000042) or id. */
+                ref: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MispEventDocument"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    pushIncidentMisp: {
+        parameters: {
+            query?: {
+                /** @description A peer team id: export what a share to that team would carry (sharing policy, redaction, audited). Without it: the incident as held, for our own tools. */
+                for?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Reference number (URL-encoded, e.g. CSIRT%232026-000042) or id. */
+                ref: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MispPushResult"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+            502: components["responses"]["Problem"];
         };
     };
     getIncidentPolicy: {
@@ -6700,6 +7383,51 @@ export interface operations {
             500: components["responses"]["Problem"];
         };
     };
+    exportIncidentStix: {
+        parameters: {
+            query?: {
+                /** @description Team id of the recipient: the bundle is what a share to that team would carry (decided and audited by the sharing policy, 403 policy-denied when refused). Without it: the incident as this node holds it, for our own tools. */
+                for?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Reference number (URL-encoded, e.g. CSIRT%232026-000042) or id. */
+                ref: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A STIX 2.1 bundle. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/stix+json;version=2.1": {
+                        id: string;
+                        objects: ({
+                            id: string;
+                            type: string;
+                        } & {
+                            [key: string]: unknown;
+                        })[];
+                        /** @enum {string} */
+                        type: "bundle";
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
     listInquiries: {
         parameters: {
             query?: {
@@ -6790,6 +7518,35 @@ export interface operations {
             413: components["responses"]["Problem"];
             415: components["responses"]["Problem"];
             500: components["responses"]["Problem"];
+        };
+    };
+    pullMispEvents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MispPullResult"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+            502: components["responses"]["Problem"];
         };
     };
     getOverview: {
@@ -7724,6 +8481,35 @@ export interface operations {
             500: components["responses"]["Problem"];
         };
     };
+    getStixExtensionSchema: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A JSON Schema (draft 2020-12). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
     createToken: {
         parameters: {
             query?: never;
@@ -8093,6 +8879,1080 @@ export interface operations {
             };
             429: components["responses"]["Problem"];
             503: components["responses"]["Problem"];
+        };
+    };
+    taxiiDiscovery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Discovery. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/taxii+json;version=2.1": {
+                        api_roots: string[];
+                        default?: string;
+                        description?: string;
+                        title: string;
+                    };
+                };
+            };
+            /** @description A TAXII 2.1 error message. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/taxii+json;version=2.1": {
+                        description?: string;
+                        details?: {
+                            [key: string]: unknown;
+                        };
+                        error_code?: string;
+                        /** @description The problem code (docs/errors.md) this error is. */
+                        hikeshi_code?: string;
+                        http_status?: string;
+                        title: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description A TAXII 2.1 error message. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/taxii+json;version=2.1": {
+                        description?: string;
+                        details?: {
+                            [key: string]: unknown;
+                        };
+                        error_code?: string;
+                        /** @description The problem code (docs/errors.md) this error is. */
+                        hikeshi_code?: string;
+                        http_status?: string;
+                        title: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description A TAXII 2.1 error message. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/taxii+json;version=2.1": {
+                        description?: string;
+                        details?: {
+                            [key: string]: unknown;
+                        };
+                        error_code?: string;
+                        /** @description The problem code (docs/errors.md) this error is. */
+                        hikeshi_code?: string;
+                        http_status?: string;
+                        title: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description A TAXII 2.1 error message. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/taxii+json;version=2.1": {
+                        description?: string;
+                        details?: {
+                            [key: string]: unknown;
+                        };
+                        error_code?: string;
+                        /** @description The problem code (docs/errors.md) this error is. */
+                        hikeshi_code?: string;
+                        http_status?: string;
+                        title: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description A TAXII 2.1 error message. */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/taxii+json;version=2.1": {
+                        description?: string;
+                        details?: {
+                            [key: string]: unknown;
+                        };
+                        error_code?: string;
+                        /** @description The problem code (docs/errors.md) this error is. */
+                        hikeshi_code?: string;
+                        http_status?: string;
+                        title: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description A TAXII 2.1 error message. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/taxii+json;version=2.1": {
+                        description?: string;
+                        details?: {
+                            [key: string]: unknown;
+                        };
+                        error_code?: string;
+                        /** @description The problem code (docs/errors.md) this error is. */
+                        hikeshi_code?: string;
+                        http_status?: string;
+                        title: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description A TAXII 2.1 error message. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/taxii+json;version=2.1": {
+                        description?: string;
+                        details?: {
+                            [key: string]: unknown;
+                        };
+                        error_code?: string;
+                        /** @description The problem code (docs/errors.md) this error is. */
+                        hikeshi_code?: string;
+                        http_status?: string;
+                        title: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+    };
+    taxiiApiRoot: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description API root. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/taxii+json;version=2.1": {
+                        description?: string;
+                        max_content_length: number;
+                        title: string;
+                        versions: string[];
+                    };
+                };
+            };
+            /** @description A TAXII 2.1 error message. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/taxii+json;version=2.1": {
+                        description?: string;
+                        details?: {
+                            [key: string]: unknown;
+                        };
+                        error_code?: string;
+                        /** @description The problem code (docs/errors.md) this error is. */
+                        hikeshi_code?: string;
+                        http_status?: string;
+                        title: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description A TAXII 2.1 error message. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/taxii+json;version=2.1": {
+                        description?: string;
+                        details?: {
+                            [key: string]: unknown;
+                        };
+                        error_code?: string;
+                        /** @description The problem code (docs/errors.md) this error is. */
+                        hikeshi_code?: string;
+                        http_status?: string;
+                        title: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description A TAXII 2.1 error message. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/taxii+json;version=2.1": {
+                        description?: string;
+                        details?: {
+                            [key: string]: unknown;
+                        };
+                        error_code?: string;
+                        /** @description The problem code (docs/errors.md) this error is. */
+                        hikeshi_code?: string;
+                        http_status?: string;
+                        title: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description A TAXII 2.1 error message. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/taxii+json;version=2.1": {
+                        description?: string;
+                        details?: {
+                            [key: string]: unknown;
+                        };
+                        error_code?: string;
+                        /** @description The problem code (docs/errors.md) this error is. */
+                        hikeshi_code?: string;
+                        http_status?: string;
+                        title: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description A TAXII 2.1 error message. */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/taxii+json;version=2.1": {
+                        description?: string;
+                        details?: {
+                            [key: string]: unknown;
+                        };
+                        error_code?: string;
+                        /** @description The problem code (docs/errors.md) this error is. */
+                        hikeshi_code?: string;
+                        http_status?: string;
+                        title: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description A TAXII 2.1 error message. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/taxii+json;version=2.1": {
+                        description?: string;
+                        details?: {
+                            [key: string]: unknown;
+                        };
+                        error_code?: string;
+                        /** @description The problem code (docs/errors.md) this error is. */
+                        hikeshi_code?: string;
+                        http_status?: string;
+                        title: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description A TAXII 2.1 error message. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/taxii+json;version=2.1": {
+                        description?: string;
+                        details?: {
+                            [key: string]: unknown;
+                        };
+                        error_code?: string;
+                        /** @description The problem code (docs/errors.md) this error is. */
+                        hikeshi_code?: string;
+                        http_status?: string;
+                        title: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+    };
+    taxiiCollections: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Collections. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/taxii+json;version=2.1": {
+                        collections: {
+                            can_read: boolean;
+                            can_write: boolean;
+                            description?: string;
+                            id: string;
+                            media_types: string[];
+                            title: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description A TAXII 2.1 error message. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/taxii+json;version=2.1": {
+                        description?: string;
+                        details?: {
+                            [key: string]: unknown;
+                        };
+                        error_code?: string;
+                        /** @description The problem code (docs/errors.md) this error is. */
+                        hikeshi_code?: string;
+                        http_status?: string;
+                        title: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description A TAXII 2.1 error message. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/taxii+json;version=2.1": {
+                        description?: string;
+                        details?: {
+                            [key: string]: unknown;
+                        };
+                        error_code?: string;
+                        /** @description The problem code (docs/errors.md) this error is. */
+                        hikeshi_code?: string;
+                        http_status?: string;
+                        title: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description A TAXII 2.1 error message. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/taxii+json;version=2.1": {
+                        description?: string;
+                        details?: {
+                            [key: string]: unknown;
+                        };
+                        error_code?: string;
+                        /** @description The problem code (docs/errors.md) this error is. */
+                        hikeshi_code?: string;
+                        http_status?: string;
+                        title: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description A TAXII 2.1 error message. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/taxii+json;version=2.1": {
+                        description?: string;
+                        details?: {
+                            [key: string]: unknown;
+                        };
+                        error_code?: string;
+                        /** @description The problem code (docs/errors.md) this error is. */
+                        hikeshi_code?: string;
+                        http_status?: string;
+                        title: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description A TAXII 2.1 error message. */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/taxii+json;version=2.1": {
+                        description?: string;
+                        details?: {
+                            [key: string]: unknown;
+                        };
+                        error_code?: string;
+                        /** @description The problem code (docs/errors.md) this error is. */
+                        hikeshi_code?: string;
+                        http_status?: string;
+                        title: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description A TAXII 2.1 error message. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/taxii+json;version=2.1": {
+                        description?: string;
+                        details?: {
+                            [key: string]: unknown;
+                        };
+                        error_code?: string;
+                        /** @description The problem code (docs/errors.md) this error is. */
+                        hikeshi_code?: string;
+                        http_status?: string;
+                        title: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description A TAXII 2.1 error message. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/taxii+json;version=2.1": {
+                        description?: string;
+                        details?: {
+                            [key: string]: unknown;
+                        };
+                        error_code?: string;
+                        /** @description The problem code (docs/errors.md) this error is. */
+                        hikeshi_code?: string;
+                        http_status?: string;
+                        title: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+    };
+    taxiiCollection: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A collection. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/taxii+json;version=2.1": {
+                        can_read: boolean;
+                        can_write: boolean;
+                        description?: string;
+                        id: string;
+                        media_types: string[];
+                        title: string;
+                    };
+                };
+            };
+            /** @description A TAXII 2.1 error message. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/taxii+json;version=2.1": {
+                        description?: string;
+                        details?: {
+                            [key: string]: unknown;
+                        };
+                        error_code?: string;
+                        /** @description The problem code (docs/errors.md) this error is. */
+                        hikeshi_code?: string;
+                        http_status?: string;
+                        title: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description A TAXII 2.1 error message. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/taxii+json;version=2.1": {
+                        description?: string;
+                        details?: {
+                            [key: string]: unknown;
+                        };
+                        error_code?: string;
+                        /** @description The problem code (docs/errors.md) this error is. */
+                        hikeshi_code?: string;
+                        http_status?: string;
+                        title: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description A TAXII 2.1 error message. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/taxii+json;version=2.1": {
+                        description?: string;
+                        details?: {
+                            [key: string]: unknown;
+                        };
+                        error_code?: string;
+                        /** @description The problem code (docs/errors.md) this error is. */
+                        hikeshi_code?: string;
+                        http_status?: string;
+                        title: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description A TAXII 2.1 error message. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/taxii+json;version=2.1": {
+                        description?: string;
+                        details?: {
+                            [key: string]: unknown;
+                        };
+                        error_code?: string;
+                        /** @description The problem code (docs/errors.md) this error is. */
+                        hikeshi_code?: string;
+                        http_status?: string;
+                        title: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description A TAXII 2.1 error message. */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/taxii+json;version=2.1": {
+                        description?: string;
+                        details?: {
+                            [key: string]: unknown;
+                        };
+                        error_code?: string;
+                        /** @description The problem code (docs/errors.md) this error is. */
+                        hikeshi_code?: string;
+                        http_status?: string;
+                        title: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description A TAXII 2.1 error message. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/taxii+json;version=2.1": {
+                        description?: string;
+                        details?: {
+                            [key: string]: unknown;
+                        };
+                        error_code?: string;
+                        /** @description The problem code (docs/errors.md) this error is. */
+                        hikeshi_code?: string;
+                        http_status?: string;
+                        title: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description A TAXII 2.1 error message. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/taxii+json;version=2.1": {
+                        description?: string;
+                        details?: {
+                            [key: string]: unknown;
+                        };
+                        error_code?: string;
+                        /** @description The problem code (docs/errors.md) this error is. */
+                        hikeshi_code?: string;
+                        http_status?: string;
+                        title: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+    };
+    taxiiGetManifest: {
+        parameters: {
+            query?: {
+                /** @description Only objects added (their incident changed) after this time. */
+                added_after?: string;
+                /** @description At most this many objects (default 1000); a page may hold fewer. */
+                limit?: number;
+                /** @description Comma-separated STIX ids. */
+                "match[id]"?: string;
+                /** @description Comma-separated STIX types. */
+                "match[type]"?: string;
+                /** @description The `next` of the previous page: resumes exactly there (it does not expire). */
+                next?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A manifest. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/taxii+json;version=2.1": {
+                        more: boolean;
+                        next?: string;
+                        objects?: {
+                            date_added: string;
+                            id: string;
+                            media_type: string;
+                            version: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description A TAXII 2.1 error message. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/taxii+json;version=2.1": {
+                        description?: string;
+                        details?: {
+                            [key: string]: unknown;
+                        };
+                        error_code?: string;
+                        /** @description The problem code (docs/errors.md) this error is. */
+                        hikeshi_code?: string;
+                        http_status?: string;
+                        title: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description A TAXII 2.1 error message. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/taxii+json;version=2.1": {
+                        description?: string;
+                        details?: {
+                            [key: string]: unknown;
+                        };
+                        error_code?: string;
+                        /** @description The problem code (docs/errors.md) this error is. */
+                        hikeshi_code?: string;
+                        http_status?: string;
+                        title: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description A TAXII 2.1 error message. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/taxii+json;version=2.1": {
+                        description?: string;
+                        details?: {
+                            [key: string]: unknown;
+                        };
+                        error_code?: string;
+                        /** @description The problem code (docs/errors.md) this error is. */
+                        hikeshi_code?: string;
+                        http_status?: string;
+                        title: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description A TAXII 2.1 error message. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/taxii+json;version=2.1": {
+                        description?: string;
+                        details?: {
+                            [key: string]: unknown;
+                        };
+                        error_code?: string;
+                        /** @description The problem code (docs/errors.md) this error is. */
+                        hikeshi_code?: string;
+                        http_status?: string;
+                        title: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description A TAXII 2.1 error message. */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/taxii+json;version=2.1": {
+                        description?: string;
+                        details?: {
+                            [key: string]: unknown;
+                        };
+                        error_code?: string;
+                        /** @description The problem code (docs/errors.md) this error is. */
+                        hikeshi_code?: string;
+                        http_status?: string;
+                        title: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description A TAXII 2.1 error message. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/taxii+json;version=2.1": {
+                        description?: string;
+                        details?: {
+                            [key: string]: unknown;
+                        };
+                        error_code?: string;
+                        /** @description The problem code (docs/errors.md) this error is. */
+                        hikeshi_code?: string;
+                        http_status?: string;
+                        title: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description A TAXII 2.1 error message. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/taxii+json;version=2.1": {
+                        description?: string;
+                        details?: {
+                            [key: string]: unknown;
+                        };
+                        error_code?: string;
+                        /** @description The problem code (docs/errors.md) this error is. */
+                        hikeshi_code?: string;
+                        http_status?: string;
+                        title: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+    };
+    taxiiGetObjects: {
+        parameters: {
+            query?: {
+                /** @description Only objects added (their incident changed) after this time. */
+                added_after?: string;
+                /** @description At most this many objects (default 1000); a page may hold fewer. */
+                limit?: number;
+                /** @description Comma-separated STIX ids. */
+                "match[id]"?: string;
+                /** @description Comma-separated STIX types. */
+                "match[type]"?: string;
+                /** @description The `next` of the previous page: resumes exactly there (it does not expire). */
+                next?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description An envelope. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/taxii+json;version=2.1": {
+                        more: boolean;
+                        next?: string;
+                        objects?: ({
+                            id: string;
+                            type: string;
+                        } & {
+                            [key: string]: unknown;
+                        })[];
+                    };
+                };
+            };
+            /** @description A TAXII 2.1 error message. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/taxii+json;version=2.1": {
+                        description?: string;
+                        details?: {
+                            [key: string]: unknown;
+                        };
+                        error_code?: string;
+                        /** @description The problem code (docs/errors.md) this error is. */
+                        hikeshi_code?: string;
+                        http_status?: string;
+                        title: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description A TAXII 2.1 error message. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/taxii+json;version=2.1": {
+                        description?: string;
+                        details?: {
+                            [key: string]: unknown;
+                        };
+                        error_code?: string;
+                        /** @description The problem code (docs/errors.md) this error is. */
+                        hikeshi_code?: string;
+                        http_status?: string;
+                        title: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description A TAXII 2.1 error message. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/taxii+json;version=2.1": {
+                        description?: string;
+                        details?: {
+                            [key: string]: unknown;
+                        };
+                        error_code?: string;
+                        /** @description The problem code (docs/errors.md) this error is. */
+                        hikeshi_code?: string;
+                        http_status?: string;
+                        title: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description A TAXII 2.1 error message. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/taxii+json;version=2.1": {
+                        description?: string;
+                        details?: {
+                            [key: string]: unknown;
+                        };
+                        error_code?: string;
+                        /** @description The problem code (docs/errors.md) this error is. */
+                        hikeshi_code?: string;
+                        http_status?: string;
+                        title: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description A TAXII 2.1 error message. */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/taxii+json;version=2.1": {
+                        description?: string;
+                        details?: {
+                            [key: string]: unknown;
+                        };
+                        error_code?: string;
+                        /** @description The problem code (docs/errors.md) this error is. */
+                        hikeshi_code?: string;
+                        http_status?: string;
+                        title: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description A TAXII 2.1 error message. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/taxii+json;version=2.1": {
+                        description?: string;
+                        details?: {
+                            [key: string]: unknown;
+                        };
+                        error_code?: string;
+                        /** @description The problem code (docs/errors.md) this error is. */
+                        hikeshi_code?: string;
+                        http_status?: string;
+                        title: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description A TAXII 2.1 error message. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/taxii+json;version=2.1": {
+                        description?: string;
+                        details?: {
+                            [key: string]: unknown;
+                        };
+                        error_code?: string;
+                        /** @description The problem code (docs/errors.md) this error is. */
+                        hikeshi_code?: string;
+                        http_status?: string;
+                        title: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
         };
     };
 }

@@ -97,6 +97,10 @@ export const PROBLEMS = {
     title:
       'The MISP instance could not be reached, failed, refused the key, or answered something that is not a MISP answer; nothing was filed',
   },
+  'not-acceptable': {
+    status: 406,
+    title: 'No representation the Accept header allows: TAXII 2.1 serves application/taxii+json;version=2.1',
+  },
   // relays and signed provenance (docs/federation-protocol.md §5.18, §5.21, §5.22)
   'provenance-invalid': {
     status: 400,

@@ -7,9 +7,10 @@ import { decodeCursor, encodeCursor } from '../../http/cursor.js';
 import { ProblemError } from '../../http/problem.js';
 import type { Tlp } from '../../../schemas/common.schema.js';
 import type { FeedItem, FeedPageBody } from '../../../schemas/federation.schema.js';
-import type { ActivitySummary } from '../../../schemas/policy.schema.js';
+import type { Incident } from '../../../schemas/incident.schema.js';
+import type { ActivitySummary, PolicyDecision } from '../../../schemas/policy.schema.js';
 import { listIncidentsByChange, type ChangePosition } from '../incidents/incidents.module.js';
-import { stricterTlp } from '../policy/index.js';
+import { stricterTlp, type PolicyPayload } from '../policy/index.js';
 import type { SharingOutcome, SharingService } from '../sharing/index.js';
 import type { PeerDirectory, PeerRecord } from '../peers/peers.module.js';
 import { envelopeText, newDocument, tlpRequiresSealing } from '../exchange/exchange.module.js';
@@ -53,7 +54,7 @@ const MIN_SCAN = 1000;
 
 const DIGITS = /^[0-9]{1,20}$/;
 
-function decodePosition(cursor: string): ChangePosition {
+export function decodePosition(cursor: string): ChangePosition {
   const { x, s } = decodeCursor(cursor, { x: 'string', s: 'string' }) as { x: string; s: string };
   if (!DIGITS.test(x) || !DIGITS.test(s)) {
     throw new ProblemError('validation-failed', 'cursor is not valid', {
@@ -63,8 +64,102 @@ function decodePosition(cursor: string): ChangePosition {
   return { xid: x, seq: s };
 }
 
-const encodePosition = (p: ChangePosition | null): string => encodeCursor(p ? { x: p.xid, s: p.seq } : { x: '0', s: '0' });
+export const encodePosition = (p: ChangePosition | null): string => encodeCursor(p ? { x: p.xid, s: p.seq } : { x: '0', s: '0' });
 const positionText = (p: ChangePosition): string => `${p.xid}.${p.seq}`;
+
+/** One incident the policy let go to the peer, as `render` made it. */
+export interface FeedServed<T> {
+  incident: Incident;
+  outcome: SharingOutcome;
+  content: T;
+  position: ChangePosition;
+}
+
+export interface FeedSelection<T> {
+  served: Array<FeedServed<T>>;
+  /** The refusals met on the way (counted by rule in the audit, never listed). */
+  denied: SharingOutcome[];
+  /** Where the next page starts (the last incident read), null when nothing was read. */
+  position: ChangePosition | null;
+  /** Nothing after `position` to read now. */
+  exhausted: boolean;
+}
+
+export interface FeedSelectOptions<T> {
+  /** What each allowed item becomes (the feed: a report body or the summary; TAXII: STIX objects). */
+  render: (incident: Incident, payload: PolicyPayload, decision: PolicyDecision) => T;
+  /** How much of `limit` an item uses (default 1): TAXII counts objects. At least one item is served. */
+  weigh?: (content: T) => number;
+  /** What an item weighs before any was weighed: sizes the first read (default 1). */
+  expectedWeight?: number;
+  /** Incidents passed over without a decision (TAXII's added_after). */
+  skip?: (incident: Incident) => boolean;
+}
+
+/**
+ * THE selection of what a peer may pull (purpose pull-feed), shared by the pull feed and the
+ * TAXII collection so the two cannot disagree: incidents in the node's order of changes from
+ * `start`, each decided by the sharing policy, until `limit` is used or the scan budget is spent.
+ * Records nothing: the caller records what it serves (sharing.recordFeedPage) before serving it.
+ */
+export async function selectForPeer<T>(
+  deps: { db: Db; sharing: Pick<SharingService, 'evaluateMany'> },
+  peer: PeerRecord,
+  start: ChangePosition | null,
+  limit: number,
+  options: FeedSelectOptions<T>,
+): Promise<FeedSelection<T>> {
+  const weigh = options.weigh ?? (() => 1);
+  let position = start;
+  const served: Array<FeedServed<T>> = [];
+  const denied: SharingOutcome[] = [];
+  const budget = Math.max(MIN_SCAN, limit * SCAN_FACTOR);
+  let used = 0;
+  let scanned = 0;
+  let exhausted = false;
+  let full = false;
+
+  while (!full && used < limit && scanned < budget) {
+    // Read about what should fill the page at the share allowed so far (plus a little): every
+    // incident read is decided and rendered, so reading far past the page is wasted work.
+    // With weights (TAXII: objects), an item uses about the average weight so far of the limit.
+    const need = limit - used;
+    const allowedShare = scanned > 0 ? Math.max(served.length / scanned, 0.05) : 1;
+    const perItem = served.length > 0 ? used / served.length : (options.expectedWeight ?? 1);
+    const want = Math.min(BATCH, budget - scanned, Math.ceil(need / perItem / allowedShare) + 8);
+    const batch = await listIncidentsByChange(deps.db, position, want);
+    const incidents = batch.items.map((i) => i.incident).filter((i) => !options.skip?.(i));
+    const byRef = new Map(incidents.map((i) => [i.ref, i]));
+    const outcomes = await deps.sharing.evaluateMany(deps.db, incidents, { teamId: peer.teamId }, 'pull-feed', {
+      render: (payload, decision) =>
+        options.render(byRef.get(payload.detail === 'full' ? payload.incident.ref : payload.summary.ref)!, payload, decision),
+    });
+    const outcomeOf = new Map(incidents.map((i, n) => [i.id, outcomes[n]!]));
+    let consumed = 0;
+    for (let i = 0; i < batch.items.length && used < limit; i++) {
+      const { incident, position: at } = batch.items[i]!;
+      const outcome = outcomeOf.get(incident.id);
+      if (outcome?.allow) {
+        const weight = weigh(outcome.content as T);
+        // Past the limit: left for the next page (position stays before it), unless the page is empty.
+        if (served.length > 0 && used + weight > limit) {
+          full = true;
+          break;
+        }
+        used += weight;
+        served.push({ incident, outcome, content: outcome.content as T, position: at });
+      } else if (outcome) denied.push(outcome);
+      position = at;
+      consumed++;
+      scanned++;
+    }
+    if (consumed === batch.items.length && !batch.more) {
+      exhausted = true;
+      break;
+    }
+  }
+  return { served, denied, position, exhausted };
+}
 
 export function createFeed(deps: FeedDeps): Feed {
   const { db, clock, config, signer, peers, sharing } = deps;
@@ -72,61 +167,25 @@ export function createFeed(deps: FeedDeps): Feed {
   return {
     async page(peer, cursor, limit) {
       const start = cursor ? decodePosition(cursor) : null;
-      let position = start;
-      const served: Array<{
-        item: FeedItem;
-        incident: { id: string; ref: string };
-        outcome: SharingOutcome;
-        position: string;
-      }> = [];
-      const denied: SharingOutcome[] = [];
-      const budget = Math.max(MIN_SCAN, limit * SCAN_FACTOR);
-      let scanned = 0;
-      let exhausted = false;
-
-      while (served.length < limit && scanned < budget) {
-        // Read about what should fill the page at the share allowed so far (plus a little): every
-        // incident read is decided and rendered, so reading far past the page is wasted work.
-        const need = limit - served.length;
-        const allowedShare = scanned > 0 ? Math.max(served.length / scanned, 0.05) : 1;
-        const want = Math.min(BATCH, budget - scanned, Math.ceil(need / allowedShare) + 8);
-        const batch = await listIncidentsByChange(db, position, want);
-        const incidents = batch.items.map((i) => i.incident);
-        const byId = new Map(incidents.map((i) => [i.id, i]));
-        // Each item as explain previews it: the redacted incident (as a report body) or the summary.
-        const outcomes = await sharing.evaluateMany(db, incidents, { teamId: peer.teamId }, 'pull-feed', {
-          render: (payload, decision) =>
-            payload.detail === 'full' ? reportBodyOf(byId.get(payload.incident.id)!, payload, decision) : payload.summary,
-        });
-        let consumed = 0;
-        for (let i = 0; i < batch.items.length && served.length < limit; i++) {
-          const { incident, position: at } = batch.items[i]!;
-          const outcome = outcomes[i]!;
-          position = at;
-          consumed++;
-          scanned++;
-          if (!outcome.allow) {
-            denied.push(outcome);
-            continue;
-          }
-          const { decision } = outcome;
-          const item: FeedItem = {
-            position: positionText(at),
-            version: incident.version,
-            updatedAt: incident.updatedAt,
-            tlp: decision.tlp,
-            detail: decision.detail === 'summary' ? 'summary' : 'full',
-            ...(decision.detail === 'summary'
-              ? { summary: outcome.content as ActivitySummary }
-              : { report: outcome.content as FeedItem['report'] }),
-          } as FeedItem;
-          served.push({ item, incident: { id: incident.id, ref: incident.ref }, outcome, position: positionText(at) });
-        }
-        if (consumed === batch.items.length && !batch.more) {
-          exhausted = true;
-          break;
-        }
-      }
+      // Each item as explain previews it: the redacted incident (as a report body) or the summary.
+      const selection = await selectForPeer(deps, peer, start, limit, {
+        render: (incident, payload, decision) => (payload.detail === 'full' ? reportBodyOf(incident, payload, decision) : payload.summary),
+      });
+      const { denied, position, exhausted } = selection;
+      const served = selection.served.map(({ incident, outcome, position: at }) => {
+        const { decision } = outcome;
+        const item: FeedItem = {
+          position: positionText(at),
+          version: incident.version,
+          updatedAt: incident.updatedAt,
+          tlp: decision.tlp,
+          detail: decision.detail === 'summary' ? 'summary' : 'full',
+          ...(decision.detail === 'summary'
+            ? { summary: outcome.content as ActivitySummary }
+            : { report: outcome.content as FeedItem['report'] }),
+        } as FeedItem;
+        return { item, incident: { id: incident.id, ref: incident.ref }, outcome, position: positionText(at) };
+      });
 
       const items = served.map((s) => s.item);
       const body: FeedPageBody = { items, nextCursor: encodePosition(position), hasMore: !exhausted };

@@ -7,6 +7,7 @@ import type { AuditLog } from '../audit/audit.module.js';
 import type { PeerDirectory, PeerRecord } from '../peers/peers.module.js';
 import type { SharingService } from '../sharing/index.js';
 import { createFeed, type Feed } from './feed.service.js';
+export { decodePosition, encodePosition, selectForPeer, type FeedSelection, type FeedServed } from './feed.service.js';
 import { feedFederationRoutes } from './feeds.routes.js';
 import { authenticatePeer, createPeerAccess } from './peer-access.service.js';
 

@@ -10,7 +10,7 @@ import { findIncident, type Actor, type IncidentService } from '../incidents/inc
 import { policyDenied, type SharingOutcome, type SharingService } from '../sharing/index.js';
 import { incidentToIodef, type IodefExportContext } from './iodef-export.js';
 import { iodefToIncident } from './iodef-import.js';
-import { findImportedObject, insertImportedObject, lockImportedObject, updateImportedDigest } from './imported-object.repository.js';
+import { findImportedObject, insertImportedObject, lockImportedObject, setImportedDigest } from './imported-object.repository.js';
 
 /**
  * IODEF v2 export and import (issue 16 part 4). An export `for` a team is what a share to it
@@ -128,7 +128,7 @@ export function createIodefService(deps: IodefDeps): IodefService {
           status = 'updated';
           incidentId = existing.incidentId;
           await updateImported(tx, incidentId, mapped, actor);
-          await updateImportedDigest(tx, { ...record, incidentId }, clock());
+          await setImportedDigest(tx, { ...record, incidentId }, clock());
         } else {
           status = 'created';
           incidentId = (await incidents.createInTx(tx, mapped.incident, actor)).id;

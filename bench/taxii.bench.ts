@@ -1,0 +1,83 @@
+import { randomUUID } from 'node:crypto';
+import { signDocument } from '../src/crypto/index.js';
+import type { BenchResult } from './bench-result.js';
+import { benchNode, bulkInsert } from './feed.bench.js';
+
+/**
+ * The TAXII 2.1 collection's serving rate (issue 16 part 2): STIX objects per second one partner
+ * peer gets through GET /taxii2/api/collections/{id}/objects/, paging with `next` through a node
+ * that holds `incidents` incidents (bulk-inserted as for the pull feed bench: a tenth refused,
+ * every served one redacted), each decided by the sharing policy (purpose pull-feed), rendered
+ * as STIX and every page audited. Through fastify's inject: the HTTP stack without the network.
+ */
+const COLLECTION = '967bb541-c7cb-4001-aeab-19ff33a1c309';
+const TARGET = 20_000;
+
+export async function benchTaxii(opts: { engine: 'pglite' | 'postgres'; incidents: number; limit: number }): Promise<BenchResult[]> {
+  const node = await benchNode(opts.engine, 'bench', { listen: false });
+  const partner = await benchNode('pglite', 'partner', { listen: true, inMemory: true });
+  try {
+    for (const [method, url, payload] of [
+      ['POST', '/api/v1/peers', { url: partner.config.publicUrl }],
+      ['PATCH', '/api/v1/peers/partner', { trustLevel: 'partner' }],
+      ['POST', '/api/v1/peers/partner/verify', { fingerprint: partner.signer.fingerprint }],
+    ] as const) {
+      const res = await node.app.inject({ method, url, headers: node.admin, payload });
+      if (res.statusCode >= 300) throw new Error(`${method} ${url}: ${res.statusCode} ${res.body}`);
+    }
+    await bulkInsert(node.database, opts.incidents, 'partner');
+    const document = {
+      v: 1,
+      id: randomUUID(),
+      type: 'auth.token-request',
+      from: 'partner',
+      to: 'bench',
+      created: new Date().toISOString(),
+      tlp: 'CLEAR',
+      body: {},
+    };
+    const tokenRes = await node.app.inject({
+      method: 'POST',
+      url: '/federation/v1/token',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify(await signDocument(document, partner.signer)),
+    });
+    if (tokenRes.statusCode !== 200) throw new Error(`token: ${tokenRes.statusCode} ${tokenRes.body}`);
+    const token = (tokenRes.json() as { token: string }).token;
+
+    let objects = 0;
+    let incidents = 0;
+    let pages = 0;
+    let next: string | undefined;
+    const started = performance.now();
+    for (;;) {
+      const res = await node.app.inject({
+        method: 'GET',
+        url: `/taxii2/api/collections/${COLLECTION}/objects/?limit=${opts.limit}${next ? `&next=${encodeURIComponent(next)}` : ''}`,
+        headers: { authorization: `Bearer ${token}`, accept: 'application/taxii+json;version=2.1' },
+      });
+      if (res.statusCode !== 200) throw new Error(`objects: ${res.statusCode} ${res.body.slice(0, 500)}`);
+      const envelope = res.json() as { more: boolean; next?: string; objects?: Array<{ type: string }> };
+      objects += envelope.objects?.length ?? 0;
+      incidents += envelope.objects?.filter((o) => o.type === 'incident').length ?? 0;
+      pages++;
+      next = envelope.next;
+      if (!envelope.more) break;
+    }
+    const seconds = (performance.now() - started) / 1000;
+    return [
+      {
+        name: `TAXII objects served, N=${opts.incidents} incidents, policy applied`,
+        engine: opts.engine,
+        value: objects / seconds,
+        unit: 'objects/s',
+        limit: TARGET,
+        better: 'higher',
+        note: `${objects} STIX objects of ${incidents} incidents (${opts.incidents - incidents} refused), ${pages} pages of <= ${opts.limit} in ${seconds.toFixed(1)} s`,
+      },
+    ];
+  } finally {
+    await partner.close();
+    await node.close();
+  }
+}
