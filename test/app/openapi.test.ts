@@ -131,8 +131,14 @@ t.test('redocly lint: no errors', async (t) => {
   }
   for (const p of report.problems.filter((p) => p.severity !== 'error'))
     t.comment(`warning ${p.ruleId}: ${p.location[0]?.pointer} ${p.message}`);
-  const errors = report.problems.filter((p) => p.severity === 'error').map((p) => `${p.ruleId}: ${p.location[0]?.pointer} ${p.message}`);
+  // TAXII 2.1 requires its URLs to end with a slash: .redocly.lint-ignore.yaml lists those paths
+  // for `npm run lint:openapi`; this temporary file's path is not the one the list names.
+  const accepted = (p: { ruleId: string; location: Array<{ pointer: string }> }) =>
+    p.ruleId === 'no-path-trailing-slash' && (p.location[0]?.pointer ?? '').startsWith('#/paths/~1taxii2~1');
+  const errors = report.problems
+    .filter((p) => p.severity === 'error' && !accepted(p))
+    .map((p) => `${p.ruleId}: ${p.location[0]?.pointer} ${p.message}`);
   t.strictSame(errors, [], 'no errors');
-  t.equal(report.totals.errors, 0, `${report.totals.warnings} warnings allowed`);
-  t.equal(code, 0, 'redocly exits 0');
+  t.equal(report.totals.errors, report.problems.filter(accepted).length, `${report.totals.warnings} warnings allowed`);
+  t.equal(code, report.totals.errors > 0 ? 1 : 0, 'redocly exits 0 but for the accepted TAXII paths');
 });

@@ -1,10 +1,10 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { readFileSync } from 'node:fs';
 import { main } from '../../src/cli/main.js';
 import { buildTestNode, type TestNode } from '../helpers/build-test-app.js';
@@ -21,6 +21,15 @@ const IODEF_NS_ATTR = 'xmlns="urn:ietf:params:xml:ns:iodef-2.0"';
 const kit = fileURLToPath(new URL('../fixtures/standards/iodef/', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'iodef-'));
 let files = 0;
+
+// CI installs xmllint (Debian libxml2-utils, .ci/run); a machine without it skips the schema checks, as gpg's are.
+const noXmllint = spawnSync('xmllint', ['--version']).error ? 'no xmllint (Debian libxml2-utils)' : false;
+
+/** Asserts `xml` is valid IODEF v2 against the vendored RFC 7970 schema. */
+async function assertValid(t: Test, xml: string, message = 'validates against the RFC 7970 schema'): Promise<void> {
+  if (noXmllint) await t.test(message, { skip: noXmllint }, async () => {});
+  else t.same(await xmllint(xml), { code: 0, stderr: '' }, message);
+}
 
 async function xmllint(xml: string): Promise<{ code: number; stderr: string }> {
   const file = join(work, `doc-${files++}.xml`);
@@ -68,7 +77,7 @@ t.test('a full incident exports as a valid IODEF document and round-trips every 
   t.match(xml, /CVE-2016-5195/);
   t.match(xml, /<HistoryItem action="ext-value" ext-action="note">/);
   t.match(xml, /meaning="tlp" formatid="hikeshi">TLP:AMBER</);
-  t.same(await xmllint(xml), { code: 0, stderr: '' }, 'validates against the RFC 7970 schema');
+  await assertValid(t, xml, 'validates against the RFC 7970 schema');
 
   // Round trip: our own export filed again is a new incident with every field IODEF holds.
   const other = xml.replace(/<IncidentID name="alpha">/, '<IncidentID name="alpha-copy">');
@@ -136,7 +145,7 @@ t.test('a minimal incident exports as a valid document', async (t) => {
   const res = await exportXml(created.ref);
   t.equal(res.statusCode, 200);
   t.match(res.body, /restriction="white"/);
-  t.same(await xmllint(res.body), { code: 0, stderr: '' });
+  await assertValid(t, res.body);
 });
 
 t.test('an export for a community peer is what a share would carry: valid, redacted, audited', async (t) => {
@@ -150,7 +159,7 @@ t.test('an export for a community peer is what a share would carry: valid, redac
   t.ok(hidden.length > 0, `the policy hides sections from a community peer: ${hidden.join(', ')}`);
   const res = await exportXml(created.ref, '?for=bravo');
   t.equal(res.statusCode, 200, res.body);
-  t.same(await xmllint(res.body), { code: 0, stderr: '' });
+  await assertValid(t, res.body);
   assertMarkers(t, res.body.toLowerCase(), marked.markers, hidden, 'IODEF for bravo');
   t.notMatch(res.body, /<History>/, 'no journal for another team');
   const audit = (await api(alpha, 'GET', '/audit?limit=500', 'admin')).json().items;
@@ -266,7 +275,7 @@ t.test("another tool's document: a namespace prefix, CDATA, no hikeshi Additiona
     </iodef:EventData>
   </iodef:Incident>
 </iodef:IODEF-Document>`;
-  t.same(await xmllint(doc), { code: 0, stderr: '' }, 'the document itself is valid IODEF');
+  await assertValid(t, doc, 'the document itself is valid IODEF');
   const res = await importXml(doc, 'text/xml');
   t.equal(res.statusCode, 201, res.body);
   const filed = (await api(alpha, 'GET', `/incidents/${enc(res.json().ref)}`, 'reader')).json();
@@ -289,12 +298,12 @@ t.test('the CLI exports and imports through the node', async (t) => {
   const hikeshi = (...args: string[]) =>
     main([...args, '--data-dir', alpha.config.dataDir, '--team-id', alpha.config.teamId, '--url', alpha.url], (s) => lines.push(s));
   t.equal(await hikeshi('export', 'iodef', created.ref, '--out', file), 0);
-  t.same(await xmllint(readFileSync(file, 'utf8')), { code: 0, stderr: '' });
+  await assertValid(t, readFileSync(file, 'utf8'));
   writeFileSync(file, readFileSync(file, 'utf8').replace('<IncidentID name="alpha">', '<IncidentID name="cli.example">'));
   t.equal(await hikeshi('import', 'iodef', file), 0);
   t.match(lines.at(-1), /^created: ALPHA#\d{4}-\d{6} \(IODEF cli\.example:ALPHA#/);
   t.equal(await hikeshi('import', 'iodef', file), 0);
   t.match(lines.at(-1), /^unchanged: /);
   t.equal(await hikeshi('export', 'iodef', created.ref, '--for', 'nobody'), 1, 'a refusal exits 1');
-  t.equal(await hikeshi('export', 'stix', created.ref), 2, 'an unknown format is a usage error');
+  t.equal(await hikeshi('export', 'cybox', created.ref), 2, 'an unknown format is a usage error');
 });

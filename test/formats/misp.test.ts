@@ -343,7 +343,7 @@ t.test('the CLI: export misp, import misp, misp push, misp pull', async (t) => {
   t.equal(pulled.code, 0, pulled.stderr);
   // The event we pushed comes back and files nothing: it is our own incident.
   t.match(pulled.stdout, /^pulled \d+ page\(s\): 0 created, 0 updated, \d+ unchanged/);
-  t.equal((await hikeshi('export', 'stix', created.ref)).code, 2, 'an unknown format is a usage error');
+  t.equal((await hikeshi('export', 'cybox', created.ref)).code, 2, 'an unknown format is a usage error');
   await writeFile(file, '{"Event": {"info": "x"}}');
   const bad = await hikeshi('import', 'misp', file);
   t.equal(bad.code, 1);
