@@ -111,6 +111,30 @@ export async function bulkInsert(database: DatabaseHandle, n: number, partner: s
   await sql`analyze incident_policy`.execute(database.db);
 }
 
+type BenchNode = Awaited<ReturnType<typeof benchNode>>;
+
+/** A peer token for `partner` from `node`'s token endpoint: the signed request a peer sends. */
+export async function partnerToken(node: BenchNode, signer: BenchNode['signer']): Promise<string> {
+  const document = {
+    v: 1,
+    id: randomUUID(),
+    type: 'auth.token-request',
+    from: 'partner',
+    to: 'bench',
+    created: new Date().toISOString(),
+    tlp: 'CLEAR',
+    body: {},
+  };
+  const res = await node.app.inject({
+    method: 'POST',
+    url: '/federation/v1/token',
+    headers: { 'content-type': 'application/json' },
+    payload: JSON.stringify(await signDocument(document, signer)),
+  });
+  if (res.statusCode !== 200) throw new Error(`token: ${res.statusCode} ${res.body}`);
+  return (res.json() as { token: string }).token;
+}
+
 export async function benchFeed(opts: { engine: 'pglite' | 'postgres'; incidents: number; pageSize: number }): Promise<BenchResult[]> {
   const node = await benchNode(opts.engine, 'bench', { listen: false });
   // The partner only has to serve its signed profile while the node pins its key.
@@ -132,24 +156,7 @@ export async function benchFeed(opts: { engine: 'pglite' | 'postgres'; incidents
     let token = '';
     let tokenAt = 0;
     const refreshToken = async () => {
-      const document = {
-        v: 1,
-        id: randomUUID(),
-        type: 'auth.token-request',
-        from: 'partner',
-        to: 'bench',
-        created: new Date().toISOString(),
-        tlp: 'CLEAR',
-        body: {},
-      };
-      const res = await node.app.inject({
-        method: 'POST',
-        url: '/federation/v1/token',
-        headers: { 'content-type': 'application/json' },
-        payload: JSON.stringify(await signDocument(document, partner.signer)),
-      });
-      if (res.statusCode !== 200) throw new Error(`token: ${res.statusCode} ${res.body}`);
-      token = (res.json() as { token: string }).token;
+      token = await partnerToken(node, partner.signer);
       tokenAt = performance.now();
     };
 

@@ -1,7 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import { signDocument } from '../src/crypto/index.js';
 import type { BenchResult } from './bench-result.js';
-import { benchNode, bulkInsert } from './feed.bench.js';
+import { benchNode, bulkInsert, partnerToken } from './feed.bench.js';
 
 /**
  * The TAXII 2.1 collection's serving rate (issue 16 part 2): STIX objects per second one partner
@@ -26,24 +24,7 @@ export async function benchTaxii(opts: { engine: 'pglite' | 'postgres'; incident
       if (res.statusCode >= 300) throw new Error(`${method} ${url}: ${res.statusCode} ${res.body}`);
     }
     await bulkInsert(node.database, opts.incidents, 'partner');
-    const document = {
-      v: 1,
-      id: randomUUID(),
-      type: 'auth.token-request',
-      from: 'partner',
-      to: 'bench',
-      created: new Date().toISOString(),
-      tlp: 'CLEAR',
-      body: {},
-    };
-    const tokenRes = await node.app.inject({
-      method: 'POST',
-      url: '/federation/v1/token',
-      headers: { 'content-type': 'application/json' },
-      payload: JSON.stringify(await signDocument(document, partner.signer)),
-    });
-    if (tokenRes.statusCode !== 200) throw new Error(`token: ${tokenRes.statusCode} ${tokenRes.body}`);
-    const token = (tokenRes.json() as { token: string }).token;
+    const token = await partnerToken(node, partner.signer);
 
     let objects = 0;
     let incidents = 0;

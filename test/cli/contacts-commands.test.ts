@@ -1,6 +1,6 @@
 import t from 'tap';
-import { main } from '../../src/cli/main.js';
-import { buildTestNode, type TestNode } from '../helpers/build-test-app.js';
+import { runCli } from '../helpers/cli-runner.js';
+import { buildTestNode } from '../helpers/build-test-app.js';
 import { api, auditKinds } from '../helpers/federation-harness.js';
 import { abuseEntity, json, startDnsServer, startWebServer, text } from '../contacts/contact-servers.js';
 
@@ -35,30 +35,7 @@ const node = await buildTestNode(t, {
   },
 });
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** `hikeshi <args>` in this process against `on`, with what it printed on stdout and stderr. */
-async function hikeshi(on: TestNode, ...args: string[]): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const write = process.stderr.write.bind(process.stderr);
-  process.stderr.write = ((chunk: string | Uint8Array) => {
-    stderr += chunk.toString();
-    return true;
-  }) as typeof process.stderr.write;
-  try {
-    const code = await main([...args, '--data-dir', on.config.dataDir, '--team-id', on.config.teamId, '--url', on.url], (s) => {
-      stdout += s + '\n';
-    });
-    return { code, stdout, stderr };
-  } finally {
-    process.stderr.write = write;
-  }
-}
+const hikeshi = runCli;
 
 t.test("--ip: our site's POC first, then the RDAP abuse contact, each with its source", async (t) => {
   const site = await api(node, 'POST', '/sites', 'handler', {

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { main } from '../../src/cli/main.js';
+import { runCli, type CliRun as Run } from '../helpers/cli-runner.js';
 import { buildTestNode, freePort, type TestNode } from '../helpers/build-test-app.js';
 import { api, createIncident, enc, fastDelivery, findByExternalRef, partnersBoth, waitFor } from '../helpers/federation-harness.js';
 
@@ -17,30 +18,7 @@ const cc = await buildTestNode(t, { key: 'cc', listen: true, startWorker: true }
 const alpha = await buildTestNode(t, { key: 'alpha', listen: true, startWorker: true });
 await partnersBoth(cc, alpha);
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** `hikeshi <args>` in this process against `node`, with what it printed on stdout and stderr. */
-async function hikeshi(node: TestNode, ...args: string[]): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const write = process.stderr.write.bind(process.stderr);
-  process.stderr.write = ((chunk: string | Uint8Array) => {
-    stderr += chunk.toString();
-    return true;
-  }) as typeof process.stderr.write;
-  try {
-    const code = await main([...args, '--data-dir', node.config.dataDir, '--team-id', node.config.teamId, '--url', node.url], (s) => {
-      stdout += s + '\n';
-    });
-    return { code, stdout, stderr };
-  } finally {
-    process.stderr.write = write;
-  }
-}
+const hikeshi = runCli;
 
 const get = async (node: TestNode, ref: string) => (await api(node, 'GET', `/incidents/${enc(ref)}`, 'reader')).json();
 

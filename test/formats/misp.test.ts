@@ -1,10 +1,11 @@
+import { INCIDENT_FIELDS } from '../../schemas/federation.schema.js';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { main } from '../../src/cli/main.js';
 import { Compile } from 'typebox/compile';
 import { MispEventDocumentSchema } from '../../schemas/misp.schema.js';
+import { runCli } from '../helpers/cli-runner.js';
 import { buildTestNode } from '../helpers/build-test-app.js';
 import { addPeer, api, auditKinds, createIncident, enc, incidentCount, journal, trustPeer } from '../helpers/federation-harness.js';
 import { assertMarkers, everything, markedIncident } from '../helpers/marker-scan.js';
@@ -30,26 +31,7 @@ await addPeer(alpha, bravo);
 await trustPeer(alpha, bravo, { trustLevel: 'community' });
 
 const validEvent = Compile(MispEventDocumentSchema);
-const SECTIONS_OF_REPORT = [
-  'title',
-  'summary',
-  'category',
-  'type',
-  'severity',
-  'tlp',
-  'phase',
-  'firstSeen',
-  'lastSeen',
-  'reporter',
-  'poc',
-  'hosts',
-  'intruderActivity',
-  'vulnerabilities',
-  'systemChanges',
-  'installedSoftware',
-  'evidence',
-  'indicators',
-] as const;
+const SECTIONS_OF_REPORT = [...INCIDENT_FIELDS, 'phase'] as const;
 
 function rich(tlp: string) {
   const { incident, markers } = markedIncident(tlp);
@@ -303,24 +285,8 @@ t.test('MISP failures are a clear 502, never a crash; the key is never logged or
   t.notOk((await everything(alpha)).includes(KEY.toLowerCase()), 'no table (audit included) holds the key');
 });
 
-/** `hikeshi <args>` in this process against alpha: exit code and what it printed. */
-async function hikeshi(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const write = process.stderr.write.bind(process.stderr);
-  process.stderr.write = ((chunk: string | Uint8Array) => {
-    stderr += chunk.toString();
-    return true;
-  }) as typeof process.stderr.write;
-  try {
-    const code = await main([...args, '--data-dir', alpha.config.dataDir, '--team-id', alpha.config.teamId, '--url', alpha.url], (s) => {
-      stdout += s + '\n';
-    });
-    return { code, stdout, stderr };
-  } finally {
-    process.stderr.write = write;
-  }
-}
+/** `hikeshi <args>` in this process against alpha. */
+const hikeshi = (...args: string[]) => runCli(alpha, ...args);
 
 t.test('the CLI: export misp, import misp, misp push, misp pull', async (t) => {
   const created = await createIncident(alpha, rich('GREEN').incident);

@@ -3,13 +3,13 @@ import type { Clock } from '../../clock.js';
 import type { Config } from '../../config.js';
 import type { Db, Tx } from '../../db/database.js';
 import { ProblemError } from '../../http/problem.js';
-import type { IncidentPatch } from '../../../schemas/incident.schema.js';
 import type { IodefImportResult } from '../../../schemas/iodef.schema.js';
 import type { AuditLog } from '../audit/audit.module.js';
 import { findIncident, type Actor, type IncidentService } from '../incidents/incidents.module.js';
 import { policyDenied, type SharingOutcome, type SharingService } from '../sharing/index.js';
 import { incidentToIodef, type IodefExportContext } from './iodef-export.js';
 import { iodefToIncident } from './iodef-import.js';
+import { replacementPatch } from './import-patch.js';
 import { findImportedObject, insertImportedObject, lockImportedObject, setImportedDigest } from './imported-object.repository.js';
 
 /**
@@ -88,22 +88,7 @@ export function createIodefService(deps: IodefDeps): IodefService {
 
   async function updateImported(tx: Tx, incidentId: string, mapped: ReturnType<typeof iodefToIncident>, actor: Actor): Promise<void> {
     const { phase: _ourLifecycle, ...input } = mapped.incident;
-    // A present field replaces ours; the absent optional ones are cleared, as the sender no longer says them.
-    const patch: IncidentPatch = {
-      summary: null,
-      type: null,
-      firstSeen: null,
-      lastSeen: null,
-      poc: null,
-      intruderActivity: null,
-      hosts: [],
-      vulnerabilities: [],
-      systemChanges: [],
-      installedSoftware: [],
-      evidence: [],
-      indicators: [],
-      ...input,
-    };
+    const patch = replacementPatch(input);
     await incidents.patchInTx(tx, incidentId, patch, actor);
   }
 

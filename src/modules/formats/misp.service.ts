@@ -1,3 +1,4 @@
+import { replacementPatch } from './import-patch.js';
 import type { Clock } from '../../clock.js';
 import type { Config } from '../../config.js';
 import type { Db, Tx } from '../../db/database.js';
@@ -63,13 +64,7 @@ function parseCursor(text: string | null): PullCursor {
 function patchFrom(input: IncidentCreate, current: Incident): IncidentPatch {
   const { phase, ...content } = input;
   return {
-    summary: null,
-    type: null,
-    firstSeen: null,
-    lastSeen: null,
-    poc: null,
-    intruderActivity: null,
-    ...content,
+    ...replacementPatch(content),
     ...(phase && phase !== current.phase && canMovePhase(current.phase, phase) ? { phase } : {}),
   };
 }

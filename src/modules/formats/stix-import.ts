@@ -1,3 +1,4 @@
+import { INCIDENT_FIELDS } from '../../../schemas/federation.schema.js';
 import { createHash } from 'node:crypto';
 import { Compile } from 'typebox/compile';
 import type { Tlp } from '../../../schemas/common.schema.js';
@@ -191,22 +192,9 @@ function fromExtension(obj: StixObject): { fields: Record<string, unknown>; deta
   return { fields: keysTo('camel', rest) as Record<string, unknown>, detail: typeof detail === 'string' ? detail : 'full' };
 }
 
-const REPORT_FIELDS = [
-  'category',
-  'type',
-  'severity',
-  'phase',
-  'firstSeen',
-  'lastSeen',
-  'reporter',
-  'poc',
-  'hosts',
-  'intruderActivity',
-  'vulnerabilities',
-  'systemChanges',
-  'installedSoftware',
-  'evidence',
-] as const;
+/** Our fields the extension carries: all but those STIX's own properties and markings carry (name, description, markings, indicators). */
+const CARRIED_BY_STIX: ReadonlySet<string> = new Set(['title', 'summary', 'tlp', 'indicators']);
+const REPORT_FIELDS = [...INCIDENT_FIELDS.filter((f) => !CARRIED_BY_STIX.has(f)), 'phase'] as const;
 
 /** Every incident the bundle describes, mapped and checked against our incident schema (import-invalid with its pointer otherwise). */
 export function incidentsFromBundle(bundle: StixBundle): StixCandidate[] {
