@@ -122,19 +122,13 @@ async function fanOut(
   const teams = roster.members.filter((m) => m.status === 'active' && m.team !== config.teamId).map((m) => m.team);
   // Every member decided and audited as one disclosure each, with the facts read once for all
   // and the messages written in one statement: a forum of 500 members posts in well under a second.
-  const peers = new Set((await deps.peers.listRecords(tx, {})).map((p) => p.teamId));
-  const decided = await deps.disclosure.decideManyAndRecord<ForumInquiryBody>(
-    tx,
-    teams.filter((team) => peers.has(team)).sort(),
-    'broadcast',
-    {
-      tlp: input.tlp,
-      incident,
-      actor,
-      details: { type: 'forum.inquiry', forum: forumId, inquiry: id },
-      render: (scrubber) => scrubbed(body, scrubber),
-    },
-  );
+  const decided = await deps.disclosure.decideManyAndRecord<ForumInquiryBody>(tx, [...teams].sort(), 'broadcast', {
+    tlp: input.tlp,
+    incident,
+    actor,
+    details: { type: 'forum.inquiry', forum: forumId, inquiry: id },
+    render: (scrubber) => scrubbed(body, scrubber),
+  });
   const toSend: Array<{ team: string; message: Parameters<InquiryDeps['outbox']['enqueue']>[1] }> = [];
   for (const team of teams.sort()) {
     const outcome = decided.get(team);

@@ -135,15 +135,16 @@ export function createMessageDisclosure(deps: MessageDisclosureDeps) {
     return { allow: decision.allow, decision, deniedBy, content };
   }
 
-  /** Every team's facts in three statements: all peers, the teams' group memberships, our groups. */
-  async function factsOf(tx: DbOrTx, teamIds: readonly string[]): Promise<Map<string, TeamFacts>> {
+  /** The peers among `teamIds` and their facts in three statements: all peers, their group memberships, our groups. */
+  async function peerFactsOf(tx: DbOrTx, teamIds: readonly string[]): Promise<Map<string, TeamFacts>> {
     const records = new Map((await peers.listRecords(tx, {})).map((p) => [p.teamId, p]));
-    const memberships = await membershipsOfTeams(tx, teamIds);
+    const ours = teamIds.filter((teamId) => records.has(teamId));
+    const memberships = await membershipsOfTeams(tx, ours);
     const ourGroups = await ourGroupPolicies(tx);
     const out = new Map<string, TeamFacts>();
-    for (const teamId of teamIds) {
-      const peer = records.get(teamId) ?? null;
-      out.set(teamId, { peer, inputs: peer ? trustInputsFrom(peer, memberships.get(teamId) ?? [], ourGroups) : null });
+    for (const teamId of ours) {
+      const peer = records.get(teamId)!;
+      out.set(teamId, { peer, inputs: trustInputsFrom(peer, memberships.get(teamId) ?? [], ourGroups) });
     }
     return out;
   }
@@ -164,7 +165,8 @@ export function createMessageDisclosure(deps: MessageDisclosureDeps) {
     /**
      * decideAndRecord for many teams at once (a forum inquiry to every member): the same
      * decisions and audit entries, with the teams' facts read once for all of them rather than
-     * once per team. About an incident, each team is decided as decideAndRecord does.
+     * once per team. A team that is not our peer gets no outcome, nothing decided or audited (the
+     * caller says why it was left out). About an incident, each peer is decided as decideAndRecord does.
      */
     async decideManyAndRecord<T>(
       tx: DbOrTx,
@@ -172,13 +174,15 @@ export function createMessageDisclosure(deps: MessageDisclosureDeps) {
       purpose: Purpose,
       input: MessageDisclosureInput<T>,
     ): Promise<Map<string, MessageDisclosureOutcome<T>>> {
+      const facts = await peerFactsOf(tx, teamIds);
       const out = new Map<string, MessageDisclosureOutcome<T>>();
-      if (input.incident) {
-        for (const teamId of teamIds) out.set(teamId, await aboutIncident(tx, teamId, purpose, { ...input, incident: input.incident }));
-        return out;
-      }
-      const facts = await factsOf(tx, teamIds);
-      for (const teamId of teamIds) out.set(teamId, await aboutNoIncident(tx, teamId, purpose, input, facts.get(teamId)));
+      for (const [teamId, known] of facts)
+        out.set(
+          teamId,
+          input.incident
+            ? await aboutIncident(tx, teamId, purpose, { ...input, incident: input.incident })
+            : await aboutNoIncident(tx, teamId, purpose, input, known),
+        );
       return out;
     },
   };
