@@ -2,7 +2,7 @@ import t from 'tap';
 import { runCli } from '../helpers/cli-runner.js';
 import { buildTestNode } from '../helpers/build-test-app.js';
 import { api, auditKinds } from '../helpers/federation-harness.js';
-import { abuseEntity, json, startDnsServer, startWebServer, text } from '../contacts/contact-servers.js';
+import { abuseEntity, json, startDnsServer, startWebServer, text } from '../helpers/contact-servers.js';
 
 /**
  * `hikeshi contacts resolve --ip|--host|--domain|--asn` (issue 15 part 1) against a running node

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { buildTestNode, type TestNode } from '../helpers/build-test-app.js';
 import { addPeer, api, trustPeer } from '../helpers/federation-harness.js';
-import { abuseEntity, json, startWebServer } from './contact-servers.js';
+import { abuseEntity, json, startWebServer } from '../helpers/contact-servers.js';
 
 /**
  * Contact resolution across nodes on loopback, with real signed profiles: alpha asks; bravo's

@@ -12,7 +12,7 @@ import {
   text,
   type DnsServer,
   type WebServer,
-} from './contact-servers.js';
+} from '../helpers/contact-servers.js';
 
 /**
  * GET /api/v1/contacts/resolve on one node against real servers on loopback: security.txt and

@@ -9,7 +9,7 @@ import { runCli } from '../helpers/cli-runner.js';
 import { buildTestNode } from '../helpers/build-test-app.js';
 import { addPeer, api, auditKinds, createIncident, enc, incidentCount, journal, trustPeer } from '../helpers/federation-harness.js';
 import { assertMarkers, everything, markedIncident } from '../helpers/marker-scan.js';
-import { startFakeMisp } from './misp-server.js';
+import { startFakeMisp } from '../helpers/misp-server.js';
 
 /**
  * Issue 16 part 3: an incident as a MISP event and back, and push/pull against a small MISP

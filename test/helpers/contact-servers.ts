@@ -1,7 +1,7 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Teardown } from '../helpers/build-test-app.js';
+import type { Teardown } from './build-test-app.js';
 
 /**
  * The outside world of contact determination, on loopback: one HTTP server for security.txt
