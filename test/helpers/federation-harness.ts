@@ -86,11 +86,15 @@ export async function createIncident(
 
 export const enc = encodeURIComponent;
 
-/** Polls `check` until it returns a truthy value (or throws after `timeoutMs`). */
+/**
+ * Polls `check` until it returns a truthy value (or throws after `timeoutMs`). The default is
+ * generous on purpose: it only bounds how long a broken test takes to fail, and CI runs two
+ * suites side by side on two cores, where a delivery with one retry can take well over 15 s.
+ */
 export async function waitFor<T>(
   what: string,
   check: () => Promise<T | null | undefined | false>,
-  timeoutMs = 15_000,
+  timeoutMs = 60_000,
   everyMs = 25,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -179,7 +179,7 @@ export async function settle(nodes: TestNode[], feed?: { from: TestNode; to: Tes
       }
       return true;
     },
-    30_000,
+    60_000,
   );
   if (!feed) return [];
   let last: string | null = null;
@@ -192,7 +192,7 @@ export async function settle(nodes: TestNode[], feed?: { from: TestNode; to: Tes
       last = key;
       return stable ? items : null;
     },
-    30_000,
+    60_000,
     250,
   );
 }
