@@ -22,6 +22,7 @@ import {
   waitForShareState,
 } from '../helpers/federation-harness.js';
 import { assertMarkers, everything, markedIncident, SECTIONS } from '../helpers/marker-scan.js';
+import { outbound } from '../helpers/policy-nodes.js';
 
 /**
  * Corrections that follow the copies (issue 15 part 4, ADR 0018): cc (the originator) shares
@@ -97,6 +98,11 @@ t.test('a tightening relabel reaches the copy two hops away, and the acknowledge
     ],
   );
   t.ok((await auditKinds(alpha, { kind: 'disclosure.correction', peer: 'bravo' })).length >= 1, 'the forwarding is audited');
+  const ccIncident = (await get(cc, a)).id as string;
+  const labelUpdates = (await outbound(cc, 'alpha', { type: 'incident.update', incidentId: ccIncident })).filter((m) =>
+    m.document.includes('"field":"tlp"'),
+  );
+  t.same(labelUpdates, [], 'the direct holder gets the new label once, as the correction, not also as an incident.update');
   t.ok((await auditKinds(bravo, { kind: 'correction.applied' })).length >= 1, 'the application is audited');
 });
 

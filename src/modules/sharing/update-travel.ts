@@ -122,6 +122,9 @@ export function registerUpdateTravel(deps: ShareDeps): void {
   // since the share refuses the update for that peer (recorded, never sent) or redacts it.
   deps.incidents.addListener(async (tx, incident, entry) => {
     if (entry.team !== config.teamId || !TRAVELLING_KINDS.has(entry.kind)) return;
+    // A label changed by a correction travels as that signed correction, to every holder however
+    // far (ADR 0018): an incident.update saying the same to the direct holders would arrive twice.
+    if (entry.kind === 'label-changed' && (entry.changes as Record<string, unknown> | null)?.['correctionId'] !== undefined) return;
     const links = await listLinks(tx, incident.id);
     if (links.length === 0) return;
     const change = changeFromEntry(entry);
