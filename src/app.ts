@@ -11,6 +11,7 @@ import type { NodeSigner } from './crypto/index.js';
 import type { DatabaseHandle, Db } from './db/database.js';
 import { authenticateApi } from './http/auth.js';
 import { clientErrorHandler, frameworkErrors, registerErrorHandling, registerNotFound } from './http/error-handler.js';
+import { sharedSerializerFactory } from './http/shared-serializers.js';
 import { registerInputGuards } from './http/input-guards.js';
 import { hoistNamedRoots, withSchemaNames } from './http/openapi-names.js';
 import fastifyRateLimit from '@fastify/rate-limit';
@@ -146,6 +147,8 @@ function createFastify(deps: AppDeps) {
     frameworkErrors,
     clientErrorHandler,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false } },
+    // Response serializers compiled once per process, not once per app (http/shared-serializers.ts).
+    schemaController: { compilersFactory: { buildSerializer: sharedSerializerFactory } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 }
 
