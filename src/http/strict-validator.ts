@@ -38,8 +38,17 @@ export function convertStrictly(schema: TSchema, value: unknown): unknown {
   return out;
 }
 
+// Compiled once per schema object and process: route schemas are module constants, the same in
+// every app a process builds (tests start dozens), and a compiled check is a pure function.
+const compiled = new WeakMap<TSchema, ReturnType<typeof Compile<TSchema>>>();
+function compileOnce(schema: TSchema): ReturnType<typeof Compile<TSchema>> {
+  let check = compiled.get(schema);
+  if (!check) compiled.set(schema, (check = Compile(schema)));
+  return check;
+}
+
 export const strictValidatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema, httpPart }) => {
-  const check = Compile(schema);
+  const check = compileOnce(schema);
   return (value: unknown) => {
     const converted = httpPart === 'body' ? value : convertStrictly(schema, value);
     if (check.Check(converted)) return { value: converted };
