@@ -6071,13 +6071,15 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The document, or its .asc / .sha256 / .sha512 as text */
+            /** @description The document (.json), its detached OpenPGP signature (.asc) or a sha256sum-style line (.sha256, .sha512) */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": string;
+                    "application/pgp-signature": string;
+                    "text/plain": string;
                 };
             };
             404: components["responses"]["Problem"];

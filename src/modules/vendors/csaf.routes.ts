@@ -182,7 +182,19 @@ export const csafPublicRoutes: FastifyPluginAsyncTypebox<{
         operationId: 'getCsafFile',
         summary: 'A published advisory (.json), its OpenPGP signature (.asc) or its hashes (.sha256, .sha512)',
         params: FileParamsSchema,
-        response: { ...document('application/json', 'The document, or its .asc / .sha256 / .sha512 as text'), 404: ProblemResponse },
+        response: {
+          200: {
+            description: 'The document (.json), its detached OpenPGP signature (.asc) or a sha256sum-style line (.sha256, .sha512)',
+            content: {
+              'application/json': { schema: { type: 'string' } },
+              'application/pgp-signature': { schema: { type: 'string' } },
+              'text/plain': { schema: { type: 'string' } },
+            },
+          },
+          404: ProblemResponse,
+          429: ProblemResponse,
+          503: ProblemResponse,
+        },
       },
     },
     async (request, reply) => {
