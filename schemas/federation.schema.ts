@@ -14,6 +14,7 @@ import {
   RelayTargetSchema,
   ReportProvenanceHopSchema,
 } from './relay.schema.js';
+import { VendorQuestionBodySchema, VendorStatementBodySchema } from './vendor.schema.js';
 
 /**
  * The federation exchange on the wire: the signed envelope, the message documents nodes send
@@ -69,6 +70,9 @@ export const MESSAGE_TYPES = [
   'relay.forward',
   'relay.delivered',
   'relay.refused',
+  // Vendor coordination (schemas/vendor.schema.ts, issue 17).
+  'vendor.question',
+  'vendor.statement',
 ] as const;
 export type MessageType = (typeof MESSAGE_TYPES)[number];
 
@@ -495,6 +499,13 @@ export const RelayForwardDocumentSchema = named('RelayForwardDocument', messageD
 export const RelayDeliveredDocumentSchema = named('RelayDeliveredDocument', messageDocument('relay.delivered', RelayDeliveredBodySchema));
 export const RelayRefusedDocumentSchema = named('RelayRefusedDocument', messageDocument('relay.refused', RelayRefusedBodySchema));
 
+/** Vendor coordination (schemas/vendor.schema.ts): a case's question to a party vendor's node, and its signed statement. */
+export const VendorQuestionDocumentSchema = named('VendorQuestionDocument', messageDocument('vendor.question', VendorQuestionBodySchema));
+export const VendorStatementDocumentSchema = named(
+  'VendorStatementDocument',
+  messageDocument('vendor.statement', VendorStatementBodySchema),
+);
+
 export type IncidentReportDocument = Static<typeof IncidentReportDocumentSchema>;
 export type IncidentUpdateDocument = Static<typeof IncidentUpdateDocumentSchema>;
 export type InvestigationRequestDocument = Static<typeof InvestigationRequestDocumentSchema>;
@@ -518,6 +529,8 @@ export type IncidentCorrectionAckDocument = Static<typeof IncidentCorrectionAckD
 export type RelayForwardDocument = Static<typeof RelayForwardDocumentSchema>;
 export type RelayDeliveredDocument = Static<typeof RelayDeliveredDocumentSchema>;
 export type RelayRefusedDocument = Static<typeof RelayRefusedDocumentSchema>;
+export type VendorQuestionDocument = Static<typeof VendorQuestionDocumentSchema>;
+export type VendorStatementDocument = Static<typeof VendorStatementDocumentSchema>;
 
 export const MESSAGE_DOCUMENT_SCHEMAS = {
   'incident.report': IncidentReportDocumentSchema,
@@ -543,6 +556,8 @@ export const MESSAGE_DOCUMENT_SCHEMAS = {
   'relay.forward': RelayForwardDocumentSchema,
   'relay.delivered': RelayDeliveredDocumentSchema,
   'relay.refused': RelayRefusedDocumentSchema,
+  'vendor.question': VendorQuestionDocumentSchema,
+  'vendor.statement': VendorStatementDocumentSchema,
 } as const;
 
 export type MessageDocument =
@@ -568,7 +583,9 @@ export type MessageDocument =
   | IncidentCorrectionAckDocument
   | RelayForwardDocument
   | RelayDeliveredDocument
-  | RelayRefusedDocument;
+  | RelayRefusedDocument
+  | VendorQuestionDocument
+  | VendorStatementDocument;
 
 export const MessageDocumentSchema = named(
   'MessageDocument',

@@ -42,6 +42,7 @@ import { createIodefModule } from './modules/formats/iodef.module.js';
 import { createMetricsModule, type MetricsModule, type MetricsSources } from './modules/metrics/metrics.module.js';
 import { wireContacts } from './contact-directory.js';
 import { createMispModule } from './modules/formats/misp.module.js';
+import { createVendorsModule } from './modules/vendors/vendors.module.js';
 import { isTokenRevoked } from './modules/tokens/token.repository.js';
 import { tokenRoutes } from './modules/tokens/token.routes.js';
 import { ProblemResponse, ProblemSchema } from '../schemas/common.schema.js';
@@ -123,6 +124,8 @@ async function registerOpenApi(app: FastifyInstance, config: Config): Promise<vo
           name: 'coordination',
           description: "A coordinator's overview of its members' activity, and related-activity warnings",
         },
+        { name: 'vendors', description: 'Vendor coordination: vendors, vulnerability cases, questions and statements' },
+        { name: 'advisories', description: 'CSAF 2.0 advisories drafted from vulnerability cases and published as a trusted provider' },
       ],
     },
   });
@@ -277,6 +280,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const formats = wireFormats({ db, clock, config, incidents, sharing: sharing.service, audit: audit.log, feeds, fetch: deps.fetch });
   // Contact determination (issue 15 part 1): route plans from our data and the outside sources.
   const contacts = wireContacts({ config, db, clock, audit: audit.log, fetch: deps.fetch, sites, peers, forums: forums.service });
+  // Vendor coordination and CSAF advisories (issue 17 parts 1 and 2): vendor.question and vendor.statement in the inbox.
+  const vendors = createVendorsModule({ config, db, clock, audit: audit.log, signer: deps.signer, peers: peers.directory, exchange });
   app.decorate('federation', {
     start: () => {
       exchange.start();
@@ -294,6 +299,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   // 3. Public routes; the open surfaces take a limited number of requests per source address.
   const perAddress = await registerPublicRoutes(app, { config, database, profiles, signer: deps.signer, clock });
+  // 3b. /.well-known/csaf: the CSAF trusted provider's public folder, limited per address like the other open routes.
+  await app.register(async (open) => {
+    if (perAddress) open.addHook('onRequest', perAddress);
+    await open.register(vendors.publicRoutes);
+  });
 
   // 4. /api/v1: the team's own handlers and integrators, with API tokens.
   await registerApiRoutes(app, { db, config, clock, tokenSecret: deps.tokenSecret, profiles, sites, incidents }, [
@@ -306,6 +316,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     forums.apiRoutes,
     inquiries.apiRoutes,
     contacts.apiRoutes,
+    vendors.apiRoutes,
     ...formats.apiRoutes,
   ]);
 

@@ -2,6 +2,74 @@
 // document the node serves at /openapi.json. Do not edit: change the routes or schemas/, then
 // generate again (CI runs `npm run client:check`).
 export interface paths {
+    "/.well-known/csaf/provider-metadata.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** CSAF 2.0 provider metadata (role csaf_trusted_provider) */
+        get: operations["getCsafProviderMetadata"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/.well-known/csaf/white/{year}/{file}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A published advisory (.json), its OpenPGP signature (.asc) or its hashes (.sha256, .sha512) */
+        get: operations["getCsafFile"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/.well-known/csaf/white/changes.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Path and last change of each advisory, newest first */
+        get: operations["getCsafChanges"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/.well-known/csaf/white/index.txt": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every published TLP:WHITE advisory, one path a line */
+        get: operations["getCsafIndex"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/.well-known/security.txt": {
         parameters: {
             query?: never;
@@ -73,6 +141,154 @@ export interface paths {
         get: operations["verifyAuditChain"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/cases": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Vulnerability cases, newest first */
+        get: operations["listVulnerabilityCases"];
+        put?: never;
+        /** Open a vulnerability case: products, CVE ids, embargo, party vendors, linked incidents */
+        post: operations["createVulnerabilityCase"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/cases/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One case with its questions and the vendors’ statements */
+        get: operations["getVulnerabilityCase"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Change a case (its embargo, products, parties, CVE ids...) */
+        patch: operations["updateVulnerabilityCase"];
+        trace?: never;
+    };
+    "/api/v1/cases/{id}/advisory": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The advisory as publishing it now would make it */
+        get: operations["getCaseAdvisory"];
+        put?: never;
+        /** Draft the CSAF 2.0 advisory of a case (kept once; drafting again answers the draft) */
+        post: operations["draftCaseAdvisory"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/cases/{id}/advisory/edits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Replace the handler's notes and remediation texts of the advisory */
+        put: operations["replaceCaseAdvisoryEdits"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/cases/{id}/advisory/publish": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Publish (or revise) the advisory: embargo checked, validated, signed with the node key
+         * @description Refused before the embargo (409 embargo-in-force with embargoUntil) and when the CSAF validator finds errors (422 csaf-invalid listing them). TLP:CLEAR goes to the public white folder of /.well-known/csaf; any other label is kept for handlers.
+         */
+        post: operations["publishCaseAdvisory"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/cases/{id}/advisory/published": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The published advisory: its exact bytes, signature and hashes (also for labels not served publicly) */
+        get: operations["getPublishedCaseAdvisory"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/cases/{id}/questions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ask the party vendors whether their products are affected
+         * @description One decision per vendor by the vendor rules (docs/trust-model.md), audited: a node vendor gets a signed vendor.question through the outbox, an e-mail vendor’s question waits for the e-mail channel (awaiting-email).
+         */
+        post: operations["askCaseVendors"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/cases/{id}/statements": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record a vendor's statement by hand, or paste its clear-signed statement
+         * @description A pasted statement is verified with the vendor's pinned key (422 statement-signature-invalid otherwise). A vendor that is not a party to the case is refused (403 not-a-case-party). Refusals are audited.
+         */
+        post: operations["recordVendorStatement"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1373,6 +1589,94 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/vendor-questions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Questions other teams asked this node as a vendor, newest first */
+        get: operations["listVendorQuestions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/vendor-questions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One question asked of this node as a vendor */
+        get: operations["getVendorQuestion"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/vendor-questions/{id}/statement": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Answer with a signed vendor.statement (affected, not affected, under investigation) */
+        post: operations["answerVendorQuestion"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/vendors": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Vendors we coordinate with */
+        get: operations["listVendors"];
+        put?: never;
+        /** Add a vendor: a node peer (teamId) or an e-mail address with a pinned OpenPGP key */
+        post: operations["createVendor"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/vendors/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One vendor */
+        get: operations["getVendor"];
+        put?: never;
+        post?: never;
+        /** Remove a vendor no case names */
+        delete: operations["deleteVendor"];
+        options?: never;
+        head?: never;
+        /** Change a vendor's name, e-mail address or pinned key */
+        patch: operations["updateVendor"];
+        trace?: never;
+    };
     "/federation/v1/audit-heads": {
         parameters: {
             query?: never;
@@ -1898,6 +2202,18 @@ export interface components {
             /** @enum {number} */
             v: 1;
         };
+        /** @description The handler's edits, kept over every rebuild of the draft from the case. */
+        AdvisoryEdits: {
+            notes?: components["schemas"]["CsafNote"][];
+            /** @description Replaces the vendor_fix text drafted from a vendor's fixed versions, per product. */
+            remediations?: {
+                details: string;
+                product: string;
+                /** Format: uri */
+                url?: string;
+                vendor: string;
+            }[];
+        };
         AuditAnchorResult: {
             /** @description The head anchored: the chain as it was before this anchoring was recorded in it. Null for an empty chain. */
             head: components["schemas"]["AuditHead"] | null;
@@ -2044,6 +2360,53 @@ export interface components {
             };
         };
         AuditVerifyResult: components["schemas"]["AuditVerifyOk"] | components["schemas"]["AuditVerifyBroken"];
+        /** @description Parties default to every product's vendor. */
+        CaseCreate: {
+            cveIds?: string[];
+            /** @description What the vulnerability is: goes to the party vendors. */
+            description: string;
+            /** @description Nothing about the case is published before this time. */
+            embargoUntil?: string | null;
+            /** @description A vulnerability case id chosen here (e.g. "vc-2026-001"). */
+            id: string;
+            /** @description Our incidents the case links to, by reference number. */
+            incidents?: string[];
+            /** @description The vendors that are parties to the case. */
+            parties?: string[];
+            products: components["schemas"]["CaseProduct"][];
+            title: string;
+            /**
+             * @description Traffic Light Protocol 2.0 label (FIRST).
+             * @enum {unknown}
+             */
+            tlp: "CLEAR" | "GREEN" | "AMBER" | "AMBER+STRICT" | "RED";
+        };
+        CasePatch: {
+            cveIds?: string[];
+            /** @description What the vulnerability is: goes to the party vendors. */
+            description?: string;
+            /** @description Nothing about the case is published before this time. */
+            embargoUntil?: string | null;
+            /** @description Our incidents the case links to, by reference number. */
+            incidents?: string[];
+            /** @description The vendors that are parties to the case. */
+            parties?: string[];
+            products?: components["schemas"]["CaseProduct"][];
+            title?: string;
+            /**
+             * @description Traffic Light Protocol 2.0 label (FIRST).
+             * @enum {unknown}
+             */
+            tlp?: "CLEAR" | "GREEN" | "AMBER" | "AMBER+STRICT" | "RED";
+        };
+        /** @description A product in the case: its vendor (a vendor id here), name and the versions concerned. */
+        CaseProduct: {
+            /** @description A product name as the vendor calls it. */
+            product: string;
+            /** @description A vendor id chosen here: lower-case letters, digits, dot, underscore, hyphen (1-63). */
+            vendor: string;
+            versions: string[];
+        };
         /** @description hotline: a 24x7 number; postal: a postal address; url: a web form or page. */
         ChannelKind: "email" | "phone" | "mobile" | "fax" | "hotline" | "postal" | "url" | "other";
         Constituency: {
@@ -2201,6 +2564,43 @@ export interface components {
              */
             state: "issued" | "applied" | "pending" | "refused";
             tlp: ("CLEAR" | "GREEN" | "AMBER" | "AMBER+STRICT" | "RED") | null;
+        };
+        CsafAdvisory: {
+            caseId: string;
+            /** @description The CSAF 2.0 document: the draft, or as published. */
+            document: {
+                [key: string]: unknown;
+            };
+            edits: components["schemas"]["AdvisoryEdits"];
+            /** @description Where the published document is served: the public white folder for TLP:CLEAR, null for any other label (handlers only). */
+            location: string | null;
+            publishedAt: string | null;
+            /** @description 0: never published. */
+            publishedVersion: number;
+            trackingId: string;
+        };
+        /** @description A CSAF document note the handler adds. */
+        CsafNote: {
+            /** @enum {unknown} */
+            category: "description" | "details" | "faq" | "general" | "legal_disclaimer" | "other" | "summary";
+            text: string;
+            title?: string;
+        };
+        CsafPublished: {
+            caseId: string;
+            /** @description The exact bytes published. */
+            document: string;
+            location: string | null;
+            sha256: string;
+            sha512: string;
+            /** @description Detached armored OpenPGP signature over `document` by the node key (the .asc file). */
+            signature: string;
+            trackingId: string;
+            version: number;
+        };
+        CsafPublishInput: {
+            /** @description The revision history entry's summary. */
+            summary?: string;
         };
         ErasureRequest: {
             /** @description The legal basis, e.g. "GDPR Art. 17(1)(a)", "APPI Art. 35". Kept in the audit log and the journal. */
@@ -3799,7 +4199,7 @@ export interface components {
             reason: string;
         };
         /** @description A message document; `type` selects the body. */
-        MessageDocument: components["schemas"]["IncidentReportDocument"] | components["schemas"]["IncidentUpdateDocument"] | components["schemas"]["InvestigationRequestDocument"] | components["schemas"]["InvestigationResultDocument"] | components["schemas"]["ReceiptDocument"] | components["schemas"]["KeyRotationDocument"] | components["schemas"]["TokenRequestDocument"] | components["schemas"]["ActivitySummaryDocument"] | components["schemas"]["ActivityRelatedDocument"] | components["schemas"]["ActivityWithdrawnDocument"] | components["schemas"]["FeedPageDocument"] | components["schemas"]["AuditHeadDocument"] | components["schemas"]["ForumRosterDocument"] | components["schemas"]["PeerIntroductionDocument"] | components["schemas"]["ForumInquiryDocument"] | components["schemas"]["ForumInquiryAnswerDocument"] | components["schemas"]["ForumApplicationDocument"] | components["schemas"]["ForumSponsorshipDocument"] | components["schemas"]["IncidentCorrectionDocument"] | components["schemas"]["IncidentCorrectionAckDocument"] | components["schemas"]["RelayForwardDocument"] | components["schemas"]["RelayDeliveredDocument"] | components["schemas"]["RelayRefusedDocument"];
+        MessageDocument: components["schemas"]["IncidentReportDocument"] | components["schemas"]["IncidentUpdateDocument"] | components["schemas"]["InvestigationRequestDocument"] | components["schemas"]["InvestigationResultDocument"] | components["schemas"]["ReceiptDocument"] | components["schemas"]["KeyRotationDocument"] | components["schemas"]["TokenRequestDocument"] | components["schemas"]["ActivitySummaryDocument"] | components["schemas"]["ActivityRelatedDocument"] | components["schemas"]["ActivityWithdrawnDocument"] | components["schemas"]["FeedPageDocument"] | components["schemas"]["AuditHeadDocument"] | components["schemas"]["ForumRosterDocument"] | components["schemas"]["PeerIntroductionDocument"] | components["schemas"]["ForumInquiryDocument"] | components["schemas"]["ForumInquiryAnswerDocument"] | components["schemas"]["ForumApplicationDocument"] | components["schemas"]["ForumSponsorshipDocument"] | components["schemas"]["IncidentCorrectionDocument"] | components["schemas"]["IncidentCorrectionAckDocument"] | components["schemas"]["RelayForwardDocument"] | components["schemas"]["RelayDeliveredDocument"] | components["schemas"]["RelayRefusedDocument"] | components["schemas"]["VendorQuestionDocument"] | components["schemas"]["VendorStatementDocument"];
         MispEventDocument: {
             Event: {
                 /** @description 0 initial, 1 ongoing, 2 completed. */
@@ -5005,6 +5405,33 @@ export interface components {
             networks?: string[];
             pocs?: components["schemas"]["Poc"][];
         };
+        StatementInput: {
+            fixedVersions?: string[];
+            /** @description A product name as the vendor calls it. */
+            product: string;
+            /**
+             * @description The vendor's statement about one product.
+             * @enum {unknown}
+             */
+            status: "affected" | "not affected" | "under investigation";
+            text?: string;
+        };
+        /** @description A statement a handler records by hand (product and status) or pastes clear-signed (signedText). */
+        StatementRecord: {
+            fixedVersions?: string[];
+            /** @description A product name as the vendor calls it. */
+            product?: string;
+            /** @description The vendor's OpenPGP clear-signed statement, pasted: lines "Case:", "Product:", "Status:", "Fixed-Versions:" and "Statement:". Verified with the vendor's pinned key; then product/status/fixedVersions/text must be absent. */
+            signedText?: string;
+            /**
+             * @description The vendor's statement about one product.
+             * @enum {unknown}
+             */
+            status?: "affected" | "not affected" | "under investigation";
+            text?: string;
+            /** @description A vendor id chosen here: lower-case letters, digits, dot, underscore, hyphen (1-63). */
+            vendor: string;
+        };
         /** @description A source or intermediary host (never a target or internal host). */
         SummaryHost: {
             hostname?: string;
@@ -5193,6 +5620,229 @@ export interface components {
             /** @enum {number} */
             v: 1;
         };
+        Vendor: {
+            /** @enum {unknown} */
+            channel: "federation" | "email";
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time with any offset (Z or ±hh:mm), year 0001-9999, seconds 00-59 (a leap second is refused). Times a person gives (an incident's firstSeen, lastSeen, systemChanges[].at, evidence[].collectedAt) are kept as written, offset and fraction included; times the node sets are UTC.
+             */
+            createdAt: string;
+            email: string | null;
+            fingerprint: string | null;
+            /** @description A vendor id chosen here: lower-case letters, digits, dot, underscore, hyphen (1-63). */
+            id: string;
+            name: string;
+            teamId: string | null;
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time with any offset (Z or ±hh:mm), year 0001-9999, seconds 00-59 (a leap second is refused). Times a person gives (an incident's firstSeen, lastSeen, systemChanges[].at, evidence[].collectedAt) are kept as written, offset and fraction included; times the node sets are UTC.
+             */
+            updatedAt: string;
+        };
+        /** @description Either teamId (a vendor that runs a node, a peer of ours) or email, publicKey and fingerprint (the key is pinned only if it has that fingerprint). */
+        VendorCreate: {
+            /** @description An e-mail address. */
+            email?: string;
+            /** @description A v4 key fingerprint, 40 hex digits. */
+            fingerprint?: string;
+            /** @description A vendor id chosen here: lower-case letters, digits, dot, underscore, hyphen (1-63). */
+            id: string;
+            name: string;
+            /** @description The vendor's armored OpenPGP public key. */
+            publicKey?: string;
+            /** @description The vendor node's team id (a peer of ours). */
+            teamId?: string;
+        };
+        VendorList: {
+            items: components["schemas"]["Vendor"][];
+        };
+        /** @description A new key needs its fingerprint in the same request. */
+        VendorPatch: {
+            /** @description An e-mail address. */
+            email?: string;
+            /** @description A v4 key fingerprint, 40 hex digits. */
+            fingerprint?: string;
+            name?: string;
+            /** @description The vendor's armored OpenPGP public key. */
+            publicKey?: string;
+        };
+        VendorQuestion: {
+            /** @description received: the team that asks. */
+            askerTeam: string | null;
+            /** @description sent: our case; received: the asking team’s case id. */
+            caseId: string;
+            /** @enum {unknown} */
+            channel: "federation" | "email";
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time with any offset (Z or ±hh:mm), year 0001-9999, seconds 00-59 (a leap second is refused). Times a person gives (an incident's firstSeen, lastSeen, systemChanges[].at, evidence[].collectedAt) are kept as written, offset and fraction included; times the node sets are UTC.
+             */
+            createdAt: string;
+            /** @description The outbox state of the message, when one was queued. */
+            delivery: string | null;
+            /** @enum {unknown} */
+            direction: "sent" | "received";
+            /** Format: uuid */
+            id: string;
+            /** @description What the question carries: the case fields for that vendor, nothing of the incidents. */
+            question: {
+                cveIds: string[];
+                description: string;
+                embargoUntil: string | null;
+                products: {
+                    product: string;
+                    versions: string[];
+                }[];
+                title: string;
+            };
+            /**
+             * @description queued: in the outbox; awaiting-email: for the e-mail channel; received: a question to us; answered: we sent a statement.
+             * @enum {unknown}
+             */
+            state: "queued" | "awaiting-email" | "received" | "answered";
+            /**
+             * @description Traffic Light Protocol 2.0 label (FIRST).
+             * @enum {unknown}
+             */
+            tlp: "CLEAR" | "GREEN" | "AMBER" | "AMBER+STRICT" | "RED";
+            /** @description sent: the vendor asked. */
+            vendor: string | null;
+        };
+        VendorQuestionAsk: {
+            /** @description Default: every party. */
+            vendors?: string[];
+        };
+        /** @description vendor.question: is this product of yours affected? */
+        VendorQuestionBody: {
+            /** @description A vulnerability case id chosen here (e.g. "vc-2026-001"). */
+            case: string;
+            cveIds: string[];
+            /** @description What the vulnerability is: goes to the party vendors. */
+            description: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time with any offset (Z or ±hh:mm), year 0001-9999, seconds 00-59 (a leap second is refused). Times a person gives (an incident's firstSeen, lastSeen, systemChanges[].at, evidence[].collectedAt) are kept as written, offset and fraction included; times the node sets are UTC.
+             */
+            embargoUntil?: string;
+            products: {
+                /** @description A product name as the vendor calls it. */
+                product: string;
+                versions: string[];
+            }[];
+            /**
+             * Format: uuid
+             * @description The question id the asking team chose.
+             */
+            question: string;
+            title: string;
+        };
+        VendorQuestionDocument: {
+            body: components["schemas"]["VendorQuestionBody"];
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time in UTC (ending in Z).
+             */
+            created: string;
+            /** @description Sending team. */
+            from: string;
+            /**
+             * Format: uuid
+             * @description Unique per sender; (from, id) makes a message idempotent.
+             */
+            id: string;
+            /** Format: uuid */
+            inReplyTo?: string;
+            /**
+             * @description Traffic Light Protocol 2.0 label (FIRST).
+             * @enum {unknown}
+             */
+            tlp: "CLEAR" | "GREEN" | "AMBER" | "AMBER+STRICT" | "RED";
+            /** @description Receiving team. */
+            to: string;
+            /** @enum {string} */
+            type: "vendor.question";
+            /** @enum {number} */
+            v: 1;
+        };
+        VendorQuestionList: {
+            items: components["schemas"]["VendorQuestion"][];
+        };
+        VendorQuestionsAsked: {
+            questions: components["schemas"]["VendorQuestion"][];
+            /** @description Vendors the policy did not let the question go to, and why (each decision audited). */
+            skipped: {
+                reason: string;
+                vendor: string;
+            }[];
+        };
+        VendorStatement: {
+            fixedVersions: string[];
+            product: string;
+            /**
+             * @description federation: a vendor.statement signed by the vendor's node; openpgp: a clear-signed text verified with the vendor's pinned key; manual: recorded by a handler, unsigned.
+             * @enum {unknown}
+             */
+            provenance: "federation" | "openpgp" | "manual";
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time with any offset (Z or ±hh:mm), year 0001-9999, seconds 00-59 (a leap second is refused). Times a person gives (an incident's firstSeen, lastSeen, systemChanges[].at, evidence[].collectedAt) are kept as written, offset and fraction included; times the node sets are UTC.
+             */
+            recordedAt: string;
+            recordedBy: string;
+            signed: boolean;
+            /**
+             * @description The vendor's statement about one product.
+             * @enum {unknown}
+             */
+            status: "affected" | "not affected" | "under investigation";
+            text: string | null;
+            vendor: string;
+        };
+        /** @description vendor.statement: affected, not affected or under investigation, with fixed versions. */
+        VendorStatementBody: {
+            /** @description A vulnerability case id chosen here (e.g. "vc-2026-001"). */
+            case: string;
+            fixedVersions: string[];
+            /** @description A product name as the vendor calls it. */
+            product: string;
+            /** Format: uuid */
+            question: string;
+            /**
+             * @description The vendor's statement about one product.
+             * @enum {unknown}
+             */
+            status: "affected" | "not affected" | "under investigation";
+            text?: string;
+        };
+        VendorStatementDocument: {
+            body: components["schemas"]["VendorStatementBody"];
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time in UTC (ending in Z).
+             */
+            created: string;
+            /** @description Sending team. */
+            from: string;
+            /**
+             * Format: uuid
+             * @description Unique per sender; (from, id) makes a message idempotent.
+             */
+            id: string;
+            /** Format: uuid */
+            inReplyTo?: string;
+            /**
+             * @description Traffic Light Protocol 2.0 label (FIRST).
+             * @enum {unknown}
+             */
+            tlp: "CLEAR" | "GREEN" | "AMBER" | "AMBER+STRICT" | "RED";
+            /** @description Receiving team. */
+            to: string;
+            /** @enum {string} */
+            type: "vendor.statement";
+            /** @enum {number} */
+            v: 1;
+        };
         Vouch: {
             /** @description Whether this vouch counts towards assurance introduced now. */
             counts: boolean;
@@ -5275,6 +5925,39 @@ export interface components {
             cve?: string;
             description?: string;
         };
+        VulnerabilityCase: {
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time with any offset (Z or ±hh:mm), year 0001-9999, seconds 00-59 (a leap second is refused). Times a person gives (an incident's firstSeen, lastSeen, systemChanges[].at, evidence[].collectedAt) are kept as written, offset and fraction included; times the node sets are UTC.
+             */
+            createdAt: string;
+            cveIds: string[];
+            description: string;
+            embargoUntil: string | null;
+            /** @description A vulnerability case id chosen here (e.g. "vc-2026-001"). */
+            id: string;
+            incidents: string[];
+            parties: string[];
+            products: components["schemas"]["CaseProduct"][];
+            questions: components["schemas"]["VendorQuestion"][];
+            /** @description Every statement, oldest first; the newest per vendor and product is in force. */
+            statements: components["schemas"]["VendorStatement"][];
+            title: string;
+            /**
+             * @description Traffic Light Protocol 2.0 label (FIRST).
+             * @enum {unknown}
+             */
+            tlp: "CLEAR" | "GREEN" | "AMBER" | "AMBER+STRICT" | "RED";
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time with any offset (Z or ±hh:mm), year 0001-9999, seconds 00-59 (a leap second is refused). Times a person gives (an incident's firstSeen, lastSeen, systemChanges[].at, evidence[].collectedAt) are kept as written, offset and fraction included; times the node sets are UTC.
+             */
+            updatedAt: string;
+            version: number;
+        };
+        VulnerabilityCaseList: {
+            items: components["schemas"]["VulnerabilityCase"][];
+        };
         WitnessCheck: {
             detail: string;
             /** @description The newest head (highest seq) the witness returned that verifies against our keys. */
@@ -5354,6 +6037,100 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    getCsafProviderMetadata: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description provider-metadata.json */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": string;
+                };
+            };
+            429: components["responses"]["Problem"];
+            503: components["responses"]["Problem"];
+        };
+    };
+    getCsafFile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                file: string;
+                year: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The document (.json), its detached OpenPGP signature (.asc) or a sha256sum-style line (.sha256, .sha512) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": string;
+                    "application/pgp-signature": string;
+                    "text/plain": string;
+                };
+            };
+            404: components["responses"]["Problem"];
+            429: components["responses"]["Problem"];
+            503: components["responses"]["Problem"];
+        };
+    };
+    getCsafChanges: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description changes.csv */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            429: components["responses"]["Problem"];
+            503: components["responses"]["Problem"];
+        };
+    };
+    getCsafIndex: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description index.txt */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            429: components["responses"]["Problem"];
+            503: components["responses"]["Problem"];
+        };
+    };
     getSecurityTxt: {
         parameters: {
             query?: never;
@@ -5474,6 +6251,361 @@ export interface operations {
             404: components["responses"]["Problem"];
             413: components["responses"]["Problem"];
             415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    listVulnerabilityCases: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VulnerabilityCaseList"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    createVulnerabilityCase: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Parties default to every product's vendor. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CaseCreate"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VulnerabilityCase"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    getVulnerabilityCase: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A vulnerability case id chosen here (e.g. "vc-2026-001"). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VulnerabilityCase"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    updateVulnerabilityCase: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A vulnerability case id chosen here (e.g. "vc-2026-001"). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CasePatch"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VulnerabilityCase"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    getCaseAdvisory: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A vulnerability case id chosen here (e.g. "vc-2026-001"). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CsafAdvisory"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    draftCaseAdvisory: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A vulnerability case id chosen here (e.g. "vc-2026-001"). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CsafAdvisory"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    replaceCaseAdvisoryEdits: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A vulnerability case id chosen here (e.g. "vc-2026-001"). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** @description The handler's edits, kept over every rebuild of the draft from the case. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AdvisoryEdits"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CsafAdvisory"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    publishCaseAdvisory: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A vulnerability case id chosen here (e.g. "vc-2026-001"). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CsafPublishInput"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CsafPublished"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            422: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    getPublishedCaseAdvisory: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A vulnerability case id chosen here (e.g. "vc-2026-001"). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CsafPublished"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    askCaseVendors: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A vulnerability case id chosen here (e.g. "vc-2026-001"). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VendorQuestionAsk"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VendorQuestionsAsked"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    recordVendorStatement: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A vulnerability case id chosen here (e.g. "vc-2026-001"). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** @description A statement a handler records by hand (product and status) or pastes clear-signed (signedText). */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StatementRecord"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VulnerabilityCase"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            422: components["responses"]["Problem"];
             500: components["responses"]["Problem"];
         };
     };
@@ -8563,6 +9695,250 @@ export interface operations {
             401: components["responses"]["Problem"];
             403: components["responses"]["Problem"];
             404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    listVendorQuestions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VendorQuestionList"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    getVendorQuestion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VendorQuestion"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    answerVendorQuestion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StatementInput"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VendorQuestion"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    listVendors: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VendorList"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    createVendor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Either teamId (a vendor that runs a node, a peer of ours) or email, publicKey and fingerprint (the key is pinned only if it has that fingerprint). */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VendorCreate"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Vendor"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    getVendor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A vendor id chosen here: lower-case letters, digits, dot, underscore, hyphen (1-63). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Vendor"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    deleteVendor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A vendor id chosen here: lower-case letters, digits, dot, underscore, hyphen (1-63). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    updateVendor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A vendor id chosen here: lower-case letters, digits, dot, underscore, hyphen (1-63). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** @description A new key needs its fingerprint in the same request. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VendorPatch"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Vendor"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
             413: components["responses"]["Problem"];
             415: components["responses"]["Problem"];
             500: components["responses"]["Problem"];

@@ -19,6 +19,7 @@ export {
   SignatureFormatError,
   type SealedMessageFailure,
 } from './crypto-errors.js';
+export { MAX_CLEAR_SIGNED_LENGTH, verifyClearSigned, type ClearSignedVerification } from './clear-signed.js';
 export { isV4Fingerprint, normalizeFingerprint } from './fingerprint.js';
 export { generateNodeKey, type GeneratedNodeKey, type NodeKeyOptions } from './node-key.js';
 export { clearPeerKeyCache, readPeerKey, type PeerKey } from './peer-key.js';

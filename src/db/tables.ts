@@ -14,6 +14,7 @@ import type { ContactCacheTable } from './contact-tables.js';
 import type { FormatPullCursorTable, ImportedObjectTable } from './format-tables.js';
 import type { IncidentCorrectionAckTable, IncidentCorrectionTable } from './correction-tables.js';
 import type { IncidentSignedProvenanceTable, RelayTable } from './relay-tables.js';
+import type { CsafAdvisoryTable, VendorQuestionTable, VendorStatementTable, VendorTable, VulnerabilityCaseTable } from './vendor-tables.js';
 
 /**
  * One interface per table, composed into the database type Kysely checks queries against.
@@ -334,6 +335,12 @@ export interface DatabaseSchema {
   incident_correction_ack: IncidentCorrectionAckTable;
   relay: RelayTable;
   incident_signed_provenance: IncidentSignedProvenanceTable;
+  // Vendor coordination and CSAF advisories (migration 0029).
+  vendor: VendorTable;
+  vulnerability_case: VulnerabilityCaseTable;
+  vendor_question: VendorQuestionTable;
+  vendor_statement: VendorStatementTable;
+  csaf_advisory: CsafAdvisoryTable;
 }
 
 /** Trust groups and per-incident sharing facts (migration 0005). */

@@ -124,6 +124,17 @@ export const PROBLEMS = {
     status: 403,
     title: 'The sender does not coordinate this node: related-activity warnings come from coordinators only',
   },
+  // vendor coordination and CSAF advisories (issue 17, ADR 0024)
+  'not-a-case-party': { status: 403, title: 'The vendor is not a party to that vulnerability case' },
+  'embargo-in-force': { status: 409, title: 'The case is under embargo: nothing about it is published before `embargoUntil`' },
+  'statement-signature-invalid': {
+    status: 422,
+    title: "The clear-signed statement does not verify with the vendor's pinned key (`reason`: bad-signature, unknown-key or malformed)",
+  },
+  'csaf-invalid': {
+    status: 422,
+    title: 'The CSAF document fails the CSAF 2.0 schema or mandatory tests: `errors` lists them; nothing was published',
+  },
   // server
   'internal-error': { status: 500, title: 'Internal server error' },
   'service-unavailable': { status: 503, title: 'The service is not ready' },

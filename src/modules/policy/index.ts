@@ -78,3 +78,15 @@ export {
   type OriginHopFacts,
   type OriginatorSignature,
 } from './correction-rules.js';
+export {
+  csafTlpOf,
+  decideAdvisoryPublication,
+  decideVendorQuestion,
+  decideVendorStatement,
+  vendorQuestionContent,
+  type AdvisoryPublication,
+  type VendorCaseFacts,
+  type VendorQuestionContent,
+  type VendorQuestionFacts,
+  type VendorRuleDecision,
+} from './vendor-rules.js';

@@ -171,6 +171,8 @@ export function renderSecurityTxt(p: TeamProfile, now: Date): string {
     `Preferred-Languages: ${p.languages.join(', ')}`,
     `Canonical: ${p.publicUrl}/.well-known/security.txt`,
     `Policy: ${p.securityTxt?.policyUrl ?? `${p.publicUrl}/rfc2350.txt`}`,
+    // CSAF 2.0 §7.1.8: where our advisories' provider metadata is (served by the vendors module).
+    `CSAF: ${p.publicUrl}/.well-known/csaf/provider-metadata.json`,
   );
   return lines.join('\n') + '\n';
 }
