@@ -33,6 +33,7 @@ import type { PeerDirectory } from './modules/peers/peer-directory.js';
 import { createGroupsModule } from './modules/groups/groups.module.js';
 import { createForumModule } from './modules/forum/forum.module.js';
 import { createForumInquiryModule } from './modules/forum/forum-inquiry.module.js';
+import { createOutsideModule } from './modules/outside/outside.module.js';
 import { createSharingModule } from './modules/sharing/sharing.module.js';
 import type { SharingService } from './modules/sharing/index.js';
 import { createCoordinationModule } from './modules/coordination/coordination.module.js';
@@ -110,6 +111,8 @@ async function registerOpenApi(app: FastifyInstance, config: Config): Promise<vo
         { name: 'groups', description: 'Trust groups (FIRST-like forums) and memberships' },
         { name: 'forums', description: 'Forums: signed rosters from their operator, members as peers' },
         { name: 'policy', description: 'Sharing policy: explain, per-incident facts, effective trust' },
+        { name: 'law-enforcement', description: 'Requests from law enforcement, approvals, signed disclosure packages' },
+        { name: 'press', description: 'Press statements: TLP:CLEAR only, approved by a second handler, published at /press' },
         { name: 'audit', description: 'Hash-chained record of every disclosure decision' },
         { name: 'contacts', description: 'Contact determination: whom to tell about an address, host, domain or AS number' },
         { name: 'federation', description: 'Node to node: signed documents, receipts, peer tokens, feeds' },
@@ -273,6 +276,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Neighbouring tools' formats (issue 16): STIX and TAXII, IODEF, MISP; out through the policy.
   const formats = wireFormats({ db, clock, config, incidents, sharing: sharing.service, audit: audit.log, feeds, fetch: deps.fetch });
   // Contact determination (issue 15 part 1): route plans from our data and the outside sources.
+  // Outside recipients (issue 17 parts 3 and 4, ADR 0023): law enforcement and the press, through the policy.
+  const outside = createOutsideModule({ db, clock, config, audit: audit.log, sharing: sharing.service, signer: deps.signer });
   const contacts = wireContacts({ config, db, clock, audit: audit.log, fetch: deps.fetch, sites, peers, forums: forums.service });
   app.decorate('federation', {
     start: () => {
@@ -303,6 +308,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     forums.apiRoutes,
     inquiries.apiRoutes,
     contacts.apiRoutes,
+    outside.apiRoutes,
     ...formats.apiRoutes,
   ]);
 

@@ -23,6 +23,7 @@ import { backupCommands } from './backup-commands.js';
 import { keyCommands } from './key-commands.js';
 import { forumCommands } from './forum-commands.js';
 import { inquiryCommands } from './inquiry-commands.js';
+import { lawEnforcementCommands } from './law-enforcement-commands.js';
 import { incidentCommands } from './incident-commands.js';
 import { contactsCommands } from './contacts-commands.js';
 import { formatCommands } from './format-commands.js';
@@ -208,6 +209,7 @@ ${CONFIG_FLAGS_HELP}`,
   ...keyCommands,
   ...forumCommands,
   ...inquiryCommands,
+  ...lawEnforcementCommands,
   ...incidentCommands,
   ...contactsCommands,
   ...formatCommands([stixFormat, mispFormat, iodefFormat]),

@@ -14,6 +14,7 @@ import type { ContactCacheTable } from './contact-tables.js';
 import type { FormatPullCursorTable, ImportedObjectTable } from './format-tables.js';
 import type { IncidentCorrectionAckTable, IncidentCorrectionTable } from './correction-tables.js';
 import type { IncidentSignedProvenanceTable, RelayTable } from './relay-tables.js';
+import type { LawEnforcementPackageTable, LawEnforcementRequestTable, PressStatementTable } from './outside-tables.js';
 
 /**
  * One interface per table, composed into the database type Kysely checks queries against.
@@ -334,6 +335,9 @@ export interface DatabaseSchema {
   incident_correction_ack: IncidentCorrectionAckTable;
   relay: RelayTable;
   incident_signed_provenance: IncidentSignedProvenanceTable;
+  law_enforcement_request: LawEnforcementRequestTable;
+  law_enforcement_package: LawEnforcementPackageTable;
+  press_statement: PressStatementTable;
 }
 
 /** Trust groups and per-incident sharing facts (migration 0005). */

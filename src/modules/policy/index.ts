@@ -78,3 +78,4 @@ export {
   type OriginHopFacts,
   type OriginatorSignature,
 } from './correction-rules.js';
+export { findNonClearInPressText, type PressTextFinding, type PressTextSource } from './press-rules.js';
