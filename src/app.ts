@@ -277,7 +277,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const formats = wireFormats({ db, clock, config, incidents, sharing: sharing.service, audit: audit.log, feeds, fetch: deps.fetch });
   // Contact determination (issue 15 part 1): route plans from our data and the outside sources.
   // Outside recipients (issue 17 parts 3 and 4, ADR 0023): law enforcement and the press, through the policy.
-  const outside = createOutsideModule({ db, clock, config, audit: audit.log, sharing: sharing.service, signer: deps.signer });
+  const outside = createOutsideModule({ db, clock, config, audit: audit.log, sharing: sharing.service, signer: deps.signer, incidents });
   const contacts = wireContacts({ config, db, clock, audit: audit.log, fetch: deps.fetch, sites, peers, forums: forums.service });
   app.decorate('federation', {
     start: () => {
@@ -324,6 +324,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
     { prefix: '/federation/v1' },
   );
+
+  // 5b. /press: the published press statements, for anyone, under the open surfaces' limit (ADR 0023).
+  await app.register(async (open) => {
+    if (perAddress) open.addHook('onRequest', perAddress);
+    await open.register(outside.publicRoutes);
+  });
 
   // 6. /taxii2: TAXII 2.1 for peers (their peer token), what their pull feed would carry, as STIX.
   await registerTaxii(app, formats.taxiiRoutes, perAddress);

@@ -1,13 +1,18 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { lawEnforcementRoutes } from './law-enforcement.routes.js';
 import { createLawEnforcementService, type LawEnforcementDeps, type LawEnforcementService } from './law-enforcement.service.js';
+import { pressApiRoutes, pressPublicRoutes } from './press.routes.js';
+import { createPressService, type PressDeps, type PressService } from './press.service.js';
 
-export type OutsideModuleDeps = LawEnforcementDeps;
+export type OutsideModuleDeps = LawEnforcementDeps & Pick<PressDeps, 'incidents'>;
 
 export interface OutsideModule {
   lawEnforcement: LawEnforcementService;
-  /** Mounted under /api/v1: /law-enforcement/*. */
+  press: PressService;
+  /** Mounted under /api/v1: /law-enforcement/*, /press/statements/*. */
   apiRoutes: FastifyPluginAsync;
+  /** Mounted at the root, without a token: /press (the published statements). */
+  publicRoutes: FastifyPluginAsync;
 }
 
 /**
@@ -18,10 +23,16 @@ export interface OutsideModule {
  */
 export function createOutsideModule(deps: OutsideModuleDeps): OutsideModule {
   const lawEnforcement = createLawEnforcementService(deps);
+  const press = createPressService(deps);
   return {
     lawEnforcement,
+    press,
     apiRoutes: async (api) => {
       await api.register(lawEnforcementRoutes, { service: lawEnforcement });
+      await api.register(pressApiRoutes, { service: press });
+    },
+    publicRoutes: async (open) => {
+      await open.register(pressPublicRoutes, { service: press, teamId: deps.config.teamId });
     },
   };
 }

@@ -15,7 +15,7 @@
 import type { Incident } from '../../../schemas/incident.schema.js';
 import { POLICY_SECTIONS, type PolicySection } from '../../../schemas/policy.schema.js';
 import { parseAddress } from '../sites/sites.module.js';
-import { createScrubber, hideContact, hideHost, type HiddenIdentifiers } from './identifier-scrub.js';
+import { createScrubber, emptyIdentifiers, hideHost, type HiddenIdentifiers } from './identifier-scrub.js';
 import { hiddenIdentifiersOf, type RedactionOptions } from './redaction.js';
 
 /** One incident whose identifiers a statement must not carry, and which part of it is not CLEAR. */
@@ -37,18 +37,21 @@ const HOSTLIKE_INDICATORS = new Set(['ipv4', 'ipv6', 'domain']);
 /** Every identifier of an incident that is not CLEAR: all its hosts, its indicators, its contacts. */
 function everyIdentifierOf(incident: Incident, options: RedactionOptions): HiddenIdentifiers {
   const ids = hiddenIdentifiersOf(incident, new Set<PolicySection>(POLICY_SECTIONS), options);
-  // A source or an intermediary of a GREEN incident is GREEN information too: only the label says who may know it.
-  for (const host of incident.hosts) hideHost(ids, host, 'victims');
+  // A source or an intermediary of a GREEN incident is GREEN information too: only the label says
+  // who may know it. Added without overwriting, so a victim's name is still reported as victims.
+  const extra = emptyIdentifiers();
+  for (const host of incident.hosts) hideHost(extra, host, 'victims');
   for (const indicator of incident.indicators) {
     const value = indicator.value.trim();
-    if (HOSTLIKE_INDICATORS.has(indicator.kind)) hideHost(ids, parseAddress(value) ? { ip: value } : { hostname: value }, 'evidence');
-    else if (indicator.kind === 'email') ids.emails.set(value.toLowerCase(), 'evidence');
+    if (HOSTLIKE_INDICATORS.has(indicator.kind)) hideHost(extra, parseAddress(value) ? { ip: value } : { hostname: value }, 'evidence');
+    else if (indicator.kind === 'email') extra.emails.set(value.toLowerCase(), 'evidence');
     else if (indicator.kind === 'url') {
       const host = hostOfUrl(value);
-      if (host) hideHost(ids, parseAddress(host) ? { ip: host } : { hostname: host }, 'evidence');
+      if (host) hideHost(extra, parseAddress(host) ? { ip: host } : { hostname: host }, 'evidence');
     }
   }
-  if (incident.poc) hideContact(ids, incident.poc, 'poc');
+  for (const key of ['addresses', 'domains', 'labels', 'emails'] as const)
+    for (const [k, v] of extra[key]) if (!ids[key].has(k)) ids[key].set(k, v);
   return ids;
 }
 
