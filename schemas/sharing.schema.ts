@@ -157,7 +157,8 @@ export type PeerTrust = Static<typeof PeerTrustSchema>;
 // ---------------------------------------------------------------------------------------------
 // Explain (POST /api/v1/policy/explain)
 
-export const SHARING_RECIPIENT_KINDS = ['team', 'site'] as const;
+/** team: a peer; site: one of our constituency's sites; law-enforcement, press: outside recipients without a peer record (ADR 0023). */
+export const SHARING_RECIPIENT_KINDS = ['team', 'site', 'law-enforcement', 'press'] as const;
 
 export const ExplainRequestSchema = named(
   'ExplainRequest',
@@ -167,12 +168,14 @@ export const ExplainRequestSchema = named(
       peer: Type.String({
         minLength: 1,
         maxLength: 200,
-        description: 'The recipient: a peer team id, or a site id with kind site.',
+        description:
+          'The recipient: a peer team id, a site id with kind site, or an outside recipient id (a slug: the agency a law-enforcement approval names, or a press outlet) with kind law-enforcement or press.',
       }),
       purpose: PurposeSchema,
       kind: Type.Optional(
         Type.Enum(SHARING_RECIPIENT_KINDS, {
-          description: 'team (default) or site (one of our own constituency sites).',
+          description:
+            'team (default), site (one of our own constituency sites), or an outside recipient without a peer record: law-enforcement (purpose law-enforcement only) or press (purpose press only).',
         }),
       ),
       explicitlyChosen: Type.Optional(

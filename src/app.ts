@@ -34,6 +34,7 @@ import type { PeerDirectory } from './modules/peers/peer-directory.js';
 import { createGroupsModule } from './modules/groups/groups.module.js';
 import { createForumModule } from './modules/forum/forum.module.js';
 import { createForumInquiryModule } from './modules/forum/forum-inquiry.module.js';
+import { createOutsideModule } from './modules/outside/outside.module.js';
 import { createSharingModule } from './modules/sharing/sharing.module.js';
 import type { SharingService } from './modules/sharing/index.js';
 import { createCoordinationModule } from './modules/coordination/coordination.module.js';
@@ -112,6 +113,8 @@ async function registerOpenApi(app: FastifyInstance, config: Config): Promise<vo
         { name: 'groups', description: 'Trust groups (FIRST-like forums) and memberships' },
         { name: 'forums', description: 'Forums: signed rosters from their operator, members as peers' },
         { name: 'policy', description: 'Sharing policy: explain, per-incident facts, effective trust' },
+        { name: 'law-enforcement', description: 'Requests from law enforcement, approvals, signed disclosure packages' },
+        { name: 'press', description: 'Press statements: TLP:CLEAR only, approved by a second handler, published at /press' },
         { name: 'audit', description: 'Hash-chained record of every disclosure decision' },
         { name: 'contacts', description: 'Contact determination: whom to tell about an address, host, domain or AS number' },
         { name: 'federation', description: 'Node to node: signed documents, receipts, peer tokens, feeds' },
@@ -185,6 +188,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const audit = createAuditModule({ db, clock });
   // The audit log records erasures of personal data and legal holds (ADR 0013).
   const incidents = createIncidentService({ db, clock, config, audit: audit.log });
+  // What most modules take: the node's settings, database, clock, key and audit log.
+  const base = { config, db, clock, signer: deps.signer, audit: audit.log };
   // Federation, in dependency order: peers (who the other teams are), the exchange (transport
   // only: it sees peers through its PeerKeyring port), then the domain modules that register
   // their document types with it (peers: key.rotation; sharing: reports, updates,
@@ -206,16 +211,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     metrics: metrics.port,
   });
   peers.attach(exchange);
-  const sharing = createSharingModule({
-    db,
-    config,
-    clock,
-    peers: peers.directory,
-    audit: audit.log,
-    incidents,
-    exchange,
-    signer: deps.signer,
-  });
+  const sharing = createSharingModule({ ...base, peers: peers.directory, incidents, exchange });
   const feeds = createFeedsModule({
     config,
     db,
@@ -280,8 +276,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const formats = wireFormats({ db, clock, config, incidents, sharing: sharing.service, audit: audit.log, feeds, fetch: deps.fetch });
   // Contact determination (issue 15 part 1): route plans from our data and the outside sources.
   const contacts = wireContacts({ config, db, clock, audit: audit.log, fetch: deps.fetch, sites, peers, forums: forums.service });
-  // Vendor coordination and CSAF advisories (issue 17 parts 1 and 2): vendor.question and vendor.statement in the inbox.
-  const vendors = createVendorsModule({ config, db, clock, audit: audit.log, signer: deps.signer, peers: peers.directory, exchange });
+  // Beyond the CSIRTs (issue 17): law enforcement, the press, vendors and advisories.
+  const { outside, vendors } = wireOutsideParties({ ...base, incidents, exchange, sharing: sharing.service, peers: peers.directory });
   app.decorate('federation', {
     start: () => {
       exchange.start();
@@ -299,10 +295,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   // 3. Public routes; the open surfaces take a limited number of requests per source address.
   const perAddress = await registerPublicRoutes(app, { config, database, profiles, signer: deps.signer, clock });
-  // 3b. /.well-known/csaf: the CSAF trusted provider's public folder, limited per address like the other open routes.
+  // 3b. The outside parties' public documents, limited per address like the other open routes:
+  // /.well-known/csaf (the CSAF trusted provider's folder, ADR 0024) and /press (ADR 0023).
   await app.register(async (open) => {
     if (perAddress) open.addHook('onRequest', perAddress);
     await open.register(vendors.publicRoutes);
+    await open.register(outside.publicRoutes);
   });
 
   // 4. /api/v1: the team's own handlers and integrators, with API tokens.
@@ -317,6 +315,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     inquiries.apiRoutes,
     contacts.apiRoutes,
     vendors.apiRoutes,
+    outside.apiRoutes,
     ...formats.apiRoutes,
   ]);
 
@@ -352,6 +351,15 @@ async function registerMetrics(app: FastifyInstance, deps: { metrics: MetricsMod
     scope.addHook('onRequest', authenticateApi({ isRevoked: (id) => isTokenRevoked(db, id) }));
     await scope.register(metrics.routes);
   });
+}
+
+/**
+ * The parties beyond the CSIRTs (issue 17). Outside recipients, law enforcement and the press
+ * (ADR 0023), decided by the sharing policy like any disclosure; vendor coordination and CSAF
+ * advisories (ADR 0024), whose vendor.question and vendor.statement documents the inbox takes.
+ */
+function wireOutsideParties(deps: Parameters<typeof createOutsideModule>[0] & Parameters<typeof createVendorsModule>[0]) {
+  return { outside: createOutsideModule(deps), vendors: createVendorsModule(deps) };
 }
 
 function wireFormats(

@@ -24,6 +24,8 @@ import { keyCommands } from './key-commands.js';
 import { forumCommands } from './forum-commands.js';
 import { inquiryCommands } from './inquiry-commands.js';
 import { vendorCommands } from './vendor-commands.js';
+import { lawEnforcementCommands } from './law-enforcement-commands.js';
+import { pressCommands } from './press-commands.js';
 import { incidentCommands } from './incident-commands.js';
 import { contactsCommands } from './contacts-commands.js';
 import { formatCommands } from './format-commands.js';
@@ -210,6 +212,8 @@ ${CONFIG_FLAGS_HELP}`,
   ...forumCommands,
   ...inquiryCommands,
   ...vendorCommands,
+  ...lawEnforcementCommands,
+  ...pressCommands,
   ...incidentCommands,
   ...contactsCommands,
   ...formatCommands([stixFormat, mispFormat, iodefFormat]),

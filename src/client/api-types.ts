@@ -1114,6 +1114,98 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/law-enforcement/packages/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Download a signed disclosure package to hand over (audited) */
+        get: operations["downloadLawEnforcementPackage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/law-enforcement/requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Law-enforcement requests, newest first (up to 500) */
+        get: operations["listLawEnforcementRequests"];
+        put?: never;
+        /**
+         * Record a request from a law-enforcement agency, or a report we decide to make (proactive); audited
+         * @description Nothing is disclosed until a handler approves the request. An inbound request names its officer.
+         */
+        post: operations["recordLawEnforcementRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/law-enforcement/requests/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One law-enforcement request with its decision and packages */
+        get: operations["getLawEnforcementRequest"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/law-enforcement/requests/{id}/decision": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The handler's decision: approve (with the legal basis; records an approval per incident in scope) or decline (with a reason) */
+        post: operations["decideLawEnforcementRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/law-enforcement/requests/{id}/packages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Make the signed disclosure package of an approved request: what the policy allows, as canonical JSON and text
+         * @description Refused (409 law-enforcement-not-approved) before approval, and 403 policy-denied when the policy refuses an incident; both audited.
+         */
+        post: operations["createLawEnforcementPackage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/misp/pull": {
         parameters: {
             query?: never;
@@ -1374,6 +1466,75 @@ export interface paths {
         get: operations["getEffectiveTrust"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/press/statements": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Press statements in every state, newest first (up to 500) */
+        get: operations["listPressStatements"];
+        put?: never;
+        /** Draft a press statement: only from TLP:CLEAR content (422 press-not-clear otherwise; audited) */
+        post: operations["draftPressStatement"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/press/statements/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One press statement */
+        get: operations["getPressStatement"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/press/statements/{id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Approve a draft as a second handler (not its drafter): publishes it at /press after checking it again */
+        post: operations["approvePressStatement"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/press/statements/{id}/withdraw": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Withdraw a published statement from /press (audited) */
+        post: operations["withdrawPressStatement"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1837,6 +1998,57 @@ export interface paths {
         };
         /** The team's OpenPGP public key */
         get: operations["getPublicKey"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/press": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The team's published press statements, newest first */
+        get: operations["listPublishedPressStatements"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/press/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One published press statement */
+        get: operations["getPublishedPressStatement"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/press/{id}/text": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One published press statement as plain text */
+        get: operations["getPublishedPressStatementText"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2648,11 +2860,11 @@ export interface components {
             /** @description Reference number or id. */
             incident: string;
             /**
-             * @description team (default) or site (one of our own constituency sites).
+             * @description team (default), site (one of our own constituency sites), or an outside recipient without a peer record: law-enforcement (purpose law-enforcement only) or press (purpose press only).
              * @enum {unknown}
              */
-            kind?: "team" | "site";
-            /** @description The recipient: a peer team id, or a site id with kind site. */
+            kind?: "team" | "site" | "law-enforcement" | "press";
+            /** @description The recipient: a peer team id, a site id with kind site, or an outside recipient id (a slug: the agency a law-enforcement approval names, or a press outlet) with kind law-enforcement or press. */
             peer: string;
             /**
              * @description direct: notification to the recipient; relay: on behalf of the originating team; broadcast: to a trust group; coordinator-feed: activity summary to our coordinator; pull-feed: what a peer pulls; law-enforcement; press.
@@ -2692,7 +2904,7 @@ export interface components {
             recipient: {
                 id: string;
                 /** @enum {unknown} */
-                kind: "team" | "site";
+                kind: "team" | "site" | "law-enforcement" | "press";
                 name: string | null;
                 relationship: ("coordinator" | "member" | "peer") | null;
                 status: ("active" | "suspended" | "key-changed") | null;
@@ -4184,6 +4396,156 @@ export interface components {
             /** @description The law-enforcement recipient (a team id). */
             recipient: string;
         };
+        LawEnforcementDecisionCreate: {
+            /** @enum {unknown} */
+            decision: "approve" | "decline";
+            /** @description approve: the legal basis the disclosure rests on (required). */
+            legalBasis?: string;
+            /** @description decline: why (required). */
+            reason?: string;
+        };
+        LawEnforcementPackage: {
+            agency: string;
+            /** @description The package document as RFC 8785 canonical JSON: the bytes jsonSignature signs. */
+            canonicalJson: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time with any offset (Z or ±hh:mm), year 0001-9999, seconds 00-59 (a leap second is refused). Times a person gives (an incident's firstSeen, lastSeen, systemChanges[].at, evidence[].collectedAt) are kept as written, offset and fraction included; times the node sets are UTC.
+             */
+            createdAt: string;
+            createdBy: string;
+            /** Format: uuid */
+            id: string;
+            incidents: {
+                /**
+                 * @description none: denied; summary: activity summary only (counts, category, phase, indicators); full: the incident, with the listed redactions.
+                 * @enum {unknown}
+                 */
+                detail: "none" | "summary" | "full";
+                /** Format: uuid */
+                id: string;
+                redactions: ("reporter" | "poc" | "victims" | "evidence" | "internalHosts")[];
+                ref: string;
+                /**
+                 * @description Traffic Light Protocol 2.0 label (FIRST).
+                 * @enum {unknown}
+                 */
+                tlp: "CLEAR" | "GREEN" | "AMBER" | "AMBER+STRICT" | "RED";
+            }[];
+            /** @description Armored detached OpenPGP signature over canonicalJson (UTF-8): gpg --verify. */
+            jsonSignature: string;
+            /** @description SHA-256 of canonicalJson. */
+            payloadSha256: string;
+            /** Format: uuid */
+            requestId: string;
+            signerFingerprint: string;
+            /** @description The same package as readable text: the bytes textSignature signs. */
+            text: string;
+            /** @description Armored detached OpenPGP signature over text (UTF-8). */
+            textSignature: string;
+        };
+        LawEnforcementRequest: {
+            agency: {
+                /** @description The agency as a recipient: the id its law-enforcement approvals and audit entries name. */
+                id: string;
+                name: string;
+            };
+            deadline: string | null;
+            decision: {
+                /**
+                 * Format: date-time
+                 * @description RFC 3339 date-time with any offset (Z or ±hh:mm), year 0001-9999, seconds 00-59 (a leap second is refused). Times a person gives (an incident's firstSeen, lastSeen, systemChanges[].at, evidence[].collectedAt) are kept as written, offset and fraction included; times the node sets are UTC.
+                 */
+                at: string;
+                by: string;
+                /** @enum {unknown} */
+                decision: "approve" | "decline";
+                legalBasis: string | null;
+                reason: string | null;
+            } | null;
+            /** Format: uuid */
+            id: string;
+            legalBasis: string;
+            officer: {
+                /** @description How to reach the officer: e-mail, phone, address. */
+                contact: string;
+                name: string;
+            } | null;
+            /** @enum {unknown} */
+            origin: "inbound" | "proactive";
+            packages: {
+                /**
+                 * Format: date-time
+                 * @description RFC 3339 date-time with any offset (Z or ±hh:mm), year 0001-9999, seconds 00-59 (a leap second is refused). Times a person gives (an incident's firstSeen, lastSeen, systemChanges[].at, evidence[].collectedAt) are kept as written, offset and fraction included; times the node sets are UTC.
+                 */
+                createdAt: string;
+                createdBy: string;
+                /** Format: uuid */
+                id: string;
+                payloadSha256: string;
+            }[];
+            receivedAt: string | null;
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time with any offset (Z or ±hh:mm), year 0001-9999, seconds 00-59 (a leap second is refused). Times a person gives (an incident's firstSeen, lastSeen, systemChanges[].at, evidence[].collectedAt) are kept as written, offset and fraction included; times the node sets are UTC.
+             */
+            recordedAt: string;
+            recordedBy: string;
+            scope: {
+                incidents: {
+                    /** Format: uuid */
+                    id: string;
+                    ref: string;
+                }[];
+                information: string | null;
+                sections: ("reporter" | "poc" | "victims" | "evidence" | "internalHosts")[] | null;
+            };
+            /** @enum {unknown} */
+            state: "pending" | "approved" | "declined";
+            text: string | null;
+        };
+        LawEnforcementRequestCreate: {
+            agency: {
+                /** @description The agency as a recipient: the id its law-enforcement approvals and audit entries name. */
+                id: string;
+                name: string;
+            };
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time with any offset (Z or ±hh:mm), year 0001-9999, seconds 00-59 (a leap second is refused). Times a person gives (an incident's firstSeen, lastSeen, systemChanges[].at, evidence[].collectedAt) are kept as written, offset and fraction included; times the node sets are UTC.
+             */
+            deadline?: string;
+            /** @description The statute, court order or agreement the request cites (or, proactive, the one we report under). */
+            legalBasis: string;
+            officer?: {
+                /** @description How to reach the officer: e-mail, phone, address. */
+                contact: string;
+                name: string;
+            };
+            /**
+             * @description inbound (default): an agency asked us; proactive: we decided to report to it. Both go through the same approval.
+             * @enum {unknown}
+             */
+            origin?: "inbound" | "proactive";
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time with any offset (Z or ±hh:mm), year 0001-9999, seconds 00-59 (a leap second is refused). Times a person gives (an incident's firstSeen, lastSeen, systemChanges[].at, evidence[].collectedAt) are kept as written, offset and fraction included; times the node sets are UTC.
+             */
+            receivedAt?: string;
+            scope: {
+                /** @description Reference numbers or ids of the incidents the request covers. */
+                incidents: string[];
+                /** @description What information is asked for, in words. */
+                information?: string;
+                /** @description The sections asked for; absent: whatever the policy allows. A section not asked for is left out even if allowed. */
+                sections?: ("reporter" | "poc" | "victims" | "evidence" | "internalHosts")[];
+            };
+            /** @description The request as received, or notes. */
+            text?: string;
+        };
+        LawEnforcementRequestList: {
+            items: components["schemas"]["LawEnforcementRequest"][];
+        };
         LegalHold: {
             /** @description true while the incident is under legal hold: its personal data cannot be erased. */
             hold: boolean;
@@ -4588,6 +4950,42 @@ export interface components {
             note?: string;
             value: string;
         };
+        PressStatement: {
+            approvedBy: string | null;
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time with any offset (Z or ±hh:mm), year 0001-9999, seconds 00-59 (a leap second is refused). Times a person gives (an incident's firstSeen, lastSeen, systemChanges[].at, evidence[].collectedAt) are kept as written, offset and fraction included; times the node sets are UTC.
+             */
+            draftedAt: string;
+            draftedBy: string;
+            /** Format: uuid */
+            id: string;
+            incidents: {
+                /** Format: uuid */
+                id: string;
+                ref: string;
+            }[];
+            publishedAt: string | null;
+            /** @enum {unknown} */
+            state: "draft" | "published" | "withdrawn";
+            text: string;
+            title: string;
+            withdrawalReason: string | null;
+            withdrawnAt: string | null;
+            withdrawnBy: string | null;
+        };
+        PressStatementCreate: {
+            /** @description Reference numbers or ids of the incidents the statement speaks about: each must be TLP:CLEAR. */
+            incidents: string[];
+            text: string;
+            title: string;
+        };
+        PressStatementList: {
+            items: components["schemas"]["PressStatement"][];
+        };
+        PressStatementWithdraw: {
+            reason: string;
+        };
         /**
          * Problem
          * @description RFC 9457 problem details.
@@ -4691,6 +5089,24 @@ export interface components {
             /** @description Null: our own incident. */
             originator: string | null;
             ref: string;
+        };
+        PublishedPressStatement: {
+            /** Format: uuid */
+            id: string;
+            /** @description Reference numbers of the (TLP:CLEAR) incidents it speaks about. */
+            incidents: string[];
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time with any offset (Z or ±hh:mm), year 0001-9999, seconds 00-59 (a leap second is refused). Times a person gives (an incident's firstSeen, lastSeen, systemChanges[].at, evidence[].collectedAt) are kept as written, offset and fraction included; times the node sets are UTC.
+             */
+            publishedAt: string;
+            team: string;
+            text: string;
+            title: string;
+        };
+        PublishedPressStatementList: {
+            items: components["schemas"]["PublishedPressStatement"][];
+            team: string;
         };
         /** @description The part of a team's profile it publishes to other nodes: every RFC 2350 section. */
         PublishedProfile: {
@@ -8652,6 +9068,184 @@ export interface operations {
             500: components["responses"]["Problem"];
         };
     };
+    downloadLawEnforcementPackage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LawEnforcementPackage"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    listLawEnforcementRequests: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LawEnforcementRequestList"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    recordLawEnforcementRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LawEnforcementRequestCreate"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LawEnforcementRequest"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    getLawEnforcementRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LawEnforcementRequest"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    decideLawEnforcementRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LawEnforcementDecisionCreate"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LawEnforcementRequest"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    createLawEnforcementPackage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LawEnforcementPackage"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
     pullMispEvents: {
         parameters: {
             query?: never;
@@ -9218,6 +9812,155 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PeerTrust"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    listPressStatements: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PressStatementList"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    draftPressStatement: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PressStatementCreate"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PressStatement"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    getPressStatement: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PressStatement"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    approvePressStatement: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PressStatement"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    withdrawPressStatement: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PressStatementWithdraw"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PressStatement"];
                 };
             };
             400: components["responses"]["Problem"];
@@ -10207,6 +10950,82 @@ export interface operations {
                     "application/pgp-keys": string;
                 };
             };
+            429: components["responses"]["Problem"];
+            503: components["responses"]["Problem"];
+        };
+    };
+    listPublishedPressStatements: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PublishedPressStatementList"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            429: components["responses"]["Problem"];
+            503: components["responses"]["Problem"];
+        };
+    };
+    getPublishedPressStatement: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PublishedPressStatement"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            429: components["responses"]["Problem"];
+            503: components["responses"]["Problem"];
+        };
+    };
+    getPublishedPressStatementText: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The statement as text */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            400: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
             429: components["responses"]["Problem"];
             503: components["responses"]["Problem"];
         };

@@ -15,6 +15,7 @@ import type { FormatPullCursorTable, ImportedObjectTable } from './format-tables
 import type { IncidentCorrectionAckTable, IncidentCorrectionTable } from './correction-tables.js';
 import type { IncidentSignedProvenanceTable, RelayTable } from './relay-tables.js';
 import type { CsafAdvisoryTable, VendorQuestionTable, VendorStatementTable, VendorTable, VulnerabilityCaseTable } from './vendor-tables.js';
+import type { LawEnforcementPackageTable, LawEnforcementRequestTable, PressStatementTable } from './outside-tables.js';
 
 /**
  * One interface per table, composed into the database type Kysely checks queries against.
@@ -341,6 +342,9 @@ export interface DatabaseSchema {
   vendor_question: VendorQuestionTable;
   vendor_statement: VendorStatementTable;
   csaf_advisory: CsafAdvisoryTable;
+  law_enforcement_request: LawEnforcementRequestTable;
+  law_enforcement_package: LawEnforcementPackageTable;
+  press_statement: PressStatementTable;
 }
 
 /** Trust groups and per-incident sharing facts (migration 0005). */

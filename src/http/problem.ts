@@ -115,6 +115,23 @@ export const PROBLEMS = {
   'unknown-relay': { status: 409, title: 'No relay of this node went through that team for that message' },
   // sharing policy (docs/trust-model.md)
   'policy-denied': { status: 403, title: 'The sharing policy does not allow this disclosure' },
+  // outside recipients: law enforcement and the press (ADR 0023)
+  'outside-purpose-mismatch': {
+    status: 400,
+    title: 'An outside recipient receives only for its own purpose: law-enforcement for an agency, press for the press',
+  },
+  'law-enforcement-not-approved': {
+    status: 409,
+    title: 'No handler approved this law-enforcement request: nothing is disclosed without an approval',
+  },
+  'law-enforcement-request-decided': { status: 409, title: 'The law-enforcement request was already decided' },
+  'press-not-clear': {
+    status: 422,
+    title:
+      'A press statement speaks only from TLP:CLEAR content: an incident it names is not CLEAR, or its text names something that is not',
+  },
+  'press-same-handler': { status: 403, title: 'A press statement must be approved by a handler other than the one who drafted it' },
+  'press-statement-state': { status: 409, title: 'The press statement is not in a state that allows this' },
   // coordination (docs/federation-protocol.md §5.8, §5.9)
   'not-a-member': {
     status: 403,

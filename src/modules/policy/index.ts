@@ -90,3 +90,4 @@ export {
   type VendorQuestionFacts,
   type VendorRuleDecision,
 } from './vendor-rules.js';
+export { findNonClearInPressText, type PressTextFinding, type PressTextSource } from './press-rules.js';

@@ -73,6 +73,7 @@ const team =
   (relationship: 'peer' | 'coordinator' | 'member') =>
   (trust: TrustLevel): PolicyRecipient => ({ id: RECIPIENT, kind: 'team', relationship, trust });
 const site = (trust: TrustLevel): PolicyRecipient => ({ id: RECIPIENT, kind: 'site', trust });
+const outside = (trust: TrustLevel): PolicyRecipient => ({ id: RECIPIENT, kind: 'external', trust });
 
 const DENY_ALL = '.... .... .... .... ....';
 
@@ -255,6 +256,24 @@ export const POLICY_SCENARIOS: readonly PolicyScenario[] = [
       press: DENY_ALL,
     },
   },
+  {
+    id: 'outside-law-enforcement-approved',
+    title: 'An outside recipient: a law-enforcement agency a handler approved',
+    description:
+      'Our own incident; the recipient has no peer record (an agency, kind external: no relationship, the trust is the node setting, partner by default); a handler approved a law-enforcement disclosure to it with a legal basis (ADR 0023), did not choose it for anything else, and did not name it for RED. The node asks only the law-enforcement purpose for an agency and only press for the press; the other purposes are shown for completeness.',
+    item: (tlp) =>
+      own(tlp, { lawEnforcementApprovals: [{ recipient: RECIPIENT, approvedBy: 'handler-1', legalBasis: 'Court order 2026-123' }] }),
+    recipient: outside,
+    expected: {
+      direct: 'FFFF .FFF .... .... ....',
+      relay: DENY_ALL,
+      broadcast: 'FFFF .FFF .... .... ....',
+      'coordinator-feed': DENY_ALL,
+      'pull-feed': 'FFFF .FFF .... .... ....',
+      'law-enforcement': 'FFFF .FFF ..FF ..FF ....',
+      press: DENY_ALL,
+    },
+  },
 ];
 
 /**
@@ -329,5 +348,5 @@ function expandScenario(s: PolicyScenario): PolicyTableRow[] {
   return rows;
 }
 
-/** Every scenario x purpose x TLP label x trust level: 9 x 7 x 5 x 4 = 1260 rows. */
+/** Every scenario x purpose x TLP label x trust level: 11 x 7 x 5 x 4 = 1540 rows. */
 export const POLICY_TABLE: readonly PolicyTableRow[] = Object.freeze(POLICY_SCENARIOS.flatMap(expandScenario));

@@ -9,6 +9,7 @@ export {
   policyDenied,
   toExplainResponse,
   type FeedPageRecord,
+  type OutsideKind,
   type RecordOptions,
   type ResolvedRecipient,
   type SharingOptions,
@@ -22,6 +23,7 @@ export {
   relabelReceivedProvenance,
   rememberChosenRecipient,
   findIncidentPolicy,
+  insertApproval,
   type ReceivedProvenance,
   type IncidentPolicyRecord,
 } from './sharing.repository.js';

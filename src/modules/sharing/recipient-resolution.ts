@@ -7,7 +7,7 @@ import { effectiveTrust, type TrustRules } from '../policy/index.js';
 import { findSiteByAddress, findSiteByDomain, findSiteById, type SiteRecord } from '../sites/sites.module.js';
 import { domainSuffixes, parseAddress } from '../sites/sites.module.js';
 import { trustInputsOf } from './peer-trust.js';
-import type { ResolvedRecipient, SharingRecipient } from './sharing.service.js';
+import type { OutsideKind, ResolvedRecipient, SharingRecipient } from './sharing.service.js';
 
 /**
  * Who a recipient is, for the sharing policy: a peer team with its effective trust and the
@@ -34,9 +34,35 @@ async function siteInvolved(dbOrTx: DbOrTx, site: SiteRecord, incident: Incident
   return false;
 }
 
-export function createRecipientResolver(deps: { peers: Pick<PeerDirectory, 'find'>; rules: TrustRules; siteTrust: TrustLevel }) {
-  const { peers, rules, siteTrust } = deps;
+/**
+ * An outside recipient (ADR 0023): no peer record, no relationship. A law-enforcement agency
+ * has the node's trust for it (what an approval then lets through); the press is the public.
+ */
+function outsideRecipient(target: { outside: OutsideKind; id: string }, lawEnforcementTrust: TrustLevel): Resolved {
+  const { id, outside } = target;
+  const level: TrustLevel = outside === 'press' ? 'unknown' : lawEnforcementTrust;
+  const reason =
+    outside === 'press'
+      ? `${id} is the press: the public, unknown`
+      : `${id} is a law-enforcement agency: ${level} (node setting), and only with a handler's approval`;
+  return {
+    recipient: { id, kind: outside, name: null, relationship: null, status: null, peer: null, site: null },
+    policyRecipient: { id, kind: 'external', trust: level },
+    trust: { level, reasons: [reason] },
+    blockedBy: [],
+    involved: false,
+  };
+}
+
+export function createRecipientResolver(deps: {
+  peers: Pick<PeerDirectory, 'find'>;
+  rules: TrustRules;
+  siteTrust: TrustLevel;
+  lawEnforcementTrust: TrustLevel;
+}) {
+  const { peers, rules, siteTrust, lawEnforcementTrust } = deps;
   return async function resolve(dbOrTx: DbOrTx, incident: Incident, target: SharingRecipient): Promise<Resolved> {
+    if ('outside' in target) return outsideRecipient(target, lawEnforcementTrust);
     if ('teamId' in target) {
       const id = target.teamId;
       const peer = await peers.find(dbOrTx, id);

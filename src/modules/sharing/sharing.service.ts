@@ -80,8 +80,14 @@ import {
   type IncidentPolicyRecord,
 } from './sharing.repository.js';
 
-/** A peer team (by team id) or one of our own constituency's sites (by site id). */
-export type SharingRecipient = { teamId: string } | { siteId: string };
+/** Outside recipients without a peer record (ADR 0023): a law-enforcement agency, the press. */
+export type OutsideKind = 'law-enforcement' | 'press';
+
+/**
+ * A peer team (by team id), one of our own constituency's sites (by site id), or an outside
+ * recipient (a law-enforcement agency by its id, the press), which has no peer record.
+ */
+export type SharingRecipient = { teamId: string } | { siteId: string } | { outside: OutsideKind; id: string };
 
 export interface SharingOptions {
   /** A handler explicitly chose this recipient for this disclosure (a share, a press release): a need to know. */
@@ -123,7 +129,7 @@ export interface FeedPageRecord {
 
 export interface ResolvedRecipient {
   id: string;
-  kind: 'team' | 'site';
+  kind: 'team' | 'site' | OutsideKind;
   name: string | null;
   /** Teams only: how the team stands to us. */
   relationship: Relationship | null;
@@ -196,7 +202,7 @@ export interface SharingService {
     refOrId: string,
     recipientId: string,
     purpose: Purpose,
-    options?: { kind?: 'team' | 'site'; chosenByHandler?: boolean },
+    options?: { kind?: 'team' | 'site' | OutsideKind; chosenByHandler?: boolean },
   ): Promise<ExplainResponse>;
   /** A peer's effective trust with its inputs and reasons (GET /api/v1/policy/trust/{teamId}); `unknown-peer` when absent. */
   peerTrust(teamId: string): Promise<PeerTrust>;
@@ -213,9 +219,13 @@ export interface SharingDeps {
   policy?: PolicyConfig;
   /** The trust our own constituency's sites get (default partner: TLP:AMBER may reach them on need to know). */
   siteTrust?: TrustLevel;
+  /** The trust a law-enforcement agency gets once a handler approved a disclosure to it (default partner; ADR 0023). */
+  lawEnforcementTrust?: TrustLevel;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** An outside recipient's id: the slug a law-enforcement approval names (LawEnforcementApprovalCreate.recipient). */
+const OUTSIDE_ID = /^[a-z0-9][a-z0-9-]{1,62}$/;
 
 /** The answer for a disclosure the policy refuses: 403 policy-denied with the reasons. Throw it after the deciding transaction committed. */
 export function policyDenied(outcome: Pick<SharingOutcome, 'decision' | 'deniedBy'>): ProblemError {
@@ -324,7 +334,8 @@ export function createSharingService(deps: SharingDeps): SharingService {
   const clock = deps.clock ?? systemClock;
   const rules = deps.policy?.trustRules ?? DEFAULT_TRUST_RULES;
   const siteTrust: TrustLevel = deps.siteTrust ?? 'partner';
-  const resolve = createRecipientResolver({ peers, rules, siteTrust });
+  const lawEnforcementTrust: TrustLevel = deps.lawEnforcementTrust ?? 'partner';
+  const resolve = createRecipientResolver({ peers, rules, siteTrust, lawEnforcementTrust });
   const { record, recordFeedPage } = createDisclosureRecorder({
     audit,
     clock,
@@ -368,6 +379,25 @@ export function createSharingService(deps: SharingDeps): SharingService {
     return outcomes;
   }
 
+  /** Who explain asks about: a peer or site must exist; an outside recipient has no record, but takes its own purpose only. */
+  async function explainTarget(recipientId: string, purpose: Purpose, kind: 'team' | 'site' | OutsideKind): Promise<SharingRecipient> {
+    if (kind === 'team') {
+      if (!(await peers.find(db, recipientId))) throw new ProblemError('unknown-peer', `no peer "${recipientId}"`);
+      return { teamId: recipientId };
+    }
+    if (kind === 'site') {
+      if (!UUID.test(recipientId) || !(await findSiteById(db, recipientId.toLowerCase())))
+        throw new ProblemError('not-found', `no site ${recipientId}`);
+      return { siteId: recipientId };
+    }
+    if (!OUTSIDE_ID.test(recipientId))
+      throw new ProblemError('validation-failed', `an outside recipient's id is a slug (${OUTSIDE_ID.source}), got "${recipientId}"`);
+    // The police and the press receive only for their own purpose: anything else would judge them as a peer team.
+    if (purpose !== kind)
+      throw new ProblemError('outside-purpose-mismatch', `a ${kind} recipient receives only for the ${kind} purpose, not ${purpose}`);
+    return { outside: kind, id: recipientId };
+  }
+
   async function decideAndRecord(
     tx: DbOrTx,
     incident: Incident,
@@ -389,13 +419,7 @@ export function createSharingService(deps: SharingDeps): SharingService {
 
     async explain(refOrId, recipientId, purpose, options = {}) {
       const incident = await incidents.get(refOrId);
-      const kind = options.kind ?? 'team';
-      if (kind === 'team') {
-        if (!(await peers.find(db, recipientId))) throw new ProblemError('unknown-peer', `no peer "${recipientId}"`);
-      } else if (!UUID.test(recipientId) || !(await findSiteById(db, recipientId.toLowerCase()))) {
-        throw new ProblemError('not-found', `no site ${recipientId}`);
-      }
-      const target: SharingRecipient = kind === 'team' ? { teamId: recipientId } : { siteId: recipientId };
+      const target = await explainTarget(recipientId, purpose, options.kind ?? 'team');
       const outcome = await evaluate(db, incident, target, purpose, options.chosenByHandler ? { chosenByHandler: true } : {});
       return toExplainResponse(incident, outcome);
     },
