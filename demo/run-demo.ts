@@ -9,7 +9,7 @@ import { projectRoot } from '../src/project-root.js';
 import { startServer, type RunningNode } from '../src/server.js';
 
 /**
- * `npm run demo`: the lecture's scenario (domain §2, §6, §7) across three real nodes on
+ * `npm run demo`: the lecture's scenario (domain §2, §6, §7) across real nodes on
  * loopback, each with its own embedded database:
  *   cc     a national coordination centre, coordinating alpha and bravo
  *   alpha  a university CSIRT; one of its sites reports an intrusion
@@ -177,7 +177,10 @@ async function main(): Promise<void> {
     await showForum(cc, alpha, bravo, delta);
     await showRelay(cc, bravo, delta);
     await showRetraction(alpha, bravo);
-    say('\nDone: every step crossed real HTTP between four nodes, with signed documents and receipts.');
+    const kumo = await startNode('kumo', 'Kumo Networks PSIRT (a router vendor)', 'product', root);
+    nodes.push(kumo);
+    await showVendorAdvisory(alpha, kumo, incident.ref);
+    say('\nDone: every step crossed real HTTP between five nodes, with signed documents and receipts.');
   } finally {
     for (const n of nodes.reverse()) await n.node.close().catch(() => {});
     await rm(root, { recursive: true, force: true });
@@ -372,4 +375,53 @@ async function showRetraction(alpha: DemoNode, bravo: DemoNode): Promise<void> {
     return items[0]?.holders.find((h: any) => h.status === 'acknowledged');
   });
   say(`    alpha: the retraction is acknowledged by ${acknowledged.team} (${acknowledged.holderRef}), signed receipt`);
+}
+
+/**
+ * Issue 17 parts 1 and 2: the intrusion went through a router; alpha asks the vendor, whose PSIRT
+ * runs a node, whether the product is affected. The vendor's signed statement comes back, and
+ * alpha publishes a CSAF 2.0 advisory as a trusted provider: validated, signed with its key, and
+ * listed in /.well-known/csaf. The case links alpha's incident, and nothing of it reaches the vendor.
+ */
+async function showVendorAdvisory(alpha: DemoNode, kumo: DemoNode, intrusionRef: string): Promise<void> {
+  step(13, 'The intruder used a router flaw: alpha asks the vendor (its PSIRT runs a node) and publishes a CSAF advisory');
+  await connect(alpha, kumo, 'peer', 'community');
+  await connect(kumo, alpha, 'peer', 'community');
+  await api(alpha, 'POST', '/api/v1/vendors', { id: 'kumo', name: 'Kumo Networks', teamId: 'kumo' });
+  await api(alpha, 'POST', '/api/v1/cases', {
+    id: 'vc-2026-001',
+    title: 'Kumo KR-200 management interface authentication bypass',
+    description: 'The management interface accepts a crafted session cookie without a password.',
+    tlp: 'CLEAR',
+    incidents: [intrusionRef],
+    products: [{ vendor: 'kumo', product: 'KR-200', versions: ['3.1', '3.2'] }],
+    cveIds: ['CVE-2026-40001'],
+  });
+  await api(alpha, 'POST', '/api/v1/cases/vc-2026-001/questions', {});
+  const question = await until("the question at kumo's node", async () => (await api(kumo, 'GET', '/api/v1/vendor-questions')).items[0]);
+  say(
+    `    kumo received alpha's signed question about ${question.question.products.map((p: any) => p.product).join(', ')} (case ${question.caseId})`,
+  );
+  await api(kumo, 'POST', `/api/v1/vendor-questions/${question.id}/statement`, {
+    product: 'KR-200',
+    status: 'affected',
+    fixedVersions: ['3.2.1'],
+    text: 'Fixed in firmware 3.2.1.',
+  });
+  const [statement] = await until("kumo's statement at alpha", async () => {
+    const { statements } = await api(alpha, 'GET', '/api/v1/cases/vc-2026-001');
+    return statements.length > 0 ? statements : null;
+  });
+  say(
+    `    alpha recorded kumo's statement: ${statement.product} ${statement.status}, fixed in ${statement.fixedVersions.join(', ')} (signed: ${statement.signed})`,
+  );
+  await api(alpha, 'POST', '/api/v1/cases/vc-2026-001/advisory');
+  const published = await api(alpha, 'POST', '/api/v1/cases/vc-2026-001/advisory/publish', {});
+  say(`    alpha published CSAF advisory version ${published.version}: ${published.location} (+ .asc, .sha256, .sha512)`);
+  const metadata = (await (await fetch(`${alpha.url}/.well-known/csaf/provider-metadata.json`)).json()) as {
+    canonical_url: string;
+    role: string;
+    public_openpgp_keys: Array<{ fingerprint: string }>;
+  };
+  say(`    ${metadata.canonical_url}: role ${metadata.role}, key ${metadata.public_openpgp_keys[0]?.fingerprint}`);
 }
