@@ -37,3 +37,11 @@ export {
 } from './signed-document.js';
 export { loadNodeSigner, type NodeSigner } from './signer.js';
 export { measureEd25519VerifyRate, measureFastPathVerifyRate, measureOpenpgpVerifyRate, type VerifyRateOptions } from './verify-rate.js';
+export {
+  detachedSignatureIssuer,
+  MAX_CLEARSIGNED_LENGTH,
+  micalgOf,
+  verifyClearSigned,
+  verifyDetachedBytes,
+  type MailVerification,
+} from './pgp-mime.js';

@@ -14,6 +14,7 @@ import type { ContactCacheTable } from './contact-tables.js';
 import type { FormatPullCursorTable, ImportedObjectTable } from './format-tables.js';
 import type { IncidentCorrectionAckTable, IncidentCorrectionTable } from './correction-tables.js';
 import type { IncidentSignedProvenanceTable, RelayTable } from './relay-tables.js';
+import type { MailReportTable, QuarantinedMailTable } from './mail-tables.js';
 
 /**
  * One interface per table, composed into the database type Kysely checks queries against.
@@ -183,6 +184,8 @@ export interface PeerTable {
   added_at: Timestamp;
   added_by: string;
   updated_at: Timestamp;
+  email: ColumnType<string | null, string | null | undefined, string | null>;
+  mail_only: ColumnType<boolean, boolean | undefined, boolean>;
 }
 
 export interface PeerKeyTable {
@@ -227,6 +230,7 @@ export interface OutboundMessageTable {
   created_at: Timestamp;
   erased_at: Timestamp | null;
   document_sha256: string | null;
+  channel: ColumnType<string | null, string | null | undefined, string | null>;
 }
 export interface InboundMessageTable {
   seq: Generated<number>;
@@ -334,6 +338,8 @@ export interface DatabaseSchema {
   incident_correction_ack: IncidentCorrectionAckTable;
   relay: RelayTable;
   incident_signed_provenance: IncidentSignedProvenanceTable;
+  quarantined_mail: QuarantinedMailTable;
+  mail_report: MailReportTable;
 }
 
 /** Trust groups and per-incident sharing facts (migration 0005). */
