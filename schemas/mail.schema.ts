@@ -49,3 +49,25 @@ export const QuarantinedMailListQuerySchema = Type.Object(
   { additionalProperties: false },
 );
 export type QuarantinedMailListQuery = Static<typeof QuarantinedMailListQuerySchema>;
+
+export const MailTestSchema = named(
+  'MailTest',
+  Type.Object(
+    { to: Type.String({ minLength: 3, maxLength: 254, pattern: '^[^\\s@<>]+@[^\\s@<>]+$', description: 'Where the test message goes.' }) },
+    { additionalProperties: false },
+  ),
+);
+export type MailTest = Static<typeof MailTestSchema>;
+
+export const MailTestResultSchema = named(
+  'MailTestResult',
+  Type.Object(
+    {
+      to: Type.String(),
+      from: Type.String(),
+      signedBy: Type.String({ description: "The node key's fingerprint: the signature on the test message." }),
+    },
+    { additionalProperties: false },
+  ),
+);
+export type MailTestResult = Static<typeof MailTestResultSchema>;

@@ -932,6 +932,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/mail/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a signed test message through the e-mail channel
+         * @description A PGP/MIME signed text that says it is a test; nothing of the node is in it. Audited.
+         */
+        post: operations["sendMailTest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/misp/pull": {
         parameters: {
             query?: never;
@@ -3831,6 +3851,16 @@ export interface components {
             hold: boolean;
             /** @description Why it is set or cleared (recorded in the audit log). */
             reason: string;
+        };
+        MailTest: {
+            /** @description Where the test message goes. */
+            to: string;
+        };
+        MailTestResult: {
+            from: string;
+            /** @description The node key's fingerprint: the signature on the test message. */
+            signedBy: string;
+            to: string;
         };
         /** @description A message document; `type` selects the body. */
         MessageDocument: components["schemas"]["IncidentReportDocument"] | components["schemas"]["IncidentUpdateDocument"] | components["schemas"]["InvestigationRequestDocument"] | components["schemas"]["InvestigationResultDocument"] | components["schemas"]["ReceiptDocument"] | components["schemas"]["KeyRotationDocument"] | components["schemas"]["TokenRequestDocument"] | components["schemas"]["ActivitySummaryDocument"] | components["schemas"]["ActivityRelatedDocument"] | components["schemas"]["ActivityWithdrawnDocument"] | components["schemas"]["FeedPageDocument"] | components["schemas"]["AuditHeadDocument"] | components["schemas"]["ForumRosterDocument"] | components["schemas"]["PeerIntroductionDocument"] | components["schemas"]["ForumInquiryDocument"] | components["schemas"]["ForumInquiryAnswerDocument"] | components["schemas"]["ForumApplicationDocument"] | components["schemas"]["ForumSponsorshipDocument"] | components["schemas"]["IncidentCorrectionDocument"] | components["schemas"]["IncidentCorrectionAckDocument"] | components["schemas"]["RelayForwardDocument"] | components["schemas"]["RelayDeliveredDocument"] | components["schemas"]["RelayRefusedDocument"];
@@ -7657,6 +7687,39 @@ export interface operations {
             413: components["responses"]["Problem"];
             415: components["responses"]["Problem"];
             500: components["responses"]["Problem"];
+        };
+    };
+    sendMailTest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MailTest"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MailTestResult"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+            502: components["responses"]["Problem"];
         };
     };
     pullMispEvents: {

@@ -2,6 +2,7 @@ import t from 'tap';
 import { buildTestNode } from '../helpers/build-test-app.js';
 import { api, createIncident, enc, fastDelivery, findByExternalRef, partnersBoth, shares, waitFor } from '../helpers/federation-harness.js';
 import { mailConfig, startMailRelay } from '../helpers/mail-relay.js';
+import { runCli } from '../helpers/cli-runner.js';
 import { assertMarkers, assertVisible, markedIncident, SECTIONS } from '../helpers/marker-scan.js';
 import { canonicalLines, contentTypeOf, decodedBody, parseEntity, splitMultipart } from '../../src/modules/exchange/mail-mime.js';
 
@@ -151,4 +152,19 @@ t.test('fallback: HTTP keeps failing past the configured time, then the message 
   t.ok(httpCallsAfterCut > calls, 'HTTP was tried first');
   t.equal((delivered as unknown as { channel: string }).channel, 'mail');
   t.equal((await findByExternalRef(bravo, created.ref)).length, 1);
+});
+
+t.test('hikeshi mail test: a signed test message through the channel; the mail server down is a 502', async (t) => {
+  const run = await runCli(alpha, 'mail', 'test', 'someone@else.test');
+  t.equal(run.code, 0, run.stderr);
+  t.match(run.stdout, /sent a signed test message from csirt@alpha\.test to someone@else\.test/);
+  const sent = mailsTo('someone@else.test').at(-1)!;
+  t.equal(contentTypeOf(parseEntity(canonicalLines(sent.raw.toString('latin1')))).type, 'multipart/signed');
+  t.equal((await api(alpha, 'POST', '/mail/test', 'handler', { to: 'someone@else.test' })).statusCode, 403, 'admins only');
+  t.equal((await api(alpha, 'POST', '/mail/test', 'admin', { to: 'nope' })).json().code, 'validation-failed');
+  relay.down();
+  const down = await api(alpha, 'POST', '/mail/test', 'admin', { to: 'someone@else.test' });
+  relay.up();
+  t.equal(down.statusCode, 502);
+  t.equal(down.json().code, 'mail-unavailable');
 });

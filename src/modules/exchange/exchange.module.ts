@@ -14,7 +14,8 @@ import { eraseStoredMessages, type Scrub, type StoredErasureResult } from './sto
 import type { ExchangeMetrics } from './exchange-metrics.js';
 import { createMailQuarantine } from './mail-quarantine.service.js';
 import { pendingByPeer } from './outbox.repository.js';
-import { createSmtpSender, type MailChannel } from './mail-outgoing.js';
+import { composeTestMail, createSmtpSender, MailSendError, type MailChannel } from './mail-outgoing.js';
+import { ProblemError } from '../../http/problem.js';
 import { createMailIntake, type MailIntake } from './mail-intake.service.js';
 import { createMailListener } from './mail-listener.js';
 
@@ -118,7 +119,8 @@ export function createExchangeModule(deps: ExchangeModuleDeps): ExchangeModule {
   const mail = wireMail(deps, { inbox, worker, channel: mailChannel });
   return {
     apiRoutes: async (api) => {
-      await api.register(exchangeApiRoutes, { inbox, mailQuarantine: createMailQuarantine(deps.db) });
+      const mailTest = (to: string, actor: string) => sendMailTest(deps, mailChannel, to, actor);
+      await api.register(exchangeApiRoutes, { inbox, mailQuarantine: createMailQuarantine(deps.db), mailTest });
     },
     federationRoutes: async (fed) => {
       await fed.register(exchangeFederationRoutes, { inbox, bodyLimit: deps.config.bodyLimitBytes });
@@ -135,6 +137,24 @@ export function createExchangeModule(deps: ExchangeModuleDeps): ExchangeModule {
     pendingByPeer: () => pendingByPeer(deps.db),
     mail: { intake: mail.intake, channel: mailChannel, listen: mail.listen },
   };
+}
+
+/** `hikeshi mail test`: a signed test message to `to`, audited. */
+async function sendMailTest(
+  deps: ExchangeModuleDeps,
+  channel: MailChannel | null,
+  to: string,
+  actor: string,
+): Promise<{ to: string; from: string; signedBy: string }> {
+  if (!channel) throw new ProblemError('mail-not-configured', 'set HIKESHI_SMTP_URL and HIKESHI_MAIL_FROM to send mail');
+  const raw = await composeTestMail(deps.signer, { from: channel.from, to, date: deps.clock() }, deps.config.teamId);
+  try {
+    await channel.sender.send({ from: channel.from, to, raw });
+  } catch (err) {
+    throw new ProblemError('mail-unavailable', err instanceof MailSendError ? err.message : 'the mail server did not take the message');
+  }
+  await deps.audit.append(deps.db, { kind: 'mail-test', actor, decision: null, details: { to } });
+  return { to, from: channel.from, signedBy: deps.signer.fingerprint };
 }
 
 function wireMail(

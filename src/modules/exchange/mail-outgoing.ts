@@ -55,6 +55,27 @@ export function createSmtpSender(smtpUrl: string, timeoutMs: number): MailSender
 }
 
 /**
+ * A signed PGP/MIME text message that says nothing but that it is a test (`hikeshi mail test`):
+ * the receiver checks it with any OpenPGP mail client against the node key.
+ */
+export async function composeTestMail(
+  signer: NodeSigner,
+  headers: { from: string; to: string; date: Date },
+  teamId: string,
+): Promise<string> {
+  const part = [
+    'Content-Type: text/plain; charset=utf-8',
+    'Content-Transfer-Encoding: 7bit',
+    '',
+    `A test of the signed e-mail channel of Hikeshi node "${teamId}", sent ${headers.date.toISOString()}.`,
+    `It is signed with the node key ${signer.fingerprint}.`,
+    '',
+  ].join('\r\n');
+  const signature = await signer.signDetached(part);
+  return mailMessage(signedEntity(part, signature, await micalgOf(signature)), { ...headers, subject: 'Hikeshi e-mail channel test' });
+}
+
+/**
  * A signed (and, with `encryptTo`, encrypted) PGP/MIME message carrying a federation envelope.
  * The signature covers the MIME part holding the envelope; the envelope keeps its own signature
  * over the canonical document, so the receiving inbox checks it exactly as over HTTP.
