@@ -65,5 +65,5 @@ export async function startMailRelay(): Promise<MailRelay> {
 
 /** A node's mail settings for tests: outgoing to the relay, incoming on a free loopback port, short resend. */
 export function mailConfig(relayUrl: string | null, from: string, overrides: Partial<Config['mail']> = {}): Config['mail'] {
-  return { ...loadConfig({}).mail, smtpUrl: relayUrl, from, listenPort: 0, resendAfterMs: 2_000, ...overrides };
+  return { ...loadConfig({}).mail, smtpUrl: relayUrl, from, listenPort: 0, resendAfterMs: 10_000, ...overrides };
 }

@@ -233,6 +233,8 @@ t.test('unknown key, unknown sender, unsigned, malformed: quarantined with reaso
   t.equal((await api(bravo, 'GET', '/mail/quarantine/00000000-0000-4000-8000-000000000000', 'handler')).json().code, 'not-found');
   t.equal((await api(bravo, 'GET', '/mail/quarantine?cursor=nonsense', 'handler')).json().code, 'validation-failed');
   t.equal((await api(bravo, 'GET', '/mail/quarantine?bogus=1', 'handler')).statusCode, 400);
+  const noAddress = await api(bravo, 'PATCH', '/peers/alpha', 'admin', { email: null, mailOnly: true });
+  t.equal(noAddress.json().code, 'validation-failed', 'mailOnly without an address is refused');
   const listed = await runCli(bravo, 'mail', 'quarantine');
   t.equal(listed.code, 0, listed.stderr);
   t.match(listed.stdout, /unsigned/, 'hikeshi mail quarantine lists them');

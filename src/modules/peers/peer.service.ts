@@ -281,6 +281,9 @@ async function patch(deps: PeerServiceDeps, teamId: string, input: PeerPatch, ac
     note('mailOnly', peer.mailOnly, input.mailOnly);
     if ((input.mailOnly ?? peer.mailOnly) && (input.email === undefined ? peer.email : input.email) === null)
       throw new ProblemError('validation-failed', 'mailOnly needs an e-mail address for the peer');
+    const holder = changes['email'] && input.email ? await findPeerByEmail(tx, input.email) : null;
+    if (holder && holder.teamId !== teamId)
+      throw new ProblemError('conflict', `${input.email} is the e-mail address of peer "${holder.teamId}"`);
     if (Object.keys(changes).length === 0) return peer;
     await updatePeer(tx, teamId, {
       ...(changes['relationship'] ? { relationship: input.relationship } : {}),
