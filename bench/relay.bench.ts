@@ -47,8 +47,8 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** One node listening on loopback with its delivery worker, and an admin caller for its API. */
-async function startNode(engine: RelayBenchOptions['engine'], teamId: string, referencePrefix: string) {
+/** One node listening on loopback with its delivery worker, and an admin caller for its API (the mail bench uses it too). */
+export async function startNode(engine: RelayBenchOptions['engine'], teamId: string, referencePrefix: string) {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), `hikeshi-bench-${teamId}-`));
   const key = await generateNodeKey({ teamId, name: teamId, email: `${teamId}@example.invalid` });
   await writeFile(path.join(dataDir, KEY_FILE), key.armoredPrivateKey, { mode: 0o600 });
@@ -82,6 +82,8 @@ async function startNode(engine: RelayBenchOptions['engine'], teamId: string, re
     teamId,
     url: config.publicUrl,
     fingerprint: init.signer.fingerprint,
+    signer: init.signer,
+    app,
     db: database.db,
     call,
     async close() {
@@ -95,7 +97,7 @@ async function startNode(engine: RelayBenchOptions['engine'], teamId: string, re
 type BenchNode = Awaited<ReturnType<typeof startNode>>;
 
 /** `a` and `b` pin, verify and trust each other as partners; `a` sees `b` as `relationship`. */
-async function link(a: BenchNode, b: BenchNode, relationship: 'coordinator' | 'peer'): Promise<void> {
+export async function link(a: BenchNode, b: BenchNode, relationship: 'coordinator' | 'peer'): Promise<void> {
   for (const [from, to, rel] of [
     [a, b, relationship],
     [b, a, relationship === 'coordinator' ? 'member' : 'peer'],

@@ -8,6 +8,7 @@ import { benchContacts } from './contacts.bench.js';
 import { benchForumFanOut } from './forum.bench.js';
 import { benchInquiryMatching } from './forum-matching.bench.js';
 import { benchRelay } from './relay.bench.js';
+import { benchMail } from './mail.bench.js';
 import { formatResult, type BenchResult } from './bench-result.js';
 
 /**
@@ -54,6 +55,7 @@ const benches: Array<[string, Bench]> = [
   ['contacts', (engine) => benchContacts({ engine, queries: quick ? 200 : 1000, lookups: quick ? 5000 : 20_000 })],
   ['forum fan-out', (engine) => benchForumFanOut({ engine, members: quick ? 100 : 500, ingestRate: ingestRate.get(engine) })],
   ['relay', (engine) => benchRelay({ engine, reports: quick ? 100 : 500, concurrency: 8, ingestRate: ingestRate.get(engine) })],
+  ['e-mail intake', (engine) => benchMail({ engine, messages: quick ? 100 : 500, concurrency: 8 })],
   [
     'forum matching',
     (engine) =>

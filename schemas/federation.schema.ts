@@ -680,6 +680,9 @@ export const ShareSchema = named(
       messageId: Type.Union([UuidSchema, Type.Null()], { description: 'Id of the incident.report message.' }),
       attempts: Type.Integer(),
       lastError: Type.Union([Type.String(), Type.Null()]),
+      channel: Type.Union([Type.Enum(['http', 'mail']), Type.Null()], {
+        description: 'Where the last attempt went: http (the peer node) or mail (PGP/MIME, ADR 0025); null before the first.',
+      }),
       nextAttemptAt: Type.Union([DateTimeSchema, Type.Null()]),
       receiptAt: Type.Union([DateTimeSchema, Type.Null()]),
       pendingUpdates: Type.Integer({

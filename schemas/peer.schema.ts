@@ -167,6 +167,12 @@ export const PeerSchema = named(
       }),
       profileRequiresSealed: Type.Boolean({ description: "What the peer's signed profile asks for." }),
       sealAlways: Type.Boolean({ description: 'Our own decision to seal every message to this peer.' }),
+      email: Type.Union([Type.String(), Type.Null()], {
+        description: 'Where the peer takes signed e-mail (PGP/MIME, RFC 3156); null: no e-mail channel. ADR 0025.',
+      }),
+      mailOnly: Type.Boolean({
+        description: 'Messages go to this peer by e-mail only (its node is not reachable from here, or it has none).',
+      }),
       pendingFingerprint: Type.Union([FingerprintSchema, Type.Null()], {
         description:
           'The key seen instead of the pinned one (status key-changed, or suspended after a key change); null when unknown or none.',
@@ -240,6 +246,12 @@ export const PeerPatchSchema = named(
         }),
       ),
       sealAlways: Type.Optional(Type.Boolean()),
+      email: Type.Optional(
+        Type.Union([Type.String({ minLength: 3, maxLength: 254, pattern: '^[^\\s@<>]+@[^\\s@<>]+$' }), Type.Null()], {
+          description: "The peer's address for signed e-mail; null removes it.",
+        }),
+      ),
+      mailOnly: Type.Optional(Type.Boolean({ description: 'Send to this peer by e-mail only (needs an email).' })),
     },
     { additionalProperties: false, minProperties: 1 },
   ),

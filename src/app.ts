@@ -25,7 +25,7 @@ import { createProfileService } from './modules/profile/profile.service.js';
 import { createSiteService } from './modules/sites/site.service.js';
 import { siteRoutes } from './modules/sites/site.routes.js';
 import { createAuditModule } from './modules/audit/audit.module.js';
-import { createExchangeModule } from './modules/exchange/exchange.module.js';
+import { createExchangeModule, type ExchangeMail } from './modules/exchange/exchange.module.js';
 import type { DeliveryWorker } from './modules/exchange/delivery-worker.js';
 import { createPeerClient } from './modules/exchange/peer-client.js';
 import { createFeedsModule, tryPullFromPeer, type FeedsModule } from './modules/feeds/feeds.module.js';
@@ -35,7 +35,7 @@ import { createGroupsModule } from './modules/groups/groups.module.js';
 import { createForumModule } from './modules/forum/forum.module.js';
 import { createForumInquiryModule } from './modules/forum/forum-inquiry.module.js';
 import { createOutsideModule } from './modules/outside/outside.module.js';
-import { createSharingModule } from './modules/sharing/sharing.module.js';
+import { createHumanReportIntake, createSharingModule } from './modules/sharing/sharing.module.js';
 import type { SharingService } from './modules/sharing/index.js';
 import { createCoordinationModule } from './modules/coordination/coordination.module.js';
 import { createFormatsModule, type FormatsModuleDeps } from './modules/formats/formats.module.js';
@@ -69,6 +69,8 @@ export interface FederationHandle {
   peers: PeerDirectory;
   /** `hikeshi key rotate`: queue the announcements and re-sign the outbox with the new key. */
   rotateOwnKey(newSigner: NodeSigner, actor: string): Promise<OwnKeyRotation>;
+  /** The signed e-mail channel (ADR 0025): the intake, the outgoing channel, the SMTP listener. */
+  mail: ExchangeMail;
 }
 
 declare module 'fastify' {
@@ -212,6 +214,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   peers.attach(exchange);
   const sharing = createSharingModule({ ...base, peers: peers.directory, incidents, exchange });
+  // Reports people write, sign with GnuPG and mail (ADR 0025) are filed as incidents.
+  exchange.mail.intake.onHumanReport(createHumanReportIntake({ ...base, incidents, peers: peers.directory, teamId: config.teamId }));
   const feeds = createFeedsModule({
     config,
     db,
@@ -290,6 +294,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     worker: exchange.worker,
     peers: peers.directory,
     rotateOwnKey: peers.rotateOwnKey,
+    mail: exchange.mail,
   } satisfies FederationHandle);
   app.addHook('onClose', () => app.federation.stop());
 

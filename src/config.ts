@@ -98,6 +98,27 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false },
     ),
+    /** The signed e-mail channel, PGP/MIME (HIKESHI_SMTP_*, HIKESHI_MAIL_*; mailFrom below; ADR 0025). */
+    mail: Type.Object(
+      {
+        /** Where outgoing mail is handed over (smtp:// or smtps://, credentials in the URL); null: no outgoing mail. */
+        smtpUrl: Type.Union([Type.String({ pattern: '^smtps?://' }), Type.Null()]),
+        /** This node's address (From, and where peers send to). */
+        from: Type.Union([Type.String({ pattern: '^[^\\s@<>]+@[^\\s@<>]+$', maxLength: 254 }), Type.Null()]),
+        /** A peer whose HTTP delivery has failed for this long gets the message by mail; 0: never. */
+        fallbackAfterMs: Type.Integer({ minimum: 0, maximum: 30 * 86_400_000 }),
+        /** A message sent by mail and not acknowledged by a receipt is sent again after this long. */
+        resendAfterMs: Type.Integer({ minimum: 100, maximum: 7 * 86_400_000 }),
+        /** The incoming SMTP listener's port; null: off (the default). */
+        listenPort: Type.Union([Type.Integer({ minimum: 0, maximum: 65535 }), Type.Null()]),
+        listenHost: Type.String({ minLength: 1 }),
+        /** The largest incoming message accepted, in bytes. */
+        maxMessageBytes: Type.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024 }),
+        /** Messages one sender address may hand over per hour; beyond it the listener refuses them (a mail bomb). */
+        perSenderPerHour: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
+      },
+      { additionalProperties: false },
+    ),
   },
   { additionalProperties: false },
 );
@@ -183,6 +204,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     delivery: deliveryFrom(env),
     contacts: contactsFrom(env),
     misp: mispFrom(env),
+    mail: mailFrom(env),
     ...overrides,
   };
   const check = Compile(ConfigSchema);
@@ -262,6 +284,31 @@ function mispFrom(env: Env): Config['misp'] {
     timeoutMs: intFrom(env, 'HIKESHI_MISP_TIMEOUT_MS', 15_000),
     maxResponseBytes: intFrom(env, 'HIKESHI_MISP_MAX_RESPONSE_BYTES', 16 * 1024 * 1024),
     pageSize: intFrom(env, 'HIKESHI_MISP_PAGE_SIZE', 100),
+  };
+}
+
+/**
+ * The signed e-mail channel (issue 17 part 5, ADR 0025) from the environment:
+ *
+ *   HIKESHI_SMTP_URL                     outgoing mail server, smtp://user:pass@host:port (off when unset)
+ *   HIKESHI_MAIL_FROM                    this node's address (From; peers send here)
+ *   HIKESHI_MAIL_FALLBACK_AFTER_SECONDS  HTTP failing this long for a message: it goes by mail (3600; 0: never)
+ *   HIKESHI_MAIL_RESEND_AFTER_MS         a mailed message without receipt is mailed again after (3600000)
+ *   HIKESHI_MAIL_LISTEN_PORT             incoming SMTP listener's port (off when unset)
+ *   HIKESHI_MAIL_LISTEN_HOST             its address (127.0.0.1)
+ *   HIKESHI_MAIL_MAX_BYTES               largest incoming message (4194304)
+ *   HIKESHI_MAIL_PER_SENDER_PER_HOUR     messages one sender address may hand over an hour (600)
+ */
+function mailFrom(env: Env): Config['mail'] {
+  return {
+    smtpUrl: env['HIKESHI_SMTP_URL'] || null,
+    from: env['HIKESHI_MAIL_FROM'] || null,
+    fallbackAfterMs: intFrom(env, 'HIKESHI_MAIL_FALLBACK_AFTER_SECONDS', 3600) * 1000,
+    resendAfterMs: intFrom(env, 'HIKESHI_MAIL_RESEND_AFTER_MS', 3_600_000),
+    listenPort: env['HIKESHI_MAIL_LISTEN_PORT'] ? intFrom(env, 'HIKESHI_MAIL_LISTEN_PORT', 0) : null,
+    listenHost: env['HIKESHI_MAIL_LISTEN_HOST'] || '127.0.0.1',
+    maxMessageBytes: intFrom(env, 'HIKESHI_MAIL_MAX_BYTES', 4 * 1024 * 1024),
+    perSenderPerHour: intFrom(env, 'HIKESHI_MAIL_PER_SENDER_PER_HOUR', 600),
   };
 }
 

@@ -38,10 +38,13 @@ export async function startServer(
   const init = await initNode(config);
   let app: FastifyInstance | undefined;
   let metricsPort: number | null = null;
+  let mailPort: number | null = null;
   try {
     app = await buildApp({ config, database: init.database, signer: init.signer, tokenSecret: init.tokenSecret });
     await app.listen({ port: config.port, host: config.host });
     if (config.metricsPort !== null) metricsPort = (await app.metrics.listen(config.metricsPort)).port;
+    // The incoming SMTP listener of the e-mail channel (ADR 0025), off unless HIKESHI_MAIL_LISTEN_PORT is set.
+    if (config.mail.listenPort !== null) mailPort = (await app.federation.mail.listen()).port;
   } catch (err) {
     await app?.close();
     await init.database.close();
@@ -73,6 +76,7 @@ export async function startServer(
     }
   }
   if (metricsPort !== null) out(`Metrics without a token on http://127.0.0.1:${metricsPort}/metrics (HIKESHI_METRICS_PORT)`);
+  if (mailPort !== null) out(`Signed e-mail taken on smtp://${config.mail.listenHost}:${mailPort} (HIKESHI_MAIL_LISTEN_PORT)`);
   app.federation.start();
   let closing: Promise<void> | undefined;
   const close = () =>

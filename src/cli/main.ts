@@ -1,3 +1,4 @@
+import { mailCommands } from './mail-commands.js';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../config.js';
 import { DataDirLockedError } from '../db/data-dir-lock.js';
@@ -219,6 +220,7 @@ ${CONFIG_FLAGS_HELP}`,
   ...formatCommands([stixFormat, mispFormat, iodefFormat]),
   ...mispCommands,
   ...stixCommands,
+  ...mailCommands,
 };
 
 function usage(): string {

@@ -1206,6 +1206,60 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/mail/quarantine": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Incoming e-mail that was not filed, with the reason, newest first */
+        get: operations["listQuarantinedMail"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/mail/quarantine/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One quarantined e-mail, with the message exactly as received (base64) */
+        get: operations["getQuarantinedMail"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/mail/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a signed test message through the e-mail channel
+         * @description A PGP/MIME signed text that says it is a test; nothing of the node is in it. Audited.
+         */
+        post: operations["sendMailTest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/misp/pull": {
         parameters: {
             query?: never;
@@ -4560,6 +4614,16 @@ export interface components {
             /** @description Why it is set or cleared (recorded in the audit log). */
             reason: string;
         };
+        MailTest: {
+            /** @description Where the test message goes. */
+            to: string;
+        };
+        MailTestResult: {
+            from: string;
+            /** @description The node key's fingerprint: the signature on the test message. */
+            signedBy: string;
+            to: string;
+        };
         /** @description A message document; `type` selects the body. */
         MessageDocument: components["schemas"]["IncidentReportDocument"] | components["schemas"]["IncidentUpdateDocument"] | components["schemas"]["InvestigationRequestDocument"] | components["schemas"]["InvestigationResultDocument"] | components["schemas"]["ReceiptDocument"] | components["schemas"]["KeyRotationDocument"] | components["schemas"]["TokenRequestDocument"] | components["schemas"]["ActivitySummaryDocument"] | components["schemas"]["ActivityRelatedDocument"] | components["schemas"]["ActivityWithdrawnDocument"] | components["schemas"]["FeedPageDocument"] | components["schemas"]["AuditHeadDocument"] | components["schemas"]["ForumRosterDocument"] | components["schemas"]["PeerIntroductionDocument"] | components["schemas"]["ForumInquiryDocument"] | components["schemas"]["ForumInquiryAnswerDocument"] | components["schemas"]["ForumApplicationDocument"] | components["schemas"]["ForumSponsorshipDocument"] | components["schemas"]["IncidentCorrectionDocument"] | components["schemas"]["IncidentCorrectionAckDocument"] | components["schemas"]["RelayForwardDocument"] | components["schemas"]["RelayDeliveredDocument"] | components["schemas"]["RelayRefusedDocument"] | components["schemas"]["VendorQuestionDocument"] | components["schemas"]["VendorStatementDocument"];
         MispEventDocument: {
@@ -4675,9 +4739,13 @@ export interface components {
              * @enum {unknown}
              */
             assurance: "unverified" | "introduced" | "verified";
+            /** @description Where the peer takes signed e-mail (PGP/MIME, RFC 3156); null: no e-mail channel. ADR 0025. */
+            email: string | null;
             /** @description OpenPGP v4 primary key fingerprint: 40 upper-case hex digits. */
             fingerprint: string;
             keyChangedAt: string | null;
+            /** @description Messages go to this peer by e-mail only (its node is not reachable from here, or it has none). */
+            mailOnly: boolean;
             name: string;
             /** @description The key seen instead of the pinned one (status key-changed, or suspended after a key change); null when unknown or none. */
             pendingFingerprint: string | null;
@@ -4800,6 +4868,10 @@ export interface components {
             items: components["schemas"]["Peer"][];
         };
         PeerPatch: {
+            /** @description The peer's address for signed e-mail; null removes it. */
+            email?: string | null;
+            /** @description Send to this peer by e-mail only (needs an email). */
+            mailOnly?: boolean;
             /**
              * @description coordinator: the team coordinates us; member: we coordinate it; peer: lateral.
              * @enum {unknown}
@@ -4888,9 +4960,13 @@ export interface components {
             assurance: "unverified" | "introduced" | "verified";
             /** @description What a handler must confirm out of band before verifying. */
             confirm?: string;
+            /** @description Where the peer takes signed e-mail (PGP/MIME, RFC 3156); null: no e-mail channel. ADR 0025. */
+            email: string | null;
             /** @description OpenPGP v4 primary key fingerprint: 40 upper-case hex digits. */
             fingerprint: string;
             keyChangedAt: string | null;
+            /** @description Messages go to this peer by e-mail only (its node is not reachable from here, or it has none). */
+            mailOnly: boolean;
             name: string;
             /** @description The key seen instead of the pinned one (status key-changed, or suspended after a key change); null when unknown or none. */
             pendingFingerprint: string | null;
@@ -5167,6 +5243,37 @@ export interface components {
             message: components["schemas"]["QuarantinedMessage"];
             /** @description On acceptance: the receipt the message got when it was processed. */
             receipt: components["schemas"]["SignedReceipt"] | null;
+        };
+        QuarantinedMail: {
+            detail: string;
+            /** @description The SMTP envelope sender (MAIL FROM), unverified. */
+            envelopeFrom: string | null;
+            /** @description The From header's address, unverified. */
+            headerFrom: string | null;
+            /** Format: uuid */
+            id: string;
+            /** @description The key (fingerprint or key id) the signature claims to be made with, unverified. */
+            issuerFingerprint: string | null;
+            /** @description The Message-ID header, unverified. */
+            messageId: string | null;
+            /** @description The message exactly as received, base64; only when reading one mail. */
+            raw?: string;
+            /** @description Why the mail was not filed: unsigned, unknown-sender, wrong-key, bad-signature, signature-malformed, malformed-mime, decryption-failed, too-large, sender-mismatch, peer-not-active, receipt-unmatched, not-accepted, or the problem code the inbox refused the document with. */
+            reason: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time with any offset (Z or ±hh:mm), year 0001-9999, seconds 00-59 (a leap second is refused). Times a person gives (an incident's firstSeen, lastSeen, systemChanges[].at, evidence[].collectedAt) are kept as written, offset and fraction included; times the node sets are UTC.
+             */
+            receivedAt: string;
+            sizeBytes: number;
+            /** @description The address the mail came from (the SMTP client). */
+            sourceAddress: string | null;
+            /** @enum {unknown} */
+            state: "quarantined" | "dismissed";
+        };
+        QuarantinedMailPage: {
+            items: components["schemas"]["QuarantinedMail"][];
+            nextCursor: string | null;
         };
         QuarantinedMessage: {
             /** @description document.from as received: unverified until accepted. */
@@ -5669,6 +5776,8 @@ export interface components {
         };
         Share: {
             attempts: number;
+            /** @description Where the last attempt went: http (the peer node) or mail (PGP/MIME, ADR 0025); null before the first. */
+            channel: ("http" | "mail") | null;
             /**
              * Format: date-time
              * @description RFC 3339 date-time with any offset (Z or ±hh:mm), year 0001-9999, seconds 00-59 (a leap second is refused). Times a person gives (an incident's firstSeen, lastSeen, systemChanges[].at, evidence[].collectedAt) are kept as written, offset and fraction included; times the node sets are UTC.
@@ -9244,6 +9353,99 @@ export interface operations {
             413: components["responses"]["Problem"];
             415: components["responses"]["Problem"];
             500: components["responses"]["Problem"];
+        };
+    };
+    listQuarantinedMail: {
+        parameters: {
+            query?: {
+                cursor?: string;
+                limit?: number;
+                state?: "quarantined" | "dismissed";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuarantinedMailPage"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    getQuarantinedMail: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuarantinedMail"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    sendMailTest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MailTest"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MailTestResult"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+            502: components["responses"]["Problem"];
         };
     };
     pullMispEvents: {

@@ -19,7 +19,7 @@ export {
   SignatureFormatError,
   type SealedMessageFailure,
 } from './crypto-errors.js';
-export { MAX_CLEAR_SIGNED_LENGTH, verifyClearSigned, type ClearSignedVerification } from './clear-signed.js';
+export { MAX_CLEAR_SIGNED_LENGTH, verifyClearSigned, type ClearSignedOptions, type ClearSignedVerification } from './clear-signed.js';
 export { isV4Fingerprint, normalizeFingerprint } from './fingerprint.js';
 export { generateNodeKey, type GeneratedNodeKey, type NodeKeyOptions } from './node-key.js';
 export { clearPeerKeyCache, readPeerKey, type PeerKey } from './peer-key.js';
@@ -38,3 +38,10 @@ export {
 } from './signed-document.js';
 export { loadNodeSigner, type NodeSigner } from './signer.js';
 export { measureEd25519VerifyRate, measureFastPathVerifyRate, measureOpenpgpVerifyRate, type VerifyRateOptions } from './verify-rate.js';
+export {
+  detachedSignatureIssuer,
+  MAX_MAILED_CLEAR_SIGNED_LENGTH,
+  micalgOf,
+  verifyDetachedBytes,
+  type MailVerification,
+} from './pgp-mime.js';

@@ -16,6 +16,7 @@ import type { IncidentCorrectionAckTable, IncidentCorrectionTable } from './corr
 import type { IncidentSignedProvenanceTable, RelayTable } from './relay-tables.js';
 import type { CsafAdvisoryTable, VendorQuestionTable, VendorStatementTable, VendorTable, VulnerabilityCaseTable } from './vendor-tables.js';
 import type { LawEnforcementPackageTable, LawEnforcementRequestTable, PressStatementTable } from './outside-tables.js';
+import type { MailReportTable, QuarantinedMailTable } from './mail-tables.js';
 
 /**
  * One interface per table, composed into the database type Kysely checks queries against.
@@ -185,6 +186,8 @@ export interface PeerTable {
   added_at: Timestamp;
   added_by: string;
   updated_at: Timestamp;
+  email: ColumnType<string | null, string | null | undefined, string | null>;
+  mail_only: ColumnType<boolean, boolean | undefined, boolean>;
 }
 
 export interface PeerKeyTable {
@@ -229,6 +232,7 @@ export interface OutboundMessageTable {
   created_at: Timestamp;
   erased_at: Timestamp | null;
   document_sha256: string | null;
+  channel: ColumnType<string | null, string | null | undefined, string | null>;
 }
 export interface InboundMessageTable {
   seq: Generated<number>;
@@ -345,6 +349,8 @@ export interface DatabaseSchema {
   law_enforcement_request: LawEnforcementRequestTable;
   law_enforcement_package: LawEnforcementPackageTable;
   press_statement: PressStatementTable;
+  quarantined_mail: QuarantinedMailTable;
+  mail_report: MailReportTable;
 }
 
 /** Trust groups and per-incident sharing facts (migration 0005). */

@@ -91,6 +91,8 @@ export const PROBLEMS = {
     status: 400,
     title: 'The document does not validate against its format: `pointer` names the first failing path; nothing was filed',
   },
+  'mail-not-configured': { status: 409, title: 'No outgoing e-mail channel is configured (HIKESHI_SMTP_URL and HIKESHI_MAIL_FROM)' },
+  'mail-unavailable': { status: 502, title: 'The mail server could not be reached or did not take the message' },
   'misp-not-configured': { status: 409, title: 'No MISP instance is configured (HIKESHI_MISP_URL and HIKESHI_MISP_KEY)' },
   'misp-unavailable': {
     status: 502,

@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../../clock.js';
 import type { Config } from '../../config.js';
-import { sealForRecipient, verifyDocumentSignature, type PeerKey } from '../../crypto/index.js';
+import { sealForRecipient, verifyDocumentSignature, type NodeSigner, type PeerKey } from '../../crypto/index.js';
 import type { Db, Tx } from '../../db/database.js';
 import { createGroupCommit } from '../../db/group-commit.js';
 import { validateDocument, envelopeShape, envelopeText, tlpRequiresSealing } from './message-document.js';
@@ -10,9 +10,10 @@ import type { DeliveredHook } from './outbox.js';
 import { PeerCallError, type PeerClient } from './peer-client.js';
 import type { ExchangePeer, PeerKeyring } from './peer-keyring.js';
 import { retryDelayMs, type DeliverySettings } from './delivery-settings.js';
-import { claimDue, markDelivered, markFailed, markRetry, type OutboundRow } from './outbox.repository.js';
+import { claimDue, findOutbound, markDelivered, markFailed, markRetry, type OutboundRow } from './outbox.repository.js';
 import type { ReceiptDocument } from '../../../schemas/federation.schema.js';
 import { noExchangeMetrics, type ExchangeMetrics } from './exchange-metrics.js';
+import { composeEnvelopeMail, mailNeedsEncryption, MailSendError, type MailChannel } from './mail-outgoing.js';
 
 /**
  * The delivery worker: claims due outbox rows, sends each (sealed when required), verifies and
@@ -34,6 +35,8 @@ export interface DeliveryWorkerDeps {
   delivered: DeliveredHook;
   /** Where deliveries are counted and timed (the metrics module's port); nothing when absent. */
   metrics?: ExchangeMetrics;
+  /** The e-mail channel (ADR 0025): for peers that take mail only, and as the fallback when HTTP keeps failing; absent: none. */
+  mail?: MailChannel & { signer: NodeSigner };
 }
 
 export interface DeliveryWorker {
@@ -43,6 +46,12 @@ export interface DeliveryWorker {
   kick(): void;
   /** One pass: claim and deliver what is due; resolves when those deliveries finished. Tests and the bench use it. */
   runOnce(): Promise<number>;
+  /**
+   * A receipt that came back by e-mail for a message sent by e-mail: checked as an HTTP answer
+   * would be (signed by the peer, for this message) and recorded. Answers false when it is not
+   * for a pending message of that peer.
+   */
+  receiptByMail(peer: ExchangePeer, receiptText: string): Promise<boolean>;
 }
 
 /** A failure the peer will not get over by itself: give up now instead of retrying for a day. */
@@ -91,6 +100,17 @@ async function send(
     throw PERMANENT_STATUSES.has(response.status) ? new PermanentFailure(what) : new RetryableFailure(what);
   }
   const text = response.text;
+  return { text, receipt: await checkReceipt(deps, text, row, peer, key) };
+}
+
+/** A receipt's text: a signed envelope from the peer, a receipt document, for this message. */
+async function checkReceipt(
+  deps: Pick<DeliveryWorkerDeps, 'clock' | 'config'>,
+  text: string,
+  row: OutboundRow,
+  peer: ExchangePeer,
+  key: PeerKey,
+): Promise<ReceiptDocument> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -112,13 +132,92 @@ async function send(
   if (receipt.from !== peer.teamId || receipt.to !== deps.config.teamId || receipt.inReplyTo !== row.id) {
     throw new RetryableFailure('the receipt is not for this message');
   }
-  return { text, receipt };
+  return receipt;
+}
+
+/** A message is sent by mail when the peer takes mail only, or when HTTP has failed for longer than the fallback time. */
+function mailFallbackDue(deps: DeliveryWorkerDeps, row: OutboundRow, peer: ExchangePeer, now: Date): boolean {
+  const after = deps.mail?.settings.fallbackAfterMs ?? 0;
+  return peer.email !== null && after > 0 && now.getTime() - Date.parse(row.createdAt) >= after;
+}
+
+/**
+ * Hands the message to the SMTP server as PGP/MIME (encrypted when the label asks for it). The
+ * message stays pending: it is delivered when the peer's signed receipt comes back (by mail),
+ * and is sent again (the same bytes) when none came after the resend time.
+ */
+async function sendByMail(deps: DeliveryWorkerDeps, row: OutboundRow, peer: ExchangePeer, key: PeerKey): Promise<Date> {
+  const mail = deps.mail;
+  if (!mail) throw new RetryableFailure('no e-mail channel is configured here (HIKESHI_SMTP_URL, HIKESHI_MAIL_FROM)');
+  if (peer.email === null) throw new RetryableFailure(`peer "${peer.teamId}" has no e-mail address`);
+  const raw = await composeEnvelopeMail(
+    mail.signer,
+    { from: mail.from, to: peer.email, subject: 'Hikeshi signed message', date: deps.clock() },
+    envelopeText(row.document, row.signature),
+    mailNeedsEncryption(row.tlp, peer.requiresSealed) ? key : null,
+  );
+  try {
+    await mail.sender.send({ from: mail.from, to: peer.email, raw });
+  } catch (err) {
+    throw new RetryableFailure(err instanceof MailSendError ? err.message : 'the mail server did not take the message');
+  }
+  const next = new Date(Math.min(deps.clock().getTime() + mail.settings.resendAfterMs, Date.parse(row.createdAt) + deps.settings.maxAgeMs));
+  if (await markRetry(deps.db, row.id, row.attempts, 'sent by e-mail; waiting for the receipt', next, 'mail')) {
+    deps.log.info({ messageId: row.id, peer: row.peerTeam, attempt: row.attempts }, 'message sent by e-mail');
+  }
+  return next;
 }
 
 /** A delivery on record, counted: the attempt, and the seconds from enqueue to the receipt. */
 function countDelivered(metrics: ExchangeMetrics, row: OutboundRow, now: Date): void {
   metrics.deliveryAttempt(row.peerTeam, 'delivered');
   metrics.delivered(row.peerTeam, (now.getTime() - Date.parse(row.createdAt)) / 1000);
+}
+
+/** A verified receipt to record, and the channel it came by. */
+interface ReceiptRecord {
+  row: OutboundRow;
+  text: string;
+  receipt: ReceiptDocument;
+  peerRef: string | null;
+  channel: 'http' | 'mail';
+}
+
+/**
+ * A verified receipt on record: the message delivered, the hooks of the modules that wait for
+ * it, the audit entry. Receipts that come back together are recorded in one transaction (group
+ * commit): a fan-out to hundreds of members otherwise pays one commit, and on the embedded
+ * engine one flush, per receipt. Answers false when another worker's claim won.
+ */
+async function recordOne(deps: DeliveryWorkerDeps, tx: Tx, { row, text, receipt, peerRef, channel }: ReceiptRecord): Promise<boolean> {
+  const outcome = { receipt: text, receiptStatus: receipt.body.status, peerRef, at: deps.clock(), channel };
+  if (!(await markDelivered(tx, row.id, row.attempts, outcome))) return false;
+  await deps.delivered(tx, {
+    id: row.id,
+    type: row.type,
+    peerTeam: row.peerTeam,
+    incidentId: row.incidentId,
+    peerRef,
+    receiptStatus: receipt.body.status,
+  });
+  const details = {
+    direction: 'received',
+    messageId: row.id,
+    type: row.type,
+    receiptId: receipt.id,
+    status: receipt.body.status,
+    peerRef,
+    channel,
+  };
+  await deps.audit.append(tx, {
+    kind: 'receipt',
+    actor: row.peerTeam,
+    incidentId: row.incidentId,
+    peer: row.peerTeam,
+    decision: null,
+    details,
+  });
+  return true;
 }
 
 export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
@@ -130,41 +229,11 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   let pass: Promise<number> | undefined;
   let again = false;
 
-  /**
-   * A verified receipt on record: the message delivered, the hooks of the modules that wait for
-   * it, the audit entry. Receipts that come back together are recorded in one transaction (group
-   * commit): a fan-out to hundreds of members otherwise pays one commit, and on the embedded
-   * engine one flush, per receipt. Answers false when another worker's claim won.
-   */
-  async function recordOne(
-    tx: Tx,
-    { row, text, receipt, peerRef }: { row: OutboundRow; text: string; receipt: ReceiptDocument; peerRef: string | null },
-  ): Promise<boolean> {
-    if (!(await markDelivered(tx, row.id, row.attempts, { receipt: text, receiptStatus: receipt.body.status, peerRef, at: clock() })))
-      return false;
-    await deps.delivered(tx, {
-      id: row.id,
-      type: row.type,
-      peerTeam: row.peerTeam,
-      incidentId: row.incidentId,
-      peerRef,
-      receiptStatus: receipt.body.status,
-    });
-    await audit.append(tx, {
-      kind: 'receipt',
-      actor: row.peerTeam,
-      incidentId: row.incidentId,
-      peer: row.peerTeam,
-      decision: null,
-      details: { direction: 'received', messageId: row.id, type: row.type, receiptId: receipt.id, status: receipt.body.status, peerRef },
-    });
-    return true;
-  }
   const recordDelivery = createGroupCommit(
     db,
-    async (tx, items: Array<Parameters<typeof recordOne>[1]>) => {
+    async (tx, items: ReceiptRecord[]) => {
       const out: boolean[] = [];
-      for (const item of items) out.push(await recordOne(tx, item));
+      for (const item of items) out.push(await recordOne(deps, tx, item));
       return out;
     },
     { maxItems: 64 },
@@ -177,10 +246,11 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       const peer = await peers.find(db, row.peerTeam);
       if (!peer) throw new PermanentFailure(`peer "${row.peerTeam}" was removed`);
       if (peer.status !== 'active') throw new RetryableFailure(`peer "${row.peerTeam}" is ${peer.status} here`);
-      const key = await peers.keyOf(peer);
-      const { text, receipt } = await send(deps, row, peer, key);
+      const answer = await attempt(deps, row, peer, await peers.keyOf(peer), now);
+      if (!answer) return;
+      const { text, receipt } = answer;
       const peerRef = receipt.body.ref ?? null;
-      const recorded = await recordDelivery.run({ row, text, receipt, peerRef });
+      const recorded = await recordDelivery.run({ row, text, receipt, peerRef, channel: 'http' });
       // Counted once the delivery is on record: a worker that lost its claim records nothing.
       if (recorded) countDelivered(metrics, row, clock());
       log.info({ messageId: row.id, peer: row.peerTeam, type: row.type, attempt: row.attempts }, 'message delivered');
@@ -209,7 +279,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       }
       const delay = retryDelayMs(settings, row.attempts);
       const next = new Date(Math.min(clock().getTime() + delay, Date.parse(row.createdAt) + settings.maxAgeMs));
-      if (await markRetry(db, row.id, row.attempts, reason, next)) metrics.deliveryAttempt(row.peerTeam, 'retry');
+      if (await markRetry(db, row.id, row.attempts, reason, next, null)) metrics.deliveryAttempt(row.peerTeam, 'retry');
       log.info(
         {
           messageId: row.id,
@@ -283,5 +353,60 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       else schedule(0);
     },
     runOnce,
+    async receiptByMail(peer, text) {
+      const recorded = await receiptByMail(deps, (item) => recordDelivery.run(item), peer, text);
+      if (recorded) countDelivered(metrics, recorded, clock());
+      return recorded !== null;
+    },
   };
+}
+
+/** A receipt that came by mail, checked and recorded; answers the row it delivered, or null. */
+async function receiptByMail(
+  deps: DeliveryWorkerDeps,
+  record: (item: ReceiptRecord) => Promise<boolean>,
+  peer: ExchangePeer,
+  text: string,
+): Promise<OutboundRow | null> {
+  const row = await findOutbound(deps.db, receiptTarget(text) ?? '');
+  if (!row || row.peerTeam !== peer.teamId || row.state !== 'pending') return null;
+  let receipt: ReceiptDocument;
+  try {
+    receipt = await checkReceipt(deps, text, row, peer, await deps.peers.keyOf(peer));
+  } catch {
+    return null;
+  }
+  return (await record({ row, text, receipt, peerRef: receipt.body.ref ?? null, channel: 'mail' })) ? row : null;
+}
+
+/** One attempt on the channel the peer takes: the verified receipt (HTTP), or null when the message went by mail. */
+async function attempt(
+  deps: DeliveryWorkerDeps,
+  row: OutboundRow,
+  peer: ExchangePeer,
+  key: PeerKey,
+  now: Date,
+): Promise<{ text: string; receipt: ReceiptDocument } | null> {
+  if (peer.mailOnly) {
+    await sendByMail(deps, row, peer, key);
+    return null;
+  }
+  try {
+    return await send(deps, row, peer, key);
+  } catch (err) {
+    if (!(err instanceof RetryableFailure) || !mailFallbackDue(deps, row, peer, now)) throw err;
+    await sendByMail(deps, row, peer, key);
+    return null;
+  }
+}
+
+/** The message a receipt answers (unverified: only to find the row its check needs). */
+function receiptTarget(text: string): string | null {
+  try {
+    const value = JSON.parse(text) as { document?: { inReplyTo?: unknown } };
+    const id = value.document?.inReplyTo;
+    return typeof id === 'string' && /^[0-9a-f-]{36}$/i.test(id) ? id : null;
+  } catch {
+    return null;
+  }
 }

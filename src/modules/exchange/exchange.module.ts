@@ -12,7 +12,12 @@ import type { PeerClient } from './peer-client.js';
 import type { PeerKeyring } from './peer-keyring.js';
 import { eraseStoredMessages, type Scrub, type StoredErasureResult } from './stored-erasure.js';
 import type { ExchangeMetrics } from './exchange-metrics.js';
+import { createMailQuarantine } from './mail-quarantine.service.js';
 import { pendingByPeer } from './outbox.repository.js';
+import { composeTestMail, createSmtpSender, MailSendError, type MailChannel } from './mail-outgoing.js';
+import { ProblemError } from '../../http/problem.js';
+import { createMailIntake, type MailIntake } from './mail-intake.service.js';
+import { createMailListener } from './mail-listener.js';
 
 /**
  * The exchange: transport only. Signed messages in (the inbox and its quarantine, receipts) and
@@ -55,12 +60,31 @@ export interface ExchangeModule {
   eraseStoredMessages(tx: Tx, incidentId: string, scrub: Scrub): Promise<StoredErasureResult>;
   /** Per peer, messages not delivered yet and when the oldest was queued (one query; the metrics read it at scrape time). */
   pendingByPeer(): Promise<Array<{ peerTeam: string; pending: number; oldestAt: string }>>;
+  /** The signed e-mail channel (ADR 0025). */
+  mail: ExchangeMail;
+}
+
+export interface ExchangeMail {
+  /** Where incoming mail is filed or quarantined (the SMTP listener hands every message here). */
+  intake: MailIntake;
+  /** The outgoing side, when HIKESHI_SMTP_URL and HIKESHI_MAIL_FROM are set. */
+  channel: MailChannel | null;
+  /** Starts the SMTP listener (server.ts, when HIKESHI_MAIL_LISTEN_PORT is set); answers its port. */
+  listen(port?: number): Promise<{ port: number }>;
+}
+
+/** The outgoing mail channel a configuration asks for, or null. */
+function mailChannelOf(config: Config): MailChannel | null {
+  const { smtpUrl, from } = config.mail;
+  if (!smtpUrl || !from) return null;
+  return { sender: createSmtpSender(smtpUrl, config.delivery.timeoutMs), from, settings: config.mail };
 }
 
 /** What domain modules use of the exchange. */
 export type Exchange = Pick<ExchangeModule, 'inbox' | 'outbox' | 'eraseStoredMessages'>;
 
 export function createExchangeModule(deps: ExchangeModuleDeps): ExchangeModule {
+  const mailChannel = mailChannelOf(deps.config);
   // The outbox's kick reaches the worker, built next: it is called only after both exist.
   const outbox = createOutbox({
     clock: deps.clock,
@@ -79,6 +103,7 @@ export function createExchangeModule(deps: ExchangeModuleDeps): ExchangeModule {
     settings: deps.config.delivery,
     delivered: outbox.delivered,
     metrics: deps.metrics,
+    ...(mailChannel ? { mail: { ...mailChannel, signer: deps.signer } } : {}),
   });
   const inbox = createInbox({
     db: deps.db,
@@ -91,20 +116,76 @@ export function createExchangeModule(deps: ExchangeModuleDeps): ExchangeModule {
     client: deps.client,
     metrics: deps.metrics,
   });
+  const mail = wireMail(deps, { inbox, worker, channel: mailChannel });
   return {
     apiRoutes: async (api) => {
-      await api.register(exchangeApiRoutes, { inbox });
+      const mailTest = (to: string, actor: string) => sendMailTest(deps, mailChannel, to, actor);
+      await api.register(exchangeApiRoutes, { inbox, mailQuarantine: createMailQuarantine(deps.db), mailTest });
     },
     federationRoutes: async (fed) => {
       await fed.register(exchangeFederationRoutes, { inbox, bodyLimit: deps.config.bodyLimitBytes });
     },
     start: () => worker.start(),
-    stop: () => worker.stop(),
+    stop: async () => {
+      await worker.stop();
+      await mail.stop();
+    },
     inbox,
     outbox,
     worker,
     eraseStoredMessages: (tx, incidentId, scrub) => eraseStoredMessages(tx, { signer: deps.signer, clock: deps.clock }, incidentId, scrub),
     pendingByPeer: () => pendingByPeer(deps.db),
+    mail: { intake: mail.intake, channel: mailChannel, listen: mail.listen },
+  };
+}
+
+/** `hikeshi mail test`: a signed test message to `to`, audited. */
+async function sendMailTest(
+  deps: ExchangeModuleDeps,
+  channel: MailChannel | null,
+  to: string,
+  actor: string,
+): Promise<{ to: string; from: string; signedBy: string }> {
+  if (!channel) throw new ProblemError('mail-not-configured', 'set HIKESHI_SMTP_URL and HIKESHI_MAIL_FROM to send mail');
+  const raw = await composeTestMail(deps.signer, { from: channel.from, to, date: deps.clock() }, deps.config.teamId);
+  try {
+    await channel.sender.send({ from: channel.from, to, raw });
+  } catch (err) {
+    throw new ProblemError('mail-unavailable', err instanceof MailSendError ? err.message : 'the mail server did not take the message');
+  }
+  await deps.audit.append(deps.db, { kind: 'mail-test', actor, decision: null, details: { to } });
+  return { to, from: channel.from, signedBy: deps.signer.fingerprint };
+}
+
+function wireMail(
+  deps: ExchangeModuleDeps,
+  parts: { inbox: Inbox; worker: DeliveryWorker; channel: MailChannel | null },
+): { intake: MailIntake; listen(port?: number): Promise<{ port: number }>; stop(): Promise<void> } {
+  const intake = createMailIntake({
+    db: deps.db,
+    clock: deps.clock,
+    signer: deps.signer,
+    peers: deps.peers,
+    audit: deps.audit,
+    log: deps.log,
+    inbox: parts.inbox,
+    worker: parts.worker,
+    mail: parts.channel,
+    maxMessageBytes: deps.config.mail.maxMessageBytes,
+  });
+  let listener: ReturnType<typeof createMailListener> | null = null;
+  return {
+    intake,
+    async listen(port) {
+      if (listener) throw new Error('the mail listener runs already');
+      const settings = { ...deps.config.mail, ...(port === undefined ? {} : { listenPort: port }) };
+      listener = createMailListener({ db: deps.db, clock: deps.clock, audit: deps.audit, log: deps.log, intake, settings });
+      return listener.start();
+    },
+    async stop() {
+      await listener?.stop();
+      listener = null;
+    },
   };
 }
 
@@ -124,4 +205,6 @@ export { type OutboundRow } from './outbox.repository.js';
 export { PeerCallError, type PeerClient, type PeerResponse } from './peer-client.js';
 export { type ExchangePeer, type PeerKeyring, type PeerStatus } from './peer-keyring.js';
 export { federationErrors } from './exchange.routes.js';
+export { type HumanReport, type HumanReportHandler, type MailIntake, type MailOutcome } from './mail-intake.service.js';
+export { type MailChannel } from './mail-outgoing.js';
 export { noExchangeMetrics, type ExchangeMetrics, type InboxOutcomeLabel } from './exchange-metrics.js';

@@ -16,11 +16,24 @@ import {
 import { principalOf, requireRole } from '../../http/auth.js';
 import { documentedBodyOnly, keepJsonBodiesAsText } from '../../http/raw-json-body.js';
 import type { Inbox } from './inbox.service.js';
+import {
+  MailTestResultSchema,
+  MailTestSchema,
+  QuarantinedMailListQuerySchema,
+  QuarantinedMailPageSchema,
+  QuarantinedMailSchema,
+  type MailTestResult,
+} from '../../../schemas/mail.schema.js';
+import type { MailQuarantine } from './mail-quarantine.service.js';
 
 const conflictResponses = { ...errorResponses, 409: ProblemResponse };
 
 /** /api/v1: the quarantine, for this team's handlers. */
-export const exchangeApiRoutes: FastifyPluginAsyncTypebox<{ inbox: Inbox }> = async (app, { inbox }) => {
+export const exchangeApiRoutes: FastifyPluginAsyncTypebox<{
+  inbox: Inbox;
+  mailQuarantine: MailQuarantine;
+  mailTest: (to: string, actor: string) => Promise<MailTestResult>;
+}> = async (app, { inbox, mailQuarantine, mailTest }) => {
   const actorOf = (request: FastifyRequest): { subject: string } => ({ subject: principalOf(request).subject });
 
   app.get(
@@ -36,6 +49,53 @@ export const exchangeApiRoutes: FastifyPluginAsyncTypebox<{ inbox: Inbox }> = as
       },
     },
     async (request) => inbox.quarantine.list(request.query),
+  );
+
+  // Incoming mail that was not filed (ADR 0025): unsigned, unknown or bad signature, malformed, refused.
+  app.get(
+    '/mail/quarantine',
+    {
+      preHandler: requireRole('handler'),
+      schema: {
+        tags: ['shares'],
+        operationId: 'listQuarantinedMail',
+        summary: 'Incoming e-mail that was not filed, with the reason, newest first',
+        querystring: QuarantinedMailListQuerySchema,
+        response: { 200: QuarantinedMailPageSchema, ...errorResponses },
+      },
+    },
+    async (request) => mailQuarantine.list(request.query),
+  );
+
+  app.post(
+    '/mail/test',
+    {
+      preHandler: requireRole('admin'),
+      schema: {
+        tags: ['shares'],
+        operationId: 'sendMailTest',
+        summary: 'Send a signed test message through the e-mail channel',
+        description: 'A PGP/MIME signed text that says it is a test; nothing of the node is in it. Audited.',
+        body: MailTestSchema,
+        response: { 200: MailTestResultSchema, ...conflictResponses, 502: ProblemResponse },
+      },
+    },
+    async (request) => mailTest(request.body.to, principalOf(request).subject),
+  );
+
+  app.get(
+    '/mail/quarantine/:id',
+    {
+      preHandler: requireRole('handler'),
+      schema: {
+        tags: ['shares'],
+        operationId: 'getQuarantinedMail',
+        summary: 'One quarantined e-mail, with the message exactly as received (base64)',
+        params: QuarantineIdParamsSchema,
+        response: { 200: QuarantinedMailSchema, ...errorResponses },
+      },
+    },
+    async (request) => mailQuarantine.get(request.params.id),
   );
 
   app.get(

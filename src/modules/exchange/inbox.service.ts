@@ -91,7 +91,8 @@ export interface ReceivedAs {
 export interface Inbox {
   /** Handles a request body exactly as received (its JSON text). */
   /** `source`: the sender's address, which the quarantine bounds (docs/federation-protocol.md §11). */
-  receive(raw: string, source?: string): Promise<InboxAnswer>;
+  /** `sealed`: the envelope came encrypted to this node's key by another layer (a PGP/MIME mail, ADR 0025). */
+  receive(raw: string, source?: string, options?: { sealed?: boolean }): Promise<InboxAnswer>;
   registerHandler<T extends HandledType>(type: T, handler: InboxHandler<T>): void;
   /** The signed documents peers sent about an incident, exactly as stored. */
   documentsFor(incidentId: string): Promise<InboundRow[]>;
@@ -444,9 +445,9 @@ export function createInbox(deps: InboxDeps): Inbox {
     registerHandler(type, handler) {
       handlers.set(type, handler as unknown as InboxHandler<HandledType>);
     },
-    async receive(raw, source) {
+    async receive(raw, source, options) {
       const opened: { envelope?: Envelope } = {};
-      const decide = async () => processEnvelope((opened.envelope = await open(raw, false)), source ? { source } : {});
+      const decide = async () => processEnvelope((opened.envelope = await open(raw, options?.sealed ?? false)), source ? { source } : {});
       return counted(() => opened.envelope?.document['type'], decide);
     },
     documentsFor: (incidentId) => listInboundForIncident(db, incidentId),

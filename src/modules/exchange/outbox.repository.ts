@@ -30,6 +30,8 @@ export interface OutboundRow {
   deliveredAt: string | null;
   failedAt: string | null;
   createdAt: string;
+  /** Where the last attempt went (http, or mail waiting for its receipt); null before the first. */
+  channel: 'http' | 'mail' | null;
 }
 
 type RawOutbound = Selectable<OutboundMessageTable>;
@@ -53,6 +55,7 @@ const toOutbound = (r: RawOutbound): OutboundRow => ({
   deliveredAt: iso(r.delivered_at),
   failedAt: iso(r.failed_at),
   createdAt: iso(r.created_at)!,
+  channel: (r.channel ?? null) as OutboundRow['channel'],
 });
 
 /** A signed message to queue: the row's identity and content, queued (and first due) at `at`. */
@@ -146,10 +149,11 @@ export function markDelivered(
   tx: Tx,
   id: string,
   attempt: number,
-  outcome: { receipt: string; receiptStatus: string; peerRef: string | null; at: Date },
+  outcome: { receipt: string; receiptStatus: string; peerRef: string | null; at: Date; channel: 'http' | 'mail' },
 ): Promise<boolean> {
   return updateClaimed(tx, id, attempt, {
     state: 'delivered',
+    channel: outcome.channel,
     receipt: outcome.receipt,
     receipt_status: outcome.receiptStatus,
     peer_ref: outcome.peerRef,
@@ -158,8 +162,16 @@ export function markDelivered(
   });
 }
 
-export function markRetry(db: DbOrTx, id: string, attempt: number, error: string, nextAttemptAt: Date): Promise<boolean> {
-  return updateClaimed(db, id, attempt, { last_error: error, next_attempt_at: nextAttemptAt });
+/** `channel`: the channel the attempt went out on when it did (mail, waiting for the receipt); null keeps the one recorded. */
+export function markRetry(
+  db: DbOrTx,
+  id: string,
+  attempt: number,
+  error: string,
+  nextAttemptAt: Date,
+  channel: 'http' | 'mail' | null,
+): Promise<boolean> {
+  return updateClaimed(db, id, attempt, { last_error: error, next_attempt_at: nextAttemptAt, ...(channel ? { channel } : {}) });
 }
 
 export function markFailed(db: DbOrTx, id: string, attempt: number, error: string, at: Date): Promise<boolean> {

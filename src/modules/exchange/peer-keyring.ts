@@ -19,10 +19,16 @@ export interface ExchangePeer {
   status: PeerStatus;
   /** The peer's profile asks for sealed (encrypted) messages. */
   requiresSealed: boolean;
+  /** Where the peer takes signed e-mail (PGP/MIME, ADR 0025); null: no e-mail channel. */
+  email: string | null;
+  /** Messages go to the peer by e-mail only (a team whose node we cannot reach, or without one). */
+  mailOnly: boolean;
 }
 
 export interface PeerKeyring {
   find(db: DbOrTx, teamId: string): Promise<ExchangePeer | null>;
+  /** The peer whose e-mail address this is (case-insensitive), for incoming mail. */
+  findByEmail(db: DbOrTx, email: string): Promise<ExchangePeer | null>;
   /**
    * The status and pinned fingerprint of these teams, share-locked until the transaction ends
    * (a suspension or a new key waits for it): the inbox re-checks, when it stores a group of

@@ -1,4 +1,4 @@
-import type { Selectable, Updateable } from 'kysely';
+import { sql, type Selectable, type Updateable } from 'kysely';
 import type { DbOrTx, Tx } from '../../db/database.js';
 import type { PeerTable } from '../../db/tables.js';
 import type { PeerAssurance, PeerRecord, PeerRelationship, PeerStatus, PeerTrustLevel } from './peer-directory.js';
@@ -48,6 +48,8 @@ function toDetails(row: PeerRow): PeerDetails {
     assurance: row.assurance as PeerAssurance,
     status: row.status as PeerStatus,
     requiresSealed: row.profile_requires_sealed || row.seal_always,
+    email: row.email,
+    mailOnly: row.mail_only,
     profileRequiresSealed: row.profile_requires_sealed,
     sealAlways: row.seal_always,
     signedProfile: row.signed_profile,
@@ -69,6 +71,16 @@ export async function findPeer(db: DbOrTx, teamId: string, options: { forUpdate?
   let query = db.selectFrom('peer').selectAll().where('team_id', '=', teamId);
   if (options.forUpdate) query = query.forUpdate();
   const row = await query.executeTakeFirst();
+  return row ? toDetails(row) : null;
+}
+
+/** The peer whose e-mail address this is (the address compared case-insensitively). */
+export async function findPeerByEmail(db: DbOrTx, email: string): Promise<PeerDetails | null> {
+  const row = await db
+    .selectFrom('peer')
+    .selectAll()
+    .where(sql<boolean>`lower(email) = lower(${email})`)
+    .executeTakeFirst();
   return row ? toDetails(row) : null;
 }
 

@@ -8,6 +8,7 @@ import type { ExpectedPeer, PeerDirectory, PeerRecord, PeerStatus } from './peer
 import {
   deletePeer,
   findPeer,
+  findPeerByEmail,
   findPeerTeamByFingerprint,
   insertPeer,
   insertPeerKey,
@@ -95,6 +96,8 @@ export function toPeerRecord(peer: PeerDetails): PeerRecord {
     assurance: peer.assurance,
     status: peer.status,
     requiresSealed: peer.requiresSealed,
+    email: peer.email,
+    mailOnly: peer.mailOnly,
   };
 }
 
@@ -274,12 +277,21 @@ async function patch(deps: PeerServiceDeps, teamId: string, input: PeerPatch, ac
     note('trustLevel', peer.trustLevel, input.trustLevel);
     note('url', peer.url, url);
     note('sealAlways', peer.sealAlways, input.sealAlways);
+    note('email', peer.email, input.email);
+    note('mailOnly', peer.mailOnly, input.mailOnly);
+    if ((input.mailOnly ?? peer.mailOnly) && (input.email === undefined ? peer.email : input.email) === null)
+      throw new ProblemError('validation-failed', 'mailOnly needs an e-mail address for the peer');
+    const holder = changes['email'] && input.email ? await findPeerByEmail(tx, input.email) : null;
+    if (holder && holder.teamId !== teamId)
+      throw new ProblemError('conflict', `${input.email} is the e-mail address of peer "${holder.teamId}"`);
     if (Object.keys(changes).length === 0) return peer;
     await updatePeer(tx, teamId, {
       ...(changes['relationship'] ? { relationship: input.relationship } : {}),
       ...(changes['trustLevel'] ? { trust_level: input.trustLevel } : {}),
       ...(changes['url'] && url ? { url } : {}),
       ...(changes['sealAlways'] ? { seal_always: input.sealAlways } : {}),
+      ...(changes['email'] ? { email: input.email } : {}),
+      ...(changes['mailOnly'] ? { mail_only: input.mailOnly } : {}),
       updated_at: deps.clock(),
     });
     await deps.audit.append(tx, { kind: 'peer.updated', actor, peer: teamId, details: { changes } });
@@ -350,6 +362,10 @@ export function createPeerService(deps: PeerServiceDeps): PeerService {
     },
     async find(executor, teamId) {
       const peer = await findPeer(executor, teamId);
+      return peer ? toPeerRecord(peer) : null;
+    },
+    async findByEmail(executor, email) {
+      const peer = await findPeerByEmail(executor, email);
       return peer ? toPeerRecord(peer) : null;
     },
 

@@ -138,6 +138,7 @@ function shareOf(link: LinkRow, report: OutboundRow | null, pendingUpdates: numb
     messageId: report?.id ?? null,
     attempts: report?.attempts ?? 0,
     lastError: report?.lastError ?? null,
+    channel: report?.channel ?? null,
     nextAttemptAt: pending && report ? report.nextAttemptAt : null,
     receiptAt: report?.deliveredAt ?? null,
     pendingUpdates,

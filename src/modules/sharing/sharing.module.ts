@@ -119,3 +119,6 @@ export function createSharingModule(deps: SharingModuleDeps): SharingModule {
     },
   };
 }
+
+// Reports people write and mail, signed with GnuPG (ADR 0025): the app hands this to the exchange's mail intake.
+export { createHumanReportIntake, tlpOfHumanReport } from './human-report-intake.js';

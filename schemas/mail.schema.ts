@@ -1,0 +1,73 @@
+import Type, { type Static } from 'typebox';
+import { DateTimeSchema, named, UuidSchema } from './common.schema.js';
+
+/** The signed e-mail channel (ADR 0025): the mail quarantine, as handlers read it. */
+
+export const MAIL_QUARANTINE_STATES = ['quarantined', 'dismissed'] as const;
+
+export const QuarantinedMailSchema = named(
+  'QuarantinedMail',
+  Type.Object(
+    {
+      id: UuidSchema,
+      envelopeFrom: Type.Union([Type.String(), Type.Null()], { description: 'The SMTP envelope sender (MAIL FROM), unverified.' }),
+      headerFrom: Type.Union([Type.String(), Type.Null()], { description: "The From header's address, unverified." }),
+      messageId: Type.Union([Type.String(), Type.Null()], { description: 'The Message-ID header, unverified.' }),
+      reason: Type.String({
+        description:
+          'Why the mail was not filed: unsigned, unknown-sender, wrong-key, bad-signature, signature-malformed, malformed-mime, decryption-failed, too-large, sender-mismatch, peer-not-active, receipt-unmatched, not-accepted, or the problem code the inbox refused the document with.',
+      }),
+      detail: Type.String(),
+      issuerFingerprint: Type.Union([Type.String(), Type.Null()], {
+        description: 'The key (fingerprint or key id) the signature claims to be made with, unverified.',
+      }),
+      sizeBytes: Type.Integer({ minimum: 0 }),
+      sourceAddress: Type.Union([Type.String(), Type.Null()], { description: 'The address the mail came from (the SMTP client).' }),
+      state: Type.Enum(MAIL_QUARANTINE_STATES),
+      receivedAt: DateTimeSchema,
+      raw: Type.Optional(Type.String({ description: 'The message exactly as received, base64; only when reading one mail.' })),
+    },
+    { additionalProperties: false },
+  ),
+);
+export type QuarantinedMail = Static<typeof QuarantinedMailSchema>;
+
+export const QuarantinedMailPageSchema = named(
+  'QuarantinedMailPage',
+  Type.Object(
+    { items: Type.Array(QuarantinedMailSchema), nextCursor: Type.Union([Type.String(), Type.Null()]) },
+    { additionalProperties: false },
+  ),
+);
+
+export const QuarantinedMailListQuerySchema = Type.Object(
+  {
+    state: Type.Optional(Type.Enum(MAIL_QUARANTINE_STATES)),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
+    cursor: Type.Optional(Type.String({ maxLength: 200 })),
+  },
+  { additionalProperties: false },
+);
+export type QuarantinedMailListQuery = Static<typeof QuarantinedMailListQuerySchema>;
+
+export const MailTestSchema = named(
+  'MailTest',
+  Type.Object(
+    { to: Type.String({ minLength: 3, maxLength: 254, pattern: '^[^\\s@<>]+@[^\\s@<>]+$', description: 'Where the test message goes.' }) },
+    { additionalProperties: false },
+  ),
+);
+export type MailTest = Static<typeof MailTestSchema>;
+
+export const MailTestResultSchema = named(
+  'MailTestResult',
+  Type.Object(
+    {
+      to: Type.String(),
+      from: Type.String(),
+      signedBy: Type.String({ description: "The node key's fingerprint: the signature on the test message." }),
+    },
+    { additionalProperties: false },
+  ),
+);
+export type MailTestResult = Static<typeof MailTestResultSchema>;

@@ -1,0 +1,49 @@
+import { CONFIG_FLAGS_HELP, UsageError, requestNode } from './cli-context.js';
+import { withNode } from './extra-commands.js';
+
+/**
+ * The signed e-mail channel (ADR 0025) through the running node's API: `hikeshi mail test` sends
+ * a signed test message, `hikeshi mail quarantine` lists the mail that was not filed.
+ */
+interface Command {
+  summary: string;
+  help: string;
+  run(args: string[], out: (s: string) => void): Promise<void>;
+}
+
+async function mailCommand(args: string[], out: (s: string) => void): Promise<void> {
+  const [sub, ...rest] = args;
+  if (sub === 'test') {
+    const { pos, base, token } = await withNode(rest, {}, 1);
+    if (!pos[0]) throw new UsageError('mail test <address>');
+    const r = (await requestNode(base, token, 'POST', '/api/v1/mail/test', { to: pos[0] })) as {
+      to: string;
+      from: string;
+      signedBy: string;
+    };
+    out(`sent a signed test message from ${r.from} to ${r.to} (key ${r.signedBy})`);
+    return;
+  }
+  if (sub === 'quarantine') {
+    const { base, token } = await withNode(rest, {}, 0);
+    const r = (await requestNode(base, token, 'GET', '/api/v1/mail/quarantine?limit=100')) as {
+      items: Array<{ id: string; receivedAt: string; reason: string; headerFrom: string | null; detail: string }>;
+    };
+    if (r.items.length === 0) out('no quarantined mail');
+    for (const m of r.items) out(`${m.id}  ${m.receivedAt}  ${m.reason.padEnd(18)}  ${m.headerFrom ?? '-'}  ${m.detail}`);
+    return;
+  }
+  throw new UsageError(sub ? `unknown mail command "${sub}"` : 'mail test|quarantine');
+}
+
+export const mailCommands: Record<string, Command> = {
+  mail: {
+    summary: 'the signed e-mail channel: send a test message, list quarantined mail (through the running node)',
+    help: `Usage:
+  hikeshi mail test <address>    send a PGP/MIME signed test message through HIKESHI_SMTP_URL
+  hikeshi mail quarantine        incoming mail that was not filed, newest first, with the reason
+
+${CONFIG_FLAGS_HELP}`,
+    run: mailCommand,
+  },
+};

@@ -1,0 +1,29 @@
+import type { ColumnType, Generated } from 'kysely';
+
+/** The e-mail channel's table (migration 0030), composed into DatabaseSchema in tables.ts. */
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+
+/** Incoming mail that could not be filed, kept whole with the reason. */
+export interface QuarantinedMailTable {
+  id: string;
+  seq: Generated<number>;
+  envelope_from: string | null;
+  header_from: string | null;
+  message_id: string | null;
+  reason: string;
+  detail: string;
+  issuer_fingerprint: string | null;
+  raw: string;
+  size_bytes: number;
+  source_address: string | null;
+  state: ColumnType<string, string | undefined, string>;
+  received_at: Timestamp;
+}
+
+/** A report a person wrote and mailed, and the incident it was filed as. */
+export interface MailReportTable {
+  peer_team: string;
+  digest: string;
+  incident_id: string;
+  received_at: Timestamp;
+}

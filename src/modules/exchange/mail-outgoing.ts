@@ -1,0 +1,94 @@
+import { createTransport } from 'nodemailer';
+import type { Config } from '../../config.js';
+import { micalgOf, sealForRecipient, type NodeSigner, type PeerKey } from '../../crypto/index.js';
+import { encryptedEntity, envelopePart, mailMessage, signedEntity } from './mail-mime.js';
+
+/**
+ * The outgoing side of the e-mail channel (ADR 0025): a signed federation envelope as a PGP/MIME
+ * message, encrypted to the peer's key when the label asks for it, handed to the configured
+ * SMTP server. The outbox keeps the message durable: a failed hand-over is retried like a failed
+ * HTTP delivery.
+ */
+
+export interface MailSender {
+  /** Hands one message over for `to`; throws MailSendError with a short reason (no content, no credentials). */
+  send(message: { from: string; to: string; raw: string }): Promise<void>;
+}
+
+export class MailSendError extends Error {
+  override name = 'MailSendError';
+}
+
+/** What a node needs to send mail: the transport and its own address. */
+export interface MailChannel {
+  sender: MailSender;
+  from: string;
+  settings: Config['mail'];
+}
+
+/**
+ * Labels that travel encrypted by mail: AMBER and above. Mail passes through servers that are
+ * neither ours nor the peer's and is stored on them, so the rule is stricter than HTTP's (where
+ * TLS to the peer's node is end to end and only AMBER+STRICT and RED are sealed); a peer whose
+ * profile asks for sealing gets everything encrypted, as over HTTP.
+ */
+export function mailNeedsEncryption(tlp: string, peerRequiresSealed: boolean): boolean {
+  return peerRequiresSealed || tlp === 'AMBER' || tlp === 'AMBER+STRICT' || tlp === 'RED';
+}
+
+export function createSmtpSender(smtpUrl: string, timeoutMs: number): MailSender {
+  // Certificates are checked by default; a loopback relay without TLS is smtp://127.0.0.1:25.
+  const transport = createTransport({ url: smtpUrl, connectionTimeout: timeoutMs, greetingTimeout: timeoutMs, socketTimeout: timeoutMs });
+  const host = new URL(smtpUrl).host;
+  return {
+    async send({ from, to, raw }) {
+      try {
+        await transport.sendMail({ envelope: { from, to: [to] }, raw });
+      } catch (err) {
+        const code = (err as { responseCode?: unknown; code?: unknown }).responseCode ?? (err as { code?: unknown }).code;
+        throw new MailSendError(
+          `the mail server ${host} did not take the message${typeof code === 'number' || typeof code === 'string' ? ` (${code})` : ''}`,
+        );
+      }
+    },
+  };
+}
+
+/**
+ * A signed PGP/MIME text message that says nothing but that it is a test (`hikeshi mail test`):
+ * the receiver checks it with any OpenPGP mail client against the node key.
+ */
+export async function composeTestMail(
+  signer: NodeSigner,
+  headers: { from: string; to: string; date: Date },
+  teamId: string,
+): Promise<string> {
+  const part = [
+    'Content-Type: text/plain; charset=utf-8',
+    'Content-Transfer-Encoding: 7bit',
+    '',
+    `A test of the signed e-mail channel of Hikeshi node "${teamId}", sent ${headers.date.toISOString()}.`,
+    `It is signed with the node key ${signer.fingerprint}.`,
+    '',
+  ].join('\r\n');
+  const signature = await signer.signDetached(part);
+  return mailMessage(signedEntity(part, signature, await micalgOf(signature)), { ...headers, subject: 'Hikeshi e-mail channel test' });
+}
+
+/**
+ * A signed (and, with `encryptTo`, encrypted) PGP/MIME message carrying a federation envelope.
+ * The signature covers the MIME part holding the envelope; the envelope keeps its own signature
+ * over the canonical document, so the receiving inbox checks it exactly as over HTTP.
+ */
+export async function composeEnvelopeMail(
+  signer: NodeSigner,
+  headers: { from: string; to: string; subject: string; date: Date },
+  envelopeText: string,
+  encryptTo: PeerKey | null,
+): Promise<string> {
+  const part = envelopePart(envelopeText);
+  const signature = await signer.signDetached(part);
+  let entity = signedEntity(part, signature, await micalgOf(signature));
+  if (encryptTo) entity = encryptedEntity(await sealForRecipient(entity, encryptTo));
+  return mailMessage(entity, headers);
+}

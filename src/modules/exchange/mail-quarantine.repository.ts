@@ -1,0 +1,99 @@
+import { sql } from 'kysely';
+import type { DbOrTx } from '../../db/database.js';
+
+/** SQL of the mail quarantine (quarantined_mail): incoming mail that could not be filed, kept whole. */
+
+export interface QuarantinedMailRow {
+  id: string;
+  seq: number;
+  envelopeFrom: string | null;
+  headerFrom: string | null;
+  messageId: string | null;
+  reason: string;
+  detail: string;
+  issuerFingerprint: string | null;
+  raw: string;
+  sizeBytes: number;
+  sourceAddress: string | null;
+  state: 'quarantined' | 'dismissed';
+  receivedAt: string;
+}
+
+type Raw = {
+  id: string;
+  seq: number | string;
+  envelope_from: string | null;
+  header_from: string | null;
+  message_id: string | null;
+  reason: string;
+  detail: string;
+  issuer_fingerprint: string | null;
+  raw: string;
+  size_bytes: number;
+  source_address: string | null;
+  state: string;
+  received_at: Date | string;
+};
+
+const toRow = (r: Raw): QuarantinedMailRow => ({
+  id: r.id,
+  seq: Number(r.seq),
+  envelopeFrom: r.envelope_from,
+  headerFrom: r.header_from,
+  messageId: r.message_id,
+  reason: r.reason,
+  detail: r.detail,
+  issuerFingerprint: r.issuer_fingerprint,
+  raw: r.raw,
+  sizeBytes: r.size_bytes,
+  sourceAddress: r.source_address,
+  state: r.state as QuarantinedMailRow['state'],
+  receivedAt: new Date(r.received_at).toISOString(),
+});
+
+export type NewQuarantinedMail = Omit<QuarantinedMailRow, 'seq' | 'state' | 'receivedAt'> & { at: Date };
+
+export async function insertQuarantinedMail(db: DbOrTx, row: NewQuarantinedMail): Promise<void> {
+  await db
+    .insertInto('quarantined_mail')
+    .values({
+      id: row.id,
+      envelope_from: row.envelopeFrom,
+      header_from: row.headerFrom,
+      message_id: row.messageId,
+      reason: row.reason,
+      detail: row.detail,
+      issuer_fingerprint: row.issuerFingerprint,
+      raw: row.raw,
+      size_bytes: row.sizeBytes,
+      source_address: row.sourceAddress,
+      received_at: row.at,
+    })
+    .execute();
+}
+
+/** How many mails wait and how many bytes they hold: the quarantine's bounds. */
+export async function quarantinedMailTotals(db: DbOrTx): Promise<{ count: number; bytes: number }> {
+  const row = await db
+    .selectFrom('quarantined_mail')
+    .select((eb) => [eb.fn.countAll<number>().as('n'), sql<number>`coalesce(sum(size_bytes), 0)`.as('bytes')])
+    .where('state', '=', 'quarantined')
+    .executeTakeFirstOrThrow();
+  return { count: Number(row.n), bytes: Number(row.bytes) };
+}
+
+/** Newest first, after the cursor's seq. */
+export async function listQuarantinedMail(
+  db: DbOrTx,
+  query: { state?: QuarantinedMailRow['state']; before?: number; limit: number },
+): Promise<QuarantinedMailRow[]> {
+  let q = db.selectFrom('quarantined_mail').selectAll().orderBy('seq', 'desc').limit(query.limit);
+  if (query.state) q = q.where('state', '=', query.state);
+  if (query.before !== undefined) q = q.where('seq', '<', query.before);
+  return (await q.execute()).map((r) => toRow(r as Raw));
+}
+
+export async function findQuarantinedMail(db: DbOrTx, id: string): Promise<QuarantinedMailRow | null> {
+  const row = await db.selectFrom('quarantined_mail').selectAll().where('id', '=', id).executeTakeFirst();
+  return row ? toRow(row as Raw) : null;
+}
