@@ -4,6 +4,15 @@ import { loadTokenSecret } from '../modules/profile/node-identity.js';
 import { mintApiToken } from '../modules/tokens/token-codec.js';
 
 /** A usage mistake: the CLI prints the message and the command's help, and exits with 2. */
+/** A comma-separated flag value as its items, trimmed, empties dropped; no value (or a boolean flag) is none. */
+export const commaList = (v: string | boolean | undefined): string[] =>
+  typeof v === 'string'
+    ? v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : [];
+
 export class UsageError extends Error {
   override name = 'UsageError';
 }

@@ -1,5 +1,14 @@
 import { buildOpenApiDocument } from './openapi-document.js';
-import { CONFIG_FLAGS, CONFIG_FLAGS_HELP, UsageError, cliToken, configFromFlags, nodeUrl, problemMessage } from './cli-context.js';
+import {
+  CONFIG_FLAGS,
+  CONFIG_FLAGS_HELP,
+  UsageError,
+  cliToken,
+  commaList,
+  configFromFlags,
+  nodeUrl,
+  problemMessage,
+} from './cli-context.js';
 import { auditAnchor, auditVerify } from './audit-commands.js';
 import { groupCreate, groupList, groupMemberAdd, groupMemberRemove, groupShow, trustShow } from './group-commands.js';
 import { peerAdd, peerIntroduce, peerList, peerVerify, peerVouches } from './peer-commands.js';
@@ -94,14 +103,9 @@ ${CONFIG_FLAGS_HELP}`,
         const to = typeof values.to === 'string' ? values.to : undefined;
         if (!pos[0] || (values.withdraw === true) === (to !== undefined)) throw new UsageError(usage);
         const vouchesFor = values['vouches-for'];
-        const teams = (list: string) =>
-          list
-            .split(',')
-            .map((s) => s.trim())
-            .filter(Boolean);
         out(
           await peerIntroduce(base, token, pos[0], {
-            ...(to === undefined ? {} : { to: to === 'verified-peers' ? to : teams(to) }),
+            ...(to === undefined ? {} : { to: to === 'verified-peers' ? to : commaList(to) }),
             ...(typeof vouchesFor === 'string' ? { vouchesFor } : {}),
             withdraw: values.withdraw === true,
           }),

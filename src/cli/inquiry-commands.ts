@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { CONFIG_FLAGS_HELP, UsageError, requestNode } from './cli-context.js';
+import { CONFIG_FLAGS_HELP, UsageError, commaList, requestNode } from './cli-context.js';
 import { withNode } from './extra-commands.js';
 
 /**
@@ -37,13 +37,7 @@ interface WireInquiry extends WireSummary {
   answers: WireAnswer[];
 }
 
-const list = (v: string | boolean | undefined) =>
-  typeof v === 'string'
-    ? v
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean)
-    : [];
+const list = commaList;
 const answerText = (a: WireAnswer) =>
   `${a.answer}${a.ref ? ` (${a.ref})` : ''}${a.incident ? `, shared with us as ${a.incident}` : ''}${a.automatic ? ' [automatic]' : ''}`;
 const line = (i: WireSummary) =>

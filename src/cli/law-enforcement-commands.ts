@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { CONFIG_FLAGS_HELP, UsageError, requestNode } from './cli-context.js';
+import { CONFIG_FLAGS_HELP, UsageError, commaList, requestNode } from './cli-context.js';
 import { withNode } from './extra-commands.js';
 
 /**
@@ -38,13 +38,7 @@ interface WirePackage {
   textSignature: string;
 }
 
-const list = (v: string | boolean | undefined) =>
-  typeof v === 'string'
-    ? v
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean)
-    : [];
+const list = commaList;
 const line = (r: WireRequest) =>
   `${r.id}  ${r.state.padEnd(8)} ${r.origin.padEnd(9)} ${r.agency.id.padEnd(16)} ${r.scope.incidents.map((i) => i.ref).join(',')}`;
 

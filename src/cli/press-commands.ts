@@ -1,4 +1,4 @@
-import { CONFIG_FLAGS_HELP, UsageError, requestNode } from './cli-context.js';
+import { CONFIG_FLAGS_HELP, UsageError, commaList, requestNode } from './cli-context.js';
 import { withNode } from './extra-commands.js';
 
 /**
@@ -46,13 +46,7 @@ async function run(args: string[]): Promise<string> {
     case 'draft': {
       if (typeof values.title !== 'string' || typeof values.text !== 'string')
         throw new UsageError('press draft --title <text> --text <text> [--incident <ref,...>]');
-      const incidents =
-        typeof values.incident === 'string'
-          ? values.incident
-              .split(',')
-              .map((s) => s.trim())
-              .filter(Boolean)
-          : [];
+      const incidents = commaList(values.incident);
       const body = { title: values.title, text: values.text, incidents };
       return render((await requestNode(base, token, 'POST', '/api/v1/press/statements', body)) as WireStatement);
     }

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { CONFIG_FLAGS_HELP, UsageError, requestNode } from './cli-context.js';
+import { CONFIG_FLAGS_HELP, UsageError, commaList, requestNode } from './cli-context.js';
 import { withNode } from './extra-commands.js';
 
 /**
@@ -42,13 +42,7 @@ interface WireCase {
   statements: Array<{ vendor: string; product: string; status: string; fixedVersions: string[]; provenance: string }>;
 }
 
-const list = (v: string | boolean | undefined) =>
-  typeof v === 'string'
-    ? v
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean)
-    : [];
+const list = commaList;
 const str = (v: string | boolean | undefined) => (typeof v === 'string' ? v : undefined);
 const path = (id: string, rest = '') => `/api/v1/cases/${encodeURIComponent(id)}${rest}`;
 const vendorLine = (v: WireVendor) => `${v.id.padEnd(16)} ${v.channel.padEnd(10)} ${v.teamId ?? `${v.email} ${v.fingerprint}`}  ${v.name}`;
