@@ -77,7 +77,9 @@ t.test('find and keyOf give the exchange the pinned key', async (t) => {
   t.ok(peer);
   t.same(Object.keys(peer!).sort(), [
     'assurance',
+    'email',
     'fingerprint',
+    'mailOnly',
     'name',
     'publicKey',
     'relationship',
