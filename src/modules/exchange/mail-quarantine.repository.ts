@@ -1,4 +1,5 @@
-import { sql } from 'kysely';
+import { sql, type Selectable } from 'kysely';
+import type { QuarantinedMailTable } from '../../db/mail-tables.js';
 import type { DbOrTx } from '../../db/database.js';
 
 /** SQL of the mail quarantine (quarantined_mail): incoming mail that could not be filed, kept whole. */
@@ -19,21 +20,8 @@ export interface QuarantinedMailRow {
   receivedAt: string;
 }
 
-type Raw = {
-  id: string;
-  seq: number | string;
-  envelope_from: string | null;
-  header_from: string | null;
-  message_id: string | null;
-  reason: string;
-  detail: string;
-  issuer_fingerprint: string | null;
-  raw: string;
-  size_bytes: number;
-  source_address: string | null;
-  state: string;
-  received_at: Date | string;
-};
+/** A row as Kysely selects it (the table's type, db/mail-tables.ts). */
+type Raw = Selectable<QuarantinedMailTable>;
 
 const toRow = (r: Raw): QuarantinedMailRow => ({
   id: r.id,
@@ -90,10 +78,10 @@ export async function listQuarantinedMail(
   let q = db.selectFrom('quarantined_mail').selectAll().orderBy('seq', 'desc').limit(query.limit);
   if (query.state) q = q.where('state', '=', query.state);
   if (query.before !== undefined) q = q.where('seq', '<', query.before);
-  return (await q.execute()).map((r) => toRow(r as Raw));
+  return (await q.execute()).map((r) => toRow(r));
 }
 
 export async function findQuarantinedMail(db: DbOrTx, id: string): Promise<QuarantinedMailRow | null> {
   const row = await db.selectFrom('quarantined_mail').selectAll().where('id', '=', id).executeTakeFirst();
-  return row ? toRow(row as Raw) : null;
+  return row ? toRow(row) : null;
 }

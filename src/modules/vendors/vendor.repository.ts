@@ -1,3 +1,5 @@
+import type { Selectable } from 'kysely';
+import type { VendorQuestionTable } from '../../db/vendor-tables.js';
 import type { DbOrTx, Tx } from '../../db/database.js';
 
 /** SQL of vendors, vulnerability cases, vendor questions and statements (migration 0029). */
@@ -227,21 +229,7 @@ export async function casesNamingVendor(db: DbOrTx, vendorId: string): Promise<s
 // ---------------------------------------------------------------------------------------------
 // Questions
 
-type QuestionRow = {
-  id: string;
-  direction: string;
-  case_id: string;
-  vendor_id: string | null;
-  asker_team: string | null;
-  channel: string;
-  state: string;
-  message_id: string | null;
-  remote_question: string | null;
-  content: unknown;
-  tlp: string;
-  created_at: Date | string;
-  created_by: string;
-};
+type QuestionRow = Selectable<VendorQuestionTable>;
 
 const toQuestion = (r: QuestionRow): QuestionRecord => ({
   id: r.id,
