@@ -6,7 +6,7 @@ import { main } from '../../src/cli/main.js';
 import { buildTestNode, type TestNode } from '../helpers/build-test-app.js';
 import { addPeer, api, createIncident, incidentCount, trustPeer } from '../helpers/federation-harness.js';
 import { assertMarkers, markedIncident } from '../helpers/marker-scan.js';
-import { peerToken, pullAll } from '../helpers/policy-nodes.js';
+import { feedCaughtUp, peerToken, pullAll } from '../helpers/policy-nodes.js';
 
 /**
  * TAXII 2.1 (issue 16 part 2) between two real nodes: alpha serves its incidents collection;
@@ -38,6 +38,8 @@ const refs: string[] = [];
 for (const m of green) refs.push((await createIncident(alpha, m.incident)).ref);
 const red = await createIncident(alpha, markedIncident('RED').incident);
 const token = await peerToken(bravo, alpha);
+// On a shared PostgreSQL server another test file's open transaction can hold the collection back.
+await feedCaughtUp(alpha);
 const root = `${alpha.url}/taxii2/api/`;
 
 const get = (path: string, headers: Record<string, string> = {}) =>
@@ -164,6 +166,7 @@ t.test('the CLI: export stix, import stix, taxii pull', async (t) => {
   t.equal(imported.code, 0);
   t.match(imported.stdout, /^created +BRAVO#\d{4}-\d+ +incident--/);
   // New on alpha since bravo's last pull: the next pull brings it, under the STIX id imported above.
+  await feedCaughtUp(alpha);
   const pulled = await hikeshi(bravo, 'taxii', 'pull', root, COLLECTION, '--token', token);
   t.equal(pulled.code, 0);
   t.match(pulled.stdout, /^(unchanged|updated) +BRAVO#/m, 'the same STIX incident: filed once');

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { openSealed, verifyDocumentSignature } from '../../src/crypto/index.js';
 import { buildTestNode, type Teardown, type TestNode } from './build-test-app.js';
 import { addPeer, api, fastDelivery, messageDocument, sign, trustPeer, waitFor } from './federation-harness.js';
@@ -160,6 +161,29 @@ export async function pullAll(
 }
 
 /**
+ * Waits until every change to `node`'s incidents shows in its feeds. On a PostgreSQL server a
+ * change shows once every transaction older than it has finished, anywhere in the database
+ * (docs/federation-protocol.md §15.2); test files share one server, so another file's open
+ * transaction can hold a feed back for a while. Reading a feed twice alike does not prove it
+ * caught up (it may read empty twice); this asks the horizon itself.
+ */
+export async function feedCaughtUp(node: TestNode): Promise<void> {
+  await waitFor(
+    `${node.config.teamId}'s feed caught up`,
+    async () => {
+      const row = await node.database.db
+        .selectFrom('incident')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where(sql<boolean>`change_xid >= pg_snapshot_xmin(pg_current_snapshot())`)
+        .executeTakeFirstOrThrow();
+      return Number(row.n) === 0;
+    },
+    60_000,
+    50,
+  );
+}
+
+/**
  * Waits until nothing is left to deliver on any of `nodes` and, with `feed`, until that feed
  * reads the same twice in a row. On a PostgreSQL server a change shows in a feed once every
  * write transaction older than it has finished (docs/federation-protocol.md §15.2), and a
@@ -181,6 +205,7 @@ export async function settle(nodes: TestNode[], feed?: { from: TestNode; to: Tes
     },
     60_000,
   );
+  for (const node of nodes) await feedCaughtUp(node);
   if (!feed) return [];
   let last: string | null = null;
   return waitFor(
