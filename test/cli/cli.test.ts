@@ -16,8 +16,8 @@ import { freePort } from '../helpers/build-test-app.js';
 import { dropServerSchema, TEST_DATABASE_URL } from '../helpers/test-database.js';
 
 /**
- * The `hikeshi` command, run from source in child processes as a user would run it, on a
- * temporary data directory (and, with HIKESHI_TEST_DATABASE_URL, a fresh schema on the server).
+ * The `hikeshi` command, run from source (in child processes where the process itself is
+ * tested, else through main() in this process), on a temporary data directory (and, with HIKESHI_TEST_DATABASE_URL, a fresh schema on the server).
  * Subtests run in order: init first, then the commands that need an initialised node.
  */
 // Child processes pay for TypeScript compilation and, on the first init, a fresh embedded database.
@@ -48,15 +48,35 @@ interface Run {
   stdout: string;
   stderr: string;
 }
+/**
+ * `hikeshi <args>` through main() in this process, with the child's environment set for the
+ * call: the command's own code path, without a process start (and a TypeScript compilation) for
+ * each. The subtests that are about the process itself (exit codes as a shell sees them, a lock
+ * another process holds) run `childHikeshi`. Calls must not overlap: they share process.env and
+ * stderr.
+ */
 function hikeshi(...args: string[]): Promise<Run> {
   return hikeshiWith({}, ...args);
 }
-function hikeshiWith(env: NodeJS.ProcessEnv, ...args: string[]): Promise<Run> {
+async function hikeshiWith(env: NodeJS.ProcessEnv, ...args: string[]): Promise<Run> {
+  const saved = { ...process.env };
+  for (const key of Object.keys(process.env)) if (key.startsWith('HIKESHI_')) delete process.env[key];
+  for (const [key, value] of Object.entries({ ...baseEnv, ...env }))
+    if (key.startsWith('HIKESHI_') && value !== undefined) process.env[key] = value;
+  try {
+    return await inProcess(...args);
+  } finally {
+    for (const key of Object.keys(process.env)) if (key.startsWith('HIKESHI_')) delete process.env[key];
+    Object.assign(process.env, saved);
+  }
+}
+/** The command as a user runs it: a child process from source, its exit code as a shell sees it. */
+function childHikeshi(...args: string[]): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       ['--import', 'tsx', 'src/cli/run.ts', ...args],
-      { cwd: root, env: { ...baseEnv, ...env }, timeout: 90_000 },
+      { cwd: root, env: baseEnv, timeout: 90_000 },
       (err, stdout, stderr) => {
         const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
         resolve({ code, stdout, stderr });
@@ -71,10 +91,10 @@ function openNodeDatabase(): Promise<DatabaseHandle> {
 
 t.test('help and usage errors, as a child process', async (t) => {
   const [help, unknown, badFlag, badRole] = await Promise.all([
-    hikeshi('--help'),
-    hikeshi('frobnicate'),
-    hikeshi('init', '--colour', 'blue'),
-    hikeshi('token', 'create', '--role', 'root', '--subject', 'x'),
+    childHikeshi('--help'),
+    childHikeshi('frobnicate'),
+    childHikeshi('init', '--colour', 'blue'),
+    childHikeshi('token', 'create', '--role', 'root', '--subject', 'x'),
   ]);
   t.equal(help.code, 0, '--help exits 0');
   for (const command of ['init', 'serve', 'migrate', 'token', 'profile'])
@@ -129,7 +149,8 @@ t.test('more usage errors: exit 2 and a message naming the problem', async (t) =
 let fingerprint = '';
 
 t.test('init prints the fingerprint and is idempotent', async (t) => {
-  const first = await hikeshi('init');
+  // The first start of a node, as a user runs it: a child process.
+  const first = await childHikeshi('init');
   t.equal(first.code, 0, first.stderr);
   const fp = /^key fingerprint: ([0-9A-F]{40}) \(new key\)$/m.exec(first.stdout);
   t.ok(fp, `prints a new key's fingerprint:\n${first.stdout}`);
@@ -158,10 +179,8 @@ t.test('init prints the fingerprint and is idempotent', async (t) => {
 let tokenId = '';
 
 t.test('token create prints only the token', async (t) => {
-  const [res, profile] = await Promise.all([
-    hikeshi('token', 'create', '--role', 'handler', '--subject', 'alice', '--ttl', '12h'),
-    hikeshi('profile', 'show', '--url', noNode),
-  ]);
+  const res = await hikeshi('token', 'create', '--role', 'handler', '--subject', 'alice', '--ttl', '12h');
+  const profile = await hikeshi('profile', 'show', '--url', noNode);
   t.equal(res.code, 0, res.stderr);
   t.match(res.stdout, /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\n$/, 'stdout is one JWT and a newline');
   const id = /token id ([0-9a-f-]{36})/.exec(res.stderr);
@@ -198,7 +217,7 @@ t.test(
     const held = await openDatabase({ dataDir });
     let res: Run;
     try {
-      res = await hikeshi('migrate');
+      res = await childHikeshi('migrate');
     } finally {
       await held.close();
     }
