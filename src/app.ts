@@ -44,6 +44,7 @@ import { createMetricsModule, type MetricsModule, type MetricsSources } from './
 import { wireContacts } from './contact-directory.js';
 import { createMispModule } from './modules/formats/misp.module.js';
 import { createVendorsModule } from './modules/vendors/vendors.module.js';
+import { createCampaignsModule } from './modules/campaigns/campaigns.module.js';
 import { isTokenRevoked } from './modules/tokens/token.repository.js';
 import { tokenRoutes } from './modules/tokens/token.routes.js';
 import { ProblemResponse, ProblemSchema } from '../schemas/common.schema.js';
@@ -282,6 +283,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const contacts = wireContacts({ config, db, clock, audit: audit.log, fetch: deps.fetch, sites, peers, forums: forums.service });
   // Beyond the CSIRTs (issue 17): law enforcement, the press, vendors and advisories.
   const { outside, vendors } = wireOutsideParties({ ...base, incidents, exchange, sharing: sharing.service, peers: peers.directory });
+  // Campaigns (issue 19 part 4): a feed of events filed as one incident per site and period.
+  const campaigns = createCampaignsModule({ ...base, teamId: config.teamId, incidents });
   app.decorate('federation', {
     start: () => {
       exchange.start();
@@ -321,6 +324,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     contacts.apiRoutes,
     vendors.apiRoutes,
     outside.apiRoutes,
+    campaigns.apiRoutes,
     ...formats.apiRoutes,
   ]);
 
