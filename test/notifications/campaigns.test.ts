@@ -1,6 +1,10 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import t from 'tap';
 import { buildTestNode } from '../helpers/build-test-app.js';
 import { api } from '../helpers/federation-harness.js';
+import { runCli } from '../helpers/cli-runner.js';
 
 /**
  * Campaigns (issue 19 part 4, ADR 0027) on one node with a constituency of four sites: a feed of
@@ -8,7 +12,7 @@ import { api } from '../helpers/federation-harness.js';
  * site's events; malformed rows are reported and the rest filed; rows no site holds are listed;
  * a dry run writes nothing; a second run files only what is new.
  */
-const node = await buildTestNode(t, { key: 'alpha' });
+const node = await buildTestNode(t, { key: 'alpha', listen: true });
 
 const poc = (email: string) => ({ name: 'NOC', channels: [{ kind: 'email', value: email }], languages: ['ja', 'en'] });
 async function site(body: Record<string, unknown>): Promise<string> {
@@ -199,4 +203,30 @@ t.test('bad input is a problem+json 4xx and files nothing', async (t) => {
     (await api(node, 'GET', '/campaigns', 'reader')).json().items.some((c: { campaign: string }) => c.campaign === 'x'),
     'nothing filed',
   );
+});
+
+t.test('the CLI: campaign run (dry run, then filed) and campaign list', async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'hikeshi-campaign-'));
+  const file = path.join(dir, 'feed.csv');
+  await writeFile(
+    file,
+    'ip,port,protocol,time\n192.0.2.160,123,udp,2026-12-04T00:00:00Z\n203.0.113.50,123,udp,2026-12-04T00:00:00Z\nbad,1,udp,\n',
+  );
+  const args = ['campaign', 'run', 'ntp', file, '--category', 'vulnerable', '--type', 'ddos-amplifier'];
+  const dry = await runCli(node, ...args, '--dry-run');
+  t.equal(dry.code, 0, dry.stderr);
+  t.match(dry.stdout, /^dry run: nothing filed\. 3 row\(s\): 2 event\(s\), 1 malformed, 1 in no site/);
+  t.match(dry.stdout, /2026-12-04 {2}Lab: 1\/1 new -> lab@uni\.example/);
+  t.match(dry.stdout, /row 3: "bad" is not an IP address/);
+  t.match(dry.stdout, /row 2: 203\.0\.113\.50 is in no site of the constituency/);
+  const filed = await runCli(node, ...args, '--source', 'NTP scan');
+  t.equal(filed.code, 0, filed.stderr);
+  t.match(filed.stdout, /1 incident\(s\) filed/);
+  t.match(filed.stdout, /Lab: 1\/1 new -> lab@uni\.example {2}ALPHA#\d{4}-\d{6}/);
+  const listed = await runCli(node, 'campaign', 'list');
+  t.match(listed.stdout, /^ntp +1 run\(s\), 1 event\(s\), 1 incident\(s\)/m);
+  t.equal((await runCli(node, 'campaign', 'run', 'ntp', file)).code, 2, 'usage: no category and type');
+  const refused = await runCli(node, 'campaign', 'run', 'ntp', file, '--category', 'nonsense', '--type', 'x');
+  t.not(refused.code, 0);
+  t.match(refused.stderr, /validation-failed/);
 });
