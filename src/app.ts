@@ -132,6 +132,10 @@ async function registerOpenApi(app: FastifyInstance, config: Config): Promise<vo
         },
         { name: 'vendors', description: 'Vendor coordination: vendors, vulnerability cases, questions and statements' },
         { name: 'advisories', description: 'CSAF 2.0 advisories drafted from vulnerability cases and published as a trusted provider' },
+        {
+          name: 'notifications',
+          description: "Notifications to our constituency's sites, with counter-measures; campaigns of many events",
+        },
       ],
     },
   });
