@@ -85,6 +85,8 @@ export async function startNode(engine: RelayBenchOptions['engine'], teamId: str
     signer: init.signer,
     app,
     db: database.db,
+    /** The admin token's header, for requests `call` does not make (a CSV body). */
+    admin,
     call,
     async close() {
       await app.close();

@@ -44,6 +44,7 @@ import { createMetricsModule, type MetricsModule, type MetricsSources } from './
 import { wireContacts } from './contact-directory.js';
 import { createMispModule } from './modules/formats/misp.module.js';
 import { createVendorsModule } from './modules/vendors/vendors.module.js';
+import { createCampaignsModule } from './modules/campaigns/campaigns.module.js';
 import { isTokenRevoked } from './modules/tokens/token.repository.js';
 import { tokenRoutes } from './modules/tokens/token.routes.js';
 import { ProblemResponse, ProblemSchema } from '../schemas/common.schema.js';
@@ -131,6 +132,10 @@ async function registerOpenApi(app: FastifyInstance, config: Config): Promise<vo
         },
         { name: 'vendors', description: 'Vendor coordination: vendors, vulnerability cases, questions and statements' },
         { name: 'advisories', description: 'CSAF 2.0 advisories drafted from vulnerability cases and published as a trusted provider' },
+        {
+          name: 'notifications',
+          description: "Notifications to our constituency's sites, with counter-measures; campaigns of many events",
+        },
       ],
     },
   });
@@ -282,6 +287,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const contacts = wireContacts({ config, db, clock, audit: audit.log, fetch: deps.fetch, sites, peers, forums: forums.service });
   // Beyond the CSIRTs (issue 17): law enforcement, the press, vendors and advisories.
   const { outside, vendors } = wireOutsideParties({ ...base, incidents, exchange, sharing: sharing.service, peers: peers.directory });
+  // Campaigns (issue 19 part 4): a feed of events filed as one incident per site and period.
+  const campaigns = createCampaignsModule({ ...base, teamId: config.teamId, incidents });
   app.decorate('federation', {
     start: () => {
       exchange.start();
@@ -321,6 +328,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     contacts.apiRoutes,
     vendors.apiRoutes,
     outside.apiRoutes,
+    campaigns.apiRoutes,
     ...formats.apiRoutes,
   ]);
 

@@ -131,7 +131,14 @@ export class NodeRefusedError extends Error {
  * One API call for the CLI's node commands (peer, group, trust): JSON in and out, a refusal
  * becomes NodeRefusedError with the problem code, no answer becomes NodeUnreachableError.
  */
-export async function requestNode(baseUrl: string, token: string, method: string, path: string, body?: unknown): Promise<unknown> {
+export async function requestNode(
+  baseUrl: string,
+  token: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  options: { contentType?: string; timeoutMs?: number } = {},
+): Promise<unknown> {
   const base = baseUrl.replace(/\/+$/, '');
   let res: Response;
   try {
@@ -140,11 +147,12 @@ export async function requestNode(baseUrl: string, token: string, method: string
       headers: {
         authorization: `Bearer ${token}`,
         accept: 'application/json',
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...(body === undefined ? {} : { 'content-type': options.contentType ?? 'application/json' }),
       },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      // With a content type given, the body is a file's text, sent as it is.
+      ...(body === undefined ? {} : { body: options.contentType ? String(body) : JSON.stringify(body) }),
       // Adding a peer waits for the peer's node (up to 5 s) on top of our own.
-      signal: AbortSignal.timeout(20_000),
+      signal: AbortSignal.timeout(options.timeoutMs ?? 20_000),
     });
   } catch (err) {
     throw new NodeUnreachableError(`no node answers at ${base} (${(err as Error).message})`);

@@ -147,6 +147,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/campaigns": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The campaigns filed: runs, events and incidents per campaign, the latest first */
+        get: operations["listCampaigns"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/campaigns/{campaign}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * File a feed of events (CSV, JSON, JSON lines) as one incident and notification per site and period, or show the plan (dryRun)
+         * @description Each event goes to the site whose network holds its address (else whose domain holds its host name, else whose AS number it has). Events are de-duplicated within the file and against what this campaign filed before for the same site and period. Malformed rows are listed with their row numbers and the rest are filed; rows no site holds are listed as unmatched. Each site and period gets one incident with only its own events, and its notification is proposed (the policy decides; approve=true approves it at once). dryRun=true writes nothing. Counts and the input digest are audited (campaign.filed), never a row. CSV needs a header row; IntelMQ field names (source.ip, time.source, source.asn, ...) are understood.
+         */
+        post: operations["runCampaign"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/cases": {
         parameters: {
             query?: never;
@@ -2626,6 +2663,61 @@ export interface components {
             };
         };
         AuditVerifyResult: components["schemas"]["AuditVerifyOk"] | components["schemas"]["AuditVerifyBroken"];
+        CampaignList: {
+            items: {
+                campaign: string;
+                events: number;
+                incidents: number;
+                /**
+                 * Format: date-time
+                 * @description RFC 3339 date-time with any offset (Z or ±hh:mm), year 0001-9999, seconds 00-59 (a leap second is refused). Times a person gives (an incident's firstSeen, lastSeen, systemChanges[].at, evidence[].collectedAt) are kept as written, offset and fraction included; times the node sets are UTC.
+                 */
+                lastRunAt: string;
+                runs: number;
+            }[];
+        };
+        CampaignReport: {
+            campaign: string;
+            counts: {
+                alreadyFiled: number;
+                duplicates: number;
+                events: number;
+                incidents: number;
+                notifications: number;
+                rejected: number;
+                rows: number;
+                sites: number;
+                unmatched: number;
+            };
+            dryRun: boolean;
+            /** @description Malformed rows (the first 1000), each with why; the other rows are filed. */
+            rejected: {
+                reason: string;
+                row: number;
+            }[];
+            sites: {
+                events: number;
+                /** @description Reference numbers of the incidents this run filed for the site. */
+                incidents: string[];
+                /** @description Events the campaign had not filed for this site and period before. */
+                newEvents: number;
+                notifications: {
+                    id: string | null;
+                    reason: string | null;
+                    state: string;
+                }[];
+                period: string;
+                /** @description The site's POC e-mail addresses; empty: unreachable. */
+                recipients: string[];
+                siteId: string;
+                siteName: string;
+            }[];
+            /** @description Rows no site of the constituency holds (the first 1000). */
+            unmatched: {
+                row: number;
+                value: string;
+            }[];
+        };
         /** @description Parties default to every product's vendor. */
         CaseCreate: {
             cveIds?: string[];
@@ -6768,6 +6860,91 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AuditVerifyResult"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    listCampaigns: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CampaignList"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    runCampaign: {
+        parameters: {
+            query: {
+                /** @description true: approve the proposed notifications at once (default false: they wait as drafts). */
+                approve?: "true" | "false";
+                /** @description RSIT classification. */
+                category: "abusive-content" | "malicious-code" | "information-gathering" | "intrusion-attempts" | "intrusions" | "availability" | "information-content-security" | "fraud" | "vulnerable" | "other" | "test";
+                /** @description The counter-measure template the notifications use. */
+                counterMeasure?: string;
+                /** @description true: show what would go to whom, write nothing (default false). */
+                dryRun?: "true" | "false";
+                /** @description How events are grouped in time (default day, by each event's time, UTC): one incident and notification per site and period. */
+                period?: "once" | "day" | "week";
+                /** @description What the listed hosts did: source (default: scanning, a bot calling home) or target (attacked). */
+                role?: "source" | "target";
+                severity?: "low" | "medium" | "high" | "critical";
+                /** @description Who provided the feed (the incidents' reporter; a site never sees it). */
+                source?: string;
+                /** @description Traffic Light Protocol 2.0 label (FIRST). */
+                tlp?: "CLEAR" | "GREEN" | "AMBER" | "AMBER+STRICT" | "RED";
+                /** @description RSIT incident type; must belong to the category. */
+                type: "spam" | "harmful-speech" | "violence" | "infected-system" | "c2-server" | "malware-distribution" | "malware-configuration" | "scanner" | "sniffing" | "social-engineering" | "ids-alert" | "brute-force" | "exploit" | "privileged-account-compromise" | "unprivileged-account-compromise" | "application-compromise" | "system-compromise" | "burglary" | "ddos" | "dos" | "outage" | "sabotage" | "unauthorised-information-access" | "unauthorised-information-modification" | "data-loss" | "data-leak" | "unauthorised-use-of-resources" | "copyright" | "masquerade" | "phishing" | "weak-crypto" | "ddos-amplifier" | "potentially-unwanted-accessible" | "information-disclosure" | "vulnerable-system" | "other" | "undetermined" | "test";
+            };
+            header?: never;
+            path: {
+                /** @description The campaign name (e.g. "open-resolvers-2026-12"): events are de-duplicated per campaign. */
+                campaign: string;
+            };
+            cookie?: never;
+        };
+        /** @description The feed: text/csv with a header row, a JSON array of events, or JSON lines. */
+        requestBody: {
+            content: {
+                "application/json": string;
+                "application/jsonl": string;
+                "application/x-ndjson": string;
+                "text/csv": string;
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CampaignReport"];
                 };
             };
             400: components["responses"]["Problem"];

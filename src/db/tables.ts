@@ -17,6 +17,7 @@ import type { IncidentSignedProvenanceTable, RelayTable } from './relay-tables.j
 import type { CsafAdvisoryTable, VendorQuestionTable, VendorStatementTable, VendorTable, VulnerabilityCaseTable } from './vendor-tables.js';
 import type { LawEnforcementPackageTable, LawEnforcementRequestTable, PressStatementTable } from './outside-tables.js';
 import type { MailReportTable, QuarantinedMailTable } from './mail-tables.js';
+import type { CampaignEventTable, CampaignIncidentTable, CampaignRunTable } from './campaign-tables.js';
 
 /**
  * One interface per table, composed into the database type Kysely checks queries against.
@@ -291,6 +292,9 @@ export interface PeerTokenRequestTable {
 }
 
 export interface DatabaseSchema {
+  campaign_event: CampaignEventTable;
+  campaign_incident: CampaignIncidentTable;
+  campaign_run: CampaignRunTable;
   audit_entry: AuditEntryTable;
   team_profile: TeamProfileTable;
   token_revocation: TokenRevocationTable;

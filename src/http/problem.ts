@@ -154,6 +154,11 @@ export const PROBLEMS = {
     status: 422,
     title: 'The CSAF document fails the CSAF 2.0 schema or mandatory tests: `errors` lists them; nothing was published',
   },
+  'campaign-file-unreadable': {
+    status: 400,
+    title:
+      'The campaign file cannot be read as a whole (no usable CSV header, not JSON, too many rows); malformed single rows are reported instead',
+  },
   // server
   'internal-error': { status: 500, title: 'Internal server error' },
   'service-unavailable': { status: 503, title: 'The service is not ready' },

@@ -16,3 +16,4 @@ export {
   type NetworkMatcher,
 } from './network-scope.js';
 export { findSiteByAddress, findSiteByDomain, findSiteById, type SiteRecord } from './site.repository.js';
+export { siteContactsByIds, siteIdsByAddress, siteIdsByAsn, siteIdsByName } from './site-bulk-lookup.repository.js';
