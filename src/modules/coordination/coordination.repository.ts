@@ -1,5 +1,6 @@
 import { sql, type RawBuilder, type Selectable } from 'kysely';
 import type { DbOrTx, Tx } from '../../db/database.js';
+import { jsonbParameter } from '../../db/jsonb-parameter.js';
 import type { MemberActivityTable } from '../../db/tables.js';
 import type { Tlp } from '../../../schemas/common.schema.js';
 import type { Category, Phase } from '../../../schemas/incident.schema.js';
@@ -191,17 +192,26 @@ export async function replaceObservables(tx: Tx, team: string, ref: string, obse
 }
 
 /**
- * Whether reports of two or more teams carry this observable: the first team in index order, then
- * any team after it (two probes of the (kind, value, team) index, migration 0009).
+ * Which of these observables reports of two or more teams carry, in one statement: per
+ * observable the first team in index order, then any team after it (two probes of the
+ * (kind, value, team) index, migration 0009). An incident has one observable per host, network,
+ * name and indicator, and most are one team's alone: one round trip, not one each. Keys are
+ * `kind\0value`.
  */
-export async function sharedByTeams(db: DbOrTx, kind: ObservableKind, value: string): Promise<boolean> {
-  const { rows } = await sql<{ second: string | null }>`
-    select (select o2.team from activity_observable o2
-             where o2.kind = ${kind} and o2.value = ${value}
-               and o2.team > (select o1.team from activity_observable o1
-                               where o1.kind = ${kind} and o1.value = ${value} order by o1.team limit 1)
-             order by o2.team limit 1) as second`.execute(db);
-  return (rows[0]?.second ?? null) !== null;
+export async function sharedObservables(
+  db: DbOrTx,
+  observables: ReadonlyArray<{ kind: ObservableKind; value: string }>,
+): Promise<Set<string>> {
+  if (observables.length === 0) return new Set();
+  const list = JSON.stringify(observables.map((o) => ({ k: o.kind, v: o.value })));
+  const { rows } = await sql<{ kind: string; value: string }>`
+    select c.k as kind, c.v as value
+    from jsonb_to_recordset(${jsonbParameter(list)}::jsonb) as c(k text, v text)
+    where exists (select 1 from activity_observable o2
+                  where o2.kind = c.k and o2.value = c.v
+                    and o2.team > (select o1.team from activity_observable o1
+                                   where o1.kind = c.k and o1.value = c.v order by o1.team limit 1))`.execute(db);
+  return new Set(rows.map((r) => `${r.kind}\0${r.value}`));
 }
 
 /** Every stored report that has the observable. */

@@ -18,7 +18,7 @@ import {
   replaceObservables,
   reportKey,
   reportsWithObservable,
-  sharedByTeams,
+  sharedObservables,
   upsertActivity,
   warningsFor,
   type ActivityRow,
@@ -165,9 +165,11 @@ export function createCorrelation(deps: CoordinationDeps): {
     if (options.noteOwn && observables.length > 0) await lockOwnNotes(tx);
     const ownNotes: Array<{ observable: Observable; mine: Report[]; others: Report[] }> = [];
     const memberWarnings: Array<{ observable: Observable; team: string; mine: Report[]; others: Report[] }> = [];
+    // Most observables are one team's alone: tell that from the index (for all of them in one
+    // statement), not by reading reports.
+    const shared = await sharedObservables(tx, observables);
     for (const observable of observables) {
-      // Most observables are one team's alone: tell that from the index, not by reading reports.
-      if (!(await sharedByTeams(tx, observable.kind, observable.value))) continue;
+      if (!shared.has(`${observable.kind}\0${observable.value}`)) continue;
       const rows = await reportsWithObservable(tx, observable.kind, observable.value);
       if (new Set(rows.map((r) => r.team)).size < 2) continue;
       const ips = observable.kind === 'network' ? await ipsOf(tx, rows) : new Map<string, string[]>();
