@@ -44,6 +44,7 @@ import { createMetricsModule, type MetricsModule, type MetricsSources } from './
 import { wireContacts } from './contact-directory.js';
 import { createMispModule } from './modules/formats/misp.module.js';
 import { createVendorsModule } from './modules/vendors/vendors.module.js';
+import { createNotificationsModule } from './modules/notifications/notifications.module.js';
 import { isTokenRevoked } from './modules/tokens/token.repository.js';
 import { tokenRoutes } from './modules/tokens/token.routes.js';
 import { ProblemResponse, ProblemSchema } from '../schemas/common.schema.js';
@@ -131,6 +132,10 @@ async function registerOpenApi(app: FastifyInstance, config: Config): Promise<vo
         },
         { name: 'vendors', description: 'Vendor coordination: vendors, vulnerability cases, questions and statements' },
         { name: 'advisories', description: 'CSAF 2.0 advisories drafted from vulnerability cases and published as a trusted provider' },
+        {
+          name: 'notifications',
+          description: "Telling the constituency's sites: notifications per site, counter-measures, POC keys and bounces",
+        },
       ],
     },
   });
@@ -282,12 +287,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const contacts = wireContacts({ config, db, clock, audit: audit.log, fetch: deps.fetch, sites, peers, forums: forums.service });
   // Beyond the CSIRTs (issue 17): law enforcement, the press, vendors and advisories.
   const { outside, vendors } = wireOutsideParties({ ...base, incidents, exchange, sharing: sharing.service, peers: peers.directory });
+  const notifications = wireNotifications({ ...base, incidents, sharing: sharing.service, mail: exchange.mail, log: app.log });
   app.decorate('federation', {
     start: () => {
       exchange.start();
       anchoring.start();
+      notifications.mailer.start();
     },
     stop: async () => {
+      await notifications.mailer.stop();
       await anchoring.stop();
       await exchange.stop();
     },
@@ -321,6 +329,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     contacts.apiRoutes,
     vendors.apiRoutes,
     outside.apiRoutes,
+    notifications.apiRoutes,
     ...formats.apiRoutes,
   ]);
 
@@ -365,6 +374,14 @@ async function registerMetrics(app: FastifyInstance, deps: { metrics: MetricsMod
  */
 function wireOutsideParties(deps: Parameters<typeof createOutsideModule>[0] & Parameters<typeof createVendorsModule>[0]) {
   return { outside: createOutsideModule(deps), vendors: createVendorsModule(deps) };
+}
+
+/** Telling the sites (issue 19, ADR 0026): mails by the exchange's channel, bounces and replies from its intake. */
+function wireNotifications(
+  deps: Omit<Parameters<typeof createNotificationsModule>[0], 'mail' | 'intake'> & { mail: ExchangeMail },
+): ReturnType<typeof createNotificationsModule> {
+  const { mail, ...rest } = deps;
+  return createNotificationsModule({ ...rest, mail: mail.channel, intake: mail.intake });
 }
 
 function wireFormats(

@@ -154,6 +154,11 @@ export const PROBLEMS = {
     status: 422,
     title: 'The CSAF document fails the CSAF 2.0 schema or mandatory tests: `errors` lists them; nothing was published',
   },
+  // site notifications (issue 19, ADR 0026)
+  'notification-state': {
+    status: 409,
+    title: 'The notification is not in a state that allows this (only a draft is edited or approved; only a sent or tried one is acknowledged)',
+  },
   // server
   'internal-error': { status: 500, title: 'Internal server error' },
   'service-unavailable': { status: 503, title: 'The service is not ready' },

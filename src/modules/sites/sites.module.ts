@@ -15,4 +15,4 @@ export {
   parseAddress,
   type NetworkMatcher,
 } from './network-scope.js';
-export { findSiteByAddress, findSiteByDomain, findSiteById, type SiteRecord } from './site.repository.js';
+export { findSiteByAddress, findSiteByAsn, findSiteByDomain, findSiteById, type SiteRecord } from './site.repository.js';
