@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Tx } from '../../db/database.js';
 import type { Incident } from '../../../schemas/incident.schema.js';
-import type { NotificationLanguage } from '../../../schemas/notification.schema.js';
+import type { CounterMeasure, NotificationLanguage } from '../../../schemas/notification.schema.js';
 import type { Poc } from '../../../schemas/site.schema.js';
 import { mailNeedsEncryption } from '../exchange/exchange.module.js';
 import type { SharingOutcome } from '../sharing/index.js';
@@ -62,13 +62,13 @@ async function proposalFor(
   site: SiteRecord,
   owners: IncidentOwners,
   kept: NotificationRow | null,
+  all: CounterMeasure[],
 ): Promise<{ fields: ProposalFields; outcome: SharingOutcome }> {
   const render = (payload: Parameters<typeof contentForSite>[3], decision: { tlp: Incident['tlp'] }) =>
     contentForSite(incident, site.id, owners, payload, decision.tlp, callBackOf(ctx));
   const outcome = await ctx.deps.sharing.evaluate(tx, incident, { siteId: site.id }, 'direct', { render });
   const target = mailPoc(site);
   const language = kept?.state === 'drafted' ? kept.language : languageOf(target?.poc ?? site.pocs[0]);
-  const all = await ctx.deps.counterMeasures.list();
   const counterMeasure =
     kept?.state === 'drafted' && kept.counterMeasure ? kept.counterMeasure : pickCounterMeasure(all, incident.category, incident.type).id;
   const base = {
@@ -103,11 +103,13 @@ export async function proposeOne(
   actor: string,
 ): Promise<void> {
   const { db, clock, incidents, sharing } = ctx.deps;
+  // Read before the transaction: on the embedded engine a query outside it would wait for it.
+  const templates = await ctx.deps.counterMeasures.list();
   await db.transaction().execute(async (tx) => {
     const existing = await findNotificationBySite(tx, incident.id, site.id);
     // Sent or on its way: this site was told; proposing again does not tell it twice.
     if (existing && !REFRESHABLE.has(existing.state)) return;
-    const { fields, outcome } = await proposalFor(ctx, tx, incident, site, owners, existing);
+    const { fields, outcome } = await proposalFor(ctx, tx, incident, site, owners, existing, templates);
     const id = existing?.id ?? randomUUID();
     if (existing) await refreshProposal(tx, id, fields, actor, clock());
     else await insertNotification(tx, { ...fields, id, incidentId: incident.id, siteId: site.id, proposedBy: actor, at: clock() });
