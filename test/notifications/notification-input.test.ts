@@ -31,7 +31,7 @@ if (proposed.statusCode !== 200) throw new Error(proposed.body);
 const draft = proposed.json().items[0] as { id: string; counterMeasure: string };
 
 const problem = (
-  t: Tap.Test,
+  t: Test,
   res: { statusCode: number; headers: Record<string, unknown>; json(): any },
   status: number,
   code: string,
