@@ -157,7 +157,8 @@ export const PROBLEMS = {
   // site notifications (issue 19, ADR 0026)
   'notification-state': {
     status: 409,
-    title: 'The notification is not in a state that allows this (only a draft is edited or approved; only a sent or tried one is acknowledged)',
+    title:
+      'The notification is not in a state that allows this (only a draft is edited or approved; only a sent or tried one is acknowledged)',
   },
   // server
   'internal-error': { status: 500, title: 'Internal server error' },
