@@ -25,6 +25,7 @@ import { keyCommands } from './key-commands.js';
 import { forumCommands } from './forum-commands.js';
 import { inquiryCommands } from './inquiry-commands.js';
 import { vendorCommands } from './vendor-commands.js';
+import { notifyCommands } from './notify-commands.js';
 import { lawEnforcementCommands } from './law-enforcement-commands.js';
 import { pressCommands } from './press-commands.js';
 import { incidentCommands } from './incident-commands.js';
@@ -213,6 +214,7 @@ ${CONFIG_FLAGS_HELP}`,
   ...forumCommands,
   ...inquiryCommands,
   ...vendorCommands,
+  ...notifyCommands,
   ...lawEnforcementCommands,
   ...pressCommands,
   ...incidentCommands,

@@ -2,6 +2,7 @@ import t, { type Test } from 'tap';
 import { buildTestNode } from '../helpers/build-test-app.js';
 import { api, createIncident, enc, fastDelivery, waitFor } from '../helpers/federation-harness.js';
 import { mailConfig, startMailRelay } from '../helpers/mail-relay.js';
+import { runCli } from '../helpers/cli-runner.js';
 
 /**
  * Issue 19 part 5: bad input to the notification routes answers problem+json 4xx with a stable
@@ -11,7 +12,12 @@ import { mailConfig, startMailRelay } from '../helpers/mail-relay.js';
 fastDelivery();
 const relay = await startMailRelay();
 t.teardown(() => relay.close());
-const node = await buildTestNode(t, { key: 'alpha', startWorker: true, config: { mail: mailConfig(relay.url, 'csirt@alpha.test') } });
+const node = await buildTestNode(t, {
+  key: 'alpha',
+  listen: true,
+  startWorker: true,
+  config: { mail: mailConfig(relay.url, 'csirt@alpha.test') },
+});
 
 const siteRes = await api(node, 'POST', '/sites', 'handler', {
   name: 'Site E',
@@ -192,6 +198,25 @@ t.test("counter-measures: the team's template overrides a built-in, is picked, a
   const edited = await api(node, 'PATCH', `/notifications/${draft.id}`, 'handler', { advice: 'HAND-WRITTEN advice', language: 'en' });
   t.equal(edited.json().advice, 'HAND-WRITTEN advice');
   t.match((await api(node, 'GET', `/notifications/${draft.id}`, 'reader')).json().text, /HAND-WRITTEN advice/);
+});
+
+t.test('hikeshi notify: list, show, counter-measures, propose, and a usage error', async (t) => {
+  const listed = await runCli(node, 'notify', 'list', incident.ref);
+  t.equal(listed.code, 0, listed.stderr);
+  t.match(listed.stdout, new RegExp(`${draft.id}\\s+drafted\\s+Site E  desk@site-e\\.test`));
+  const shown = await runCli(node, 'notify', 'show', draft.id);
+  t.equal(shown.code, 0, shown.stderr);
+  t.match(shown.stdout, /HAND-WRITTEN advice/);
+  const library = await runCli(node, 'notify', 'counter-measures');
+  t.match(library.stdout, /ddos-amplifier\s+built-in/);
+  const proposed = await runCli(node, 'notify', 'propose', incident.ref);
+  t.equal(proposed.code, 0, proposed.stderr);
+  t.match(proposed.stdout, /drafted/);
+  const missing = await runCli(node, 'notify', 'show');
+  t.equal(missing.code, 2, 'a usage error');
+  const unknown = await runCli(node, 'notify', 'show', '00000000-0000-4000-8000-000000000000');
+  t.not(unknown.code, 0);
+  t.match(unknown.stderr, /not-found|No such resource|no notification/);
 });
 
 t.test('transitions: approve once, no edit after approval, acknowledge only what was sent or tried', async (t) => {
