@@ -45,8 +45,9 @@ CREATE UNIQUE INDEX site_notification_message ON site_notification (message_id) 
 
 -- The notifications' own outbox: the composed mail (signed, encrypted where the label needs it),
 -- kept so every attempt hands over the same bytes with the same Message-ID.
--- queued -> handing-over -> sent; a row found in handing-over by a restarted worker is NOT sent
--- again (at-most-once, ADR 0026): the notification is marked send_uncertain instead.
+-- queued -> handing-over -> sent. While handing-over, next_attempt_at is the end of the claim's
+-- lease; a row still handing-over past it (the process died) is NOT sent again (at-most-once,
+-- ADR 0026): the notification is marked send_uncertain instead.
 CREATE TABLE notification_outbox (
   notification_id  uuid PRIMARY KEY REFERENCES site_notification (id) ON DELETE CASCADE,
   state            text NOT NULL CHECK (state IN ('queued', 'handing-over', 'sent')),

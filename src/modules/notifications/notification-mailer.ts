@@ -3,16 +3,18 @@ import type { Clock } from '../../clock.js';
 import type { Config } from '../../config.js';
 import type { Db } from '../../db/database.js';
 import { MailSendError, type MailChannel } from '../exchange/exchange.module.js';
-import { claimDueMail, listHandingOver, markMailRetry, markMailSent } from './notification.repository.js';
+import { claimDueMail, listCutHandOvers, markMailRetry, markMailSent, settleCutHandOver } from './notification.repository.js';
 import type { SiteNotificationService } from './site-notification.service.js';
 
 /**
  * Hands approved notifications to the mail server (ADR 0026), one at a time, from their own
  * outbox. A mail is claimed (queued -> handing-over, committed) BEFORE the SMTP hand-over and
  * marked sent after it. A server that is down or refuses: back to queued with a backoff. A mail
- * a previous run left in handing-over may or may not have reached the server; it is never handed
- * over again (at-most-once): it is marked sent with `sendUncertain`, journaled and audited, and a
- * handler checks the mail server's log for its Message-ID.
+ * still in handing-over past its lease (the delivery lease, HIKESHI_DELIVERY_LEASE_SECONDS: the
+ * process handing it over died) may or may not have reached the server; it is never handed over
+ * again (at-most-once): it is marked sent with `sendUncertain`, journaled and audited, and a
+ * handler checks the mail server's log for its Message-ID. Every pass looks for those first, so
+ * several processes on one database settle each other's.
  */
 export interface NotificationMailer {
   start(): void;
@@ -26,7 +28,7 @@ export interface NotificationMailerDeps {
   db: Db;
   clock: Clock;
   log: FastifyBaseLogger;
-  settings: Pick<Config['delivery'], 'pollMs' | 'retryBaseMs' | 'retryMaxMs'>;
+  settings: Pick<Config['delivery'], 'pollMs' | 'retryBaseMs' | 'retryMaxMs' | 'leaseMs'>;
   mail: MailChannel | null;
   notifications: Pick<SiteNotificationService, 'markSent'>;
 }
@@ -37,20 +39,24 @@ export function createNotificationMailer(deps: NotificationMailerDeps): Notifica
   let running: Promise<unknown> | null = null;
   let stopped = true;
 
+  /** Hand-overs cut by a process that died (past their lease): never handed over again, marked uncertain. */
   async function settleInterrupted(): Promise<void> {
-    for (const id of await listHandingOver(db)) {
-      await db.transaction().execute(async (tx) => {
-        await markMailSent(tx, id, clock(), 'the node stopped during the hand-over: the mail server may not have the mail (not re-sent)');
+    for (const id of await listCutHandOvers(db, clock())) {
+      const settled = await db.transaction().execute(async (tx) => {
+        const note = 'the node stopped during the hand-over: the mail server may or may not have the mail (not re-sent)';
+        if (!(await settleCutHandOver(tx, id, clock(), note))) return false;
         await deps.notifications.markSent(tx, id, true);
+        return true;
       });
-      log.warn({ notificationId: id }, 'a site notification was interrupted during its hand-over; not sent again');
+      if (settled) log.warn({ notificationId: id }, 'a site notification was interrupted during its hand-over; not sent again');
     }
   }
 
   async function sendOne(): Promise<boolean> {
     const channel = deps.mail;
     if (!channel) return false;
-    const entry = await db.transaction().execute((tx) => claimDueMail(tx, clock()));
+    const now = clock();
+    const entry = await db.transaction().execute((tx) => claimDueMail(tx, now, new Date(now.getTime() + settings.leaseMs)));
     if (!entry) return false;
     try {
       await channel.sender.send({ from: entry.envelopeFrom, to: entry.envelopeTo, raw: entry.raw });
@@ -70,6 +76,7 @@ export function createNotificationMailer(deps: NotificationMailerDeps): Notifica
   }
 
   async function runOnce(): Promise<number> {
+    await settleInterrupted();
     let n = 0;
     while (n < 100 && (await sendOne())) n++;
     return n;
@@ -95,12 +102,7 @@ export function createNotificationMailer(deps: NotificationMailerDeps): Notifica
     start() {
       if (!stopped) return;
       stopped = false;
-      running = settleInterrupted()
-        .catch((err: unknown) => log.error({ err }, 'could not settle interrupted site notifications'))
-        .finally(() => {
-          running = null;
-          schedule(0);
-        });
+      schedule(0);
     },
     async stop() {
       stopped = true;

@@ -265,8 +265,12 @@ export async function findOutboxEntries(db: DbOrTx, ids: string[]): Promise<Map<
   return new Map(rows.map((r) => [r.notification_id, toOutbox(r)]));
 }
 
-/** The next due mail, claimed: moved to handing-over in the caller's transaction (committed before the SMTP hand-over). */
-export async function claimDueMail(tx: Tx, now: Date): Promise<OutboxEntry | null> {
+/**
+ * The next due mail, claimed: moved to handing-over in the caller's transaction (committed before
+ * the SMTP hand-over), its next_attempt_at moved to the end of the lease: past it, the hand-over
+ * is taken to have been cut (the process died), whichever process looks.
+ */
+export async function claimDueMail(tx: Tx, now: Date, leaseUntil: Date): Promise<OutboxEntry | null> {
   const row = await tx
     .selectFrom('notification_outbox')
     .selectAll()
@@ -279,7 +283,7 @@ export async function claimDueMail(tx: Tx, now: Date): Promise<OutboxEntry | nul
   if (!row) return null;
   await tx
     .updateTable('notification_outbox')
-    .set({ state: 'handing-over', attempts: row.attempts + 1 })
+    .set({ state: 'handing-over', attempts: row.attempts + 1, next_attempt_at: leaseUntil })
     .where('notification_id', '=', row.notification_id)
     .execute();
   return { ...toOutbox(row), state: 'handing-over', attempts: row.attempts + 1 };
@@ -301,8 +305,25 @@ export async function markMailRetry(db: DbOrTx, id: string, next: Date, error: s
     .execute();
 }
 
-/** Mails a previous run left in handing-over: it stopped mid hand-over, so their outcome is unknown. */
-export async function listHandingOver(db: DbOrTx): Promise<string[]> {
-  const rows = await db.selectFrom('notification_outbox').select('notification_id').where('state', '=', 'handing-over').execute();
+/** Mails left in handing-over past their lease: the process handing them over died, so their outcome is unknown. */
+export async function listCutHandOvers(db: DbOrTx, now: Date): Promise<string[]> {
+  const rows = await db
+    .selectFrom('notification_outbox')
+    .select('notification_id')
+    .where('state', '=', 'handing-over')
+    .where('next_attempt_at', '<=', now)
+    .limit(100)
+    .execute();
   return rows.map((r) => r.notification_id);
+}
+
+/** Settles a cut hand-over once: answers false when another process settled or finished it first. */
+export async function settleCutHandOver(tx: Tx, id: string, at: Date, note: string): Promise<boolean> {
+  const result = await tx
+    .updateTable('notification_outbox')
+    .set({ state: 'sent', sent_at: at, last_error: note })
+    .where('notification_id', '=', id)
+    .where('state', '=', 'handing-over')
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
 }
