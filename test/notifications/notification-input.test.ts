@@ -48,6 +48,29 @@ const problem = (
   t.equal(res.json().code, code, `${what}: ${code}`);
 };
 
+t.test('a POC e-mail channel that is not an address makes the site unreachable, stated', async (t) => {
+  const res = await api(node, 'POST', '/sites', 'handler', {
+    name: 'Site F',
+    networks: ['192.0.2.0/26'],
+    pocs: [{ name: 'F desk', channels: [{ kind: 'email', value: 'ask the front desk' }], languages: [] }],
+  });
+  t.equal(res.statusCode, 201, res.body);
+  const other = await createIncident(node, { tlp: 'GREEN', hosts: [{ ip: '192.0.2.9', role: 'target' }], indicators: [] });
+  const items = (await api(node, 'POST', `/incidents/${enc(other.ref)}/notifications/propose`, 'handler')).json().items;
+  t.match(items, [{ state: 'unreachable', reason: 'no-poc-email', poc: null }]);
+});
+
+t.test('a label changed after the proposal: approval asks for a new proposal', async (t) => {
+  const changed = await createIncident(node, { tlp: 'GREEN', hosts: [{ ip: '198.51.100.77', role: 'target' }], indicators: [] });
+  const [n] = (await api(node, 'POST', `/incidents/${enc(changed.ref)}/notifications/propose`, 'handler')).json().items;
+  t.equal(n.state, 'drafted');
+  const relabel = await api(node, 'PATCH', `/incidents/${enc(changed.ref)}`, 'handler', { tlp: 'CLEAR' });
+  t.equal(relabel.statusCode, 200, relabel.body);
+  problem(t, await api(node, 'POST', `/notifications/${n.id}/approve`, 'handler'), 409, 'notification-state', 'approving a stale label');
+  const again = (await api(node, 'POST', `/incidents/${enc(changed.ref)}/notifications/propose`, 'handler')).json().items;
+  t.match(again, [{ id: n.id, state: 'drafted', tlp: 'CLEAR' }], 'proposing again refreshes it under the new label');
+});
+
 t.test('the built-in counter-measure for the type is picked, and the text renders it', async (t) => {
   t.equal(draft.counterMeasure, 'ddos-amplifier');
   const text = (await api(node, 'GET', `/notifications/${draft.id}`, 'reader')).json().text as string;

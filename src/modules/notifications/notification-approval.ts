@@ -31,6 +31,12 @@ export async function approveNotification(ctx: NotificationContext, id: string, 
     });
     throw policyDenied(again);
   }
+  // The text carries the label it was proposed under: a label changed since needs a new proposal.
+  if (again.decision.tlp !== row.tlp)
+    throw new ProblemError(
+      'notification-state',
+      `the label is TLP:${again.decision.tlp} now, not TLP:${row.tlp}: propose the notification again`,
+    );
   const contact = row.pocEmail ? await findContact(db, row.pocEmail) : null;
   const encrypt = mailNeedsEncryption(again.decision.tlp, false);
   if (!row.pocEmail || (encrypt && !contact?.publicKey))

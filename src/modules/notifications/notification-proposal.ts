@@ -30,10 +30,13 @@ import type { IncidentOwners } from './site-lookup.js';
 /** States a proposal may refresh: nothing went out yet. */
 const REFRESHABLE = new Set(['drafted', 'refused', 'unreachable']);
 
+const MAILBOX = /^[^\s@<>,;"]+@[^\s@<>,;"]+\.[^\s@<>,;"]+$/;
+
 /** The POC a notification goes to: the first with an e-mail channel. */
 function mailPoc(site: SiteRecord): { poc: Poc; email: string } | null {
   for (const poc of site.pocs) {
-    const channel = poc.channels.find((c) => c.kind === 'email');
+    // A channel's value is free text in the directory: only an address a mail can go to counts.
+    const channel = poc.channels.find((c) => c.kind === 'email' && MAILBOX.test(c.value.trim()) && c.value.trim().length <= 254);
     if (channel) return { poc, email: channel.value.trim().toLowerCase() };
   }
   return null;
