@@ -44,7 +44,8 @@ import { createMetricsModule, type MetricsModule, type MetricsSources } from './
 import { wireContacts } from './contact-directory.js';
 import { createMispModule } from './modules/formats/misp.module.js';
 import { createVendorsModule } from './modules/vendors/vendors.module.js';
-import { createCampaignsModule } from './modules/campaigns/campaigns.module.js';
+import { createCampaignsModule, notifierOf } from './modules/campaigns/campaigns.module.js';
+import { createNotificationsModule } from './modules/notifications/notifications.module.js';
 import { isTokenRevoked } from './modules/tokens/token.repository.js';
 import { tokenRoutes } from './modules/tokens/token.routes.js';
 import { ProblemResponse, ProblemSchema } from '../schemas/common.schema.js';
@@ -134,7 +135,8 @@ async function registerOpenApi(app: FastifyInstance, config: Config): Promise<vo
         { name: 'advisories', description: 'CSAF 2.0 advisories drafted from vulnerability cases and published as a trusted provider' },
         {
           name: 'notifications',
-          description: "Notifications to our constituency's sites, with counter-measures; campaigns of many events",
+          description:
+            "Telling the constituency's sites: notifications per site, counter-measures, POC keys and bounces, campaigns of many events",
         },
       ],
     },
@@ -287,14 +289,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const contacts = wireContacts({ config, db, clock, audit: audit.log, fetch: deps.fetch, sites, peers, forums: forums.service });
   // Beyond the CSIRTs (issue 17): law enforcement, the press, vendors and advisories.
   const { outside, vendors } = wireOutsideParties({ ...base, incidents, exchange, sharing: sharing.service, peers: peers.directory });
-  // Campaigns (issue 19 part 4): a feed of events filed as one incident per site and period.
-  const campaigns = createCampaignsModule({ ...base, teamId: config.teamId, incidents });
+  // Telling the sites (issue 19): notifications per site, and campaigns of many events filed per site.
+  const notifications = wireNotifications({ ...base, incidents, sharing: sharing.service, mail: exchange.mail, log: app.log });
   app.decorate('federation', {
     start: () => {
       exchange.start();
       anchoring.start();
+      notifications.mailer.start();
     },
     stop: async () => {
+      await notifications.mailer.stop();
       await anchoring.stop();
       await exchange.stop();
     },
@@ -328,7 +332,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     contacts.apiRoutes,
     vendors.apiRoutes,
     outside.apiRoutes,
-    campaigns.apiRoutes,
+    notifications.apiRoutes,
     ...formats.apiRoutes,
   ]);
 
@@ -373,6 +377,27 @@ async function registerMetrics(app: FastifyInstance, deps: { metrics: MetricsMod
  */
 function wireOutsideParties(deps: Parameters<typeof createOutsideModule>[0] & Parameters<typeof createVendorsModule>[0]) {
   return { outside: createOutsideModule(deps), vendors: createVendorsModule(deps) };
+}
+
+/** Telling the sites (issue 19, ADR 0026): mails by the exchange's channel, bounces and replies from its intake. */
+function wireNotifications(
+  deps: Omit<Parameters<typeof createNotificationsModule>[0], 'mail' | 'intake' | 'incidents'> & {
+    mail: ExchangeMail;
+    incidents: ReturnType<typeof createIncidentService>;
+  },
+): ReturnType<typeof createNotificationsModule> & { apiRoutes: FastifyPluginAsync } {
+  const { mail, ...rest } = deps;
+  const notifications = createNotificationsModule({ ...rest, mail: mail.channel, intake: mail.intake });
+  // Campaigns (part 4): a feed of events filed as one incident per site and period, each
+  // incident's notification proposed (and, when asked, approved) by the notifications service.
+  const campaigns = createCampaignsModule({ ...rest, teamId: rest.config.teamId, notifier: notifierOf(notifications.notifications) });
+  return {
+    ...notifications,
+    apiRoutes: async (api) => {
+      await api.register(notifications.apiRoutes);
+      await api.register(campaigns.apiRoutes);
+    },
+  };
 }
 
 function wireFormats(

@@ -26,6 +26,7 @@ import { forumCommands } from './forum-commands.js';
 import { inquiryCommands } from './inquiry-commands.js';
 import { vendorCommands } from './vendor-commands.js';
 import { campaignCommands } from './campaign-commands.js';
+import { notifyCommands } from './notify-commands.js';
 import { lawEnforcementCommands } from './law-enforcement-commands.js';
 import { pressCommands } from './press-commands.js';
 import { incidentCommands } from './incident-commands.js';
@@ -214,6 +215,7 @@ ${CONFIG_FLAGS_HELP}`,
   ...forumCommands,
   ...inquiryCommands,
   ...vendorCommands,
+  ...notifyCommands,
   ...campaignCommands,
   ...lawEnforcementCommands,
   ...pressCommands,

@@ -352,6 +352,42 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/counter-measures": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The counter-measure templates: the team's and the built-in ones */
+        get: operations["listCounterMeasures"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/counter-measures/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One counter-measure template */
+        get: operations["getCounterMeasure"];
+        /** Save a team template (overrides a built-in one of the same id) */
+        put: operations["saveCounterMeasure"];
+        post?: never;
+        /** Remove a team template (a built-in one of the same id shows again) */
+        delete: operations["deleteCounterMeasure"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/forums": {
         parameters: {
             query?: never;
@@ -1000,6 +1036,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/incidents/{ref}/notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The incident's site notifications and their states */
+        get: operations["listSiteNotifications"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/incidents/{ref}/notifications/propose": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Find the sites the incident involves and propose one notification per site (each decision audited)
+         * @description Looks every host, address, domain, URL host, e-mail domain and AS number of the incident up in the constituency directory (longest match). Each site gets a notification: drafted, refused (deniedBy) or unreachable (reason). Proposing again refreshes what was not sent.
+         */
+        post: operations["proposeSiteNotifications"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/incidents/{ref}/policy": {
         parameters: {
             query?: never;
@@ -1311,6 +1384,58 @@ export interface paths {
          * @description Pages through events/restSearch and imports each (idempotent); where it stopped is kept, so a pull broken halfway resumes without duplicates. 409 misp-not-configured, 502 misp-unavailable.
          */
         post: operations["pullMispEvents"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One site notification with its rendered text */
+        get: operations["getSiteNotification"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Pick a counter-measure template, edit the advice or change the language of a draft */
+        patch: operations["updateSiteNotification"];
+        trace?: never;
+    };
+    "/api/v1/notifications/{id}/acknowledge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Record that the site acknowledged the notification (by phone, fax, in person) */
+        post: operations["acknowledgeSiteNotification"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/{id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Approve a draft: the policy decides again, the signed (and where needed encrypted) mail is queued */
+        post: operations["approveSiteNotification"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1715,6 +1840,40 @@ export interface paths {
         put?: never;
         /** Reject a quarantined message: it is never processed, and a repeat of it is refused */
         post: operations["rejectQuarantinedMessage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/site-contacts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** POC e-mail addresses the node notifies: pinned key, failing flag, last bounce */
+        get: operations["listSiteContacts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/site-contacts/{email}/key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Pin a POC address's OpenPGP public key (notifications AMBER and up are encrypted to it) */
+        put: operations["setSiteContactKey"];
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -2922,6 +3081,39 @@ export interface components {
              */
             state: "issued" | "applied" | "pending" | "refused";
             tlp: ("CLEAR" | "GREEN" | "AMBER" | "AMBER+STRICT" | "RED") | null;
+        };
+        CounterMeasure: {
+            category: ("abusive-content" | "malicious-code" | "information-gathering" | "intrusion-attempts" | "intrusions" | "availability" | "information-content-security" | "fraud" | "vulnerable" | "other" | "test") | null;
+            id: string;
+            /**
+             * @description team: the team's own (it overrides a built-in of the same id).
+             * @enum {unknown}
+             */
+            source: "built-in" | "team";
+            /** @description Advice per language; placeholders {{ref}}, {{site}}, {{hosts}}, {{team}}. */
+            texts: {
+                en?: string;
+                ja?: string;
+            };
+            title: string;
+            types: ("spam" | "harmful-speech" | "violence" | "infected-system" | "c2-server" | "malware-distribution" | "malware-configuration" | "scanner" | "sniffing" | "social-engineering" | "ids-alert" | "brute-force" | "exploit" | "privileged-account-compromise" | "unprivileged-account-compromise" | "application-compromise" | "system-compromise" | "burglary" | "ddos" | "dos" | "outage" | "sabotage" | "unauthorised-information-access" | "unauthorised-information-modification" | "data-loss" | "data-leak" | "unauthorised-use-of-resources" | "copyright" | "masquerade" | "phishing" | "weak-crypto" | "ddos-amplifier" | "potentially-unwanted-accessible" | "information-disclosure" | "vulnerable-system" | "other" | "undetermined" | "test")[];
+        };
+        CounterMeasureList: {
+            items: components["schemas"]["CounterMeasure"][];
+        };
+        CounterMeasurePut: {
+            /**
+             * @description RSIT classification.
+             * @enum {unknown}
+             */
+            category?: "abusive-content" | "malicious-code" | "information-gathering" | "intrusion-attempts" | "intrusions" | "availability" | "information-content-security" | "fraud" | "vulnerable" | "other" | "test";
+            /** @description Advice per language; placeholders {{ref}}, {{site}}, {{hosts}}, {{team}}. */
+            texts: {
+                en?: string;
+                ja?: string;
+            };
+            title: string;
+            types?: ("spam" | "harmful-speech" | "violence" | "infected-system" | "c2-server" | "malware-distribution" | "malware-configuration" | "scanner" | "sniffing" | "social-engineering" | "ids-alert" | "brute-force" | "exploit" | "privileged-account-compromise" | "unprivileged-account-compromise" | "application-compromise" | "system-compromise" | "burglary" | "ddos" | "dos" | "outage" | "sabotage" | "unauthorised-information-access" | "unauthorised-information-modification" | "data-loss" | "data-leak" | "unauthorised-use-of-resources" | "copyright" | "masquerade" | "phishing" | "weak-crypto" | "ddos-amplifier" | "potentially-unwanted-accessible" | "information-disclosure" | "vulnerable-system" | "other" | "undetermined" | "test")[];
         };
         CsafAdvisory: {
             caseId: string;
@@ -4783,6 +4975,48 @@ export interface components {
             /** @description The MISP instance (origin only). */
             server: string;
         };
+        NotificationAcknowledge: {
+            /** @description How the site acknowledged: phone, fax, in person. */
+            via?: string;
+        };
+        /** @description What the site is told: never the title, summary, reporter, evidence or other sites. */
+        NotificationContent: {
+            /** @description Whom the site calls back. */
+            callBack: {
+                email: string;
+                teamId: string;
+                teamName: string;
+            };
+            /**
+             * @description RSIT classification.
+             * @enum {unknown}
+             */
+            category: "abusive-content" | "malicious-code" | "information-gathering" | "intrusion-attempts" | "intrusions" | "availability" | "information-content-security" | "fraud" | "vulnerable" | "other" | "test";
+            cves: string[];
+            firstSeen: string | null;
+            /** @description The site's own hosts, as the incident records them. */
+            hosts: components["schemas"]["Host"][];
+            /** @description Indicators in the site's scope, and those in no site's scope that the policy lets the site see (attacker infrastructure). */
+            indicators: components["schemas"]["Indicator"][];
+            lastSeen: string | null;
+            /** @description Our reference number: the site quotes it when it answers. */
+            ref: string;
+            /** @enum {unknown} */
+            severity: "low" | "medium" | "high" | "critical";
+            /**
+             * @description Traffic Light Protocol 2.0 label (FIRST).
+             * @enum {unknown}
+             */
+            tlp: "CLEAR" | "GREEN" | "AMBER" | "AMBER+STRICT" | "RED";
+            type: ("spam" | "harmful-speech" | "violence" | "infected-system" | "c2-server" | "malware-distribution" | "malware-configuration" | "scanner" | "sniffing" | "social-engineering" | "ids-alert" | "brute-force" | "exploit" | "privileged-account-compromise" | "unprivileged-account-compromise" | "application-compromise" | "system-compromise" | "burglary" | "ddos" | "dos" | "outage" | "sabotage" | "unauthorised-information-access" | "unauthorised-information-modification" | "data-loss" | "data-leak" | "unauthorised-use-of-resources" | "copyright" | "masquerade" | "phishing" | "weak-crypto" | "ddos-amplifier" | "potentially-unwanted-accessible" | "information-disclosure" | "vulnerable-system" | "other" | "undetermined" | "test") | null;
+        };
+        /** @description advice null: back to the template text. */
+        NotificationPatch: {
+            advice?: string | null;
+            counterMeasure?: string;
+            /** @enum {unknown} */
+            language?: "ja" | "en";
+        };
         Observable: {
             /**
              * @description ip: the same host address; network: addresses in the same /24 (IPv4) or /48 (IPv6), not the same address; domain: the same host or domain name; indicator: the same indicator ("<kind>:<value>").
@@ -5974,6 +6208,26 @@ export interface components {
             /** @description Increases with every change; send it back in If-Match to avoid lost updates. */
             version: number;
         };
+        SiteContact: {
+            email: string;
+            /** @description Mail to it bounced: the directory entry needs fixing. */
+            failing: boolean;
+            fingerprint: string | null;
+            lastBounceAt: string | null;
+            lastBounceReason: string | null;
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time with any offset (Z or ±hh:mm), year 0001-9999, seconds 00-59 (a leap second is refused). Times a person gives (an incident's firstSeen, lastSeen, systemChanges[].at, evidence[].collectedAt) are kept as written, offset and fraction included; times the node sets are UTC.
+             */
+            updatedAt: string;
+        };
+        SiteContactKey: {
+            /** @description The POC address owner's armored OpenPGP public key. */
+            publicKey: string;
+        };
+        SiteContactList: {
+            items: components["schemas"]["SiteContact"][];
+        };
         SiteCreate: {
             asns?: number[];
             description?: string;
@@ -6005,6 +6259,69 @@ export interface components {
         SiteLookupResult: {
             matched: components["schemas"]["SiteLookupMatch"];
             site: components["schemas"]["Site"];
+        };
+        SiteNotification: {
+            advice: string | null;
+            approvedAt: string | null;
+            approvedBy: string | null;
+            content: components["schemas"]["NotificationContent"] | null;
+            counterMeasure: string | null;
+            delivery: {
+                attempts: number;
+                lastError: string | null;
+                nextAttemptAt: string | null;
+            } | null;
+            deniedBy: string[];
+            encrypted: boolean | null;
+            /** Format: uuid */
+            id: string;
+            incident: {
+                /** Format: uuid */
+                id: string;
+                ref: string;
+            };
+            /** @enum {unknown} */
+            language: "ja" | "en";
+            messageId: string | null;
+            outcomeAt: string | null;
+            outcomeBy: string | null;
+            outcomeDetail: string | null;
+            poc: {
+                email: string;
+                name: string;
+            } | null;
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time with any offset (Z or ±hh:mm), year 0001-9999, seconds 00-59 (a leap second is refused). Times a person gives (an incident's firstSeen, lastSeen, systemChanges[].at, evidence[].collectedAt) are kept as written, offset and fraction included; times the node sets are UTC.
+             */
+            proposedAt: string;
+            proposedBy: string;
+            reason: string | null;
+            /** @description The policy's reasons for its decision. */
+            reasons: string[];
+            /** @description The node stopped while handing the mail over: the mail server may or may not have it (never re-sent by itself). */
+            sendUncertain: boolean;
+            sentAt: string | null;
+            site: {
+                /** Format: uuid */
+                id: string;
+                name: string;
+            };
+            /**
+             * @description drafted (allowed, waiting for approval), refused (the policy said no: deniedBy), unreachable (reason), approved (queued), sent, delivered, bounced, acknowledged, answered.
+             * @enum {unknown}
+             */
+            state: "drafted" | "refused" | "unreachable" | "approved" | "sent" | "delivered" | "bounced" | "acknowledged" | "answered";
+            text?: string | null;
+            tlp: ("CLEAR" | "GREEN" | "AMBER" | "AMBER+STRICT" | "RED") | null;
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time with any offset (Z or ±hh:mm), year 0001-9999, seconds 00-59 (a leap second is refused). Times a person gives (an incident's firstSeen, lastSeen, systemChanges[].at, evidence[].collectedAt) are kept as written, offset and fraction included; times the node sets are UTC.
+             */
+            updatedAt: string;
+        };
+        SiteNotificationList: {
+            items: components["schemas"]["SiteNotification"][];
         };
         SitePage: {
             items: components["schemas"]["Site"][];
@@ -7337,6 +7654,122 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["RoutePlan"];
                 };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    listCounterMeasures: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CounterMeasureList"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    getCounterMeasure: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CounterMeasure"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    saveCounterMeasure: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CounterMeasurePut"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CounterMeasure"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    deleteCounterMeasure: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["Problem"];
             401: components["responses"]["Problem"];
@@ -8989,6 +9422,66 @@ export interface operations {
             502: components["responses"]["Problem"];
         };
     };
+    listSiteNotifications: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Reference number (URL-encoded, e.g. CSIRT%232026-000042) or id. */
+                ref: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SiteNotificationList"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    proposeSiteNotifications: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Reference number (URL-encoded, e.g. CSIRT%232026-000042) or id. */
+                ref: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SiteNotificationList"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
     getIncidentPolicy: {
         parameters: {
             query?: never;
@@ -9652,6 +10145,134 @@ export interface operations {
             415: components["responses"]["Problem"];
             500: components["responses"]["Problem"];
             502: components["responses"]["Problem"];
+        };
+    };
+    getSiteNotification: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SiteNotification"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    updateSiteNotification: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** @description advice null: back to the template text. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NotificationPatch"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SiteNotification"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    acknowledgeSiteNotification: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NotificationAcknowledge"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SiteNotification"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    approveSiteNotification: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SiteNotification"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
         };
     };
     getOverview: {
@@ -10534,6 +11155,68 @@ export interface operations {
             403: components["responses"]["Problem"];
             404: components["responses"]["Problem"];
             409: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    listSiteContacts: {
+        parameters: {
+            query?: {
+                failing?: "true" | "false";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SiteContactList"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    setSiteContactKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                email: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SiteContactKey"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SiteContact"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
             413: components["responses"]["Problem"];
             415: components["responses"]["Problem"];
             500: components["responses"]["Problem"];

@@ -16,6 +16,7 @@ import type { IncidentCorrectionAckTable, IncidentCorrectionTable } from './corr
 import type { IncidentSignedProvenanceTable, RelayTable } from './relay-tables.js';
 import type { CsafAdvisoryTable, VendorQuestionTable, VendorStatementTable, VendorTable, VulnerabilityCaseTable } from './vendor-tables.js';
 import type { LawEnforcementPackageTable, LawEnforcementRequestTable, PressStatementTable } from './outside-tables.js';
+import type { CounterMeasureTable, NotificationOutboxTable, SiteContactTable, SiteNotificationTable } from './notification-tables.js';
 import type { MailReportTable, QuarantinedMailTable } from './mail-tables.js';
 import type { CampaignEventTable, CampaignIncidentTable, CampaignRunTable } from './campaign-tables.js';
 
@@ -355,6 +356,11 @@ export interface DatabaseSchema {
   press_statement: PressStatementTable;
   quarantined_mail: QuarantinedMailTable;
   mail_report: MailReportTable;
+  // Site notifications (migration 0031).
+  site_notification: SiteNotificationTable;
+  notification_outbox: NotificationOutboxTable;
+  site_contact: SiteContactTable;
+  counter_measure: CounterMeasureTable;
 }
 
 /** Trust groups and per-incident sharing facts (migration 0005). */

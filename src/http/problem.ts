@@ -154,6 +154,12 @@ export const PROBLEMS = {
     status: 422,
     title: 'The CSAF document fails the CSAF 2.0 schema or mandatory tests: `errors` lists them; nothing was published',
   },
+  // site notifications (issue 19, ADR 0026, ADR 0027)
+  'notification-state': {
+    status: 409,
+    title:
+      'The notification is not in a state that allows this (only a draft is edited or approved; only a sent or tried one is acknowledged)',
+  },
   'campaign-file-unreadable': {
     status: 400,
     title:

@@ -106,7 +106,17 @@ t.test('a run files one incident per site and period, each with only its own eve
   const res = await run('resolvers', CSV, 'text/csv', { source: 'Scanner Project X' });
   t.equal(res.statusCode, 200, res.body);
   const report = res.json();
-  t.match(report.counts, { events: 9, incidents: 5, alreadyFiled: 0 });
+  t.match(report.counts, { events: 9, incidents: 5, alreadyFiled: 0, notifications: 5 });
+  const planOf = (id: string) => report.sites.find((s: { siteId: string }) => s.siteId === id);
+  t.match(planOf(uni).notifications, [{ state: 'drafted', reason: null }], 'a draft per site, for a handler to approve');
+  t.match(planOf(quiet).notifications, [{ state: 'unreachable', reason: 'no-poc-email' }], 'no one to tell: listed, not skipped');
+  const text = (await api(node, 'GET', `/notifications/${planOf(lab).notifications[0].id}`, 'reader')).json().text as string;
+  t.match(text, /192\.0\.2\.200/, "the lab's notification names its host");
+  t.notMatch(
+    text,
+    /192\.0\.2\.10\b|2001:db8:1::5|dns1\.isp\.example|Scanner Project X/,
+    "and no other site's host, nor the feed's provider",
+  );
   const bySite = new Map<string, string[]>();
   for (const s of report.sites) bySite.set(s.siteId, [...(bySite.get(s.siteId) ?? []), ...s.incidents]);
   const [uniDay1, uniDay2] = await incidentsOfSite(bySite.get(uni)!);
@@ -144,11 +154,17 @@ t.test('a run files one incident per site and period, each with only its own eve
   const [newer] = await incidentsOfSite(more.sites[0].incidents);
   t.same(newer!.hosts.map((h) => h.ip).sort(), ['192.0.2.10', '192.0.2.44']);
 
+  const approved = (await run('resolvers', 'source.ip\n192.0.2.45', 'text/csv', { approve: 'true', period: 'once' })).json();
+  t.match(
+    approved.sites[0].notifications,
+    [{ state: 'drafted', reason: 'mail-not-configured' }],
+    'approve=true without a mail channel: the draft stays, and says why',
+  );
   const campaigns = (await api(node, 'GET', '/campaigns', 'reader')).json().items;
-  t.match(campaigns, [{ campaign: 'resolvers', runs: 3, events: 9, incidents: 6 }]);
+  t.match(campaigns, [{ campaign: 'resolvers', runs: 4, events: 10, incidents: 7 }]);
   const audit = (await api(node, 'GET', '/audit?kind=campaign.filed', 'admin')).json();
   const entries = (audit.items ?? audit.entries ?? []) as Array<{ kind: string; details: Record<string, unknown> }>;
-  t.equal(entries.filter((e) => e.kind === 'campaign.filed').length, 3, 'each run audited');
+  t.equal(entries.filter((e) => e.kind === 'campaign.filed').length, 4, 'each run audited');
   t.notMatch(JSON.stringify(entries), /192\.0\.2\./, 'the audit holds counts and a digest, never an address');
 });
 

@@ -1,6 +1,8 @@
 import type { FastifyPluginAsync } from 'fastify';
+import { ProblemError } from '../../http/problem.js';
+import type { SiteNotificationService } from '../notifications/notifications.module.js';
 import { campaignRoutes } from './campaign.routes.js';
-import { createCampaignService, type CampaignDeps, type CampaignService } from './campaign.service.js';
+import { createCampaignService, type CampaignDeps, type CampaignNotifier, type CampaignService } from './campaign.service.js';
 
 /**
  * Campaigns (issue 19 part 4, ADR 0027): a feed of many events filed as one incident and one
@@ -21,4 +23,35 @@ export function createCampaignsModule(deps: CampaignDeps & { teamId: string }): 
     await app.register(campaignRoutes, { campaigns: service, teamId: deps.teamId });
   };
   return { service, apiRoutes };
+}
+
+/**
+ * The notifications service as a campaign's notifier: proposes each incident's notification (a
+ * campaign incident concerns one site), applies the campaign's counter-measure to a draft, and
+ * approves it when asked. An approval the service refuses (no mail channel configured, a label
+ * that changed) leaves the draft for a handler, with the refusal's code as the reason.
+ */
+export function notifierOf(notifications: Pick<SiteNotificationService, 'propose' | 'edit' | 'approve'>): CampaignNotifier {
+  return {
+    async proposeForIncidents(incidentIds, { counterMeasure, approve, actor }) {
+      const out: Awaited<ReturnType<CampaignNotifier['proposeForIncidents']>> = [];
+      for (const incidentId of incidentIds) {
+        const proposed = await notifications.propose(incidentId, actor.subject);
+        for (let n of proposed) {
+          let reason = n.reason;
+          if (n.state === 'drafted' && counterMeasure) n = await notifications.edit(n.id, { counterMeasure }, actor.subject);
+          if (n.state === 'drafted' && approve) {
+            try {
+              n = await notifications.approve(n.id, actor.subject);
+            } catch (err) {
+              if (!(err instanceof ProblemError)) throw err;
+              reason = err.code;
+            }
+          }
+          out.push({ incidentId, notificationId: n.id, state: n.state, reason: n.reason ?? reason });
+        }
+      }
+      return out;
+    },
+  };
 }

@@ -205,6 +205,27 @@ export { type OutboundRow } from './outbox.repository.js';
 export { PeerCallError, type PeerClient, type PeerResponse } from './peer-client.js';
 export { type ExchangePeer, type PeerKeyring, type PeerStatus } from './peer-keyring.js';
 export { federationErrors } from './exchange.routes.js';
-export { type HumanReport, type HumanReportHandler, type MailIntake, type MailOutcome } from './mail-intake.service.js';
-export { type MailChannel } from './mail-outgoing.js';
+export {
+  type HumanReport,
+  type HumanReportHandler,
+  type MailIntake,
+  type MailOutcome,
+  type UnclaimedMail,
+  type UnclaimedMailHandler,
+} from './mail-intake.service.js';
+export { MailSendError, mailNeedsEncryption, type MailChannel, type MailSender } from './mail-outgoing.js';
+// The PGP/MIME framing, for modules that mail people rather than peers (site notifications, ADR 0026).
+export {
+  addressOf,
+  canonicalLines,
+  contentTypeOf,
+  decodedBody,
+  encryptedEntity,
+  mailMessage,
+  MimeError,
+  parseEntity,
+  signedEntity,
+  splitMultipart,
+  type MimeEntity,
+} from './mail-mime.js';
 export { noExchangeMetrics, type ExchangeMetrics, type InboxOutcomeLabel } from './exchange-metrics.js';

@@ -61,8 +61,25 @@ export interface HumanReport {
 /** Files a human report (a domain module's work); answers what it became. */
 export type HumanReportHandler = (report: HumanReport) => Promise<{ incidentId: string; ref: string; created: boolean }>;
 
+/**
+ * A mail the exchange would quarantine (unsigned, or from no peer), offered first to the
+ * registered handlers: a delivery status notification or a reply about a site notification
+ * (ADR 0026). Nothing in it is verified.
+ */
+export interface UnclaimedMail {
+  raw: Buffer;
+  /** The top-level headers, names lower-cased. */
+  headers: Map<string, string>;
+  envelopeFrom: string | null;
+  /** Why the exchange would hold it. */
+  heldReason: string;
+}
+
+/** Takes an unclaimed mail it recognises (answers what it did, ids only) or answers null to leave it to the quarantine. */
+export type UnclaimedMailHandler = (mail: UnclaimedMail) => Promise<{ detail: string } | null>;
+
 export type MailOutcome =
-  | { kind: 'filed'; what: 'message' | 'receipt' | 'human-report'; detail: string }
+  | { kind: 'filed'; what: 'message' | 'receipt' | 'human-report' | 'unclaimed-mail'; detail: string }
   | { kind: 'quarantined'; id: string; reason: string; detail: string }
   /** Not kept: the mail server is told to try later (the quarantine is full). */
   | { kind: 'deferred'; detail: string };
@@ -70,6 +87,8 @@ export type MailOutcome =
 export interface MailIntake {
   receive(raw: Buffer, meta: { envelopeFrom: string | null; source: string | null }): Promise<MailOutcome>;
   onHumanReport(handler: HumanReportHandler): void;
+  /** Registers a handler offered every mail before it is quarantined (in registration order). */
+  onUnclaimedMail(handler: UnclaimedMailHandler): void;
 }
 
 export interface MailIntakeDeps {
@@ -169,9 +188,31 @@ function clearSignedHeld(reason: keyof typeof CLEAR_SIGNED_HELD, teamId: string)
   return new Held(CLEAR_SIGNED_HELD[reason], `the clear-signed text does not verify against the key pinned for "${teamId}" (${reason})`);
 }
 
+/** A registered handler's outcome for a mail about to be held, or null. Its errors leave the mail to the quarantine. */
+async function offerUnclaimed(
+  handlers: UnclaimedMailHandler[],
+  log: FastifyBaseLogger,
+  held: Held,
+  raw: Buffer,
+  entity: MimeEntity | null,
+  envelopeFrom: string | null,
+): Promise<MailOutcome | null> {
+  if (!entity) return null;
+  for (const handler of handlers) {
+    try {
+      const taken = await handler({ raw, headers: entity.headers, envelopeFrom, heldReason: held.reason });
+      if (taken) return { kind: 'filed', what: 'unclaimed-mail', detail: taken.detail };
+    } catch (err) {
+      log.error({ err }, 'an unclaimed-mail handler failed');
+    }
+  }
+  return null;
+}
+
 export function createMailIntake(deps: MailIntakeDeps): MailIntake {
   const { db, clock, audit, log } = deps;
   let humanReports: HumanReportHandler | null = null;
+  const unclaimedHandlers: UnclaimedMailHandler[] = [];
 
   async function envelope(peer: ExchangePeer, text: string, ctx: Context): Promise<MailOutcome> {
     let document: { type?: unknown; from?: unknown } = {};
@@ -291,13 +332,18 @@ export function createMailIntake(deps: MailIntakeDeps): MailIntake {
     onHumanReport(handler) {
       humanReports = handler;
     },
+    onUnclaimedMail(handler) {
+      unclaimedHandlers.push(handler);
+    },
     async receive(raw, meta) {
+      const offer = (held: Held, top: MimeEntity | null) => offerUnclaimed(unclaimedHandlers, log, held, raw, top, meta.envelopeFrom);
       let headerFrom: string | null = null;
       let messageId: string | null = null;
+      let top: MimeEntity | null = null;
       try {
         if (raw.length > deps.maxMessageBytes) throw new Held('too-large', `the message is larger than ${deps.maxMessageBytes} bytes`);
         const text = canonicalLines(raw.toString('latin1'));
-        const entity = parseEntity(text);
+        const entity = (top = parseEntity(text));
         headerFrom = addressOf(entity.headers.get('from'));
         messageId = entity.headers.get('message-id') ?? null;
         const peer = headerFrom ? await deps.peers.findByEmail(db, headerFrom) : null;
@@ -306,7 +352,8 @@ export function createMailIntake(deps: MailIntakeDeps): MailIntake {
         if (outcome.kind === 'filed') log.info({ peer: peer?.teamId, what: outcome.what }, 'mail filed');
         return outcome;
       } catch (err) {
-        if (err instanceof Held) return hold(err, raw, meta, headerFrom, messageId);
+        // A mail another module recognises (a bounce, a reply to a site notification) is not held.
+        if (err instanceof Held) return (await offer(err, top)) ?? hold(err, raw, meta, headerFrom, messageId);
         if (err instanceof MimeError) return hold(new Held('malformed-mime', err.message), raw, meta, headerFrom, messageId);
         // An error of ours: the mail is kept all the same, and the log says what went wrong (never the content).
         log.error({ err }, 'mail intake failed');

@@ -81,14 +81,18 @@ export function encryptedEntity(armoredMessage: string): string {
  * A whole message: the headers of the mail around an entity. The subject says nothing of the
  * content (mail headers are never encrypted): the document type is named only for receipts.
  */
-export function mailMessage(entity: string, headers: { from: string; to: string; subject: string; date: Date }): string {
+export function mailMessage(
+  entity: string,
+  headers: { from: string; to: string; subject: string; date: Date; messageId?: string },
+): string {
   const domain = headers.from.split('@')[1] ?? 'hikeshi.invalid';
   return [
     `From: ${headers.from}`,
     `To: ${headers.to}`,
     `Subject: ${headers.subject}`,
     `Date: ${headers.date.toUTCString().replace('GMT', '+0000')}`,
-    `Message-ID: <${randomUUID()}@${domain}>`,
+    // A caller that must know the id before the hand-over (site notifications, ADR 0026) gives it.
+    `Message-ID: <${headers.messageId ?? `${randomUUID()}@${domain}`}>`,
     'MIME-Version: 1.0',
     entity,
   ].join(CRLF);

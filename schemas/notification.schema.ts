@@ -1,0 +1,223 @@
+import Type, { type Static } from 'typebox';
+import { DateTimeSchema, TlpSchema, UuidSchema, named } from './common.schema.js';
+import { CategorySchema, HostSchema, IncidentTypeSchema, IndicatorSchema, SeveritySchema } from './incident.schema.js';
+
+/**
+ * Notifications to the constituency's sites on the wire (issue 19, ADR 0026): one per incident
+ * and site, holding only what concerns that site, with the advice (counter-measures) the
+ * handler picked; the POC addresses' keys and bounces; the counter-measure templates.
+ */
+
+const nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
+const SLUG = '^[a-z0-9][a-z0-9-]{1,62}$';
+
+export const NOTIFICATION_STATES = [
+  'drafted',
+  'refused',
+  'unreachable',
+  'approved',
+  'sent',
+  'delivered',
+  'bounced',
+  'acknowledged',
+  'answered',
+] as const;
+export type NotificationState = (typeof NOTIFICATION_STATES)[number];
+export const NOTIFICATION_LANGUAGES = ['ja', 'en'] as const;
+export type NotificationLanguage = (typeof NOTIFICATION_LANGUAGES)[number];
+
+/** Why a site cannot be told by mail: stated, never skipped in silence. */
+export const UNREACHABLE_REASONS = ['no-poc-email', 'poc-key-required'] as const;
+
+export const NotificationContentSchema = named(
+  'NotificationContent',
+  Type.Object(
+    {
+      ref: Type.String({ description: 'Our reference number: the site quotes it when it answers.' }),
+      category: CategorySchema,
+      type: nullable(IncidentTypeSchema),
+      severity: SeveritySchema,
+      tlp: TlpSchema,
+      firstSeen: nullable(DateTimeSchema),
+      lastSeen: nullable(DateTimeSchema),
+      hosts: Type.Array(HostSchema, { description: "The site's own hosts, as the incident records them." }),
+      indicators: Type.Array(IndicatorSchema, {
+        description:
+          "Indicators in the site's scope, and those in no site's scope that the policy lets the site see (attacker infrastructure).",
+      }),
+      cves: Type.Array(Type.String()),
+      callBack: Type.Object(
+        { teamId: Type.String(), teamName: Type.String(), email: Type.String() },
+        { additionalProperties: false, description: 'Whom the site calls back.' },
+      ),
+    },
+    {
+      additionalProperties: false,
+      description: 'What the site is told: never the title, summary, reporter, evidence or other sites.',
+    },
+  ),
+);
+export type NotificationContent = Static<typeof NotificationContentSchema>;
+
+export const SiteNotificationSchema = named(
+  'SiteNotification',
+  Type.Object(
+    {
+      id: UuidSchema,
+      incident: Type.Object({ id: UuidSchema, ref: Type.String() }, { additionalProperties: false }),
+      site: Type.Object({ id: UuidSchema, name: Type.String() }, { additionalProperties: false }),
+      state: Type.Enum(NOTIFICATION_STATES, {
+        description:
+          'drafted (allowed, waiting for approval), refused (the policy said no: deniedBy), unreachable (reason), approved (queued), sent, delivered, bounced, acknowledged, answered.',
+      }),
+      reason: nullable(Type.String({ description: 'unreachable: no-poc-email or poc-key-required; refused: policy-denied.' })),
+      deniedBy: Type.Array(Type.String()),
+      reasons: Type.Array(Type.String(), { description: "The policy's reasons for its decision." }),
+      tlp: nullable(TlpSchema),
+      poc: nullable(Type.Object({ name: Type.String(), email: Type.String() }, { additionalProperties: false })),
+      language: Type.Enum(NOTIFICATION_LANGUAGES),
+      counterMeasure: nullable(Type.String()),
+      advice: nullable(Type.String({ description: 'The advice text as the handler edited it; null: the template renders it.' })),
+      content: nullable(NotificationContentSchema),
+      encrypted: nullable(Type.Boolean()),
+      messageId: nullable(Type.String()),
+      sendUncertain: Type.Boolean({
+        description: 'The node stopped while handing the mail over: the mail server may or may not have it (never re-sent by itself).',
+      }),
+      delivery: nullable(
+        Type.Object(
+          { attempts: Type.Integer(), nextAttemptAt: nullable(DateTimeSchema), lastError: nullable(Type.String()) },
+          { additionalProperties: false },
+        ),
+      ),
+      proposedBy: Type.String(),
+      proposedAt: DateTimeSchema,
+      approvedBy: nullable(Type.String()),
+      approvedAt: nullable(DateTimeSchema),
+      sentAt: nullable(DateTimeSchema),
+      outcomeAt: nullable(DateTimeSchema),
+      outcomeBy: nullable(Type.String()),
+      outcomeDetail: nullable(Type.String()),
+      updatedAt: DateTimeSchema,
+      text: Type.Optional(nullable(Type.String({ description: 'The rendered plain-text body (one notification only).' }))),
+    },
+    { additionalProperties: false },
+  ),
+);
+export type SiteNotification = Static<typeof SiteNotificationSchema>;
+
+export const SiteNotificationListSchema = named(
+  'SiteNotificationList',
+  Type.Object({ items: Type.Array(SiteNotificationSchema) }, { additionalProperties: false }),
+);
+
+export const NotificationPatchSchema = named(
+  'NotificationPatch',
+  Type.Object(
+    {
+      counterMeasure: Type.Optional(Type.String({ pattern: SLUG })),
+      advice: Type.Optional(nullable(Type.String({ minLength: 1, maxLength: 20000 }))),
+      language: Type.Optional(Type.Enum(NOTIFICATION_LANGUAGES)),
+    },
+    { additionalProperties: false, minProperties: 1, description: 'advice null: back to the template text.' },
+  ),
+);
+export type NotificationPatch = Static<typeof NotificationPatchSchema>;
+
+export const NotificationAcknowledgeSchema = named(
+  'NotificationAcknowledge',
+  Type.Object(
+    { via: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'How the site acknowledged: phone, fax, in person.' })) },
+    { additionalProperties: false },
+  ),
+);
+
+export const NotificationParamsSchema = Type.Object({ id: UuidSchema }, { additionalProperties: false });
+
+export const CounterMeasureTextsSchema = Type.Object(
+  {
+    en: Type.Optional(Type.String({ minLength: 1, maxLength: 20000 })),
+    ja: Type.Optional(Type.String({ minLength: 1, maxLength: 20000 })),
+  },
+  {
+    additionalProperties: false,
+    minProperties: 1,
+    description: 'Advice per language; placeholders {{ref}}, {{site}}, {{hosts}}, {{team}}.',
+  },
+);
+
+export const CounterMeasureSchema = named(
+  'CounterMeasure',
+  Type.Object(
+    {
+      id: Type.String(),
+      title: Type.String(),
+      category: nullable(CategorySchema),
+      types: Type.Array(IncidentTypeSchema),
+      texts: CounterMeasureTextsSchema,
+      source: Type.Enum(['built-in', 'team'] as const, { description: "team: the team's own (it overrides a built-in of the same id)." }),
+    },
+    { additionalProperties: false },
+  ),
+);
+export type CounterMeasure = Static<typeof CounterMeasureSchema>;
+
+export const CounterMeasureListSchema = named(
+  'CounterMeasureList',
+  Type.Object({ items: Type.Array(CounterMeasureSchema) }, { additionalProperties: false }),
+);
+
+export const CounterMeasurePutSchema = named(
+  'CounterMeasurePut',
+  Type.Object(
+    {
+      title: Type.String({ minLength: 1, maxLength: 200 }),
+      category: Type.Optional(CategorySchema),
+      types: Type.Optional(Type.Array(IncidentTypeSchema, { maxItems: 50 })),
+      texts: CounterMeasureTextsSchema,
+    },
+    { additionalProperties: false },
+  ),
+);
+export type CounterMeasurePut = Static<typeof CounterMeasurePutSchema>;
+
+export const CounterMeasureParamsSchema = Type.Object({ id: Type.String({ pattern: SLUG }) }, { additionalProperties: false });
+
+export const SiteContactSchema = named(
+  'SiteContact',
+  Type.Object(
+    {
+      email: Type.String(),
+      fingerprint: nullable(Type.String()),
+      failing: Type.Boolean({ description: 'Mail to it bounced: the directory entry needs fixing.' }),
+      lastBounceReason: nullable(Type.String()),
+      lastBounceAt: nullable(DateTimeSchema),
+      updatedAt: DateTimeSchema,
+    },
+    { additionalProperties: false },
+  ),
+);
+export type SiteContact = Static<typeof SiteContactSchema>;
+
+export const SiteContactListSchema = named(
+  'SiteContactList',
+  Type.Object({ items: Type.Array(SiteContactSchema) }, { additionalProperties: false }),
+);
+
+export const SiteContactKeySchema = named(
+  'SiteContactKey',
+  Type.Object(
+    { publicKey: Type.String({ minLength: 1, maxLength: 200000, description: "The POC address owner's armored OpenPGP public key." }) },
+    { additionalProperties: false },
+  ),
+);
+
+export const SiteContactParamsSchema = Type.Object(
+  { email: Type.String({ minLength: 3, maxLength: 254, pattern: '^[^\\s@<>]+@[^\\s@<>]+$' }) },
+  { additionalProperties: false },
+);
+
+export const SiteContactListQuerySchema = Type.Object(
+  { failing: Type.Optional(Type.Enum(['true', 'false'] as const)) },
+  { additionalProperties: false },
+);

@@ -1,0 +1,329 @@
+import type { Selectable } from 'kysely';
+import type { DbOrTx, Tx } from '../../db/database.js';
+import type { NotificationOutboxTable, SiteNotificationTable } from '../../db/notification-tables.js';
+import type { NotificationContent, NotificationLanguage, NotificationState } from '../../../schemas/notification.schema.js';
+
+/** SQL of site notifications and their outbox (migration 0031). */
+
+const iso = (d: Date | string | null): string | null => (d === null ? null : new Date(d).toISOString());
+
+export interface NotificationRow {
+  id: string;
+  incidentId: string;
+  siteId: string;
+  siteName: string;
+  state: NotificationState;
+  reason: string | null;
+  deniedBy: string[];
+  reasons: string[];
+  tlp: string | null;
+  pocName: string | null;
+  pocEmail: string | null;
+  language: NotificationLanguage;
+  counterMeasure: string | null;
+  advice: string | null;
+  content: NotificationContent | null;
+  payloadSha256: string | null;
+  encrypted: boolean | null;
+  messageId: string | null;
+  sendUncertain: boolean;
+  proposedBy: string;
+  proposedAt: string;
+  approvedBy: string | null;
+  approvedAt: string | null;
+  sentAt: string | null;
+  outcomeAt: string | null;
+  outcomeBy: string | null;
+  outcomeDetail: string | null;
+  updatedAt: string;
+}
+
+const toRow = (r: Selectable<SiteNotificationTable>): NotificationRow => ({
+  id: r.id,
+  incidentId: r.incident_id,
+  siteId: r.site_id,
+  siteName: r.site_name,
+  state: r.state as NotificationState,
+  reason: r.reason,
+  deniedBy: r.denied_by,
+  reasons: r.reasons,
+  tlp: r.tlp,
+  pocName: r.poc_name,
+  pocEmail: r.poc_email,
+  language: r.language as NotificationLanguage,
+  counterMeasure: r.counter_measure,
+  advice: r.advice,
+  content: (r.content ?? null) as NotificationContent | null,
+  payloadSha256: r.payload_sha256,
+  encrypted: r.encrypted,
+  messageId: r.message_id,
+  sendUncertain: r.send_uncertain,
+  proposedBy: r.proposed_by,
+  proposedAt: iso(r.proposed_at)!,
+  approvedBy: r.approved_by,
+  approvedAt: iso(r.approved_at),
+  sentAt: iso(r.sent_at),
+  outcomeAt: iso(r.outcome_at),
+  outcomeBy: r.outcome_by,
+  outcomeDetail: r.outcome_detail,
+  updatedAt: iso(r.updated_at)!,
+});
+
+/** What a proposal writes: the decision and the content, for a new notification or a refreshed one. */
+export type ProposalFields = Pick<
+  NotificationRow,
+  | 'siteName'
+  | 'state'
+  | 'reason'
+  | 'deniedBy'
+  | 'reasons'
+  | 'tlp'
+  | 'pocName'
+  | 'pocEmail'
+  | 'language'
+  | 'counterMeasure'
+  | 'content'
+  | 'payloadSha256'
+>;
+
+const proposalColumns = (f: ProposalFields) => ({
+  site_name: f.siteName,
+  state: f.state,
+  reason: f.reason,
+  denied_by: JSON.stringify(f.deniedBy),
+  reasons: JSON.stringify(f.reasons),
+  tlp: f.tlp,
+  poc_name: f.pocName,
+  poc_email: f.pocEmail,
+  language: f.language,
+  counter_measure: f.counterMeasure,
+  content: f.content === null ? null : JSON.stringify(f.content),
+  payload_sha256: f.payloadSha256,
+});
+
+export async function insertNotification(
+  tx: Tx,
+  row: ProposalFields & { id: string; incidentId: string; siteId: string; proposedBy: string; at: Date },
+): Promise<void> {
+  await tx
+    .insertInto('site_notification')
+    .values({
+      id: row.id,
+      incident_id: row.incidentId,
+      site_id: row.siteId,
+      ...proposalColumns(row),
+      advice: null,
+      encrypted: null,
+      message_id: null,
+      proposed_by: row.proposedBy,
+      proposed_at: row.at,
+      approved_by: null,
+      approved_at: null,
+      sent_at: null,
+      outcome_at: null,
+      outcome_by: null,
+      outcome_detail: null,
+      updated_at: row.at,
+    })
+    .execute();
+}
+
+export async function refreshProposal(tx: Tx, id: string, fields: ProposalFields, by: string, at: Date): Promise<void> {
+  await tx
+    .updateTable('site_notification')
+    .set({ ...proposalColumns(fields), proposed_by: by, proposed_at: at, updated_at: at })
+    .where('id', '=', id)
+    .execute();
+}
+
+export async function findNotification(db: DbOrTx, id: string, forUpdate = false): Promise<NotificationRow | null> {
+  let query = db.selectFrom('site_notification').selectAll().where('id', '=', id);
+  if (forUpdate) query = query.forUpdate();
+  const row = await query.executeTakeFirst();
+  return row ? toRow(row) : null;
+}
+
+export async function findNotificationBySite(tx: Tx, incidentId: string, siteId: string): Promise<NotificationRow | null> {
+  const row = await tx
+    .selectFrom('site_notification')
+    .selectAll()
+    .where('incident_id', '=', incidentId)
+    .where('site_id', '=', siteId)
+    .forUpdate()
+    .executeTakeFirst();
+  return row ? toRow(row) : null;
+}
+
+export async function findNotificationByMessageId(db: DbOrTx, messageIds: string[]): Promise<NotificationRow | null> {
+  if (messageIds.length === 0) return null;
+  const row = await db.selectFrom('site_notification').selectAll().where('message_id', 'in', messageIds).executeTakeFirst();
+  return row ? toRow(row) : null;
+}
+
+export async function listNotifications(db: DbOrTx, incidentId: string): Promise<NotificationRow[]> {
+  const rows = await db
+    .selectFrom('site_notification')
+    .selectAll()
+    .where('incident_id', '=', incidentId)
+    .orderBy('site_name')
+    .orderBy('id')
+    .limit(1000)
+    .execute();
+  return rows.map(toRow);
+}
+
+export async function updateNotification(
+  tx: DbOrTx,
+  id: string,
+  set: Partial<{
+    state: NotificationState;
+    advice: string | null;
+    counterMeasure: string | null;
+    language: NotificationLanguage;
+    encrypted: boolean;
+    messageId: string;
+    sendUncertain: boolean;
+    approvedBy: string;
+    approvedAt: Date;
+    sentAt: Date;
+    outcomeAt: Date;
+    outcomeBy: string;
+    outcomeDetail: string | null;
+  }>,
+  at: Date,
+): Promise<void> {
+  await tx
+    .updateTable('site_notification')
+    .set({
+      ...(set.state !== undefined ? { state: set.state } : {}),
+      ...(set.advice !== undefined ? { advice: set.advice } : {}),
+      ...(set.counterMeasure !== undefined ? { counter_measure: set.counterMeasure } : {}),
+      ...(set.language !== undefined ? { language: set.language } : {}),
+      ...(set.encrypted !== undefined ? { encrypted: set.encrypted } : {}),
+      ...(set.messageId !== undefined ? { message_id: set.messageId } : {}),
+      ...(set.sendUncertain !== undefined ? { send_uncertain: set.sendUncertain } : {}),
+      ...(set.approvedBy !== undefined ? { approved_by: set.approvedBy } : {}),
+      ...(set.approvedAt !== undefined ? { approved_at: set.approvedAt } : {}),
+      ...(set.sentAt !== undefined ? { sent_at: set.sentAt } : {}),
+      ...(set.outcomeAt !== undefined ? { outcome_at: set.outcomeAt } : {}),
+      ...(set.outcomeBy !== undefined ? { outcome_by: set.outcomeBy } : {}),
+      ...(set.outcomeDetail !== undefined ? { outcome_detail: set.outcomeDetail } : {}),
+      updated_at: at,
+    })
+    .where('id', '=', id)
+    .execute();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The outbox
+
+export interface OutboxEntry {
+  notificationId: string;
+  state: 'queued' | 'handing-over' | 'sent';
+  envelopeFrom: string;
+  envelopeTo: string;
+  raw: string;
+  attempts: number;
+  nextAttemptAt: string;
+  lastError: string | null;
+}
+
+const toOutbox = (r: Selectable<NotificationOutboxTable>): OutboxEntry => ({
+  notificationId: r.notification_id,
+  state: r.state as OutboxEntry['state'],
+  envelopeFrom: r.envelope_from,
+  envelopeTo: r.envelope_to,
+  raw: r.raw,
+  attempts: r.attempts,
+  nextAttemptAt: iso(r.next_attempt_at)!,
+  lastError: r.last_error,
+});
+
+export async function enqueueMail(
+  tx: Tx,
+  entry: { notificationId: string; from: string; to: string; raw: string; at: Date },
+): Promise<void> {
+  await tx
+    .insertInto('notification_outbox')
+    .values({
+      notification_id: entry.notificationId,
+      state: 'queued',
+      envelope_from: entry.from,
+      envelope_to: entry.to,
+      raw: entry.raw,
+      next_attempt_at: entry.at,
+      last_error: null,
+      queued_at: entry.at,
+      sent_at: null,
+    })
+    .execute();
+}
+
+export async function findOutboxEntries(db: DbOrTx, ids: string[]): Promise<Map<string, OutboxEntry>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db.selectFrom('notification_outbox').selectAll().where('notification_id', 'in', ids).execute();
+  return new Map(rows.map((r) => [r.notification_id, toOutbox(r)]));
+}
+
+/**
+ * The next due mail, claimed: moved to handing-over in the caller's transaction (committed before
+ * the SMTP hand-over), its next_attempt_at moved to the end of the lease: past it, the hand-over
+ * is taken to have been cut (the process died), whichever process looks.
+ */
+export async function claimDueMail(tx: Tx, now: Date, leaseUntil: Date): Promise<OutboxEntry | null> {
+  const row = await tx
+    .selectFrom('notification_outbox')
+    .selectAll()
+    .where('state', '=', 'queued')
+    .where('next_attempt_at', '<=', now)
+    .orderBy('next_attempt_at')
+    .limit(1)
+    .forUpdate()
+    .executeTakeFirst();
+  if (!row) return null;
+  await tx
+    .updateTable('notification_outbox')
+    .set({ state: 'handing-over', attempts: row.attempts + 1, next_attempt_at: leaseUntil })
+    .where('notification_id', '=', row.notification_id)
+    .execute();
+  return { ...toOutbox(row), state: 'handing-over', attempts: row.attempts + 1 };
+}
+
+export async function markMailSent(tx: Tx, id: string, at: Date, lastError: string | null = null): Promise<void> {
+  await tx
+    .updateTable('notification_outbox')
+    .set({ state: 'sent', sent_at: at, last_error: lastError })
+    .where('notification_id', '=', id)
+    .execute();
+}
+
+export async function markMailRetry(db: DbOrTx, id: string, next: Date, error: string): Promise<void> {
+  await db
+    .updateTable('notification_outbox')
+    .set({ state: 'queued', next_attempt_at: next, last_error: error.slice(0, 500) })
+    .where('notification_id', '=', id)
+    .execute();
+}
+
+/** Mails left in handing-over past their lease: the process handing them over died, so their outcome is unknown. */
+export async function listCutHandOvers(db: DbOrTx, now: Date): Promise<string[]> {
+  const rows = await db
+    .selectFrom('notification_outbox')
+    .select('notification_id')
+    .where('state', '=', 'handing-over')
+    .where('next_attempt_at', '<=', now)
+    .limit(100)
+    .execute();
+  return rows.map((r) => r.notification_id);
+}
+
+/** Settles a cut hand-over once: answers false when another process settled or finished it first. */
+export async function settleCutHandOver(tx: Tx, id: string, at: Date, note: string): Promise<boolean> {
+  const result = await tx
+    .updateTable('notification_outbox')
+    .set({ state: 'sent', sent_at: at, last_error: note })
+    .where('notification_id', '=', id)
+    .where('state', '=', 'handing-over')
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}

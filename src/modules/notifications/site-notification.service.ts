@@ -1,0 +1,179 @@
+import type { Clock } from '../../clock.js';
+import type { Config } from '../../config.js';
+import type { NodeSigner } from '../../crypto/index.js';
+import type { Db, Tx } from '../../db/database.js';
+import { ProblemError } from '../../http/problem.js';
+import type { NotificationPatch, SiteNotification } from '../../../schemas/notification.schema.js';
+import type { AuditLog } from '../audit/audit.module.js';
+import type { MailChannel } from '../exchange/exchange.module.js';
+import type { IncidentService } from '../incidents/incidents.module.js';
+import type { SharingService } from '../sharing/index.js';
+import type { CounterMeasureService } from './counter-measure.service.js';
+import { approveNotification } from './notification-approval.js';
+import { createNotificationContext, sha256 } from './notification-context.js';
+import { proposeOne } from './notification-proposal.js';
+import { listNotifications, updateNotification } from './notification.repository.js';
+import { markContactFailing } from './site-contact.repository.js';
+import { ownersOf } from './site-lookup.js';
+
+/**
+ * Notifications to the constituency's sites (issue 19 parts 1 to 3, ADR 0026). `propose` finds
+ * every site an incident involves and asks the sharing policy about each (recipient kind site,
+ * purpose direct: the site's involvement is its need to know, not a handler's choice), audited;
+ * a handler edits the advice, approves (the mail is composed, signed and queued with its
+ * Message-ID), and the outcome comes back: sent, delivered or bounced (DSN), answered (a reply),
+ * acknowledged (by phone). Every change of state is audited (ids and digests only) and journaled
+ * on the incident. This is the API the campaigns (part 4) build on.
+ */
+export interface SiteNotificationService {
+  propose(refOrId: string, actor: string): Promise<SiteNotification[]>;
+  list(refOrId: string): Promise<SiteNotification[]>;
+  get(id: string): Promise<SiteNotification & { text: string | null }>;
+  edit(id: string, patch: NotificationPatch, actor: string): Promise<SiteNotification>;
+  approve(id: string, actor: string): Promise<SiteNotification>;
+  acknowledge(id: string, via: string | undefined, actor: string): Promise<SiteNotification>;
+  /** A delivery status notification about a Message-ID of ours: answers the notification id it concerned, or null. */
+  deliveryStatus(messageIds: string[], report: { action: 'failed' | 'delivered'; detail: string }): Promise<string | null>;
+  /** A reply naming a Message-ID of ours: journaled on the incident; answers the notification id, or null. */
+  answered(messageIds: string[], reply: { from: string | null; text: string }): Promise<string | null>;
+  /** Called by the mail worker once the mail server took the mail (or, after a restart, may have). */
+  markSent(tx: Tx, id: string, uncertain: boolean): Promise<void>;
+}
+
+export interface SiteNotificationDeps {
+  db: Db;
+  clock: Clock;
+  config: Pick<Config, 'teamId' | 'teamName' | 'teamEmail'>;
+  signer: NodeSigner;
+  audit: AuditLog;
+  sharing: Pick<SharingService, 'evaluate' | 'record'>;
+  incidents: Pick<IncidentService, 'get' | 'appendInTx'>;
+  counterMeasures: Pick<CounterMeasureService, 'list' | 'get'>;
+  /** The outgoing mail channel; null: approval answers 409 mail-not-configured. */
+  mail: MailChannel | null;
+  /** Wakes the mail worker after an approval. */
+  kick(): void;
+}
+
+const ACKNOWLEDGEABLE = new Set(['unreachable', 'sent', 'delivered', 'bounced']);
+const ANSWERABLE = new Set(['sent', 'delivered', 'acknowledged', 'bounced', 'answered']);
+const MAX_REPLY_IN_JOURNAL = 10_000;
+
+export function createSiteNotificationService(deps: SiteNotificationDeps): SiteNotificationService {
+  const { db, clock, audit, incidents } = deps;
+  const ctx = createNotificationContext(deps);
+  const { mustFind, views, viewOne, textOf, recordChange, byMessageId } = ctx;
+
+  return {
+    async propose(refOrId, actor) {
+      const incident = await incidents.get(refOrId);
+      const owners = await ownersOf(db, incident);
+      const sites = [...owners.sites.values()].sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
+      for (const site of sites) await proposeOne(ctx, incident, site, owners, actor);
+      return views(await listNotifications(db, incident.id), incident.ref);
+    },
+
+    async list(refOrId) {
+      const incident = await incidents.get(refOrId);
+      return views(await listNotifications(db, incident.id), incident.ref);
+    },
+
+    async get(id) {
+      const row = await mustFind(id);
+      return { ...(await viewOne(row)), text: await textOf(row) };
+    },
+
+    async edit(id, patch, actor) {
+      if (patch.counterMeasure !== undefined) await deps.counterMeasures.get(patch.counterMeasure);
+      await db.transaction().execute(async (tx) => {
+        const row = await mustFind(id, tx);
+        if (row.state !== 'drafted')
+          throw new ProblemError('notification-state', `notification ${id} is ${row.state}: only a draft is edited`);
+        await updateNotification(
+          tx,
+          id,
+          {
+            ...(patch.counterMeasure !== undefined ? { counterMeasure: patch.counterMeasure, advice: null } : {}),
+            ...(patch.advice !== undefined ? { advice: patch.advice } : {}),
+            ...(patch.language !== undefined ? { language: patch.language } : {}),
+          },
+          clock(),
+        );
+        await audit.append(tx, {
+          kind: 'notification.edited',
+          actor,
+          incidentId: row.incidentId,
+          details: {
+            notificationId: id,
+            counterMeasure: patch.counterMeasure ?? null,
+            language: patch.language ?? null,
+            adviceSha256: typeof patch.advice === 'string' ? sha256(patch.advice) : null,
+          },
+        });
+      });
+      return viewOne(await mustFind(id));
+    },
+
+    approve: (id, actor) => approveNotification(ctx, id, actor),
+
+    async acknowledge(id, via, actor) {
+      await db.transaction().execute(async (tx) => {
+        const row = await mustFind(id, tx);
+        if (!ACKNOWLEDGEABLE.has(row.state))
+          throw new ProblemError(
+            'notification-state',
+            `notification ${id} is ${row.state}: only a notification sent or tried is acknowledged`,
+          );
+        await updateNotification(
+          tx,
+          id,
+          { state: 'acknowledged', outcomeAt: clock(), outcomeBy: actor, outcomeDetail: via ?? null },
+          clock(),
+        );
+        await recordChange(tx, row, 'acknowledged', actor, { via: via ?? null });
+      });
+      return viewOne(await mustFind(id));
+    },
+
+    async deliveryStatus(messageIds, report) {
+      return db.transaction().execute(async (tx) => {
+        const row = await byMessageId(tx, messageIds);
+        if (!row) return null;
+        const state = report.action === 'failed' ? 'bounced' : 'delivered';
+        // A late "delivered" never undoes what a person did since (an answer, an acknowledgement).
+        const from = state === 'bounced' ? ['approved', 'sent', 'delivered'] : ['approved', 'sent'];
+        if (from.includes(row.state)) {
+          await updateNotification(
+            tx,
+            row.id,
+            { state, outcomeAt: clock(), outcomeBy: 'mail', outcomeDetail: report.detail.slice(0, 1000) },
+            clock(),
+          );
+          if (state === 'bounced' && row.pocEmail) await markContactFailing(tx, row.pocEmail, report.detail, clock());
+          await recordChange(tx, row, state, 'node', { messageId: row.messageId });
+        }
+        return row.id;
+      });
+    },
+
+    async answered(messageIds, reply) {
+      return db.transaction().execute(async (tx) => {
+        const row = await byMessageId(tx, messageIds);
+        if (!row) return null;
+        const note = reply.text.length > MAX_REPLY_IN_JOURNAL ? `${reply.text.slice(0, MAX_REPLY_IN_JOURNAL)}\n[cut]` : reply.text;
+        if (ANSWERABLE.has(row.state))
+          await updateNotification(tx, row.id, { state: 'answered', outcomeAt: clock(), outcomeBy: reply.from ?? 'unknown' }, clock());
+        // The reply's text goes in the journal, for the handlers; the audit keeps its digest only.
+        await recordChange(tx, row, 'answered', reply.from ?? 'unknown', { from: reply.from, textSha256: sha256(reply.text) }, note);
+        return row.id;
+      });
+    },
+
+    async markSent(tx, id, uncertain) {
+      const row = await mustFind(id, tx);
+      if (row.state === 'approved') await updateNotification(tx, id, { state: 'sent', sentAt: clock(), sendUncertain: uncertain }, clock());
+      else if (uncertain) await updateNotification(tx, id, { sendUncertain: true }, clock());
+      await recordChange(tx, row, 'sent', 'node', { messageId: row.messageId, uncertain });
+    },
+  };
+}
