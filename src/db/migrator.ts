@@ -89,6 +89,13 @@ export function splitSqlStatements(text: string): string[] {
 
 export class MigrationError extends Error {
   override name = 'MigrationError';
+  /** The migration that failed; null when the run failed before any of ours ran (or a file is malformed). */
+  constructor(
+    message: string,
+    readonly migration: string | null = null,
+  ) {
+    super(message);
+  }
 }
 
 export interface MigrationReport {
@@ -96,9 +103,11 @@ export interface MigrationReport {
 }
 
 /**
- * Kysely's migrator looks for its own tables by listing the tables of every schema on the
- * server; a schema another client drops at that moment makes the listing fail with "schema ...
- * does not exist". That says nothing about ours, so the run is tried again (a few times, briefly).
+ * Kysely's migrator looks for its own tables by listing the tables (and their columns) of every
+ * schema on the server; another client dropping a schema or changing a table at that moment can
+ * make the listing fail ("schema ... does not exist", a column that vanished mid-listing). That
+ * says nothing about ours: a run that failed before any migration of ours ran (nothing applied,
+ * the transaction rolled back) is tried again, a few times, briefly.
  */
 const OTHER_SCHEMA_VANISHED = /schema "([^"]+)" does not exist/;
 
@@ -107,8 +116,10 @@ export async function migrateToLatest(db: Db, schema: string | null): Promise<Mi
     try {
       return await migrateOnce(db, schema);
     } catch (err) {
-      const vanished = err instanceof MigrationError ? OTHER_SCHEMA_VANISHED.exec(err.message)?.[1] : undefined;
-      if (vanished === undefined || vanished === schema || attempt >= 5) throw err;
+      if (!(err instanceof MigrationError) || attempt >= 5) throw err;
+      const vanished = OTHER_SCHEMA_VANISHED.exec(err.message)?.[1];
+      const beforeOurs = err.migration === null && schema !== null;
+      if (vanished === schema || (vanished === undefined && !beforeOurs)) throw err;
       await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
     }
   }
@@ -122,8 +133,8 @@ async function migrateOnce(db: Db, schema: string | null): Promise<MigrationRepo
   });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
-    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
-    throw new MigrationError(`migration ${failed} failed: ${error instanceof Error ? error.message : String(error)}`);
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? null;
+    throw new MigrationError(`migration ${failed ?? 'unknown'} failed: ${error instanceof Error ? error.message : String(error)}`, failed);
   }
   return { applied: (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName) };
 }
