@@ -61,6 +61,8 @@ CREATE TABLE notification_outbox (
   sent_at          timestamptz
 );
 CREATE INDEX notification_outbox_due ON notification_outbox (state, next_attempt_at);
+-- Hand-overs per receiving domain in the last hour (HIKESHI_MAIL_PER_DOMAIN_PER_HOUR, ADR 0027).
+CREATE INDEX notification_outbox_domain ON notification_outbox (lower(split_part(envelope_to, '@', 2)), sent_at);
 
 -- The e-mail addresses of the sites' POCs as the node knows them beyond the directory: a pinned
 -- OpenPGP key (for labels that must travel encrypted) and whether mail to it bounces.

@@ -116,6 +116,8 @@ export const ConfigSchema = Type.Object(
         maxMessageBytes: Type.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024 }),
         /** Messages one sender address may hand over per hour; beyond it the listener refuses them (a mail bomb). */
         perSenderPerHour: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
+        /** Site notifications handed over per receiving domain and hour (ADR 0027); 0: no limit. */
+        perDomainPerHour: Type.Integer({ minimum: 0, maximum: 1_000_000 }),
       },
       { additionalProperties: false },
     ),
@@ -298,6 +300,7 @@ function mispFrom(env: Env): Config['misp'] {
  *   HIKESHI_MAIL_LISTEN_HOST             its address (127.0.0.1)
  *   HIKESHI_MAIL_MAX_BYTES               largest incoming message (4194304)
  *   HIKESHI_MAIL_PER_SENDER_PER_HOUR     messages one sender address may hand over an hour (600)
+ *   HIKESHI_MAIL_PER_DOMAIN_PER_HOUR     site notifications sent to one receiving domain an hour (120; 0: no limit)
  */
 function mailFrom(env: Env): Config['mail'] {
   return {
@@ -309,6 +312,7 @@ function mailFrom(env: Env): Config['mail'] {
     listenHost: env['HIKESHI_MAIL_LISTEN_HOST'] || '127.0.0.1',
     maxMessageBytes: intFrom(env, 'HIKESHI_MAIL_MAX_BYTES', 4 * 1024 * 1024),
     perSenderPerHour: intFrom(env, 'HIKESHI_MAIL_PER_SENDER_PER_HOUR', 600),
+    perDomainPerHour: intFrom(env, 'HIKESHI_MAIL_PER_DOMAIN_PER_HOUR', 120),
   };
 }
 

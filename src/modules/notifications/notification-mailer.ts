@@ -56,7 +56,9 @@ export function createNotificationMailer(deps: NotificationMailerDeps): Notifica
     const channel = deps.mail;
     if (!channel) return false;
     const now = clock();
-    const entry = await db.transaction().execute((tx) => claimDueMail(tx, now, new Date(now.getTime() + settings.leaseMs)));
+    const entry = await db
+      .transaction()
+      .execute((tx) => claimDueMail(tx, now, new Date(now.getTime() + settings.leaseMs), channel.settings.perDomainPerHour));
     if (!entry) return false;
     try {
       await channel.sender.send({ from: entry.envelopeFrom, to: entry.envelopeTo, raw: entry.raw });

@@ -1,4 +1,4 @@
-import type { Selectable } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import type { DbOrTx, Tx } from '../../db/database.js';
 import type { NotificationOutboxTable, SiteNotificationTable } from '../../db/notification-tables.js';
 import type { NotificationContent, NotificationLanguage, NotificationState } from '../../../schemas/notification.schema.js';
@@ -270,17 +270,29 @@ export async function findOutboxEntries(db: DbOrTx, ids: string[]): Promise<Map<
  * the SMTP hand-over), its next_attempt_at moved to the end of the lease: past it, the hand-over
  * is taken to have been cut (the process died), whichever process looks.
  */
-export async function claimDueMail(tx: Tx, now: Date, leaseUntil: Date): Promise<OutboxEntry | null> {
-  const row = await tx
-    .selectFrom('notification_outbox')
-    .selectAll()
-    .where('state', '=', 'queued')
-    .where('next_attempt_at', '<=', now)
-    .orderBy('next_attempt_at')
-    .limit(1)
-    .forUpdate()
-    .executeTakeFirst();
-  if (!row) return null;
+export async function claimDueMail(tx: Tx, now: Date, leaseUntil: Date, perDomainPerHour = 0): Promise<OutboxEntry | null> {
+  let row;
+  for (;;) {
+    row = await tx
+      .selectFrom('notification_outbox')
+      .selectAll()
+      .where('state', '=', 'queued')
+      .where('next_attempt_at', '<=', now)
+      .orderBy('next_attempt_at')
+      .limit(1)
+      .forUpdate()
+      .executeTakeFirst();
+    if (!row) return null;
+    const wait = perDomainPerHour > 0 ? await domainWait(tx, row.envelope_to, now, perDomainPerHour) : null;
+    if (!wait) break;
+    // Over the receiving domain's hourly limit: this one waits until the oldest hand-over in the
+    // window is an hour old (a campaign must not look like a flood to a site's mail server).
+    await tx
+      .updateTable('notification_outbox')
+      .set({ next_attempt_at: wait, last_error: `waiting: ${perDomainPerHour} an hour to this domain` })
+      .where('notification_id', '=', row.notification_id)
+      .execute();
+  }
   await tx
     .updateTable('notification_outbox')
     .set({ state: 'handing-over', attempts: row.attempts + 1, next_attempt_at: leaseUntil })
@@ -326,4 +338,23 @@ export async function settleCutHandOver(tx: Tx, id: string, at: Date, note: stri
     .where('state', '=', 'handing-over')
     .executeTakeFirst();
   return Number(result.numUpdatedRows) > 0;
+}
+
+const domainOf = (address: string): string => address.slice(address.lastIndexOf('@') + 1).toLowerCase();
+
+/**
+ * When a mail to this address's domain may go, or null when it may go now: at most `perHour`
+ * hand-overs to one domain in any hour (the sent ones and those being handed over).
+ */
+async function domainWait(db: DbOrTx, envelopeTo: string, now: Date, perHour: number): Promise<Date | null> {
+  const since = new Date(now.getTime() - 3_600_000);
+  const row = await db
+    .selectFrom('notification_outbox')
+    .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.min('sent_at').as('oldest')])
+    .where(sql<string>`lower(split_part(envelope_to, '@', 2))`, '=', domainOf(envelopeTo))
+    .where((eb) => eb.or([eb('state', '=', 'handing-over'), eb.and([eb('state', '=', 'sent'), eb('sent_at', '>', since)])]))
+    .executeTakeFirstOrThrow();
+  if (Number(row.n) < perHour) return null;
+  const oldest = row.oldest ? new Date(row.oldest as Date | string) : now;
+  return new Date(Math.max(oldest.getTime() + 3_600_000, now.getTime() + 1000));
 }
