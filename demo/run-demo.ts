@@ -180,6 +180,7 @@ async function main(): Promise<void> {
     const kumo = await startNode('kumo', 'Kumo Networks PSIRT (a router vendor)', 'product', root);
     nodes.push(kumo);
     await showVendorAdvisory(alpha, kumo, incident.ref);
+    await showSiteNotifications(cc);
     say('\nDone: every step crossed real HTTP between five nodes, with signed documents and receipts.');
   } finally {
     for (const n of nodes.reverse()) await n.node.close().catch(() => {});
@@ -424,4 +425,41 @@ async function showVendorAdvisory(alpha: DemoNode, kumo: DemoNode, intrusionRef:
     public_openpgp_keys: Array<{ fingerprint: string }>;
   };
   say(`    ${metadata.canonical_url}: role ${metadata.role}, key ${metadata.public_openpgp_keys[0]?.fingerprint}`);
+}
+
+/**
+ * Issue 19: the coordination centre tells the sites of its constituency. A scan finds open DNS
+ * resolvers; cc files the feed as a campaign (one incident and one notification per site, each
+ * with only its own hosts), and shows the Japanese text a site's POC would read.
+ */
+async function showSiteNotifications(cc: DemoNode): Promise<void> {
+  step(14, 'cc (the coordination centre) tells its sites: a scan of open resolvers, one notification per site');
+  const poc = (email: string) => ({ name: 'NOC', channels: [{ kind: 'email', value: email }], languages: ['ja', 'en'] });
+  await api(cc, 'POST', '/api/v1/sites', { name: 'Sakura University', networks: ['192.0.2.0/25'], pocs: [poc('noc@sakura-u.example')] });
+  await api(cc, 'POST', '/api/v1/sites', { name: 'Minato Hosting', networks: ['192.0.2.128/25'], pocs: [poc('abuse@minato.example')] });
+  await api(cc, 'POST', '/api/v1/sites', { name: 'Old Library', networks: ['198.51.100.0/24'], pocs: [] });
+  const scan =
+    'source.ip,source.port,protocol.transport,time.source\n192.0.2.10,53,udp,2026-12-06T01:00:00Z\n192.0.2.11,53,udp,2026-12-06T01:00:00Z\n192.0.2.200,53,udp,2026-12-06T01:05:00Z\n198.51.100.9,53,udp,2026-12-06T01:07:00Z\n203.0.113.250,53,udp,2026-12-06T01:09:00Z\nnot-an-address,53,udp,\n';
+  const post = async (dryRun: boolean) => {
+    const res = await fetch(
+      `${cc.url}/api/v1/campaigns/open-resolvers/events?category=vulnerable&type=ddos-amplifier&counterMeasure=ddos-amplifier&dryRun=${dryRun}`,
+      { method: 'POST', headers: { authorization: `Bearer ${cc.token}`, 'content-type': 'text/csv' }, body: scan },
+    );
+    if (!res.ok) throw new Error(`campaign: ${res.status} ${await res.text()}`);
+    return (await res.json()) as any;
+  };
+  const plan = await post(true);
+  say(`    dry run: ${plan.counts.events} events, ${plan.counts.rejected} malformed row, ${plan.counts.unmatched} in no site of cc's:`);
+  for (const s of plan.sites)
+    say(`      ${s.siteName}: ${s.events} host(s) -> ${s.recipients.join(', ') || 'UNREACHABLE (no POC e-mail)'}`);
+  const filed = await post(false);
+  for (const s of filed.sites)
+    say(
+      `    ${s.siteName}: ${s.incidents.join(', ')}, notification ${s.notifications.map((n: any) => `${n.state}${n.reason ? ` (${n.reason})` : ''}`).join(', ')}`,
+    );
+  const draft = filed.sites.find((s: any) => s.siteName === 'Minato Hosting').notifications[0];
+  const { text } = await api(cc, 'GET', `/api/v1/notifications/${draft.id}`);
+  say(`    what Minato Hosting's POC would read (Japanese: its POC's first language), first lines:`);
+  for (const line of String(text).split('\n').slice(0, 6)) say(`      ${line}`);
+  say('    A handler approves each draft (hikeshi notify approve): it goes as a signed PGP/MIME mail via HIKESHI_SMTP_URL.');
 }
