@@ -48,12 +48,17 @@ async function freePort(): Promise<number> {
 }
 
 /** One node listening on loopback with its delivery worker, and an admin caller for its API (the mail bench uses it too). */
-export async function startNode(engine: RelayBenchOptions['engine'], teamId: string, referencePrefix: string) {
+export async function startNode(
+  engine: RelayBenchOptions['engine'],
+  teamId: string,
+  referencePrefix: string,
+  extraEnv: Record<string, string> = {},
+) {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), `hikeshi-bench-${teamId}-`));
   const key = await generateNodeKey({ teamId, name: teamId, email: `${teamId}@example.invalid` });
   await writeFile(path.join(dataDir, KEY_FILE), key.armoredPrivateKey, { mode: 0o600 });
   const port = await freePort();
-  const env = { HIKESHI_DELIVERY_POLL_MS: '50', HIKESHI_DELIVERY_RETRY_BASE_MS: '100', HIKESHI_DELIVERY_RETRY_MAX_MS: '400' };
+  const env = { HIKESHI_DELIVERY_POLL_MS: '50', HIKESHI_DELIVERY_RETRY_BASE_MS: '100', HIKESHI_DELIVERY_RETRY_MAX_MS: '400', ...extraEnv };
   const config = loadConfig(env, {
     dataDir,
     teamId,

@@ -57,7 +57,10 @@ const benches: Array<[string, Bench]> = [
   ['forum fan-out', (engine) => benchForumFanOut({ engine, members: quick ? 100 : 500, ingestRate: ingestRate.get(engine) })],
   ['relay', (engine) => benchRelay({ engine, reports: quick ? 100 : 500, concurrency: 8, ingestRate: ingestRate.get(engine) })],
   ['e-mail intake', (engine) => benchMail({ engine, messages: quick ? 100 : 500, concurrency: 8 })],
-  ['campaign', (engine) => benchCampaign({ engine, sites: quick ? 1000 : 10_000, events: quick ? 10_000 : 100_000 })],
+  [
+    'campaign',
+    (engine) => benchCampaign({ engine, sites: quick ? 1000 : 10_000, events: quick ? 10_000 : 100_000, mails: quick ? 200 : 1000 }),
+  ],
   [
     'forum matching',
     (engine) =>
