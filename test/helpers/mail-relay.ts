@@ -1,3 +1,4 @@
+import { canonicalLines, contentTypeOf, decodedBody, parseEntity, splitMultipart } from '../../src/modules/exchange/mail-mime.js';
 import { createTransport } from 'nodemailer';
 import { SMTPServer } from 'smtp-server';
 import { loadConfig, type Config } from '../../src/config.js';
@@ -66,4 +67,19 @@ export async function startMailRelay(): Promise<MailRelay> {
 /** A node's mail settings for tests: outgoing to the relay, incoming on a free loopback port, short resend. */
 export function mailConfig(relayUrl: string | null, from: string, overrides: Partial<Config['mail']> = {}): Config['mail'] {
   return { ...loadConfig({}).mail, smtpUrl: relayUrl, from, listenPort: 0, resendAfterMs: 10_000, ...overrides };
+}
+
+/** The readable content of a captured mail: the raw text and every body decoded (base64, quoted-printable), lower case. */
+export function readableMail(raw: Buffer | string): string {
+  const text = canonicalLines(typeof raw === 'string' ? raw : raw.toString('latin1'));
+  const parts = [text];
+  const walk = (entityText: string, depth: number): void => {
+    const entity = parseEntity(entityText);
+    const type = contentTypeOf(entity);
+    if (type.type.startsWith('multipart/') && depth < 4) {
+      for (const part of splitMultipart(entity.body, type.params.get('boundary'))) walk(part, depth + 1);
+    } else parts.push(decodedBody(entity).toString('utf8'));
+  };
+  walk(text, 0);
+  return parts.join('\n').toLowerCase();
 }

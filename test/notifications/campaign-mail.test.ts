@@ -1,22 +1,7 @@
 import t from 'tap';
 import { buildTestNode } from '../helpers/build-test-app.js';
 import { api, fastDelivery, waitFor } from '../helpers/federation-harness.js';
-import { mailConfig, startMailRelay } from '../helpers/mail-relay.js';
-import { canonicalLines, contentTypeOf, decodedBody, parseEntity, splitMultipart } from '../../src/modules/exchange/mail-mime.js';
-
-/** Every body of a captured mail, decoded (GREEN goes signed, not encrypted). */
-function bodies(raw: Buffer): string {
-  const parts: string[] = [];
-  const walk = (text: string, depth: number): void => {
-    const entity = parseEntity(text);
-    const type = contentTypeOf(entity);
-    if (type.type.startsWith('multipart/') && depth < 4)
-      for (const part of splitMultipart(entity.body, type.params.get('boundary'))) walk(part, depth + 1);
-    else parts.push(decodedBody(entity).toString('utf8'));
-  };
-  walk(canonicalLines(raw.toString('latin1')), 0);
-  return parts.join('\n');
-}
+import { mailConfig, readableMail, startMailRelay } from '../helpers/mail-relay.js';
 
 /**
  * A campaign approved at once, sent through a real SMTP server on loopback (issue 19 part 4,
@@ -78,7 +63,7 @@ t.test('approved at once: one mail per site with its own hosts; three to one dom
   );
   const hosts = ['192.0.2.10', '192.0.2.70', '192.0.2.140', '192.0.2.200'];
   for (const message of relay.messages) {
-    const raw = bodies(message.raw);
+    const raw = readableMail(message.raw);
     t.equal(hosts.filter((h) => raw.includes(h)).length, 1, `the mail to ${message.to.join(',')} names one site's host only`);
   }
   t.match(waiting[0], { last_error: 'waiting: 2 an hour to this domain' });

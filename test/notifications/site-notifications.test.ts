@@ -2,7 +2,7 @@ import { createTransport } from 'nodemailer';
 import t from 'tap';
 import { buildTestNode } from '../helpers/build-test-app.js';
 import { api, auditKinds, createIncident, enc, fastDelivery, journal, waitFor } from '../helpers/federation-harness.js';
-import { mailConfig, startMailRelay } from '../helpers/mail-relay.js';
+import { mailConfig, readableMail, startMailRelay } from '../helpers/mail-relay.js';
 import { assertMarkers, markedIncident, SECTIONS } from '../helpers/marker-scan.js';
 import { loadFixtureKey, loadFixtureSigner } from '../fixtures/keys/index.js';
 import { canonicalLines, contentTypeOf, decodedBody, parseEntity, splitMultipart } from '../../src/modules/exchange/mail-mime.js';
@@ -45,21 +45,6 @@ const D = {
     pocs: [{ name: 'Desk', channels: [{ kind: 'phone', value: '+81-3-0000-0000' }], languages: ['ja'] }],
   }),
 };
-
-/** The readable content of a captured mail: the raw text and every body decoded, lower case. */
-function readable(raw: Buffer | string): string {
-  const text = canonicalLines(typeof raw === 'string' ? raw : raw.toString('latin1'));
-  const parts = [text];
-  const walk = (entityText: string, depth: number): void => {
-    const entity = parseEntity(entityText);
-    const type = contentTypeOf(entity);
-    if (type.type.startsWith('multipart/') && depth < 4) {
-      for (const part of splitMultipart(entity.body, type.params.get('boundary'))) walk(part, depth + 1);
-    } else parts.push(decodedBody(entity).toString('utf8'));
-  };
-  walk(text, 0);
-  return parts.join('\n').toLowerCase();
-}
 
 const mailsTo = (address: string) => relay.messages.filter((m) => m.to.includes(address));
 type Notification = {
@@ -166,7 +151,7 @@ t.test('approved notifications arrive signed, each with its own hosts and nothin
   const hostOf = { [A.email]: `a-host-${tag}`, [B.email]: `b-host-${tag}` } as Record<string, string>;
   for (const s of [A, B]) {
     const [mail] = mailsTo(s.email);
-    const text = readable(mail!.raw);
+    const text = readableMail(mail!.raw);
     t.match(text, /multipart\/signed/, `${s.email}: PGP/MIME signed`);
     t.ok(text.includes(hostOf[s.email]!), `${s.email}: its own host`);
     for (const other of ['a-host', 'b-host', 'c-host', 'd-host', 'nosite-host'].map((h) => `${h}-${tag}`))
@@ -198,7 +183,7 @@ t.test('the mail server down at first: retried, then handed over once', async (t
   await waitState(c.id, 'sent');
   await new Promise((r) => setTimeout(r, 300));
   t.equal(mailsTo(C.email).length, 1, 'exactly one message at the server');
-  t.ok(readable(mailsTo(C.email)[0]!.raw).includes(`c-host-${tag}`));
+  t.ok(readableMail(mailsTo(C.email)[0]!.raw).includes(`c-host-${tag}`));
 });
 
 t.test('a bounce marks the notification bounced and the POC address failing', async (t) => {
@@ -306,7 +291,7 @@ t.test('AMBER: encrypted to the POC key pinned for the address; without a key th
   const [, sealed] = splitMultipart(top.body, contentTypeOf(top).params.get('boundary'));
   const bravo = await loadFixtureSigner('bravo');
   const inner = await bravo.decrypt(decodedBody(parseEntity(sealed!)).toString('latin1'));
-  const text = readable(inner);
+  const text = readableMail(inner);
   t.ok(text.includes(`a-amber-${tag}`), 'the POC opens it with its private key and reads its host');
   t.ok(text.includes('tlp:amber'));
   assertMarkers(t, text, marked.markers, SECTIONS, 'AMBER mail');

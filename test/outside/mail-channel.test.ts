@@ -1,10 +1,10 @@
 import t from 'tap';
 import { buildTestNode } from '../helpers/build-test-app.js';
 import { api, createIncident, enc, fastDelivery, findByExternalRef, partnersBoth, shares, waitFor } from '../helpers/federation-harness.js';
-import { mailConfig, startMailRelay } from '../helpers/mail-relay.js';
+import { mailConfig, readableMail, startMailRelay } from '../helpers/mail-relay.js';
 import { runCli } from '../helpers/cli-runner.js';
 import { assertMarkers, assertVisible, markedIncident, SECTIONS } from '../helpers/marker-scan.js';
-import { canonicalLines, contentTypeOf, decodedBody, parseEntity, splitMultipart } from '../../src/modules/exchange/mail-mime.js';
+import { canonicalLines, contentTypeOf, parseEntity } from '../../src/modules/exchange/mail-mime.js';
 
 /**
  * Issue 17 part 5: the signed e-mail channel between two nodes. Both hand their mail to a real
@@ -57,21 +57,6 @@ for (const [node, peer, email] of [
 }
 httpCut = true;
 
-/** The readable content of a captured mail: the raw text and every base64 body decoded, lower case. */
-function readable(raw: Buffer): string {
-  const text = canonicalLines(raw.toString('latin1'));
-  const parts = [text];
-  const walk = (entityText: string, depth: number): void => {
-    const entity = parseEntity(entityText);
-    const type = contentTypeOf(entity);
-    if (type.type.startsWith('multipart/') && depth < 4) {
-      for (const part of splitMultipart(entity.body, type.params.get('boundary'))) walk(part, depth + 1);
-    } else parts.push(decodedBody(entity).toString('utf8'));
-  };
-  walk(text, 0);
-  return parts.join('\n').toLowerCase();
-}
-
 const mailsTo = (address: string) => relay.messages.filter((m) => m.to.includes(address));
 
 t.test('round trip by mail only: share -> PGP/MIME -> filed -> signed receipt by mail -> delivered', async (t) => {
@@ -100,7 +85,7 @@ t.test('round trip by mail only: share -> PGP/MIME -> filed -> signed receipt by
   t.equal(contentTypeOf(first).type, 'multipart/encrypted', 'TLP:AMBER travels encrypted');
   t.equal(contentTypeOf(first).params.get('protocol'), 'application/pgp-encrypted');
   // Encrypted: no marker of any section is readable in the mail.
-  for (const mail of sent) assertMarkers(t, readable(mail.raw), markers, SECTIONS, 'encrypted mail');
+  for (const mail of sent) assertMarkers(t, readableMail(mail.raw), markers, SECTIONS, 'encrypted mail');
   const receipts = mailsTo('csirt@alpha.test');
   t.ok(receipts.length >= 1, 'the receipt came back by mail');
   const receipt = parseEntity(canonicalLines(receipts.at(-1)!.raw.toString('latin1')));
@@ -121,7 +106,7 @@ t.test('a GREEN share goes signed, not encrypted, and carries only what the poli
     .slice(before)
     .filter((m) => typeOf(m.raw) === 'multipart/signed');
   t.equal(sent.length >= 1 ? typeOf(sent[0]!.raw) : 'none', 'multipart/signed', 'the GREEN report went signed');
-  const text = readable(sent[0]!.raw);
+  const text = readableMail(sent[0]!.raw);
   // bravo is a verified partner: internal hosts are redacted for it, the rest is shared.
   assertMarkers(t, text, markers, ['internalHosts'], 'signed mail');
   assertVisible(t, text, markers, ['victims'], 'signed mail');
