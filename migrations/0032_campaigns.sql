@@ -13,7 +13,7 @@ CREATE TABLE campaign_event (
   site_id      uuid NOT NULL,
   period       text NOT NULL,
   event_key    text NOT NULL,
-  incident_id  uuid NOT NULL,
+  incident_id  uuid NOT NULL REFERENCES incident (id),
   filed_at     timestamptz NOT NULL,
   PRIMARY KEY (campaign, site_id, period, event_key)
 );
@@ -30,7 +30,7 @@ CREATE TABLE campaign_run (
 CREATE INDEX campaign_run_campaign ON campaign_run (campaign, at);
 
 CREATE TABLE campaign_incident (
-  incident_id  uuid PRIMARY KEY,
+  incident_id  uuid PRIMARY KEY REFERENCES incident (id),
   campaign     text NOT NULL,
   site_id      uuid NOT NULL,
   period       text NOT NULL,
