@@ -181,6 +181,20 @@ t.test('JSON, nested IntelMQ events and JSON lines', async (t) => {
   const [incident] = await incidentsOfSite(res.json().sites[0].incidents);
   t.match((incident as unknown as { hosts: Array<{ description: string }> }).hosts[0]!.description, /mirai/);
   const lines = '{"ip":"192.0.2.90"}\n\n{not json\n{"ip":"192.0.2.91","port":"x"}\n';
+  const hostile = [
+    JSON.stringify({ ip: '192.0.2.92', detail: 'nul\u0000inside' }),
+    '{"ip":"192.0.2.93","detail":"lone \\ud800 surrogate"}',
+    JSON.stringify({ ip: '192.0.2.94', time: '+010000-01-01T00:00:00Z' }),
+    JSON.stringify({ ip: '192.0.2.95', time: '1969-12-31T23:59:59Z' }),
+    JSON.stringify({ ip: '192.0.2.96', detail: 'x'.repeat(100_000) }),
+  ].join('\n');
+  const bad = await run('bots-hostile', hostile, 'application/x-ndjson', { category: 'malicious-code', type: 'infected-system' });
+  t.equal(bad.statusCode, 200, bad.body);
+  t.match(bad.json().counts, { events: 1, rejected: 4, incidents: 1 }, 'hostile values refuse their rows, never the run (no 5xx)');
+  t.match(
+    bad.json().rejected.map((r: { reason: string }) => r.reason),
+    [/NUL/, /lone surrogate/, /out of range/, /out of range/],
+  );
   const nd = await run('bots-nd', lines, 'application/x-ndjson', { category: 'malicious-code', type: 'infected-system', period: 'once' });
   t.equal(nd.statusCode, 200, nd.body);
   t.match(nd.json().counts, { events: 1, rejected: 2 });

@@ -1,3 +1,4 @@
+import { badCharacterIn } from '../../util/i-json.js';
 import { canonicalDomain, parseAddress } from '../sites/sites.module.js';
 
 /**
@@ -62,6 +63,9 @@ function text(value: unknown): string | null {
   if (value === undefined || value === null) return null;
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   if (typeof value !== 'string') throw new RowError('a value is not text or a number');
+  // PostgreSQL text cannot hold NUL, and a lone surrogate is not Unicode: the row, not the run, is refused.
+  const bad = badCharacterIn(value);
+  if (bad) throw new RowError(bad === 'nul' ? 'a value holds a NUL character' : 'a value holds a lone surrogate');
   const t = value.trim();
   return t === '' ? null : t;
 }
@@ -95,6 +99,8 @@ function toEvent(row: number, fields: Partial<Record<keyof Omit<CampaignEvent, '
   if (timeText) {
     const ms = Date.parse(timeText);
     if (Number.isNaN(ms)) throw new RowError(`"${timeText.slice(0, 40)}" is not a date and time`);
+    // What an incident's firstSeen/lastSeen can hold (RFC 3339: four-digit years).
+    if (ms < Date.UTC(1970, 0, 1) || ms >= Date.UTC(10000, 0, 1)) throw new RowError(`"${timeText.slice(0, 40)}" is out of range`);
     time = new Date(ms).toISOString();
   }
   const detail = text(fields.detail);
