@@ -112,6 +112,7 @@ export interface MigrationReport {
 const OTHER_SCHEMA_VANISHED = /schema "([^"]+)" does not exist/;
 
 export async function migrateToLatest(db: Db, schema: string | null): Promise<MigrationReport> {
+  if (await upToDate(db, schema)) return { applied: [] };
   for (let attempt = 1; ; attempt++) {
     try {
       return await migrateOnce(db, schema);
@@ -123,6 +124,28 @@ export async function migrateToLatest(db: Db, schema: string | null): Promise<Mi
       await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
     }
   }
+}
+
+/**
+ * True when every migration file is recorded as applied (and nothing else is): then the node
+ * starts without Kysely's migrator, whose lock and listing of every schema's tables cost most of
+ * a restart on the embedded engine (issue 18: cold start). One read of the migration table; a
+ * missing table, a pending file or an applied name without its file (the migrator's own error)
+ * all go the full way.
+ */
+async function upToDate(db: Db, schema: string | null): Promise<boolean> {
+  const files = (await readdir(path.join(projectRoot(), 'migrations')))
+    .filter((f) => f.endsWith('.sql'))
+    .map((f) => f.replace(/\.sql$/, ''));
+  const table = schema ? sql`${sql.id(schema)}.kysely_migration` : sql`kysely_migration`;
+  let applied: string[];
+  try {
+    applied = (await sql<{ name: string }>`select name from ${table}`.execute(db)).rows.map((r) => r.name);
+  } catch {
+    return false;
+  }
+  const known = new Set(applied);
+  return applied.length === files.length && files.every((f) => known.has(f));
 }
 
 async function migrateOnce(db: Db, schema: string | null): Promise<MigrationReport> {

@@ -1,11 +1,12 @@
 import type { DbOrTx } from '../../db/database.js';
 import type { Incident } from '../../../schemas/incident.schema.js';
 import {
-  domainSuffixes,
-  findSiteByAddress,
-  findSiteByAsn,
-  findSiteByDomain,
+  canonicalDomain,
+  findSitesByIds,
   parseAddress,
+  siteIdsByAddress,
+  siteIdsByAsn,
+  siteIdsByName,
   type SiteRecord,
 } from '../sites/sites.module.js';
 import { lookupKeyOf } from './notification-content.js';
@@ -15,6 +16,10 @@ import { lookupKeyOf } from './notification-content.js';
  * address, domain, URL host, e-mail domain and AS number among its indicators, looked up in the
  * constituency directory (longest match). A host belongs to the site of its address, else to
  * the site of its name.
+ *
+ * The look-ups go in bulk (one statement per kind, then one for the sites found), by the same
+ * rules as one look-up: an incident of a campaign holds dozens of addresses, and a statement per
+ * address was most of a campaign's time (issue 19's benchmark).
  */
 export interface IncidentOwners {
   hostSites: Array<string | null>;
@@ -22,48 +27,59 @@ export interface IncidentOwners {
   sites: Map<string, SiteRecord>;
 }
 
+type LookupKey = { address: string } | { domain: string } | { asn: number } | null;
+
+const addressKey = (text: string): LookupKey => {
+  const parsed = parseAddress(text);
+  return parsed ? { address: parsed.address } : null;
+};
+
+const domainKey = (name: string): LookupKey => {
+  try {
+    return { domain: canonicalDomain(name) };
+  } catch {
+    return null; // not a domain name: it belongs to no site
+  }
+};
+
 export async function ownersOf(db: DbOrTx, incident: Incident): Promise<IncidentOwners> {
-  const sites = new Map<string, SiteRecord>();
-  const cache = new Map<string, SiteRecord | null>();
-  const remember = (key: string, site: SiteRecord | null): string | null => {
-    cache.set(key, site);
-    if (site) sites.set(site.id, site);
-    return site?.id ?? null;
-  };
-  const byAddress = async (text: string): Promise<string | null> => {
-    const key = `a:${text}`;
-    if (cache.has(key)) return cache.get(key)?.id ?? null;
-    const parsed = parseAddress(text);
-    return remember(key, parsed ? ((await findSiteByAddress(db, parsed.address, parsed.family))?.site ?? null) : null);
-  };
-  const byDomain = async (name: string): Promise<string | null> => {
-    const key = `d:${name.toLowerCase()}`;
-    if (cache.has(key)) return cache.get(key)?.id ?? null;
-    let suffixes: string[] = [];
-    try {
-      suffixes = domainSuffixes(name);
-    } catch {
-      // Not a domain name: it belongs to no site.
-    }
-    return remember(key, (await findSiteByDomain(db, suffixes))?.site ?? null);
-  };
-  const hostSites: Array<string | null> = [];
-  for (const host of incident.hosts) {
-    const byIp = host.ip ? await byAddress(host.ip) : null;
-    hostSites.push(byIp ?? (host.hostname ? await byDomain(host.hostname) : null));
-  }
-  const indicatorSites: Array<string | null> = [];
-  for (const indicator of incident.indicators) {
+  const hostKeys = incident.hosts.map((host) => ({
+    byIp: host.ip ? addressKey(host.ip) : null,
+    byName: host.hostname ? domainKey(host.hostname) : null,
+  }));
+  const indicatorKeys: LookupKey[] = incident.indicators.map((indicator) => {
     const key = lookupKeyOf(indicator.kind, indicator.value);
-    if (!key) indicatorSites.push(null);
-    else if ('address' in key) indicatorSites.push(await byAddress(key.address));
-    else if ('domain' in key) indicatorSites.push(await byDomain(key.domain));
-    else {
-      const cacheKey = `n:${key.asn}`;
-      indicatorSites.push(
-        cache.has(cacheKey) ? (cache.get(cacheKey)?.id ?? null) : remember(cacheKey, (await findSiteByAsn(db, key.asn))?.site ?? null),
-      );
-    }
+    if (!key) return null;
+    if ('address' in key) return addressKey(key.address);
+    if ('domain' in key) return domainKey(key.domain);
+    return { asn: key.asn };
+  });
+  const all = [...hostKeys.flatMap((k) => [k.byIp, k.byName]), ...indicatorKeys];
+  const addresses = new Set<string>();
+  const names = new Set<string>();
+  const asns = new Set<number>();
+  for (const key of all) {
+    if (!key) continue;
+    if ('address' in key) addresses.add(key.address);
+    else if ('domain' in key) names.add(key.domain);
+    else asns.add(key.asn);
   }
-  return { hostSites, indicatorSites, sites };
+  const [byAddress, byName, byAsn] = await Promise.all([
+    addresses.size ? siteIdsByAddress(db, [...addresses]) : new Map<string, string>(),
+    names.size ? siteIdsByName(db, [...names]) : new Map<string, string>(),
+    asns.size ? siteIdsByAsn(db, [...asns]) : new Map<number, string>(),
+  ]);
+  const siteOf = (key: LookupKey): string | null => {
+    if (!key) return null;
+    if ('address' in key) return byAddress.get(key.address) ?? null;
+    if ('domain' in key) return byName.get(key.domain) ?? null;
+    return byAsn.get(key.asn) ?? null;
+  };
+  const hostSites = hostKeys.map((k) => siteOf(k.byIp) ?? siteOf(k.byName));
+  const indicatorSites = indicatorKeys.map(siteOf);
+  const ids = new Set([...hostSites, ...indicatorSites].filter((id): id is string => id !== null));
+  const sites = new Map((await findSitesByIds(db, [...ids])).map((site) => [site.id, site] as const));
+  // A site deleted between the look-ups and the read owns nothing.
+  const known = (id: string | null) => (id && sites.has(id) ? id : null);
+  return { hostSites: hostSites.map(known), indicatorSites: indicatorSites.map(known), sites };
 }

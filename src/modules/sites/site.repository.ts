@@ -82,6 +82,12 @@ export async function findSiteById(db: DbOrTx, id: string): Promise<SiteRecord |
   return row ? toSiteRecord(row) : null;
 }
 
+/** The sites with these ids (unknown ids are left out), in no particular order. */
+export async function findSitesByIds(db: DbOrTx, ids: readonly string[]): Promise<SiteRecord[]> {
+  if (ids.length === 0) return [];
+  return (await selectSites(db).where('site.id', 'in', [...ids]).execute()).map(toSiteRecord);
+}
+
 export interface SiteListFilter {
   /** Case-insensitive substring of the name. */
   nameContains?: string;

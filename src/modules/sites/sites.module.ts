@@ -15,5 +15,5 @@ export {
   parseAddress,
   type NetworkMatcher,
 } from './network-scope.js';
-export { findSiteByAddress, findSiteByAsn, findSiteByDomain, findSiteById, type SiteRecord } from './site.repository.js';
+export { findSiteByAddress, findSiteByAsn, findSiteByDomain, findSiteById, findSitesByIds, type SiteRecord } from './site.repository.js';
 export { siteContactsByIds, siteIdsByAddress, siteIdsByAsn, siteIdsByName } from './site-bulk-lookup.repository.js';
