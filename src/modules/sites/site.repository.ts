@@ -85,7 +85,11 @@ export async function findSiteById(db: DbOrTx, id: string): Promise<SiteRecord |
 /** The sites with these ids (unknown ids are left out), in no particular order. */
 export async function findSitesByIds(db: DbOrTx, ids: readonly string[]): Promise<SiteRecord[]> {
   if (ids.length === 0) return [];
-  return (await selectSites(db).where('site.id', 'in', [...ids]).execute()).map(toSiteRecord);
+  return (
+    await selectSites(db)
+      .where('site.id', 'in', [...ids])
+      .execute()
+  ).map(toSiteRecord);
 }
 
 export interface SiteListFilter {
