@@ -2,6 +2,23 @@
 // document the node serves at /openapi.json. Do not edit: change the routes or schemas/, then
 // generate again (CI runs `npm run client:check`).
 export interface paths {
+    "/.well-known/csaf/feed-tlp-white.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The ROLIE feed (RFC 8322, CSAF 2.0 §7.1.20) of every published TLP:WHITE advisory */
+        get: operations["getCsafRolieFeed"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/.well-known/csaf/provider-metadata.json": {
         parameters: {
             query?: never;
@@ -6971,6 +6988,28 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    getCsafRolieFeed: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description feed-tlp-white.json */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": string;
+                };
+            };
+            429: components["responses"]["Problem"];
+            503: components["responses"]["Problem"];
+        };
+    };
     getCsafProviderMetadata: {
         parameters: {
             query?: never;

@@ -293,7 +293,11 @@ t.test('after the embargo: published as a trusted provider, gpg verifies the sig
   t.equal(m.role, 'csaf_trusted_provider');
   t.equal(m.metadata_version, '2.0');
   t.equal(m.canonical_url, `${node.config.publicUrl}/.well-known/csaf/provider-metadata.json`);
-  t.same(m.distributions, [{ directory_url: `${node.config.publicUrl}/.well-known/csaf/white/` }]);
+  const feedUrl = `${node.config.publicUrl}/.well-known/csaf/feed-tlp-white.json`;
+  t.same(m.distributions, [
+    { directory_url: `${node.config.publicUrl}/.well-known/csaf/white/` },
+    { rolie: { feeds: [{ summary: 'TLP:WHITE advisories', tlp_label: 'WHITE', url: feedUrl }] } },
+  ]);
   t.same(m.public_openpgp_keys, [{ fingerprint: node.signer.fingerprint, url: `${node.config.publicUrl}/pgp-key.asc` }]);
   t.equal(m.last_updated, now.toISOString());
   t.equal(m.publisher.category, 'coordinator');
@@ -308,6 +312,36 @@ t.test('after the embargo: published as a trusted provider, gpg verifies the sig
   t.equal(sha512, `${createHash('sha512').update(json.rawPayload).digest('hex')}  ${file}\n`);
   const asc = (await publicGet(`/.well-known/csaf/white/2026/${file}.asc`)).body;
   gpgVerify(t, json.rawPayload, asc, (await publicGet('/pgp-key.asc')).body);
+
+  // The ROLIE feed (CSAF 2.0 §7.1.20): one entry, whose every link answers with what it names.
+  const feedRes = await publicGet('/.well-known/csaf/feed-tlp-white.json');
+  t.equal(feedRes.statusCode, 200);
+  t.match(feedRes.headers['content-type'], /^application\/json/);
+  const feed = feedRes.json().feed;
+  t.same(feed.link, [{ rel: 'self', href: feedUrl }]);
+  t.same(feed.category, [{ scheme: 'urn:ietf:params:rolie:category:information-type', term: 'csaf' }]);
+  t.equal(feed.updated, now.toISOString());
+  t.equal(feed.entry.length, 1);
+  const entry = feed.entry[0];
+  t.equal(entry.id, doc.document.tracking.id);
+  t.equal(entry.title, doc.document.title);
+  t.equal(entry.published, doc.document.tracking.initial_release_date);
+  t.equal(entry.updated, doc.document.tracking.current_release_date);
+  t.same(entry.format, { schema: 'https://docs.oasis-open.org/csaf/csaf/v2.0/csaf_json_schema.json', version: '2.0' });
+  t.equal(entry.content.src, published.location);
+  t.same(
+    entry.link.map((l: { rel: string; href: string }) => [l.rel, l.href.slice(published.location.length)]),
+    [
+      ['self', ''],
+      ['hash', '.sha256'],
+      ['hash', '.sha512'],
+      ['signature', '.asc'],
+    ],
+  );
+  for (const link of entry.link as Array<{ href: string }>) {
+    const got = await publicGet(link.href.slice(node.config.publicUrl.length));
+    t.equal(got.statusCode, 200, `${link.href} answers`);
+  }
 
   const securityTxt = (await publicGet('/.well-known/security.txt')).body;
   t.match(securityTxt, `CSAF: ${node.config.publicUrl}/.well-known/csaf/provider-metadata.json`);
@@ -348,6 +382,18 @@ t.test('a revision republishes: version and history grow, a new signature', asyn
   const json = await publicGet(`/.well-known/csaf/white/2026/${file}`);
   t.equal(json.body, res.json().document);
   gpgVerify(t, json.rawPayload, (await publicGet(`/.well-known/csaf/white/2026/${file}.asc`)).body, (await publicGet('/pgp-key.asc')).body);
+  const feed = (await publicGet('/.well-known/csaf/feed-tlp-white.json')).json().feed;
+  t.equal(feed.updated, now.toISOString(), 'the feed moved with the revision');
+  t.same(
+    feed.entry.map((e: { updated: string; published: string }) => [e.published, e.updated]),
+    [['2026-12-08T09:00:00.000Z', now.toISOString()]],
+    'still one entry, updated',
+  );
+  t.equal(
+    feed.entry[0].summary?.content,
+    doc.document.notes.find((n: { category: string }) => n.category === 'summary').text,
+    "the advisory's own summary",
+  );
 });
 
 t.test('a TLP:AMBER advisory is signed but never in the public folder', async (t) => {
@@ -365,6 +411,11 @@ t.test('a TLP:AMBER advisory is signed but never in the public folder', async (t
   t.equal(res.json().location, null);
   await assertValid(t, JSON.parse(res.json().document), 'the AMBER advisory');
   t.equal((await publicGet('/.well-known/csaf/white/index.txt')).body, '2026/alpha-vc-2026-001.json\n', 'only the CLEAR one');
+  t.same(
+    (await publicGet('/.well-known/csaf/feed-tlp-white.json')).json().feed.entry.map((e: { id: string }) => e.id),
+    ['alpha-vc-2026-001'],
+    'nor in the ROLIE feed',
+  );
   t.equal((await api(node, 'GET', '/cases/vc-amber/advisory/published', 'reader')).json().version, 1);
   t.equal((await publicGet('/.well-known/csaf/white/2026/alpha-vc-amber.json')).statusCode, 404);
 });

@@ -7,6 +7,7 @@ import type { Clock } from '../../clock.js';
 import { ProblemError } from '../../http/problem.js';
 import { principalOf, requireRole } from '../../http/auth.js';
 import type { AdvisoryService } from './advisory.service.js';
+import { rolieFeed } from './csaf-rolie.js';
 
 /** /api/v1/cases/{id}/advisory: draft, edit and publish a case's CSAF 2.0 advisory (ADR 0024). */
 export const csafApiRoutes: FastifyPluginAsyncTypebox<{ advisories: AdvisoryService }> = async (app, { advisories }) => {
@@ -104,7 +105,7 @@ const FileParamsSchema = Type.Object(
  */
 export const csafPublicRoutes: FastifyPluginAsyncTypebox<{
   advisories: AdvisoryService;
-  config: { teamName: string; publicUrl: string };
+  config: { teamId: string; teamName: string; publicUrl: string };
   signer: { fingerprint: string };
   clock: Clock;
 }> = async (app, { advisories, config, signer, clock }) => {
@@ -131,7 +132,11 @@ export const csafPublicRoutes: FastifyPluginAsyncTypebox<{
       const lastUpdated = (await advisories.lastPublishedAt()) ?? clock();
       const metadata = {
         canonical_url: `${base}/provider-metadata.json`,
-        distributions: [{ directory_url: `${base}/white/` }],
+        // Both distributions of CSAF 2.0 §7.1: the year folders, and a ROLIE feed (§7.1.20) per label served.
+        distributions: [
+          { directory_url: `${base}/white/` },
+          { rolie: { feeds: [{ summary: 'TLP:WHITE advisories', tlp_label: 'WHITE', url: `${base}/feed-tlp-white.json` }] } },
+        ],
         last_updated: lastUpdated.toISOString(),
         list_on_CSAF_aggregators: true,
         metadata_version: '2.0',
@@ -141,6 +146,23 @@ export const csafPublicRoutes: FastifyPluginAsyncTypebox<{
         role: 'csaf_trusted_provider',
       };
       return reply.type('application/json').send(JSON.stringify(metadata, null, 2) + '\n');
+    },
+  );
+  app.get(
+    '/.well-known/csaf/feed-tlp-white.json',
+    {
+      schema: {
+        tags,
+        operationId: 'getCsafRolieFeed',
+        summary: 'The ROLIE feed (RFC 8322, CSAF 2.0 §7.1.20) of every published TLP:WHITE advisory',
+        response: document('application/json', 'feed-tlp-white.json'),
+      },
+    },
+    async (_request, reply) => {
+      const files = await advisories.whiteFolder();
+      const updated = (await advisories.lastPublishedAt()) ?? clock();
+      const feed = rolieFeed({ base, teamId: config.teamId, teamName: config.teamName, updated, files });
+      return reply.type('application/json').send(JSON.stringify(feed, null, 2) + '\n');
     },
   );
   app.get(
