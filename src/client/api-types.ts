@@ -2280,7 +2280,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The team's published press statements, newest first */
+        /**
+         * The team's published press statements, newest first
+         * @description JSON, or a web page when the request lists text/html first in Accept (a browser).
+         */
         get: operations["listPublishedPressStatements"];
         put?: never;
         post?: never;
@@ -2297,7 +2300,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One published press statement */
+        /**
+         * One published press statement
+         * @description JSON, or a web page when the request lists text/html first in Accept (a browser).
+         */
         get: operations["getPublishedPressStatement"];
         put?: never;
         post?: never;
@@ -12064,13 +12070,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The statements */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PublishedPressStatementList"];
+                    "text/html": string;
                 };
             };
             400: components["responses"]["Problem"];
@@ -12090,13 +12097,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The statement */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PublishedPressStatement"];
+                    "text/html": string;
                 };
             };
             400: components["responses"]["Problem"];

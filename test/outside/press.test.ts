@@ -102,10 +102,25 @@ t.test('drafted, approved by a second handler, published at /press, withdrawn', 
   const text = await publicGet(`/press/${statement.id}/text`);
   t.match(text.headers['content-type'], /^text\/plain/);
   t.match(text.body, /^Botnet contained\n/);
+  // A browser gets the same statements as a page: escaped, loading nothing.
+  const browser = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' };
+  const page = await node.app.inject({ method: 'GET', url: '/press', headers: browser });
+  t.equal(page.statusCode, 200);
+  t.match(page.headers['content-type'], /^text\/html; charset=utf-8/);
+  t.match(page.headers['content-security-policy'], /default-src 'none'/);
+  t.match(page.body, `<a href="/press/${statement.id}">Botnet contained</a>`);
+  t.match(page.body, clearIncident.ref);
+  t.notMatch(page.body, /<script/i);
+  const onePage = await node.app.inject({ method: 'GET', url: `/press/${statement.id}`, headers: browser });
+  t.match(onePage.headers['content-type'], /^text\/html/);
+  t.match(onePage.body, '<a href="/press">All statements</a>');
+  t.equal((await node.app.inject({ method: 'GET', url: '/press', headers: { accept: '*/*' } })).json().team, 'alpha', '*/* is JSON');
   for (const [where, body] of [
     ['/press', list.body],
     ['/press/{id}', one.body],
     ['/press/{id}/text', text.body],
+    ['/press (page)', page.body],
+    ['/press/{id} (page)', onePage.body],
   ] as const) {
     assertMarkers(t, body.toLowerCase(), clear.markers, ['victims', 'reporter', 'poc', 'internalHosts', 'evidence'], where);
     assertMarkers(t, body.toLowerCase(), green.markers, ['victims', 'reporter', 'poc', 'internalHosts', 'evidence'], where);

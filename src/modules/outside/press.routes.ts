@@ -10,6 +10,7 @@ import {
   PublishedPressStatementSchema,
 } from '../../../schemas/outside.schema.js';
 import { principalOf, requireRole } from '../../http/auth.js';
+import { PRESS_PAGE_CSP, renderPressIndexHtml, renderPressStatementHtml, wantsHtml } from './press-html.js';
 import { renderPressText, type PressService } from './press.service.js';
 
 /** /api/v1/press/statements: draft, approve (a second handler: publishes), withdraw (ADR 0023). */
@@ -94,7 +95,13 @@ export const pressApiRoutes: FastifyPluginAsyncTypebox<{ service: PressService }
   );
 };
 
-/** /press: the published statements, for anyone (no token), as JSON and as plain text. */
+/** A 200 that is the JSON schema's document, or the same as a web page. */
+const jsonOrPage = <S extends object>(schema: S, description: string) => ({
+  description,
+  content: { 'application/json': { schema }, 'text/html': { schema: { type: 'string' as const } } },
+});
+
+/** /press: the published statements, for anyone (no token), as JSON, a web page and plain text. */
 export const pressPublicRoutes: FastifyPluginAsyncTypebox<{ service: PressService; teamId: string }> = async (app, { service, teamId }) => {
   const tags = ['press'];
   // 429: the open routes take a limited number of requests per source address (app.ts).
@@ -106,10 +113,18 @@ export const pressPublicRoutes: FastifyPluginAsyncTypebox<{ service: PressServic
         tags,
         operationId: 'listPublishedPressStatements',
         summary: "The team's published press statements, newest first",
-        response: { 200: PublishedPressStatementListSchema, ...open },
+        description: 'JSON, or a web page when the request lists text/html first in Accept (a browser).',
+        response: { 200: jsonOrPage(PublishedPressStatementListSchema, 'The statements'), ...open },
       },
     },
-    async () => ({ team: teamId, items: await service.published() }),
+    async (request, reply) => {
+      const items = await service.published();
+      if (!wantsHtml(request.headers.accept)) return reply.send({ team: teamId, items });
+      return reply
+        .type('text/html; charset=utf-8')
+        .header('content-security-policy', PRESS_PAGE_CSP)
+        .send(renderPressIndexHtml(teamId, items));
+    },
   );
   app.get(
     '/press/:id',
@@ -118,11 +133,19 @@ export const pressPublicRoutes: FastifyPluginAsyncTypebox<{ service: PressServic
         tags,
         operationId: 'getPublishedPressStatement',
         summary: 'One published press statement',
+        description: 'JSON, or a web page when the request lists text/html first in Accept (a browser).',
         params: PressStatementParamsSchema,
-        response: { 200: PublishedPressStatementSchema, ...open },
+        response: { 200: jsonOrPage(PublishedPressStatementSchema, 'The statement'), ...open },
       },
     },
-    async (request) => service.publishedOne(request.params.id),
+    async (request, reply) => {
+      const statement = await service.publishedOne(request.params.id);
+      if (!wantsHtml(request.headers.accept)) return reply.send(statement);
+      return reply
+        .type('text/html; charset=utf-8')
+        .header('content-security-policy', PRESS_PAGE_CSP)
+        .send(renderPressStatementHtml(statement));
+    },
   );
   app.get(
     '/press/:id/text',
