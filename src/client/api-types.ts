@@ -6631,10 +6631,10 @@ export interface components {
                 title: string;
             };
             /**
-             * @description queued: in the outbox; awaiting-email: for the e-mail channel; received: a question to us; answered: we sent a statement.
+             * @description queued: in the outbox (a node vendor) or the vendor mail outbox (an e-mail vendor); awaiting-email: waits for the e-mail channel to be configured; sent: its signed mail was handed to the mail server; refused: it waited for the e-mail channel and the rule refused it once the channel existed; received: a question to us; answered: a statement answered it (ours to the asker, or the e-mail vendor's signed reply).
              * @enum {unknown}
              */
-            state: "queued" | "awaiting-email" | "received" | "answered";
+            state: "queued" | "awaiting-email" | "sent" | "refused" | "received" | "answered";
             /**
              * @description Traffic Light Protocol 2.0 label (FIRST).
              * @enum {unknown}

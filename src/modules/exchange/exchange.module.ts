@@ -210,10 +210,13 @@ export {
   type HumanReportHandler,
   type MailIntake,
   type MailOutcome,
+  type SignedReply,
+  type SignedReplyHandler,
   type UnclaimedMail,
   type UnclaimedMailHandler,
 } from './mail-intake.service.js';
-export { MailSendError, mailNeedsEncryption, type MailChannel, type MailSender } from './mail-outgoing.js';
+export { composeSignedTextMail, MailSendError, mailNeedsEncryption, type MailChannel, type MailSender } from './mail-outgoing.js';
+export { createMailHandOver, type MailHandOver, type MailOutboxStore } from './mail-hand-over.js';
 // The PGP/MIME framing, for modules that mail people rather than peers (site notifications, ADR 0026).
 export {
   addressOf,
