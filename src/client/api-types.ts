@@ -1350,6 +1350,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/mail/quarantine/{id}/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Accept a quarantined e-mail: it goes through the mail intake again, as if it had just arrived
+         * @description For a mail whose reason is gone (a peer or vendor key pinned since, an error of ours). It is filed, or held again under a new quarantine id with its reason (outcome). Audited (mail-quarantine-accepted); a mail is decided once.
+         */
+        post: operations["acceptQuarantinedMail"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/mail/quarantine/{id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Reject a quarantined e-mail: it is never processed; the reason is kept with it and audited */
+        post: operations["rejectQuarantinedMail"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/mail/test": {
         parameters: {
             query?: never;
@@ -4898,6 +4935,29 @@ export interface components {
             /** @description Why it is set or cleared (recorded in the audit log). */
             reason: string;
         };
+        MailIntakeOutcome: {
+            detail: string;
+            /**
+             * @description filed: the intake took it; quarantined: it was held again.
+             * @enum {unknown}
+             */
+            kind: "filed" | "quarantined";
+            /** Format: uuid */
+            quarantineId?: string;
+            /** @description quarantined: why, as in QuarantinedMail.reason. */
+            reason?: string;
+            /** @description filed: message, receipt, human-report, unclaimed-mail (a bounce, a reply to a notification) or signed-reply. */
+            what?: string;
+        };
+        MailQuarantineDecision: {
+            mail: components["schemas"]["QuarantinedMail"];
+            /** @description On acceptance: what the intake did with the mail. */
+            outcome: components["schemas"]["MailIntakeOutcome"] | null;
+        };
+        MailQuarantineReject: {
+            /** @description Why the mail is rejected; kept with it and audited. */
+            reason: string;
+        };
         MailTest: {
             /** @description Where the test message goes. */
             to: string;
@@ -5571,6 +5631,11 @@ export interface components {
             receipt: components["schemas"]["SignedReceipt"] | null;
         };
         QuarantinedMail: {
+            decidedAt: string | null;
+            /** @description The admin who accepted or rejected it. */
+            decidedBy: string | null;
+            /** @description Rejected: the reason given; accepted: what the intake did with it. */
+            decisionNote: string | null;
             detail: string;
             /** @description The SMTP envelope sender (MAIL FROM), unverified. */
             envelopeFrom: string | null;
@@ -5594,8 +5659,11 @@ export interface components {
             sizeBytes: number;
             /** @description The address the mail came from (the SMTP client). */
             sourceAddress: string | null;
-            /** @enum {unknown} */
-            state: "quarantined" | "dismissed";
+            /**
+             * @description quarantined: waits for an admin; accepted: fed into the intake again (decisionNote: what became of it); rejected: never processed (decisionNote: why).
+             * @enum {unknown}
+             */
+            state: "quarantined" | "dismissed" | "accepted" | "rejected";
         };
         QuarantinedMailPage: {
             items: components["schemas"]["QuarantinedMail"][];
@@ -10030,7 +10098,7 @@ export interface operations {
             query?: {
                 cursor?: string;
                 limit?: number;
-                state?: "quarantined" | "dismissed";
+                state?: "quarantined" | "dismissed" | "accepted" | "rejected";
             };
             header?: never;
             path?: never;
@@ -10080,6 +10148,70 @@ export interface operations {
             401: components["responses"]["Problem"];
             403: components["responses"]["Problem"];
             404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    acceptQuarantinedMail: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MailQuarantineDecision"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    rejectQuarantinedMail: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MailQuarantineReject"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MailQuarantineDecision"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
             413: components["responses"]["Problem"];
             415: components["responses"]["Problem"];
             500: components["responses"]["Problem"];

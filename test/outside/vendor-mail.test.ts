@@ -15,6 +15,7 @@ import { insertQuestion } from '../../src/modules/vendors/vendor.repository.js';
 import { loadFixtureKey, loadFixtureSigner } from '../fixtures/keys/index.js';
 import { buildTestNode } from '../helpers/build-test-app.js';
 import { api, auditKinds, fastDelivery, waitFor } from '../helpers/federation-harness.js';
+import { runCli } from '../helpers/cli-runner.js';
 import { mailConfig, readableMail, startMailRelay } from '../helpers/mail-relay.js';
 
 /**
@@ -257,4 +258,61 @@ t.test('questions that waited for the e-mail channel go out; one the rule refuse
     ['allow', null],
     ['deny', 'tlp-red'],
   ]);
+});
+
+t.test('an admin rejects or accepts a quarantined mail; nobody else may', async (t) => {
+  type Held = { id: string; reason: string; state: string };
+  const held = async (): Promise<Held[]> => (await api(alpha, 'GET', '/mail/quarantine?limit=500', 'handler')).json().items;
+  const unsigned = (await held()).find((m) => m.reason === 'unsigned')!;
+  const forbidden = await api(alpha, 'POST', `/mail/quarantine/${unsigned.id}/reject`, 'handler', { reason: 'spam' });
+  t.equal(forbidden.statusCode, 403);
+  t.match(forbidden.headers['content-type'], /application\/problem\+json/);
+  t.equal((await api(alpha, 'POST', `/mail/quarantine/${unsigned.id}/accept`, 'handler')).statusCode, 403);
+  t.equal((await api(alpha, 'POST', `/mail/quarantine/${unsigned.id}/reject`, 'admin', {})).json().code, 'validation-failed', 'a reason');
+  t.equal((await api(alpha, 'POST', `/mail/quarantine/${randomUUID()}/reject`, 'admin', { reason: 'x' })).json().code, 'not-found');
+  t.equal((await api(alpha, 'POST', '/mail/quarantine/not-a-uuid/accept', 'admin')).statusCode, 400);
+  const rejected = await api(alpha, 'POST', `/mail/quarantine/${unsigned.id}/reject`, 'admin', { reason: 'not from the vendor' });
+  t.equal(rejected.statusCode, 200, rejected.body);
+  t.match(rejected.json(), { mail: { id: unsigned.id, state: 'rejected', decisionNote: 'not from the vendor' }, outcome: null });
+  t.equal((await api(alpha, 'POST', `/mail/quarantine/${unsigned.id}/accept`, 'admin')).json().code, 'conflict', 'decided once');
+
+  // Held again: an altered reply is still altered.
+  const altered = (await held()).find((m) => m.reason === 'bad-signature' && m.state === 'quarantined')!;
+  const again = await api(alpha, 'POST', `/mail/quarantine/${altered.id}/accept`, 'admin');
+  t.equal(again.statusCode, 200, again.body);
+  t.match(again.json(), { mail: { state: 'accepted' }, outcome: { kind: 'quarantined', reason: 'bad-signature' } });
+  t.not(again.json().outcome.quarantineId, altered.id, 'under a new id');
+
+  // The vendor signs with a new key before alpha pinned it: held, then accepted once pinned.
+  const newKey = await generateNodeKey({ teamId: 'acme', name: 'ACME PSIRT 2027', email: VENDOR });
+  const newSigner = await loadNodeSigner(newKey.armoredPrivateKey);
+  const before = (await held()).length;
+  await reply(asked['vc-amber']!, await newSigner.clearSign(statementText('vc-amber', 'under investigation')));
+  const [wrongKey] = await quarantinedSince(before);
+  t.equal(wrongKey!.reason, 'wrong-key');
+  const pinned = await api(alpha, 'PATCH', '/vendors/acme', 'handler', {
+    publicKey: newKey.armoredPublicKey,
+    fingerprint: newKey.fingerprint,
+  });
+  t.equal(pinned.statusCode, 200, pinned.body);
+  const cli = await runCli(alpha, 'mail', 'accept', (wrongKey as unknown as Held).id);
+  t.equal(cli.code, 0, cli.stderr);
+  t.match(cli.stdout, /accepted\nfiled \(signed-reply\)/);
+  t.match((await caseView('vc-amber')).statements.at(-1), { status: 'under investigation', provenance: 'openpgp' });
+  const rejectCli = await runCli(alpha, 'mail', 'reject', (await held()).find((m) => m.state === 'quarantined')!.id, '--reason', 'junk');
+  t.equal(rejectCli.code, 0, rejectCli.stderr);
+  t.match(rejectCli.stdout, /rejected/);
+  const decisions = [
+    ...(await auditKinds(alpha, { kind: 'mail-quarantine-accepted' })),
+    ...(await auditKinds(alpha, { kind: 'mail-quarantine-rejected' })),
+  ];
+  t.same(
+    decisions.map((e) => e.decision),
+    ['allow', 'allow', 'deny', 'deny'],
+    'every decision audited',
+  );
+  t.match((await auditKinds(alpha, { kind: 'mail-quarantine-rejected' }))[0]!.details, {
+    quarantineId: unsigned.id,
+    why: 'not from the vendor',
+  });
 });

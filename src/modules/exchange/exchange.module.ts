@@ -120,7 +120,8 @@ export function createExchangeModule(deps: ExchangeModuleDeps): ExchangeModule {
   return {
     apiRoutes: async (api) => {
       const mailTest = (to: string, actor: string) => sendMailTest(deps, mailChannel, to, actor);
-      await api.register(exchangeApiRoutes, { inbox, mailQuarantine: createMailQuarantine(deps.db), mailTest });
+      const mailQuarantine = createMailQuarantine({ db: deps.db, clock: deps.clock, audit: deps.audit, intake: mail.intake });
+      await api.register(exchangeApiRoutes, { inbox, mailQuarantine, mailTest });
     },
     federationRoutes: async (fed) => {
       await fed.register(exchangeFederationRoutes, { inbox, bodyLimit: deps.config.bodyLimitBytes });
