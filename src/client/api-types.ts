@@ -6681,7 +6681,7 @@ export interface components {
              * @description RFC 3339 date-time with any offset (Z or ±hh:mm), year 0001-9999, seconds 00-59 (a leap second is refused). Times a person gives (an incident's firstSeen, lastSeen, systemChanges[].at, evidence[].collectedAt) are kept as written, offset and fraction included; times the node sets are UTC.
              */
             createdAt: string;
-            /** @description The outbox state of the message, when one was queued. */
+            /** @description The state of the question's message, when one was queued: the federation outbox's (node vendors) or the vendor mail outbox's (queued, handing-over, sent). */
             delivery: string | null;
             /** @enum {unknown} */
             direction: "sent" | "received";

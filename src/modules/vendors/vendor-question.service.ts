@@ -41,10 +41,11 @@ import { caseFacts, invalid, toWireQuestion, type VendorService } from './vendor
  * docs/federation-protocol.md §5.23, §5.24). Each question is decided by the pure rule in
  * policy/vendor-rules.ts and audited, allowed or not; it carries the case's fields for that vendor
  * only. A node vendor gets a signed `vendor.question` through the outbox; an e-mail vendor's
- * question waits for the e-mail channel (the `email` seam, ADR 0024).
+ * goes through the `email` port (vendor-mail.ts: signed mail from its own outbox, ADR 0024), or
+ * waits as `awaiting-email` while no outgoing mail channel is configured.
  */
 
-/** The seam for the signed e-mail channel (issue 17 part 5, built in parallel): queue a question inside the transaction. */
+/** The port to the signed e-mail channel (vendor-mail.ts): queue a question's mail inside the asking transaction. */
 export interface VendorEmailChannel {
   queueVendorQuestion(
     tx: Tx,
@@ -60,7 +61,7 @@ export interface VendorQuestionDeps {
   peers: Pick<PeerDirectory, 'find'>;
   exchange: Pick<Exchange, 'outbox'>;
   vendors: VendorService;
-  /** Absent until the e-mail channel exists: e-mail questions then wait as `awaiting-email`. */
+  /** Absent without an outgoing mail channel: e-mail questions then wait as `awaiting-email`. */
   email?: VendorEmailChannel;
   /** Wakes the vendor mailer after a question was queued by mail. */
   kickMail?: () => void;
