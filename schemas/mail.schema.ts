@@ -3,7 +3,7 @@ import { DateTimeSchema, named, UuidSchema } from './common.schema.js';
 
 /** The signed e-mail channel (ADR 0025): the mail quarantine, as handlers read it. */
 
-export const MAIL_QUARANTINE_STATES = ['quarantined', 'dismissed'] as const;
+export const MAIL_QUARANTINE_STATES = ['quarantined', 'dismissed', 'accepted', 'rejected'] as const;
 
 export const QuarantinedMailSchema = named(
   'QuarantinedMail',
@@ -23,8 +23,16 @@ export const QuarantinedMailSchema = named(
       }),
       sizeBytes: Type.Integer({ minimum: 0 }),
       sourceAddress: Type.Union([Type.String(), Type.Null()], { description: 'The address the mail came from (the SMTP client).' }),
-      state: Type.Enum(MAIL_QUARANTINE_STATES),
+      state: Type.Enum(MAIL_QUARANTINE_STATES, {
+        description:
+          'quarantined: waits for an admin; accepted: fed into the intake again (decisionNote: what became of it); rejected: never processed (decisionNote: why).',
+      }),
       receivedAt: DateTimeSchema,
+      decidedBy: Type.Union([Type.String(), Type.Null()], { description: 'The admin who accepted or rejected it.' }),
+      decidedAt: Type.Union([DateTimeSchema, Type.Null()]),
+      decisionNote: Type.Union([Type.String(), Type.Null()], {
+        description: 'Rejected: the reason given; accepted: what the intake did with it.',
+      }),
       raw: Type.Optional(Type.String({ description: 'The message exactly as received, base64; only when reading one mail.' })),
     },
     { additionalProperties: false },
@@ -49,6 +57,46 @@ export const QuarantinedMailListQuerySchema = Type.Object(
   { additionalProperties: false },
 );
 export type QuarantinedMailListQuery = Static<typeof QuarantinedMailListQuerySchema>;
+
+export const MailQuarantineRejectSchema = named(
+  'MailQuarantineReject',
+  Type.Object(
+    { reason: Type.String({ minLength: 1, maxLength: 2000, description: 'Why the mail is rejected; kept with it and audited.' }) },
+    { additionalProperties: false },
+  ),
+);
+export type MailQuarantineReject = Static<typeof MailQuarantineRejectSchema>;
+
+export const MailIntakeOutcomeSchema = named(
+  'MailIntakeOutcome',
+  Type.Object(
+    {
+      kind: Type.Enum(['filed', 'quarantined'], { description: 'filed: the intake took it; quarantined: it was held again.' }),
+      what: Type.Optional(
+        Type.String({
+          description: 'filed: message, receipt, human-report, unclaimed-mail (a bounce, a reply to a notification) or signed-reply.',
+        }),
+      ),
+      quarantineId: Type.Optional(UuidSchema),
+      reason: Type.Optional(Type.String({ description: 'quarantined: why, as in QuarantinedMail.reason.' })),
+      detail: Type.String(),
+    },
+    { additionalProperties: false },
+  ),
+);
+export type MailIntakeOutcome = Static<typeof MailIntakeOutcomeSchema>;
+
+export const MailQuarantineDecisionSchema = named(
+  'MailQuarantineDecision',
+  Type.Object(
+    {
+      mail: QuarantinedMailSchema,
+      outcome: Type.Union([MailIntakeOutcomeSchema, Type.Null()], { description: 'On acceptance: what the intake did with the mail.' }),
+    },
+    { additionalProperties: false },
+  ),
+);
+export type MailQuarantineDecision = Static<typeof MailQuarantineDecisionSchema>;
 
 export const MailTestSchema = named(
   'MailTest',

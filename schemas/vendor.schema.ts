@@ -144,7 +144,7 @@ export const CasePatchSchema = named(
 );
 export type CasePatch = Static<typeof CasePatchSchema>;
 
-export const QUESTION_STATES = ['queued', 'awaiting-email', 'received', 'answered'] as const;
+export const QUESTION_STATES = ['queued', 'awaiting-email', 'sent', 'refused', 'received', 'answered'] as const;
 export const VendorQuestionSchema = named(
   'VendorQuestion',
   Type.Object(
@@ -157,9 +157,12 @@ export const VendorQuestionSchema = named(
       channel: Type.Enum(['federation', 'email']),
       state: Type.Enum(QUESTION_STATES, {
         description:
-          'queued: in the outbox; awaiting-email: for the e-mail channel; received: a question to us; answered: we sent a statement.',
+          "queued: in the outbox (a node vendor) or the vendor mail outbox (an e-mail vendor); awaiting-email: waits for the e-mail channel to be configured; sent: its signed mail was handed to the mail server; refused: it waited for the e-mail channel and the rule refused it once the channel existed; received: a question to us; answered: a statement answered it (ours to the asker, or the e-mail vendor's signed reply).",
       }),
-      delivery: Type.Union([Type.String(), Type.Null()], { description: 'The outbox state of the message, when one was queued.' }),
+      delivery: Type.Union([Type.String(), Type.Null()], {
+        description:
+          "The state of the question's message, when one was queued: the federation outbox's (node vendors) or the vendor mail outbox's (queued, handing-over, sent).",
+      }),
       tlp: TlpSchema,
       question: Type.Object(
         {

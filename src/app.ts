@@ -25,7 +25,7 @@ import { createProfileService } from './modules/profile/profile.service.js';
 import { createSiteService } from './modules/sites/site.service.js';
 import { siteRoutes } from './modules/sites/site.routes.js';
 import { createAuditModule } from './modules/audit/audit.module.js';
-import { createExchangeModule, type ExchangeMail } from './modules/exchange/exchange.module.js';
+import { createExchangeModule, type ExchangeMail, type ExchangeModule } from './modules/exchange/exchange.module.js';
 import type { DeliveryWorker } from './modules/exchange/delivery-worker.js';
 import { createPeerClient } from './modules/exchange/peer-client.js';
 import { createFeedsModule, tryPullFromPeer, type FeedsModule } from './modules/feeds/feeds.module.js';
@@ -197,8 +197,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const audit = createAuditModule({ db, clock });
   // The audit log records erasures of personal data and legal holds (ADR 0013).
   const incidents = createIncidentService({ db, clock, config, audit: audit.log });
-  // What most modules take: the node's settings, database, clock, key and audit log.
-  const base = { config, db, clock, signer: deps.signer, audit: audit.log };
+  // What most modules take: the node's settings, database, clock, key, audit log and logger.
+  const base = { config, db, clock, signer: deps.signer, audit: audit.log, log: app.log };
   // Federation, in dependency order: peers (who the other teams are), the exchange (transport
   // only: it sees peers through its PeerKeyring port), then the domain modules that register
   // their document types with it (peers: key.rotation; sharing: reports, updates,
@@ -291,14 +291,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { outside, vendors } = wireOutsideParties({ ...base, incidents, exchange, sharing: sharing.service, peers: peers.directory });
   // Telling the sites (issue 19): notifications per site, and campaigns of many events filed per site.
   const notifications = wireNotifications({ ...base, incidents, sharing: sharing.service, mail: exchange.mail, log: app.log });
+  const mailers = [notifications.mailer, ...(vendors.mailer ? [vendors.mailer] : [])]; // the modules' own mail outboxes
   app.decorate('federation', {
     start: () => {
       exchange.start();
       anchoring.start();
-      notifications.mailer.start();
+      for (const mailer of mailers) mailer.start();
     },
     stop: async () => {
-      await notifications.mailer.stop();
+      await Promise.all(mailers.map((mailer) => mailer.stop()));
       await anchoring.stop();
       await exchange.stop();
     },
@@ -375,8 +376,12 @@ async function registerMetrics(app: FastifyInstance, deps: { metrics: MetricsMod
  * (ADR 0023), decided by the sharing policy like any disclosure; vendor coordination and CSAF
  * advisories (ADR 0024), whose vendor.question and vendor.statement documents the inbox takes.
  */
-function wireOutsideParties(deps: Parameters<typeof createOutsideModule>[0] & Parameters<typeof createVendorsModule>[0]) {
-  return { outside: createOutsideModule(deps), vendors: createVendorsModule(deps) };
+function wireOutsideParties(
+  deps: Parameters<typeof createOutsideModule>[0] &
+    Omit<Parameters<typeof createVendorsModule>[0], 'mail' | 'exchange'> & { exchange: ExchangeModule },
+) {
+  // Vendors without a node are asked by the exchange's signed e-mail channel; their replies come through its intake.
+  return { outside: createOutsideModule(deps), vendors: createVendorsModule({ ...deps, mail: deps.exchange.mail }) };
 }
 
 /** Telling the sites (issue 19, ADR 0026): mails by the exchange's channel, bounces and replies from its intake. */

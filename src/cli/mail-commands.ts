@@ -3,7 +3,8 @@ import { withNode } from './extra-commands.js';
 
 /**
  * The signed e-mail channel (ADR 0025) through the running node's API: `hikeshi mail test` sends
- * a signed test message, `hikeshi mail quarantine` lists the mail that was not filed.
+ * a signed test message, `hikeshi mail quarantine` lists the mail that was not filed, `hikeshi mail
+ * accept|reject` decides on one (admin).
  */
 interface Command {
   summary: string;
@@ -33,15 +34,32 @@ async function mailCommand(args: string[], out: (s: string) => void): Promise<vo
     for (const m of r.items) out(`${m.id}  ${m.receivedAt}  ${m.reason.padEnd(18)}  ${m.headerFrom ?? '-'}  ${m.detail}`);
     return;
   }
-  throw new UsageError(sub ? `unknown mail command "${sub}"` : 'mail test|quarantine');
+  if (sub === 'accept' || sub === 'reject') {
+    const { pos, values, base, token } = await withNode(rest, { reason: { type: 'string' } }, 1);
+    if (!pos[0]) throw new UsageError(`mail ${sub} <id>${sub === 'reject' ? ' --reason <why>' : ''}`);
+    if (sub === 'reject' && typeof values.reason !== 'string') throw new UsageError('mail reject <id> --reason <why>');
+    const path = `/api/v1/mail/quarantine/${encodeURIComponent(pos[0])}/${sub}`;
+    const r = (await requestNode(base, token, 'POST', path, sub === 'reject' ? { reason: values.reason } : undefined)) as {
+      mail: { id: string; state: string };
+      outcome: { kind: string; what?: string; quarantineId?: string; reason?: string; detail: string } | null;
+    };
+    out(`${r.mail.id}  ${r.mail.state}`);
+    if (r.outcome?.kind === 'filed') out(`filed (${r.outcome.what ?? '-'}): ${r.outcome.detail}`);
+    else if (r.outcome) out(`held again as ${r.outcome.quarantineId ?? '-'} (${r.outcome.reason ?? '-'}): ${r.outcome.detail}`);
+    return;
+  }
+  throw new UsageError(sub ? `unknown mail command "${sub}"` : 'mail test|quarantine|accept|reject');
 }
 
 export const mailCommands: Record<string, Command> = {
   mail: {
-    summary: 'the signed e-mail channel: send a test message, list quarantined mail (through the running node)',
+    summary: 'the signed e-mail channel: send a test message, list, accept or reject quarantined mail (through the running node)',
     help: `Usage:
   hikeshi mail test <address>    send a PGP/MIME signed test message through HIKESHI_SMTP_URL
   hikeshi mail quarantine        incoming mail that was not filed, newest first, with the reason
+  hikeshi mail accept <id>       (admin) feed a quarantined mail into the intake again, as if it had just arrived
+  hikeshi mail reject <id> --reason <why>
+                                 (admin) never process a quarantined mail; the reason is kept and audited
 
 ${CONFIG_FLAGS_HELP}`,
     run: mailCommand,

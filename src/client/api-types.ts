@@ -1367,6 +1367,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/mail/quarantine/{id}/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Accept a quarantined e-mail: it goes through the mail intake again, as if it had just arrived
+         * @description For a mail whose reason is gone (a peer or vendor key pinned since, an error of ours). It is filed, or held again under a new quarantine id with its reason (outcome). Audited (mail-quarantine-accepted); a mail is decided once.
+         */
+        post: operations["acceptQuarantinedMail"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/mail/quarantine/{id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Reject a quarantined e-mail: it is never processed; the reason is kept with it and audited */
+        post: operations["rejectQuarantinedMail"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/mail/test": {
         parameters: {
             query?: never;
@@ -4921,6 +4958,29 @@ export interface components {
             /** @description Why it is set or cleared (recorded in the audit log). */
             reason: string;
         };
+        MailIntakeOutcome: {
+            detail: string;
+            /**
+             * @description filed: the intake took it; quarantined: it was held again.
+             * @enum {unknown}
+             */
+            kind: "filed" | "quarantined";
+            /** Format: uuid */
+            quarantineId?: string;
+            /** @description quarantined: why, as in QuarantinedMail.reason. */
+            reason?: string;
+            /** @description filed: message, receipt, human-report, unclaimed-mail (a bounce, a reply to a notification) or signed-reply. */
+            what?: string;
+        };
+        MailQuarantineDecision: {
+            mail: components["schemas"]["QuarantinedMail"];
+            /** @description On acceptance: what the intake did with the mail. */
+            outcome: components["schemas"]["MailIntakeOutcome"] | null;
+        };
+        MailQuarantineReject: {
+            /** @description Why the mail is rejected; kept with it and audited. */
+            reason: string;
+        };
         MailTest: {
             /** @description Where the test message goes. */
             to: string;
@@ -5594,6 +5654,11 @@ export interface components {
             receipt: components["schemas"]["SignedReceipt"] | null;
         };
         QuarantinedMail: {
+            decidedAt: string | null;
+            /** @description The admin who accepted or rejected it. */
+            decidedBy: string | null;
+            /** @description Rejected: the reason given; accepted: what the intake did with it. */
+            decisionNote: string | null;
             detail: string;
             /** @description The SMTP envelope sender (MAIL FROM), unverified. */
             envelopeFrom: string | null;
@@ -5617,8 +5682,11 @@ export interface components {
             sizeBytes: number;
             /** @description The address the mail came from (the SMTP client). */
             sourceAddress: string | null;
-            /** @enum {unknown} */
-            state: "quarantined" | "dismissed";
+            /**
+             * @description quarantined: waits for an admin; accepted: fed into the intake again (decisionNote: what became of it); rejected: never processed (decisionNote: why).
+             * @enum {unknown}
+             */
+            state: "quarantined" | "dismissed" | "accepted" | "rejected";
         };
         QuarantinedMailPage: {
             items: components["schemas"]["QuarantinedMail"][];
@@ -6636,7 +6704,7 @@ export interface components {
              * @description RFC 3339 date-time with any offset (Z or ±hh:mm), year 0001-9999, seconds 00-59 (a leap second is refused). Times a person gives (an incident's firstSeen, lastSeen, systemChanges[].at, evidence[].collectedAt) are kept as written, offset and fraction included; times the node sets are UTC.
              */
             createdAt: string;
-            /** @description The outbox state of the message, when one was queued. */
+            /** @description The state of the question's message, when one was queued: the federation outbox's (node vendors) or the vendor mail outbox's (queued, handing-over, sent). */
             delivery: string | null;
             /** @enum {unknown} */
             direction: "sent" | "received";
@@ -6654,10 +6722,10 @@ export interface components {
                 title: string;
             };
             /**
-             * @description queued: in the outbox; awaiting-email: for the e-mail channel; received: a question to us; answered: we sent a statement.
+             * @description queued: in the outbox (a node vendor) or the vendor mail outbox (an e-mail vendor); awaiting-email: waits for the e-mail channel to be configured; sent: its signed mail was handed to the mail server; refused: it waited for the e-mail channel and the rule refused it once the channel existed; received: a question to us; answered: a statement answered it (ours to the asker, or the e-mail vendor's signed reply).
              * @enum {unknown}
              */
-            state: "queued" | "awaiting-email" | "received" | "answered";
+            state: "queued" | "awaiting-email" | "sent" | "refused" | "received" | "answered";
             /**
              * @description Traffic Light Protocol 2.0 label (FIRST).
              * @enum {unknown}
@@ -10075,7 +10143,7 @@ export interface operations {
             query?: {
                 cursor?: string;
                 limit?: number;
-                state?: "quarantined" | "dismissed";
+                state?: "quarantined" | "dismissed" | "accepted" | "rejected";
             };
             header?: never;
             path?: never;
@@ -10125,6 +10193,70 @@ export interface operations {
             401: components["responses"]["Problem"];
             403: components["responses"]["Problem"];
             404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    acceptQuarantinedMail: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MailQuarantineDecision"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    rejectQuarantinedMail: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MailQuarantineReject"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MailQuarantineDecision"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
             413: components["responses"]["Problem"];
             415: components["responses"]["Problem"];
             500: components["responses"]["Problem"];

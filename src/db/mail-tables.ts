@@ -18,6 +18,10 @@ export interface QuarantinedMailTable {
   source_address: string | null;
   state: ColumnType<string, string | undefined, string>;
   received_at: Timestamp;
+  /** Migration 0035: an admin's acceptance or rejection. */
+  decided_by: ColumnType<string | null, string | null | undefined, string | null>;
+  decided_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  decision_note: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** A report a person wrote and mailed, and the incident it was filed as. */

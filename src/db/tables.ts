@@ -14,7 +14,14 @@ import type { ContactCacheTable } from './contact-tables.js';
 import type { FormatPullCursorTable, ImportedObjectTable } from './format-tables.js';
 import type { IncidentCorrectionAckTable, IncidentCorrectionTable } from './correction-tables.js';
 import type { IncidentSignedProvenanceTable, RelayTable } from './relay-tables.js';
-import type { CsafAdvisoryTable, VendorQuestionTable, VendorStatementTable, VendorTable, VulnerabilityCaseTable } from './vendor-tables.js';
+import type {
+  CsafAdvisoryTable,
+  VendorMailOutboxTable,
+  VendorQuestionTable,
+  VendorStatementTable,
+  VendorTable,
+  VulnerabilityCaseTable,
+} from './vendor-tables.js';
 import type { LawEnforcementPackageTable, LawEnforcementRequestTable, PressStatementTable } from './outside-tables.js';
 import type { CounterMeasureTable, NotificationOutboxTable, SiteContactTable, SiteNotificationTable } from './notification-tables.js';
 import type { MailReportTable, QuarantinedMailTable } from './mail-tables.js';
@@ -351,6 +358,8 @@ export interface DatabaseSchema {
   vendor_question: VendorQuestionTable;
   vendor_statement: VendorStatementTable;
   csaf_advisory: CsafAdvisoryTable;
+  // Vendor questions by signed e-mail (migration 0034).
+  vendor_mail_outbox: VendorMailOutboxTable;
   law_enforcement_request: LawEnforcementRequestTable;
   law_enforcement_package: LawEnforcementPackageTable;
   press_statement: PressStatementTable;

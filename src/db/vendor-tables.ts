@@ -79,3 +79,19 @@ export interface CsafAdvisoryTable {
   created_at: Timestamp;
   updated_at: Timestamp;
 }
+
+/** The vendor questions' own mail outbox (migration 0034). */
+export interface VendorMailOutboxTable {
+  question_id: string;
+  state: string;
+  envelope_from: string;
+  envelope_to: string;
+  raw: string;
+  encrypted: boolean;
+  attempts: ColumnType<number, number | undefined, number>;
+  next_attempt_at: Timestamp;
+  last_error: string | null;
+  send_uncertain: ColumnType<boolean, boolean | undefined, boolean>;
+  queued_at: Timestamp;
+  sent_at: Timestamp | null;
+}

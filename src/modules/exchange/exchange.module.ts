@@ -120,7 +120,8 @@ export function createExchangeModule(deps: ExchangeModuleDeps): ExchangeModule {
   return {
     apiRoutes: async (api) => {
       const mailTest = (to: string, actor: string) => sendMailTest(deps, mailChannel, to, actor);
-      await api.register(exchangeApiRoutes, { inbox, mailQuarantine: createMailQuarantine(deps.db), mailTest });
+      const mailQuarantine = createMailQuarantine({ db: deps.db, clock: deps.clock, audit: deps.audit, intake: mail.intake });
+      await api.register(exchangeApiRoutes, { inbox, mailQuarantine, mailTest });
     },
     federationRoutes: async (fed) => {
       await fed.register(exchangeFederationRoutes, { inbox, bodyLimit: deps.config.bodyLimitBytes });
@@ -210,10 +211,13 @@ export {
   type HumanReportHandler,
   type MailIntake,
   type MailOutcome,
+  type SignedReply,
+  type SignedReplyHandler,
   type UnclaimedMail,
   type UnclaimedMailHandler,
 } from './mail-intake.service.js';
-export { MailSendError, mailNeedsEncryption, type MailChannel, type MailSender } from './mail-outgoing.js';
+export { composeSignedTextMail, MailSendError, mailNeedsEncryption, type MailChannel, type MailSender } from './mail-outgoing.js';
+export { createMailHandOver, type MailHandOver, type MailOutboxStore } from './mail-hand-over.js';
 // The PGP/MIME framing, for modules that mail people rather than peers (site notifications, ADR 0026).
 export {
   addressOf,

@@ -17,6 +17,8 @@ import { principalOf, requireRole } from '../../http/auth.js';
 import { documentedBodyOnly, keepJsonBodiesAsText } from '../../http/raw-json-body.js';
 import type { Inbox } from './inbox.service.js';
 import {
+  MailQuarantineDecisionSchema,
+  MailQuarantineRejectSchema,
   MailTestResultSchema,
   MailTestSchema,
   QuarantinedMailListQuerySchema,
@@ -96,6 +98,39 @@ export const exchangeApiRoutes: FastifyPluginAsyncTypebox<{
       },
     },
     async (request) => mailQuarantine.get(request.params.id),
+  );
+
+  app.post(
+    '/mail/quarantine/:id/accept',
+    {
+      preHandler: requireRole('admin'),
+      schema: {
+        tags: ['shares'],
+        operationId: 'acceptQuarantinedMail',
+        summary: 'Accept a quarantined e-mail: it goes through the mail intake again, as if it had just arrived',
+        description:
+          'For a mail whose reason is gone (a peer or vendor key pinned since, an error of ours). It is filed, or held again under a new quarantine id with its reason (outcome). Audited (mail-quarantine-accepted); a mail is decided once.',
+        params: QuarantineIdParamsSchema,
+        response: { 200: MailQuarantineDecisionSchema, ...conflictResponses },
+      },
+    },
+    async (request) => mailQuarantine.accept(request.params.id, principalOf(request).subject),
+  );
+
+  app.post(
+    '/mail/quarantine/:id/reject',
+    {
+      preHandler: requireRole('admin'),
+      schema: {
+        tags: ['shares'],
+        operationId: 'rejectQuarantinedMail',
+        summary: 'Reject a quarantined e-mail: it is never processed; the reason is kept with it and audited',
+        params: QuarantineIdParamsSchema,
+        body: MailQuarantineRejectSchema,
+        response: { 200: MailQuarantineDecisionSchema, ...conflictResponses },
+      },
+    },
+    async (request) => mailQuarantine.reject(request.params.id, request.body.reason, principalOf(request).subject),
   );
 
   app.get(

@@ -9,6 +9,7 @@ import {
   verifyClearSigned,
   verifyDetachedBytes,
   type NodeSigner,
+  type PeerKey,
 } from '../../crypto/index.js';
 import type { Db } from '../../db/database.js';
 import { ProblemError } from '../../http/problem.js';
@@ -75,11 +76,33 @@ export interface UnclaimedMail {
   heldReason: string;
 }
 
+/**
+ * A signed reply from a correspondent who is not a peer (a vendor's statement, ADR 0024), once
+ * its signature verified against the key the handler named.
+ */
+export interface SignedReply {
+  /** The signed text (the clear-signed block's text, or the PGP/MIME text part). */
+  text: string;
+  /** What the signature covers, kept as evidence: the clear-signed block, or the signed MIME part and the detached signature. */
+  signedText: string;
+  signerFingerprint: string;
+  encrypted: boolean;
+}
+
+/**
+ * Recognises a reply to something a module mailed (by In-Reply-To or References): answers the key
+ * that must have signed it and what to do with it once it verified, or null to leave the mail to
+ * the exchange. `accept` throwing a ProblemError quarantines the mail with its code as reason.
+ */
+export type SignedReplyHandler = (
+  headers: Map<string, string>,
+) => Promise<{ label: string; key: PeerKey; accept(reply: SignedReply): Promise<{ detail: string }> } | null>;
+
 /** Takes an unclaimed mail it recognises (answers what it did, ids only) or answers null to leave it to the quarantine. */
 export type UnclaimedMailHandler = (mail: UnclaimedMail) => Promise<{ detail: string } | null>;
 
 export type MailOutcome =
-  | { kind: 'filed'; what: 'message' | 'receipt' | 'human-report' | 'unclaimed-mail'; detail: string }
+  | { kind: 'filed'; what: 'message' | 'receipt' | 'human-report' | 'unclaimed-mail' | 'signed-reply'; detail: string }
   | { kind: 'quarantined'; id: string; reason: string; detail: string }
   /** Not kept: the mail server is told to try later (the quarantine is full). */
   | { kind: 'deferred'; detail: string };
@@ -89,6 +112,8 @@ export interface MailIntake {
   onHumanReport(handler: HumanReportHandler): void;
   /** Registers a handler offered every mail before it is quarantined (in registration order). */
   onUnclaimedMail(handler: UnclaimedMailHandler): void;
+  /** Registers a handler asked, before anything else, whether a mail is a signed reply it waits for. */
+  onSignedReply(handler: SignedReplyHandler): void;
 }
 
 export interface MailIntakeDeps {
@@ -119,11 +144,17 @@ class Held extends Error {
   }
 }
 
+type Correspondent = NonNullable<Awaited<ReturnType<SignedReplyHandler>>>;
+
 interface Context {
   peer: ExchangePeer | null;
+  /** A reply a module recognised: its key, not a peer's, must have signed it. */
+  correspondent: Correspondent | null;
   subject: string;
   messageId: string | null;
   encrypted: boolean;
+  /** The verified PGP/MIME signed part, its signature and the signing key. */
+  signed?: { part: string; signature: string; fingerprint: string };
 }
 
 const CLEARSIGNED = /-----BEGIN PGP SIGNED MESSAGE-----[\s\S]*?-----END PGP SIGNATURE-----/;
@@ -151,18 +182,26 @@ async function signedPart(deps: MailIntakeDeps, entity: MimeEntity, ctx: Context
   if (parts.length !== 2) throw new Held('malformed-mime', 'a multipart/signed message has exactly two parts');
   const signature = decodedBody(parseEntity(parts[1]!)).toString('latin1');
   const issuer = await detachedSignatureIssuer(signature);
-  if (!ctx.peer) throw new Held('unknown-sender', 'the From address is not the e-mail address of a peer', issuer);
-  if (ctx.peer.status !== 'active') throw new Held('peer-not-active', `peer "${ctx.peer.teamId}" is ${ctx.peer.status} here`, issuer);
-  const verdict = await verifyDetachedBytes(Buffer.from(parts[0]!, 'latin1'), signature, await deps.peers.keyOf(ctx.peer), deps.clock());
+  const signer = await expectedSigner(deps, ctx, issuer);
+  const verdict = await verifyDetachedBytes(Buffer.from(parts[0]!, 'latin1'), signature, signer.key, deps.clock());
   if (!verdict.ok) {
     const reason = verdict.reason === 'wrong-key' ? 'wrong-key' : verdict.reason === 'malformed' ? 'signature-malformed' : 'bad-signature';
     throw new Held(
       reason,
-      `the PGP/MIME signature does not verify against the key pinned for "${ctx.peer.teamId}" (${verdict.reason})`,
+      `the PGP/MIME signature does not verify against the key pinned for "${signer.label}" (${verdict.reason})`,
       issuer,
     );
   }
+  ctx.signed = { part: parts[0]!, signature, fingerprint: verdict.signingKeyFingerprint };
   return parseEntity(parts[0]!);
+}
+
+/** The key that must have signed the mail: a recognised reply's correspondent's, else the sender peer's. */
+async function expectedSigner(deps: MailIntakeDeps, ctx: Context, issuer: string | null = null): Promise<{ key: PeerKey; label: string }> {
+  if (ctx.correspondent) return { key: ctx.correspondent.key, label: ctx.correspondent.label };
+  if (!ctx.peer) throw new Held('unknown-sender', 'the From address is not the e-mail address of a peer', issuer);
+  if (ctx.peer.status !== 'active') throw new Held('peer-not-active', `peer "${ctx.peer.teamId}" is ${ctx.peer.status} here`, issuer);
+  return { key: await deps.peers.keyOf(ctx.peer), label: ctx.peer.teamId };
 }
 
 /** The receipt of a message that came by mail goes back by mail, signed. */
@@ -209,10 +248,64 @@ async function offerUnclaimed(
   return null;
 }
 
-export function createMailIntake(deps: MailIntakeDeps): MailIntake {
+/** Keeps a mail whole in the quarantine with its reason, audited; defers it when the quarantine is full. */
+async function hold(
+  deps: MailIntakeDeps,
+  held: Held,
+  raw: Buffer,
+  meta: { envelopeFrom: string | null; source: string | null },
+  headerFrom: string | null,
+  messageId: string | null,
+): Promise<MailOutcome> {
   const { db, clock, audit, log } = deps;
+  const totals = await quarantinedMailTotals(db);
+  const id = randomUUID();
+  if (totals.count >= MAIL_QUARANTINE_BOUNDS.messages || totals.bytes + raw.length > MAIL_QUARANTINE_BOUNDS.bytes) {
+    await audit.append(db, {
+      kind: 'mail-refused',
+      actor: headerFrom ?? meta.envelopeFrom ?? 'unknown',
+      decision: 'deny',
+      details: { reason: 'quarantine-full', held: held.reason, sizeBytes: raw.length },
+    });
+    return { kind: 'deferred', detail: 'the mail quarantine is full; try later' };
+  }
+  await insertQuarantinedMail(db, {
+    id,
+    envelopeFrom: meta.envelopeFrom?.slice(0, 320) ?? null,
+    headerFrom: headerFrom?.slice(0, 320) ?? null,
+    messageId: messageId?.slice(0, 998) ?? null,
+    reason: held.reason.slice(0, 64),
+    detail: held.detail.slice(0, 1000),
+    issuerFingerprint: held.issuer?.slice(0, 40) ?? null,
+    raw: raw.toString('base64'),
+    sizeBytes: raw.length,
+    sourceAddress: meta.source?.slice(0, 64) ?? null,
+    at: clock(),
+  });
+  await audit.append(db, {
+    kind: 'mail-quarantined',
+    actor: headerFrom ?? meta.envelopeFrom ?? 'unknown',
+    decision: 'deny',
+    details: { quarantineId: id, reason: held.reason, detail: held.detail.slice(0, 300), issuer: held.issuer, sizeBytes: raw.length },
+  });
+  log.info({ quarantineId: id, reason: held.reason, sizeBytes: raw.length }, 'mail quarantined');
+  return { kind: 'quarantined', id, reason: held.reason, detail: held.detail };
+}
+
+/** The first registered handler that recognises the mail as a reply it waits for. */
+async function correspondentOf(handlers: SignedReplyHandler[], headers: Map<string, string>): Promise<Correspondent | null> {
+  for (const handler of handlers) {
+    const found = await handler(headers);
+    if (found) return found;
+  }
+  return null;
+}
+
+export function createMailIntake(deps: MailIntakeDeps): MailIntake {
+  const { db, clock, log } = deps;
   let humanReports: HumanReportHandler | null = null;
   const unclaimedHandlers: UnclaimedMailHandler[] = [];
+  const replyHandlers: SignedReplyHandler[] = [];
 
   async function envelope(peer: ExchangePeer, text: string, ctx: Context): Promise<MailOutcome> {
     let document: { type?: unknown; from?: unknown } = {};
@@ -255,6 +348,17 @@ export function createMailIntake(deps: MailIntakeDeps): MailIntake {
     return { kind: 'filed', what: 'human-report', detail: `${filed.created ? 'filed as' : 'already filed as'} ${filed.ref}` };
   }
 
+  /** A verified reply to its module; a refusal there quarantines the mail with the problem's code. */
+  async function reply(correspondent: Correspondent, signed: SignedReply): Promise<MailOutcome> {
+    try {
+      return { kind: 'filed', what: 'signed-reply', detail: (await correspondent.accept(signed)).detail };
+    } catch (err) {
+      if (err instanceof ProblemError)
+        throw new Held(err.code, `${correspondent.label} refused the reply: ${err.detail ?? err.message}`.slice(0, 1000));
+      throw err;
+    }
+  }
+
   async function decide(entity: MimeEntity, raw: string, ctx: Context): Promise<MailOutcome> {
     let type = contentTypeOf(entity).type;
     if (type === 'multipart/encrypted') {
@@ -264,6 +368,17 @@ export function createMailIntake(deps: MailIntakeDeps): MailIntake {
     }
     if (type === 'multipart/signed') {
       const content = await signedPart(deps, entity, ctx);
+      if (ctx.correspondent) {
+        if (contentTypeOf(content).type === 'application/json') throw new Held('not-accepted', 'a reply carries a text, not a document');
+        const { part, signature, fingerprint } = ctx.signed!;
+        const text = ((await simpleParser(Buffer.from(part, 'latin1'))).text ?? '').slice(0, 200_000);
+        return reply(ctx.correspondent, {
+          text,
+          signedText: `${part}\r\n${signature}`,
+          signerFingerprint: fingerprint,
+          encrypted: ctx.encrypted,
+        });
+      }
       const peer = ctx.peer!;
       if (contentTypeOf(content).type === 'application/json') return envelope(peer, decodedBody(content).toString('utf8'), ctx);
       const parsed = await simpleParser(
@@ -280,52 +395,14 @@ export function createMailIntake(deps: MailIntakeDeps): MailIntake {
     );
     const block = CLEARSIGNED.exec(parsed.text ?? '')?.[0];
     if (!block) throw new Held('unsigned', 'the message carries no OpenPGP signature (neither PGP/MIME nor clear-signed)');
-    if (!ctx.peer) throw new Held('unknown-sender', 'the From address is not the e-mail address of a peer');
-    if (ctx.peer.status !== 'active') throw new Held('peer-not-active', `peer "${ctx.peer.teamId}" is ${ctx.peer.status} here`);
-    const verdict = await verifyClearSigned(block, await deps.peers.keyOf(ctx.peer), { now: clock(), maxLength: MAX_MAILED_TEXT });
-    if (!verdict.ok) throw clearSignedHeld(verdict.reason, ctx.peer.teamId);
-    return human(ctx.peer, verdict.text, verdict.signingKeyFingerprint, ctx);
-  }
-
-  async function hold(
-    held: Held,
-    raw: Buffer,
-    meta: { envelopeFrom: string | null; source: string | null },
-    headerFrom: string | null,
-    messageId: string | null,
-  ): Promise<MailOutcome> {
-    const totals = await quarantinedMailTotals(db);
-    const id = randomUUID();
-    if (totals.count >= MAIL_QUARANTINE_BOUNDS.messages || totals.bytes + raw.length > MAIL_QUARANTINE_BOUNDS.bytes) {
-      await audit.append(db, {
-        kind: 'mail-refused',
-        actor: headerFrom ?? meta.envelopeFrom ?? 'unknown',
-        decision: 'deny',
-        details: { reason: 'quarantine-full', held: held.reason, sizeBytes: raw.length },
-      });
-      return { kind: 'deferred', detail: 'the mail quarantine is full; try later' };
+    const signer = await expectedSigner(deps, ctx);
+    const verdict = await verifyClearSigned(block, signer.key, { now: clock(), maxLength: MAX_MAILED_TEXT });
+    if (!verdict.ok) throw clearSignedHeld(verdict.reason, signer.label);
+    if (ctx.correspondent) {
+      const signed = { text: verdict.text, signedText: block, signerFingerprint: verdict.signingKeyFingerprint, encrypted: ctx.encrypted };
+      return reply(ctx.correspondent, signed);
     }
-    await insertQuarantinedMail(db, {
-      id,
-      envelopeFrom: meta.envelopeFrom?.slice(0, 320) ?? null,
-      headerFrom: headerFrom?.slice(0, 320) ?? null,
-      messageId: messageId?.slice(0, 998) ?? null,
-      reason: held.reason.slice(0, 64),
-      detail: held.detail.slice(0, 1000),
-      issuerFingerprint: held.issuer?.slice(0, 40) ?? null,
-      raw: raw.toString('base64'),
-      sizeBytes: raw.length,
-      sourceAddress: meta.source?.slice(0, 64) ?? null,
-      at: clock(),
-    });
-    await audit.append(db, {
-      kind: 'mail-quarantined',
-      actor: headerFrom ?? meta.envelopeFrom ?? 'unknown',
-      decision: 'deny',
-      details: { quarantineId: id, reason: held.reason, detail: held.detail.slice(0, 300), issuer: held.issuer, sizeBytes: raw.length },
-    });
-    log.info({ quarantineId: id, reason: held.reason, sizeBytes: raw.length }, 'mail quarantined');
-    return { kind: 'quarantined', id, reason: held.reason, detail: held.detail };
+    return human(ctx.peer!, verdict.text, verdict.signingKeyFingerprint, ctx);
   }
 
   return {
@@ -335,29 +412,42 @@ export function createMailIntake(deps: MailIntakeDeps): MailIntake {
     onUnclaimedMail(handler) {
       unclaimedHandlers.push(handler);
     },
+    onSignedReply(handler) {
+      replyHandlers.push(handler);
+    },
     async receive(raw, meta) {
       const offer = (held: Held, top: MimeEntity | null) => offerUnclaimed(unclaimedHandlers, log, held, raw, top, meta.envelopeFrom);
       let headerFrom: string | null = null;
       let messageId: string | null = null;
       let top: MimeEntity | null = null;
+      let correspondent: Correspondent | null = null;
       try {
         if (raw.length > deps.maxMessageBytes) throw new Held('too-large', `the message is larger than ${deps.maxMessageBytes} bytes`);
         const text = canonicalLines(raw.toString('latin1'));
         const entity = (top = parseEntity(text));
         headerFrom = addressOf(entity.headers.get('from'));
         messageId = entity.headers.get('message-id') ?? null;
-        const peer = headerFrom ? await deps.peers.findByEmail(db, headerFrom) : null;
-        const ctx: Context = { peer, subject: (entity.headers.get('subject') ?? '').slice(0, 300), messageId, encrypted: false };
+        correspondent = await correspondentOf(replyHandlers, entity.headers);
+        const peer = headerFrom && !correspondent ? await deps.peers.findByEmail(db, headerFrom) : null;
+        const ctx: Context = {
+          peer,
+          correspondent,
+          subject: (entity.headers.get('subject') ?? '').slice(0, 300),
+          messageId,
+          encrypted: false,
+        };
         const outcome = await decide(entity, text, ctx);
         if (outcome.kind === 'filed') log.info({ peer: peer?.teamId, what: outcome.what }, 'mail filed');
         return outcome;
       } catch (err) {
         // A mail another module recognises (a bounce, a reply to a site notification) is not held.
-        if (err instanceof Held) return (await offer(err, top)) ?? hold(err, raw, meta, headerFrom, messageId);
-        if (err instanceof MimeError) return hold(new Held('malformed-mime', err.message), raw, meta, headerFrom, messageId);
+        // A reply a module recognised and that fails is held as it is: no other module's to take.
+        if (err instanceof Held) return (correspondent ? null : await offer(err, top)) ?? hold(deps, err, raw, meta, headerFrom, messageId);
+        if (err instanceof MimeError) return hold(deps, new Held('malformed-mime', err.message), raw, meta, headerFrom, messageId);
         // An error of ours: the mail is kept all the same, and the log says what went wrong (never the content).
         log.error({ err }, 'mail intake failed');
         return hold(
+          deps,
           new Held('internal-error', 'the node could not process this mail; it is kept for a handler'),
           raw,
           meta,

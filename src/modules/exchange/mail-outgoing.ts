@@ -92,3 +92,31 @@ export async function composeEnvelopeMail(
   if (encryptTo) entity = encryptedEntity(await sealForRecipient(entity, encryptTo));
   return mailMessage(entity, headers);
 }
+
+/** 76-character base64 lines: any text (Japanese too) travels 7-bit clean. */
+function base64Body(text: string): string {
+  return (
+    Buffer.from(text.replace(/\r?\n/g, '\n'), 'utf8')
+      .toString('base64')
+      .match(/.{1,76}/g) ?? []
+  ).join('\r\n');
+}
+
+/**
+ * A text a person reads, as mail (site notifications, ADR 0026; vendor questions, ADR 0024): a
+ * PGP/MIME signed text/plain part (RFC 3156), the node key's detached signature over it, and,
+ * with `encryptTo`, the whole signed entity encrypted to that key. The caller picks the
+ * Message-ID before the hand-over, so a bounce or a reply finds what the mail was.
+ */
+export async function composeSignedTextMail(
+  signer: Pick<NodeSigner, 'signDetached'>,
+  headers: { from: string; to: string; subject: string; date: Date; messageId: string },
+  text: string,
+  encryptTo: PeerKey | null,
+): Promise<string> {
+  const part = ['Content-Type: text/plain; charset=utf-8', 'Content-Transfer-Encoding: base64', '', base64Body(text)].join('\r\n');
+  const signature = await signer.signDetached(part);
+  let entity = signedEntity(part, signature, await micalgOf(signature));
+  if (encryptTo) entity = encryptedEntity(await sealForRecipient(entity, encryptTo));
+  return mailMessage(entity, headers);
+}

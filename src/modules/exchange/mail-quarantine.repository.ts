@@ -1,6 +1,7 @@
 import { sql, type Selectable } from 'kysely';
 import type { QuarantinedMailTable } from '../../db/mail-tables.js';
 import type { DbOrTx } from '../../db/database.js';
+import type { MAIL_QUARANTINE_STATES } from '../../../schemas/mail.schema.js';
 
 /** SQL of the mail quarantine (quarantined_mail): incoming mail that could not be filed, kept whole. */
 
@@ -16,8 +17,11 @@ export interface QuarantinedMailRow {
   raw: string;
   sizeBytes: number;
   sourceAddress: string | null;
-  state: 'quarantined' | 'dismissed';
+  state: (typeof MAIL_QUARANTINE_STATES)[number];
   receivedAt: string;
+  decidedBy: string | null;
+  decidedAt: string | null;
+  decisionNote: string | null;
 }
 
 /** A row as Kysely selects it (the table's type, db/mail-tables.ts). */
@@ -37,9 +41,14 @@ const toRow = (r: Raw): QuarantinedMailRow => ({
   sourceAddress: r.source_address,
   state: r.state as QuarantinedMailRow['state'],
   receivedAt: new Date(r.received_at).toISOString(),
+  decidedBy: r.decided_by,
+  decidedAt: r.decided_at ? new Date(r.decided_at).toISOString() : null,
+  decisionNote: r.decision_note,
 });
 
-export type NewQuarantinedMail = Omit<QuarantinedMailRow, 'seq' | 'state' | 'receivedAt'> & { at: Date };
+export type NewQuarantinedMail = Omit<QuarantinedMailRow, 'seq' | 'state' | 'receivedAt' | 'decidedBy' | 'decidedAt' | 'decisionNote'> & {
+  at: Date;
+};
 
 export async function insertQuarantinedMail(db: DbOrTx, row: NewQuarantinedMail): Promise<void> {
   await db
@@ -84,4 +93,37 @@ export async function listQuarantinedMail(
 export async function findQuarantinedMail(db: DbOrTx, id: string): Promise<QuarantinedMailRow | null> {
   const row = await db.selectFrom('quarantined_mail').selectAll().where('id', '=', id).executeTakeFirst();
   return row ? toRow(row) : null;
+}
+
+/** Decides a mail still quarantined (conditional: false when it was decided already). */
+export async function decideQuarantinedMail(
+  db: DbOrTx,
+  id: string,
+  decision: { state: 'accepted' | 'rejected'; by: string; at: Date; note: string | null },
+): Promise<boolean> {
+  const result = await db
+    .updateTable('quarantined_mail')
+    .set({ state: decision.state, decided_by: decision.by, decided_at: decision.at, decision_note: decision.note })
+    .where('id', '=', id)
+    .where('state', '=', 'quarantined')
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
+/** What became of an accepted mail. */
+export async function noteQuarantinedMail(db: DbOrTx, id: string, note: string): Promise<void> {
+  await db
+    .updateTable('quarantined_mail')
+    .set({ decision_note: note.slice(0, 2000) })
+    .where('id', '=', id)
+    .execute();
+}
+
+/** An acceptance undone (the intake could not keep the mail: the quarantine was full again). */
+export async function undecideQuarantinedMail(db: DbOrTx, id: string): Promise<void> {
+  await db
+    .updateTable('quarantined_mail')
+    .set({ state: 'quarantined', decided_by: null, decided_at: null, decision_note: null })
+    .where('id', '=', id)
+    .execute();
 }

@@ -16,7 +16,10 @@ import type {
 import type { AuditLog } from '../audit/audit.module.js';
 import type { Exchange, InboxOutcome } from '../exchange/exchange.module.js';
 import type { PeerDirectory } from '../peers/peers.module.js';
-import { decideVendorQuestion, decideVendorStatement, vendorQuestionContent } from '../policy/index.js';
+import type { SignedReply } from '../exchange/exchange.module.js';
+import { decideVendorQuestion, vendorQuestionContent } from '../policy/index.js';
+import { sendWaitingQuestions } from './vendor-question-mail.js';
+import { fileStatement, recordMailedStatement, refuseStatement } from './vendor-statement-filing.js';
 import { parseStatementText } from './statement-text.js';
 import { receiveQuestion, receiveStatement } from './vendor-question-intake.js';
 import {
@@ -30,6 +33,7 @@ import {
   type QuestionRecord,
   type VendorRecord,
 } from './vendor.repository.js';
+import { vendorMailState } from './vendor-mail.repository.js';
 import { caseFacts, invalid, toWireQuestion, type VendorService } from './vendor.service.js';
 
 /**
@@ -37,14 +41,15 @@ import { caseFacts, invalid, toWireQuestion, type VendorService } from './vendor
  * docs/federation-protocol.md §5.23, §5.24). Each question is decided by the pure rule in
  * policy/vendor-rules.ts and audited, allowed or not; it carries the case's fields for that vendor
  * only. A node vendor gets a signed `vendor.question` through the outbox; an e-mail vendor's
- * question waits for the e-mail channel (the `email` seam, ADR 0024).
+ * goes through the `email` port (vendor-mail.ts: signed mail from its own outbox, ADR 0024), or
+ * waits as `awaiting-email` while no outgoing mail channel is configured.
  */
 
-/** The seam for the signed e-mail channel (issue 17 part 5, built in parallel): queue a question inside the transaction. */
+/** The port to the signed e-mail channel (vendor-mail.ts): queue a question's mail inside the asking transaction. */
 export interface VendorEmailChannel {
   queueVendorQuestion(
     tx: Tx,
-    message: { to: string; fingerprint: string; tlp: Tlp; question: VendorQuestionDocument['body'] },
+    message: { to: string; fingerprint: string; publicKey: string; tlp: Tlp; question: VendorQuestionDocument['body'] },
   ): Promise<{ messageId: string }>;
 }
 
@@ -56,13 +61,15 @@ export interface VendorQuestionDeps {
   peers: Pick<PeerDirectory, 'find'>;
   exchange: Pick<Exchange, 'outbox'>;
   vendors: VendorService;
-  /** Absent until the e-mail channel exists: e-mail questions then wait as `awaiting-email`. */
+  /** Absent without an outgoing mail channel: e-mail questions then wait as `awaiting-email`. */
   email?: VendorEmailChannel;
+  /** Wakes the vendor mailer after a question was queued by mail. */
+  kickMail?: () => void;
 }
 
 /** The steps of asking and recording, each with the deps it needs. */
 function questionSteps(deps: VendorQuestionDeps) {
-  const { db, clock, audit, config } = deps;
+  const { clock, audit, config } = deps;
   async function askOne(
     tx: Tx,
     kase: CaseRecord,
@@ -105,6 +112,7 @@ function questionSteps(deps: VendorQuestionDeps) {
         await deps.email.queueVendorQuestion(tx, {
           to: vendor.email!,
           fingerprint: vendor.fingerprint!,
+          publicKey: vendor.publicKey!,
           tlp: kase.tlp as Tlp,
           question: body,
         })
@@ -135,24 +143,8 @@ function questionSteps(deps: VendorQuestionDeps) {
     return record;
   }
 
-  /** A refused statement is audited in its own committed transaction, then refused to the caller. */
-  async function refuse(
-    kase: CaseRecord | null,
-    vendorId: string,
-    actor: string,
-    problem: ProblemError,
-    details: Record<string, unknown>,
-  ): Promise<never> {
-    await db.transaction().execute((tx) =>
-      audit.append(tx, {
-        kind: 'vendor.statement-refused',
-        actor,
-        decision: 'deny',
-        details: { case: kase?.id ?? null, vendor: vendorId, code: problem.code, ...details },
-      }),
-    );
-    throw problem;
-  }
+  const refuse = (kase: CaseRecord | null, vendorId: string, actor: string, problem: ProblemError, details: Record<string, unknown>) =>
+    refuseStatement(deps, kase, vendorId, actor, problem, details);
 
   async function verifiedStatement(kase: CaseRecord, vendor: VendorRecord, signedText: string, actor: string) {
     if (!vendor.publicKey)
@@ -196,11 +188,12 @@ function questionSteps(deps: VendorQuestionDeps) {
 
 export function createVendorQuestionService(deps: VendorQuestionDeps) {
   const { db, clock, audit, config } = deps;
-  const { askOne, refuse, verifiedStatement } = questionSteps(deps);
-  const delivery = async (q: QuestionRecord): Promise<string | null> =>
-    q.messageId && q.direction === 'sent' && q.channel === 'federation'
-      ? ((await deps.exchange.outbox.find(db, q.messageId))?.state ?? null)
-      : null;
+  const { askOne, verifiedStatement } = questionSteps(deps);
+  const delivery = async (q: QuestionRecord): Promise<string | null> => {
+    if (q.direction !== 'sent' || !q.messageId) return null;
+    if (q.channel === 'email') return vendorMailState(db, q.id);
+    return (await deps.exchange.outbox.find(db, q.messageId))?.state ?? null;
+  };
 
   return {
     async ask(caseId: string, input: VendorQuestionAsk, actor: string): Promise<VendorQuestionsAsked> {
@@ -218,6 +211,7 @@ export function createVendorQuestionService(deps: VendorQuestionDeps) {
         return { questions, skipped };
       });
       if (outcome.questions.some((q) => q.channel === 'federation')) deps.exchange.outbox.kick();
+      if (outcome.questions.some((q) => q.channel === 'email' && q.state === 'queued')) deps.kickMail?.();
       return {
         questions: await Promise.all(outcome.questions.map(async (q) => toWireQuestion(q, await delivery(q)))),
         skipped: outcome.skipped,
@@ -234,35 +228,25 @@ export function createVendorQuestionService(deps: VendorQuestionDeps) {
         throw invalid('a pasted statement carries its own product, status, fixed versions and text', '/signedText');
       }
       const signed = byHand ? null : await verifiedStatement(kase, vendor, input.signedText!, actor);
-      const product = signed?.product ?? input.product!;
-      const decision = decideVendorStatement(caseFacts(kase), vendor.id, product);
-      if (!decision.allow) {
-        const code = decision.deniedBy === 'not-a-party' ? 'not-a-case-party' : 'validation-failed';
-        return refuse(kase, vendor.id, actor, new ProblemError(code, decision.reason), { deniedBy: decision.deniedBy });
-      }
-      await db.transaction().execute(async (tx) => {
-        await insertStatement(tx, {
-          direction: 'received',
-          caseId,
-          vendorId: vendor.id,
-          product,
-          status: signed?.status ?? input.status!,
-          fixedVersions: signed?.fixedVersions ?? input.fixedVersions ?? [],
-          text: signed ? signed.text : (input.text ?? null),
-          provenance: signed ? 'openpgp' : 'manual',
-          signedText: signed ? input.signedText! : null,
-          messageId: null,
-          recordedAt: clock(),
-          recordedBy: actor,
-        });
-        await audit.append(tx, {
-          kind: 'vendor.statement-recorded',
-          actor,
-          peer: vendor.teamId,
-          details: { case: caseId, vendor: vendor.id, provenance: signed ? 'openpgp' : 'manual', signingKey: signed?.signingKey ?? null },
-        });
+      await fileStatement(deps, {
+        kase,
+        vendor,
+        product: signed?.product ?? input.product!,
+        status: signed?.status ?? input.status!,
+        fixedVersions: signed?.fixedVersions ?? input.fixedVersions ?? [],
+        text: signed ? signed.text : (input.text ?? null),
+        provenance: signed ? 'openpgp' : 'manual',
+        signedText: signed ? input.signedText! : null,
+        signingKey: signed?.signingKey ?? null,
+        actor,
       });
     },
+
+    /** A vendor's signed reply by mail to one of our questions (the mail intake verified its signature). */
+    recordMailed: (questionId: string, reply: SignedReply) => recordMailedStatement(deps, questionId, reply),
+
+    /** Questions that waited as awaiting-email, now that the e-mail channel exists (the mailer's every pass). */
+    sendWaiting: () => sendWaitingQuestions(deps),
 
     /** Inbox handlers (inside the inbox's transaction). */
     receiveQuestion: (tx: Tx, doc: VendorQuestionDocument): Promise<InboxOutcome> => receiveQuestion(deps, tx, doc),

@@ -1,6 +1,7 @@
 import type { Selectable } from 'kysely';
 import type { VendorQuestionTable } from '../../db/vendor-tables.js';
 import type { DbOrTx, Tx } from '../../db/database.js';
+import type { QUESTION_STATES } from '../../../schemas/vendor.schema.js';
 
 /** SQL of vendors, vulnerability cases, vendor questions and statements (migration 0029). */
 
@@ -39,7 +40,7 @@ export interface QuestionRecord {
   vendorId: string | null;
   askerTeam: string | null;
   channel: 'federation' | 'email';
-  state: 'queued' | 'awaiting-email' | 'received' | 'answered';
+  state: (typeof QUESTION_STATES)[number];
   messageId: string | null;
   remoteQuestion: string | null;
   content: {
@@ -282,6 +283,31 @@ export async function setQuestionState(tx: Tx, id: string, state: QuestionRecord
 export async function findQuestion(db: DbOrTx, id: string): Promise<QuestionRecord | null> {
   const row = await db.selectFrom('vendor_question').selectAll().where('id', '=', id).executeTakeFirst();
   return row ? toQuestion(row) : null;
+}
+
+/** A question we sent by e-mail, by the Message-ID its mail went out with (a reply names it). */
+export async function findEmailQuestionByMessage(db: DbOrTx, messageId: string): Promise<QuestionRecord | null> {
+  const row = await db
+    .selectFrom('vendor_question')
+    .selectAll()
+    .where('message_id', '=', messageId)
+    .where('direction', '=', 'sent')
+    .where('channel', '=', 'email')
+    .executeTakeFirst();
+  return row ? toQuestion(row) : null;
+}
+
+/** Questions to e-mail vendors that wait for the channel, oldest first, locked for the one that sends them. */
+export async function awaitingEmailQuestions(tx: Tx, limit: number): Promise<QuestionRecord[]> {
+  const rows = await tx
+    .selectFrom('vendor_question')
+    .selectAll()
+    .where('state', '=', 'awaiting-email')
+    .orderBy('created_at')
+    .limit(limit)
+    .forUpdate()
+    .execute();
+  return rows.map(toQuestion);
 }
 
 export async function questionsOfCase(db: DbOrTx, caseId: string): Promise<QuestionRecord[]> {
