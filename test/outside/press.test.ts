@@ -209,3 +209,15 @@ t.test('the CLI drafts, lists and approves; a refusal exits non-zero', async (t)
   t.not(refused.code, 0);
   t.match(refused.stderr, /press-not-clear/);
 });
+
+t.test('every incident that is not CLEAR is checked, however many newer ones there are', async (t) => {
+  // 100 newer GREEN incidents push the first one past the first page of the check (100).
+  for (let from = 0; from < 100; from += 25)
+    await Promise.all(Array.from({ length: 25 }, (_, i) => createIncident(node, { tlp: 'GREEN', title: `Scan ${from + i}` })));
+  const res = await draft({ title: 'Botnet contained', text: `Related to ${green.markers.victims[0]}.`, incidents: [clearIncident.ref] });
+  t.equal(res.statusCode, 422);
+  t.ok(
+    res.json().findings.some((f: { ref: string; found: string[] }) => f.ref === greenIncident.ref && f.found.includes('victims')),
+    'the oldest GREEN incident is still found',
+  );
+});

@@ -48,9 +48,9 @@ export interface PressDeps {
 
 /** The press as a recipient: one, the public. */
 const PRESS = { outside: 'press', id: 'press' } as const;
-/** The labels whose incidents a statement must not name; the newest of each are checked. */
+/** The labels whose incidents a statement must not name; every incident of each is checked. */
 const NOT_CLEAR: Tlp[] = ['GREEN', 'AMBER', 'AMBER+STRICT', 'RED'];
-const CHECKED_PER_LABEL = 500;
+const CHECKED_PER_PAGE = 100;
 
 interface Checked {
   incidents: Incident[];
@@ -93,11 +93,23 @@ export function createPressService(deps: PressDeps): PressService {
       .map((o, i) => ({ incident: named[i]!, hidden: o.decision.redactions.map((r) => r.section) }))
       .filter((_, i) => outcomes[i]!.allow);
     const ids = new Set(named.map((i) => i.id));
+    const findings = findNonClearInPressText([title, text], sources);
+    // Every incident that is not CLEAR, page by page (keyset), so memory stays one page however
+    // many the team holds: a statement is rare and human-paced, and a leak is worse than a wait.
     for (const tlp of NOT_CLEAR) {
-      const { items } = await incidents.list({ tlp, limit: CHECKED_PER_LABEL });
-      for (const incident of items) if (!ids.has(incident.id)) sources.push({ incident, hidden: 'all' });
+      let cursor: string | null = null;
+      do {
+        const page: { items: Incident[]; nextCursor: string | null } = await incidents.list({
+          tlp,
+          limit: CHECKED_PER_PAGE,
+          ...(cursor ? { cursor } : {}),
+        });
+        const notClear = page.items.filter((i) => !ids.has(i.id)).map((incident) => ({ incident, hidden: 'all' as const }));
+        findings.push(...findNonClearInPressText([title, text], notClear));
+        cursor = page.nextCursor;
+      } while (cursor);
     }
-    return { incidents: named, outcomes, denied, findings: findNonClearInPressText([title, text], sources) };
+    return { incidents: named, outcomes, denied, findings };
   }
 
   /** Refuses (after committing the audit entry) when the statement is not CLEAR. */
