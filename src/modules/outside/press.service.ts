@@ -70,6 +70,29 @@ async function viewOf(db: DbOrTx, row: StatementRow): Promise<PressStatement> {
   return { ...rest, incidents: await refs(db, ids) };
 }
 
+/**
+ * Where the texts name an incident that is not CLEAR, among every such incident (except `named`),
+ * page by page (keyset), so memory stays one page however many the team holds: a statement is
+ * rare and human-paced, and a leak to the public is worse than a wait.
+ */
+async function notClearFindings(incidents: PressDeps['incidents'], texts: string[], named: Set<string>): Promise<PressTextFinding[]> {
+  const findings: PressTextFinding[] = [];
+  for (const tlp of NOT_CLEAR) {
+    let cursor: string | null = null;
+    do {
+      const page: { items: Incident[]; nextCursor: string | null } = await incidents.list({
+        tlp,
+        limit: CHECKED_PER_PAGE,
+        ...(cursor ? { cursor } : {}),
+      });
+      const sources = page.items.filter((i) => !named.has(i.id)).map((incident) => ({ incident, hidden: 'all' as const }));
+      findings.push(...findNonClearInPressText(texts, sources));
+      cursor = page.nextCursor;
+    } while (cursor);
+  }
+  return findings;
+}
+
 export function createPressService(deps: PressDeps): PressService {
   const { db, clock, config, audit, sharing, incidents } = deps;
 
@@ -94,21 +117,7 @@ export function createPressService(deps: PressDeps): PressService {
       .filter((_, i) => outcomes[i]!.allow);
     const ids = new Set(named.map((i) => i.id));
     const findings = findNonClearInPressText([title, text], sources);
-    // Every incident that is not CLEAR, page by page (keyset), so memory stays one page however
-    // many the team holds: a statement is rare and human-paced, and a leak is worse than a wait.
-    for (const tlp of NOT_CLEAR) {
-      let cursor: string | null = null;
-      do {
-        const page: { items: Incident[]; nextCursor: string | null } = await incidents.list({
-          tlp,
-          limit: CHECKED_PER_PAGE,
-          ...(cursor ? { cursor } : {}),
-        });
-        const notClear = page.items.filter((i) => !ids.has(i.id)).map((incident) => ({ incident, hidden: 'all' as const }));
-        findings.push(...findNonClearInPressText([title, text], notClear));
-        cursor = page.nextCursor;
-      } while (cursor);
-    }
+    findings.push(...(await notClearFindings(incidents, [title, text], ids)));
     return { incidents: named, outcomes, denied, findings };
   }
 
