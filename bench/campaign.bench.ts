@@ -102,7 +102,7 @@ export async function benchCampaign(opts: {
         engine: opts.engine,
         value: perSecond,
         unit: 'mails/s',
-        note: `${drafts.length} signed PGP/MIME mails, one at a time (no target in the issue)`,
+        note: `${drafts.length} signed PGP/MIME mails, HIKESHI_MAIL_CONCURRENCY (4) at once over pooled connections (no target in the issue)`,
       },
     ];
   } finally {

@@ -3,6 +3,7 @@ import { buildTestNode } from '../helpers/build-test-app.js';
 import { api, createIncident, enc, fastDelivery, waitFor } from '../helpers/federation-harness.js';
 import { mailConfig, startMailRelay } from '../helpers/mail-relay.js';
 import { runCli } from '../helpers/cli-runner.js';
+import { ConfigError, loadConfig } from '../../src/config.js';
 
 /**
  * Issue 19 part 5: bad input to the notification routes answers problem+json 4xx with a stable
@@ -275,4 +276,10 @@ t.test('transitions: approve once, no edit after approval, acknowledge only what
     ['notification.acknowledged', 'notification.edited', 'notification.edited', 'notification.sent'].sort(),
     'every change audited',
   );
+});
+
+t.test('HIKESHI_MAIL_CONCURRENCY: 4 by default, a whole number from 1 to 32, anything else refused at start', async (t) => {
+  t.equal(loadConfig({}).mail.concurrency, 4);
+  t.equal(loadConfig({ HIKESHI_MAIL_CONCURRENCY: '12' }).mail.concurrency, 12);
+  for (const bad of ['0', '33', '-1', '2.5', 'many']) t.throws(() => loadConfig({ HIKESHI_MAIL_CONCURRENCY: bad }), ConfigError, bad);
 });

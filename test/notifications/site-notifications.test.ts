@@ -145,8 +145,9 @@ t.test('approved notifications arrive signed, each with its own hosts and nothin
     t.equal(res.statusCode, 200, res.body);
     t.equal(res.json().state, 'approved');
     t.equal(res.json().encrypted, false, 'GREEN goes signed only');
+    await waitState(bySite(items, s.id).id, 'sent');
   }
-  for (const s of [A, B]) await waitState(bySite(items, s.id).id, 'sent');
+  t.equal(relay.connections(), 1, "B's mail went over the connection A's opened (pooled, kept open)");
   await waitFor('mail at A and B', async () => mailsTo(A.email).length === 1 && mailsTo(B.email).length === 1);
   const hostOf = { [A.email]: `a-host-${tag}`, [B.email]: `b-host-${tag}` } as Record<string, string>;
   for (const s of [A, B]) {

@@ -13,6 +13,8 @@ import { encryptedEntity, envelopePart, mailMessage, signedEntity } from './mail
 export interface MailSender {
   /** Hands one message over for `to`; throws MailSendError with a short reason (no content, no credentials). */
   send(message: { from: string; to: string; raw: string }): Promise<void>;
+  /** Closes the pooled connections (the node is stopping); a send after it opens new ones. */
+  close(): void;
 }
 
 export class MailSendError extends Error {
@@ -36,20 +38,39 @@ export function mailNeedsEncryption(tlp: string, peerRequiresSealed: boolean): b
   return peerRequiresSealed || tlp === 'AMBER' || tlp === 'AMBER+STRICT' || tlp === 'RED';
 }
 
-export function createSmtpSender(smtpUrl: string, timeoutMs: number): MailSender {
+/**
+ * A pooled SMTP sender: up to `maxConnections` connections, each reused for many messages (a
+ * campaign's thousand mails do not open a thousand TCP and TLS sessions), closed by close().
+ */
+export function createSmtpSender(smtpUrl: string, timeoutMs: number, maxConnections: number): MailSender {
   // Certificates are checked by default; a loopback relay without TLS is smtp://127.0.0.1:25.
-  const transport = createTransport({ url: smtpUrl, connectionTimeout: timeoutMs, greetingTimeout: timeoutMs, socketTimeout: timeoutMs });
+  // Opened at the first send and again after close(): a stopped node holds no connection, and
+  // one started again sends as before.
+  let transport: ReturnType<typeof createTransport> | null = null;
+  const open = () =>
+    (transport ??= createTransport({
+      url: smtpUrl,
+      pool: true,
+      maxConnections,
+      connectionTimeout: timeoutMs,
+      greetingTimeout: timeoutMs,
+      socketTimeout: timeoutMs,
+    }));
   const host = new URL(smtpUrl).host;
   return {
     async send({ from, to, raw }) {
       try {
-        await transport.sendMail({ envelope: { from, to: [to] }, raw });
+        await open().sendMail({ envelope: { from, to: [to] }, raw });
       } catch (err) {
         const code = (err as { responseCode?: unknown; code?: unknown }).responseCode ?? (err as { code?: unknown }).code;
         throw new MailSendError(
           `the mail server ${host} did not take the message${typeof code === 'number' || typeof code === 'string' ? ` (${code})` : ''}`,
         );
       }
+    },
+    close() {
+      transport?.close();
+      transport = null;
     },
   };
 }

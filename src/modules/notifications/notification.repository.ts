@@ -280,7 +280,10 @@ export async function claimDueMail(tx: Tx, now: Date, leaseUntil: Date, perDomai
       .where('next_attempt_at', '<=', now)
       .orderBy('next_attempt_at')
       .limit(1)
+      // Another process's claim in progress is passed over, not waited for: waiting, the claim
+      // would find that row no longer queued and answer nothing although more mail is due.
       .forUpdate()
+      .skipLocked()
       .executeTakeFirst();
     if (!row) return null;
     const wait = perDomainPerHour > 0 ? await domainWait(tx, row.envelope_to, now, perDomainPerHour) : null;
