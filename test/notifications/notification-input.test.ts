@@ -263,9 +263,15 @@ t.test('transitions: approve once, no edit after approval, acknowledge only what
   );
   await waitFor('sent', async () => (await api(node, 'GET', `/notifications/${draft.id}`, 'reader')).json().state === 'sent');
   const again = await api(node, 'POST', `/incidents/${enc(incident.ref)}/notifications/propose`, 'handler');
-  t.equal(again.json().items.length, 1, 'proposing again after sending does not make a second notification');
-  t.equal(again.json().items[0].state, 'sent');
-  t.equal(relay.messages.length, 1, 'one mail');
+  t.same(
+    again.json().items.map((n: { state: string; follows: string | null }) => [n.state, n.follows]),
+    [
+      ['sent', null],
+      ['drafted', draft.id],
+    ],
+    'proposing again after sending drafts a follow-up; the first stays sent',
+  );
+  t.equal(relay.messages.length, 1, 'one mail: the follow-up waits for its own approval');
   const ack = await api(node, 'POST', `/notifications/${draft.id}/acknowledge`, 'handler', { via: 'phone' });
   t.equal(ack.json().state, 'acknowledged');
   const states = (await node.database.db.selectFrom('audit_entry').select(['kind']).where('kind', 'like', 'notification.%').execute()).map(

@@ -317,3 +317,68 @@ t.test('RED: the policy refuses, and the notification says why', async (t) => {
   );
   t.equal(denied.length, 1, 'the refusal is audited');
 });
+
+t.test('a follow-up: once the first went out, proposing again drafts a second that names it; never two on their way', async (t) => {
+  const inc = await createIncident(node, {
+    ...marked.incident,
+    tlp: 'GREEN',
+    hosts: [{ ip: '198.51.100.40', role: 'target', description: `FIRST-HOST-${tag}` }],
+    indicators: [],
+  });
+  const propose = async () => {
+    const res = await api(node, 'POST', `/incidents/${enc(inc.ref)}/notifications/propose`, 'handler');
+    t.equal(res.statusCode, 200, res.body);
+    return res.json().items as Notification[];
+  };
+  const [first] = await propose();
+  t.match(first, { state: 'drafted', follows: null });
+  t.same(
+    (await propose()).map((n) => n.id),
+    [first!.id],
+    'a draft is refreshed, not followed up',
+  );
+  // Approved and held back by a mail server that is down: on its way, so proposing again adds nothing.
+  relay.down();
+  t.equal((await api(node, 'POST', `/notifications/${first!.id}/approve`, 'handler')).statusCode, 200);
+  t.same(
+    (await propose()).map((n) => [n.id, n.state]),
+    [[first!.id, 'approved']],
+    'an approved one is not followed up',
+  );
+  relay.up();
+  await waitState(first!.id, 'sent');
+
+  // New hosts in the site: the handler tells it again.
+  const patched = await api(node, 'PATCH', `/incidents/${enc(inc.ref)}`, 'handler', {
+    hosts: [
+      { ip: '198.51.100.40', role: 'target', description: `FIRST-HOST-${tag}` },
+      { ip: '198.51.100.41', role: 'target', description: `SECOND-HOST-${tag}` },
+    ],
+  });
+  t.equal(patched.statusCode, 200, patched.body);
+  const items = await propose();
+  t.equal(items.length, 2, 'the first and its follow-up');
+  const second = items.find((n) => n.id !== first!.id)!;
+  t.match(second, { state: 'drafted', follows: first!.id, site: { id: A.id } });
+  t.same(
+    second.content.hosts.map((h: { ip: string }) => h.ip),
+    ['198.51.100.40', '198.51.100.41'],
+    'with the hosts as they are now',
+  );
+  t.equal((await one(first!.id)).state, 'sent', 'the first keeps its state');
+  t.same(
+    (await propose()).map((n) => n.id).sort(),
+    [first!.id, second.id].sort(),
+    'proposing again refreshes the follow-up: never two drafts',
+  );
+  const proposedEntry = (await journal(node, inc.ref)).filter((e) => e.kind === 'notification-proposed').at(-1);
+  t.equal(proposedEntry?.changes?.follows, first!.id, 'the journal names the notification followed');
+
+  const before = mailsTo(A.email).length;
+  t.equal((await api(node, 'POST', `/notifications/${second.id}/approve`, 'handler')).statusCode, 200);
+  const sent = await waitState(second.id, 'sent');
+  t.not(sent.messageId, (await one(first!.id)).messageId, 'a mail of its own');
+  const mail = await waitFor('the follow-up mail', async () => mailsTo(A.email)[before]);
+  t.ok(readableMail(mail.raw).includes(`second-host-${tag}`), 'the site reads the new host');
+  t.equal(mailsTo(A.email).length, before + 1, 'one mail');
+});
