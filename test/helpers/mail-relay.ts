@@ -24,6 +24,8 @@ export interface MailRelay {
    * them all: resolves then (so `n` hand-overs were in flight together) and stops holding.
    */
   holdUntil(n: number): Promise<void>;
+  /** Takes the next message whole and never answers it (a server that goes silent at the worst moment). */
+  silenceNext(): void;
   close(): Promise<void>;
 }
 
@@ -32,6 +34,7 @@ export async function startMailRelay(): Promise<MailRelay> {
   const messages: MailRelay['messages'] = [];
   let isDown = false;
   let connections = 0;
+  let silent = false;
   let gate: { n: number; held: Array<() => void>; open: () => void } | null = null;
   const tempFailure = () => Object.assign(new Error('relay down, try later'), { responseCode: 421 });
   const server = new SMTPServer({
@@ -53,6 +56,10 @@ export async function startMailRelay(): Promise<MailRelay> {
         const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
         const to = session.envelope.rcptTo.map((r) => r.address.toLowerCase());
         messages.push({ from, to, raw });
+        if (silent) {
+          silent = false;
+          return;
+        }
         if (gate) {
           gate.held.push(() => callback());
           if (gate.held.length < gate.n) return;
@@ -81,6 +88,7 @@ export async function startMailRelay(): Promise<MailRelay> {
     down: () => void (isDown = true),
     up: () => void (isDown = false),
     connections: () => connections,
+    silenceNext: () => void (silent = true),
     holdUntil: (n) => new Promise<void>((resolve) => void (gate = { n, held: [], open: resolve })),
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };

@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import { createTransport } from 'nodemailer';
 import t from 'tap';
 import { buildTestNode } from '../helpers/build-test-app.js';
@@ -371,6 +373,11 @@ t.test('a follow-up: once the first went out, proposing again drafts a second th
     [first!.id, second.id].sort(),
     'proposing again refreshes the follow-up: never two drafts',
   );
+  await t.rejects(
+    sql`insert into site_notification (id, incident_id, site_id, site_name, state, language, proposed_by, proposed_at, updated_at)
+        values (${randomUUID()}, ${inc.id}, ${A.id}, 'Site A', 'drafted', 'en', 'test', now(), now())`.execute(node.database.db),
+    'the database refuses a second draft for the site (migration 0033)',
+  );
   const proposedEntry = (await journal(node, inc.ref)).filter((e) => e.kind === 'notification-proposed').at(-1);
   t.equal(proposedEntry?.changes?.follows, first!.id, 'the journal names the notification followed');
 
@@ -381,4 +388,23 @@ t.test('a follow-up: once the first went out, proposing again drafts a second th
   const mail = await waitFor('the follow-up mail', async () => mailsTo(A.email)[before]);
   t.ok(readableMail(mail.raw).includes(`second-host-${tag}`), 'the site reads the new host');
   t.equal(mailsTo(A.email).length, before + 1, 'one mail');
+});
+
+t.test('the mail server goes silent once it has the whole mail: sent with sendUncertain, never handed over again', async (t) => {
+  const inc = await createIncident(node, {
+    ...marked.incident,
+    tlp: 'GREEN',
+    hosts: [{ ip: '203.0.113.100', role: 'target' }],
+    indicators: [],
+  });
+  const [c] = (await api(node, 'POST', `/incidents/${enc(inc.ref)}/notifications/propose`, 'handler')).json().items as Notification[];
+  t.match(c, { state: 'drafted', site: { id: C.id } });
+  const before = mailsTo(C.email).length;
+  relay.silenceNext();
+  t.equal((await api(node, 'POST', `/notifications/${c!.id}/approve`, 'handler')).statusCode, 200);
+  const sent = await waitState(c!.id, 'sent');
+  t.equal(sent.sendUncertain, true, 'marked uncertain, for a handler to check');
+  t.match(sent.delivery, { attempts: 1, lastError: /stopped answering/ });
+  await new Promise((r) => setTimeout(r, 500));
+  t.equal(mailsTo(C.email).length, before + 1, 'the server got it once');
 });

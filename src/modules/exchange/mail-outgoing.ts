@@ -19,6 +19,17 @@ export interface MailSender {
 
 export class MailSendError extends Error {
   override name = 'MailSendError';
+  /**
+   * @param uncertain true when the server went silent mid-session (a socket timeout, no answer
+   * to any command): it may hold the whole message, so a sender that promises at-most-once must
+   * not hand it over again. A refusal with a reply code, or no connection at all, is certain.
+   */
+  constructor(
+    message: string,
+    readonly uncertain = false,
+  ) {
+    super(message);
+  }
 }
 
 /** What a node needs to send mail: the transport and its own address. */
@@ -62,9 +73,12 @@ export function createSmtpSender(smtpUrl: string, timeoutMs: number, maxConnecti
       try {
         await open().sendMail({ envelope: { from, to: [to] }, raw });
       } catch (err) {
-        const code = (err as { responseCode?: unknown; code?: unknown }).responseCode ?? (err as { code?: unknown }).code;
+        const { responseCode, code: errorCode, timeoutType } = err as { responseCode?: unknown; code?: unknown; timeoutType?: unknown };
+        const code = responseCode ?? errorCode;
+        const silent = responseCode === undefined && errorCode === 'ETIMEDOUT' && timeoutType === 'SOCKET_TIMEOUT';
         throw new MailSendError(
-          `the mail server ${host} did not take the message${typeof code === 'number' || typeof code === 'string' ? ` (${code})` : ''}`,
+          `the mail server ${host} ${silent ? 'stopped answering during' : 'did not take'} the message${typeof code === 'number' || typeof code === 'string' ? ` (${code})` : ''}`,
+          silent,
         );
       }
     },

@@ -71,6 +71,18 @@ export function createNotificationMailer(deps: NotificationMailerDeps): Notifica
     }
   }
 
+  /**
+   * A hand-over the server went silent during: like one cut by a crash, it may have the mail, so
+   * it is never handed over again; marked sent with sendUncertain for a handler to check.
+   */
+  async function settleUncertain(id: string): Promise<void> {
+    await db.transaction().execute(async (tx) => {
+      const note = 'the mail server stopped answering during the hand-over: it may or may not have the mail (not re-sent)';
+      if (await settleCutHandOver(tx, id, clock(), note)) await deps.notifications.markSent(tx, id, true);
+    });
+    log.warn({ notificationId: id }, 'the mail server went silent during a site notification hand-over; not sent again');
+  }
+
   /** Claims the next due mail in its own committed transaction, or answers null when none is due. */
   async function claim(channel: MailChannel): Promise<OutboxEntry | null> {
     const now = clock();
@@ -84,6 +96,7 @@ export function createNotificationMailer(deps: NotificationMailerDeps): Notifica
     try {
       await channel.sender.send({ from: entry.envelopeFrom, to: entry.envelopeTo, raw: entry.raw });
     } catch (err) {
+      if (err instanceof MailSendError && err.uncertain) return settleUncertain(entry.notificationId);
       const reason = err instanceof MailSendError ? err.message : 'the mail server did not take the message';
       const delay = Math.min(settings.retryMaxMs, settings.retryBaseMs * 2 ** Math.min(20, entry.attempts - 1));
       await markMailRetry(db, entry.notificationId, new Date(clock().getTime() + delay), reason);
