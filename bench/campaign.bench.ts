@@ -76,11 +76,15 @@ export async function benchCampaign(opts: {
     const filed = await post(false);
     if (filed.report.counts.sites !== opts.sites) throw new Error(`only ${filed.report.counts.sites} of ${opts.sites} sites matched`);
     const note = `${opts.events} events, ${opts.sites} sites (${perSite} each), ${filed.report.counts.incidents} incidents, ${filed.report.counts.notifications} notifications`;
-    // Handing over: approve `mails` of the drafts (each composed and signed at approval), then
-    // time the mail worker draining its outbox into the loopback server.
+    // Handing over: approve `mails` of the drafts (each composed and signed at approval) with the
+    // workers stopped, then start them and time the mail worker draining its full outbox into the
+    // loopback server. Timed while approving, the figure would say only how far the worker fell
+    // behind the approvals.
     const drafts = await node.db.selectFrom('site_notification').select('id').where('state', '=', 'drafted').limit(opts.mails).execute();
+    await node.app.federation.stop();
     for (const d of drafts) await node.call('POST', `/notifications/${d.id}/approve`, {});
     const started = performance.now();
+    node.app.federation.start();
     while (received < drafts.length) {
       if (performance.now() - started > 600_000) throw new Error(`only ${received} of ${drafts.length} mails handed over`);
       await new Promise((resolve) => setTimeout(resolve, 20));
@@ -102,7 +106,7 @@ export async function benchCampaign(opts: {
         engine: opts.engine,
         value: perSecond,
         unit: 'mails/s',
-        note: `${drafts.length} signed PGP/MIME mails, one at a time (no target in the issue)`,
+        note: `${drafts.length} signed PGP/MIME mails, HIKESHI_MAIL_CONCURRENCY (4) at once over pooled connections (no target in the issue)`,
       },
     ];
   } finally {

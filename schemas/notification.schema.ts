@@ -3,8 +3,8 @@ import { DateTimeSchema, TlpSchema, UuidSchema, named } from './common.schema.js
 import { CategorySchema, HostSchema, IncidentTypeSchema, IndicatorSchema, SeveritySchema } from './incident.schema.js';
 
 /**
- * Notifications to the constituency's sites on the wire (issue 19, ADR 0026): one per incident
- * and site, holding only what concerns that site, with the advice (counter-measures) the
+ * Notifications to the constituency's sites on the wire (issue 19, ADR 0026): per incident and
+ * site, a first one and any follow-ups, each holding only what concerns that site, with the advice (counter-measures) the
  * handler picked; the POC addresses' keys and bounces; the counter-measure templates.
  */
 
@@ -99,6 +99,13 @@ export const SiteNotificationSchema = named(
       outcomeBy: nullable(Type.String()),
       outcomeDetail: nullable(Type.String()),
       updatedAt: DateTimeSchema,
+      follows: nullable(
+        Type.String({
+          format: 'uuid',
+          description:
+            'A follow-up: the earlier notification to the same site about the same incident that this one follows (the site was told, and is told again: new hosts, new advice). null: the first.',
+        }),
+      ),
       text: Type.Optional(nullable(Type.String({ description: 'The rendered plain-text body (one notification only).' }))),
     },
     { additionalProperties: false },

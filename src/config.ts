@@ -118,6 +118,8 @@ export const ConfigSchema = Type.Object(
         perSenderPerHour: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
         /** Site notifications handed over per receiving domain and hour (ADR 0027); 0: no limit. */
         perDomainPerHour: Type.Integer({ minimum: 0, maximum: 1_000_000 }),
+        /** Site notifications in the hands of the mail server at once, and the SMTP connections kept open for them. */
+        concurrency: Type.Integer({ minimum: 1, maximum: 32 }),
       },
       { additionalProperties: false },
     ),
@@ -301,6 +303,7 @@ function mispFrom(env: Env): Config['misp'] {
  *   HIKESHI_MAIL_MAX_BYTES               largest incoming message (4194304)
  *   HIKESHI_MAIL_PER_SENDER_PER_HOUR     messages one sender address may hand over an hour (600)
  *   HIKESHI_MAIL_PER_DOMAIN_PER_HOUR     site notifications sent to one receiving domain an hour (120; 0: no limit)
+ *   HIKESHI_MAIL_CONCURRENCY             site notifications being handed over at once, and pooled SMTP connections (4; 1 to 32)
  */
 function mailFrom(env: Env): Config['mail'] {
   return {
@@ -313,6 +316,7 @@ function mailFrom(env: Env): Config['mail'] {
     maxMessageBytes: intFrom(env, 'HIKESHI_MAIL_MAX_BYTES', 4 * 1024 * 1024),
     perSenderPerHour: intFrom(env, 'HIKESHI_MAIL_PER_SENDER_PER_HOUR', 600),
     perDomainPerHour: intFrom(env, 'HIKESHI_MAIL_PER_DOMAIN_PER_HOUR', 120),
+    concurrency: intFrom(env, 'HIKESHI_MAIL_CONCURRENCY', 4),
   };
 }
 

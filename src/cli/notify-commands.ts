@@ -24,6 +24,7 @@ interface WireNotification {
   encrypted: boolean | null;
   messageId: string | null;
   sendUncertain: boolean;
+  follows: string | null;
   delivery: { attempts: number; lastError: string | null } | null;
   text?: string | null;
 }
@@ -31,7 +32,8 @@ interface WireNotification {
 const line = (n: WireNotification) => {
   const why = n.state === 'refused' ? ` (${n.deniedBy.join(', ')})` : n.reason ? ` (${n.reason})` : '';
   const retry = n.delivery?.lastError && n.state === 'approved' ? `  retrying: ${n.delivery.lastError}` : '';
-  return `${n.id}  ${`${n.state}${why}`.padEnd(34)} ${n.site.name}  ${n.poc?.email ?? '-'}${n.sendUncertain ? '  (hand-over uncertain)' : ''}${retry}`;
+  const follows = n.follows ? `  (follows ${n.follows})` : '';
+  return `${n.id}  ${`${n.state}${why}`.padEnd(34)} ${n.site.name}  ${n.poc?.email ?? '-'}${n.sendUncertain ? '  (hand-over uncertain)' : ''}${follows}${retry}`;
 };
 
 const OPTIONS = {} as const;

@@ -1081,7 +1081,7 @@ export interface paths {
         put?: never;
         /**
          * Find the sites the incident involves and propose one notification per site (each decision audited)
-         * @description Looks every host, address, domain, URL host, e-mail domain and AS number of the incident up in the constituency directory (longest match). Each site gets a notification: drafted, refused (deniedBy) or unreachable (reason). Proposing again refreshes what was not sent.
+         * @description Looks every host, address, domain, URL host, e-mail domain and AS number of the incident up in the constituency directory (longest match). Each site gets a notification: drafted, refused (deniedBy) or unreachable (reason). Proposing again refreshes what was not sent and leaves an approved one alone; a site whose last notification went out (sent, delivered, bounced, acknowledged, answered) gets a follow-up draft whose `follows` names it. Never two not yet sent for one site.
          */
         post: operations["proposeSiteNotifications"];
         delete?: never;
@@ -6364,6 +6364,7 @@ export interface components {
             } | null;
             deniedBy: string[];
             encrypted: boolean | null;
+            follows: string | null;
             /** Format: uuid */
             id: string;
             incident: {

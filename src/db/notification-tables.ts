@@ -1,6 +1,6 @@
 import type { ColumnType } from 'kysely';
 
-/** The site notifications' tables (migration 0031, ADR 0026), composed into DatabaseSchema in tables.ts. */
+/** The site notifications' tables (migrations 0031 and 0033, ADR 0026), composed into DatabaseSchema in tables.ts. */
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 type NullableTimestamp = ColumnType<Date | null, Date | string | null, Date | string | null>;
 type Json<T> = ColumnType<T, string, string>;
@@ -36,6 +36,8 @@ export interface SiteNotificationTable {
   outcome_by: string | null;
   outcome_detail: string | null;
   updated_at: Timestamp;
+  /** The notification to the same site and incident this one follows up (migration 0033); null: the first. */
+  follows: Defaulted<string | null>;
 }
 
 export interface NotificationOutboxTable {

@@ -17,6 +17,15 @@ export interface MailRelay {
   route(address: string, port: number): void;
   down(): void;
   up(): void;
+  /** SMTP connections opened to the relay so far (a pooled sender reuses them). */
+  connections(): number;
+  /**
+   * From now on, holds each message's answer until `n` messages are held at once, then answers
+   * them all: resolves then (so `n` hand-overs were in flight together) and stops holding.
+   */
+  holdUntil(n: number): Promise<void>;
+  /** Takes the next message whole and never answers it (a server that goes silent at the worst moment). */
+  silenceNext(): void;
   close(): Promise<void>;
 }
 
@@ -24,11 +33,18 @@ export async function startMailRelay(): Promise<MailRelay> {
   const routes = new Map<string, number>();
   const messages: MailRelay['messages'] = [];
   let isDown = false;
+  let connections = 0;
+  let silent = false;
+  let gate: { n: number; held: Array<() => void>; open: () => void } | null = null;
   const tempFailure = () => Object.assign(new Error('relay down, try later'), { responseCode: 421 });
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['AUTH', 'STARTTLS'],
     logger: false,
+    onConnect(_session, callback) {
+      connections++;
+      callback();
+    },
     onMailFrom(_address, _session, callback) {
       callback(isDown ? tempFailure() : undefined);
     },
@@ -40,8 +56,19 @@ export async function startMailRelay(): Promise<MailRelay> {
         const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
         const to = session.envelope.rcptTo.map((r) => r.address.toLowerCase());
         messages.push({ from, to, raw });
-        // Forwarded after the answer, as a provider queues and relays.
-        callback();
+        if (silent) {
+          silent = false;
+          return;
+        }
+        if (gate) {
+          gate.held.push(() => callback());
+          if (gate.held.length < gate.n) return;
+          const { held, open } = gate;
+          gate = null;
+          for (const answer of held) answer();
+          open();
+        } else callback();
+        // Forwarded after the answer (or while held), as a provider queues and relays.
         for (const address of to) {
           const port = routes.get(address);
           if (port === undefined) continue;
@@ -60,6 +87,9 @@ export async function startMailRelay(): Promise<MailRelay> {
     route: (addr, p) => void routes.set(addr.toLowerCase(), p),
     down: () => void (isDown = true),
     up: () => void (isDown = false),
+    connections: () => connections,
+    silenceNext: () => void (silent = true),
+    holdUntil: (n) => new Promise<void>((resolve) => void (gate = { n, held: [], open: resolve })),
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

@@ -3,6 +3,7 @@ import { buildTestNode } from '../helpers/build-test-app.js';
 import { api, createIncident, enc, fastDelivery, waitFor } from '../helpers/federation-harness.js';
 import { mailConfig, startMailRelay } from '../helpers/mail-relay.js';
 import { runCli } from '../helpers/cli-runner.js';
+import { ConfigError, loadConfig } from '../../src/config.js';
 
 /**
  * Issue 19 part 5: bad input to the notification routes answers problem+json 4xx with a stable
@@ -262,9 +263,15 @@ t.test('transitions: approve once, no edit after approval, acknowledge only what
   );
   await waitFor('sent', async () => (await api(node, 'GET', `/notifications/${draft.id}`, 'reader')).json().state === 'sent');
   const again = await api(node, 'POST', `/incidents/${enc(incident.ref)}/notifications/propose`, 'handler');
-  t.equal(again.json().items.length, 1, 'proposing again after sending does not make a second notification');
-  t.equal(again.json().items[0].state, 'sent');
-  t.equal(relay.messages.length, 1, 'one mail');
+  t.same(
+    again.json().items.map((n: { state: string; follows: string | null }) => [n.state, n.follows]),
+    [
+      ['sent', null],
+      ['drafted', draft.id],
+    ],
+    'proposing again after sending drafts a follow-up; the first stays sent',
+  );
+  t.equal(relay.messages.length, 1, 'one mail: the follow-up waits for its own approval');
   const ack = await api(node, 'POST', `/notifications/${draft.id}/acknowledge`, 'handler', { via: 'phone' });
   t.equal(ack.json().state, 'acknowledged');
   const states = (await node.database.db.selectFrom('audit_entry').select(['kind']).where('kind', 'like', 'notification.%').execute()).map(
@@ -275,4 +282,10 @@ t.test('transitions: approve once, no edit after approval, acknowledge only what
     ['notification.acknowledged', 'notification.edited', 'notification.edited', 'notification.sent'].sort(),
     'every change audited',
   );
+});
+
+t.test('HIKESHI_MAIL_CONCURRENCY: 4 by default, a whole number from 1 to 32, anything else refused at start', async (t) => {
+  t.equal(loadConfig({}).mail.concurrency, 4);
+  t.equal(loadConfig({ HIKESHI_MAIL_CONCURRENCY: '12' }).mail.concurrency, 12);
+  for (const bad of ['0', '33', '-1', '2.5', 'many']) t.throws(() => loadConfig({ HIKESHI_MAIL_CONCURRENCY: bad }), ConfigError, bad);
 });

@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import { createTransport } from 'nodemailer';
 import t from 'tap';
 import { buildTestNode } from '../helpers/build-test-app.js';
@@ -145,8 +147,9 @@ t.test('approved notifications arrive signed, each with its own hosts and nothin
     t.equal(res.statusCode, 200, res.body);
     t.equal(res.json().state, 'approved');
     t.equal(res.json().encrypted, false, 'GREEN goes signed only');
+    await waitState(bySite(items, s.id).id, 'sent');
   }
-  for (const s of [A, B]) await waitState(bySite(items, s.id).id, 'sent');
+  t.equal(relay.connections(), 1, "B's mail went over the connection A's opened (pooled, kept open)");
   await waitFor('mail at A and B', async () => mailsTo(A.email).length === 1 && mailsTo(B.email).length === 1);
   const hostOf = { [A.email]: `a-host-${tag}`, [B.email]: `b-host-${tag}` } as Record<string, string>;
   for (const s of [A, B]) {
@@ -315,4 +318,93 @@ t.test('RED: the policy refuses, and the notification says why', async (t) => {
     (e) => e.details.notificationId === items[0]!.id && e.decision === 'deny',
   );
   t.equal(denied.length, 1, 'the refusal is audited');
+});
+
+t.test('a follow-up: once the first went out, proposing again drafts a second that names it; never two on their way', async (t) => {
+  const inc = await createIncident(node, {
+    ...marked.incident,
+    tlp: 'GREEN',
+    hosts: [{ ip: '198.51.100.40', role: 'target', description: `FIRST-HOST-${tag}` }],
+    indicators: [],
+  });
+  const propose = async () => {
+    const res = await api(node, 'POST', `/incidents/${enc(inc.ref)}/notifications/propose`, 'handler');
+    t.equal(res.statusCode, 200, res.body);
+    return res.json().items as Notification[];
+  };
+  const [first] = await propose();
+  t.match(first, { state: 'drafted', follows: null });
+  t.same(
+    (await propose()).map((n) => n.id),
+    [first!.id],
+    'a draft is refreshed, not followed up',
+  );
+  // Approved and held back by a mail server that is down: on its way, so proposing again adds nothing.
+  relay.down();
+  t.equal((await api(node, 'POST', `/notifications/${first!.id}/approve`, 'handler')).statusCode, 200);
+  t.same(
+    (await propose()).map((n) => [n.id, n.state]),
+    [[first!.id, 'approved']],
+    'an approved one is not followed up',
+  );
+  relay.up();
+  await waitState(first!.id, 'sent');
+
+  // New hosts in the site: the handler tells it again.
+  const patched = await api(node, 'PATCH', `/incidents/${enc(inc.ref)}`, 'handler', {
+    hosts: [
+      { ip: '198.51.100.40', role: 'target', description: `FIRST-HOST-${tag}` },
+      { ip: '198.51.100.41', role: 'target', description: `SECOND-HOST-${tag}` },
+    ],
+  });
+  t.equal(patched.statusCode, 200, patched.body);
+  const items = await propose();
+  t.equal(items.length, 2, 'the first and its follow-up');
+  const second = items.find((n) => n.id !== first!.id)!;
+  t.match(second, { state: 'drafted', follows: first!.id, site: { id: A.id } });
+  t.same(
+    second.content.hosts.map((h: { ip: string }) => h.ip),
+    ['198.51.100.40', '198.51.100.41'],
+    'with the hosts as they are now',
+  );
+  t.equal((await one(first!.id)).state, 'sent', 'the first keeps its state');
+  t.same(
+    (await propose()).map((n) => n.id).sort(),
+    [first!.id, second.id].sort(),
+    'proposing again refreshes the follow-up: never two drafts',
+  );
+  await t.rejects(
+    sql`insert into site_notification (id, incident_id, site_id, site_name, state, language, proposed_by, proposed_at, updated_at)
+        values (${randomUUID()}, ${inc.id}, ${A.id}, 'Site A', 'drafted', 'en', 'test', now(), now())`.execute(node.database.db),
+    'the database refuses a second draft for the site (migration 0033)',
+  );
+  const proposedEntry = (await journal(node, inc.ref)).filter((e) => e.kind === 'notification-proposed').at(-1);
+  t.equal(proposedEntry?.changes?.follows, first!.id, 'the journal names the notification followed');
+
+  const before = mailsTo(A.email).length;
+  t.equal((await api(node, 'POST', `/notifications/${second.id}/approve`, 'handler')).statusCode, 200);
+  const sent = await waitState(second.id, 'sent');
+  t.not(sent.messageId, (await one(first!.id)).messageId, 'a mail of its own');
+  const mail = await waitFor('the follow-up mail', async () => mailsTo(A.email)[before]);
+  t.ok(readableMail(mail.raw).includes(`second-host-${tag}`), 'the site reads the new host');
+  t.equal(mailsTo(A.email).length, before + 1, 'one mail');
+});
+
+t.test('the mail server goes silent once it has the whole mail: sent with sendUncertain, never handed over again', async (t) => {
+  const inc = await createIncident(node, {
+    ...marked.incident,
+    tlp: 'GREEN',
+    hosts: [{ ip: '203.0.113.100', role: 'target' }],
+    indicators: [],
+  });
+  const [c] = (await api(node, 'POST', `/incidents/${enc(inc.ref)}/notifications/propose`, 'handler')).json().items as Notification[];
+  t.match(c, { state: 'drafted', site: { id: C.id } });
+  const before = mailsTo(C.email).length;
+  relay.silenceNext();
+  t.equal((await api(node, 'POST', `/notifications/${c!.id}/approve`, 'handler')).statusCode, 200);
+  const sent = await waitState(c!.id, 'sent');
+  t.equal(sent.sendUncertain, true, 'marked uncertain, for a handler to check');
+  t.match(sent.delivery, { attempts: 1, lastError: /stopped answering/ });
+  await new Promise((r) => setTimeout(r, 500));
+  t.equal(mailsTo(C.email).length, before + 1, 'the server got it once');
 });

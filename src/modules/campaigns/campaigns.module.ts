@@ -36,7 +36,9 @@ export function notifierOf(notifications: Pick<SiteNotificationService, 'propose
     async proposeForIncidents(incidentIds, { counterMeasure, approve, actor }) {
       const out: Awaited<ReturnType<CampaignNotifier['proposeForIncidents']>> = [];
       for (const incidentId of incidentIds) {
-        const proposed = await notifications.propose(incidentId, actor.subject);
+        // No follow-ups: an incident proposed again is one a crashed run filed, whose site may
+        // have been told already; it is not told twice.
+        const proposed = await notifications.propose(incidentId, actor.subject, { followUps: false });
         for (let n of proposed) {
           let reason = n.reason;
           if (n.state === 'drafted' && counterMeasure) n = await notifications.edit(n.id, { counterMeasure }, actor.subject);

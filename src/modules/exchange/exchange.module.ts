@@ -77,7 +77,7 @@ export interface ExchangeMail {
 function mailChannelOf(config: Config): MailChannel | null {
   const { smtpUrl, from } = config.mail;
   if (!smtpUrl || !from) return null;
-  return { sender: createSmtpSender(smtpUrl, config.delivery.timeoutMs), from, settings: config.mail };
+  return { sender: createSmtpSender(smtpUrl, config.delivery.timeoutMs, config.mail.concurrency), from, settings: config.mail };
 }
 
 /** What domain modules use of the exchange. */
@@ -130,6 +130,8 @@ export function createExchangeModule(deps: ExchangeModuleDeps): ExchangeModule {
     stop: async () => {
       await worker.stop();
       await mail.stop();
+      // Last: the notification mailer, which shares the sender, is stopped before the exchange.
+      mailChannel?.sender.close();
     },
     inbox,
     outbox,

@@ -13,10 +13,23 @@ import { encryptedEntity, envelopePart, mailMessage, signedEntity } from './mail
 export interface MailSender {
   /** Hands one message over for `to`; throws MailSendError with a short reason (no content, no credentials). */
   send(message: { from: string; to: string; raw: string }): Promise<void>;
+  /** Closes the pooled connections (the node is stopping); a send after it opens new ones. */
+  close(): void;
 }
 
 export class MailSendError extends Error {
   override name = 'MailSendError';
+  /**
+   * @param uncertain true when the server went silent mid-session (a socket timeout, no answer
+   * to any command): it may hold the whole message, so a sender that promises at-most-once must
+   * not hand it over again. A refusal with a reply code, or no connection at all, is certain.
+   */
+  constructor(
+    message: string,
+    readonly uncertain = false,
+  ) {
+    super(message);
+  }
 }
 
 /** What a node needs to send mail: the transport and its own address. */
@@ -36,20 +49,42 @@ export function mailNeedsEncryption(tlp: string, peerRequiresSealed: boolean): b
   return peerRequiresSealed || tlp === 'AMBER' || tlp === 'AMBER+STRICT' || tlp === 'RED';
 }
 
-export function createSmtpSender(smtpUrl: string, timeoutMs: number): MailSender {
+/**
+ * A pooled SMTP sender: up to `maxConnections` connections, each reused for many messages (a
+ * campaign's thousand mails do not open a thousand TCP and TLS sessions), closed by close().
+ */
+export function createSmtpSender(smtpUrl: string, timeoutMs: number, maxConnections: number): MailSender {
   // Certificates are checked by default; a loopback relay without TLS is smtp://127.0.0.1:25.
-  const transport = createTransport({ url: smtpUrl, connectionTimeout: timeoutMs, greetingTimeout: timeoutMs, socketTimeout: timeoutMs });
+  // Opened at the first send and again after close(): a stopped node holds no connection, and
+  // one started again sends as before.
+  let transport: ReturnType<typeof createTransport> | null = null;
+  const open = () =>
+    (transport ??= createTransport({
+      url: smtpUrl,
+      pool: true,
+      maxConnections,
+      connectionTimeout: timeoutMs,
+      greetingTimeout: timeoutMs,
+      socketTimeout: timeoutMs,
+    }));
   const host = new URL(smtpUrl).host;
   return {
     async send({ from, to, raw }) {
       try {
-        await transport.sendMail({ envelope: { from, to: [to] }, raw });
+        await open().sendMail({ envelope: { from, to: [to] }, raw });
       } catch (err) {
-        const code = (err as { responseCode?: unknown; code?: unknown }).responseCode ?? (err as { code?: unknown }).code;
+        const { responseCode, code: errorCode, timeoutType } = err as { responseCode?: unknown; code?: unknown; timeoutType?: unknown };
+        const code = responseCode ?? errorCode;
+        const silent = responseCode === undefined && errorCode === 'ETIMEDOUT' && timeoutType === 'SOCKET_TIMEOUT';
         throw new MailSendError(
-          `the mail server ${host} did not take the message${typeof code === 'number' || typeof code === 'string' ? ` (${code})` : ''}`,
+          `the mail server ${host} ${silent ? 'stopped answering during' : 'did not take'} the message${typeof code === 'number' || typeof code === 'string' ? ` (${code})` : ''}`,
+          silent,
         );
       }
+    },
+    close() {
+      transport?.close();
+      transport = null;
     },
   };
 }

@@ -7,8 +7,9 @@ import { claimDueMail, listCutHandOvers, markMailRetry, markMailSent, settleCutH
 import type { SiteNotificationService } from './site-notification.service.js';
 
 /**
- * Hands approved notifications to the mail server (ADR 0026), one at a time, from their own
- * outbox, with the exchange's hand-over loop (exchange/mail-hand-over.ts): claimed (queued ->
+ * Hands approved notifications to the mail server (ADR 0026) from their own outbox, up to
+ * HIKESHI_MAIL_CONCURRENCY at once over pooled connections, with the exchange's hand-over loop
+ * (exchange/mail-hand-over.ts): claimed (queued ->
  * handing-over, committed) BEFORE the SMTP hand-over and marked sent after it; a server that is
  * down or refuses: back to queued with a backoff. A mail still in handing-over past its lease
  * (the delivery lease, HIKESHI_DELIVERY_LEASE_SECONDS: the process handing it over died) may or

@@ -10,7 +10,7 @@ import { pickCounterMeasure } from './counter-measures.js';
 import { contentForSite } from './notification-content.js';
 import type { NotificationContext } from './notification-context.js';
 import {
-  findNotificationBySite,
+  findLatestNotificationBySite,
   insertNotification,
   refreshProposal,
   type NotificationRow,
@@ -29,6 +29,8 @@ import type { IncidentOwners } from './site-lookup.js';
 
 /** States a proposal may refresh: nothing went out yet. */
 const REFRESHABLE = new Set(['drafted', 'refused', 'unreachable']);
+/** States after which the site may be told again, by a follow-up: the mail went out (or was tried and came back). */
+const FOLLOWABLE = new Set(['sent', 'delivered', 'bounced', 'acknowledged', 'answered']);
 
 const MAILBOX = /^[^\s@<>,;"]+@[^\s@<>,;"]+\.[^\s@<>,;"]+$/;
 
@@ -104,27 +106,38 @@ export async function proposeOne(
   site: SiteRecord,
   owners: IncidentOwners,
   actor: string,
+  followUps: boolean,
 ): Promise<void> {
   const { db, clock, incidents, sharing } = ctx.deps;
   // Read before the transaction: on the embedded engine a query outside it would wait for it.
   const templates = await ctx.deps.counterMeasures.list();
   await db.transaction().execute(async (tx) => {
-    const existing = await findNotificationBySite(tx, incident.id, site.id);
-    // Sent or on its way: this site was told; proposing again does not tell it twice.
-    if (existing && !REFRESHABLE.has(existing.state)) return;
+    const latest = await findLatestNotificationBySite(tx, incident.id, site.id);
+    // Not gone out yet: refreshed. On its way (approved): left alone. Gone out: a follow-up when
+    // asked for (a handler proposing again), else nothing (a campaign finishing a crashed run
+    // must not tell a site twice).
+    const existing = latest && REFRESHABLE.has(latest.state) ? latest : null;
+    const follows = latest && FOLLOWABLE.has(latest.state) && followUps ? latest.id : null;
+    if (latest && !existing && !follows) return;
     const { fields, outcome } = await proposalFor(ctx, tx, incident, site, owners, existing, templates);
     const id = existing?.id ?? randomUUID();
     if (existing) await refreshProposal(tx, id, fields, actor, clock());
-    else await insertNotification(tx, { ...fields, id, incidentId: incident.id, siteId: site.id, proposedBy: actor, at: clock() });
+    else await insertNotification(tx, { ...fields, id, incidentId: incident.id, siteId: site.id, proposedBy: actor, at: clock(), follows });
     await incidents.appendInTx(tx, incident.id, {
       kind: 'notification-proposed',
       actor: ctx.actorOf(actor),
-      changes: { notificationId: id, site: site.id, state: fields.state, reason: fields.reason },
+      changes: { notificationId: id, site: site.id, state: fields.state, reason: fields.reason, follows: existing?.follows ?? follows },
     });
     // The decision's audit entry, last in the transaction: every proposal's decision is audited.
     await sharing.record(tx, incident, outcome, {
       actor,
-      details: { type: 'site.notification', notificationId: id, state: fields.state, reason: fields.reason },
+      details: {
+        type: 'site.notification',
+        notificationId: id,
+        state: fields.state,
+        reason: fields.reason,
+        follows: existing?.follows ?? follows,
+      },
     });
   });
 }

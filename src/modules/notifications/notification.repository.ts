@@ -36,6 +36,8 @@ export interface NotificationRow {
   outcomeBy: string | null;
   outcomeDetail: string | null;
   updatedAt: string;
+  /** The earlier notification to the same site about the same incident that this one follows up. */
+  follows: string | null;
 }
 
 const toRow = (r: Selectable<SiteNotificationTable>): NotificationRow => ({
@@ -67,6 +69,7 @@ const toRow = (r: Selectable<SiteNotificationTable>): NotificationRow => ({
   outcomeBy: r.outcome_by,
   outcomeDetail: r.outcome_detail,
   updatedAt: iso(r.updated_at)!,
+  follows: r.follows,
 });
 
 /** What a proposal writes: the decision and the content, for a new notification or a refreshed one. */
@@ -103,7 +106,7 @@ const proposalColumns = (f: ProposalFields) => ({
 
 export async function insertNotification(
   tx: Tx,
-  row: ProposalFields & { id: string; incidentId: string; siteId: string; proposedBy: string; at: Date },
+  row: ProposalFields & { id: string; incidentId: string; siteId: string; proposedBy: string; at: Date; follows: string | null },
 ): Promise<void> {
   await tx
     .insertInto('site_notification')
@@ -124,6 +127,7 @@ export async function insertNotification(
       outcome_by: null,
       outcome_detail: null,
       updated_at: row.at,
+      follows: row.follows,
     })
     .execute();
 }
@@ -143,12 +147,20 @@ export async function findNotification(db: DbOrTx, id: string, forUpdate = false
   return row ? toRow(row) : null;
 }
 
-export async function findNotificationBySite(tx: Tx, incidentId: string, siteId: string): Promise<NotificationRow | null> {
+/**
+ * The site's latest notification about the incident, locked: the one not yet gone out when there
+ * is one (at most one, an index says so), else the last proposed.
+ */
+export async function findLatestNotificationBySite(tx: Tx, incidentId: string, siteId: string): Promise<NotificationRow | null> {
   const row = await tx
     .selectFrom('site_notification')
     .selectAll()
     .where('incident_id', '=', incidentId)
     .where('site_id', '=', siteId)
+    .orderBy(sql`state in ('drafted', 'refused', 'unreachable', 'approved')`, 'desc')
+    .orderBy('proposed_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(1)
     .forUpdate()
     .executeTakeFirst();
   return row ? toRow(row) : null;
@@ -166,6 +178,8 @@ export async function listNotifications(db: DbOrTx, incidentId: string): Promise
     .selectAll()
     .where('incident_id', '=', incidentId)
     .orderBy('site_name')
+    .orderBy('site_id')
+    .orderBy('proposed_at')
     .orderBy('id')
     .limit(1000)
     .execute();
@@ -280,7 +294,10 @@ export async function claimDueMail(tx: Tx, now: Date, leaseUntil: Date, perDomai
       .where('next_attempt_at', '<=', now)
       .orderBy('next_attempt_at')
       .limit(1)
+      // Another process's claim in progress is passed over, not waited for: waiting, the claim
+      // would find that row no longer queued and answer nothing although more mail is due.
       .forUpdate()
+      .skipLocked()
       .executeTakeFirst();
     if (!row) return null;
     const wait = perDomainPerHour > 0 ? await domainWait(tx, row.envelope_to, now, perDomainPerHour) : null;

@@ -26,7 +26,11 @@ import { ownersOf } from './site-lookup.js';
  * on the incident. This is the API the campaigns (part 4) build on.
  */
 export interface SiteNotificationService {
-  propose(refOrId: string, actor: string): Promise<SiteNotification[]>;
+  /**
+   * Proposes a notification for each site the incident involves; answers all of the incident's.
+   * A site whose last notification went out gets a follow-up draft unless `followUps` is false.
+   */
+  propose(refOrId: string, actor: string, options?: { followUps?: boolean }): Promise<SiteNotification[]>;
   list(refOrId: string): Promise<SiteNotification[]>;
   get(id: string): Promise<SiteNotification & { text: string | null }>;
   edit(id: string, patch: NotificationPatch, actor: string): Promise<SiteNotification>;
@@ -65,11 +69,11 @@ export function createSiteNotificationService(deps: SiteNotificationDeps): SiteN
   const { mustFind, views, viewOne, textOf, recordChange, byMessageId } = ctx;
 
   return {
-    async propose(refOrId, actor) {
+    async propose(refOrId, actor, options = {}) {
       const incident = await incidents.get(refOrId);
       const owners = await ownersOf(db, incident);
       const sites = [...owners.sites.values()].sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
-      for (const site of sites) await proposeOne(ctx, incident, site, owners, actor);
+      for (const site of sites) await proposeOne(ctx, incident, site, owners, actor, options.followUps ?? true);
       return views(await listNotifications(db, incident.id), incident.ref);
     },
 
