@@ -31,15 +31,15 @@ export function createCampaignsModule(deps: CampaignDeps & { teamId: string }): 
  * approves it when asked. An approval the service refuses (no mail channel configured, a label
  * that changed) leaves the draft for a handler, with the refusal's code as the reason.
  */
-export function notifierOf(notifications: Pick<SiteNotificationService, 'propose' | 'edit' | 'approve'>): CampaignNotifier {
+export function notifierOf(notifications: Pick<SiteNotificationService, 'proposeMany' | 'edit' | 'approve'>): CampaignNotifier {
   return {
     async proposeForIncidents(incidentIds, { counterMeasure, approve, actor }) {
       const out: Awaited<ReturnType<CampaignNotifier['proposeForIncidents']>> = [];
+      // No follow-ups: an incident proposed again is one a crashed run filed, whose site may
+      // have been told already; it is not told twice.
+      const proposedByIncident = await notifications.proposeMany(incidentIds, actor.subject, { followUps: false });
       for (const incidentId of incidentIds) {
-        // No follow-ups: an incident proposed again is one a crashed run filed, whose site may
-        // have been told already; it is not told twice.
-        const proposed = await notifications.propose(incidentId, actor.subject, { followUps: false });
-        for (let n of proposed) {
+        for (let n of proposedByIncident.get(incidentId) ?? []) {
           let reason = n.reason;
           if (n.state === 'drafted' && counterMeasure) n = await notifications.edit(n.id, { counterMeasure }, actor.subject);
           if (n.state === 'drafted' && approve) {

@@ -100,44 +100,47 @@ async function proposalFor(
   return { outcome, fields: { ...allowed, state: 'drafted', reason: null } };
 }
 
-export async function proposeOne(
+/**
+ * One site's proposal inside the caller's transaction: refreshed when it has not gone out, left
+ * alone when on its way (approved), a follow-up when it has gone out and `followUps` (a handler
+ * proposing again), else nothing (a campaign finishing a crashed run must not tell a site twice).
+ * `templates` is read by the caller before the transaction (on the embedded engine a query
+ * outside it would wait for it).
+ */
+export async function proposeInTx(
   ctx: NotificationContext,
-  incident: Incident,
-  site: SiteRecord,
-  owners: IncidentOwners,
-  actor: string,
-  followUps: boolean,
+  tx: Tx,
+  proposal: { incident: Incident; site: SiteRecord; owners: IncidentOwners; actor: string; followUps: boolean },
+  templates: CounterMeasure[],
 ): Promise<void> {
-  const { db, clock, incidents, sharing } = ctx.deps;
-  // Read before the transaction: on the embedded engine a query outside it would wait for it.
-  const templates = await ctx.deps.counterMeasures.list();
-  await db.transaction().execute(async (tx) => {
-    const latest = await findLatestNotificationBySite(tx, incident.id, site.id);
-    // Not gone out yet: refreshed. On its way (approved): left alone. Gone out: a follow-up when
-    // asked for (a handler proposing again), else nothing (a campaign finishing a crashed run
-    // must not tell a site twice).
-    const existing = latest && REFRESHABLE.has(latest.state) ? latest : null;
-    const follows = latest && FOLLOWABLE.has(latest.state) && followUps ? latest.id : null;
-    if (latest && !existing && !follows) return;
-    const { fields, outcome } = await proposalFor(ctx, tx, incident, site, owners, existing, templates);
-    const id = existing?.id ?? randomUUID();
-    if (existing) await refreshProposal(tx, id, fields, actor, clock());
-    else await insertNotification(tx, { ...fields, id, incidentId: incident.id, siteId: site.id, proposedBy: actor, at: clock(), follows });
-    await incidents.appendInTx(tx, incident.id, {
-      kind: 'notification-proposed',
-      actor: ctx.actorOf(actor),
-      changes: { notificationId: id, site: site.id, state: fields.state, reason: fields.reason, follows: existing?.follows ?? follows },
-    });
-    // The decision's audit entry, last in the transaction: every proposal's decision is audited.
-    await sharing.record(tx, incident, outcome, {
-      actor,
-      details: {
-        type: 'site.notification',
-        notificationId: id,
-        state: fields.state,
-        reason: fields.reason,
-        follows: existing?.follows ?? follows,
-      },
-    });
+  const { clock, incidents, sharing } = ctx.deps;
+  const { incident, site, owners, actor } = proposal;
+  const latest = await findLatestNotificationBySite(tx, incident.id, site.id);
+  const existing = latest && REFRESHABLE.has(latest.state) ? latest : null;
+  const follows = latest && FOLLOWABLE.has(latest.state) && proposal.followUps ? latest.id : null;
+  if (latest && !existing && !follows) return;
+  const { fields, outcome } = await proposalFor(ctx, tx, incident, site, owners, existing, templates);
+  const id = existing?.id ?? randomUUID();
+  if (existing) await refreshProposal(tx, id, fields, actor, clock());
+  else await insertNotification(tx, { ...fields, id, incidentId: incident.id, siteId: site.id, proposedBy: actor, at: clock(), follows });
+  await incidents.appendInTx(tx, incident.id, {
+    kind: 'notification-proposed',
+    actor: ctx.actorOf(actor),
+    changes: { notificationId: id, site: site.id, state: fields.state, reason: fields.reason, follows: existing?.follows ?? follows },
+  });
+  // The decision's audit entry, last of the proposal: every proposal's decision is audited.
+  await sharing.record(tx, incident, outcome, {
+    actor,
+    details: {
+      type: 'site.notification',
+      notificationId: id,
+      state: fields.state,
+      reason: fields.reason,
+      follows: existing?.follows ?? follows,
+    },
   });
 }
+
+/** The sites an incident involves, in the order they are proposed (name, then id). */
+export const sitesInOrder = (owners: IncidentOwners): SiteRecord[] =>
+  [...owners.sites.values()].sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));

@@ -3,6 +3,7 @@ import type { Config } from '../../config.js';
 import type { NodeSigner } from '../../crypto/index.js';
 import type { Db, Tx } from '../../db/database.js';
 import { ProblemError } from '../../http/problem.js';
+import type { Incident } from '../../../schemas/incident.schema.js';
 import type { NotificationPatch, SiteNotification } from '../../../schemas/notification.schema.js';
 import type { AuditLog } from '../audit/audit.module.js';
 import type { MailChannel } from '../exchange/exchange.module.js';
@@ -11,10 +12,10 @@ import type { SharingService } from '../sharing/index.js';
 import type { CounterMeasureService } from './counter-measure.service.js';
 import { approveNotification } from './notification-approval.js';
 import { createNotificationContext, sha256 } from './notification-context.js';
-import { proposeOne } from './notification-proposal.js';
+import { proposeInTx, sitesInOrder } from './notification-proposal.js';
 import { listNotifications, updateNotification } from './notification.repository.js';
 import { markContactFailing } from './site-contact.repository.js';
-import { ownersOf } from './site-lookup.js';
+import { ownersOf, type IncidentOwners } from './site-lookup.js';
 
 /**
  * Notifications to the constituency's sites (issue 19 parts 1 to 3, ADR 0026). `propose` finds
@@ -31,6 +32,8 @@ export interface SiteNotificationService {
    * A site whose last notification went out gets a follow-up draft unless `followUps` is false.
    */
   propose(refOrId: string, actor: string, options?: { followUps?: boolean }): Promise<SiteNotification[]>;
+  /** propose() for many incidents (a campaign's), many to a transaction: each incident's notifications by its id. */
+  proposeMany(incidentIds: string[], actor: string, options?: { followUps?: boolean }): Promise<Map<string, SiteNotification[]>>;
   list(refOrId: string): Promise<SiteNotification[]>;
   get(id: string): Promise<SiteNotification & { text: string | null }>;
   edit(id: string, patch: NotificationPatch, actor: string): Promise<SiteNotification>;
@@ -59,6 +62,9 @@ export interface SiteNotificationDeps {
   kick(): void;
 }
 
+/** Incidents proposed in one transaction by proposeMany: one commit for many, a bounded transaction. */
+const INCIDENTS_PER_TRANSACTION = 50;
+
 const ACKNOWLEDGEABLE = new Set(['unreachable', 'sent', 'delivered', 'bounced']);
 const ANSWERABLE = new Set(['sent', 'delivered', 'acknowledged', 'bounced', 'answered']);
 const MAX_REPLY_IN_JOURNAL = 10_000;
@@ -68,13 +74,38 @@ export function createSiteNotificationService(deps: SiteNotificationDeps): SiteN
   const ctx = createNotificationContext(deps);
   const { mustFind, views, viewOne, textOf, recordChange, byMessageId } = ctx;
 
+  /**
+   * Every site of these incidents, proposed in one transaction: the look-ups and the templates are
+   * read before it (on the embedded engine a query outside a transaction waits for it), and one
+   * commit for many proposals is what lets a campaign of thousands of sites go at the disk's pace
+   * rather than a commit's.
+   */
+  async function proposeFor(part: Incident[], actor: string, followUps: boolean): Promise<void> {
+    const templates = await deps.counterMeasures.list();
+    const planned: Array<{ incident: Incident; owners: IncidentOwners }> = [];
+    for (const incident of part) planned.push({ incident, owners: await ownersOf(db, incident) });
+    await db.transaction().execute(async (tx) => {
+      for (const { incident, owners } of planned)
+        for (const site of sitesInOrder(owners)) await proposeInTx(ctx, tx, { incident, site, owners, actor, followUps }, templates);
+    });
+  }
+
   return {
     async propose(refOrId, actor, options = {}) {
       const incident = await incidents.get(refOrId);
-      const owners = await ownersOf(db, incident);
-      const sites = [...owners.sites.values()].sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
-      for (const site of sites) await proposeOne(ctx, incident, site, owners, actor, options.followUps ?? true);
+      await proposeFor([incident], actor, options.followUps ?? true);
       return views(await listNotifications(db, incident.id), incident.ref);
+    },
+
+    async proposeMany(incidentIds, actor, options = {}) {
+      const out = new Map<string, SiteNotification[]>();
+      for (let from = 0; from < incidentIds.length; from += INCIDENTS_PER_TRANSACTION) {
+        const part: Incident[] = [];
+        for (const id of incidentIds.slice(from, from + INCIDENTS_PER_TRANSACTION)) part.push(await incidents.get(id));
+        await proposeFor(part, actor, options.followUps ?? true);
+        for (const incident of part) out.set(incident.id, await views(await listNotifications(db, incident.id), incident.ref));
+      }
+      return out;
     },
 
     async list(refOrId) {
