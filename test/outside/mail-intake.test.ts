@@ -197,6 +197,8 @@ t.test('a clear-signed report written with GnuPG is filed once as an incident', 
     ['mail-receipt-queued', 'mail-receipt-sent'].every((k) => journal.some((e: { kind: string }) => e.kind === k)),
     'journaled',
   );
+  const rows = await bravo.database.db.selectFrom('mail_report_receipt').select(['state', 'raw']).execute();
+  t.same(rows, [{ state: 'sent', raw: '' }], 'once handed over, the composed mail is not kept');
   const queued = await auditKinds('mail.receipt-queued');
   t.equal(queued.length, 1, 'audited once');
   t.notMatch(JSON.stringify(queued), /phishing|rcpt7x/i, 'the audit holds ids and digests only');

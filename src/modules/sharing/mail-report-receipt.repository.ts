@@ -60,6 +60,14 @@ export async function findReportReceipt(db: DbOrTx, id: string): Promise<{ incid
   return row ? { incidentId: row.incident_id, peerTeam: row.peer_team, raw: row.raw } : null;
 }
 
+/**
+ * Drops a handed-over receipt's composed mail: it is never handed over again (at most once), and
+ * the sender's subject in it should not outlive its purpose; the audit keeps its digest.
+ */
+export async function dropSentReceiptMail(tx: Tx, id: string): Promise<void> {
+  await tx.updateTable('mail_report_receipt').set({ raw: '' }).where('id', '=', id).where('state', '=', 'sent').execute();
+}
+
 /** The hand-over loop's port (exchange/mail-hand-over.ts) over this table. */
 export const reportReceiptStore: MailOutboxStore = {
   async claimDue(tx, now, leaseUntil) {

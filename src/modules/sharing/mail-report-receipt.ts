@@ -16,7 +16,13 @@ import {
 } from '../exchange/exchange.module.js';
 import type { IncidentService } from '../incidents/incidents.module.js';
 import type { PeerDirectory } from '../peers/peers.module.js';
-import { enqueueReportReceipt, findReportReceipt, hasReportReceipt, reportReceiptStore } from './mail-report-receipt.repository.js';
+import {
+  dropSentReceiptMail,
+  enqueueReportReceipt,
+  findReportReceipt,
+  hasReportReceipt,
+  reportReceiptStore,
+} from './mail-report-receipt.repository.js';
 
 /**
  * Receipts to people who mailed a signed report (issue 17; ADR 0025 "Receipts to people";
@@ -192,6 +198,7 @@ export function createReportReceipts(deps: ReportReceiptDeps): ReportReceipts {
         actor: system,
         changes: { receipt: id, uncertain },
       });
+      await dropSentReceiptMail(tx, id);
     },
   });
 
