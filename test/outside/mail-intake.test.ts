@@ -154,7 +154,7 @@ t.test('a clear-signed report written with GnuPG is filed once as an incident', 
     'TLP:GREEN\nReference: ALPHA-2026-17\nA phishing wave hits our constituency since Monday.\n- sender: billing@paypa1.example\n' +
       '- victim: victim-rcpt7x.example (10.77.7.150), evidence EVID-rcpt7x\n',
   );
-  const raw = `${headers('Alpha CSIRT <csirt@alpha.test>', 'Phishing wave')}${CRLF}Message-ID: <report-rcpt-1@alpha.test>${CRLF}Content-Type: text/plain; charset=utf-8${CRLF}${CRLF}${signed.replace(/\r?\n/g, CRLF)}`;
+  const raw = `${headers('Alpha CSIRT <csirt@alpha.test>', 'Phishing wave')}${CRLF}Message-ID: <report-rcpt-1@alpha.test>${CRLF}Reply-To: someone@elsewhere.test${CRLF}Content-Type: text/plain; charset=utf-8${CRLF}${CRLF}${signed.replace(/\r?\n/g, CRLF)}`;
   t.equal(await mail(raw), null, 'the listener takes it');
   const [incident] = await waitFor('filed', async () => {
     const found = await incidentsTitled('Phishing wave');
@@ -170,6 +170,11 @@ t.test('a clear-signed report written with GnuPG is filed once as an incident', 
   // The receipt: to the peer's address, signed with bravo's node key, our reference number, threaded.
   const [receipt] = await waitFor('the receipt is mailed', async () => (receipts().length ? receipts() : null));
   t.same(receipt!.to, ['csirt@alpha.test'], "to the address of the peer's record");
+  t.equal(headerOf(receipt!.raw, 'to'), 'CSIRT@alpha.test', "as the record spells it, not the report's From");
+  t.notOk(
+    relay.messages.some((m) => m.to.includes('someone@elsewhere.test')),
+    'never to a Reply-To',
+  );
   t.equal(headerOf(receipt!.raw, 'in-reply-to'), '<report-rcpt-1@alpha.test>');
   t.equal(headerOf(receipt!.raw, 'references'), '<report-rcpt-1@alpha.test>');
   const top = parseEntity(canonicalLines(receipt!.raw.toString('latin1')));

@@ -26,7 +26,7 @@ import {
 
 /**
  * Receipts to people who mailed a signed report (issue 17; ADR 0025 "Receipts to people";
- * docs/domain.md §3: the receiving CSIRT answers with its own reference number so both sides can
+ * the lecture's domain, shared/design/domain.md §2.2, §3: the receiving CSIRT answers with its own reference number so both sides can
  * name the incident). When a report is filed, or recognised as already filed, a receipt is queued
  * in the filing's transaction and handed over by the generic mail hand-over loop, at most once.
  *
