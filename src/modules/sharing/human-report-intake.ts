@@ -69,6 +69,8 @@ export function createHumanReportIntake(deps: {
       );
       const at = deps.clock();
       await insertMailReport(tx, { peerTeam: report.peerTeam, digest, incidentId: incident.id, at });
+      // Before the audit: the audit log's lock comes last in every transaction (incident.service.ts).
+      receipt = (await deps.receipts?.queue(tx, { incidentId: incident.id, ref: incident.ref, filedAt: at, report, digest, tlp })) ?? null;
       await deps.audit.append(tx, {
         kind: 'mail-report-filed',
         actor: report.peerTeam,
@@ -77,7 +79,6 @@ export function createHumanReportIntake(deps: {
         decision: null,
         details: { ref: incident.ref, signer: report.signerFingerprint, encrypted: report.encrypted, digest },
       });
-      receipt = (await deps.receipts?.queue(tx, { incidentId: incident.id, ref: incident.ref, filedAt: at, report, digest, tlp })) ?? null;
       return { incidentId: incident.id, ref: incident.ref, created: true };
     });
     // Committed: the receipt may go now rather than at the next poll.

@@ -164,13 +164,14 @@ export function createReportReceipts(deps: ReportReceiptDeps): ReportReceipts {
       at,
     };
     if (!(await enqueueReportReceipt(tx, row))) return null;
-    const details = { receipt: id, report: sha256(reportKey), mailDigest: sha256(raw), encrypted: encrypt };
-    await deps.audit.append(tx, { kind: 'mail.receipt-queued', actor: 'system', peer: peer.teamId, incidentId: filed.incidentId, details });
+    // The journal before the audit: the audit log's lock comes last in every transaction.
     await deps.incidents.appendInTx(tx, filed.incidentId, {
       kind: 'mail-receipt-queued',
       actor: system,
       changes: { receipt: id, peer: peer.teamId, encrypted: encrypt },
     });
+    const details = { receipt: id, report: sha256(reportKey), mailDigest: sha256(raw), encrypted: encrypt };
+    await deps.audit.append(tx, { kind: 'mail.receipt-queued', actor: 'system', peer: peer.teamId, incidentId: filed.incidentId, details });
     return id;
   }
 
@@ -185,7 +186,14 @@ export function createReportReceipts(deps: ReportReceiptDeps): ReportReceipts {
     async onSent(tx, id, uncertain) {
       const receipt = await findReportReceipt(tx, id);
       if (!receipt) return;
-      // A cut hand-over: a handler checks the mail server's log; the audit says which receipt.
+      await deps.incidents.appendInTx(tx, receipt.incidentId, {
+        kind: 'mail-receipt-sent',
+        actor: system,
+        changes: { receipt: id, uncertain },
+      });
+      await dropSentReceiptMail(tx, id);
+      // Last, as everywhere (its lock comes last). A cut hand-over: a handler checks the mail
+      // server's log; the audit says which receipt.
       await deps.audit.append(tx, {
         kind: 'mail.receipt-sent',
         actor: 'system',
@@ -193,12 +201,6 @@ export function createReportReceipts(deps: ReportReceiptDeps): ReportReceipts {
         incidentId: receipt.incidentId,
         details: { receipt: id, mailDigest: sha256(receipt.raw), uncertain },
       });
-      await deps.incidents.appendInTx(tx, receipt.incidentId, {
-        kind: 'mail-receipt-sent',
-        actor: system,
-        changes: { receipt: id, uncertain },
-      });
-      await dropSentReceiptMail(tx, id);
     },
   });
 
