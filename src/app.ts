@@ -18,14 +18,14 @@ import fastifyRateLimit from '@fastify/rate-limit';
 import { ProblemError } from './http/problem.js';
 import { strictValidatorCompiler } from './http/strict-validator.js';
 import { loggerOptions } from './logger.js';
-import { createIncidentService } from './modules/incidents/incident.service.js';
+import { createIncidentService, type IncidentService } from './modules/incidents/incident.service.js';
 import { incidentRoutes } from './modules/incidents/incident.routes.js';
 import { profileApiRoutes, profilePublicRoutes } from './modules/profile/profile.routes.js';
 import { createProfileService } from './modules/profile/profile.service.js';
 import { createSiteService } from './modules/sites/site.service.js';
 import { siteRoutes } from './modules/sites/site.routes.js';
 import { createAuditModule } from './modules/audit/audit.module.js';
-import { createExchangeModule, type ExchangeMail, type ExchangeModule } from './modules/exchange/exchange.module.js';
+import { createExchangeModule, type ExchangeMail, type ExchangeModule, type MailHandOver } from './modules/exchange/exchange.module.js';
 import type { DeliveryWorker } from './modules/exchange/delivery-worker.js';
 import { createPeerClient } from './modules/exchange/peer-client.js';
 import { createFeedsModule, tryPullFromPeer, type FeedsModule } from './modules/feeds/feeds.module.js';
@@ -35,7 +35,7 @@ import { createGroupsModule } from './modules/groups/groups.module.js';
 import { createForumModule } from './modules/forum/forum.module.js';
 import { createForumInquiryModule } from './modules/forum/forum-inquiry.module.js';
 import { createOutsideModule } from './modules/outside/outside.module.js';
-import { createHumanReportIntake, createSharingModule } from './modules/sharing/sharing.module.js';
+import { createHumanReportIntake, createReportReceipts, createSharingModule } from './modules/sharing/sharing.module.js';
 import type { SharingService } from './modules/sharing/index.js';
 import { createCoordinationModule } from './modules/coordination/coordination.module.js';
 import { createFormatsModule, type FormatsModuleDeps } from './modules/formats/formats.module.js';
@@ -221,8 +221,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   peers.attach(exchange);
   const sharing = createSharingModule({ ...base, peers: peers.directory, incidents, exchange });
-  // Reports people write, sign with GnuPG and mail (ADR 0025) are filed as incidents.
-  exchange.mail.intake.onHumanReport(createHumanReportIntake({ ...base, incidents, peers: peers.directory, teamId: config.teamId }));
+  const receiptMailers = wireHumanReports({ ...base, incidents, peers: peers.directory, mail: exchange.mail });
   const feeds = createFeedsModule({
     config,
     db,
@@ -291,7 +290,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { outside, vendors } = wireOutsideParties({ ...base, incidents, exchange, sharing: sharing.service, peers: peers.directory });
   // Telling the sites (issue 19): notifications per site, and campaigns of many events filed per site.
   const notifications = wireNotifications({ ...base, incidents, sharing: sharing.service, mail: exchange.mail, log: app.log });
-  const mailers = [notifications.mailer, ...(vendors.mailer ? [vendors.mailer] : [])]; // the modules' own mail outboxes
+  const mailers = [notifications.mailer, ...(vendors.mailer ? [vendors.mailer] : []), ...receiptMailers]; // the modules' own mail outboxes
   app.decorate('federation', {
     start: () => {
       exchange.start();
@@ -382,6 +381,19 @@ function wireOutsideParties(
 ) {
   // Vendors without a node are asked by the exchange's signed e-mail channel; their replies come through its intake.
   return { outside: createOutsideModule(deps), vendors: createVendorsModule({ ...deps, mail: deps.exchange.mail }) };
+}
+
+/**
+ * Reports people write, sign with GnuPG and mail (ADR 0025), filed as incidents; the sender gets a
+ * signed receipt with our reference number when the node can send mail. Answers the receipts' mailer.
+ */
+function wireHumanReports(
+  deps: Omit<Parameters<typeof createReportReceipts>[0], 'mail' | 'incidents'> & { mail: ExchangeMail; incidents: IncidentService },
+): MailHandOver[] {
+  const { mail, ...rest } = deps;
+  const receipts = mail.channel ? createReportReceipts({ ...rest, mail: mail.channel }) : null;
+  mail.intake.onHumanReport(createHumanReportIntake({ ...rest, teamId: rest.config.teamId, receipts }));
+  return receipts ? [receipts.mailer] : [];
 }
 
 /** Telling the sites (issue 19, ADR 0026): mails by the exchange's channel, bounces and replies from its intake. */

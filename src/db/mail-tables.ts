@@ -31,3 +31,22 @@ export interface MailReportTable {
   incident_id: string;
   received_at: Timestamp;
 }
+
+/** A receipt mailed to the person who mailed a report (migration 0037): its own mail outbox row. */
+export interface MailReportReceiptTable {
+  id: string;
+  incident_id: string;
+  report_key: string;
+  peer_team: string;
+  state: string;
+  envelope_from: string;
+  envelope_to: string;
+  raw: string;
+  encrypted: boolean;
+  attempts: ColumnType<number, number | undefined, number>;
+  next_attempt_at: Timestamp;
+  last_error: ColumnType<string | null, string | null | undefined, string | null>;
+  send_uncertain: ColumnType<boolean, boolean | undefined, boolean>;
+  queued_at: Timestamp;
+  sent_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+}

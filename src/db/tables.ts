@@ -24,7 +24,7 @@ import type {
 } from './vendor-tables.js';
 import type { LawEnforcementPackageTable, LawEnforcementRequestTable, PressStatementTable } from './outside-tables.js';
 import type { CounterMeasureTable, NotificationOutboxTable, SiteContactTable, SiteNotificationTable } from './notification-tables.js';
-import type { MailReportTable, QuarantinedMailTable } from './mail-tables.js';
+import type { MailReportReceiptTable, MailReportTable, QuarantinedMailTable } from './mail-tables.js';
 import type { CampaignEventTable, CampaignIncidentTable, CampaignRunTable } from './campaign-tables.js';
 
 /**
@@ -365,6 +365,7 @@ export interface DatabaseSchema {
   press_statement: PressStatementTable;
   quarantined_mail: QuarantinedMailTable;
   mail_report: MailReportTable;
+  mail_report_receipt: MailReportReceiptTable;
   // Site notifications (migration 0031).
   site_notification: SiteNotificationTable;
   notification_outbox: NotificationOutboxTable;

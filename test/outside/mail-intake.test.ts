@@ -6,26 +6,40 @@ import { createTransport } from 'nodemailer';
 import t from 'tap';
 import { buildTestNode } from '../helpers/build-test-app.js';
 import { addPeer, api, fastDelivery, messageDocument, sign, trustPeer, waitFor } from '../helpers/federation-harness.js';
-import { mailConfig } from '../helpers/mail-relay.js';
+import { mailConfig, readableMail, startMailRelay } from '../helpers/mail-relay.js';
 import { runCli } from '../helpers/cli-runner.js';
-import { loadFixtureKey, loadFixtureSigner } from '../fixtures/keys/index.js';
+import { loadFixtureKey, loadFixtureSigner, loadFixturePeerKey } from '../fixtures/keys/index.js';
+import { verifyDetachedBytes } from '../../src/crypto/index.js';
 import { envelopeText } from '../../src/modules/exchange/exchange.module.js';
 import { composeEnvelopeMail } from '../../src/modules/exchange/mail-outgoing.js';
-import { CRLF, envelopePart, signedEntity } from '../../src/modules/exchange/mail-mime.js';
+import {
+  canonicalLines,
+  contentTypeOf,
+  CRLF,
+  decodedBody,
+  envelopePart,
+  parseEntity,
+  signedEntity,
+  splitMultipart,
+} from '../../src/modules/exchange/mail-mime.js';
 
 /**
  * Issue 17 part 5, the incoming side: bravo's SMTP listener on loopback takes mail from alpha
  * (a peer whose e-mail address bravo knows) and from strangers. Federation envelopes in PGP/MIME
  * go through the inbox; reports people wrote with GnuPG (the gpg binary, alpha's fixture key)
  * are filed as incidents; everything else is quarantined with a reason and audited, and the
- * listener refuses oversize mail and mail bombs.
+ * listener refuses oversize mail and mail bombs. A person's filed report gets a signed receipt
+ * back (through a loopback SMTP relay), once per report mail; a quarantined one gets none.
  */
 fastDelivery();
+const relay = await startMailRelay();
+t.teardown(() => relay.close());
 const alpha = await buildTestNode(t, { key: 'alpha', listen: true });
 const bravo = await buildTestNode(t, {
   key: 'bravo',
   listen: true,
-  config: { mail: mailConfig(null, 'csirt@bravo.test', { maxMessageBytes: 64 * 1024, perSenderPerHour: 20 }) },
+  startWorker: true,
+  config: { mail: mailConfig(relay.url, 'csirt@bravo.test', { maxMessageBytes: 64 * 1024, perSenderPerHour: 20 }) },
 });
 await addPeer(bravo, alpha);
 await trustPeer(bravo, alpha);
@@ -70,6 +84,17 @@ async function incidentsTitled(
   return (
     res.json().items as Array<{ title: string; ref: string; tlp: string; summary: string; reporter: { organisation?: string } }>
   ).filter((i) => i.title === title);
+}
+
+const headerOf = (raw: Buffer, name: string) => parseEntity(canonicalLines(raw.toString('latin1'))).headers.get(name) ?? '';
+
+/** The receipts bravo mailed to alpha's address through the relay. */
+const receipts = () => relay.messages.filter((m) => m.to.includes('csirt@alpha.test') && headerOf(m.raw, 'subject').startsWith('Receipt:'));
+
+/** Waits two hand-over passes and more, then answers how many receipts went out: nothing new may have come. */
+async function receiptsAfterAWhile(): Promise<number> {
+  await new Promise((resolve) => setTimeout(resolve, 600));
+  return receipts().length;
 }
 
 // -------------------------------------------------------------------------------------------------
@@ -123,8 +148,13 @@ function gpgPgpMime(from: string, subject: string, text: string, tamper = false)
 }
 
 t.test('a clear-signed report written with GnuPG is filed once as an incident', { skip }, async (t) => {
-  const signed = gpgClearSign('TLP:GREEN\nA phishing wave hits our constituency since Monday.\n- sender: billing@paypa1.example\n');
-  const raw = `${headers('Alpha CSIRT <csirt@alpha.test>', 'Phishing wave')}${CRLF}Content-Type: text/plain; charset=utf-8${CRLF}${CRLF}${signed.replace(/\r?\n/g, CRLF)}`;
+  // Markers in the report's text: none of them may come back in the receipt.
+  const markers = ['victim-rcpt7x.example', 'evid-rcpt7x', 'billing@paypa1.example', '10.77.7.150'];
+  const signed = gpgClearSign(
+    'TLP:GREEN\nReference: ALPHA-2026-17\nA phishing wave hits our constituency since Monday.\n- sender: billing@paypa1.example\n' +
+      '- victim: victim-rcpt7x.example (10.77.7.150), evidence EVID-rcpt7x\n',
+  );
+  const raw = `${headers('Alpha CSIRT <csirt@alpha.test>', 'Phishing wave')}${CRLF}Message-ID: <report-rcpt-1@alpha.test>${CRLF}Reply-To: someone@elsewhere.test${CRLF}Content-Type: text/plain; charset=utf-8${CRLF}${CRLF}${signed.replace(/\r?\n/g, CRLF)}`;
   t.equal(await mail(raw), null, 'the listener takes it');
   const [incident] = await waitFor('filed', async () => {
     const found = await incidentsTitled('Phishing wave');
@@ -136,17 +166,73 @@ t.test('a clear-signed report written with GnuPG is filed once as an incident', 
   t.equal(await mail(raw), null);
   await waitFor('the repeat audited', async () => (await auditKinds('mail-report-filed')).length >= 1);
   t.equal((await incidentsTitled('Phishing wave')).length, 1, 'the same signed text files once');
+
+  // The receipt: to the peer's address, signed with bravo's node key, our reference number, threaded.
+  const [receipt] = await waitFor('the receipt is mailed', async () => (receipts().length ? receipts() : null));
+  t.same(receipt!.to, ['csirt@alpha.test'], "to the address of the peer's record");
+  t.equal(headerOf(receipt!.raw, 'to'), 'CSIRT@alpha.test', "as the record spells it, not the report's From");
+  t.notOk(
+    relay.messages.some((m) => m.to.includes('someone@elsewhere.test')),
+    'never to a Reply-To',
+  );
+  t.equal(headerOf(receipt!.raw, 'in-reply-to'), '<report-rcpt-1@alpha.test>');
+  t.equal(headerOf(receipt!.raw, 'references'), '<report-rcpt-1@alpha.test>');
+  const top = parseEntity(canonicalLines(receipt!.raw.toString('latin1')));
+  t.equal(contentTypeOf(top).type, 'multipart/signed', 'a GREEN report mailed in clear: a signed receipt in clear');
+  const [part, sig] = splitMultipart(top.body, contentTypeOf(top).params.get('boundary'));
+  const verdict = await verifyDetachedBytes(
+    Buffer.from(part!, 'latin1'),
+    decodedBody(parseEntity(sig!)).toString('latin1'),
+    await loadFixturePeerKey('bravo'),
+  );
+  t.ok(verdict.ok, "signed with bravo's node key");
+  const text = readableMail(receipt!.raw);
+  t.ok(text.includes(incident!.ref.toLowerCase()), 'names our reference number');
+  t.match(text, /your reference: +alpha-2026-17/, "names the sender's reference");
+  t.match(text, /your subject: +phishing wave/, "names the sender's subject");
+  t.same(
+    markers.filter((m) => text.includes(m)),
+    [],
+    'carries nothing else of the report',
+  );
+  t.notMatch(headerOf(receipt!.raw, 'subject').toLowerCase(), /phishing/, 'the subject header says nothing of the report');
+  await waitFor('the receipt is sent', async () => (await auditKinds('mail.receipt-sent')).length >= 1);
+  const journal = (await api(bravo, 'GET', `/incidents/${encodeURIComponent(incident!.ref)}/journal`, 'reader')).json().items;
+  t.ok(
+    ['mail-receipt-queued', 'mail-receipt-sent'].every((k) => journal.some((e: { kind: string }) => e.kind === k)),
+    'journaled',
+  );
+  const rows = await bravo.database.db.selectFrom('mail_report_receipt').select(['state', 'raw']).execute();
+  t.same(rows, [{ state: 'sent', raw: '' }], 'once handed over, the composed mail is not kept');
+  const queued = await auditKinds('mail.receipt-queued');
+  t.equal(queued.length, 1, 'audited once');
+  t.notMatch(JSON.stringify(queued), /phishing|rcpt7x/i, 'the audit holds ids and digests only');
+
+  // The same report mail delivered again: filed already, no second receipt.
+  t.equal(await mail(raw), null);
+  t.equal(await receiptsAfterAWhile(), 1, 'a second delivery gives no second receipt');
 });
 
 t.test('a PGP/MIME message made with GnuPG is filed; the same message tampered with is quarantined', { skip }, async (t) => {
+  const before = receipts().length;
   t.equal(await mail(gpgPgpMime('csirt@alpha.test', 'Scan report', 'Port scans from 198.51.100.7, phishing kit attached.\n')), null);
   await waitFor('filed', async () => (await incidentsTitled('Scan report')).length === 1);
   t.equal((await incidentsTitled('Scan report'))[0]!.tlp, 'AMBER', 'no label in the text: AMBER');
+  const amber = await waitFor('the receipt is mailed', async () => receipts()[before] ?? null);
+  t.equal(
+    contentTypeOf(parseEntity(canonicalLines(amber.raw.toString('latin1')))).type,
+    'multipart/encrypted',
+    "AMBER: encrypted to alpha's key",
+  );
+  t.notMatch(readableMail(amber.raw), /198\.51\.100\.7|scan report/, 'nothing readable of the report');
 
   t.equal(await mail(gpgPgpMime('csirt@alpha.test', 'Tampered', 'Port scans, phishing.\n', true)), null);
   const held = await lastQuarantined();
   t.equal(held.reason, 'bad-signature');
   t.equal((await incidentsTitled('Tampered')).length, 0, 'nothing filed');
+  const unsigned = `${headers('csirt@alpha.test', 'Unsigned report')}${CRLF}Content-Type: text/plain${CRLF}${CRLF}Not signed.${CRLF}`;
+  t.equal(await mail(unsigned), null);
+  t.equal(await receiptsAfterAWhile(), before + 1, 'a quarantined report (mis-signed, unsigned) gets no receipt');
 });
 
 t.test('a federation envelope by mail goes through the inbox: filed once, refused documents quarantined with the code', async (t) => {
@@ -238,7 +324,7 @@ t.test('unknown key, unknown sender, unsigned, malformed: quarantined with reaso
   const listed = await runCli(bravo, 'mail', 'quarantine');
   t.equal(listed.code, 0, listed.stderr);
   t.match(listed.stdout, /unsigned/, 'hikeshi mail quarantine lists them');
-  const test = await api(bravo, 'POST', '/mail/test', 'admin', { to: 'a@b.test' });
+  const test = await api(alpha, 'POST', '/mail/test', 'admin', { to: 'a@b.test' });
   t.equal(test.json().code, 'mail-not-configured', 'no SMTP server configured: 409');
   const audited = await auditKinds('mail-quarantined');
   const reasons = audited.map((e) => e.details['reason']);

@@ -83,9 +83,12 @@ export function encryptedEntity(armoredMessage: string): string {
  */
 export function mailMessage(
   entity: string,
-  headers: { from: string; to: string; subject: string; date: Date; messageId?: string },
+  headers: { from: string; to: string; subject: string; date: Date; messageId?: string; inReplyTo?: string },
 ): string {
   const domain = headers.from.split('@')[1] ?? 'hikeshi.invalid';
+  // An answer names the mail it answers (without angle brackets; the caller checked the id holds
+  // no spaces, angle brackets or line breaks), so the receiver's mail client threads it.
+  const thread = headers.inReplyTo ? [`In-Reply-To: <${headers.inReplyTo}>`, `References: <${headers.inReplyTo}>`] : [];
   return [
     `From: ${headers.from}`,
     `To: ${headers.to}`,
@@ -93,6 +96,7 @@ export function mailMessage(
     `Date: ${headers.date.toUTCString().replace('GMT', '+0000')}`,
     // A caller that must know the id before the hand-over (site notifications, ADR 0026) gives it.
     `Message-ID: <${headers.messageId ?? `${randomUUID()}@${domain}`}>`,
+    ...thread,
     'MIME-Version: 1.0',
     entity,
   ].join(CRLF);

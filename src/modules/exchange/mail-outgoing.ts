@@ -145,7 +145,7 @@ function base64Body(text: string): string {
  */
 export async function composeSignedTextMail(
   signer: Pick<NodeSigner, 'signDetached'>,
-  headers: { from: string; to: string; subject: string; date: Date; messageId: string },
+  headers: { from: string; to: string; subject: string; date: Date; messageId: string; inReplyTo?: string },
   text: string,
   encryptTo: PeerKey | null,
 ): Promise<string> {

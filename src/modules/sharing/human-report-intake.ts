@@ -7,6 +7,7 @@ import type { HumanReport, HumanReportHandler } from '../exchange/exchange.modul
 import type { IncidentService } from '../incidents/incidents.module.js';
 import type { PeerDirectory } from '../peers/peers.module.js';
 import { findMailReport, insertMailReport } from './human-report.repository.js';
+import type { ReportReceipts } from './mail-report-receipt.js';
 
 /**
  * A report a person wrote, signed with GnuPG and mailed (ADR 0025), filed as a new incident of
@@ -20,7 +21,8 @@ import { findMailReport, insertMailReport } from './human-report.repository.js';
  *   reporter  the peer team (its name, its e-mail address)
  *
  * The same signed text from the same peer files once (mail_report, by digest); the filing is
- * journaled by the incident service and audited here.
+ * journaled by the incident service and audited here. A filed or recognised report gets a signed
+ * receipt (mail-report-receipt.ts), queued in the same transaction, once per report mail.
  */
 const TLP_IN_TEXT = /\bTLP:\s?(RED|AMBER\+STRICT|AMBER|GREEN|CLEAR|WHITE)\b/i;
 
@@ -37,13 +39,20 @@ export function createHumanReportIntake(deps: {
   peers: Pick<PeerDirectory, 'find'>;
   audit: AuditLog;
   teamId: string;
+  /** Absent: no outgoing mail channel, no receipts. */
+  receipts?: ReportReceipts | null;
 }): HumanReportHandler {
   return async (report: HumanReport) => {
     const digest = createHash('sha256').update(report.text, 'utf8').digest('hex');
     const peer = await deps.peers.find(deps.db, report.peerTeam);
-    return deps.db.transaction().execute(async (tx) => {
+    const tlp = tlpOfHumanReport(report.text);
+    let receipt: string | null = null;
+    const filed = await deps.db.transaction().execute(async (tx) => {
       const known = await findMailReport(tx, report.peerTeam, digest);
-      if (known) return { ...known, created: false };
+      if (known) {
+        receipt = (await deps.receipts?.queue(tx, { ...known, report, digest, tlp })) ?? null;
+        return { incidentId: known.incidentId, ref: known.ref, created: false };
+      }
       const text = report.text.trim() || '(empty)';
       const incident = await deps.incidents.createInTx(
         tx,
@@ -53,12 +62,15 @@ export function createHumanReportIntake(deps: {
           ...(text.length > 10_000 ? { intruderActivity: text.slice(0, 100_000) } : {}),
           category: 'other',
           severity: 'medium',
-          tlp: tlpOfHumanReport(text),
+          tlp,
           reporter: { name: peer?.name ?? report.peerTeam, organisation: report.peerTeam, ...(peer?.email ? { email: peer.email } : {}) },
         },
         { subject: `mail:${report.peerTeam}`, team: deps.teamId },
       );
-      await insertMailReport(tx, { peerTeam: report.peerTeam, digest, incidentId: incident.id, at: deps.clock() });
+      const at = deps.clock();
+      await insertMailReport(tx, { peerTeam: report.peerTeam, digest, incidentId: incident.id, at });
+      // Before the audit: the audit log's lock comes last in every transaction (incident.service.ts).
+      receipt = (await deps.receipts?.queue(tx, { incidentId: incident.id, ref: incident.ref, filedAt: at, report, digest, tlp })) ?? null;
       await deps.audit.append(tx, {
         kind: 'mail-report-filed',
         actor: report.peerTeam,
@@ -69,5 +81,8 @@ export function createHumanReportIntake(deps: {
       });
       return { incidentId: incident.id, ref: incident.ref, created: true };
     });
+    // Committed: the receipt may go now rather than at the next poll.
+    if (receipt) deps.receipts?.mailer.kick();
+    return filed;
   };
 }

@@ -3,15 +3,19 @@ import type { DbOrTx, Tx } from '../../db/database.js';
 /** SQL of mail_report: which signed text from which peer was filed as which incident. */
 
 /** The incident a signed text from a peer was filed as, with its reference number, or null. */
-export async function findMailReport(db: DbOrTx, peerTeam: string, digest: string): Promise<{ incidentId: string; ref: string } | null> {
+export async function findMailReport(
+  db: DbOrTx,
+  peerTeam: string,
+  digest: string,
+): Promise<{ incidentId: string; ref: string; filedAt: Date } | null> {
   const row = await db
     .selectFrom('mail_report')
     .innerJoin('incident', 'incident.id', 'mail_report.incident_id')
-    .select(['mail_report.incident_id', 'incident.ref'])
+    .select(['mail_report.incident_id', 'mail_report.received_at', 'incident.ref'])
     .where('mail_report.peer_team', '=', peerTeam)
     .where('mail_report.digest', '=', digest)
     .executeTakeFirst();
-  return row ? { incidentId: row.incident_id, ref: row.ref } : null;
+  return row ? { incidentId: row.incident_id, ref: row.ref, filedAt: row.received_at } : null;
 }
 
 export async function insertMailReport(tx: Tx, row: { peerTeam: string; digest: string; incidentId: string; at: Date }): Promise<void> {
