@@ -32,7 +32,7 @@ export interface MailReportTable {
   received_at: Timestamp;
 }
 
-/** A receipt mailed to the person who mailed a report (migration 0037): its own mail outbox row. */
+/** A receipt mailed to the person who mailed a report (migration 0036): its own mail outbox row. */
 export interface MailReportReceiptTable {
   id: string;
   incident_id: string;

@@ -1,7 +1,7 @@
 import type { DbOrTx, Tx } from '../../db/database.js';
 import type { MailOutboxStore } from '../exchange/exchange.module.js';
 
-/** SQL of mail_report_receipt (migration 0037): the receipts to people who mailed a report, one per report mail. */
+/** SQL of mail_report_receipt (migration 0036): the receipts to people who mailed a report, one per report mail. */
 
 /** Queues a receipt; false when one is already queued (or sent) for this incident and report mail. */
 export async function enqueueReportReceipt(
