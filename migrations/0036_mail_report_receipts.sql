@@ -1,6 +1,5 @@
 -- Receipts to people who mailed a signed report (issue 17, "No receipts for reports written by
--- people"; ADR 0025 "Receipts to people"). Numbered 0037: 0036 is left to a migration written in
--- parallel on another branch.
+-- people"; ADR 0025 "Receipts to people").
 --
 -- One receipt per report mail: keyed by the incident and the report's Message-ID (or, for a
 -- report that carried none, `sha256:` and the signed text's digest), so a second delivery of the

@@ -220,6 +220,7 @@ export {
 } from './mail-intake.service.js';
 export { composeSignedTextMail, MailSendError, mailNeedsEncryption, type MailChannel, type MailSender } from './mail-outgoing.js';
 export { createMailHandOver, type MailHandOver, type MailOutboxStore } from './mail-hand-over.js';
+export { mailOutboxTableStore } from './mail-outbox-table.repository.js';
 // The PGP/MIME framing, for modules that mail people rather than peers (site notifications, ADR 0026).
 export {
   addressOf,

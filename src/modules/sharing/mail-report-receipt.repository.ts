@@ -1,5 +1,5 @@
 import type { DbOrTx, Tx } from '../../db/database.js';
-import type { MailOutboxStore } from '../exchange/exchange.module.js';
+import { mailOutboxTableStore, type MailOutboxStore } from '../exchange/exchange.module.js';
 
 /** SQL of mail_report_receipt (migration 0036): the receipts to people who mailed a report, one per report mail. */
 
@@ -69,52 +69,4 @@ export async function dropSentReceiptMail(tx: Tx, id: string): Promise<void> {
 }
 
 /** The hand-over loop's port (exchange/mail-hand-over.ts) over this table. */
-export const reportReceiptStore: MailOutboxStore = {
-  async claimDue(tx, now, leaseUntil) {
-    const row = await tx
-      .selectFrom('mail_report_receipt')
-      .select(['id', 'envelope_from', 'envelope_to', 'raw', 'attempts'])
-      .where('state', '=', 'queued')
-      .where('next_attempt_at', '<=', now)
-      .orderBy('next_attempt_at')
-      .limit(1)
-      .forUpdate()
-      .executeTakeFirst();
-    if (!row) return null;
-    await tx
-      .updateTable('mail_report_receipt')
-      .set({ state: 'handing-over', attempts: row.attempts + 1, next_attempt_at: leaseUntil })
-      .where('id', '=', row.id)
-      .execute();
-    return { id: row.id, from: row.envelope_from, to: row.envelope_to, raw: row.raw, attempts: row.attempts + 1 };
-  },
-  async markRetry(db, id, next, error) {
-    await db
-      .updateTable('mail_report_receipt')
-      .set({ state: 'queued', next_attempt_at: next, last_error: error.slice(0, 500) })
-      .where('id', '=', id)
-      .execute();
-  },
-  async markSent(tx, id, at) {
-    await tx.updateTable('mail_report_receipt').set({ state: 'sent', sent_at: at, last_error: null }).where('id', '=', id).execute();
-  },
-  async listCut(db, now) {
-    const rows = await db
-      .selectFrom('mail_report_receipt')
-      .select('id')
-      .where('state', '=', 'handing-over')
-      .where('next_attempt_at', '<=', now)
-      .limit(100)
-      .execute();
-    return rows.map((r) => r.id);
-  },
-  async settleCut(tx, id, at, note) {
-    const result = await tx
-      .updateTable('mail_report_receipt')
-      .set({ state: 'sent', sent_at: at, last_error: note.slice(0, 500), send_uncertain: true })
-      .where('id', '=', id)
-      .where('state', '=', 'handing-over')
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows) > 0;
-  },
-};
+export const reportReceiptStore: MailOutboxStore = mailOutboxTableStore('mail_report_receipt', 'id');
