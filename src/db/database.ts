@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PGliteDialect, PostgresDialect, type Transaction } from 'kysely';
-import pg from 'pg';
+import type pg from 'pg';
 import type { DatabaseSchema } from './tables.js';
 import { installedPgliteVersion, PreparedPGliteDialect, PREPARED_DRIVER_PGLITE_VERSION } from './pglite-dialect.js';
 import { lockDataDir } from './data-dir-lock.js';
@@ -54,9 +54,17 @@ function embeddedDriverFor(requested: EmbeddedDriver | undefined, pgliteVersion:
   return pgliteVersion === PREPARED_DRIVER_PGLITE_VERSION ? 'prepared' : 'kysely';
 }
 
-// int8 (bigserial sequences, counts) as JS numbers: our sequences stay far below 2^53, and
-// both engines then hand repositories the same types.
-pg.types.setTypeParser(20, (v: string) => Number(v));
+let serverDriver: Promise<typeof pg> | undefined;
+
+/** The server driver, loaded when a server database is opened: an embedded node never loads it (issue 18: cold start). */
+function loadServerDriver(): Promise<typeof pg> {
+  return (serverDriver ??= import('pg').then(({ default: driver }) => {
+    // int8 (bigserial sequences, counts) as JS numbers: our sequences stay far below 2^53, and
+    // both engines then hand repositories the same types.
+    driver.types.setTypeParser(20, (v: string) => Number(v));
+    return driver;
+  }));
+}
 
 /**
  * Transactions worth running at once for throughput (group commit): the embedded engine has one
@@ -119,8 +127,9 @@ function prepareStatementsOn(client: pg.PoolClient): void {
 }
 
 async function openServer(url: string, schema: string | null, poolSize: number): Promise<DatabaseHandle> {
+  const driver = await loadServerDriver();
   if (schema) {
-    const admin = new pg.Client({ connectionString: url });
+    const admin = new driver.Client({ connectionString: url });
     await admin.connect();
     try {
       await admin.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
@@ -128,7 +137,7 @@ async function openServer(url: string, schema: string | null, poolSize: number):
       await admin.end();
     }
   }
-  const pool = new pg.Pool({
+  const pool = new driver.Pool({
     connectionString: url,
     max: poolSize,
     ...(schema ? { options: `-c search_path="${schema}"` } : {}),

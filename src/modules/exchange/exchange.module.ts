@@ -229,6 +229,7 @@ export {
   decodedBody,
   encryptedEntity,
   mailMessage,
+  mailText,
   MimeError,
   parseEntity,
   signedEntity,

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
-import { simpleParser } from 'mailparser';
 import type { Clock } from '../../clock.js';
 import {
   detachedSignatureIssuer,
@@ -22,6 +21,7 @@ import {
   canonicalLines,
   contentTypeOf,
   decodedBody,
+  mailText,
   MimeError,
   parseEntity,
   splitMultipart,
@@ -371,7 +371,7 @@ export function createMailIntake(deps: MailIntakeDeps): MailIntake {
       if (ctx.correspondent) {
         if (contentTypeOf(content).type === 'application/json') throw new Held('not-accepted', 'a reply carries a text, not a document');
         const { part, signature, fingerprint } = ctx.signed!;
-        const text = ((await simpleParser(Buffer.from(part, 'latin1'))).text ?? '').slice(0, 200_000);
+        const text = (await mailText(Buffer.from(part, 'latin1'))).slice(0, 200_000);
         return reply(ctx.correspondent, {
           text,
           signedText: `${part}\r\n${signature}`,
@@ -381,19 +381,19 @@ export function createMailIntake(deps: MailIntakeDeps): MailIntake {
       }
       const peer = ctx.peer!;
       if (contentTypeOf(content).type === 'application/json') return envelope(peer, decodedBody(content).toString('utf8'), ctx);
-      const parsed = await simpleParser(
+      const text = await mailText(
         Buffer.from(`${[...content.headers].map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\n\r\n${content.body}`, 'latin1'),
       );
-      return human(peer, (parsed.text ?? '').slice(0, 200_000), peer.fingerprint, ctx);
+      return human(peer, text.slice(0, 200_000), peer.fingerprint, ctx);
     }
     // Not PGP/MIME: a clear-signed text somewhere in the message's text.
-    const parsed = await simpleParser(
+    const mailBody = await mailText(
       Buffer.from(
         ctx.encrypted ? `${[...entity.headers].map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\n\r\n${entity.body}` : raw,
         'latin1',
       ),
     );
-    const block = CLEARSIGNED.exec(parsed.text ?? '')?.[0];
+    const block = CLEARSIGNED.exec(mailBody)?.[0];
     if (!block) throw new Held('unsigned', 'the message carries no OpenPGP signature (neither PGP/MIME nor clear-signed)');
     const signer = await expectedSigner(deps, ctx);
     const verdict = await verifyClearSigned(block, signer.key, { now: clock(), maxLength: MAX_MAILED_TEXT });

@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import type { simpleParser } from 'mailparser';
 
 /**
  * PGP/MIME (RFC 3156) framing for the e-mail channel, without the OpenPGP work (src/crypto does
@@ -9,6 +10,17 @@ import { randomBytes, randomUUID } from 'node:crypto';
  */
 
 export const CRLF = '\r\n';
+
+let mailParser: Promise<typeof simpleParser> | undefined;
+
+/**
+ * The text a mail (or a MIME part) carries, by mailparser, loaded at the first mail: a node that
+ * never takes mail never loads it (issue 18: cold start).
+ */
+export async function mailText(source: Buffer | string): Promise<string> {
+  mailParser ??= import('mailparser').then((m) => m.simpleParser);
+  return (await (await mailParser)(source)).text ?? '';
+}
 
 /** Every line ending made CRLF (a message saved or piped by a tool may have lost them). */
 export function canonicalLines(text: string): string {

@@ -1,9 +1,9 @@
-import { simpleParser } from 'mailparser';
 import {
   addressOf,
   canonicalLines,
   contentTypeOf,
   decodedBody,
+  mailText,
   parseEntity,
   splitMultipart,
   type UnclaimedMailHandler,
@@ -77,8 +77,7 @@ export function createNotificationMailHandler(
     }
     const ids = [...idsIn(headers.get('in-reply-to')), ...idsIn(headers.get('references'))];
     if (ids.length === 0) return null;
-    const parsed = await simpleParser(raw);
-    const id = await notifications.answered(ids, { from: addressOf(headers.get('from')), text: (parsed.text ?? '').trim() });
+    const id = await notifications.answered(ids, { from: addressOf(headers.get('from')), text: (await mailText(raw)).trim() });
     return id ? { detail: `reply to notification ${id}` } : null;
   };
 }
