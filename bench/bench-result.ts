@@ -14,6 +14,12 @@ export interface BenchResult {
   limit?: number;
   better?: 'higher' | 'lower';
   note?: string;
+  /**
+   * What the machine allows, measured in the same run (issue 18): the same work without the
+   * node around it (e.g. PGlite opening the data directory alone). Printed beside the figure,
+   * with the figure's share of it.
+   */
+  machineLimit?: { name: string; value: number };
 }
 
 export function ratioOf(r: BenchResult): number | null {
@@ -27,7 +33,12 @@ export function formatResult(r: BenchResult): string {
     r.limit === undefined
       ? ''
       : ` (target ${(r.better ?? 'higher') === 'higher' ? '>=' : '<='} ${r.limit} ${r.unit}; ratio ${ratio?.toFixed(2)})`;
-  return `${r.engine.padEnd(8)} ${r.name.padEnd(52)} ${r.value.toFixed(r.value < 10 ? 3 : 1).padStart(12)} ${r.unit}${target}${r.note ? `  ${r.note}` : ''}`;
+  const m = r.machineLimit;
+  const share = m && m.value > 0 && r.value > 0 ? ((r.better ?? 'higher') === 'higher' ? r.value / m.value : m.value / r.value) : null;
+  const limit = m
+    ? ` [limit here: ${m.name} ${m.value.toFixed(m.value < 10 ? 3 : 1)} ${r.unit}; ${share === null ? '-' : `${(share * 100).toFixed(0)} % of it`}]`
+    : '';
+  return `${r.engine.padEnd(8)} ${r.name.padEnd(52)} ${r.value.toFixed(r.value < 10 ? 3 : 1).padStart(12)} ${r.unit}${target}${limit}${r.note ? `  ${r.note}` : ''}`;
 }
 
 /** The p-th percentile (0..100) of a list of numbers. */

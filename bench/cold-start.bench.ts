@@ -32,6 +32,28 @@ async function timeToReady(env: NodeJS.ProcessEnv, port: number): Promise<number
   }
 }
 
+/**
+ * PGlite alone opening the node's existing data directory in a fresh process, from spawn to its
+ * first answer, as timeToReady measures the node: the floor of an embedded restart.
+ */
+async function pgliteOpenAlone(dataDir: string): Promise<number> {
+  const script = `
+    const { PGlite } = await import('@electric-sql/pglite');
+    const db = await PGlite.create(${JSON.stringify(path.join(dataDir, 'pgdata'))});
+    await db.query('select 1');
+    process.stdout.write('ready');
+    await db.close();`;
+  const started = performance.now();
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: projectRoot(),
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const ready = new Promise<number>((resolve) => child.stdout.once('data', () => resolve((performance.now() - started) / 1000)));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`PGlite alone exited with ${code}`);
+  return ready;
+}
+
 export async function benchColdStart(opts: { engine: 'pglite' | 'postgres' }): Promise<BenchResult[]> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'hikeshi-bench-start-'));
   const schema = `bench_start_${randomBytes(4).toString('hex')}`;
@@ -40,6 +62,7 @@ export async function benchColdStart(opts: { engine: 'pglite' | 'postgres' }): P
   try {
     const first = await timeToReady(env, await freePort());
     const again = await timeToReady(env, await freePort());
+    const openAlone = opts.engine === 'pglite' ? await pgliteOpenAlone(dataDir) : null;
     return [
       {
         name: 'cold start to ready, first start (init: key, migrations)',
@@ -54,8 +77,10 @@ export async function benchColdStart(opts: { engine: 'pglite' | 'postgres' }): P
         engine: opts.engine,
         value: again,
         unit: 's',
-        limit: 5,
+        // Issue 18: an embedded node restarts in 1.5 s at most; the server engine keeps ADR 0005's 5 s.
+        limit: opts.engine === 'pglite' ? 1.5 : 5,
         better: 'lower',
+        ...(openAlone !== null ? { machineLimit: { name: 'PGlite opening the data directory alone', value: openAlone } } : {}),
       },
     ];
   } finally {
