@@ -11,7 +11,26 @@ import { VENDOR_STATUSES, type VendorStatus } from '../../../schemas/vendor.sche
  *   Statement: Fixed in 2.4.1; upgrade.
  *
  * Field names are case-insensitive; Fixed-Versions and Statement are optional.
+ *
+ * A statement mailed back is often a reply: our question quoted below or above it ("> ..."),
+ * an attribution line ("On ... wrote:"), a signature ("-- "). Those are not the vendor's
+ * statement and are left out: quoted lines and attribution lines are skipped, and the text ends
+ * at a signature delimiter or a forwarded-message separator. Only what the vendor wrote counts.
  */
+const QUOTED = /^\s*>/;
+const ATTRIBUTION = /^On .{1,300} wrote:\s*$/;
+const END_OF_TEXT = /^(-- |-----Original Message-----|-{2,} ?Forwarded message ?-{2,})\s*$/;
+
+/** The lines the vendor wrote: quotes and attributions out, nothing after a signature or a forward. */
+function ownLines(text: string): string[] {
+  const out: string[] = [];
+  for (const line of text.replace(/\r\n/g, '\n').split('\n')) {
+    if (END_OF_TEXT.test(line)) break;
+    if (QUOTED.test(line) || ATTRIBUTION.test(line)) continue;
+    out.push(line);
+  }
+  return out;
+}
 export interface ParsedStatement {
   caseId: string;
   product: string;
@@ -24,7 +43,7 @@ export type StatementParse = { ok: true; statement: ParsedStatement } | { ok: fa
 
 export function parseStatementText(text: string): StatementParse {
   const fields = new Map<string, string>();
-  const lines = text.replace(/\r\n/g, '\n').split('\n');
+  const lines = ownLines(text);
   let statementLines: string[] | null = null;
   for (const line of lines) {
     if (statementLines) {
