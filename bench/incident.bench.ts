@@ -2,16 +2,40 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
-import { openDatabase } from '../src/db/database.js';
+import { openDatabase, type Db } from '../src/db/database.js';
 import { initNode } from '../src/node-init.js';
 import { generateNodeKey } from '../src/crypto/index.js';
 import { KEY_FILE } from '../src/modules/profile/node-identity.js';
 import { mintApiToken } from '../src/modules/tokens/token-codec.js';
 import { projectRoot } from '../src/project-root.js';
 import { BENCH_DATABASE_URL, embeddedDriverOption, dropBenchSchema, percentile, type BenchResult } from './bench-result.js';
+
+/**
+ * The machine's limit beside the creations (issue 18): the same request body inserted as one
+ * jsonb row, each in its own committed transaction, `concurrency` at once, into a scratch table
+ * dropped afterwards. Durable like a creation; none of its rules, index rows, journal or audit.
+ */
+async function bareInsertRate(db: Db, body: string, count: number, concurrency: number): Promise<number> {
+  await sql`create table bench_bare_insert (id uuid primary key, body jsonb not null)`.execute(db);
+  try {
+    let next = 0;
+    const started = performance.now();
+    const worker = async () => {
+      while (next < count) {
+        next++;
+        await db.transaction().execute((tx) => sql`insert into bench_bare_insert values (${randomUUID()}, ${body}::jsonb)`.execute(tx));
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, worker));
+    return count / ((performance.now() - started) / 1000);
+  } finally {
+    await sql`drop table bench_bare_insert`.execute(db);
+  }
+}
 
 /**
  * Incident creations per second through HTTP: a node listening on loopback, `concurrency`
@@ -56,6 +80,7 @@ export async function benchIncidentCreation(opts: {
   };
   await Promise.all(Array.from({ length: opts.concurrency }, worker));
   const seconds = (performance.now() - started) / 1000;
+  const bare = await bareInsertRate(database.db, body, opts.incidents, opts.concurrency);
   await app.close();
   await database.close();
   if (schema) await dropBenchSchema(schema);
@@ -68,6 +93,7 @@ export async function benchIncidentCreation(opts: {
       unit: 'incidents/s',
       limit: 100,
       better: 'higher',
+      machineLimit: { name: 'a bare durable insert of the same JSON', value: bare },
     },
     {
       name: 'incident creation p99 latency',
