@@ -32,12 +32,11 @@ export interface MailReportTable {
   received_at: Timestamp;
 }
 
-/** A receipt mailed to the person who mailed a report (migration 0036): its own mail outbox row. */
-export interface MailReportReceiptTable {
-  id: string;
-  incident_id: string;
-  report_key: string;
-  peer_team: string;
+/**
+ * The columns of a module's own plain mail outbox: one composed mail per row, handed over by the
+ * exchange's hand-over loop through mailOutboxTableStore (exchange/mail-outbox-table.repository.ts).
+ */
+export interface MailOutboxColumns {
   state: string;
   envelope_from: string;
   envelope_to: string;
@@ -49,4 +48,12 @@ export interface MailReportReceiptTable {
   send_uncertain: ColumnType<boolean, boolean | undefined, boolean>;
   queued_at: Timestamp;
   sent_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+}
+
+/** A receipt mailed to the person who mailed a report (migration 0036): its own mail outbox row. */
+export interface MailReportReceiptTable extends MailOutboxColumns {
+  id: string;
+  incident_id: string;
+  report_key: string;
+  peer_team: string;
 }

@@ -1,4 +1,5 @@
 import type { ColumnType, Generated } from 'kysely';
+import type { MailOutboxColumns } from './mail-tables.js';
 
 /** Vendor coordination and CSAF advisories (migration 0029), composed into DatabaseSchema in tables.ts. */
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
@@ -81,17 +82,6 @@ export interface CsafAdvisoryTable {
 }
 
 /** The vendor questions' own mail outbox (migration 0034). */
-export interface VendorMailOutboxTable {
+export interface VendorMailOutboxTable extends MailOutboxColumns {
   question_id: string;
-  state: string;
-  envelope_from: string;
-  envelope_to: string;
-  raw: string;
-  encrypted: boolean;
-  attempts: ColumnType<number, number | undefined, number>;
-  next_attempt_at: Timestamp;
-  last_error: string | null;
-  send_uncertain: ColumnType<boolean, boolean | undefined, boolean>;
-  queued_at: Timestamp;
-  sent_at: Timestamp | null;
 }
