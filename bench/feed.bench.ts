@@ -190,13 +190,17 @@ export async function benchFeed(opts: { engine: 'pglite' | 'postgres'; incidents
     }
     const seconds = (performance.now() - started) / 1000;
     if (items === 0 || redacted !== items) throw new Error(`expected every served item redacted (internal host): ${redacted} of ${items}`);
+    const scanRate = await keysetScanRate(node.database, opts.pageSize);
     return [
       {
         name: `pull feed for one partner, ${opts.incidents} incidents (${opts.pageSize}/page)`,
         engine: opts.engine,
         value: items / seconds,
         unit: 'items/s',
+        // Issue 18's target for the pull feed, policy and redaction applied, signed pages.
+        limit: 20_000,
         better: 'higher',
+        machineLimit: { name: 'a keyset scan of the same incidents, JSON-encoded', value: scanRate },
         note: `${items} served (redacted), ${opts.incidents - items} refused, ${pages} signed pages in ${seconds.toFixed(1)} s; bulk load ${loadSeconds.toFixed(1)} s`,
       },
     ];
@@ -204,6 +208,26 @@ export async function benchFeed(opts: { engine: 'pglite' | 'postgres'; incidents
     await partner.close();
     await node.close();
   }
+}
+
+/**
+ * The machine's limit beside the feed (issue 18): the incident rows read in the feed's order
+ * (change_seq) by keyset pages of the same size and JSON-encoded, with no policy, redaction,
+ * child rows or signature.
+ */
+async function keysetScanRate(database: DatabaseHandle, pageSize: number): Promise<number> {
+  let after = 0;
+  let scanned = 0;
+  const started = performance.now();
+  for (;;) {
+    const { rows } = await sql<{ change_seq: number | string }>`
+      select * from incident where change_seq > ${after} order by change_seq limit ${pageSize}`.execute(database.db);
+    if (rows.length === 0) break;
+    JSON.stringify(rows);
+    scanned += rows.length;
+    after = Number(rows[rows.length - 1]!.change_seq);
+  }
+  return scanned / ((performance.now() - started) / 1000);
 }
 
 /** The pure policy decision rate (src/modules/policy): no I/O, the decision table's inputs cycled. */
