@@ -30,19 +30,10 @@ export async function sendWaitingQuestions(deps: VendorQuestionDeps): Promise<nu
         peer: null,
         decision: decision.allow ? ('allow' as const) : ('deny' as const),
       };
+      const which = { case: q.caseId, vendor: q.vendorId, channel: 'email', question: q.id };
       if (!decision.allow) {
         await setQuestionState(tx, q.id, 'refused');
-        await deps.audit.append(tx, {
-          ...base,
-          details: {
-            case: q.caseId,
-            vendor: q.vendorId,
-            channel: 'email',
-            question: q.id,
-            deniedBy: decision.deniedBy,
-            reason: decision.reason,
-          },
-        });
+        await deps.audit.append(tx, { ...base, details: { ...which, deniedBy: decision.deniedBy, reason: decision.reason } });
         continue;
       }
       const body: VendorQuestionDocument['body'] = {
@@ -65,10 +56,7 @@ export async function sendWaitingQuestions(deps: VendorQuestionDeps): Promise<nu
       await deps.audit.append(tx, {
         ...base,
         details: {
-          case: q.caseId,
-          vendor: q.vendorId,
-          channel: 'email',
-          question: q.id,
+          ...which,
           state: 'queued',
           was: 'awaiting-email',
           reason: decision.reason,
