@@ -1,4 +1,5 @@
 import t from 'tap';
+import { sql } from 'kysely';
 import { createIncidentService } from '../../src/modules/incidents/incident.service.js';
 import type { Incident } from '../../schemas/incident.schema.js';
 import { buildTestNode } from '../helpers/build-test-app.js';
@@ -102,4 +103,49 @@ t.test('a new year starts at 000001, and each year keeps its own sequence', asyn
   t.equal((await create('second of 2031')).json().ref, 'ALPHA#2031-000002');
   now = Date.parse('2030-12-31T23:59:59.999Z');
   t.equal((await create('late entry in 2030')).json().ref, 'ALPHA#2030-000104', 'the 2030 sequence is untouched');
+});
+
+t.test('creations share transactions: one the database aborts fails alone, and the numbers stay gap-free', async (t) => {
+  now = Date.parse('2032-03-01T00:00:00.000Z');
+  const db = node.database.db;
+  // The database aborts any creation titled "poison" as it would a serialization failure: the
+  // group it joined rolls back whole and runs again one creation at a time (ADR 0031).
+  await sql`create function poison_creation() returns trigger language plpgsql as $$
+    begin
+      if new.title = 'poison' then raise exception 'poisoned on purpose' using errcode = '40001'; end if;
+      return new;
+    end $$`.execute(db);
+  await sql`create trigger poison_creation before insert on incident for each row execute function poison_creation()`.execute(db);
+  t.teardown(async () => {
+    await sql`drop trigger poison_creation on incident`.execute(db);
+    await sql`drop function poison_creation()`.execute(db);
+  });
+
+  const titles = Array.from({ length: 40 }, (_, i) => (i === 7 || i === 29 ? 'poison' : `grouped ${i}`));
+  const responses = await Promise.all(titles.map((title) => create(title)));
+  const poisoned = responses.filter((_, i) => titles[i] === 'poison');
+  const created = responses.filter((_, i) => titles[i] !== 'poison');
+  t.strictSame(
+    poisoned.map((r) => [r.statusCode, r.json().code]),
+    [
+      [503, 'service-unavailable'],
+      [503, 'service-unavailable'],
+    ],
+    'only the aborted creations fail, each told to retry',
+  );
+  t.strictSame([...new Set(created.map((r) => r.statusCode))], [201], 'every other creation of their groups is stored');
+  const seqs = created.map((r) => seqOf((r.json() as Incident).ref)).map((s) => s.seq);
+  t.strictSame(
+    [...seqs].sort((a, b) => a - b),
+    Array.from({ length: 38 }, (_, i) => i + 1),
+    'exactly 1..38 in 2032: the rolled-back groups left no gap',
+  );
+  // Every listener ran for every creation in the groups: the coordinator's view of our own
+  // activity (written once per group) has each of them.
+  const own = await db.selectFrom('member_activity').select('ref').where('own', '=', true).where('ref', 'like', 'ALPHA#2032-%').execute();
+  t.strictSame(
+    own.map((r) => r.ref).sort(),
+    created.map((r) => (r.json() as Incident).ref).sort(),
+    'each creation is in the activity view',
+  );
 });

@@ -3,6 +3,7 @@ import type { Tx } from '../../db/database.js';
 import type { ActivitySummaryBody, ActivityWithdrawnBody } from '../../../schemas/coordination.schema.js';
 
 import type { Incident } from '../../../schemas/incident.schema.js';
+import type { PeerRecord } from '../peers/peers.module.js';
 
 import { reportContent } from '../sharing/index.js';
 
@@ -20,7 +21,7 @@ import type { CoordinationDeps } from './coordination.service.js';
 const MAX_LINKS = 100;
 
 export function createActivityFeed(deps: CoordinationDeps): {
-  feedCoordinators(tx: Tx, incident: Incident): Promise<boolean>;
+  feedCoordinators(tx: Tx, incidents: readonly Incident[]): Promise<boolean>;
 } {
   const { peers, sharing, audit, outbox, log } = deps;
   // -------------------------------------------------------------------------------------------
@@ -35,9 +36,15 @@ export function createActivityFeed(deps: CoordinationDeps): {
     return { detail: 'full', summary: summarise(payload.incident), incident: reportContent(payload.incident), links };
   }
 
-  /** Returns true when something was queued. */
-  async function feedCoordinators(tx: Tx, incident: Incident): Promise<boolean> {
+  /** Returns true when something was queued. The coordinators are read once for all the incidents. */
+  async function feedCoordinators(tx: Tx, incidents: readonly Incident[]): Promise<boolean> {
     const coordinators = await peers.listRecords(tx, { relationship: 'coordinator', status: 'active' });
+    let queued = false;
+    for (const incident of incidents) if (await feedIncident(tx, incident, coordinators)) queued = true;
+    return queued;
+  }
+
+  async function feedIncident(tx: Tx, incident: Incident, coordinators: readonly PeerRecord[]): Promise<boolean> {
     let queued = false;
     for (const peer of coordinators) {
       const outcome = await sharing.decideAndRecord(tx, incident, { teamId: peer.teamId }, 'coordinator-feed', {

@@ -15,7 +15,7 @@ export interface CoordinationModuleDeps {
   db: Db;
   clock: Clock;
   config: Pick<Config, 'teamId'>;
-  incidents: Pick<IncidentService, 'addListener' | 'appendInTx'>;
+  incidents: Pick<IncidentService, 'addBatchListener' | 'appendInTx'>;
   peers: Pick<PeerDirectory, 'find' | 'listRecords'>;
   exchange: {
     inbox: Pick<Inbox, 'registerHandler'>;
@@ -49,7 +49,7 @@ export function createCoordinationModule(deps: CoordinationModuleDeps): Coordina
     outbox: deps.exchange.outbox,
     log: deps.log,
   });
-  deps.incidents.addListener((tx, incident, entry) => service.onIncidentChange(tx, incident, entry));
+  deps.incidents.addBatchListener((tx, changes) => service.onIncidentChanges(tx, changes));
   const { inbox } = deps.exchange;
   inbox.registerHandler(
     'activity.summary',

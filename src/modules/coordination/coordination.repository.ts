@@ -138,10 +138,8 @@ async function withdrawnSince(tx: Tx, team: string, ref: string, version: number
   return false;
 }
 
-export async function upsertActivity(tx: Tx, row: ActivityWrite): Promise<boolean> {
-  // A summary older than the member's withdrawal of it (a retry overtaken by it) stays withdrawn.
-  if (!row.own && (await withdrawnSince(tx, row.team, row.ref, row.version, new Date(row.updated)))) return false;
-  const values = {
+function activityValues(row: ActivityWrite) {
+  return {
     team: row.team,
     ref: row.ref,
     own: row.own,
@@ -162,19 +160,62 @@ export async function upsertActivity(tx: Tx, row: ActivityWrite): Promise<boolea
     first_received_at: row.firstReceivedAt,
     received_at: row.at,
   };
-  const { team: _t, ref: _r, first_received_at: _f, ...changes } = values;
+}
+
+/**
+ * Writes reports in one statement; a report already stored at a later (version, updated) keeps
+ * it. Answers the `team\0ref` keys written. Each (team, ref) at most once per call: PostgreSQL
+ * refuses to update one row twice in one statement.
+ */
+async function writeActivities(tx: Tx, rows: readonly ActivityWrite[]): Promise<Set<string>> {
+  if (rows.length === 0) return new Set();
+  const values = rows.map(activityValues);
   const written = await tx
     .insertInto('member_activity')
     .values(values)
     .onConflict((oc) =>
       oc
         .columns(['team', 'ref'])
-        .doUpdateSet(changes)
+        .doUpdateSet((eb) => ({
+          // Every column but the key and when this node first heard of the report.
+          own: eb.ref('excluded.own'),
+          incident_id: eb.ref('excluded.incident_id'),
+          detail: eb.ref('excluded.detail'),
+          category: eb.ref('excluded.category'),
+          type: eb.ref('excluded.type'),
+          phase: eb.ref('excluded.phase'),
+          severity: eb.ref('excluded.severity'),
+          tlp: eb.ref('excluded.tlp'),
+          first_seen: eb.ref('excluded.first_seen'),
+          last_seen: eb.ref('excluded.last_seen'),
+          updated: eb.ref('excluded.updated'),
+          version: eb.ref('excluded.version'),
+          summary: eb.ref('excluded.summary'),
+          links: eb.ref('excluded.links'),
+          message_id: eb.ref('excluded.message_id'),
+          received_at: eb.ref('excluded.received_at'),
+        }))
         .where(sql<boolean>`(excluded.version, excluded.updated) >= (member_activity.version, member_activity.updated)`),
     )
-    .returning('team')
-    .executeTakeFirst();
-  return written !== undefined;
+    .returning(['team', 'ref'])
+    .execute();
+  return new Set(written.map((w) => `${w.team}\0${w.ref}`));
+}
+
+export async function upsertActivity(tx: Tx, row: ActivityWrite): Promise<boolean> {
+  // A summary older than the member's withdrawal of it (a retry overtaken by it) stays withdrawn.
+  if (!row.own && (await withdrawnSince(tx, row.team, row.ref, row.version, new Date(row.updated)))) return false;
+  return (await writeActivities(tx, [row])).size > 0;
+}
+
+/**
+ * Our own team's reports, many in one statement (a group of creations): no withdrawal applies to
+ * them. Answers the refs written.
+ */
+export async function upsertOwnActivities(tx: Tx, rows: readonly ActivityWrite[]): Promise<Set<string>> {
+  if (rows.some((r) => !r.own)) throw new Error('upsertOwnActivities: a member report');
+  const written = await writeActivities(tx, rows);
+  return new Set([...written].map((key) => key.slice(key.indexOf('\0') + 1)));
 }
 
 export async function findActivity(db: DbOrTx, team: string, ref: string): Promise<ActivityRow | null> {
@@ -183,13 +224,36 @@ export async function findActivity(db: DbOrTx, team: string, ref: string): Promi
 }
 
 export async function replaceObservables(tx: Tx, team: string, ref: string, observables: readonly Observable[]): Promise<void> {
-  await tx.deleteFrom('activity_observable').where('team', '=', team).where('ref', '=', ref).execute();
-  if (observables.length === 0) return;
-  await tx
-    .insertInto('activity_observable')
-    .values(observables.map((o) => ({ team, ref, kind: o.kind, value: o.value })))
-    .execute();
+  await replaceObservablesOf(tx, team, [{ ref, observables }]);
 }
+
+/** One team's observables for several reports: one delete and one insert. */
+export async function replaceObservablesOf(
+  tx: Tx,
+  team: string,
+  reports: ReadonlyArray<{ ref: string; observables: readonly Observable[] }>,
+): Promise<void> {
+  if (reports.length === 0) return;
+  await tx
+    .deleteFrom('activity_observable')
+    .where('team', '=', team)
+    .where(
+      'ref',
+      'in',
+      reports.map((r) => r.ref),
+    )
+    .execute();
+  const rows = reports.flatMap((r) => r.observables.map((o) => ({ team, ref: r.ref, kind: o.kind, value: o.value })));
+  // Four parameters a row: chunks stay far below the protocol's 65,535 parameters a statement.
+  for (let at = 0; at < rows.length; at += OBSERVABLE_ROWS_PER_INSERT) {
+    await tx
+      .insertInto('activity_observable')
+      .values(rows.slice(at, at + OBSERVABLE_ROWS_PER_INSERT))
+      .execute();
+  }
+}
+
+const OBSERVABLE_ROWS_PER_INSERT = 5000;
 
 /**
  * Which of these observables reports of two or more teams carry, in one statement: per

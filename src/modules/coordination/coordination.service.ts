@@ -49,7 +49,7 @@ export interface CoordinationDeps {
   db: Db;
   clock: Clock;
   config: Pick<Config, 'teamId'>;
-  incidents: Pick<IncidentService, 'addListener' | 'appendInTx'>;
+  incidents: Pick<IncidentService, 'addBatchListener' | 'appendInTx'>;
   peers: Pick<PeerDirectory, 'find' | 'listRecords'>;
   sharing: Pick<SharingService, 'decideAndRecord'>;
   audit: AuditLog;
@@ -59,7 +59,8 @@ export interface CoordinationDeps {
 
 export interface CoordinationService {
   /** The incident change listener (runs inside the change's transaction). */
-  onIncidentChange(tx: Tx, incident: Incident, entry: JournalEntry): Promise<void>;
+  /** Listener on our incidents: a group of creations arrives as one call (incident.service). */
+  onIncidentChanges(tx: Tx, changes: ReadonlyArray<{ incident: Incident; entry: JournalEntry }>): Promise<void>;
   /** Inbox handler: a member's activity.summary (coordinator side). */
   receiveSummary(tx: Tx, doc: ActivitySummaryDocument): Promise<InboxOutcome>;
   /** Inbox handler: a member's activity.withdrawn (coordinator side): the report is forgotten. */
@@ -149,13 +150,14 @@ export function createCoordinationService(deps: CoordinationDeps): CoordinationS
   const { recordOwn, correlate } = createCorrelation(deps);
 
   return {
-    async onIncidentChange(tx, incident, entry) {
+    async onIncidentChanges(tx, changes) {
       // Only our own team's changes: a received report is filed before its provenance is
       // recorded, so deciding on it at filing time would miss the originator's limits; it
       // joins the feed when our handlers change it (the decision then enforces them).
-      if (!FEED_KINDS.has(entry.kind) || entry.team !== ourTeam) return;
-      const warned = await recordOwn(tx, incident);
-      const fed = await feedCoordinators(tx, incident);
+      const ours = changes.filter(({ entry }) => FEED_KINDS.has(entry.kind) && entry.team === ourTeam).map((c) => c.incident);
+      if (ours.length === 0) return;
+      const warned = await recordOwn(tx, ours);
+      const fed = await feedCoordinators(tx, ours);
       if (warned || fed) outbox.kick();
     },
 

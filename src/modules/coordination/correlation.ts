@@ -15,11 +15,11 @@ import {
   ipsOf,
   recordWarning,
   relatedCandidates,
-  replaceObservables,
+  replaceObservablesOf,
   reportKey,
   reportsWithObservable,
   sharedObservables,
-  upsertActivity,
+  upsertOwnActivities,
   warningsFor,
   type ActivityRow,
   type OverviewWindow,
@@ -104,7 +104,7 @@ async function noteOwn(
 }
 
 export function createCorrelation(deps: CoordinationDeps): {
-  recordOwn(tx: Tx, incident: Incident): Promise<boolean>;
+  recordOwn(tx: Tx, incidents: readonly Incident[]): Promise<boolean>;
   correlate(tx: Tx, observables: readonly Observable[], options: { noteOwn: boolean }): Promise<boolean>;
 } {
   const { clock, config, peers, sharing, audit, outbox, log } = deps;
@@ -112,33 +112,45 @@ export function createCorrelation(deps: CoordinationDeps): {
   // -------------------------------------------------------------------------------------------
   // Coordinator side: keeping reports, correlating, warning
 
-  /** Our own incident, as the overview and correlation see it: everything but internal hosts. */
-  async function recordOwn(tx: Tx, incident: Incident): Promise<boolean> {
-    const summary = summarise(incident);
-    const stored = await upsertActivity(tx, {
-      team: ourTeam,
-      ref: incident.ref,
-      own: true,
-      incidentId: incident.id,
-      detail: 'own',
-      category: incident.category,
-      type: incident.type,
-      phase: incident.phase,
-      severity: incident.severity,
-      tlp: incident.tlp,
-      firstSeen: incident.firstSeen,
-      lastSeen: incident.lastSeen,
-      updated: incident.updatedAt,
-      version: incident.version,
-      summary: summary as unknown as Record<string, unknown>,
-      links: incident.externalRefs.map((e) => ({ team: e.team, ref: e.ref })),
-      messageId: null,
-      at: clock(),
-      firstReceivedAt: new Date(incident.createdAt),
-    });
-    if (!stored) return false;
-    const observables = observablesOf({ hosts: incident.hosts, indicators: incident.indicators });
-    await replaceObservables(tx, ourTeam, incident.ref, observables);
+  /**
+   * Our own incidents, as the overview and correlation see them: everything but internal hosts.
+   * A group of creations is written in one statement per table and correlated once over the
+   * observables of all of them (each observable once).
+   */
+  async function recordOwn(tx: Tx, incidents: readonly Incident[]): Promise<boolean> {
+    // One row per incident: the latest state when a caller passes an incident twice.
+    const latest = [...new Map(incidents.map((i) => [i.ref, i])).values()];
+    const at = clock();
+    const stored = await upsertOwnActivities(
+      tx,
+      latest.map((incident) => ({
+        team: ourTeam,
+        ref: incident.ref,
+        own: true,
+        incidentId: incident.id,
+        detail: 'own' as const,
+        category: incident.category,
+        type: incident.type,
+        phase: incident.phase,
+        severity: incident.severity,
+        tlp: incident.tlp,
+        firstSeen: incident.firstSeen,
+        lastSeen: incident.lastSeen,
+        updated: incident.updatedAt,
+        version: incident.version,
+        summary: summarise(incident) as unknown as Record<string, unknown>,
+        links: incident.externalRefs.map((e) => ({ team: e.team, ref: e.ref })),
+        messageId: null,
+        at,
+        firstReceivedAt: new Date(incident.createdAt),
+      })),
+    );
+    const reports = latest
+      .filter((incident) => stored.has(incident.ref))
+      .map((incident) => ({ ref: incident.ref, observables: observablesOf({ hosts: incident.hosts, indicators: incident.indicators }) }));
+    if (reports.length === 0) return false;
+    await replaceObservablesOf(tx, ourTeam, reports);
+    const observables = [...new Map(reports.flatMap((r) => r.observables).map((o) => [`${o.kind}\0${o.value}`, o])).values()];
     // Members are warned now; our own incidents' journals are written from the inbox path only
     // (correlate explains why), and the overview shows the related activity meanwhile.
     return correlate(tx, observables, { noteOwn: false });

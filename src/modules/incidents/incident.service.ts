@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../clock.js';
 import type { Config } from '../../config.js';
 import type { Db, Tx } from '../../db/database.js';
+import { createGroupCommit } from '../../db/group-commit.js';
 import { decodeCursor, encodeCursor } from '../../http/cursor.js';
 import { ProblemError } from '../../http/problem.js';
 import {
@@ -46,6 +47,12 @@ export interface Actor {
  */
 export type IncidentChangeListener = (tx: Tx, incident: Incident, entry: JournalEntry) => Promise<void>;
 
+/**
+ * The same, for a listener that does its work for many changes at once: a group of creations
+ * (createManyInTx, the API's group commit) calls it once; any other change calls it with one.
+ */
+export type IncidentChangesListener = (tx: Tx, changes: ReadonlyArray<{ incident: Incident; entry: JournalEntry }>) => Promise<void>;
+
 /** Erasure of personal data and legal hold come from personal-data.service.ts (ADR 0013). */
 export interface IncidentService extends PersonalDataOperations {
   create(input: IncidentCreate, actor: Actor): Promise<Incident>;
@@ -66,6 +73,7 @@ export interface IncidentService extends PersonalDataOperations {
   addNote(refOrId: string, note: string, actor: Actor): Promise<JournalEntry>;
   journal(refOrId: string, cursor: string | undefined, limit: number): Promise<{ items: JournalEntry[]; nextCursor: string | null }>;
   addListener(listener: IncidentChangeListener): void;
+  addBatchListener(listener: IncidentChangesListener): void;
   /**
    * Appends a journal entry inside the caller's transaction and runs the change listeners: for
    * entries other modules record (federation: shares, deliveries, a peer's updates on its copy).
@@ -329,6 +337,9 @@ async function patchIncidentInTx(
   return updated;
 }
 
+/** Most API creations in one transaction: bounds the counter's hold and the work redone when a group fails. */
+const CREATION_GROUP_MAX = 32;
+
 export function createIncidentService(deps: {
   db: Db;
   clock: Clock;
@@ -338,6 +349,13 @@ export function createIncidentService(deps: {
 }): IncidentService {
   const { db, clock, config } = deps;
   const listeners: IncidentChangeListener[] = [];
+  const batchListeners: IncidentChangesListener[] = [];
+
+  /** Every listener, for changes made in one transaction: each one-by-one listener per change first. */
+  async function notifyListeners(tx: Tx, changes: ReadonlyArray<{ incident: Incident; entry: JournalEntry }>): Promise<void> {
+    for (const { incident, entry } of changes) for (const listener of listeners) await listener(tx, incident, entry);
+    for (const listener of batchListeners) await listener(tx, changes);
+  }
 
   async function journal(tx: Tx, incident: Incident, entry: Parameters<typeof appendJournalEntries>[1][number]): Promise<JournalEntry> {
     const [saved] = await appendJournalEntries(tx, [entry]);
@@ -345,7 +363,7 @@ export function createIncidentService(deps: {
     // new row got its place when it was inserted). Before the listeners: they may append to the
     // audit log, whose lock comes last in every transaction.
     if (entry.kind !== 'created') await markIncidentChanged(tx, incident.id);
-    for (const listener of listeners) await listener(tx, incident, saved!);
+    await notifyListeners(tx, [{ incident, entry: saved! }]);
     return saved!;
   }
 
@@ -395,11 +413,11 @@ export function createIncidentService(deps: {
       createdAt: stamp,
       updatedAt: stamp,
     }));
-    const entries = saved.map((s) => s.entry);
     // A new row has its place in the change order already; the listeners still see each creation.
-    for (let i = 0; i < incidents.length; i++) {
-      for (const listener of listeners) await listener(tx, incidents[i]!, entries[i]!);
-    }
+    await notifyListeners(
+      tx,
+      incidents.map((incident, i) => ({ incident, entry: saved[i]!.entry })),
+    );
     return incidents;
   }
 
@@ -409,10 +427,26 @@ export function createIncidentService(deps: {
 
   const personalData = createPersonalDataOperations({ db, clock, audit: deps.audit, find: mustFind, journal });
 
+  /**
+   * Creations through the API share transactions (ADR 0031): gap-free reference numbers hold the
+   * counter's row from numbering to commit, so one creation at a time would pass through that
+   * section. A group is numbered in one statement and committed once; each creation still runs
+   * every listener, and a group that fails runs again one creation at a time.
+   */
+  const creations = createGroupCommit<{ input: IncidentCreate; actor: Actor }, Incident>(db, (tx, items) => createManyInTx(tx, items), {
+    maxItems: CREATION_GROUP_MAX,
+    // One group at a time: a second one would only wait on the counter the first holds to its
+    // commit, and both would be smaller.
+    inFlight: 1,
+  });
+
   return {
     ...personalData,
     addListener(listener) {
       listeners.push(listener);
+    },
+    addBatchListener(listener) {
+      batchListeners.push(listener);
     },
     createInTx,
     createManyInTx,
@@ -448,7 +482,9 @@ export function createIncidentService(deps: {
       });
     },
     create(input, actor) {
-      return db.transaction().execute((tx) => createInTx(tx, input, actor));
+      // Refused before it joins a group: a bad input fails alone, without rolling back the others.
+      checkContent(contentFromCreate(input));
+      return creations.run({ input, actor });
     },
     get(refOrId) {
       return mustFind(db, refOrId);
