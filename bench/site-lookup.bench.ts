@@ -10,6 +10,13 @@ import { migrateToLatest } from '../src/db/migrator.js';
 import { ProblemError } from '../src/http/problem.js';
 import { networkMatchQuery } from '../src/modules/sites/site.repository.js';
 import { createSiteService } from '../src/modules/sites/site.service.js';
+import { writeFile } from 'node:fs/promises';
+import { buildApp } from '../src/app.js';
+import { loadConfig } from '../src/config.js';
+import { generateNodeKey } from '../src/crypto/index.js';
+import { initNode } from '../src/node-init.js';
+import { KEY_FILE } from '../src/modules/profile/node-identity.js';
+import { mintApiToken } from '../src/modules/tokens/token-codec.js';
 import { BENCH_DATABASE_URL, percentile, dropBenchSchema, type BenchResult } from './bench-result.js';
 
 export interface SiteLookupBenchOptions {
@@ -90,20 +97,105 @@ function shuffle<T>(items: T[]): T[] {
   return items;
 }
 
-async function openBenchDatabase(engine: 'pglite' | 'postgres'): Promise<{ handle: DatabaseHandle; cleanup: () => Promise<void> }> {
+async function openBenchDatabase(
+  engine: 'pglite' | 'postgres',
+): Promise<{ handle: DatabaseHandle; dataDir: string; cleanup: () => Promise<void> }> {
+  // The node's data directory: the embedded database and, for the HTTP figure, the node's key.
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'hikeshi-bench-sites-'));
   if (engine === 'pglite') {
-    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'hikeshi-bench-sites-'));
     const handle = await openDatabase({ dataDir });
-    return { handle, cleanup: () => rm(dataDir, { recursive: true, force: true }) };
+    return { handle, dataDir, cleanup: () => rm(dataDir, { recursive: true, force: true }) };
   }
   const schema = `bench_sites_${randomBytes(6).toString('hex')}`;
-  const handle = await openDatabase({ url: BENCH_DATABASE_URL, schema });
+  const handle = await openDatabase({ url: BENCH_DATABASE_URL, schema, poolSize: 10 });
   return {
     handle,
+    dataDir,
     async cleanup() {
       await dropBenchSchema(schema);
+      await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** Clients at once for the HTTP figure (issue 18: "site lookups via HTTP, 1M prefixes, 16 clients"). */
+const HTTP_CLIENTS = 16;
+
+/** Runs `work` over `items` with `clients` workers at once; answers each item's latency (ms) and the rate. */
+async function concurrently<T>(items: readonly T[], clients: number, work: (item: T) => Promise<void>) {
+  const latencies: number[] = [];
+  let next = 0;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (next < items.length) {
+        const item = items[next++]!;
+        const t0 = performance.now();
+        await work(item);
+        latencies.push(performance.now() - t0);
+      }
+    }),
+  );
+  return { latencies, rate: items.length / ((performance.now() - start) / 1000) };
+}
+
+/**
+ * GET /api/v1/sites/lookup from 16 clients at once against a node on loopback, over the same
+ * directory, beside the same query in SQL alone from 16 callers at once (the machine's limit).
+ */
+async function httpLookups(
+  engine: 'pglite' | 'postgres',
+  handle: DatabaseHandle,
+  dataDir: string,
+  addresses: readonly string[],
+): Promise<BenchResult[]> {
+  const key = await generateNodeKey({ teamId: 'bench', name: 'Bench', email: 'bench@example.invalid' });
+  await writeFile(path.join(dataDir, KEY_FILE), key.armoredPrivateKey, { mode: 0o600 });
+  const config = loadConfig({}, { dataDir, teamId: 'bench', referencePrefix: 'BENCH', logLevel: 'silent', port: 0 });
+  const init = await initNode(config, handle);
+  const app = await buildApp({ config, database: handle, signer: init.signer, tokenSecret: init.tokenSecret, logger: false });
+  try {
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const address = app.server.address();
+    const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/api/v1/sites/lookup?ip=`;
+    const headers = {
+      authorization: `Bearer ${mintApiToken(init.tokenSecret, { role: 'reader', subject: 'bench', issuer: 'bench' }).token}`,
+    };
+    const get = async (ip: string) => {
+      const res = await fetch(url + encodeURIComponent(ip), { headers });
+      await res.arrayBuffer();
+      if (res.status !== 200 && res.status !== 404) throw new Error(`lookup answered ${res.status}`);
+    };
+    await concurrently(addresses.slice(0, WARMUP), HTTP_CLIENTS, get);
+    const timed = addresses.slice(WARMUP);
+    const http = await concurrently(timed, HTTP_CLIENTS, get);
+    const alone = await concurrently(timed, HTTP_CLIENTS, async (ip) => {
+      await networkMatchQuery(handle.db, ip, ip.includes(':') ? 6 : 4).executeTakeFirst();
+    });
+    return [
+      {
+        name: `sites: IP lookups via HTTP (${HTTP_CLIENTS} clients)`,
+        engine,
+        value: http.rate,
+        unit: 'lookups/s',
+        limit: 5000,
+        better: 'higher',
+        machineLimit: { name: `the same query in SQL alone, ${HTTP_CLIENTS} at once`, value: alone.rate },
+      },
+      {
+        name: `sites: IP lookup via HTTP p99 latency (${HTTP_CLIENTS} clients)`,
+        engine,
+        value: percentile(http.latencies, 99),
+        unit: 'ms',
+        limit: 1,
+        better: 'lower',
+        // Little's law: with 16 requests always in flight, the mean latency is 16 / throughput.
+        note: `${HTTP_CLIENTS} in flight at ${Math.round(http.rate)}/s means ${((HTTP_CLIENTS / http.rate) * 1000).toFixed(2)} ms on average (Little's law)`,
+      },
+    ];
+  } finally {
+    await app.close();
+  }
 }
 
 /**
@@ -115,7 +207,7 @@ export async function benchSiteLookup(opts: SiteLookupBenchOptions): Promise<Ben
   const { engine } = opts;
   const prefixes = opts.prefixes ?? 1_000_000;
   const lookups = opts.lookups ?? 10_000;
-  const { handle, cleanup } = await openBenchDatabase(engine);
+  const { handle, cleanup, dataDir } = await openBenchDatabase(engine);
   try {
     const db = handle.db;
     await migrateToLatest(db, handle.schema);
@@ -159,6 +251,8 @@ export async function benchSiteLookup(opts: SiteLookupBenchOptions): Promise<Ben
     for (const ip of timed) await networkMatchQuery(db, ip, ip.includes(':') ? 6 : 4).executeTakeFirst();
     const sqlRate = timed.length / ((performance.now() - sqlStart) / 1000);
 
+    const overHttp = await httpLookups(engine, handle, dataDir, addresses);
+
     const scale = `${prefixes.toLocaleString('en')} prefixes, ${SITES.toLocaleString('en')} sites`;
     const hits = `${Math.round((100 * found) / latencies.length)} % found a site`;
     return [
@@ -182,6 +276,7 @@ export async function benchSiteLookup(opts: SiteLookupBenchOptions): Promise<Ben
         limit: 10,
         better: 'lower',
       },
+      ...overHttp,
     ];
   } finally {
     await handle.close();
