@@ -103,7 +103,16 @@ function inCanonicalOrder(value: unknown, depth: number): boolean {
  * is not JSON, a lone surrogate, a symbol-keyed property, too deep: a cycle also ends there). Same
  * output as `serialize` for everything it accepts; tested against it.
  */
-function lean(value: unknown, depth: number): string | undefined {
+interface LeanOptions {
+  /** An object property whose value is undefined is left out, as JSON.stringify leaves it out. */
+  skipUndefined?: boolean;
+  /** Objects whose canonical text the caller has already (written in their place, not walked again). */
+  known?: ReadonlyMap<object, string>;
+}
+
+const NO_OPTIONS: LeanOptions = {};
+
+function lean(value: unknown, depth: number, options: LeanOptions = NO_OPTIONS): string | undefined {
   switch (typeof value) {
     case 'string':
       return hasLoneSurrogate(value) ? undefined : JSON.stringify(value);
@@ -118,11 +127,15 @@ function lean(value: unknown, depth: number): string | undefined {
   }
   if (value === null) return 'null';
   if (depth >= MAX_CANONICAL_DEPTH) return undefined;
+  const known = options.known?.get(value);
+  if (known !== undefined) return known;
   if (Array.isArray(value)) {
+    // JSON.stringify would call an array's own toJSON: the fallback decides.
+    if (options.skipUndefined && hasOwn.call(value, 'toJSON')) return undefined;
     let out = '[';
     for (let i = 0; i < value.length; i++) {
       if (!hasOwn.call(value, i)) return undefined;
-      const item = lean(value[i], depth + 1);
+      const item = lean(value[i], depth + 1, options);
       if (item === undefined) return undefined;
       out += i === 0 ? item : ',' + item;
     }
@@ -131,14 +144,39 @@ function lean(value: unknown, depth: number): string | undefined {
   if (!isPlainRecord(value)) return undefined;
   const keys = Object.keys(value).sort();
   let out = '{';
+  let first = true;
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i]!;
     if (hasLoneSurrogate(key)) return undefined;
-    const item = lean((value as Record<string, unknown>)[key], depth + 1);
+    const member = (value as Record<string, unknown>)[key];
+    if (member === undefined && options.skipUndefined) continue;
+    const item = lean(member, depth + 1, options);
     if (item === undefined) return undefined;
-    out += (i === 0 ? '' : ',') + JSON.stringify(key) + ':' + item;
+    out += (first ? '' : ',') + JSON.stringify(key) + ':' + item;
+    first = false;
   }
   return out + '}';
+}
+
+/**
+ * The canonical text of `value` as JSON would carry it: the same as
+ * `canonicalize(JSON.parse(JSON.stringify(value)))` (undefined members left out, a Date as its
+ * ISO text...), in one walk for plain data. What a disclosure's payload digest hashes.
+ */
+export function canonicalizeJsonData(value: unknown): string {
+  return lean(value, 0, { skipUndefined: true }) ?? canonicalize(JSON.parse(JSON.stringify(value)) as unknown);
+}
+
+/**
+ * `canonicalize(value)`, where the objects in `known` are written as the canonical text given
+ * for them instead of walked again (RFC 8785's text of an object does not depend on where it
+ * stands). For a document built around parts already canonicalised (a feed page's items, each
+ * hashed for the audit): the signed bytes then hold exactly the text that was hashed. The caller
+ * guarantees each text is its object's, and that the object has not changed since.
+ */
+export function canonicalizeWithKnown(value: unknown, known: ReadonlyMap<object, string>): string {
+  if (known.size === 0) return canonicalize(value);
+  return lean(value, 0, { known }) ?? canonicalize(value);
 }
 
 export function canonicalBytes(value: unknown): Uint8Array {

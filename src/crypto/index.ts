@@ -5,6 +5,8 @@
  */
 export {
   canonicalize,
+  canonicalizeJsonData,
+  canonicalizeWithKnown,
   canonicalBytes,
   CanonicalizationError,
   MAX_CANONICAL_DEPTH,

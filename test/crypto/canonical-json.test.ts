@@ -1,6 +1,13 @@
 import t from 'tap';
 
-import { canonicalBytes, canonicalize, CanonicalizationError, MAX_CANONICAL_DEPTH } from '../../src/crypto/index.js';
+import {
+  canonicalBytes,
+  canonicalize,
+  canonicalizeJsonData,
+  canonicalizeWithKnown,
+  CanonicalizationError,
+  MAX_CANONICAL_DEPTH,
+} from '../../src/crypto/index.js';
 import { canonicalizeStrictly } from '../../src/crypto/canonical-json.js';
 
 function fromIeee754Hex(hex: string): number {
@@ -234,4 +241,42 @@ t.test('the lean path and the strict serializer agree on generated JSON data', a
   t.equal(canonicalize({ a: '\u2028\u0007"\\' }), JSON.stringify({ a: '\u2028\u0007"\\' }));
   t.equal(canonicalize({ b: 1, a: 2 }), '{"a":2,"b":1}', 'keys out of order are sorted');
   t.equal(canonicalize({ a: { c: 1, b: [{ z: 1, y: 2 }] } }), '{"a":{"b":[{"y":2,"z":1}],"c":1}}');
+});
+
+t.test('canonicalizeJsonData is the canonical text after a JSON round trip, in one walk', async (t) => {
+  const when = new Date('2026-12-07T00:00:00.000Z');
+  const cases: unknown[] = [
+    { b: 1, a: undefined, c: [1, 'x', null, { z: true, y: undefined }] },
+    { at: when, nested: { list: [when], n: -0 } },
+    { withToJson: { toJSON: () => 'as text' }, ok: 'ü\u2028' },
+    Object.assign([1, 2], { toJSON: () => 'array as text' }),
+    [undefined, () => 1, Number.NaN],
+    { f: () => 1, s: Symbol('x') as unknown, keep: 1 },
+    'plain',
+    42,
+  ];
+  cases.forEach((value, i) => {
+    t.equal(canonicalizeJsonData(value), canonicalize(JSON.parse(JSON.stringify(value))), `case ${i}`);
+  });
+  t.throws(() => canonicalizeJsonData({ big: 1n }), 'what JSON cannot carry still fails');
+});
+
+t.test('canonicalizeWithKnown writes a known part as given and equals canonicalize otherwise', async (t) => {
+  const part = { z: 1, a: [2, { y: 'é', b: null }] };
+  const document = {
+    to: 'peer',
+    body: {
+      items: [
+        { report: part, position: '1.1' },
+        { report: part, position: '1.2' },
+      ],
+    },
+  };
+  const partText = canonicalize(part);
+  t.equal(canonicalizeWithKnown(document, new Map([[part, partText]])), canonicalize(document), 'same bytes as walking it');
+  t.equal(canonicalizeWithKnown(document, new Map()), canonicalize(document), 'nothing known: canonicalize');
+  // The text given is what is written: the caller's promise that it is the part's own.
+  const marked = canonicalizeWithKnown(document, new Map([[part, '{"stand-in":true}']]));
+  t.equal((marked.match(/"stand-in"/g) ?? []).length, 2, 'each place of the part holds the given text');
+  t.same(JSON.parse(marked).body.items[0].report, { 'stand-in': true });
 });

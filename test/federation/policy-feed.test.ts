@@ -263,7 +263,11 @@ t.test('our coordinator pulling: AMBER it has no other need to know for comes as
     const refs = read.items.map((i) => i.report?.ref ?? String(i.summary?.['ref']));
     return refs.includes(own.ref) && refs.includes(green.ref) ? read.items : null;
   });
-  const mine = items.filter((i) => [own.ref, green.ref].includes(i.report?.ref ?? String(i.summary?.['ref'])));
+  // By reference number, not by place: the feed follows the order of changes, and the
+  // coordinator's related-activity notes on the AMBER incident (journal entries) may move it
+  // after the GREEN one at any time.
+  const refOf = (i: FeedItemView) => i.report?.ref ?? String(i.summary?.['ref']);
+  const mine = [own.ref, green.ref].map((ref) => items.find((i) => refOf(i) === ref)!);
   t.same(
     mine.map((i) => i.detail),
     ['summary', 'full'],

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Clock } from '../../clock.js';
 import type { Config } from '../../config.js';
-import { canonicalize, sealForRecipient, type NodeSigner } from '../../crypto/index.js';
+import { canonicalizeWithKnown, sealForRecipient, type NodeSigner } from '../../crypto/index.js';
 import type { Db } from '../../db/database.js';
 import { decodeCursor, encodeCursor } from '../../http/cursor.js';
 import { ProblemError } from '../../http/problem.js';
@@ -14,7 +14,7 @@ import { stricterTlp, type PolicyPayload } from '../policy/index.js';
 import type { SharingOutcome, SharingService } from '../sharing/index.js';
 import type { PeerDirectory, PeerRecord } from '../peers/peers.module.js';
 import { envelopeText, newDocument, tlpRequiresSealing } from '../exchange/exchange.module.js';
-import { reportBodyOf } from '../sharing/index.js';
+import { digestedTextOf, reportBodyOf } from '../sharing/index.js';
 
 /**
  * The pull feed (GET /federation/v1/feed; docs/federation-protocol.md §15.2): every incident the
@@ -197,7 +197,14 @@ export function createFeed(deps: FeedDeps): Feed {
         body: body as unknown as Record<string, unknown>,
       });
       // Signed over its canonical text once (a page can be megabytes: no second canonicalisation).
-      const documentText = canonicalize(document);
+      // Each item's content was canonicalised for its audit digest already: that text is written
+      // in its place, so the signed bytes hold exactly what the audit entry hashed.
+      const known = new Map<object, string>();
+      for (const { outcome } of served) {
+        const text = typeof outcome.content === 'object' && outcome.content !== null ? digestedTextOf(outcome.content) : undefined;
+        if (text !== undefined) known.set(outcome.content as object, text);
+      }
+      const documentText = canonicalizeWithKnown(document, known);
       const signed = { id: document.id, documentText, signature: await signer.signDetached(documentText) };
       const seal = peer.requiresSealed || tlpRequiresSealing(tlp);
       if (served.length > 0 || denied.length > 0) {

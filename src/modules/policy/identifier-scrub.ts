@@ -235,24 +235,32 @@ export function createScrubber(ids: HiddenIdentifiers): Scrubber {
         return true;
       };
       // E-mail first: its domain part would otherwise be cut out and leave the local part.
-      out = out.replace(EMAIL, (m, domain: string) =>
-        hit(ids.emails.get(m.toLowerCase().replace(/\.$/, ''))) || hit(domainSection(domain)) ? REDACTED : m,
-      );
-      out = out.replace(IPV6, (m) => {
-        if (!m.includes('::') && m.split(':').length < 3) return m;
-        const direct = parseAddress(m);
-        if (direct && hit(addressSection(direct.address))) return REDACTED;
-        // "2001:db8::150:22" may be an address and a port: check the address without the last group.
-        const cut = m.lastIndexOf(':');
-        const shorter = cut > 0 ? parseAddress(m.slice(0, cut)) : null;
-        if (shorter && hit(addressSection(shorter.address))) return REDACTED;
-        return m;
-      });
-      out = out.replace(IPV4, (m) => {
-        const address = parseIpv4Loose(m);
-        return address && hit(addressSection(address)) ? REDACTED : m;
-      });
-      out = out.replace(DOMAIN, (m) => (hit(domainSection(m)) ? REDACTED : m));
+      // Each pattern below needs a character most texts lack ('@', ':', '.'): a text without it is
+      // not searched (same result, and most of a page's fields are short words).
+      const dotted = out.includes('.');
+      if (out.includes('@')) {
+        out = out.replace(EMAIL, (m, domain: string) =>
+          hit(ids.emails.get(m.toLowerCase().replace(/\.$/, ''))) || hit(domainSection(domain)) ? REDACTED : m,
+        );
+      }
+      if (out.includes(':'))
+        out = out.replace(IPV6, (m) => {
+          if (!m.includes('::') && m.split(':').length < 3) return m;
+          const direct = parseAddress(m);
+          if (direct && hit(addressSection(direct.address))) return REDACTED;
+          // "2001:db8::150:22" may be an address and a port: check the address without the last group.
+          const cut = m.lastIndexOf(':');
+          const shorter = cut > 0 ? parseAddress(m.slice(0, cut)) : null;
+          if (shorter && hit(addressSection(shorter.address))) return REDACTED;
+          return m;
+        });
+      if (dotted) {
+        out = out.replace(IPV4, (m) => {
+          const address = parseIpv4Loose(m);
+          return address && hit(addressSection(address)) ? REDACTED : m;
+        });
+        out = out.replace(DOMAIN, (m) => (hit(domainSection(m)) ? REDACTED : m));
+      }
       if (literalPattern) {
         out = out.replace(literalPattern, (m) => (hit(literalSection.get(m.toLowerCase().replace(/\s+/g, ' '))) ? REDACTED : m));
       }

@@ -6,6 +6,7 @@ export { createSharingModule, type SharingModule, type SharingModuleDeps } from 
 export {
   createSharingService,
   payloadDigest,
+  digestedTextOf,
   policyDenied,
   toExplainResponse,
   type FeedPageRecord,

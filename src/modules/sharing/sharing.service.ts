@@ -48,7 +48,7 @@ import { createHash } from 'node:crypto';
 import type { Clock } from '../../clock.js';
 import { systemClock } from '../../clock.js';
 import type { Config } from '../../config.js';
-import { canonicalize } from '../../crypto/canonical-json.js';
+import { canonicalizeJsonData } from '../../crypto/canonical-json.js';
 import type { Db, DbOrTx } from '../../db/database.js';
 import { ProblemError } from '../../http/problem.js';
 import type { Incident } from '../../../schemas/incident.schema.js';
@@ -241,11 +241,26 @@ export function policyDenied(outcome: Pick<SharingOutcome, 'decision' | 'deniedB
   );
 }
 
-/** SHA-256 of the canonical JSON of a value as it travels (a JSON round trip first, as the wire does). */
+/**
+ * The canonical text each digested object was hashed as: a page built around those objects (the
+ * pull feed, TAXII) writes it instead of canonicalising them a second time (canonicalizeWithKnown).
+ * Weak: an outcome nobody pages goes with its content.
+ */
+const digestedText = new WeakMap<object, string>();
+
+/** SHA-256 of the canonical JSON of a value as it travels (as after a JSON round trip, as the wire does). */
 export function payloadDigest(content: unknown): string {
-  return createHash('sha256')
-    .update(canonicalize(JSON.parse(JSON.stringify(content))))
-    .digest('hex');
+  const text = canonicalizeJsonData(content);
+  if (typeof content === 'object' && content !== null) digestedText.set(content, text);
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/**
+ * The canonical text `payloadDigest` hashed for this object, if it did. Valid only while the
+ * object is unchanged: the feed's contents are made for one page and never changed after.
+ */
+export function digestedTextOf(content: object): string | undefined {
+  return digestedText.get(content);
 }
 
 const defaultRender = (p: PolicyPayload): unknown => (p.detail === 'full' ? p.incident : p.summary);
