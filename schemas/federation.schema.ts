@@ -15,6 +15,7 @@ import {
   ReportProvenanceHopSchema,
 } from './relay.schema.js';
 import { VendorQuestionBodySchema, VendorStatementBodySchema } from './vendor.schema.js';
+import { SiteNotificationAnswerBodySchema, SiteNotificationBodySchema } from './notification.schema.js';
 
 /**
  * The federation exchange on the wire: the signed envelope, the message documents nodes send
@@ -73,6 +74,9 @@ export const MESSAGE_TYPES = [
   // Vendor coordination (schemas/vendor.schema.ts, issue 17).
   'vendor.question',
   'vendor.statement',
+  // A site's own node (schemas/notification.schema.ts, issue 19, ADR 0026).
+  'site.notification',
+  'site.notification-answer',
 ] as const;
 export type MessageType = (typeof MESSAGE_TYPES)[number];
 
@@ -506,6 +510,16 @@ export const VendorStatementDocumentSchema = named(
   messageDocument('vendor.statement', VendorStatementBodySchema),
 );
 
+/** A site's own node (schemas/notification.schema.ts): a coordinator's notification to it, and the site's acknowledgement or answer. */
+export const SiteNotificationDocumentSchema = named(
+  'SiteNotificationDocument',
+  messageDocument('site.notification', SiteNotificationBodySchema),
+);
+export const SiteNotificationAnswerDocumentSchema = named(
+  'SiteNotificationAnswerDocument',
+  messageDocument('site.notification-answer', SiteNotificationAnswerBodySchema),
+);
+
 export type IncidentReportDocument = Static<typeof IncidentReportDocumentSchema>;
 export type IncidentUpdateDocument = Static<typeof IncidentUpdateDocumentSchema>;
 export type InvestigationRequestDocument = Static<typeof InvestigationRequestDocumentSchema>;
@@ -531,6 +545,8 @@ export type RelayDeliveredDocument = Static<typeof RelayDeliveredDocumentSchema>
 export type RelayRefusedDocument = Static<typeof RelayRefusedDocumentSchema>;
 export type VendorQuestionDocument = Static<typeof VendorQuestionDocumentSchema>;
 export type VendorStatementDocument = Static<typeof VendorStatementDocumentSchema>;
+export type SiteNotificationDocument = Static<typeof SiteNotificationDocumentSchema>;
+export type SiteNotificationAnswerDocument = Static<typeof SiteNotificationAnswerDocumentSchema>;
 
 export const MESSAGE_DOCUMENT_SCHEMAS = {
   'incident.report': IncidentReportDocumentSchema,
@@ -558,6 +574,8 @@ export const MESSAGE_DOCUMENT_SCHEMAS = {
   'relay.refused': RelayRefusedDocumentSchema,
   'vendor.question': VendorQuestionDocumentSchema,
   'vendor.statement': VendorStatementDocumentSchema,
+  'site.notification': SiteNotificationDocumentSchema,
+  'site.notification-answer': SiteNotificationAnswerDocumentSchema,
 } as const;
 
 export type MessageDocument =
@@ -585,7 +603,9 @@ export type MessageDocument =
   | RelayDeliveredDocument
   | RelayRefusedDocument
   | VendorQuestionDocument
-  | VendorStatementDocument;
+  | VendorStatementDocument
+  | SiteNotificationDocument
+  | SiteNotificationAnswerDocument;
 
 export const MessageDocumentSchema = named(
   'MessageDocument',

@@ -26,6 +26,10 @@ export type NotificationState = (typeof NOTIFICATION_STATES)[number];
 export const NOTIFICATION_LANGUAGES = ['ja', 'en'] as const;
 export type NotificationLanguage = (typeof NOTIFICATION_LANGUAGES)[number];
 
+/** How a notification reaches its site (ADR 0026): signed mail to the POC, or the exchange to the site's own node. */
+export const NOTIFICATION_CHANNELS = ['email', 'node'] as const;
+export type NotificationChannel = (typeof NOTIFICATION_CHANNELS)[number];
+
 /** Why a site cannot be told by mail: stated, never skipped in silence. */
 export const UNREACHABLE_REASONS = ['no-poc-email', 'poc-key-required'] as const;
 
@@ -106,6 +110,11 @@ export const SiteNotificationSchema = named(
             'A follow-up: the earlier notification to the same site about the same incident that this one follows (the site was told, and is told again: new hosts, new advice). null: the first.',
         }),
       ),
+      channel: Type.Enum(NOTIFICATION_CHANNELS, {
+        description:
+          "email: the signed mail to the site's POC; node: a signed site.notification document to the site's own node (peerTeam) through the exchange. Chosen at approval (ADR 0026).",
+      }),
+      peerTeam: nullable(Type.String({ description: "node: the team id of the site's node the notification went to." })),
       text: Type.Optional(nullable(Type.String({ description: 'The rendered plain-text body (one notification only).' }))),
     },
     { additionalProperties: false },
@@ -227,4 +236,96 @@ export const SiteContactParamsSchema = Type.Object(
 export const SiteContactListQuerySchema = Type.Object(
   { failing: Type.Optional(Type.Enum(['true', 'false'] as const)) },
   { additionalProperties: false },
+);
+
+// ---------------------------------------------------------------------------------------------
+// A site's own node (ADR 0026; docs/federation-protocol.md §5.25, §5.26)
+
+const NotificationTextSchema = Type.String({
+  minLength: 1,
+  maxLength: 100000,
+  description: 'The notification as the site reads it: exactly the text the mail would carry (headings, advice, call-back).',
+});
+
+export const SiteNotificationBodySchema = named(
+  'SiteNotificationBody',
+  Type.Object(
+    {
+      notification: Type.String({ format: 'uuid', description: "The sender's notification id: the answer names it." }),
+      ref: Type.String({ minLength: 1, maxLength: 200, description: "The sender's reference number for the incident." }),
+      language: Type.Enum(NOTIFICATION_LANGUAGES),
+      content: NotificationContentSchema,
+      text: NotificationTextSchema,
+      follows: nullable(
+        Type.String({ format: 'uuid', description: 'A follow-up: the earlier notification (its sender id) this one follows.' }),
+      ),
+    },
+    {
+      additionalProperties: false,
+      description:
+        "site.notification: a coordinator tells a site that runs its own node about the site's own hosts; the same redacted content and text the POC mail would carry, decided by the same policy.",
+    },
+  ),
+);
+export type SiteNotificationBody = Static<typeof SiteNotificationBodySchema>;
+
+export const SITE_NOTIFICATION_ANSWER_KINDS = ['acknowledged', 'answered'] as const;
+
+const AnswerTextSchema = Type.String({ minLength: 1, maxLength: 20000, description: "The site's answer, for the sender's handlers." });
+
+export const SiteNotificationAnswerBodySchema = named(
+  'SiteNotificationAnswerBody',
+  Type.Object(
+    {
+      notification: Type.String({ format: 'uuid', description: "The sender's notification id, from the site.notification." }),
+      kind: Type.Enum(SITE_NOTIFICATION_ANSWER_KINDS, {
+        description: 'acknowledged: the site took note; answered: it answers with text.',
+      }),
+      text: Type.Optional(AnswerTextSchema),
+    },
+    {
+      additionalProperties: false,
+      description:
+        "site.notification-answer: the site's node acknowledges or answers a site.notification; it moves the sender's notification state and lands in the sender incident's journal.",
+    },
+  ),
+);
+export type SiteNotificationAnswerBody = Static<typeof SiteNotificationAnswerBodySchema>;
+
+export const RECEIVED_NOTIFICATION_STATES = ['received', 'acknowledged', 'answered'] as const;
+
+export const ReceivedSiteNotificationSchema = named(
+  'ReceivedSiteNotification',
+  Type.Object(
+    {
+      id: UuidSchema,
+      from: Type.String({ description: 'The team that sent it (our coordinator).' }),
+      messageId: Type.String({ description: 'The id of the signed site.notification document.' }),
+      notification: UuidSchema,
+      senderRef: Type.String({ description: "The sender's reference number: quote it when calling back." }),
+      tlp: TlpSchema,
+      language: Type.Enum(NOTIFICATION_LANGUAGES),
+      content: NotificationContentSchema,
+      text: Type.Optional(Type.String({ description: 'The text the sender wrote for us (one notification only).' })),
+      follows: nullable(Type.String({ format: 'uuid' })),
+      state: Type.Enum(RECEIVED_NOTIFICATION_STATES, {
+        description: 'received, acknowledged (we told the sender we took note), answered.',
+      }),
+      answeredBy: nullable(Type.String()),
+      answeredAt: nullable(DateTimeSchema),
+      receivedAt: DateTimeSchema,
+    },
+    { additionalProperties: false },
+  ),
+);
+export type ReceivedSiteNotification = Static<typeof ReceivedSiteNotificationSchema>;
+
+export const ReceivedSiteNotificationListSchema = named(
+  'ReceivedSiteNotificationList',
+  Type.Object({ items: Type.Array(ReceivedSiteNotificationSchema) }, { additionalProperties: false }),
+);
+
+export const ReceivedSiteNotificationAnswerSchema = named(
+  'ReceivedSiteNotificationAnswer',
+  Type.Object({ text: AnswerTextSchema }, { additionalProperties: false }),
 );

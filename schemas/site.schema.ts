@@ -70,6 +70,11 @@ const siteFields = {
     maxItems: 10000,
     description: 'Stored lower-case without a trailing dot; covers subdomains.',
   }),
+  teamId: Type.String({
+    pattern: '^[a-z0-9][a-z0-9-]{1,62}$',
+    description:
+      "The team id of the site's own Hikeshi node, a peer of ours: the site's notifications go to it as signed site.notification documents (ADR 0026) instead of by mail to its POC.",
+  }),
 };
 
 export const SiteSchema = named(
@@ -83,6 +88,7 @@ export const SiteSchema = named(
       networks: siteFields.networks,
       asns: siteFields.asns,
       domains: siteFields.domains,
+      teamId: Type.Union([siteFields.teamId, Type.Null()], { description: "The peer team that runs the site's own node; null: none." }),
       version: Type.Integer({
         minimum: 1,
         description: 'Increases with every change; send it back in If-Match to avoid lost updates.',
@@ -109,6 +115,7 @@ export const SiteCreateSchema = named(
       networks: Type.Optional(siteFields.networks),
       asns: Type.Optional(siteFields.asns),
       domains: Type.Optional(siteFields.domains),
+      teamId: Type.Optional(siteFields.teamId),
     },
     { additionalProperties: false },
   ),
@@ -126,6 +133,9 @@ export const SitePatchSchema = named(
       networks: Type.Optional(siteFields.networks),
       asns: Type.Optional(siteFields.asns),
       domains: Type.Optional(siteFields.domains),
+      teamId: Type.Optional(
+        Type.Union([siteFields.teamId, Type.Null()], { description: 'null: the site runs no node (or we stop using it).' }),
+      ),
     },
     { additionalProperties: false, minProperties: 1 },
   ),

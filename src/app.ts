@@ -193,7 +193,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   // 2. Services: rules live here, routes only translate HTTP.
   const profiles = createProfileService({ db, config, clock });
-  const sites = createSiteService({ db, clock });
   const audit = createAuditModule({ db, clock });
   // The audit log records erasures of personal data and legal holds (ADR 0013).
   const incidents = createIncidentService({ db, clock, config, audit: audit.log });
@@ -208,6 +207,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     maxResponseBytes: config.bodyLimitBytes,
   });
   const peers = createPeersModule({ config, db, clock, signer: deps.signer, profiles, audit: audit.log, client });
+  // A site may name the peer team that runs its own node (ADR 0026): it must be a peer of ours.
+  const sites = createSiteService({ db, clock, isPeer: async (tx, teamId) => (await peers.directory.find(tx, teamId)) !== null });
   const exchange = createExchangeModule({
     config,
     db,
@@ -289,7 +290,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Beyond the CSIRTs (issue 17): law enforcement, the press, vendors and advisories.
   const { outside, vendors } = wireOutsideParties({ ...base, incidents, exchange, sharing: sharing.service, peers: peers.directory });
   // Telling the sites (issue 19): notifications per site, and campaigns of many events filed per site.
-  const notifications = wireNotifications({ ...base, incidents, sharing: sharing.service, mail: exchange.mail, log: app.log });
+  const notifications = wireNotifications({ ...base, incidents, sharing: sharing.service, exchange, peers: peers.directory });
   const mailers = [notifications.mailer, ...(vendors.mailer ? [vendors.mailer] : []), ...receiptMailers]; // the modules' own mail outboxes
   app.decorate('federation', {
     start: () => {
@@ -398,16 +399,17 @@ function wireHumanReports(
 
 /** Telling the sites (issue 19, ADR 0026): mails by the exchange's channel, bounces and replies from its intake. */
 function wireNotifications(
-  deps: Omit<Parameters<typeof createNotificationsModule>[0], 'mail' | 'intake' | 'incidents'> & {
-    mail: ExchangeMail;
+  deps: Omit<Parameters<typeof createNotificationsModule>[0], 'mail' | 'intake' | 'incidents' | 'exchange'> & {
+    exchange: ExchangeModule;
     incidents: ReturnType<typeof createIncidentService>;
   },
 ): ReturnType<typeof createNotificationsModule> & { apiRoutes: FastifyPluginAsync } {
-  const { mail, ...rest } = deps;
-  const notifications = createNotificationsModule({ ...rest, mail: mail.channel, intake: mail.intake });
+  const { mail } = deps.exchange;
+  // Sites that run their own node are told through the exchange (its outbox, its inbox's handlers).
+  const notifications = createNotificationsModule({ ...deps, mail: mail.channel, intake: mail.intake });
   // Campaigns (part 4): a feed of events filed as one incident per site and period, each
   // incident's notification proposed (and, when asked, approved) by the notifications service.
-  const campaigns = createCampaignsModule({ ...rest, teamId: rest.config.teamId, notifier: notifierOf(notifications.notifications) });
+  const campaigns = createCampaignsModule({ ...deps, teamId: deps.config.teamId, notifier: notifierOf(notifications.notifications) });
   return {
     ...notifications,
     apiRoutes: async (api) => {

@@ -25,6 +25,8 @@ interface WireNotification {
   messageId: string | null;
   sendUncertain: boolean;
   follows: string | null;
+  channel: string;
+  peerTeam: string | null;
   delivery: { attempts: number; lastError: string | null } | null;
   text?: string | null;
 }
@@ -33,14 +35,66 @@ const line = (n: WireNotification) => {
   const why = n.state === 'refused' ? ` (${n.deniedBy.join(', ')})` : n.reason ? ` (${n.reason})` : '';
   const retry = n.delivery?.lastError && n.state === 'approved' ? `  retrying: ${n.delivery.lastError}` : '';
   const follows = n.follows ? `  (follows ${n.follows})` : '';
-  return `${n.id}  ${`${n.state}${why}`.padEnd(34)} ${n.site.name}  ${n.poc?.email ?? '-'}${n.sendUncertain ? '  (hand-over uncertain)' : ''}${follows}${retry}`;
+  return `${n.id}  ${`${n.state}${why}`.padEnd(34)} ${n.site.name}  ${n.channel === 'node' ? `node of ${n.peerTeam}` : (n.poc?.email ?? '-')}${n.sendUncertain ? '  (hand-over uncertain)' : ''}${follows}${retry}`;
 };
 
-const OPTIONS = {} as const;
+const OPTIONS = { text: { type: 'string' } } as const;
+
+interface WireReceived {
+  id: string;
+  from: string;
+  senderRef: string;
+  tlp: string;
+  state: string;
+  receivedAt: string;
+  content: { hosts: Array<{ ip?: string; hostname?: string }> };
+  text?: string;
+}
+
+const receivedLine = (n: WireReceived) =>
+  `${n.id}  ${n.state.padEnd(13)} from ${n.from}  ref ${n.senderRef}  TLP:${n.tlp}  ${n.content.hosts.map((h) => h.ip ?? h.hostname).join(', ')}`;
+
+/**
+ * What our coordinator's node told this node as a site (ADR 0026), and the site's own node named
+ * on a site of ours: `notify received`, `received-show`, `received-ack`, `received-answer`, `site-node`.
+ */
+async function siteNodeCommand(sub: string, pos: string[], text: string | undefined, base: string, token: string): Promise<string> {
+  const path = '/api/v1/received-site-notifications';
+  const needs = (what: string, at = 0) => {
+    if (!pos[at]) throw new UsageError(`notify ${sub} <${what}>`);
+    return encodeURIComponent(pos[at]);
+  };
+  switch (sub) {
+    case 'received': {
+      const { items } = (await requestNode(base, token, 'GET', path)) as { items: WireReceived[] };
+      return items.length ? items.map(receivedLine).join('\n') : 'no site notifications received';
+    }
+    case 'received-show': {
+      const n = (await requestNode(base, token, 'GET', `${path}/${needs('id')}`)) as WireReceived;
+      return [receivedLine(n), '', n.text ?? ''].join('\n');
+    }
+    case 'received-ack':
+      return receivedLine((await requestNode(base, token, 'POST', `${path}/${needs('id')}/acknowledge`)) as WireReceived);
+    case 'received-answer': {
+      if (!text) throw new UsageError('notify received-answer <id> --text <answer>');
+      return receivedLine((await requestNode(base, token, 'POST', `${path}/${needs('id')}/answer`, { text })) as WireReceived);
+    }
+    default: {
+      const team = needs('team-id|none', 1);
+      const site = (await requestNode(base, token, 'PATCH', `/api/v1/sites/${needs('site-id')}`, {
+        teamId: team === 'none' ? null : team,
+      })) as { id: string; name: string; teamId: string | null };
+      return site.teamId ? `${site.name}: told through the node of ${site.teamId}` : `${site.name}: told by mail to its POC`;
+    }
+  }
+}
+
+const SITE_NODE_COMMANDS = new Set(['received', 'received-show', 'received-ack', 'received-answer', 'site-node']);
 
 async function notify(args: string[]): Promise<string> {
   const [sub, ...rest] = args;
-  const { pos, base, token } = await withNode(rest, OPTIONS, 1);
+  const { pos, base, token, values } = await withNode(rest, OPTIONS, 2);
+  if (sub && SITE_NODE_COMMANDS.has(sub)) return siteNodeCommand(sub, pos, values['text'] as string | undefined, base, token);
   const [arg] = pos;
   const needs = (what: string) => {
     if (!arg) throw new UsageError(`notify ${sub} <${what}>`);
@@ -79,7 +133,9 @@ async function notify(args: string[]): Promise<string> {
         .join('\n');
     }
     default:
-      throw new UsageError('notify needs a subcommand: propose, list, show, approve or counter-measures');
+      throw new UsageError(
+        'notify needs a subcommand: propose, list, show, approve, counter-measures, site-node, received, received-show, received-ack or received-answer',
+      );
   }
 }
 
@@ -93,6 +149,14 @@ export const notifyCommands: Record<string, Command> = {
   hikeshi notify show <id>            one notification with the text the site will read
   hikeshi notify approve <id>         send a draft: signed mail, encrypted to the POC key for AMBER and up
   hikeshi notify counter-measures     the advice templates (the team's and the built-in ones)
+  hikeshi notify site-node <site-id> <team-id|none>
+                                      the site runs its own node, a peer of ours: its notifications go
+                                      there as signed site.notification documents (none: by mail again)
+  hikeshi notify received             site notifications our coordinator's node sent us
+  hikeshi notify received-show <id>   one of them, with the text
+  hikeshi notify received-ack <id>    tell the sender we took note (signed, audited)
+  hikeshi notify received-answer <id> --text <answer>
+                                      answer the sender (signed, audited; lands in its incident's journal)
 
 ${CONFIG_FLAGS_HELP}`,
     async run(args, out) {

@@ -1488,7 +1488,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Approve a draft: the policy decides again, the signed (and where needed encrypted) mail is queued */
+        /**
+         * Approve a draft: the policy decides again, then a signed site.notification to the site's own node, or the signed (and where needed encrypted) mail is queued
+         * @description A site that names the peer team running its node (Site.teamId) is told through the exchange (channel node) while that peer is active; a removed, suspended or key-changed peer falls back to the POC mail (the journal and audit say why), and 409 when the POC has no usable address either.
+         */
         post: operations["approveSiteNotification"];
         delete?: never;
         options?: never;
@@ -1894,6 +1897,74 @@ export interface paths {
         put?: never;
         /** Reject a quarantined message: it is never processed, and a repeat of it is refused */
         post: operations["rejectQuarantinedMessage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/received-site-notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Site notifications our coordinator's node sent us about our own hosts, newest first (at most 500) */
+        get: operations["listReceivedSiteNotifications"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/received-site-notifications/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One received site notification with the text the sender wrote for us */
+        get: operations["getReceivedSiteNotification"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/received-site-notifications/{id}/acknowledge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Tell the sender we took note: a signed site.notification-answer (acknowledged), audited */
+        post: operations["acknowledgeReceivedSiteNotification"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/received-site-notifications/{id}/answer": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Answer the sender: a signed site.notification-answer (answered) with the text, which lands in the sender incident's journal; audited */
+        post: operations["answerReceivedSiteNotification"];
         delete?: never;
         options?: never;
         head?: never;
@@ -4992,7 +5063,7 @@ export interface components {
             to: string;
         };
         /** @description A message document; `type` selects the body. */
-        MessageDocument: components["schemas"]["IncidentReportDocument"] | components["schemas"]["IncidentUpdateDocument"] | components["schemas"]["InvestigationRequestDocument"] | components["schemas"]["InvestigationResultDocument"] | components["schemas"]["ReceiptDocument"] | components["schemas"]["KeyRotationDocument"] | components["schemas"]["TokenRequestDocument"] | components["schemas"]["ActivitySummaryDocument"] | components["schemas"]["ActivityRelatedDocument"] | components["schemas"]["ActivityWithdrawnDocument"] | components["schemas"]["FeedPageDocument"] | components["schemas"]["AuditHeadDocument"] | components["schemas"]["ForumRosterDocument"] | components["schemas"]["PeerIntroductionDocument"] | components["schemas"]["ForumInquiryDocument"] | components["schemas"]["ForumInquiryAnswerDocument"] | components["schemas"]["ForumApplicationDocument"] | components["schemas"]["ForumSponsorshipDocument"] | components["schemas"]["IncidentCorrectionDocument"] | components["schemas"]["IncidentCorrectionAckDocument"] | components["schemas"]["RelayForwardDocument"] | components["schemas"]["RelayDeliveredDocument"] | components["schemas"]["RelayRefusedDocument"] | components["schemas"]["VendorQuestionDocument"] | components["schemas"]["VendorStatementDocument"];
+        MessageDocument: components["schemas"]["IncidentReportDocument"] | components["schemas"]["IncidentUpdateDocument"] | components["schemas"]["InvestigationRequestDocument"] | components["schemas"]["InvestigationResultDocument"] | components["schemas"]["ReceiptDocument"] | components["schemas"]["KeyRotationDocument"] | components["schemas"]["TokenRequestDocument"] | components["schemas"]["ActivitySummaryDocument"] | components["schemas"]["ActivityRelatedDocument"] | components["schemas"]["ActivityWithdrawnDocument"] | components["schemas"]["FeedPageDocument"] | components["schemas"]["AuditHeadDocument"] | components["schemas"]["ForumRosterDocument"] | components["schemas"]["PeerIntroductionDocument"] | components["schemas"]["ForumInquiryDocument"] | components["schemas"]["ForumInquiryAnswerDocument"] | components["schemas"]["ForumApplicationDocument"] | components["schemas"]["ForumSponsorshipDocument"] | components["schemas"]["IncidentCorrectionDocument"] | components["schemas"]["IncidentCorrectionAckDocument"] | components["schemas"]["RelayForwardDocument"] | components["schemas"]["RelayDeliveredDocument"] | components["schemas"]["RelayRefusedDocument"] | components["schemas"]["VendorQuestionDocument"] | components["schemas"]["VendorStatementDocument"] | components["schemas"]["SiteNotificationDocument"] | components["schemas"]["SiteNotificationAnswerDocument"];
         MispEventDocument: {
             Event: {
                 /** @description 0 initial, 1 ongoing, 2 completed. */
@@ -5761,6 +5832,48 @@ export interface components {
             /** @enum {number} */
             v: 1;
         };
+        ReceivedSiteNotification: {
+            answeredAt: string | null;
+            answeredBy: string | null;
+            content: components["schemas"]["NotificationContent"];
+            follows: string | null;
+            /** @description The team that sent it (our coordinator). */
+            from: string;
+            /** Format: uuid */
+            id: string;
+            /** @enum {unknown} */
+            language: "ja" | "en";
+            /** @description The id of the signed site.notification document. */
+            messageId: string;
+            /** Format: uuid */
+            notification: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time with any offset (Z or ±hh:mm), year 0001-9999, seconds 00-59 (a leap second is refused). Times a person gives (an incident's firstSeen, lastSeen, systemChanges[].at, evidence[].collectedAt) are kept as written, offset and fraction included; times the node sets are UTC.
+             */
+            receivedAt: string;
+            /** @description The sender's reference number: quote it when calling back. */
+            senderRef: string;
+            /**
+             * @description received, acknowledged (we told the sender we took note), answered.
+             * @enum {unknown}
+             */
+            state: "received" | "acknowledged" | "answered";
+            /** @description The text the sender wrote for us (one notification only). */
+            text?: string;
+            /**
+             * @description Traffic Light Protocol 2.0 label (FIRST).
+             * @enum {unknown}
+             */
+            tlp: "CLEAR" | "GREEN" | "AMBER" | "AMBER+STRICT" | "RED";
+        };
+        ReceivedSiteNotificationAnswer: {
+            /** @description The site's answer, for the sender's handlers. */
+            text: string;
+        };
+        ReceivedSiteNotificationList: {
+            items: components["schemas"]["ReceivedSiteNotification"][];
+        };
         RecipientTrust: {
             /**
              * @description Ordered: unknown < community < partner < close.
@@ -6291,6 +6404,8 @@ export interface components {
             /** @description CIDR blocks without host bits; stored in canonical form. */
             networks: string[];
             pocs: components["schemas"]["Poc"][];
+            /** @description The peer team that runs the site's own node; null: none. */
+            teamId: string | null;
             /**
              * Format: date-time
              * @description RFC 3339 date-time with any offset (Z or ±hh:mm), year 0001-9999, seconds 00-59 (a leap second is refused). Times a person gives (an incident's firstSeen, lastSeen, systemChanges[].at, evidence[].collectedAt) are kept as written, offset and fraction included; times the node sets are UTC.
@@ -6328,6 +6443,8 @@ export interface components {
             /** @description CIDR blocks without host bits; stored in canonical form. */
             networks?: string[];
             pocs?: components["schemas"]["Poc"][];
+            /** @description The team id of the site's own Hikeshi node, a peer of ours: the site's notifications go to it as signed site.notification documents (ADR 0026) instead of by mail to its POC. */
+            teamId?: string;
         };
         /** @description Which of the site's scopes answered the lookup. */
         SiteLookupMatch: {
@@ -6355,6 +6472,11 @@ export interface components {
             advice: string | null;
             approvedAt: string | null;
             approvedBy: string | null;
+            /**
+             * @description email: the signed mail to the site's POC; node: a signed site.notification document to the site's own node (peerTeam) through the exchange. Chosen at approval (ADR 0026).
+             * @enum {unknown}
+             */
+            channel: "email" | "node";
             content: components["schemas"]["NotificationContent"] | null;
             counterMeasure: string | null;
             delivery: {
@@ -6378,6 +6500,7 @@ export interface components {
             outcomeAt: string | null;
             outcomeBy: string | null;
             outcomeDetail: string | null;
+            peerTeam: string | null;
             poc: {
                 email: string;
                 name: string;
@@ -6412,6 +6535,93 @@ export interface components {
              */
             updatedAt: string;
         };
+        /** @description site.notification-answer: the site's node acknowledges or answers a site.notification; it moves the sender's notification state and lands in the sender incident's journal. */
+        SiteNotificationAnswerBody: {
+            /**
+             * @description acknowledged: the site took note; answered: it answers with text.
+             * @enum {unknown}
+             */
+            kind: "acknowledged" | "answered";
+            /**
+             * Format: uuid
+             * @description The sender's notification id, from the site.notification.
+             */
+            notification: string;
+            /** @description The site's answer, for the sender's handlers. */
+            text?: string;
+        };
+        SiteNotificationAnswerDocument: {
+            body: components["schemas"]["SiteNotificationAnswerBody"];
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time in UTC (ending in Z).
+             */
+            created: string;
+            /** @description Sending team. */
+            from: string;
+            /**
+             * Format: uuid
+             * @description Unique per sender; (from, id) makes a message idempotent.
+             */
+            id: string;
+            /** Format: uuid */
+            inReplyTo?: string;
+            /**
+             * @description Traffic Light Protocol 2.0 label (FIRST).
+             * @enum {unknown}
+             */
+            tlp: "CLEAR" | "GREEN" | "AMBER" | "AMBER+STRICT" | "RED";
+            /** @description Receiving team. */
+            to: string;
+            /** @enum {string} */
+            type: "site.notification-answer";
+            /** @enum {number} */
+            v: 1;
+        };
+        /** @description site.notification: a coordinator tells a site that runs its own node about the site's own hosts; the same redacted content and text the POC mail would carry, decided by the same policy. */
+        SiteNotificationBody: {
+            content: components["schemas"]["NotificationContent"];
+            follows: string | null;
+            /** @enum {unknown} */
+            language: "ja" | "en";
+            /**
+             * Format: uuid
+             * @description The sender's notification id: the answer names it.
+             */
+            notification: string;
+            /** @description The sender's reference number for the incident. */
+            ref: string;
+            /** @description The notification as the site reads it: exactly the text the mail would carry (headings, advice, call-back). */
+            text: string;
+        };
+        SiteNotificationDocument: {
+            body: components["schemas"]["SiteNotificationBody"];
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time in UTC (ending in Z).
+             */
+            created: string;
+            /** @description Sending team. */
+            from: string;
+            /**
+             * Format: uuid
+             * @description Unique per sender; (from, id) makes a message idempotent.
+             */
+            id: string;
+            /** Format: uuid */
+            inReplyTo?: string;
+            /**
+             * @description Traffic Light Protocol 2.0 label (FIRST).
+             * @enum {unknown}
+             */
+            tlp: "CLEAR" | "GREEN" | "AMBER" | "AMBER+STRICT" | "RED";
+            /** @description Receiving team. */
+            to: string;
+            /** @enum {string} */
+            type: "site.notification";
+            /** @enum {number} */
+            v: 1;
+        };
         SiteNotificationList: {
             items: components["schemas"]["SiteNotification"][];
         };
@@ -6430,6 +6640,8 @@ export interface components {
             /** @description CIDR blocks without host bits; stored in canonical form. */
             networks?: string[];
             pocs?: components["schemas"]["Poc"][];
+            /** @description null: the site runs no node (or we stop using it). */
+            teamId?: string | null;
         };
         StatementInput: {
             fixedVersions?: string[];
@@ -11326,6 +11538,126 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["QuarantineDecision"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    listReceivedSiteNotifications: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReceivedSiteNotificationList"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    getReceivedSiteNotification: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReceivedSiteNotification"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    acknowledgeReceivedSiteNotification: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReceivedSiteNotification"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    answerReceivedSiteNotification: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReceivedSiteNotificationAnswer"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReceivedSiteNotification"];
                 };
             };
             400: components["responses"]["Problem"];

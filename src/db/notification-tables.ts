@@ -38,6 +38,9 @@ export interface SiteNotificationTable {
   updated_at: Timestamp;
   /** The notification to the same site and incident this one follows up (migration 0033); null: the first. */
   follows: Defaulted<string | null>;
+  /** email: the signed mail; node: a site.notification through the exchange to peer_team (migration 0037). */
+  channel: Defaulted<string>;
+  peer_team: Defaulted<string | null>;
 }
 
 export interface NotificationOutboxTable {
@@ -72,4 +75,22 @@ export interface CounterMeasureTable {
   texts: Json<Partial<Record<'en' | 'ja', string>>>;
   updated_by: string;
   updated_at: Timestamp;
+}
+
+/** A notification our coordinator's node sent us about our own hosts (migration 0037). */
+export interface ReceivedSiteNotificationTable {
+  id: string;
+  from_team: string;
+  message_id: string;
+  remote_notification: string;
+  sender_ref: string;
+  tlp: string;
+  language: string;
+  content: Json<unknown>;
+  text: string;
+  follows: string | null;
+  state: string;
+  answered_by: string | null;
+  answered_at: NullableTimestamp;
+  received_at: Timestamp;
 }

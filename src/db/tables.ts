@@ -23,7 +23,13 @@ import type {
   VulnerabilityCaseTable,
 } from './vendor-tables.js';
 import type { LawEnforcementPackageTable, LawEnforcementRequestTable, PressStatementTable } from './outside-tables.js';
-import type { CounterMeasureTable, NotificationOutboxTable, SiteContactTable, SiteNotificationTable } from './notification-tables.js';
+import type {
+  CounterMeasureTable,
+  NotificationOutboxTable,
+  ReceivedSiteNotificationTable,
+  SiteContactTable,
+  SiteNotificationTable,
+} from './notification-tables.js';
 import type { MailReportReceiptTable, MailReportTable, QuarantinedMailTable } from './mail-tables.js';
 import type { CampaignEventTable, CampaignIncidentTable, CampaignRunTable } from './campaign-tables.js';
 
@@ -58,6 +64,8 @@ export interface SiteTable {
   name: string;
   description: string | null;
   pocs: Json<unknown[]>;
+  /** The peer team that runs the site's own node (migration 0037); null: the site is told by mail. */
+  team_id: ColumnType<string | null, string | null | undefined, string | null>;
   version: Generated<number>;
   created_at: DefaultTimestamp;
   updated_at: DefaultTimestamp;
@@ -369,6 +377,8 @@ export interface DatabaseSchema {
   // Site notifications (migration 0031).
   site_notification: SiteNotificationTable;
   notification_outbox: NotificationOutboxTable;
+  // Site notifications received from our coordinator's node (migration 0037).
+  received_site_notification: ReceivedSiteNotificationTable;
   site_contact: SiteContactTable;
   counter_measure: CounterMeasureTable;
 }

@@ -141,7 +141,7 @@ export const PROBLEMS = {
   },
   'not-our-coordinator': {
     status: 403,
-    title: 'The sender does not coordinate this node: related-activity warnings come from coordinators only',
+    title: 'The sender does not coordinate this node: related-activity warnings and site notifications come from coordinators only',
   },
   // vendor coordination and CSAF advisories (issue 17, ADR 0024)
   'not-a-case-party': { status: 403, title: 'The vendor is not a party to that vulnerability case' },

@@ -8,15 +8,23 @@ import { sha256, type NotificationContext } from './notification-context.js';
 import { composeNotificationMail } from './notification-mail.js';
 import { enqueueMail, updateNotification } from './notification.repository.js';
 import { findContact } from './site-contact.repository.js';
+import { approveToSiteNode, siteNodeOf } from './notification-site-node.js';
 
-/** Approval: the policy asked again (a label may have changed), the mail composed and queued with its Message-ID. */
+/**
+ * Approval: the policy asked again (a label may have changed), then the site's own node gets a
+ * signed site.notification (notification-site-node.ts), or the mail is composed and queued with
+ * its Message-ID; a site whose node we do not exchange with now falls back to the mail.
+ */
 export async function approveNotification(ctx: NotificationContext, id: string, actor: string): Promise<SiteNotification> {
   const { db, clock, config, incidents, sharing } = ctx.deps;
   const { mustFind, textOf, viewOne, actorOf } = ctx;
   const row = await mustFind(id);
   if (row.state !== 'drafted') throw new ProblemError('notification-state', `notification ${id} is ${row.state}: only a draft is approved`);
+  // The site's own node when it names one we exchange with now; else the POC mail (ADR 0026).
+  const node = await siteNodeOf(ctx, db, row.siteId);
   const channel = ctx.deps.mail;
-  if (!channel) throw new ProblemError('mail-not-configured', 'set HIKESHI_SMTP_URL and HIKESHI_MAIL_FROM to send notifications');
+  if (!node.teamId && !channel)
+    throw new ProblemError('mail-not-configured', 'set HIKESHI_SMTP_URL and HIKESHI_MAIL_FROM to send notifications');
   const incident = await incidents.get(row.incidentId);
   const again = await sharing.evaluate(db, incident, { siteId: row.siteId }, 'direct', { render: () => row.content });
   if (!again.allow) {
@@ -37,10 +45,17 @@ export async function approveNotification(ctx: NotificationContext, id: string, 
       'notification-state',
       `the label is TLP:${again.decision.tlp} now, not TLP:${row.tlp}: propose the notification again`,
     );
+  if (node.teamId) return approveToSiteNode(ctx, row, incident, again, node.teamId, actor);
+  if (!channel) throw new ProblemError('mail-not-configured', 'set HIKESHI_SMTP_URL and HIKESHI_MAIL_FROM to send notifications');
   const contact = row.pocEmail ? await findContact(db, row.pocEmail) : null;
   const encrypt = mailNeedsEncryption(again.decision.tlp, false);
   if (!row.pocEmail || (encrypt && !contact?.publicKey))
-    throw new ProblemError('notification-state', `notification ${id} has no usable address: propose it again`);
+    throw new ProblemError(
+      'notification-state',
+      node.fallback
+        ? `the site's node cannot be used (${node.fallback}) and its POC has no usable address: propose it again`
+        : `notification ${id} has no usable address: propose it again`,
+    );
   const text = (await textOf(row)) ?? '';
   const domain = channel.from.split('@')[1] ?? 'hikeshi.invalid';
   const messageId = `${randomUUID()}@${domain}`;
@@ -61,12 +76,23 @@ export async function approveNotification(ctx: NotificationContext, id: string, 
     if (locked.state !== 'drafted')
       throw new ProblemError('notification-state', `notification ${id} is ${locked.state}: only a draft is approved`);
     const at = clock();
-    await updateNotification(tx, id, { state: 'approved', approvedBy: actor, approvedAt: at, messageId, encrypted: encrypt }, at);
+    await updateNotification(
+      tx,
+      id,
+      { state: 'approved', approvedBy: actor, approvedAt: at, messageId, encrypted: encrypt, channel: 'email', peerTeam: null },
+      at,
+    );
     await enqueueMail(tx, { notificationId: id, from: channel.from, to: row.pocEmail!, raw, at });
     await incidents.appendInTx(tx, row.incidentId, {
       kind: 'notification-approved',
       actor: actorOf(actor),
-      changes: { notificationId: id, site: row.siteId, messageId, encrypted: encrypt },
+      changes: {
+        notificationId: id,
+        site: row.siteId,
+        messageId,
+        encrypted: encrypt,
+        ...(node.fallback ? { fallback: node.fallback } : {}),
+      },
     });
     // What goes out is the rendered text: its digest, and the decision made on it, are what the audit keeps.
     await sharing.record(tx, incident, again, {
@@ -78,6 +104,9 @@ export async function approveNotification(ctx: NotificationContext, id: string, 
         messageId,
         encrypted: encrypt,
         textSha256: sha256(text),
+        channel: 'email',
+        // The site names a node we do not exchange with now: told by mail instead, and why.
+        ...(node.fallback ? { fallback: node.fallback } : {}),
       },
     });
   });

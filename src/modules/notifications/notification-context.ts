@@ -40,20 +40,38 @@ export function createNotificationContext(deps: SiteNotificationDeps) {
     return row.content ? renderNotificationText(row.content, await adviceOf(row), row.language, row.siteName) : null;
   }
 
+  /** The exchange outbox's attempts for notifications sent to a site's node: why one waits at approved. */
+  async function nodeDeliveries(rows: NotificationRow[]): Promise<Map<string, NonNullable<SiteNotification['delivery']>>> {
+    const out = new Map<string, NonNullable<SiteNotification['delivery']>>();
+    const outbox = deps.siteNodes?.outbox;
+    if (!outbox) return out;
+    for (const row of rows) {
+      if (row.channel !== 'node' || !row.messageId) continue;
+      const m = await outbox.find(db, row.messageId);
+      if (m)
+        out.set(row.id, { attempts: m.attempts, nextAttemptAt: m.state === 'pending' ? m.nextAttemptAt : null, lastError: m.lastError });
+    }
+    return out;
+  }
+
   async function views(rows: NotificationRow[], ref: string): Promise<SiteNotification[]> {
     const outbox = await findOutboxEntries(
       db,
       rows.map((r) => r.id),
     );
+    const exchanged = await nodeDeliveries(rows);
     return rows.map(({ incidentId, siteId, siteName, pocName, pocEmail, payloadSha256: _digest, ...r }) => {
       const o = outbox.get(r.id);
+      const x = exchanged.get(r.id);
       return {
         ...r,
         incident: { id: incidentId, ref },
         site: { id: siteId, name: siteName },
         tlp: r.tlp as SiteNotification['tlp'],
         poc: pocEmail ? { name: pocName ?? '', email: pocEmail } : null,
-        delivery: o ? { attempts: o.attempts, nextAttemptAt: o.state === 'queued' ? o.nextAttemptAt : null, lastError: o.lastError } : null,
+        delivery: o
+          ? { attempts: o.attempts, nextAttemptAt: o.state === 'queued' ? o.nextAttemptAt : null, lastError: o.lastError }
+          : (x ?? null),
       };
     });
   }

@@ -9,6 +9,7 @@ import type { SiteRecord } from '../sites/sites.module.js';
 import { pickCounterMeasure } from './counter-measures.js';
 import { contentForSite } from './notification-content.js';
 import type { NotificationContext } from './notification-context.js';
+import { siteNodeOf } from './notification-site-node.js';
 import {
   findLatestNotificationBySite,
   insertNotification,
@@ -92,6 +93,8 @@ async function proposalFor(
     };
   const content = outcome.content as ProposalFields['content'];
   const allowed = { ...base, deniedBy: [], content, payloadSha256: outcome.payloadSha256 };
+  // A site told through its own node needs no POC address or key: the exchange signs and seals.
+  if ((await siteNodeOf(ctx, tx, site)).teamId) return { outcome, fields: { ...allowed, state: 'drafted', reason: null } };
   if (!target) return { outcome, fields: { ...allowed, state: 'unreachable', reason: 'no-poc-email' } };
   await rememberContact(tx, target.email, ctx.deps.clock());
   const contact = await findContact(tx, target.email);

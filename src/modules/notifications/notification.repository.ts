@@ -1,7 +1,12 @@
 import { sql, type Selectable } from 'kysely';
 import type { DbOrTx, Tx } from '../../db/database.js';
 import type { NotificationOutboxTable, SiteNotificationTable } from '../../db/notification-tables.js';
-import type { NotificationContent, NotificationLanguage, NotificationState } from '../../../schemas/notification.schema.js';
+import type {
+  NotificationChannel,
+  NotificationContent,
+  NotificationLanguage,
+  NotificationState,
+} from '../../../schemas/notification.schema.js';
 
 /** SQL of site notifications and their outbox (migration 0031). */
 
@@ -38,6 +43,9 @@ export interface NotificationRow {
   updatedAt: string;
   /** The earlier notification to the same site about the same incident that this one follows up. */
   follows: string | null;
+  /** email, or node: a site.notification to peerTeam through the exchange (messageId is the document's id). */
+  channel: NotificationChannel;
+  peerTeam: string | null;
 }
 
 const toRow = (r: Selectable<SiteNotificationTable>): NotificationRow => ({
@@ -70,6 +78,8 @@ const toRow = (r: Selectable<SiteNotificationTable>): NotificationRow => ({
   outcomeDetail: r.outcome_detail,
   updatedAt: iso(r.updated_at)!,
   follows: r.follows,
+  channel: r.channel as NotificationChannel,
+  peerTeam: r.peer_team,
 });
 
 /** What a proposal writes: the decision and the content, for a new notification or a refreshed one. */
@@ -172,6 +182,19 @@ export async function findNotificationByMessageId(db: DbOrTx, messageIds: string
   return row ? toRow(row) : null;
 }
 
+/** A notification that went to `peerTeam`'s node, locked: what that node's answer may concern, and nothing else. */
+export async function findNodeNotification(tx: Tx, id: string, peerTeam: string): Promise<NotificationRow | null> {
+  const row = await tx
+    .selectFrom('site_notification')
+    .selectAll()
+    .where('id', '=', id)
+    .where('channel', '=', 'node')
+    .where('peer_team', '=', peerTeam)
+    .forUpdate()
+    .executeTakeFirst();
+  return row ? toRow(row) : null;
+}
+
 export async function listNotifications(db: DbOrTx, incidentId: string): Promise<NotificationRow[]> {
   const rows = await db
     .selectFrom('site_notification')
@@ -203,6 +226,8 @@ export async function updateNotification(
     outcomeAt: Date;
     outcomeBy: string;
     outcomeDetail: string | null;
+    channel: NotificationChannel;
+    peerTeam: string | null;
   }>,
   at: Date,
 ): Promise<void> {
@@ -222,6 +247,8 @@ export async function updateNotification(
       ...(set.outcomeAt !== undefined ? { outcome_at: set.outcomeAt } : {}),
       ...(set.outcomeBy !== undefined ? { outcome_by: set.outcomeBy } : {}),
       ...(set.outcomeDetail !== undefined ? { outcome_detail: set.outcomeDetail } : {}),
+      ...(set.channel !== undefined ? { channel: set.channel } : {}),
+      ...(set.peerTeam !== undefined ? { peer_team: set.peerTeam } : {}),
       updated_at: at,
     })
     .where('id', '=', id)

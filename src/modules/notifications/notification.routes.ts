@@ -109,7 +109,10 @@ export const notificationRoutes: FastifyPluginAsyncTypebox<NotificationRoutesOpt
       schema: {
         tags,
         operationId: 'approveSiteNotification',
-        summary: 'Approve a draft: the policy decides again, the signed (and where needed encrypted) mail is queued',
+        summary:
+          "Approve a draft: the policy decides again, then a signed site.notification to the site's own node, or the signed (and where needed encrypted) mail is queued",
+        description:
+          'A site that names the peer team running its node (Site.teamId) is told through the exchange (channel node) while that peer is active; a removed, suspended or key-changed peer falls back to the POC mail (the journal and audit say why), and 409 when the POC has no usable address either.',
         ...byId,
         response: { 200: SiteNotificationSchema, ...errorResponses, ...conflict },
       },

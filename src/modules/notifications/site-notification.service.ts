@@ -16,6 +16,9 @@ import { proposeInTx, sitesInOrder } from './notification-proposal.js';
 import { listNotifications, updateNotification } from './notification.repository.js';
 import { markContactFailing } from './site-contact.repository.js';
 import { ownersOf, type IncidentOwners } from './site-lookup.js';
+import { nodeDelivered, receiveNodeAnswer, type SiteNodePort } from './notification-site-node.js';
+import type { Delivered, InboxOutcome } from '../exchange/exchange.module.js';
+import type { SiteNotificationAnswerDocument } from '../../../schemas/federation.schema.js';
 
 /**
  * Notifications to the constituency's sites (issue 19 parts 1 to 3, ADR 0026). `propose` finds
@@ -45,6 +48,10 @@ export interface SiteNotificationService {
   answered(messageIds: string[], reply: { from: string | null; text: string }): Promise<string | null>;
   /** Called by the mail worker once the mail server took the mail (or, after a restart, may have). */
   markSent(tx: Tx, id: string, uncertain: boolean): Promise<void>;
+  /** The exchange's delivery hook: a site node's signed receipt for a site.notification (-> delivered). */
+  nodeDelivered(tx: Tx, delivered: Delivered): Promise<void>;
+  /** Inbox: a site node's signed acknowledgement or answer (-> acknowledged, answered; journaled). */
+  nodeAnswered(tx: Tx, doc: SiteNotificationAnswerDocument): Promise<InboxOutcome>;
 }
 
 export interface SiteNotificationDeps {
@@ -60,6 +67,8 @@ export interface SiteNotificationDeps {
   mail: MailChannel | null;
   /** Wakes the mail worker after an approval. */
   kick(): void;
+  /** The exchange and the peers, for sites that run their own node (ADR 0026); absent: every site is told by mail. */
+  siteNodes?: SiteNodePort;
 }
 
 /** Incidents proposed in one transaction by proposeMany: one commit for many, a bounded transaction. */
@@ -203,6 +212,9 @@ export function createSiteNotificationService(deps: SiteNotificationDeps): SiteN
         return row.id;
       });
     },
+
+    nodeDelivered: (tx, delivered) => nodeDelivered(ctx, tx, delivered),
+    nodeAnswered: (tx, doc) => receiveNodeAnswer(ctx, tx, doc),
 
     async markSent(tx, id, uncertain) {
       const row = await mustFind(id, tx);

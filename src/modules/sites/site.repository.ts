@@ -12,6 +12,8 @@ export interface SiteRecord {
   networks: string[];
   asns: number[];
   domains: string[];
+  /** The peer team that runs the site's own node (migration 0037), or null. */
+  teamId: string | null;
   version: number;
   createdAt: Date;
   updatedAt: Date;
@@ -31,6 +33,7 @@ interface SiteRow {
   networks: unknown;
   asns: unknown;
   domains: unknown;
+  team_id: string | null;
   version: number;
   created_at: Date | string;
   updated_at: Date | string;
@@ -46,6 +49,7 @@ function toSiteRecord(row: SiteRow): SiteRecord {
     // json_agg hands bigints over as JSON numbers; ASNs stay below 2^32.
     asns: (row.asns as Array<number | string>).map(Number),
     domains: row.domains as string[],
+    teamId: row.team_id,
     version: row.version,
     createdAt: new Date(row.created_at),
     updatedAt: new Date(row.updated_at),
@@ -63,6 +67,7 @@ const siteColumns = [
   'site.name',
   'site.description',
   'site.pocs',
+  'site.team_id',
   'site.version',
   'site.created_at',
   'site.updated_at',
@@ -123,7 +128,7 @@ export async function lockSiteVersion(tx: Tx, id: string): Promise<number | null
 
 export async function insertSite(
   tx: Tx,
-  site: { id: string; name: string; description: string | null; pocs: Poc[]; at: Date },
+  site: { id: string; name: string; description: string | null; pocs: Poc[]; teamId: string | null; at: Date },
 ): Promise<void> {
   await tx
     .insertInto('site')
@@ -132,6 +137,7 @@ export async function insertSite(
       name: site.name,
       description: site.description,
       pocs: JSON.stringify(site.pocs),
+      team_id: site.teamId,
       version: 1,
       created_at: site.at,
       updated_at: site.at,
@@ -143,7 +149,7 @@ export async function insertSite(
 export async function updateSite(
   tx: Tx,
   id: string,
-  fields: { name?: string; description?: string | null; pocs?: Poc[] },
+  fields: { name?: string; description?: string | null; pocs?: Poc[]; teamId?: string | null },
   at: Date,
 ): Promise<void> {
   await tx
@@ -152,6 +158,7 @@ export async function updateSite(
       ...(fields.name !== undefined ? { name: fields.name } : {}),
       ...(fields.description !== undefined ? { description: fields.description } : {}),
       ...(fields.pocs !== undefined ? { pocs: JSON.stringify(fields.pocs) } : {}),
+      ...(fields.teamId !== undefined ? { team_id: fields.teamId } : {}),
       version: eb('version', '+', 1),
       updated_at: at,
     }))

@@ -57,6 +57,7 @@ function toWire(record: SiteRecord): Site {
     networks: record.networks,
     asns: record.asns,
     domains: record.domains,
+    teamId: record.teamId,
     version: record.version,
     createdAt: record.createdAt.toISOString(),
     updatedAt: record.updatedAt.toISOString(),
@@ -125,8 +126,26 @@ function decodeCursor(cursor: string): PagePosition {
   return { name: parsed[0], id: parsed[1] };
 }
 
-export function createSiteService(deps: { db: Db; clock: Clock }): SiteService {
+export interface SiteServiceDeps {
+  db: Db;
+  clock: Clock;
+  /**
+   * Whether a team id is a peer of ours (the peers module's port): a site's own node must be
+   * one, or its notifications could not be signed for, sent to or verified from it. Absent: a
+   * site cannot name a node (benches that build the directory alone).
+   */
+  isPeer?: (db: Tx, teamId: string) => Promise<boolean>;
+}
+
+export function createSiteService(deps: SiteServiceDeps): SiteService {
   const { db, clock } = deps;
+
+  /** A site's node is a known peer (ADR 0026): a 422 names the field otherwise. */
+  async function assertPeer(tx: Tx, teamId: string | null | undefined): Promise<void> {
+    if (teamId === undefined || teamId === null) return;
+    if (!deps.isPeer || !(await deps.isPeer(tx, teamId)))
+      throw invalid('body', '/teamId', `"${teamId}" is not a peer of this node: add it (hikeshi peers add) first`, 'not a known peer');
+  }
 
   async function load(id: string): Promise<Site> {
     const record = await findSiteById(db, id);
@@ -162,11 +181,13 @@ export function createSiteService(deps: { db: Db; clock: Clock }): SiteService {
       const scopes = normaliseScopes(input);
       await db.transaction().execute(async (tx) => {
         await assertScopesFree(tx, scopes, id);
+        await assertPeer(tx, input.teamId);
         await insertSite(tx, {
           id,
           name: input.name,
           description: input.description ?? null,
           pocs: input.pocs ?? [],
+          teamId: input.teamId ?? null,
           at: clock(),
         });
         await replaceNetworks(tx, id, scopes.networks ?? []);
@@ -200,6 +221,7 @@ export function createSiteService(deps: { db: Db; clock: Clock }): SiteService {
       await db.transaction().execute(async (tx) => {
         checkVersion(await lockSiteVersion(tx, id), id, options);
         await assertScopesFree(tx, scopes, id);
+        await assertPeer(tx, patch.teamId);
         await updateSite(
           tx,
           id,
@@ -207,6 +229,7 @@ export function createSiteService(deps: { db: Db; clock: Clock }): SiteService {
             ...(patch.name !== undefined ? { name: patch.name } : {}),
             ...(patch.description !== undefined ? { description: patch.description } : {}),
             ...(patch.pocs !== undefined ? { pocs: patch.pocs } : {}),
+            ...(patch.teamId !== undefined ? { teamId: patch.teamId } : {}),
           },
           clock(),
         );
