@@ -14,7 +14,7 @@ import {
   type AccountChanges,
   type AccountRow,
 } from './account.repository.js';
-import { generatePassword, hashPassword, MIN_PASSWORD_LENGTH, type ScryptParameters } from './password-hash.js';
+import { CURRENT_PARAMETERS, generatePassword, hashPassword, MIN_PASSWORD_LENGTH, type ScryptParameters } from './password-hash.js';
 import { newTotpSecret, otpauthUri } from './totp.js';
 
 /**
@@ -61,10 +61,11 @@ export function createAccountService(deps: {
   clock: Clock;
   audit: AuditLog;
   teamId: string;
-  passwordParameters: ScryptParameters;
+  /** New hashes' scrypt cost: CURRENT_PARAMETERS unless a test lowers it. */
+  passwordParameters?: ScryptParameters;
 }): AccountService {
   const { db, clock, audit } = deps;
-  const hash = (password: string) => hashPassword(password, deps.passwordParameters);
+  const hash = (password: string) => hashPassword(password, deps.passwordParameters ?? CURRENT_PARAMETERS);
 
   return {
     list: async () => (await listAccounts(db)).map(toWireAccount),
