@@ -107,3 +107,51 @@ t.test('typed client, cookie mode: the cookie by the browser, X-CSRF-Token on un
   const refused = await client.GET('/api/v1/session', {}).catch((e: unknown) => e);
   t.ok(refused instanceof HikeshiProblemError && refused.code === 'unauthenticated', 'signed out');
 });
+
+t.test('no password, TOTP secret, session id or CSRF token in any log line, at trace level', async (t) => {
+  const lines: string[] = [];
+  const logged = await buildTestNode(t, { config: { logLevel: 'trace' }, logStream: { write: (line) => void lines.push(line) } });
+  const created = await logged.app.inject({
+    method: 'POST',
+    url: '/api/v1/accounts',
+    headers: logged.auth.admin,
+    payload: { name: 'yui', role: 'handler', password: 'Marker-Password-0001' },
+  });
+  t.equal(created.statusCode, 201);
+  const generated = await logged.app.inject({
+    method: 'POST',
+    url: '/api/v1/accounts',
+    headers: logged.auth.admin,
+    payload: { name: 'gen', role: 'reader' },
+  });
+  const totp = await logged.app.inject({ method: 'POST', url: '/api/v1/accounts/yui/totp', headers: logged.auth.admin });
+  await logged.app.inject({ method: 'POST', url: '/api/v1/session', payload: { account: 'yui', password: 'Marker-Wrong-0002' } });
+  await logged.app.inject({ method: 'POST', url: '/api/v1/session', payload: { account: 'Marker-Typed-As-Name-0003', password: 'x' } });
+  await logged.app.inject({ method: 'DELETE', url: '/api/v1/accounts/yui/totp', headers: logged.auth.admin });
+  const ok = await logged.app.inject({
+    method: 'POST',
+    url: '/api/v1/session',
+    payload: { account: 'yui', password: 'Marker-Password-0001' },
+  });
+  t.equal(ok.statusCode, 200);
+  const cookie = /^hikeshi_session=([^;]+)/.exec(String(ok.headers['set-cookie']))![1]!;
+  await logged.app.inject({ method: 'GET', url: '/api/v1/incidents', headers: { cookie: `hikeshi_session=${cookie}` } });
+  await logged.app.inject({
+    method: 'POST',
+    url: '/api/v1/session',
+    payload: '{"account":"yui","password":"Marker-Malformed-0004"',
+    headers: { 'content-type': 'application/json' },
+  });
+  t.ok(lines.length > 5, `${lines.length} log lines`);
+  const text = lines.join('\n');
+  for (const secret of [
+    'Marker-Password-0001',
+    'Marker-Wrong-0002',
+    'Marker-Malformed-0004',
+    generated.json().password,
+    totp.json().secret,
+    cookie,
+    ok.json().csrfToken,
+  ])
+    t.notOk(text.includes(secret), `not logged: ${String(secret).slice(0, 8)}...`);
+});
