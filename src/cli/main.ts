@@ -1,4 +1,5 @@
 import { mailCommands } from './mail-commands.js';
+import { accountCommands } from './account-commands.js';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../config.js';
 import { DataDirLockedError } from '../db/data-dir-lock.js';
@@ -208,6 +209,7 @@ ${CONFIG_FLAGS_HELP}`,
       }
     },
   },
+  ...accountCommands,
   ...extraCommands,
   ...dbCommands,
   ...backupCommands,
