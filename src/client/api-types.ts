@@ -1705,6 +1705,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/peers/mail": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add a team without a node: its team id, name, e-mail address and armored OpenPGP public key (ADR 0028)
+         * @description Nothing is fetched. The key is pinned with assurance `unverified` (422 peer-key-invalid when it cannot sign and encrypt; 409 fingerprint-mismatch when `fingerprint` is given and is another key's); the answer carries a `confirm` hint, as for POST /api/v1/peers. The team takes every message by signed, encrypted e-mail.
+         */
+        post: operations["addMailPeer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/policy/explain": {
         parameters: {
             query?: never;
@@ -5153,16 +5173,18 @@ export interface components {
             /** @description OpenPGP v4 primary key fingerprint: 40 upper-case hex digits. */
             fingerprint: string;
             keyChangedAt: string | null;
+            /**
+             * @description node: a team whose node we exchange with (added from its signed profile); mail: a team without a node, added from its e-mail address and OpenPGP key, that takes everything by signed e-mail (ADR 0028).
+             * @enum {unknown}
+             */
+            kind: "node" | "mail";
             /** @description Messages go to this peer by e-mail only (its node is not reachable from here, or it has none). */
             mailOnly: boolean;
             name: string;
             /** @description The key seen instead of the pinned one (status key-changed, or suspended after a key change); null when unknown or none. */
             pendingFingerprint: string | null;
-            /**
-             * Format: date-time
-             * @description RFC 3339 date-time with any offset (Z or ±hh:mm), year 0001-9999, seconds 00-59 (a leap second is refused). Times a person gives (an incident's firstSeen, lastSeen, systemChanges[].at, evidence[].collectedAt) are kept as written, offset and fraction included; times the node sets are UTC.
-             */
-            profileFetchedAt: string;
+            /** @description When its signed profile was fetched; null for a team without a node (it has none). */
+            profileFetchedAt: string | null;
             /** @description What the peer's signed profile asks for. */
             profileRequiresSealed: boolean;
             /** @description The pinned armored public key. */
@@ -5193,8 +5215,8 @@ export interface components {
              * @description RFC 3339 date-time with any offset (Z or ±hh:mm), year 0001-9999, seconds 00-59 (a leap second is refused). Times a person gives (an incident's firstSeen, lastSeen, systemChanges[].at, evidence[].collectedAt) are kept as written, offset and fraction included; times the node sets are UTC.
              */
             updatedAt: string;
-            /** @description Base URL of the peer's node. */
-            url: string;
+            /** @description Base URL of the peer's node; null for a team without a node. */
+            url: string | null;
             verifiedAt: string | null;
             verifiedBy: string | null;
         };
@@ -5275,6 +5297,28 @@ export interface components {
         };
         PeerList: {
             items: components["schemas"]["Peer"][];
+        };
+        PeerMailAdd: {
+            /** @description Where the team reads signed e-mail (PGP/MIME, RFC 3156). */
+            email: string;
+            /** @description The fingerprint the handler expects (spaces and lower case accepted): the key is refused (409 fingerprint-mismatch) when it is another. The key is still pinned unverified until POST /api/v1/peers/{teamId}/verify. */
+            fingerprint?: string;
+            /** @description The team's name. */
+            name: string;
+            /** @description The team's armored OpenPGP public key (v4, with an encryption subkey), e.g. from `gpg --armor --export`. */
+            publicKey: string;
+            /**
+             * @description coordinator: the team coordinates us; member: we coordinate it; peer: lateral.
+             * @enum {unknown}
+             */
+            relationship?: "coordinator" | "member" | "peer";
+            /** @description A team id: lower-case letters, digits and hyphens, 2-63 characters. */
+            teamId: string;
+            /**
+             * @description Ordered unknown < community < partner < close; decides what the peer may receive (capped by assurance).
+             * @enum {unknown}
+             */
+            trustLevel?: "unknown" | "community" | "partner" | "close";
         };
         PeerPatch: {
             /** @description The peer's address for signed e-mail; null removes it. */
@@ -5374,16 +5418,18 @@ export interface components {
             /** @description OpenPGP v4 primary key fingerprint: 40 upper-case hex digits. */
             fingerprint: string;
             keyChangedAt: string | null;
+            /**
+             * @description node: a team whose node we exchange with (added from its signed profile); mail: a team without a node, added from its e-mail address and OpenPGP key, that takes everything by signed e-mail (ADR 0028).
+             * @enum {unknown}
+             */
+            kind: "node" | "mail";
             /** @description Messages go to this peer by e-mail only (its node is not reachable from here, or it has none). */
             mailOnly: boolean;
             name: string;
             /** @description The key seen instead of the pinned one (status key-changed, or suspended after a key change); null when unknown or none. */
             pendingFingerprint: string | null;
-            /**
-             * Format: date-time
-             * @description RFC 3339 date-time with any offset (Z or ±hh:mm), year 0001-9999, seconds 00-59 (a leap second is refused). Times a person gives (an incident's firstSeen, lastSeen, systemChanges[].at, evidence[].collectedAt) are kept as written, offset and fraction included; times the node sets are UTC.
-             */
-            profileFetchedAt: string;
+            /** @description When its signed profile was fetched; null for a team without a node (it has none). */
+            profileFetchedAt: string | null;
             /** @description What the peer's signed profile asks for. */
             profileRequiresSealed: boolean;
             /** @description The pinned armored public key. */
@@ -5414,8 +5460,8 @@ export interface components {
              * @description RFC 3339 date-time with any offset (Z or ±hh:mm), year 0001-9999, seconds 00-59 (a leap second is refused). Times a person gives (an incident's firstSeen, lastSeen, systemChanges[].at, evidence[].collectedAt) are kept as written, offset and fraction included; times the node sets are UTC.
              */
             updatedAt: string;
-            /** @description Base URL of the peer's node. */
-            url: string;
+            /** @description Base URL of the peer's node; null for a team without a node. */
+            url: string | null;
             verifiedAt: string | null;
             verifiedBy: string | null;
         };
@@ -6235,10 +6281,10 @@ export interface components {
             /** @description In the answer to a share only: every other field a hidden section's names and addresses were scrubbed from, and whether it was rewritten or dropped. */
             scrubbed?: components["schemas"]["Scrubbed"][];
             /**
-             * @description Of the incident.report: queued (not tried yet), retrying (failed at least once, will try again), delivered (receipt stored), failed (gave up); received for incoming links.
+             * @description Of the incident.report: queued (not tried yet), retrying (failed at least once, will try again), sent (mailed to a team without a node, which sends no receipt: handed to the mail server, ADR 0028), delivered (receipt stored, or such a team's signed reply), failed (gave up); received for incoming links.
              * @enum {unknown}
              */
-            state: "queued" | "retrying" | "delivered" | "failed" | "received";
+            state: "queued" | "retrying" | "sent" | "delivered" | "failed" | "received";
         };
         ShareCreate: {
             /** @description Team id of the peer to share the incident with. */
@@ -10774,6 +10820,7 @@ export interface operations {
             401: components["responses"]["Problem"];
             403: components["responses"]["Problem"];
             404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
             413: components["responses"]["Problem"];
             415: components["responses"]["Problem"];
             500: components["responses"]["Problem"];
@@ -10938,6 +10985,40 @@ export interface operations {
             413: components["responses"]["Problem"];
             415: components["responses"]["Problem"];
             500: components["responses"]["Problem"];
+        };
+    };
+    addMailPeer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PeerMailAdd"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PeerWithHint"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            422: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+            502: components["responses"]["Problem"];
         };
     };
     explainPolicy: {
