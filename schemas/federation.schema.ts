@@ -672,7 +672,7 @@ export const ShareSchema = named(
       }),
       state: Type.Enum(SHARE_STATES, {
         description:
-          'Of the incident.report: queued (not tried yet), retrying (failed at least once, will try again), sent (mailed to a team without a node, which sends no receipt: handed to the mail server, ADR 0028), delivered (receipt stored, or such a team\'s signed reply), failed (gave up); received for incoming links.',
+          "Of the incident.report: queued (not tried yet), retrying (failed at least once, will try again), sent (mailed to a team without a node, which sends no receipt: handed to the mail server, ADR 0028), delivered (receipt stored, or such a team's signed reply), failed (gave up); received for incoming links.",
       }),
       peerRef: Type.Union([Type.String(), Type.Null()], {
         description: "The peer's reference number, from its receipt.",

@@ -1404,6 +1404,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/mail/receipts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The receipts owed, queued and sent to people who mailed a signed report, newest first */
+        get: operations["listMailReceipts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/mail/test": {
         parameters: {
             query?: never;
@@ -5806,6 +5823,35 @@ export interface components {
             type: "receipt";
             /** @enum {number} */
             v: 1;
+        };
+        ReceiptOutboxEntry: {
+            attempts: number;
+            encrypted: boolean;
+            /** Format: uuid */
+            id: string;
+            /** @description Our reference number of the incident the report was filed as. */
+            incident: string;
+            lastError: string | null;
+            /** @description The team that mailed the report. */
+            peer: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time with any offset (Z or ±hh:mm), year 0001-9999, seconds 00-59 (a leap second is refused). Times a person gives (an incident's firstSeen, lastSeen, systemChanges[].at, evidence[].collectedAt) are kept as written, offset and fraction included; times the node sets are UTC.
+             */
+            queuedAt: string;
+            /** @description A hand-over cut by a dying process: the mail server may or may not have it. */
+            sendUncertain: boolean;
+            sentAt: string | null;
+            /**
+             * @description owed: recorded while the node had no outgoing mail (HIKESHI_SMTP_URL, HIKESHI_MAIL_FROM), composed and sent once it has; queued: composed, waiting for the mail server; handing-over: in its hands now; sent.
+             * @enum {unknown}
+             */
+            state: "owed" | "queued" | "handing-over" | "sent";
+            /** @description The peer's address the receipt goes to. */
+            to: string;
+        };
+        ReceiptOutboxList: {
+            items: components["schemas"]["ReceiptOutboxEntry"][];
         };
         RecipientTrust: {
             /**
@@ -10304,6 +10350,36 @@ export interface operations {
             403: components["responses"]["Problem"];
             404: components["responses"]["Problem"];
             409: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    listMailReceipts: {
+        parameters: {
+            query?: {
+                limit?: number;
+                state?: "owed" | "queued" | "handing-over" | "sent";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReceiptOutboxList"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
             413: components["responses"]["Problem"];
             415: components["responses"]["Problem"];
             500: components["responses"]["Problem"];

@@ -123,3 +123,4 @@ export function createSharingModule(deps: SharingModuleDeps): SharingModule {
 // Reports people write and mail, signed with GnuPG (ADR 0025): the app hands this to the exchange's mail intake.
 export { createReportReceipts, type ReportReceipts } from './mail-report-receipt.js';
 export { createHumanReportIntake, tlpOfHumanReport } from './human-report-intake.js';
+export { mailReceiptRoutes } from './mail-receipts.routes.js';
