@@ -35,7 +35,7 @@ import { createGroupsModule } from './modules/groups/groups.module.js';
 import { createForumModule } from './modules/forum/forum.module.js';
 import { createForumInquiryModule } from './modules/forum/forum-inquiry.module.js';
 import { createOutsideModule } from './modules/outside/outside.module.js';
-import { createHumanReportIntake, createReportReceipts, createSharingModule, mailReceiptRoutes } from './modules/sharing/sharing.module.js';
+import { createHumanReportIntake, createReportReceipts, createSharingModule } from './modules/sharing/sharing.module.js';
 import type { SharingService } from './modules/sharing/index.js';
 import { createCoordinationModule } from './modules/coordination/coordination.module.js';
 import { createFormatsModule, type FormatsModuleDeps } from './modules/formats/formats.module.js';
@@ -221,7 +221,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   peers.attach(exchange);
   const sharing = createSharingModule({ ...base, peers: peers.directory, incidents, exchange });
-  const receiptOutbox = wireHumanReports({ ...base, incidents, peers: peers.directory, mail: exchange.mail });
+  const receiptMailers = wireHumanReports({ ...base, incidents, peers: peers.directory, mail: exchange.mail });
   const feeds = createFeedsModule({
     config,
     db,
@@ -290,7 +290,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { outside, vendors } = wireOutsideParties({ ...base, incidents, exchange, sharing: sharing.service, peers: peers.directory });
   // Telling the sites (issue 19): notifications per site, and campaigns of many events filed per site.
   const notifications = wireNotifications({ ...base, incidents, sharing: sharing.service, mail: exchange.mail, log: app.log });
-  const mailers = [notifications.mailer, ...(vendors.mailer ? [vendors.mailer] : []), ...receiptOutbox.mailers]; // the modules' own mail outboxes
+  const mailers = [notifications.mailer, ...(vendors.mailer ? [vendors.mailer] : []), ...receiptMailers]; // the modules' own mail outboxes
   app.decorate('federation', {
     start: () => {
       exchange.start();
@@ -326,7 +326,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     exchange.apiRoutes,
     groups.apiRoutes,
     sharing.apiRoutes,
-    receiptOutbox.apiRoutes,
     coordination.apiRoutes,
     forums.apiRoutes,
     inquiries.apiRoutes,
@@ -390,12 +389,12 @@ function wireOutsideParties(
  */
 function wireHumanReports(
   deps: Omit<Parameters<typeof createReportReceipts>[0], 'mail' | 'incidents'> & { mail: ExchangeMail; incidents: IncidentService },
-): { mailers: MailHandOver[]; apiRoutes: FastifyPluginAsync } {
+): MailHandOver[] {
   const { mail, ...rest } = deps;
   // Without outgoing mail the receipts are still recorded, as owed (issue 17), and sent once it is configured.
   const receipts = createReportReceipts({ ...rest, mail: mail.channel });
   mail.intake.onHumanReport(createHumanReportIntake({ ...rest, teamId: rest.config.teamId, receipts }));
-  return { mailers: receipts.mailer ? [receipts.mailer] : [], apiRoutes: mailReceiptRoutes(rest.db) };
+  return receipts.mailer ? [receipts.mailer] : [];
 }
 
 /** Telling the sites (issue 19, ADR 0026): mails by the exchange's channel, bounces and replies from its intake. */

@@ -18,6 +18,7 @@ import { createRelayIntake } from './relay-intake.js';
 import { createRelayService } from './relay.service.js';
 import { relayRoutes } from './relays.routes.js';
 import { shareRoutes } from './shares.routes.js';
+import { mailReceiptRoutes } from './mail-receipts.routes.js';
 import { sharingRoutes } from './sharing.routes.js';
 import { createSharingService, type SharingDeps, type SharingService } from './sharing.service.js';
 
@@ -116,6 +117,8 @@ export function createSharingModule(deps: SharingModuleDeps): SharingModule {
       await api.register(documentRoutes, { incidents: deps.incidents, inbox: exchange.inbox });
       await api.register(correctionRoutes, { corrections, teamId: deps.config.teamId });
       await api.register(relayRoutes, { relays, teamId: deps.config.teamId });
+      // The receipts outbox of reports people mailed (mail-report-receipt.ts fills it).
+      await api.register(mailReceiptRoutes(deps.db));
     },
   };
 }
@@ -123,4 +126,3 @@ export function createSharingModule(deps: SharingModuleDeps): SharingModule {
 // Reports people write and mail, signed with GnuPG (ADR 0025): the app hands this to the exchange's mail intake.
 export { createReportReceipts, type ReportReceipts } from './mail-report-receipt.js';
 export { createHumanReportIntake, tlpOfHumanReport } from './human-report-intake.js';
-export { mailReceiptRoutes } from './mail-receipts.routes.js';
