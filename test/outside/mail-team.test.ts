@@ -330,6 +330,33 @@ t.test("the team's signed reply naming our mail moves the share to delivered and
   t.notMatch(JSON.stringify(receipt.details), /GNU-77/, 'the audit keeps a digest, never the words');
 });
 
+t.test('a second reply to the same mail is journaled and changes nothing else', { skip }, async (t) => {
+  const before = (await journal(alpha, state.ref!)).filter((e) => e.kind === 'mail-reply-received').length;
+  await reply('One more thing: the scan stopped on Friday.\n', teamKey, { 'In-Reply-To': state.messageId!, References: state.messageId! });
+  const entries = await waitFor('journaled', async () => {
+    const found = (await journal(alpha, state.ref!)).filter((e) => e.kind === 'mail-reply-received');
+    return found.length > before ? found : null;
+  });
+  t.match(entries.at(-1)!.changes, { delivered: false });
+  t.equal((await journal(alpha, state.ref!)).filter((e) => e.kind === 'share-delivered').length, 1, 'delivered once');
+  t.equal((await shares(alpha, state.ref!)).find((s) => s.peer === TEAM)!.state, 'delivered');
+});
+
+t.test('the mail server down: the share retries, then is sent once', { skip }, async (t) => {
+  const { incident } = markedIncident('GREEN');
+  const created = await createIncident(alpha, incident);
+  relay.down();
+  const before = mailsToTeam().length;
+  t.equal((await api(alpha, 'POST', `/incidents/${enc(created.ref)}/shares`, 'handler', { peer: TEAM })).statusCode, 202);
+  const retrying = await waitForShareState(alpha, created.ref, TEAM, 'retrying');
+  t.match(retrying.lastError, /did not take/);
+  relay.up();
+  await waitForShareState(alpha, created.ref, TEAM, 'sent');
+  t.equal(mailsToTeam().length, before + 1, 'mailed once the server takes it');
+  const opened = openAsTeam(mailsToTeam().at(-1)!.raw);
+  t.match(opened.text, /TLP:GREEN/, 'encrypted and readable');
+});
+
 t.test('a reply without reply headers that names our reference number is threaded too', { skip }, async (t) => {
   const { incident } = markedIncident('GREEN');
   const created = await createIncident(alpha, incident);
