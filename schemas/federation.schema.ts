@@ -675,7 +675,7 @@ export const QuarantinedAnswerSchema = named(
 // ---------------------------------------------------------------------------------------------
 // /api/v1: shares
 
-export const SHARE_STATES = ['queued', 'retrying', 'delivered', 'failed', 'received'] as const;
+export const SHARE_STATES = ['queued', 'retrying', 'sent', 'delivered', 'failed', 'received'] as const;
 export const ShareCreateSchema = named(
   'ShareCreate',
   Type.Object({ peer: TeamId('Team id of the peer to share the incident with.') }, { additionalProperties: false }),
@@ -692,7 +692,7 @@ export const ShareSchema = named(
       }),
       state: Type.Enum(SHARE_STATES, {
         description:
-          'Of the incident.report: queued (not tried yet), retrying (failed at least once, will try again), delivered (receipt stored), failed (gave up); received for incoming links.',
+          "Of the incident.report: queued (not tried yet), retrying (failed at least once, will try again), sent (mailed to a team without a node, which sends no receipt: handed to the mail server, ADR 0028), delivered (receipt stored, or such a team's signed reply), failed (gave up); received for incoming links.",
       }),
       peerRef: Type.Union([Type.String(), Type.Null()], {
         description: "The peer's reference number, from its receipt.",

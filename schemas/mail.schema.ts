@@ -119,3 +119,45 @@ export const MailTestResultSchema = named(
   ),
 );
 export type MailTestResult = Static<typeof MailTestResultSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// The receipts outbox (issue 17): receipts to people who mailed a signed report.
+
+export const RECEIPT_OUTBOX_STATES = ['owed', 'queued', 'handing-over', 'sent'] as const;
+
+export const ReceiptOutboxEntrySchema = named(
+  'ReceiptOutboxEntry',
+  Type.Object(
+    {
+      id: UuidSchema,
+      incident: Type.String({ description: 'Our reference number of the incident the report was filed as.' }),
+      peer: Type.String({ description: 'The team that mailed the report.' }),
+      state: Type.Enum(RECEIPT_OUTBOX_STATES, {
+        description:
+          'owed: recorded while the node had no outgoing mail (HIKESHI_SMTP_URL, HIKESHI_MAIL_FROM), composed and sent once it has; queued: composed, waiting for the mail server; handing-over: in its hands now; sent.',
+      }),
+      to: Type.String({ description: "The peer's address the receipt goes to." }),
+      encrypted: Type.Boolean(),
+      attempts: Type.Integer({ minimum: 0 }),
+      lastError: Type.Union([Type.String(), Type.Null()]),
+      sendUncertain: Type.Boolean({ description: 'A hand-over cut by a dying process: the mail server may or may not have it.' }),
+      queuedAt: DateTimeSchema,
+      sentAt: Type.Union([DateTimeSchema, Type.Null()]),
+    },
+    { additionalProperties: false },
+  ),
+);
+
+export const ReceiptOutboxListSchema = named(
+  'ReceiptOutboxList',
+  Type.Object({ items: Type.Array(ReceiptOutboxEntrySchema) }, { additionalProperties: false }),
+);
+
+export const ReceiptOutboxQuerySchema = Type.Object(
+  {
+    state: Type.Optional(Type.Enum(RECEIPT_OUTBOX_STATES)),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
+  },
+  { additionalProperties: false },
+);
+export type ReceiptOutboxQuery = Static<typeof ReceiptOutboxQuerySchema>;

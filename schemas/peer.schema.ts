@@ -149,13 +149,20 @@ export const PeerStatusSchema = Type.Enum(PEER_STATUSES, {
 
 const nullableDate = Type.Union([DateTimeSchema, Type.Null()]);
 
+export const PEER_KINDS = ['node', 'mail'] as const;
+export const PeerKindSchema = Type.Enum(PEER_KINDS, {
+  description:
+    'node: a team whose node we exchange with (added from its signed profile); mail: a team without a node, added from its e-mail address and OpenPGP key, that takes everything by signed e-mail (ADR 0028).',
+});
+
 export const PeerSchema = named(
   'Peer',
   Type.Object(
     {
       teamId: TeamIdSchema,
+      kind: PeerKindSchema,
       name: Type.String(),
-      url: Type.String({ description: "Base URL of the peer's node." }),
+      url: Type.Union([Type.String(), Type.Null()], { description: "Base URL of the peer's node; null for a team without a node." }),
       fingerprint: FingerprintSchema,
       publicKey: Type.String({ description: 'The pinned armored public key.' }),
       relationship: PeerRelationshipSchema,
@@ -180,7 +187,9 @@ export const PeerSchema = named(
       keyChangedAt: nullableDate,
       verifiedAt: nullableDate,
       verifiedBy: Type.Union([Type.String(), Type.Null()]),
-      profileFetchedAt: DateTimeSchema,
+      profileFetchedAt: Type.Union([DateTimeSchema, Type.Null()], {
+        description: 'When its signed profile was fetched; null for a team without a node (it has none).',
+      }),
       addedAt: DateTimeSchema,
       addedBy: Type.String(),
       updatedAt: DateTimeSchema,
@@ -230,6 +239,40 @@ export const PeerAddSchema = named(
   ),
 );
 export type PeerAdd = Static<typeof PeerAddSchema>;
+
+export const PeerMailAddSchema = named(
+  'PeerMailAdd',
+  Type.Object(
+    {
+      teamId: TeamIdSchema,
+      name: Type.String({ minLength: 1, maxLength: 200, description: "The team's name." }),
+      email: Type.String({
+        minLength: 3,
+        maxLength: 254,
+        pattern: '^[^\\s@<>]+@[^\\s@<>]+$',
+        description: 'Where the team reads signed e-mail (PGP/MIME, RFC 3156).',
+      }),
+      publicKey: Type.String({
+        minLength: 1,
+        maxLength: 1024 * 1024,
+        description: "The team's armored OpenPGP public key (v4, with an encryption subkey), e.g. from `gpg --armor --export`.",
+      }),
+      fingerprint: Type.Optional(
+        Type.String({
+          minLength: 40,
+          maxLength: 100,
+          pattern: '^[0-9A-Fa-f ]+$',
+          description:
+            'The fingerprint the handler expects (spaces and lower case accepted): the key is refused (409 fingerprint-mismatch) when it is another. The key is still pinned unverified until POST /api/v1/peers/{teamId}/verify.',
+        }),
+      ),
+      relationship: Type.Optional(PeerRelationshipSchema),
+      trustLevel: Type.Optional(PeerTrustLevelSchema),
+    },
+    { additionalProperties: false },
+  ),
+);
+export type PeerMailAdd = Static<typeof PeerMailAddSchema>;
 
 export const PeerPatchSchema = named(
   'PeerPatch',

@@ -406,9 +406,10 @@ function wireHumanReports(
   deps: Omit<Parameters<typeof createReportReceipts>[0], 'mail' | 'incidents'> & { mail: ExchangeMail; incidents: IncidentService },
 ): MailHandOver[] {
   const { mail, ...rest } = deps;
-  const receipts = mail.channel ? createReportReceipts({ ...rest, mail: mail.channel }) : null;
+  // Without outgoing mail the receipts are still recorded, as owed (issue 17), and sent once it is configured.
+  const receipts = createReportReceipts({ ...rest, mail: mail.channel });
   mail.intake.onHumanReport(createHumanReportIntake({ ...rest, teamId: rest.config.teamId, receipts }));
-  return receipts ? [receipts.mailer] : [];
+  return receipts.mailer ? [receipts.mailer] : [];
 }
 
 /** Telling the sites (issue 19, ADR 0026): mails by the exchange's channel, bounces and replies from its intake. */

@@ -36,12 +36,12 @@ export function createContactDirectory(deps: {
       return (await peers.activeWithProfiles()).map((p) => ({
         teamId: p.teamId,
         name: p.name,
-        url: p.url,
+        url: p.url ?? '',
         relationship: p.relationship,
         fingerprint: p.fingerprint,
         publicKey: p.publicKey,
-        signedProfile: p.signedProfile,
-        profileFetchedAt: p.profileFetchedAt,
+        signedProfile: p.signedProfile ?? '',
+        profileFetchedAt: p.profileFetchedAt ?? new Date(0),
       }));
     },
     async forumMemberships() {

@@ -11,7 +11,8 @@ import {
 } from './cli-context.js';
 import { auditAnchor, auditVerify } from './audit-commands.js';
 import { groupCreate, groupList, groupMemberAdd, groupMemberRemove, groupShow, trustShow } from './group-commands.js';
-import { peerAdd, peerIntroduce, peerList, peerVerify, peerVouches } from './peer-commands.js';
+import { peerAdd, peerAddMail, peerIntroduce, peerList, peerVerify, peerVouches } from './peer-commands.js';
+import { readFile } from 'node:fs/promises';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -53,6 +54,10 @@ export const extraCommands: Record<string, Command> = {
     summary: 'add, list, verify and introduce peer teams (through the running node)',
     help: `Usage:
   hikeshi peer add <node-url>                    fetch the team's signed profile and pin its key
+  hikeshi peer add-mail <team-id> --name <name> --email <address> --key <armored-key-file> [--fingerprint <fpr>]
+                     [--relationship coordinator|member|peer] [--trust unknown|community|partner|close]
+                                                 a team without a node (GnuPG and a mailbox): pin its key;
+                                                 everything to it goes by signed, encrypted e-mail
   hikeshi peer list
   hikeshi peer set <team-id> [--relationship coordinator|member|peer] [--trust unknown|community|partner|close]
   hikeshi peer verify <team-id> [<fingerprint>]  without a fingerprint: show what to confirm;
@@ -70,6 +75,31 @@ ${CONFIG_FLAGS_HELP}`,
         const { pos, base, token } = await withNode(rest, {}, 1);
         if (!pos[0]) throw new UsageError('peer add <node-url>');
         out(await peerAdd(base, token, pos[0]));
+      } else if (sub === 'add-mail') {
+        const flags = {
+          name: { type: 'string' },
+          email: { type: 'string' },
+          key: { type: 'string' },
+          fingerprint: { type: 'string' },
+        } as const;
+        const { pos, values, base, token } = await withNode(
+          rest,
+          { ...flags, relationship: { type: 'string' }, trust: { type: 'string' } },
+          1,
+        );
+        const { name, email, key, fingerprint, relationship, trust } = values;
+        if (!pos[0] || typeof name !== 'string' || typeof email !== 'string' || typeof key !== 'string')
+          throw new UsageError('peer add-mail <team-id> --name <name> --email <address> --key <armored-key-file> [--fingerprint <fpr>]');
+        const body = {
+          teamId: pos[0],
+          name,
+          email,
+          publicKey: await readFile(key, 'utf8'),
+          ...(typeof fingerprint === 'string' ? { fingerprint } : {}),
+          ...(typeof relationship === 'string' ? { relationship: relationship as 'peer' } : {}),
+          ...(typeof trust === 'string' ? { trustLevel: trust as 'unknown' } : {}),
+        };
+        out(await peerAddMail(base, token, body));
       } else if (sub === 'list') {
         const { base, token } = await withNode(rest, {}, 0);
         out(await peerList(base, token));
@@ -114,7 +144,7 @@ ${CONFIG_FLAGS_HELP}`,
         const { pos, base, token } = await withNode(rest, {}, 1);
         if (!pos[0]) throw new UsageError('peer vouches <team-id>');
         out(await peerVouches(base, token, pos[0]));
-      } else throw new UsageError('peer needs a subcommand: add, list, set, verify, introduce or vouches');
+      } else throw new UsageError('peer needs a subcommand: add, add-mail, list, set, verify, introduce or vouches');
     },
   },
   group: {

@@ -34,6 +34,17 @@ async function mailCommand(args: string[], out: (s: string) => void): Promise<vo
     for (const m of r.items) out(`${m.id}  ${m.receivedAt}  ${m.reason.padEnd(18)}  ${m.headerFrom ?? '-'}  ${m.detail}`);
     return;
   }
+  if (sub === 'receipts') {
+    const { values, base, token } = await withNode(rest, { state: { type: 'string' } }, 0);
+    const query = typeof values.state === 'string' ? `&state=${encodeURIComponent(values.state)}` : '';
+    const r = (await requestNode(base, token, 'GET', `/api/v1/mail/receipts?limit=500${query}`)) as {
+      items: Array<{ id: string; incident: string; peer: string; state: string; to: string; queuedAt: string; lastError: string | null }>;
+    };
+    if (r.items.length === 0) out('no receipts to people');
+    for (const m of r.items)
+      out(`${m.id}  ${m.queuedAt}  ${m.state.padEnd(12)}  ${m.incident}  ${m.peer}  ${m.to}${m.lastError ? `  (${m.lastError})` : ''}`);
+    return;
+  }
   if (sub === 'accept' || sub === 'reject') {
     const { pos, values, base, token } = await withNode(rest, { reason: { type: 'string' } }, 1);
     if (!pos[0]) throw new UsageError(`mail ${sub} <id>${sub === 'reject' ? ' --reason <why>' : ''}`);
@@ -48,15 +59,19 @@ async function mailCommand(args: string[], out: (s: string) => void): Promise<vo
     else if (r.outcome) out(`held again as ${r.outcome.quarantineId ?? '-'} (${r.outcome.reason ?? '-'}): ${r.outcome.detail}`);
     return;
   }
-  throw new UsageError(sub ? `unknown mail command "${sub}"` : 'mail test|quarantine|accept|reject');
+  throw new UsageError(sub ? `unknown mail command "${sub}"` : 'mail test|quarantine|receipts|accept|reject');
 }
 
 export const mailCommands: Record<string, Command> = {
   mail: {
-    summary: 'the signed e-mail channel: send a test message, list, accept or reject quarantined mail (through the running node)',
+    summary:
+      'the signed e-mail channel: send a test message, list, accept or reject quarantined mail, list the receipts outbox (through the running node)',
     help: `Usage:
   hikeshi mail test <address>    send a PGP/MIME signed test message through HIKESHI_SMTP_URL
   hikeshi mail quarantine        incoming mail that was not filed, newest first, with the reason
+  hikeshi mail receipts [--state owed|queued|handing-over|sent]
+                                 (admin) the receipts to people who mailed a signed report: owed (no outgoing
+                                 mail when it was filed; sent once there is), queued, sent
   hikeshi mail accept <id>       (admin) feed a quarantined mail into the intake again, as if it had just arrived
   hikeshi mail reject <id> --reason <why>
                                  (admin) never process a quarantined mail; the reason is kept and audited

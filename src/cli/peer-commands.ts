@@ -23,7 +23,9 @@ export function formatFingerprint(fingerprint: string): string {
 function describe(peer: WirePeer): string[] {
   const lines = [
     `Peer:         ${peer.name} (${peer.teamId})`,
-    `URL:          ${peer.url}`,
+    peer.kind === 'mail'
+      ? `E-mail:       ${peer.email ?? '-'}    (a team without a node: everything goes by signed mail)`
+      : `URL:          ${peer.url ?? '-'}`,
     `Fingerprint:  ${formatFingerprint(peer.fingerprint)}`,
     `Relationship: ${peer.relationship}    Trust level: ${peer.trustLevel}`,
     `Assurance:    ${peer.assurance}${peer.verifiedAt ? ` (verified ${peer.verifiedAt} by ${peer.verifiedBy ?? '?'})` : ''}`,
@@ -45,11 +47,32 @@ export async function peerAdd(baseUrl: string, adminToken: string, peerUrl: stri
   ].join('\n');
 }
 
+/** `hikeshi peer add-mail`: a team without a node, from its e-mail address and armored key (ADR 0028). */
+export async function peerAddMail(baseUrl: string, adminToken: string, body: Schemas['PeerMailAdd']): Promise<string> {
+  const peer = await withClient(baseUrl, adminToken, (node) => unwrap(node.POST('/api/v1/peers/mail', { body })));
+  return [
+    `Added team ${peer.teamId} (without a node); its key is pinned but not yet verified.`,
+    ...describe(peer),
+    '',
+    `Confirm this fingerprint with ${peer.name} out of band (by phone or in person, through a contact you`,
+    'knew before; never through the mail that brought the key). When it matches, record it:',
+    `  hikeshi peer verify ${peer.teamId} ${peer.fingerprint}`,
+  ].join('\n');
+}
+
 export async function peerList(baseUrl: string, token: string): Promise<string> {
   const { items } = await withClient(baseUrl, token, (node) => unwrap(node.GET('/api/v1/peers')));
   if (items.length === 0) return 'No peers yet. Add one with: hikeshi peer add <url>';
-  const rows = items.map((p) => [p.teamId, p.status, p.assurance, p.relationship, p.trustLevel, p.fingerprint, p.url]);
-  const header = ['TEAM', 'STATUS', 'ASSURANCE', 'RELATIONSHIP', 'TRUST', 'FINGERPRINT', 'URL'];
+  const rows = items.map((p) => [
+    p.teamId,
+    p.status,
+    p.assurance,
+    p.relationship,
+    p.trustLevel,
+    p.fingerprint,
+    p.url ?? `mailto:${p.email ?? ''}`,
+  ]);
+  const header = ['TEAM', 'STATUS', 'ASSURANCE', 'RELATIONSHIP', 'TRUST', 'FINGERPRINT', 'URL OR MAIL'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ');
   return [line(header), ...rows.map(line)].join('\n');

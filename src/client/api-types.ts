@@ -104,69 +104,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/accounts": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** List handler accounts, by name */
-        get: operations["listAccounts"];
-        put?: never;
-        /**
-         * Create a handler account
-         * @description Without a password the node generates one and answers it once. Audited, without the password.
-         */
-        post: operations["createAccount"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/accounts/{name}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        post?: never;
-        /** Remove an account; its sessions end at once */
-        delete: operations["removeAccount"];
-        options?: never;
-        head?: never;
-        /**
-         * Change an account: display name, role, language, disabled, password
-         * @description Disabling ends the account's sessions at once; a new password ends all its sessions but the caller's own. A role change applies to live sessions from their next request.
-         */
-        patch: operations["updateAccount"];
-        trace?: never;
-    };
-    "/api/v1/accounts/{name}/totp": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Give the account a new TOTP secret (replacing any): sign-in asks for its code from now
-         * @description The otpauth:// URI is answered once; hand it to the person over a channel you trust.
-         */
-        post: operations["enrolAccountTotp"];
-        /** Remove the account's TOTP: sign-in asks for the password only */
-        delete: operations["removeAccountTotp"];
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/v1/audit": {
         parameters: {
             query?: never;
@@ -1467,6 +1404,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/mail/receipts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The receipts owed, queued and sent to people who mailed a signed report, newest first */
+        get: operations["listMailReceipts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/mail/test": {
         parameters: {
             query?: never;
@@ -1551,10 +1505,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /**
-         * Approve a draft: the policy decides again, then a signed site.notification to the site's own node, or the signed (and where needed encrypted) mail is queued
-         * @description A site that names the peer team running its node (Site.teamId) is told through the exchange (channel node) while that peer is active; a removed, suspended or key-changed peer falls back to the POC mail (the journal and audit say why), and 409 when the POC has no usable address either.
-         */
+        /** Approve a draft: the policy decides again, the signed (and where needed encrypted) mail is queued */
         post: operations["approveSiteNotification"];
         delete?: never;
         options?: never;
@@ -1771,6 +1722,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/peers/mail": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add a team without a node: its team id, name, e-mail address and armored OpenPGP public key (ADR 0028)
+         * @description Nothing is fetched. The key is pinned with assurance `unverified` (422 peer-key-invalid when it cannot sign and encrypt; 409 fingerprint-mismatch when `fingerprint` is given and is another key's); the answer carries a `confirm` hint, as for POST /api/v1/peers. The team takes every message by signed, encrypted e-mail.
+         */
+        post: operations["addMailPeer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/policy/explain": {
         parameters: {
             query?: never;
@@ -1964,97 +1935,6 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
-        trace?: never;
-    };
-    "/api/v1/received-site-notifications": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Site notifications our coordinator's node sent us about our own hosts, newest first (at most 500) */
-        get: operations["listReceivedSiteNotifications"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/received-site-notifications/{id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** One received site notification with the text the sender wrote for us */
-        get: operations["getReceivedSiteNotification"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/received-site-notifications/{id}/acknowledge": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Tell the sender we took note: a signed site.notification-answer (acknowledged), audited */
-        post: operations["acknowledgeReceivedSiteNotification"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/received-site-notifications/{id}/answer": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Answer the sender: a signed site.notification-answer (answered) with the text, which lands in the sender incident's journal; audited */
-        post: operations["answerReceivedSiteNotification"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/session": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** The signed-in account, read now, and the CSRF token again (after a page reload) */
-        get: operations["getSession"];
-        put?: never;
-        /**
-         * Sign in with account name, password and, when the account has one, a TOTP code
-         * @description Sets the HttpOnly, SameSite=Strict session cookie `hikeshi_session` (Secure over https). Whichever of name, password or code is wrong, or when the account is disabled, the answer is the same 401 sign-in-failed. Limited per address and per account name: 429 rate-limited with Retry-After.
-         */
-        post: operations["signIn"];
-        /** Sign out: the session ends on the node and the cookie is cleared */
-        delete: operations["signOut"];
-        options?: never;
-        head?: never;
-        /** The signed-in person's own settings: the console's language */
-        patch: operations["updateSession"];
         trace?: never;
     };
     "/api/v1/site-contacts": {
@@ -2667,45 +2547,6 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        Account: {
-            /** Format: date-time */
-            createdAt: string;
-            disabled: boolean;
-            displayName: string;
-            language: components["schemas"]["Language"];
-            name: string;
-            role: components["schemas"]["Role"];
-            /** @description Whether sign-in asks for a TOTP code. */
-            totp: boolean;
-            /** Format: date-time */
-            updatedAt: string;
-        };
-        AccountCreate: {
-            displayName?: string;
-            language?: components["schemas"]["Language"];
-            /** @description Lower-case letters, digits, ".", "_" and "-". */
-            name: string;
-            /** @description At least 12 characters. Never stored or logged: the node keeps an scrypt hash. */
-            password?: string;
-            role: components["schemas"]["Role"];
-        };
-        AccountCreated: {
-            account: components["schemas"]["Account"];
-            /** @description The generated password, when none was given: shown once. */
-            password?: string;
-        };
-        AccountList: {
-            items: components["schemas"]["Account"][];
-        };
-        AccountPatch: {
-            /** @description A disabled account signs in no more; its sessions end at once. */
-            disabled?: boolean;
-            displayName?: string;
-            language?: components["schemas"]["Language"];
-            /** @description At least 12 characters. Never stored or logged: the node keeps an scrypt hash. */
-            password?: string;
-            role?: components["schemas"]["Role"];
-        };
         /** @description activity.related: the coordinator warns a member that other teams reported the same host, network or indicator (an incident.update-style notice on the member's incident). Sent once per (observable, receiver, related report). */
         ActivityRelatedBody: {
             observable: components["schemas"]["Observable"];
@@ -4969,8 +4810,6 @@ export interface components {
             /** @enum {number} */
             v: 1;
         };
-        /** @description The console's language for this person. */
-        Language: "ja" | "en";
         LawEnforcementApprovalCreate: {
             /** @description The statute, court order or agreement the disclosure rests on. */
             legalBasis: string;
@@ -5190,7 +5029,7 @@ export interface components {
             to: string;
         };
         /** @description A message document; `type` selects the body. */
-        MessageDocument: components["schemas"]["IncidentReportDocument"] | components["schemas"]["IncidentUpdateDocument"] | components["schemas"]["InvestigationRequestDocument"] | components["schemas"]["InvestigationResultDocument"] | components["schemas"]["ReceiptDocument"] | components["schemas"]["KeyRotationDocument"] | components["schemas"]["TokenRequestDocument"] | components["schemas"]["ActivitySummaryDocument"] | components["schemas"]["ActivityRelatedDocument"] | components["schemas"]["ActivityWithdrawnDocument"] | components["schemas"]["FeedPageDocument"] | components["schemas"]["AuditHeadDocument"] | components["schemas"]["ForumRosterDocument"] | components["schemas"]["PeerIntroductionDocument"] | components["schemas"]["ForumInquiryDocument"] | components["schemas"]["ForumInquiryAnswerDocument"] | components["schemas"]["ForumApplicationDocument"] | components["schemas"]["ForumSponsorshipDocument"] | components["schemas"]["IncidentCorrectionDocument"] | components["schemas"]["IncidentCorrectionAckDocument"] | components["schemas"]["RelayForwardDocument"] | components["schemas"]["RelayDeliveredDocument"] | components["schemas"]["RelayRefusedDocument"] | components["schemas"]["VendorQuestionDocument"] | components["schemas"]["VendorStatementDocument"] | components["schemas"]["SiteNotificationDocument"] | components["schemas"]["SiteNotificationAnswerDocument"];
+        MessageDocument: components["schemas"]["IncidentReportDocument"] | components["schemas"]["IncidentUpdateDocument"] | components["schemas"]["InvestigationRequestDocument"] | components["schemas"]["InvestigationResultDocument"] | components["schemas"]["ReceiptDocument"] | components["schemas"]["KeyRotationDocument"] | components["schemas"]["TokenRequestDocument"] | components["schemas"]["ActivitySummaryDocument"] | components["schemas"]["ActivityRelatedDocument"] | components["schemas"]["ActivityWithdrawnDocument"] | components["schemas"]["FeedPageDocument"] | components["schemas"]["AuditHeadDocument"] | components["schemas"]["ForumRosterDocument"] | components["schemas"]["PeerIntroductionDocument"] | components["schemas"]["ForumInquiryDocument"] | components["schemas"]["ForumInquiryAnswerDocument"] | components["schemas"]["ForumApplicationDocument"] | components["schemas"]["ForumSponsorshipDocument"] | components["schemas"]["IncidentCorrectionDocument"] | components["schemas"]["IncidentCorrectionAckDocument"] | components["schemas"]["RelayForwardDocument"] | components["schemas"]["RelayDeliveredDocument"] | components["schemas"]["RelayRefusedDocument"] | components["schemas"]["VendorQuestionDocument"] | components["schemas"]["VendorStatementDocument"];
         MispEventDocument: {
             Event: {
                 /** @description 0 initial, 1 ongoing, 2 completed. */
@@ -5351,16 +5190,18 @@ export interface components {
             /** @description OpenPGP v4 primary key fingerprint: 40 upper-case hex digits. */
             fingerprint: string;
             keyChangedAt: string | null;
+            /**
+             * @description node: a team whose node we exchange with (added from its signed profile); mail: a team without a node, added from its e-mail address and OpenPGP key, that takes everything by signed e-mail (ADR 0028).
+             * @enum {unknown}
+             */
+            kind: "node" | "mail";
             /** @description Messages go to this peer by e-mail only (its node is not reachable from here, or it has none). */
             mailOnly: boolean;
             name: string;
             /** @description The key seen instead of the pinned one (status key-changed, or suspended after a key change); null when unknown or none. */
             pendingFingerprint: string | null;
-            /**
-             * Format: date-time
-             * @description RFC 3339 date-time with any offset (Z or ±hh:mm), year 0001-9999, seconds 00-59 (a leap second is refused). Times a person gives (an incident's firstSeen, lastSeen, systemChanges[].at, evidence[].collectedAt) are kept as written, offset and fraction included; times the node sets are UTC.
-             */
-            profileFetchedAt: string;
+            /** @description When its signed profile was fetched; null for a team without a node (it has none). */
+            profileFetchedAt: string | null;
             /** @description What the peer's signed profile asks for. */
             profileRequiresSealed: boolean;
             /** @description The pinned armored public key. */
@@ -5391,8 +5232,8 @@ export interface components {
              * @description RFC 3339 date-time with any offset (Z or ±hh:mm), year 0001-9999, seconds 00-59 (a leap second is refused). Times a person gives (an incident's firstSeen, lastSeen, systemChanges[].at, evidence[].collectedAt) are kept as written, offset and fraction included; times the node sets are UTC.
              */
             updatedAt: string;
-            /** @description Base URL of the peer's node. */
-            url: string;
+            /** @description Base URL of the peer's node; null for a team without a node. */
+            url: string | null;
             verifiedAt: string | null;
             verifiedBy: string | null;
         };
@@ -5473,6 +5314,28 @@ export interface components {
         };
         PeerList: {
             items: components["schemas"]["Peer"][];
+        };
+        PeerMailAdd: {
+            /** @description Where the team reads signed e-mail (PGP/MIME, RFC 3156). */
+            email: string;
+            /** @description The fingerprint the handler expects (spaces and lower case accepted): the key is refused (409 fingerprint-mismatch) when it is another. The key is still pinned unverified until POST /api/v1/peers/{teamId}/verify. */
+            fingerprint?: string;
+            /** @description The team's name. */
+            name: string;
+            /** @description The team's armored OpenPGP public key (v4, with an encryption subkey), e.g. from `gpg --armor --export`. */
+            publicKey: string;
+            /**
+             * @description coordinator: the team coordinates us; member: we coordinate it; peer: lateral.
+             * @enum {unknown}
+             */
+            relationship?: "coordinator" | "member" | "peer";
+            /** @description A team id: lower-case letters, digits and hyphens, 2-63 characters. */
+            teamId: string;
+            /**
+             * @description Ordered unknown < community < partner < close; decides what the peer may receive (capped by assurance).
+             * @enum {unknown}
+             */
+            trustLevel?: "unknown" | "community" | "partner" | "close";
         };
         PeerPatch: {
             /** @description The peer's address for signed e-mail; null removes it. */
@@ -5572,16 +5435,18 @@ export interface components {
             /** @description OpenPGP v4 primary key fingerprint: 40 upper-case hex digits. */
             fingerprint: string;
             keyChangedAt: string | null;
+            /**
+             * @description node: a team whose node we exchange with (added from its signed profile); mail: a team without a node, added from its e-mail address and OpenPGP key, that takes everything by signed e-mail (ADR 0028).
+             * @enum {unknown}
+             */
+            kind: "node" | "mail";
             /** @description Messages go to this peer by e-mail only (its node is not reachable from here, or it has none). */
             mailOnly: boolean;
             name: string;
             /** @description The key seen instead of the pinned one (status key-changed, or suspended after a key change); null when unknown or none. */
             pendingFingerprint: string | null;
-            /**
-             * Format: date-time
-             * @description RFC 3339 date-time with any offset (Z or ±hh:mm), year 0001-9999, seconds 00-59 (a leap second is refused). Times a person gives (an incident's firstSeen, lastSeen, systemChanges[].at, evidence[].collectedAt) are kept as written, offset and fraction included; times the node sets are UTC.
-             */
-            profileFetchedAt: string;
+            /** @description When its signed profile was fetched; null for a team without a node (it has none). */
+            profileFetchedAt: string | null;
             /** @description What the peer's signed profile asks for. */
             profileRequiresSealed: boolean;
             /** @description The pinned armored public key. */
@@ -5612,8 +5477,8 @@ export interface components {
              * @description RFC 3339 date-time with any offset (Z or ±hh:mm), year 0001-9999, seconds 00-59 (a leap second is refused). Times a person gives (an incident's firstSeen, lastSeen, systemChanges[].at, evidence[].collectedAt) are kept as written, offset and fraction included; times the node sets are UTC.
              */
             updatedAt: string;
-            /** @description Base URL of the peer's node. */
-            url: string;
+            /** @description Base URL of the peer's node; null for a team without a node. */
+            url: string | null;
             verifiedAt: string | null;
             verifiedBy: string | null;
         };
@@ -5959,47 +5824,34 @@ export interface components {
             /** @enum {number} */
             v: 1;
         };
-        ReceivedSiteNotification: {
-            answeredAt: string | null;
-            answeredBy: string | null;
-            content: components["schemas"]["NotificationContent"];
-            follows: string | null;
-            /** @description The team that sent it (our coordinator). */
-            from: string;
+        ReceiptOutboxEntry: {
+            attempts: number;
+            encrypted: boolean;
             /** Format: uuid */
             id: string;
-            /** @enum {unknown} */
-            language: "ja" | "en";
-            /** @description The id of the signed site.notification document. */
-            messageId: string;
-            /** Format: uuid */
-            notification: string;
+            /** @description Our reference number of the incident the report was filed as. */
+            incident: string;
+            lastError: string | null;
+            /** @description The team that mailed the report. */
+            peer: string;
             /**
              * Format: date-time
              * @description RFC 3339 date-time with any offset (Z or ±hh:mm), year 0001-9999, seconds 00-59 (a leap second is refused). Times a person gives (an incident's firstSeen, lastSeen, systemChanges[].at, evidence[].collectedAt) are kept as written, offset and fraction included; times the node sets are UTC.
              */
-            receivedAt: string;
-            /** @description The sender's reference number: quote it when calling back. */
-            senderRef: string;
+            queuedAt: string;
+            /** @description A hand-over cut by a dying process: the mail server may or may not have it. */
+            sendUncertain: boolean;
+            sentAt: string | null;
             /**
-             * @description received, acknowledged (we told the sender we took note), answered.
+             * @description owed: recorded while the node had no outgoing mail (HIKESHI_SMTP_URL, HIKESHI_MAIL_FROM), composed and sent once it has; queued: composed, waiting for the mail server; handing-over: in its hands now; sent.
              * @enum {unknown}
              */
-            state: "received" | "acknowledged" | "answered";
-            /** @description The text the sender wrote for us (one notification only). */
-            text?: string;
-            /**
-             * @description Traffic Light Protocol 2.0 label (FIRST).
-             * @enum {unknown}
-             */
-            tlp: "CLEAR" | "GREEN" | "AMBER" | "AMBER+STRICT" | "RED";
+            state: "owed" | "queued" | "handing-over" | "sent";
+            /** @description The peer's address the receipt goes to. */
+            to: string;
         };
-        ReceivedSiteNotificationAnswer: {
-            /** @description The site's answer, for the sender's handlers. */
-            text: string;
-        };
-        ReceivedSiteNotificationList: {
-            items: components["schemas"]["ReceivedSiteNotification"][];
+        ReceiptOutboxList: {
+            items: components["schemas"]["ReceiptOutboxEntry"][];
         };
         RecipientTrust: {
             /**
@@ -6431,31 +6283,6 @@ export interface components {
              */
             victims?: "unknown" | "community" | "partner" | "close";
         };
-        Session: {
-            account: components["schemas"]["SessionAccount"];
-            /** @description Send as X-CSRF-Token on POST, PUT, PATCH and DELETE with the session cookie. */
-            csrfToken: string;
-            /**
-             * Format: date-time
-             * @description The session's absolute end; it ends sooner when idle longer than the node's idle timeout.
-             */
-            expiresAt: string;
-        };
-        SessionAccount: {
-            displayName: string;
-            language: components["schemas"]["Language"];
-            name: string;
-            role: components["schemas"]["Role"];
-        };
-        SessionCreate: {
-            account: string;
-            password: string;
-            /** @description The 6-digit code, when the account has TOTP. */
-            totp?: string;
-        };
-        SessionPatch: {
-            language: components["schemas"]["Language"];
-        };
         Share: {
             attempts: number;
             /** @description Where the last attempt went: http (the peer node) or mail (PGP/MIME, ADR 0025); null before the first. */
@@ -6500,10 +6327,10 @@ export interface components {
             /** @description In the answer to a share only: every other field a hidden section's names and addresses were scrubbed from, and whether it was rewritten or dropped. */
             scrubbed?: components["schemas"]["Scrubbed"][];
             /**
-             * @description Of the incident.report: queued (not tried yet), retrying (failed at least once, will try again), delivered (receipt stored), failed (gave up); received for incoming links.
+             * @description Of the incident.report: queued (not tried yet), retrying (failed at least once, will try again), sent (mailed to a team without a node, which sends no receipt: handed to the mail server, ADR 0028), delivered (receipt stored, or such a team's signed reply), failed (gave up); received for incoming links.
              * @enum {unknown}
              */
-            state: "queued" | "retrying" | "delivered" | "failed" | "received";
+            state: "queued" | "retrying" | "sent" | "delivered" | "failed" | "received";
         };
         ShareCreate: {
             /** @description Team id of the peer to share the incident with. */
@@ -6556,8 +6383,6 @@ export interface components {
             /** @description CIDR blocks without host bits; stored in canonical form. */
             networks: string[];
             pocs: components["schemas"]["Poc"][];
-            /** @description The peer team that runs the site's own node; null: none. */
-            teamId: string | null;
             /**
              * Format: date-time
              * @description RFC 3339 date-time with any offset (Z or ±hh:mm), year 0001-9999, seconds 00-59 (a leap second is refused). Times a person gives (an incident's firstSeen, lastSeen, systemChanges[].at, evidence[].collectedAt) are kept as written, offset and fraction included; times the node sets are UTC.
@@ -6595,8 +6420,6 @@ export interface components {
             /** @description CIDR blocks without host bits; stored in canonical form. */
             networks?: string[];
             pocs?: components["schemas"]["Poc"][];
-            /** @description The team id of the site's own Hikeshi node, a peer of ours: the site's notifications go to it as signed site.notification documents (ADR 0026) instead of by mail to its POC. */
-            teamId?: string;
         };
         /** @description Which of the site's scopes answered the lookup. */
         SiteLookupMatch: {
@@ -6624,11 +6447,6 @@ export interface components {
             advice: string | null;
             approvedAt: string | null;
             approvedBy: string | null;
-            /**
-             * @description email: the signed mail to the site's POC; node: a signed site.notification document to the site's own node (peerTeam) through the exchange. Chosen at approval (ADR 0026).
-             * @enum {unknown}
-             */
-            channel: "email" | "node";
             content: components["schemas"]["NotificationContent"] | null;
             counterMeasure: string | null;
             delivery: {
@@ -6652,7 +6470,6 @@ export interface components {
             outcomeAt: string | null;
             outcomeBy: string | null;
             outcomeDetail: string | null;
-            peerTeam: string | null;
             poc: {
                 email: string;
                 name: string;
@@ -6687,93 +6504,6 @@ export interface components {
              */
             updatedAt: string;
         };
-        /** @description site.notification-answer: the site's node acknowledges or answers a site.notification; it moves the sender's notification state and lands in the sender incident's journal. */
-        SiteNotificationAnswerBody: {
-            /**
-             * @description acknowledged: the site took note; answered: it answers with text.
-             * @enum {unknown}
-             */
-            kind: "acknowledged" | "answered";
-            /**
-             * Format: uuid
-             * @description The sender's notification id, from the site.notification.
-             */
-            notification: string;
-            /** @description The site's answer, for the sender's handlers. */
-            text?: string;
-        };
-        SiteNotificationAnswerDocument: {
-            body: components["schemas"]["SiteNotificationAnswerBody"];
-            /**
-             * Format: date-time
-             * @description RFC 3339 date-time in UTC (ending in Z).
-             */
-            created: string;
-            /** @description Sending team. */
-            from: string;
-            /**
-             * Format: uuid
-             * @description Unique per sender; (from, id) makes a message idempotent.
-             */
-            id: string;
-            /** Format: uuid */
-            inReplyTo?: string;
-            /**
-             * @description Traffic Light Protocol 2.0 label (FIRST).
-             * @enum {unknown}
-             */
-            tlp: "CLEAR" | "GREEN" | "AMBER" | "AMBER+STRICT" | "RED";
-            /** @description Receiving team. */
-            to: string;
-            /** @enum {string} */
-            type: "site.notification-answer";
-            /** @enum {number} */
-            v: 1;
-        };
-        /** @description site.notification: a coordinator tells a site that runs its own node about the site's own hosts; the same redacted content and text the POC mail would carry, decided by the same policy. */
-        SiteNotificationBody: {
-            content: components["schemas"]["NotificationContent"];
-            follows: string | null;
-            /** @enum {unknown} */
-            language: "ja" | "en";
-            /**
-             * Format: uuid
-             * @description The sender's notification id: the answer names it.
-             */
-            notification: string;
-            /** @description The sender's reference number for the incident. */
-            ref: string;
-            /** @description The notification as the site reads it: exactly the text the mail would carry (headings, advice, call-back). */
-            text: string;
-        };
-        SiteNotificationDocument: {
-            body: components["schemas"]["SiteNotificationBody"];
-            /**
-             * Format: date-time
-             * @description RFC 3339 date-time in UTC (ending in Z).
-             */
-            created: string;
-            /** @description Sending team. */
-            from: string;
-            /**
-             * Format: uuid
-             * @description Unique per sender; (from, id) makes a message idempotent.
-             */
-            id: string;
-            /** Format: uuid */
-            inReplyTo?: string;
-            /**
-             * @description Traffic Light Protocol 2.0 label (FIRST).
-             * @enum {unknown}
-             */
-            tlp: "CLEAR" | "GREEN" | "AMBER" | "AMBER+STRICT" | "RED";
-            /** @description Receiving team. */
-            to: string;
-            /** @enum {string} */
-            type: "site.notification";
-            /** @enum {number} */
-            v: 1;
-        };
         SiteNotificationList: {
             items: components["schemas"]["SiteNotification"][];
         };
@@ -6792,8 +6522,6 @@ export interface components {
             /** @description CIDR blocks without host bits; stored in canonical form. */
             networks?: string[];
             pocs?: components["schemas"]["Poc"][];
-            /** @description null: the site runs no node (or we stop using it). */
-            teamId?: string | null;
         };
         StatementInput: {
             fixedVersions?: string[];
@@ -7009,12 +6737,6 @@ export interface components {
             type: "auth.token-request";
             /** @enum {number} */
             v: 1;
-        };
-        TotpEnrolment: {
-            /** @description The same shared secret, base32, for typing in. */
-            secret: string;
-            /** @description otpauth:// URI for an authenticator app. Shown once; the node does not show it again. */
-            uri: string;
         };
         Vendor: {
             /** @enum {unknown} */
@@ -7569,181 +7291,6 @@ export interface operations {
             };
             429: components["responses"]["Problem"];
             503: components["responses"]["Problem"];
-        };
-    };
-    listAccounts: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Default Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["AccountList"];
-                };
-            };
-            400: components["responses"]["Problem"];
-            401: components["responses"]["Problem"];
-            403: components["responses"]["Problem"];
-            404: components["responses"]["Problem"];
-            413: components["responses"]["Problem"];
-            415: components["responses"]["Problem"];
-            500: components["responses"]["Problem"];
-        };
-    };
-    createAccount: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["AccountCreate"];
-            };
-        };
-        responses: {
-            /** @description Default Response */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["AccountCreated"];
-                };
-            };
-            400: components["responses"]["Problem"];
-            401: components["responses"]["Problem"];
-            403: components["responses"]["Problem"];
-            404: components["responses"]["Problem"];
-            409: components["responses"]["Problem"];
-            413: components["responses"]["Problem"];
-            415: components["responses"]["Problem"];
-            500: components["responses"]["Problem"];
-        };
-    };
-    removeAccount: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                name: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Removed. */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            400: components["responses"]["Problem"];
-            401: components["responses"]["Problem"];
-            403: components["responses"]["Problem"];
-            404: components["responses"]["Problem"];
-            413: components["responses"]["Problem"];
-            415: components["responses"]["Problem"];
-            500: components["responses"]["Problem"];
-        };
-    };
-    updateAccount: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                name: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["AccountPatch"];
-            };
-        };
-        responses: {
-            /** @description Default Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Account"];
-                };
-            };
-            400: components["responses"]["Problem"];
-            401: components["responses"]["Problem"];
-            403: components["responses"]["Problem"];
-            404: components["responses"]["Problem"];
-            413: components["responses"]["Problem"];
-            415: components["responses"]["Problem"];
-            500: components["responses"]["Problem"];
-        };
-    };
-    enrolAccountTotp: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                name: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Default Response */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["TotpEnrolment"];
-                };
-            };
-            400: components["responses"]["Problem"];
-            401: components["responses"]["Problem"];
-            403: components["responses"]["Problem"];
-            404: components["responses"]["Problem"];
-            413: components["responses"]["Problem"];
-            415: components["responses"]["Problem"];
-            500: components["responses"]["Problem"];
-        };
-    };
-    removeAccountTotp: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                name: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Removed. */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            400: components["responses"]["Problem"];
-            401: components["responses"]["Problem"];
-            403: components["responses"]["Problem"];
-            404: components["responses"]["Problem"];
-            413: components["responses"]["Problem"];
-            415: components["responses"]["Problem"];
-            500: components["responses"]["Problem"];
         };
     };
     listAuditEntries: {
@@ -10808,6 +10355,36 @@ export interface operations {
             500: components["responses"]["Problem"];
         };
     };
+    listMailReceipts: {
+        parameters: {
+            query?: {
+                limit?: number;
+                state?: "owed" | "queued" | "handing-over" | "sent";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReceiptOutboxList"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
     sendMailTest: {
         parameters: {
             query?: never;
@@ -11319,6 +10896,7 @@ export interface operations {
             401: components["responses"]["Problem"];
             403: components["responses"]["Problem"];
             404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
             413: components["responses"]["Problem"];
             415: components["responses"]["Problem"];
             500: components["responses"]["Problem"];
@@ -11483,6 +11061,40 @@ export interface operations {
             413: components["responses"]["Problem"];
             415: components["responses"]["Problem"];
             500: components["responses"]["Problem"];
+        };
+    };
+    addMailPeer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PeerMailAdd"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PeerWithHint"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            422: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+            502: components["responses"]["Problem"];
         };
     };
     explainPolicy: {
@@ -11878,241 +11490,6 @@ export interface operations {
             403: components["responses"]["Problem"];
             404: components["responses"]["Problem"];
             409: components["responses"]["Problem"];
-            413: components["responses"]["Problem"];
-            415: components["responses"]["Problem"];
-            500: components["responses"]["Problem"];
-        };
-    };
-    listReceivedSiteNotifications: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Default Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ReceivedSiteNotificationList"];
-                };
-            };
-            400: components["responses"]["Problem"];
-            401: components["responses"]["Problem"];
-            403: components["responses"]["Problem"];
-            404: components["responses"]["Problem"];
-            413: components["responses"]["Problem"];
-            415: components["responses"]["Problem"];
-            500: components["responses"]["Problem"];
-        };
-    };
-    getReceivedSiteNotification: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Default Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ReceivedSiteNotification"];
-                };
-            };
-            400: components["responses"]["Problem"];
-            401: components["responses"]["Problem"];
-            403: components["responses"]["Problem"];
-            404: components["responses"]["Problem"];
-            413: components["responses"]["Problem"];
-            415: components["responses"]["Problem"];
-            500: components["responses"]["Problem"];
-        };
-    };
-    acknowledgeReceivedSiteNotification: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Default Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ReceivedSiteNotification"];
-                };
-            };
-            400: components["responses"]["Problem"];
-            401: components["responses"]["Problem"];
-            403: components["responses"]["Problem"];
-            404: components["responses"]["Problem"];
-            409: components["responses"]["Problem"];
-            413: components["responses"]["Problem"];
-            415: components["responses"]["Problem"];
-            500: components["responses"]["Problem"];
-        };
-    };
-    answerReceivedSiteNotification: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["ReceivedSiteNotificationAnswer"];
-            };
-        };
-        responses: {
-            /** @description Default Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ReceivedSiteNotification"];
-                };
-            };
-            400: components["responses"]["Problem"];
-            401: components["responses"]["Problem"];
-            403: components["responses"]["Problem"];
-            404: components["responses"]["Problem"];
-            409: components["responses"]["Problem"];
-            413: components["responses"]["Problem"];
-            415: components["responses"]["Problem"];
-            500: components["responses"]["Problem"];
-        };
-    };
-    getSession: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Default Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Session"];
-                };
-            };
-            400: components["responses"]["Problem"];
-            401: components["responses"]["Problem"];
-            403: components["responses"]["Problem"];
-            404: components["responses"]["Problem"];
-            413: components["responses"]["Problem"];
-            415: components["responses"]["Problem"];
-            500: components["responses"]["Problem"];
-        };
-    };
-    signIn: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["SessionCreate"];
-            };
-        };
-        responses: {
-            /** @description Default Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Session"];
-                };
-            };
-            400: components["responses"]["Problem"];
-            401: components["responses"]["Problem"];
-            403: components["responses"]["Problem"];
-            404: components["responses"]["Problem"];
-            413: components["responses"]["Problem"];
-            415: components["responses"]["Problem"];
-            429: components["responses"]["Problem"];
-            500: components["responses"]["Problem"];
-        };
-    };
-    signOut: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Signed out. */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            400: components["responses"]["Problem"];
-            401: components["responses"]["Problem"];
-            403: components["responses"]["Problem"];
-            404: components["responses"]["Problem"];
-            413: components["responses"]["Problem"];
-            415: components["responses"]["Problem"];
-            500: components["responses"]["Problem"];
-        };
-    };
-    updateSession: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["SessionPatch"];
-            };
-        };
-        responses: {
-            /** @description Default Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Session"];
-                };
-            };
-            400: components["responses"]["Problem"];
-            401: components["responses"]["Problem"];
-            403: components["responses"]["Problem"];
-            404: components["responses"]["Problem"];
             413: components["responses"]["Problem"];
             415: components["responses"]["Problem"];
             500: components["responses"]["Problem"];

@@ -56,4 +56,6 @@ export interface MailReportReceiptTable extends MailOutboxColumns {
   incident_id: string;
   report_key: string;
   peer_team: string;
+  /** A receipt owed while no mail is configured: its text and headers, composed once mail is (migration 0038). */
+  unsent: ColumnType<string | null, string | null | undefined, string | null>;
 }

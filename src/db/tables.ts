@@ -184,7 +184,8 @@ export interface AuditEntryTable {
 export interface PeerTable {
   team_id: string;
   name: string;
-  url: string;
+  /** Null for a team without a node (kind mail, migration 0038). */
+  url: string | null;
   fingerprint: string;
   public_key: string;
   relationship: string;
@@ -193,8 +194,8 @@ export interface PeerTable {
   status: string;
   profile_requires_sealed: boolean;
   seal_always: boolean;
-  signed_profile: string;
-  profile_fetched_at: Timestamp;
+  signed_profile: string | null;
+  profile_fetched_at: Timestamp | null;
   pending_fingerprint: string | null;
   pending_public_key: string | null;
   pending_profile: string | null;
@@ -206,6 +207,8 @@ export interface PeerTable {
   updated_at: Timestamp;
   email: ColumnType<string | null, string | null | undefined, string | null>;
   mail_only: ColumnType<boolean, boolean | undefined, boolean>;
+  /** node: added from its node's signed profile; mail: a team without a node (migration 0038). */
+  kind: ColumnType<string, string | undefined, string>;
 }
 
 export interface PeerKeyTable {
@@ -251,6 +254,9 @@ export interface OutboundMessageTable {
   erased_at: Timestamp | null;
   document_sha256: string | null;
   channel: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The mail that carried it to a team without a node (migration 0038). */
+  mail_message_id: ColumnType<string | null, string | null | undefined, string | null>;
+  sent_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }
 export interface InboundMessageTable {
   seq: Generated<number>;

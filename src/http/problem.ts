@@ -49,6 +49,14 @@ export const PROBLEMS = {
     title: 'The fingerprint does not match the key pinned or offered for this peer',
   },
   'key-rotation-invalid': { status: 422, title: 'The key rotation cannot be accepted' },
+  'peer-key-invalid': {
+    status: 422,
+    title: 'The OpenPGP key given for a team cannot be pinned: not an armored v4 public key that can sign and encrypt',
+  },
+  'peer-has-no-node': {
+    status: 409,
+    title: 'The peer is a team without a node: it has no URL or signed profile, and takes everything by signed e-mail',
+  },
   'roster-invalid': { status: 422, title: 'The forum roster cannot be accepted' },
   'roster-stale': { status: 409, title: 'The forum roster is not newer than the one held' },
   'not-a-forum-member': {

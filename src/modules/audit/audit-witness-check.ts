@@ -22,7 +22,7 @@ export interface WitnessTarget {
   /** Why it witnesses: an active coordinator, named in HIKESHI_AUDIT_WITNESSES, or both. */
   sources: Array<'coordinator' | 'configured'>;
   /** The peer record, or null when the team is not a peer of this node. */
-  peer: { teamId: string; url: string; status: string } | null;
+  peer: { teamId: string; url: string | null; status: string } | null;
 }
 
 export type PullOutcome = { ok: true; value: unknown } | { ok: false; reason: string };
@@ -125,7 +125,8 @@ async function checkOne(
   };
   if (!target.peer) return unreachable('not a peer of this node');
   if (target.peer.status !== 'active') return unreachable(`the peer is ${target.peer.status} here`);
-  const answer = await deps.pull(target.peer, `federation/v1/audit-heads?limit=${HEADS_ASKED}`);
+  if (target.peer.url === null) return unreachable('a team without a node keeps no audit heads to pull');
+  const answer = await deps.pull({ teamId: target.peer.teamId, url: target.peer.url }, `federation/v1/audit-heads?limit=${HEADS_ASKED}`);
   if (!answer.ok) return unreachable(answer.reason);
   if (!answerCheck.Check(answer.value)) {
     return {

@@ -10,10 +10,11 @@ import type { DeliveredHook } from './outbox.js';
 import { PeerCallError, type PeerClient } from './peer-client.js';
 import type { ExchangePeer, PeerKeyring } from './peer-keyring.js';
 import { retryDelayMs, type DeliverySettings } from './delivery-settings.js';
-import { claimDue, findOutbound, markDelivered, markFailed, markRetry, type OutboundRow } from './outbox.repository.js';
+import { claimDue, findOutbound, markDelivered, markFailed, markRetry, markSent, type OutboundRow } from './outbox.repository.js';
 import type { ReceiptDocument } from '../../../schemas/federation.schema.js';
 import { noExchangeMetrics, type ExchangeMetrics } from './exchange-metrics.js';
-import { composeEnvelopeMail, mailNeedsEncryption, MailSendError, type MailChannel } from './mail-outgoing.js';
+import { composeEnvelopeMail, composeTeamMail, mailNeedsEncryption, MailSendError, type MailChannel } from './mail-outgoing.js';
+import { teamMailSubject, teamMailText } from './mail-team-text.js';
 
 /**
  * The delivery worker: claims due outbox rows, sends each (sealed when required), verifies and
@@ -25,7 +26,7 @@ import { composeEnvelopeMail, mailNeedsEncryption, MailSendError, type MailChann
 export interface DeliveryWorkerDeps {
   db: Db;
   clock: Clock;
-  config: Pick<Config, 'teamId'>;
+  config: Pick<Config, 'teamId' | 'teamName'>;
   peers: Pick<PeerKeyring, 'find' | 'keyOf'>;
   audit: AuditLog;
   log: FastifyBaseLogger;
@@ -84,14 +85,16 @@ async function send(
   let payload = envelopeText(row.document, row.signature);
   if (sealingNeeded(peer, row.tlp)) payload = JSON.stringify({ sealed: await sealForRecipient(payload, key) });
   let response: { status: number; text: string };
+  const url = peer.url;
+  if (url === null) throw new PermanentFailure(`peer "${peer.teamId}" has no node`);
   try {
-    response = await deps.client.call(peer.url, 'federation/v1/messages', {
+    response = await deps.client.call(url, 'federation/v1/messages', {
       method: 'POST',
       body: payload,
       timeoutMs: deps.settings.timeoutMs,
     });
   } catch (err) {
-    throw new RetryableFailure(err instanceof PeerCallError ? err.message : `cannot reach ${new URL(peer.url).host}`);
+    throw new RetryableFailure(err instanceof PeerCallError ? err.message : `cannot reach ${new URL(url).host}`);
   }
   if (response.status === 202) throw new RetryableFailure('quarantined by the peer: waiting for its handler to accept this node');
   if (response.status !== 200) {
@@ -166,6 +169,42 @@ async function sendByMail(deps: DeliveryWorkerDeps, row: OutboundRow, peer: Exch
     deps.log.info({ messageId: row.id, peer: row.peerTeam, attempt: row.attempts }, 'message sent by e-mail');
   }
   return next;
+}
+
+/**
+ * A team without a node (ADR 0028): the document as a text a person reads with the signed
+ * envelope attached, signed and always encrypted to its pinned key, handed to the SMTP server
+ * once. The message is then `sent` and never mailed again: such a team sends no machine receipt,
+ * and its signed reply (mail-team-reply.ts) moves it to delivered.
+ */
+async function sendToTeam(deps: DeliveryWorkerDeps, row: OutboundRow, peer: ExchangePeer, key: PeerKey): Promise<void> {
+  const mail = deps.mail;
+  if (!mail) throw new RetryableFailure('no e-mail channel is configured here (HIKESHI_SMTP_URL, HIKESHI_MAIL_FROM)');
+  if (peer.email === null) throw new PermanentFailure(`peer "${peer.teamId}" has no e-mail address`);
+  const document = JSON.parse(row.document) as Record<string, unknown>;
+  // The outbox row's id names the mail: a second hand-over of the same row (a lease that ran out) keeps it.
+  const mailMessageId = `${row.id}@${mail.from.split('@')[1] ?? 'hikeshi.invalid'}`;
+  const text = teamMailText(document, {
+    ourTeam: { teamId: deps.config.teamId, teamName: deps.config.teamName },
+    ourFingerprint: mail.signer.fingerprint,
+    theirFingerprint: peer.fingerprint,
+  });
+  const headers = {
+    from: mail.from,
+    to: peer.email,
+    subject: teamMailSubject(document, deps.config.teamId),
+    date: deps.clock(),
+    messageId: mailMessageId,
+  };
+  const raw = await composeTeamMail(mail.signer, headers, text, envelopeText(row.document, row.signature), key);
+  try {
+    await mail.sender.send({ from: mail.from, to: peer.email, raw });
+  } catch (err) {
+    throw new RetryableFailure(err instanceof MailSendError ? err.message : 'the mail server did not take the message');
+  }
+  if (await markSent(deps.db, row.id, row.attempts, { mailMessageId, at: deps.clock() })) {
+    deps.log.info({ messageId: row.id, peer: row.peerTeam, attempt: row.attempts }, 'message mailed to a team without a node');
+  }
 }
 
 /** A delivery on record, counted: the attempt, and the seconds from enqueue to the receipt. */
@@ -387,6 +426,10 @@ async function attempt(
   key: PeerKey,
   now: Date,
 ): Promise<{ text: string; receipt: ReceiptDocument } | null> {
+  if (peer.kind === 'mail') {
+    await sendToTeam(deps, row, peer, key);
+    return null;
+  }
   if (peer.mailOnly) {
     await sendByMail(deps, row, peer, key);
     return null;

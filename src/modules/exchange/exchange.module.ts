@@ -7,7 +7,8 @@ import type { AuditLog } from '../audit/audit.module.js';
 import { createDeliveryWorker, type DeliveryWorker } from './delivery-worker.js';
 import { exchangeApiRoutes, exchangeFederationRoutes } from './exchange.routes.js';
 import { createInbox, type Inbox } from './inbox.service.js';
-import { createOutbox, type Outbox } from './outbox.js';
+import { createOutbox, type DeliveredHook, type Outbox } from './outbox.js';
+import { createTeamReplies } from './mail-team-reply.js';
 import type { PeerClient } from './peer-client.js';
 import type { PeerKeyring } from './peer-keyring.js';
 import { eraseStoredMessages, type Scrub, type StoredErasureResult } from './stored-erasure.js';
@@ -116,7 +117,7 @@ export function createExchangeModule(deps: ExchangeModuleDeps): ExchangeModule {
     client: deps.client,
     metrics: deps.metrics,
   });
-  const mail = wireMail(deps, { inbox, worker, channel: mailChannel });
+  const mail = wireMail(deps, { inbox, worker, channel: mailChannel, delivered: outbox.delivered });
   return {
     apiRoutes: async (api) => {
       const mailTest = (to: string, actor: string) => sendMailTest(deps, mailChannel, to, actor);
@@ -162,9 +163,12 @@ async function sendMailTest(
 
 function wireMail(
   deps: ExchangeModuleDeps,
-  parts: { inbox: Inbox; worker: DeliveryWorker; channel: MailChannel | null },
+  parts: { inbox: Inbox; worker: DeliveryWorker; channel: MailChannel | null; delivered: DeliveredHook },
 ): { intake: MailIntake; listen(port?: number): Promise<{ port: number }>; stop(): Promise<void> } {
+  // Teams without a node answer by signed mail, not receipts (ADR 0028).
+  const teamReplies = createTeamReplies({ ...deps, delivered: parts.delivered });
   const intake = createMailIntake({
+    teamReplies,
     db: deps.db,
     clock: deps.clock,
     signer: deps.signer,
@@ -176,6 +180,7 @@ function wireMail(
     mail: parts.channel,
     maxMessageBytes: deps.config.mail.maxMessageBytes,
   });
+  intake.onSignedReply(teamReplies.handler);
   let listener: ReturnType<typeof createMailListener> | null = null;
   return {
     intake,
@@ -206,7 +211,7 @@ export {
 export { type Delivered, type Outbox } from './outbox.js';
 export { type OutboundRow } from './outbox.repository.js';
 export { PeerCallError, type PeerClient, type PeerResponse } from './peer-client.js';
-export { type ExchangePeer, type PeerKeyring, type PeerStatus } from './peer-keyring.js';
+export { type ExchangePeer, type PeerKeyring, type PeerKind, type PeerStatus } from './peer-keyring.js';
 export { federationErrors } from './exchange.routes.js';
 export {
   type HumanReport,

@@ -29,6 +29,7 @@ import {
 } from './mail-mime.js';
 import { composeEnvelopeMail, type MailChannel } from './mail-outgoing.js';
 import type { ExchangePeer, PeerKeyring } from './peer-keyring.js';
+import type { TeamReplies } from './mail-team-reply.js';
 
 /**
  * The incoming side of the e-mail channel (ADR 0025). A message is identified by its From
@@ -125,6 +126,8 @@ export interface MailIntakeDeps {
   log: FastifyBaseLogger;
   inbox: Pick<Inbox, 'receive'>;
   worker: Pick<DeliveryWorker, 'receiptByMail'>;
+  /** Replies of teams without a node that name our reference number instead of our mail (ADR 0028). */
+  teamReplies?: Pick<TeamReplies, 'byReference'>;
   /** Sends receipts back; absent: receipts are not mailed (the sender's resend then gets the stored one). */
   mail: MailChannel | null;
   maxMessageBytes: number;
@@ -336,6 +339,9 @@ export function createMailIntake(deps: MailIntakeDeps): MailIntake {
   }
 
   async function human(peer: ExchangePeer, text: string, signerFingerprint: string, ctx: Context): Promise<MailOutcome> {
+    const signed = { text, signedText: text, signerFingerprint, encrypted: ctx.encrypted, subject: ctx.subject };
+    const answered = deps.teamReplies ? await deps.teamReplies.byReference(peer, signed) : null;
+    if (answered) return { kind: 'filed', what: 'signed-reply', detail: answered.detail };
     if (!humanReports) throw new Held('not-accepted', 'this node files no reports written by people');
     const filed = await humanReports({
       peerTeam: peer.teamId,

@@ -46,6 +46,12 @@ export function envelopePart(envelopeText: string): string {
   ].join(CRLF);
 }
 
+/** A multipart/mixed part of several parts (a text a person reads and its attachments): what a signature then covers whole. */
+export function mixedPart(parts: string[]): string {
+  const b = boundary();
+  return [`Content-Type: multipart/mixed; boundary="${b}"`, '', ...parts.flatMap((part) => [`--${b}`, part]), `--${b}--`, ''].join(CRLF);
+}
+
 /** A multipart/signed entity (Content-Type header and body) around a signed part and its detached signature. */
 export function signedEntity(part: string, armoredSignature: string, micalg: string): string {
   const b = boundary();

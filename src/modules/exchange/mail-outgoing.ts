@@ -1,7 +1,7 @@
 import { createTransport } from 'nodemailer';
 import type { Config } from '../../config.js';
 import { micalgOf, sealForRecipient, type NodeSigner, type PeerKey } from '../../crypto/index.js';
-import { encryptedEntity, envelopePart, mailMessage, signedEntity } from './mail-mime.js';
+import { encryptedEntity, envelopePart, mailMessage, mixedPart, signedEntity } from './mail-mime.js';
 
 /**
  * The outgoing side of the e-mail channel (ADR 0025): a signed federation envelope as a PGP/MIME
@@ -154,4 +154,24 @@ export async function composeSignedTextMail(
   let entity = signedEntity(part, signature, await micalgOf(signature));
   if (encryptTo) entity = encryptedEntity(await sealForRecipient(entity, encryptTo));
   return mailMessage(entity, headers);
+}
+
+/**
+ * What a team without a node gets (ADR 0028): a text a person reads and, attached, the signed
+ * federation envelope (canonical JSON and the node's detached signature) a tool can file, in one
+ * multipart/mixed part the PGP/MIME signature covers whole, always encrypted to the team's pinned
+ * key (mail is stored on servers that are neither ours nor theirs, and the team has a key).
+ */
+export async function composeTeamMail(
+  signer: Pick<NodeSigner, 'signDetached'>,
+  headers: { from: string; to: string; subject: string; date: Date; messageId: string },
+  text: string,
+  envelopeText: string,
+  encryptTo: PeerKey,
+): Promise<string> {
+  const textPart = ['Content-Type: text/plain; charset=utf-8', 'Content-Transfer-Encoding: base64', '', base64Body(text)].join('\r\n');
+  const part = mixedPart([textPart, envelopePart(envelopeText)]);
+  const signature = await signer.signDetached(part);
+  const entity = signedEntity(part, signature, await micalgOf(signature));
+  return mailMessage(encryptedEntity(await sealForRecipient(entity, encryptTo)), headers);
 }

@@ -19,7 +19,8 @@ export interface OutboundRow {
   tlp: string;
   document: string;
   signature: string;
-  state: 'pending' | 'delivered' | 'failed';
+  /** sent: handed to the mail server for a team without a node (ADR 0028), delivered once it replies. */
+  state: 'pending' | 'sent' | 'delivered' | 'failed';
   attempts: number;
   nextAttemptAt: string;
   lastAttemptAt: string | null;
@@ -32,6 +33,9 @@ export interface OutboundRow {
   createdAt: string;
   /** Where the last attempt went (http, or mail waiting for its receipt); null before the first. */
   channel: 'http' | 'mail' | null;
+  /** The Message-ID of the mail that carried it to a team without a node; null otherwise. */
+  mailMessageId: string | null;
+  sentAt: string | null;
 }
 
 type RawOutbound = Selectable<OutboundMessageTable>;
@@ -56,6 +60,8 @@ const toOutbound = (r: RawOutbound): OutboundRow => ({
   failedAt: iso(r.failed_at),
   createdAt: iso(r.created_at)!,
   channel: (r.channel ?? null) as OutboundRow['channel'],
+  mailMessageId: r.mail_message_id ?? null,
+  sentAt: iso(r.sent_at ?? null),
 });
 
 /** A signed message to queue: the row's identity and content, queued (and first due) at `at`. */
@@ -160,6 +166,51 @@ export function markDelivered(
     delivered_at: outcome.at,
     last_error: null,
   });
+}
+
+/**
+ * Records the hand-over of a message to a team without a node (ADR 0028): `sent`, never tried
+ * again (such a team sends no machine receipt); its reply moves it to delivered (markReplied).
+ */
+export function markSent(db: DbOrTx, id: string, attempt: number, sent: { mailMessageId: string; at: Date }): Promise<boolean> {
+  return updateClaimed(db, id, attempt, {
+    state: 'sent',
+    channel: 'mail',
+    mail_message_id: sent.mailMessageId,
+    sent_at: sent.at,
+    last_error: null,
+  });
+}
+
+/** The message a mail with this Message-ID carried (without angle brackets), or null. */
+export async function findByMailMessageId(db: DbOrTx, mailMessageId: string): Promise<OutboundRow | null> {
+  const row = await db.selectFrom('outbound_message').selectAll().where('mail_message_id', '=', mailMessageId).executeTakeFirst();
+  return row ? toOutbound(row) : null;
+}
+
+/** What was mailed to a team about incidents, newest first (a reply naming our reference number is matched among them). */
+export async function listMailedToTeam(db: DbOrTx, peerTeam: string, limit: number): Promise<OutboundRow[]> {
+  const rows = await db
+    .selectFrom('outbound_message')
+    .selectAll()
+    .where('peer_team', '=', peerTeam)
+    .where('mail_message_id', 'is not', null)
+    .where('incident_id', 'is not', null)
+    .orderBy('seq', 'desc')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => toOutbound(r));
+}
+
+/** A sent message answered by the team's signed reply: delivered, the reply's record kept as its receipt. */
+export async function markReplied(tx: Tx, id: string, outcome: { receipt: string; at: Date }): Promise<boolean> {
+  const result = await tx
+    .updateTable('outbound_message')
+    .set({ state: 'delivered', receipt: outcome.receipt, receipt_status: 'replied', delivered_at: outcome.at })
+    .where('id', '=', id)
+    .where('state', '=', 'sent')
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
 }
 
 /** `channel`: the channel the attempt went out on when it did (mail, waiting for the receipt); null keeps the one recorded. */

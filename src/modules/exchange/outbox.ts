@@ -31,6 +31,12 @@ export interface Delivered {
   /** The receiver's reference number, from its signed receipt. */
   peerRef: string | null;
   receiptStatus: string;
+  /**
+   * A team without a node answered by a signed mail (ADR 0028; receiptStatus `replied`): the
+   * verified text, for the incident's journal. `first`: it moved the message to delivered (a later
+   * reply to the same mail is journaled too, and changes nothing else).
+   */
+  reply?: { text: string; signerFingerprint: string; first: boolean };
 }
 
 export type DeliveredHook = (tx: Tx, delivered: Delivered) => Promise<void>;

@@ -10,10 +10,14 @@ import type { DbOrTx, Tx } from '../../db/database.js';
 /** active: exchange allowed; suspended: by a handler; key-changed: a new key was seen without a signed rotation. */
 export type PeerStatus = 'active' | 'suspended' | 'key-changed';
 
+/** node: a team whose node we exchange with; mail: a team without a node, which reads signed mail (ADR 0028). */
+export type PeerKind = 'node' | 'mail';
+
 export interface ExchangePeer {
   teamId: string;
-  /** Base URL of the peer's node (where /federation/v1 lives). */
-  url: string;
+  kind: PeerKind;
+  /** Base URL of the peer's node (where /federation/v1 lives); null for a team without a node. */
+  url: string | null;
   fingerprint: string;
   publicKey: string;
   status: PeerStatus;

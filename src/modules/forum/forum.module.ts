@@ -58,8 +58,8 @@ export function createForumModule(deps: ForumModuleDeps): ForumModule {
     const forum = await service.get(id);
     if (forum.role !== 'member') throw new ProblemError('conflict', `this node operates forum "${id}": it has the newest roster`);
     const operator = await deps.peers.find(deps.db, forum.operator);
-    if (!operator || operator.status !== 'active')
-      throw new ProblemError('conflict', `the operator "${forum.operator}" is not an active peer here`);
+    if (!operator || operator.status !== 'active' || operator.url === null)
+      throw new ProblemError('conflict', `the operator "${forum.operator}" is not an active peer with a node here`);
     let value: unknown;
     try {
       value = await pullFromPeer(

@@ -251,6 +251,9 @@ function operatorSide(deps: ForumServiceDeps, core: ForumCore) {
             const peer = await peers.find(tx, m.team);
             if (!peer)
               throw new ProblemError('conflict', `member "${m.team}" is no longer a peer of this node: remove it from the forum first`);
+            // A signed roster lists nodes (members add each other from it); ADR 0028.
+            if (peer.url === null)
+              throw new ProblemError('conflict', `member "${m.team}" is a team without a node: a signed roster lists nodes only`);
             ({ url, fingerprint } = peer);
           }
           members.push({

@@ -7,8 +7,9 @@ import type { PeerAssurance, PeerRecord, PeerRelationship, PeerStatus, PeerTrust
 export interface PeerDetails extends PeerRecord {
   profileRequiresSealed: boolean;
   sealAlways: boolean;
-  signedProfile: string;
-  profileFetchedAt: Date;
+  /** Null for a team without a node (kind mail): it has no signed profile. */
+  signedProfile: string | null;
+  profileFetchedAt: Date | null;
   pendingFingerprint: string | null;
   pendingPublicKey: string | null;
   pendingProfile: string | null;
@@ -39,6 +40,7 @@ const dateOrNull = (value: Date | string | null): Date | null => (value === null
 function toDetails(row: PeerRow): PeerDetails {
   return {
     teamId: row.team_id,
+    kind: row.kind === 'mail' ? 'mail' : 'node',
     name: row.name,
     url: row.url,
     fingerprint: row.fingerprint,
@@ -53,7 +55,7 @@ function toDetails(row: PeerRow): PeerDetails {
     profileRequiresSealed: row.profile_requires_sealed,
     sealAlways: row.seal_always,
     signedProfile: row.signed_profile,
-    profileFetchedAt: date(row.profile_fetched_at),
+    profileFetchedAt: dateOrNull(row.profile_fetched_at),
     pendingFingerprint: row.pending_fingerprint,
     pendingPublicKey: row.pending_public_key,
     pendingProfile: row.pending_profile,
@@ -112,9 +114,11 @@ export async function listPeers(db: DbOrTx, filter: { status?: PeerStatus; relat
 
 export interface NewPeer extends Pick<PeerRecord, 'teamId' | 'name' | 'url' | 'fingerprint' | 'publicKey' | 'relationship' | 'trustLevel'> {
   profileRequiresSealed: boolean;
-  signedProfile: string;
+  signedProfile: string | null;
   at: Date;
   by: string;
+  /** A team without a node (ADR 0028): no URL, no profile, its e-mail address, mail only. */
+  mail?: { email: string };
 }
 
 export async function insertPeer(db: DbOrTx, peer: NewPeer): Promise<void> {
@@ -133,7 +137,8 @@ export async function insertPeer(db: DbOrTx, peer: NewPeer): Promise<void> {
       profile_requires_sealed: peer.profileRequiresSealed,
       seal_always: false,
       signed_profile: peer.signedProfile,
-      profile_fetched_at: peer.at,
+      profile_fetched_at: peer.mail ? null : peer.at,
+      ...(peer.mail ? { kind: 'mail', email: peer.mail.email, mail_only: true } : {}),
       pending_fingerprint: null,
       pending_public_key: null,
       pending_profile: null,

@@ -6,6 +6,7 @@ import {
   PeerKeyListSchema,
   PeerListQuerySchema,
   PeerListSchema,
+  PeerMailAddSchema,
   PeerPatchSchema,
   PeerSchema,
   PeerTeamIdParamsSchema,
@@ -17,6 +18,7 @@ import {
   type SignedProfile,
 } from '../../../schemas/peer.schema.js';
 import { principalOf, requireRole } from '../../http/auth.js';
+import { ProblemError } from '../../http/problem.js';
 import type { PeerDetails, PeerKeyRow } from './peer.repository.js';
 import { toPeerRecord, type PeerOutcome, type PeerService } from './peer.service.js';
 import type { ProfilePublisher } from './signed-profile.js';
@@ -31,7 +33,7 @@ export function toWirePeer(peer: PeerDetails): Peer {
     keyChangedAt: iso(peer.keyChangedAt),
     verifiedAt: iso(peer.verifiedAt),
     verifiedBy: peer.verifiedBy,
-    profileFetchedAt: peer.profileFetchedAt.toISOString(),
+    profileFetchedAt: iso(peer.profileFetchedAt),
     addedAt: peer.addedAt.toISOString(),
     addedBy: peer.addedBy,
     updatedAt: peer.updatedAt.toISOString(),
@@ -83,6 +85,27 @@ export function peerApiRoutes(peers: PeerService): FastifyPluginAsync {
       },
     );
 
+    app.post(
+      '/peers/mail',
+      {
+        preHandler: requireRole('admin'),
+        schema: {
+          tags: ['peers'],
+          operationId: 'addMailPeer',
+          summary: 'Add a team without a node: its team id, name, e-mail address and armored OpenPGP public key (ADR 0028)',
+          description:
+            "Nothing is fetched. The key is pinned with assurance `unverified` (422 peer-key-invalid when it cannot sign and encrypt; 409 fingerprint-mismatch when `fingerprint` is given and is another key's); the answer carries a `confirm` hint, as for POST /api/v1/peers. The team takes every message by signed, encrypted e-mail.",
+          body: PeerMailAddSchema,
+          response: { 201: PeerWithHintSchema, ...errorResponses, ...peerProblems },
+        },
+      },
+      async (request, reply) => {
+        const outcome = await peers.addMail(request.body, actor(request));
+        request.log.info({ peer: outcome.peer.teamId, fingerprint: outcome.peer.fingerprint }, 'team without a node added');
+        return reply.code(201).header('location', `/api/v1/peers/${outcome.peer.teamId}`).send(withHint(outcome));
+      },
+    );
+
     app.get(
       '/peers',
       {
@@ -122,11 +145,13 @@ export function peerApiRoutes(peers: PeerService): FastifyPluginAsync {
           operationId: 'getPeerProfile',
           summary: "The peer's signed profile exactly as received (re-verifiable)",
           params: PeerTeamIdParamsSchema,
-          response: { 200: SignedProfileSchema, ...errorResponses },
+          response: { 200: SignedProfileSchema, ...errorResponses, 409: ProblemResponse },
         },
       },
       async (request, reply) => {
         const peer = await peers.get(request.params.teamId);
+        if (peer.signedProfile === null)
+          throw new ProblemError('peer-has-no-node', `"${peer.teamId}" is a team without a node: it has no signed profile`);
         // fastify sends a string as is: the bytes the peer served, not a re-serialisation (the
         // cast only tells the type provider so).
         return reply.type('application/json; charset=utf-8').send(peer.signedProfile as unknown as SignedProfile);

@@ -2,7 +2,7 @@ import type { Clock } from '../../clock.js';
 import { InvalidKeyError, isV4Fingerprint, normalizeFingerprint, readPeerKey, type PeerKey } from '../../crypto/index.js';
 import type { Db, DbOrTx, Tx } from '../../db/database.js';
 import { ProblemError } from '../../http/problem.js';
-import type { PeerAdd, PeerListQuery, PeerPatch } from '../../../schemas/peer.schema.js';
+import type { PeerAdd, PeerListQuery, PeerMailAdd, PeerPatch } from '../../../schemas/peer.schema.js';
 import type { AuditLog } from '../audit/audit.module.js';
 import type { ExpectedPeer, PeerDirectory, PeerRecord, PeerStatus } from './peer-directory.js';
 import {
@@ -24,6 +24,7 @@ import type { PeerClient } from '../exchange/exchange.module.js';
 import { fetchSignedProfile, normalizePeerUrl, type FetchProfileOptions } from './profile-fetcher.js';
 import { keyRotationProofHolds } from './key-rotation-proof.js';
 import { markKeyChanged, refresh, verify } from './peer-key-changes.js';
+import { addMailPeer } from './mail-peer.js';
 import { lockVouchSubject } from './key-vouch.repository.js';
 import {
   recomputeAround,
@@ -71,6 +72,8 @@ export interface PeerService extends PeerDirectory {
   get(teamId: string): Promise<PeerDetails>;
   keys(teamId: string): Promise<PeerKeyRow[]>;
   add(input: PeerAdd, actor: string): Promise<PeerOutcome>;
+  /** A team without a node, from its e-mail address and key (ADR 0028). */
+  addMail(input: PeerMailAdd, actor: string): Promise<PeerOutcome>;
   patch(teamId: string, patch: PeerPatch, actor: string): Promise<PeerDetails>;
   verify(teamId: string, fingerprint: string, actor: string): Promise<PeerOutcome>;
   refresh(teamId: string, actor: string): Promise<PeerOutcome>;
@@ -87,6 +90,7 @@ export const FEDERATION_ACTOR = 'federation';
 export function toPeerRecord(peer: PeerDetails): PeerRecord {
   return {
     teamId: peer.teamId,
+    kind: peer.kind,
     name: peer.name,
     url: peer.url,
     fingerprint: peer.fingerprint,
@@ -145,6 +149,8 @@ export async function fetchForPeer(
   peer: PeerDetails,
   url = peer.url,
 ): Promise<VerifiedProfile & { url: string; raw: string }> {
+  // A team without a node changes its key by being removed and added again with the new key.
+  if (url === null) throw new ProblemError('peer-has-no-node', `"${peer.teamId}" is a team without a node: there is no profile to fetch`);
   const fetched = await fetchVerified(deps, url);
   if (fetched.document.profile.teamId !== peer.teamId) {
     throw new ProblemError(
@@ -252,6 +258,8 @@ async function add(deps: PeerServiceDeps, input: PeerAdd, actor: string, expect?
 
 async function patch(deps: PeerServiceDeps, teamId: string, input: PeerPatch, actor: string): Promise<PeerDetails> {
   const before = await mustFind(deps, deps.db, teamId);
+  if (before.kind === 'mail' && (input.url !== undefined || input.mailOnly === false || input.email === null))
+    throw new ProblemError('peer-has-no-node', `"${teamId}" is a team without a node: it keeps its e-mail address, mail only and no URL`);
   let url: string | undefined;
   if (input.url !== undefined) {
     url = normalizePeerUrl(input.url);
@@ -485,6 +493,7 @@ export function createPeerService(deps: PeerServiceDeps): PeerService {
       return listPeerKeys(db, teamId);
     },
     add: (input, actor) => add(deps, input, actor),
+    addMail: (input, actor) => addMailPeer(deps, input, actor),
     patch: (teamId, input, actor) => patch(deps, teamId, input, actor),
     verify: (teamId, fingerprint, actor) => verify(deps, teamId, fingerprint, actor),
     refresh: (teamId, actor) => refresh(deps, teamId, actor),

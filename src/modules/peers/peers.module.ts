@@ -75,7 +75,8 @@ export function createPeersModule(deps: PeersModuleDeps): PeersModule {
   });
   return {
     directory: service,
-    activeWithProfiles: () => service.list({ status: 'active' }),
+    // A team without a node has no signed profile to read contacts from.
+    activeWithProfiles: async () => (await service.list({ status: 'active' })).filter((p) => p.kind === 'node'),
     apiRoutes: async (api) => {
       await api.register(peerApiRoutes(service));
       await api.register(introductionApiRoutes({ introductions, report: (teamId) => service.vouches(teamId), introductionsNeeded }));

@@ -82,7 +82,7 @@ export function createHumanReportIntake(deps: {
       return { incidentId: incident.id, ref: incident.ref, created: true };
     });
     // Committed: the receipt may go now rather than at the next poll.
-    if (receipt) deps.receipts?.mailer.kick();
+    if (receipt) deps.receipts?.mailer?.kick();
     return filed;
   };
 }

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../../clock.js';
 import type { Config } from '../../config.js';
-import type { NodeSigner } from '../../crypto/index.js';
+import type { NodeSigner, PeerKey } from '../../crypto/index.js';
 import type { Db, Tx } from '../../db/database.js';
 import type { Tlp } from '../../../schemas/common.schema.js';
 import type { AuditLog } from '../audit/audit.module.js';
@@ -21,7 +21,9 @@ import {
   enqueueReportReceipt,
   findReportReceipt,
   hasReportReceipt,
+  listOwedReceipts,
   reportReceiptStore,
+  setComposedReceipt,
 } from './mail-report-receipt.repository.js';
 
 /**
@@ -53,7 +55,8 @@ export interface ReportReceiptDeps {
   signer: Pick<NodeSigner, 'signDetached' | 'fingerprint'>;
   incidents: Pick<IncidentService, 'appendInTx'>;
   peers: Pick<PeerDirectory, 'find' | 'keyOf'>;
-  mail: MailChannel;
+  /** Null: the node sends no mail (yet); receipts are recorded as owed and composed once it does. */
+  mail: MailChannel | null;
 }
 
 /** What the filing answers, and what of the report the receipt may name. */
@@ -70,7 +73,15 @@ export interface FiledReport {
 export interface ReportReceipts {
   /** Queues the receipt inside the filing's transaction; answers its id, or null (one exists, or no address). */
   queue(tx: Tx, filed: FiledReport): Promise<string | null>;
-  mailer: MailHandOver;
+  /** Null while the node has no outgoing mail channel. */
+  mailer: MailHandOver | null;
+}
+
+/** What an owed receipt needs to be composed once mail is configured (kept in `unsent`). */
+interface OwedReceipt {
+  subject: string;
+  inReplyTo: string | null;
+  text: string;
 }
 
 /** A Message-ID as a mail client threads by: printable, no spaces or angle brackets (so nothing can be injected into our headers). */
@@ -110,6 +121,26 @@ export function receiptMailText(
 
 const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
 
+/** The receipt as a signed (and, with a key, encrypted) mail, named by its row's id. */
+async function compose(
+  mail: MailChannel,
+  signer: Pick<NodeSigner, 'signDetached'>,
+  id: string,
+  to: string,
+  owed: OwedReceipt,
+  encryptTo: PeerKey | null,
+): Promise<string> {
+  const headers = {
+    from: mail.from,
+    to,
+    subject: owed.subject,
+    date: new Date(),
+    messageId: `${id}@${mail.from.split('@')[1] ?? 'hikeshi.invalid'}`,
+    ...(owed.inReplyTo ? { inReplyTo: owed.inReplyTo } : {}),
+  };
+  return composeSignedTextMail(signer, headers, owed.text, encryptTo);
+}
+
 export function createReportReceipts(deps: ReportReceiptDeps): ReportReceipts {
   const { clock, config, mail } = deps;
   const system = { subject: 'system', team: config.teamId };
@@ -131,35 +162,30 @@ export function createReportReceipts(deps: ReportReceiptDeps): ReportReceipts {
       .replace(/[\r\n\t]+/g, ' ')
       .trim()
       .slice(0, 200);
-    const raw = await composeSignedTextMail(
-      deps.signer,
-      {
-        from: mail.from,
-        to: peer.email,
-        // Headers are never encrypted: our team and our reference number, nothing of the report.
-        subject: `Receipt: your report is ${filed.ref} at ${config.teamId}`,
-        date: clock(),
-        messageId: `${id}@${mail.from.split('@')[1] ?? 'hikeshi.invalid'}`,
-        ...(threadId ? { inReplyTo: threadId } : {}),
-      },
-      receiptMailText(config, {
+    const owed: OwedReceipt = {
+      // Headers are never encrypted: our team and our reference number, nothing of the report.
+      subject: `Receipt: your report is ${filed.ref} at ${config.teamId}`,
+      inReplyTo: threadId,
+      text: receiptMailText(config, {
         ref: filed.ref,
         filedAt: filed.filedAt,
         subject: subject || null,
         reference: senderReference(report.text),
         fingerprint: deps.signer.fingerprint,
       }),
-      encrypt ? await deps.peers.keyOf(peer) : null,
-    );
+    };
     const at = clock();
+    // Without a mail channel the receipt is still owed and recorded (issue 17): composed, signed
+    // and handed over once the node runs with one (composeOwed).
     const row = {
       id,
       incidentId: filed.incidentId,
       reportKey,
       peerTeam: peer.teamId,
-      from: mail.from,
+      from: mail?.from ?? '',
       to: peer.email,
-      raw,
+      raw: mail ? await compose(mail, deps.signer, id, peer.email, owed, encrypt ? await deps.peers.keyOf(peer) : null) : '',
+      unsent: mail ? null : JSON.stringify(owed),
       encrypted: encrypt,
       at,
     };
@@ -168,13 +194,40 @@ export function createReportReceipts(deps: ReportReceiptDeps): ReportReceipts {
     await deps.incidents.appendInTx(tx, filed.incidentId, {
       kind: 'mail-receipt-queued',
       actor: system,
-      changes: { receipt: id, peer: peer.teamId, encrypted: encrypt },
+      changes: { receipt: id, peer: peer.teamId, encrypted: encrypt, ...(mail ? {} : { owed: true }) },
     });
-    const details = { receipt: id, report: sha256(reportKey), mailDigest: sha256(raw), encrypted: encrypt };
+    const details = {
+      receipt: id,
+      report: sha256(reportKey),
+      ...(mail ? { mailDigest: sha256(row.raw) } : { owed: true, textDigest: sha256(owed.text) }),
+      encrypted: encrypt,
+    };
     await deps.audit.append(tx, { kind: 'mail.receipt-queued', actor: 'system', peer: peer.teamId, incidentId: filed.incidentId, details });
     return id;
   }
 
+  /** Receipts owed from a time without mail: composed and signed now, then handed over as any other. */
+  async function composeOwed(channel: MailChannel): Promise<void> {
+    // All of them before the pass claims any: an owed row has no mail to hand over yet.
+    const skipped = new Set<string>();
+    for (;;) {
+      const batch = (await listOwedReceipts(deps.db, 100 + skipped.size)).filter((o) => !skipped.has(o.id));
+      if (batch.length === 0) return;
+      for (const owed of batch) {
+        const peer = await deps.peers.find(deps.db, owed.peerTeam);
+        if (!peer) {
+          skipped.add(owed.id); // the peer was removed: nobody to encrypt to; it stays owed, and listed
+          continue;
+        }
+        const key = owed.encrypted ? await deps.peers.keyOf(peer) : null;
+        const raw = await compose(channel, deps.signer, owed.id, owed.to, JSON.parse(owed.unsent) as OwedReceipt, key);
+        if (await setComposedReceipt(deps.db, owed.id, { from: channel.from, raw, at: clock() }))
+          deps.log.info({ receipt: owed.id, peer: owed.peerTeam }, 'an owed receipt is composed now that mail is configured');
+      }
+    }
+  }
+
+  if (!mail) return { queue, mailer: null };
   const mailer = createMailHandOver({
     db: deps.db,
     clock,
@@ -183,6 +236,7 @@ export function createReportReceipts(deps: ReportReceiptDeps): ReportReceipts {
     mail,
     store: reportReceiptStore,
     what: 'report receipt',
+    beforePass: () => composeOwed(mail),
     async onSent(tx, id, uncertain) {
       const receipt = await findReportReceipt(tx, id);
       if (!receipt) return;

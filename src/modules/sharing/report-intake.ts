@@ -352,6 +352,16 @@ export function createReportIntake(deps: ReportIntakeDeps): ReportIntake {
 
     async delivered(tx, d) {
       if (!d.incidentId) return;
+      if (d.reply) {
+        // A team without a node answered our mail (ADR 0028): its signed words, threaded to the incident.
+        await incidents.appendInTx(tx, d.incidentId, {
+          kind: 'mail-reply-received',
+          actor: { subject: d.peerTeam, team: d.peerTeam },
+          changes: { peer: d.peerTeam, messageId: d.id, type: d.type, signer: d.reply.signerFingerprint, delivered: d.reply.first },
+          note: d.reply.text.slice(0, 20_000),
+        });
+        if (!d.reply.first) return;
+      }
       if (d.peerRef) {
         await addExternalRefIfMissing(tx, d.incidentId, d.peerTeam, d.peerRef);
         const link = await findLink(tx, d.incidentId, d.peerTeam);

@@ -126,6 +126,7 @@ function shareOf(link: LinkRow, report: OutboundRow | null, pendingUpdates: numb
   if (link.direction === 'outgoing') {
     if (!report) state = 'queued';
     else if (report.state === 'delivered') state = 'delivered';
+    else if (report.state === 'sent') state = 'sent';
     else if (report.state === 'failed') state = 'failed';
     else state = report.lastError === null ? 'queued' : 'retrying';
   }

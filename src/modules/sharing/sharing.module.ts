@@ -18,6 +18,7 @@ import { createRelayIntake } from './relay-intake.js';
 import { createRelayService } from './relay.service.js';
 import { relayRoutes } from './relays.routes.js';
 import { shareRoutes } from './shares.routes.js';
+import { mailReceiptRoutes } from './mail-receipts.routes.js';
 import { sharingRoutes } from './sharing.routes.js';
 import { createSharingService, type SharingDeps, type SharingService } from './sharing.service.js';
 
@@ -116,6 +117,8 @@ export function createSharingModule(deps: SharingModuleDeps): SharingModule {
       await api.register(documentRoutes, { incidents: deps.incidents, inbox: exchange.inbox });
       await api.register(correctionRoutes, { corrections, teamId: deps.config.teamId });
       await api.register(relayRoutes, { relays, teamId: deps.config.teamId });
+      // The receipts outbox of reports people mailed (mail-report-receipt.ts fills it).
+      await api.register(mailReceiptRoutes(deps.db));
     },
   };
 }
