@@ -104,6 +104,69 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/accounts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List handler accounts, by name */
+        get: operations["listAccounts"];
+        put?: never;
+        /**
+         * Create a handler account
+         * @description Without a password the node generates one and answers it once. Audited, without the password.
+         */
+        post: operations["createAccount"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/accounts/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove an account; its sessions end at once */
+        delete: operations["removeAccount"];
+        options?: never;
+        head?: never;
+        /**
+         * Change an account: display name, role, language, disabled, password
+         * @description Disabling ends the account's sessions at once; a new password ends all its sessions but the caller's own. A role change applies to live sessions from their next request.
+         */
+        patch: operations["updateAccount"];
+        trace?: never;
+    };
+    "/api/v1/accounts/{name}/totp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Give the account a new TOTP secret (replacing any): sign-in asks for its code from now
+         * @description The otpauth:// URI is answered once; hand it to the person over a channel you trust.
+         */
+        post: operations["enrolAccountTotp"];
+        /** Remove the account's TOTP: sign-in asks for the password only */
+        delete: operations["removeAccountTotp"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/audit": {
         parameters: {
             query?: never;
@@ -1505,7 +1568,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Approve a draft: the policy decides again, the signed (and where needed encrypted) mail is queued */
+        /**
+         * Approve a draft: the policy decides again, then a signed site.notification to the site's own node, or the signed (and where needed encrypted) mail is queued
+         * @description A site that names the peer team running its node (Site.teamId) is told through the exchange (channel node) while that peer is active; a removed, suspended or key-changed peer falls back to the POC mail (the journal and audit say why), and 409 when the POC has no usable address either.
+         */
         post: operations["approveSiteNotification"];
         delete?: never;
         options?: never;
@@ -1935,6 +2001,97 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/api/v1/received-site-notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Site notifications our coordinator's node sent us about our own hosts, newest first (at most 500) */
+        get: operations["listReceivedSiteNotifications"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/received-site-notifications/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One received site notification with the text the sender wrote for us */
+        get: operations["getReceivedSiteNotification"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/received-site-notifications/{id}/acknowledge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Tell the sender we took note: a signed site.notification-answer (acknowledged), audited */
+        post: operations["acknowledgeReceivedSiteNotification"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/received-site-notifications/{id}/answer": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Answer the sender: a signed site.notification-answer (answered) with the text, which lands in the sender incident's journal; audited */
+        post: operations["answerReceivedSiteNotification"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The signed-in account, read now, and the CSRF token again (after a page reload) */
+        get: operations["getSession"];
+        put?: never;
+        /**
+         * Sign in with account name, password and, when the account has one, a TOTP code
+         * @description Sets the HttpOnly, SameSite=Strict session cookie `hikeshi_session` (Secure over https). Whichever of name, password or code is wrong, or when the account is disabled, the answer is the same 401 sign-in-failed. Limited per address and per account name: 429 rate-limited with Retry-After.
+         */
+        post: operations["signIn"];
+        /** Sign out: the session ends on the node and the cookie is cleared */
+        delete: operations["signOut"];
+        options?: never;
+        head?: never;
+        /** The signed-in person's own settings: the console's language */
+        patch: operations["updateSession"];
         trace?: never;
     };
     "/api/v1/site-contacts": {
@@ -2547,6 +2704,45 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        Account: {
+            /** Format: date-time */
+            createdAt: string;
+            disabled: boolean;
+            displayName: string;
+            language: components["schemas"]["Language"];
+            name: string;
+            role: components["schemas"]["Role"];
+            /** @description Whether sign-in asks for a TOTP code. */
+            totp: boolean;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        AccountCreate: {
+            displayName?: string;
+            language?: components["schemas"]["Language"];
+            /** @description Lower-case letters, digits, ".", "_" and "-". */
+            name: string;
+            /** @description At least 12 characters. Never stored or logged: the node keeps an scrypt hash. */
+            password?: string;
+            role: components["schemas"]["Role"];
+        };
+        AccountCreated: {
+            account: components["schemas"]["Account"];
+            /** @description The generated password, when none was given: shown once. */
+            password?: string;
+        };
+        AccountList: {
+            items: components["schemas"]["Account"][];
+        };
+        AccountPatch: {
+            /** @description A disabled account signs in no more; its sessions end at once. */
+            disabled?: boolean;
+            displayName?: string;
+            language?: components["schemas"]["Language"];
+            /** @description At least 12 characters. Never stored or logged: the node keeps an scrypt hash. */
+            password?: string;
+            role?: components["schemas"]["Role"];
+        };
         /** @description activity.related: the coordinator warns a member that other teams reported the same host, network or indicator (an incident.update-style notice on the member's incident). Sent once per (observable, receiver, related report). */
         ActivityRelatedBody: {
             observable: components["schemas"]["Observable"];
@@ -4810,6 +5006,8 @@ export interface components {
             /** @enum {number} */
             v: 1;
         };
+        /** @description The console's language for this person. */
+        Language: "ja" | "en";
         LawEnforcementApprovalCreate: {
             /** @description The statute, court order or agreement the disclosure rests on. */
             legalBasis: string;
@@ -5029,7 +5227,7 @@ export interface components {
             to: string;
         };
         /** @description A message document; `type` selects the body. */
-        MessageDocument: components["schemas"]["IncidentReportDocument"] | components["schemas"]["IncidentUpdateDocument"] | components["schemas"]["InvestigationRequestDocument"] | components["schemas"]["InvestigationResultDocument"] | components["schemas"]["ReceiptDocument"] | components["schemas"]["KeyRotationDocument"] | components["schemas"]["TokenRequestDocument"] | components["schemas"]["ActivitySummaryDocument"] | components["schemas"]["ActivityRelatedDocument"] | components["schemas"]["ActivityWithdrawnDocument"] | components["schemas"]["FeedPageDocument"] | components["schemas"]["AuditHeadDocument"] | components["schemas"]["ForumRosterDocument"] | components["schemas"]["PeerIntroductionDocument"] | components["schemas"]["ForumInquiryDocument"] | components["schemas"]["ForumInquiryAnswerDocument"] | components["schemas"]["ForumApplicationDocument"] | components["schemas"]["ForumSponsorshipDocument"] | components["schemas"]["IncidentCorrectionDocument"] | components["schemas"]["IncidentCorrectionAckDocument"] | components["schemas"]["RelayForwardDocument"] | components["schemas"]["RelayDeliveredDocument"] | components["schemas"]["RelayRefusedDocument"] | components["schemas"]["VendorQuestionDocument"] | components["schemas"]["VendorStatementDocument"];
+        MessageDocument: components["schemas"]["IncidentReportDocument"] | components["schemas"]["IncidentUpdateDocument"] | components["schemas"]["InvestigationRequestDocument"] | components["schemas"]["InvestigationResultDocument"] | components["schemas"]["ReceiptDocument"] | components["schemas"]["KeyRotationDocument"] | components["schemas"]["TokenRequestDocument"] | components["schemas"]["ActivitySummaryDocument"] | components["schemas"]["ActivityRelatedDocument"] | components["schemas"]["ActivityWithdrawnDocument"] | components["schemas"]["FeedPageDocument"] | components["schemas"]["AuditHeadDocument"] | components["schemas"]["ForumRosterDocument"] | components["schemas"]["PeerIntroductionDocument"] | components["schemas"]["ForumInquiryDocument"] | components["schemas"]["ForumInquiryAnswerDocument"] | components["schemas"]["ForumApplicationDocument"] | components["schemas"]["ForumSponsorshipDocument"] | components["schemas"]["IncidentCorrectionDocument"] | components["schemas"]["IncidentCorrectionAckDocument"] | components["schemas"]["RelayForwardDocument"] | components["schemas"]["RelayDeliveredDocument"] | components["schemas"]["RelayRefusedDocument"] | components["schemas"]["VendorQuestionDocument"] | components["schemas"]["VendorStatementDocument"] | components["schemas"]["SiteNotificationDocument"] | components["schemas"]["SiteNotificationAnswerDocument"];
         MispEventDocument: {
             Event: {
                 /** @description 0 initial, 1 ongoing, 2 completed. */
@@ -5853,6 +6051,48 @@ export interface components {
         ReceiptOutboxList: {
             items: components["schemas"]["ReceiptOutboxEntry"][];
         };
+        ReceivedSiteNotification: {
+            answeredAt: string | null;
+            answeredBy: string | null;
+            content: components["schemas"]["NotificationContent"];
+            follows: string | null;
+            /** @description The team that sent it (our coordinator). */
+            from: string;
+            /** Format: uuid */
+            id: string;
+            /** @enum {unknown} */
+            language: "ja" | "en";
+            /** @description The id of the signed site.notification document. */
+            messageId: string;
+            /** Format: uuid */
+            notification: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time with any offset (Z or ±hh:mm), year 0001-9999, seconds 00-59 (a leap second is refused). Times a person gives (an incident's firstSeen, lastSeen, systemChanges[].at, evidence[].collectedAt) are kept as written, offset and fraction included; times the node sets are UTC.
+             */
+            receivedAt: string;
+            /** @description The sender's reference number: quote it when calling back. */
+            senderRef: string;
+            /**
+             * @description received, acknowledged (we told the sender we took note), answered.
+             * @enum {unknown}
+             */
+            state: "received" | "acknowledged" | "answered";
+            /** @description The text the sender wrote for us (one notification only). */
+            text?: string;
+            /**
+             * @description Traffic Light Protocol 2.0 label (FIRST).
+             * @enum {unknown}
+             */
+            tlp: "CLEAR" | "GREEN" | "AMBER" | "AMBER+STRICT" | "RED";
+        };
+        ReceivedSiteNotificationAnswer: {
+            /** @description The site's answer, for the sender's handlers. */
+            text: string;
+        };
+        ReceivedSiteNotificationList: {
+            items: components["schemas"]["ReceivedSiteNotification"][];
+        };
         RecipientTrust: {
             /**
              * @description Ordered: unknown < community < partner < close.
@@ -6283,6 +6523,31 @@ export interface components {
              */
             victims?: "unknown" | "community" | "partner" | "close";
         };
+        Session: {
+            account: components["schemas"]["SessionAccount"];
+            /** @description Send as X-CSRF-Token on POST, PUT, PATCH and DELETE with the session cookie. */
+            csrfToken: string;
+            /**
+             * Format: date-time
+             * @description The session's absolute end; it ends sooner when idle longer than the node's idle timeout.
+             */
+            expiresAt: string;
+        };
+        SessionAccount: {
+            displayName: string;
+            language: components["schemas"]["Language"];
+            name: string;
+            role: components["schemas"]["Role"];
+        };
+        SessionCreate: {
+            account: string;
+            password: string;
+            /** @description The 6-digit code, when the account has TOTP. */
+            totp?: string;
+        };
+        SessionPatch: {
+            language: components["schemas"]["Language"];
+        };
         Share: {
             attempts: number;
             /** @description Where the last attempt went: http (the peer node) or mail (PGP/MIME, ADR 0025); null before the first. */
@@ -6383,6 +6648,8 @@ export interface components {
             /** @description CIDR blocks without host bits; stored in canonical form. */
             networks: string[];
             pocs: components["schemas"]["Poc"][];
+            /** @description The peer team that runs the site's own node; null: none. */
+            teamId: string | null;
             /**
              * Format: date-time
              * @description RFC 3339 date-time with any offset (Z or ±hh:mm), year 0001-9999, seconds 00-59 (a leap second is refused). Times a person gives (an incident's firstSeen, lastSeen, systemChanges[].at, evidence[].collectedAt) are kept as written, offset and fraction included; times the node sets are UTC.
@@ -6420,6 +6687,8 @@ export interface components {
             /** @description CIDR blocks without host bits; stored in canonical form. */
             networks?: string[];
             pocs?: components["schemas"]["Poc"][];
+            /** @description The team id of the site's own Hikeshi node, a peer of ours: the site's notifications go to it as signed site.notification documents (ADR 0026) instead of by mail to its POC. */
+            teamId?: string;
         };
         /** @description Which of the site's scopes answered the lookup. */
         SiteLookupMatch: {
@@ -6447,6 +6716,11 @@ export interface components {
             advice: string | null;
             approvedAt: string | null;
             approvedBy: string | null;
+            /**
+             * @description email: the signed mail to the site's POC; node: a signed site.notification document to the site's own node (peerTeam) through the exchange. Chosen at approval (ADR 0026).
+             * @enum {unknown}
+             */
+            channel: "email" | "node";
             content: components["schemas"]["NotificationContent"] | null;
             counterMeasure: string | null;
             delivery: {
@@ -6470,6 +6744,7 @@ export interface components {
             outcomeAt: string | null;
             outcomeBy: string | null;
             outcomeDetail: string | null;
+            peerTeam: string | null;
             poc: {
                 email: string;
                 name: string;
@@ -6504,6 +6779,93 @@ export interface components {
              */
             updatedAt: string;
         };
+        /** @description site.notification-answer: the site's node acknowledges or answers a site.notification; it moves the sender's notification state and lands in the sender incident's journal. */
+        SiteNotificationAnswerBody: {
+            /**
+             * @description acknowledged: the site took note; answered: it answers with text.
+             * @enum {unknown}
+             */
+            kind: "acknowledged" | "answered";
+            /**
+             * Format: uuid
+             * @description The sender's notification id, from the site.notification.
+             */
+            notification: string;
+            /** @description The site's answer, for the sender's handlers. */
+            text?: string;
+        };
+        SiteNotificationAnswerDocument: {
+            body: components["schemas"]["SiteNotificationAnswerBody"];
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time in UTC (ending in Z).
+             */
+            created: string;
+            /** @description Sending team. */
+            from: string;
+            /**
+             * Format: uuid
+             * @description Unique per sender; (from, id) makes a message idempotent.
+             */
+            id: string;
+            /** Format: uuid */
+            inReplyTo?: string;
+            /**
+             * @description Traffic Light Protocol 2.0 label (FIRST).
+             * @enum {unknown}
+             */
+            tlp: "CLEAR" | "GREEN" | "AMBER" | "AMBER+STRICT" | "RED";
+            /** @description Receiving team. */
+            to: string;
+            /** @enum {string} */
+            type: "site.notification-answer";
+            /** @enum {number} */
+            v: 1;
+        };
+        /** @description site.notification: a coordinator tells a site that runs its own node about the site's own hosts; the same redacted content and text the POC mail would carry, decided by the same policy. */
+        SiteNotificationBody: {
+            content: components["schemas"]["NotificationContent"];
+            follows: string | null;
+            /** @enum {unknown} */
+            language: "ja" | "en";
+            /**
+             * Format: uuid
+             * @description The sender's notification id: the answer names it.
+             */
+            notification: string;
+            /** @description The sender's reference number for the incident. */
+            ref: string;
+            /** @description The notification as the site reads it: exactly the text the mail would carry (headings, advice, call-back). */
+            text: string;
+        };
+        SiteNotificationDocument: {
+            body: components["schemas"]["SiteNotificationBody"];
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time in UTC (ending in Z).
+             */
+            created: string;
+            /** @description Sending team. */
+            from: string;
+            /**
+             * Format: uuid
+             * @description Unique per sender; (from, id) makes a message idempotent.
+             */
+            id: string;
+            /** Format: uuid */
+            inReplyTo?: string;
+            /**
+             * @description Traffic Light Protocol 2.0 label (FIRST).
+             * @enum {unknown}
+             */
+            tlp: "CLEAR" | "GREEN" | "AMBER" | "AMBER+STRICT" | "RED";
+            /** @description Receiving team. */
+            to: string;
+            /** @enum {string} */
+            type: "site.notification";
+            /** @enum {number} */
+            v: 1;
+        };
         SiteNotificationList: {
             items: components["schemas"]["SiteNotification"][];
         };
@@ -6522,6 +6884,8 @@ export interface components {
             /** @description CIDR blocks without host bits; stored in canonical form. */
             networks?: string[];
             pocs?: components["schemas"]["Poc"][];
+            /** @description null: the site runs no node (or we stop using it). */
+            teamId?: string | null;
         };
         StatementInput: {
             fixedVersions?: string[];
@@ -6737,6 +7101,12 @@ export interface components {
             type: "auth.token-request";
             /** @enum {number} */
             v: 1;
+        };
+        TotpEnrolment: {
+            /** @description The same shared secret, base32, for typing in. */
+            secret: string;
+            /** @description otpauth:// URI for an authenticator app. Shown once; the node does not show it again. */
+            uri: string;
         };
         Vendor: {
             /** @enum {unknown} */
@@ -7291,6 +7661,181 @@ export interface operations {
             };
             429: components["responses"]["Problem"];
             503: components["responses"]["Problem"];
+        };
+    };
+    listAccounts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountList"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    createAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccountCreate"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountCreated"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    removeAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    updateAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccountPatch"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Account"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    enrolAccountTotp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TotpEnrolment"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    removeAccountTotp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
         };
     };
     listAuditEntries: {
@@ -11490,6 +12035,241 @@ export interface operations {
             403: components["responses"]["Problem"];
             404: components["responses"]["Problem"];
             409: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    listReceivedSiteNotifications: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReceivedSiteNotificationList"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    getReceivedSiteNotification: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReceivedSiteNotification"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    acknowledgeReceivedSiteNotification: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReceivedSiteNotification"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    answerReceivedSiteNotification: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReceivedSiteNotificationAnswer"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReceivedSiteNotification"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    getSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Session"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    signIn: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SessionCreate"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Session"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            429: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    signOut: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Signed out. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    updateSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SessionPatch"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Session"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
             413: components["responses"]["Problem"];
             415: components["responses"]["Problem"];
             500: components["responses"]["Problem"];
