@@ -3,17 +3,10 @@ import type { Tx } from '../../db/database.js';
 import { ProblemError } from '../../http/problem.js';
 import type { ForumInquiryBody, InquiryMatch } from '../../../schemas/forum-inquiry.schema.js';
 import type { InboxOutcome } from '../exchange/exchange.module.js';
-import { domainSuffixes, parseAddress } from '../sites/sites.module.js';
+import { domainSuffixes } from '../sites/sites.module.js';
 import { isActiveMember, newestRosterOf, sendAnswer, type InquiryDeps } from './forum-inquiry-answer.js';
-import {
-  incidentCandidates,
-  insertInquiry,
-  insertMatches,
-  ourConstituency,
-  siteCandidates,
-  type InquiryRecord,
-} from './forum-inquiry.repository.js';
-import { matchesOf, probesOf, type MatchCandidate } from './inquiry-matching.js';
+import { inquiryLookups, insertInquiry, insertMatches, type InquiryRecord } from './forum-inquiry.repository.js';
+import { matchesOf, probesOf } from './inquiry-matching.js';
 
 /**
  * A `forum.inquiry` from a member (the inbox verified its signature and schema): accepted only
@@ -68,20 +61,15 @@ export async function receiveInquiry(
   return { status: 'applied', incidentId: null, ref: null };
 }
 
-/** Indexed lookups for each thing asked about (one statement for incidents, one for sites), then the pure matching over what they found. */
+/** Indexed lookups for each thing asked about, and our constituency (one statement), then the pure matching over what they found. */
 export async function matchInquiry(
   tx: Tx,
   body: Pick<ForumInquiryBody, 'hosts' | 'networks' | 'domains' | 'indicators'>,
 ): Promise<InquiryMatch[]> {
   const probes = probesOf(body);
-  const addresses = probes.addresses.flatMap((a) => parseAddress(a) ?? []);
-  const found: MatchCandidate[] = [
-    ...(await incidentCandidates(tx, probes)),
-    ...(await siteCandidates(tx, {
-      addresses,
-      names: probes.names.map((name) => ({ name, suffixes: domainSuffixes(name) })),
-      networks: probes.networks,
-    })),
-  ];
-  return matchesOf(probes, found, await ourConstituency(tx));
+  const { candidates, constituency } = await inquiryLookups(tx, {
+    ...probes,
+    nameSuffixes: probes.names.map((name) => ({ name, suffixes: domainSuffixes(name) })),
+  });
+  return matchesOf(probes, candidates, constituency);
 }

@@ -1,5 +1,13 @@
 import type { ForumInquiryBody, InquiryMatch } from '../../../schemas/forum-inquiry.schema.js';
-import { canonicalDomain, canonicalNetwork, longestDomainSuffix, networkCovers, parseAddress } from '../sites/sites.module.js';
+import {
+  blocksOverlap,
+  canonicalDomain,
+  canonicalNetwork,
+  longestDomainSuffix,
+  networkBlock,
+  parseAddress,
+  type NetworkBlock,
+} from '../sites/sites.module.js';
 
 /**
  * Matching an inquiry against this node's own data, pure: `probesOf` says what to look up (the
@@ -61,9 +69,14 @@ export function probesOf(body: Pick<ForumInquiryBody, 'hosts' | 'networks' | 'do
 /** What of the inquiry falls in our constituency as our profile states it. */
 function constituencyMatches(probes: InquiryProbes, constituency: { networks: string[]; domains: string[] }): InquiryMatch[] {
   const out: InquiryMatch[] = [];
-  for (const network of constituency.networks) {
-    for (const a of probes.addresses) if (networkCovers(network, a)) out.push(cm(network, 'ip', a));
-    for (const n of probes.networks) if (networkCovers(network, n)) out.push(cm(network, 'network', n));
+  // Each side parsed once, not once per pair (networkCovers parses both per call).
+  const blocks = (values: string[]) => values.map((value) => ({ value, block: networkBlock(value) }));
+  const asked = { addresses: blocks(probes.addresses), networks: blocks(probes.networks) };
+  for (const { value: network, block: outer } of blocks(constituency.networks)) {
+    if (!outer) continue;
+    const covers = (inner: NetworkBlock | null) => inner !== null && blocksOverlap(outer, inner);
+    for (const a of asked.addresses) if (covers(a.block)) out.push(cm(network, 'ip', a.value));
+    for (const n of asked.networks) if (covers(n.block)) out.push(cm(network, 'network', n.value));
   }
   for (const name of probes.names) {
     const owner = longestDomainSuffix(constituency.domains, name);

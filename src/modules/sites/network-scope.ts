@@ -156,14 +156,38 @@ export function mostSpecificNetwork(networks: NetworkMatcher[], address: string,
   return best;
 }
 
+/** A CIDR block as numbers: what overlap tests compare. */
+export interface NetworkBlock {
+  family: 4 | 6;
+  value: bigint;
+  prefixLength: number;
+}
+
+/** An address (as a host network) or a network in any spelling, as numbers; null when it is neither. */
+export function networkBlock(addressOrNetwork: string): NetworkBlock | null {
+  const canonical = canonicalNetwork(addressOrNetwork);
+  if (!canonical) return null;
+  const [address = '', prefix = ''] = canonical.split('/');
+  const family = isIPv4(address) ? 4 : 6;
+  return { family, value: family === 4 ? ipv4ToBigInt(address) : ipv6ToBigInt(address), prefixLength: Number(prefix) };
+}
+
+/**
+ * Whether two blocks overlap (one holds the other's base): an address in a network, or two
+ * networks. Plain arithmetic, parsed once per value: a BlockList per pair cost the forum's
+ * inquiry matching more than its database lookups (ADR 0005).
+ */
+export function blocksOverlap(a: NetworkBlock, b: NetworkBlock): boolean {
+  if (a.family !== b.family) return false;
+  const shift = BigInt((a.family === 4 ? 32 : 128) - Math.min(a.prefixLength, b.prefixLength));
+  return a.value >> shift === b.value >> shift;
+}
+
 /** Whether an address lies in a network, or two networks overlap (one holds the other's base). */
 export function networkCovers(network: string, addressOrNetwork: string): boolean {
-  const outer = networkMatcher(canonicalNetwork(network) ?? '');
-  const inner = networkMatcher(canonicalNetwork(addressOrNetwork) ?? '');
-  if (!outer || !inner || outer.family !== inner.family) return false;
-  const base = (m: NetworkMatcher) => m.cidr.split('/')[0]!;
-  const kind = outer.family === 4 ? 'ipv4' : 'ipv6';
-  return outer.block.check(base(inner), kind) || inner.block.check(base(outer), kind);
+  const outer = networkBlock(network);
+  const inner = networkBlock(addressOrNetwork);
+  return outer !== null && inner !== null && blocksOverlap(outer, inner);
 }
 
 /** The longest of the declared domains that is the name itself or a parent of it, or null. */

@@ -5,14 +5,17 @@
  */
 export {
   canonicalDomain,
+  blocksOverlap,
   canonicalNetwork,
   domainSuffixes,
   isIpAddress,
   longestDomainSuffix,
   mostSpecificNetwork,
   networkCovers,
+  networkBlock,
   networkMatcher,
   parseAddress,
+  type NetworkBlock,
   type NetworkMatcher,
 } from './network-scope.js';
 export { findSiteByAddress, findSiteByAsn, findSiteByDomain, findSiteById, findSitesByIds, type SiteRecord } from './site.repository.js';
