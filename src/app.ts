@@ -3,6 +3,7 @@ import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type onRequestHookHandler } from 'fastify';
+import path from 'node:path';
 import { sql } from 'kysely';
 import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
@@ -17,6 +18,8 @@ import { hoistNamedRoots, withSchemaNames } from './http/openapi-names.js';
 import fastifyRateLimit from '@fastify/rate-limit';
 import { ProblemError } from './http/problem.js';
 import { strictValidatorCompiler } from './http/strict-validator.js';
+import { consoleRoutes } from './http/console.routes.js';
+import { projectRoot } from './project-root.js';
 import { loggerOptions } from './logger.js';
 import { createIncidentService, type IncidentService } from './modules/incidents/incident.service.js';
 import { incidentRoutes } from './modules/incidents/incident.routes.js';
@@ -317,6 +320,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (perAddress) open.addHook('onRequest', perAddress);
     await open.register(vendors.publicRoutes);
     await open.register(outside.publicRoutes);
+    // 3c. The handlers' console (ADR 0030): a web page on the API's origin; it signs in for its data.
+    await open.register(consoleRoutes, { dir: path.join(projectRoot(), 'dist/console') });
   });
 
   // 4. /api/v1: the team's own handlers and integrators, with API tokens.

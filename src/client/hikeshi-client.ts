@@ -21,6 +21,12 @@ export interface HikeshiClientOptions {
   baseUrl: string;
   /** An API token (`hikeshi token create`, POST /api/v1/tokens): sent as `Authorization: Bearer`. */
   token?: string;
+  /**
+   * Cookie mode (the console, a person's session): without a token the browser's session cookie
+   * goes along (`credentials: 'same-origin'`), and this session's CSRF token is sent as
+   * `X-CSRF-Token` on unsafe methods (POST, PUT, PATCH, DELETE), which the node requires then.
+   */
+  csrfToken?: string;
   /** Abort a request that takes longer (default 20 s; 0 waits forever). */
   timeoutMs?: number;
   fetch?: (request: Request) => Promise<Response>;
@@ -43,15 +49,22 @@ export class HikeshiProblemError extends Error {
   }
 }
 
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
 export function createHikeshiClient(options: HikeshiClientOptions): HikeshiClient {
   const timeoutMs = options.timeoutMs ?? 20_000;
   const client = createClient<paths>({
     baseUrl: options.baseUrl.replace(/\/+$/, ''),
     headers: { accept: 'application/json', ...(options.token ? { authorization: `Bearer ${options.token}` } : {}) },
+    ...(options.token ? {} : { credentials: 'same-origin' as const }),
     ...(options.fetch ? { fetch: options.fetch } : {}),
   });
+  const csrfToken = options.token ? undefined : options.csrfToken;
   client.use({
-    onRequest: ({ request }) => (timeoutMs > 0 ? new Request(request, { signal: AbortSignal.timeout(timeoutMs) }) : undefined),
+    onRequest: ({ request }) => {
+      if (csrfToken && !SAFE_METHODS.has(request.method)) request.headers.set('x-csrf-token', csrfToken);
+      return timeoutMs > 0 ? new Request(request, { signal: AbortSignal.timeout(timeoutMs) }) : undefined;
+    },
     // Thrown here, so a caller's `data` is always the success body: no error branch to forget.
     onResponse: async ({ response }) => {
       if (response.ok) return undefined;
