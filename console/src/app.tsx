@@ -81,7 +81,15 @@ export function App() {
               <option value="en">English</option>
             </select>
           </label>
-          <button type="button" onClick={() => signOut().then(() => setSession(null), (e: unknown) => setError(problemText(e)))}>
+          <button
+            type="button"
+            onClick={() =>
+              signOut().then(
+                () => setSession(null),
+                (e: unknown) => setError(problemText(e)),
+              )
+            }
+          >
             {t('header.signOut')}
           </button>
         </div>

@@ -1,4 +1,4 @@
-import type { MessageKey } from './messages-en';
+import type { MessageKey } from './messages-en.js';
 
 /** The console's Japanese strings: the same keys as messages-en.ts, enforced by the type. */
 export const ja: Record<MessageKey, string> = {

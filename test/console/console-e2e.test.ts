@@ -97,7 +97,15 @@ async function run() {
     await screenshot(page, 'incident-new');
     await page.getByRole('button', { name: 'Record' }).click();
     await page.locator('.problem, [data-testid=incident-ref]').first().waitFor();
-    t.equal(await page.locator('.problem').count(), 0, (await page.locator('.problem').first().textContent().catch(() => '')) ?? '');
+    t.equal(
+      await page.locator('.problem').count(),
+      0,
+      (await page
+        .locator('.problem')
+        .first()
+        .textContent()
+        .catch(() => '')) ?? '',
+    );
     ref = (await page.getByTestId('incident-ref').textContent()) ?? '';
     t.match(ref, /^ALPHA#\d{4}-\d+$/, 'the node assigned a reference number');
     const stored = (await api(alpha, 'GET', `/incidents/${encodeURIComponent(ref)}`, 'reader')).json();
@@ -217,6 +225,10 @@ async function run() {
     t.same(watch.dialogs, []);
     t.same(watch.violations, []);
     t.same(await cspViolations(page), []);
-    t.same(watch.errors.filter((e) => !/status of 4\d\d/.test(e)), [], 'no script errors');
+    t.same(
+      watch.errors.filter((e) => !/status of 4\d\d/.test(e)),
+      [],
+      'no script errors',
+    );
   });
 }

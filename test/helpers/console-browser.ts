@@ -88,7 +88,11 @@ export async function accessibilityViolations(page: Page): Promise<Array<{ id: s
   const result = await page.evaluate(async () => {
     const axe = (window as unknown as { axe: { run(context: Document, options: object): Promise<any> } }).axe;
     const r = await axe.run(document, { resultTypes: ['violations'] });
-    return r.violations.map((v: any) => ({ id: v.id as string, impact: (v.impact ?? null) as string | null, nodes: v.nodes.length as number }));
+    return r.violations.map((v: any) => ({
+      id: v.id as string,
+      impact: (v.impact ?? null) as string | null,
+      nodes: v.nodes.length as number,
+    }));
   });
   return result.filter((v) => v.impact === 'serious' || v.impact === 'critical');
 }

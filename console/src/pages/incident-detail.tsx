@@ -15,7 +15,9 @@ export function IncidentDetailPage({ incidentRef }: { incidentRef: string }) {
   const shares = useLoad(() => unwrap(api().GET('/api/v1/incidents/{ref}/shares', { params: { path } })), [incidentRef]);
   const journal = useLoad(() => unwrap(api().GET('/api/v1/incidents/{ref}/journal', { params: { path } })), [incidentRef]);
   // A share in flight: read its state again until the peer's receipt (and reference number) is in.
-  const inFlight = (shares.data?.items ?? []).some((s) => s.direction === 'outgoing' && (s.state !== 'delivered' || !s.peerRef) && s.state !== 'failed');
+  const inFlight = (shares.data?.items ?? []).some(
+    (s) => s.direction === 'outgoing' && (s.state !== 'delivered' || !s.peerRef) && s.state !== 'failed',
+  );
   useEffect(() => {
     if (!inFlight) return;
     const timer = setInterval(shares.reload, 2000);

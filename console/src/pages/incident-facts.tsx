@@ -39,7 +39,12 @@ export function ReportFacts({ incident: i }: { incident: Incident }) {
           <Contact title={t('incident.poc')} contact={i.poc} />
         </div>
       </section>
-      <ListSection id="hosts" title="incident.hosts" items={i.hosts} columns={['role', 'ip', 'hostname', 'ports', 'protocol', 'spoofedSource', 'description']} />
+      <ListSection
+        id="hosts"
+        title="incident.hosts"
+        items={i.hosts}
+        columns={['role', 'ip', 'hostname', 'ports', 'protocol', 'spoofedSource', 'description']}
+      />
       <ListSection id="indicators" title="incident.indicators" items={i.indicators} columns={['kind', 'value', 'description']} />
       <ListSection id="vulnerabilities" title="incident.vulnerabilities" items={i.vulnerabilities} columns={['cve', 'description']} />
       <ListSection id="changes" title="incident.systemChanges" items={i.systemChanges} columns={['at', 'host', 'description']} />

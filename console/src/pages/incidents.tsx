@@ -6,7 +6,15 @@ import { t } from '../i18n';
 import { incidentHref } from '../router';
 
 type Query = NonNullable<operations['listIncidents']['parameters']['query']>;
-type Filters = { search: string; searchIn: 'host' | 'indicator' | 'externalRef'; phase: string; tlp: string; category: string; team: string; updated: string };
+type Filters = {
+  search: string;
+  searchIn: 'host' | 'indicator' | 'externalRef';
+  phase: string;
+  tlp: string;
+  category: string;
+  team: string;
+  updated: string;
+};
 const EMPTY: Filters = { search: '', searchIn: 'host', phase: '', tlp: '', category: '', team: '', updated: '' };
 
 /** Incidents, newest first, with the node's own filters and a team filter on the reference numbers other teams gave. */

@@ -69,7 +69,14 @@ function InquiryDetail({ id, onAnswered }: { id: string; onAnswered: () => void 
           <h2>{t('inquiries.question')}</h2>
           <p class="prose">{i.question}</p>
           <p>
-            {t('inquiries.asked', { values: [...(i.hosts ?? []).map((h) => h.ip ?? h.hostname ?? ''), ...(i.domains ?? []), ...(i.networks ?? []), ...(i.indicators ?? []).map((x) => x.value)].join(', ') })}
+            {t('inquiries.asked', {
+              values: [
+                ...(i.hosts ?? []).map((h) => h.ip ?? h.hostname ?? ''),
+                ...(i.domains ?? []),
+                ...(i.networks ?? []),
+                ...(i.indicators ?? []).map((x) => x.value),
+              ].join(', '),
+            })}
           </p>
           <h3>{t('inquiries.matches')}</h3>
           {i.matches.length === 0 ? (

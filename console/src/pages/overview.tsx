@@ -51,7 +51,8 @@ function Related({ related }: { related: Schemas['RelatedActivity'][] }) {
                 {r.reports.map((report) => (
                   <li key={`${report.team}-${report.ref}`}>
                     {report.own ? <a href={incidentHref(report.ref)}>{report.ref}</a> : <span>{report.ref}</span>} ({report.team}) ·{' '}
-                    {t(`category.${report.category}`)} · {t(`phase.${report.phase}`)} · <Tlp tlp={report.tlp} /> · <DateTime value={report.updated} />
+                    {t(`category.${report.category}`)} · {t(`phase.${report.phase}`)} · <Tlp tlp={report.tlp} /> ·{' '}
+                    <DateTime value={report.updated} />
                   </li>
                 ))}
               </ul>

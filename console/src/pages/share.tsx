@@ -23,9 +23,7 @@ export function SharePage({ incidentRef }: { incidentRef: string }) {
     setError(null);
     setPreview(null);
     setBusy(true);
-    unwrap(
-      api().POST('/api/v1/policy/explain', { body: { incident: incidentRef, peer, purpose: 'direct', explicitlyChosen: true } }),
-    ).then(
+    unwrap(api().POST('/api/v1/policy/explain', { body: { incident: incidentRef, peer, purpose: 'direct', explicitlyChosen: true } })).then(
       (answer) => {
         setBusy(false);
         setPreview(answer);

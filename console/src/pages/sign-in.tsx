@@ -24,7 +24,14 @@ export function SignInPage({ onSignedIn }: { onSignedIn: (session: Session) => v
       <h1>{t('signIn.title')}</h1>
       <form onSubmit={submit}>
         <label for="account">{t('signIn.account')}</label>
-        <input id="account" name="account" autoComplete="username" required value={account} onInput={(e) => setAccount(e.currentTarget.value)} />
+        <input
+          id="account"
+          name="account"
+          autoComplete="username"
+          required
+          value={account}
+          onInput={(e) => setAccount(e.currentTarget.value)}
+        />
         <label for="password">{t('signIn.password')}</label>
         <input
           id="password"
