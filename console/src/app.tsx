@@ -9,6 +9,7 @@ import { IncidentsPage } from './pages/incidents';
 import { InquiriesPage } from './pages/inquiries';
 import { OverviewPage } from './pages/overview';
 import { PeersPage } from './pages/peers';
+import { ProfilePage } from './pages/profile';
 import { QuarantinePage } from './pages/quarantine';
 import { SharePage } from './pages/share';
 import { SignInPage } from './pages/sign-in';
@@ -64,6 +65,7 @@ export function App() {
             <NavLink href="#/peers" label={t('nav.peers')} active={route.page === 'peers'} />
             <NavLink href="#/audit" label={t('nav.audit')} active={route.page === 'audit'} />
             <NavLink href="#/quarantine" label={t('nav.quarantine')} active={route.page === 'quarantine'} />
+            <NavLink href="#/profile" label={t('nav.profile')} active={route.page === 'profile'} />
           </ul>
         </nav>
         <div class="account">
@@ -134,5 +136,7 @@ function Page({ route, session }: { route: Route; session: Session }) {
       return <AuditPage />;
     case 'quarantine':
       return <QuarantinePage />;
+    case 'profile':
+      return <ProfilePage admin={session.account.role === 'admin'} />;
   }
 }

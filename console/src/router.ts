@@ -13,7 +13,8 @@ export type Route =
   | { page: 'inquiries' }
   | { page: 'peers' }
   | { page: 'audit' }
-  | { page: 'quarantine' };
+  | { page: 'quarantine' }
+  | { page: 'profile' };
 
 export function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean);
@@ -23,7 +24,8 @@ export function parseRoute(hash: string): Route {
     const ref = safeDecode(second);
     return third === 'share' ? { page: 'share', ref } : { page: 'incident', ref };
   }
-  if (head === 'overview' || head === 'inquiries' || head === 'peers' || head === 'audit' || head === 'quarantine') return { page: head };
+  if (head === 'overview' || head === 'inquiries' || head === 'peers' || head === 'audit' || head === 'quarantine' || head === 'profile')
+    return { page: head };
   return { page: 'incidents' };
 }
 
