@@ -27,7 +27,7 @@ import { profileApiRoutes, profilePublicRoutes } from './modules/profile/profile
 import { createProfileService } from './modules/profile/profile.service.js';
 import { createSiteService } from './modules/sites/site.service.js';
 import { siteRoutes } from './modules/sites/site.routes.js';
-import { createAuditModule } from './modules/audit/audit.module.js';
+import { createAuditModule, type AuditLog } from './modules/audit/audit.module.js';
 import { createExchangeModule, type ExchangeMail, type ExchangeModule, type MailHandOver } from './modules/exchange/exchange.module.js';
 import type { DeliveryWorker } from './modules/exchange/delivery-worker.js';
 import { createPeerClient } from './modules/exchange/peer-client.js';
@@ -51,6 +51,7 @@ import { createCampaignsModule, notifierOf } from './modules/campaigns/campaigns
 import { createNotificationsModule } from './modules/notifications/notifications.module.js';
 import { isTokenRevoked } from './modules/tokens/token.repository.js';
 import { tokenRoutes } from './modules/tokens/token.routes.js';
+import { createAccountsModule, type ScryptParameters } from './modules/accounts/accounts.module.js';
 import { ProblemResponse, ProblemSchema } from '../schemas/common.schema.js';
 
 export interface AppDeps {
@@ -64,6 +65,8 @@ export interface AppDeps {
   /** Where log lines go instead of stdout: tests that read every line a node logs. */
   logStream?: { write(line: string): void };
   fetch?: typeof fetch;
+  /** scrypt's cost for new password hashes; tests lower it (each hash is 128 MiB and most of a second otherwise). */
+  passwordParameters?: ScryptParameters;
 }
 
 /** Background federation work (server.ts starts it after listen) and the peer directory, for tests and the CLI. */
@@ -107,12 +110,20 @@ async function registerOpenApi(app: FastifyInstance, config: Config): Promise<vo
         license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
       },
       servers: [{ url: config.publicUrl }],
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+          // People signed in (POST /api/v1/session); unsafe methods also need the X-CSRF-Token header.
+          session: { type: 'apiKey', in: 'cookie', name: 'hikeshi_session' },
+        },
+      },
       tags: [
         { name: 'public', description: 'Documents anyone may read' },
         { name: 'operations', description: 'Health and readiness' },
         { name: 'profile', description: 'The team description' },
         { name: 'tokens', description: 'API tokens' },
+        { name: 'session', description: 'Signing in and out (people): the session cookie and its CSRF token' },
+        { name: 'accounts', description: 'Handler accounts: passwords, TOTP, roles' },
         { name: 'sites', description: 'Constituency directory: sites, POCs, network scopes' },
         { name: 'incidents', description: 'Incidents, reference numbers, lifecycle, journal' },
         { name: 'peers', description: 'Other teams: pinned keys, relationships, trust' },
@@ -159,6 +170,9 @@ function createFastify(deps: AppDeps) {
     bodyLimit: config.bodyLimitBytes,
     // Our 404/415/400 answers come from the error handler; trust no proxy headers by default.
     return503OnClosing: true,
+    // Forwarded headers only from the proxies the operator names: they decide request.ip and
+    // request.protocol (the session cookie's Secure flag).
+    trustProxy: config.trustProxy.length > 0 ? [...config.trustProxy] : false,
     // Plugins open the database and load keys: on a busy machine that can pass fastify's 10 s default.
     pluginTimeout: 60_000,
     // Framework-level refusals answer in problem+json like everything else (http/error-handler.ts).
@@ -325,7 +339,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   // 4. /api/v1: the team's own handlers and integrators, with API tokens.
-  await registerApiRoutes(app, { db, config, clock, tokenSecret: deps.tokenSecret, profiles, sites, incidents }, [
+  await registerApiRoutes(app, { ...deps, ...base, profiles, sites, incidents }, [
     audit.apiRoutes,
     peers.apiRoutes,
     exchange.apiRoutes,
@@ -460,20 +474,26 @@ async function registerApiRoutes(
     profiles: ReturnType<typeof createProfileService>;
     sites: ReturnType<typeof createSiteService>;
     incidents: ReturnType<typeof createIncidentService>;
+    audit: AuditLog;
+    passwordParameters?: ScryptParameters | undefined;
   },
   modules: FastifyPluginAsync[],
 ): Promise<void> {
   const { db, config, clock, profiles, sites, incidents } = deps;
+  // Sign-in for people (issue 20 item 2): handler accounts and sessions beside the API tokens.
+  const people = createAccountsModule({ db, clock, config, audit: deps.audit, passwordParameters: deps.passwordParameters });
+  await app.register(people.sessionRoutes, { prefix: '/api/v1' });
   await app.register(
     async (api) => {
       api.addHook('onRoute', (route) => {
-        route.schema = { ...route.schema, security: [{ bearer: [] }] };
+        route.schema = { ...route.schema, security: [{ bearer: [] }, { session: [] }] };
       });
-      api.addHook('onRequest', authenticateApi({ isRevoked: (id) => isTokenRevoked(db, id) }));
+      api.addHook('onRequest', authenticateApi({ isRevoked: (id) => isTokenRevoked(db, id) }, people.sessions));
       await api.register(profileApiRoutes, { profiles });
       await api.register(tokenRoutes, { db, tokenSecret: deps.tokenSecret, teamId: config.teamId, clock });
       await api.register(siteRoutes, { sites });
       await api.register(incidentRoutes, { incidents, teamId: config.teamId });
+      await api.register(people.apiRoutes);
       for (const routes of modules) await api.register(routes);
     },
     { prefix: '/api/v1' },

@@ -60,6 +60,22 @@ export const ConfigSchema = Type.Object(
      * (HIKESHI_METRICS_PORT; GET /metrics with an admin token works either way; ADR 0021).
      */
     metricsPort: Type.Union([Type.Integer({ minimum: 0, maximum: 65535 }), Type.Null()]),
+    /**
+     * Proxies whose X-Forwarded-For/-Proto the node believes: addresses or CIDR ranges
+     * (HIKESHI_TRUST_PROXY, comma-separated; empty, the default: none). Decides the client
+     * address rate limits see and whether a request came over https (Secure cookies).
+     */
+    trustProxy: Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 50 }),
+    /** Sign-in for people: sessions and sign-in limits (HIKESHI_SESSION_*, HIKESHI_SIGN_IN_*; sessionsFrom below; ADR 0029). */
+    sessions: Type.Object(
+      {
+        maxAgeSeconds: Type.Integer({ minimum: 60, maximum: 30 * 86_400 }),
+        idleSeconds: Type.Integer({ minimum: 60, maximum: 30 * 86_400 }),
+        failuresPerAccount: Type.Integer({ minimum: 1, maximum: 100_000 }),
+        attemptsPerAddressPerMinute: Type.Integer({ minimum: 1, maximum: 100_000 }),
+      },
+      { additionalProperties: false },
+    ),
     /** Contact determination's outside sources (HIKESHI_CONTACTS_*; contactsFrom below). */
     contacts: Type.Object(
       {
@@ -205,6 +221,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     inquiryAutoNotSeen: boolFrom(env, 'HIKESHI_INQUIRY_AUTO_NOT_SEEN', false),
     // Off unless asked for: a token-less listener is for a scraper on the same host only.
     metricsPort: str('HIKESHI_METRICS_PORT') === undefined ? null : intFrom(env, 'HIKESHI_METRICS_PORT', 0),
+    trustProxy: listFrom(env, 'HIKESHI_TRUST_PROXY'),
+    sessions: sessionsFrom(env),
     delivery: deliveryFrom(env),
     contacts: contactsFrom(env),
     misp: mispFrom(env),
@@ -244,6 +262,23 @@ function deliveryFrom(env: Env): Config['delivery'] {
     timeoutMs: intFrom(env, 'HIKESHI_DELIVERY_TIMEOUT_MS', 15_000),
     leaseMs: intFrom(env, 'HIKESHI_DELIVERY_LEASE_SECONDS', 120) * 1000,
     batchSize: 16,
+  };
+}
+
+/**
+ * Sign-in for people (issue 20 item 2, ADR 0029) from the environment:
+ *
+ *   HIKESHI_SESSION_MAX_AGE_SECONDS               a session ends this long after sign-in, used or not (43200: 12 h)
+ *   HIKESHI_SESSION_IDLE_SECONDS                  a session unused this long ends (1800: 30 min)
+ *   HIKESHI_SIGN_IN_FAILURES_PER_ACCOUNT          failed sign-ins to one account in 15 minutes before it is refused (10)
+ *   HIKESHI_SIGN_IN_ATTEMPTS_PER_ADDRESS_PER_MINUTE  sign-in attempts from one address a minute (20)
+ */
+function sessionsFrom(env: Env): Config['sessions'] {
+  return {
+    maxAgeSeconds: intFrom(env, 'HIKESHI_SESSION_MAX_AGE_SECONDS', 43_200),
+    idleSeconds: intFrom(env, 'HIKESHI_SESSION_IDLE_SECONDS', 1_800),
+    failuresPerAccount: intFrom(env, 'HIKESHI_SIGN_IN_FAILURES_PER_ACCOUNT', 10),
+    attemptsPerAddressPerMinute: intFrom(env, 'HIKESHI_SIGN_IN_ATTEMPTS_PER_ADDRESS_PER_MINUTE', 20),
   };
 }
 

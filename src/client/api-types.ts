@@ -104,6 +104,69 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/accounts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List handler accounts, by name */
+        get: operations["listAccounts"];
+        put?: never;
+        /**
+         * Create a handler account
+         * @description Without a password the node generates one and answers it once. Audited, without the password.
+         */
+        post: operations["createAccount"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/accounts/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove an account; its sessions end at once */
+        delete: operations["removeAccount"];
+        options?: never;
+        head?: never;
+        /**
+         * Change an account: display name, role, language, disabled, password
+         * @description Disabling ends the account's sessions at once; a new password ends all its sessions but the caller's own. A role change applies to live sessions from their next request.
+         */
+        patch: operations["updateAccount"];
+        trace?: never;
+    };
+    "/api/v1/accounts/{name}/totp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Give the account a new TOTP secret (replacing any): sign-in asks for its code from now
+         * @description The otpauth:// URI is answered once; hand it to the person over a channel you trust.
+         */
+        post: operations["enrolAccountTotp"];
+        /** Remove the account's TOTP: sign-in asks for the password only */
+        delete: operations["removeAccountTotp"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/audit": {
         parameters: {
             query?: never;
@@ -1900,6 +1963,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The signed-in account, read now, and the CSRF token again (after a page reload) */
+        get: operations["getSession"];
+        put?: never;
+        /**
+         * Sign in with account name, password and, when the account has one, a TOTP code
+         * @description Sets the HttpOnly, SameSite=Strict session cookie `hikeshi_session` (Secure over https). Whichever of name, password or code is wrong, or when the account is disabled, the answer is the same 401 sign-in-failed. Limited per address and per account name: 429 rate-limited with Retry-After.
+         */
+        post: operations["signIn"];
+        /** Sign out: the session ends on the node and the cookie is cleared */
+        delete: operations["signOut"];
+        options?: never;
+        head?: never;
+        /** The signed-in person's own settings: the console's language */
+        patch: operations["updateSession"];
+        trace?: never;
+    };
     "/api/v1/site-contacts": {
         parameters: {
             query?: never;
@@ -2510,6 +2596,45 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        Account: {
+            /** Format: date-time */
+            createdAt: string;
+            disabled: boolean;
+            displayName: string;
+            language: components["schemas"]["Language"];
+            name: string;
+            role: components["schemas"]["Role"];
+            /** @description Whether sign-in asks for a TOTP code. */
+            totp: boolean;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        AccountCreate: {
+            displayName?: string;
+            language?: components["schemas"]["Language"];
+            /** @description Lower-case letters, digits, ".", "_" and "-". */
+            name: string;
+            /** @description At least 12 characters. Never stored or logged: the node keeps an scrypt hash. */
+            password?: string;
+            role: components["schemas"]["Role"];
+        };
+        AccountCreated: {
+            account: components["schemas"]["Account"];
+            /** @description The generated password, when none was given: shown once. */
+            password?: string;
+        };
+        AccountList: {
+            items: components["schemas"]["Account"][];
+        };
+        AccountPatch: {
+            /** @description A disabled account signs in no more; its sessions end at once. */
+            disabled?: boolean;
+            displayName?: string;
+            language?: components["schemas"]["Language"];
+            /** @description At least 12 characters. Never stored or logged: the node keeps an scrypt hash. */
+            password?: string;
+            role?: components["schemas"]["Role"];
+        };
         /** @description activity.related: the coordinator warns a member that other teams reported the same host, network or indicator (an incident.update-style notice on the member's incident). Sent once per (observable, receiver, related report). */
         ActivityRelatedBody: {
             observable: components["schemas"]["Observable"];
@@ -4773,6 +4898,8 @@ export interface components {
             /** @enum {number} */
             v: 1;
         };
+        /** @description The console's language for this person. */
+        Language: "ja" | "en";
         LawEnforcementApprovalCreate: {
             /** @description The statute, court order or agreement the disclosure rests on. */
             legalBasis: string;
@@ -6191,6 +6318,31 @@ export interface components {
              */
             victims?: "unknown" | "community" | "partner" | "close";
         };
+        Session: {
+            account: components["schemas"]["SessionAccount"];
+            /** @description Send as X-CSRF-Token on POST, PUT, PATCH and DELETE with the session cookie. */
+            csrfToken: string;
+            /**
+             * Format: date-time
+             * @description The session's absolute end; it ends sooner when idle longer than the node's idle timeout.
+             */
+            expiresAt: string;
+        };
+        SessionAccount: {
+            displayName: string;
+            language: components["schemas"]["Language"];
+            name: string;
+            role: components["schemas"]["Role"];
+        };
+        SessionCreate: {
+            account: string;
+            password: string;
+            /** @description The 6-digit code, when the account has TOTP. */
+            totp?: string;
+        };
+        SessionPatch: {
+            language: components["schemas"]["Language"];
+        };
         Share: {
             attempts: number;
             /** @description Where the last attempt went: http (the peer node) or mail (PGP/MIME, ADR 0025); null before the first. */
@@ -6645,6 +6797,12 @@ export interface components {
             type: "auth.token-request";
             /** @enum {number} */
             v: 1;
+        };
+        TotpEnrolment: {
+            /** @description The same shared secret, base32, for typing in. */
+            secret: string;
+            /** @description otpauth:// URI for an authenticator app. Shown once; the node does not show it again. */
+            uri: string;
         };
         Vendor: {
             /** @enum {unknown} */
@@ -7199,6 +7357,181 @@ export interface operations {
             };
             429: components["responses"]["Problem"];
             503: components["responses"]["Problem"];
+        };
+    };
+    listAccounts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountList"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    createAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccountCreate"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountCreated"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    removeAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    updateAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccountPatch"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Account"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    enrolAccountTotp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TotpEnrolment"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    removeAccountTotp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
         };
     };
     listAuditEntries: {
@@ -11333,6 +11666,121 @@ export interface operations {
             403: components["responses"]["Problem"];
             404: components["responses"]["Problem"];
             409: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    getSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Session"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    signIn: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SessionCreate"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Session"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            429: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    signOut: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Signed out. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    updateSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SessionPatch"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Session"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
             413: components["responses"]["Problem"];
             415: components["responses"]["Problem"];
             500: components["responses"]["Problem"];

@@ -10,6 +10,14 @@ import type { components, operations, paths } from './api-types.js';
  *
  *   const node = createHikeshiClient({ baseUrl: 'https://csirt.example', token });
  *   const incident = await unwrap(node.GET('/api/v1/incidents/{ref}', { params: { path: { ref } } }));
+ *
+ * Without a token the client is in cookie mode, for a page the node serves (the console): the
+ * browser sends the session cookie (`credentials: 'same-origin'`) and the client adds the
+ * session's CSRF token as X-CSRF-Token on POST, PUT, PATCH and DELETE.
+ *
+ *   let csrf: string | undefined;
+ *   const node = createHikeshiClient({ baseUrl: location.origin, csrfToken: () => csrf });
+ *   csrf = (await unwrap(node.POST('/api/v1/session', { body: { account, password } }))).csrfToken;
  */
 export type { components, operations, paths };
 export type Schemas = components['schemas'];
@@ -22,11 +30,11 @@ export interface HikeshiClientOptions {
   /** An API token (`hikeshi token create`, POST /api/v1/tokens): sent as `Authorization: Bearer`. */
   token?: string;
   /**
-   * Cookie mode (the console, a person's session): without a token the browser's session cookie
-   * goes along (`credentials: 'same-origin'`), and this session's CSRF token is sent as
-   * `X-CSRF-Token` on unsafe methods (POST, PUT, PATCH, DELETE), which the node requires then.
+   * Cookie mode (no token): the session's CSRF token (POST/GET /api/v1/session answer it), sent as
+   * X-CSRF-Token on unsafe methods. A function is asked on every request, so a sign-in later
+   * than the client's creation is picked up.
    */
-  csrfToken?: string;
+  csrfToken?: string | (() => string | null | undefined);
   /** Abort a request that takes longer (default 20 s; 0 waits forever). */
   timeoutMs?: number;
   fetch?: (request: Request) => Promise<Response>;
@@ -49,21 +57,23 @@ export class HikeshiProblemError extends Error {
   }
 }
 
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 export function createHikeshiClient(options: HikeshiClientOptions): HikeshiClient {
   const timeoutMs = options.timeoutMs ?? 20_000;
   const client = createClient<paths>({
     baseUrl: options.baseUrl.replace(/\/+$/, ''),
     headers: { accept: 'application/json', ...(options.token ? { authorization: `Bearer ${options.token}` } : {}) },
+    // Cookie mode: the browser sends the session cookie to the page's own origin, never elsewhere.
     ...(options.token ? {} : { credentials: 'same-origin' as const }),
     ...(options.fetch ? { fetch: options.fetch } : {}),
   });
-  const csrfToken = options.token ? undefined : options.csrfToken;
+  const csrfToken = () => (typeof options.csrfToken === 'function' ? options.csrfToken() : options.csrfToken);
   client.use({
     onRequest: ({ request }) => {
-      if (csrfToken && !SAFE_METHODS.has(request.method)) request.headers.set('x-csrf-token', csrfToken);
-      return timeoutMs > 0 ? new Request(request, { signal: AbortSignal.timeout(timeoutMs) }) : undefined;
+      const csrf = options.token ? null : csrfToken();
+      if (csrf && UNSAFE_METHODS.has(request.method)) request.headers.set('x-csrf-token', csrf);
+      return timeoutMs > 0 ? new Request(request, { signal: AbortSignal.timeout(timeoutMs) }) : request;
     },
     // Thrown here, so a caller's `data` is always the success body: no error branch to forget.
     onResponse: async ({ response }) => {

@@ -26,6 +26,7 @@ import type { LawEnforcementPackageTable, LawEnforcementRequestTable, PressState
 import type { CounterMeasureTable, NotificationOutboxTable, SiteContactTable, SiteNotificationTable } from './notification-tables.js';
 import type { MailReportReceiptTable, MailReportTable, QuarantinedMailTable } from './mail-tables.js';
 import type { CampaignEventTable, CampaignIncidentTable, CampaignRunTable } from './campaign-tables.js';
+import type { HandlerAccountTable, HandlerSessionTable } from './account-tables.js';
 
 /**
  * One interface per table, composed into the database type Kysely checks queries against.
@@ -300,6 +301,8 @@ export interface PeerTokenRequestTable {
 }
 
 export interface DatabaseSchema {
+  handler_account: HandlerAccountTable;
+  handler_session: HandlerSessionTable;
   campaign_event: CampaignEventTable;
   campaign_incident: CampaignIncidentTable;
   campaign_run: CampaignRunTable;

@@ -4,9 +4,13 @@ import { API_AUDIENCE, isRole, roleAllows, type Role } from '../modules/tokens/t
 
 /** Who is calling /api/v1: set by the scope's authentication hook. */
 export interface ApiPrincipal {
+  /** A token's subject, or `account:<name>` for a person signed in with a session. */
   subject: string;
   role: Role;
-  tokenId: string;
+  /** The bearer token's id; absent for a session. */
+  tokenId?: string;
+  /** The session the cookie named (sign-in for people, ADR 0029); absent for a bearer token. */
+  session?: unknown;
 }
 
 declare module 'fastify' {
@@ -19,13 +23,41 @@ export interface RevocationCheck {
   isRevoked(tokenId: string): Promise<boolean>;
 }
 
+/** The sessions of people signed in (the accounts module), as the scope's hook needs them. */
+export interface SessionCheck<S extends { role: Role; subject: string }> {
+  /** The cookie's session when live: the role and subject of its account, read now. */
+  authenticate(sessionId: string): Promise<S | null>;
+  csrfMatches(session: S, header: string | undefined): boolean;
+}
+
+export const SESSION_COOKIE = 'hikeshi_session';
+const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/** One cookie's value from the Cookie header (RFC 6265 syntax), or undefined. */
+export function cookieValue(request: FastifyRequest, name: string): string | undefined {
+  const header = request.headers.cookie;
+  if (typeof header !== 'string') return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
+
 /**
- * The /api/v1 scope's onRequest hook: a bearer JWT for this node's API audience, not revoked.
- * Peer tokens carry the federation audience and fail here, by construction.
+ * The /api/v1 scope's onRequest hook: a bearer JWT for this node's API audience, not revoked;
+ * or, without an Authorization header, the session cookie of a person signed in, whose unsafe
+ * requests must carry the session's X-CSRF-Token (a synchronizer token: another site can make
+ * the browser send the cookie, never read the token). Peer tokens carry the federation
+ * audience and fail here, by construction.
  */
-export function authenticateApi(revocations: RevocationCheck) {
+export function authenticateApi<S extends { role: Role; subject: string }>(revocations: RevocationCheck, sessions?: SessionCheck<S>) {
   return async function authenticate(request: FastifyRequest): Promise<void> {
-    if (!request.headers.authorization) throw new ProblemError('unauthenticated', 'missing Authorization: Bearer header');
+    if (!request.headers.authorization && sessions) {
+      const sessionId = cookieValue(request, SESSION_COOKIE);
+      if (sessionId !== undefined) return authenticateSession(request, sessions, sessionId);
+    }
+    if (!request.headers.authorization) throw new ProblemError('unauthenticated', 'missing Authorization: Bearer header or session cookie');
     let claims: Record<string, unknown>;
     try {
       // allowedAud alone lets a token without an audience through, and one without exp never
@@ -46,13 +78,38 @@ export function authenticateApi(revocations: RevocationCheck) {
   };
 }
 
+/** For routes about the session itself (GET/PATCH/DELETE /api/v1/session): the cookie alone, no bearer token. */
+export function authenticateSessionOnly<S extends { role: Role; subject: string }>(sessions: SessionCheck<S>) {
+  return async function authenticate(request: FastifyRequest): Promise<void> {
+    const sessionId = cookieValue(request, SESSION_COOKIE);
+    if (sessionId === undefined) throw new ProblemError('unauthenticated', 'no session cookie: sign in first');
+    await authenticateSession(request, sessions, sessionId);
+  };
+}
+
+async function authenticateSession<S extends { role: Role; subject: string }>(
+  request: FastifyRequest,
+  sessions: SessionCheck<S>,
+  sessionId: string,
+): Promise<void> {
+  const session = await sessions.authenticate(sessionId);
+  if (!session) throw new ProblemError('unauthenticated', 'the session has ended or does not exist: sign in again');
+  if (UNSAFE_METHODS.has(request.method)) {
+    const header = request.headers['x-csrf-token'];
+    if (!sessions.csrfMatches(session, typeof header === 'string' ? header : undefined)) {
+      throw new ProblemError('csrf-token-invalid');
+    }
+  }
+  request.principal = { subject: session.subject, role: session.role, session };
+}
+
 /** Route-level guard: `preHandler: requireRole('handler')`. */
 export function requireRole(needed: Role): preHandlerAsyncHookHandler {
   return async function checkRole(request: FastifyRequest, _reply: FastifyReply) {
     const principal = request.principal;
     if (!principal) throw new ProblemError('unauthenticated');
     if (!roleAllows(principal.role, needed)) {
-      throw new ProblemError('forbidden', `this action needs the ${needed} role; the token has ${principal.role}`);
+      throw new ProblemError('forbidden', `this action needs the ${needed} role; the caller has ${principal.role}`);
     }
   };
 }

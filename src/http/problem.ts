@@ -18,9 +18,17 @@ export const PROBLEMS = {
   'uri-too-long': { status: 414, title: 'The request URI or one of its path segments is too long' },
   'headers-too-large': { status: 431, title: 'The request headers are too large' },
   // authentication and authorisation
-  unauthenticated: { status: 401, title: 'A valid bearer token is required' },
+  unauthenticated: { status: 401, title: 'A valid bearer token or session cookie is required' },
   'token-revoked': { status: 401, title: 'The token has been revoked' },
-  forbidden: { status: 403, title: 'The token does not allow this action' },
+  forbidden: { status: 403, title: 'The token or account does not allow this action' },
+  'sign-in-failed': {
+    status: 401,
+    title: 'The account name, password or TOTP code is wrong, or the account is disabled (one answer for all)',
+  },
+  'csrf-token-invalid': {
+    status: 403,
+    title: "With the session cookie, POST, PUT, PATCH and DELETE need the session's X-CSRF-Token header",
+  },
   // resources
   'not-found': { status: 404, title: 'No such resource' },
   'route-not-found': { status: 404, title: 'No such route' },

@@ -44,6 +44,7 @@ t.test('GET /openapi.json: OpenAPI 3.1.0 with a bearer scheme', async (t) => {
   t.match(res.headers['content-type'], /^application\/json/);
   t.equal(doc.openapi, '3.1.0');
   t.match(doc.components?.securitySchemes?.bearer, { type: 'http', scheme: 'bearer' });
+  t.match(doc.components?.securitySchemes?.session, { type: 'apiKey', in: 'cookie', name: 'hikeshi_session' });
   for (const p of [
     '/api/v1/incidents',
     '/api/v1/incidents/{ref}',
@@ -60,7 +61,10 @@ t.test('GET /openapi.json: OpenAPI 3.1.0 with a bearer scheme', async (t) => {
 t.test('every /api/v1 operation: bearer security, and a described schema for each status it declares', async (t) => {
   t.ok(api.length >= 8, `${api.length} operations`);
   for (const { name, op } of api) {
-    t.strictSame(op.security, [{ bearer: [] }], `${name}: bearer`);
+    // Signing in is open; the session's own routes take only its cookie (ADR 0029); the rest either.
+    const expected =
+      name === 'POST /api/v1/session' ? [] : name.endsWith(' /api/v1/session') ? [{ session: [] }] : [{ bearer: [] }, { session: [] }];
+    t.strictSame(op.security, expected, `${name}: security`);
     const responses = Object.entries(op.responses ?? {});
     t.ok(
       responses.some(([s]) => /^2\d\d$/.test(s)),

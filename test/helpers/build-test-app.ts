@@ -90,6 +90,8 @@ async function buildOnce(t: Teardown, options: TestNodeOptions): Promise<TestNod
     ...(options.logStream ? { logStream: options.logStream } : { logger: false }),
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.fetch ? { fetch: options.fetch } : {}),
+    // Real scrypt at 1 MiB: a test signs in dozens of times (test/accounts/password-hash.test.ts checks the real cost).
+    passwordParameters: { ln: 10, r: 8, p: 1 },
   });
   const teardown = async () => {
     await app.close();

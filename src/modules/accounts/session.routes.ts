@@ -1,0 +1,109 @@
+import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ProblemResponse, errorResponses } from '../../../schemas/common.schema.js';
+import { SessionCreateSchema, SessionPatchSchema, SessionSchema } from '../../../schemas/account.schema.js';
+import { authenticateSessionOnly, SESSION_COOKIE } from '../../http/auth.js';
+import { ProblemError } from '../../http/problem.js';
+import type { AuthenticatedSession, SessionService } from './session.service.js';
+
+/**
+ * The cookie: HttpOnly (no script reads it), SameSite=Strict (no other site's page sends it),
+ * Path=/ and Secure when the request came over https, as fastify sees it: directly, or through a
+ * proxy the node trusts (HIKESHI_TRUST_PROXY).
+ */
+function setCookie(request: FastifyRequest, reply: FastifyReply, value: string, maxAgeSeconds: number) {
+  const secure = request.protocol === 'https' ? '; Secure' : '';
+  reply.header('set-cookie', `${SESSION_COOKIE}=${value}; Path=/; Max-Age=${maxAgeSeconds}; HttpOnly; SameSite=Strict${secure}`);
+}
+
+const sessionOf = (request: FastifyRequest): AuthenticatedSession => {
+  const session = request.principal?.session as AuthenticatedSession | undefined;
+  if (!session) throw new ProblemError('unauthenticated');
+  return session;
+};
+
+/**
+ * /api/v1/session: signing in and out (issue 20 item 2). POST is open (limited per address and
+ * per account); the others take only the cookie, never a bearer token. No answer is cached: it
+ * carries the CSRF token.
+ */
+export const sessionRoutes: FastifyPluginAsyncTypebox<{ sessions: SessionService; maxAgeSeconds: number }> = async (app, deps) => {
+  const { sessions } = deps;
+  const tags = ['session'];
+  app.addHook('onSend', async (_request, reply) => {
+    reply.header('cache-control', 'no-store');
+  });
+
+  app.post(
+    '/session',
+    {
+      schema: {
+        tags,
+        operationId: 'signIn',
+        summary: 'Sign in with account name, password and, when the account has one, a TOTP code',
+        description:
+          'Sets the HttpOnly, SameSite=Strict session cookie `hikeshi_session` (Secure over https). Whichever of name, password or code is wrong, or when the account is disabled, the answer is the same 401 sign-in-failed. Limited per address and per account name: 429 rate-limited with Retry-After.',
+        security: [],
+        body: SessionCreateSchema,
+        response: { 200: SessionSchema, 429: ProblemResponse, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { sessionId, session } = await sessions.signIn(request.body, request.ip);
+      setCookie(request, reply, sessionId, deps.maxAgeSeconds);
+      return session;
+    },
+  );
+
+  await app.register(async (untyped) => {
+    const scope = untyped.withTypeProvider<TypeBoxTypeProvider>();
+    scope.addHook('onRoute', (route) => {
+      route.schema = { ...route.schema, security: [{ session: [] }] };
+    });
+    scope.addHook('onRequest', authenticateSessionOnly(sessions));
+
+    scope.get(
+      '/session',
+      {
+        schema: {
+          tags,
+          operationId: 'getSession',
+          summary: 'The signed-in account, read now, and the CSRF token again (after a page reload)',
+          response: { 200: SessionSchema, ...errorResponses },
+        },
+      },
+      async (request) => sessions.view(sessionOf(request)),
+    );
+
+    scope.patch(
+      '/session',
+      {
+        schema: {
+          tags,
+          operationId: 'updateSession',
+          summary: "The signed-in person's own settings: the console's language",
+          body: SessionPatchSchema,
+          response: { 200: SessionSchema, ...errorResponses },
+        },
+      },
+      async (request) => sessions.setLanguage(sessionOf(request), request.body.language),
+    );
+
+    scope.delete(
+      '/session',
+      {
+        schema: {
+          tags,
+          operationId: 'signOut',
+          summary: 'Sign out: the session ends on the node and the cookie is cleared',
+          response: { 204: { type: 'null', description: 'Signed out.' }, ...errorResponses },
+        },
+      },
+      async (request, reply) => {
+        await sessions.signOut(sessionOf(request), request.ip);
+        setCookie(request, reply, '', 0);
+        return reply.code(204).send(null);
+      },
+    );
+  });
+};
