@@ -1,36 +1,27 @@
-import { api, useCsrfToken } from './api';
-import type { Language } from './i18n';
+import { api, unwrap, useCsrfToken, HikeshiProblemError, type Schemas } from './api';
 
 /**
  * A person's session (issue 20): POST/GET/PATCH/DELETE /api/v1/session through the typed client.
  * The session cookie is HttpOnly; the page only ever holds the CSRF token, in memory.
  */
-export interface Session {
-  account: { name: string; displayName: string; role: 'reader' | 'handler' | 'admin'; language: Language };
-  csrfToken: string;
-  expiresAt: string;
-}
+export type Session = Schemas['Session'];
 
 /** The signed-in session, or null when there is none (401). */
 export async function readSession(): Promise<Session | null> {
-  const { data, response } = await api()
-    .GET('/api/v1/session', {})
-    .catch((error: unknown) => {
-      if (isStatus(error, 401)) return { data: undefined, response: null };
-      throw error;
-    });
-  if (!response || !data) return null;
-  return adopt(data as Session);
+  try {
+    return adopt(await unwrap(api().GET('/api/v1/session', {})));
+  } catch (error) {
+    if (error instanceof HikeshiProblemError && error.status === 401) return null;
+    throw error;
+  }
 }
 
 export async function signIn(account: string, password: string, totp: string): Promise<Session> {
-  const { data } = await api().POST('/api/v1/session', { body: { account, password, ...(totp ? { totp } : {}) } });
-  return adopt(data as Session);
+  return adopt(await unwrap(api().POST('/api/v1/session', { body: { account, password, ...(totp ? { totp } : {}) } })));
 }
 
-export async function changeLanguage(language: Language): Promise<Session> {
-  const { data } = await api().PATCH('/api/v1/session', { body: { language } });
-  return adopt(data as Session);
+export async function changeLanguage(language: Session['account']['language']): Promise<Session> {
+  return adopt(await unwrap(api().PATCH('/api/v1/session', { body: { language } })));
 }
 
 export async function signOut(): Promise<void> {
@@ -41,8 +32,4 @@ export async function signOut(): Promise<void> {
 function adopt(session: Session): Session {
   useCsrfToken(session.csrfToken);
   return session;
-}
-
-function isStatus(error: unknown, status: number): boolean {
-  return typeof error === 'object' && error !== null && 'status' in error && (error as { status: unknown }).status === status;
 }

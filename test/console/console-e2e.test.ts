@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { buildTestNode } from '../helpers/build-test-app.js';
 import { api, EXAMPLE_INCIDENT, fastDelivery, partnersBoth, waitFor } from '../helpers/federation-harness.js';
@@ -8,12 +8,17 @@ import {
   chromiumMissing,
   cspViolations,
   ensureConsoleBuilt,
-  injectBearerSession,
+  createAccount,
   launchBrowser,
   screenshot,
+  signIn,
   watchedPage,
   type PageWatch,
 } from '../helpers/console-browser.js';
+
+// The callbacks given to page.evaluate run in the browser: its globals, typed loosely here.
+declare const document: any;
+declare const window: any;
 
 /**
  * The console end to end (issue 20), in Debian's chromium against two real nodes on loopback:
@@ -24,7 +29,7 @@ import {
  */
 const missing = chromiumMissing();
 if (missing) {
-  t.skip(`browser tests skipped: ${missing}`);
+  t.test('the console in a browser', { skip: `browser tests skipped: ${missing}` }, async () => {});
 } else {
   await run();
 }
@@ -40,12 +45,12 @@ async function run() {
   t.teardown(() => browser.close());
   // The viewer is in Europe: times written in JST show both ways.
   const context: BrowserContext = await browser.newContext({ locale: 'en-GB', timezoneId: 'Europe/Berlin' });
-  await injectBearerSession(context, alpha, 'admin');
+  const hanako = await createAccount(alpha, { name: 'hanako', displayName: 'Hanako Yamada', role: 'admin', language: 'en' });
   const { page, watch }: { page: Page; watch: PageWatch } = await watchedPage(context);
   page.setDefaultTimeout(15_000);
   let ref = '';
 
-  const axe = async (tt: { same(found: unknown, wanted: unknown, message?: string): unknown }, name: string) => {
+  const axe = async (tt: Test, name: string) => {
     const violations = await accessibilityViolations(page);
     tt.same(violations, [], `${name}: no serious or critical accessibility violations`);
   };
@@ -64,8 +69,20 @@ async function run() {
     t.equal((await fetch(`${alpha.url}/console/..%2Fpackage.json`)).status, 404, 'only the build files are served');
   });
 
-  t.test('signed in, the handler sees the incidents list', async (t) => {
+  t.test('a wrong password is refused; the right one signs in and lands on the incidents', async (t) => {
     await page.goto(`${alpha.url}/console/`);
+    await screenshot(page, 'sign-in');
+    await axe(t, 'sign-in');
+    await page.getByLabel('Account').fill(hanako.name);
+    await page.getByLabel('Password').fill('not the password at all');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await t.resolves(page.getByRole('alert').getByText('sign-in-failed').waitFor());
+    await signIn(page, alpha, hanako);
+    t.match(await page.getByTestId('account-name').textContent(), /Hanako Yamada/);
+    const cookies = await context.cookies(alpha.url);
+    const session = cookies.find((c) => c.name === 'hikeshi_session');
+    t.ok(session?.httpOnly, 'the session cookie is HttpOnly');
+    t.equal(session?.sameSite, 'Strict');
     await page.getByRole('heading', { name: 'Incidents' }).waitFor();
     await screenshot(page, 'incidents-empty');
     await axe(t, 'incidents');
@@ -129,7 +146,7 @@ async function run() {
     for (const [button, now] of [
       ['Move to 3 Analysis', 'Now: 3 Analysis'],
       ['Move to 4 Notification', 'Now: 4 Notification'],
-    ]) {
+    ] as const) {
       await page.getByRole('button', { name: button }).click();
       await page.getByTestId('phase').getByText(now).waitFor();
     }
@@ -218,7 +235,24 @@ async function run() {
     await page.getByTestId('language').selectOption('ja');
     await page.getByRole('link', { name: 'インシデント' }).first().waitFor();
     t.equal(await page.evaluate(() => document.documentElement.lang), 'ja');
+    const account = (await api(alpha, 'GET', '/accounts', 'admin')).json().items.find((a: any) => a.name === 'hanako');
+    t.equal(account.language, 'ja', "kept as the person's own choice");
+    await page.reload();
+    await page.getByRole('link', { name: '概況' }).click();
+    await page.getByTestId('overview-total').waitFor();
     await screenshot(page, 'overview-ja');
+  });
+
+  t.test('audit entries name the person; signing out ends the session', async (t) => {
+    const audit = (await api(alpha, 'GET', '/audit?kind=disclosure.decision&limit=50', 'admin')).json().items;
+    t.ok(
+      audit.some((e: any) => e.actor === 'account:hanako'),
+      'the share decision is attributed to account:hanako',
+    );
+    await page.getByRole('button', { name: 'サインアウト' }).click();
+    await page.getByRole('heading', { name: 'サインイン' }).waitFor();
+    const after = await page.evaluate(async () => (await fetch('/api/v1/session')).status);
+    t.equal(after, 401, 'the session is over at the node');
   });
 
   t.test('nothing on the way broke the CSP or opened a dialog', async (t) => {

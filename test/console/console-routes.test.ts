@@ -15,10 +15,10 @@ t.test('the page, its script and its style, with the security headers', async (t
     ['/console/', 'text/html'],
     ['/console/app.js', 'text/javascript'],
     ['/console/app.css', 'text/css'],
-  ]) {
-    const res = await node.app.inject({ method: 'GET', url: url! });
+  ] as const) {
+    const res = await node.app.inject({ method: 'GET', url });
     t.equal(res.statusCode, 200, url);
-    t.match(res.headers['content-type'], type!, url);
+    t.match(res.headers['content-type'], type, url);
     t.equal(
       res.headers['content-security-policy'],
       "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'; object-src 'none'",

@@ -5,6 +5,11 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { buildConsole } from '../../scripts/build-console.js';
 import type { TestNode } from './build-test-app.js';
+import { api } from './federation-harness.js';
+
+// The callbacks given to page.evaluate run in the browser: its globals, typed loosely here.
+declare const document: any;
+declare const window: any;
 
 /**
  * The console's browser tests (issue 20): Debian's chromium driven by playwright-core against
@@ -69,7 +74,7 @@ export async function watchedPage(context: BrowserContext): Promise<{ page: Page
   await page.addInitScript(() => {
     const seen: string[] = [];
     (window as unknown as { __cspViolations: string[] }).__cspViolations = seen;
-    document.addEventListener('securitypolicyviolation', (e) => seen.push(`${e.violatedDirective} ${e.blockedURI}`));
+    document.addEventListener('securitypolicyviolation', (e: any) => seen.push(`${e.violatedDirective} ${e.blockedURI}`));
   });
   return { page, watch };
 }
@@ -85,8 +90,8 @@ export async function cspViolations(page: Page): Promise<string[]> {
 export async function accessibilityViolations(page: Page): Promise<Array<{ id: string; impact: string | null; nodes: number }>> {
   const source = await readFile(path.join(root, 'node_modules/axe-core/axe.min.js'), 'utf8');
   await page.evaluate(source);
-  const result = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run(context: Document, options: object): Promise<any> } }).axe;
+  const result: Array<{ id: string; impact: string | null; nodes: number }> = await page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run(context: unknown, options: object): Promise<any> } }).axe;
     const r = await axe.run(document, { resultTypes: ['violations'] });
     return r.violations.map((v: any) => ({
       id: v.id as string,
@@ -114,21 +119,13 @@ export async function signIn(page: Page, node: TestNode, account: { name: string
   await page.getByTestId('account-name').waitFor();
 }
 
-/**
- * Until the session API lands (branch console-auth): the test injects a bearer token and answers
- * GET /api/v1/session itself. Removed at the merge; the tests then sign in through the form.
- */
-export async function injectBearerSession(context: BrowserContext, node: TestNode, role: 'reader' | 'handler' | 'admin'): Promise<void> {
-  await context.setExtraHTTPHeaders({ authorization: `Bearer ${node.mint(role, `${role}-console`)}` });
-  await context.route('**/api/v1/session', (route) =>
-    route.fulfill({
-      status: 200,
-      contentType: 'application/json',
-      body: JSON.stringify({
-        account: { name: `${role}-console`, displayName: 'Test handler', role, language: 'en' },
-        csrfToken: 'unused-with-a-bearer-token',
-        expiresAt: new Date(Date.now() + 3600_000).toISOString(),
-      }),
-    }),
-  );
+/** A person's account at the node, made through the admin API as an admin would. */
+export async function createAccount(
+  node: TestNode,
+  account: { name: string; displayName: string; role: 'reader' | 'handler' | 'admin'; language: 'ja' | 'en' },
+): Promise<{ name: string; password: string }> {
+  const password = `console-test-${account.name}-password`;
+  const res = await api(node, 'POST', '/accounts', 'admin', { ...account, password });
+  if (res.statusCode !== 201) throw new Error(`account ${account.name}: ${res.statusCode} ${res.body}`);
+  return { name: account.name, password };
 }
