@@ -329,13 +329,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // 3. Public routes; the open surfaces take a limited number of requests per source address.
   const perAddress = await registerPublicRoutes(app, { config, database, profiles, signer: deps.signer, clock });
   // 3b. The outside parties' public documents, limited per address like the other open routes:
-  // /.well-known/csaf (the CSAF trusted provider's folder, ADR 0024) and /press (ADR 0023).
+  // /.well-known/csaf (the CSAF trusted provider's folder, ADR 0024) and /press (ADR 0023); and
+  // the handlers' console at /console (ADR 0030), a web page on the API's origin.
   await app.register(async (open) => {
     if (perAddress) open.addHook('onRequest', perAddress);
-    await open.register(vendors.publicRoutes);
-    await open.register(outside.publicRoutes);
-    // 3c. The handlers' console (ADR 0030): a web page on the API's origin; it signs in for its data.
-    await open.register(consoleRoutes, { dir: path.join(projectRoot(), 'dist/console') });
+    for (const routes of [vendors.publicRoutes, outside.publicRoutes, consolePage]) await open.register(routes);
   });
 
   // 4. /api/v1: the team's own handlers and integrators, with API tokens.
@@ -373,6 +371,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   return app;
 }
+
+/** The console's built files (dist/console, made by `npm run build`). */
+const consolePage = (app: FastifyInstance) => consoleRoutes(app, { dir: path.join(projectRoot(), 'dist/console') });
 
 /**
  * GET /metrics for an admin API token, checked as /api/v1 checks it (a revoked token is

@@ -16,9 +16,8 @@ import {
   type PageWatch,
 } from '../helpers/console-browser.js';
 
-// The callbacks given to page.evaluate run in the browser: its globals, typed loosely here.
+// The callbacks given to page.evaluate run in the browser: its document, typed loosely here.
 declare const document: any;
-declare const window: any;
 
 /**
  * The console end to end (issue 20), in Debian's chromium against two real nodes on loopback:

@@ -12,9 +12,8 @@ import {
   watchedPage,
 } from '../helpers/console-browser.js';
 
-// The callbacks given to page.evaluate run in the browser: its globals, typed loosely here.
+// The callbacks given to page.evaluate run in the browser: its document, typed loosely here.
 declare const document: any;
-declare const window: any;
 
 /**
  * Hostile content renders inert (issue 20): incident fields come from other teams and from
