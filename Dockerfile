@@ -8,6 +8,8 @@ COPY src ./src
 COPY schemas ./schemas
 COPY bench ./bench
 COPY demo ./demo
+COPY console ./console
+COPY scripts/build-console.ts ./scripts/
 RUN npm run build && npm prune --omit=dev
 
 FROM node:20.19-bookworm-slim

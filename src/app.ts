@@ -3,6 +3,7 @@ import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type onRequestHookHandler } from 'fastify';
+import path from 'node:path';
 import { sql } from 'kysely';
 import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
@@ -17,6 +18,8 @@ import { hoistNamedRoots, withSchemaNames } from './http/openapi-names.js';
 import fastifyRateLimit from '@fastify/rate-limit';
 import { ProblemError } from './http/problem.js';
 import { strictValidatorCompiler } from './http/strict-validator.js';
+import { consoleRoutes } from './http/console.routes.js';
+import { projectRoot } from './project-root.js';
 import { loggerOptions } from './logger.js';
 import { createIncidentService, type IncidentService } from './modules/incidents/incident.service.js';
 import { incidentRoutes } from './modules/incidents/incident.routes.js';
@@ -327,11 +330,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // 3. Public routes; the open surfaces take a limited number of requests per source address.
   const perAddress = await registerPublicRoutes(app, { config, database, profiles, signer: deps.signer, clock });
   // 3b. The outside parties' public documents, limited per address like the other open routes:
-  // /.well-known/csaf (the CSAF trusted provider's folder, ADR 0024) and /press (ADR 0023).
+  // /.well-known/csaf (the CSAF trusted provider's folder, ADR 0024) and /press (ADR 0023); and
+  // the handlers' console at /console (ADR 0030), a web page on the API's origin.
   await app.register(async (open) => {
     if (perAddress) open.addHook('onRequest', perAddress);
-    await open.register(vendors.publicRoutes);
-    await open.register(outside.publicRoutes);
+    for (const routes of [vendors.publicRoutes, outside.publicRoutes, consolePage]) await open.register(routes);
   });
 
   // 4. /api/v1: the team's own handlers and integrators, with API tokens.
@@ -369,6 +372,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   return app;
 }
+
+/** The console's built files (dist/console, made by `npm run build`). */
+const consolePage = (app: FastifyInstance) => consoleRoutes(app, { dir: path.join(projectRoot(), 'dist/console') });
 
 /**
  * GET /metrics for an admin API token, checked as /api/v1 checks it (a revoked token is

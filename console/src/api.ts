@@ -1,0 +1,33 @@
+import {
+  createHikeshiClient,
+  HikeshiProblemError,
+  unwrap,
+  type HikeshiClient,
+  type Schemas,
+  type operations,
+} from '../../src/client/hikeshi-client';
+
+/**
+ * The console's one way to the node: the project's typed client (src/client/hikeshi-client.ts)
+ * in cookie mode, on the page's own origin. No second API layer: pages call `api().GET(...)` with
+ * the generated paths and types, and `unwrap` them.
+ */
+export { HikeshiProblemError, unwrap };
+export type { Schemas, operations };
+
+let current: HikeshiClient = createHikeshiClient({ baseUrl: location.origin });
+
+export function api(): HikeshiClient {
+  return current;
+}
+
+/** After sign-in (or a session read): unsafe methods carry this session's CSRF token. */
+export function useCsrfToken(csrfToken: string | null): void {
+  current = createHikeshiClient({ baseUrl: location.origin, ...(csrfToken ? { csrfToken } : {}) });
+}
+
+/** A refusal's stable code and detail, for the page to show (never HTML). */
+export function problemText(error: unknown): string {
+  if (error instanceof HikeshiProblemError) return error.problem?.detail ? `${error.code}: ${error.problem.detail}` : error.code;
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,142 @@
+import { useEffect, useState } from 'preact/hooks';
+import { problemText } from './api';
+import { PageBoundary, Problem } from './components';
+import { currentLanguage, setLanguage, t, type Language } from './i18n';
+import { AuditPage } from './pages/audit';
+import { IncidentDetailPage } from './pages/incident-detail';
+import { IncidentNewPage } from './pages/incident-new';
+import { IncidentsPage } from './pages/incidents';
+import { InquiriesPage } from './pages/inquiries';
+import { OverviewPage } from './pages/overview';
+import { PeersPage } from './pages/peers';
+import { ProfilePage } from './pages/profile';
+import { QuarantinePage } from './pages/quarantine';
+import { SharePage } from './pages/share';
+import { SignInPage } from './pages/sign-in';
+import { useRoute, type Route } from './router';
+import { changeLanguage, readSession, signOut, type Session } from './session';
+
+/** The console's frame: the session, the header (navigation, language, sign-out) and the page. */
+export function App() {
+  const [session, setSession] = useState<Session | null | undefined>(undefined);
+  const [error, setError] = useState<string | null>(null);
+  const [, setLang] = useState<Language>(currentLanguage());
+  const route = useRoute();
+
+  const adopt = (next: Session | null) => {
+    if (next) {
+      setLanguage(next.account.language);
+      setLang(next.account.language);
+    }
+    setSession(next);
+  };
+  useEffect(() => {
+    setLanguage(currentLanguage());
+    readSession().then(adopt, (e: unknown) => {
+      setError(problemText(e));
+      setSession(null);
+    });
+  }, []);
+
+  if (session === undefined) return <p aria-busy="true">{t('common.loading')}</p>;
+  if (session === null)
+    return (
+      <>
+        <Problem text={error} />
+        <SignInPage onSignedIn={adopt} />
+      </>
+    );
+
+  const switchLanguage = (language: Language) => {
+    changeLanguage(language).then(adopt, (e: unknown) => setError(problemText(e)));
+  };
+  return (
+    <>
+      <a class="skip-link" href="#main">
+        {t('nav.skip')}
+      </a>
+      <header class="top">
+        <span class="brand">{t('app.title')}</span>
+        <nav aria-label={t('nav.label')}>
+          <ul>
+            <NavLink href="#/incidents" label={t('nav.incidents')} active={route.page.startsWith('incident') || route.page === 'share'} />
+            <NavLink href="#/overview" label={t('nav.overview')} active={route.page === 'overview'} />
+            <NavLink href="#/inquiries" label={t('nav.inquiries')} active={route.page === 'inquiries'} />
+            <NavLink href="#/peers" label={t('nav.peers')} active={route.page === 'peers'} />
+            <NavLink href="#/audit" label={t('nav.audit')} active={route.page === 'audit'} />
+            <NavLink href="#/quarantine" label={t('nav.quarantine')} active={route.page === 'quarantine'} />
+            <NavLink href="#/profile" label={t('nav.profile')} active={route.page === 'profile'} />
+          </ul>
+        </nav>
+        <div class="account">
+          <span data-testid="account-name">
+            {session.account.displayName} ({t(`role.${session.account.role}`)})
+          </span>
+          <label>
+            {t('header.language')}{' '}
+            <select
+              data-testid="language"
+              value={session.account.language}
+              onChange={(e) => switchLanguage((e.currentTarget as HTMLSelectElement).value as Language)}
+            >
+              <option value="ja">日本語</option>
+              <option value="en">English</option>
+            </select>
+          </label>
+          <button
+            type="button"
+            onClick={() =>
+              signOut().then(
+                () => setSession(null),
+                (e: unknown) => setError(problemText(e)),
+              )
+            }
+          >
+            {t('header.signOut')}
+          </button>
+        </div>
+      </header>
+      <main id="main" tabIndex={-1}>
+        <Problem text={error} />
+        <PageBoundary key={location.hash}>
+          <Page route={route} session={session} />
+        </PageBoundary>
+      </main>
+    </>
+  );
+}
+
+function NavLink({ href, label, active }: { href: string; label: string; active: boolean }) {
+  return (
+    <li>
+      <a href={href} aria-current={active ? 'page' : undefined}>
+        {label}
+      </a>
+    </li>
+  );
+}
+
+function Page({ route, session }: { route: Route; session: Session }) {
+  switch (route.page) {
+    case 'incidents':
+      return <IncidentsPage />;
+    case 'incident-new':
+      return <IncidentNewPage />;
+    case 'incident':
+      return <IncidentDetailPage key={route.ref} incidentRef={route.ref} />;
+    case 'share':
+      return <SharePage key={route.ref} incidentRef={route.ref} />;
+    case 'overview':
+      return <OverviewPage />;
+    case 'inquiries':
+      return <InquiriesPage />;
+    case 'peers':
+      return <PeersPage admin={session.account.role === 'admin'} />;
+    case 'audit':
+      return <AuditPage />;
+    case 'quarantine':
+      return <QuarantinePage />;
+    case 'profile':
+      return <ProfilePage admin={session.account.role === 'admin'} />;
+  }
+}

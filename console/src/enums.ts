@@ -1,0 +1,36 @@
+import type { Schemas } from './api';
+
+/** The enumerations the forms offer, typed from the generated client so a new value fails the build. */
+type Incident = Schemas['Incident'];
+export const PHASES: Incident['phase'][] = [
+  'triage',
+  'analysis',
+  'notification',
+  'evidence',
+  'containment',
+  'eradication',
+  'recovery',
+  'lessons-learned',
+  'closed',
+];
+export const TLPS: Incident['tlp'][] = ['CLEAR', 'GREEN', 'AMBER', 'AMBER+STRICT', 'RED'];
+export const CATEGORIES: Incident['category'][] = [
+  'abusive-content',
+  'malicious-code',
+  'information-gathering',
+  'intrusion-attempts',
+  'intrusions',
+  'availability',
+  'information-content-security',
+  'fraud',
+  'vulnerable',
+  'other',
+  'test',
+];
+export const SEVERITIES: Incident['severity'][] = ['low', 'medium', 'high', 'critical'];
+
+/** Which phases an incident may move to (the node's rule, src/modules/incidents/phase-transitions.ts). */
+export function nextPhases(from: Incident['phase']): Incident['phase'][] {
+  const a = PHASES.indexOf(from);
+  return PHASES.filter((to, b) => to !== from && (b > a ? from !== 'closed' : to === 'analysis'));
+}

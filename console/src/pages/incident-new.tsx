@@ -1,0 +1,161 @@
+import { useState } from 'preact/hooks';
+import { api, problemText, unwrap, type Schemas } from '../api';
+import { Problem } from '../components';
+import { CATEGORIES, SEVERITIES, TLPS } from '../enums';
+import { t, type MessageKey } from '../i18n';
+import { incidentHref, navigate } from '../router';
+
+type Create = Schemas['IncidentCreate'];
+const LIST_FIELDS = ['hosts', 'indicators', 'evidence', 'vulnerabilities', 'systemChanges', 'installedSoftware'] as const;
+
+/**
+ * Recording an incident (§7: what to send). The report's scalar facts are form fields; its lists
+ * (hosts, indicators, evidence...) are one JSON field, as handlers paste them from their notes or
+ * another tool. The node validates everything and answers problem+json on a mistake.
+ */
+export function IncidentNewPage() {
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const submit = (e: Event) => {
+    e.preventDefault();
+    setError(null);
+    let body: Create;
+    try {
+      body = readForm(new FormData(e.currentTarget as HTMLFormElement));
+    } catch (err) {
+      setError(err instanceof Error ? err.message : String(err));
+      return;
+    }
+    setBusy(true);
+    unwrap(api().POST('/api/v1/incidents', { body })).then(
+      (incident) => navigate(incidentHref(incident.ref)),
+      (err: unknown) => {
+        setBusy(false);
+        setError(problemText(err));
+      },
+    );
+  };
+  return (
+    <section>
+      <h1>{t('incidentNew.title')}</h1>
+      <form class="stacked" onSubmit={submit}>
+        <Text name="title" label="incident.title" required />
+        <Area name="summary" label="incident.summary" />
+        <Choice name="category" label="incident.category" values={CATEGORIES} prefix="category." />
+        <Text name="type" label="incident.type" />
+        <Choice name="severity" label="incident.severity" values={SEVERITIES} prefix="severity." initial="medium" />
+        <Choice name="tlp" label="incident.tlp" values={TLPS} initial="AMBER" />
+        <Text name="firstSeen" label="incident.firstSeen" hint="incidentNew.timeHint" />
+        <Text name="lastSeen" label="incident.lastSeen" hint="incidentNew.timeHint" />
+        <fieldset>
+          <legend>{t('incident.reporter')}</legend>
+          <ContactFields prefix="reporter" required />
+        </fieldset>
+        <fieldset>
+          <legend>{t('incident.poc')}</legend>
+          <ContactFields prefix="poc" />
+        </fieldset>
+        <Area name="intruderActivity" label="incident.intruderActivity" />
+        <Area name="lists" label="incidentNew.lists" hint="incidentNew.listsHint" rows={8} />
+        <button type="submit" disabled={busy}>
+          {t('incidentNew.submit')}
+        </button>
+      </form>
+      <Problem text={error} />
+    </section>
+  );
+}
+
+const CONTACT_FIELDS = ['name', 'organisation', 'email', 'phone', 'mobile', 'fax', 'postalAddress', 'timeZone', 'language'] as const;
+
+function ContactFields({ prefix, required = false }: { prefix: string; required?: boolean }) {
+  return (
+    <>
+      {CONTACT_FIELDS.map((f) => (
+        <Text key={f} name={`${prefix}.${f}`} label={`contact.${f}`} required={required && f === 'name'} />
+      ))}
+    </>
+  );
+}
+
+function readForm(form: FormData): Create {
+  const text = (name: string) => {
+    const value = form.get(name);
+    return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
+  };
+  const contact = (prefix: string) => {
+    const entries = CONTACT_FIELDS.map((f) => [f, text(`${prefix}.${f}`)] as const).filter(([, v]) => v !== undefined);
+    return entries.length ? (Object.fromEntries(entries) as Schemas['Contact']) : undefined;
+  };
+  const body: Record<string, unknown> = {
+    title: text('title'),
+    category: text('category'),
+    severity: text('severity'),
+    tlp: text('tlp'),
+    reporter: contact('reporter') ?? { name: '' },
+  };
+  for (const name of ['summary', 'type', 'firstSeen', 'lastSeen', 'intruderActivity']) {
+    const value = text(name);
+    if (value !== undefined) body[name] = value;
+  }
+  const poc = contact('poc');
+  if (poc) body.poc = poc;
+  const lists = text('lists');
+  if (lists) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(lists);
+    } catch {
+      throw new Error(t('incidentNew.listsInvalid'));
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error(t('incidentNew.listsInvalid'));
+    for (const key of LIST_FIELDS) if (key in parsed) body[key] = (parsed as Record<string, unknown>)[key];
+  }
+  return body as Create;
+}
+
+function Text({ name, label, required, hint }: { name: string; label: MessageKey; required?: boolean; hint?: MessageKey }) {
+  const id = `f-${name.replace('.', '-')}`;
+  return (
+    <div class="field">
+      <label for={id}>{t(label)}</label>
+      <input id={id} name={name} required={required} aria-describedby={hint ? `${id}-hint` : undefined} />
+      {hint ? (
+        <small id={`${id}-hint`} class="hint">
+          {t(hint)}
+        </small>
+      ) : null}
+    </div>
+  );
+}
+
+function Area({ name, label, hint, rows = 3 }: { name: string; label: MessageKey; hint?: MessageKey; rows?: number }) {
+  const id = `f-${name}`;
+  return (
+    <div class="field">
+      <label for={id}>{t(label)}</label>
+      <textarea id={id} name={name} rows={rows} aria-describedby={hint ? `${id}-hint` : undefined} />
+      {hint ? (
+        <small id={`${id}-hint`} class="hint">
+          {t(hint)}
+        </small>
+      ) : null}
+    </div>
+  );
+}
+
+function Choice(props: { name: string; label: MessageKey; values: string[]; prefix?: string; initial?: string }) {
+  const id = `f-${props.name}`;
+  return (
+    <div class="field">
+      <label for={id}>{t(props.label)}</label>
+      <select id={id} name={props.name} value={props.initial}>
+        {props.values.map((v) => (
+          <option key={v} value={v}>
+            {props.prefix ? t(`${props.prefix}${v}` as MessageKey) : v}
+          </option>
+        ))}
+      </select>
+    </div>
+  );
+}
