@@ -91,7 +91,8 @@ export async function benchIncidentCreation(opts: {
       engine: opts.engine,
       value: opts.incidents / seconds,
       unit: 'incidents/s',
-      limit: 100,
+      // Issue 18's target (ADR 0005's was 100/s).
+      limit: 1000,
       better: 'higher',
       machineLimit: { name: 'a bare durable insert of the same JSON', value: bare },
     },
@@ -100,7 +101,8 @@ export async function benchIncidentCreation(opts: {
       engine: opts.engine,
       value: percentile(latencies, 99),
       unit: 'ms',
-      limit: 250,
+      // Issue 18 asks 50 ms on the server; the embedded engine keeps ADR 0005's 250 ms.
+      limit: opts.engine === 'postgres' ? 50 : 250,
       better: 'lower',
     },
   ];

@@ -118,6 +118,7 @@ export const en = {
   'shares.state.queued': 'queued',
   'shares.state.retrying': 'retrying',
   'shares.state.delivered': 'delivered (receipt)',
+  'shares.state.sent': 'sent (handed to the mail server; waiting for a signed reply)',
   'shares.state.failed': 'failed',
   'shares.state.received': 'received',
   'shares.peerRef': "Peer's reference number",

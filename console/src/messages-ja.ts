@@ -117,6 +117,7 @@ export const ja: Record<MessageKey, string> = {
   'shares.state.queued': '送信待ち',
   'shares.state.retrying': '再試行中',
   'shares.state.delivered': '配送済み（受領確認あり）',
+  'shares.state.sent': '送信済み（メールサーバーが受け取り、返信待ち）',
   'shares.state.failed': '失敗',
   'shares.state.received': '受信済み',
   'shares.peerRef': 'ピアの整理番号',
