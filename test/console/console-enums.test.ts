@@ -1,0 +1,14 @@
+import t from 'tap';
+import { CATEGORIES, PHASES, SEVERITIES, TLPS } from '../../console/src/enums.js';
+import { TLP_LABELS } from '../../schemas/common.schema.js';
+import * as incident from '../../schemas/incident.schema.js';
+
+// The console keeps its own copies of the incident enumerations: importing schemas/ would bundle
+// TypeBox into the page. The generated client types catch a value the schema no longer has;
+// this catches one the schema gained (the form would never offer it), and a changed order.
+t.test("the console's enumerations are the schema's, in the schema's order", async (t) => {
+  t.strictSame(PHASES, [...incident.PHASES], 'phases: the nine steps');
+  t.strictSame(TLPS, [...TLP_LABELS], 'TLP labels');
+  t.strictSame(CATEGORIES, [...incident.CATEGORIES], 'categories');
+  t.strictSame(SEVERITIES, [...incident.SEVERITIES], 'severities');
+});
