@@ -79,6 +79,7 @@ t.test('find and keyOf give the exchange the pinned key', async (t) => {
     'assurance',
     'email',
     'fingerprint',
+    'kind',
     'mailOnly',
     'name',
     'publicKey',
@@ -91,6 +92,7 @@ t.test('find and keyOf give the exchange the pinned key', async (t) => {
   ]);
   t.match(peer, {
     teamId: 'alpha',
+    kind: 'node',
     url: ALPHA_URL,
     fingerprint: ALPHA.fingerprint,
     status: 'active',
