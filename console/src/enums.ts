@@ -1,4 +1,4 @@
-import type { Schemas } from './api';
+import type { Schemas } from '../../src/client/hikeshi-client.js';
 
 /** The enumerations the forms offer, typed from the generated client so a new value fails the build. */
 type Incident = Schemas['Incident'];
