@@ -4,7 +4,6 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import {
@@ -24,6 +23,7 @@ import { defaultProfile } from '../src/modules/profile/profile.service.js';
 import { mintApiToken } from '../src/modules/tokens/token-codec.js';
 import { projectRoot } from '../src/project-root.js';
 import { BENCH_DATABASE_URL, embeddedDriverOption, dropBenchSchema, type BenchResult } from './bench-result.js';
+import { loadFromOtherThread } from './http-load.js';
 
 /**
  * Signed messages accepted per second by one node, end to end: `concurrency` keep-alive clients,
@@ -107,18 +107,9 @@ async function startSenders(count: number): Promise<{ senders: Sender[]; server:
   return { senders, server };
 }
 
-/** Runs the senders in a worker thread (federation-senders.worker.ts); resolves to the seconds they took. */
-function sendFromOtherThread(url: string, bodies: string[], concurrency: number): Promise<number> {
-  const worker = new Worker(new URL('./federation-senders.worker.js', import.meta.url), {
-    workerData: { url, bodies, concurrency },
-  });
-  return new Promise<number>((resolve, reject) => {
-    worker.once('message', (m: { ok: boolean; seconds?: number; error?: string }) =>
-      m.ok ? resolve(m.seconds!) : reject(new Error(m.error)),
-    );
-    worker.once('error', reject);
-    worker.once('exit', (code) => reject(new Error(`the senders' thread stopped (${code})`)));
-  }).finally(() => void worker.terminate());
+/** Runs the senders in a worker thread (http-load.worker.ts); resolves to the seconds they took. */
+async function sendFromOtherThread(url: string, bodies: string[], concurrency: number): Promise<number> {
+  return (await loadFromOtherThread({ urls: [url], path: '/federation/v1/messages', bodies, concurrency })).seconds;
 }
 
 export async function benchFederation(opts: FederationBenchOptions): Promise<BenchResult[]> {

@@ -3,27 +3,43 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 
 /**
- * The sending nodes of the federation benchmark, in a thread of their own: the figure is what
- * one node accepts on its own core, so the senders' HTTP work must not share that core. Posts
- * each pre-signed message once, `concurrency` at a time, and reports the elapsed time.
+ * The load generator of the HTTP benchmarks, in a thread of their own: a figure is what the node
+ * does on its own core, so the clients' HTTP work must not share that core. Posts each prepared
+ * body once, `concurrency` at a time, spread over one or more node processes (`urls`), and
+ * reports the elapsed time and each request's latency.
  *
  * The load generator is kept lean, as wrk is: each client holds one keep-alive connection and
  * writes requests built before the clock starts. On a two-core machine, `fetch` cost about as
  * much CPU per message as half of the node's own work, and took that core from the node (and
  * from the database server).
  */
-interface SendersInput {
-  url: string;
+export interface HttpLoadInput {
+  /** The node processes' base URLs; client i talks to urls[i % urls.length]. */
+  urls: string[];
+  path: string;
+  /** Extra request headers (e.g. authorization); content-type is application/json. */
+  headers?: Record<string, string>;
   bodies: string[];
   concurrency: number;
+  /** The status every answer must have (200 unless said). */
+  expectStatus?: number;
 }
 
-const { url, bodies, concurrency } = workerData as SendersInput;
-const target = new URL('/federation/v1/messages', url);
+export interface HttpLoadOutput {
+  ok: boolean;
+  seconds?: number;
+  latencies?: number[];
+  error?: string;
+}
 
-function request(body: string): Buffer {
+const { urls, path, headers = {}, bodies, concurrency, expectStatus = 200 } = workerData as HttpLoadInput;
+const extraHead = Object.entries(headers)
+  .map(([name, value]) => `${name}: ${value}\r\n`)
+  .join('');
+
+function request(target: URL, body: string): Buffer {
   const payload = Buffer.from(body);
-  const head = `POST ${target.pathname} HTTP/1.1\r\nHost: ${target.host}\r\nContent-Type: application/json\r\nContent-Length: ${payload.length}\r\n\r\n`;
+  const head = `POST ${target.pathname} HTTP/1.1\r\nHost: ${target.host}\r\nContent-Type: application/json\r\n${extraHead}Content-Length: ${payload.length}\r\n\r\n`;
   return Buffer.concat([Buffer.from(head, 'latin1'), payload]);
 }
 
@@ -32,7 +48,10 @@ class Client {
   private buffered: Buffer = Buffer.alloc(0);
   private waiting: { resolve: (r: { status: number; body: string }) => void; reject: (e: Error) => void } | null = null;
 
-  private constructor(private readonly socket: Socket) {
+  private constructor(
+    readonly target: URL,
+    private readonly socket: Socket,
+  ) {
     socket.on('data', (chunk: Buffer) => {
       this.buffered = this.buffered.length ? Buffer.concat([this.buffered, chunk]) : chunk;
       this.parse();
@@ -41,9 +60,9 @@ class Client {
     socket.on('close', () => this.fail(new Error('the node closed the connection')));
   }
 
-  static open(): Promise<Client> {
+  static open(target: URL): Promise<Client> {
     return new Promise((resolve, reject) => {
-      const socket = connect({ host: target.hostname, port: Number(target.port) }, () => resolve(new Client(socket)));
+      const socket = connect({ host: target.hostname, port: Number(target.port) }, () => resolve(new Client(target, socket)));
       socket.setNoDelay(true);
       socket.once('error', reject);
     });
@@ -84,22 +103,30 @@ class Client {
   }
 }
 
-const requests = bodies.map(request);
-const clients = await Promise.all(Array.from({ length: Math.min(concurrency, requests.length) }, () => Client.open()));
+const targets = urls.map((url) => new URL(path, url));
+const clients = await Promise.all(
+  Array.from({ length: Math.min(concurrency, bodies.length) }, (_, i) => Client.open(targets[i % targets.length]!)),
+);
+// Built before the clock starts, once per target.
+const requests = targets.map((target) => bodies.map((body) => request(target, body)));
+const latencies: number[] = [];
 let next = 0;
 const started = performance.now();
 try {
   await Promise.all(
-    clients.map(async (client) => {
-      while (next < requests.length) {
-        const answer = await client.send(requests[next++]!);
-        if (answer.status !== 200) throw new Error(`message refused: ${answer.status} ${answer.body.slice(0, 300)}`);
+    clients.map(async (client, i) => {
+      const mine = requests[i % targets.length]!;
+      while (next < bodies.length) {
+        const t0 = performance.now();
+        const answer = await client.send(mine[next++]!);
+        latencies.push(performance.now() - t0);
+        if (answer.status !== expectStatus) throw new Error(`refused: ${answer.status} ${answer.body.slice(0, 300)}`);
       }
     }),
   );
-  parentPort!.postMessage({ ok: true, seconds: (performance.now() - started) / 1000 });
+  parentPort!.postMessage({ ok: true, seconds: (performance.now() - started) / 1000, latencies } satisfies HttpLoadOutput);
 } catch (err) {
-  parentPort!.postMessage({ ok: false, error: (err as Error).message });
+  parentPort!.postMessage({ ok: false, error: (err as Error).message } satisfies HttpLoadOutput);
 } finally {
   for (const client of clients) client.close();
 }
