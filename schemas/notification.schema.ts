@@ -233,6 +233,29 @@ export const SiteContactParamsSchema = Type.Object(
   { additionalProperties: false },
 );
 
+export const SiteNodeContactSchema = named(
+  'SiteNodeContact',
+  Type.Object(
+    {
+      teamId: Type.String({ description: 'The peer team whose node a site names (Site.teamId).' }),
+      failing: Type.Boolean({
+        description:
+          'The exchange gave up delivering a site.notification to this node (refused, or no answer within the delivery maximum age): the site is not being told. Cleared by the next delivery the node acknowledges.',
+      }),
+      lastFailureReason: nullable(Type.String()),
+      lastFailureAt: nullable(DateTimeSchema),
+      updatedAt: DateTimeSchema,
+    },
+    { additionalProperties: false },
+  ),
+);
+export type SiteNodeContact = Static<typeof SiteNodeContactSchema>;
+
+export const SiteNodeContactListSchema = named(
+  'SiteNodeContactList',
+  Type.Object({ items: Type.Array(SiteNodeContactSchema) }, { additionalProperties: false }),
+);
+
 export const SiteContactListQuerySchema = Type.Object(
   { failing: Type.Optional(Type.Enum(['true', 'false'] as const)) },
   { additionalProperties: false },

@@ -2128,6 +2128,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/site-node-contacts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Site nodes the node notifies through the exchange: failing flag and last failure, as for POC addresses */
+        get: operations["listSiteNodeContacts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/sites": {
         parameters: {
             query?: never;
@@ -6711,6 +6728,22 @@ export interface components {
         SiteLookupResult: {
             matched: components["schemas"]["SiteLookupMatch"];
             site: components["schemas"]["Site"];
+        };
+        SiteNodeContact: {
+            /** @description The exchange gave up delivering a site.notification to this node (refused, or no answer within the delivery maximum age): the site is not being told. Cleared by the next delivery the node acknowledges. */
+            failing: boolean;
+            lastFailureAt: string | null;
+            lastFailureReason: string | null;
+            /** @description The peer team whose node a site names (Site.teamId). */
+            teamId: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time with any offset (Z or ±hh:mm), year 0001-9999, seconds 00-59 (a leap second is refused). Times a person gives (an incident's firstSeen, lastSeen, systemChanges[].at, evidence[].collectedAt) are kept as written, offset and fraction included; times the node sets are UTC.
+             */
+            updatedAt: string;
+        };
+        SiteNodeContactList: {
+            items: components["schemas"]["SiteNodeContact"][];
         };
         SiteNotification: {
             advice: string | null;
@@ -12326,6 +12359,35 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SiteContact"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    listSiteNodeContacts: {
+        parameters: {
+            query?: {
+                failing?: "true" | "false";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SiteNodeContactList"];
                 };
             };
             400: components["responses"]["Problem"];

@@ -67,6 +67,15 @@ export interface SiteContactTable {
   updated_at: Timestamp;
 }
 
+/** Migration 0041: a site node the exchange gave up on, as a failing contact. */
+export interface SiteNodeContactTable {
+  team_id: string;
+  failing: Defaulted<boolean>;
+  last_failure_reason: string | null;
+  last_failure_at: NullableTimestamp;
+  updated_at: Timestamp;
+}
+
 export interface CounterMeasureTable {
   id: string;
   title: string;

@@ -28,6 +28,7 @@ import type {
   NotificationOutboxTable,
   ReceivedSiteNotificationTable,
   SiteContactTable,
+  SiteNodeContactTable,
   SiteNotificationTable,
 } from './notification-tables.js';
 import type { MailReportReceiptTable, MailReportTable, QuarantinedMailTable } from './mail-tables.js';
@@ -389,6 +390,7 @@ export interface DatabaseSchema {
   // Site notifications received from our coordinator's node (migration 0037).
   received_site_notification: ReceivedSiteNotificationTable;
   site_contact: SiteContactTable;
+  site_node_contact: SiteNodeContactTable;
   counter_measure: CounterMeasureTable;
 }
 

@@ -10,13 +10,13 @@ import {
   fastDelivery,
   journal,
   messageDocument,
-  peerBoth,
   postMessage,
   sign,
   waitFor,
 } from '../helpers/federation-harness.js';
 import { mailConfig, startMailRelay } from '../helpers/mail-relay.js';
 import { assertMarkers, everything, markedIncident, SECTIONS } from '../helpers/marker-scan.js';
+import { addSite, notificationOf, peerSiteNode, poc, receivedAt, waitNotificationState, type Notification } from '../helpers/site-nodes.js';
 
 /**
  * Issue 19 part 3, "or to the site's own node if it runs one" (ADR 0026): a coordinator (alpha)
@@ -34,25 +34,16 @@ const alpha = await buildTestNode(t, {
   config: { teamEmail: 'csirt@alpha.test', mail: mailConfig(relay.url, 'csirt@alpha.test') },
 });
 const bravo = await buildTestNode(t, { key: 'bravo', listen: true, startWorker: true });
-await peerBoth(alpha, bravo);
 // The site node registers the coordinator as such: only a coordinator notifies it.
-const asCoordinator = await api(bravo, 'PATCH', '/peers/alpha', 'admin', { relationship: 'coordinator' });
-if (asCoordinator.statusCode !== 200) throw new Error(asCoordinator.body);
+await peerSiteNode(alpha, bravo);
 
-const poc = (email: string) => ({ name: `POC of ${email}`, channels: [{ kind: 'email', value: email }], languages: ['en'] });
-async function site(body: Record<string, unknown>): Promise<string> {
-  const res = await api(alpha, 'POST', '/sites', 'handler', body);
-  if (res.statusCode !== 201) throw new Error(`POST /sites: ${res.statusCode} ${res.body}`);
-  return res.json().id;
-}
+const site = (body: Record<string, unknown>) => addSite(alpha, body);
 const NODE_SITE = await site({ name: 'Bravo University', networks: ['198.51.100.0/25'], pocs: [poc('soc@bravo.test')] });
 const MAIL_SITE = await site({ name: 'Mail-only Corp', networks: ['203.0.113.96/27'], pocs: [poc('noc@mailonly.test')] });
 
-type Notification = { id: string; state: string; channel: string; peerTeam: string | null; site: { id: string } } & Record<string, any>;
-const one = async (node = alpha, id: string): Promise<Notification> => (await api(node, 'GET', `/notifications/${id}`, 'reader')).json();
-const waitState = (id: string, state: string) =>
-  waitFor(`notification ${id} ${state}`, async () => ((await one(alpha, id)).state === state ? one(alpha, id) : null));
-const received = async () => (await api(bravo, 'GET', '/received-site-notifications', 'reader')).json().items as any[];
+const one = (node: typeof alpha, id: string) => notificationOf(node, id);
+const waitState = (id: string, state: string) => waitNotificationState(alpha, id, state);
+const received = () => receivedAt(bravo);
 
 // Every field of the incident carries markers; the two sites' own hosts carry their own.
 const marked = markedIncident('GREEN');

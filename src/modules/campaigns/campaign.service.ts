@@ -7,7 +7,14 @@ import type { Category, Host, IncidentCreate, IncidentType } from '../../../sche
 import type { Tlp } from '../../../schemas/common.schema.js';
 import type { AuditLog } from '../audit/audit.module.js';
 import type { Actor, IncidentService } from '../incidents/incidents.module.js';
-import { siteContactsByIds, siteIdsByAddress, siteIdsByAsn, siteIdsByName } from '../sites/sites.module.js';
+import {
+  createSiteLookupMemo,
+  siteContactsByIds,
+  siteIdsByAddress,
+  siteIdsByAsn,
+  siteIdsByName,
+  type SiteLookupMemo,
+} from '../sites/sites.module.js';
 import { CampaignFileError, parseCampaignEvents, type CampaignEvent, type CampaignFormat, type RejectedRow } from './campaign-events.js';
 import {
   filedBefore,
@@ -74,7 +81,7 @@ export interface CampaignReport {
 export interface CampaignNotifier {
   proposeForIncidents(
     incidentIds: string[],
-    options: { counterMeasure?: string; approve: boolean; actor: Actor },
+    options: { counterMeasure?: string; approve: boolean; actor: Actor; lookups?: SiteLookupMemo },
   ): Promise<Array<{ incidentId: string; notificationId: string | null; state: string; reason: string | null }>>;
 }
 
@@ -194,24 +201,24 @@ function sitePlans(
   });
 }
 
+/** Each event's site, by address, then name, then AS number (the constituency's longest-match rules). */
+async function siteOf(db: Db, events: CampaignEvent[], memo: SiteLookupMemo): Promise<Array<string | null>> {
+  const [byAddress, byName, byAsn] = await Promise.all([
+    siteIdsByAddress(db, [...new Set(events.flatMap((e) => (e.address ? [e.address.text] : [])))], memo),
+    siteIdsByName(db, [...new Set(events.flatMap((e) => (e.hostname ? [e.hostname] : [])))], memo),
+    siteIdsByAsn(db, [...new Set(events.flatMap((e) => (e.asn !== null ? [e.asn] : [])))]),
+  ]);
+  return events.map(
+    (e) =>
+      (e.address && byAddress.get(e.address.text)) ??
+      (e.hostname && byName.get(e.hostname)) ??
+      (e.asn !== null ? byAsn.get(e.asn) : undefined) ??
+      null,
+  );
+}
+
 export function createCampaignService(deps: CampaignDeps): CampaignService {
   const { db, clock, audit, incidents, notifier } = deps;
-
-  /** Each event's site, by address, then name, then AS number (the constituency's longest-match rules). */
-  async function siteOf(events: CampaignEvent[]): Promise<Array<string | null>> {
-    const [byAddress, byName, byAsn] = await Promise.all([
-      siteIdsByAddress(db, [...new Set(events.flatMap((e) => (e.address ? [e.address.text] : [])))]),
-      siteIdsByName(db, [...new Set(events.flatMap((e) => (e.hostname ? [e.hostname] : [])))]),
-      siteIdsByAsn(db, [...new Set(events.flatMap((e) => (e.asn !== null ? [e.asn] : [])))]),
-    ]);
-    return events.map(
-      (e) =>
-        (e.address && byAddress.get(e.address.text)) ??
-        (e.hostname && byName.get(e.hostname)) ??
-        (e.asn !== null ? byAsn.get(e.asn) : undefined) ??
-        null,
-    );
-  }
 
   function incidentFor(group: SiteGroup, part: CampaignEvent[], request: CampaignRequest): IncidentCreate {
     const hosts = part.flatMap((e) => hostOf(e, request.role) ?? []);
@@ -270,7 +277,7 @@ export function createCampaignService(deps: CampaignDeps): CampaignService {
   }
 
   /** Proposes the notifications of this run's incidents and of any a crashed run filed but did not get to propose. */
-  async function propose(request: CampaignRequest, actor: Actor): Promise<Map<string, Proposal[]>> {
+  async function propose(request: CampaignRequest, actor: Actor, lookups: SiteLookupMemo): Promise<Map<string, Proposal[]>> {
     const proposals = new Map<string, Proposal[]>();
     if (!notifier) return proposals;
     const pending = await unproposedIncidents(db, request.campaign);
@@ -279,6 +286,7 @@ export function createCampaignService(deps: CampaignDeps): CampaignService {
       const results = await notifier.proposeForIncidents(part, {
         approve: request.approve,
         actor,
+        lookups,
         ...(request.counterMeasure ? { counterMeasure: request.counterMeasure } : {}),
       });
       await markProposed(db, part, clock());
@@ -302,7 +310,9 @@ export function createCampaignService(deps: CampaignDeps): CampaignService {
         throw err;
       }
       const now = clock();
-      const sites = await siteOf(parsed.events);
+      // The run's look-ups, asked again by the notifications and the policy for the same addresses.
+      const lookups = createSiteLookupMemo();
+      const sites = await siteOf(db, parsed.events, lookups);
       const { groups, unmatched, duplicates } = groupBySiteAndPeriod(parsed.events, sites, request.period, now);
       const before = await filedBefore(
         db,
@@ -319,7 +329,7 @@ export function createCampaignService(deps: CampaignDeps): CampaignService {
       const madeFor = request.dryRun
         ? new Map<string, Array<{ id: string; ref: string }>>()
         : await file([...groups.values()], request, actor);
-      const proposals = request.dryRun ? new Map<string, Proposal[]>() : await propose(request, actor);
+      const proposals = request.dryRun ? new Map<string, Proposal[]>() : await propose(request, actor, lookups);
       const notifications = [...proposals.values()].flat().filter((p) => p.id !== null).length;
 
       const counts: CampaignRunCounts = {

@@ -33,11 +33,14 @@ export function createCampaignsModule(deps: CampaignDeps & { teamId: string }): 
  */
 export function notifierOf(notifications: Pick<SiteNotificationService, 'proposeMany' | 'edit' | 'approve'>): CampaignNotifier {
   return {
-    async proposeForIncidents(incidentIds, { counterMeasure, approve, actor }) {
+    async proposeForIncidents(incidentIds, { counterMeasure, approve, actor, lookups }) {
       const out: Awaited<ReturnType<CampaignNotifier['proposeForIncidents']>> = [];
       // No follow-ups: an incident proposed again is one a crashed run filed, whose site may
       // have been told already; it is not told twice.
-      const proposedByIncident = await notifications.proposeMany(incidentIds, actor.subject, { followUps: false });
+      const proposedByIncident = await notifications.proposeMany(incidentIds, actor.subject, {
+        followUps: false,
+        ...(lookups ? { lookups } : {}),
+      });
       for (const incidentId of incidentIds) {
         for (let n of proposedByIncident.get(incidentId) ?? []) {
           let reason = n.reason;

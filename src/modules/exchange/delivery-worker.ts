@@ -6,7 +6,7 @@ import type { Db, Tx } from '../../db/database.js';
 import { createGroupCommit } from '../../db/group-commit.js';
 import { validateDocument, envelopeShape, envelopeText, tlpRequiresSealing } from './message-document.js';
 import type { AuditLog } from '../audit/audit.module.js';
-import type { DeliveredHook } from './outbox.js';
+import type { DeliveredHook, DeliveryFailedHook } from './outbox.js';
 import { PeerCallError, type PeerClient } from './peer-client.js';
 import type { ExchangePeer, PeerKeyring } from './peer-keyring.js';
 import { retryDelayMs, type DeliverySettings } from './delivery-settings.js';
@@ -34,6 +34,8 @@ export interface DeliveryWorkerDeps {
   settings: DeliverySettings;
   /** The outbox's delivery hooks (domain modules' work in the delivery's transaction). */
   delivered: DeliveredHook;
+  /** The outbox's failure hooks (domain modules' work in the transaction that gives a message up); none when absent. */
+  failed?: DeliveryFailedHook;
   /** Where deliveries are counted and timed (the metrics module's port); nothing when absent. */
   metrics?: ExchangeMetrics;
   /** The e-mail channel (ADR 0025): for peers that take mail only, and as the fallback when HTTP keeps failing; absent: none. */
@@ -302,9 +304,12 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       if (err instanceof PermanentFailure || expired) {
         const error =
           expired && !(err instanceof PermanentFailure) ? `gave up after ${Math.round(settings.maxAgeMs / 1000)} s: ${reason}` : reason;
-        if (await markFailed(db, row.id, row.attempts, error, clock())) {
-          metrics.deliveryAttempt(row.peerTeam, 'failed');
-          await audit.append(db, {
+        // The failure, the modules' work on it (a site notification bounced) and its audit entry
+        // commit together: a crash leaves the message claimed and tried again, never half given up.
+        const gaveUp = await db.transaction().execute(async (tx) => {
+          if (!(await markFailed(tx, row.id, row.attempts, error, clock()))) return false;
+          await deps.failed?.(tx, { id: row.id, type: row.type, peerTeam: row.peerTeam, incidentId: row.incidentId, error });
+          await audit.append(tx, {
             kind: 'delivery-failed',
             actor: 'federation',
             incidentId: row.incidentId,
@@ -312,6 +317,10 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
             decision: null,
             details: { messageId: row.id, type: row.type, attempts: row.attempts, error },
           });
+          return true;
+        });
+        if (gaveUp) {
+          metrics.deliveryAttempt(row.peerTeam, 'failed');
           log.warn({ messageId: row.id, peer: row.peerTeam, attempts: row.attempts, error }, 'delivery failed for good');
         }
         return;

@@ -103,6 +103,7 @@ export function createExchangeModule(deps: ExchangeModuleDeps): ExchangeModule {
     client: deps.client,
     settings: deps.config.delivery,
     delivered: outbox.delivered,
+    failed: outbox.failed,
     metrics: deps.metrics,
     ...(mailChannel ? { mail: { ...mailChannel, signer: deps.signer } } : {}),
   });
@@ -208,7 +209,7 @@ export {
   tlpRequiresSealing,
   validateDocument,
 } from './message-document.js';
-export { type Delivered, type Outbox } from './outbox.js';
+export { type Delivered, type DeliveryFailed, type Outbox } from './outbox.js';
 export { type OutboundRow } from './outbox.repository.js';
 export { PeerCallError, type PeerClient, type PeerResponse } from './peer-client.js';
 export { type ExchangePeer, type PeerKeyring, type PeerKind, type PeerStatus } from './peer-keyring.js';

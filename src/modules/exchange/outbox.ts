@@ -41,6 +41,22 @@ export interface Delivered {
 
 export type DeliveredHook = (tx: Tx, delivered: Delivered) => Promise<void>;
 
+/**
+ * A message the exchange gave up on for good (docs/federation-protocol.md §13: a permanent
+ * refusal, a peer removed, or retried past the delivery's maximum age), as a domain module sees
+ * it inside the transaction that records the failure.
+ */
+export interface DeliveryFailed {
+  id: string;
+  type: string;
+  peerTeam: string;
+  incidentId: string | null;
+  /** Why, as the outbox records it (the peer's status and problem code; never a document). */
+  error: string;
+}
+
+export type DeliveryFailedHook = (tx: Tx, failed: DeliveryFailed) => Promise<void>;
+
 export interface Outbox {
   /** Signs a message and queues it inside the caller's transaction. The caller has asked the sharing policy. */
   enqueue(tx: Tx, message: OutgoingMessage, incidentId: string | null): Promise<SignedMessage>;
@@ -50,6 +66,8 @@ export interface Outbox {
   kick(): void;
   /** Registers work to do in the transaction that records a delivery (a link's reference number, a journal entry). */
   onDelivered(hook: DeliveredHook): void;
+  /** Registers work to do in the transaction that records a delivery failed for good (a notification bounced). */
+  onFailed(hook: DeliveryFailedHook): void;
   /** Drops queued, never-tried messages of `type` about an incident for a peer: a newer one supersedes them. */
   supersede(tx: Tx, incidentId: string, peerTeam: string, type: string): Promise<number>;
   /** The type of the latest message of `types` queued about an incident for a peer, or null. */
@@ -73,8 +91,9 @@ export function createOutbox(deps: {
   config: Pick<Config, 'teamId'>;
   signer: NodeSigner;
   kick: () => void;
-}): Outbox & { delivered: DeliveredHook } {
+}): Outbox & { delivered: DeliveredHook; failed: DeliveryFailedHook } {
   const hooks: DeliveredHook[] = [];
+  const failedHooks: DeliveryFailedHook[] = [];
   async function enqueueMany(
     tx: Tx,
     messages: ReadonlyArray<{ message: OutgoingMessage; incidentId: string | null }>,
@@ -104,6 +123,9 @@ export function createOutbox(deps: {
     onDelivered(hook) {
       hooks.push(hook);
     },
+    onFailed(hook) {
+      failedHooks.push(hook);
+    },
     supersede: dropUntried,
     lastQueued: lastQueuedType,
     find: findOutbound,
@@ -121,6 +143,10 @@ export function createOutbox(deps: {
     /** Runs the hooks; the delivery worker calls it. */
     async delivered(tx, delivered) {
       for (const hook of hooks) await hook(tx, delivered);
+    },
+    /** Runs the failure hooks; the delivery worker calls it. */
+    async failed(tx, failed) {
+      for (const hook of failedHooks) await hook(tx, failed);
     },
   };
 }

@@ -300,6 +300,14 @@ export async function markIncidentChanged(tx: Tx, id: string): Promise<void> {
     .execute();
 }
 
+/** markIncidentChanged for many incidents in one statement (a campaign's journal entries, many to a transaction). */
+export async function markIncidentsChanged(tx: Tx, ids: readonly string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await sql`
+    update incident set change_xid = pg_current_xact_id(), change_seq = nextval('incident_change_seq')
+    where id in (select (jsonb_array_elements_text(${jsonbParameter(JSON.stringify(ids))}::jsonb))::uuid)`.execute(tx);
+}
+
 /** A place in the order of changes: the changing transaction, then the order within it (both decimal text). */
 export interface ChangePosition {
   xid: string;
@@ -365,6 +373,27 @@ export async function findIncident(db: DbOrTx, refOrId: string, forUpdate = fals
   if (!row) return null;
   const refs = await externalRefsFor(db, [row.id]);
   return toIncident(row, refs.get(row.id) ?? []);
+}
+
+/**
+ * The incidents with these ids, in the order asked (unknown ids are left out): two statements for
+ * any number, where findIncident takes two per incident. `forUpdate` locks the rows.
+ */
+export async function findIncidentsByIds(db: DbOrTx, ids: readonly string[], forUpdate = false): Promise<Incident[]> {
+  if (ids.length === 0) return [];
+  const wanted = [...new Set(ids.map((id) => id.toLowerCase()))];
+  let query = db
+    .selectFrom('incident')
+    .selectAll()
+    .where('id', 'in', sql<string>`(select (jsonb_array_elements_text(${jsonbParameter(JSON.stringify(wanted))}::jsonb))::uuid)`);
+  if (forUpdate) query = query.forUpdate();
+  const rows = await query.execute();
+  const refs = await externalRefsFor(
+    db,
+    rows.map((r) => r.id),
+  );
+  const byId = new Map(rows.map((row) => [row.id, toIncident(row, refs.get(row.id) ?? [])] as const));
+  return ids.flatMap((id) => byId.get(id.toLowerCase()) ?? []);
 }
 
 export interface IncidentFilter {

@@ -19,10 +19,12 @@ import { canonicalNetwork, isIpAddress, parseAddress } from '../sites/sites.modu
 import {
   appendJournalEntries,
   findIncident,
+  findIncidentsByIds,
   insertNumberedIncidents,
   listIncidents,
   listJournal,
   markIncidentChanged,
+  markIncidentsChanged,
   setIncidentRetraction,
   setIncidentTlp,
   updateIncidentContent,
@@ -66,6 +68,8 @@ export interface IncidentService extends PersonalDataOperations {
    */
   createManyInTx(tx: Tx, items: Array<{ input: IncidentCreate; actor: Actor; id?: string }>): Promise<Incident[]>;
   get(refOrId: string): Promise<Incident>;
+  /** The incidents with these ids, in the order asked; unknown ids are left out (a campaign's chunk, read at once). */
+  getMany(ids: readonly string[]): Promise<Incident[]>;
   list(query: IncidentListQuery): Promise<{ items: Incident[]; nextCursor: string | null }>;
   patch(refOrId: string, patch: IncidentPatch, actor: Actor, ifMatch?: number): Promise<Incident>;
   /** The same change inside the caller's transaction (an import updating the incident it filed before). */
@@ -83,6 +87,20 @@ export interface IncidentService extends PersonalDataOperations {
     incidentId: string,
     entry: { kind: string; actor: Actor; changes?: Record<string, unknown> | null; note?: string | null },
   ): Promise<JournalEntry>;
+  /**
+   * appendInTx for many entries (any incidents, in order): one statement per table instead of
+   * several per entry, and each change listener sees every entry as appendInTx would show it.
+   */
+  appendManyInTx(
+    tx: Tx,
+    entries: ReadonlyArray<{
+      incidentId: string;
+      kind: string;
+      actor: Actor;
+      changes?: Record<string, unknown> | null;
+      note?: string | null;
+    }>,
+  ): Promise<JournalEntry[]>;
   /**
    * Changes the label of an incident inside the caller's transaction, as this node: a holder
    * applying the label its originator set (docs/trust-model.md §4.7). Journals a `label-changed`
@@ -340,6 +358,55 @@ async function patchIncidentInTx(
 /** Most API creations in one transaction: bounds the counter's hold and the work redone when a group fails. */
 const CREATION_GROUP_MAX = 32;
 
+/** The operations on many incidents at once (a campaign's chunk): getMany and appendManyInTx. */
+function bulkOperations(deps: Parameters<typeof appendMany>[0] & { db: Db }): Pick<IncidentService, 'getMany' | 'appendManyInTx'> {
+  return {
+    getMany: (ids) => findIncidentsByIds(deps.db, ids),
+    appendManyInTx: (tx, entries) => appendMany(deps, tx, entries),
+  };
+}
+
+/**
+ * appendInTx for many entries: the incidents read in one statement, the entries written in one,
+ * the change order moved in one, then the listeners (the audit's lock comes last), as journal()
+ * does for one.
+ */
+async function appendMany(
+  deps: {
+    clock: Clock;
+    notifyListeners: (tx: Tx, changes: ReadonlyArray<{ incident: Incident; entry: JournalEntry }>) => Promise<void>;
+  },
+  tx: Tx,
+  entries: Parameters<IncidentService['appendManyInTx']>[1],
+): Promise<JournalEntry[]> {
+  if (entries.length === 0) return [];
+  const found = new Map((await findIncidentsByIds(tx, [...new Set(entries.map((e) => e.incidentId))])).map((i) => [i.id, i] as const));
+  const incidentsOf = entries.map((e) => {
+    const incident = found.get(e.incidentId.toLowerCase());
+    if (!incident) throw new ProblemError('not-found', `no incident ${e.incidentId}`);
+    return incident;
+  });
+  const at = deps.clock();
+  const saved = await appendJournalEntries(
+    tx,
+    entries.map((entry, i) => ({
+      incidentId: incidentsOf[i]!.id,
+      at,
+      actor: entry.actor.subject,
+      actorTeam: entry.actor.team,
+      kind: entry.kind,
+      changes: entry.changes ?? null,
+      note: entry.note ?? null,
+    })),
+  );
+  await markIncidentsChanged(tx, [...new Set(entries.flatMap((e, i) => (e.kind !== 'created' ? [incidentsOf[i]!.id] : [])))]);
+  await deps.notifyListeners(
+    tx,
+    saved.map((entry, i) => ({ incident: incidentsOf[i]!, entry })),
+  );
+  return saved;
+}
+
 export function createIncidentService(deps: {
   db: Db;
   clock: Clock;
@@ -442,6 +509,7 @@ export function createIncidentService(deps: {
 
   return {
     ...personalData,
+    ...bulkOperations({ db, clock, notifyListeners }),
     addListener(listener) {
       listeners.push(listener);
     },

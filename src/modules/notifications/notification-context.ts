@@ -55,6 +55,11 @@ export function createNotificationContext(deps: SiteNotificationDeps) {
   }
 
   async function views(rows: NotificationRow[], ref: string): Promise<SiteNotification[]> {
+    return viewsOf(rows, new Map(rows.map((r) => [r.incidentId, ref] as const)));
+  }
+
+  /** views() for the notifications of many incidents: `refs` maps each incident id to its reference number. */
+  async function viewsOf(rows: NotificationRow[], refs: Map<string, string>): Promise<SiteNotification[]> {
     const outbox = await findOutboxEntries(
       db,
       rows.map((r) => r.id),
@@ -65,7 +70,7 @@ export function createNotificationContext(deps: SiteNotificationDeps) {
       const x = exchanged.get(r.id);
       return {
         ...r,
-        incident: { id: incidentId, ref },
+        incident: { id: incidentId, ref: refs.get(incidentId) ?? '' },
         site: { id: siteId, name: siteName },
         tlp: r.tlp as SiteNotification['tlp'],
         poc: pocEmail ? { name: pocName ?? '', email: pocEmail } : null,
@@ -109,5 +114,5 @@ export function createNotificationContext(deps: SiteNotificationDeps) {
     return found ? mustFind(found.id, tx) : null;
   }
 
-  return { deps, actorOf, mustFind, textOf, views, viewOne, recordChange, byMessageId };
+  return { deps, actorOf, mustFind, textOf, views, viewsOf, viewOne, recordChange, byMessageId };
 }

@@ -3,12 +3,13 @@ import { ProblemError } from '../../http/problem.js';
 import type { Incident } from '../../../schemas/incident.schema.js';
 import type { SiteNotification, SiteNotificationBody } from '../../../schemas/notification.schema.js';
 import type { SiteNotificationAnswerDocument } from '../../../schemas/federation.schema.js';
-import type { Delivered, InboxOutcome, Outbox } from '../exchange/exchange.module.js';
+import type { Delivered, DeliveryFailed, InboxOutcome, Outbox } from '../exchange/exchange.module.js';
 import type { PeerDirectory } from '../peers/peers.module.js';
 import type { SharingOutcome } from '../sharing/index.js';
 import { findSiteById } from '../sites/sites.module.js';
 import { sha256, type NotificationContext } from './notification-context.js';
 import { findNodeNotification, findNotificationByMessageId, updateNotification, type NotificationRow } from './notification.repository.js';
+import { clearNodeContactFailing, markNodeContactFailing } from './site-contact.repository.js';
 
 /**
  * The other channel of issue 19 part 3, "or to the site's own node if it runs one" (ADR 0026): a
@@ -127,8 +128,38 @@ export async function nodeDelivered(ctx: NotificationContext, tx: Tx, delivered:
     { state: 'delivered', sentAt: at, outcomeAt: at, outcomeBy: delivered.peerTeam, outcomeDetail: `receipt ${delivered.receiptStatus}` },
     at,
   );
+  // The node takes notifications again: it is no longer a contact that needs fixing.
+  await clearNodeContactFailing(tx, delivered.peerTeam, at);
   await ctx.recordChange(tx, row, 'sent', 'node', details);
   await ctx.recordChange(tx, row, 'delivered', delivered.peerTeam, { ...details, receiptStatus: delivered.receiptStatus });
+}
+
+/**
+ * The exchange's failure hook: a site.notification the site's node will never take (it refused
+ * the document for good, or did not answer within the delivery's maximum age). As a bounced
+ * mail does for the POC address, the notification becomes `bounced` with the exchange's reason
+ * and the node, as the site's contact, is failing: the directory lists it to be fixed
+ * (GET /site-node-contacts?failing=true). The reason names the peer's status and problem code,
+ * never the document.
+ */
+export async function nodeFailed(ctx: NotificationContext, tx: Tx, failed: DeliveryFailed): Promise<void> {
+  if (failed.type !== 'site.notification') return;
+  const found = await findNotificationByMessageId(tx, [failed.id]);
+  if (!found || found.channel !== 'node') return;
+  const row = await ctx.mustFind(found.id, tx);
+  // Only a notification still on its way: an answer or acknowledgement that overtook the
+  // failure (a handler's phone call) is not undone.
+  if (row.state !== 'approved' && row.state !== 'sent') return;
+  const at = ctx.deps.clock();
+  const detail = `exchange gave up: ${failed.error}`.slice(0, 1000);
+  await updateNotification(tx, row.id, { state: 'bounced', outcomeAt: at, outcomeBy: 'exchange', outcomeDetail: detail }, at);
+  await markNodeContactFailing(tx, failed.peerTeam, failed.error, at);
+  await ctx.recordChange(tx, row, 'bounced', 'node', {
+    channel: 'node',
+    peer: failed.peerTeam,
+    messageId: failed.id,
+    error: failed.error.slice(0, 500),
+  });
 }
 
 /** States a site node's acknowledgement or answer may move (an answer may overtake the receipt's record). */

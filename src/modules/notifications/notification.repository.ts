@@ -1,5 +1,6 @@
 import { sql, type Selectable } from 'kysely';
 import type { DbOrTx, Tx } from '../../db/database.js';
+import { jsonbParameter } from '../../db/jsonb-parameter.js';
 import type { NotificationOutboxTable, SiteNotificationTable } from '../../db/notification-tables.js';
 import type {
   NotificationChannel,
@@ -142,6 +143,40 @@ export async function insertNotification(
     .execute();
 }
 
+/** insertNotification for many rows: one statement (a campaign's chunk of proposals). */
+export async function insertNotifications(
+  tx: Tx,
+  rows: ReadonlyArray<
+    ProposalFields & { id: string; incidentId: string; siteId: string; proposedBy: string; at: Date; follows: string | null }
+  >,
+): Promise<void> {
+  if (rows.length === 0) return;
+  // One jsonb parameter for any number of rows (no bind-parameter limit); the columns left out
+  // take their defaults, as insertNotification's nulls do.
+  const payload = rows.map((row) => ({
+    id: row.id,
+    incident_id: row.incidentId,
+    site_id: row.siteId,
+    ...proposalColumns(row),
+    denied_by: row.deniedBy,
+    reasons: row.reasons,
+    content: row.content,
+    proposed_by: row.proposedBy,
+    proposed_at: row.at.toISOString(),
+    updated_at: row.at.toISOString(),
+    follows: row.follows,
+  }));
+  await sql`
+    insert into site_notification (id, incident_id, site_id, site_name, state, reason, denied_by, reasons, tlp, poc_name,
+      poc_email, language, counter_measure, content, payload_sha256, proposed_by, proposed_at, updated_at, follows)
+    select r.id, r.incident_id, r.site_id, r.site_name, r.state, r.reason, r.denied_by, r.reasons, r.tlp, r.poc_name,
+      r.poc_email, r.language, r.counter_measure, r.content, r.payload_sha256, r.proposed_by, r.proposed_at, r.updated_at, r.follows
+    from jsonb_to_recordset(${jsonbParameter(JSON.stringify(payload))}::jsonb) as r(id uuid, incident_id uuid, site_id uuid,
+      site_name text, state text, reason text, denied_by jsonb, reasons jsonb, tlp text, poc_name text, poc_email text,
+      language text, counter_measure text, content jsonb, payload_sha256 text, proposed_by text, proposed_at timestamptz,
+      updated_at timestamptz, follows uuid)`.execute(tx);
+}
+
 export async function refreshProposal(tx: Tx, id: string, fields: ProposalFields, by: string, at: Date): Promise<void> {
   await tx
     .updateTable('site_notification')
@@ -176,6 +211,35 @@ export async function findLatestNotificationBySite(tx: Tx, incidentId: string, s
   return row ? toRow(row) : null;
 }
 
+/**
+ * findLatestNotificationBySite for every site of these incidents, locked: `incident|site` to its
+ * latest notification, by the same order (the one not yet gone out, else the last proposed).
+ */
+export async function findLatestNotificationsBySite(tx: Tx, incidentIds: readonly string[]): Promise<Map<string, NotificationRow>> {
+  const out = new Map<string, NotificationRow>();
+  if (incidentIds.length === 0) return out;
+  // FOR UPDATE allows no DISTINCT ON: every notification of the incidents is locked and the
+  // latest per site picked here (a campaign's incidents have none, or one per site).
+  const rows = await tx
+    .selectFrom('site_notification')
+    .selectAll()
+    .where(
+      'incident_id',
+      'in',
+      sql<string>`(select (jsonb_array_elements_text(${jsonbParameter(JSON.stringify(incidentIds))}::jsonb))::uuid)`,
+    )
+    .orderBy(sql`state in ('drafted', 'refused', 'unreachable', 'approved')`, 'desc')
+    .orderBy('proposed_at', 'desc')
+    .orderBy('id', 'desc')
+    .forUpdate()
+    .execute();
+  for (const row of rows) {
+    const key = `${row.incident_id}|${row.site_id}`;
+    if (!out.has(key)) out.set(key, toRow(row));
+  }
+  return out;
+}
+
 export async function findNotificationByMessageId(db: DbOrTx, messageIds: string[]): Promise<NotificationRow | null> {
   if (messageIds.length === 0) return null;
   const row = await db.selectFrom('site_notification').selectAll().where('message_id', 'in', messageIds).executeTakeFirst();
@@ -207,6 +271,33 @@ export async function listNotifications(db: DbOrTx, incidentId: string): Promise
     .limit(1000)
     .execute();
   return rows.map(toRow);
+}
+
+/** listNotifications for many incidents: incident id to its notifications, in the same order. */
+export async function listNotificationsFor(db: DbOrTx, incidentIds: readonly string[]): Promise<Map<string, NotificationRow[]>> {
+  const out = new Map<string, NotificationRow[]>();
+  if (incidentIds.length === 0) return out;
+  const rows = await db
+    .selectFrom('site_notification')
+    .selectAll()
+    .where(
+      'incident_id',
+      'in',
+      sql<string>`(select (jsonb_array_elements_text(${jsonbParameter(JSON.stringify(incidentIds))}::jsonb))::uuid)`,
+    )
+    .orderBy('incident_id')
+    .orderBy('site_name')
+    .orderBy('site_id')
+    .orderBy('proposed_at')
+    .orderBy('id')
+    .execute();
+  for (const row of rows) {
+    const list = out.get(row.incident_id) ?? [];
+    // The same bound as listNotifications.
+    if (list.length < 1000) list.push(toRow(row));
+    out.set(row.incident_id, list);
+  }
+  return out;
 }
 
 export async function updateNotification(

@@ -12,6 +12,7 @@ import {
   SiteContactKeySchema,
   SiteContactListQuerySchema,
   SiteContactListSchema,
+  SiteNodeContactListSchema,
   SiteContactParamsSchema,
   SiteContactSchema,
   SiteNotificationListSchema,
@@ -30,7 +31,7 @@ export interface NotificationRoutesOptions {
 
 /**
  * Site notifications (ADR 0026): /incidents/{ref}/notifications[/propose], /notifications/{id}
- * [/approve|/acknowledge], /counter-measures[/{id}], /site-contacts[/{email}/key].
+ * [/approve|/acknowledge], /counter-measures[/{id}], /site-contacts[/{email}/key], /site-node-contacts.
  */
 export const notificationRoutes: FastifyPluginAsyncTypebox<NotificationRoutesOptions> = async (app, opts) => {
   const { notifications, counterMeasures, contacts } = opts;
@@ -219,6 +220,20 @@ const siteContactRoutes: FastifyPluginAsyncTypebox<{ contacts: SiteContactServic
       },
     },
     async (request) => ({ items: await contacts.list(request.query.failing === 'true') }),
+  );
+  app.get(
+    '/site-node-contacts',
+    {
+      preHandler: requireRole('reader'),
+      schema: {
+        tags,
+        operationId: 'listSiteNodeContacts',
+        summary: 'Site nodes the node notifies through the exchange: failing flag and last failure, as for POC addresses',
+        querystring: SiteContactListQuerySchema,
+        response: { 200: SiteNodeContactListSchema, ...errorResponses },
+      },
+    },
+    async (request) => ({ items: await contacts.listNodes(request.query.failing === 'true') }),
   );
   app.put(
     '/site-contacts/:email/key',

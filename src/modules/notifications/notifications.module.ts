@@ -20,12 +20,12 @@ export type NotificationsModuleDeps = Omit<SiteNotificationDeps, 'counterMeasure
   intake: Pick<MailIntake, 'onUnclaimedMail'>;
   /**
    * Sites that run their own node (ADR 0026): site.notification out through the outbox (its
-   * receipts through onDelivered), site.notification and site.notification-answer in through
+   * receipts through onDelivered, its failures for good through onFailed), site.notification and site.notification-answer in through
    * the inbox.
    */
   exchange: {
     inbox: Pick<Exchange['inbox'], 'registerHandler'>;
-    outbox: Pick<Exchange['outbox'], 'enqueue' | 'kick' | 'find' | 'onDelivered'>;
+    outbox: Pick<Exchange['outbox'], 'enqueue' | 'kick' | 'find' | 'onDelivered' | 'onFailed'>;
   };
   peers: Pick<PeerDirectory, 'find'>;
 };
@@ -62,6 +62,7 @@ export function createNotificationsModule(deps: NotificationsModuleDeps): Notifi
   deps.intake.onUnclaimedMail(createNotificationMailHandler(notifications));
   const received = createReceivedNotificationService({ ...deps, outbox: exchange.outbox });
   exchange.outbox.onDelivered((tx, delivered) => notifications.nodeDelivered(tx, delivered));
+  exchange.outbox.onFailed((tx, failed) => notifications.nodeFailed(tx, failed));
   exchange.inbox.registerHandler(
     'site.notification',
     oneByOne((tx, doc) => received.receive(tx, doc)),

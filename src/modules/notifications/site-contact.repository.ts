@@ -1,7 +1,8 @@
-import type { Selectable } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import type { DbOrTx } from '../../db/database.js';
-import type { CounterMeasureTable, SiteContactTable } from '../../db/notification-tables.js';
-import type { CounterMeasure, SiteContact } from '../../../schemas/notification.schema.js';
+import { jsonbParameter } from '../../db/jsonb-parameter.js';
+import type { CounterMeasureTable, SiteContactTable, SiteNodeContactTable } from '../../db/notification-tables.js';
+import type { CounterMeasure, SiteContact, SiteNodeContact } from '../../../schemas/notification.schema.js';
 
 /** SQL of the POC addresses' keys and bounces, and of the team's counter-measure templates (migration 0031). */
 
@@ -49,6 +50,25 @@ export async function rememberContact(db: DbOrTx, email: string, at: Date): Prom
     .execute();
 }
 
+/** rememberContact and findContact for many addresses, in two statements: address (lower case) to its contact. */
+export async function rememberAndFindContacts(db: DbOrTx, emails: readonly string[], at: Date): Promise<Map<string, ContactRow>> {
+  const out = new Map<string, ContactRow>();
+  const wanted = [...new Set(emails.map((e) => e.toLowerCase()))];
+  if (wanted.length === 0) return out;
+  const list = jsonbParameter(JSON.stringify(wanted));
+  await sql`
+    insert into site_contact (email, public_key, fingerprint, last_bounce_reason, last_bounce_at, key_set_by, updated_at)
+    select e, null, null, null, null, null, ${at}::timestamptz from jsonb_array_elements_text(${list}::jsonb) as e
+    on conflict (email) do nothing`.execute(db);
+  const rows = await db
+    .selectFrom('site_contact')
+    .selectAll()
+    .where('email', 'in', sql<string>`(select jsonb_array_elements_text(${list}::jsonb))`)
+    .execute();
+  for (const row of rows) out.set(row.email, toContact(row));
+  return out;
+}
+
 export async function setContactKey(
   db: DbOrTx,
   email: string,
@@ -81,6 +101,43 @@ export async function markContactFailing(db: DbOrTx, email: string, reason: stri
     .set({ failing: true, last_bounce_reason: reason.slice(0, 500), last_bounce_at: at, updated_at: at })
     .where('email', '=', email.toLowerCase())
     .execute();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Site nodes as contacts (migration 0041)
+
+const toNodeContact = (r: Selectable<SiteNodeContactTable>): SiteNodeContact => ({
+  teamId: r.team_id,
+  failing: r.failing,
+  lastFailureReason: r.last_failure_reason,
+  lastFailureAt: iso(r.last_failure_at),
+  updatedAt: iso(r.updated_at)!,
+});
+
+/** The exchange gave up on a site.notification to this node: failing until the node takes one again. */
+export async function markNodeContactFailing(db: DbOrTx, teamId: string, reason: string, at: Date): Promise<void> {
+  const values = { failing: true, last_failure_reason: reason.slice(0, 500), last_failure_at: at, updated_at: at };
+  await db
+    .insertInto('site_node_contact')
+    .values({ team_id: teamId, ...values })
+    .onConflict((oc) => oc.column('team_id').doUpdateSet(values))
+    .execute();
+}
+
+/** The node took a site.notification: no longer failing (the last failure is kept for the record). */
+export async function clearNodeContactFailing(db: DbOrTx, teamId: string, at: Date): Promise<void> {
+  await db
+    .updateTable('site_node_contact')
+    .set({ failing: false, updated_at: at })
+    .where('team_id', '=', teamId)
+    .where('failing', '=', true)
+    .execute();
+}
+
+export async function listNodeContacts(db: DbOrTx, failingOnly: boolean): Promise<SiteNodeContact[]> {
+  let query = db.selectFrom('site_node_contact').selectAll();
+  if (failingOnly) query = query.where('failing', '=', true);
+  return (await query.orderBy('team_id').limit(5000).execute()).map(toNodeContact);
 }
 
 // ---------------------------------------------------------------------------------------------

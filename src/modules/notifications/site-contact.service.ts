@@ -2,9 +2,9 @@ import type { Clock } from '../../clock.js';
 import type { Db } from '../../db/database.js';
 import { InvalidKeyError, readPeerKey } from '../../crypto/index.js';
 import { ProblemError } from '../../http/problem.js';
-import type { SiteContact } from '../../../schemas/notification.schema.js';
+import type { SiteContact, SiteNodeContact } from '../../../schemas/notification.schema.js';
 import type { AuditLog } from '../audit/audit.module.js';
-import { findContact, listContacts, setContactKey, type ContactRow } from './site-contact.repository.js';
+import { findContact, listContacts, listNodeContacts, setContactKey, type ContactRow } from './site-contact.repository.js';
 
 /**
  * The sites' POC e-mail addresses as the node knows them (issue 19 part 3): the OpenPGP key a
@@ -13,6 +13,8 @@ import { findContact, listContacts, setContactKey, type ContactRow } from './sit
  */
 export interface SiteContactService {
   list(failingOnly: boolean): Promise<SiteContact[]>;
+  /** The site nodes notifications go to, failing when the exchange gave one up (migration 0041). */
+  listNodes(failingOnly: boolean): Promise<SiteNodeContact[]>;
   /** Pins a POC address's public key (admin; parsed by src/crypto; a key that cannot encrypt is refused). */
   setKey(email: string, armored: string, actor: string): Promise<SiteContact>;
 }
@@ -25,6 +27,7 @@ export function createSiteContactService(deps: { db: Db; clock: Clock; audit: Au
     async list(failingOnly) {
       return (await listContacts(db, failingOnly)).map(view);
     },
+    listNodes: (failingOnly) => listNodeContacts(db, failingOnly),
     async setKey(email, armored, actor) {
       let fingerprint: string;
       try {

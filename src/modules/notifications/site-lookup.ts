@@ -7,6 +7,7 @@ import {
   siteIdsByAddress,
   siteIdsByAsn,
   siteIdsByName,
+  type SiteLookupMemo,
   type SiteRecord,
 } from '../sites/sites.module.js';
 import { lookupKeyOf } from './notification-content.js';
@@ -43,30 +44,37 @@ const domainKey = (name: string): LookupKey => {
 };
 
 export async function ownersOf(db: DbOrTx, incident: Incident): Promise<IncidentOwners> {
-  const hostKeys = incident.hosts.map((host) => ({
-    byIp: host.ip ? addressKey(host.ip) : null,
-    byName: host.hostname ? domainKey(host.hostname) : null,
+  return (await ownersOfMany(db, [incident]))[0]!;
+}
+
+/** ownersOf for many incidents with the look-ups of all of them in one statement per kind (a campaign's chunk). */
+export async function ownersOfMany(db: DbOrTx, incidents: readonly Incident[], memo?: SiteLookupMemo): Promise<IncidentOwners[]> {
+  const keysOf = incidents.map((incident) => ({
+    hostKeys: incident.hosts.map((host) => ({
+      byIp: host.ip ? addressKey(host.ip) : null,
+      byName: host.hostname ? domainKey(host.hostname) : null,
+    })),
+    indicatorKeys: incident.indicators.map((indicator): LookupKey => {
+      const key = lookupKeyOf(indicator.kind, indicator.value);
+      if (!key) return null;
+      if ('address' in key) return addressKey(key.address);
+      if ('domain' in key) return domainKey(key.domain);
+      return { asn: key.asn };
+    }),
   }));
-  const indicatorKeys: LookupKey[] = incident.indicators.map((indicator) => {
-    const key = lookupKeyOf(indicator.kind, indicator.value);
-    if (!key) return null;
-    if ('address' in key) return addressKey(key.address);
-    if ('domain' in key) return domainKey(key.domain);
-    return { asn: key.asn };
-  });
-  const all = [...hostKeys.flatMap((k) => [k.byIp, k.byName]), ...indicatorKeys];
   const addresses = new Set<string>();
   const names = new Set<string>();
   const asns = new Set<number>();
-  for (const key of all) {
-    if (!key) continue;
-    if ('address' in key) addresses.add(key.address);
-    else if ('domain' in key) names.add(key.domain);
-    else asns.add(key.asn);
-  }
+  for (const { hostKeys, indicatorKeys } of keysOf)
+    for (const key of [...hostKeys.flatMap((k) => [k.byIp, k.byName]), ...indicatorKeys]) {
+      if (!key) continue;
+      if ('address' in key) addresses.add(key.address);
+      else if ('domain' in key) names.add(key.domain);
+      else asns.add(key.asn);
+    }
   const [byAddress, byName, byAsn] = await Promise.all([
-    addresses.size ? siteIdsByAddress(db, [...addresses]) : new Map<string, string>(),
-    names.size ? siteIdsByName(db, [...names]) : new Map<string, string>(),
+    addresses.size ? siteIdsByAddress(db, [...addresses], memo) : new Map<string, string>(),
+    names.size ? siteIdsByName(db, [...names], memo) : new Map<string, string>(),
     asns.size ? siteIdsByAsn(db, [...asns]) : new Map<number, string>(),
   ]);
   const siteOf = (key: LookupKey): string | null => {
@@ -75,11 +83,20 @@ export async function ownersOf(db: DbOrTx, incident: Incident): Promise<Incident
     if ('domain' in key) return byName.get(key.domain) ?? null;
     return byAsn.get(key.asn) ?? null;
   };
-  const hostSites = hostKeys.map((k) => siteOf(k.byIp) ?? siteOf(k.byName));
-  const indicatorSites = indicatorKeys.map(siteOf);
-  const ids = new Set([...hostSites, ...indicatorSites].filter((id): id is string => id !== null));
-  const sites = new Map((await findSitesByIds(db, [...ids])).map((site) => [site.id, site] as const));
+  const found = keysOf.map(({ hostKeys, indicatorKeys }) => ({
+    hostSites: hostKeys.map((k) => siteOf(k.byIp) ?? siteOf(k.byName)),
+    indicatorSites: indicatorKeys.map(siteOf),
+  }));
+  const ids = new Set(found.flatMap((f) => [...f.hostSites, ...f.indicatorSites]).filter((id): id is string => id !== null));
+  const records = new Map((await findSitesByIds(db, [...ids])).map((site) => [site.id, site] as const));
   // A site deleted between the look-ups and the read owns nothing.
-  const known = (id: string | null) => (id && sites.has(id) ? id : null);
-  return { hostSites: hostSites.map(known), indicatorSites: indicatorSites.map(known), sites };
+  const known = (id: string | null) => (id && records.has(id) ? id : null);
+  return found.map(({ hostSites, indicatorSites }) => {
+    const mine = new Set([...hostSites, ...indicatorSites].filter((id): id is string => id !== null && records.has(id)));
+    return {
+      hostSites: hostSites.map(known),
+      indicatorSites: indicatorSites.map(known),
+      sites: new Map([...mine].map((id) => [id, records.get(id)!] as const)),
+    };
+  });
 }

@@ -2,6 +2,7 @@ import type { Clock } from '../../clock.js';
 import type { Config } from '../../config.js';
 import type { NodeSigner } from '../../crypto/index.js';
 import type { Db, Tx } from '../../db/database.js';
+import { asOneGroup } from '../../db/group-commit.js';
 import { ProblemError } from '../../http/problem.js';
 import type { Incident } from '../../../schemas/incident.schema.js';
 import type { NotificationPatch, SiteNotification } from '../../../schemas/notification.schema.js';
@@ -9,15 +10,16 @@ import type { AuditLog } from '../audit/audit.module.js';
 import type { MailChannel } from '../exchange/exchange.module.js';
 import type { IncidentService } from '../incidents/incidents.module.js';
 import type { SharingService } from '../sharing/index.js';
+import type { SiteLookupMemo } from '../sites/sites.module.js';
 import type { CounterMeasureService } from './counter-measure.service.js';
 import { approveNotification } from './notification-approval.js';
 import { createNotificationContext, sha256 } from './notification-context.js';
-import { proposeInTx, sitesInOrder } from './notification-proposal.js';
-import { listNotifications, updateNotification } from './notification.repository.js';
+import { proposeManyInTx, sitesInOrder } from './notification-proposal.js';
+import { listNotifications, listNotificationsFor, updateNotification } from './notification.repository.js';
 import { markContactFailing } from './site-contact.repository.js';
-import { ownersOf, type IncidentOwners } from './site-lookup.js';
-import { nodeDelivered, receiveNodeAnswer, type SiteNodePort } from './notification-site-node.js';
-import type { Delivered, InboxOutcome } from '../exchange/exchange.module.js';
+import { ownersOfMany } from './site-lookup.js';
+import { nodeDelivered, nodeFailed, receiveNodeAnswer, type SiteNodePort } from './notification-site-node.js';
+import type { Delivered, DeliveryFailed, InboxOutcome } from '../exchange/exchange.module.js';
 import type { SiteNotificationAnswerDocument } from '../../../schemas/federation.schema.js';
 
 /**
@@ -36,7 +38,11 @@ export interface SiteNotificationService {
    */
   propose(refOrId: string, actor: string, options?: { followUps?: boolean }): Promise<SiteNotification[]>;
   /** propose() for many incidents (a campaign's), many to a transaction: each incident's notifications by its id. */
-  proposeMany(incidentIds: string[], actor: string, options?: { followUps?: boolean }): Promise<Map<string, SiteNotification[]>>;
+  proposeMany(
+    incidentIds: string[],
+    actor: string,
+    options?: { followUps?: boolean; lookups?: SiteLookupMemo },
+  ): Promise<Map<string, SiteNotification[]>>;
   list(refOrId: string): Promise<SiteNotification[]>;
   get(id: string): Promise<SiteNotification & { text: string | null }>;
   edit(id: string, patch: NotificationPatch, actor: string): Promise<SiteNotification>;
@@ -50,6 +56,8 @@ export interface SiteNotificationService {
   markSent(tx: Tx, id: string, uncertain: boolean): Promise<void>;
   /** The exchange's delivery hook: a site node's signed receipt for a site.notification (-> delivered). */
   nodeDelivered(tx: Tx, delivered: Delivered): Promise<void>;
+  /** The exchange's failure hook: a site.notification its node will never take (-> bounced; the node contact failing). */
+  nodeFailed(tx: Tx, failed: DeliveryFailed): Promise<void>;
   /** Inbox: a site node's signed acknowledgement or answer (-> acknowledged, answered; journaled). */
   nodeAnswered(tx: Tx, doc: SiteNotificationAnswerDocument): Promise<InboxOutcome>;
 }
@@ -60,8 +68,8 @@ export interface SiteNotificationDeps {
   config: Pick<Config, 'teamId' | 'teamName' | 'teamEmail'>;
   signer: NodeSigner;
   audit: AuditLog;
-  sharing: Pick<SharingService, 'evaluate' | 'record'>;
-  incidents: Pick<IncidentService, 'get' | 'appendInTx'>;
+  sharing: Pick<SharingService, 'evaluate' | 'evaluateForSites' | 'record'>;
+  incidents: Pick<IncidentService, 'get' | 'getMany' | 'appendInTx' | 'appendManyInTx'>;
   counterMeasures: Pick<CounterMeasureService, 'list' | 'get'>;
   /** The outgoing mail channel; null: approval answers 409 mail-not-configured. */
   mail: MailChannel | null;
@@ -71,8 +79,11 @@ export interface SiteNotificationDeps {
   siteNodes?: SiteNodePort;
 }
 
-/** Incidents proposed in one transaction by proposeMany: one commit for many, a bounded transaction. */
-const INCIDENTS_PER_TRANSACTION = 50;
+/**
+ * Incidents proposed in one transaction by proposeMany: one commit and one statement per table
+ * for many, a bounded transaction (a campaign's chunk is a second or so on the embedded engine).
+ */
+const INCIDENTS_PER_TRANSACTION = 250;
 
 const ACKNOWLEDGEABLE = new Set(['unreachable', 'sent', 'delivered', 'bounced']);
 const ANSWERABLE = new Set(['sent', 'delivered', 'acknowledged', 'bounced', 'answered']);
@@ -81,7 +92,7 @@ const MAX_REPLY_IN_JOURNAL = 10_000;
 export function createSiteNotificationService(deps: SiteNotificationDeps): SiteNotificationService {
   const { db, clock, audit, incidents } = deps;
   const ctx = createNotificationContext(deps);
-  const { mustFind, views, viewOne, textOf, recordChange, byMessageId } = ctx;
+  const { mustFind, views, viewsOf, viewOne, textOf, recordChange, byMessageId } = ctx;
 
   /**
    * Every site of these incidents, proposed in one transaction: the look-ups and the templates are
@@ -89,14 +100,14 @@ export function createSiteNotificationService(deps: SiteNotificationDeps): SiteN
    * commit for many proposals is what lets a campaign of thousands of sites go at the disk's pace
    * rather than a commit's.
    */
-  async function proposeFor(part: Incident[], actor: string, followUps: boolean): Promise<void> {
+  async function proposeFor(part: Incident[], actor: string, followUps: boolean, lookups?: SiteLookupMemo): Promise<void> {
     const templates = await deps.counterMeasures.list();
-    const planned: Array<{ incident: Incident; owners: IncidentOwners }> = [];
-    for (const incident of part) planned.push({ incident, owners: await ownersOf(db, incident) });
-    await db.transaction().execute(async (tx) => {
-      for (const { incident, owners } of planned)
-        for (const site of sitesInOrder(owners)) await proposeInTx(ctx, tx, { incident, site, owners, actor, followUps }, templates);
-    });
+    const owners = await ownersOfMany(db, part, lookups);
+    const proposals = part.flatMap((incident, i) =>
+      sitesInOrder(owners[i]!).map((site) => ({ incident, site, owners: owners[i]!, actor, followUps })),
+    );
+    // One group: the proposals' audit entries take the chain's lock once, at the end.
+    await db.transaction().execute((tx) => asOneGroup(tx, () => proposeManyInTx(ctx, tx, proposals, templates, lookups)));
   }
 
   return {
@@ -109,10 +120,21 @@ export function createSiteNotificationService(deps: SiteNotificationDeps): SiteN
     async proposeMany(incidentIds, actor, options = {}) {
       const out = new Map<string, SiteNotification[]>();
       for (let from = 0; from < incidentIds.length; from += INCIDENTS_PER_TRANSACTION) {
-        const part: Incident[] = [];
-        for (const id of incidentIds.slice(from, from + INCIDENTS_PER_TRANSACTION)) part.push(await incidents.get(id));
-        await proposeFor(part, actor, options.followUps ?? true);
-        for (const incident of part) out.set(incident.id, await views(await listNotifications(db, incident.id), incident.ref));
+        const ids = incidentIds.slice(from, from + INCIDENTS_PER_TRANSACTION);
+        const part = await incidents.getMany(ids);
+        const missing = ids.find((id) => !part.some((incident) => incident.id === id.toLowerCase()));
+        if (missing !== undefined) throw new ProblemError('not-found', `no incident ${missing}`);
+        await proposeFor(part, actor, options.followUps ?? true, options.lookups);
+        const listed = await listNotificationsFor(
+          db,
+          part.map((incident) => incident.id),
+        );
+        const shown = await viewsOf(
+          part.flatMap((incident) => listed.get(incident.id) ?? []),
+          new Map(part.map((incident) => [incident.id, incident.ref] as const)),
+        );
+        for (const incident of part) out.set(incident.id, []);
+        for (const view of shown) out.get(view.incident.id)!.push(view);
       }
       return out;
     },
@@ -214,6 +236,7 @@ export function createSiteNotificationService(deps: SiteNotificationDeps): SiteN
     },
 
     nodeDelivered: (tx, delivered) => nodeDelivered(ctx, tx, delivered),
+    nodeFailed: (tx, failed) => nodeFailed(ctx, tx, failed),
     nodeAnswered: (tx, doc) => receiveNodeAnswer(ctx, tx, doc),
 
     async markSent(tx, id, uncertain) {

@@ -4,8 +4,15 @@ import type { PolicyRecipient, TrustLevel } from '../../../schemas/policy.schema
 import type { RecipientBlock, RecipientTrust } from '../../../schemas/sharing.schema.js';
 import type { PeerDirectory } from '../peers/peers.module.js';
 import { effectiveTrust, type TrustRules } from '../policy/index.js';
-import { findSiteByAddress, findSiteByDomain, findSiteById, type SiteRecord } from '../sites/sites.module.js';
-import { domainSuffixes, parseAddress } from '../sites/sites.module.js';
+import { findSiteByAddress, findSiteByDomain, findSiteById, findSitesByIds, type SiteRecord } from '../sites/sites.module.js';
+import {
+  canonicalDomain,
+  domainSuffixes,
+  parseAddress,
+  siteIdsByAddress,
+  siteIdsByName,
+  type SiteLookupMemo,
+} from '../sites/sites.module.js';
 import { trustInputsOf } from './peer-trust.js';
 import type { OutsideKind, ResolvedRecipient, SharingRecipient } from './sharing.service.js';
 
@@ -104,25 +111,78 @@ export function createRecipientResolver(deps: {
     }
     const id = target.siteId;
     const site = UUID.test(id) ? await findSiteById(dbOrTx, id.toLowerCase()) : null;
-    const trust: RecipientTrust = {
-      level: siteTrust,
-      reasons: [`${id} is one of our own constituency's sites: ${siteTrust} (node setting)`],
-    };
-    if (!site) {
-      return {
-        recipient: { id, kind: 'site', name: null, relationship: null, status: null, peer: null, site: null },
-        policyRecipient: { id, kind: 'site', trust: 'unknown' },
-        trust: { level: 'unknown', reasons: [`${id} is not a site of our constituency: unknown`] },
-        blockedBy: ['recipient-unknown'],
-        involved: false,
-      };
-    }
-    return {
-      recipient: { id: site.id, kind: 'site', name: site.name, relationship: null, status: null, peer: null, site },
-      policyRecipient: { id: site.id, kind: 'site', trust: siteTrust },
-      trust,
-      blockedBy: [],
-      involved: await siteInvolved(dbOrTx, site, incident),
-    };
+    return siteRecipient(id, site, siteTrust, site ? await siteInvolved(dbOrTx, site, incident) : false);
   };
+}
+
+/** A site of our constituency as a recipient (or an unknown one), its involvement found by the caller. */
+function siteRecipient(id: string, site: SiteRecord | null, siteTrust: TrustLevel, involved: boolean): Resolved {
+  const trust: RecipientTrust = {
+    level: siteTrust,
+    reasons: [`${id} is one of our own constituency's sites: ${siteTrust} (node setting)`],
+  };
+  if (!site) {
+    return {
+      recipient: { id, kind: 'site', name: null, relationship: null, status: null, peer: null, site: null },
+      policyRecipient: { id, kind: 'site', trust: 'unknown' },
+      trust: { level: 'unknown', reasons: [`${id} is not a site of our constituency: unknown`] },
+      blockedBy: ['recipient-unknown'],
+      involved: false,
+    };
+  }
+  return {
+    recipient: { id: site.id, kind: 'site', name: site.name, relationship: null, status: null, peer: null, site },
+    policyRecipient: { id: site.id, kind: 'site', trust: siteTrust },
+    trust,
+    blockedBy: [],
+    involved,
+  };
+}
+
+const canonicalOrNull = (name: string): string | null => {
+  try {
+    return canonicalDomain(name);
+  } catch {
+    return null; // not a domain name: it belongs to no site
+  }
+};
+
+/**
+ * The sites of many (incident, site) pairs resolved at once (a campaign's proposals): the sites
+ * read in one statement and every host's owner looked up in bulk, by the same longest-match
+ * rules as siteInvolved's one look-up per host, so each pair resolves as `resolve` would.
+ */
+export async function resolveSites(
+  dbOrTx: DbOrTx,
+  pairs: ReadonlyArray<{ incident: Incident; siteId: string }>,
+  siteTrust: TrustLevel,
+  memo?: SiteLookupMemo,
+): Promise<Resolved[]> {
+  const ids = [...new Set(pairs.flatMap((p) => (UUID.test(p.siteId) ? [p.siteId.toLowerCase()] : [])))];
+  const sites = new Map((await findSitesByIds(dbOrTx, ids)).map((site) => [site.id, site] as const));
+  const addresses = new Set<string>();
+  const names = new Set<string>();
+  for (const { incident } of pairs)
+    for (const host of incident.hosts) {
+      const parsed = host.ip ? parseAddress(host.ip) : null;
+      if (parsed) addresses.add(parsed.address);
+      const name = host.hostname ? canonicalOrNull(host.hostname) : null;
+      if (name) names.add(name);
+    }
+  const [byAddress, byName] = await Promise.all([
+    addresses.size ? siteIdsByAddress(dbOrTx, [...addresses], memo) : new Map<string, string>(),
+    names.size ? siteIdsByName(dbOrTx, [...names], memo) : new Map<string, string>(),
+  ]);
+  return pairs.map(({ incident, siteId }) => {
+    const site = UUID.test(siteId) ? (sites.get(siteId.toLowerCase()) ?? null) : null;
+    const involved =
+      site !== null &&
+      incident.hosts.some((host) => {
+        const parsed = host.ip ? parseAddress(host.ip) : null;
+        if (parsed && byAddress.get(parsed.address) === site.id) return true;
+        const name = host.hostname ? canonicalOrNull(host.hostname) : null;
+        return name !== null && byName.get(name) === site.id;
+      });
+    return siteRecipient(siteId, site, siteTrust, involved);
+  });
 }

@@ -66,10 +66,10 @@ import {
   type PolicyConfig,
   type PolicyPayload,
 } from '../policy/index.js';
-import { findSiteById, type SiteRecord } from '../sites/sites.module.js';
+import { findSiteById, type SiteLookupMemo, type SiteRecord } from '../sites/sites.module.js';
 
 import { trustInputsOf } from './peer-trust.js';
-import { createRecipientResolver, type Resolved } from './recipient-resolution.js';
+import { createRecipientResolver, resolveSites, type Resolved } from './recipient-resolution.js';
 import { createDisclosureRecorder } from './disclosure-record.js';
 import {
   findIncidentPolicies,
@@ -178,6 +178,18 @@ export interface SharingService {
     recipient: SharingRecipient,
     purpose: Purpose,
     options?: SharingOptions,
+  ): Promise<SharingOutcome[]>;
+  /**
+   * The decisions `evaluate` would make for each (incident, site) pair (same order), the facts,
+   * the sites and the hosts' owners read in bulk: a campaign's proposals, thousands of sites.
+   * Each pair has its own options (a notification renders for its own site). Records nothing.
+   */
+  evaluateForSites(
+    db: DbOrTx,
+    pairs: ReadonlyArray<{ incident: Incident; siteId: string; options?: SharingOptions }>,
+    purpose: Purpose,
+    /** The run's memo of constituency look-ups (a campaign's), when it has one. */
+    lookups?: SiteLookupMemo,
   ): Promise<SharingOutcome[]>;
   /** Decides and appends exactly one `disclosure.decision` audit entry in the caller's transaction (as its last step). */
   decideAndRecord(
@@ -394,6 +406,22 @@ export function createSharingService(deps: SharingDeps): SharingService {
     return outcomes;
   }
 
+  async function evaluateForSites(
+    dbOrTx: DbOrTx,
+    pairs: ReadonlyArray<{ incident: Incident; siteId: string; options?: SharingOptions }>,
+    purpose: Purpose,
+    lookups?: SiteLookupMemo,
+  ): Promise<SharingOutcome[]> {
+    if (pairs.length === 0) return [];
+    const ids = [...new Set(pairs.map((p) => p.incident.id))];
+    const facts = await findIncidentPolicies(dbOrTx, ids);
+    const approvals = await listApprovalsFor(dbOrTx, ids);
+    const resolved = await resolveSites(dbOrTx, pairs, siteTrust, lookups);
+    return pairs.map(({ incident, options }, i) =>
+      outcomeOf(deps, incident, facts.get(incident.id) ?? null, approvals.get(incident.id) ?? [], resolved[i]!, purpose, options ?? {}),
+    );
+  }
+
   /** Who explain asks about: a peer or site must exist; an outside recipient has no record, but takes its own purpose only. */
   async function explainTarget(recipientId: string, purpose: Purpose, kind: 'team' | 'site' | OutsideKind): Promise<SharingRecipient> {
     if (kind === 'team') {
@@ -428,6 +456,7 @@ export function createSharingService(deps: SharingDeps): SharingService {
   return {
     evaluate,
     evaluateMany,
+    evaluateForSites,
     decideAndRecord,
     record,
     recordFeedPage,

@@ -11,9 +11,40 @@ import { jsonbParameter } from '../../db/jsonb-parameter.js';
  */
 const CHUNK = 20_000;
 
+/**
+ * What the bulk look-ups found (a site id, or null for none), kept for one piece of work that
+ * asks about the same values several times: a campaign run looks up each event's address to
+ * group the feed, then the notifications module for each incident's owners, then the sharing
+ * policy for each site's involvement. Each asks as before and by the same rules; a value already
+ * answered in this run is not sent to the database again (three index probes per event were
+ * most of a campaign's database time, issue 19's figure). Made for one run and dropped with it.
+ */
+export interface SiteLookupMemo {
+  readonly addresses: Map<string, string | null>;
+  readonly names: Map<string, string | null>;
+}
+
+export const createSiteLookupMemo = (): SiteLookupMemo => ({ addresses: new Map(), names: new Map() });
+
+/** Splits values into those a memo answered (into `out`) and those still to look up. */
+function fromMemo<K>(values: readonly K[], memo: Map<K, string | null> | undefined, out: Map<K, string>): K[] {
+  if (!memo) return [...values];
+  return values.filter((value) => {
+    const known = memo.get(value);
+    if (known === undefined) return true;
+    if (known !== null) out.set(value, known);
+    return false;
+  });
+}
+
+function intoMemo<K>(values: readonly K[], memo: Map<K, string | null> | undefined, found: Map<K, string>): void {
+  if (memo) for (const value of values) memo.set(value, found.get(value) ?? null);
+}
+
 /** address text → site id, for the addresses some site's network holds. Addresses are canonical (parseAddress). */
-export async function siteIdsByAddress(db: DbOrTx, addresses: readonly string[]): Promise<Map<string, string>> {
+export async function siteIdsByAddress(db: DbOrTx, values: readonly string[], memo?: SiteLookupMemo): Promise<Map<string, string>> {
   const out = new Map<string, string>();
+  const addresses = fromMemo(values, memo?.addresses, out);
   for (let from = 0; from < addresses.length; from += CHUNK) {
     const part = addresses.slice(from, from + CHUNK);
     // The lateral subquery is the single look-up's query, run once per address: the GiST
@@ -29,11 +60,14 @@ export async function siteIdsByAddress(db: DbOrTx, addresses: readonly string[])
       ) m`.execute(db);
     for (const row of rows) out.set(row.address, row.site_id);
   }
+  intoMemo(addresses, memo?.addresses, out);
   return out;
 }
 
 /** name → site id, by the longest registered suffix of each name (names canonical: canonicalDomain). */
-export async function siteIdsByName(db: DbOrTx, names: readonly string[]): Promise<Map<string, string>> {
+export async function siteIdsByName(db: DbOrTx, values: readonly string[], memo?: SiteLookupMemo): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const names = fromMemo(values, memo?.names, out);
   const suffixes = new Set<string>();
   for (const name of names) {
     const labels = name.split('.');
@@ -49,7 +83,6 @@ export async function siteIdsByName(db: DbOrTx, names: readonly string[]): Promi
       order by d.domain, d.id`.execute(db);
     for (const row of rows) owner.set(row.domain, row.site_id);
   }
-  const out = new Map<string, string>();
   for (const name of names) {
     const labels = name.split('.');
     for (let i = 0; i < labels.length; i++) {
@@ -60,6 +93,7 @@ export async function siteIdsByName(db: DbOrTx, names: readonly string[]): Promi
       }
     }
   }
+  intoMemo(names, memo?.names, out);
   return out;
 }
 

@@ -19,4 +19,11 @@ export {
   type NetworkMatcher,
 } from './network-scope.js';
 export { findSiteByAddress, findSiteByAsn, findSiteByDomain, findSiteById, findSitesByIds, type SiteRecord } from './site.repository.js';
-export { siteContactsByIds, siteIdsByAddress, siteIdsByAsn, siteIdsByName } from './site-bulk-lookup.repository.js';
+export {
+  createSiteLookupMemo,
+  siteContactsByIds,
+  siteIdsByAddress,
+  siteIdsByAsn,
+  siteIdsByName,
+  type SiteLookupMemo,
+} from './site-bulk-lookup.repository.js';
