@@ -151,7 +151,7 @@ export async function fetchForPeer(
   peer: PeerDetails,
   url = peer.url,
 ): Promise<VerifiedProfile & { url: string; raw: string }> {
-  // A team without a node changes its key by being removed and added again with the new key.
+  // A team without a node has no profile: its key changes by POST /api/v1/peers/{teamId}/mail-key (mail-peer.ts).
   if (url === null) throw new ProblemError('peer-has-no-node', `"${peer.teamId}" is a team without a node: there is no profile to fetch`);
   const fetched = await fetchVerified(deps, url);
   if (fetched.document.profile.teamId !== peer.teamId) {
