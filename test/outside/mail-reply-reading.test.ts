@@ -15,6 +15,11 @@ t.test('own lines: quoted lines and a pasted original are not the writer’s', a
   t.same(ownLines('mine\n> yours\n  > also yours\nmine too'), ['mine', 'mine too']);
   t.same(ownLines('top\n-----Original Message-----\nAnswer: seen'), ['top']);
   t.same(ownLines('top\r\nOn Mon, 7 Dec 2026 at 10:00, CSIRT wrote:\r\nReference: X-1'), ['top']);
+  t.same(
+    ownLines('Reference: OURS-1\n\nTLP:AMBER: for your organisation only.\n  Ref: THIRD-TEAM-9\n  Answer: seen'),
+    ['Reference: OURS-1', ''],
+    'our own text pasted without quote marks is not theirs',
+  );
 });
 
 t.test('their reference number', async (t) => {

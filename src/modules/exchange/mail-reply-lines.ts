@@ -2,10 +2,17 @@
  * What a person wrote in a signed reply, read back by lines (ADR 0028): pure functions. A reply
  * usually quotes our mail, and our mail names our reference number and shows the lines we ask
  * for, so only the person's own lines count: not quoted (`>`), and above the point where a mail
- * client pastes the original unquoted ("-----Original Message-----", "On ... wrote:").
+ * client pastes the original unquoted ("-----Original Message-----", "On ... wrote:", or our
+ * text's own first line, "TLP:<label>: ...").
  */
 
-const ORIGINAL_FOLLOWS = [/^-{2,}\s*original message\s*-{2,}\s*$/i, /^on .{1,300} wrote:\s*$/i, /^-{5,}\s*forwarded message/i];
+const ORIGINAL_FOLLOWS = [
+  /^-{2,}\s*original message\s*-{2,}\s*$/i,
+  /^on .{1,300} wrote:\s*$/i,
+  /^-{5,}\s*forwarded message/i,
+  // The first line of our own text (mail-team-text.ts), pasted below a reply without quote marks.
+  /^TLP:(?:CLEAR|GREEN|AMBER|AMBER\+STRICT|RED): /,
+];
 
 /** The reply's own lines: not quoted, and none from where the original is pasted below. */
 export function ownLines(text: string): string[] {
