@@ -565,4 +565,7 @@ t.test('a new key the old one did not certify is pinned unverified, with the con
   t.match(audited.details, { newFingerprint: otherKey.fingerprint, certifiedByOldKey: false, assurance: { to: 'unverified' } });
   const retired = await api(alpha, 'POST', `/peers/${TEAM}/mail-key`, 'admin', { publicKey: teamKey.armoredPublicKey });
   t.equal(retired.statusCode, 409, 'a key the team retired is not pinned again');
+  const usage = await runCli(alpha, 'peer', 'mail-key', TEAM);
+  t.equal(usage.code, 2, 'the CLI without --key is a usage error');
+  t.match(usage.stderr, /peer mail-key <team-id> --key/);
 });
