@@ -9,6 +9,7 @@ import { benchForumFanOut } from './forum.bench.js';
 import { benchInquiryMatching } from './forum-matching.bench.js';
 import { benchRelay } from './relay.bench.js';
 import { benchMail } from './mail.bench.js';
+import { benchMailForum } from './mail-forum.bench.js';
 import { benchCampaign } from './campaign.bench.js';
 import { formatResult, type BenchResult } from './bench-result.js';
 
@@ -57,6 +58,7 @@ const benches: Array<[string, Bench]> = [
   ['forum fan-out', (engine) => benchForumFanOut({ engine, members: quick ? 100 : 500, ingestRate: ingestRate.get(engine) })],
   ['relay', (engine) => benchRelay({ engine, reports: quick ? 100 : 500, concurrency: 8, ingestRate: ingestRate.get(engine) })],
   ['e-mail intake', (engine) => benchMail({ engine, messages: quick ? 100 : 500, concurrency: 8 })],
+  ['mail forum', (engine) => benchMailForum({ engine, inquiries: quick ? 100 : 500, concurrency: 8 })],
   [
     'campaign',
     (engine) => benchCampaign({ engine, sites: quick ? 1000 : 10_000, events: quick ? 10_000 : 100_000, mails: quick ? 200 : 1000 }),

@@ -35,8 +35,9 @@ const StatusSchema = Type.Enum(FORUM_MEMBER_STATUSES, {
 /** A roster holds at most this many members. */
 export const MAX_ROSTER_MEMBERS = 5000;
 
-export const RosterMemberSchema = named(
-  'RosterMember',
+/** A member that runs a node: other members add it from its URL (its signed profile carries the key). */
+export const RosterNodeMemberSchema = named(
+  'RosterNodeMember',
   Type.Object(
     {
       team: TeamIdSchema,
@@ -51,14 +52,68 @@ export const RosterMemberSchema = named(
     { additionalProperties: false },
   ),
 );
+export type RosterNodeMember = Static<typeof RosterNodeMemberSchema>;
+
+/** The largest armored public key a roster carries for a member without a node. */
+export const MAX_ROSTER_KEY_LENGTH = 64 * 1024;
+
+/**
+ * A member without a node (ADR 0028): it reads signed e-mail. It has no URL and no signed
+ * profile, so the roster carries what a member needs to reach it: its address and its whole
+ * armored public key (the fingerprint alone could not encrypt). Tagged `channel: mail`; only a
+ * version-2 roster lists one.
+ */
+export const RosterMailMemberSchema = named(
+  'RosterMailMember',
+  Type.Object(
+    {
+      team: TeamIdSchema,
+      channel: Type.Literal('mail', { description: 'The member takes signed (and encrypted) e-mail only: it runs no node.' }),
+      name: Type.String({ minLength: 1, maxLength: 200, description: "The team's name, as the operator pinned it." }),
+      email: Type.String({
+        minLength: 3,
+        maxLength: 254,
+        pattern: '^[^\\s@<>]+@[^\\s@<>]+$',
+        description: 'Where the team reads signed e-mail (PGP/MIME, RFC 3156).',
+      }),
+      publicKey: Type.String({
+        minLength: 1,
+        maxLength: MAX_ROSTER_KEY_LENGTH,
+        description: "The team's armored OpenPGP public key as the operator pinned it; its fingerprint is `fingerprint`.",
+      }),
+      fingerprint: FingerprintSchema,
+      kind: KindSchema,
+      status: StatusSchema,
+      sponsors: Type.Array(TeamIdSchema, { maxItems: 20, uniqueItems: true, description: 'Members who sponsored its admission.' }),
+      admitted: UtcSchema,
+      contact: Type.Optional(ContactSchema),
+    },
+    { additionalProperties: false },
+  ),
+);
+export type RosterMailMember = Static<typeof RosterMailMemberSchema>;
+
+export const RosterMemberSchema = named(
+  'RosterMember',
+  Type.Union([RosterNodeMemberSchema, RosterMailMemberSchema], {
+    description: 'A member with a node (no `channel`), or, in a version-2 roster, a member that reads signed e-mail (`channel: mail`).',
+  }),
+);
 export type RosterMember = Static<typeof RosterMemberSchema>;
+
+export function isMailMember(member: RosterMember): member is RosterMailMember {
+  return 'channel' in member && member.channel === 'mail';
+}
 
 /** The roster as the operator signs it: `signature` covers the RFC 8785 bytes of this object. */
 export const RosterDocumentSchema = named(
   'RosterDocument',
   Type.Object(
     {
-      v: Type.Literal(1),
+      v: Type.Union([Type.Literal(1), Type.Literal(2)], {
+        description:
+          '1: every member runs a node; 2: a member may read signed e-mail instead (RosterMailMember). The operator signs 1 while no member is a mail team, so members that know only version 1 keep taking its rosters.',
+      }),
       type: Type.Literal('forum.roster'),
       forum: ForumIdSchema,
       name: Type.String({ minLength: 1, maxLength: 200 }),
@@ -183,7 +238,19 @@ export const ForumRosterMemberViewSchema = named(
   'ForumRosterMemberView',
   Type.Object(
     {
-      ...RosterMemberSchema.properties,
+      team: TeamIdSchema,
+      channel: Type.Enum(['node', 'mail'] as const, { description: 'node: it runs a node (url); mail: it reads signed e-mail (email).' }),
+      url: Type.Union([Type.String(), Type.Null()], { description: "The member's node URL; null for a member without a node." }),
+      email: Type.Union([Type.String(), Type.Null()], { description: 'The address of a member without a node; null for a node.' }),
+      name: Type.Union([Type.String(), Type.Null()], {
+        description: 'The name the roster gives a member without a node; null for a node.',
+      }),
+      fingerprint: FingerprintSchema,
+      kind: KindSchema,
+      status: StatusSchema,
+      sponsors: Type.Array(TeamIdSchema),
+      admitted: UtcSchema,
+      contact: Type.Optional(ContactSchema),
       peer: Type.Enum(['none', 'pinned', 'other-key', 'self'] as const, {
         description:
           'none: not our peer yet (add it with POST .../members/{team}/peer); pinned: our peer with this key; other-key: our peer with another key; self: our team.',
@@ -193,6 +260,7 @@ export const ForumRosterMemberViewSchema = named(
     { additionalProperties: false },
   ),
 );
+export type ForumRosterMemberView = Static<typeof ForumRosterMemberViewSchema>;
 
 export const ForumRosterVersionSchema = named(
   'ForumRosterVersion',

@@ -130,7 +130,7 @@ export const PEER_RELATIONSHIPS = RELATIONSHIPS;
 export const PEER_TRUST_LEVELS = TRUST_LEVELS;
 export const PEER_ASSURANCES = ASSURANCES;
 export const PEER_STATUSES = ['active', 'suspended', 'key-changed'] as const;
-export const PEER_KEY_ORIGINS = ['added', 'rotation', 'reverified'] as const;
+export const PEER_KEY_ORIGINS = ['added', 'rotation', 'reverified', 'replaced'] as const;
 
 export const PeerRelationshipSchema = Type.Enum(PEER_RELATIONSHIPS, {
   description: 'coordinator: the team coordinates us; member: we coordinate it; peer: lateral.',
@@ -274,6 +274,31 @@ export const PeerMailAddSchema = named(
 );
 export type PeerMailAdd = Static<typeof PeerMailAddSchema>;
 
+export const PeerMailKeySchema = named(
+  'PeerMailKey',
+  Type.Object(
+    {
+      publicKey: Type.String({
+        minLength: 1,
+        maxLength: 1024 * 1024,
+        description:
+          "The team's new armored OpenPGP public key (v4, with an encryption subkey). It keeps the peer's assurance only when the pinned (old) key certified it (`gpg --local-user <old> --sign-key <new>`); otherwise it is pinned unverified.",
+      }),
+      fingerprint: Type.Optional(
+        Type.String({
+          minLength: 40,
+          maxLength: 100,
+          pattern: '^[0-9A-Fa-f ]+$',
+          description:
+            'The fingerprint the admin expects (spaces and lower case accepted): 409 fingerprint-mismatch when the key is another.',
+        }),
+      ),
+    },
+    { additionalProperties: false },
+  ),
+);
+export type PeerMailKey = Static<typeof PeerMailKeySchema>;
+
 export const PeerPatchSchema = named(
   'PeerPatch',
   Type.Object(
@@ -327,7 +352,7 @@ export const PeerKeySchema = named(
       publicKey: Type.String(),
       how: Type.Enum(PEER_KEY_ORIGINS, {
         description:
-          'added: from the profile when the peer was added; rotation: announced by a key.rotation signed by the previous key; reverified: confirmed by a handler after a key change.',
+          'added: from the profile when the peer was added; rotation: announced by a key.rotation signed by the previous key; reverified: confirmed by a handler after a key change; replaced: an admin replaced the key of a team without a node (POST /api/v1/peers/{teamId}/mail-key).',
       }),
       pinnedAt: DateTimeSchema,
       pinnedBy: Type.String(),

@@ -11,7 +11,7 @@ import {
 } from './cli-context.js';
 import { auditAnchor, auditVerify } from './audit-commands.js';
 import { groupCreate, groupList, groupMemberAdd, groupMemberRemove, groupShow, trustShow } from './group-commands.js';
-import { peerAdd, peerAddMail, peerIntroduce, peerList, peerVerify, peerVouches } from './peer-commands.js';
+import { peerAdd, peerAddMail, peerIntroduce, peerList, peerMailKey, peerVerify, peerVouches } from './peer-commands.js';
 import { readFile } from 'node:fs/promises';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -58,6 +58,9 @@ export const extraCommands: Record<string, Command> = {
                      [--relationship coordinator|member|peer] [--trust unknown|community|partner|close]
                                                  a team without a node (GnuPG and a mailbox): pin its key;
                                                  everything to it goes by signed, encrypted e-mail
+  hikeshi peer mail-key <team-id> --key <armored-key-file> [--fingerprint <fpr>]
+                                                 a team without a node changed its key: pin the new one
+                                                 (stays verified only if the old key certified it)
   hikeshi peer list
   hikeshi peer set <team-id> [--relationship coordinator|member|peer] [--trust unknown|community|partner|close]
   hikeshi peer verify <team-id> [<fingerprint>]  without a fingerprint: show what to confirm;
@@ -100,6 +103,13 @@ ${CONFIG_FLAGS_HELP}`,
           ...(typeof trust === 'string' ? { trustLevel: trust as 'unknown' } : {}),
         };
         out(await peerAddMail(base, token, body));
+      } else if (sub === 'mail-key') {
+        const { pos, values, base, token } = await withNode(rest, { key: { type: 'string' }, fingerprint: { type: 'string' } }, 1);
+        const { key, fingerprint } = values;
+        if (!pos[0] || typeof key !== 'string')
+          throw new UsageError('peer mail-key <team-id> --key <armored-key-file> [--fingerprint <fpr>]');
+        const body = { publicKey: await readFile(key, 'utf8'), ...(typeof fingerprint === 'string' ? { fingerprint } : {}) };
+        out(await peerMailKey(base, token, pos[0], body));
       } else if (sub === 'list') {
         const { base, token } = await withNode(rest, {}, 0);
         out(await peerList(base, token));
@@ -144,7 +154,7 @@ ${CONFIG_FLAGS_HELP}`,
         const { pos, base, token } = await withNode(rest, {}, 1);
         if (!pos[0]) throw new UsageError('peer vouches <team-id>');
         out(await peerVouches(base, token, pos[0]));
-      } else throw new UsageError('peer needs a subcommand: add, add-mail, list, set, verify, introduce or vouches');
+      } else throw new UsageError('peer needs a subcommand: add, add-mail, mail-key, list, set, verify, introduce or vouches');
     },
   },
   group: {

@@ -60,6 +60,25 @@ export async function peerAddMail(baseUrl: string, adminToken: string, body: Sch
   ].join('\n');
 }
 
+/** `hikeshi peer mail-key`: a team without a node changes its key; an admin pins the new one (ADR 0028). */
+export async function peerMailKey(baseUrl: string, adminToken: string, teamId: string, body: Schemas['PeerMailKey']): Promise<string> {
+  const peer = await withClient(baseUrl, adminToken, (node) =>
+    unwrap(node.POST('/api/v1/peers/{teamId}/mail-key', { params: { path: { teamId } }, body })),
+  );
+  return [
+    `Pinned a new key for ${peer.teamId} (without a node); replies signed by the old key are now held.`,
+    ...describe(peer),
+    ...(peer.assurance === 'verified'
+      ? ['', 'The old key certified the new one: it stays verified.']
+      : [
+          '',
+          `Confirm this fingerprint with ${peer.name} out of band (by phone or in person, through a contact you`,
+          'knew before; never through the mail that brought the key). When it matches, record it:',
+          `  hikeshi peer verify ${peer.teamId} ${peer.fingerprint}`,
+        ]),
+  ].join('\n');
+}
+
 export async function peerList(baseUrl: string, token: string): Promise<string> {
   const { items } = await withClient(baseUrl, token, (node) => unwrap(node.GET('/api/v1/peers')));
   if (items.length === 0) return 'No peers yet. Add one with: hikeshi peer add <url>';

@@ -1680,6 +1680,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/peers/{teamId}/mail-key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pin a new key for a team without a node in place of the old one (ADR 0028)
+         * @description Only for a peer of kind mail (409 conflict for a node, which changes keys by a signed key.rotation). The new key must sign and encrypt (422 peer-key-invalid), be `fingerprint`'s when given (409 fingerprint-mismatch), and be no other team's and no key this team retired (409). It keeps the peer's assurance only when the old pinned key certified it; otherwise assurance is unverified and the answer carries a `confirm` hint. Audited `peer.key-replaced`. From then on, replies signed by the old key are quarantined (wrong-key) and queued mail is encrypted to the new key.
+         */
+        post: operations["replaceMailPeerKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/peers/{teamId}/profile": {
         parameters: {
             query?: never;
@@ -3978,7 +3998,14 @@ export interface components {
              */
             admitted: string;
             assurance: ("unverified" | "introduced" | "verified") | null;
+            /**
+             * @description node: it runs a node (url); mail: it reads signed e-mail (email).
+             * @enum {unknown}
+             */
+            channel: "node" | "mail";
             contact?: components["schemas"]["Contact"];
+            /** @description The address of a member without a node; null for a node. */
+            email: string | null;
             /** @description A v4 key fingerprint, 40 upper-case hex digits. */
             fingerprint: string;
             /**
@@ -3986,12 +4013,13 @@ export interface components {
              * @enum {unknown}
              */
             kind: "full" | "liaison";
+            /** @description The name the roster gives a member without a node; null for a node. */
+            name: string | null;
             /**
              * @description none: not our peer yet (add it with POST .../members/{team}/peer); pinned: our peer with this key; other-key: our peer with another key; self: our team.
              * @enum {unknown}
              */
             peer: "none" | "pinned" | "other-key" | "self";
-            /** @description Members who sponsored its admission. */
             sponsors: string[];
             /**
              * @description active; suspended: listed, but no floor and no vouch while suspended.
@@ -4000,11 +4028,8 @@ export interface components {
             status: "active" | "suspended";
             /** @description A team id. */
             team: string;
-            /**
-             * Format: uri
-             * @description The member's node URL.
-             */
-            url: string;
+            /** @description The member's node URL; null for a member without a node. */
+            url: string | null;
         };
         ForumRosterVersion: {
             memberCount: number;
@@ -5511,10 +5536,10 @@ export interface components {
             /** @description OpenPGP v4 primary key fingerprint: 40 upper-case hex digits. */
             fingerprint: string;
             /**
-             * @description added: from the profile when the peer was added; rotation: announced by a key.rotation signed by the previous key; reverified: confirmed by a handler after a key change.
+             * @description added: from the profile when the peer was added; rotation: announced by a key.rotation signed by the previous key; reverified: confirmed by a handler after a key change; replaced: an admin replaced the key of a team without a node (POST /api/v1/peers/{teamId}/mail-key).
              * @enum {unknown}
              */
-            how: "added" | "rotation" | "reverified";
+            how: "added" | "rotation" | "reverified" | "replaced";
             /**
              * Format: date-time
              * @description RFC 3339 date-time with any offset (Z or ±hh:mm), year 0001-9999, seconds 00-59 (a leap second is refused). Times a person gives (an incident's firstSeen, lastSeen, systemChanges[].at, evidence[].collectedAt) are kept as written, offset and fraction included; times the node sets are UTC.
@@ -5551,6 +5576,12 @@ export interface components {
              * @enum {unknown}
              */
             trustLevel?: "unknown" | "community" | "partner" | "close";
+        };
+        PeerMailKey: {
+            /** @description The fingerprint the admin expects (spaces and lower case accepted): 409 fingerprint-mismatch when the key is another. */
+            fingerprint?: string;
+            /** @description The team's new armored OpenPGP public key (v4, with an encryption subkey). It keeps the peer's assurance only when the pinned (old) key certified it (`gpg --local-user <old> --sign-key <new>`); otherwise it is pinned unverified. */
+            publicKey: string;
         };
         PeerPatch: {
             /** @description The peer's address for signed e-mail; null removes it. */
@@ -6448,12 +6479,49 @@ export interface components {
             sponsorsNeeded: number;
             /** @enum {string} */
             type: "forum.roster";
-            /** @enum {number} */
-            v: 1;
+            /** @description 1: every member runs a node; 2: a member may read signed e-mail instead (RosterMailMember). The operator signs 1 while no member is a mail team, so members that know only version 1 keep taking its rosters. */
+            v: 1 | 2;
             /** @description Grows by one with every version the operator signs. */
             version: number;
         };
-        RosterMember: {
+        RosterMailMember: {
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time in UTC.
+             */
+            admitted: string;
+            /**
+             * @description The member takes signed (and encrypted) e-mail only: it runs no node.
+             * @enum {string}
+             */
+            channel: "mail";
+            contact?: components["schemas"]["Contact"];
+            /** @description Where the team reads signed e-mail (PGP/MIME, RFC 3156). */
+            email: string;
+            /** @description A v4 key fingerprint, 40 upper-case hex digits. */
+            fingerprint: string;
+            /**
+             * @description full: a vetted member (the group floor for full members); liaison: a contact, not a vetted member.
+             * @enum {unknown}
+             */
+            kind: "full" | "liaison";
+            /** @description The team's name, as the operator pinned it. */
+            name: string;
+            /** @description The team's armored OpenPGP public key as the operator pinned it; its fingerprint is `fingerprint`. */
+            publicKey: string;
+            /** @description Members who sponsored its admission. */
+            sponsors: string[];
+            /**
+             * @description active; suspended: listed, but no floor and no vouch while suspended.
+             * @enum {unknown}
+             */
+            status: "active" | "suspended";
+            /** @description A team id. */
+            team: string;
+        };
+        /** @description A member with a node (no `channel`), or, in a version-2 roster, a member that reads signed e-mail (`channel: mail`). */
+        RosterMember: components["schemas"]["RosterNodeMember"] | components["schemas"]["RosterMailMember"];
+        RosterNodeMember: {
             /**
              * Format: date-time
              * @description RFC 3339 date-time in UTC.
@@ -11447,6 +11515,43 @@ export interface operations {
             413: components["responses"]["Problem"];
             415: components["responses"]["Problem"];
             500: components["responses"]["Problem"];
+        };
+    };
+    replaceMailPeerKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A team id: lower-case letters, digits and hyphens, 2-63 characters. */
+                teamId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PeerMailKey"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PeerWithHint"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            422: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+            502: components["responses"]["Problem"];
         };
     };
     getPeerProfile: {

@@ -23,6 +23,7 @@ export {
 } from './crypto-errors.js';
 export { MAX_CLEAR_SIGNED_LENGTH, verifyClearSigned, type ClearSignedOptions, type ClearSignedVerification } from './clear-signed.js';
 export { isV4Fingerprint, normalizeFingerprint } from './fingerprint.js';
+export { isCertifiedBy } from './key-certification.js';
 export { generateNodeKey, type GeneratedNodeKey, type NodeKeyOptions } from './node-key.js';
 export { clearPeerKeyCache, readPeerKey, type PeerKey } from './peer-key.js';
 export { DEFAULT_MAX_SEALED_PLAINTEXT_BYTES, openSealed, sealForRecipient, type OpenSealedOptions } from './sealing.js';

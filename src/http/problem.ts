@@ -64,6 +64,11 @@ export const PROBLEMS = {
     title: 'The sender is not an active member of that forum in the newest roster held here, or this node is not',
   },
   'unknown-inquiry': { status: 409, title: 'No inquiry of this node was sent to that team under that id' },
+  'inquiry-answer-unreadable': {
+    status: 422,
+    title:
+      "A mailed answer to a forum inquiry does not name the inquiry's id in its signed text, or has no line `Answer: seen|not-seen|affected` of its own",
+  },
   'peer-not-verified': {
     status: 409,
     title: "The peer's key was not verified out of band: only a key a handler verified can be introduced to other teams",

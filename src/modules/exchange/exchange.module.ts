@@ -210,6 +210,7 @@ export {
   validateDocument,
 } from './message-document.js';
 export { type Delivered, type DeliveryFailed, type Outbox } from './outbox.js';
+export { ownLines, theirReference } from './mail-reply-lines.js';
 export { type OutboundRow } from './outbox.repository.js';
 export { PeerCallError, type PeerClient, type PeerResponse } from './peer-client.js';
 export { type ExchangePeer, type PeerKeyring, type PeerKind, type PeerStatus } from './peer-keyring.js';

@@ -295,6 +295,21 @@ async function hold(
   return { kind: 'quarantined', id, reason: held.reason, detail: held.detail };
 }
 
+/** A team's signed text naming one of our mails by reference; a refusal where it is filed (ProblemError) holds the mail with that code. */
+async function byReference(
+  teamReplies: Pick<TeamReplies, 'byReference'>,
+  peer: ExchangePeer,
+  signed: SignedReply & { subject: string },
+): Promise<{ detail: string } | null> {
+  try {
+    return await teamReplies.byReference(peer, signed);
+  } catch (err) {
+    if (err instanceof ProblemError)
+      throw new Held(err.code, `${peer.teamId}: the reply was refused: ${err.detail ?? err.message}`.slice(0, 1000));
+    throw err;
+  }
+}
+
 /** The first registered handler that recognises the mail as a reply it waits for. */
 async function correspondentOf(handlers: SignedReplyHandler[], headers: Map<string, string>): Promise<Correspondent | null> {
   for (const handler of handlers) {
@@ -340,7 +355,7 @@ export function createMailIntake(deps: MailIntakeDeps): MailIntake {
 
   async function human(peer: ExchangePeer, text: string, signerFingerprint: string, ctx: Context): Promise<MailOutcome> {
     const signed = { text, signedText: text, signerFingerprint, encrypted: ctx.encrypted, subject: ctx.subject };
-    const answered = deps.teamReplies ? await deps.teamReplies.byReference(peer, signed) : null;
+    const answered = deps.teamReplies ? await byReference(deps.teamReplies, peer, signed) : null;
     if (answered) return { kind: 'filed', what: 'signed-reply', detail: answered.detail };
     if (!humanReports) throw new Held('not-accepted', 'this node files no reports written by people');
     const filed = await humanReports({

@@ -5,7 +5,8 @@ import type { Db } from '../../db/database.js';
 import { ProblemError } from '../../http/problem.js';
 import type { AuditLog } from '../audit/audit.module.js';
 import type { SignedReply, SignedReplyHandler } from './mail-intake.service.js';
-import { referenceOf } from './mail-team-text.js';
+import { theirReference } from './mail-reply-lines.js';
+import { inquiryIdOf, referenceOf } from './mail-team-text.js';
 import type { DeliveredHook } from './outbox.js';
 import { findByMailMessageId, listMailedToTeam, markReplied, type OutboundRow } from './outbox.repository.js';
 import type { ExchangePeer, PeerKeyring } from './peer-keyring.js';
@@ -57,6 +58,10 @@ export function createTeamReplies(deps: TeamRepliesDeps): TeamReplies {
 
   async function record(row: OutboundRow, reply: SignedReply, via: 'message-id' | 'reference'): Promise<{ detail: string }> {
     const digest = sha256(reply.signedText);
+    const document = JSON.parse(row.document) as Record<string, unknown>;
+    // Their reference number, when they give one: shown with ours, as a node's receipt gives it.
+    // An inquiry's answer carries theirs itself (forum module), as an answer over HTTP does.
+    const peerRef = row.type === 'forum.inquiry' ? null : theirReference(reply.text, [referenceOf(document), inquiryIdOf(document)]);
     const first = await db.transaction().execute(async (tx) => {
       const at = clock();
       // What stands as the receipt: how the reply was recognised and its digest, never its words.
@@ -67,9 +72,9 @@ export function createTeamReplies(deps: TeamRepliesDeps): TeamReplies {
         type: row.type,
         peerTeam: row.peerTeam,
         incidentId: row.incidentId,
-        peerRef: null,
+        peerRef,
         receiptStatus: 'replied',
-        reply: { text: reply.text, signerFingerprint: reply.signerFingerprint, first: moved },
+        reply: { text: reply.text, signerFingerprint: reply.signerFingerprint, first: moved, sha256: digest },
       });
       await audit.append(tx, {
         kind: 'receipt',
@@ -86,6 +91,7 @@ export function createTeamReplies(deps: TeamRepliesDeps): TeamReplies {
           via,
           replyDigest: digest,
           delivered: moved,
+          ...(peerRef ? { peerRef } : {}),
         },
       });
       return moved;
@@ -115,8 +121,10 @@ export function createTeamReplies(deps: TeamRepliesDeps): TeamReplies {
     async byReference(peer, reply) {
       if (peer.kind !== 'mail') return null;
       const said = `${reply.subject}\n${reply.text}`;
+      // Our reference number of an incident, or the id of a forum inquiry we mailed it.
       const named = (await listMailedToTeam(db, peer.teamId, 500)).filter((row) => {
-        const ref = referenceOf(JSON.parse(row.document) as Record<string, unknown>);
+        const document = JSON.parse(row.document) as Record<string, unknown>;
+        const ref = row.type === 'forum.inquiry' ? inquiryIdOf(document) : referenceOf(document);
         return ref !== null && namesReference(said, ref);
       });
       // The newest mail still waiting for an answer, else the newest naming it (the reply is journaled all the same).

@@ -89,16 +89,49 @@ export function teamMailText(document: Record<string, unknown>, facts: TeamMailF
     ...renderValue(document['body']),
     '---------------------------------------------------------------------------',
     '',
-    'To answer, reply to this mail signed with your OpenPGP key (the one we pinned for you,',
-    `${facts.theirFingerprint})${ref ? `, and keep our reference ${ref}` : ''}: your reply is filed with`,
-    'this here and tells us that this mail reached you. A reply signed by another key is held',
-    'for a handler.',
+    ...(type === 'forum.inquiry' ? inquiryAnswerHelp(document, facts) : replyHelp(ref, facts)),
     '',
     `The attachment hikeshi-message.json is the same document signed by our node key`,
     `${facts.ourFingerprint}: "document" in RFC 8785 canonical form and "signature", a detached`,
     'OpenPGP signature over those bytes (Hikeshi federation protocol §3.1), for your tools.',
     '',
   ].join('\n');
+}
+
+/** How to answer a share, an update or any other document: a signed reply, naming ours, giving theirs. */
+function replyHelp(ref: string | null, facts: TeamMailFacts): string[] {
+  return [
+    'To answer, reply to this mail signed with your OpenPGP key (the one we pinned for you,',
+    `${facts.theirFingerprint})${ref ? `, and keep our reference ${ref}` : ''}: your reply is filed with`,
+    'this here and tells us that this mail reached you. If you track this under a reference',
+    'number of your own, write it on a line of its own as "Reference: <yours>" and we file',
+    'it with ours. A reply signed by another key is held for a handler.',
+  ];
+}
+
+/** The inquiry id of a forum.inquiry document, which a reply must name (headers are not signed). */
+export function inquiryIdOf(document: Record<string, unknown>): string | null {
+  const body = document['body'];
+  const id = body && typeof body === 'object' ? (body as Record<string, unknown>)['inquiry'] : undefined;
+  return typeof id === 'string' ? id : null;
+}
+
+/** How a person answers a forum inquiry by mail: the lines the node reads back (forum/inquiry-mail-answer.ts). */
+function inquiryAnswerHelp(document: Record<string, unknown>, facts: TeamMailFacts): string[] {
+  const id = inquiryIdOf(document) ?? '';
+  return [
+    'To answer, reply to this mail signed with your OpenPGP key (the one we pinned for you,',
+    `${facts.theirFingerprint}), with these lines of your own (not quoted):`,
+    '',
+    `  Inquiry: ${id}`,
+    '  Answer: seen            (or: not-seen, or: affected)',
+    '  Reference: <your reference number, if you have an incident about it>',
+    '',
+    'Anything else you write goes with your answer as its note. Keep the Inquiry line: your',
+    'signature covers it and not the mail headers, so it is what ties your answer to this',
+    'inquiry. A later answer replaces an earlier one. A reply signed by another key, or',
+    'without an Answer line, is held for a handler.',
+  ];
 }
 
 /** The Subject: our team, the kind of document and our reference; never content (headers are not encrypted). */

@@ -195,7 +195,8 @@ export async function listMailedToTeam(db: DbOrTx, peerTeam: string, limit: numb
     .selectAll()
     .where('peer_team', '=', peerTeam)
     .where('mail_message_id', 'is not', null)
-    .where('incident_id', 'is not', null)
+    // About an incident (named by our reference number), or a forum inquiry (named by its id).
+    .where((eb) => eb.or([eb('incident_id', 'is not', null), eb('type', '=', 'forum.inquiry')]))
     .orderBy('seq', 'desc')
     .limit(limit)
     .execute();

@@ -28,7 +28,7 @@ export interface Delivered {
   type: string;
   peerTeam: string;
   incidentId: string | null;
-  /** The receiver's reference number, from its signed receipt. */
+  /** The receiver's reference number, from its signed receipt (or a `Reference:` line of a team's signed reply). */
   peerRef: string | null;
   receiptStatus: string;
   /**
@@ -36,7 +36,7 @@ export interface Delivered {
    * verified text, for the incident's journal. `first`: it moved the message to delivered (a later
    * reply to the same mail is journaled too, and changes nothing else).
    */
-  reply?: { text: string; signerFingerprint: string; first: boolean };
+  reply?: { text: string; signerFingerprint: string; first: boolean; sha256: string };
 }
 
 export type DeliveredHook = (tx: Tx, delivered: Delivered) => Promise<void>;

@@ -4,11 +4,20 @@ import { ProblemError } from '../../http/problem.js';
 import type { Tlp } from '../../../schemas/common.schema.js';
 import type { ForumInquiryAnswerBody, InquiryAnswerInput } from '../../../schemas/forum-inquiry.schema.js';
 import type { AuditLog } from '../audit/audit.module.js';
-import type { InboxOutcome, Outbox } from '../exchange/exchange.module.js';
+import type { Delivered, InboxOutcome, Outbox } from '../exchange/exchange.module.js';
 import { findIncident } from '../incidents/incidents.module.js';
 import type { PeerDirectory } from '../peers/peers.module.js';
 import type { MessageDisclosure, MessageDisclosureOutcome, ShareService } from '../sharing/index.js';
-import { findMember, findPostedInquiry, insertAnswer, type InquiryRecord } from './forum-inquiry.repository.js';
+import {
+  answerFiled,
+  findInquiry,
+  findMember,
+  findMemberByMessage,
+  findPostedInquiry,
+  insertAnswer,
+  type InquiryRecord,
+} from './forum-inquiry.repository.js';
+import { readMailedInquiryAnswer } from './inquiry-mail-answer.js';
 import type { RosterDocument } from '../../../schemas/forum.schema.js';
 
 /** What the inquiry files share: deps narrowed to what they use. */
@@ -94,6 +103,7 @@ export async function receiveAnswer(
   from: string,
   messageId: string,
   body: ForumInquiryAnswerBody,
+  channel: 'http' | 'mail' = 'http',
 ): Promise<InboxOutcome> {
   const inquiry = await findPostedInquiry(tx, deps.config.teamId, body.inquiry);
   const member = inquiry && inquiry.forumId === body.forum ? await findMember(tx, inquiry.id, from) : null;
@@ -114,7 +124,46 @@ export async function receiveAnswer(
     kind: 'forum.inquiry-answered',
     actor: from,
     peer: from,
-    details: { forum: inquiry.forumId, inquiry: inquiry.id, answer: body.answer },
+    details: { forum: inquiry.forumId, inquiry: inquiry.id, answer: body.answer, ...(channel === 'mail' ? { channel } : {}) },
   });
   return { status: 'applied', incidentId: null, ref: null };
+}
+
+/** A uuid-shaped id from a digest: an answer by mail has no message id of ours, so its signed text's digest names it. */
+function idOfDigest(sha256: string): string {
+  const h = sha256.slice(0, 32);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+/**
+ * A team without a node answered our inquiry by a reply signed with its pinned key (ADR 0028; an
+ * outbox delivery hook, inside the transaction that records the reply): read back and filed as
+ * its answer, exactly as one over HTTP. Throwing a ProblemError refuses the reply, and the mail
+ * intake holds it in the quarantine with that code (nothing is marked delivered). The same signed
+ * text again (a replayed mail) files nothing new.
+ */
+export async function receiveMailedAnswer(deps: Pick<InquiryDeps, 'config' | 'audit' | 'clock'>, tx: Tx, d: Delivered): Promise<void> {
+  if (d.type !== 'forum.inquiry' || !d.reply) return;
+  const member = await findMemberByMessage(tx, d.id);
+  const inquiry = member && member.team === d.peerTeam ? await findInquiry(tx, member.inquiry) : null;
+  if (!inquiry || inquiry.direction !== 'sent') return;
+  const ourRef = inquiry.incidentId ? ((await findIncident(tx, inquiry.incidentId))?.ref ?? null) : null;
+  const read = readMailedInquiryAnswer(d.reply.text, { id: inquiry.inquiryId, ourRef });
+  if ('problem' in read) throw new ProblemError('inquiry-answer-unreadable', read.problem);
+  const messageId = idOfDigest(d.reply.sha256);
+  if (await answerFiled(tx, inquiry.id, d.peerTeam, messageId)) return;
+  await receiveAnswer(
+    deps,
+    tx,
+    d.peerTeam,
+    messageId,
+    {
+      forum: inquiry.forumId,
+      inquiry: inquiry.inquiryId,
+      answer: read.answer,
+      ...(read.ref ? { ref: read.ref } : {}),
+      ...(read.note ? { note: read.note } : {}),
+    },
+    'mail',
+  );
 }

@@ -5,6 +5,7 @@ import type { AuditLog } from '../audit/audit.module.js';
 import { oneByOne, type Exchange } from '../exchange/exchange.module.js';
 import type { PeerDirectory } from '../peers/peers.module.js';
 import { createMessageDisclosure, type SharingService, type ShareService } from '../sharing/index.js';
+import { receiveMailedAnswer } from './forum-inquiry-answer.js';
 import { forumInquiryRoutes } from './forum-inquiry.routes.js';
 import { createForumInquiryService, type ForumInquiryService } from './forum-inquiry.service.js';
 
@@ -51,6 +52,8 @@ export function createForumInquiryModule(deps: ForumInquiryModuleDeps): ForumInq
   });
   deps.exchange.inbox.registerHandler('forum.inquiry', oneByOne(service.receiveInquiry));
   deps.exchange.inbox.registerHandler('forum.inquiry-answer', oneByOne(service.receiveAnswer));
+  // A team without a node answers by a signed reply to our mail (ADR 0028).
+  deps.exchange.outbox.onDelivered((tx, delivered) => receiveMailedAnswer(deps, tx, delivered));
   return {
     service,
     apiRoutes: async (api) => {

@@ -169,6 +169,29 @@ export async function findMember(db: DbOrTx, inquiry: string, team: string): Pro
   return (await listMembers(db, inquiry)).find((m) => m.team === team) ?? null;
 }
 
+/** The posted inquiry and member a message of our outbox went to (a team without a node answers that mail). */
+export async function findMemberByMessage(db: DbOrTx, messageId: string): Promise<{ inquiry: string; team: string } | null> {
+  const row = await db
+    .selectFrom('forum_inquiry_member')
+    .select(['inquiry_id', 'team_id'])
+    .where('message_id', '=', messageId)
+    .where('outcome', '=', 'sent')
+    .executeTakeFirst();
+  return row ? { inquiry: row.inquiry_id, team: row.team_id } : null;
+}
+
+/** Whether an answer carried by this message was filed already (the same signed mail again). */
+export async function answerFiled(db: DbOrTx, inquiry: string, team: string, messageId: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('forum_inquiry_answer')
+    .select('seq')
+    .where('inquiry_id', '=', inquiry)
+    .where('team_id', '=', team)
+    .where('message_id', '=', messageId)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
 export async function insertMatches(tx: Tx, inquiry: string, matches: InquiryMatch[]): Promise<void> {
   if (matches.length === 0) return;
   await tx

@@ -1,4 +1,4 @@
-import type { RosterDocument, RosterMember } from '../../../schemas/forum.schema.js';
+import { isMailMember, type RosterDocument, type RosterMember } from '../../../schemas/forum.schema.js';
 
 /**
  * The rules of a roster version (issue 14), pure: what a member checks before it applies one,
@@ -13,8 +13,18 @@ export function rosterProblem(doc: RosterDocument, expected: { forum: string; op
     return `the roster names "${doc.operator}" as operator; forum "${expected.forum}" is operated by "${expected.operator}"`;
   const teams = new Set<string>();
   const keys = new Map<string, string>();
+  const addresses = new Map<string, string>();
   for (const m of doc.members) {
     if (teams.has(m.team)) return `team "${m.team}" is listed twice`;
+    if (isMailMember(m)) {
+      // Version 1 means "every member runs a node": a reader of version 1 would look for a URL.
+      if (doc.v === 1) return `team "${m.team}" reads e-mail only, which a version-1 roster cannot list`;
+      if (m.team === expected.operator) return `the operator "${m.team}" runs a node: it cannot be listed as a team without one`;
+      const address = m.email.toLowerCase();
+      const other = addresses.get(address);
+      if (other) return `the address ${m.email} is listed for both "${other}" and "${m.team}"`;
+      addresses.set(address, m.team);
+    }
     teams.add(m.team);
     const holder = keys.get(m.fingerprint);
     if (holder) return `key ${m.fingerprint} is listed for both "${holder}" and "${m.team}"`;
@@ -27,6 +37,11 @@ export function rosterProblem(doc: RosterDocument, expected: { forum: string; op
     }
   }
   return null;
+}
+
+/** The roster version a list of members needs: 1 while every member runs a node (ADR 0028). */
+export function rosterFormatFor(members: readonly RosterMember[]): 1 | 2 {
+  return members.some(isMailMember) ? 2 : 1;
 }
 
 /**

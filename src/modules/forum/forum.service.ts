@@ -7,10 +7,12 @@ import type {
   ForumCreate,
   ForumDraftMember,
   ForumMemberInput,
+  ForumRosterMemberView,
   RosterDocument,
   RosterMember,
   SignedRoster,
 } from '../../../schemas/forum.schema.js';
+import { isMailMember } from '../../../schemas/forum.schema.js';
 import type { AuditLog } from '../audit/audit.module.js';
 import type { Exchange, InboxOutcome } from '../exchange/exchange.module.js';
 import type { GroupService } from '../groups/groups.module.js';
@@ -30,7 +32,7 @@ import {
   type DraftMemberRecord,
   type ForumRecord,
 } from './forum.repository.js';
-import { activeMembers, ourMembershipIn, rosterProblem, sponsorProblem, versionProblem } from './forum-roster.js';
+import { activeMembers, ourMembershipIn, rosterFormatFor, rosterProblem, sponsorProblem, versionProblem } from './forum-roster.js';
 import { countingSponsors } from './forum-joining.service.js';
 
 /**
@@ -52,10 +54,27 @@ export interface ForumServiceDeps {
   exchange: Pick<Exchange, 'outbox'>;
 }
 
-export type RosterMemberView = RosterMember & {
-  peer: 'none' | 'pinned' | 'other-key' | 'self';
-  assurance: PeerRecord['assurance'] | null;
-};
+export type RosterMemberView = ForumRosterMemberView;
+
+/** A roster entry as the API shows it: one shape for both kinds of member (the signed entry keeps its own). */
+function viewOf(m: RosterMember, peer: RosterMemberView['peer'], assurance: RosterMemberView['assurance']): RosterMemberView {
+  const mail = isMailMember(m);
+  return {
+    team: m.team,
+    channel: mail ? 'mail' : 'node',
+    url: mail ? null : m.url,
+    email: mail ? m.email : null,
+    name: mail ? m.name : null,
+    fingerprint: m.fingerprint,
+    kind: m.kind,
+    status: m.status,
+    sponsors: m.sponsors,
+    admitted: m.admitted,
+    ...(m.contact ? { contact: m.contact } : {}),
+    peer,
+    assurance,
+  };
+}
 
 const ROSTER_TLP = 'AMBER' as const; // names and contacts of the forum's teams: for members only
 
@@ -245,31 +264,40 @@ function operatorSide(deps: ForumServiceDeps, core: ForumCore) {
         mustOperate(forum);
         const members: RosterMember[] = [];
         for (const m of await listDraftMembers(tx, id)) {
-          let url = config.publicUrl;
-          let fingerprint = deps.signer.fingerprint;
-          if (m.team !== config.teamId) {
-            const peer = await peers.find(tx, m.team);
-            if (!peer)
-              throw new ProblemError('conflict', `member "${m.team}" is no longer a peer of this node: remove it from the forum first`);
-            // A signed roster lists nodes (members add each other from it); ADR 0028.
-            if (peer.url === null)
-              throw new ProblemError('conflict', `member "${m.team}" is a team without a node: a signed roster lists nodes only`);
-            ({ url, fingerprint } = peer);
-          }
-          members.push({
-            team: m.team,
-            url,
-            fingerprint,
+          const common = {
             kind: m.kind,
             status: m.status,
             sponsors: m.sponsors,
             admitted: m.admitted.toISOString(),
             ...(m.contact ? { contact: m.contact } : {}),
-          });
+          };
+          if (m.team === config.teamId) {
+            members.push({ team: m.team, url: config.publicUrl, fingerprint: deps.signer.fingerprint, ...common });
+            continue;
+          }
+          const peer = await peers.find(tx, m.team);
+          if (!peer)
+            throw new ProblemError('conflict', `member "${m.team}" is no longer a peer of this node: remove it from the forum first`);
+          if (peer.kind === 'mail' || peer.url === null) {
+            // A team without a node (ADR 0028): the roster carries its address and whole key, so
+            // members can mail it; the key is the one pinned and verified here.
+            if (peer.email === null) throw new ProblemError('conflict', `member "${m.team}" has neither a node nor an e-mail address here`);
+            members.push({
+              team: m.team,
+              channel: 'mail',
+              name: peer.name,
+              email: peer.email,
+              publicKey: peer.publicKey,
+              fingerprint: peer.fingerprint,
+              ...common,
+            });
+          } else {
+            members.push({ team: m.team, url: peer.url, fingerprint: peer.fingerprint, ...common });
+          }
         }
         const previous = await newestRoster(tx, forum);
         const document: RosterDocument = {
-          v: 1,
+          v: rosterFormatFor(members),
           type: 'forum.roster',
           forum: id,
           name: forum.name,
@@ -287,7 +315,9 @@ function operatorSide(deps: ForumServiceDeps, core: ForumCore) {
         recipients.delete(config.teamId);
         const sentTo: string[] = [];
         for (const team of [...recipients].sort()) {
-          if (!(await peers.find(tx, team))) continue;
+          const peer = await peers.find(tx, team);
+          // A team without a node holds no roster (it applies none, and its people read mail): not sent.
+          if (!peer || peer.kind === 'mail') continue;
           await deps.exchange.outbox.enqueue(tx, { type: 'forum.roster', to: team, tlp: ROSTER_TLP, body: { roster: signed } }, null);
           await audit.append(tx, {
             kind: 'disclosure.forum-roster',
@@ -397,15 +427,11 @@ export function createForumService(deps: ForumServiceDeps) {
       const out: RosterMemberView[] = [];
       for (const m of roster?.members ?? []) {
         if (m.team === config.teamId) {
-          out.push({ ...m, peer: 'self', assurance: null });
+          out.push(viewOf(m, 'self', null));
           continue;
         }
         const peer = await peers.find(db, m.team);
-        out.push({
-          ...m,
-          peer: !peer ? 'none' : peer.fingerprint === m.fingerprint ? 'pinned' : 'other-key',
-          assurance: peer?.assurance ?? null,
-        });
+        out.push(viewOf(m, !peer ? 'none' : peer.fingerprint === m.fingerprint ? 'pinned' : 'other-key', peer?.assurance ?? null));
       }
       return out;
     },
@@ -416,6 +442,16 @@ export function createForumService(deps: ForumServiceDeps) {
       const member = roster?.members.find((m) => m.team === team && m.status === 'active');
       if (!member) throw new ProblemError('not-found', `team "${team}" is not an active member in the roster of forum "${id}"`);
       if (team === config.teamId) throw new ProblemError('conflict', 'that is this node');
+      if (isMailMember(member)) {
+        // Its key comes from the signed roster, not from a profile: pinned as stated, the roster's
+        // vouch (recorded when the version was applied) gives it the assurance a node member gets.
+        await peers.addMailTeam(
+          { teamId: team, name: member.name, email: member.email, publicKey: member.publicKey, fingerprint: member.fingerprint },
+          actor,
+          `the roster of forum "${id}"`,
+        );
+        return (await peers.find(db, team))!;
+      }
       await peers.addFromUrl(member.url, actor, {
         teamId: team,
         fingerprint: member.fingerprint,

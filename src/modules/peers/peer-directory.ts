@@ -1,6 +1,7 @@
 import type { PeerKey } from '../../crypto/index.js';
 import type { DbOrTx, Tx } from '../../db/database.js';
 import type { KeyRotationBody } from '../../../schemas/federation.schema.js';
+import type { PeerMailAdd } from '../../../schemas/peer.schema.js';
 import type { ExchangePeer, PeerKeyring, PeerStatus } from '../exchange/exchange.module.js';
 import type { VouchInput, VouchOutcome, VouchWithdrawal } from './key-vouch.service.js';
 
@@ -45,6 +46,11 @@ export interface PeerDirectory extends PeerKeyring {
    * a new key: pin it. Throws ProblemError when the document is not acceptable.
    */
   applyKeyRotation(db: DbOrTx, teamId: string, rotation: KeyRotationBody): Promise<PeerRecord>;
+  /**
+   * Adds a team without a node as a signed source states it (a forum roster's mail member, ADR
+   * 0028): its key must be the stated fingerprint's; named `statedBy` in the audit and problems.
+   */
+  addMailTeam(input: PeerMailAdd, actor: string, statedBy: string): Promise<PeerRecord>;
   /** Pins the key the URL's signed profile carries; with `expect`, only if it is that team's and that key (else 422/409). */
   addFromUrl(url: string, actor: string, expect?: ExpectedPeer): Promise<PeerRecord>;
   /**

@@ -21,7 +21,7 @@ export interface PeerDetails extends PeerRecord {
   updatedAt: Date;
 }
 
-export type PeerKeyOrigin = 'added' | 'rotation' | 'reverified';
+export type PeerKeyOrigin = 'added' | 'rotation' | 'reverified' | 'replaced';
 
 export interface PeerKeyRow {
   fingerprint: string;

@@ -7,6 +7,7 @@ import {
   PeerListQuerySchema,
   PeerListSchema,
   PeerMailAddSchema,
+  PeerMailKeySchema,
   PeerPatchSchema,
   PeerSchema,
   PeerTeamIdParamsSchema,
@@ -232,6 +233,28 @@ function peerKeyRoutes(peers: PeerService): FastifyPluginAsync {
         },
       },
       async (request) => toWirePeer((await peers.verify(request.params.teamId, request.body.fingerprint, actor(request))).peer),
+    );
+
+    app.post(
+      '/peers/:teamId/mail-key',
+      {
+        preHandler: requireRole('admin'),
+        schema: {
+          tags: ['peers'],
+          operationId: 'replaceMailPeerKey',
+          summary: 'Pin a new key for a team without a node in place of the old one (ADR 0028)',
+          description:
+            "Only for a peer of kind mail (409 conflict for a node, which changes keys by a signed key.rotation). The new key must sign and encrypt (422 peer-key-invalid), be `fingerprint`'s when given (409 fingerprint-mismatch), and be no other team's and no key this team retired (409). It keeps the peer's assurance only when the old pinned key certified it; otherwise assurance is unverified and the answer carries a `confirm` hint. Audited `peer.key-replaced`. From then on, replies signed by the old key are quarantined (wrong-key) and queued mail is encrypted to the new key.",
+          params: PeerTeamIdParamsSchema,
+          body: PeerMailKeySchema,
+          response: { 200: PeerWithHintSchema, ...errorResponses, ...peerProblems },
+        },
+      },
+      async (request) => {
+        const outcome = await peers.replaceMailKey(request.params.teamId, request.body, actor(request));
+        request.log.info({ peer: outcome.peer.teamId, fingerprint: outcome.peer.fingerprint }, 'key of a team without a node replaced');
+        return withHint(outcome);
+      },
     );
 
     app.post(

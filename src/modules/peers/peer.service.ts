@@ -2,7 +2,7 @@ import type { Clock } from '../../clock.js';
 import { InvalidKeyError, isV4Fingerprint, normalizeFingerprint, readPeerKey, type PeerKey } from '../../crypto/index.js';
 import type { Db, DbOrTx, Tx } from '../../db/database.js';
 import { ProblemError } from '../../http/problem.js';
-import type { PeerAdd, PeerListQuery, PeerMailAdd, PeerPatch } from '../../../schemas/peer.schema.js';
+import type { PeerAdd, PeerListQuery, PeerMailAdd, PeerMailKey, PeerPatch } from '../../../schemas/peer.schema.js';
 import type { AuditLog } from '../audit/audit.module.js';
 import type { ExpectedPeer, PeerDirectory, PeerRecord, PeerStatus } from './peer-directory.js';
 import {
@@ -24,7 +24,7 @@ import type { PeerClient } from '../exchange/exchange.module.js';
 import { fetchSignedProfile, normalizePeerUrl, type FetchProfileOptions } from './profile-fetcher.js';
 import { keyRotationProofHolds } from './key-rotation-proof.js';
 import { markKeyChanged, refresh, verify } from './peer-key-changes.js';
-import { addMailPeer } from './mail-peer.js';
+import { addMailPeer, replaceMailKey } from './mail-peer.js';
 import { lockVouchSubject } from './key-vouch.repository.js';
 import {
   recomputeAround,
@@ -74,6 +74,8 @@ export interface PeerService extends PeerDirectory {
   add(input: PeerAdd, actor: string): Promise<PeerOutcome>;
   /** A team without a node, from its e-mail address and key (ADR 0028). */
   addMail(input: PeerMailAdd, actor: string): Promise<PeerOutcome>;
+  /** A team without a node changes its key: an admin pins the new one in place of the old (ADR 0028). */
+  replaceMailKey(teamId: string, input: PeerMailKey, actor: string): Promise<PeerOutcome>;
   patch(teamId: string, patch: PeerPatch, actor: string): Promise<PeerDetails>;
   verify(teamId: string, fingerprint: string, actor: string): Promise<PeerOutcome>;
   refresh(teamId: string, actor: string): Promise<PeerOutcome>;
@@ -149,7 +151,7 @@ export async function fetchForPeer(
   peer: PeerDetails,
   url = peer.url,
 ): Promise<VerifiedProfile & { url: string; raw: string }> {
-  // A team without a node changes its key by being removed and added again with the new key.
+  // A team without a node has no profile: its key changes by POST /api/v1/peers/{teamId}/mail-key (mail-peer.ts).
   if (url === null) throw new ProblemError('peer-has-no-node', `"${peer.teamId}" is a team without a node: there is no profile to fetch`);
   const fetched = await fetchVerified(deps, url);
   if (fetched.document.profile.teamId !== peer.teamId) {
@@ -480,6 +482,10 @@ export function createPeerService(deps: PeerServiceDeps): PeerService {
       return toPeerRecord((await add(deps, { url }, actor, expect)).peer);
     },
 
+    async addMailTeam(input, actor, statedBy) {
+      return toPeerRecord((await addMailPeer(deps, input, actor, statedBy)).peer);
+    },
+
     recordVouch: (tx, vouch) => recordVouch(deps, tx, vouch),
     withdrawVouch: (tx, withdrawal) => withdrawVouch(deps, tx, withdrawal),
   };
@@ -494,6 +500,7 @@ export function createPeerService(deps: PeerServiceDeps): PeerService {
     },
     add: (input, actor) => add(deps, input, actor),
     addMail: (input, actor) => addMailPeer(deps, input, actor),
+    replaceMailKey: (teamId, input, actor) => replaceMailKey(deps, teamId, input, actor),
     patch: (teamId, input, actor) => patch(deps, teamId, input, actor),
     verify: (teamId, fingerprint, actor) => verify(deps, teamId, fingerprint, actor),
     refresh: (teamId, actor) => refresh(deps, teamId, actor),

@@ -360,13 +360,14 @@ export function createReportIntake(deps: ReportIntakeDeps): ReportIntake {
           changes: { peer: d.peerTeam, messageId: d.id, type: d.type, signer: d.reply.signerFingerprint, delivered: d.reply.first },
           note: d.reply.text.slice(0, 20_000),
         });
-        if (!d.reply.first) return;
       }
       if (d.peerRef) {
+        // Their reference number (a receipt's, or a `Reference:` line of a team's later reply too).
         await addExternalRefIfMissing(tx, d.incidentId, d.peerTeam, d.peerRef);
         const link = await findLink(tx, d.incidentId, d.peerTeam);
         if (link && !link.peerRef) await setLinkPeerRef(tx, d.incidentId, d.peerTeam, d.peerRef);
       }
+      if (d.reply && !d.reply.first) return;
       if (d.type === 'incident.report') {
         await incidents.appendInTx(tx, d.incidentId, {
           kind: 'share-delivered',
