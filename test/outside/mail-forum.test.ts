@@ -1,8 +1,5 @@
-import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { createTransport } from 'nodemailer';
 import t from 'tap';
 import { CRLF, canonicalLines, contentTypeOf, decodedBody, parseEntity, splitMultipart } from '../../src/modules/exchange/mail-mime.js';
@@ -23,6 +20,7 @@ import {
 } from '../helpers/federation-harness.js';
 import { foundForum, forumOf, showInquiry } from '../helpers/forum-harness.js';
 import { mailConfig, startMailRelay } from '../helpers/mail-relay.js';
+import { gnupgHome, gpgAvailable } from '../helpers/gnupg-home.js';
 import { markedIncident } from '../helpers/marker-scan.js';
 
 /**
@@ -35,7 +33,6 @@ import { markedIncident } from '../helpers/marker-scan.js';
  * replayed, unreadable), its own reference number on a share, and a key change.
  */
 fastDelivery();
-const gpgAvailable = spawnSync('gpg', ['--version'], { stdio: 'ignore' }).error === undefined;
 const skip = gpgAvailable ? false : 'gpg is not on PATH';
 
 const relay = await startMailRelay();
@@ -59,23 +56,7 @@ const otherKey = loadFixtureKey('mallory');
 const alphaKey = loadFixtureKey('alpha');
 const ccKey = loadFixtureKey('cc');
 
-const home = mkdtempSync(path.join(tmpdir(), 'hikeshi-mail-forum-'));
-const gpgEnv = { ...process.env, GNUPGHOME: home, LC_ALL: 'C' };
-const gpg = (args: string[], passphrase = '') =>
-  spawnSync('gpg', ['--batch', '--no-tty', '--pinentry-mode', 'loopback', '--passphrase-fd', '0', ...args], {
-    env: gpgEnv,
-    input: passphrase,
-    timeout: 30_000,
-  });
-t.teardown(() => {
-  spawnSync('gpgconf', ['--kill', 'all'], { env: gpgEnv, stdio: 'ignore' });
-  rmSync(home, { recursive: true, force: true });
-});
-const file = (name: string, content: string | Buffer) => {
-  const p = path.join(home, `${name}-${randomUUID()}`);
-  writeFileSync(p, content);
-  return p;
-};
+const { gpg, file } = gnupgHome(t, 'hikeshi-mail-forum');
 if (gpgAvailable) {
   for (const k of [teamKey, nextKey, otherKey]) gpg(['--import', file('secret', k.armoredPrivateKey)], k.passphrase ?? '');
   gpg(['--import', file('alpha', alphaKey.armoredPublicKey)]);

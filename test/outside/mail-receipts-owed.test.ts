@@ -1,8 +1,4 @@
-import { spawnSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { createTransport } from 'nodemailer';
 import t from 'tap';
 import { buildApp } from '../../src/app.js';
@@ -12,6 +8,7 @@ import { buildTestNode } from '../helpers/build-test-app.js';
 import { runCli } from '../helpers/cli-runner.js';
 import { api, auditKinds, fastDelivery, waitFor } from '../helpers/federation-harness.js';
 import { mailConfig, startMailRelay } from '../helpers/mail-relay.js';
+import { gnupgHome, gpgAvailable } from '../helpers/gnupg-home.js';
 
 /**
  * Issue 17: "a node without outgoing mail sends no receipts and keeps no record of the receipts it
@@ -22,7 +19,6 @@ import { mailConfig, startMailRelay } from '../helpers/mail-relay.js';
  * GnuPG (a temporary GNUPGHOME); its mailbox is a real SMTP server on loopback.
  */
 fastDelivery();
-const gpgAvailable = spawnSync('gpg', ['--version'], { stdio: 'ignore' }).error === undefined;
 const skip = gpgAvailable ? false : 'gpg is not on PATH';
 
 const relay = await startMailRelay();
@@ -38,23 +34,7 @@ const smtp = createTransport({ host: '127.0.0.1', port, secure: false, ignoreTLS
 
 const TEAM_MAIL = 'cert@gnupg-cert.test';
 const teamKey = loadFixtureKey('bravo');
-const home = mkdtempSync(path.join(tmpdir(), 'hikeshi-owed-'));
-const gpgEnv = { ...process.env, GNUPGHOME: home, LC_ALL: 'C' };
-const gpg = (args: string[], passphrase = '') =>
-  spawnSync('gpg', ['--batch', '--no-tty', '--pinentry-mode', 'loopback', '--passphrase-fd', '0', ...args], {
-    env: gpgEnv,
-    input: passphrase,
-    timeout: 30_000,
-  });
-t.teardown(() => {
-  spawnSync('gpgconf', ['--kill', 'all'], { env: gpgEnv, stdio: 'ignore' });
-  rmSync(home, { recursive: true, force: true });
-});
-const file = (name: string, content: string | Buffer) => {
-  const p = path.join(home, `${name}-${randomUUID()}`);
-  writeFileSync(p, content);
-  return p;
-};
+const { gpg, file } = gnupgHome(t, 'hikeshi-owed');
 if (gpgAvailable) gpg(['--import', file('team', teamKey.armoredPrivateKey)], teamKey.passphrase ?? '');
 
 const receipts = async (query = '') => {

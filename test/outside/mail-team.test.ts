@@ -1,8 +1,5 @@
-import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { createTransport } from 'nodemailer';
 import t from 'tap';
 import { CRLF, canonicalLines, contentTypeOf, decodedBody, parseEntity, splitMultipart } from '../../src/modules/exchange/mail-mime.js';
@@ -21,6 +18,7 @@ import {
   waitForShareState,
 } from '../helpers/federation-harness.js';
 import { mailConfig, startMailRelay } from '../helpers/mail-relay.js';
+import { gnupgHome, gpgAvailable } from '../helpers/gnupg-home.js';
 import { assertMarkers, assertVisible, markedIncident, SECTIONS, type Section } from '../helpers/marker-scan.js';
 import { explain } from '../helpers/policy-nodes.js';
 
@@ -33,7 +31,6 @@ import { explain } from '../helpers/policy-nodes.js';
  * comes back through alpha's SMTP listener and moves the share from `sent` to `delivered`.
  */
 fastDelivery();
-const gpgAvailable = spawnSync('gpg', ['--version'], { stdio: 'ignore' }).error === undefined;
 const skip = gpgAvailable ? false : 'gpg is not on PATH';
 
 const relay = await startMailRelay();
@@ -55,23 +52,7 @@ const otherKey = loadFixtureKey('mallory');
 const alphaKey = loadFixtureKey('alpha');
 
 // GnuPG as the team runs it: its own key, and alpha's public key to check our signatures.
-const home = mkdtempSync(path.join(tmpdir(), 'hikeshi-mail-team-'));
-const gpgEnv = { ...process.env, GNUPGHOME: home, LC_ALL: 'C' };
-const gpg = (args: string[], passphrase = '') =>
-  spawnSync('gpg', ['--batch', '--no-tty', '--pinentry-mode', 'loopback', '--passphrase-fd', '0', ...args], {
-    env: gpgEnv,
-    input: passphrase,
-    timeout: 30_000,
-  });
-t.teardown(() => {
-  spawnSync('gpgconf', ['--kill', 'all'], { env: gpgEnv, stdio: 'ignore' });
-  rmSync(home, { recursive: true, force: true });
-});
-const file = (name: string, content: string | Buffer) => {
-  const p = path.join(home, `${name}-${randomUUID()}`);
-  writeFileSync(p, content);
-  return p;
-};
+const { gpg, file } = gnupgHome(t, 'hikeshi-mail-team');
 if (gpgAvailable) {
   gpg(['--import', file('team', teamKey.armoredPrivateKey)], teamKey.passphrase ?? '');
   gpg(['--import', file('other', otherKey.armoredPrivateKey)], otherKey.passphrase ?? '');
