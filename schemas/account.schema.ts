@@ -59,6 +59,39 @@ export type Session = Static<typeof SessionSchema>;
 
 export const SessionPatchSchema = named('SessionPatch', Type.Object({ language: LanguageSchema }, { additionalProperties: false }));
 
+export const PasswordChangeSchema = named(
+  'PasswordChange',
+  Type.Object(
+    {
+      currentPassword: Type.String({ minLength: 1, maxLength: 1024, description: 'The password the person signs in with now.' }),
+      newPassword: Password,
+    },
+    { additionalProperties: false },
+  ),
+);
+export type PasswordChange = Static<typeof PasswordChangeSchema>;
+
+export const OwnTotpEnrolSchema = named(
+  'OwnTotpEnrol',
+  Type.Object(
+    {
+      currentPassword: Type.String({ minLength: 1, maxLength: 1024 }),
+      secret: Type.String({
+        pattern: '^[A-Z2-7]{32}$',
+        description: 'The secret POST /session/totp-secret proposed (160 bits, base32), as the authenticator app holds it.',
+      }),
+      code: Type.String({ pattern: '^[0-9]{6}$', description: "The app's current code for that secret: proof it was set up." }),
+    },
+    { additionalProperties: false },
+  ),
+);
+export type OwnTotpEnrol = Static<typeof OwnTotpEnrolSchema>;
+
+export const OwnTotpRemovalSchema = named(
+  'OwnTotpRemoval',
+  Type.Object({ currentPassword: Type.String({ minLength: 1, maxLength: 1024 }) }, { additionalProperties: false }),
+);
+
 export const AccountSchema = named(
   'Account',
   Type.Object(
