@@ -36,7 +36,13 @@ export type SessionCreate = Static<typeof SessionCreateSchema>;
 export const SessionAccountSchema = named(
   'SessionAccount',
   Type.Object(
-    { name: Type.String(), displayName: Type.String(), role: RoleSchema, language: LanguageSchema },
+    {
+      name: Type.String(),
+      displayName: Type.String(),
+      role: RoleSchema,
+      language: LanguageSchema,
+      totp: Type.Boolean({ description: 'Whether sign-in asks this person for a TOTP code (the console offers to enrol or remove it).' }),
+    },
     { additionalProperties: false },
   ),
 );

@@ -2,6 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { problemText } from './api';
 import { PageBoundary, Problem } from './components';
 import { currentLanguage, setLanguage, t, type Language } from './i18n';
+import { AccountPage } from './pages/account';
 import { AuditPage } from './pages/audit';
 import { IncidentDetailPage } from './pages/incident-detail';
 import { IncidentNewPage } from './pages/incident-new';
@@ -69,9 +70,14 @@ export function App() {
           </ul>
         </nav>
         <div class="account">
-          <span data-testid="account-name">
+          <a
+            href="#/account"
+            title={t('nav.account')}
+            data-testid="account-name"
+            aria-current={route.page === 'account' ? 'page' : undefined}
+          >
             {session.account.displayName} ({t(`role.${session.account.role}`)})
-          </span>
+          </a>
           <label>
             {t('header.language')}{' '}
             <select
@@ -99,7 +105,11 @@ export function App() {
       <main id="main" tabIndex={-1}>
         <Problem text={error} />
         <PageBoundary key={location.hash}>
-          <Page route={route} session={session} />
+          <Page
+            route={route}
+            session={session}
+            onSessionChanged={() => readSession().then(adopt, (e: unknown) => setError(problemText(e)))}
+          />
         </PageBoundary>
       </main>
     </>
@@ -116,7 +126,7 @@ function NavLink({ href, label, active }: { href: string; label: string; active:
   );
 }
 
-function Page({ route, session }: { route: Route; session: Session }) {
+function Page({ route, session, onSessionChanged }: { route: Route; session: Session; onSessionChanged: () => void }) {
   switch (route.page) {
     case 'incidents':
       return <IncidentsPage />;
@@ -138,5 +148,7 @@ function Page({ route, session }: { route: Route; session: Session }) {
       return <QuarantinePage />;
     case 'profile':
       return <ProfilePage admin={session.account.role === 'admin'} />;
+    case 'account':
+      return <AccountPage session={session} onChanged={onSessionChanged} />;
   }
 }

@@ -34,3 +34,5 @@ export function nextPhases(from: Incident['phase']): Incident['phase'][] {
   const a = PHASES.indexOf(from);
   return PHASES.filter((to, b) => to !== from && (b > a ? from !== 'closed' : to === 'analysis'));
 }
+
+export const TEAM_TYPES: Schemas['TeamProfileInput']['type'][] = ['coordination-centre', 'national', 'sector', 'corporate', 'product'];

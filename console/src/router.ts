@@ -14,7 +14,8 @@ export type Route =
   | { page: 'peers' }
   | { page: 'audit' }
   | { page: 'quarantine' }
-  | { page: 'profile' };
+  | { page: 'profile' }
+  | { page: 'account' };
 
 export function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean);
@@ -24,7 +25,15 @@ export function parseRoute(hash: string): Route {
     const ref = safeDecode(second);
     return third === 'share' ? { page: 'share', ref } : { page: 'incident', ref };
   }
-  if (head === 'overview' || head === 'inquiries' || head === 'peers' || head === 'audit' || head === 'quarantine' || head === 'profile')
+  if (
+    head === 'overview' ||
+    head === 'inquiries' ||
+    head === 'peers' ||
+    head === 'audit' ||
+    head === 'quarantine' ||
+    head === 'profile' ||
+    head === 'account'
+  )
     return { page: head };
   return { page: 'incidents' };
 }

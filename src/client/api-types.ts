@@ -6663,6 +6663,8 @@ export interface components {
             language: components["schemas"]["Language"];
             name: string;
             role: components["schemas"]["Role"];
+            /** @description Whether sign-in asks this person for a TOTP code (the console offers to enrol or remove it). */
+            totp: boolean;
         };
         SessionCreate: {
             account: string;

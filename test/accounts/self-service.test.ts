@@ -198,6 +198,8 @@ t.test('own TOTP: propose, confirm with a code, sign in with it, remove it', asy
     .json()
     .items.find((a: { name: string }) => a.name === 'riku');
   t.equal(account.totp, true, 'the account shows TOTP');
+  const own = await app.inject({ method: 'GET', url: '/api/v1/session', headers: { cookie: s.cookie } });
+  t.equal(own.json().account.totp, true, 'so does the session, for the console');
   t.equal((await signIn('riku')).statusCode, 401, 'the password alone no longer signs in');
   t.equal((await signIn('riku', PASSWORD, { totp: code })).statusCode, 401, 'the confirming code is spent');
   advance(30_000);

@@ -90,6 +90,7 @@ export function createSessionService(deps: SessionServiceDeps): SessionService {
       displayName: account.display_name,
       role: account.role as Role,
       language: account.language as Language,
+      totp: account.totp_secret !== null,
     },
     csrfToken: csrfTokenOf(sessionId),
     expiresAt: expiresAt.toISOString(),
