@@ -36,3 +36,18 @@ export function nextPhases(from: Incident['phase']): Incident['phase'][] {
 }
 
 export const TEAM_TYPES: Schemas['TeamProfileInput']['type'][] = ['coordination-centre', 'national', 'sector', 'corporate', 'product'];
+export const HOST_ROLES: Schemas['Host']['role'][] = ['source', 'target', 'intermediary'];
+export const INDICATOR_KINDS: Schemas['Indicator']['kind'][] = [
+  'ipv4',
+  'ipv6',
+  'domain',
+  'url',
+  'email',
+  'md5',
+  'sha1',
+  'sha256',
+  'asn',
+  'user-agent',
+  'other',
+];
+export const EVIDENCE_KINDS: Schemas['Evidence']['kind'][] = ['log', 'packet-capture', 'file', 'screenshot', 'memory', 'other'];

@@ -72,9 +72,9 @@ export const en = {
   'incident.externalRefs': "Other teams' reference numbers",
   'incidentNew.title': 'Record an incident',
   'incidentNew.timeHint': 'RFC 3339 with the offset it happened in, e.g. 2026-11-20T02:13:00+09:00',
-  'incidentNew.lists': 'Hosts, indicators, evidence, weaknesses, system changes, installed software (JSON)',
+  'incidentNew.lists': 'Weaknesses, system changes, installed software (JSON)',
   'incidentNew.listsHint':
-    'An object with any of: hosts, indicators, evidence, vulnerabilities, systemChanges, installedSoftware (the fields of the incident schema).',
+    "An object with any of: vulnerabilities, systemChanges, installedSoftware (the incident schema's fields); hosts, indicators and evidence given here are sent with the rows above.",
   'incidentNew.listsInvalid': 'The lists field is not a JSON object.',
   'incidentNew.submit': 'Record',
   'contact.name': 'Name',
@@ -331,6 +331,12 @@ export const en = {
   'teamType.sector': 'sector',
   'teamType.corporate': 'corporate',
   'teamType.product': 'product (vendor)',
+  'rows.row': '{what} {n}',
+  'rows.add': 'Add: {what}',
+  'rows.remove': 'Remove {what} {n}',
+  'rows.host': 'host',
+  'rows.indicator': 'indicator',
+  'rows.evidence': 'evidence item',
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -71,9 +71,9 @@ export const ja: Record<MessageKey, string> = {
   'incident.externalRefs': '他チームの整理番号',
   'incidentNew.title': 'インシデントを記録',
   'incidentNew.timeHint': '発生した時差付きの RFC 3339（例: 2026-11-20T02:13:00+09:00）',
-  'incidentNew.lists': 'ホスト・指標・証拠・弱点・システム変更・インストールされたソフトウェア（JSON）',
+  'incidentNew.lists': '弱点・システム変更・インストールされたソフトウェア（JSON）',
   'incidentNew.listsHint':
-    'hosts, indicators, evidence, vulnerabilities, systemChanges, installedSoftware のいずれかを持つオブジェクト（インシデントスキーマの項目）。',
+    'vulnerabilities, systemChanges, installedSoftware のいずれかを持つオブジェクト（インシデントスキーマの項目）。ここに書いた hosts, indicators, evidence は上の行と合わせて送られます。',
   'incidentNew.listsInvalid': '一覧の欄が JSON オブジェクトではありません。',
   'incidentNew.submit': '記録する',
   'contact.name': '氏名',
@@ -265,7 +265,7 @@ export const ja: Record<MessageKey, string> = {
   'account.totpInstructions':
     'シークレットを認証アプリに入力してください（otpauth URI でも可）。アプリのコードで確定するまで何も変わりません。',
   'account.totpSecret': 'シークレット（base32）',
-  'account.totpUri': 'otpauth URI',
+  'account.totpUri': 'otpauth URI（アプリ登録用）',
   'account.totpCode': 'アプリのコード（6 桁）',
   'account.totpConfirm': '確定して登録',
   'account.totpEnrolled': '登録しました。今後のサインインではコードを求めます。',
@@ -330,4 +330,10 @@ export const ja: Record<MessageKey, string> = {
   'teamType.sector': 'セクター',
   'teamType.corporate': '組織内',
   'teamType.product': '製品（ベンダー）',
+  'rows.row': '{what}（{n}）',
+  'rows.add': '追加: {what}',
+  'rows.remove': '{what} {n} を削除',
+  'rows.host': 'ホスト',
+  'rows.indicator': '指標',
+  'rows.evidence': '証拠',
 };

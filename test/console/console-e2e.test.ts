@@ -105,9 +105,21 @@ async function run() {
       for (const [field, value] of Object.entries(contact as Record<string, string>)) await page.locator(`#f-${who}-${field}`).fill(value);
     }
     await page.getByLabel("Intruder's activity").fill(x.intruderActivity);
-    const lists = Object.fromEntries(
-      ['hosts', 'indicators', 'evidence', 'vulnerabilities', 'systemChanges', 'installedSoftware'].map((k) => [k, x[k]]),
-    );
+    // Hosts, indicators and evidence row by row, through the row editors; the rarer lists as JSON.
+    for (const list of ['hosts', 'indicators', 'evidence']) {
+      for (const [n, item] of (x[list] as Array<Record<string, unknown>>).entries()) {
+        await page.getByTestId(`add-${list}`).click();
+        for (const [key, value] of Object.entries(item)) {
+          const cell = page.locator(`#row-${list}-${n}-${key}`);
+          if (key === 'role' || key === 'kind') await cell.selectOption(String(value));
+          else if (typeof value === 'boolean') await cell.setChecked(value);
+          else await cell.fill(Array.isArray(value) ? value.join(', ') : String(value));
+        }
+      }
+    }
+    await page.getByTestId('add-hosts').click();
+    await page.getByRole('button', { name: 'Remove host 4' }).click();
+    const lists = Object.fromEntries(['vulnerabilities', 'systemChanges', 'installedSoftware'].map((k) => [k, x[k]]));
     await page.locator('#f-lists').fill(JSON.stringify(lists));
     await axe(t, 'record an incident');
     await screenshot(page, 'incident-new');
@@ -130,8 +142,8 @@ async function run() {
     }
     t.same(stored.reporter, x.reporter);
     t.same(stored.poc, x.poc);
-    t.same(stored.hosts, x.hosts);
-    t.same(stored.evidence, x.evidence);
+    for (const list of ['hosts', 'indicators', 'evidence', 'vulnerabilities', 'systemChanges', 'installedSoftware'])
+      t.same(stored[list], x[list], `${list} stored as entered`);
     // The evidence's times: as written (JST) and in the viewer's zone (Berlin, CET in November).
     const evidence = page.getByTestId('list-evidence');
     await t.resolves(evidence.getByText('2026-11-21 10:00:00 UTC+09:00').waitFor());
