@@ -4,6 +4,7 @@ import { PageBoundary, Problem } from './components';
 import { currentLanguage, setLanguage, t, type Language } from './i18n';
 import { AccountPage } from './pages/account';
 import { AuditPage } from './pages/audit';
+import { ForumsPage } from './pages/forums';
 import { IncidentDetailPage } from './pages/incident-detail';
 import { IncidentNewPage } from './pages/incident-new';
 import { IncidentsPage } from './pages/incidents';
@@ -64,6 +65,7 @@ export function App() {
             <NavLink href="#/overview" label={t('nav.overview')} active={route.page === 'overview'} />
             <NavLink href="#/inquiries" label={t('nav.inquiries')} active={route.page === 'inquiries'} />
             <NavLink href="#/peers" label={t('nav.peers')} active={route.page === 'peers'} />
+            <NavLink href="#/forums" label={t('nav.forums')} active={route.page === 'forums'} />
             <NavLink href="#/audit" label={t('nav.audit')} active={route.page === 'audit'} />
             <NavLink href="#/quarantine" label={t('nav.quarantine')} active={route.page === 'quarantine'} />
             <NavLink href="#/profile" label={t('nav.profile')} active={route.page === 'profile'} />
@@ -148,6 +150,8 @@ function Page({ route, session, onSessionChanged }: { route: Route; session: Ses
       return <QuarantinePage />;
     case 'profile':
       return <ProfilePage admin={session.account.role === 'admin'} />;
+    case 'forums':
+      return <ForumsPage admin={session.account.role === 'admin'} />;
     case 'account':
       return <AccountPage session={session} onChanged={onSessionChanged} />;
   }

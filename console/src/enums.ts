@@ -51,3 +51,4 @@ export const INDICATOR_KINDS: Schemas['Indicator']['kind'][] = [
   'other',
 ];
 export const EVIDENCE_KINDS: Schemas['Evidence']['kind'][] = ['log', 'packet-capture', 'file', 'screenshot', 'memory', 'other'];
+export const RETRACTION_REASONS: NonNullable<Schemas['CorrectionView']['reason']>[] = ['false-positive', 'hoax', 'mistaken', 'other'];

@@ -15,7 +15,11 @@ export type Route =
   | { page: 'audit' }
   | { page: 'quarantine' }
   | { page: 'profile' }
-  | { page: 'account' };
+  | { page: 'account' }
+  | { page: 'forums' };
+
+/** Pages with no part after their name (#/overview). */
+const SINGLE_PAGES = ['overview', 'inquiries', 'peers', 'forums', 'audit', 'quarantine', 'profile', 'account'] as const;
 
 export function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean);
@@ -25,16 +29,8 @@ export function parseRoute(hash: string): Route {
     const ref = safeDecode(second);
     return third === 'share' ? { page: 'share', ref } : { page: 'incident', ref };
   }
-  if (
-    head === 'overview' ||
-    head === 'inquiries' ||
-    head === 'peers' ||
-    head === 'audit' ||
-    head === 'quarantine' ||
-    head === 'profile' ||
-    head === 'account'
-  )
-    return { page: head };
+  const single = SINGLE_PAGES.find((page) => page === head);
+  if (single) return { page: single };
   return { page: 'incidents' };
 }
 

@@ -186,6 +186,28 @@ async function run() {
     await screenshot(page, 'incident-shared');
   });
 
+  t.test('re-labels the report everywhere it went; bravo acknowledges', async (t) => {
+    const form = page.getByTestId('correction-form');
+    await form.getByLabel('Correction').selectOption('relabel');
+    await form.getByLabel('New TLP label').selectOption('GREEN');
+    await form.getByRole('button', { name: 'Send the correction' }).click();
+    const list = page.getByTestId('corrections');
+    await list.getByText('issued by us').waitFor();
+    await waitFor(
+      'bravo acknowledges the relabel',
+      async () => {
+        await page.reload();
+        return list.getByRole('cell', { name: 'acknowledged', exact: true }).isVisible();
+      },
+      60_000,
+      500,
+    );
+    const atBravo = (await api(bravo, 'GET', '/incidents?team=alpha', 'reader')).json().items;
+    t.equal(atBravo[0].tlp, 'GREEN', "bravo's copy carries the new label");
+    await axe(t, 'incident with a correction');
+    await screenshot(page, 'incident-corrected');
+  });
+
   t.test("answers bravo's forum inquiry about the same host", async (t) => {
     await foundForum(t, { operator: alpha, members: [alpha, bravo] });
     const posted = await api(bravo, 'POST', '/forums/first/inquiries', 'handler', {
@@ -220,6 +242,19 @@ async function run() {
     });
     t.equal(answered.answer, 'seen');
     t.equal(answered.ref, ref);
+  });
+
+  t.test("shows the forum's signed roster and what this node pins for each member", async (t) => {
+    await page.getByRole('link', { name: 'Forums' }).click();
+    await page.getByRole('heading', { name: 'Forums and their rosters' }).waitFor();
+    const forum = page.getByTestId('forum-first');
+    await forum.waitFor({ timeout: 5000 }).catch(async () => t.fail(`no forum: ${await page.locator('main').textContent()}`));
+    await forum.getByTestId('member-bravo').waitFor();
+    t.match(await forum.getByTestId('member-bravo').textContent(), /pinned, same key/);
+    t.match(await forum.getByTestId('member-alpha').textContent(), /our team/);
+    t.match(await forum.getByTestId('member-bravo').textContent(), new RegExp(bravo.signer.fingerprint));
+    await axe(t, 'forums');
+    await screenshot(page, 'forums');
   });
 
   t.test('views the overview, its charts and the peers page', async (t) => {

@@ -1,6 +1,17 @@
 import t from 'tap';
-import { CATEGORIES, EVIDENCE_KINDS, HOST_ROLES, INDICATOR_KINDS, PHASES, SEVERITIES, TEAM_TYPES, TLPS } from '../../console/src/enums.js';
+import {
+  CATEGORIES,
+  EVIDENCE_KINDS,
+  HOST_ROLES,
+  INDICATOR_KINDS,
+  PHASES,
+  RETRACTION_REASONS,
+  SEVERITIES,
+  TEAM_TYPES,
+  TLPS,
+} from '../../console/src/enums.js';
 import { TLP_LABELS } from '../../schemas/common.schema.js';
+import { RETRACTION_REASONS as SCHEMA_REASONS } from '../../schemas/correction.schema.js';
 import * as incident from '../../schemas/incident.schema.js';
 import { TEAM_TYPES as SCHEMA_TEAM_TYPES } from '../../schemas/profile.schema.js';
 
@@ -15,5 +26,6 @@ t.test("the console's enumerations are the schema's, in the schema's order", asy
   t.strictSame(HOST_ROLES, [...incident.HOST_ROLES], 'host roles');
   t.strictSame(INDICATOR_KINDS, [...incident.INDICATOR_KINDS], 'indicator kinds');
   t.strictSame(EVIDENCE_KINDS, [...incident.EVIDENCE_KINDS], 'evidence kinds');
+  t.strictSame(RETRACTION_REASONS, [...SCHEMA_REASONS], 'retraction reasons');
   t.strictSame(TEAM_TYPES, [...SCHEMA_TEAM_TYPES], "the profile's team types");
 });
