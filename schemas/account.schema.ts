@@ -36,7 +36,13 @@ export type SessionCreate = Static<typeof SessionCreateSchema>;
 export const SessionAccountSchema = named(
   'SessionAccount',
   Type.Object(
-    { name: Type.String(), displayName: Type.String(), role: RoleSchema, language: LanguageSchema },
+    {
+      name: Type.String(),
+      displayName: Type.String(),
+      role: RoleSchema,
+      language: LanguageSchema,
+      totp: Type.Boolean({ description: 'Whether sign-in asks this person for a TOTP code (the console offers to enrol or remove it).' }),
+    },
     { additionalProperties: false },
   ),
 );
@@ -58,6 +64,39 @@ export const SessionSchema = named(
 export type Session = Static<typeof SessionSchema>;
 
 export const SessionPatchSchema = named('SessionPatch', Type.Object({ language: LanguageSchema }, { additionalProperties: false }));
+
+export const PasswordChangeSchema = named(
+  'PasswordChange',
+  Type.Object(
+    {
+      currentPassword: Type.String({ minLength: 1, maxLength: 1024, description: 'The password the person signs in with now.' }),
+      newPassword: Password,
+    },
+    { additionalProperties: false },
+  ),
+);
+export type PasswordChange = Static<typeof PasswordChangeSchema>;
+
+export const OwnTotpEnrolSchema = named(
+  'OwnTotpEnrol',
+  Type.Object(
+    {
+      currentPassword: Type.String({ minLength: 1, maxLength: 1024 }),
+      secret: Type.String({
+        pattern: '^[A-Z2-7]{32}$',
+        description: 'The secret POST /session/totp-secret proposed (160 bits, base32), as the authenticator app holds it.',
+      }),
+      code: Type.String({ pattern: '^[0-9]{6}$', description: "The app's current code for that secret: proof it was set up." }),
+    },
+    { additionalProperties: false },
+  ),
+);
+export type OwnTotpEnrol = Static<typeof OwnTotpEnrolSchema>;
+
+export const OwnTotpRemovalSchema = named(
+  'OwnTotpRemoval',
+  Type.Object({ currentPassword: Type.String({ minLength: 1, maxLength: 1024 }) }, { additionalProperties: false }),
+);
 
 export const AccountSchema = named(
   'Account',

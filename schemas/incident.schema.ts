@@ -291,6 +291,13 @@ export const IncidentListQuerySchema = Type.Object(
     ),
     indicator: Type.Optional(Type.String({ minLength: 1, maxLength: 2048 })),
     externalRef: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: "Another team's reference number." })),
+    team: Type.Optional(
+      Type.String({
+        pattern: '^[a-z0-9][a-z0-9-]{1,62}$',
+        description:
+          'Another team (its team id): incidents received from it, shared with it or received by it (a link either way), or for which it gave its reference number.',
+      }),
+    ),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
     cursor: Type.Optional(Type.String({ maxLength: 200 })),
   },

@@ -148,3 +148,16 @@ export const TeamProfileSchema = named(
   ),
 );
 export type TeamProfile = Static<typeof TeamProfileSchema>;
+
+export const ProfilePreviewSchema = named(
+  'ProfilePreview',
+  Type.Object(
+    {
+      rfc2350: Type.String({ description: 'rfc2350.txt as the draft would serve it.' }),
+      securityTxt: Type.String({
+        description: 'security.txt as the draft would serve it, before the clear signature the node adds when it serves the saved one.',
+      }),
+    },
+    { additionalProperties: false },
+  ),
+);

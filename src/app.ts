@@ -493,7 +493,7 @@ async function registerApiRoutes(
         route.schema = { ...route.schema, security: [{ bearer: [] }, { session: [] }] };
       });
       api.addHook('onRequest', authenticateApi({ isRevoked: (id) => isTokenRevoked(db, id) }, people.sessions));
-      await api.register(profileApiRoutes, { profiles });
+      await api.register(profileApiRoutes, { profiles, clock });
       await api.register(tokenRoutes, { db, tokenSecret: deps.tokenSecret, teamId: config.teamId, clock });
       await api.register(siteRoutes, { sites });
       await api.register(incidentRoutes, { incidents, teamId: config.teamId });

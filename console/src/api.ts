@@ -28,6 +28,11 @@ export function useCsrfToken(csrfToken: string | null): void {
 
 /** A refusal's stable code and detail, for the page to show (never HTML). */
 export function problemText(error: unknown): string {
-  if (error instanceof HikeshiProblemError) return error.problem?.detail ? `${error.code}: ${error.problem.detail}` : error.code;
+  if (error instanceof HikeshiProblemError) {
+    const text = error.problem?.detail ? `${error.code}: ${error.problem.detail}` : error.code;
+    // A refused form names the fields: the node's pointers (/contacts/email) with its reasons.
+    const fields = (error.problem?.errors ?? []).slice(0, 5).map((e) => `${e.pointer || '/'} ${e.message}`);
+    return fields.length > 0 ? `${text} (${fields.join('; ')})` : text;
+  }
   return error instanceof Error ? error.message : String(error);
 }

@@ -2,7 +2,9 @@ import { useEffect, useState } from 'preact/hooks';
 import { problemText } from './api';
 import { PageBoundary, Problem } from './components';
 import { currentLanguage, setLanguage, t, type Language } from './i18n';
+import { AccountPage } from './pages/account';
 import { AuditPage } from './pages/audit';
+import { ForumsPage } from './pages/forums';
 import { IncidentDetailPage } from './pages/incident-detail';
 import { IncidentNewPage } from './pages/incident-new';
 import { IncidentsPage } from './pages/incidents';
@@ -63,15 +65,21 @@ export function App() {
             <NavLink href="#/overview" label={t('nav.overview')} active={route.page === 'overview'} />
             <NavLink href="#/inquiries" label={t('nav.inquiries')} active={route.page === 'inquiries'} />
             <NavLink href="#/peers" label={t('nav.peers')} active={route.page === 'peers'} />
+            <NavLink href="#/forums" label={t('nav.forums')} active={route.page === 'forums'} />
             <NavLink href="#/audit" label={t('nav.audit')} active={route.page === 'audit'} />
             <NavLink href="#/quarantine" label={t('nav.quarantine')} active={route.page === 'quarantine'} />
             <NavLink href="#/profile" label={t('nav.profile')} active={route.page === 'profile'} />
           </ul>
         </nav>
         <div class="account">
-          <span data-testid="account-name">
+          <a
+            href="#/account"
+            title={t('nav.account')}
+            data-testid="account-name"
+            aria-current={route.page === 'account' ? 'page' : undefined}
+          >
             {session.account.displayName} ({t(`role.${session.account.role}`)})
-          </span>
+          </a>
           <label>
             {t('header.language')}{' '}
             <select
@@ -99,7 +107,11 @@ export function App() {
       <main id="main" tabIndex={-1}>
         <Problem text={error} />
         <PageBoundary key={location.hash}>
-          <Page route={route} session={session} />
+          <Page
+            route={route}
+            session={session}
+            onSessionChanged={() => readSession().then(adopt, (e: unknown) => setError(problemText(e)))}
+          />
         </PageBoundary>
       </main>
     </>
@@ -116,7 +128,7 @@ function NavLink({ href, label, active }: { href: string; label: string; active:
   );
 }
 
-function Page({ route, session }: { route: Route; session: Session }) {
+function Page({ route, session, onSessionChanged }: { route: Route; session: Session; onSessionChanged: () => void }) {
   switch (route.page) {
     case 'incidents':
       return <IncidentsPage />;
@@ -138,5 +150,9 @@ function Page({ route, session }: { route: Route; session: Session }) {
       return <QuarantinePage />;
     case 'profile':
       return <ProfilePage admin={session.account.role === 'admin'} />;
+    case 'forums':
+      return <ForumsPage admin={session.account.role === 'admin'} />;
+    case 'account':
+      return <AccountPage session={session} onChanged={onSessionChanged} />;
   }
 }

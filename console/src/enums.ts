@@ -34,3 +34,21 @@ export function nextPhases(from: Incident['phase']): Incident['phase'][] {
   const a = PHASES.indexOf(from);
   return PHASES.filter((to, b) => to !== from && (b > a ? from !== 'closed' : to === 'analysis'));
 }
+
+export const TEAM_TYPES: Schemas['TeamProfileInput']['type'][] = ['coordination-centre', 'national', 'sector', 'corporate', 'product'];
+export const HOST_ROLES: Schemas['Host']['role'][] = ['source', 'target', 'intermediary'];
+export const INDICATOR_KINDS: Schemas['Indicator']['kind'][] = [
+  'ipv4',
+  'ipv6',
+  'domain',
+  'url',
+  'email',
+  'md5',
+  'sha1',
+  'sha256',
+  'asn',
+  'user-agent',
+  'other',
+];
+export const EVIDENCE_KINDS: Schemas['Evidence']['kind'][] = ['log', 'packet-capture', 'file', 'screenshot', 'memory', 'other'];
+export const RETRACTION_REASONS: NonNullable<Schemas['CorrectionView']['reason']>[] = ['false-positive', 'hoax', 'mistaken', 'other'];

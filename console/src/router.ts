@@ -14,7 +14,12 @@ export type Route =
   | { page: 'peers' }
   | { page: 'audit' }
   | { page: 'quarantine' }
-  | { page: 'profile' };
+  | { page: 'profile' }
+  | { page: 'account' }
+  | { page: 'forums' };
+
+/** Pages with no part after their name (#/overview). */
+const SINGLE_PAGES = ['overview', 'inquiries', 'peers', 'forums', 'audit', 'quarantine', 'profile', 'account'] as const;
 
 export function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean);
@@ -24,8 +29,8 @@ export function parseRoute(hash: string): Route {
     const ref = safeDecode(second);
     return third === 'share' ? { page: 'share', ref } : { page: 'incident', ref };
   }
-  if (head === 'overview' || head === 'inquiries' || head === 'peers' || head === 'audit' || head === 'quarantine' || head === 'profile')
-    return { page: head };
+  const single = SINGLE_PAGES.find((page) => page === head);
+  if (single) return { page: single };
   return { page: 'incidents' };
 }
 

@@ -135,13 +135,16 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Remove an account; its sessions end at once */
+        /**
+         * Remove an account; its sessions end at once
+         * @description Removing the last enabled admin is refused: 409 last-active-admin.
+         */
         delete: operations["removeAccount"];
         options?: never;
         head?: never;
         /**
          * Change an account: display name, role, language, disabled, password
-         * @description Disabling ends the account's sessions at once; a new password ends all its sessions but the caller's own. A role change applies to live sessions from their next request.
+         * @description Disabling ends the account's sessions at once; a new password ends all its sessions but the caller's own. A role change applies to live sessions from their next request. Disabling or demoting the last enabled admin is refused: 409 last-active-admin.
          */
         patch: operations["updateAccount"];
         trace?: never;
@@ -1952,6 +1955,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/profile/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * rfc2350.txt and security.txt as a draft profile would read them, nothing saved
+         * @description Takes the body PUT /profile takes and checks it the same way (400 validation-failed with the same pointers), so the console shows both documents before the admin saves. Saves nothing and so is not audited.
+         */
+        post: operations["previewProfile"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/quarantine": {
         parameters: {
             query?: never;
@@ -2112,6 +2135,86 @@ export interface paths {
         head?: never;
         /** The signed-in person's own settings: the console's language */
         patch: operations["updateSession"];
+        trace?: never;
+    };
+    "/api/v1/session/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Change the signed-in person's own password; their other sessions end
+         * @description Needs the current password. This session stays signed in; every other session of the account ends at once.
+         */
+        put: operations["changeOwnPassword"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/session/totp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Enrol the secret the app was set up with (replacing any): sign-in asks for its code from now
+         * @description Needs the current password and the app's current code for the secret (422 totp-code-wrong otherwise), so nobody locks themselves out with a secret their app does not hold.
+         */
+        put: operations["enrolOwnTotp"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/session/totp-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A fresh TOTP secret for the signed-in person to set up in an authenticator app
+         * @description Nothing is stored: PUT /session/totp with the secret, a code from the app and the current password enrols it. Until then sign-in is unchanged.
+         */
+        post: operations["proposeOwnTotpSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/session/totp/removal": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Remove the signed-in person's own TOTP: sign-in asks for the password only
+         * @description A POST with the current password in its body (a DELETE body is not carried by every client).
+         */
+        post: operations["removeOwnTotp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/site-contacts": {
@@ -5413,6 +5516,22 @@ export interface components {
             total: number;
             until: string | null;
         };
+        OwnTotpEnrol: {
+            /** @description The app's current code for that secret: proof it was set up. */
+            code: string;
+            currentPassword: string;
+            /** @description The secret POST /session/totp-secret proposed (160 bits, base32), as the authenticator app holds it. */
+            secret: string;
+        };
+        OwnTotpRemoval: {
+            currentPassword: string;
+        };
+        PasswordChange: {
+            /** @description The password the person signs in with now. */
+            currentPassword: string;
+            /** @description At least 12 characters. Never stored or logged: the node keeps an scrypt hash. */
+            newPassword: string;
+        };
         Peer: {
             /**
              * Format: date-time
@@ -5824,6 +5943,12 @@ export interface components {
             endpoint: string;
             /** @description The node asks peers to seal every message to it, whatever the TLP. */
             requiresSealed: boolean;
+        };
+        ProfilePreview: {
+            /** @description rfc2350.txt as the draft would serve it. */
+            rfc2350: string;
+            /** @description security.txt as the draft would serve it, before the clear signature the node adds when it serves the saved one. */
+            securityTxt: string;
         };
         Provenance: {
             /** @description Originator first, last hop last. */
@@ -6623,6 +6748,8 @@ export interface components {
             language: components["schemas"]["Language"];
             name: string;
             role: components["schemas"]["Role"];
+            /** @description Whether sign-in asks this person for a TOTP code (the console offers to enrol or remove it). */
+            totp: boolean;
         };
         SessionCreate: {
             account: string;
@@ -7845,6 +7972,7 @@ export interface operations {
             401: components["responses"]["Problem"];
             403: components["responses"]["Problem"];
             404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
             413: components["responses"]["Problem"];
             415: components["responses"]["Problem"];
             500: components["responses"]["Problem"];
@@ -7878,6 +8006,7 @@ export interface operations {
             401: components["responses"]["Problem"];
             403: components["responses"]["Problem"];
             404: components["responses"]["Problem"];
+            409: components["responses"]["Problem"];
             413: components["responses"]["Problem"];
             415: components["responses"]["Problem"];
             500: components["responses"]["Problem"];
@@ -9628,6 +9757,8 @@ export interface operations {
                 /** @description triage (reported), analysis (§5.3), notification (§5.4), evidence (§5.5), containment (§5.6), eradication (§5.7), recovery (§5.8), lessons-learned (§5.9), closed. */
                 phase?: "triage" | "analysis" | "notification" | "evidence" | "containment" | "eradication" | "recovery" | "lessons-learned" | "closed";
                 severity?: "low" | "medium" | "high" | "critical";
+                /** @description Another team (its team id): incidents received from it, shared with it or received by it (a link either way), or for which it gave its reference number. */
+                team?: string;
                 /** @description Traffic Light Protocol 2.0 label (FIRST). */
                 tlp?: "CLEAR" | "GREEN" | "AMBER" | "AMBER+STRICT" | "RED";
                 /** @description RFC 3339 date-time with any offset (Z or ±hh:mm), year 0001-9999, seconds 00-59 (a leap second is refused). Times a person gives (an incident's firstSeen, lastSeen, systemChanges[].at, evidence[].collectedAt) are kept as written, offset and fraction included; times the node sets are UTC. */
@@ -12048,6 +12179,37 @@ export interface operations {
             500: components["responses"]["Problem"];
         };
     };
+    previewProfile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TeamProfileInput"];
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProfilePreview"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
     listQuarantinedMessages: {
         parameters: {
             query?: {
@@ -12410,6 +12572,124 @@ export interface operations {
             404: components["responses"]["Problem"];
             413: components["responses"]["Problem"];
             415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    changeOwnPassword: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordChange"];
+            };
+        };
+        responses: {
+            /** @description Changed. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            429: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    enrolOwnTotp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OwnTotpEnrol"];
+            };
+        };
+        responses: {
+            /** @description Enrolled. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            422: components["responses"]["Problem"];
+            429: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    proposeOwnTotpSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TotpEnrolment"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    removeOwnTotp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OwnTotpRemoval"];
+            };
+        };
+        responses: {
+            /** @description Removed. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            429: components["responses"]["Problem"];
             500: components["responses"]["Problem"];
         };
     };

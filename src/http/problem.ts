@@ -30,6 +30,18 @@ export const PROBLEMS = {
     title: "With the session cookie, POST, PUT, PATCH and DELETE need the session's X-CSRF-Token header",
   },
   // resources
+  'current-password-wrong': {
+    status: 403,
+    title: "The current password given is not the account's: changing one's own password or TOTP needs it",
+  },
+  'totp-code-wrong': {
+    status: 422,
+    title: 'The TOTP code does not match the secret being enrolled now: check the app and the clock, then try again',
+  },
+  'last-active-admin': {
+    status: 409,
+    title: 'The change would leave no enabled admin account: make another account admin first',
+  },
   'not-found': { status: 404, title: 'No such resource' },
   'route-not-found': { status: 404, title: 'No such route' },
   'method-not-allowed': { status: 405, title: 'Method not allowed on this route' },

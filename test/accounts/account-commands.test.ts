@@ -31,7 +31,7 @@ t.test('add prints a generated password once; the person signs in with it', asyn
   t.ok(password, 'a password is printed');
   const res = await signIn('admin', password!);
   t.equal(res.statusCode, 200, res.body);
-  t.same(res.json().account, { name: 'admin', displayName: 'First Admin', role: 'admin', language: 'en' });
+  t.same(res.json().account, { name: 'admin', displayName: 'First Admin', role: 'admin', language: 'en', totp: false });
   const audit = await node.database.db.selectFrom('audit_entry').selectAll().where('kind', '=', 'account.created').execute();
   t.equal(audit[0]?.actor, 'cli', 'audited as the CLI');
   t.notOk(JSON.stringify(audit).includes(password!), 'the password is not in the audit log');

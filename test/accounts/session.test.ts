@@ -60,7 +60,7 @@ await addAccount('aki', 'admin');
 
 t.test('sign in, use the cookie, sign out', async (t) => {
   const s = await signedIn('hanako');
-  t.same(s.body.account, { name: 'hanako', displayName: 'hanako', role: 'handler', language: 'en' });
+  t.same(s.body.account, { name: 'hanako', displayName: 'hanako', role: 'handler', language: 'en', totp: false });
   t.match(s.body.csrfToken, /^[A-Za-z0-9_-]{20,}$/);
   t.equal(s.body.expiresAt, new Date(now.getTime() + 3600_000).toISOString(), 'absolute end: sign-in + max age');
   t.match(s.setCookie, /; HttpOnly/);

@@ -105,9 +105,21 @@ async function run() {
       for (const [field, value] of Object.entries(contact as Record<string, string>)) await page.locator(`#f-${who}-${field}`).fill(value);
     }
     await page.getByLabel("Intruder's activity").fill(x.intruderActivity);
-    const lists = Object.fromEntries(
-      ['hosts', 'indicators', 'evidence', 'vulnerabilities', 'systemChanges', 'installedSoftware'].map((k) => [k, x[k]]),
-    );
+    // Hosts, indicators and evidence row by row, through the row editors; the rarer lists as JSON.
+    for (const list of ['hosts', 'indicators', 'evidence']) {
+      for (const [n, item] of (x[list] as Array<Record<string, unknown>>).entries()) {
+        await page.getByTestId(`add-${list}`).click();
+        for (const [key, value] of Object.entries(item)) {
+          const cell = page.locator(`#row-${list}-${n}-${key}`);
+          if (key === 'role' || key === 'kind') await cell.selectOption(String(value));
+          else if (typeof value === 'boolean') await cell.setChecked(value);
+          else await cell.fill(Array.isArray(value) ? value.join(', ') : String(value));
+        }
+      }
+    }
+    await page.getByTestId('add-hosts').click();
+    await page.getByRole('button', { name: 'Remove host 4' }).click();
+    const lists = Object.fromEntries(['vulnerabilities', 'systemChanges', 'installedSoftware'].map((k) => [k, x[k]]));
     await page.locator('#f-lists').fill(JSON.stringify(lists));
     await axe(t, 'record an incident');
     await screenshot(page, 'incident-new');
@@ -130,8 +142,8 @@ async function run() {
     }
     t.same(stored.reporter, x.reporter);
     t.same(stored.poc, x.poc);
-    t.same(stored.hosts, x.hosts);
-    t.same(stored.evidence, x.evidence);
+    for (const list of ['hosts', 'indicators', 'evidence', 'vulnerabilities', 'systemChanges', 'installedSoftware'])
+      t.same(stored[list], x[list], `${list} stored as entered`);
     // The evidence's times: as written (JST) and in the viewer's zone (Berlin, CET in November).
     const evidence = page.getByTestId('list-evidence');
     await t.resolves(evidence.getByText('2026-11-21 10:00:00 UTC+09:00').waitFor());
@@ -174,6 +186,28 @@ async function run() {
     await screenshot(page, 'incident-shared');
   });
 
+  t.test('re-labels the report everywhere it went; bravo acknowledges', async (t) => {
+    const form = page.getByTestId('correction-form');
+    await form.getByLabel('Correction').selectOption('relabel');
+    await form.getByLabel('New TLP label').selectOption('GREEN');
+    await form.getByRole('button', { name: 'Send the correction' }).click();
+    const list = page.getByTestId('corrections');
+    await list.getByText('issued by us').waitFor();
+    await waitFor(
+      'bravo acknowledges the relabel',
+      async () => {
+        await page.reload();
+        return list.getByRole('cell', { name: 'acknowledged', exact: true }).isVisible();
+      },
+      60_000,
+      500,
+    );
+    const atBravo = (await api(bravo, 'GET', '/incidents?team=alpha', 'reader')).json().items;
+    t.equal(atBravo[0].tlp, 'GREEN', "bravo's copy carries the new label");
+    await axe(t, 'incident with a correction');
+    await screenshot(page, 'incident-corrected');
+  });
+
   t.test("answers bravo's forum inquiry about the same host", async (t) => {
     await foundForum(t, { operator: alpha, members: [alpha, bravo] });
     const posted = await api(bravo, 'POST', '/forums/first/inquiries', 'handler', {
@@ -208,6 +242,19 @@ async function run() {
     });
     t.equal(answered.answer, 'seen');
     t.equal(answered.ref, ref);
+  });
+
+  t.test("shows the forum's signed roster and what this node pins for each member", async (t) => {
+    await page.getByRole('link', { name: 'Forums' }).click();
+    await page.getByRole('heading', { name: 'Forums and their rosters' }).waitFor();
+    const forum = page.getByTestId('forum-first');
+    await forum.waitFor({ timeout: 5000 }).catch(async () => t.fail(`no forum: ${await page.locator('main').textContent()}`));
+    await forum.getByTestId('member-bravo').waitFor();
+    t.match(await forum.getByTestId('member-bravo').textContent(), /pinned, same key/);
+    t.match(await forum.getByTestId('member-alpha').textContent(), /our team/);
+    t.match(await forum.getByTestId('member-bravo').textContent(), new RegExp(bravo.signer.fingerprint));
+    await axe(t, 'forums');
+    await screenshot(page, 'forums');
   });
 
   t.test('views the overview, its charts and the peers page', async (t) => {

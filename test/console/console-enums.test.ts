@@ -1,7 +1,19 @@
 import t from 'tap';
-import { CATEGORIES, PHASES, SEVERITIES, TLPS } from '../../console/src/enums.js';
+import {
+  CATEGORIES,
+  EVIDENCE_KINDS,
+  HOST_ROLES,
+  INDICATOR_KINDS,
+  PHASES,
+  RETRACTION_REASONS,
+  SEVERITIES,
+  TEAM_TYPES,
+  TLPS,
+} from '../../console/src/enums.js';
 import { TLP_LABELS } from '../../schemas/common.schema.js';
+import { RETRACTION_REASONS as SCHEMA_REASONS } from '../../schemas/correction.schema.js';
 import * as incident from '../../schemas/incident.schema.js';
+import { TEAM_TYPES as SCHEMA_TEAM_TYPES } from '../../schemas/profile.schema.js';
 
 // The console keeps its own copies of the incident enumerations: importing schemas/ would bundle
 // TypeBox into the page. The generated client types catch a value the schema no longer has;
@@ -11,4 +23,9 @@ t.test("the console's enumerations are the schema's, in the schema's order", asy
   t.strictSame(TLPS, [...TLP_LABELS], 'TLP labels');
   t.strictSame(CATEGORIES, [...incident.CATEGORIES], 'categories');
   t.strictSame(SEVERITIES, [...incident.SEVERITIES], 'severities');
+  t.strictSame(HOST_ROLES, [...incident.HOST_ROLES], 'host roles');
+  t.strictSame(INDICATOR_KINDS, [...incident.INDICATOR_KINDS], 'indicator kinds');
+  t.strictSame(EVIDENCE_KINDS, [...incident.EVIDENCE_KINDS], 'evidence kinds');
+  t.strictSame(RETRACTION_REASONS, [...SCHEMA_REASONS], 'retraction reasons');
+  t.strictSame(TEAM_TYPES, [...SCHEMA_TEAM_TYPES], "the profile's team types");
 });

@@ -122,6 +122,33 @@ async function run() {
     t.same(await injected(), []);
   });
 
+  t.test("a site's name in the incident's notifications shows as text", async (t) => {
+    const site = await api(alpha, 'POST', '/sites', 'handler', { name: hostile(97), networks: ['203.0.113.0/24'] });
+    t.equal(site.statusCode, 201, site.body);
+    await page.goto(`${alpha.url}/console/#/incidents/${encodeURIComponent(ref)}`);
+    await page.getByRole('button', { name: 'Propose notifications to the sites involved' }).click();
+    const list = page.getByTestId('notifications');
+    await list.waitFor();
+    t.ok(((await list.textContent()) ?? '').includes(hostile(97)), 'the site name, literally');
+    t.match(await list.textContent(), /unreachable/, 'a site without a POC address is unreachable, and says so');
+    t.same(await injected(), []);
+  });
+
+  t.test("a retraction's note shows as text", async (t) => {
+    const retracted = await api(alpha, 'POST', `/incidents/${encodeURIComponent(ref)}/corrections`, 'handler', {
+      kind: 'retract',
+      reason: 'hoax',
+      note: hostile(98),
+    });
+    t.equal(retracted.statusCode, 202, retracted.body);
+    await page.goto(`${alpha.url}/console/#/incidents/${encodeURIComponent(ref)}`);
+    // The page was already at this address: only a reload reads the incident again.
+    await page.reload();
+    await page.getByTestId('corrections').waitFor();
+    t.ok(((await page.getByTestId('corrections').textContent()) ?? '').includes(hostile(98)), 'the note, literally');
+    t.same(await injected(), []);
+  });
+
   t.test('nothing ran: no dialog, no CSP violation, no script error', async (t) => {
     t.same(watch.dialogs, [], 'no alert() ran');
     t.same(watch.violations, [], 'the browser reported no CSP violation');

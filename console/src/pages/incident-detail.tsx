@@ -4,7 +4,9 @@ import { DateTime, Field, Loading, Problem, Tlp, useLoad } from '../components';
 import { nextPhases, PHASES } from '../enums';
 import { t } from '../i18n';
 import { incidentHref } from '../router';
+import { IncidentCorrections } from './incident-corrections';
 import { ReportFacts } from './incident-facts';
+import { IncidentNotifications } from './incident-notifications';
 
 type Incident = Schemas['Incident'];
 
@@ -55,6 +57,8 @@ export function IncidentDetailPage({ incidentRef }: { incidentRef: string }) {
             <h2 id="copies-title">{t('incident.copies')}</h2>
             <Loading state={shares}>{(list) => <SharesTable shares={list.items} externalRefs={i.externalRefs} />}</Loading>
           </section>
+          <IncidentNotifications incidentRef={i.ref} />
+          <IncidentCorrections incident={i} onCorrected={reload} />
           <section aria-labelledby="journal-title">
             <h2 id="journal-title">{t('journal.title')}</h2>
             <NoteForm incidentRef={i.ref} onAdded={journal.reload} />

@@ -1,27 +1,57 @@
 import { useState } from 'preact/hooks';
 import { api, problemText, unwrap, type Schemas } from '../api';
 import { Problem } from '../components';
-import { CATEGORIES, SEVERITIES, TLPS } from '../enums';
+import { CATEGORIES, EVIDENCE_KINDS, HOST_ROLES, INDICATOR_KINDS, SEVERITIES, TLPS } from '../enums';
 import { t, type MessageKey } from '../i18n';
 import { incidentHref, navigate } from '../router';
+import { RowEditor, rowsToItems, type Column, type Row } from './incident-rows';
 
 type Create = Schemas['IncidentCreate'];
 const LIST_FIELDS = ['hosts', 'indicators', 'evidence', 'vulnerabilities', 'systemChanges', 'installedSoftware'] as const;
 
+/** The lists with a row editor; the others (weaknesses, system changes, software) stay one JSON field. */
+const ROW_LISTS = {
+  hosts: [
+    { key: 'role', kind: 'select', values: HOST_ROLES },
+    { key: 'ip', kind: 'text' },
+    { key: 'hostname', kind: 'text' },
+    { key: 'ports', kind: 'ports' },
+    { key: 'protocol', kind: 'text' },
+    { key: 'spoofedSource', kind: 'flag' },
+    { key: 'description', kind: 'text' },
+  ],
+  indicators: [
+    { key: 'kind', kind: 'select', values: INDICATOR_KINDS },
+    { key: 'value', kind: 'text', required: true },
+    { key: 'description', kind: 'text' },
+  ],
+  evidence: [
+    { key: 'kind', kind: 'select', values: EVIDENCE_KINDS },
+    { key: 'description', kind: 'text' },
+    { key: 'source', kind: 'text' },
+    { key: 'collectedAt', kind: 'text' },
+    { key: 'timeZone', kind: 'text' },
+    { key: 'content', kind: 'area' },
+  ],
+} satisfies Record<string, Column[]>;
+type RowLists = Record<keyof typeof ROW_LISTS, Row[]>;
+
 /**
- * Recording an incident (§7: what to send). The report's scalar facts are form fields; its lists
- * (hosts, indicators, evidence...) are one JSON field, as handlers paste them from their notes or
- * another tool. The node validates everything and answers problem+json on a mistake.
+ * Recording an incident (§7: what to send). The report's scalar facts are form fields; hosts,
+ * indicators and evidence have a row editor each; the rarer lists are one JSON field, as handlers
+ * paste them from notes or another tool (rows and JSON items of one list are sent together). The
+ * node validates everything and answers problem+json on a mistake.
  */
 export function IncidentNewPage() {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const [rows, setRows] = useState<RowLists>({ hosts: [], indicators: [], evidence: [] });
   const submit = (e: Event) => {
     e.preventDefault();
     setError(null);
     let body: Create;
     try {
-      body = readForm(new FormData(e.currentTarget as HTMLFormElement));
+      body = readForm(new FormData(e.currentTarget as HTMLFormElement), rows);
     } catch (err) {
       setError(err instanceof Error ? err.message : String(err));
       return;
@@ -56,6 +86,30 @@ export function IncidentNewPage() {
           <ContactFields prefix="poc" />
         </fieldset>
         <Area name="intruderActivity" label="incident.intruderActivity" />
+        <RowEditor
+          id="hosts"
+          title="incident.hosts"
+          item="rows.host"
+          columns={ROW_LISTS.hosts}
+          rows={rows.hosts}
+          onChange={(hosts) => setRows({ ...rows, hosts })}
+        />
+        <RowEditor
+          id="indicators"
+          title="incident.indicators"
+          item="rows.indicator"
+          columns={ROW_LISTS.indicators}
+          rows={rows.indicators}
+          onChange={(indicators) => setRows({ ...rows, indicators })}
+        />
+        <RowEditor
+          id="evidence"
+          title="incident.evidence"
+          item="rows.evidence"
+          columns={ROW_LISTS.evidence}
+          rows={rows.evidence}
+          onChange={(evidence) => setRows({ ...rows, evidence })}
+        />
         <Area name="lists" label="incidentNew.lists" hint="incidentNew.listsHint" rows={8} />
         <button type="submit" disabled={busy}>
           {t('incidentNew.submit')}
@@ -78,7 +132,7 @@ function ContactFields({ prefix, required = false }: { prefix: string; required?
   );
 }
 
-function readForm(form: FormData): Create {
+function readForm(form: FormData, rows: RowLists): Create {
   const text = (name: string) => {
     const value = form.get(name);
     return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
@@ -110,6 +164,12 @@ function readForm(form: FormData): Create {
     }
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error(t('incidentNew.listsInvalid'));
     for (const key of LIST_FIELDS) if (key in parsed) body[key] = (parsed as Record<string, unknown>)[key];
+  }
+  for (const key of Object.keys(ROW_LISTS) as Array<keyof typeof ROW_LISTS>) {
+    const items = rowsToItems(rows[key], ROW_LISTS[key]);
+    if (items.length === 0) continue;
+    const pasted = body[key];
+    body[key] = Array.isArray(pasted) ? [...(pasted as unknown[]), ...items] : items;
   }
   return body as Create;
 }
@@ -146,10 +206,12 @@ function Area({ name, label, hint, rows = 3 }: { name: string; label: MessageKey
 
 function Choice(props: { name: string; label: MessageKey; values: string[]; prefix?: string; initial?: string }) {
   const id = `f-${props.name}`;
+  // Held here: a controlled select would snap back to `initial` whenever the page re-renders (a row added).
+  const [value, setValue] = useState(props.initial ?? props.values[0]);
   return (
     <div class="field">
       <label for={id}>{t(props.label)}</label>
-      <select id={id} name={props.name} value={props.initial}>
+      <select id={id} name={props.name} value={value} onChange={(e) => setValue(e.currentTarget.value)}>
         {props.values.map((v) => (
           <option key={v} value={v}>
             {props.prefix ? t(`${props.prefix}${v}` as MessageKey) : v}

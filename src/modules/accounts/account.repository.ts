@@ -1,6 +1,6 @@
 import type { Selectable } from 'kysely';
 import type { HandlerAccountTable } from '../../db/account-tables.js';
-import type { DbOrTx } from '../../db/database.js';
+import type { DbOrTx, Tx } from '../../db/database.js';
 
 export type AccountRow = Selectable<HandlerAccountTable>;
 
@@ -31,8 +31,11 @@ export async function insertAccount(db: DbOrTx, a: AccountInsert): Promise<boole
   return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
 }
 
-export async function findAccount(db: DbOrTx, name: string): Promise<AccountRow | undefined> {
-  return db.selectFrom('handler_account').selectAll().where('name', '=', name).executeTakeFirst();
+/** `forUpdate` locks the row for the caller's transaction. */
+export async function findAccount(db: DbOrTx, name: string, forUpdate = false): Promise<AccountRow | undefined> {
+  let query = db.selectFrom('handler_account').selectAll().where('name', '=', name);
+  if (forUpdate) query = query.forUpdate();
+  return query.executeTakeFirst();
 }
 
 export async function listAccounts(db: DbOrTx): Promise<AccountRow[]> {
@@ -56,6 +59,24 @@ export async function updateAccount(db: DbOrTx, name: string, changes: AccountCh
     .where('name', '=', name)
     .returningAll()
     .executeTakeFirst();
+}
+
+/**
+ * The enabled admin accounts other than `name`, their rows locked for the caller's transaction:
+ * two admins demoting each other at once wait for one another, so the second sees the first's
+ * change and one admin always remains.
+ */
+export async function lockOtherActiveAdmins(tx: Tx, name: string): Promise<string[]> {
+  const rows = await tx
+    .selectFrom('handler_account')
+    .select('name')
+    .where('role', '=', 'admin')
+    .where('disabled', '=', false)
+    .where('name', '!=', name)
+    .orderBy('name')
+    .forUpdate()
+    .execute();
+  return rows.map((r) => r.name);
 }
 
 export async function deleteAccount(db: DbOrTx, name: string): Promise<boolean> {

@@ -65,10 +65,10 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ accounts: AccountService
         operationId: 'updateAccount',
         summary: 'Change an account: display name, role, language, disabled, password',
         description:
-          "Disabling ends the account's sessions at once; a new password ends all its sessions but the caller's own. A role change applies to live sessions from their next request.",
+          "Disabling ends the account's sessions at once; a new password ends all its sessions but the caller's own. A role change applies to live sessions from their next request. Disabling or demoting the last enabled admin is refused: 409 last-active-admin.",
         params: AccountNameParamsSchema,
         body: AccountPatchSchema,
-        response: { 200: AccountSchema, ...errorResponses },
+        response: { 200: AccountSchema, 409: ProblemResponse, ...errorResponses },
       },
     },
     async (request) => {
@@ -85,8 +85,9 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ accounts: AccountService
         tags,
         operationId: 'removeAccount',
         summary: 'Remove an account; its sessions end at once',
+        description: 'Removing the last enabled admin is refused: 409 last-active-admin.',
         params: AccountNameParamsSchema,
-        response: { 204: { type: 'null', description: 'Removed.' }, ...errorResponses },
+        response: { 204: { type: 'null', description: 'Removed.' }, 409: ProblemResponse, ...errorResponses },
       },
     },
     async (request, reply) => {

@@ -1,6 +1,6 @@
 import type { Account, AccountCreate, AccountPatch } from '../../../schemas/account.schema.js';
 import type { Clock } from '../../clock.js';
-import type { Db } from '../../db/database.js';
+import type { Db, Tx } from '../../db/database.js';
 import { ProblemError } from '../../http/problem.js';
 import type { AuditLog } from '../audit/audit.module.js';
 import type { Role } from '../tokens/tokens.module.js';
@@ -10,6 +10,7 @@ import {
   findAccount,
   insertAccount,
   listAccounts,
+  lockOtherActiveAdmins,
   updateAccount,
   type AccountChanges,
   type AccountRow,
@@ -49,6 +50,18 @@ export function toWireAccount(row: AccountRow): Account {
 }
 
 const notFound = (name: string) => new ProblemError('not-found', `no account named ${name}`);
+
+/**
+ * Refuses a change that would leave no enabled admin account (ADR 0029): the console would have
+ * nobody left to manage accounts, and only the bootstrap token or the CLI could repair it.
+ * Checked in the change's transaction, with the other admins' rows locked.
+ */
+async function keepAnAdmin(tx: Tx, current: AccountRow, after: { role: string; disabled: boolean } | null): Promise<void> {
+  const isActiveAdmin = (a: { role: string; disabled: boolean }) => a.role === 'admin' && !a.disabled;
+  if (!isActiveAdmin(current) || (after && isActiveAdmin(after))) return;
+  if ((await lockOtherActiveAdmins(tx, current.name)).length > 0) return;
+  throw new ProblemError('last-active-admin', `${current.name} is the last enabled admin account: make another admin first`);
+}
 
 function checkPassword(password: string) {
   // The schema says the same; the CLI's fallback reaches here without it.
@@ -108,6 +121,9 @@ export function createAccountService(deps: {
         changes.password_hash = await hash(patch.password);
       }
       const row = await db.transaction().execute(async (tx) => {
+        const current = await findAccount(tx, name, true);
+        if (!current) throw notFound(name);
+        await keepAnAdmin(tx, current, { role: patch.role ?? current.role, disabled: patch.disabled ?? current.disabled });
         const updated = await updateAccount(tx, name, changes, clock());
         if (!updated) throw notFound(name);
         let sessionsEnded = 0;
@@ -126,6 +142,9 @@ export function createAccountService(deps: {
 
     async remove(name, actor) {
       await db.transaction().execute(async (tx) => {
+        const current = await findAccount(tx, name, true);
+        if (!current) throw notFound(name);
+        await keepAnAdmin(tx, current, null);
         // The sessions go with the account (ON DELETE CASCADE): its cookies sign nobody in from now.
         if (!(await deleteAccount(tx, name))) throw notFound(name);
         await audit.append(tx, { kind: 'account.removed', actor, details: { account: name } });

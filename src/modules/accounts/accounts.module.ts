@@ -31,7 +31,7 @@ export function createAccountsModule(deps: {
   const passwordParameters = deps.passwordParameters ?? CURRENT_PARAMETERS;
   const { config } = deps;
   const accounts = createAccountService({ ...deps, teamId: config.teamId, passwordParameters });
-  const sessions = createSessionService({ ...deps, sessions: config.sessions, passwordParameters });
+  const sessions = createSessionService({ ...deps, sessions: config.sessions, passwordParameters, teamId: config.teamId });
   return {
     accounts,
     sessions,

@@ -1,7 +1,15 @@
 import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ProblemResponse, errorResponses } from '../../../schemas/common.schema.js';
-import { SessionCreateSchema, SessionPatchSchema, SessionSchema } from '../../../schemas/account.schema.js';
+import {
+  OwnTotpEnrolSchema,
+  OwnTotpRemovalSchema,
+  PasswordChangeSchema,
+  SessionCreateSchema,
+  SessionPatchSchema,
+  SessionSchema,
+  TotpEnrolmentSchema,
+} from '../../../schemas/account.schema.js';
 import { authenticateSessionOnly, SESSION_COOKIE } from '../../http/auth.js';
 import { ProblemError } from '../../http/problem.js';
 import type { AuthenticatedSession, SessionService } from './session.service.js';
@@ -87,6 +95,81 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ sessions: SessionService
         },
       },
       async (request) => sessions.setLanguage(sessionOf(request), request.body.language),
+    );
+
+    // Self-service (ADR 0029): each needs the current password; a wrong one is 403
+    // current-password-wrong and counts against the account's sign-in failure limit.
+    const noContent = (description: string) => ({ type: 'null', description }) as const;
+    const refusals = { 429: ProblemResponse, ...errorResponses };
+
+    scope.put(
+      '/session/password',
+      {
+        schema: {
+          tags,
+          operationId: 'changeOwnPassword',
+          summary: "Change the signed-in person's own password; their other sessions end",
+          description: 'Needs the current password. This session stays signed in; every other session of the account ends at once.',
+          body: PasswordChangeSchema,
+          response: { 204: noContent('Changed.'), ...refusals },
+        },
+      },
+      async (request, reply) => {
+        await sessions.changePassword(sessionOf(request), request.body, request.ip);
+        return reply.code(204).send(null);
+      },
+    );
+
+    scope.post(
+      '/session/totp-secret',
+      {
+        schema: {
+          tags,
+          operationId: 'proposeOwnTotpSecret',
+          summary: 'A fresh TOTP secret for the signed-in person to set up in an authenticator app',
+          description:
+            'Nothing is stored: PUT /session/totp with the secret, a code from the app and the current password enrols it. Until then sign-in is unchanged.',
+          response: { 200: TotpEnrolmentSchema, ...errorResponses },
+        },
+      },
+      async (request) => sessions.proposeTotp(sessionOf(request)),
+    );
+
+    scope.put(
+      '/session/totp',
+      {
+        schema: {
+          tags,
+          operationId: 'enrolOwnTotp',
+          summary: 'Enrol the secret the app was set up with (replacing any): sign-in asks for its code from now',
+          description:
+            "Needs the current password and the app's current code for the secret (422 totp-code-wrong otherwise), so nobody locks themselves out with a secret their app does not hold.",
+          body: OwnTotpEnrolSchema,
+          response: { 204: noContent('Enrolled.'), 422: ProblemResponse, ...refusals },
+        },
+      },
+      async (request, reply) => {
+        await sessions.enrolOwnTotp(sessionOf(request), request.body, request.ip);
+        return reply.code(204).send(null);
+      },
+    );
+
+    scope.post(
+      '/session/totp/removal',
+      {
+        schema: {
+          tags,
+          operationId: 'removeOwnTotp',
+          summary: "Remove the signed-in person's own TOTP: sign-in asks for the password only",
+          description: 'A POST with the current password in its body (a DELETE body is not carried by every client).',
+          body: OwnTotpRemovalSchema,
+          response: { 204: noContent('Removed.'), ...refusals },
+        },
+      },
+      async (request, reply) => {
+        await sessions.removeOwnTotp(sessionOf(request), request.body.currentPassword, request.ip);
+        return reply.code(204).send(null);
+      },
     );
 
     scope.delete(

@@ -1,5 +1,5 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Language, Session, SessionCreate } from '../../../schemas/account.schema.js';
+import type { Language, OwnTotpEnrol, PasswordChange, Session, SessionCreate } from '../../../schemas/account.schema.js';
 import type { Clock } from '../../clock.js';
 import type { Db } from '../../db/database.js';
 import { ProblemError } from '../../http/problem.js';
@@ -9,6 +9,7 @@ import {
   claimTotpStep,
   deleteDeadSessions,
   deleteSession,
+  deleteSessionsOf,
   findAccount,
   insertSession,
   touchLiveSession,
@@ -18,7 +19,7 @@ import {
 } from './account.repository.js';
 import { CURRENT_PARAMETERS, hashPassword, needsRehash, verifyPassword, type ScryptParameters } from './password-hash.js';
 import { createSignInLimits } from './sign-in-limits.js';
-import { matchTotp } from './totp.js';
+import { matchTotp, newTotpSecret, otpauthUri } from './totp.js';
 
 /**
  * Sessions for people (ADR 0029). The session id is 256 random bits in an HttpOnly cookie; the
@@ -53,6 +54,12 @@ export interface SessionService {
   view(session: AuthenticatedSession): Session;
   setLanguage(session: AuthenticatedSession, language: Language): Promise<Session>;
   signOut(session: AuthenticatedSession, address: string): Promise<void>;
+  /** Self-service: a new password, the current one required; the person's other sessions end. */
+  changePassword(session: AuthenticatedSession, input: PasswordChange, address: string): Promise<{ sessionsEnded: number }>;
+  /** A fresh TOTP secret for the person to set up; nothing is stored until enrolOwnTotp confirms it. */
+  proposeTotp(session: AuthenticatedSession): { uri: string; secret: string };
+  enrolOwnTotp(session: AuthenticatedSession, input: OwnTotpEnrol, address: string): Promise<void>;
+  removeOwnTotp(session: AuthenticatedSession, currentPassword: string, address: string): Promise<void>;
 }
 
 export interface SessionServiceDeps {
@@ -61,6 +68,8 @@ export interface SessionServiceDeps {
   audit: AuditLog;
   sessions: { maxAgeSeconds: number; idleSeconds: number; failuresPerAccount: number; attemptsPerAddressPerMinute: number };
   passwordParameters: ScryptParameters;
+  /** The TOTP issuer's name in authenticator apps: "Hikeshi <team id>". */
+  teamId: string;
 }
 
 const subjectOf = (name: string) => `account:${name}`;
@@ -81,6 +90,7 @@ export function createSessionService(deps: SessionServiceDeps): SessionService {
       displayName: account.display_name,
       role: account.role as Role,
       language: account.language as Language,
+      totp: account.totp_secret !== null,
     },
     csrfToken: csrfTokenOf(sessionId),
     expiresAt: expiresAt.toISOString(),
@@ -110,6 +120,25 @@ export function createSessionService(deps: SessionServiceDeps): SessionService {
       if (!(await claimTotpStep(db, account.name, step))) return 'totp-replayed';
     }
     return null;
+  }
+
+  /**
+   * Self-service changes need the current password: a session left open on a desk must not
+   * replace the account's factors. Wrong guesses count against the same per-account limit as
+   * sign-ins, so the session is no side door for guessing.
+   */
+  async function confirmPassword(session: AuthenticatedSession, currentPassword: string, address: string, what: string) {
+    const name = session.live.account.name;
+    limits.admit(address, name);
+    if (await verifyPassword(currentPassword, session.live.account.password_hash)) return;
+    limits.failed(name);
+    await audit.append(db, {
+      kind: 'account.self-service-refused',
+      actor: session.subject,
+      decision: 'deny',
+      details: { account: name, change: what, reason: 'current-password', address },
+    });
+    throw new ProblemError('current-password-wrong');
   }
 
   async function sweep(now: Date) {
@@ -164,6 +193,49 @@ export function createSessionService(deps: SessionServiceDeps): SessionService {
       const account = await updateAccount(db, session.live.account.name, { language }, clock());
       if (!account) throw new ProblemError('unauthenticated', 'the account no longer exists');
       return view(account, session.sessionId, session.live.expiresAt);
+    },
+
+    async changePassword(session, input, address) {
+      await confirmPassword(session, input.currentPassword, address, 'password');
+      const name = session.live.account.name;
+      const passwordHash = await hashPassword(input.newPassword, params);
+      return db.transaction().execute(async (tx) => {
+        await updateAccount(tx, name, { password_hash: passwordHash }, clock());
+        // Whoever else holds a session of this account (a stolen cookie, a forgotten browser) is out.
+        const sessionsEnded = await deleteSessionsOf(tx, name, session.live.idHash);
+        await audit.append(tx, {
+          kind: 'account.password-changed',
+          actor: session.subject,
+          details: { account: name, self: true, sessionsEnded, address },
+        });
+        return { sessionsEnded };
+      });
+    },
+
+    proposeTotp(session) {
+      const secret = newTotpSecret();
+      return { uri: otpauthUri(`Hikeshi ${deps.teamId}`, session.live.account.name, secret), secret };
+    },
+
+    async enrolOwnTotp(session, input, address) {
+      await confirmPassword(session, input.currentPassword, address, 'totp-enrol');
+      // The confirming code's step is taken as used: it cannot sign anyone in afterwards.
+      const step = matchTotp(input.secret, input.code, clock());
+      if (step === null) throw new ProblemError('totp-code-wrong');
+      const name = session.live.account.name;
+      await db.transaction().execute(async (tx) => {
+        await updateAccount(tx, name, { totp_secret: input.secret, totp_last_step: step }, clock());
+        await audit.append(tx, { kind: 'account.totp-enrolled', actor: session.subject, details: { account: name, self: true } });
+      });
+    },
+
+    async removeOwnTotp(session, currentPassword, address) {
+      await confirmPassword(session, currentPassword, address, 'totp-remove');
+      const name = session.live.account.name;
+      await db.transaction().execute(async (tx) => {
+        await updateAccount(tx, name, { totp_secret: null, totp_last_step: null }, clock());
+        await audit.append(tx, { kind: 'account.totp-removed', actor: session.subject, details: { account: name, self: true } });
+      });
     },
 
     async signOut(session, address) {

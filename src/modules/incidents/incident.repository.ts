@@ -408,6 +408,8 @@ export interface IncidentFilter {
   /** Any of these values, case-insensitive (an address in its spellings: see the service). */
   indicator?: string[];
   externalRef?: string;
+  /** Another team: the incident came from it (recorded by it), is linked with it either way, or it gave a reference number. */
+  team?: string;
   /** Keyset: only incidents with seq below this (newest first). */
   beforeSeq?: number;
   limit: number;
@@ -463,6 +465,28 @@ export async function listIncidents(db: DbOrTx, f: IncidentFilter): Promise<{ it
           .whereRef('incident_external_ref.incident_id', '=', 'incident.id')
           .where('incident_external_ref.ref', '=', ref),
       ),
+    );
+  }
+  if (f.team) {
+    const team = f.team;
+    q = q.where((eb) =>
+      eb.or([
+        eb('incident.created_by', '=', team),
+        eb.exists(
+          eb
+            .selectFrom('incident_link')
+            .select(sql`1`.as('one'))
+            .whereRef('incident_link.incident_id', '=', 'incident.id')
+            .where('incident_link.peer_team', '=', team),
+        ),
+        eb.exists(
+          eb
+            .selectFrom('incident_external_ref')
+            .select(sql`1`.as('one'))
+            .whereRef('incident_external_ref.incident_id', '=', 'incident.id')
+            .where('incident_external_ref.team_id', '=', team),
+        ),
+      ]),
     );
   }
   const rows = await q

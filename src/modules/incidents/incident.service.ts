@@ -261,6 +261,7 @@ async function listByQuery(db: Db, query: IncidentListQuery): Promise<{ items: I
   if (query.updatedSince) filter.updatedSince = new Date(query.updatedSince);
   if (query.indicator) filter.indicator = indicatorSpellings(query.indicator);
   if (query.externalRef) filter.externalRef = query.externalRef;
+  if (query.team) filter.team = query.team;
   if (query.host) {
     const network = searchNetwork(query.host);
     if (network) filter.hostNetwork = network;

@@ -1,13 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { ProblemResponse, errorResponses } from '../../../schemas/common.schema.js';
-import { TeamProfileInputSchema, TeamProfileSchema } from '../../../schemas/profile.schema.js';
+import { ProfilePreviewSchema, TeamProfileInputSchema, TeamProfileSchema } from '../../../schemas/profile.schema.js';
 import { requireRole } from '../../http/auth.js';
 import type { ProfileService } from './profile.service.js';
 import type { Clock } from '../../clock.js';
 import type { NodeSigner } from '../../crypto/index.js';
 import { renderRfc2350, renderSecurityTxt } from './rfc2350-renderer.js';
 
-export const profileApiRoutes: FastifyPluginAsyncTypebox<{ profiles: ProfileService }> = async (app, { profiles }) => {
+export const profileApiRoutes: FastifyPluginAsyncTypebox<{ profiles: ProfileService; clock: Clock }> = async (app, { profiles, clock }) => {
   app.get(
     '/profile',
     {
@@ -34,6 +34,25 @@ export const profileApiRoutes: FastifyPluginAsyncTypebox<{ profiles: ProfileServ
       },
     },
     async (request) => profiles.replace(request.body),
+  );
+  app.post(
+    '/profile/preview',
+    {
+      preHandler: requireRole('admin'),
+      schema: {
+        tags: ['profile'],
+        operationId: 'previewProfile',
+        summary: 'rfc2350.txt and security.txt as a draft profile would read them, nothing saved',
+        description:
+          'Takes the body PUT /profile takes and checks it the same way (400 validation-failed with the same pointers), so the console shows both documents before the admin saves. Saves nothing and so is not audited.',
+        body: TeamProfileInputSchema,
+        response: { 200: ProfilePreviewSchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const draft = await profiles.draft(request.body);
+      return { rfc2350: renderRfc2350(draft), securityTxt: renderSecurityTxt(draft, clock()) };
+    },
   );
 };
 

@@ -31,6 +31,11 @@ export function defaultProfile(config: Config): TeamProfileInput {
 export interface ProfileService {
   get(): Promise<TeamProfile>;
   replace(input: TeamProfileInput): Promise<TeamProfile>;
+  /**
+   * The profile as it would read after replace(input), checked the same way, nothing saved: what
+   * the console shows as rfc2350.txt and security.txt before the admin saves.
+   */
+  draft(input: TeamProfileInput): Promise<TeamProfile>;
 }
 
 /** security.txt's Expires may be this far ahead at most (RFC 9116 recommends under a year). */
@@ -55,49 +60,59 @@ export function createProfileService(deps: {
       updatedAt: row.updatedAt.toISOString(),
     };
   }
+  /** Checks a profile as PUT /profile takes it and puts it in the stored form (canonical networks, domains, UTC). */
+  function normalise(input: TeamProfileInput): TeamProfileInput {
+    const networks: string[] = [];
+    for (const [i, n] of input.constituency.networks.entries()) {
+      const c = canonicalNetwork(n);
+      if (!c) {
+        throw new ProblemError('validation-failed', `constituency network "${n}" is not a CIDR block`, {
+          errors: [
+            {
+              location: 'body',
+              pointer: `/constituency/networks/${i}`,
+              message: 'not a CIDR block (or host bits set right of the mask)',
+            },
+          ],
+        });
+      }
+      networks.push(c);
+    }
+    if (input.securityTxt?.expires) {
+      // RFC 9116 §2.5.5: Expires is in the future, and "less than a year" ahead is recommended.
+      const expires = Date.parse(input.securityTxt.expires);
+      const now = clock().getTime();
+      if (expires <= now || expires > now + SECURITY_TXT_MAX_AHEAD_MS) {
+        throw new ProblemError('validation-failed', 'securityTxt.expires must be in the future and at most a year ahead (RFC 9116)', {
+          errors: [{ location: 'body', pointer: '/securityTxt/expires', message: 'must be after now and within 366 days' }],
+        });
+      }
+    }
+    return {
+      ...input,
+      constituency: {
+        ...input.constituency,
+        networks,
+        domains: input.constituency.domains.map((d) => d.toLowerCase().replace(/\.$/, '')),
+      },
+      // date-times are stored and returned in UTC, like everywhere else on the wire
+      ...(input.securityTxt?.expires
+        ? { securityTxt: { ...input.securityTxt, expires: new Date(input.securityTxt.expires).toISOString() } }
+        : {}),
+    };
+  }
   return {
     get,
     async replace(input) {
-      const networks: string[] = [];
-      for (const [i, n] of input.constituency.networks.entries()) {
-        const c = canonicalNetwork(n);
-        if (!c) {
-          throw new ProblemError('validation-failed', `constituency network "${n}" is not a CIDR block`, {
-            errors: [
-              {
-                location: 'body',
-                pointer: `/constituency/networks/${i}`,
-                message: 'not a CIDR block (or host bits set right of the mask)',
-              },
-            ],
-          });
-        }
-        networks.push(c);
-      }
-      if (input.securityTxt?.expires) {
-        // RFC 9116 §2.5.5: Expires is in the future, and "less than a year" ahead is recommended.
-        const expires = Date.parse(input.securityTxt.expires);
-        const now = clock().getTime();
-        if (expires <= now || expires > now + SECURITY_TXT_MAX_AHEAD_MS) {
-          throw new ProblemError('validation-failed', 'securityTxt.expires must be in the future and at most a year ahead (RFC 9116)', {
-            errors: [{ location: 'body', pointer: '/securityTxt/expires', message: 'must be after now and within 366 days' }],
-          });
-        }
-      }
-      const profile = {
-        ...input,
-        constituency: {
-          ...input.constituency,
-          networks,
-          domains: input.constituency.domains.map((d) => d.toLowerCase().replace(/\.$/, '')),
-        },
-        // date-times are stored and returned in UTC, like everywhere else on the wire
-        ...(input.securityTxt?.expires
-          ? { securityTxt: { ...input.securityTxt, expires: new Date(input.securityTxt.expires).toISOString() } }
-          : {}),
-      };
-      await updateProfile(db, profile, clock());
+      await updateProfile(db, normalise(input), clock());
       return get();
+    },
+    async draft(input) {
+      // Only what the node sets (team id, key, prefix, URL) comes from the live profile: a field the
+      // draft leaves out is absent, as it would be after saving. updatedAt is now, as saving sets it.
+      const { teamId, referencePrefix, publicKey, fingerprint, publicUrl } = await get();
+      const draft = normalise(input);
+      return { teamId, ...draft, referencePrefix, publicKey, fingerprint, publicUrl, updatedAt: clock().toISOString() };
     },
   };
 }

@@ -1,0 +1,182 @@
+import t, { type Test } from 'tap';
+import { base32Decode, totpAt } from '../../src/modules/accounts/totp.js';
+import { buildTestNode } from '../helpers/build-test-app.js';
+import { api } from '../helpers/federation-harness.js';
+import {
+  accessibilityViolations,
+  chromiumMissing,
+  createAccount,
+  cspViolations,
+  ensureConsoleBuilt,
+  launchBrowser,
+  screenshot,
+  signIn,
+  watchedPage,
+} from '../helpers/console-browser.js';
+
+// The callbacks given to page.evaluate run in the browser: its document, typed loosely here.
+declare const document: any;
+
+/**
+ * "My account" (own password, own TOTP) and the team profile editor with its preview, in a real
+ * browser against one node: each change goes through the page's form, script-bearing strings in
+ * the profile render inert in the preview and in the published documents, and axe finds no
+ * serious or critical issue on either page.
+ */
+const PAYLOADS = [
+  '<script>alert("script-1")</script>',
+  '<img src=x onerror=alert("img-2")>',
+  '"><svg onload=alert("svg-3")>',
+  'javascript:alert("js-4")',
+  '<iframe src="javascript:alert(5)"></iframe>',
+];
+const hostile = (n: number) => `${PAYLOADS[n % PAYLOADS.length]} #${n}`;
+/** Profile fields (by their label) that take free text, each given a payload. */
+const HOSTILE_FIELDS = [
+  'Team name',
+  'Mission statement',
+  'Constituency',
+  'Products',
+  'Sponsorship',
+  'Postal address',
+  'Business hours',
+  'Team members',
+  'Press',
+  'Incident triage',
+  'Disclaimers',
+];
+
+async function run() {
+  await ensureConsoleBuilt();
+  const alpha = await buildTestNode(t, { key: 'alpha', listen: true });
+  const browser = await launchBrowser();
+  t.teardown(() => browser.close());
+  const context = await browser.newContext({ locale: 'en-GB' });
+  const { page, watch } = await watchedPage(context);
+  page.setDefaultTimeout(15_000);
+  const aki = await createAccount(alpha, { name: 'aki', displayName: 'Aki Tanaka', role: 'admin', language: 'en' });
+  await signIn(page, alpha, aki);
+  const newPassword = 'a brand new passphrase for aki';
+
+  const axe = async (tt: Test, name: string) =>
+    tt.same(await accessibilityViolations(page), [], `${name}: no serious or critical violation`);
+  async function injected(): Promise<string[]> {
+    return page.evaluate(() => {
+      const found: string[] = [];
+      for (const s of Array.from(document.scripts) as any[])
+        if (!/\/console\/app\.js/.test(s.src)) found.push(`script ${s.outerHTML.slice(0, 80)}`);
+      for (const e of Array.from(document.querySelectorAll('img, iframe, object, embed, svg:not(.chart svg)')) as any[])
+        found.push(e.outerHTML.slice(0, 80));
+      for (const e of Array.from(document.querySelectorAll('*')) as any[])
+        for (const a of Array.from(e.attributes) as any[])
+          if (/^on/i.test(a.name) || /^\s*javascript:/i.test(a.value)) found.push(`${e.tagName} ${a.name}=${a.value.slice(0, 40)}`);
+      return found;
+    });
+  }
+  const signInStatus = (password: string, totp?: string) =>
+    alpha.app
+      .inject({ method: 'POST', url: '/api/v1/session', payload: { account: 'aki', password, ...(totp ? { totp } : {}) } })
+      .then((r) => r.statusCode);
+
+  t.test('my account: change the password', async (t) => {
+    await page.getByTestId('account-name').click();
+    await page.getByRole('heading', { name: 'My account' }).waitFor();
+    await axe(t, 'account');
+    await screenshot(page, 'account');
+    const form = page.locator('form', { has: page.getByRole('button', { name: 'Change the password' }) });
+    await form.getByLabel('Current password').fill('not the password at all');
+    await form.getByLabel('New password', { exact: true }).fill(newPassword);
+    await form.getByLabel('New password again').fill(newPassword);
+    await form.getByRole('button', { name: 'Change the password' }).click();
+    t.match(await form.getByRole('alert').textContent(), /current-password-wrong/, 'a wrong current password is refused on the page');
+    await form.getByLabel('Current password').fill(aki.password);
+    await form.getByRole('button', { name: 'Change the password' }).click();
+    await page.getByTestId('password-done').waitFor();
+    t.equal(await signInStatus(aki.password), 401, 'the old password is over');
+    t.equal(await signInStatus(newPassword), 200, 'the new one signs in');
+  });
+
+  t.test('my account: enrol TOTP with a code from the "app"', async (t) => {
+    t.match(await page.getByTestId('totp-state').textContent(), /password only/);
+    await page.getByRole('button', { name: 'Set up an authenticator app' }).click();
+    const secret = ((await page.getByTestId('totp-secret').textContent()) ?? '').trim();
+    t.match(secret, /^[A-Z2-7]{32}$/);
+    t.equal(await signInStatus(newPassword), 200, 'shown, not yet enrolled');
+    await page.getByLabel('Code from the app (6 digits)').fill(totpAt(base32Decode(secret), new Date()));
+    await page.getByLabel('Current password').last().fill(newPassword);
+    await page.getByRole('button', { name: 'Confirm and enrol' }).click();
+    await page.getByTestId('totp-done').waitFor();
+    await page.getByText('Sign-in asks for a code from your authenticator app.').waitFor();
+    t.equal(await signInStatus(newPassword), 401, 'the password alone no longer signs in');
+    await screenshot(page, 'account-totp');
+  });
+
+  t.test('the profile editor previews hostile text inert before saving', async (t) => {
+    await page.getByRole('link', { name: 'Team profile' }).click();
+    await page.getByTestId('profile-form').waitFor();
+    const save = page.getByTestId('profile-save');
+    t.ok(await save.isDisabled(), 'nothing to save before a preview');
+
+    await page.getByLabel('Networks (CIDR)').fill('192.0.2.1/24');
+    await page.getByRole('button', { name: 'Preview rfc2350.txt and security.txt' }).click();
+    t.match(
+      await page.getByTestId('profile-form').getByRole('alert').textContent(),
+      /validation-failed/,
+      'the node checks the draft as it checks a save',
+    );
+    t.ok(await save.isDisabled(), 'a refused draft cannot be saved');
+
+    await page.getByLabel('Networks (CIDR)').fill('192.0.2.0/24\n2001:db8::/32');
+    for (const [n, label] of HOSTILE_FIELDS.entries()) await page.getByLabel(label, { exact: true }).fill(hostile(n));
+    await page.getByLabel('Time zone of the business hours').fill('Asia/Tokyo');
+    await page.getByRole('button', { name: 'Preview rfc2350.txt and security.txt' }).click();
+    await page.getByTestId('preview-rfc2350').or(page.getByTestId('profile-form').getByRole('alert')).first().waitFor();
+    const refusal = page.getByTestId('profile-form').getByRole('alert');
+    t.notOk(await refusal.isVisible(), `the draft is accepted ${(await refusal.isVisible()) ? await refusal.textContent() : ''}`);
+    const previewed = (await page.getByTestId('preview-rfc2350').textContent()) ?? '';
+    for (const n of HOSTILE_FIELDS.keys()) t.ok(previewed.includes(hostile(n)), `payload #${n} previewed as text`);
+    t.match(previewed, /2001:db8::\/32/);
+    t.match(await page.getByTestId('preview-security-txt').textContent(), /^Contact: mailto:/m);
+    t.same(await injected(), [], 'nothing from the draft became an element');
+    const stored = (await api(alpha, 'GET', '/profile', 'reader')).json();
+    t.notOk(JSON.stringify(stored).includes('#0'), 'the preview saved nothing');
+    await axe(t, 'profile with preview');
+    await screenshot(page, 'profile-preview');
+
+    await page.getByLabel('Disclaimers', { exact: true }).fill(`${hostile(10)} (edited)`);
+    t.ok(await save.isDisabled(), 'a change after the preview needs a new preview');
+    await page.getByRole('button', { name: 'Preview rfc2350.txt and security.txt' }).click();
+    await page
+      .getByText(`${hostile(10)} (edited)`)
+      .first()
+      .waitFor();
+    await save.click();
+    await page.getByText('Saved: the node publishes the new profile.').waitFor();
+    const served = await (await fetch(`${alpha.url}/rfc2350.txt`)).text();
+    t.ok(served.includes(`${hostile(10)} (edited)`), 'the node publishes what was previewed');
+    await page.getByTestId('published-rfc2350').getByText(hostile(0), { exact: false }).waitFor();
+    t.same(await injected(), []);
+  });
+
+  t.test('the profile in Japanese', async (t) => {
+    await page.getByTestId('language').selectOption('ja');
+    await page.getByRole('heading', { name: 'チームプロファイル（RFC 2350）' }).waitFor();
+    t.ok(await page.getByLabel('チーム名').isVisible(), 'labels in Japanese');
+    await screenshot(page, 'profile-ja');
+  });
+
+  t.test('nothing ran: no dialog, no CSP violation, no script error', async (t) => {
+    t.same(watch.dialogs, [], 'no alert() ran');
+    t.same(watch.violations, []);
+    t.same(await cspViolations(page), []);
+    t.same(
+      watch.errors.filter((e) => !/status of 4\d\d/.test(e)),
+      [],
+      'no script error (the refusals above are 4xx answers)',
+    );
+  });
+}
+
+const missing = chromiumMissing();
+if (missing) t.test('account and profile pages in a browser', { skip: `browser tests skipped: ${missing}` }, async () => {});
+else await run();
