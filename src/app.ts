@@ -209,8 +209,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   // 2. Services: rules live here, routes only translate HTTP.
-  const profiles = createProfileService({ db, config, clock });
   const audit = createAuditModule({ db, clock });
+  const profiles = createProfileService({ db, config, clock, audit: audit.log });
   // The audit log records erasures of personal data and legal holds (ADR 0013).
   const incidents = createIncidentService({ db, clock, config, audit: audit.log });
   // What most modules take: the node's settings, database, clock, key, audit log and logger.

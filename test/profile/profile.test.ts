@@ -167,6 +167,23 @@ t.test('PUT then GET: every field comes back', async (t) => {
   t.equal(again.json().members, undefined, 'members removed');
   t.equal(again.json().disclaimers, undefined, 'disclaimers removed');
   t.equal((await putProfile(full)).statusCode, 200, 'restored for the documents below');
+
+  // Each save is audited with the sections that changed, never their content.
+  const entries = await node.database.db
+    .selectFrom('audit_entry')
+    .select(['actor', 'details'])
+    .where('kind', '=', 'profile.replaced')
+    .orderBy('seq')
+    .execute();
+  t.equal(entries.length, 3, 'one entry per save');
+  t.ok((entries[0]!.details as { changed: string[] }).changed.includes('mission'), 'the first save changed the mission');
+  t.strictSame((entries[1]!.details as { changed: string[] }).changed, ['disclaimers', 'members'], 'the second removed two sections');
+  t.strictSame((entries[2]!.details as { changed: string[] }).changed, ['disclaimers', 'members'], 'the third put them back');
+  t.notOk(JSON.stringify(entries).includes(full.mission), 'no profile content in the audit');
+  t.ok(
+    entries.every((e) => e.actor.length > 0),
+    'the admin who saved is named',
+  );
 });
 
 t.test('bad profiles: 400 validation-failed', async (t) => {

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { ProblemResponse, errorResponses } from '../../../schemas/common.schema.js';
 import { ProfilePreviewSchema, TeamProfileInputSchema, TeamProfileSchema } from '../../../schemas/profile.schema.js';
-import { requireRole } from '../../http/auth.js';
+import { principalOf, requireRole } from '../../http/auth.js';
 import type { ProfileService } from './profile.service.js';
 import type { Clock } from '../../clock.js';
 import type { NodeSigner } from '../../crypto/index.js';
@@ -33,7 +33,7 @@ export const profileApiRoutes: FastifyPluginAsyncTypebox<{ profiles: ProfileServ
         response: { 200: TeamProfileSchema, ...errorResponses },
       },
     },
-    async (request) => profiles.replace(request.body),
+    async (request) => profiles.replace(request.body, principalOf(request).subject),
   );
   app.post(
     '/profile/preview',

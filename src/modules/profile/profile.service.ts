@@ -1,5 +1,6 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { Config } from '../../config.js';
-import type { Db } from '../../db/database.js';
+import type { Db, Tx } from '../../db/database.js';
 import type { Clock } from '../../clock.js';
 import { ProblemError } from '../../http/problem.js';
 import type { TeamProfile, TeamProfileInput } from '../../../schemas/profile.schema.js';
@@ -30,7 +31,8 @@ export function defaultProfile(config: Config): TeamProfileInput {
 
 export interface ProfileService {
   get(): Promise<TeamProfile>;
-  replace(input: TeamProfileInput): Promise<TeamProfile>;
+  /** Saves the editable part; audited as `profile.replaced` with the names of the sections that changed. */
+  replace(input: TeamProfileInput, actor: string): Promise<TeamProfile>;
   /**
    * The profile as it would read after replace(input), checked the same way, nothing saved: what
    * the console shows as rfc2350.txt and security.txt before the admin saves.
@@ -45,6 +47,11 @@ export function createProfileService(deps: {
   db: Db;
   config: Pick<Config, 'referencePrefix' | 'publicUrl'>;
   clock: Clock;
+  /**
+   * The profile is what the node publishes about the team (rfc2350.txt, security.txt, the signed
+   * profile peers pin): a change to it is recorded like a change to a peer.
+   */
+  audit?: { append(db: Tx, entry: { kind: string; actor: string; details: Record<string, unknown> }): Promise<void> };
 }): ProfileService {
   const { db, config, clock } = deps;
   async function get(): Promise<TeamProfile> {
@@ -103,8 +110,16 @@ export function createProfileService(deps: {
   }
   return {
     get,
-    async replace(input) {
-      await updateProfile(db, normalise(input), clock());
+    async replace(input, actor) {
+      const next = normalise(input);
+      await db.transaction().execute(async (tx) => {
+        const before = (await findProfile(tx))?.profile as Record<string, unknown> | undefined;
+        await updateProfile(tx, next, clock());
+        // Section names only: the values are public anyway, and an audit entry names what changed, not the content.
+        const sections = [...new Set([...Object.keys(before ?? {}), ...Object.keys(next)])].sort();
+        const changed = sections.filter((k) => !isDeepStrictEqual((before ?? {})[k], (next as Record<string, unknown>)[k]));
+        await deps.audit?.append(tx, { kind: 'profile.replaced', actor, details: { changed } });
+      });
       return get();
     },
     async draft(input) {
