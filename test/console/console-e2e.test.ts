@@ -197,6 +197,9 @@ async function run() {
       'bravo acknowledges the relabel',
       async () => {
         await page.reload();
+        // The page loads, then fetches the corrections: isVisible does not wait, so wait for the
+        // list first, or under load every check runs before it is drawn.
+        await list.getByText('issued by us').waitFor();
         return list.getByRole('cell', { name: 'acknowledged', exact: true }).isVisible();
       },
       60_000,
