@@ -35,6 +35,12 @@ const ROW_LISTS = {
   ],
 } satisfies Record<string, Column[]>;
 type RowLists = Record<keyof typeof ROW_LISTS, Row[]>;
+const ROW_KEYS = Object.keys(ROW_LISTS) as Array<keyof typeof ROW_LISTS>;
+/** What one row is called in the editor's buttons and labels. */
+const ROW_ITEM = { hosts: 'rows.host', indicators: 'rows.indicator', evidence: 'rows.evidence' } satisfies Record<
+  keyof RowLists,
+  MessageKey
+>;
 
 /**
  * Recording an incident (§7: what to send). The report's scalar facts are form fields; hosts,
@@ -86,30 +92,17 @@ export function IncidentNewPage() {
           <ContactFields prefix="poc" />
         </fieldset>
         <Area name="intruderActivity" label="incident.intruderActivity" />
-        <RowEditor
-          id="hosts"
-          title="incident.hosts"
-          item="rows.host"
-          columns={ROW_LISTS.hosts}
-          rows={rows.hosts}
-          onChange={(hosts) => setRows({ ...rows, hosts })}
-        />
-        <RowEditor
-          id="indicators"
-          title="incident.indicators"
-          item="rows.indicator"
-          columns={ROW_LISTS.indicators}
-          rows={rows.indicators}
-          onChange={(indicators) => setRows({ ...rows, indicators })}
-        />
-        <RowEditor
-          id="evidence"
-          title="incident.evidence"
-          item="rows.evidence"
-          columns={ROW_LISTS.evidence}
-          rows={rows.evidence}
-          onChange={(evidence) => setRows({ ...rows, evidence })}
-        />
+        {ROW_KEYS.map((key) => (
+          <RowEditor
+            key={key}
+            id={key}
+            title={`incident.${key}`}
+            item={ROW_ITEM[key]}
+            columns={ROW_LISTS[key]}
+            rows={rows[key]}
+            onChange={(items) => setRows({ ...rows, [key]: items })}
+          />
+        ))}
         <Area name="lists" label="incidentNew.lists" hint="incidentNew.listsHint" rows={8} />
         <button type="submit" disabled={busy}>
           {t('incidentNew.submit')}
@@ -165,7 +158,7 @@ function readForm(form: FormData, rows: RowLists): Create {
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error(t('incidentNew.listsInvalid'));
     for (const key of LIST_FIELDS) if (key in parsed) body[key] = (parsed as Record<string, unknown>)[key];
   }
-  for (const key of Object.keys(ROW_LISTS) as Array<keyof typeof ROW_LISTS>) {
+  for (const key of ROW_KEYS) {
     const items = rowsToItems(rows[key], ROW_LISTS[key]);
     if (items.length === 0) continue;
     const pasted = body[key];

@@ -1,6 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Config } from '../../config.js';
-import type { Db, Tx } from '../../db/database.js';
+import type { Db } from '../../db/database.js';
+import type { AuditLog } from '../audit/audit.module.js';
 import type { Clock } from '../../clock.js';
 import { ProblemError } from '../../http/problem.js';
 import type { TeamProfile, TeamProfileInput } from '../../../schemas/profile.schema.js';
@@ -51,7 +52,7 @@ export function createProfileService(deps: {
    * The profile is what the node publishes about the team (rfc2350.txt, security.txt, the signed
    * profile peers pin): a change to it is recorded like a change to a peer.
    */
-  audit?: { append(db: Tx, entry: { kind: string; actor: string; details: Record<string, unknown> }): Promise<void> };
+  audit?: AuditLog;
 }): ProfileService {
   const { db, config, clock } = deps;
   async function get(): Promise<TeamProfile> {
