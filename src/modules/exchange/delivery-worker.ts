@@ -10,7 +10,7 @@ import type { DeliveredHook, DeliveryFailedHook } from './outbox.js';
 import { PeerCallError, type PeerClient } from './peer-client.js';
 import type { ExchangePeer, PeerKeyring } from './peer-keyring.js';
 import { retryDelayMs, type DeliverySettings } from './delivery-settings.js';
-import { claimDue, findOutbound, markDelivered, markFailed, markRetry, markSent, type OutboundRow } from './outbox.repository.js';
+import { claimDue, findOutbound, markDeliveredMany, markFailed, markRetry, markSent, type OutboundRow } from './outbox.repository.js';
 import type { ReceiptDocument } from '../../../schemas/federation.schema.js';
 import { noExchangeMetrics, type ExchangeMetrics } from './exchange-metrics.js';
 import { composeEnvelopeMail, composeTeamMail, mailNeedsEncryption, MailSendError, type MailChannel } from './mail-outgoing.js';
@@ -27,7 +27,7 @@ export interface DeliveryWorkerDeps {
   db: Db;
   clock: Clock;
   config: Pick<Config, 'teamId' | 'teamName'>;
-  peers: Pick<PeerKeyring, 'find' | 'keyOf'>;
+  peers: Pick<PeerKeyring, 'find' | 'findMany' | 'keyOf'>;
   audit: AuditLog;
   log: FastifyBaseLogger;
   client: PeerClient;
@@ -225,14 +225,35 @@ interface ReceiptRecord {
 }
 
 /**
- * A verified receipt on record: the message delivered, the hooks of the modules that wait for
- * it, the audit entry. Receipts that come back together are recorded in one transaction (group
- * commit): a fan-out to hundreds of members otherwise pays one commit, and on the embedded
- * engine one flush, per receipt. Answers false when another worker's claim won.
+ * Verified receipts on record: the messages delivered (one statement for the group), the hooks
+ * of the modules that wait for them, the audit entries. Receipts that come back together are
+ * recorded in one transaction (group commit): a fan-out to hundreds of members otherwise pays one
+ * commit, and on the embedded engine one flush, per receipt. An item answers false when another
+ * worker's claim won.
  */
-async function recordOne(deps: DeliveryWorkerDeps, tx: Tx, { row, text, receipt, peerRef, channel }: ReceiptRecord): Promise<boolean> {
-  const outcome = { receipt: text, receiptStatus: receipt.body.status, peerRef, at: deps.clock(), channel };
-  if (!(await markDelivered(tx, row.id, row.attempts, outcome))) return false;
+async function recordMany(deps: DeliveryWorkerDeps, tx: Tx, items: readonly ReceiptRecord[]): Promise<boolean[]> {
+  const moved = await markDeliveredMany(
+    tx,
+    items.map(({ row, text, receipt, peerRef, channel }) => ({
+      id: row.id,
+      attempt: row.attempts,
+      outcome: { receipt: text, receiptStatus: receipt.body.status, peerRef, at: deps.clock(), channel },
+    })),
+  );
+  const out: boolean[] = [];
+  for (const item of items) {
+    // One receipt per move: the same message's receipt by mail and by HTTP in one group records once.
+    if (!moved.delete(item.row.id)) {
+      out.push(false);
+      continue;
+    }
+    await afterDelivered(deps, tx, item);
+    out.push(true);
+  }
+  return out;
+}
+
+async function afterDelivered(deps: DeliveryWorkerDeps, tx: Tx, { row, receipt, peerRef, channel }: ReceiptRecord): Promise<void> {
   await deps.delivered(tx, {
     id: row.id,
     type: row.type,
@@ -258,7 +279,6 @@ async function recordOne(deps: DeliveryWorkerDeps, tx: Tx, { row, text, receipt,
     decision: null,
     details,
   });
-  return true;
 }
 
 export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
@@ -270,21 +290,13 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   let pass: Promise<number> | undefined;
   let again = false;
 
-  const recordDelivery = createGroupCommit(
-    db,
-    async (tx, items: ReceiptRecord[]) => {
-      const out: boolean[] = [];
-      for (const item of items) out.push(await recordOne(deps, tx, item));
-      return out;
-    },
-    { maxItems: 64 },
-  );
+  const recordDelivery = createGroupCommit(db, (tx, items: ReceiptRecord[]) => recordMany(deps, tx, items), { maxItems: 64 });
 
-  async function deliver(row: OutboundRow): Promise<void> {
+  /** One claimed message; `peer` as looked up with its batch (null: the peer was removed). */
+  async function deliver(row: OutboundRow, peer: ExchangePeer | null): Promise<void> {
     const now = clock();
     const expired = now.getTime() - Date.parse(row.createdAt) >= settings.maxAgeMs;
     try {
-      const peer = await peers.find(db, row.peerTeam);
       if (!peer) throw new PermanentFailure(`peer "${row.peerTeam}" was removed`);
       if (peer.status !== 'active') throw new RetryableFailure(`peer "${row.peerTeam}" is ${peer.status} here`);
       const answer = await attempt(deps, row, peer, await peers.keyOf(peer), now);
@@ -341,16 +353,39 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     }
   }
 
+  /**
+   * A sliding window of `batchSize` deliveries: when half of them have finished, the next ones
+   * are claimed, so one slow peer no longer holds up a whole batch, and the receipts of a long
+   * fan-out keep arriving together (one group commit records many; ADR 0032). Messages of one
+   * peer and incident are claimed one at a time (see claimDue: a claimed message is still
+   * pending), so parallel delivery never reorders them.
+   */
   async function runOnce(): Promise<number> {
     let total = 0;
+    const inFlight = new Set<Promise<void>>();
+    const low = settings.batchSize - Math.max(1, Math.floor(settings.batchSize / 2));
     for (;;) {
-      const rows = await claimDue(db, clock(), settings.leaseMs, settings.batchSize);
-      if (rows.length === 0) return total;
-      total += rows.length;
-      // Messages of one peer and incident are claimed one at a time (see claimDue), so parallel
-      // delivery here never reorders them.
-      await Promise.all(rows.map((row) => deliver(row)));
-      if (stopped) return total;
+      let claimed = 0;
+      if (!stopped) {
+        const rows = await claimDue(db, clock(), settings.leaseMs, settings.batchSize - inFlight.size);
+        claimed = rows.length;
+        total += claimed;
+        // The batch's peers in one look-up, just after the claim (a suspension after it is seen at the next claim).
+        const found = claimed > 0 ? await peers.findMany(db, [...new Set(rows.map((r) => r.peerTeam))]) : new Map<string, ExchangePeer>();
+        for (const row of rows) {
+          const done: Promise<void> = deliver(row, found.get(row.peerTeam) ?? null).finally(() => inFlight.delete(done));
+          inFlight.add(done);
+        }
+      }
+      if (inFlight.size === 0) return total;
+      if (stopped) {
+        await Promise.all(inFlight);
+        return total;
+      }
+      // Nothing more was due: wait for one to finish (it may be what the next of its peer and
+      // incident waits for) and look again. Otherwise wait until half the window is free.
+      if (claimed === 0) await Promise.race(inFlight);
+      else while (inFlight.size > low) await Promise.race(inFlight);
     }
   }
 

@@ -2,6 +2,7 @@ import type { Selectable, Updateable } from 'kysely';
 import { sql } from 'kysely';
 import type { Db, DbOrTx, Tx } from '../../db/database.js';
 import type { OutboundMessageTable } from '../../db/tables.js';
+import { jsonbParameter } from '../../db/jsonb-parameter.js';
 
 /** SQL of the outbox (outbound_message): signed messages waiting for delivery, and their outcomes. */
 
@@ -150,22 +151,39 @@ async function updateClaimed(db: DbOrTx, id: string, attempt: number, set: Updat
   return Number(result.numUpdatedRows) > 0;
 }
 
-/** Records a delivery; only the worker holding the claim (same attempt number) may. */
-export function markDelivered(
+/**
+ * Records several deliveries in one statement (the receipts a group commit gathered), each only
+ * only for the worker still holding its claim (the same attempt number): answers the ids it moved.
+ */
+export async function markDeliveredMany(
   tx: Tx,
-  id: string,
-  attempt: number,
-  outcome: { receipt: string; receiptStatus: string; peerRef: string | null; at: Date; channel: 'http' | 'mail' },
-): Promise<boolean> {
-  return updateClaimed(tx, id, attempt, {
-    state: 'delivered',
-    channel: outcome.channel,
-    receipt: outcome.receipt,
-    receipt_status: outcome.receiptStatus,
-    peer_ref: outcome.peerRef,
-    delivered_at: outcome.at,
-    last_error: null,
-  });
+  items: ReadonlyArray<{
+    id: string;
+    attempt: number;
+    outcome: { receipt: string; receiptStatus: string; peerRef: string | null; at: Date; channel: 'http' | 'mail' };
+  }>,
+): Promise<Set<string>> {
+  if (items.length === 0) return new Set();
+  const values = JSON.stringify(
+    items.map(({ id, attempt, outcome }) => ({
+      id,
+      attempt,
+      channel: outcome.channel,
+      receipt: outcome.receipt,
+      receipt_status: outcome.receiptStatus,
+      peer_ref: outcome.peerRef,
+      at: outcome.at.toISOString(),
+    })),
+  );
+  const { rows } = await sql<{ id: string }>`
+    update outbound_message o
+       set state = 'delivered', channel = v.channel, receipt = v.receipt, receipt_status = v.receipt_status,
+           peer_ref = v.peer_ref, delivered_at = v.at, last_error = null
+      from jsonb_to_recordset(${jsonbParameter(values)}::jsonb)
+           as v(id uuid, attempt int, channel text, receipt text, receipt_status text, peer_ref text, at timestamptz)
+     where o.id = v.id and o.attempts = v.attempt and o.state = 'pending'
+     returning o.id`.execute(tx);
+  return new Set(rows.map((r) => r.id));
 }
 
 /**

@@ -31,6 +31,8 @@ export interface ExchangePeer {
 
 export interface PeerKeyring {
   find(db: DbOrTx, teamId: string): Promise<ExchangePeer | null>;
+  /** Several peers by team id in one look-up; unknown teams are absent from the map. */
+  findMany(db: DbOrTx, teamIds: readonly string[]): Promise<Map<string, ExchangePeer>>;
   /** The peer whose e-mail address this is (case-insensitive), for incoming mail. */
   findByEmail(db: DbOrTx, email: string): Promise<ExchangePeer | null>;
   /**

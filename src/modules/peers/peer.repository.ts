@@ -76,6 +76,17 @@ export async function findPeer(db: DbOrTx, teamId: string, options: { forUpdate?
   return row ? toDetails(row) : null;
 }
 
+/** Several peers in one statement (the delivery worker's claimed batch); unknown teams are absent. */
+export async function findPeers(db: DbOrTx, teamIds: readonly string[]): Promise<PeerDetails[]> {
+  if (teamIds.length === 0) return [];
+  const rows = await db
+    .selectFrom('peer')
+    .selectAll()
+    .where('team_id', 'in', [...teamIds])
+    .execute();
+  return rows.map((row) => toDetails(row));
+}
+
 /** The peer whose e-mail address this is (the address compared case-insensitively). */
 export async function findPeerByEmail(db: DbOrTx, email: string): Promise<PeerDetails | null> {
   const row = await db

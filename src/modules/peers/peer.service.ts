@@ -9,6 +9,7 @@ import {
   deletePeer,
   findPeer,
   findPeerByEmail,
+  findPeers,
   findPeerTeamByFingerprint,
   insertPeer,
   insertPeerKey,
@@ -373,6 +374,9 @@ export function createPeerService(deps: PeerServiceDeps): PeerService {
     async find(executor, teamId) {
       const peer = await findPeer(executor, teamId);
       return peer ? toPeerRecord(peer) : null;
+    },
+    async findMany(executor, teamIds) {
+      return new Map((await findPeers(executor, teamIds)).map((peer) => [peer.teamId, toPeerRecord(peer)]));
     },
     async findByEmail(executor, email) {
       const peer = await findPeerByEmail(executor, email);
