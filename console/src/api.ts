@@ -36,3 +36,8 @@ export function problemText(error: unknown): string {
   }
   return error instanceof Error ? error.message : String(error);
 }
+
+/** A refusal's stable code (docs/errors.md), for a page that explains a known one in words. */
+export function problemCode(error: unknown): string | null {
+  return error instanceof HikeshiProblemError ? error.code : null;
+}

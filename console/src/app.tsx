@@ -3,6 +3,7 @@ import { problemText } from './api';
 import { PageBoundary, Problem } from './components';
 import { currentLanguage, setLanguage, t, type Language } from './i18n';
 import { AccountPage } from './pages/account';
+import { AccountsPage } from './pages/accounts';
 import { AuditPage } from './pages/audit';
 import { ForumsPage } from './pages/forums';
 import { IncidentDetailPage } from './pages/incident-detail';
@@ -69,6 +70,7 @@ export function App() {
             <NavLink href="#/audit" label={t('nav.audit')} active={route.page === 'audit'} />
             <NavLink href="#/quarantine" label={t('nav.quarantine')} active={route.page === 'quarantine'} />
             <NavLink href="#/profile" label={t('nav.profile')} active={route.page === 'profile'} />
+            {session.account.role === 'admin' && <NavLink href="#/accounts" label={t('nav.accounts')} active={route.page === 'accounts'} />}
           </ul>
         </nav>
         <div class="account">
@@ -154,5 +156,7 @@ function Page({ route, session, onSessionChanged }: { route: Route; session: Ses
       return <ForumsPage admin={session.account.role === 'admin'} />;
     case 'account':
       return <AccountPage session={session} onChanged={onSessionChanged} />;
+    case 'accounts':
+      return <AccountsPage session={session} />;
   }
 }

@@ -16,10 +16,11 @@ export type Route =
   | { page: 'quarantine' }
   | { page: 'profile' }
   | { page: 'account' }
-  | { page: 'forums' };
+  | { page: 'forums' }
+  | { page: 'accounts' };
 
 /** Pages with no part after their name (#/overview). */
-const SINGLE_PAGES = ['overview', 'inquiries', 'peers', 'forums', 'audit', 'quarantine', 'profile', 'account'] as const;
+const SINGLE_PAGES = ['overview', 'inquiries', 'peers', 'forums', 'audit', 'quarantine', 'profile', 'account', 'accounts'] as const;
 
 export function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean);

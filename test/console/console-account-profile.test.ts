@@ -111,6 +111,55 @@ async function run() {
     await screenshot(page, 'account-totp');
   });
 
+  t.test('accounts: create one, change its role, disable it, new TOTP, remove; the last admin is kept', async (t) => {
+    await page.getByRole('link', { name: 'Accounts' }).click();
+    await page.getByTestId('account-aki').waitFor();
+    // aki is the only admin: demoting it is refused, and the page says why in words.
+    await page.getByLabel('New role for aki').selectOption('reader');
+    await page.getByRole('button', { name: 'Change the role of aki' }).click();
+    await page.getByTestId('last-admin').waitFor();
+    t.match(await page.getByTestId('account-aki').getByRole('alert').textContent(), /last-active-admin/);
+    t.equal((await api(alpha, 'GET', '/accounts', 'admin')).json().items[0].role, 'admin', 'aki is still admin');
+
+    const form = page.getByTestId('account-create');
+    await form.getByLabel('Account').fill('ren');
+    await form.getByLabel('Display name').fill('Ren Sato');
+    await form.getByLabel('Role').selectOption('handler');
+    await form.getByRole('button', { name: 'Create the account' }).click();
+    const generated = ((await page.getByTestId('generated-password').textContent()) ?? '').trim();
+    t.ok(generated.length >= 12, 'the generated password is shown once');
+    const ren = page.getByTestId('account-ren');
+    await ren.waitFor();
+    await axe(t, 'accounts');
+    await screenshot(page, 'accounts');
+    const stored = async () => (await api(alpha, 'GET', '/accounts', 'admin')).json().items.find((a: any) => a.name === 'ren');
+    t.equal(
+      await alpha.app
+        .inject({ method: 'POST', url: '/api/v1/session', payload: { account: 'ren', password: generated } })
+        .then((r) => r.statusCode),
+      200,
+      'the generated password signs in',
+    );
+
+    await ren.getByLabel('New role for ren').selectOption('admin');
+    await ren.getByRole('button', { name: 'Change the role of ren' }).click();
+    await ren.getByText('The role of ren is changed').waitFor();
+    t.equal((await stored()).role, 'admin');
+    await ren.getByRole('button', { name: 'Disable ren' }).click();
+    await ren.getByRole('button', { name: 'Enable ren' }).waitFor();
+    t.equal((await stored()).disabled, true);
+    await ren.getByRole('button', { name: 'New TOTP secret for ren' }).click();
+    t.match(await page.getByTestId('totp-ren').textContent(), /otpauth:\/\//);
+    t.equal((await stored()).totp, true);
+    await ren.getByRole('button', { name: 'Remove the TOTP of ren' }).click();
+    await ren.getByText('ren signs in with the password only.').waitFor();
+    t.equal((await stored()).totp, false);
+    await ren.getByRole('button', { name: 'Remove ren' }).click();
+    await ren.getByRole('button', { name: 'Really remove ren' }).click();
+    await ren.waitFor({ state: 'detached' });
+    t.equal(await stored(), undefined, 'removed at the node');
+  });
+
   t.test('the profile editor previews hostile text inert before saving', async (t) => {
     await page.getByRole('link', { name: 'Team profile' }).click();
     await page.getByTestId('profile-form').waitFor();
