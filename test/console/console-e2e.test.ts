@@ -3,6 +3,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { buildTestNode } from '../helpers/build-test-app.js';
 import { api, EXAMPLE_INCIDENT, fastDelivery, partnersBoth, waitFor } from '../helpers/federation-harness.js';
 import { foundForum } from '../helpers/forum-harness.js';
+import { loadFixtureKey } from '../fixtures/keys/index.js';
 import {
   accessibilityViolations,
   chromiumMissing,
@@ -258,6 +259,58 @@ async function run() {
     t.match(await forum.getByTestId('member-bravo').textContent(), new RegExp(bravo.signer.fingerprint));
     await axe(t, 'forums');
     await screenshot(page, 'forums');
+  });
+
+  t.test('drafts a roster as the operator: a new forum, admit, suspend, publish, remove', async (t) => {
+    const create = page.getByTestId('forum-create');
+    await create.getByLabel('Forum id').fill('second');
+    await create.getByLabel('Forum name').fill('Second circle');
+    await create.getByRole('button', { name: 'Create the forum' }).click();
+    const draft = page.getByTestId('draft-second');
+    await draft.waitFor();
+    const admit = page.getByTestId('admit-second');
+    await admit.getByLabel('Team to admit').fill('bravo');
+    await admit.getByRole('button', { name: 'Admit' }).click();
+    const row = draft.getByTestId('draft-member-bravo');
+    await row.getByRole('button', { name: 'Suspend bravo' }).click();
+    await row.getByRole('button', { name: 'Reinstate bravo' }).waitFor();
+    await draft.getByRole('button', { name: 'Sign and publish the next roster of second' }).click();
+    t.match(await page.getByTestId('published-second').textContent(), /Version 1 signed and sent to: bravo/);
+    const roster = (await api(alpha, 'GET', '/forums/second/members', 'reader')).json().items;
+    t.match(roster, [{ team: 'bravo', status: 'suspended' }], 'the signed roster lists bravo, suspended');
+    await axe(t, 'forum drafting');
+    await screenshot(page, 'forum-drafting');
+    await row.getByRole('button', { name: 'Remove bravo' }).click();
+    await row.waitFor({ state: 'detached' });
+    t.same((await api(alpha, 'GET', '/forums/second/draft', 'admin')).json().items, [], 'gone from the next version');
+  });
+
+  t.test('introduces bravo to a third team, then withdraws the introduction', async (t) => {
+    const cc = loadFixtureKey('cc');
+    const added = await api(alpha, 'POST', '/peers/mail', 'admin', {
+      teamId: cc.teamId,
+      name: 'CC by mail',
+      email: 'cert@cc.example',
+      publicKey: cc.armoredPublicKey,
+    });
+    t.equal(added.statusCode, 201, added.body);
+    await page.getByRole('link', { name: 'Peers' }).click();
+    const card = page.getByTestId('peer-bravo');
+    await card.getByRole('button', { name: 'Introductions' }).click();
+    const form = page.getByTestId('introduce-bravo');
+    await form.getByLabel(`tell ${cc.teamId}`).check();
+    await form.getByLabel('What we vouch for').fill('fingerprint confirmed in person');
+    await form.getByRole('button', { name: 'Sign and send the introductions of bravo' }).click();
+    await card.getByTestId(`sent-${cc.teamId}`).getByText('in force').waitFor();
+    const sent = async () => (await api(alpha, 'GET', '/peers/bravo/vouches', 'reader')).json().sent;
+    t.match(await sent(), [{ to: cc.teamId, vouchesFor: 'fingerprint confirmed in person', withdrawnAt: null }]);
+    await axe(t, 'peer introductions');
+    await screenshot(page, 'peer-introductions');
+    await card.getByRole('button', { name: 'Withdraw our introductions of bravo' }).click();
+    await card.getByRole('button', { name: /Really withdraw/ }).click();
+    await page.getByTestId('intro-done-bravo').waitFor();
+    await card.getByTestId(`sent-${cc.teamId}`).getByText('in force').waitFor({ state: 'detached' });
+    t.ok((await sent())[0].withdrawnAt, 'withdrawn at the node');
   });
 
   t.test('views the overview, its charts and the peers page', async (t) => {
