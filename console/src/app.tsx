@@ -5,11 +5,14 @@ import { currentLanguage, setLanguage, t, type Language } from './i18n';
 import { AccountPage } from './pages/account';
 import { AccountsPage } from './pages/accounts';
 import { AuditPage } from './pages/audit';
+import { CaseDetailPage } from './pages/case-detail';
+import { CasesPage } from './pages/cases';
 import { ForumsPage } from './pages/forums';
 import { IncidentDetailPage } from './pages/incident-detail';
 import { IncidentNewPage } from './pages/incident-new';
 import { IncidentsPage } from './pages/incidents';
 import { InquiriesPage } from './pages/inquiries';
+import { OutsidePage } from './pages/outside';
 import { OverviewPage } from './pages/overview';
 import { PeersPage } from './pages/peers';
 import { ProfilePage } from './pages/profile';
@@ -67,6 +70,8 @@ export function App() {
             <NavLink href="#/inquiries" label={t('nav.inquiries')} active={route.page === 'inquiries'} />
             <NavLink href="#/peers" label={t('nav.peers')} active={route.page === 'peers'} />
             <NavLink href="#/forums" label={t('nav.forums')} active={route.page === 'forums'} />
+            <NavLink href="#/cases" label={t('nav.cases')} active={route.page === 'cases' || route.page === 'case'} />
+            <NavLink href="#/outside" label={t('nav.outside')} active={route.page === 'outside'} />
             <NavLink href="#/audit" label={t('nav.audit')} active={route.page === 'audit'} />
             <NavLink href="#/quarantine" label={t('nav.quarantine')} active={route.page === 'quarantine'} />
             <NavLink href="#/profile" label={t('nav.profile')} active={route.page === 'profile'} />
@@ -131,6 +136,8 @@ function NavLink({ href, label, active }: { href: string; label: string; active:
 }
 
 function Page({ route, session, onSessionChanged }: { route: Route; session: Session; onSessionChanged: () => void }) {
+  // Readers read; the buttons that change something are for handlers and admins (the node decides again).
+  const canWrite = session.account.role !== 'reader';
   switch (route.page) {
     case 'incidents':
       return <IncidentsPage />;
@@ -158,5 +165,11 @@ function Page({ route, session, onSessionChanged }: { route: Route; session: Ses
       return <AccountPage session={session} onChanged={onSessionChanged} />;
     case 'accounts':
       return <AccountsPage session={session} />;
+    case 'cases':
+      return <CasesPage />;
+    case 'outside':
+      return <OutsidePage canWrite={canWrite} />;
+    case 'case':
+      return <CaseDetailPage key={route.id} caseId={route.id} canWrite={canWrite} />;
   }
 }

@@ -1,6 +1,7 @@
 import t, { type Test } from 'tap';
 import { base32Decode, totpAt } from '../../src/modules/accounts/totp.js';
 import { buildTestNode } from '../helpers/build-test-app.js';
+import { loadFixtureKey } from '../fixtures/keys/index.js';
 import { api } from '../helpers/federation-harness.js';
 import {
   accessibilityViolations,
@@ -158,6 +159,55 @@ async function run() {
     await ren.getByRole('button', { name: 'Really remove ren' }).click();
     await ren.waitFor({ state: 'detached' });
     t.equal(await stored(), undefined, 'removed at the node');
+  });
+
+  t.test('a vendor case: record a statement, draft and edit its CSAF advisory; publishing meets the embargo', async (t) => {
+    const acme = loadFixtureKey('delta');
+    const vendor = await api(alpha, 'POST', '/vendors', 'handler', {
+      id: 'acme',
+      name: 'ACME Corp',
+      email: 'psirt@acme.example',
+      publicKey: acme.armoredPublicKey,
+      fingerprint: acme.fingerprint,
+    });
+    t.equal(vendor.statusCode, 201, vendor.body);
+    const opened = await api(alpha, 'POST', '/cases', 'handler', {
+      id: 'vc-2026-001',
+      title: 'Stack overflow in the ACME router web UI',
+      description: 'A long Host header overflows a stack buffer.',
+      tlp: 'CLEAR',
+      products: [{ vendor: 'acme', product: 'ACME Router', versions: ['1.0', '1.1'] }],
+      cveIds: ['CVE-2026-12345'],
+      // Under embargo: the page's publish meets the node's refusal (a successful publication
+      // costs the validator's ~10 s start; test/outside/csaf.test.ts publishes through the API).
+      embargoUntil: '2099-01-01T00:00:00Z',
+    });
+    t.equal(opened.statusCode, 201, opened.body);
+    await page.getByRole('link', { name: 'Vendor cases' }).click();
+    await page.getByRole('link', { name: 'vc-2026-001' }).click();
+    await page.getByTestId('case').waitFor();
+    const statement = page.getByTestId('statement-form');
+    await statement.getByLabel('Product', { exact: true }).fill('ACME Router');
+    await statement.getByRole('combobox', { name: /^Status/ }).selectOption('affected');
+    await statement.getByLabel('Fixed versions').fill('1.2');
+    await statement.getByRole('button', { name: 'Record the statement' }).click();
+    await page.getByTestId('case-statements').getByText('recorded by hand, unsigned').waitFor();
+
+    await page.getByRole('button', { name: 'Draft the CSAF advisory from the case' }).click();
+    const edits = page.getByTestId('advisory-edits');
+    await edits.getByTestId('add-notes').click();
+    await edits.locator('#row-notes-0-category').selectOption('summary');
+    await edits.locator('#row-notes-0-text').fill('Update to 1.2.');
+    await edits.getByRole('button', { name: 'Save the notes and remediations' }).click();
+    await edits.getByText('Saved: the draft is rebuilt with them.').waitFor();
+    await axe(t, 'vendor case');
+    await screenshot(page, 'vendor-case');
+    const publish = page.getByTestId('advisory-publish');
+    await publish.getByRole('button', { name: 'Publish the advisory' }).click();
+    t.match(await publish.getByRole('alert').textContent(), /embargo-in-force/, 'the refusal is shown');
+    const draft = (await api(alpha, 'GET', '/cases/vc-2026-001/advisory', 'reader')).json();
+    t.equal(draft.publishedVersion, 0, 'nothing published');
+    t.match(draft.edits.notes, [{ category: 'summary', text: 'Update to 1.2.' }], 'the edited note is kept');
   });
 
   t.test('the profile editor previews hostile text inert before saving', async (t) => {
