@@ -19,6 +19,7 @@ import { ProfilePage } from './pages/profile';
 import { QuarantinePage } from './pages/quarantine';
 import { SharePage } from './pages/share';
 import { SignInPage } from './pages/sign-in';
+import { SiteNoticesPage } from './pages/site-notices';
 import { useRoute, type Route } from './router';
 import { changeLanguage, readSession, signOut, type Session } from './session';
 
@@ -72,6 +73,7 @@ export function App() {
             <NavLink href="#/forums" label={t('nav.forums')} active={route.page === 'forums'} />
             <NavLink href="#/cases" label={t('nav.cases')} active={route.page === 'cases' || route.page === 'case'} />
             <NavLink href="#/outside" label={t('nav.outside')} active={route.page === 'outside'} />
+            <NavLink href="#/site-notices" label={t('nav.notices')} active={route.page === 'site-notices'} />
             <NavLink href="#/audit" label={t('nav.audit')} active={route.page === 'audit'} />
             <NavLink href="#/quarantine" label={t('nav.quarantine')} active={route.page === 'quarantine'} />
             <NavLink href="#/profile" label={t('nav.profile')} active={route.page === 'profile'} />
@@ -169,6 +171,8 @@ function Page({ route, session, onSessionChanged }: { route: Route; session: Ses
       return <CasesPage />;
     case 'outside':
       return <OutsidePage canWrite={canWrite} />;
+    case 'site-notices':
+      return <SiteNoticesPage canWrite={canWrite} />;
     case 'case':
       return <CaseDetailPage key={route.id} caseId={route.id} canWrite={canWrite} />;
   }

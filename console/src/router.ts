@@ -20,6 +20,7 @@ export type Route =
   | { page: 'accounts' }
   | { page: 'cases' }
   | { page: 'outside' }
+  | { page: 'site-notices' }
   | { page: 'case'; id: string };
 
 /** Pages with no part after their name (#/overview). */
@@ -34,6 +35,8 @@ const SINGLE_PAGES = [
   'account',
   'accounts',
   'cases',
+  'outside',
+  'site-notices',
 ] as const;
 
 export function parseRoute(hash: string): Route {

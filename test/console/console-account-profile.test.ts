@@ -2,7 +2,7 @@ import t, { type Test } from 'tap';
 import { base32Decode, totpAt } from '../../src/modules/accounts/totp.js';
 import { buildTestNode } from '../helpers/build-test-app.js';
 import { loadFixtureKey } from '../fixtures/keys/index.js';
-import { api } from '../helpers/federation-harness.js';
+import { api, createIncident } from '../helpers/federation-harness.js';
 import {
   accessibilityViolations,
   chromiumMissing,
@@ -209,6 +209,50 @@ async function run() {
     t.equal(draft.publishedVersion, 0, 'nothing published');
     t.match(draft.edits.notes, [{ category: 'summary', text: 'Update to 1.2.' }], 'the edited note is kept');
   });
+
+  t.test(
+    'law enforcement: record, approve, make the signed package; press: approve a draft as the second handler, withdraw it',
+    async (t) => {
+      const amber = await createIncident(alpha);
+      const clear = await createIncident(alpha, { tlp: 'CLEAR', title: 'Scans against universities' });
+      await page.getByRole('link', { name: 'Police and press' }).click();
+      const form = page.getByTestId('le-form');
+      await form.getByLabel('Agency id').fill('npa-cyber');
+      await form.getByLabel('Agency name').fill('NPA Cyber Division');
+      await form.getByLabel("Officer's name").fill('Inspector Sato');
+      await form.getByLabel("Officer's contact").fill('sato@npa.example');
+      await form.getByLabel('Legal basis').fill('Code of Criminal Procedure art. 197(2)');
+      await form.getByLabel('Incidents').fill(amber.ref);
+      await form.getByRole('button', { name: 'Record the request' }).click();
+      const card = page.getByTestId('le-npa-cyber');
+      await card.or(form.getByRole('alert')).first().waitFor();
+      t.equal(await form.getByRole('alert').count(), 0, (await form.getByRole('alert').allTextContents()).join(' '));
+      // Approve, with the request's legal basis as the page proposes it.
+      await page.getByTestId('le-decide-npa-cyber').getByRole('button', { name: 'Record the decision' }).click();
+      await card.getByRole('button', { name: 'Make the signed disclosure package' }).click();
+      t.match(await page.getByTestId('le-package').textContent(), /BEGIN PGP SIGNATURE/, 'the package and its signatures');
+      const [request] = (await api(alpha, 'GET', '/law-enforcement/requests', 'reader')).json().items;
+      t.match(request, { state: 'approved', decision: { decision: 'approve', by: 'account:aki' } });
+      t.equal(request.packages.length, 1);
+
+      const drafted = await api(alpha, 'POST', '/press/statements', 'handler', {
+        title: 'Scans against universities',
+        text: 'We saw scans against several universities this week.',
+        incidents: [clear.ref],
+      });
+      t.equal(drafted.statusCode, 201, drafted.body);
+      await page.reload();
+      const statement = page.getByTestId('press-statement');
+      await statement.getByRole('button', { name: 'Approve and publish' }).click();
+      await statement.getByRole('heading', { name: /published at \/press/ }).waitFor();
+      t.match(await (await fetch(`${alpha.url}/press`)).text(), /Scans against universities/, 'served at /press');
+      await axe(t, 'law enforcement and press');
+      await screenshot(page, 'outside');
+      await statement.getByLabel('Reason for withdrawing').fill('Superseded by the joint statement.');
+      await statement.getByRole('button', { name: 'Withdraw from /press' }).click();
+      await statement.getByRole('heading', { name: /withdrawn/ }).waitFor();
+    },
+  );
 
   t.test('the profile editor previews hostile text inert before saving', async (t) => {
     await page.getByRole('link', { name: 'Team profile' }).click();

@@ -1,7 +1,16 @@
 import t, { type Test } from 'tap';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { buildTestNode } from '../helpers/build-test-app.js';
-import { api, EXAMPLE_INCIDENT, fastDelivery, partnersBoth, waitFor } from '../helpers/federation-harness.js';
+import {
+  api,
+  EXAMPLE_INCIDENT,
+  fastDelivery,
+  messageDocument,
+  partnersBoth,
+  postMessage,
+  sign,
+  waitFor,
+} from '../helpers/federation-harness.js';
 import { foundForum } from '../helpers/forum-harness.js';
 import { loadFixtureKey } from '../fixtures/keys/index.js';
 import {
@@ -309,6 +318,76 @@ async function run() {
     await page.getByTestId('intro-done-bravo').waitFor();
     await card.getByTestId(`sent-${cc.teamId}`).getByText('in force').waitFor({ state: 'detached' });
     t.ok((await sent())[0].withdrawnAt, 'withdrawn at the node');
+  });
+
+  t.test("edits a drafted site notification's advice before approval", async (t) => {
+    const site = await api(alpha, 'POST', '/sites', 'handler', {
+      name: 'Example University',
+      networks: ['203.0.113.0/24'],
+      pocs: [{ name: 'SOC', channels: [{ kind: 'email', value: 'soc@example-univ.test' }], languages: ['en'] }],
+    });
+    t.equal(site.statusCode, 201, site.body);
+    await page.goto(`${alpha.url}/console/#/incidents/${encodeURIComponent(ref)}`);
+    await page.getByRole('button', { name: 'Propose notifications to the sites involved' }).click();
+    const row = page.getByTestId(`notification-${site.json().id}`);
+    await row.getByRole('button', { name: 'Edit the advice' }).click();
+    await row.getByLabel('Advice to the site').fill('Re-install www from known-good media.');
+    await row.getByRole('button', { name: 'Save the advice' }).click();
+    await row.getByText('Advice saved').waitFor();
+    const stored = (await api(alpha, 'GET', `/incidents/${encodeURIComponent(ref)}/notifications`, 'reader')).json().items;
+    t.match(stored, [{ state: 'drafted', advice: 'Re-install www from known-good media.' }], 'kept on the draft');
+    await row.getByText('What the site would read').click();
+    await row
+      .getByTestId(/^advice-rendered-/)
+      .getByText('Re-install www from known-good media.', { exact: false })
+      .waitFor();
+    await axe(t, 'notification advice');
+    await screenshot(page, 'notification-advice');
+  });
+
+  t.test('reads a site notification from our coordinator, acknowledges and answers it', async (t) => {
+    const before = (await api(alpha, 'GET', '/peers/bravo', 'reader')).json().relationship;
+    t.equal((await api(alpha, 'PATCH', '/peers/bravo', 'admin', { relationship: 'coordinator' })).statusCode, 200);
+    t.teardown(() => api(alpha, 'PATCH', '/peers/bravo', 'admin', { relationship: before }));
+    const body = {
+      notification: '7d1f6a52-3c1e-4a8e-9b43-2f6f0c1d9e10',
+      ref: 'BRAVO#2026-000777',
+      language: 'en',
+      content: {
+        ref: 'BRAVO#2026-000777',
+        category: 'intrusions',
+        type: null,
+        severity: 'high',
+        tlp: 'GREEN',
+        firstSeen: '2026-11-20T02:40:00+09:00',
+        lastSeen: null,
+        hosts: [{ ip: '192.0.2.10', role: 'target', description: 'your web server' }],
+        indicators: [],
+        cves: ['CVE-2016-5195'],
+        callBack: { teamId: 'bravo', teamName: 'Bravo CSIRT', email: 'csirt@bravo.test' },
+      },
+      text: 'Your web server 192.0.2.10 was used in an intrusion. Please patch it.',
+      follows: null,
+    };
+    const sent = await postMessage(
+      alpha,
+      await sign(messageDocument('bravo', 'alpha', 'site.notification', body, { tlp: 'GREEN' }), 'bravo'),
+    );
+    t.equal(sent.status, 200, sent.text);
+    await page.getByRole('link', { name: 'Notices to us' }).click();
+    const notice = page.getByTestId('notice-BRAVO#2026-000777');
+    await notice.getByRole('button', { name: 'Read the text they wrote for us' }).click();
+    await notice.getByText('Please patch it.', { exact: false }).waitFor();
+    t.match(await notice.textContent(), /2026-11-20 02:40:00 UTC\+09:00/, 'the time as written, with its offset');
+    await axe(t, 'site notices');
+    await screenshot(page, 'site-notices');
+    await notice.getByRole('button', { name: 'Acknowledge' }).click();
+    await notice.getByRole('heading', { name: /acknowledged/ }).waitFor();
+    await notice.getByLabel('Answer to the sender').fill('Patched and re-installed on 2026-11-22.');
+    await notice.getByRole('button', { name: 'Send the answer' }).click();
+    await notice.getByRole('heading', { name: /answered/ }).waitFor();
+    const stored = (await api(alpha, 'GET', '/received-site-notifications', 'reader')).json().items;
+    t.match(stored, [{ senderRef: 'BRAVO#2026-000777', state: 'answered' }]);
   });
 
   t.test('views the overview, its charts and the peers page', async (t) => {

@@ -91,7 +91,9 @@ function AdvisoryView({ advisory: a, canWrite, onChanged }: { advisory: Advisory
       </dl>
       <details>
         <summary>{t('advisory.document')}</summary>
-        <pre data-testid="advisory-document">{JSON.stringify(a.document, null, 2)}</pre>
+        <pre tabIndex={0} data-testid="advisory-document">
+          {JSON.stringify(a.document, null, 2)}
+        </pre>
       </details>
       {canWrite ? <EditsForm caseId={a.caseId} edits={a.edits} onSaved={onChanged} /> : <EditsList edits={a.edits} />}
       {canWrite && <PublishForm caseId={a.caseId} onPublished={onChanged} />}

@@ -180,12 +180,12 @@ function Packages({ request, canWrite, onChanged }: { request: Request; canWrite
             ))}
           </ul>
           <p class="muted">{t('le.packageExplain', { fingerprint: shown.signerFingerprint })}</p>
-          <pre>{shown.text}</pre>
+          <pre tabIndex={0}>{shown.text}</pre>
           <details>
             <summary>{t('le.signatures')}</summary>
-            <pre>{shown.textSignature}</pre>
-            <pre>{shown.canonicalJson}</pre>
-            <pre>{shown.jsonSignature}</pre>
+            <pre tabIndex={0}>{shown.textSignature}</pre>
+            <pre tabIndex={0}>{shown.canonicalJson}</pre>
+            <pre tabIndex={0}>{shown.jsonSignature}</pre>
           </details>
         </section>
       )}
@@ -238,8 +238,9 @@ function RequestForm({ onRecorded }: { onRecorded: () => void }) {
       </label>
       {text('agencyId', 'le.agencyId', true)}
       {text('agencyName', 'le.agencyName', true)}
-      {text('officerName', 'le.officerName')}
-      {text('officerContact', 'le.officerContact')}
+      {/* The node asks an inbound request to name the officer who made it. */}
+      {text('officerName', 'le.officerName', v.origin === 'inbound')}
+      {text('officerContact', 'le.officerContact', v.origin === 'inbound')}
       <label>
         {t('le.legalBasis')}
         <textarea required rows={2} value={v.legalBasis ?? ''} onInput={set('legalBasis')} />
