@@ -33,7 +33,9 @@ declare const document: any;
  * The console end to end (issue 20), in Debian's chromium against two real nodes on loopback:
  * a handler at alpha signs in, records the lecture's example incident, moves it through two
  * phases, reads the policy's preview and shares it with bravo, sees bravo's receipt and reference
- * number, answers bravo's forum inquiry, and views the overview. Screenshots go to
+ * number, answers bravo's forum inquiry, drafts and publishes a roster, introduces bravo to a
+ * third team and withdraws it, edits a site notification's advice, answers a site notification
+ * from bravo as our coordinator, and views the overview. Screenshots go to
  * artefacts/console/; axe-core checks the main pages. The subtests share the nodes and the page.
  */
 const missing = chromiumMissing();

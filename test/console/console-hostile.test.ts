@@ -20,7 +20,10 @@ declare const document: any;
  * Hostile content renders inert (issue 20): incident fields come from other teams and from
  * attackers. An incident whose every free-text field carries script (a <script> element, an
  * <img onerror>, an <svg onload>, a javascript: URL, template syntax) is shown in the list, the
- * incident page, its journal and the share preview: no dialog opens, the browser reports no CSP
+ * incident page, its journal and the share preview, and other teams' strings planted in every
+ * field of the later pages (accounts, introductions, forum drafts and applications, vendor cases,
+ * advisories, law-enforcement requests, press statements, received site notifications) are
+ * shown on those pages: no dialog opens, the browser reports no CSP
  * violation (nothing even tried to run), no element from the data appears in the DOM, and the
  * strings show as the text they are.
  */

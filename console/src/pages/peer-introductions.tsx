@@ -135,10 +135,7 @@ function IntroduceForm(props: { peer: Peer; recipients: Peer[]; canWithdraw: boo
       ...(vouchesFor.trim() ? { vouchesFor: vouchesFor.trim() } : {}),
     };
     action.run(
-      async () => {
-        const sent = await unwrap(api().POST('/api/v1/peers/{teamId}/introductions', { params: { path }, body }));
-        return sent;
-      },
+      () => unwrap(api().POST('/api/v1/peers/{teamId}/introductions', { params: { path }, body })),
       t('intro.introduced', { team: peer.teamId }),
       () => {
         setTo([]);
