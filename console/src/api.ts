@@ -16,14 +16,25 @@ export { HikeshiProblemError, unwrap };
 export type { Schemas, operations };
 
 let current: HikeshiClient = createHikeshiClient({ baseUrl: location.origin });
+/**
+ * For the few calls the node may take long to answer: the first CSAF publication after a start
+ * loads the validator (about 10 s of CPU), more than the client's usual 20 s on a busy node.
+ */
+let patient: HikeshiClient = createHikeshiClient({ baseUrl: location.origin, timeoutMs: 120_000 });
 
 export function api(): HikeshiClient {
   return current;
 }
 
+export function slowApi(): HikeshiClient {
+  return patient;
+}
+
 /** After sign-in (or a session read): unsafe methods carry this session's CSRF token. */
 export function useCsrfToken(csrfToken: string | null): void {
-  current = createHikeshiClient({ baseUrl: location.origin, ...(csrfToken ? { csrfToken } : {}) });
+  const session = csrfToken ? { csrfToken } : {};
+  current = createHikeshiClient({ baseUrl: location.origin, ...session });
+  patient = createHikeshiClient({ baseUrl: location.origin, timeoutMs: 120_000, ...session });
 }
 
 /** A refusal's stable code and detail, for the page to show (never HTML). */
@@ -35,4 +46,9 @@ export function problemText(error: unknown): string {
     return fields.length > 0 ? `${text} (${fields.join('; ')})` : text;
   }
   return error instanceof Error ? error.message : String(error);
+}
+
+/** A refusal's stable code (docs/errors.md), for a page that explains a known one in words. */
+export function problemCode(error: unknown): string | null {
+  return error instanceof HikeshiProblemError ? error.code : null;
 }

@@ -3,18 +3,23 @@ import { problemText } from './api';
 import { PageBoundary, Problem } from './components';
 import { currentLanguage, setLanguage, t, type Language } from './i18n';
 import { AccountPage } from './pages/account';
+import { AccountsPage } from './pages/accounts';
 import { AuditPage } from './pages/audit';
+import { CaseDetailPage } from './pages/case-detail';
+import { CasesPage } from './pages/cases';
 import { ForumsPage } from './pages/forums';
 import { IncidentDetailPage } from './pages/incident-detail';
 import { IncidentNewPage } from './pages/incident-new';
 import { IncidentsPage } from './pages/incidents';
 import { InquiriesPage } from './pages/inquiries';
+import { OutsidePage } from './pages/outside';
 import { OverviewPage } from './pages/overview';
 import { PeersPage } from './pages/peers';
 import { ProfilePage } from './pages/profile';
 import { QuarantinePage } from './pages/quarantine';
 import { SharePage } from './pages/share';
 import { SignInPage } from './pages/sign-in';
+import { SiteNoticesPage } from './pages/site-notices';
 import { useRoute, type Route } from './router';
 import { changeLanguage, readSession, signOut, type Session } from './session';
 
@@ -66,9 +71,13 @@ export function App() {
             <NavLink href="#/inquiries" label={t('nav.inquiries')} active={route.page === 'inquiries'} />
             <NavLink href="#/peers" label={t('nav.peers')} active={route.page === 'peers'} />
             <NavLink href="#/forums" label={t('nav.forums')} active={route.page === 'forums'} />
+            <NavLink href="#/cases" label={t('nav.cases')} active={route.page === 'cases' || route.page === 'case'} />
+            <NavLink href="#/outside" label={t('nav.outside')} active={route.page === 'outside'} />
+            <NavLink href="#/site-notices" label={t('nav.notices')} active={route.page === 'site-notices'} />
             <NavLink href="#/audit" label={t('nav.audit')} active={route.page === 'audit'} />
             <NavLink href="#/quarantine" label={t('nav.quarantine')} active={route.page === 'quarantine'} />
             <NavLink href="#/profile" label={t('nav.profile')} active={route.page === 'profile'} />
+            {session.account.role === 'admin' && <NavLink href="#/accounts" label={t('nav.accounts')} active={route.page === 'accounts'} />}
           </ul>
         </nav>
         <div class="account">
@@ -129,6 +138,8 @@ function NavLink({ href, label, active }: { href: string; label: string; active:
 }
 
 function Page({ route, session, onSessionChanged }: { route: Route; session: Session; onSessionChanged: () => void }) {
+  // Readers read; the buttons that change something are for handlers and admins (the node decides again).
+  const canWrite = session.account.role !== 'reader';
   switch (route.page) {
     case 'incidents':
       return <IncidentsPage />;
@@ -154,5 +165,15 @@ function Page({ route, session, onSessionChanged }: { route: Route; session: Ses
       return <ForumsPage admin={session.account.role === 'admin'} />;
     case 'account':
       return <AccountPage session={session} onChanged={onSessionChanged} />;
+    case 'accounts':
+      return <AccountsPage session={session} />;
+    case 'cases':
+      return <CasesPage />;
+    case 'outside':
+      return <OutsidePage canWrite={canWrite} />;
+    case 'site-notices':
+      return <SiteNoticesPage canWrite={canWrite} />;
+    case 'case':
+      return <CaseDetailPage key={route.id} caseId={route.id} canWrite={canWrite} />;
   }
 }

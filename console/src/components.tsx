@@ -1,6 +1,6 @@
 import { Component, type ComponentChildren } from 'preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
-import { problemText } from './api';
+import { problemCode, problemText } from './api';
 import { originalTime, viewerTime } from './dates';
 import { currentLanguage, t } from './i18n';
 
@@ -142,4 +142,52 @@ export class PageBoundary extends Component<{ children: ComponentChildren }, { e
   override render() {
     return this.state.error ? <Problem text={t('common.pageFailed', { error: this.state.error })} /> : this.props.children;
   }
+}
+
+/**
+ * One button's or form's call to the node: busy while it runs, the refusal's text (and stable
+ * code, for a page that explains a known one) or a success line afterwards.
+ */
+export interface Action {
+  busy: boolean;
+  error: string | null;
+  code: string | null;
+  done: string | null;
+  run: (work: () => Promise<unknown>, success: string | null, after?: () => void) => void;
+  fail: (text: string) => void;
+}
+
+export function useAction(): Action {
+  const [state, setState] = useState<{ busy: boolean; error: string | null; code: string | null; done: string | null }>({
+    busy: false,
+    error: null,
+    code: null,
+    done: null,
+  });
+  const run = (work: () => Promise<unknown>, success: string | null, after?: () => void) => {
+    setState({ busy: true, error: null, code: null, done: null });
+    work().then(
+      () => {
+        setState({ busy: false, error: null, code: null, done: success });
+        after?.();
+      },
+      (e: unknown) => setState({ busy: false, error: problemText(e), code: problemCode(e), done: null }),
+    );
+  };
+  const fail = (text: string) => setState({ busy: false, error: text, code: null, done: null });
+  return { ...state, run, fail };
+}
+
+/** The refusal and the success line of an Action, where the form shows them. */
+export function ActionResult({ action, testId }: { action: Action; testId?: string }) {
+  return (
+    <>
+      <Problem text={action.error} />
+      {action.done && (
+        <p role="status" data-testid={testId}>
+          {action.done}
+        </p>
+      )}
+    </>
+  );
 }

@@ -1,8 +1,13 @@
+import { enAdmin } from './messages-en-admin.js';
+import { enOutside } from './messages-en-outside.js';
+
 /**
  * The console's English strings. messages-ja.ts has the same keys (its type is
  * Record<MessageKey, string>); test/console/console-i18n.test.ts checks neither has an empty value.
  */
 export const en = {
+  ...enAdmin,
+  ...enOutside,
   'app.title': 'Hikeshi console',
   'nav.label': 'Main',
   'nav.skip': 'Skip to content',
@@ -72,10 +77,6 @@ export const en = {
   'incident.externalRefs': "Other teams' reference numbers",
   'incidentNew.title': 'Record an incident',
   'incidentNew.timeHint': 'RFC 3339 with the offset it happened in, e.g. 2026-11-20T02:13:00+09:00',
-  'incidentNew.lists': 'Weaknesses, system changes, installed software (JSON)',
-  'incidentNew.listsHint':
-    "An object with any of: vulnerabilities, systemChanges, installedSoftware (the incident schema's fields); hosts, indicators and evidence given here are sent with the rows above.",
-  'incidentNew.listsInvalid': 'The lists field is not a JSON object.',
   'incidentNew.submit': 'Record',
   'contact.name': 'Name',
   'contact.organisation': 'Organisation',
@@ -337,6 +338,9 @@ export const en = {
   'rows.host': 'host',
   'rows.indicator': 'indicator',
   'rows.evidence': 'evidence item',
+  'rows.vulnerability': 'weakness',
+  'rows.systemChange': 'system change',
+  'rows.software': 'software item',
   'corrections.title': 'Label changes and retractions',
   'corrections.explain':
     'Only the team that wrote the report corrects it: the change is signed by this node and follows every copy, and the list shows which copies acknowledged.',

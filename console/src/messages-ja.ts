@@ -1,7 +1,11 @@
 import type { MessageKey } from './messages-en.js';
+import { jaAdmin } from './messages-ja-admin.js';
+import { jaOutside } from './messages-ja-outside.js';
 
 /** The console's Japanese strings: the same keys as messages-en.ts, enforced by the type. */
 export const ja: Record<MessageKey, string> = {
+  ...jaAdmin,
+  ...jaOutside,
   'app.title': 'Hikeshi コンソール',
   'nav.label': 'メイン',
   'nav.skip': '本文へ移動',
@@ -71,10 +75,6 @@ export const ja: Record<MessageKey, string> = {
   'incident.externalRefs': '他チームの整理番号',
   'incidentNew.title': 'インシデントを記録',
   'incidentNew.timeHint': '発生した時差付きの RFC 3339（例: 2026-11-20T02:13:00+09:00）',
-  'incidentNew.lists': '弱点・システム変更・インストールされたソフトウェア（JSON）',
-  'incidentNew.listsHint':
-    'vulnerabilities, systemChanges, installedSoftware のいずれかを持つオブジェクト（インシデントスキーマの項目）。ここに書いた hosts, indicators, evidence は上の行と合わせて送られます。',
-  'incidentNew.listsInvalid': '一覧の欄が JSON オブジェクトではありません。',
   'incidentNew.submit': '記録する',
   'contact.name': '氏名',
   'contact.organisation': '組織',
@@ -336,6 +336,9 @@ export const ja: Record<MessageKey, string> = {
   'rows.host': 'ホスト',
   'rows.indicator': '指標',
   'rows.evidence': '証拠',
+  'rows.vulnerability': '脆弱性',
+  'rows.systemChange': 'システム変更',
+  'rows.software': 'ソフトウェア',
   'corrections.title': 'ラベル変更と撤回',
   'corrections.explain':
     '報告を訂正できるのは報告を書いたチームだけです。訂正はこのノードが署名し、すべての写しに届きます。一覧にはどの写しが受領を確認したかが表示されます。',

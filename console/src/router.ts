@@ -16,10 +16,28 @@ export type Route =
   | { page: 'quarantine' }
   | { page: 'profile' }
   | { page: 'account' }
-  | { page: 'forums' };
+  | { page: 'forums' }
+  | { page: 'accounts' }
+  | { page: 'cases' }
+  | { page: 'outside' }
+  | { page: 'site-notices' }
+  | { page: 'case'; id: string };
 
 /** Pages with no part after their name (#/overview). */
-const SINGLE_PAGES = ['overview', 'inquiries', 'peers', 'forums', 'audit', 'quarantine', 'profile', 'account'] as const;
+const SINGLE_PAGES = [
+  'overview',
+  'inquiries',
+  'peers',
+  'forums',
+  'audit',
+  'quarantine',
+  'profile',
+  'account',
+  'accounts',
+  'cases',
+  'outside',
+  'site-notices',
+] as const;
 
 export function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean);
@@ -29,6 +47,7 @@ export function parseRoute(hash: string): Route {
     const ref = safeDecode(second);
     return third === 'share' ? { page: 'share', ref } : { page: 'incident', ref };
   }
+  if (head === 'cases' && second) return { page: 'case', id: safeDecode(second) };
   const single = SINGLE_PAGES.find((page) => page === head);
   if (single) return { page: single };
   return { page: 'incidents' };
@@ -44,6 +63,10 @@ function safeDecode(segment: string): string {
 
 export function incidentHref(ref: string, tail = ''): string {
   return `#/incidents/${encodeURIComponent(ref)}${tail}`;
+}
+
+export function caseHref(id: string): string {
+  return `#/cases/${encodeURIComponent(id)}`;
 }
 
 export function navigate(hash: string): void {

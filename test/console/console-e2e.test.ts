@@ -1,8 +1,18 @@
 import t, { type Test } from 'tap';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { buildTestNode } from '../helpers/build-test-app.js';
-import { api, EXAMPLE_INCIDENT, fastDelivery, partnersBoth, waitFor } from '../helpers/federation-harness.js';
+import {
+  api,
+  EXAMPLE_INCIDENT,
+  fastDelivery,
+  messageDocument,
+  partnersBoth,
+  postMessage,
+  sign,
+  waitFor,
+} from '../helpers/federation-harness.js';
 import { foundForum } from '../helpers/forum-harness.js';
+import { loadFixtureKey } from '../fixtures/keys/index.js';
 import {
   accessibilityViolations,
   chromiumMissing,
@@ -23,7 +33,9 @@ declare const document: any;
  * The console end to end (issue 20), in Debian's chromium against two real nodes on loopback:
  * a handler at alpha signs in, records the lecture's example incident, moves it through two
  * phases, reads the policy's preview and shares it with bravo, sees bravo's receipt and reference
- * number, answers bravo's forum inquiry, and views the overview. Screenshots go to
+ * number, answers bravo's forum inquiry, drafts and publishes a roster, introduces bravo to a
+ * third team and withdraws it, edits a site notification's advice, answers a site notification
+ * from bravo as our coordinator, and views the overview. Screenshots go to
  * artefacts/console/; axe-core checks the main pages. The subtests share the nodes and the page.
  */
 const missing = chromiumMissing();
@@ -105,8 +117,8 @@ async function run() {
       for (const [field, value] of Object.entries(contact as Record<string, string>)) await page.locator(`#f-${who}-${field}`).fill(value);
     }
     await page.getByLabel("Intruder's activity").fill(x.intruderActivity);
-    // Hosts, indicators and evidence row by row, through the row editors; the rarer lists as JSON.
-    for (const list of ['hosts', 'indicators', 'evidence']) {
+    // Every list row by row, through the row editors.
+    for (const list of ['hosts', 'indicators', 'evidence', 'vulnerabilities', 'systemChanges', 'installedSoftware']) {
       for (const [n, item] of (x[list] as Array<Record<string, unknown>>).entries()) {
         await page.getByTestId(`add-${list}`).click();
         for (const [key, value] of Object.entries(item)) {
@@ -119,8 +131,6 @@ async function run() {
     }
     await page.getByTestId('add-hosts').click();
     await page.getByRole('button', { name: 'Remove host 4' }).click();
-    const lists = Object.fromEntries(['vulnerabilities', 'systemChanges', 'installedSoftware'].map((k) => [k, x[k]]));
-    await page.locator('#f-lists').fill(JSON.stringify(lists));
     await axe(t, 'record an incident');
     await screenshot(page, 'incident-new');
     await page.getByRole('button', { name: 'Record' }).click();
@@ -258,6 +268,128 @@ async function run() {
     t.match(await forum.getByTestId('member-bravo').textContent(), new RegExp(bravo.signer.fingerprint));
     await axe(t, 'forums');
     await screenshot(page, 'forums');
+  });
+
+  t.test('drafts a roster as the operator: a new forum, admit, suspend, publish, remove', async (t) => {
+    const create = page.getByTestId('forum-create');
+    await create.getByLabel('Forum id').fill('second');
+    await create.getByLabel('Forum name').fill('Second circle');
+    await create.getByRole('button', { name: 'Create the forum' }).click();
+    const draft = page.getByTestId('draft-second');
+    await draft.waitFor();
+    const admit = page.getByTestId('admit-second');
+    await admit.getByLabel('Team to admit').fill('bravo');
+    await admit.getByRole('button', { name: 'Admit' }).click();
+    const row = draft.getByTestId('draft-member-bravo');
+    await row.getByRole('button', { name: 'Suspend bravo' }).click();
+    await row.getByRole('button', { name: 'Reinstate bravo' }).waitFor();
+    await draft.getByRole('button', { name: 'Sign and publish the next roster of second' }).click();
+    t.match(await page.getByTestId('published-second').textContent(), /Version 1 signed and sent to: bravo/);
+    const roster = (await api(alpha, 'GET', '/forums/second/members', 'reader')).json().items;
+    t.match(roster, [{ team: 'bravo', status: 'suspended' }], 'the signed roster lists bravo, suspended');
+    await axe(t, 'forum drafting');
+    await screenshot(page, 'forum-drafting');
+    await row.getByRole('button', { name: 'Remove bravo' }).click();
+    await row.waitFor({ state: 'detached' });
+    t.same((await api(alpha, 'GET', '/forums/second/draft', 'admin')).json().items, [], 'gone from the next version');
+  });
+
+  t.test('introduces bravo to a third team, then withdraws the introduction', async (t) => {
+    const cc = loadFixtureKey('cc');
+    const added = await api(alpha, 'POST', '/peers/mail', 'admin', {
+      teamId: cc.teamId,
+      name: 'CC by mail',
+      email: 'cert@cc.example',
+      publicKey: cc.armoredPublicKey,
+    });
+    t.equal(added.statusCode, 201, added.body);
+    await page.getByRole('link', { name: 'Peers' }).click();
+    const card = page.getByTestId('peer-bravo');
+    await card.getByRole('button', { name: 'Introductions' }).click();
+    const form = page.getByTestId('introduce-bravo');
+    await form.getByLabel(`tell ${cc.teamId}`).check();
+    await form.getByLabel('What we vouch for').fill('fingerprint confirmed in person');
+    await form.getByRole('button', { name: 'Sign and send the introductions of bravo' }).click();
+    await card.getByTestId(`sent-${cc.teamId}`).getByText('in force').waitFor();
+    const sent = async () => (await api(alpha, 'GET', '/peers/bravo/vouches', 'reader')).json().sent;
+    t.match(await sent(), [{ to: cc.teamId, vouchesFor: 'fingerprint confirmed in person', withdrawnAt: null }]);
+    await axe(t, 'peer introductions');
+    await screenshot(page, 'peer-introductions');
+    await card.getByRole('button', { name: 'Withdraw our introductions of bravo' }).click();
+    await card.getByRole('button', { name: /Really withdraw/ }).click();
+    await page.getByTestId('intro-done-bravo').waitFor();
+    await card.getByTestId(`sent-${cc.teamId}`).getByText('in force').waitFor({ state: 'detached' });
+    t.ok((await sent())[0].withdrawnAt, 'withdrawn at the node');
+  });
+
+  t.test("edits a drafted site notification's advice before approval", async (t) => {
+    const site = await api(alpha, 'POST', '/sites', 'handler', {
+      name: 'Example University',
+      networks: ['203.0.113.0/24'],
+      pocs: [{ name: 'SOC', channels: [{ kind: 'email', value: 'soc@example-univ.test' }], languages: ['en'] }],
+    });
+    t.equal(site.statusCode, 201, site.body);
+    await page.goto(`${alpha.url}/console/#/incidents/${encodeURIComponent(ref)}`);
+    await page.getByRole('button', { name: 'Propose notifications to the sites involved' }).click();
+    const row = page.getByTestId(`notification-${site.json().id}`);
+    await row.getByRole('button', { name: 'Edit the advice' }).click();
+    await row.getByLabel('Advice to the site').fill('Re-install www from known-good media.');
+    await row.getByRole('button', { name: 'Save the advice' }).click();
+    await row.getByText('Advice saved').waitFor();
+    const stored = (await api(alpha, 'GET', `/incidents/${encodeURIComponent(ref)}/notifications`, 'reader')).json().items;
+    t.match(stored, [{ state: 'drafted', advice: 'Re-install www from known-good media.' }], 'kept on the draft');
+    await row.getByText('What the site would read').click();
+    await row
+      .getByTestId(/^advice-rendered-/)
+      .getByText('Re-install www from known-good media.', { exact: false })
+      .waitFor();
+    await axe(t, 'notification advice');
+    await screenshot(page, 'notification-advice');
+  });
+
+  t.test('reads a site notification from our coordinator, acknowledges and answers it', async (t) => {
+    const before = (await api(alpha, 'GET', '/peers/bravo', 'reader')).json().relationship;
+    t.equal((await api(alpha, 'PATCH', '/peers/bravo', 'admin', { relationship: 'coordinator' })).statusCode, 200);
+    t.teardown(() => api(alpha, 'PATCH', '/peers/bravo', 'admin', { relationship: before }));
+    const body = {
+      notification: '7d1f6a52-3c1e-4a8e-9b43-2f6f0c1d9e10',
+      ref: 'BRAVO#2026-000777',
+      language: 'en',
+      content: {
+        ref: 'BRAVO#2026-000777',
+        category: 'intrusions',
+        type: null,
+        severity: 'high',
+        tlp: 'GREEN',
+        firstSeen: '2026-11-20T02:40:00+09:00',
+        lastSeen: null,
+        hosts: [{ ip: '192.0.2.10', role: 'target', description: 'your web server' }],
+        indicators: [],
+        cves: ['CVE-2016-5195'],
+        callBack: { teamId: 'bravo', teamName: 'Bravo CSIRT', email: 'csirt@bravo.test' },
+      },
+      text: 'Your web server 192.0.2.10 was used in an intrusion. Please patch it.',
+      follows: null,
+    };
+    const sent = await postMessage(
+      alpha,
+      await sign(messageDocument('bravo', 'alpha', 'site.notification', body, { tlp: 'GREEN' }), 'bravo'),
+    );
+    t.equal(sent.status, 200, sent.text);
+    await page.getByRole('link', { name: 'Notices to us' }).click();
+    const notice = page.getByTestId('notice-BRAVO#2026-000777');
+    await notice.getByRole('button', { name: 'Read the text they wrote for us' }).click();
+    await notice.getByText('Please patch it.', { exact: false }).waitFor();
+    t.match(await notice.textContent(), /2026-11-20 02:40:00 UTC\+09:00/, 'the time as written, with its offset');
+    await axe(t, 'site notices');
+    await screenshot(page, 'site-notices');
+    await notice.getByRole('button', { name: 'Acknowledge' }).click();
+    await notice.getByRole('heading', { name: /acknowledged/ }).waitFor();
+    await notice.getByLabel('Answer to the sender').fill('Patched and re-installed on 2026-11-22.');
+    await notice.getByRole('button', { name: 'Send the answer' }).click();
+    await notice.getByRole('heading', { name: /answered/ }).waitFor();
+    const stored = (await api(alpha, 'GET', '/received-site-notifications', 'reader')).json().items;
+    t.match(stored, [{ senderRef: 'BRAVO#2026-000777', state: 'answered' }]);
   });
 
   t.test('views the overview, its charts and the peers page', async (t) => {

@@ -1,6 +1,7 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
+import { loadFixtureKey } from '../fixtures/keys/index.js';
 import { buildTestNode } from '../helpers/build-test-app.js';
-import { api, EXAMPLE_INCIDENT, fastDelivery, partnersBoth } from '../helpers/federation-harness.js';
+import { api, EXAMPLE_INCIDENT, fastDelivery, messageDocument, partnersBoth, postMessage, sign } from '../helpers/federation-harness.js';
 import {
   chromiumMissing,
   cspViolations,
@@ -19,7 +20,10 @@ declare const document: any;
  * Hostile content renders inert (issue 20): incident fields come from other teams and from
  * attackers. An incident whose every free-text field carries script (a <script> element, an
  * <img onerror>, an <svg onload>, a javascript: URL, template syntax) is shown in the list, the
- * incident page, its journal and the share preview: no dialog opens, the browser reports no CSP
+ * incident page, its journal and the share preview, and other teams' strings planted in every
+ * field of the later pages (accounts, introductions, forum drafts and applications, vendor cases,
+ * advisories, law-enforcement requests, press statements, received site notifications) are
+ * shown on those pages: no dialog opens, the browser reports no CSP
  * violation (nothing even tried to run), no element from the data appears in the DOM, and the
  * strings show as the text they are.
  */
@@ -147,6 +151,195 @@ async function run() {
     await page.getByTestId('corrections').waitFor();
     t.ok(((await page.getByTestId('corrections').textContent()) ?? '').includes(hostile(98)), 'the note, literally');
     t.same(await injected(), []);
+  });
+
+  /** Every marker shows as text in the page's main part, and none became an element. */
+  async function showsInert(t: Test, markers: string[]): Promise<void> {
+    const text = (await page.locator('main').textContent()) ?? '';
+    for (const marker of markers) t.ok(text.includes(marker), `${marker.slice(0, 30)}… shown as text`);
+    t.same(await injected(), []);
+  }
+  const ok = <R extends { statusCode: number; body: string }>(res: R, what: string): R => {
+    if (res.statusCode >= 300) throw new Error(`${what}: ${res.statusCode} ${res.body}`);
+    return res;
+  };
+  const noted = async (envelope: unknown, what: string) => {
+    const res = await postMessage(alpha, envelope);
+    if (res.status !== 200) throw new Error(`${what}: ${res.status} ${res.text}`);
+  };
+
+  t.test('accounts, peer introductions and roster drafting show the strings as text', async (t) => {
+    // taro becomes admin (the session follows from its next request): every admin part is drawn.
+    ok(await api(alpha, 'PATCH', '/accounts/taro', 'admin', { role: 'admin' }), 'taro admin');
+    const cc = loadFixtureKey('cc');
+    ok(
+      await api(alpha, 'POST', '/peers/mail', 'admin', {
+        teamId: cc.teamId,
+        name: hostile(200),
+        email: 'cert@cc.example',
+        publicKey: cc.armoredPublicKey,
+      }),
+      'mail peer',
+    );
+    const introduction = { team: cc.teamId, fingerprint: cc.fingerprint, vouchesFor: hostile(201) };
+    await noted(
+      await sign(messageDocument('bravo', 'alpha', 'peer.introduction', introduction, { tlp: 'GREEN' }), 'bravo'),
+      'introduction',
+    );
+    ok(await api(alpha, 'POST', '/peers/bravo/introductions', 'admin', { to: [cc.teamId], vouchesFor: hostile(202) }), 'introduce');
+    ok(await api(alpha, 'POST', '/forums', 'admin', { id: 'inert', name: hostile(203), role: 'operator' }), 'forum');
+    ok(await api(alpha, 'PUT', '/forums/inert/draft/bravo', 'admin', { kind: 'full' }), 'admit');
+    const application = { forum: 'inert', statement: hostile(204), contact: { name: hostile(205), organisation: hostile(206) } };
+    await noted(await sign(messageDocument('bravo', 'alpha', 'forum.application', application, { tlp: 'GREEN' }), 'bravo'), 'application');
+
+    await page.goto(`${alpha.url}/console/#/accounts`);
+    await page.reload();
+    await page.getByTestId('account-taro').waitFor();
+    await showsInert(t, [hostile(50)]);
+    await page.getByRole('link', { name: 'Peers' }).click();
+    for (const team of [cc.teamId, 'bravo']) await page.getByTestId(`peer-${team}`).getByRole('button', { name: 'Introductions' }).click();
+    await page.getByTestId(`vouch-bravo`).waitFor();
+    await page.getByTestId(`sent-${cc.teamId}`).waitFor();
+    await showsInert(t, [hostile(200), hostile(201), hostile(202)]);
+    await page.getByRole('link', { name: 'Forums' }).click();
+    await page.getByTestId('application-bravo').waitFor();
+    await showsInert(t, [hostile(203), hostile(204), hostile(205), hostile(206)]);
+    await screenshot(page, 'hostile-forum-drafting');
+  });
+
+  t.test('vendor cases, advisories and questions asked of us show the strings as text', async (t) => {
+    const delta = loadFixtureKey('delta');
+    const vendor = {
+      id: 'acme',
+      name: hostile(210),
+      email: 'psirt@acme.example',
+      publicKey: delta.armoredPublicKey,
+      fingerprint: delta.fingerprint,
+    };
+    ok(await api(alpha, 'POST', '/vendors', 'handler', vendor), 'vendor');
+    const product = { vendor: 'acme', product: hostile(211), versions: [hostile(212)] };
+    ok(
+      await api(alpha, 'POST', '/cases', 'handler', {
+        id: 'vc-1',
+        title: hostile(213),
+        description: hostile(214),
+        tlp: 'AMBER',
+        products: [product],
+      }),
+      'case',
+    );
+    ok(
+      await api(alpha, 'POST', '/cases/vc-1/statements', 'handler', {
+        vendor: 'acme',
+        product: hostile(211),
+        status: 'affected',
+        text: hostile(215),
+      }),
+      'statement',
+    );
+    ok(await api(alpha, 'POST', '/cases/vc-1/advisory', 'handler'), 'advisory');
+    const remediation = { vendor: 'acme', product: hostile(211), details: hostile(218) };
+    ok(
+      await api(alpha, 'PUT', '/cases/vc-1/advisory/edits', 'handler', {
+        notes: [{ category: 'summary', title: hostile(216), text: hostile(217) }],
+        remediations: [remediation],
+      }),
+      'edits',
+    );
+    const question = {
+      case: 'bravo-case',
+      question: '0b0e6c55-8f5e-4a4e-a2f1-3d7e1c6b2a90',
+      title: hostile(219),
+      description: hostile(220),
+      products: [{ product: hostile(221), versions: [hostile(222)] }],
+      cveIds: [],
+    };
+    await noted(await sign(messageDocument('bravo', 'alpha', 'vendor.question', question, { tlp: 'GREEN' }), 'bravo'), 'question');
+
+    await page.getByRole('link', { name: 'Vendor cases' }).click();
+    await page.getByTestId('vendor-questions').waitFor();
+    await showsInert(t, [hostile(210), hostile(213), hostile(219), `${hostile(221)} ${hostile(222)}`]);
+    await page.getByRole('link', { name: 'vc-1' }).click();
+    await page.getByTestId('advisory-edits').waitFor();
+    await page.getByText('The CSAF document as publishing it now would make it').click();
+    await showsInert(t, [hostile(211), hostile(212), hostile(213), hostile(214), hostile(215)]);
+    // The advisory's document carries the notes JSON-encoded (quotes escaped): the form shows them as typed.
+    t.equal(await page.locator('#row-notes-0-text').inputValue(), hostile(217));
+    t.equal(await page.locator('#row-remediations-0-details').inputValue(), hostile(218));
+    t.match(await page.getByTestId('advisory-document').textContent(), /onerror=alert/);
+    await screenshot(page, 'hostile-case');
+  });
+
+  t.test('law-enforcement requests, press statements and received site notifications show the strings as text', async (t) => {
+    // A fresh incident: the hostile one was retracted above, and the policy shares a retracted report with nobody.
+    const amber = ok(await api(alpha, 'POST', '/incidents', 'handler', { ...EXAMPLE_INCIDENT }), 'incident').json().ref as string;
+    const request = {
+      agency: { id: 'npa-cyber', name: hostile(230) },
+      officer: { name: hostile(231), contact: hostile(232) },
+      legalBasis: hostile(233),
+      scope: { incidents: [amber], information: hostile(234) },
+      text: hostile(235),
+    };
+    const recorded = ok(await api(alpha, 'POST', '/law-enforcement/requests', 'handler', request), 'request').json();
+    ok(
+      await api(alpha, 'POST', `/law-enforcement/requests/${recorded.id}/decision`, 'handler', {
+        decision: 'approve',
+        legalBasis: hostile(236),
+      }),
+      'decision',
+    );
+    ok(await api(alpha, 'POST', `/law-enforcement/requests/${recorded.id}/packages`, 'handler'), 'package');
+    const clear = await api(alpha, 'POST', '/incidents', 'handler', { ...EXAMPLE_INCIDENT, tlp: 'CLEAR', title: hostile(237) });
+    ok(
+      await api(alpha, 'POST', '/press/statements', 'handler', { title: hostile(238), text: hostile(239), incidents: [clear.json().ref] }),
+      'press',
+    );
+
+    await page.getByRole('link', { name: 'Police and press' }).click();
+    await page.getByRole('button', { name: 'Show the package' }).click();
+    await page.getByTestId('le-package').waitFor();
+    await showsInert(t, [
+      hostile(230),
+      hostile(231),
+      hostile(232),
+      hostile(233),
+      hostile(234),
+      hostile(235),
+      hostile(236),
+      hostile(238),
+      hostile(239),
+    ]);
+    await screenshot(page, 'hostile-outside');
+
+    // bravo as our coordinator: its site.notification about our hosts, every text field hostile.
+    ok(await api(alpha, 'PATCH', '/peers/bravo', 'admin', { relationship: 'coordinator' }), 'coordinator');
+    const content = {
+      ref: hostile(240),
+      category: 'intrusions',
+      type: null,
+      severity: 'high',
+      tlp: 'GREEN',
+      firstSeen: null,
+      lastSeen: null,
+      hosts: [{ ip: '192.0.2.10', role: 'target', hostname: 'www.example.jp', description: hostile(241) }],
+      indicators: [{ kind: 'other', value: hostile(242), description: hostile(243) }],
+      cves: [],
+      callBack: { teamId: 'bravo', teamName: hostile(244), email: 'csirt@bravo.test' },
+    };
+    const body = {
+      notification: 'c5a1f0de-2b7d-4c1e-9f3a-6d2b8e4a1c07',
+      ref: hostile(240),
+      language: 'en',
+      content,
+      text: hostile(245),
+      follows: null,
+    };
+    await noted(await sign(messageDocument('bravo', 'alpha', 'site.notification', body, { tlp: 'GREEN' }), 'bravo'), 'site notification');
+    await page.getByRole('link', { name: 'Notices to us' }).click();
+    await page.getByRole('button', { name: 'Read the text they wrote for us' }).click();
+    await page.getByTestId(/^notice-text-/).waitFor();
+    await showsInert(t, [hostile(240), hostile(241), hostile(242), hostile(243), hostile(244), hostile(245)]);
+    await screenshot(page, 'hostile-site-notice');
   });
 
   t.test('nothing ran: no dialog, no CSP violation, no script error', async (t) => {

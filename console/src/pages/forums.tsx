@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks';
 import { api, problemText, unwrap, type Schemas } from '../api';
 import { DateTime, Loading, Problem, useLoad } from '../components';
 import { t } from '../i18n';
+import { ForumCreateForm, ForumDrafting } from './forum-drafting';
 
 type Forum = Schemas['Forum'];
 
@@ -22,17 +23,18 @@ export function ForumsPage({ admin }: { admin: boolean }) {
           ) : (
             <>
               {page.items.map((f) => (
-                <ForumSection key={f.id} forum={f} admin={admin} />
+                <ForumSection key={f.id} forum={f} admin={admin} onChanged={forums.reload} />
               ))}
             </>
           )
         }
       </Loading>
+      {admin && <ForumCreateForm onCreated={forums.reload} />}
     </section>
   );
 }
 
-function ForumSection({ forum, admin }: { forum: Forum; admin: boolean }) {
+function ForumSection({ forum, admin, onChanged }: { forum: Forum; admin: boolean; onChanged: () => void }) {
   const path = { id: forum.id };
   const members = useLoad(() => unwrap(api().GET('/api/v1/forums/{id}/members', { params: { path } })), [forum.id, forum.rosterVersion]);
   const [error, setError] = useState<string | null>(null);
@@ -112,6 +114,7 @@ function ForumSection({ forum, admin }: { forum: Forum; admin: boolean }) {
           )
         }
       </Loading>
+      {admin && forum.role === 'operator' && <ForumDrafting forum={forum} onPublished={onChanged} />}
     </section>
   );
 }

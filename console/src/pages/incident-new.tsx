@@ -7,9 +7,8 @@ import { incidentHref, navigate } from '../router';
 import { RowEditor, rowsToItems, type Column, type Row } from './incident-rows';
 
 type Create = Schemas['IncidentCreate'];
-const LIST_FIELDS = ['hosts', 'indicators', 'evidence', 'vulnerabilities', 'systemChanges', 'installedSoftware'] as const;
 
-/** The lists with a row editor; the others (weaknesses, system changes, software) stay one JSON field. */
+/** The report's lists, each with a row editor: the columns are the schema's fields of one item. */
 const ROW_LISTS = {
   hosts: [
     { key: 'role', kind: 'select', values: HOST_ROLES },
@@ -33,25 +32,51 @@ const ROW_LISTS = {
     { key: 'timeZone', kind: 'text' },
     { key: 'content', kind: 'area' },
   ],
+  vulnerabilities: [
+    { key: 'cve', kind: 'text' },
+    { key: 'description', kind: 'area' },
+  ],
+  systemChanges: [
+    { key: 'description', kind: 'area', required: true },
+    { key: 'host', kind: 'text' },
+    { key: 'at', kind: 'text' },
+  ],
+  installedSoftware: [
+    { key: 'name', kind: 'text', required: true },
+    { key: 'version', kind: 'text' },
+    { key: 'path', kind: 'text' },
+    { key: 'sha256', kind: 'text' },
+    { key: 'description', kind: 'area' },
+  ],
 } satisfies Record<string, Column[]>;
 type RowLists = Record<keyof typeof ROW_LISTS, Row[]>;
 const ROW_KEYS = Object.keys(ROW_LISTS) as Array<keyof typeof ROW_LISTS>;
 /** What one row is called in the editor's buttons and labels. */
-const ROW_ITEM = { hosts: 'rows.host', indicators: 'rows.indicator', evidence: 'rows.evidence' } satisfies Record<
-  keyof RowLists,
-  MessageKey
->;
+const ROW_ITEM = {
+  hosts: 'rows.host',
+  indicators: 'rows.indicator',
+  evidence: 'rows.evidence',
+  vulnerabilities: 'rows.vulnerability',
+  systemChanges: 'rows.systemChange',
+  installedSoftware: 'rows.software',
+} satisfies Record<keyof RowLists, MessageKey>;
 
 /**
- * Recording an incident (§7: what to send). The report's scalar facts are form fields; hosts,
- * indicators and evidence have a row editor each; the rarer lists are one JSON field, as handlers
- * paste them from notes or another tool (rows and JSON items of one list are sent together). The
- * node validates everything and answers problem+json on a mistake.
+ * Recording an incident (§7: what to send). The report's scalar facts are form fields; each of its
+ * lists (hosts, indicators, evidence, weaknesses, system changes, installed software) has a row
+ * editor. The node validates everything and answers problem+json on a mistake, naming the row.
  */
 export function IncidentNewPage() {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const [rows, setRows] = useState<RowLists>({ hosts: [], indicators: [], evidence: [] });
+  const [rows, setRows] = useState<RowLists>({
+    hosts: [],
+    indicators: [],
+    evidence: [],
+    vulnerabilities: [],
+    systemChanges: [],
+    installedSoftware: [],
+  });
   const submit = (e: Event) => {
     e.preventDefault();
     setError(null);
@@ -103,7 +128,6 @@ export function IncidentNewPage() {
             onChange={(items) => setRows({ ...rows, [key]: items })}
           />
         ))}
-        <Area name="lists" label="incidentNew.lists" hint="incidentNew.listsHint" rows={8} />
         <button type="submit" disabled={busy}>
           {t('incidentNew.submit')}
         </button>
@@ -147,22 +171,9 @@ function readForm(form: FormData, rows: RowLists): Create {
   }
   const poc = contact('poc');
   if (poc) body.poc = poc;
-  const lists = text('lists');
-  if (lists) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(lists);
-    } catch {
-      throw new Error(t('incidentNew.listsInvalid'));
-    }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error(t('incidentNew.listsInvalid'));
-    for (const key of LIST_FIELDS) if (key in parsed) body[key] = (parsed as Record<string, unknown>)[key];
-  }
   for (const key of ROW_KEYS) {
     const items = rowsToItems(rows[key], ROW_LISTS[key]);
-    if (items.length === 0) continue;
-    const pasted = body[key];
-    body[key] = Array.isArray(pasted) ? [...(pasted as unknown[]), ...items] : items;
+    if (items.length > 0) body[key] = items;
   }
   return body as Create;
 }

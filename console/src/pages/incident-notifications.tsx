@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks';
 import { api, problemText, unwrap, type Schemas } from '../api';
 import { DateTime, Loading, Problem, Tlp, useLoad } from '../components';
 import { t } from '../i18n';
+import { NotificationAdvice } from './notification-advice';
 
 type Notification = Schemas['SiteNotification'];
 /** The reasons the node states (schemas/notification.schema.ts); another shows as the node wrote it. */
@@ -67,7 +68,7 @@ export function IncidentNotifications({ incidentRef }: { incidentRef: string }) 
                 </thead>
                 <tbody>
                   {page.items.map((n) => (
-                    <NotificationRow key={n.id} n={n} busy={busy} act={act} />
+                    <NotificationRow key={n.id} n={n} busy={busy} act={act} onChanged={list.reload} />
                   ))}
                 </tbody>
               </table>
@@ -79,8 +80,10 @@ export function IncidentNotifications({ incidentRef }: { incidentRef: string }) 
   );
 }
 
-function NotificationRow({ n, busy, act }: { n: Notification; busy: boolean; act: (work: () => Promise<unknown>) => void }) {
+function NotificationRow(props: { n: Notification; busy: boolean; act: (work: () => Promise<unknown>) => void; onChanged: () => void }) {
+  const { n, busy, act, onChanged } = props;
   const [via, setVia] = useState('');
+  const [editing, setEditing] = useState(false);
   const path = { id: n.id };
   const reason =
     n.reason && (REASONS as readonly string[]).includes(n.reason)
@@ -115,6 +118,15 @@ function NotificationRow({ n, busy, act }: { n: Notification; busy: boolean; act
           >
             {t('notifications.approve')}
           </button>
+        )}
+        {n.state === 'drafted' && (
+          <>
+            {' '}
+            <button type="button" aria-expanded={editing} onClick={() => setEditing(!editing)}>
+              {t('advice.edit')}
+            </button>
+            {editing && <NotificationAdvice id={n.id} advice={n.advice} onSaved={onChanged} />}
+          </>
         )}
         {(n.state === 'sent' || n.state === 'delivered' || n.state === 'bounced') && (
           <form

@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks';
 import { api, problemText, unwrap, type Schemas } from '../api';
 import { DateTime, Field, Loading, Problem, useLoad } from '../components';
 import { t } from '../i18n';
+import { PeerIntroductions } from './peer-introductions';
 
 /**
  * Peers: each one's pinned key fingerprint, confirmed out of band (read aloud on the phone,
@@ -19,7 +20,7 @@ export function PeersPage({ admin }: { admin: boolean }) {
           ) : (
             <>
               {page.items.map((p) => (
-                <PeerCard key={p.teamId} peer={p} admin={admin} onChanged={list.reload} />
+                <PeerCard key={p.teamId} peer={p} peers={page.items} admin={admin} onChanged={list.reload} />
               ))}
             </>
           )
@@ -34,7 +35,9 @@ function grouped(fingerprint: string): string {
   return fingerprint.replace(/(.{4})/g, '$1 ').trim();
 }
 
-function PeerCard({ peer, admin, onChanged }: { peer: Schemas['Peer']; admin: boolean; onChanged: () => void }) {
+function PeerCard(props: { peer: Schemas['Peer']; peers: Schemas['Peer'][]; admin: boolean; onChanged: () => void }) {
+  const { peer, peers, admin, onChanged } = props;
+  const [introductions, setIntroductions] = useState(false);
   const [trust, setTrust] = useState<Schemas['PeerTrust'] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const explain = () =>
@@ -61,6 +64,9 @@ function PeerCard({ peer, admin, onChanged }: { peer: Schemas['Peer']; admin: bo
       {admin && peer.assurance !== 'verified' ? <VerifyForm teamId={peer.teamId} onVerified={onChanged} /> : null}
       <button type="button" onClick={explain}>
         {t('peers.explainTrust')}
+      </button>{' '}
+      <button type="button" aria-expanded={introductions} onClick={() => setIntroductions(!introductions)}>
+        {t('intro.show')}
       </button>
       <Problem text={error} />
       {trust ? (
@@ -73,6 +79,7 @@ function PeerCard({ peer, admin, onChanged }: { peer: Schemas['Peer']; admin: bo
           </ol>
         </div>
       ) : null}
+      {introductions && <PeerIntroductions peer={peer} peers={peers} admin={admin} />}
     </article>
   );
 }

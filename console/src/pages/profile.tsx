@@ -148,6 +148,9 @@ export function toInput(values: Values): ProfileInput {
  */
 export function ProfilePage({ admin }: { admin: boolean }) {
   const profile = useLoad(() => unwrap(api().GET('/api/v1/profile', {})), []);
+  // Held here, not in the form: the form is drawn anew from the saved profile (its key), which
+  // would drop the confirmation as soon as the reload lands.
+  const [saved, setSaved] = useState(false);
   const published = useLoad(
     () =>
       Promise.all([
@@ -163,7 +166,9 @@ export function ProfilePage({ admin }: { admin: boolean }) {
   return (
     <section>
       <h1>{t('profile.title')}</h1>
-      <Loading state={profile}>{(p) => <ProfileForm key={p.updatedAt} profile={p} admin={admin} onSaved={profile.reload} />}</Loading>
+      <Loading state={profile}>
+        {(p) => <ProfileForm key={p.updatedAt} profile={p} admin={admin} saved={saved} onSaved={setSaved} reload={profile.reload} />}
+      </Loading>
       <h2>{t('profile.published')}</h2>
       <Loading state={published}>
         {([rfc2350, securityTxt]) => <Documents rfc2350={rfc2350} securityTxt={securityTxt} testid="published" />}
@@ -191,12 +196,12 @@ function Documents({ rfc2350, securityTxt, testid }: { rfc2350: string; security
   );
 }
 
-function ProfileForm({ profile, admin, onSaved }: { profile: Profile; admin: boolean; onSaved: () => void }) {
+function ProfileForm(props: { profile: Profile; admin: boolean; saved: boolean; onSaved: (saved: boolean) => void; reload: () => void }) {
+  const { profile, admin, saved, onSaved: setSaved, reload } = props;
   const [values, setValues] = useState<Values>(() => toValues(profile));
   const [preview, setPreview] = useState<{ of: string; documents: Preview } | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const [saved, setSaved] = useState(false);
   const draft = JSON.stringify(values);
   const previewed = preview !== null && preview.of === draft;
 
@@ -222,7 +227,7 @@ function ProfileForm({ profile, admin, onSaved }: { profile: Profile; admin: boo
     call(async () => {
       await unwrap(api().PUT('/api/v1/profile', { body: toInput(values) }));
       setSaved(true);
-      onSaved();
+      reload();
     });
 
   return (

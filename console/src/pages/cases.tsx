@@ -1,0 +1,137 @@
+import { api, unwrap } from '../api';
+import { DateTime, Loading, Tlp, useLoad } from '../components';
+import { t } from '../i18n';
+import { caseHref } from '../router';
+
+/**
+ * Vendor coordination (GET /cases, /vendors, /vendor-questions): our vulnerability cases, the
+ * vendors we coordinate with, and the questions other teams asked us as a vendor. A case opens on
+ * its own page (questions, statements, advisory). Titles and names are text, never markup.
+ */
+export function CasesPage() {
+  const cases = useLoad(() => unwrap(api().GET('/api/v1/cases', {})), []);
+  const vendors = useLoad(() => unwrap(api().GET('/api/v1/vendors', {})), []);
+  const asked = useLoad(() => unwrap(api().GET('/api/v1/vendor-questions', {})), []);
+  return (
+    <section>
+      <h1>{t('cases.title')}</h1>
+      <Loading state={cases}>
+        {(page) =>
+          page.items.length === 0 ? (
+            <p>{t('cases.none')}</p>
+          ) : (
+            <div class="scroll">
+              <table class="list" data-testid="cases">
+                <caption>{t('cases.list')}</caption>
+                <thead>
+                  <tr>
+                    <th scope="col">{t('cases.id')}</th>
+                    <th scope="col">{t('incident.title')}</th>
+                    <th scope="col">{t('incident.tlp')}</th>
+                    <th scope="col">{t('cases.cves')}</th>
+                    <th scope="col">{t('cases.embargo')}</th>
+                    <th scope="col">{t('cases.parties')}</th>
+                    <th scope="col">{t('incident.updatedAt')}</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {page.items.map((c) => (
+                    <tr key={c.id}>
+                      <td>
+                        <a href={caseHref(c.id)}>{c.id}</a>
+                      </td>
+                      <td>{c.title}</td>
+                      <td>
+                        <Tlp tlp={c.tlp} />
+                      </td>
+                      <td>{c.cveIds.join(', ') || '—'}</td>
+                      <td>
+                        <DateTime value={c.embargoUntil} />
+                      </td>
+                      <td>{c.parties.join(', ') || '—'}</td>
+                      <td>
+                        <DateTime value={c.updatedAt} />
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )
+        }
+      </Loading>
+      <h2>{t('cases.vendors')}</h2>
+      <Loading state={vendors}>
+        {(page) =>
+          page.items.length === 0 ? (
+            <p class="muted">{t('common.none')}</p>
+          ) : (
+            <div class="scroll">
+              <table class="list" data-testid="vendors">
+                <caption class="visually-hidden">{t('cases.vendors')}</caption>
+                <thead>
+                  <tr>
+                    <th scope="col">{t('cases.vendorId')}</th>
+                    <th scope="col">{t('cases.vendorName')}</th>
+                    <th scope="col">{t('notifications.channel')}</th>
+                    <th scope="col">{t('cases.vendorAddress')}</th>
+                    <th scope="col">{t('peers.fingerprint')}</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {page.items.map((v) => (
+                    <tr key={v.id}>
+                      <td>{v.id}</td>
+                      <td>{v.name}</td>
+                      <td>{t(`cases.channel.${v.channel}`)}</td>
+                      <td>{v.teamId ?? v.email ?? '—'}</td>
+                      <td>{v.fingerprint ? <code>{v.fingerprint}</code> : '—'}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )
+        }
+      </Loading>
+      <h2>{t('cases.askedOfUs')}</h2>
+      <Loading state={asked}>
+        {(page) =>
+          page.items.length === 0 ? (
+            <p class="muted">{t('common.none')}</p>
+          ) : (
+            <div class="scroll">
+              <table class="list" data-testid="vendor-questions">
+                <caption class="visually-hidden">{t('cases.askedOfUs')}</caption>
+                <thead>
+                  <tr>
+                    <th scope="col">{t('cases.asker')}</th>
+                    <th scope="col">{t('cases.theirCase')}</th>
+                    <th scope="col">{t('incident.title')}</th>
+                    <th scope="col">{t('cases.products')}</th>
+                    <th scope="col">{t('notifications.state')}</th>
+                    <th scope="col">{t('cases.askedAt')}</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {page.items.map((q) => (
+                    <tr key={q.id}>
+                      <td>{q.askerTeam ?? '—'}</td>
+                      <td>{q.caseId}</td>
+                      <td>{q.question.title}</td>
+                      <td>{q.question.products.map((p) => `${p.product} ${p.versions.join(', ')}`).join('; ')}</td>
+                      <td>{t(`cases.questionState.${q.state}`)}</td>
+                      <td>
+                        <DateTime value={q.createdAt} />
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )
+        }
+      </Loading>
+    </section>
+  );
+}
