@@ -1,4 +1,6 @@
-import type { EmbeddedDriver } from '../src/db/database.js';
+import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
+import type { Db, EmbeddedDriver } from '../src/db/database.js';
 import pg from 'pg';
 
 /**
@@ -69,4 +71,27 @@ export async function dropBenchSchema(schema: string): Promise<void> {
 export function embeddedDriverOption(): { embeddedDriver?: EmbeddedDriver } {
   const v = process.env.HIKESHI_BENCH_EMBEDDED_DRIVER;
   return v === 'kysely' || v === 'prepared' ? { embeddedDriver: v } : {};
+}
+
+/**
+ * What the machine allows for durable writes (issue 18's "bare durable insert"): `count` rows of
+ * `body` as jsonb, each in its own committed transaction, `concurrency` at once, on the bench's
+ * own database; without the node around it (no HTTP, checks, numbering, audit).
+ */
+export async function bareInsertRate(db: Db, body: string, count: number, concurrency: number): Promise<number> {
+  await sql`create table bench_bare_insert (id uuid primary key, body jsonb not null)`.execute(db);
+  try {
+    let next = 0;
+    const started = performance.now();
+    const worker = async () => {
+      while (next < count) {
+        next++;
+        await db.transaction().execute((tx) => sql`insert into bench_bare_insert values (${randomUUID()}, ${body}::jsonb)`.execute(tx));
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, worker));
+    return count / ((performance.now() - started) / 1000);
+  } finally {
+    await sql`drop table bench_bare_insert`.execute(db);
+  }
 }

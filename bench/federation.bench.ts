@@ -22,7 +22,7 @@ import { KEY_FILE } from '../src/modules/profile/node-identity.js';
 import { defaultProfile } from '../src/modules/profile/profile.service.js';
 import { mintApiToken } from '../src/modules/tokens/token-codec.js';
 import { projectRoot } from '../src/project-root.js';
-import { BENCH_DATABASE_URL, embeddedDriverOption, dropBenchSchema, type BenchResult } from './bench-result.js';
+import { bareInsertRate, BENCH_DATABASE_URL, embeddedDriverOption, dropBenchSchema, type BenchResult } from './bench-result.js';
 import { loadFromOtherThread } from './http-load.js';
 
 /**
@@ -31,8 +31,10 @@ import { loadFromOtherThread } from './http-load.js';
  * incident.report messages from several peers over loopback HTTP; each is verified
  * against the sender's pinned key, filed under the receiver's reference number in one
  * transaction with its inbox row, and answered with a signed receipt. Compared with the raw
- * openpgp.js verify rate and node:crypto's Ed25519 verify rate measured on the same machine.
- * The issue's target: end to end at least 40 % of the openpgp.js verify rate (one core).
+ * openpgp.js verify rate, node:crypto's Ed25519 verify rate and the node's own verify path
+ * measured on the same machine, and with a bare durable insert of the same signed texts on the
+ * same database. Targets: issue 18's 2,000/s on a server and 1,500/s embedded, and ADR 0008's
+ * 40 % of the openpgp.js verify rate (one core).
  */
 
 export interface FederationBenchOptions {
@@ -53,7 +55,7 @@ export interface FederationBenchOptions {
 export const TARGET_SHARE_OF_OPENPGP_VERIFY = 0.4;
 const WARMUP = 20;
 
-interface Sender {
+export interface Sender {
   teamId: string;
   signer: NodeSigner;
   url: string;
@@ -61,7 +63,7 @@ interface Sender {
 }
 
 /** Senders' nodes only need to serve their signed profile, so the receiver can add them as peers. */
-async function startSenders(count: number): Promise<{ senders: Sender[]; server: Server }> {
+export async function startSenders(count: number): Promise<{ senders: Sender[]; server: Server }> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
@@ -184,20 +186,30 @@ export async function benchFederation(opts: FederationBenchOptions): Promise<Ben
     await opts.onTimedEnd?.();
     await app.close();
     const endToEnd = opts.messages / seconds;
+    // The same signed texts written durably with nothing around them (issue 18's limit).
+    const bare = await bareInsertRate(database.db, bodies[WARMUP]!, opts.messages, opts.concurrency);
 
     const openpgp = (openpgpBefore + (await measureOpenpgpVerifyRate(probeSeconds))) / 2;
     const ed25519 = await measureEd25519VerifyRate(probeSeconds);
     const fastPath = await measureFastPathVerifyRate(probeSeconds);
-    const limit = Math.round(openpgp * TARGET_SHARE_OF_OPENPGP_VERIFY);
     return [
       {
         name: `signed messages accepted end to end (${opts.concurrency} clients, ${senderCount} peers)`,
         engine: opts.engine,
         value: endToEnd,
         unit: 'messages/s',
-        limit,
+        // Issue 18's targets (ADR 0008's was 40 % of the openpgp.js verify rate: the ratio line below).
+        limit: opts.engine === 'postgres' ? 2000 : 1500,
         better: 'higher',
-        note: `verified, filed, receipt signed (ADR 0008-0011); ${((endToEnd / openpgp) * 100).toFixed(0)} % of the openpgp.js verify rate (target ${TARGET_SHARE_OF_OPENPGP_VERIFY * 100} %)`,
+        machineLimit: { name: "the node's own verify path", value: fastPath },
+        note: `verified, filed, receipt signed (ADR 0008-0011); ${((endToEnd / bare) * 100).toFixed(0)} % of a bare durable insert of the same text (${bare.toFixed(0)}/s)`,
+      },
+      {
+        name: `bare durable insert of the signed text (${opts.concurrency} at once)`,
+        engine: opts.engine,
+        value: bare,
+        unit: 'messages/s',
+        note: 'one committed transaction per row, jsonb; no HTTP, checks, numbering or audit',
       },
       {
         name: 'openpgp.js verify rate (one core)',

@@ -2,19 +2,18 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { sql } from 'kysely';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
-import { openDatabase, type Db } from '../src/db/database.js';
+import { openDatabase } from '../src/db/database.js';
 import { initNode } from '../src/node-init.js';
 import { generateNodeKey } from '../src/crypto/index.js';
 import { KEY_FILE } from '../src/modules/profile/node-identity.js';
 import { mintApiToken } from '../src/modules/tokens/token-codec.js';
 import { projectRoot } from '../src/project-root.js';
-import { BENCH_DATABASE_URL, embeddedDriverOption, dropBenchSchema, percentile, type BenchResult } from './bench-result.js';
+import { bareInsertRate, BENCH_DATABASE_URL, embeddedDriverOption, dropBenchSchema, percentile, type BenchResult } from './bench-result.js';
 import { loadFromOtherThread } from './http-load.js';
 
 /**
@@ -22,24 +21,6 @@ import { loadFromOtherThread } from './http-load.js';
  * jsonb row, each in its own committed transaction, `concurrency` at once, into a scratch table
  * dropped afterwards. Durable like a creation; none of its rules, index rows, journal or audit.
  */
-async function bareInsertRate(db: Db, body: string, count: number, concurrency: number): Promise<number> {
-  await sql`create table bench_bare_insert (id uuid primary key, body jsonb not null)`.execute(db);
-  try {
-    let next = 0;
-    const started = performance.now();
-    const worker = async () => {
-      while (next < count) {
-        next++;
-        await db.transaction().execute((tx) => sql`insert into bench_bare_insert values (${randomUUID()}, ${body}::jsonb)`.execute(tx));
-      }
-    };
-    await Promise.all(Array.from({ length: concurrency }, worker));
-    return count / ((performance.now() - started) / 1000);
-  } finally {
-    await sql`drop table bench_bare_insert`.execute(db);
-  }
-}
-
 /**
  * Incident creations per second through HTTP: a node listening on loopback, `concurrency`
  * lean keep-alive clients (in a thread of their own) posting the README's example incident (every

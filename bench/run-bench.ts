@@ -11,6 +11,7 @@ import { benchRelay } from './relay.bench.js';
 import { benchMail } from './mail.bench.js';
 import { benchMailForum } from './mail-forum.bench.js';
 import { benchCampaign } from './campaign.bench.js';
+import { benchCoordinatorIngest } from './coordination.bench.js';
 import { formatResult, type BenchResult } from './bench-result.js';
 
 /**
@@ -62,6 +63,17 @@ const benches: Array<[string, Bench]> = [
   [
     'campaign',
     (engine) => benchCampaign({ engine, sites: quick ? 1000 : 10_000, events: quick ? 10_000 : 100_000, mails: quick ? 200 : 1000 }),
+  ],
+  [
+    'coordinator',
+    (engine) =>
+      benchCoordinatorIngest({
+        engine,
+        members: quick ? 100 : 500,
+        observables: quick ? 100_000 : 1_000_000,
+        summaries: quick ? 500 : 2000,
+        concurrency: 32,
+      }),
   ],
   [
     'forum matching',
