@@ -54,7 +54,7 @@ const benches: Array<[string, Bench]> = [
     },
   ],
   ['pull feed', (engine) => benchFeed({ engine, incidents: quick ? 10_000 : 100_000, pageSize: 500 })],
-  ['taxii', (engine) => benchTaxii({ engine, incidents: quick ? 2_000 : 10_000, limit: 5000 })],
+  ['taxii', (engine) => benchTaxii({ engine, incidents: quick ? 10_000 : 100_000, limit: 5000 })],
   ['contacts', (engine) => benchContacts({ engine, queries: quick ? 200 : 1000, lookups: quick ? 5000 : 20_000 })],
   ['forum fan-out', (engine) => benchForumFanOut({ engine, members: quick ? 100 : 500, ingestRate: ingestRate.get(engine) })],
   ['relay', (engine) => benchRelay({ engine, reports: quick ? 100 : 500, concurrency: 8, ingestRate: ingestRate.get(engine) })],

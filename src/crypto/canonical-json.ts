@@ -107,8 +107,20 @@ interface LeanOptions {
   /** An object property whose value is undefined is left out, as JSON.stringify leaves it out. */
   skipUndefined?: boolean;
   /** Objects whose canonical text the caller has already (written in their place, not walked again). */
-  known?: ReadonlyMap<object, string>;
+  known?: KnownTexts;
 }
+
+/** Where canonical texts already made are looked up: a Map or a WeakMap. */
+export interface KnownTexts {
+  get(value: object): string | undefined;
+}
+
+/**
+ * The canonical text of each value `freezeWithCanonicalText` froze: such a value cannot change,
+ * so the text made once stays its text wherever it is written (a TAXII page's marking definitions
+ * and identities, the same in every incident's objects, are canonicalised once per process).
+ */
+const frozenText = new WeakMap<object, string>();
 
 const NO_OPTIONS: LeanOptions = {};
 
@@ -127,7 +139,7 @@ function lean(value: unknown, depth: number, options: LeanOptions = NO_OPTIONS):
   }
   if (value === null) return 'null';
   if (depth >= MAX_CANONICAL_DEPTH) return undefined;
-  const known = options.known?.get(value);
+  const known = frozenText.get(value) ?? options.known?.get(value);
   if (known !== undefined) return known;
   if (Array.isArray(value)) {
     // JSON.stringify would call an array's own toJSON: the fallback decides.
@@ -177,6 +189,41 @@ export function canonicalizeJsonData(value: unknown): string {
 export function canonicalizeWithKnown(value: unknown, known: ReadonlyMap<object, string>): string {
   if (known.size === 0) return canonicalize(value);
   return lean(value, 0, { known }) ?? canonicalize(value);
+}
+
+/**
+ * Deep-freezes plain JSON data and remembers its canonical text, which every canonicalisation
+ * after this writes in its place (canonicalize, canonicalizeJsonData, canonicalizeWithKnown) and
+ * `canonicalTextOf` returns: for data made once and written many times, or made to be hashed and
+ * then served as text. Frozen, it cannot drift from its text. Throws as `canonicalize` does for
+ * anything that is not JSON data (an undefined member included).
+ */
+export function freezeWithCanonicalText<T>(value: T): T {
+  if (typeof value !== 'object' || value === null || frozenText.has(value)) return value;
+  // Data made with its keys in canonical order is written by JSON.stringify (native, one flat
+  // string); otherwise the lean path sorts as it writes.
+  let text: string;
+  if (inCanonicalOrder(value, 0)) text = JSON.stringify(value);
+  else {
+    text = lean(value, 0) ?? canonicalizeStrictly(value);
+    // Made by concatenation, the text is a rope of every piece: reading one character makes V8
+    // flatten it into one string, and the pieces are garbage at once instead of kept with it.
+    text.charCodeAt(0);
+  }
+  deepFreeze(value);
+  frozenText.set(value, text);
+  return value;
+}
+
+/** The text `freezeWithCanonicalText` remembered for this value, if it froze it. */
+export function canonicalTextOf(value: object): string | undefined {
+  return frozenText.get(value);
+}
+
+function deepFreeze(value: object): void {
+  if (Object.isFrozen(value) && frozenText.has(value)) return;
+  for (const member of Object.values(value)) if (typeof member === 'object' && member !== null) deepFreeze(member as object);
+  Object.freeze(value);
 }
 
 export function canonicalBytes(value: unknown): Uint8Array {

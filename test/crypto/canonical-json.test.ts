@@ -5,7 +5,9 @@ import {
   canonicalize,
   canonicalizeJsonData,
   canonicalizeWithKnown,
+  canonicalTextOf,
   CanonicalizationError,
+  freezeWithCanonicalText,
   MAX_CANONICAL_DEPTH,
 } from '../../src/crypto/index.js';
 import { canonicalizeStrictly } from '../../src/crypto/canonical-json.js';
@@ -279,4 +281,25 @@ t.test('canonicalizeWithKnown writes a known part as given and equals canonicali
   const marked = canonicalizeWithKnown(document, new Map([[part, '{"stand-in":true}']]));
   t.equal((marked.match(/"stand-in"/g) ?? []).length, 2, 'each place of the part holds the given text');
   t.same(JSON.parse(marked).body.items[0].report, { 'stand-in': true });
+});
+
+t.test('freezeWithCanonicalText: frozen at every depth, its text the canonical text wherever it is written', async (t) => {
+  // Keys out of order (the sorting path) and in order (JSON.stringify's path) give the same texts.
+  for (const part of [
+    { z: 1, a: [2, { y: 'é', b: null }] },
+    { a: [2, { b: null, y: 'é' }], z: 1 },
+  ]) {
+    const expected = canonicalize(structuredClone(part));
+    t.equal(freezeWithCanonicalText(part), part, 'the same object back');
+    t.equal(canonicalTextOf(part), expected);
+    t.ok(Object.isFrozen(part) && Object.isFrozen(part.a) && Object.isFrozen(part.a[1]), 'frozen at every depth');
+    t.throws(() => {
+      (part.a as unknown[]).push(3);
+    }, 'cannot change, so the text cannot go stale');
+    const document = { list: [part, { part }], n: 1 };
+    t.equal(canonicalize(document), canonicalize(structuredClone(document)), 'canonicalize writes the text');
+    t.equal(canonicalizeJsonData(document), canonicalize(structuredClone(document)), 'canonicalizeJsonData writes the text');
+  }
+  t.equal(canonicalTextOf({ a: 1 }), undefined, 'nothing remembered for what was not frozen');
+  t.throws(() => freezeWithCanonicalText({ a: undefined }), CanonicalizationError, 'what is not JSON data is refused');
 });

@@ -3,6 +3,7 @@ import { buildTestNode } from '../helpers/build-test-app.js';
 import { addPeer, api, auditKinds, createIncident, enc, incidentCount, journal, trustPeer } from '../helpers/federation-harness.js';
 import { assertMarkers, markedIncident } from '../helpers/marker-scan.js';
 import { validateStix } from '../helpers/stix-schemas.js';
+import { uuidV5 } from '../../src/modules/formats/stix-common.js';
 
 /**
  * STIX 2.1 export and import (issue 16 part 1) on two real nodes: alpha exports, bravo (alpha's
@@ -36,6 +37,15 @@ function fullIncident(tlp: string) {
 
 const exportOf = async (node: typeof alpha, ref: string, query = '') => api(node, 'GET', `/incidents/${enc(ref)}/stix${query}`, 'handler');
 const importInto = async (node: typeof alpha, bundle: unknown) => api(node, 'POST', '/imports/stix', 'handler', bundle);
+
+t.test('UUIDv5 as RFC 9562 computes it (the ids of every export hang on it)', async (t) => {
+  // RFC 9562 appendix A.4: the DNS namespace and "www.example.com".
+  t.equal(uuidV5('6ba7b810-9dad-11d1-80b4-00c04fd430c8', 'www.example.com'), '2ed6657d-e927-568b-95e1-2665a8aea6a2');
+  t.match(
+    uuidV5('00abedb4-aa42-466c-9c01-fed23315a9b7', '{"value":"山田.example"}'),
+    /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+  );
+});
 
 t.test('the export of a full incident validates against the OASIS schemas, object by object, and is stable', async (t) => {
   const { incident } = fullIncident('AMBER');

@@ -11,10 +11,10 @@ import type { Incident } from '../../../schemas/incident.schema.js';
 import type { ActivitySummary, PolicyDecision } from '../../../schemas/policy.schema.js';
 import { listIncidentsByChange, type ChangePosition } from '../incidents/incidents.module.js';
 import { stricterTlp, type PolicyPayload } from '../policy/index.js';
-import type { SharingOutcome, SharingService } from '../sharing/index.js';
+import type { FeedOutcome, SharingService } from '../sharing/index.js';
 import type { PeerDirectory, PeerRecord } from '../peers/peers.module.js';
 import { envelopeText, newDocument, tlpRequiresSealing } from '../exchange/exchange.module.js';
-import { digestedTextOf, reportBodyOf } from '../sharing/index.js';
+import { digestedTextOf, feedOutcomeOf, reportBodyOf } from '../sharing/index.js';
 
 /**
  * The pull feed (GET /federation/v1/feed; docs/federation-protocol.md §15.2): every incident the
@@ -67,10 +67,16 @@ export function decodePosition(cursor: string): ChangePosition {
 export const encodePosition = (p: ChangePosition | null): string => encodeCursor(p ? { x: p.xid, s: p.seq } : { x: '0', s: '0' });
 const positionText = (p: ChangePosition): string => `${p.xid}.${p.seq}`;
 
-/** One incident the policy let go to the peer, as `render` made it. */
+/**
+ * One incident the policy let go to the peer, as `render` made it: only what the page and its
+ * audit entry need of the incident and the outcome. The incident read, its redacted copy and the
+ * policy's facts are left behind as soon as the item is rendered, so a page of thousands of items
+ * does not keep several copies of each alive until it is served (ADR 0031: the garbage collector
+ * had become the largest single cost).
+ */
 export interface FeedServed<T> {
-  incident: Incident;
-  outcome: SharingOutcome;
+  incident: Pick<Incident, 'id' | 'ref' | 'version' | 'updatedAt'>;
+  outcome: FeedOutcome;
   content: T;
   position: ChangePosition;
 }
@@ -78,18 +84,24 @@ export interface FeedServed<T> {
 export interface FeedSelection<T> {
   served: Array<FeedServed<T>>;
   /** The refusals met on the way (counted by rule in the audit, never listed). */
-  denied: SharingOutcome[];
+  denied: FeedOutcome[];
   /** Where the next page starts (the last incident read), null when nothing was read. */
   position: ChangePosition | null;
   /** Nothing after `position` to read now. */
   exhausted: boolean;
 }
 
-export interface FeedSelectOptions<T> {
+export interface FeedSelectOptions<T, K = T> {
   /** What each allowed item becomes (the feed: a report body or the summary; TAXII: STIX objects). */
   render: (incident: Incident, payload: PolicyPayload, decision: PolicyDecision) => T;
   /** How much of `limit` an item uses (default 1): TAXII counts objects. At least one item is served. */
-  weigh?: (content: T) => number;
+  weigh?: (content: K) => number;
+  /**
+   * What the page keeps of an item's content once it is decided and its digest made (default:
+   * the content itself). TAXII keeps each object's canonical text and the fields it pages by, so
+   * the objects themselves are garbage at once instead of surviving until the page is served.
+   */
+  keep?: (content: T) => K;
   /** What an item weighs before any was weighed: sizes the first read (default 1). */
   expectedWeight?: number;
   /** Incidents passed over without a decision (TAXII's added_after). */
@@ -102,17 +114,18 @@ export interface FeedSelectOptions<T> {
  * `start`, each decided by the sharing policy, until `limit` is used or the scan budget is spent.
  * Records nothing: the caller records what it serves (sharing.recordFeedPage) before serving it.
  */
-export async function selectForPeer<T>(
+export async function selectForPeer<T, K = T>(
   deps: { db: Db; sharing: Pick<SharingService, 'evaluateMany'> },
   peer: PeerRecord,
   start: ChangePosition | null,
   limit: number,
-  options: FeedSelectOptions<T>,
-): Promise<FeedSelection<T>> {
+  options: FeedSelectOptions<T, K>,
+): Promise<FeedSelection<K>> {
   const weigh = options.weigh ?? (() => 1);
+  const keep = options.keep ?? ((content: T) => content as unknown as K);
   let position = start;
-  const served: Array<FeedServed<T>> = [];
-  const denied: SharingOutcome[] = [];
+  const served: Array<FeedServed<K>> = [];
+  const denied: FeedOutcome[] = [];
   const budget = Math.max(MIN_SCAN, limit * SCAN_FACTOR);
   let used = 0;
   let scanned = 0;
@@ -140,15 +153,17 @@ export async function selectForPeer<T>(
       const { incident, position: at } = batch.items[i]!;
       const outcome = outcomeOf.get(incident.id);
       if (outcome?.allow) {
-        const weight = weigh(outcome.content as T);
+        const content = keep(outcome.content as T);
+        const weight = weigh(content);
         // Past the limit: left for the next page (position stays before it), unless the page is empty.
         if (served.length > 0 && used + weight > limit) {
           full = true;
           break;
         }
         used += weight;
-        served.push({ incident, outcome, content: outcome.content as T, position: at });
-      } else if (outcome) denied.push(outcome);
+        const { id, ref, version, updatedAt } = incident;
+        served.push({ incident: { id, ref, version, updatedAt }, outcome: feedOutcomeOf(outcome), content, position: at });
+      } else if (outcome) denied.push(feedOutcomeOf(outcome));
       position = at;
       consumed++;
       scanned++;
@@ -172,7 +187,7 @@ export function createFeed(deps: FeedDeps): Feed {
         render: (incident, payload, decision) => (payload.detail === 'full' ? reportBodyOf(incident, payload, decision) : payload.summary),
       });
       const { denied, position, exhausted } = selection;
-      const served = selection.served.map(({ incident, outcome, position: at }) => {
+      const served = selection.served.map(({ incident, outcome, content, position: at }) => {
         const { decision } = outcome;
         const item: FeedItem = {
           position: positionText(at),
@@ -180,11 +195,9 @@ export function createFeed(deps: FeedDeps): Feed {
           updatedAt: incident.updatedAt,
           tlp: decision.tlp,
           detail: decision.detail === 'summary' ? 'summary' : 'full',
-          ...(decision.detail === 'summary'
-            ? { summary: outcome.content as ActivitySummary }
-            : { report: outcome.content as FeedItem['report'] }),
+          ...(decision.detail === 'summary' ? { summary: content as ActivitySummary } : { report: content as FeedItem['report'] }),
         } as FeedItem;
-        return { item, incident: { id: incident.id, ref: incident.ref }, outcome, position: positionText(at) };
+        return { item, incident: { id: incident.id, ref: incident.ref }, outcome, content, position: positionText(at) };
       });
 
       const items = served.map((s) => s.item);
@@ -200,9 +213,9 @@ export function createFeed(deps: FeedDeps): Feed {
       // Each item's content was canonicalised for its audit digest already: that text is written
       // in its place, so the signed bytes hold exactly what the audit entry hashed.
       const known = new Map<object, string>();
-      for (const { outcome } of served) {
-        const text = typeof outcome.content === 'object' && outcome.content !== null ? digestedTextOf(outcome.content) : undefined;
-        if (text !== undefined) known.set(outcome.content as object, text);
+      for (const { content } of served) {
+        const text = typeof content === 'object' && content !== null ? digestedTextOf(content) : undefined;
+        if (text !== undefined) known.set(content, text);
       }
       const documentText = canonicalizeWithKnown(document, known);
       const signed = { id: document.id, documentText, signature: await signer.signDetached(documentText) };

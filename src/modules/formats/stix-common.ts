@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Tlp } from '../../../schemas/common.schema.js';
 import { canonicalize } from '../../crypto/index.js';
 
@@ -69,14 +69,23 @@ const HIKESHI_NAMESPACE = '4a5cef78-5a99-493a-9dab-8e3caa8fa3ca';
 /** The namespace STIX 2.1 §2.9 fixes for deterministic SCO ids. */
 const SCO_NAMESPACE = '00abedb4-aa42-466c-9c01-fed23315a9b7';
 
-/** RFC 9562 UUIDv5 (SHA-1, name-based). */
+const namespaceBytes = new Map<string, Buffer>();
+const VARIANT = '89ab';
+
+/** RFC 9562 UUIDv5 (SHA-1, name-based). One-shot hash: a TAXII page makes thousands. */
 export function uuidV5(namespace: string, name: string): string {
-  const ns = Buffer.from(namespace.replace(/-/g, ''), 'hex');
-  const hash = createHash('sha1').update(ns).update(name, 'utf8').digest();
-  hash[6] = (hash[6]! & 0x0f) | 0x50;
-  hash[8] = (hash[8]! & 0x3f) | 0x80;
-  const hex = hash.subarray(0, 16).toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  let ns = namespaceBytes.get(namespace);
+  if (ns === undefined) {
+    ns = Buffer.from(namespace.replace(/-/g, ''), 'hex');
+    namespaceBytes.set(namespace, ns);
+  }
+  const input = Buffer.allocUnsafe(16 + Buffer.byteLength(name, 'utf8'));
+  ns.copy(input, 0);
+  input.write(name, 16, 'utf8');
+  const hex = hash('sha1', input, 'hex');
+  // Version 5 in the high nibble of byte 6; variant 10 in the two high bits of byte 8.
+  const variant = VARIANT[parseInt(hex[16]!, 16) & 0x3]!;
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
 /** A stable id for one of our objects: the same incident and key give the same id on every export. */
@@ -89,12 +98,13 @@ export const scoId = (type: string, contributing: Record<string, unknown>): stri
 /** STIX timestamps are UTC with a Z; ours may carry an offset as written. */
 export const stixTime = (value: string): string => new Date(value).toISOString();
 
-const snake = (key: string): string => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+/** A camelCase name in snake_case, as keysTo('snake') renames keys. */
+export const snakeKey = (key: string): string => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 const camel = (key: string): string => key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
 
 /** STIX property names are snake_case; our wire names camelCase. Keys only, recursively; values untouched. */
 export function keysTo(style: 'snake' | 'camel', value: unknown): unknown {
-  const rename = style === 'snake' ? snake : camel;
+  const rename = style === 'snake' ? snakeKey : camel;
   if (Array.isArray(value)) return value.map((v) => keysTo(style, v));
   if (value && typeof value === 'object') {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [rename(k), keysTo(style, v)]));

@@ -6,7 +6,8 @@ import type { PeerRecord } from '../peers/peers.module.js';
 import type { SharingService } from '../sharing/index.js';
 import { decodePosition, encodePosition, selectForPeer } from '../feeds/feeds.module.js';
 import { HIKESHI_EXTENSION_SCHEMA_PATH, stixTime, type StixObject } from './stix-common.js';
-import { incidentToStix } from './stix-export.js';
+import { freezeWithCanonicalText, canonicalTextOf } from '../../crypto/index.js';
+import { incidentStixObjects } from './stix-export.js';
 import { stixViewOf } from './stix.service.js';
 
 /**
@@ -33,9 +34,31 @@ export interface TaxiiQuery {
 export interface TaxiiPage {
   more: boolean;
   next?: string;
-  /** Each object with when its incident last changed (the manifest's date_added, the X-TAXII-Date-Added headers). */
-  objects: Array<{ object: StixObject; dateAdded: string }>;
+  /**
+   * Each object with when its incident last changed (the manifest's date_added, the
+   * X-TAXII-Date-Added headers) and its canonical text: the text its incident's audit digest
+   * covered, which the envelope is written from.
+   */
+  objects: TaxiiObject[];
 }
+
+/** What a page keeps of a STIX object: what it pages by (match, manifest, once a page) and its canonical text. */
+export interface TaxiiObject {
+  id: string;
+  type: string;
+  /** modified, or created for an object without versions (a marking definition). */
+  version: string | undefined;
+  /** When its incident last changed. */
+  dateAdded: string;
+  text: string;
+}
+
+const keptObject = (object: StixObject) => ({
+  id: object.id,
+  type: object.type,
+  version: (object['modified'] ?? object['created']) as string | undefined,
+  text: canonicalTextOf(object) ?? JSON.stringify(object),
+});
 
 export interface TaxiiDeps {
   db: Db;
@@ -66,15 +89,18 @@ export function createTaxiiService(deps: TaxiiDeps): TaxiiService {
       const after = query.added_after ? Date.parse(query.added_after) : null;
       const limit = Math.min(query.limit ?? TAXII_DEFAULT_LIMIT, TAXII_MAX_LIMIT);
       const selection = await selectForPeer({ db, sharing }, peer, start, limit, {
+        // Each object frozen with its canonical text: the item's audit digest is then made from
+        // those texts without walking the objects again, and the page is written from them.
         render: (incident, payload, decision) =>
-          incidentToStix(stixViewOf(payload, decision), {
+          incidentStixObjects(stixViewOf(payload, decision), {
             teamId: config.teamId,
             incidentId: incident.id,
             tlp: decision.tlp,
             recipient: peer.teamId,
             extensionSchemaUrl: schemaUrl,
-          }).objects,
-        weigh: (objects: StixObject[]) => objects.length,
+          }).map(freezeWithCanonicalText),
+        keep: (objects: StixObject[]) => objects.map(keptObject),
+        weigh: (objects) => objects.length,
         // An incident's export is about a dozen objects (incident, identities, markings, indicators).
         expectedWeight: 12,
         ...(after !== null ? { skip: (incident) => Date.parse(incident.updatedAt) <= after } : {}),
@@ -105,10 +131,10 @@ export function createTaxiiService(deps: TaxiiDeps): TaxiiService {
         const dateAdded = stixTime(s.incident.updatedAt);
         for (const object of s.content) {
           // Markings, identities and the extension appear in every incident's export: once a page.
-          const key = `${object.id}|${String(object['modified'] ?? object['created'] ?? '')}`;
+          const key = `${object.id}|${object.version ?? ''}`;
           if (seen.has(key) || (types && !types.has(object.type)) || (ids && !ids.has(object.id))) continue;
           seen.add(key);
-          objects.push({ object, dateAdded });
+          objects.push({ ...object, dateAdded });
         }
       }
       const more = !selection.exhausted;

@@ -5,6 +5,7 @@ import { internalHostPredicate, isVictimHost, type InternalHostPredicate } from 
 import {
   createScrubber,
   emptyIdentifiers,
+  hasIdentifiers,
   hideContact,
   hideHost,
   isRedactionMarker,
@@ -173,25 +174,29 @@ function scrubValue(value: unknown, path: string, key: string, collection: strin
     report.push({ path, action: 'rewritten', sections });
     return text.slice(0, maxLength(collection, key));
   }
+  if (value === null || typeof value !== 'object') return value;
+  // Not scrubbed, but copied all the same: the result shares nothing with the incident given.
+  if (STRUCTURAL_KEYS.has(key)) return copyOf(value);
   if (Array.isArray(value)) {
-    if (STRUCTURAL_KEYS.has(key)) return value;
     const out: unknown[] = [];
-    value.forEach((item, i) => {
-      const next = scrubValue(item, `${path}/${i}`, key, collection, scrubber, report);
+    for (let i = 0; i < value.length; i++) {
+      const next = scrubValue(value[i], `${path}/${i}`, key, collection, scrubber, report);
       if (next !== DROP) out.push(next);
-    });
-    return out;
-  }
-  if (value !== null && typeof value === 'object') {
-    if (STRUCTURAL_KEYS.has(key)) return value;
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) {
-      const next = scrubValue(v, `${path}/${k}`, k, collection || k, scrubber, report);
-      if (next !== DROP) out[k] = next;
     }
     return out;
   }
-  return value;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(value)) {
+    const next = scrubValue((value as Record<string, unknown>)[k], `${path}/${k}`, k, collection || k, scrubber, report);
+    if (next !== DROP) out[k] = next;
+  }
+  return out;
+}
+
+/** A copy of plain data: a list of plain values (ports) without structuredClone's cost. */
+function copyOf(value: object): unknown {
+  if (Array.isArray(value) && value.every((v) => v === null || typeof v !== 'object')) return value.slice();
+  return structuredClone(value);
 }
 
 /** An indicator as it may go: rewritten, or dropped when its value is (or names) a hidden identifier. */
@@ -248,9 +253,10 @@ export function redactIncident(
   if (decision.detail !== 'full')
     throw new PolicyPayloadError(`decision for ${decision.recipient} allows ${decision.detail} detail only: send summarise() instead`);
 
-  const out = structuredClone(incident);
+  // A shallow copy: what is replaced below is new, and scrubIncident copies the rest (every
+  // string scrubbed), so the result shares nothing with `incident` (no structuredClone first).
   // The recipient must honour the strictest label along the way, whatever our copy says.
-  out.tlp = decision.tlp;
+  const out: Incident = { ...incident, tlp: decision.tlp };
 
   const bySection = new Map<PolicySection, Redaction>(decision.redactions.map((r) => [r.section, r]));
   const reporter = bySection.get('reporter');
@@ -277,7 +283,10 @@ export function redactIncident(
   }
 
   // The identifiers come from the incident as we hold it: the redacted copy no longer names them.
-  return scrubIncident(out, hiddenIdentifiersOf(incident, new Set(bySection.keys()), options));
+  const ids = hiddenIdentifiersOf(incident, new Set(bySection.keys()), options);
+  // Nothing to scrub: scrubIncident would hand the shallow copy back as it is.
+  if (!hasIdentifiers(ids)) return { incident: structuredClone(out), scrubbed: [] };
+  return scrubIncident(out, ids);
 }
 
 /** The sections a summary always hides, whatever the trust: it never names a person, a target or an internal host. */

@@ -44,7 +44,7 @@
  *   originator's label and limits, and `decision.provenance` is the chain to send on (one hop
  *   longer: ours).
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Clock } from '../../clock.js';
 import { systemClock } from '../../clock.js';
 import type { Config } from '../../config.js';
@@ -113,6 +113,22 @@ export interface RecordOptions extends SharingOptions {
   rememberChoice?: boolean;
 }
 
+/**
+ * What a page of the pull feed keeps of an outcome until it is recorded: the decision, the
+ * digest, the trust, the reasons of a deny. Not the payload, the facts or the content: a page of
+ * thousands of items keeps only what its audit entry needs (less for the garbage collector).
+ */
+export type FeedOutcome = Pick<SharingOutcome, 'allow' | 'decision' | 'deniedBy' | 'payloadSha256' | 'trust'>;
+
+/** The part of an outcome a page keeps (FeedOutcome). */
+export const feedOutcomeOf = (o: SharingOutcome): FeedOutcome => ({
+  allow: o.allow,
+  decision: o.decision,
+  deniedBy: o.deniedBy,
+  payloadSha256: o.payloadSha256,
+  trust: o.trust,
+});
+
 /** One page of the pull feed, as `recordFeedPage` records it. */
 export interface FeedPageRecord {
   /** The team that pulled. */
@@ -120,9 +136,9 @@ export interface FeedPageRecord {
   /** Who caused it; default the recipient (it pulled). */
   actor?: string;
   /** The items served: the incident, its outcome (an allow), and its place in the feed. */
-  served: Array<{ incident: Pick<Incident, 'id' | 'ref'>; outcome: SharingOutcome; position: string }>;
+  served: Array<{ incident: Pick<Incident, 'id' | 'ref'>; outcome: FeedOutcome; position: string }>;
   /** The outcomes of the items the policy refused on this page (counted by rule, not listed). */
-  denied: SharingOutcome[];
+  denied: FeedOutcome[];
   /** Ids and digests only: the page document's id and digest, the cursor positions. */
   details?: Record<string, unknown>;
 }
@@ -264,7 +280,7 @@ const digestedText = new WeakMap<object, string>();
 export function payloadDigest(content: unknown): string {
   const text = canonicalizeJsonData(content);
   if (typeof content === 'object' && content !== null) digestedText.set(content, text);
-  return createHash('sha256').update(text).digest('hex');
+  return hash('sha256', text, 'hex');
 }
 
 /**
