@@ -476,3 +476,61 @@ t.test('activity.withdrawn: the coordinator forgets the report, an older summary
   t.equal(notMember.status, 403);
   t.equal(notMember.json.code, 'not-a-member');
 });
+
+t.test('summaries arriving together: each kept or refused on its own, the newest version and its observables win', async (t) => {
+  // Sent at once. The handler takes a group of summaries as one run (ADR 0031); whether these meet
+  // in one group depends on timing (the coordinator bench's 32 clients make groups), and either
+  // way a refused one must not take the others with it, and an older version must not leave its
+  // observables behind.
+  const ref = (n: number) => `ALPHA#2026-98${String(n).padStart(4, '0')}`;
+  const versioned = (version: number, ip: string) => {
+    const doc = summaryDocument('alpha', ref(0));
+    Object.assign((doc['body'] as any).summary, {
+      version,
+      updatedAt: `2026-12-02T10:0${version}:00.000Z`,
+      hosts: [{ role: 'source', ip }],
+    });
+    return doc;
+  };
+  const red = summaryDocument('alpha', ref(99));
+  (red['body'] as any).summary.tlp = 'RED';
+  const docs = [
+    ...Array.from({ length: 6 }, (_, i) => summaryDocument('alpha', ref(i + 1))),
+    red,
+    versioned(1, '198.51.100.1'),
+    versioned(2, '198.51.100.2'),
+    versioned(3, '198.51.100.3'),
+  ];
+  const signed = await Promise.all(docs.map((doc) => sign(doc, 'alpha')));
+  const answers = await Promise.all(signed.map((envelope) => postMessage(cc, envelope)));
+  t.same(
+    answers.map((a) => a.status),
+    [...Array<number>(6).fill(200), 400, 200, 200, 200],
+  );
+  t.equal(answers[6]!.json.code, 'validation-failed');
+  const held = await cc.database.db
+    .selectFrom('member_activity')
+    .select(['ref', 'version'])
+    .where('team', '=', 'alpha')
+    .where('ref', 'like', 'ALPHA#2026-98%')
+    .orderBy('ref')
+    .execute();
+  t.same(
+    held.map((r) => r.ref),
+    Array.from({ length: 7 }, (_, i) => ref(i)),
+    'every member summary kept, the RED one not',
+  );
+  t.equal(held[0]!.version, 3, 'the newest version of the report is held');
+  const observed = await cc.database.db
+    .selectFrom('activity_observable')
+    .select(['kind', 'value'])
+    .where('team', '=', 'alpha')
+    .where('ref', '=', ref(0))
+    .where('kind', '=', 'ip')
+    .execute();
+  t.same(
+    observed.map((o) => o.value),
+    ['198.51.100.3'],
+    "the report's observables are its newest version's",
+  );
+});

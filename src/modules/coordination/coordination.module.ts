@@ -51,10 +51,7 @@ export function createCoordinationModule(deps: CoordinationModuleDeps): Coordina
   });
   deps.incidents.addBatchListener((tx, changes) => service.onIncidentChanges(tx, changes));
   const { inbox } = deps.exchange;
-  inbox.registerHandler(
-    'activity.summary',
-    oneByOne((tx, doc) => service.receiveSummary(tx, doc)),
-  );
+  inbox.registerHandler('activity.summary', (tx, docs) => service.receiveSummaries(tx, docs));
   inbox.registerHandler(
     'activity.related',
     oneByOne((tx, doc) => service.receiveRelated(tx, doc)),

@@ -223,8 +223,21 @@ export async function findActivity(db: DbOrTx, team: string, ref: string): Promi
   return row ? toActivity(row) : null;
 }
 
-export async function replaceObservables(tx: Tx, team: string, ref: string, observables: readonly Observable[]): Promise<void> {
-  await replaceObservablesOf(tx, team, [{ ref, observables }]);
+/** Several teams' reports' observables (a group of members' summaries): one delete and one insert. */
+export async function replaceReportObservables(
+  tx: Tx,
+  reports: ReadonlyArray<{ team: string; ref: string; observables: readonly Observable[] }>,
+): Promise<void> {
+  if (reports.length === 0) return;
+  const keys = JSON.stringify(reports.map((r) => ({ team: r.team, ref: r.ref })));
+  await sql`
+    delete from activity_observable o
+     using jsonb_to_recordset(${jsonbParameter(keys)}::jsonb) as k(team text, ref text)
+     where o.team = k.team and o.ref = k.ref`.execute(tx);
+  await insertObservableRows(
+    tx,
+    reports.flatMap((r) => r.observables.map((o) => ({ team: r.team, ref: r.ref, kind: o.kind, value: o.value }))),
+  );
 }
 
 /** One team's observables for several reports: one delete and one insert. */
@@ -243,7 +256,16 @@ export async function replaceObservablesOf(
       reports.map((r) => r.ref),
     )
     .execute();
-  const rows = reports.flatMap((r) => r.observables.map((o) => ({ team, ref: r.ref, kind: o.kind, value: o.value })));
+  await insertObservableRows(
+    tx,
+    reports.flatMap((r) => r.observables.map((o) => ({ team, ref: r.ref, kind: o.kind, value: o.value }))),
+  );
+}
+
+async function insertObservableRows(
+  tx: Tx,
+  rows: ReadonlyArray<{ team: string; ref: string; kind: string; value: string }>,
+): Promise<void> {
   // Four parameters a row: chunks stay far below the protocol's 65,535 parameters a statement.
   for (let at = 0; at < rows.length; at += OBSERVABLE_ROWS_PER_INSERT) {
     await tx

@@ -4,7 +4,7 @@ import type { Config } from '../../config.js';
 import type { Tx, Db } from '../../db/database.js';
 import { ProblemError } from '../../http/problem.js';
 
-import type { Overview, OverviewQuery, ReportRef } from '../../../schemas/coordination.schema.js';
+import type { Observable, Overview, OverviewQuery, ReportRef } from '../../../schemas/coordination.schema.js';
 import type { ActivityRelatedDocument, ActivitySummaryDocument, ActivityWithdrawnDocument } from '../../../schemas/federation.schema.js';
 import type { Incident, JournalEntry } from '../../../schemas/incident.schema.js';
 import type { AuditLog } from '../audit/audit.module.js';
@@ -20,7 +20,7 @@ import { type SharingService } from '../sharing/index.js';
 import {
   countBy,
   countByPeriod,
-  replaceObservables,
+  replaceReportObservables,
   upsertActivity,
   withdrawActivity,
   type OverviewWindow,
@@ -61,8 +61,8 @@ export interface CoordinationService {
   /** The incident change listener (runs inside the change's transaction). */
   /** Listener on our incidents: a group of creations arrives as one call (incident.service). */
   onIncidentChanges(tx: Tx, changes: ReadonlyArray<{ incident: Incident; entry: JournalEntry }>): Promise<void>;
-  /** Inbox handler: a member's activity.summary (coordinator side). */
-  receiveSummary(tx: Tx, doc: ActivitySummaryDocument): Promise<InboxOutcome>;
+  /** Inbox handler: members' activity.summary documents, a group at once (coordinator side). */
+  receiveSummaries(tx: Tx, docs: readonly ActivitySummaryDocument[]): Promise<InboxOutcome[]>;
   /** Inbox handler: a member's activity.withdrawn (coordinator side): the report is forgotten. */
   receiveWithdrawn(tx: Tx, doc: ActivityWithdrawnDocument): Promise<InboxOutcome>;
   /** Inbox handler: our coordinator's activity.related (member side). */
@@ -73,70 +73,93 @@ export interface CoordinationService {
 
 /** Journal kinds of our own team that change what a summary says. Notes, shares and deliveries do not. */
 const FEED_KINDS = new Set(['created', 'updated', 'phase-changed', 'label-changed']);
-async function receiveSummaryOf(
+/**
+ * A group of members' summaries (the inbox hands a run of one type at once): each checked and
+ * kept as it comes, in arrival order (the newest version per (team, ref) wins, a withdrawal
+ * stays), then the observables of the reports kept replaced in one statement pair, and one
+ * correlation over the group's distinct observables (ADR 0031): the warnings are the same as one
+ * by one, since each is recorded once per (observable, team, related report). A bad summary
+ * throws, and the inbox then runs each message of the group alone, so only it is refused.
+ */
+async function receiveSummariesOf(
   ctx: CoordinationDeps & { correlate: ReturnType<typeof createCorrelation>['correlate'] },
   tx: Tx,
-  doc: ActivitySummaryDocument,
-): Promise<InboxOutcome> {
-  const peer = await ctx.peers.find(tx, doc.from);
-  if (!peer || peer.relationship !== 'member') {
-    throw new ProblemError(
-      'not-a-member',
-      `"${doc.from}" is not a member team of this node; activity summaries are accepted from members only`,
-    );
-  }
-  const { detail, summary, incident, links } = doc.body;
-  if ((detail === 'full') !== (incident !== undefined)) {
-    throw new ProblemError('validation-failed', 'body.incident goes with detail full, and only with it', {
-      errors: [
-        {
-          location: 'document',
-          pointer: '/body/incident',
-          message: detail === 'full' ? 'required with detail full' : 'only with detail full',
-        },
-      ],
+  docs: readonly ActivitySummaryDocument[],
+): Promise<InboxOutcome[]> {
+  const members = new Map<string, boolean>();
+  // The last kept summary of each report in this group: its observables are the report's.
+  const kept = new Map<string, { team: string; ref: string; observables: Observable[] }>();
+  for (const doc of docs) {
+    let member = members.get(doc.from);
+    if (member === undefined) {
+      const peer = await ctx.peers.find(tx, doc.from);
+      member = peer !== null && peer.relationship === 'member';
+      members.set(doc.from, member);
+    }
+    if (!member) {
+      throw new ProblemError(
+        'not-a-member',
+        `"${doc.from}" is not a member team of this node; activity summaries are accepted from members only`,
+      );
+    }
+    const { detail, summary, incident, links } = doc.body;
+    if ((detail === 'full') !== (incident !== undefined)) {
+      throw new ProblemError('validation-failed', 'body.incident goes with detail full, and only with it', {
+        errors: [
+          {
+            location: 'document',
+            pointer: '/body/incident',
+            message: detail === 'full' ? 'required with detail full' : 'only with detail full',
+          },
+        ],
+      });
+    }
+    const tlp = stricterTlp(doc.tlp, summary.tlp);
+    if (tlp === 'RED') {
+      // TLP:RED never goes in a feed (docs/trust-model.md): a member that sends it is wrong.
+      throw new ProblemError('validation-failed', 'TLP:RED never goes in an activity feed', {
+        errors: [{ location: 'document', pointer: '/tlp', message: 'RED is not accepted in activity.summary' }],
+      });
+    }
+    const stored = await upsertActivity(tx, {
+      team: doc.from,
+      ref: summary.ref,
+      own: false,
+      incidentId: null,
+      detail,
+      category: summary.category,
+      type: summary.type,
+      phase: summary.phase,
+      severity: summary.severity,
+      tlp,
+      firstSeen: summary.firstSeen,
+      lastSeen: summary.lastSeen,
+      updated: summary.updatedAt,
+      version: summary.version,
+      summary: summary as unknown as Record<string, unknown>,
+      links: links.filter((l: ReportRef) => l.team !== doc.from),
+      messageId: doc.id,
+      at: ctx.clock(),
+      firstReceivedAt: ctx.clock(),
     });
+    // An older summary than the one we hold (a retry overtaken by a newer one) changes nothing.
+    if (stored) {
+      const observables = observablesOf({
+        hosts: [...summary.hosts, ...(incident?.hosts ?? [])],
+        indicators: [...summary.indicators, ...(incident?.indicators ?? [])],
+      });
+      kept.set(`${doc.from}\0${summary.ref}`, { team: doc.from, ref: summary.ref, observables });
+    }
   }
-  const tlp = stricterTlp(doc.tlp, summary.tlp);
-  if (tlp === 'RED') {
-    // TLP:RED never goes in a feed (docs/trust-model.md): a member that sends it is wrong.
-    throw new ProblemError('validation-failed', 'TLP:RED never goes in an activity feed', {
-      errors: [{ location: 'document', pointer: '/tlp', message: 'RED is not accepted in activity.summary' }],
-    });
-  }
-  const stored = await upsertActivity(tx, {
-    team: doc.from,
-    ref: summary.ref,
-    own: false,
-    incidentId: null,
-    detail,
-    category: summary.category,
-    type: summary.type,
-    phase: summary.phase,
-    severity: summary.severity,
-    tlp,
-    firstSeen: summary.firstSeen,
-    lastSeen: summary.lastSeen,
-    updated: summary.updatedAt,
-    version: summary.version,
-    summary: summary as unknown as Record<string, unknown>,
-    links: links.filter((l: ReportRef) => l.team !== doc.from),
-    messageId: doc.id,
-    at: ctx.clock(),
-    firstReceivedAt: ctx.clock(),
-  });
-  // An older summary than the one we hold (a retry overtaken by a newer one) changes nothing.
-  if (stored) {
-    const observables = observablesOf({
-      hosts: [...summary.hosts, ...(incident?.hosts ?? [])],
-      indicators: [...summary.indicators, ...(incident?.indicators ?? [])],
-    });
-    await replaceObservables(tx, doc.from, summary.ref, observables);
+  if (kept.size > 0) {
+    await replaceReportObservables(tx, [...kept.values()]);
+    const distinct = new Map<string, Observable>();
+    for (const report of kept.values()) for (const o of report.observables) distinct.set(`${o.kind}\0${o.value}`, o);
     // The notices are queued in this transaction; a kick before the commit finds nothing
     // only on a multi-connection engine, and then the worker's next poll sends them.
-    if (await ctx.correlate(tx, observables, { noteOwn: true })) ctx.outbox.kick();
+    if (await ctx.correlate(tx, [...distinct.values()], { noteOwn: true })) ctx.outbox.kick();
   }
-  return { status: 'applied', incidentId: null, ref: null };
+  return docs.map(() => ({ status: 'applied', incidentId: null, ref: null }));
 }
 
 /** The journal kind of a related-activity warning, on the member's incident (and on our own). */
@@ -161,7 +184,7 @@ export function createCoordinationService(deps: CoordinationDeps): CoordinationS
       if (warned || fed) outbox.kick();
     },
 
-    receiveSummary: (tx, doc) => receiveSummaryOf({ ...deps, correlate }, tx, doc),
+    receiveSummaries: (tx, docs) => receiveSummariesOf({ ...deps, correlate }, tx, docs),
 
     async receiveWithdrawn(tx, doc) {
       const peer = await peers.find(tx, doc.from);
