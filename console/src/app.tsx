@@ -168,7 +168,7 @@ function Page({ route, session, onSessionChanged }: { route: Route; session: Ses
     case 'accounts':
       return <AccountsPage session={session} />;
     case 'cases':
-      return <CasesPage />;
+      return <CasesPage canWrite={canWrite} />;
     case 'outside':
       return <OutsidePage canWrite={canWrite} />;
     case 'site-notices':

@@ -56,6 +56,12 @@ export const enOutside = {
   'cases.signedText': "Or paste the vendor's clear-signed text instead of the fields above",
   'cases.recordSubmit': 'Record the statement',
   'cases.recordedDone': 'Statement recorded.',
+  'cases.answerOpen': 'Answer {question}',
+  'cases.answerTitle': 'Answer: {title}',
+  'cases.answerHint':
+    'One statement per product: the node signs it and sends it to the team that asked. Answer again when something changes; the newest is in force.',
+  'cases.answerSubmit': 'Sign and send the statement',
+  'cases.answeredDone': 'Statement signed and queued for {team}.',
   'advisory.title': 'CSAF advisory',
   'advisory.none': 'No advisory drafted for this case.',
   'advisory.draft': 'Draft the CSAF advisory from the case',

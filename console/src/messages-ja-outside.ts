@@ -54,6 +54,12 @@ export const jaOutside: Record<keyof typeof enOutside, string> = {
   'cases.signedText': 'または上の欄の代わりに、ベンダーのクリア署名付きテキストを貼り付け',
   'cases.recordSubmit': '声明を記録',
   'cases.recordedDone': '声明を記録しました。',
+  'cases.answerOpen': '{question} に回答',
+  'cases.answerTitle': '回答: {title}',
+  'cases.answerHint':
+    '製品ごとに一つの声明を送ります。ノードが署名し、質問したチームへ送ります。状況が変われば再度回答してください（最新のものが有効です）。',
+  'cases.answerSubmit': '声明に署名して送る',
+  'cases.answeredDone': '声明に署名し、{team} 宛てに送信待ちにしました。',
   'advisory.title': 'CSAF アドバイザリ',
   'advisory.none': 'この案件のアドバイザリはまだ作成されていません。',
   'advisory.draft': '案件から CSAF アドバイザリを作成',

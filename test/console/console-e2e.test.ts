@@ -35,7 +35,7 @@ declare const document: any;
  * phases, reads the policy's preview and shares it with bravo, sees bravo's receipt and reference
  * number, answers bravo's forum inquiry, drafts and publishes a roster, introduces bravo to a
  * third team and withdraws it, edits a site notification's advice, answers a site notification
- * from bravo as our coordinator, and views the overview. Screenshots go to
+ * from bravo as our coordinator, answers bravo's question to us as a vendor, and views the overview. Screenshots go to
  * artefacts/console/; axe-core checks the main pages. The subtests share the nodes and the page.
  */
 const missing = chromiumMissing();
@@ -390,6 +390,49 @@ async function run() {
     await notice.getByRole('heading', { name: /answered/ }).waitFor();
     const stored = (await api(alpha, 'GET', '/received-site-notifications', 'reader')).json().items;
     t.match(stored, [{ senderRef: 'BRAVO#2026-000777', state: 'answered' }]);
+  });
+
+  t.test("answers bravo's question to us as a vendor; bravo's case gets the signed statement", async (t) => {
+    const vendor = await api(bravo, 'POST', '/vendors', 'handler', { id: 'alpha-soft', name: 'Alpha Software', teamId: 'alpha' });
+    t.equal(vendor.statusCode, 201, vendor.body);
+    const opened = await api(bravo, 'POST', '/cases', 'handler', {
+      id: 'vc-bravo-1',
+      title: 'Path traversal in the Alpha file server',
+      description: 'A ../ in the download path reads any file.',
+      tlp: 'GREEN',
+      products: [{ vendor: 'alpha-soft', product: 'Alpha Files', versions: ['2.0'] }],
+    });
+    t.equal(opened.statusCode, 201, opened.body);
+    t.equal((await api(bravo, 'POST', '/cases/vc-bravo-1/questions', 'handler', {})).statusCode, 202);
+    const question = await waitFor('the question at alpha', async () => {
+      const items = (await api(alpha, 'GET', '/vendor-questions', 'reader')).json().items as any[];
+      return items.find((q) => q.caseId === 'vc-bravo-1') ?? null;
+    });
+    await page.getByRole('link', { name: 'Vendor cases' }).click();
+    await page.getByRole('button', { name: 'Answer bravo vc-bravo-1' }).click();
+    const form = page.getByTestId(`answer-${question.id}`);
+    await form.getByText('A ../ in the download path reads any file.').waitFor();
+    await form.getByLabel('Status').selectOption('affected');
+    await form.getByLabel('Fixed versions').fill('2.1');
+    await form.getByLabel('Statement').fill('Fixed in 2.1, released today.');
+    await axe(t, 'answering a vendor question');
+    await screenshot(page, 'vendor-question-answer');
+    await form.getByRole('button', { name: 'Sign and send the statement' }).click();
+    await page.getByTestId(`answered-${question.id}`).waitFor();
+    await page.getByTestId(`vendor-question-${question.id}`).getByRole('cell', { name: 'answered', exact: true }).waitFor();
+    const statement = await waitFor("the statement in bravo's case", async () => {
+      const kase = (await api(bravo, 'GET', '/cases/vc-bravo-1', 'reader')).json();
+      return kase.statements?.[0] ?? null;
+    });
+    t.match(statement, {
+      vendor: 'alpha-soft',
+      product: 'Alpha Files',
+      status: 'affected',
+      fixedVersions: ['2.1'],
+      text: 'Fixed in 2.1, released today.',
+      provenance: 'federation',
+      signed: true,
+    });
   });
 
   t.test('views the overview, its charts and the peers page', async (t) => {

@@ -2,16 +2,16 @@ import { api, unwrap } from '../api';
 import { DateTime, Loading, Tlp, useLoad } from '../components';
 import { t } from '../i18n';
 import { caseHref } from '../router';
+import { VendorQuestions } from './vendor-questions';
 
 /**
  * Vendor coordination (GET /cases, /vendors, /vendor-questions): our vulnerability cases, the
- * vendors we coordinate with, and the questions other teams asked us as a vendor. A case opens on
+ * vendors we coordinate with, and the questions other teams asked us as a vendor (answered there). A case opens on
  * its own page (questions, statements, advisory). Titles and names are text, never markup.
  */
-export function CasesPage() {
+export function CasesPage({ canWrite }: { canWrite: boolean }) {
   const cases = useLoad(() => unwrap(api().GET('/api/v1/cases', {})), []);
   const vendors = useLoad(() => unwrap(api().GET('/api/v1/vendors', {})), []);
-  const asked = useLoad(() => unwrap(api().GET('/api/v1/vendor-questions', {})), []);
   return (
     <section>
       <h1>{t('cases.title')}</h1>
@@ -94,44 +94,7 @@ export function CasesPage() {
           )
         }
       </Loading>
-      <h2>{t('cases.askedOfUs')}</h2>
-      <Loading state={asked}>
-        {(page) =>
-          page.items.length === 0 ? (
-            <p class="muted">{t('common.none')}</p>
-          ) : (
-            <div class="scroll">
-              <table class="list" data-testid="vendor-questions">
-                <caption class="visually-hidden">{t('cases.askedOfUs')}</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">{t('cases.asker')}</th>
-                    <th scope="col">{t('cases.theirCase')}</th>
-                    <th scope="col">{t('incident.title')}</th>
-                    <th scope="col">{t('cases.products')}</th>
-                    <th scope="col">{t('notifications.state')}</th>
-                    <th scope="col">{t('cases.askedAt')}</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {page.items.map((q) => (
-                    <tr key={q.id}>
-                      <td>{q.askerTeam ?? '—'}</td>
-                      <td>{q.caseId}</td>
-                      <td>{q.question.title}</td>
-                      <td>{q.question.products.map((p) => `${p.product} ${p.versions.join(', ')}`).join('; ')}</td>
-                      <td>{t(`cases.questionState.${q.state}`)}</td>
-                      <td>
-                        <DateTime value={q.createdAt} />
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-          )
-        }
-      </Loading>
+      <VendorQuestions canWrite={canWrite} />
     </section>
   );
 }
