@@ -34,8 +34,9 @@ declare const document: any;
  * a handler at alpha signs in, records the lecture's example incident, moves it through two
  * phases, reads the policy's preview and shares it with bravo, sees bravo's receipt and reference
  * number, answers bravo's forum inquiry, drafts and publishes a roster, introduces bravo to a
- * third team and withdraws it, edits a site notification's advice, answers a site notification
- * from bravo as our coordinator, answers bravo's question to us as a vendor, and views the overview. Screenshots go to
+ * third team and withdraws it, edits a site notification's advice and picks its counter-measure
+ * template, answers a site notification from bravo as our coordinator, answers bravo's question
+ * to us as a vendor, and views the overview. Screenshots go to
  * artefacts/console/; axe-core checks the main pages. The subtests share the nodes and the page.
  */
 const missing = chromiumMissing();
@@ -322,7 +323,7 @@ async function run() {
     t.ok((await sent())[0].withdrawnAt, 'withdrawn at the node');
   });
 
-  t.test("edits a drafted site notification's advice before approval", async (t) => {
+  t.test("edits a drafted site notification's advice, then picks another template and language", async (t) => {
     const site = await api(alpha, 'POST', '/sites', 'handler', {
       name: 'Example University',
       networks: ['203.0.113.0/24'],
@@ -345,6 +346,20 @@ async function run() {
       .waitFor();
     await axe(t, 'notification advice');
     await screenshot(page, 'notification-advice');
+
+    // Another template, in Japanese: the node drops the edited advice and the template writes it.
+    const picker = row.getByTestId(/^template-/);
+    await picker.getByLabel('Counter-measure template').selectOption('infected-system');
+    await picker.getByLabel('Language of the notification').selectOption('ja');
+    await picker.getByRole('button', { name: 'Use this template and language' }).click();
+    await row.getByText('Template changed: it writes the advice now.').waitFor();
+    await row
+      .getByTestId(/^advice-rendered-/)
+      .getByText('ボットネット', { exact: false })
+      .waitFor();
+    t.equal(await row.getByLabel('Advice to the site').inputValue(), '', 'the edited advice is gone from the form too');
+    const picked = (await api(alpha, 'GET', `/incidents/${encodeURIComponent(ref)}/notifications`, 'reader')).json().items;
+    t.match(picked, [{ state: 'drafted', counterMeasure: 'infected-system', language: 'ja', advice: null }], 'kept on the draft');
   });
 
   t.test('reads a site notification from our coordinator, acknowledges and answers it', async (t) => {
