@@ -21,11 +21,12 @@ declare const document: any;
  * attackers. An incident whose every free-text field carries script (a <script> element, an
  * <img onerror>, an <svg onload>, a javascript: URL, template syntax) is shown in the list, the
  * incident page, its journal and the share preview, and other teams' strings planted in every
- * field of the later pages (accounts, introductions, forum drafts and applications, vendor cases,
- * counter-measure templates, advisories, law-enforcement requests, press statements, received
- * site notifications) are shown on those pages: no dialog opens, the browser reports no CSP
- * violation (nothing even tried to run), no element from the data appears in the DOM, and the
- * strings show as the text they are.
+ * field of the later pages (accounts, introductions, forum drafts and applications, vendor cases
+ * and their edit forms, questions asked of us and their answer form, counter-measure templates,
+ * advisories, law-enforcement requests, press statements, received site notifications) are
+ * shown on those pages: no dialog opens, the browser reports no CSP violation (nothing even
+ * tried to run), no element from the data appears in the DOM, and the strings show as the text
+ * they are.
  */
 const PAYLOADS = [
   '<script>alert("script-1")</script>',
@@ -276,8 +277,18 @@ async function run() {
 
     await page.getByRole('link', { name: 'Vendor cases' }).click();
     await page.getByTestId('vendor-questions').waitFor();
-    await showsInert(t, [hostile(210), hostile(213), hostile(219), `${hostile(221)} ${hostile(222)}`]);
+    await page.getByRole('button', { name: 'Answer bravo bravo-case' }).click();
+    await page.getByRole('button', { name: 'Edit acme' }).click();
+    await showsInert(t, [hostile(210), hostile(213), hostile(219), hostile(220), `${hostile(221)} ${hostile(222)}`]);
+    t.ok(((await page.getByRole('combobox', { name: 'Product' }).textContent()) ?? '').includes(hostile(221)), 'the product to answer for');
+    t.equal(await page.locator('#vendor-acme-name').inputValue(), hostile(210), "the vendor's name in its form");
     await page.getByRole('link', { name: 'vc-1' }).click();
+    await page.getByRole('button', { name: 'Change case vc-1' }).click();
+    const edit = page.getByTestId('case-edit');
+    t.equal(await edit.getByLabel('Title').inputValue(), hostile(213), 'the case in its form, as typed');
+    t.equal(await edit.getByLabel('Description').inputValue(), hostile(214));
+    t.equal(await edit.locator('#row-case-edit-products-0-product').inputValue(), hostile(211));
+    t.equal(await edit.locator('#row-case-edit-products-0-versions').inputValue(), hostile(212));
     await page.getByTestId('advisory-edits').waitFor();
     await page.getByText('The CSAF document as publishing it now would make it').click();
     await showsInert(t, [hostile(211), hostile(212), hostile(213), hostile(214), hostile(215)]);
