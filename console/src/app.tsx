@@ -146,7 +146,7 @@ function Page({ route, session, onSessionChanged }: { route: Route; session: Ses
     case 'incident-new':
       return <IncidentNewPage />;
     case 'incident':
-      return <IncidentDetailPage key={route.ref} incidentRef={route.ref} />;
+      return <IncidentDetailPage key={route.ref} incidentRef={route.ref} canWrite={canWrite} />;
     case 'share':
       return <SharePage key={route.ref} incidentRef={route.ref} />;
     case 'overview':
@@ -168,7 +168,7 @@ function Page({ route, session, onSessionChanged }: { route: Route; session: Ses
     case 'accounts':
       return <AccountsPage session={session} />;
     case 'cases':
-      return <CasesPage />;
+      return <CasesPage canWrite={canWrite} />;
     case 'outside':
       return <OutsidePage canWrite={canWrite} />;
     case 'site-notices':

@@ -161,54 +161,97 @@ async function run() {
     t.equal(await stored(), undefined, 'removed at the node');
   });
 
-  t.test('a vendor case: record a statement, draft and edit its CSAF advisory; publishing meets the embargo', async (t) => {
-    const acme = loadFixtureKey('delta');
-    const vendor = await api(alpha, 'POST', '/vendors', 'handler', {
-      id: 'acme',
-      name: 'ACME Corp',
-      email: 'psirt@acme.example',
-      publicKey: acme.armoredPublicKey,
-      fingerprint: acme.fingerprint,
-    });
-    t.equal(vendor.statusCode, 201, vendor.body);
-    const opened = await api(alpha, 'POST', '/cases', 'handler', {
-      id: 'vc-2026-001',
-      title: 'Stack overflow in the ACME router web UI',
-      description: 'A long Host header overflows a stack buffer.',
-      tlp: 'CLEAR',
-      products: [{ vendor: 'acme', product: 'ACME Router', versions: ['1.0', '1.1'] }],
-      cveIds: ['CVE-2026-12345'],
+  t.test(
+    'vendors and a case created and changed in the console; a statement, the CSAF advisory; publishing meets the embargo',
+    async (t) => {
+      const acme = loadFixtureKey('delta');
+      await page.getByRole('link', { name: 'Vendor cases' }).click();
+      const add = page.getByTestId('vendor-create');
+      await add.getByLabel('Vendor id').fill('acme');
+      await add.getByLabel('Name', { exact: true }).fill('ACME Corp');
+      await add.getByLabel('Reached through').selectOption('email');
+      await add.getByLabel('E-mail address').fill('psirt@acme.example');
+      await add.getByLabel('Its OpenPGP public key (armored)').fill(acme.armoredPublicKey);
+      // Another key's fingerprint: the node pins nothing, and the page says why.
+      await add.getByLabel('Fingerprint of that key').fill(loadFixtureKey('cc').fingerprint);
+      await add.getByRole('button', { name: 'Add the vendor' }).click();
+      t.match(await add.getByRole('alert').textContent(), /fingerprint-mismatch/, 'a key that is not the one named is refused');
+      await add.getByLabel('Fingerprint of that key').fill(acme.fingerprint);
+      await add.getByRole('button', { name: 'Add the vendor' }).click();
+      await page.getByTestId('vendor-acme').waitFor();
+      t.match((await api(alpha, 'GET', '/vendors/acme', 'reader')).json(), { channel: 'email', fingerprint: acme.fingerprint });
+
+      await page.getByTestId('case-open').locator('summary').click();
+      const open = page.getByTestId('case-new');
+      await open.getByLabel('Case id').fill('vc-2026-001');
+      await open.getByLabel('Title').fill('Stack overflow in the ACME router web UI');
+      await open.getByLabel('Description').fill('A long Host header overflows a stack buffer.');
+      await open.getByLabel('TLP label').selectOption('CLEAR');
+      await open.getByTestId('add-case-new-products').click();
+      await open.locator('#row-case-new-products-0-vendor').selectOption('acme');
+      await open.locator('#row-case-new-products-0-product').fill('ACME Router');
+      await open.locator('#row-case-new-products-0-versions').fill('1.0, 1.1');
+      await open.getByLabel('CVE ids').fill('CVE-2026-12345');
       // Under embargo: the page's publish meets the node's refusal (a successful publication
       // costs the validator's ~10 s start; test/outside/csaf.test.ts publishes through the API).
-      embargoUntil: '2099-01-01T00:00:00Z',
-    });
-    t.equal(opened.statusCode, 201, opened.body);
-    await page.getByRole('link', { name: 'Vendor cases' }).click();
-    await page.getByRole('link', { name: 'vc-2026-001' }).click();
-    await page.getByTestId('case').waitFor();
-    const statement = page.getByTestId('statement-form');
-    await statement.getByLabel('Product', { exact: true }).fill('ACME Router');
-    await statement.getByRole('combobox', { name: /^Status/ }).selectOption('affected');
-    await statement.getByLabel('Fixed versions').fill('1.2');
-    await statement.getByRole('button', { name: 'Record the statement' }).click();
-    await page.getByTestId('case-statements').getByText('recorded by hand, unsigned').waitFor();
+      await open.getByLabel('Embargo until').fill('2099-01-01T00:00:00Z');
+      await axe(t, 'vendor cases with the forms open');
+      await open.getByRole('button', { name: 'Open the case' }).click();
+      await page.getByTestId('case').waitFor();
+      t.match((await api(alpha, 'GET', '/cases/vc-2026-001', 'reader')).json(), {
+        tlp: 'CLEAR',
+        products: [{ vendor: 'acme', product: 'ACME Router', versions: ['1.0', '1.1'] }],
+        cveIds: ['CVE-2026-12345'],
+        parties: ['acme'],
+        embargoUntil: /^2099-01-01T00:00:00/,
+      });
+      const statement = page.getByTestId('statement-form');
+      await statement.getByLabel('Product', { exact: true }).fill('ACME Router');
+      await statement.getByRole('combobox', { name: /^Status/ }).selectOption('affected');
+      await statement.getByLabel('Fixed versions').fill('1.2');
+      await statement.getByRole('button', { name: 'Record the statement' }).click();
+      await page.getByTestId('case-statements').getByText('recorded by hand, unsigned').waitFor();
 
-    await page.getByRole('button', { name: 'Draft the CSAF advisory from the case' }).click();
-    const edits = page.getByTestId('advisory-edits');
-    await edits.getByTestId('add-notes').click();
-    await edits.locator('#row-notes-0-category').selectOption('summary');
-    await edits.locator('#row-notes-0-text').fill('Update to 1.2.');
-    await edits.getByRole('button', { name: 'Save the notes and remediations' }).click();
-    await edits.getByText('Saved: the draft is rebuilt with them.').waitFor();
-    await axe(t, 'vendor case');
-    await screenshot(page, 'vendor-case');
-    const publish = page.getByTestId('advisory-publish');
-    await publish.getByRole('button', { name: 'Publish the advisory' }).click();
-    t.match(await publish.getByRole('alert').textContent(), /embargo-in-force/, 'the refusal is shown');
-    const draft = (await api(alpha, 'GET', '/cases/vc-2026-001/advisory', 'reader')).json();
-    t.equal(draft.publishedVersion, 0, 'nothing published');
-    t.match(draft.edits.notes, [{ category: 'summary', text: 'Update to 1.2.' }], 'the edited note is kept');
-  });
+      await page.getByRole('button', { name: 'Draft the CSAF advisory from the case' }).click();
+      const edits = page.getByTestId('advisory-edits');
+      await edits.getByTestId('add-notes').click();
+      await edits.locator('#row-notes-0-category').selectOption('summary');
+      await edits.locator('#row-notes-0-text').fill('Update to 1.2.');
+      await edits.getByRole('button', { name: 'Save the notes and remediations' }).click();
+      await edits.getByText('Saved: the draft is rebuilt with them.').waitFor();
+      await axe(t, 'vendor case');
+      await screenshot(page, 'vendor-case');
+      const publish = page.getByTestId('advisory-publish');
+      await publish.getByRole('button', { name: 'Publish the advisory' }).click();
+      t.match(await publish.getByRole('alert').textContent(), /embargo-in-force/, 'the refusal is shown');
+      const draft = (await api(alpha, 'GET', '/cases/vc-2026-001/advisory', 'reader')).json();
+      t.equal(draft.publishedVersion, 0, 'nothing published');
+      t.match(draft.edits.notes, [{ category: 'summary', text: 'Update to 1.2.' }], 'the edited note is kept');
+
+      // Change the case: only what changed is sent (the audit names the fields).
+      await page.getByRole('button', { name: 'Change case vc-2026-001' }).click();
+      const edit = page.getByTestId('case-edit');
+      await edit.getByLabel('Title').fill('Stack overflow in the ACME router web UI (pre-auth)');
+      await edit.getByLabel('CVE ids').fill('CVE-2026-12345, CVE-2026-12346');
+      await edit.getByRole('button', { name: 'Save the case' }).click();
+      await edit.getByText('Case vc-2026-001 saved.').waitFor();
+      await page.getByRole('heading', { name: /\(pre-auth\)/ }).waitFor();
+      const updated = (await api(alpha, 'GET', '/audit?kind=vendor.case-updated', 'admin')).json().items;
+      t.same(updated[0].details.changed, ['cveIds', 'title'], 'the other fields were not sent');
+
+      // Rename the vendor; removing it is refused while the case names it.
+      await page.getByRole('link', { name: 'Vendor cases' }).click();
+      await page.getByRole('button', { name: 'Edit acme' }).click();
+      const vendorForm = page.getByTestId('vendor-edit-acme');
+      await vendorForm.getByLabel('Name', { exact: true }).fill('ACME Corporation');
+      await vendorForm.getByRole('button', { name: 'Save acme' }).click();
+      await vendorForm.getByText('Vendor acme saved.').waitFor();
+      t.equal((await api(alpha, 'GET', '/vendors/acme', 'reader')).json().name, 'ACME Corporation');
+      await vendorForm.getByRole('button', { name: 'Remove acme' }).click();
+      await vendorForm.getByRole('button', { name: 'Really remove acme' }).click();
+      t.match(await vendorForm.getByRole('alert').textContent(), /conflict.*vc-2026-001/, 'a vendor a case names stays');
+    },
+  );
 
   t.test(
     'law enforcement: record, approve, make the signed package; press: approve a draft as the second handler, withdraw it',

@@ -34,8 +34,9 @@ declare const document: any;
  * a handler at alpha signs in, records the lecture's example incident, moves it through two
  * phases, reads the policy's preview and shares it with bravo, sees bravo's receipt and reference
  * number, answers bravo's forum inquiry, drafts and publishes a roster, introduces bravo to a
- * third team and withdraws it, edits a site notification's advice, answers a site notification
- * from bravo as our coordinator, and views the overview. Screenshots go to
+ * third team and withdraws it, edits a site notification's advice and picks its counter-measure
+ * template, answers a site notification from bravo as our coordinator, answers bravo's question
+ * to us as a vendor, and views the overview. Screenshots go to
  * artefacts/console/; axe-core checks the main pages. The subtests share the nodes and the page.
  */
 const missing = chromiumMissing();
@@ -322,7 +323,7 @@ async function run() {
     t.ok((await sent())[0].withdrawnAt, 'withdrawn at the node');
   });
 
-  t.test("edits a drafted site notification's advice before approval", async (t) => {
+  t.test("edits a drafted site notification's advice, then picks another template and language", async (t) => {
     const site = await api(alpha, 'POST', '/sites', 'handler', {
       name: 'Example University',
       networks: ['203.0.113.0/24'],
@@ -345,6 +346,20 @@ async function run() {
       .waitFor();
     await axe(t, 'notification advice');
     await screenshot(page, 'notification-advice');
+
+    // Another template, in Japanese: the node drops the edited advice and the template writes it.
+    const picker = row.getByTestId(/^template-/);
+    await picker.getByLabel('Counter-measure template').selectOption('infected-system');
+    await picker.getByLabel('Language of the notification').selectOption('ja');
+    await picker.getByRole('button', { name: 'Use this template and language' }).click();
+    await row.getByText('Template changed: it writes the advice now.').waitFor();
+    await row
+      .getByTestId(/^advice-rendered-/)
+      .getByText('ボットネット', { exact: false })
+      .waitFor();
+    t.equal(await row.getByLabel('Advice to the site').inputValue(), '', 'the edited advice is gone from the form too');
+    const picked = (await api(alpha, 'GET', `/incidents/${encodeURIComponent(ref)}/notifications`, 'reader')).json().items;
+    t.match(picked, [{ state: 'drafted', counterMeasure: 'infected-system', language: 'ja', advice: null }], 'kept on the draft');
   });
 
   t.test('reads a site notification from our coordinator, acknowledges and answers it', async (t) => {
@@ -390,6 +405,49 @@ async function run() {
     await notice.getByRole('heading', { name: /answered/ }).waitFor();
     const stored = (await api(alpha, 'GET', '/received-site-notifications', 'reader')).json().items;
     t.match(stored, [{ senderRef: 'BRAVO#2026-000777', state: 'answered' }]);
+  });
+
+  t.test("answers bravo's question to us as a vendor; bravo's case gets the signed statement", async (t) => {
+    const vendor = await api(bravo, 'POST', '/vendors', 'handler', { id: 'alpha-soft', name: 'Alpha Software', teamId: 'alpha' });
+    t.equal(vendor.statusCode, 201, vendor.body);
+    const opened = await api(bravo, 'POST', '/cases', 'handler', {
+      id: 'vc-bravo-1',
+      title: 'Path traversal in the Alpha file server',
+      description: 'A ../ in the download path reads any file.',
+      tlp: 'GREEN',
+      products: [{ vendor: 'alpha-soft', product: 'Alpha Files', versions: ['2.0'] }],
+    });
+    t.equal(opened.statusCode, 201, opened.body);
+    t.equal((await api(bravo, 'POST', '/cases/vc-bravo-1/questions', 'handler', {})).statusCode, 202);
+    const question = await waitFor('the question at alpha', async () => {
+      const items = (await api(alpha, 'GET', '/vendor-questions', 'reader')).json().items as any[];
+      return items.find((q) => q.caseId === 'vc-bravo-1') ?? null;
+    });
+    await page.getByRole('link', { name: 'Vendor cases' }).click();
+    await page.getByRole('button', { name: 'Answer bravo vc-bravo-1' }).click();
+    const form = page.getByTestId(`answer-${question.id}`);
+    await form.getByText('A ../ in the download path reads any file.').waitFor();
+    await form.getByLabel('Status').selectOption('affected');
+    await form.getByLabel('Fixed versions').fill('2.1');
+    await form.getByLabel('Statement').fill('Fixed in 2.1, released today.');
+    await axe(t, 'answering a vendor question');
+    await screenshot(page, 'vendor-question-answer');
+    await form.getByRole('button', { name: 'Sign and send the statement' }).click();
+    await page.getByTestId(`answered-${question.id}`).waitFor();
+    await page.getByTestId(`vendor-question-${question.id}`).getByRole('cell', { name: 'answered', exact: true }).waitFor();
+    const statement = await waitFor("the statement in bravo's case", async () => {
+      const kase = (await api(bravo, 'GET', '/cases/vc-bravo-1', 'reader')).json();
+      return kase.statements?.[0] ?? null;
+    });
+    t.match(statement, {
+      vendor: 'alpha-soft',
+      product: 'Alpha Files',
+      status: 'affected',
+      fixedVersions: ['2.1'],
+      text: 'Fixed in 2.1, released today.',
+      provenance: 'federation',
+      signed: true,
+    });
   });
 
   t.test('views the overview, its charts and the peers page', async (t) => {

@@ -21,11 +21,12 @@ declare const document: any;
  * attackers. An incident whose every free-text field carries script (a <script> element, an
  * <img onerror>, an <svg onload>, a javascript: URL, template syntax) is shown in the list, the
  * incident page, its journal and the share preview, and other teams' strings planted in every
- * field of the later pages (accounts, introductions, forum drafts and applications, vendor cases,
+ * field of the later pages (accounts, introductions, forum drafts and applications, vendor cases
+ * and their edit forms, questions asked of us and their answer form, counter-measure templates,
  * advisories, law-enforcement requests, press statements, received site notifications) are
- * shown on those pages: no dialog opens, the browser reports no CSP
- * violation (nothing even tried to run), no element from the data appears in the DOM, and the
- * strings show as the text they are.
+ * shown on those pages: no dialog opens, the browser reports no CSP violation (nothing even
+ * tried to run), no element from the data appears in the DOM, and the strings show as the text
+ * they are.
  */
 const PAYLOADS = [
   '<script>alert("script-1")</script>',
@@ -97,6 +98,21 @@ async function run() {
     });
   }
 
+  /** Every marker shows as text in the page's main part, and none became an element. */
+  async function showsInert(t: Test, markers: string[]): Promise<void> {
+    const text = (await page.locator('main').textContent()) ?? '';
+    for (const marker of markers) t.ok(text.includes(marker), `${marker.slice(0, 30)}… shown as text`);
+    t.same(await injected(), []);
+  }
+  const ok = <R extends { statusCode: number; body: string }>(res: R, what: string): R => {
+    if (res.statusCode >= 300) throw new Error(`${what}: ${res.statusCode} ${res.body}`);
+    return res;
+  };
+  const noted = async (envelope: unknown, what: string) => {
+    const res = await postMessage(alpha, envelope);
+    if (res.status !== 200) throw new Error(`${what}: ${res.status} ${res.text}`);
+  };
+
   t.test('the list shows the title as text', async (t) => {
     await page.goto(`${alpha.url}/console/#/incidents`);
     await page.getByTestId('incident-list').waitFor();
@@ -136,6 +152,24 @@ async function run() {
     t.ok(((await list.textContent()) ?? '').includes(hostile(97)), 'the site name, literally');
     t.match(await list.textContent(), /unreachable/, 'a site without a POC address is unreachable, and says so');
     t.same(await injected(), []);
+
+    // Told through its own node (bravo's), the site gets a draft: its template picker lists the
+    // team's own template by its title.
+    const template = { title: hostile(96), texts: { en: `${hostile(95)} {{hosts}}`, ja: `${hostile(95)} {{hosts}}` } };
+    ok(await api(alpha, 'PUT', '/counter-measures/team-advice', 'admin', template), 'template');
+    ok(await api(alpha, 'PATCH', `/sites/${site.json().id}`, 'handler', { teamId: 'bravo' }), 'site node');
+    await page.getByRole('button', { name: 'Propose notifications to the sites involved' }).click();
+    await list.getByRole('button', { name: 'Edit the advice' }).click();
+    const picker = list.getByTestId(/^template-/);
+    await picker.getByLabel('Counter-measure template').selectOption('team-advice');
+    await picker.getByRole('button', { name: 'Use this template and language' }).click();
+    await list.getByText('What the site would read').click();
+    await list
+      .getByTestId(/^advice-rendered-/)
+      .getByText(hostile(95), { exact: false })
+      .waitFor();
+    t.ok(((await picker.textContent()) ?? '').includes(hostile(96)), 'the template title, literally');
+    t.same(await injected(), []);
   });
 
   t.test("a retraction's note shows as text", async (t) => {
@@ -152,21 +186,6 @@ async function run() {
     t.ok(((await page.getByTestId('corrections').textContent()) ?? '').includes(hostile(98)), 'the note, literally');
     t.same(await injected(), []);
   });
-
-  /** Every marker shows as text in the page's main part, and none became an element. */
-  async function showsInert(t: Test, markers: string[]): Promise<void> {
-    const text = (await page.locator('main').textContent()) ?? '';
-    for (const marker of markers) t.ok(text.includes(marker), `${marker.slice(0, 30)}… shown as text`);
-    t.same(await injected(), []);
-  }
-  const ok = <R extends { statusCode: number; body: string }>(res: R, what: string): R => {
-    if (res.statusCode >= 300) throw new Error(`${what}: ${res.statusCode} ${res.body}`);
-    return res;
-  };
-  const noted = async (envelope: unknown, what: string) => {
-    const res = await postMessage(alpha, envelope);
-    if (res.status !== 200) throw new Error(`${what}: ${res.status} ${res.text}`);
-  };
 
   t.test('accounts, peer introductions and roster drafting show the strings as text', async (t) => {
     // taro becomes admin (the session follows from its next request): every admin part is drawn.
@@ -258,8 +277,18 @@ async function run() {
 
     await page.getByRole('link', { name: 'Vendor cases' }).click();
     await page.getByTestId('vendor-questions').waitFor();
-    await showsInert(t, [hostile(210), hostile(213), hostile(219), `${hostile(221)} ${hostile(222)}`]);
+    await page.getByRole('button', { name: 'Answer bravo bravo-case' }).click();
+    await page.getByRole('button', { name: 'Edit acme' }).click();
+    await showsInert(t, [hostile(210), hostile(213), hostile(219), hostile(220), `${hostile(221)} ${hostile(222)}`]);
+    t.ok(((await page.getByRole('combobox', { name: 'Product' }).textContent()) ?? '').includes(hostile(221)), 'the product to answer for');
+    t.equal(await page.locator('#vendor-acme-name').inputValue(), hostile(210), "the vendor's name in its form");
     await page.getByRole('link', { name: 'vc-1' }).click();
+    await page.getByRole('button', { name: 'Change case vc-1' }).click();
+    const edit = page.getByTestId('case-edit');
+    t.equal(await edit.getByLabel('Title').inputValue(), hostile(213), 'the case in its form, as typed');
+    t.equal(await edit.getByLabel('Description').inputValue(), hostile(214));
+    t.equal(await edit.locator('#row-case-edit-products-0-product').inputValue(), hostile(211));
+    t.equal(await edit.locator('#row-case-edit-products-0-versions').inputValue(), hostile(212));
     await page.getByTestId('advisory-edits').waitFor();
     await page.getByText('The CSAF document as publishing it now would make it').click();
     await showsInert(t, [hostile(211), hostile(212), hostile(213), hostile(214), hostile(215)]);

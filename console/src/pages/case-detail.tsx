@@ -4,6 +4,7 @@ import { ActionResult, DateTime, Field, Loading, Tlp, useAction, useLoad } from 
 import { t } from '../i18n';
 import { incidentHref } from '../router';
 import { CaseAdvisory } from './case-advisory';
+import { CaseForm } from './case-form';
 
 type Case = Schemas['VulnerabilityCase'];
 type Status = Schemas['StatementInput']['status'];
@@ -13,7 +14,8 @@ const STATUSES: Status[] = ['affected', 'not affected', 'under investigation'];
  * One vulnerability case (GET /cases/{id}): what it is, the questions to its party vendors and
  * their statements (the newest per vendor and product is in force), and its CSAF advisory. A
  * handler asks the parties (POST .../questions) and records a statement given by phone or
- * pasted clear-signed (POST .../statements). Statements come from vendors: text only.
+ * pasted clear-signed (POST .../statements), and changes the case (PATCH). Statements come from
+ * vendors: text only.
  */
 export function CaseDetailPage({ caseId, canWrite }: { caseId: string; canWrite: boolean }) {
   const kase = useLoad(() => unwrap(api().GET('/api/v1/cases/{id}', { params: { path: { id: caseId } } })), [caseId]);
@@ -59,12 +61,26 @@ export function CaseDetailPage({ caseId, canWrite }: { caseId: string; canWrite:
               <DateTime value={c.updatedAt} />
             </Field>
           </dl>
+          {canWrite && <EditCase kase={c} onSaved={kase.reload} />}
           <Questions kase={c} canWrite={canWrite} onChanged={kase.reload} />
           <Statements kase={c} canWrite={canWrite} onChanged={kase.reload} />
           <CaseAdvisory caseId={c.id} canWrite={canWrite} />
         </section>
       )}
     </Loading>
+  );
+}
+
+/** The case's fields changed in place: the form opens on the case as it stands and sends what differs. */
+function EditCase({ kase, onSaved }: { kase: Case; onSaved: () => void }) {
+  const [open, setOpen] = useState(false);
+  return (
+    <div>
+      <button type="button" aria-expanded={open} onClick={() => setOpen(!open)}>
+        {t('caseForm.edit', { id: kase.id })}
+      </button>
+      {open && <CaseForm kase={kase} onSaved={onSaved} />}
+    </div>
   );
 }
 

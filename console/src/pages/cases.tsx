@@ -1,17 +1,22 @@
+import { useState } from 'preact/hooks';
 import { api, unwrap } from '../api';
 import { DateTime, Loading, Tlp, useLoad } from '../components';
 import { t } from '../i18n';
-import { caseHref } from '../router';
+import { caseHref, navigate } from '../router';
+import { CaseFields } from './case-form';
+import { VendorCreateForm, VendorEditForm } from './vendor-forms';
+import { VendorQuestions } from './vendor-questions';
 
 /**
  * Vendor coordination (GET /cases, /vendors, /vendor-questions): our vulnerability cases, the
- * vendors we coordinate with, and the questions other teams asked us as a vendor. A case opens on
- * its own page (questions, statements, advisory). Titles and names are text, never markup.
+ * vendors we coordinate with, and the questions other teams asked us as a vendor (answered there).
+ * A handler opens a case and adds, changes or removes vendors here. A case opens on its own page
+ * (questions, statements, advisory, editing). Titles and names are text, never markup.
  */
-export function CasesPage() {
+export function CasesPage({ canWrite }: { canWrite: boolean }) {
   const cases = useLoad(() => unwrap(api().GET('/api/v1/cases', {})), []);
   const vendors = useLoad(() => unwrap(api().GET('/api/v1/vendors', {})), []);
-  const asked = useLoad(() => unwrap(api().GET('/api/v1/vendor-questions', {})), []);
+  const [editing, setEditing] = useState<string | null>(null);
   return (
     <section>
       <h1>{t('cases.title')}</h1>
@@ -60,6 +65,12 @@ export function CasesPage() {
           )
         }
       </Loading>
+      {canWrite && (
+        <details data-testid="case-open">
+          <summary>{t('caseForm.open')}</summary>
+          <CaseFields vendorIds={(vendors.data?.items ?? []).map((v) => v.id)} onSaved={(id) => navigate(caseHref(id))} />
+        </details>
+      )}
       <h2>{t('cases.vendors')}</h2>
       <Loading state={vendors}>
         {(page) =>
@@ -76,16 +87,25 @@ export function CasesPage() {
                     <th scope="col">{t('notifications.channel')}</th>
                     <th scope="col">{t('cases.vendorAddress')}</th>
                     <th scope="col">{t('peers.fingerprint')}</th>
+                    {canWrite && <th scope="col">{t('notifications.actions')}</th>}
                   </tr>
                 </thead>
                 <tbody>
                   {page.items.map((v) => (
-                    <tr key={v.id}>
+                    <tr key={v.id} data-testid={`vendor-${v.id}`}>
                       <td>{v.id}</td>
                       <td>{v.name}</td>
                       <td>{t(`cases.channel.${v.channel}`)}</td>
                       <td>{v.teamId ?? v.email ?? '—'}</td>
                       <td>{v.fingerprint ? <code>{v.fingerprint}</code> : '—'}</td>
+                      {canWrite && (
+                        <td>
+                          <button type="button" aria-expanded={editing === v.id} onClick={() => setEditing(editing === v.id ? null : v.id)}>
+                            {t('vendors.edit', { id: v.id })}
+                          </button>
+                          {editing === v.id && <VendorEditForm vendor={v} onChanged={vendors.reload} />}
+                        </td>
+                      )}
                     </tr>
                   ))}
                 </tbody>
@@ -94,44 +114,8 @@ export function CasesPage() {
           )
         }
       </Loading>
-      <h2>{t('cases.askedOfUs')}</h2>
-      <Loading state={asked}>
-        {(page) =>
-          page.items.length === 0 ? (
-            <p class="muted">{t('common.none')}</p>
-          ) : (
-            <div class="scroll">
-              <table class="list" data-testid="vendor-questions">
-                <caption class="visually-hidden">{t('cases.askedOfUs')}</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">{t('cases.asker')}</th>
-                    <th scope="col">{t('cases.theirCase')}</th>
-                    <th scope="col">{t('incident.title')}</th>
-                    <th scope="col">{t('cases.products')}</th>
-                    <th scope="col">{t('notifications.state')}</th>
-                    <th scope="col">{t('cases.askedAt')}</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {page.items.map((q) => (
-                    <tr key={q.id}>
-                      <td>{q.askerTeam ?? '—'}</td>
-                      <td>{q.caseId}</td>
-                      <td>{q.question.title}</td>
-                      <td>{q.question.products.map((p) => `${p.product} ${p.versions.join(', ')}`).join('; ')}</td>
-                      <td>{t(`cases.questionState.${q.state}`)}</td>
-                      <td>
-                        <DateTime value={q.createdAt} />
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-          )
-        }
-      </Loading>
+      {canWrite && <VendorCreateForm onCreated={vendors.reload} />}
+      <VendorQuestions canWrite={canWrite} />
     </section>
   );
 }

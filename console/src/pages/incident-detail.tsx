@@ -11,7 +11,7 @@ import { IncidentNotifications } from './incident-notifications';
 type Incident = Schemas['Incident'];
 
 /** One incident: every field of the report, the nine steps, the journal, and who holds a copy. */
-export function IncidentDetailPage({ incidentRef }: { incidentRef: string }) {
+export function IncidentDetailPage({ incidentRef, canWrite }: { incidentRef: string; canWrite: boolean }) {
   const path = { ref: incidentRef };
   const incident = useLoad(() => unwrap(api().GET('/api/v1/incidents/{ref}', { params: { path } })), [incidentRef]);
   const shares = useLoad(() => unwrap(api().GET('/api/v1/incidents/{ref}/shares', { params: { path } })), [incidentRef]);
@@ -57,7 +57,7 @@ export function IncidentDetailPage({ incidentRef }: { incidentRef: string }) {
             <h2 id="copies-title">{t('incident.copies')}</h2>
             <Loading state={shares}>{(list) => <SharesTable shares={list.items} externalRefs={i.externalRefs} />}</Loading>
           </section>
-          <IncidentNotifications incidentRef={i.ref} />
+          <IncidentNotifications incidentRef={i.ref} canWrite={canWrite} />
           <IncidentCorrections incident={i} onCorrected={reload} />
           <section aria-labelledby="journal-title">
             <h2 id="journal-title">{t('journal.title')}</h2>

@@ -15,7 +15,7 @@ const REASONS = ['no-poc-email', 'poc-key-required', 'policy-denied'] as const;
  * and record an acknowledgement the site gave by phone or in person. Sites' names and reasons are
  * data: text only.
  */
-export function IncidentNotifications({ incidentRef }: { incidentRef: string }) {
+export function IncidentNotifications({ incidentRef, canWrite }: { incidentRef: string; canWrite: boolean }) {
   const path = { ref: incidentRef };
   const list = useLoad(() => unwrap(api().GET('/api/v1/incidents/{ref}/notifications', { params: { path } })), [incidentRef]);
   const [error, setError] = useState<string | null>(null);
@@ -37,15 +37,17 @@ export function IncidentNotifications({ incidentRef }: { incidentRef: string }) 
   return (
     <section aria-labelledby="notifications-title">
       <h2 id="notifications-title">{t('notifications.title')}</h2>
-      <p>
-        <button
-          type="button"
-          disabled={busy}
-          onClick={() => act(() => unwrap(api().POST('/api/v1/incidents/{ref}/notifications/propose', { params: { path } })))}
-        >
-          {t('notifications.propose')}
-        </button>
-      </p>
+      {canWrite && (
+        <p>
+          <button
+            type="button"
+            disabled={busy}
+            onClick={() => act(() => unwrap(api().POST('/api/v1/incidents/{ref}/notifications/propose', { params: { path } })))}
+          >
+            {t('notifications.propose')}
+          </button>
+        </p>
+      )}
       <Problem text={error} />
       <Loading state={list}>
         {(page) =>
@@ -63,12 +65,12 @@ export function IncidentNotifications({ incidentRef }: { incidentRef: string }) 
                     <th scope="col">TLP</th>
                     <th scope="col">{t('notifications.channel')}</th>
                     <th scope="col">{t('notifications.updated')}</th>
-                    <th scope="col">{t('notifications.actions')}</th>
+                    {canWrite && <th scope="col">{t('notifications.actions')}</th>}
                   </tr>
                 </thead>
                 <tbody>
                   {page.items.map((n) => (
-                    <NotificationRow key={n.id} n={n} busy={busy} act={act} onChanged={list.reload} />
+                    <NotificationRow key={n.id} n={n} busy={busy} act={act} onChanged={list.reload} canWrite={canWrite} />
                   ))}
                 </tbody>
               </table>
@@ -80,11 +82,14 @@ export function IncidentNotifications({ incidentRef }: { incidentRef: string }) 
   );
 }
 
-function NotificationRow(props: { n: Notification; busy: boolean; act: (work: () => Promise<unknown>) => void; onChanged: () => void }) {
-  const { n, busy, act, onChanged } = props;
-  const [via, setVia] = useState('');
-  const [editing, setEditing] = useState(false);
-  const path = { id: n.id };
+function NotificationRow(props: {
+  n: Notification;
+  busy: boolean;
+  act: (work: () => Promise<unknown>) => void;
+  onChanged: () => void;
+  canWrite: boolean;
+}) {
+  const { n } = props;
   const reason =
     n.reason && (REASONS as readonly string[]).includes(n.reason)
       ? t(`notifications.reason.${n.reason as (typeof REASONS)[number]}`)
@@ -109,46 +114,57 @@ function NotificationRow(props: { n: Notification; busy: boolean; act: (work: ()
       <td>
         <DateTime value={n.updatedAt} />
       </td>
-      <td>
-        {n.state === 'drafted' && (
-          <button
-            type="button"
-            disabled={busy}
-            onClick={() => act(() => unwrap(api().POST('/api/v1/notifications/{id}/approve', { params: { path } })))}
-          >
-            {t('notifications.approve')}
-          </button>
-        )}
-        {n.state === 'drafted' && (
-          <>
-            {' '}
-            <button type="button" aria-expanded={editing} onClick={() => setEditing(!editing)}>
-              {t('advice.edit')}
-            </button>
-            {editing && <NotificationAdvice id={n.id} advice={n.advice} onSaved={onChanged} />}
-          </>
-        )}
-        {(n.state === 'sent' || n.state === 'delivered' || n.state === 'bounced') && (
-          <form
-            class="inline"
-            onSubmit={(e) => {
-              e.preventDefault();
-              act(() =>
-                unwrap(
-                  api().POST('/api/v1/notifications/{id}/acknowledge', { params: { path }, body: via.trim() ? { via: via.trim() } : {} }),
-                ),
-              );
-            }}
-          >
-            <label>
-              {t('notifications.via')} <input value={via} maxLength={200} onInput={(e) => setVia(e.currentTarget.value)} />
-            </label>{' '}
-            <button type="submit" disabled={busy}>
-              {t('notifications.acknowledge')}
-            </button>
-          </form>
-        )}
-      </td>
+      {props.canWrite && <Actions {...props} />}
     </tr>
+  );
+}
+
+/** What a handler does with the notification in its state: approve or edit a draft, record an acknowledgement. */
+function Actions(props: { n: Notification; busy: boolean; act: (work: () => Promise<unknown>) => void; onChanged: () => void }) {
+  const { n, busy, act, onChanged } = props;
+  const [via, setVia] = useState('');
+  const [editing, setEditing] = useState(false);
+  const path = { id: n.id };
+  return (
+    <td>
+      {n.state === 'drafted' && (
+        <button
+          type="button"
+          disabled={busy}
+          onClick={() => act(() => unwrap(api().POST('/api/v1/notifications/{id}/approve', { params: { path } })))}
+        >
+          {t('notifications.approve')}
+        </button>
+      )}
+      {n.state === 'drafted' && (
+        <>
+          {' '}
+          <button type="button" aria-expanded={editing} onClick={() => setEditing(!editing)}>
+            {t('advice.edit')}
+          </button>
+          {editing && <NotificationAdvice n={n} onSaved={onChanged} />}
+        </>
+      )}
+      {(n.state === 'sent' || n.state === 'delivered' || n.state === 'bounced') && (
+        <form
+          class="inline"
+          onSubmit={(e) => {
+            e.preventDefault();
+            act(() =>
+              unwrap(
+                api().POST('/api/v1/notifications/{id}/acknowledge', { params: { path }, body: via.trim() ? { via: via.trim() } : {} }),
+              ),
+            );
+          }}
+        >
+          <label>
+            {t('notifications.via')} <input value={via} maxLength={200} onInput={(e) => setVia(e.currentTarget.value)} />
+          </label>{' '}
+          <button type="submit" disabled={busy}>
+            {t('notifications.acknowledge')}
+          </button>
+        </form>
+      )}
+    </td>
   );
 }
