@@ -353,39 +353,19 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     }
   }
 
-  /**
-   * A sliding window of `batchSize` deliveries: when half of them have finished, the next ones
-   * are claimed, so one slow peer no longer holds up a whole batch, and the receipts of a long
-   * fan-out keep arriving together (one group commit records many; ADR 0032). Messages of one
-   * peer and incident are claimed one at a time (see claimDue: a claimed message is still
-   * pending), so parallel delivery never reorders them.
-   */
   async function runOnce(): Promise<number> {
     let total = 0;
-    const inFlight = new Set<Promise<void>>();
-    const low = settings.batchSize - Math.max(1, Math.floor(settings.batchSize / 2));
     for (;;) {
-      let claimed = 0;
-      if (!stopped) {
-        const rows = await claimDue(db, clock(), settings.leaseMs, settings.batchSize - inFlight.size);
-        claimed = rows.length;
-        total += claimed;
-        // The batch's peers in one look-up, just after the claim (a suspension after it is seen at the next claim).
-        const found = claimed > 0 ? await peers.findMany(db, [...new Set(rows.map((r) => r.peerTeam))]) : new Map<string, ExchangePeer>();
-        for (const row of rows) {
-          const done: Promise<void> = deliver(row, found.get(row.peerTeam) ?? null).finally(() => inFlight.delete(done));
-          inFlight.add(done);
-        }
-      }
-      if (inFlight.size === 0) return total;
-      if (stopped) {
-        await Promise.all(inFlight);
-        return total;
-      }
-      // Nothing more was due: wait for one to finish (it may be what the next of its peer and
-      // incident waits for) and look again. Otherwise wait until half the window is free.
-      if (claimed === 0) await Promise.race(inFlight);
-      else while (inFlight.size > low) await Promise.race(inFlight);
+      const rows = await claimDue(db, clock(), settings.leaseMs, settings.batchSize);
+      if (rows.length === 0) return total;
+      total += rows.length;
+      // The batch's peers in one look-up, just after the claim (a suspension after it is seen at the next claim).
+      const found = await peers.findMany(db, [...new Set(rows.map((r) => r.peerTeam))]);
+      // Messages of one peer and incident are claimed one at a time (see claimDue), so parallel
+      // delivery here never reorders them. The whole batch is awaited before the next claim: a
+      // sliding window measured slower on both engines (ADR 0032).
+      await Promise.all(rows.map((row) => deliver(row, found.get(row.peerTeam) ?? null)));
+      if (stopped) return total;
     }
   }
 
