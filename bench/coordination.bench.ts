@@ -4,15 +4,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { sql } from 'kysely';
-import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { generateNodeKey, signDocument } from '../src/crypto/index.js';
 import { openDatabase } from '../src/db/database.js';
-import { initNode } from '../src/node-init.js';
 import { KEY_FILE } from '../src/modules/profile/node-identity.js';
-import { mintApiToken } from '../src/modules/tokens/token-codec.js';
 import { BENCH_DATABASE_URL, embeddedDriverOption, dropBenchSchema, type BenchResult } from './bench-result.js';
-import { startSenders } from './federation.bench.js';
+import { listeningNode, startSenders } from './federation.bench.js';
 import { loadFromOtherThread } from './http-load.js';
 
 /**
@@ -51,18 +48,13 @@ export async function benchCoordinatorIngest(opts: CoordinationBenchOptions): Pr
   );
   const setupStarted = performance.now();
   const { senders, server } = await startSenders(opts.members);
-  let app: Awaited<ReturnType<typeof buildApp>> | null = null;
+  let app: Awaited<ReturnType<typeof listeningNode>>['app'] | null = null;
   try {
-    const init = await initNode(config, database);
-    app = await buildApp({ config, database, signer: init.signer, tokenSecret: init.tokenSecret, logger: false });
-    // The delivery worker is not started (buildApp alone does not): the warnings stay queued, and
-    // are counted, instead of going to members' "nodes" that only serve profiles.
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    const address = app.server.address();
-    const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-    const admin = {
-      authorization: `Bearer ${mintApiToken(init.tokenSecret, { role: 'admin', subject: 'bench', issuer: config.teamId }).token}`,
-    };
+    // The delivery worker is not started: the warnings stay queued, and are counted, instead of
+    // going to members' "nodes" that only serve profiles.
+    const node = await listeningNode(config, database);
+    app = node.app;
+    const { url, admin } = node;
     for (const sender of senders) {
       const added = await app.inject({ method: 'POST', url: '/api/v1/peers', headers: admin, payload: { url: sender.url } });
       if (added.statusCode !== 201) throw new Error(`adding ${sender.teamId}: ${added.statusCode} ${added.body.slice(0, 200)}`);

@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { buildApp } from '../src/app.js';
-import { loadConfig } from '../src/config.js';
+import { loadConfig, type Config } from '../src/config.js';
 import {
   generateNodeKey,
   loadNodeSigner,
@@ -15,7 +15,7 @@ import {
   signDocument,
   type NodeSigner,
 } from '../src/crypto/index.js';
-import { openDatabase } from '../src/db/database.js';
+import { openDatabase, type DatabaseHandle } from '../src/db/database.js';
 import { initNode } from '../src/node-init.js';
 import { createProfilePublisher } from '../src/modules/peers/signed-profile.js';
 import { KEY_FILE } from '../src/modules/profile/node-identity.js';
@@ -109,6 +109,22 @@ export async function startSenders(count: number): Promise<{ senders: Sender[]; 
   return { senders, server };
 }
 
+/**
+ * A receiving node initialised on `database` and listening on loopback (its delivery worker not
+ * started: buildApp alone does not), with an admin token's header for its API.
+ */
+export async function listeningNode(config: Config, database: DatabaseHandle) {
+  const init = await initNode(config, database);
+  const app = await buildApp({ config, database, signer: init.signer, tokenSecret: init.tokenSecret, logger: false });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.server.address();
+  const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  const admin = {
+    authorization: `Bearer ${mintApiToken(init.tokenSecret, { role: 'admin', subject: 'bench', issuer: config.teamId }).token}`,
+  };
+  return { app, url, admin };
+}
+
 /** Runs the senders in a worker thread (http-load.worker.ts); resolves to the seconds they took. */
 async function sendFromOtherThread(url: string, bodies: string[], concurrency: number): Promise<number> {
   return (await loadFromOtherThread({ urls: [url], path: '/federation/v1/messages', bodies, concurrency })).seconds;
@@ -134,14 +150,7 @@ export async function benchFederation(opts: FederationBenchOptions): Promise<Ben
   );
   const { senders, server } = await startSenders(senderCount);
   try {
-    const init = await initNode(config, database);
-    const app = await buildApp({ config, database, signer: init.signer, tokenSecret: init.tokenSecret, logger: false });
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    const address = app.server.address();
-    const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-    const admin = {
-      authorization: `Bearer ${mintApiToken(init.tokenSecret, { role: 'admin', subject: 'bench', issuer: config.teamId }).token}`,
-    };
+    const { app, url, admin } = await listeningNode(config, database);
     for (const sender of senders) {
       const res = await app.inject({
         method: 'POST',
