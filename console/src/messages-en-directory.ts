@@ -45,6 +45,7 @@ export const enDirectory = {
   'peerAdmin.resumed': 'Exchange with {team} resumed.',
   'peerAdmin.remove': 'Remove {team}',
   'peerAdmin.reallyRemove': 'Really remove {team} and its pinned keys',
+  'peerAdmin.conflict': 'The node keeps {team}: shared incidents or deliveries still refer to it. Suspend it instead.',
   'peerAdmin.removeHint': 'The audit log keeps the record; adding the team again pins its key unverified.',
 
   'sites.title': 'Sites of our constituency',

@@ -43,6 +43,7 @@ export const jaDirectory: Record<keyof typeof enDirectory, string> = {
   'peerAdmin.resumed': '{team} との交換を再開しました。',
   'peerAdmin.remove': '{team} を削除',
   'peerAdmin.reallyRemove': '{team} と固定した鍵を本当に削除',
+  'peerAdmin.conflict': '共有したインシデントや配送が {team} を参照しているため、削除できません。代わりに停止してください。',
   'peerAdmin.removeHint': '監査ログには記録が残ります。再度追加すると鍵は未確認として固定されます。',
 
   'sites.title': '担当範囲のサイト',

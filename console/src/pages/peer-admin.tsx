@@ -245,6 +245,7 @@ export function PeerAdmin({ peer, onChanged }: { peer: Peer; onChanged: () => vo
       </div>
       {confirming && <p class="muted">{t('peerAdmin.removeHint')}</p>}
       <ActionResult action={state} testId={`peer-state-${team}`} />
+      {state.code === 'conflict' && <p data-testid={`peer-conflict-${team}`}>{t('peerAdmin.conflict', { team })}</p>}
     </div>
   );
 }
