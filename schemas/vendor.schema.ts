@@ -212,6 +212,34 @@ export const VendorStatementSchema = named(
 );
 export type VendorStatement = Static<typeof VendorStatementSchema>;
 
+/** A statement this node sent as the vendor, answering a question asked of us (GET /vendor-questions/{id}/statements). */
+export const SentVendorStatementSchema = named(
+  'SentVendorStatement',
+  Type.Object(
+    {
+      product: Type.String(),
+      status: VendorStatusSchema,
+      fixedVersions: Type.Array(Type.String()),
+      text: Type.Union([Type.String(), Type.Null()]),
+      delivery: Type.Union([Type.String(), Type.Null()], {
+        description:
+          'The state of the signed vendor.statement in the outbox (queued, delivered, failed...); null once the outbox no longer holds it.',
+      }),
+      recordedAt: DateTimeSchema,
+      recordedBy: Type.String({ description: 'Who sent it: account:<name> or token:<id>.' }),
+    },
+    { additionalProperties: false },
+  ),
+);
+export type SentVendorStatement = Static<typeof SentVendorStatementSchema>;
+export const SentVendorStatementListSchema = named(
+  'SentVendorStatementList',
+  Type.Object(
+    { items: Type.Array(SentVendorStatementSchema, { description: 'Oldest first; the newest per product is in force.' }) },
+    { additionalProperties: false },
+  ),
+);
+
 export const VulnerabilityCaseSchema = named(
   'VulnerabilityCase',
   Type.Object(

@@ -7,6 +7,7 @@ import { AccountsPage } from './pages/accounts';
 import { AuditPage } from './pages/audit';
 import { CaseDetailPage } from './pages/case-detail';
 import { CasesPage } from './pages/cases';
+import { CounterMeasuresPage } from './pages/counter-measures';
 import { ForumsPage } from './pages/forums';
 import { IncidentDetailPage } from './pages/incident-detail';
 import { IncidentNewPage } from './pages/incident-new';
@@ -20,6 +21,7 @@ import { QuarantinePage } from './pages/quarantine';
 import { SharePage } from './pages/share';
 import { SignInPage } from './pages/sign-in';
 import { SiteNoticesPage } from './pages/site-notices';
+import { SitesPage } from './pages/sites';
 import { useRoute, type Route } from './router';
 import { changeLanguage, readSession, signOut, type Session } from './session';
 
@@ -71,11 +73,16 @@ export function App() {
             <NavLink href="#/inquiries" label={t('nav.inquiries')} active={route.page === 'inquiries'} />
             <NavLink href="#/peers" label={t('nav.peers')} active={route.page === 'peers'} />
             <NavLink href="#/forums" label={t('nav.forums')} active={route.page === 'forums'} />
+            <NavLink href="#/sites" label={t('nav.sites')} active={route.page === 'sites'} />
+            <NavLink href="#/counter-measures" label={t('nav.templates')} active={route.page === 'counter-measures'} />
             <NavLink href="#/cases" label={t('nav.cases')} active={route.page === 'cases' || route.page === 'case'} />
             <NavLink href="#/outside" label={t('nav.outside')} active={route.page === 'outside'} />
             <NavLink href="#/site-notices" label={t('nav.notices')} active={route.page === 'site-notices'} />
-            <NavLink href="#/audit" label={t('nav.audit')} active={route.page === 'audit'} />
-            <NavLink href="#/quarantine" label={t('nav.quarantine')} active={route.page === 'quarantine'} />
+            {/* The node lets admins read the audit log and handlers the quarantine: no link to a page that answers 403. */}
+            {session.account.role === 'admin' && <NavLink href="#/audit" label={t('nav.audit')} active={route.page === 'audit'} />}
+            {session.account.role !== 'reader' && (
+              <NavLink href="#/quarantine" label={t('nav.quarantine')} active={route.page === 'quarantine'} />
+            )}
             <NavLink href="#/profile" label={t('nav.profile')} active={route.page === 'profile'} />
             {session.account.role === 'admin' && <NavLink href="#/accounts" label={t('nav.accounts')} active={route.page === 'accounts'} />}
           </ul>
@@ -142,23 +149,23 @@ function Page({ route, session, onSessionChanged }: { route: Route; session: Ses
   const canWrite = session.account.role !== 'reader';
   switch (route.page) {
     case 'incidents':
-      return <IncidentsPage />;
+      return <IncidentsPage canWrite={canWrite} />;
     case 'incident-new':
       return <IncidentNewPage />;
     case 'incident':
       return <IncidentDetailPage key={route.ref} incidentRef={route.ref} canWrite={canWrite} />;
     case 'share':
-      return <SharePage key={route.ref} incidentRef={route.ref} />;
+      return <SharePage key={route.ref} incidentRef={route.ref} canWrite={canWrite} />;
     case 'overview':
       return <OverviewPage />;
     case 'inquiries':
-      return <InquiriesPage />;
+      return <InquiriesPage canWrite={canWrite} />;
     case 'peers':
       return <PeersPage admin={session.account.role === 'admin'} />;
     case 'audit':
       return <AuditPage />;
     case 'quarantine':
-      return <QuarantinePage />;
+      return <QuarantinePage admin={session.account.role === 'admin'} />;
     case 'profile':
       return <ProfilePage admin={session.account.role === 'admin'} />;
     case 'forums':
@@ -171,6 +178,10 @@ function Page({ route, session, onSessionChanged }: { route: Route; session: Ses
       return <CasesPage canWrite={canWrite} />;
     case 'outside':
       return <OutsidePage canWrite={canWrite} />;
+    case 'sites':
+      return <SitesPage canWrite={canWrite} admin={session.account.role === 'admin'} />;
+    case 'counter-measures':
+      return <CounterMeasuresPage admin={session.account.role === 'admin'} />;
     case 'site-notices':
       return <SiteNoticesPage canWrite={canWrite} />;
     case 'case':

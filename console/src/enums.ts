@@ -52,3 +52,6 @@ export const INDICATOR_KINDS: Schemas['Indicator']['kind'][] = [
 ];
 export const EVIDENCE_KINDS: Schemas['Evidence']['kind'][] = ['log', 'packet-capture', 'file', 'screenshot', 'memory', 'other'];
 export const RETRACTION_REASONS: NonNullable<Schemas['CorrectionView']['reason']>[] = ['false-positive', 'hoax', 'mistaken', 'other'];
+export const RELATIONSHIPS: Schemas['Peer']['relationship'][] = ['coordinator', 'member', 'peer'];
+export const TRUST_LEVELS: Schemas['Peer']['trustLevel'][] = ['unknown', 'community', 'partner', 'close'];
+export const CHANNEL_KINDS: Schemas['PocChannel']['kind'][] = ['email', 'phone', 'mobile', 'fax', 'hotline', 'postal', 'url', 'other'];

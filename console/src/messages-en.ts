@@ -1,4 +1,5 @@
 import { enAdmin } from './messages-en-admin.js';
+import { enDirectory } from './messages-en-directory.js';
 import { enOutside } from './messages-en-outside.js';
 
 /**
@@ -8,6 +9,7 @@ import { enOutside } from './messages-en-outside.js';
 export const en = {
   ...enAdmin,
   ...enOutside,
+  ...enDirectory,
   'app.title': 'Hikeshi console',
   'nav.label': 'Main',
   'nav.skip': 'Skip to content',

@@ -1,11 +1,13 @@
 import type { MessageKey } from './messages-en.js';
 import { jaAdmin } from './messages-ja-admin.js';
+import { jaDirectory } from './messages-ja-directory.js';
 import { jaOutside } from './messages-ja-outside.js';
 
 /** The console's Japanese strings: the same keys as messages-en.ts, enforced by the type. */
 export const ja: Record<MessageKey, string> = {
   ...jaAdmin,
   ...jaOutside,
+  ...jaDirectory,
   'app.title': 'Hikeshi コンソール',
   'nav.label': 'メイン',
   'nav.skip': '本文へ移動',

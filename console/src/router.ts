@@ -21,6 +21,8 @@ export type Route =
   | { page: 'cases' }
   | { page: 'outside' }
   | { page: 'site-notices' }
+  | { page: 'sites' }
+  | { page: 'counter-measures' }
   | { page: 'case'; id: string };
 
 /** Pages with no part after their name (#/overview). */
@@ -37,6 +39,8 @@ const SINGLE_PAGES = [
   'cases',
   'outside',
   'site-notices',
+  'sites',
+  'counter-measures',
 ] as const;
 
 export function parseRoute(hash: string): Route {

@@ -2439,6 +2439,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/vendor-questions/{id}/statements": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What this node answered a question asked of it with: each signed statement sent, oldest first
+         * @description Per product, with the delivery state of its signed vendor.statement. 404 not-found for an unknown id or a question this node asked (its answers are in the case).
+         */
+        get: operations["listSentVendorStatements"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/vendors": {
         parameters: {
             query?: never;
@@ -6732,6 +6752,29 @@ export interface components {
              * @enum {unknown}
              */
             victims?: "unknown" | "community" | "partner" | "close";
+        };
+        SentVendorStatement: {
+            /** @description The state of the signed vendor.statement in the outbox (queued, delivered, failed...); null once the outbox no longer holds it. */
+            delivery: string | null;
+            fixedVersions: string[];
+            product: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339 date-time with any offset (Z or ±hh:mm), year 0001-9999, seconds 00-59 (a leap second is refused). Times a person gives (an incident's firstSeen, lastSeen, systemChanges[].at, evidence[].collectedAt) are kept as written, offset and fraction included; times the node sets are UTC.
+             */
+            recordedAt: string;
+            /** @description Who sent it: account:<name> or token:<id>. */
+            recordedBy: string;
+            /**
+             * @description The vendor's statement about one product.
+             * @enum {unknown}
+             */
+            status: "affected" | "not affected" | "under investigation";
+            text: string | null;
+        };
+        SentVendorStatementList: {
+            /** @description Oldest first; the newest per product is in force. */
+            items: components["schemas"]["SentVendorStatement"][];
         };
         Session: {
             account: components["schemas"]["SessionAccount"];
@@ -13145,6 +13188,35 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["VendorQuestion"];
+                };
+            };
+            400: components["responses"]["Problem"];
+            401: components["responses"]["Problem"];
+            403: components["responses"]["Problem"];
+            404: components["responses"]["Problem"];
+            413: components["responses"]["Problem"];
+            415: components["responses"]["Problem"];
+            500: components["responses"]["Problem"];
+        };
+    };
+    listSentVendorStatements: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SentVendorStatementList"];
                 };
             };
             400: components["responses"]["Problem"];

@@ -33,10 +33,13 @@ declare const document: any;
  * The console end to end (issue 20), in Debian's chromium against two real nodes on loopback:
  * a handler at alpha signs in, records the lecture's example incident, moves it through two
  * phases, reads the policy's preview and shares it with bravo, sees bravo's receipt and reference
- * number, answers bravo's forum inquiry, drafts and publishes a roster, introduces bravo to a
- * third team and withdraws it, edits a site notification's advice and picks its counter-measure
- * template, answers a site notification from bravo as our coordinator, answers bravo's question
- * to us as a vendor, and views the overview. Screenshots go to
+ * number, answers bravo's forum inquiry, drafts and publishes a roster, adds a team without a
+ * node through the peers page, introduces bravo to it and withdraws that, changes its trust,
+ * suspends, resumes and removes it, adds a site with its POC through the site directory, changes
+ * it and pins the POC's key, writes a counter-measure template, edits a site notification's advice
+ * and picks its counter-measure template, answers a site notification from bravo as our
+ * coordinator, answers bravo's question to us as a vendor and reads back what we sent, shows a
+ * reader the incident without the moves the node would refuse, and views the overview. Screenshots go to
  * artefacts/console/; axe-core checks the main pages. The subtests share the nodes and the page.
  */
 const missing = chromiumMissing();
@@ -295,16 +298,43 @@ async function run() {
     t.same((await api(alpha, 'GET', '/forums/second/draft', 'admin')).json().items, [], 'gone from the next version');
   });
 
-  t.test('introduces bravo to a third team, then withdraws the introduction', async (t) => {
+  t.test('adds a team without a node through the peers page; a malformed URL is refused', async (t) => {
     const cc = loadFixtureKey('cc');
-    const added = await api(alpha, 'POST', '/peers/mail', 'admin', {
-      teamId: cc.teamId,
+    await page.getByRole('link', { name: 'Peers' }).click();
+    const byNode = page.getByTestId('peer-add-node');
+    await byNode.getByLabel("Base URL of the team's node").fill('cc.example');
+    await byNode.getByRole('button', { name: 'Fetch its signed profile and add it' }).click();
+    t.match(await byNode.getByRole('alert').textContent(), /validation-failed.*\/url/, 'the refusal names the field');
+    const byMail = page.getByTestId('peer-add-mail');
+    await byMail.getByLabel('Team id').fill(cc.teamId);
+    await byMail.getByLabel("Team's name").fill('CC by mail');
+    await byMail.getByLabel('E-mail address').fill('cert@cc.example');
+    await byMail.getByLabel('Its OpenPGP public key (armored)').fill(cc.armoredPublicKey);
+    await byMail.getByLabel('Fingerprint you expect').fill(cc.fingerprint.toLowerCase());
+    await byMail.getByLabel('Trust level').selectOption('partner');
+    await axe(t, 'adding a peer');
+    await byMail.getByRole('button', { name: 'Add the team' }).click();
+    const added = page.getByTestId('peer-added');
+    t.equal(
+      (await added.locator('code.fingerprint').textContent())?.replace(/ /g, ''),
+      cc.fingerprint,
+      'the pinned fingerprint, to confirm',
+    );
+    t.match(await added.textContent(), /Added CC by mail/);
+    await page.getByTestId(`peer-${cc.teamId}`).waitFor();
+    t.match((await api(alpha, 'GET', `/peers/${cc.teamId}`, 'reader')).json(), {
+      kind: 'mail',
       name: 'CC by mail',
       email: 'cert@cc.example',
-      publicKey: cc.armoredPublicKey,
+      fingerprint: cc.fingerprint,
+      assurance: 'unverified',
+      trustLevel: 'partner',
     });
-    t.equal(added.statusCode, 201, added.body);
-    await page.getByRole('link', { name: 'Peers' }).click();
+    await screenshot(page, 'peer-added');
+  });
+
+  t.test('introduces bravo to a third team, then withdraws the introduction', async (t) => {
+    const cc = loadFixtureKey('cc');
     const card = page.getByTestId('peer-bravo');
     await card.getByRole('button', { name: 'Introductions' }).click();
     const form = page.getByTestId('introduce-bravo');
@@ -323,16 +353,150 @@ async function run() {
     t.ok((await sent())[0].withdrawnAt, 'withdrawn at the node');
   });
 
-  t.test("edits a drafted site notification's advice, then picks another template and language", async (t) => {
-    const site = await api(alpha, 'POST', '/sites', 'handler', {
+  t.test('manages a peer: its trust, suspended and resumed; removal after a second click, refused while deliveries name it', async (t) => {
+    const cc = loadFixtureKey('cc').teamId;
+    const admin = page.getByTestId(`peer-admin-${cc}`);
+    const stored = async () => (await api(alpha, 'GET', `/peers/${cc}`, 'reader')).json();
+    await admin.getByLabel('Trust level').selectOption('community');
+    await admin.getByRole('button', { name: `Save the relationship and trust of ${cc}` }).click();
+    await admin.getByText(`Saved for ${cc}.`).waitFor();
+    t.equal((await stored()).trustLevel, 'community');
+    const status = page.getByTestId(`peer-status-${cc}`);
+    await admin.getByRole('button', { name: `Suspend ${cc}` }).click();
+    await status.getByText('suspended', { exact: true }).waitFor();
+    t.equal((await stored()).status, 'suspended');
+    await admin.getByRole('button', { name: `Resume ${cc}` }).click();
+    await status.getByText('active', { exact: true }).waitFor();
+    await admin.getByRole('button', { name: `Remove ${cc}` }).click();
+    await axe(t, 'peer management');
+    await admin.getByRole('button', { name: `Really remove ${cc} and its pinned keys` }).click();
+    // Our introductions to cc are deliveries that name it: the node keeps it, and the page says why.
+    await page.getByTestId(`peer-conflict-${cc}`).waitFor();
+    t.match(await admin.getByRole('alert').textContent(), /^conflict/);
+    t.equal((await api(alpha, 'GET', `/peers/${cc}`, 'reader')).statusCode, 200, 'kept at the node');
+    const delta = loadFixtureKey('delta');
+    const spare = { teamId: delta.teamId, name: 'Delta by mail', email: 'cert@delta.example', publicKey: delta.armoredPublicKey };
+    t.equal((await api(alpha, 'POST', '/peers/mail', 'admin', spare)).statusCode, 201);
+    await page.reload();
+    const other = page.getByTestId(`peer-admin-${delta.teamId}`);
+    await other.getByRole('button', { name: `Remove ${delta.teamId}` }).click();
+    await other.getByRole('button', { name: `Really remove ${delta.teamId} and its pinned keys` }).click();
+    await page.getByTestId(`peer-${delta.teamId}`).waitFor({ state: 'detached' });
+    t.equal((await api(alpha, 'GET', `/peers/${delta.teamId}`, 'reader')).statusCode, 404, 'a peer nothing refers to is gone');
+  });
+
+  let siteId = '';
+  t.test('adds a site with its POC through the site directory, changes it and pins the POC key', async (t) => {
+    await page.getByRole('link', { name: 'Sites' }).click();
+    await page.getByRole('button', { name: 'Add a site' }).click();
+    const form = page.getByTestId('site-new');
+    await form.getByLabel('Site name').fill('Example University');
+    await form.getByLabel('Networks').fill('203.0.113.0/24');
+    await form.getByLabel('AS numbers').fill('AS64500');
+    await form.getByTestId('site-new-add-poc').click();
+    await form.getByLabel('Name (person').fill('SOC');
+    await form.getByLabel('Languages').fill('en, ja');
+    await form.locator('#row-site-new-poc-0-channels-0-value').fill('soc@example-univ.test');
+    await form.getByTestId('add-site-new-poc-0-channels').click();
+    await form.locator('#row-site-new-poc-0-channels-1-kind').selectOption('hotline');
+    await form.locator('#row-site-new-poc-0-channels-1-value').fill('+81-3-0000-0000');
+    await form.locator('#row-site-new-poc-0-channels-1-note').fill('ask for the duty officer');
+    await axe(t, 'adding a site');
+    await form.getByRole('button', { name: 'Add the site' }).click();
+    await form.waitFor({ state: 'detached' });
+    const [site] = (await api(alpha, 'GET', '/sites?q=Example', 'reader')).json().items;
+    t.match(site, {
       name: 'Example University',
       networks: ['203.0.113.0/24'],
-      pocs: [{ name: 'SOC', channels: [{ kind: 'email', value: 'soc@example-univ.test' }], languages: ['en'] }],
+      asns: [64500],
+      pocs: [
+        {
+          name: 'SOC',
+          languages: ['en', 'ja'],
+          channels: [
+            { kind: 'email', value: 'soc@example-univ.test' },
+            { kind: 'hotline', value: '+81-3-0000-0000', note: 'ask for the duty officer' },
+          ],
+        },
+      ],
+      version: 1,
     });
-    t.equal(site.statusCode, 201, site.body);
+    siteId = site.id;
+    const card = page.getByTestId(`site-${site.id}`);
+    await card.getByRole('button', { name: 'Change Example University' }).click();
+    const edit = page.getByTestId(`site-form-${site.id}`);
+    await edit.getByLabel('Description').fill('Main campus; the SOC answers 24x7.');
+    await edit.getByRole('button', { name: 'Save Example University' }).click();
+    await card.getByText('Main campus; the SOC answers 24x7.').waitFor();
+    t.match((await api(alpha, 'GET', `/sites/${site.id}`, 'reader')).json(), {
+      description: 'Main campus; the SOC answers 24x7.',
+      version: 2,
+    });
+    // An edit over a newer version is refused (If-Match), not silently undone.
+    t.equal((await api(alpha, 'PATCH', `/sites/${site.id}`, 'handler', { domains: ['example-univ.test'] })).statusCode, 200);
+    await card.getByRole('button', { name: 'Change Example University' }).click();
+    await edit.getByLabel('Description').fill('A stale edit');
+    await edit.getByRole('button', { name: 'Save Example University' }).click();
+    t.match(await edit.getByRole('alert').textContent(), /version-mismatch/);
+    await edit.getByRole('button', { name: 'Cancel' }).click();
+
+    const key = loadFixtureKey('delta');
+    const contact = card.getByTestId('contact-soc@example-univ.test');
+    t.match(await contact.textContent(), /no OpenPGP key pinned/);
+    await contact.getByRole('button', { name: 'Pin the key of soc@example-univ.test' }).click();
+    await contact.getByLabel('OpenPGP public key of soc@example-univ.test').fill(key.armoredPublicKey);
+    await contact.getByRole('button', { name: 'Pin this key' }).click();
+    await contact.getByText(`OpenPGP key pinned: ${key.fingerprint}`).waitFor();
+    const contacts = (await api(alpha, 'GET', '/site-contacts', 'reader')).json().items;
+    t.match(contacts, [{ email: 'soc@example-univ.test', fingerprint: key.fingerprint }]);
+    await screenshot(page, 'sites');
+
+    const spare = await api(alpha, 'POST', '/sites', 'handler', { name: 'Spare site' });
+    t.equal(spare.statusCode, 201, spare.body);
+    await page.reload();
+    const spareCard = page.getByTestId(`site-${spare.json().id}`);
+    await spareCard.getByRole('button', { name: 'Remove Spare site' }).click();
+    await spareCard.getByRole('button', { name: 'Really remove Spare site and its scopes' }).click();
+    await spareCard.waitFor({ state: 'detached' });
+    t.equal((await api(alpha, 'GET', `/sites/${spare.json().id}`, 'reader')).statusCode, 404);
+  });
+
+  t.test('writes, changes and removes a counter-measure template', async (t) => {
+    await page.getByRole('link', { name: 'Counter-measures' }).click();
+    await page.getByTestId('template-card-infected-system').waitFor();
+    await page.getByRole('button', { name: 'Write a new template' }).click();
+    const form = page.getByTestId('template-new');
+    await form.getByLabel('Template id').fill('ssh-brute-force');
+    await form.getByLabel('Template title').fill('SSH brute force from your network');
+    await form.getByLabel('Category').selectOption('intrusion-attempts');
+    await form.getByLabel('Advice in English').fill('Block {{hosts}} at the border and check the host for compromise.');
+    await form.getByLabel('Advice in Japanese').fill('{{hosts}} を境界で遮断し、侵害の有無を確認してください。');
+    await axe(t, 'counter-measure template');
+    await form.getByRole('button', { name: 'Save the template' }).click();
+    const card = page.getByTestId('template-card-ssh-brute-force');
+    await card.waitFor();
+    t.match((await api(alpha, 'GET', '/counter-measures/ssh-brute-force', 'reader')).json(), {
+      title: 'SSH brute force from your network',
+      category: 'intrusion-attempts',
+      source: 'team',
+      texts: { en: 'Block {{hosts}} at the border and check the host for compromise.' },
+    });
+    await card.getByRole('button', { name: 'Change SSH brute force from your network' }).click();
+    await page.getByTestId('template-edit-ssh-brute-force').getByLabel('Template title').fill('SSH brute force');
+    await page.getByTestId('template-edit-ssh-brute-force').getByRole('button', { name: 'Save the template' }).click();
+    await card.getByRole('heading', { name: 'SSH brute force' }).waitFor();
+    t.equal((await api(alpha, 'GET', '/counter-measures/ssh-brute-force', 'reader')).json().title, 'SSH brute force');
+    await screenshot(page, 'counter-measures');
+    await card.getByRole('button', { name: 'Remove SSH brute force' }).click();
+    await card.getByRole('button', { name: 'Really remove SSH brute force' }).click();
+    await card.waitFor({ state: 'detached' });
+    t.equal((await api(alpha, 'GET', '/counter-measures/ssh-brute-force', 'reader')).statusCode, 404);
+  });
+
+  t.test("edits a drafted site notification's advice, then picks another template and language", async (t) => {
     await page.goto(`${alpha.url}/console/#/incidents/${encodeURIComponent(ref)}`);
     await page.getByRole('button', { name: 'Propose notifications to the sites involved' }).click();
-    const row = page.getByTestId(`notification-${site.json().id}`);
+    const row = page.getByTestId(`notification-${siteId}`);
     await row.getByRole('button', { name: 'Edit the advice' }).click();
     await row.getByLabel('Advice to the site').fill('Re-install www from known-good media.');
     await row.getByRole('button', { name: 'Save the advice' }).click();
@@ -448,6 +612,49 @@ async function run() {
       provenance: 'federation',
       signed: true,
     });
+    // What we sent reads back on our side, per product.
+    await page.getByRole('button', { name: 'Our statement to bravo vc-bravo-1' }).click();
+    const sent = page.getByTestId(`sent-statements-${question.id}`);
+    await sent.getByRole('cell', { name: 'Fixed in 2.1, released today.' }).waitFor();
+    t.match(await sent.textContent(), /Alpha Files.*affected.*2\.1/);
+    t.match(await sent.textContent(), /account:hanako/);
+    await axe(t, 'our vendor statement');
+  });
+
+  t.test('a reader sees the incident without the moves and buttons the node would refuse', async (t) => {
+    const yuki = await createAccount(alpha, { name: 'yuki', displayName: 'Yuki Sato', role: 'reader', language: 'en' });
+    const readerContext = await browser.newContext({ locale: 'en-GB' });
+    t.teardown(() => readerContext.close());
+    const reader = await readerContext.newPage();
+    reader.setDefaultTimeout(15_000);
+    await signIn(reader, alpha, yuki);
+    await reader.goto(`${alpha.url}/console/#/incidents/${encodeURIComponent(ref)}`);
+    await reader.getByTestId('phase').waitFor();
+    await reader.getByTestId('read-only').waitFor();
+    t.equal(await reader.getByRole('button', { name: /^Move to/ }).count(), 0, 'no phase moves');
+    t.equal(await reader.getByRole('link', { name: 'Share with…' }).count(), 0, 'no share');
+    t.equal(await reader.locator('#journal-note').count(), 0, 'no note form');
+    t.equal(await reader.getByTestId('correction-form').count(), 0, 'no correction form');
+    t.equal(await reader.getByRole('link', { name: 'Audit log' }).count(), 0, 'no link to the admin-only audit log');
+    t.equal(await reader.getByRole('link', { name: 'Quarantine' }).count(), 0, 'no link to the quarantine');
+    await reader.getByRole('link', { name: 'Incidents', exact: true }).click();
+    await reader.getByRole('heading', { name: 'Incidents' }).waitFor();
+    t.equal(await reader.getByRole('link', { name: 'Record an incident' }).count(), 0, 'no record link');
+    await reader.getByRole('link', { name: 'Peers' }).click();
+    await reader.getByTestId('peer-bravo').waitFor();
+    t.equal(await reader.getByTestId('peer-add-node').count(), 0, 'no peer forms');
+    t.equal(await reader.getByRole('button', { name: 'Suspend bravo' }).count(), 0);
+    await reader.getByRole('link', { name: 'Sites' }).click();
+    await reader.getByTestId(`site-${siteId}`).waitFor();
+    t.equal(await reader.getByRole('button', { name: /^(Add a site|Change |Remove |Pin the key)/ }).count(), 0, 'the directory, read only');
+    await reader.getByRole('link', { name: 'Counter-measures' }).click();
+    await reader.getByTestId('template-card-infected-system').waitFor();
+    t.equal(await reader.getByRole('button', { name: /^(Write a new template|Change )/ }).count(), 0, 'templates, read only');
+    await reader.getByRole('link', { name: 'Vendor cases' }).click();
+    await reader.getByRole('button', { name: 'Our statement to bravo vc-bravo-1' }).click();
+    await reader.getByRole('cell', { name: 'Fixed in 2.1, released today.' }).waitFor();
+    t.equal(await reader.getByRole('button', { name: /^Answer / }).count(), 0, 'a reader reads our answer, does not answer');
+    await screenshot(reader, 'incident-reader');
   });
 
   t.test('views the overview, its charts and the peers page', async (t) => {

@@ -1,15 +1,20 @@
 import t from 'tap';
 import {
   CATEGORIES,
+  CHANNEL_KINDS,
   EVIDENCE_KINDS,
   HOST_ROLES,
   INDICATOR_KINDS,
   PHASES,
+  RELATIONSHIPS,
   RETRACTION_REASONS,
   SEVERITIES,
   TEAM_TYPES,
   TLPS,
+  TRUST_LEVELS,
 } from '../../console/src/enums.js';
+import { PEER_RELATIONSHIPS, PEER_TRUST_LEVELS } from '../../schemas/peer.schema.js';
+import { CHANNEL_KINDS as SCHEMA_CHANNEL_KINDS } from '../../schemas/site.schema.js';
 import { TLP_LABELS } from '../../schemas/common.schema.js';
 import { RETRACTION_REASONS as SCHEMA_REASONS } from '../../schemas/correction.schema.js';
 import * as incident from '../../schemas/incident.schema.js';
@@ -28,4 +33,7 @@ t.test("the console's enumerations are the schema's, in the schema's order", asy
   t.strictSame(EVIDENCE_KINDS, [...incident.EVIDENCE_KINDS], 'evidence kinds');
   t.strictSame(RETRACTION_REASONS, [...SCHEMA_REASONS], 'retraction reasons');
   t.strictSame(TEAM_TYPES, [...SCHEMA_TEAM_TYPES], "the profile's team types");
+  t.strictSame(RELATIONSHIPS, [...PEER_RELATIONSHIPS], "a peer's relationships");
+  t.strictSame(TRUST_LEVELS, [...PEER_TRUST_LEVELS], 'trust levels, lowest first');
+  t.strictSame(CHANNEL_KINDS, [...SCHEMA_CHANNEL_KINDS], "a site POC's channel kinds");
 });

@@ -22,8 +22,9 @@ declare const document: any;
  * <img onerror>, an <svg onload>, a javascript: URL, template syntax) is shown in the list, the
  * incident page, its journal and the share preview, and other teams' strings planted in every
  * field of the later pages (accounts, introductions, forum drafts and applications, vendor cases
- * and their edit forms, questions asked of us and their answer form, counter-measure templates,
- * advisories, law-enforcement requests, press statements, received site notifications) are
+ * and their edit forms, questions asked of us, their answer form and our statement, counter-measure
+ * templates and their page and form, peers added through the form, sites with their POCs and edit
+ * form, advisories, law-enforcement requests, press statements, received site notifications) are
  * shown on those pages: no dialog opens, the browser reports no CSP violation (nothing even
  * tried to run), no element from the data appears in the DOM, and the strings show as the text
  * they are.
@@ -369,6 +370,95 @@ async function run() {
     await page.getByTestId(/^notice-text-/).waitFor();
     await showsInert(t, [hostile(240), hostile(241), hostile(242), hostile(243), hostile(244), hostile(245)]);
     await screenshot(page, 'hostile-site-notice');
+  });
+
+  t.test('peers added, the site directory, counter-measure templates and our vendor statement show the strings as text', async (t) => {
+    // taro is an admin since the accounts subtest: every form of these pages is drawn.
+    const mallory = loadFixtureKey('mallory');
+    await page.getByRole('link', { name: 'Peers' }).click();
+    const byMail = page.getByTestId('peer-add-mail');
+    await byMail.getByLabel('Team id').fill(mallory.teamId);
+    await byMail.getByLabel("Team's name").fill(hostile(300));
+    await byMail.getByLabel('E-mail address').fill('cert@mallory.example');
+    await byMail.getByLabel('Its OpenPGP public key (armored)').fill(mallory.armoredPublicKey);
+    await byMail.getByRole('button', { name: 'Add the team' }).click();
+    await page.getByTestId('peer-added').waitFor();
+    await page.getByTestId(`peer-admin-${mallory.teamId}`).waitFor();
+    await showsInert(t, [hostile(200), hostile(300)]);
+
+    const poc = {
+      name: hostile(303),
+      role: hostile(304),
+      channels: [
+        { kind: 'phone', value: hostile(305), note: hostile(306) },
+        { kind: 'email', value: 'soc@hostile.test', note: hostile(307) },
+      ],
+      languages: ['ja'],
+      timeZone: hostile(312),
+      hours: hostile(309),
+    };
+    const site = ok(
+      await api(alpha, 'POST', '/sites', 'handler', {
+        name: hostile(301),
+        description: hostile(302),
+        pocs: [poc],
+        domains: ['hostile.test'],
+      }),
+      'site',
+    ).json();
+    ok(
+      await api(alpha, 'PUT', '/site-contacts/soc@hostile.test/key', 'admin', { publicKey: loadFixtureKey('delta').armoredPublicKey }),
+      'contact key',
+    );
+    await page.getByRole('link', { name: 'Sites' }).click();
+    const card = page.getByTestId(`site-${site.id}`);
+    await card.getByTestId('contact-soc@hostile.test').getByText('OpenPGP key pinned', { exact: false }).waitFor();
+    await showsInert(t, [
+      hostile(97),
+      hostile(301),
+      hostile(302),
+      hostile(303),
+      hostile(304),
+      hostile(305),
+      hostile(306),
+      hostile(307),
+      hostile(309),
+      hostile(312),
+    ]);
+    await card.getByRole('button', { name: /^Change / }).click();
+    const form = page.getByTestId(`site-form-${site.id}`);
+    t.equal(await form.getByLabel('Site name').inputValue(), hostile(301), 'the site in its form, as typed');
+    t.equal(await form.getByLabel('Description').inputValue(), hostile(302));
+    t.equal(await form.getByLabel('Name (person').inputValue(), hostile(303));
+    t.equal(await form.locator(`#row-site-${site.id}-poc-0-channels-0-value`).inputValue(), hostile(305));
+    t.equal(await form.locator(`#row-site-${site.id}-poc-0-channels-1-note`).inputValue(), hostile(307));
+    t.same(await injected(), []);
+    await screenshot(page, 'hostile-sites');
+
+    await page.getByRole('link', { name: 'Counter-measures' }).click();
+    const template = page.getByTestId('template-card-team-advice');
+    await template.waitFor();
+    await showsInert(t, [hostile(95), hostile(96)]);
+    await template.getByRole('button', { name: /^Change / }).click();
+    const edit = page.getByTestId('template-edit-team-advice');
+    t.equal(await edit.getByLabel('Template title').inputValue(), hostile(96), 'the template in its form, as typed');
+    t.equal(await edit.getByLabel('Advice in English').inputValue(), `${hostile(95)} {{hosts}}`);
+    t.same(await injected(), []);
+
+    const question = (await api(alpha, 'GET', '/vendor-questions', 'reader')).json().items.find((q: any) => q.caseId === 'bravo-case');
+    ok(
+      await api(alpha, 'POST', `/vendor-questions/${question.id}/statement`, 'handler', {
+        product: hostile(221),
+        status: 'affected',
+        text: hostile(310),
+      }),
+      'our statement',
+    );
+    await page.getByRole('link', { name: 'Vendor cases' }).click();
+    await page.getByRole('button', { name: 'Our statement to bravo bravo-case' }).click();
+    await page.getByTestId(`sent-statements-${question.id}`).getByText(hostile(310)).waitFor();
+    await showsInert(t, [hostile(219), hostile(221), hostile(310)]);
+    await screenshot(page, 'hostile-our-statement');
   });
 
   t.test('nothing ran: no dialog, no CSP violation, no script error', async (t) => {

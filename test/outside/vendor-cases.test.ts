@@ -123,6 +123,26 @@ t.test('bravo answers with a signed statement; alpha records it as signed', asyn
   ]);
   t.equal((await auditKinds(bravo, { kind: 'vendor.statement-sent' })).length, 1);
 
+  // What bravo answered with reads back, for its own handlers (a reader too), with its delivery.
+  const sent = await waitFor('the statement delivered', async () => {
+    const res = await api(bravo, 'GET', `/vendor-questions/${question!.id}/statements`, 'reader');
+    const items = res.json().items as Array<{ delivery: string }>;
+    return items[0]?.delivery === 'delivered' ? items : null;
+  });
+  t.match(sent, [
+    { product: 'Bravo Router', status: 'affected', fixedVersions: ['4.2.1'], text: 'Fixed in 4.2.1.', delivery: 'delivered' },
+  ]);
+  t.match(sent[0], { recordedBy: String, recordedAt: String });
+  t.equal((await api(bravo, 'GET', `/vendor-questions/${question!.id}/statements`, null)).statusCode, 401, 'not without a token');
+  t.equal((await api(bravo, 'GET', '/vendor-questions/not-a-uuid/statements', 'reader')).statusCode, 400);
+  t.equal((await api(bravo, 'GET', `/vendor-questions/${randomUUID()}/statements`, 'reader')).json().code, 'not-found');
+  const ours = (await api(alpha, 'GET', '/cases/vc-bravo-1', 'reader')).json().questions[0];
+  t.equal(
+    (await api(alpha, 'GET', `/vendor-questions/${ours.id}/statements`, 'reader')).json().code,
+    'not-found',
+    'a question we asked has its answers in the case, not here',
+  );
+
   const draft = await api(alpha, 'POST', '/cases/vc-bravo-1/advisory', 'handler');
   t.equal(draft.statusCode, 201, draft.body);
   const doc = draft.json().document;

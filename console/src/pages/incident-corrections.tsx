@@ -12,7 +12,8 @@ type Correction = Schemas['CorrectionView'];
  * acknowledged. A copy received from another team lists what its originator sent; the node
  * refuses a correction from a holder (409 correction-not-originator), shown as such.
  */
-export function IncidentCorrections({ incident, onCorrected }: { incident: Schemas['Incident']; onCorrected: () => void }) {
+export function IncidentCorrections(props: { incident: Schemas['Incident']; canWrite: boolean; onCorrected: () => void }) {
+  const { incident, canWrite, onCorrected } = props;
   const path = { ref: incident.ref };
   const list = useLoad(
     () => unwrap(api().GET('/api/v1/incidents/{ref}/corrections', { params: { path } })),
@@ -22,7 +23,7 @@ export function IncidentCorrections({ incident, onCorrected }: { incident: Schem
     <section aria-labelledby="corrections-title">
       <h2 id="corrections-title">{t('corrections.title')}</h2>
       <Loading state={list}>{(page) => <CorrectionList items={page.items} />}</Loading>
-      {!incident.retracted && (
+      {canWrite && !incident.retracted && (
         <CorrectionForm
           incident={incident}
           onDone={() => {

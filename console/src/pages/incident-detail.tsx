@@ -46,22 +46,28 @@ export function IncidentDetailPage({ incidentRef, canWrite }: { incidentRef: str
               </strong>
             ) : null}
           </p>
-          <p>
-            <a class="button" href={incidentHref(i.ref, '/share')}>
-              {t('incident.shareWith')}
-            </a>
-          </p>
-          <Phases incident={i} onMoved={reload} />
+          {canWrite ? (
+            <p>
+              <a class="button" href={incidentHref(i.ref, '/share')}>
+                {t('incident.shareWith')}
+              </a>
+            </p>
+          ) : (
+            <p class="muted" data-testid="read-only">
+              {t('incident.readOnly')}
+            </p>
+          )}
+          <Phases incident={i} canWrite={canWrite} onMoved={reload} />
           <ReportFacts incident={i} />
           <section aria-labelledby="copies-title">
             <h2 id="copies-title">{t('incident.copies')}</h2>
             <Loading state={shares}>{(list) => <SharesTable shares={list.items} externalRefs={i.externalRefs} />}</Loading>
           </section>
           <IncidentNotifications incidentRef={i.ref} canWrite={canWrite} />
-          <IncidentCorrections incident={i} onCorrected={reload} />
+          <IncidentCorrections incident={i} canWrite={canWrite} onCorrected={reload} />
           <section aria-labelledby="journal-title">
             <h2 id="journal-title">{t('journal.title')}</h2>
-            <NoteForm incidentRef={i.ref} onAdded={journal.reload} />
+            {canWrite && <NoteForm incidentRef={i.ref} onAdded={journal.reload} />}
             <Loading state={journal}>{(page) => <Journal entries={page.items} />}</Loading>
           </section>
         </article>
@@ -70,8 +76,12 @@ export function IncidentDetailPage({ incidentRef, canWrite }: { incidentRef: str
   );
 }
 
-/** The nine steps (§5) with the current one marked, and the moves the node allows from it. */
-function Phases({ incident, onMoved }: { incident: Incident; onMoved: () => void }) {
+/**
+ * The nine steps (§5) with the current one marked, and the moves the node allows from it: to
+ * handlers and admins only, since the node refuses a reader's move (403) and a button that can
+ * only fail is noise.
+ */
+function Phases({ incident, canWrite, onMoved }: { incident: Incident; canWrite: boolean; onMoved: () => void }) {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const move = (phase: Incident['phase']) => {
@@ -104,13 +114,15 @@ function Phases({ incident, onMoved }: { incident: Incident; onMoved: () => void
         ))}
       </ol>
       <p data-testid="phase">{t('incident.phaseNow', { phase: t(`phase.${incident.phase}`) })}</p>
-      <div class="actions" role="group" aria-label={t('incident.moveTo')}>
-        {nextPhases(incident.phase).map((p) => (
-          <button key={p} type="button" disabled={busy} onClick={() => move(p)} data-phase={p}>
-            {t('incident.moveToPhase', { phase: t(`phase.${p}`) })}
-          </button>
-        ))}
-      </div>
+      {canWrite && (
+        <div class="actions" role="group" aria-label={t('incident.moveTo')}>
+          {nextPhases(incident.phase).map((p) => (
+            <button key={p} type="button" disabled={busy} onClick={() => move(p)} data-phase={p}>
+              {t('incident.moveToPhase', { phase: t(`phase.${p}`) })}
+            </button>
+          ))}
+        </div>
+      )}
       <Problem text={error} />
     </section>
   );

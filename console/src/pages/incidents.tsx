@@ -18,7 +18,7 @@ type Filters = {
 const EMPTY: Filters = { search: '', searchIn: 'host', phase: '', tlp: '', category: '', team: '', updated: '' };
 
 /** Incidents, newest first, with the node's filters (team included: GET /incidents?team=). */
-export function IncidentsPage() {
+export function IncidentsPage({ canWrite }: { canWrite: boolean }) {
   const [draft, setDraft] = useState<Filters>(EMPTY);
   const [filters, setFilters] = useState<Filters>(EMPTY);
   const state = useLoad(() => unwrap(api().GET('/api/v1/incidents', { params: { query: toQuery(filters) } })), [JSON.stringify(filters)]);
@@ -26,11 +26,13 @@ export function IncidentsPage() {
   return (
     <section>
       <h1>{t('incidents.title')}</h1>
-      <p>
-        <a class="button" href="#/incidents/new">
-          {t('incidents.new')}
-        </a>
-      </p>
+      {canWrite && (
+        <p>
+          <a class="button" href="#/incidents/new">
+            {t('incidents.new')}
+          </a>
+        </p>
+      )}
       <form
         class="filters"
         role="search"

@@ -6,7 +6,7 @@ import { t } from '../i18n';
 type Answer = Schemas['InquiryAnswerInput']['answer'];
 
 /** Forum inquiries (issue 14): what members asked us, what matched here, and our answer; and what we asked. */
-export function InquiriesPage() {
+export function InquiriesPage({ canWrite }: { canWrite: boolean }) {
   const list = useLoad(() => unwrap(api().GET('/api/v1/inquiries', {})), []);
   const [open, setOpen] = useState<string | null>(null);
   return (
@@ -55,12 +55,12 @@ export function InquiriesPage() {
           )
         }
       </Loading>
-      {open ? <InquiryDetail key={open} id={open} onAnswered={list.reload} /> : null}
+      {open ? <InquiryDetail key={open} id={open} canWrite={canWrite} onAnswered={list.reload} /> : null}
     </section>
   );
 }
 
-function InquiryDetail({ id, onAnswered }: { id: string; onAnswered: () => void }) {
+function InquiryDetail({ id, canWrite, onAnswered }: { id: string; canWrite: boolean; onAnswered: () => void }) {
   const state = useLoad(() => unwrap(api().GET('/api/v1/inquiries/{id}', { params: { path: { id } } })), [id]);
   return (
     <Loading state={state}>
@@ -102,7 +102,7 @@ function InquiryDetail({ id, onAnswered }: { id: string; onAnswered: () => void 
               ))}
             </ul>
           )}
-          {i.direction === 'received' ? (
+          {i.direction === 'received' && canWrite ? (
             <AnswerForm
               id={i.id}
               ownRef={i.matches.find((m) => m.kind === 'incident')?.id ?? ''}

@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks';
 import { api, problemText, unwrap, type Schemas } from '../api';
 import { DateTime, Field, Loading, Problem, useLoad } from '../components';
 import { t } from '../i18n';
+import { PeerAddForms, PeerAdmin } from './peer-admin';
 import { PeerIntroductions } from './peer-introductions';
 
 /**
@@ -13,6 +14,7 @@ export function PeersPage({ admin }: { admin: boolean }) {
   return (
     <section>
       <h1>{t('peers.title')}</h1>
+      {admin && <PeerAddForms onAdded={list.reload} />}
       <Loading state={list}>
         {(page) =>
           page.items.length === 0 ? (
@@ -54,14 +56,18 @@ function PeerCard(props: { peer: Schemas['Peer']; peers: Schemas['Peer'][]; admi
           <code class="fingerprint">{grouped(peer.fingerprint)}</code>
         </Field>
         <Field label={t('peers.assurance')}>{t(`assurance.${peer.assurance}`)}</Field>
-        <Field label={t('peers.status')}>{peer.status}</Field>
-        <Field label={t('peers.relationship')}>{peer.relationship}</Field>
+        <Field label={t('peers.status')}>
+          <span data-testid={`peer-status-${peer.teamId}`}>{t(`peerStatus.${peer.status}`)}</span>
+        </Field>
+        <Field label={t('peers.relationship')}>{t(`relationship.${peer.relationship}`)}</Field>
+        <Field label={t('peers.trustLevel')}>{t(`trust.${peer.trustLevel}`)}</Field>
         <Field label={t('peers.url')}>{peer.url}</Field>
         <Field label={t('peers.addedAt')}>
           <DateTime value={peer.addedAt} />
         </Field>
       </dl>
       {admin && peer.assurance !== 'verified' ? <VerifyForm teamId={peer.teamId} onVerified={onChanged} /> : null}
+      {admin && <PeerAdmin peer={peer} onChanged={onChanged} />}
       <button type="button" onClick={explain}>
         {t('peers.explainTrust')}
       </button>{' '}

@@ -3,8 +3,8 @@ import { api, problemText, unwrap } from '../api';
 import { DateTime, Loading, Problem, useLoad } from '../components';
 import { t } from '../i18n';
 
-/** Messages from senders that are not known peers: they wait here until a handler accepts or rejects them. */
-export function QuarantinePage() {
+/** Messages from senders that are not known peers: handlers see them; an admin accepts or rejects them (the node's rule). */
+export function QuarantinePage({ admin }: { admin: boolean }) {
   const list = useLoad(() => unwrap(api().GET('/api/v1/quarantine', {})), []);
   const [error, setError] = useState<string | null>(null);
   const decide = (id: string, accept: boolean) => {
@@ -30,7 +30,7 @@ export function QuarantinePage() {
                   <th scope="col">{t('quarantine.type')}</th>
                   <th scope="col">{t('quarantine.receivedAt')}</th>
                   <th scope="col">{t('quarantine.state')}</th>
-                  <th scope="col">{t('quarantine.actions')}</th>
+                  {admin && <th scope="col">{t('quarantine.actions')}</th>}
                 </tr>
               </thead>
               <tbody>
@@ -42,18 +42,20 @@ export function QuarantinePage() {
                       <DateTime value={m.receivedAt} />
                     </td>
                     <td>{m.state}</td>
-                    <td>
-                      {m.state === 'quarantined' ? (
-                        <>
-                          <button type="button" onClick={() => decide(m.id, true)}>
-                            {t('quarantine.accept')}
-                          </button>{' '}
-                          <button type="button" onClick={() => decide(m.id, false)}>
-                            {t('quarantine.reject')}
-                          </button>
-                        </>
-                      ) : null}
-                    </td>
+                    {admin && (
+                      <td>
+                        {m.state === 'quarantined' ? (
+                          <>
+                            <button type="button" onClick={() => decide(m.id, true)}>
+                              {t('quarantine.accept')}
+                            </button>{' '}
+                            <button type="button" onClick={() => decide(m.id, false)}>
+                              {t('quarantine.reject')}
+                            </button>
+                          </>
+                        ) : null}
+                      </td>
+                    )}
                   </tr>
                 ))}
               </tbody>

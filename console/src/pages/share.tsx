@@ -11,7 +11,7 @@ type Explain = Schemas['ExplainResponse'];
  * peer would get (POST /api/v1/policy/explain, the same decision and redaction a share makes)
  * and only then sends. Sending is offered only for the peer just previewed, and only when allowed.
  */
-export function SharePage({ incidentRef }: { incidentRef: string }) {
+export function SharePage({ incidentRef, canWrite }: { incidentRef: string; canWrite: boolean }) {
   const peers = useLoad(() => unwrap(api().GET('/api/v1/peers', {})), []);
   const [peer, setPeer] = useState('');
   const [preview, setPreview] = useState<Explain | null>(null);
@@ -79,7 +79,8 @@ export function SharePage({ incidentRef }: { incidentRef: string }) {
       </Loading>
       <Problem text={error} />
       {preview ? <Decision preview={preview} /> : null}
-      {preview ? (
+      {preview && !canWrite ? <p class="muted">{t('share.readerOnly')}</p> : null}
+      {preview && canWrite ? (
         <p>
           <button type="button" class="primary" disabled={busy || !preview.allow} onClick={send} data-testid="share-send">
             {t('share.send', { peer: preview.recipient.name ?? preview.recipient.id })}

@@ -10,12 +10,15 @@ export const VENDOR_STATUSES: Status[] = ['affected', 'not affected', 'under inv
 /**
  * The questions other teams asked this node as a vendor (GET /vendor-questions), each answered
  * per product with a signed vendor.statement (POST /vendor-questions/{id}/statement: the node
- * signs it and queues it for the asker; a product the question does not name is refused). The
- * question's title, description and products come from another team: text only.
+ * signs it and queues it for the asker; a product the question does not name is refused). What
+ * we answered reads back (GET /vendor-questions/{id}/statements), for readers too: it is our own
+ * answer, already disclosed to the asker. The question's title, description and products come
+ * from another team: text only.
  */
 export function VendorQuestions({ canWrite }: { canWrite: boolean }) {
   const asked = useLoad(() => unwrap(api().GET('/api/v1/vendor-questions', {})), []);
   const [open, setOpen] = useState<string | null>(null);
+  const [shown, setShown] = useState<string | null>(null);
   return (
     <section aria-labelledby="asked-of-us">
       <h2 id="asked-of-us">{t('cases.askedOfUs')}</h2>
@@ -35,7 +38,7 @@ export function VendorQuestions({ canWrite }: { canWrite: boolean }) {
                     <th scope="col">{t('cases.products')}</th>
                     <th scope="col">{t('notifications.state')}</th>
                     <th scope="col">{t('cases.askedAt')}</th>
-                    {canWrite && <th scope="col">{t('notifications.actions')}</th>}
+                    <th scope="col">{t('notifications.actions')}</th>
                   </tr>
                 </thead>
                 <tbody>
@@ -46,6 +49,8 @@ export function VendorQuestions({ canWrite }: { canWrite: boolean }) {
                       canWrite={canWrite}
                       open={open === q.id}
                       onToggle={() => setOpen(open === q.id ? null : q.id)}
+                      shown={shown === q.id}
+                      onShow={() => setShown(shown === q.id ? null : q.id)}
                       onAnswered={asked.reload}
                     />
                   ))}
@@ -59,7 +64,15 @@ export function VendorQuestions({ canWrite }: { canWrite: boolean }) {
   );
 }
 
-function QuestionRow(props: { q: Question; canWrite: boolean; open: boolean; onToggle: () => void; onAnswered: () => void }) {
+function QuestionRow(props: {
+  q: Question;
+  canWrite: boolean;
+  open: boolean;
+  onToggle: () => void;
+  shown: boolean;
+  onShow: () => void;
+  onAnswered: () => void;
+}) {
   const { q, canWrite, open } = props;
   const label = `${q.askerTeam ?? ''} ${q.caseId}`.trim();
   return (
@@ -73,22 +86,81 @@ function QuestionRow(props: { q: Question; canWrite: boolean; open: boolean; onT
         <td>
           <DateTime value={q.createdAt} />
         </td>
-        {canWrite && (
-          <td>
+        <td>
+          {canWrite && (
             <button type="button" aria-expanded={open} onClick={props.onToggle}>
               {t('cases.answerOpen', { question: label })}
             </button>
-          </td>
-        )}
+          )}{' '}
+          {q.state === 'answered' && (
+            <button type="button" aria-expanded={props.shown} onClick={props.onShow}>
+              {t('ourStatement.show', { question: label })}
+            </button>
+          )}
+        </td>
       </tr>
+      {props.shown && (
+        <tr>
+          <td colSpan={7}>
+            <SentStatements q={q} />
+          </td>
+        </tr>
+      )}
       {open && (
         <tr>
-          <td colSpan={canWrite ? 7 : 6}>
+          <td colSpan={7}>
             <AnswerForm q={q} onAnswered={props.onAnswered} />
           </td>
         </tr>
       )}
     </>
+  );
+}
+
+/** What we sent as the vendor, per product, oldest first (the newest per product is in force), with its delivery. */
+function SentStatements({ q }: { q: Question }) {
+  const sent = useLoad(() => unwrap(api().GET('/api/v1/vendor-questions/{id}/statements', { params: { path: { id: q.id } } })), [q.id]);
+  return (
+    <section aria-labelledby={`sent-${q.id}-title`} data-testid={`sent-statements-${q.id}`}>
+      <h3 id={`sent-${q.id}-title`}>{t('ourStatement.title', { title: q.question.title })}</h3>
+      <Loading state={sent}>
+        {(page) =>
+          page.items.length === 0 ? (
+            <p class="muted">{t('common.none')}</p>
+          ) : (
+            <table class="list">
+              <caption class="visually-hidden">{t('ourStatement.title', { title: q.question.title })}</caption>
+              <thead>
+                <tr>
+                  <th scope="col">{t('cases.product')}</th>
+                  <th scope="col">{t('cases.status')}</th>
+                  <th scope="col">{t('cases.fixedVersions')}</th>
+                  <th scope="col">{t('cases.statementText')}</th>
+                  <th scope="col">{t('cases.delivery')}</th>
+                  <th scope="col">{t('ourStatement.sentBy')}</th>
+                  <th scope="col">{t('cases.recorded')}</th>
+                </tr>
+              </thead>
+              <tbody>
+                {page.items.map((s, n) => (
+                  <tr key={n}>
+                    <td>{s.product}</td>
+                    <td>{t(`cases.vendorStatus.${s.status}`)}</td>
+                    <td>{s.fixedVersions.join(', ')}</td>
+                    <td class="text-block">{s.text ?? '—'}</td>
+                    <td>{s.delivery ?? '—'}</td>
+                    <td>{s.recordedBy}</td>
+                    <td>
+                      <DateTime value={s.recordedAt} />
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )
+        }
+      </Loading>
+    </section>
   );
 }
 

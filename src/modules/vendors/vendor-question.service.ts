@@ -6,6 +6,7 @@ import { ProblemError } from '../../http/problem.js';
 import type { Tlp } from '../../../schemas/common.schema.js';
 import type { VendorQuestionDocument, VendorStatementDocument } from '../../../schemas/federation.schema.js';
 import type {
+  SentVendorStatement,
   StatementInput,
   StatementRecord as StatementRecordInput,
   VendorQuestion,
@@ -29,6 +30,7 @@ import {
   insertStatement,
   receivedQuestions,
   setQuestionState,
+  statementsSentFor,
   type CaseRecord,
   type QuestionRecord,
   type VendorRecord,
@@ -260,6 +262,27 @@ export function createVendorQuestionService(deps: VendorQuestionDeps) {
       const q = await findQuestion(db, id);
       if (!q || q.direction !== 'received') throw new ProblemError('not-found', `no received vendor question ${id}`);
       return toWireQuestion(q, null);
+    },
+
+    /**
+     * What we answered a question asked of us with, per product, and where each signed statement
+     * is in the outbox. A reader may see it: it is our own answer, already disclosed to the asker.
+     */
+    async sentStatements(id: string): Promise<SentVendorStatement[]> {
+      const q = await findQuestion(db, id);
+      if (!q || q.direction !== 'received') throw new ProblemError('not-found', `no received vendor question ${id}`);
+      const sent = await statementsSentFor(db, q.id);
+      return Promise.all(
+        sent.map(async (s) => ({
+          product: s.product,
+          status: s.status,
+          fixedVersions: s.fixedVersions,
+          text: s.text,
+          delivery: s.messageId ? ((await deps.exchange.outbox.find(db, s.messageId))?.state ?? null) : null,
+          recordedAt: s.recordedAt.toISOString(),
+          recordedBy: s.recordedBy,
+        })),
+      );
     },
 
     /** Our statement, as the vendor, to the team that asked: a signed `vendor.statement` through the outbox. */

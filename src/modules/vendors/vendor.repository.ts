@@ -386,6 +386,23 @@ export async function insertStatement(tx: Tx, s: StatementRecord): Promise<void>
     .execute();
 }
 
+/**
+ * What we sent, as the vendor, in answer to a question asked of us, oldest first. Our statements
+ * are stored with the received question's id in case_id (migration 0029): a question is the one
+ * thing they answer, and the asker's case id is not unique across askers.
+ */
+export async function statementsSentFor(db: DbOrTx, questionId: string): Promise<StatementRecord[]> {
+  const rows = await db
+    .selectFrom('vendor_statement')
+    .selectAll()
+    .where('direction', '=', 'sent')
+    .where('case_id', '=', questionId)
+    .orderBy('seq')
+    .limit(500)
+    .execute();
+  return rows.map(toStatement);
+}
+
 /** Statements received about one of our cases, oldest first. */
 export async function statementsOfCase(db: DbOrTx, caseId: string): Promise<StatementRecord[]> {
   const rows = await db

@@ -5,6 +5,7 @@ import {
   CaseParamsSchema,
   CasePatchSchema,
   QuestionParamsSchema,
+  SentVendorStatementListSchema,
   StatementInputSchema,
   StatementRecordSchema,
   VendorCreateSchema,
@@ -253,6 +254,22 @@ export const vendorQuestionRoutes: FastifyPluginAsyncTypebox<{ questions: Vendor
       },
     },
     async (request) => questions.getReceived(request.params.id),
+  );
+  app.get(
+    '/vendor-questions/:id/statements',
+    {
+      preHandler: reader,
+      schema: {
+        tags,
+        operationId: 'listSentVendorStatements',
+        summary: 'What this node answered a question asked of it with: each signed statement sent, oldest first',
+        description:
+          'Per product, with the delivery state of its signed vendor.statement. 404 not-found for an unknown id or a question this node asked (its answers are in the case).',
+        params: QuestionParamsSchema,
+        response: { 200: SentVendorStatementListSchema, ...errorResponses },
+      },
+    },
+    async (request) => ({ items: await questions.sentStatements(request.params.id) }),
   );
   app.post(
     '/vendor-questions/:id/statement',
