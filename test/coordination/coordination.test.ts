@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import t from 'tap';
+import { upsertMemberActivities, type ActivityWrite } from '../../src/modules/coordination/coordination.repository.js';
 import { buildTestNode, type TestNode } from '../helpers/build-test-app.js';
 import {
   api,
@@ -532,5 +534,85 @@ t.test('summaries arriving together: each kept or refused on its own, the newest
     observed.map((o) => o.value),
     ['198.51.100.3'],
     "the report's observables are its newest version's",
+  );
+});
+
+t.test('a group of summaries is written as one by one would: the newest per report, withdrawals kept or forgotten', async (t) => {
+  // The repository call the handler makes for a group, driven directly so the group is certain
+  // (over HTTP, whether messages meet in one group depends on timing).
+  const team = 'group-member';
+  const row = (ref: string, version: number, minute: number, tag: string): ActivityWrite => ({
+    team,
+    ref,
+    own: false,
+    incidentId: null,
+    detail: 'summary',
+    category: 'information-gathering',
+    type: null,
+    phase: 'triage',
+    severity: 'low',
+    tlp: 'GREEN',
+    firstSeen: null,
+    lastSeen: null,
+    updated: `2026-12-03T10:${String(minute).padStart(2, '0')}:00.000Z`,
+    version,
+    summary: { tag },
+    links: [],
+    messageId: randomUUID(),
+    at: new Date(),
+    firstReceivedAt: new Date(),
+  });
+  const withdraw = (ref: string, version: number, minute: number) =>
+    cc.database.db
+      .insertInto('activity_withdrawal')
+      .values({
+        team,
+        ref,
+        version,
+        updated: new Date(`2026-12-03T10:${String(minute).padStart(2, '0')}:00.000Z`),
+        reason: 'label',
+        message_id: randomUUID(),
+        withdrawn_at: new Date(),
+      })
+      .execute();
+  // Stored before the group: R1 at version 5; R2, R3 and R4 withdrawn at version 3.
+  await cc.database.db.transaction().execute((tx) => upsertMemberActivities(tx, [row('R1', 5, 5, 'stored')]));
+  await withdraw('R2', 3, 3);
+  await withdraw('R3', 3, 3);
+  await withdraw('R4', 3, 3);
+  const group = [
+    row('R1', 4, 9, 'older than stored'),
+    row('R2', 4, 1, 'newer than the withdrawal'),
+    row('R2', 2, 9, 'older, after it'),
+    row('R3', 3, 3, 'as new as the withdrawal'),
+    row('R4', 3, 4, 'same version, later'),
+    row('R5', 1, 1, 'first'),
+    row('R5', 1, 1, 'a tie, later'),
+    row('R6', 2, 2, 'newest'),
+    row('R6', 1, 7, 'older version, later time'),
+  ];
+  const written = await cc.database.db.transaction().execute((tx) => upsertMemberActivities(tx, group));
+  t.same([...written.keys()].map((k) => k.split('\0')[1]).sort(), ['R2', 'R4', 'R5', 'R6'], 'the reports written');
+  const held = await cc.database.db
+    .selectFrom('member_activity')
+    .select(['ref', 'version', 'summary'])
+    .where('team', '=', team)
+    .orderBy('ref')
+    .execute();
+  const tags = Object.fromEntries(
+    held.map((r) => [r.ref, `${r.version}:${(typeof r.summary === 'string' ? JSON.parse(r.summary) : r.summary).tag}`]),
+  );
+  t.same(tags, {
+    R1: '5:stored',
+    R2: '4:newer than the withdrawal',
+    R4: '3:same version, later',
+    R5: '1:a tie, later',
+    R6: '2:newest',
+  });
+  const withdrawn = await cc.database.db.selectFrom('activity_withdrawal').select('ref').where('team', '=', team).orderBy('ref').execute();
+  t.same(
+    withdrawn.map((w) => w.ref),
+    ['R3'],
+    'a withdrawal stays only where no summary of the group is newer',
   );
 });

@@ -123,21 +123,6 @@ export async function withdrawActivity(
   return true;
 }
 
-/** Was this member's report withdrawn at or after (version, updated)? A newer summary clears the withdrawal. */
-async function withdrawnSince(tx: Tx, team: string, ref: string, version: number, updated: Date): Promise<boolean> {
-  const w = await tx
-    .selectFrom('activity_withdrawal')
-    .select(['version', 'updated'])
-    .where('team', '=', team)
-    .where('ref', '=', ref)
-    .executeTakeFirst();
-  if (!w) return false;
-  const newer = version > w.version || (version === w.version && updated.getTime() > new Date(w.updated).getTime());
-  if (!newer) return true;
-  await tx.deleteFrom('activity_withdrawal').where('team', '=', team).where('ref', '=', ref).execute();
-  return false;
-}
-
 function activityValues(row: ActivityWrite) {
   return {
     team: row.team,
@@ -202,10 +187,49 @@ async function writeActivities(tx: Tx, rows: readonly ActivityWrite[]): Promise<
   return new Set(written.map((w) => `${w.team}\0${w.ref}`));
 }
 
-export async function upsertActivity(tx: Tx, row: ActivityWrite): Promise<boolean> {
-  // A summary older than the member's withdrawal of it (a retry overtaken by it) stays withdrawn.
-  if (!row.own && (await withdrawnSince(tx, row.team, row.ref, row.version, new Date(row.updated)))) return false;
-  return (await writeActivities(tx, [row])).size > 0;
+/** Whether report a is at least as new as b: (version, updated) compared as the statements do. */
+function atLeastAsNew(a: { version: number; updated: string | Date }, b: { version: number; updated: string | Date }): boolean {
+  return a.version > b.version || (a.version === b.version && new Date(a.updated).getTime() >= new Date(b.updated).getTime());
+}
+
+/**
+ * Members' reports of one inbox group, in arrival order, with the outcome of upserting them one by
+ * one in three statements whatever the group's size: per report only the
+ * newest of the group can end up stored (a later one wins a tie, as one by one); it is dropped
+ * where the member's withdrawal is as new or newer, and the withdrawal is forgotten where it is
+ * newer; then one statement writes the rest, each kept only where at least as new as the stored
+ * report. Answers the rows written, by `team\0ref`.
+ */
+export async function upsertMemberActivities(tx: Tx, rows: readonly ActivityWrite[]): Promise<Map<string, ActivityWrite>> {
+  if (rows.some((r) => r.own)) throw new Error('upsertMemberActivities: one of our own reports');
+  const newest = new Map<string, ActivityWrite>();
+  for (const row of rows) {
+    const key = `${row.team}\0${row.ref}`;
+    const held = newest.get(key);
+    if (!held || atLeastAsNew(row, held)) newest.set(key, row);
+  }
+  if (newest.size === 0) return new Map();
+  const keys = JSON.stringify([...newest.values()].map((r) => ({ team: r.team, ref: r.ref })));
+  const withdrawals = await sql<{ team: string; ref: string; version: number; updated: Date | string }>`
+    select w.team, w.ref, w.version, w.updated
+      from activity_withdrawal w
+      join jsonb_to_recordset(${jsonbParameter(keys)}::jsonb) as k(team text, ref text) on w.team = k.team and w.ref = k.ref`.execute(tx);
+  const forgotten: Array<{ team: string; ref: string }> = [];
+  for (const w of withdrawals.rows) {
+    const key = `${w.team}\0${w.ref}`;
+    const row = newest.get(key)!;
+    // Only a summary strictly newer than the withdrawal brings the report back; an equal one stays withdrawn.
+    if (atLeastAsNew(w, row)) newest.delete(key);
+    else forgotten.push({ team: w.team, ref: w.ref });
+  }
+  if (forgotten.length > 0) {
+    await sql`
+      delete from activity_withdrawal w
+       using jsonb_to_recordset(${jsonbParameter(JSON.stringify(forgotten))}::jsonb) as k(team text, ref text)
+       where w.team = k.team and w.ref = k.ref`.execute(tx);
+  }
+  const written = await writeActivities(tx, [...newest.values()]);
+  return new Map([...written].map((key) => [key, newest.get(key)!]));
 }
 
 /**

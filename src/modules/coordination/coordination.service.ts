@@ -21,7 +21,8 @@ import {
   countBy,
   countByPeriod,
   replaceReportObservables,
-  upsertActivity,
+  upsertMemberActivities,
+  type ActivityWrite,
   withdrawActivity,
   type OverviewWindow,
 } from './coordination.repository.js';
@@ -87,8 +88,9 @@ async function receiveSummariesOf(
   docs: readonly ActivitySummaryDocument[],
 ): Promise<InboxOutcome[]> {
   const members = new Map<string, boolean>();
-  // The last kept summary of each report in this group: its observables are the report's.
-  const kept = new Map<string, { team: string; ref: string; observables: Observable[] }>();
+  // Every summary checked first, then written together; each row's observables beside it.
+  const rows: ActivityWrite[] = [];
+  const observablesOfRow = new Map<ActivityWrite, Observable[]>();
   for (const doc of docs) {
     let member = members.get(doc.from);
     if (member === undefined) {
@@ -121,7 +123,7 @@ async function receiveSummariesOf(
         errors: [{ location: 'document', pointer: '/tlp', message: 'RED is not accepted in activity.summary' }],
       });
     }
-    const stored = await upsertActivity(tx, {
+    const row: ActivityWrite = {
       team: doc.from,
       ref: summary.ref,
       own: false,
@@ -141,20 +143,26 @@ async function receiveSummariesOf(
       messageId: doc.id,
       at: ctx.clock(),
       firstReceivedAt: ctx.clock(),
-    });
-    // An older summary than the one we hold (a retry overtaken by a newer one) changes nothing.
-    if (stored) {
-      const observables = observablesOf({
+    };
+    rows.push(row);
+    observablesOfRow.set(
+      row,
+      observablesOf({
         hosts: [...summary.hosts, ...(incident?.hosts ?? [])],
         indicators: [...summary.indicators, ...(incident?.indicators ?? [])],
-      });
-      kept.set(`${doc.from}\0${summary.ref}`, { team: doc.from, ref: summary.ref, observables });
-    }
+      }),
+    );
   }
-  if (kept.size > 0) {
-    await replaceReportObservables(tx, [...kept.values()]);
+  // An older summary than the one we hold (a retry overtaken by a newer one) changes nothing.
+  const kept = [...(await upsertMemberActivities(tx, rows)).values()].map((row) => ({
+    team: row.team,
+    ref: row.ref,
+    observables: observablesOfRow.get(row)!,
+  }));
+  if (kept.length > 0) {
+    await replaceReportObservables(tx, kept);
     const distinct = new Map<string, Observable>();
-    for (const report of kept.values()) for (const o of report.observables) distinct.set(`${o.kind}\0${o.value}`, o);
+    for (const report of kept) for (const o of report.observables) distinct.set(`${o.kind}\0${o.value}`, o);
     // The notices are queued in this transaction; a kick before the commit finds nothing
     // only on a multi-connection engine, and then the worker's next poll sends them.
     if (await ctx.correlate(tx, [...distinct.values()], { noteOwn: true })) ctx.outbox.kick();
