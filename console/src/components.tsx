@@ -191,3 +191,31 @@ export function ActionResult({ action, testId }: { action: Action; testId?: stri
     </>
   );
 }
+
+/**
+ * A removal asked twice: the first button offers "really remove" (naming what goes) and cancel,
+ * so one stray click removes nothing.
+ */
+export function RemoveTwice(props: {
+  confirming: boolean;
+  setConfirming: (confirming: boolean) => void;
+  busy: boolean;
+  onRemove: () => void;
+  remove: string;
+  reallyRemove: string;
+}) {
+  return props.confirming ? (
+    <>
+      <button type="button" class="primary" disabled={props.busy} onClick={props.onRemove}>
+        {props.reallyRemove}
+      </button>{' '}
+      <button type="button" onClick={() => props.setConfirming(false)}>
+        {t('account.cancel')}
+      </button>
+    </>
+  ) : (
+    <button type="button" onClick={() => props.setConfirming(true)}>
+      {props.remove}
+    </button>
+  );
+}

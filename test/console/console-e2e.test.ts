@@ -484,7 +484,9 @@ async function run() {
     await card.getByRole('button', { name: 'Change SSH brute force from your network' }).click();
     await page.getByTestId('template-edit-ssh-brute-force').getByLabel('Template title').fill('SSH brute force');
     await page.getByTestId('template-edit-ssh-brute-force').getByRole('button', { name: 'Save the template' }).click();
-    await card.getByRole('heading', { name: 'SSH brute force' }).waitFor();
+    // The form closes once saved; until then its own heading also names the template.
+    await page.getByTestId('template-edit-ssh-brute-force').waitFor({ state: 'detached' });
+    await card.getByRole('heading', { level: 2, name: 'SSH brute force', exact: true }).waitFor();
     t.equal((await api(alpha, 'GET', '/counter-measures/ssh-brute-force', 'reader')).json().title, 'SSH brute force');
     await screenshot(page, 'counter-measures');
     await card.getByRole('button', { name: 'Remove SSH brute force' }).click();

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { api, unwrap, type Schemas } from '../api';
-import { ActionResult, Loading, useAction, useLoad } from '../components';
+import { ActionResult, Loading, RemoveTwice, useAction, useLoad } from '../components';
 import { CATEGORIES } from '../enums';
 import { t } from '../i18n';
 
@@ -83,21 +83,16 @@ function TemplateCard({ template: c, admin, onChanged }: { template: CounterMeas
           <button type="button" aria-expanded={editing} onClick={() => setEditing(!editing)}>
             {t('templates.edit', { title: c.title })}
           </button>{' '}
-          {c.source === 'team' &&
-            (removing ? (
-              <>
-                <button type="button" class="primary" disabled={action.busy} onClick={remove}>
-                  {t('templates.reallyRemove', { title: c.title })}
-                </button>{' '}
-                <button type="button" onClick={() => setRemoving(false)}>
-                  {t('account.cancel')}
-                </button>
-              </>
-            ) : (
-              <button type="button" onClick={() => setRemoving(true)}>
-                {t('templates.remove', { title: c.title })}
-              </button>
-            ))}
+          {c.source === 'team' && (
+            <RemoveTwice
+              confirming={removing}
+              setConfirming={setRemoving}
+              busy={action.busy}
+              onRemove={remove}
+              remove={t('templates.remove', { title: c.title })}
+              reallyRemove={t('templates.reallyRemove', { title: c.title })}
+            />
+          )}
         </div>
       )}
       {removing && <p class="muted">{t('templates.removeHint')}</p>}

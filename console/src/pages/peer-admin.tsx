@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { api, unwrap, type Schemas } from '../api';
-import { ActionResult, useAction } from '../components';
+import { ActionResult, RemoveTwice, useAction } from '../components';
 import { RELATIONSHIPS, TRUST_LEVELS } from '../enums';
 import { t } from '../i18n';
 
@@ -228,20 +228,14 @@ export function PeerAdmin({ peer, onChanged }: { peer: Peer; onChanged: () => vo
         <button type="button" disabled={state.busy} onClick={toggle}>
           {t(suspended ? 'peerAdmin.resume' : 'peerAdmin.suspend', { team })}
         </button>{' '}
-        {confirming ? (
-          <>
-            <button type="button" class="primary" disabled={state.busy} onClick={remove}>
-              {t('peerAdmin.reallyRemove', { team })}
-            </button>{' '}
-            <button type="button" onClick={() => setConfirming(false)}>
-              {t('account.cancel')}
-            </button>
-          </>
-        ) : (
-          <button type="button" onClick={() => setConfirming(true)}>
-            {t('peerAdmin.remove', { team })}
-          </button>
-        )}
+        <RemoveTwice
+          confirming={confirming}
+          setConfirming={setConfirming}
+          busy={state.busy}
+          onRemove={remove}
+          remove={t('peerAdmin.remove', { team })}
+          reallyRemove={t('peerAdmin.reallyRemove', { team })}
+        />
       </div>
       {confirming && <p class="muted">{t('peerAdmin.removeHint')}</p>}
       <ActionResult action={state} testId={`peer-state-${team}`} />

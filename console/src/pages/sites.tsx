@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { api, unwrap, type Schemas } from '../api';
-import { ActionResult, DateTime, Field, Loading, useAction, useLoad } from '../components';
+import { ActionResult, DateTime, Field, Loading, RemoveTwice, useAction, useLoad } from '../components';
 import { t } from '../i18n';
 import { SiteForm } from './site-form';
 
@@ -173,20 +173,14 @@ function SiteCard(props: { site: Site; canWrite: boolean; admin: boolean; contac
           <button type="button" aria-expanded={editing} onClick={() => setEditing(!editing)}>
             {t('sites.edit', { name: site.name })}
           </button>{' '}
-          {removing ? (
-            <>
-              <button type="button" class="primary" disabled={action.busy} onClick={remove}>
-                {t('sites.reallyRemove', { name: site.name })}
-              </button>{' '}
-              <button type="button" onClick={() => setRemoving(false)}>
-                {t('account.cancel')}
-              </button>
-            </>
-          ) : (
-            <button type="button" onClick={() => setRemoving(true)}>
-              {t('sites.remove', { name: site.name })}
-            </button>
-          )}
+          <RemoveTwice
+            confirming={removing}
+            setConfirming={setRemoving}
+            busy={action.busy}
+            onRemove={remove}
+            remove={t('sites.remove', { name: site.name })}
+            reallyRemove={t('sites.reallyRemove', { name: site.name })}
+          />
         </div>
       )}
       <ActionResult action={action} />
