@@ -6,7 +6,8 @@ import { performance } from 'node:perf_hooks';
  * The load generator of the HTTP benchmarks, in a thread of their own: a figure is what the node
  * does on its own core, so the clients' HTTP work must not share that core. Posts each prepared
  * body once, `concurrency` at a time, spread over one or more node processes (`urls`), and
- * reports the elapsed time and each request's latency.
+ * reports the elapsed time and each request's latency. With `queries` instead of bodies it sends
+ * one GET per query string (the site look-up figure).
  *
  * The load generator is kept lean, as wrk is: each client holds one keep-alive connection and
  * writes requests built before the clock starts. On a two-core machine, `fetch` cost about as
@@ -19,10 +20,13 @@ export interface HttpLoadInput {
   path: string;
   /** Extra request headers (e.g. authorization); content-type is application/json. */
   headers?: Record<string, string>;
-  bodies: string[];
+  /** One POST of each body; or, with `queries`, none. */
+  bodies?: string[];
+  /** One GET of `path` + each query string ("?ip=..."), in place of bodies. */
+  queries?: string[];
   concurrency: number;
-  /** The status every answer must have (200 unless said). */
-  expectStatus?: number;
+  /** The status every answer must have, or one of them (200 unless said). */
+  expectStatus?: number | number[];
 }
 
 export interface HttpLoadOutput {
@@ -32,10 +36,15 @@ export interface HttpLoadOutput {
   error?: string;
 }
 
-const { urls, path, headers = {}, bodies, concurrency, expectStatus = 200 } = workerData as HttpLoadInput;
+const { urls, path, headers = {}, bodies = [], queries, concurrency, expectStatus = 200 } = workerData as HttpLoadInput;
+const expected = Array.isArray(expectStatus) ? expectStatus : [expectStatus];
 const extraHead = Object.entries(headers)
   .map(([name, value]) => `${name}: ${value}\r\n`)
   .join('');
+
+function getRequest(target: URL, query: string): Buffer {
+  return Buffer.from(`GET ${target.pathname}${query} HTTP/1.1\r\nHost: ${target.host}\r\n${extraHead}\r\n`, 'latin1');
+}
 
 function request(target: URL, body: string): Buffer {
   const payload = Buffer.from(body);
@@ -104,11 +113,14 @@ class Client {
 }
 
 const targets = urls.map((url) => new URL(path, url));
+const total = queries ? queries.length : bodies.length;
 const clients = await Promise.all(
-  Array.from({ length: Math.min(concurrency, bodies.length) }, (_, i) => Client.open(targets[i % targets.length]!)),
+  Array.from({ length: Math.min(concurrency, total) }, (_, i) => Client.open(targets[i % targets.length]!)),
 );
 // Built before the clock starts, once per target.
-const requests = targets.map((target) => bodies.map((body) => request(target, body)));
+const requests = targets.map((target) =>
+  queries ? queries.map((q) => getRequest(target, q)) : bodies.map((body) => request(target, body)),
+);
 const latencies: number[] = [];
 let next = 0;
 const started = performance.now();
@@ -116,11 +128,11 @@ try {
   await Promise.all(
     clients.map(async (client, i) => {
       const mine = requests[i % targets.length]!;
-      while (next < bodies.length) {
+      while (next < total) {
         const t0 = performance.now();
         const answer = await client.send(mine[next++]!);
         latencies.push(performance.now() - t0);
-        if (answer.status !== expectStatus) throw new Error(`refused: ${answer.status} ${answer.body.slice(0, 300)}`);
+        if (!expected.includes(answer.status)) throw new Error(`refused: ${answer.status} ${answer.body.slice(0, 300)}`);
       }
     }),
   );

@@ -18,6 +18,7 @@ import { initNode } from '../src/node-init.js';
 import { KEY_FILE } from '../src/modules/profile/node-identity.js';
 import { mintApiToken } from '../src/modules/tokens/token-codec.js';
 import { BENCH_DATABASE_URL, percentile, dropBenchSchema, type BenchResult } from './bench-result.js';
+import { loadFromOtherThread } from './http-load.js';
 
 export interface SiteLookupBenchOptions {
   engine: 'pglite' | 'postgres';
@@ -157,18 +158,26 @@ async function httpLookups(
   try {
     await app.listen({ port: 0, host: '127.0.0.1' });
     const address = app.server.address();
-    const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/api/v1/sites/lookup?ip=`;
+    const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
     const headers = {
       authorization: `Bearer ${mintApiToken(init.tokenSecret, { role: 'reader', subject: 'bench', issuer: 'bench' }).token}`,
     };
-    const get = async (ip: string) => {
-      const res = await fetch(url + encodeURIComponent(ip), { headers });
-      await res.arrayBuffer();
-      if (res.status !== 200 && res.status !== 404) throw new Error(`lookup answered ${res.status}`);
-    };
-    await concurrently(addresses.slice(0, WARMUP), HTTP_CLIENTS, get);
+    // The clients are the lean keep-alive load generator in a thread of its own (as the creation
+    // and federation figures): fetch clients in the node's thread took about half its core.
+    // A random address can fall outside every site's networks: 404 is an answer too.
+    const lookups = (ips: readonly string[]) =>
+      loadFromOtherThread({
+        urls: [base],
+        path: '/api/v1/sites/lookup',
+        headers,
+        queries: ips.map((ip) => `?ip=${encodeURIComponent(ip)}`),
+        concurrency: HTTP_CLIENTS,
+        expectStatus: [200, 404],
+      });
+    await lookups(addresses.slice(0, WARMUP));
     const timed = addresses.slice(WARMUP);
-    const http = await concurrently(timed, HTTP_CLIENTS, get);
+    const loaded = await lookups(timed);
+    const http = { latencies: loaded.latencies, rate: timed.length / loaded.seconds };
     const alone = await concurrently(timed, HTTP_CLIENTS, async (ip) => {
       await networkMatchQuery(handle.db, ip, ip.includes(':') ? 6 : 4).executeTakeFirst();
     });
