@@ -21,6 +21,7 @@ import {
   markRefused,
   pendingExists,
   takePending,
+  takePendingForEach,
   type CorrectionRow,
 } from './correction.repository.js';
 import { findLinkByOurRef, findLinkByPeerRef } from './link.repository.js';
@@ -148,6 +149,11 @@ async function applyToCopy(deps: CorrectionIntakeDeps, tx: Tx, incidentId: strin
   return { incident: (await findIncident(tx, incidentId))!, outcome, key: key?.armored ?? null, matchedBy: binding.by };
 }
 
+/** The reports of an inbox group that were filed, with the incident each became. */
+function filedReports(docs: IncidentReportDocument[], outcomes: InboxOutcome[]): Array<{ doc: IncidentReportDocument; id: string }> {
+  return docs.flatMap((doc, i) => (outcomes[i]?.status === 'filed' && outcomes[i].incidentId ? [{ doc, id: outcomes[i].incidentId }] : []));
+}
+
 export function createCorrectionIntake(deps: CorrectionIntakeDeps) {
   const { clock, config } = deps;
 
@@ -253,11 +259,13 @@ export function createCorrectionIntake(deps: CorrectionIntakeDeps) {
    * refused now (the copy's provenance shows the sender had no say) is marked refused and audited.
    */
   async function applyPending(tx: Tx, docs: IncidentReportDocument[], outcomes: InboxOutcome[]): Promise<void> {
-    for (const [i, doc] of docs.entries()) {
-      const filed = outcomes[i];
-      if (!filed || filed.status !== 'filed' || !filed.incidentId) continue;
-      for (const row of await takePending(tx, doc.from, doc.body.ref)) await applyKept(tx, row, filed.incidentId, doc.body.provenance);
-    }
+    const filed = filedReports(docs, outcomes);
+    // The group's kept corrections in one statement, not a round trip per report; applied report by report.
+    const kept = await takePendingForEach(
+      tx,
+      filed.map(({ doc }) => ({ from: doc.from, ref: doc.body.ref })),
+    );
+    for (const [n, { doc, id }] of filed.entries()) for (const row of kept[n]!) await applyKept(tx, row, id, doc.body.provenance);
   }
 
   async function applyKept(

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { Selectable } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import type { DbOrTx, Tx } from '../../db/database.js';
+import { jsonbParameter } from '../../db/jsonb-parameter.js';
 import type { IncidentCorrectionTable } from '../../db/correction-tables.js';
 import type { CorrectionAckStatus, SignedCorrection } from '../../../schemas/correction.schema.js';
 
@@ -135,6 +136,39 @@ export async function markApplied(tx: Tx, rowId: string, incidentId: string, out
     .set({ incident_id: incidentId, state: 'applied', outcome, applied_at: at })
     .where('row_id', '=', rowId)
     .execute();
+}
+
+/**
+ * `takePending` for the reports of one inbox group at once (one statement, not one per report):
+ * the corrections kept for each (from, ref), locked, oldest first, in the order of `reports`. As
+ * one by one, a (from, ref) given twice gets its corrections the first time only.
+ */
+export async function takePendingForEach(tx: Tx, reports: ReadonlyArray<{ from: string; ref: string }>): Promise<CorrectionRow[][]> {
+  if (reports.length === 0) return [];
+  const keys = JSON.stringify(reports.map((r) => ({ sender: r.from, ref: r.ref })));
+  const rows = await tx
+    .selectFrom('incident_correction')
+    .selectAll()
+    .where('state', '=', 'pending')
+    .where(
+      sql<boolean>`(received_from, received_ref) in (select k.sender, k.ref from jsonb_to_recordset(${jsonbParameter(keys)}::jsonb) as k(sender text, ref text))`,
+    )
+    .orderBy('created_at')
+    .orderBy('row_id')
+    .forUpdate()
+    .execute();
+  const taken = new Map<string, CorrectionRow[]>();
+  for (const raw of rows) {
+    const row = toRow(raw as Raw);
+    const key = `${row.receivedFrom}\0${row.receivedRef}`;
+    taken.set(key, [...(taken.get(key) ?? []), row]);
+  }
+  return reports.map((r) => {
+    const key = `${r.from}\0${r.ref}`;
+    const list = taken.get(key) ?? [];
+    taken.delete(key);
+    return list;
+  });
 }
 
 export async function pendingExists(db: DbOrTx, correctionId: string, from: string, ref: string): Promise<boolean> {
