@@ -134,7 +134,10 @@ t.test('bravo answers with a signed statement; alpha records it as signed', asyn
   ]);
   t.match(sent[0], { recordedBy: String, recordedAt: String });
   t.equal((await api(bravo, 'GET', `/vendor-questions/${question!.id}/statements`, null)).statusCode, 401, 'not without a token');
-  t.equal((await api(bravo, 'GET', '/vendor-questions/not-a-uuid/statements', 'reader')).statusCode, 400);
+  const malformed = await api(bravo, 'GET', '/vendor-questions/not-a-uuid/statements', 'reader');
+  t.equal(malformed.statusCode, 400);
+  t.match(malformed.headers['content-type'], /^application\/problem\+json/);
+  t.equal(malformed.json().code, 'validation-failed');
   t.equal((await api(bravo, 'GET', `/vendor-questions/${randomUUID()}/statements`, 'reader')).json().code, 'not-found');
   const ours = (await api(alpha, 'GET', '/cases/vc-bravo-1', 'reader')).json().questions[0];
   t.equal(

@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { api, unwrap, type Schemas } from '../api';
 import { ActionResult, RemoveTwice, useAction } from '../components';
 import { RELATIONSHIPS, TRUST_LEVELS } from '../enums';
-import { t } from '../i18n';
+import { t, type MessageKey } from '../i18n';
 
 type Peer = Schemas['Peer'];
 type Relationship = Peer['relationship'];
@@ -40,6 +40,36 @@ export function PeerAddForms({ onAdded }: { onAdded: () => void }) {
   );
 }
 
+/** One of the level selects; with a default, empty leaves the node's choice. */
+function LevelSelect(props: {
+  id: string;
+  label: string;
+  values: readonly string[];
+  /** The message key prefix of each value's name (relationship., trust.). */
+  names: string;
+  value: string;
+  onChange: (value: string) => void;
+  withDefault: boolean;
+}) {
+  return (
+    <>
+      <label for={props.id}>{props.label}</label>
+      <select id={props.id} onChange={(e) => props.onChange(e.currentTarget.value)}>
+        {props.withDefault && (
+          <option value="" selected={props.value === ''}>
+            {t('peerAdmin.nodeDefault')}
+          </option>
+        )}
+        {props.values.map((v) => (
+          <option key={v} value={v} selected={v === props.value}>
+            {t(`${props.names}${v}` as MessageKey)}
+          </option>
+        ))}
+      </select>
+    </>
+  );
+}
+
 /** The relationship and trust selects both add forms offer; empty leaves the node's default. */
 function LevelSelects(props: {
   idPrefix: string;
@@ -49,35 +79,27 @@ function LevelSelects(props: {
   onTrustLevel: (value: string) => void;
   withDefault: boolean;
 }) {
-  const { idPrefix } = props;
+  const { idPrefix, withDefault } = props;
   return (
     <>
-      <label for={`${idPrefix}-relationship`}>{t('peers.relationship')}</label>
-      <select id={`${idPrefix}-relationship`} onChange={(e) => props.onRelationship(e.currentTarget.value)}>
-        {props.withDefault && (
-          <option value="" selected={props.relationship === ''}>
-            {t('peerAdmin.nodeDefault')}
-          </option>
-        )}
-        {RELATIONSHIPS.map((r) => (
-          <option key={r} value={r} selected={r === props.relationship}>
-            {t(`relationship.${r}`)}
-          </option>
-        ))}
-      </select>
-      <label for={`${idPrefix}-trust`}>{t('peers.trustLevel')}</label>
-      <select id={`${idPrefix}-trust`} onChange={(e) => props.onTrustLevel(e.currentTarget.value)}>
-        {props.withDefault && (
-          <option value="" selected={props.trustLevel === ''}>
-            {t('peerAdmin.nodeDefault')}
-          </option>
-        )}
-        {TRUST_LEVELS.map((l) => (
-          <option key={l} value={l} selected={l === props.trustLevel}>
-            {t(`trust.${l}`)}
-          </option>
-        ))}
-      </select>
+      <LevelSelect
+        id={`${idPrefix}-relationship`}
+        label={t('peers.relationship')}
+        values={RELATIONSHIPS}
+        names="relationship."
+        value={props.relationship}
+        onChange={props.onRelationship}
+        withDefault={withDefault}
+      />
+      <LevelSelect
+        id={`${idPrefix}-trust`}
+        label={t('peers.trustLevel')}
+        values={TRUST_LEVELS}
+        names="trust."
+        value={props.trustLevel}
+        onChange={props.onTrustLevel}
+        withDefault={withDefault}
+      />
     </>
   );
 }

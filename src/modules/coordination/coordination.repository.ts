@@ -92,8 +92,8 @@ export async function withdrawActivity(
     .where('own', '=', false)
     .forUpdate()
     .executeTakeFirst();
-  if (held && (held.version > w.version || (held.version === w.version && new Date(held.updated).getTime() > w.updated.getTime())))
-    return false;
+  // A report newer than the withdrawal stays.
+  if (held && !atLeastAsNew(w, held)) return false;
   await tx.deleteFrom('member_activity').where('team', '=', w.team).where('ref', '=', w.ref).where('own', '=', false).execute();
   const values = {
     team: w.team,

@@ -117,16 +117,7 @@ export async function listCorrectionsOf(db: DbOrTx, incidentId: string): Promise
 
 /** Corrections kept for a report `from` sent under `ref`, not applied yet (locked: the filing applies them). */
 export async function takePending(tx: Tx, from: string, ref: string): Promise<CorrectionRow[]> {
-  const rows = await tx
-    .selectFrom('incident_correction')
-    .selectAll()
-    .where('state', '=', 'pending')
-    .where('received_from', '=', from)
-    .where('received_ref', '=', ref)
-    .orderBy('created_at')
-    .forUpdate()
-    .execute();
-  return rows.map((r) => toRow(r as Raw));
+  return (await takePendingForEach(tx, [{ from, ref }]))[0]!;
 }
 
 /** A kept correction now applied to the copy that arrived. */
