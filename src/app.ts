@@ -326,6 +326,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     mail: exchange.mail,
   } satisfies FederationHandle);
   app.addHook('onClose', () => app.federation.stop());
+  app.addHook('onClose', () => sharing.service.close());
 
   // 3. Public routes; the open surfaces take a limited number of requests per source address.
   const perAddress = await registerPublicRoutes(app, { config, database, profiles, signer: deps.signer, clock });

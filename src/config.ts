@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import Type, { type Static } from 'typebox';
 import { Compile } from 'typebox/compile';
@@ -66,6 +67,12 @@ export const ConfigSchema = Type.Object(
      * address rate limits see and whether a request came over https (Secure cookies).
      */
     trustProxy: Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 50 }),
+    /**
+     * Worker threads that decide, redact and render large pull-feed and TAXII pages beside the
+     * node's thread (HIKESHI_DISCLOSURE_THREADS; default: none on up to two cores, else one per
+     * core but one, at most 4; 0: all on the node's thread; ADR 0034).
+     */
+    disclosureThreads: Type.Integer({ minimum: 0, maximum: 64 }),
     /** Sign-in for people: sessions and sign-in limits (HIKESHI_SESSION_*, HIKESHI_SIGN_IN_*; sessionsFrom below; ADR 0029). */
     sessions: Type.Object(
       {
@@ -222,6 +229,14 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     // Off unless asked for: a token-less listener is for a scraper on the same host only.
     metricsPort: str('HIKESHI_METRICS_PORT') === undefined ? null : intFrom(env, 'HIKESHI_METRICS_PORT', 0),
     trustProxy: listFrom(env, 'HIKESHI_TRUST_PROXY'),
+    // Off on two cores: there a second JS thread takes the core the garbage collector's helpers
+    // and the database use, and gained 3 % for 20 % more CPU (ADR 0034). Beyond, a thread per
+    // core left over, up to 4.
+    disclosureThreads: intFrom(
+      env,
+      'HIKESHI_DISCLOSURE_THREADS',
+      os.availableParallelism() > 2 ? Math.min(4, os.availableParallelism() - 1) : 0,
+    ),
     sessions: sessionsFrom(env),
     delivery: deliveryFrom(env),
     contacts: contactsFrom(env),

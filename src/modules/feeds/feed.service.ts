@@ -8,13 +8,13 @@ import { ProblemError } from '../../http/problem.js';
 import type { Tlp } from '../../../schemas/common.schema.js';
 import type { FeedItem, FeedPageBody } from '../../../schemas/federation.schema.js';
 import type { Incident } from '../../../schemas/incident.schema.js';
-import type { ActivitySummary, PolicyDecision } from '../../../schemas/policy.schema.js';
+import type { ActivitySummary } from '../../../schemas/policy.schema.js';
 import { listIncidentsByChange, type ChangePosition } from '../incidents/incidents.module.js';
-import { stricterTlp, type PolicyPayload } from '../policy/index.js';
-import type { FeedOutcome, SharingService } from '../sharing/index.js';
+import { stricterTlp } from '../policy/index.js';
+import type { FeedOutcome, FeedRenderer, SharingService } from '../sharing/index.js';
 import type { PeerDirectory, PeerRecord } from '../peers/peers.module.js';
 import { envelopeText, newDocument, tlpRequiresSealing } from '../exchange/exchange.module.js';
-import { digestedTextOf, feedOutcomeOf, reportBodyOf } from '../sharing/index.js';
+import { FEED_ITEM_RENDERER, type KeptFeedItem } from './feed-item.renderer.js';
 
 /**
  * The pull feed (GET /federation/v1/feed; docs/federation-protocol.md §15.2): every incident the
@@ -34,7 +34,7 @@ export interface FeedDeps {
   config: Pick<Config, 'teamId'>;
   signer: NodeSigner;
   peers: Pick<PeerDirectory, 'keyOf'>;
-  sharing: Pick<SharingService, 'evaluateMany' | 'recordFeedPage'>;
+  sharing: Pick<SharingService, 'decideFeed' | 'recordFeedPage'>;
 }
 
 export interface Feed {
@@ -91,17 +91,15 @@ export interface FeedSelection<T> {
   exhausted: boolean;
 }
 
-export interface FeedSelectOptions<T, K = T> {
-  /** What each allowed item becomes (the feed: a report body or the summary; TAXII: STIX objects). */
-  render: (incident: Incident, payload: PolicyPayload, decision: PolicyDecision) => T;
+export interface FeedSelectOptions<K> {
+  /**
+   * What each allowed item becomes, and what the page keeps of it (the feed: the report body's or
+   * summary's canonical text; TAXII: each STIX object's canonical text and the fields it pages by).
+   * A module named by URL, not a function: large batches are decided in the disclosure threads.
+   */
+  renderer: FeedRenderer;
   /** How much of `limit` an item uses (default 1): TAXII counts objects. At least one item is served. */
   weigh?: (content: K) => number;
-  /**
-   * What the page keeps of an item's content once it is decided and its digest made (default:
-   * the content itself). TAXII keeps each object's canonical text and the fields it pages by, so
-   * the objects themselves are garbage at once instead of surviving until the page is served.
-   */
-  keep?: (content: T) => K;
   /** What an item weighs before any was weighed: sizes the first read (default 1). */
   expectedWeight?: number;
   /** Incidents passed over without a decision (TAXII's added_after). */
@@ -114,15 +112,14 @@ export interface FeedSelectOptions<T, K = T> {
  * `start`, each decided by the sharing policy, until `limit` is used or the scan budget is spent.
  * Records nothing: the caller records what it serves (sharing.recordFeedPage) before serving it.
  */
-export async function selectForPeer<T, K = T>(
-  deps: { db: Db; sharing: Pick<SharingService, 'evaluateMany'> },
+export async function selectForPeer<K>(
+  deps: { db: Db; sharing: Pick<SharingService, 'decideFeed'> },
   peer: PeerRecord,
   start: ChangePosition | null,
   limit: number,
-  options: FeedSelectOptions<T, K>,
+  options: FeedSelectOptions<K>,
 ): Promise<FeedSelection<K>> {
   const weigh = options.weigh ?? (() => 1);
-  const keep = options.keep ?? ((content: T) => content as unknown as K);
   let position = start;
   const served: Array<FeedServed<K>> = [];
   const denied: FeedOutcome[] = [];
@@ -142,18 +139,15 @@ export async function selectForPeer<T, K = T>(
     const want = Math.min(BATCH, budget - scanned, Math.ceil(need / perItem / allowedShare) + 8);
     const batch = await listIncidentsByChange(deps.db, position, want);
     const incidents = batch.items.map((i) => i.incident).filter((i) => !options.skip?.(i));
-    const byRef = new Map(incidents.map((i) => [i.ref, i]));
-    const outcomes = await deps.sharing.evaluateMany(deps.db, incidents, { teamId: peer.teamId }, 'pull-feed', {
-      render: (payload, decision) =>
-        options.render(byRef.get(payload.detail === 'full' ? payload.incident.ref : payload.summary.ref)!, payload, decision),
-    });
-    const outcomeOf = new Map(incidents.map((i, n) => [i.id, outcomes[n]!]));
+    const decided = await deps.sharing.decideFeed(deps.db, incidents, { teamId: peer.teamId }, 'pull-feed', options.renderer);
+    const outcomeOf = new Map(incidents.map((i, n) => [i.id, decided[n]!]));
     let consumed = 0;
     for (let i = 0; i < batch.items.length && used < limit; i++) {
       const { incident, position: at } = batch.items[i]!;
-      const outcome = outcomeOf.get(incident.id);
+      const item = outcomeOf.get(incident.id);
+      const outcome = item?.outcome;
       if (outcome?.allow) {
-        const content = keep(outcome.content as T);
+        const content = item!.content as K;
         const weight = weigh(content);
         // Past the limit: left for the next page (position stays before it), unless the page is empty.
         if (served.length > 0 && used + weight > limit) {
@@ -162,8 +156,8 @@ export async function selectForPeer<T, K = T>(
         }
         used += weight;
         const { id, ref, version, updatedAt } = incident;
-        served.push({ incident: { id, ref, version, updatedAt }, outcome: feedOutcomeOf(outcome), content, position: at });
-      } else if (outcome) denied.push(feedOutcomeOf(outcome));
+        served.push({ incident: { id, ref, version, updatedAt }, outcome, content, position: at });
+      } else if (outcome) denied.push(outcome);
       position = at;
       consumed++;
       scanned++;
@@ -182,13 +176,17 @@ export function createFeed(deps: FeedDeps): Feed {
   return {
     async page(peer, cursor, limit) {
       const start = cursor ? decodePosition(cursor) : null;
-      // Each item as explain previews it: the redacted incident (as a report body) or the summary.
-      const selection = await selectForPeer(deps, peer, start, limit, {
-        render: (incident, payload, decision) => (payload.detail === 'full' ? reportBodyOf(incident, payload, decision) : payload.summary),
-      });
+      // Each item as explain previews it: the redacted incident (as a report body) or the summary,
+      // kept as the canonical text its audit digest covered.
+      const selection = await selectForPeer<KeptFeedItem>(deps, peer, start, limit, { renderer: { module: FEED_ITEM_RENDERER } });
+      // Where each item's content goes in the page: a stand-in the canonical text is written in
+      // place of (canonicalizeWithKnown), so the signed bytes hold exactly what the audit entry hashed.
+      const known = new Map<object, string>();
       const { denied, position, exhausted } = selection;
-      const served = selection.served.map(({ incident, outcome, content, position: at }) => {
+      const served = selection.served.map(({ incident, outcome, content: kept, position: at }) => {
         const { decision } = outcome;
+        const content = {};
+        known.set(content, kept.text);
         const item: FeedItem = {
           position: positionText(at),
           version: incident.version,
@@ -197,7 +195,7 @@ export function createFeed(deps: FeedDeps): Feed {
           detail: decision.detail === 'summary' ? 'summary' : 'full',
           ...(decision.detail === 'summary' ? { summary: content as ActivitySummary } : { report: content as FeedItem['report'] }),
         } as FeedItem;
-        return { item, incident: { id: incident.id, ref: incident.ref }, outcome, content, position: positionText(at) };
+        return { item, incident: { id: incident.id, ref: incident.ref }, outcome, position: positionText(at) };
       });
 
       const items = served.map((s) => s.item);
@@ -210,13 +208,6 @@ export function createFeed(deps: FeedDeps): Feed {
         body: body as unknown as Record<string, unknown>,
       });
       // Signed over its canonical text once (a page can be megabytes: no second canonicalisation).
-      // Each item's content was canonicalised for its audit digest already: that text is written
-      // in its place, so the signed bytes hold exactly what the audit entry hashed.
-      const known = new Map<object, string>();
-      for (const { content } of served) {
-        const text = typeof content === 'object' && content !== null ? digestedTextOf(content) : undefined;
-        if (text !== undefined) known.set(content, text);
-      }
       const documentText = canonicalizeWithKnown(document, known);
       const signed = { id: document.id, documentText, signature: await signer.signDetached(documentText) };
       const seal = peer.requiresSealed || tlpRequiresSealing(tlp);

@@ -22,7 +22,7 @@ export interface FeedsModuleDeps {
   signer: NodeSigner;
   tokenSecret: string;
   peers: PeerDirectory;
-  sharing: Pick<SharingService, 'evaluateMany' | 'recordFeedPage'>;
+  sharing: Pick<SharingService, 'decideFeed' | 'recordFeedPage'>;
   audit: AuditLog;
   log: FastifyBaseLogger;
 }

@@ -23,7 +23,7 @@ export interface FormatsModuleDeps {
   clock: Clock;
   config: Pick<Config, 'teamId' | 'publicUrl' | 'bodyLimitBytes'>;
   incidents: IncidentService;
-  sharing: Pick<SharingService, 'evaluate' | 'record' | 'evaluateMany' | 'recordFeedPage'>;
+  sharing: Pick<SharingService, 'evaluate' | 'record' | 'decideFeed' | 'recordFeedPage'>;
   audit: AuditLog;
   /** The peer a request's peer token names (feeds): TAXII authenticates peers as the pull feed does. */
   authenticatePeer: (request: FastifyRequest) => Promise<PeerRecord>;

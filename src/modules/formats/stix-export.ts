@@ -1,7 +1,8 @@
 import type { Tlp } from '../../../schemas/common.schema.js';
 import { freezeWithCanonicalText } from '../../crypto/index.js';
 import type { Incident } from '../../../schemas/incident.schema.js';
-import type { ActivitySummary } from '../../../schemas/policy.schema.js';
+import type { ActivitySummary, PolicyDecision } from '../../../schemas/policy.schema.js';
+import type { PolicyPayload } from '../policy/index.js';
 import {
   HIKESHI_EXTENSION_ID,
   HIKESHI_EXTENSION_VERSION,
@@ -308,4 +309,11 @@ export function incidentStixObjects(view: StixView, ctx: StixExportContext): Sti
       ...markings,
     });
   }
+}
+
+/** The policy's payload as what the export maps: the redacted incident under the decided label, or the summary. */
+export function stixViewOf(payload: PolicyPayload, decision: PolicyDecision): StixView {
+  return payload.detail === 'full'
+    ? { detail: 'full', incident: { ...payload.incident, tlp: decision.tlp } }
+    : { detail: 'summary', summary: payload.summary };
 }

@@ -10,7 +10,7 @@ import type { PolicyPayload } from '../policy/index.js';
 import { payloadDigest, policyDenied, type SharingService } from '../sharing/index.js';
 import { findImported, insertImported, updateImportedDigest } from './imported-object.repository.js';
 import { HIKESHI_EXTENSION_SCHEMA_PATH, type StixBundle } from './stix-common.js';
-import { incidentToStix, type StixView } from './stix-export.js';
+import { incidentToStix, stixViewOf } from './stix-export.js';
 import { incidentsFromBundle, validateBundle, type StixCandidate } from './stix-import.js';
 
 /**
@@ -41,13 +41,6 @@ export interface StixService {
   exportIncident(refOrId: string, forTeam: string | undefined, actor: Actor): Promise<StixBundle>;
   /** Validates first (import-invalid, nothing filed), then files each incident once. */
   importBundle(value: unknown, actor: Actor, source: string | null): Promise<StixImportResult>;
-}
-
-/** The policy's payload as what the export maps: the redacted incident under the decided label, or the summary. */
-export function stixViewOf(payload: PolicyPayload, decision: PolicyDecision): StixView {
-  return payload.detail === 'full'
-    ? { detail: 'full', incident: { ...payload.incident, tlp: decision.tlp } }
-    : { detail: 'summary', summary: payload.summary };
 }
 
 /** A patch that makes the stored incident exactly what the candidate maps to (absent fields cleared). */

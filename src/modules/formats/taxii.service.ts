@@ -5,10 +5,8 @@ import type { ChangePosition } from '../incidents/incidents.module.js';
 import type { PeerRecord } from '../peers/peers.module.js';
 import type { SharingService } from '../sharing/index.js';
 import { decodePosition, encodePosition, selectForPeer } from '../feeds/feeds.module.js';
-import { HIKESHI_EXTENSION_SCHEMA_PATH, stixTime, type StixObject } from './stix-common.js';
-import { freezeWithCanonicalText, canonicalTextOf } from '../../crypto/index.js';
-import { incidentStixObjects } from './stix-export.js';
-import { stixViewOf } from './stix.service.js';
+import { HIKESHI_EXTENSION_SCHEMA_PATH, stixTime } from './stix-common.js';
+import { TAXII_OBJECT_RENDERER, type KeptStixObject, type TaxiiRenderOptions } from './taxii-object.renderer.js';
 
 /**
  * The TAXII 2.1 collection of incidents (issue 16 part 2): what a peer pulls with its peer token
@@ -42,28 +40,15 @@ export interface TaxiiPage {
   objects: TaxiiObject[];
 }
 
-/** What a page keeps of a STIX object: what it pages by (match, manifest, once a page) and its canonical text. */
-export interface TaxiiObject {
-  id: string;
-  type: string;
-  /** modified, or created for an object without versions (a marking definition). */
-  version: string | undefined;
-  /** When its incident last changed. */
+/** A STIX object of a page as the renderer kept it, with when its incident last changed. */
+export interface TaxiiObject extends KeptStixObject {
   dateAdded: string;
-  text: string;
 }
-
-const keptObject = (object: StixObject) => ({
-  id: object.id,
-  type: object.type,
-  version: (object['modified'] ?? object['created']) as string | undefined,
-  text: canonicalTextOf(object) ?? JSON.stringify(object),
-});
 
 export interface TaxiiDeps {
   db: Db;
   config: Pick<Config, 'teamId' | 'publicUrl'>;
-  sharing: Pick<SharingService, 'evaluateMany' | 'recordFeedPage'>;
+  sharing: Pick<SharingService, 'decideFeed' | 'recordFeedPage'>;
 }
 
 export interface TaxiiService {
@@ -88,18 +73,11 @@ export function createTaxiiService(deps: TaxiiDeps): TaxiiService {
       const start = query.next ? decodePosition(query.next) : null;
       const after = query.added_after ? Date.parse(query.added_after) : null;
       const limit = Math.min(query.limit ?? TAXII_DEFAULT_LIMIT, TAXII_MAX_LIMIT);
-      const selection = await selectForPeer({ db, sharing }, peer, start, limit, {
-        // Each object frozen with its canonical text: the item's audit digest is then made from
-        // those texts without walking the objects again, and the page is written from them.
-        render: (incident, payload, decision) =>
-          incidentStixObjects(stixViewOf(payload, decision), {
-            teamId: config.teamId,
-            incidentId: incident.id,
-            tlp: decision.tlp,
-            recipient: peer.teamId,
-            extensionSchemaUrl: schemaUrl,
-          }).map(freezeWithCanonicalText),
-        keep: (objects: StixObject[]) => objects.map(keptObject),
+      const selection = await selectForPeer<KeptStixObject[]>({ db, sharing }, peer, start, limit, {
+        renderer: {
+          module: TAXII_OBJECT_RENDERER,
+          options: { teamId: config.teamId, recipient: peer.teamId, extensionSchemaUrl: schemaUrl } satisfies TaxiiRenderOptions,
+        },
         weigh: (objects) => objects.length,
         // An incident's export is about a dozen objects (incident, identities, markings, indicators).
         expectedWeight: 12,

@@ -5,7 +5,7 @@ import type { AuditLog } from '../audit/audit.module.js';
 import type { Outbox } from '../exchange/exchange.module.js';
 import { mayForwardCorrection } from '../policy/index.js';
 import { listLinks } from './link.repository.js';
-import { payloadDigest } from './sharing.service.js';
+import { payloadDigest } from './disclosure-decision.js';
 
 /**
  * The two ways a correction moves (ADR 0018): down, to every team we passed the report to (our

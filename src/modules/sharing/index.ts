@@ -5,12 +5,8 @@
 export { createSharingModule, type SharingModule, type SharingModuleDeps } from './sharing.module.js';
 export {
   createSharingService,
-  payloadDigest,
-  digestedTextOf,
-  feedOutcomeOf,
   policyDenied,
   toExplainResponse,
-  type FeedOutcome,
   type FeedPageRecord,
   type OutsideKind,
   type RecordOptions,
@@ -20,6 +16,15 @@ export {
   type SharingRecipient,
   type SharingService,
 } from './sharing.service.js';
+export {
+  payloadDigest,
+  digestedTextOf,
+  feedOutcomeOf,
+  type FeedDecided,
+  type FeedOutcome,
+  type FeedRenderer,
+  type FeedRendererModule,
+} from './disclosure-decision.js';
 export {
   recordReceivedProvenance,
   recordReceivedProvenances,

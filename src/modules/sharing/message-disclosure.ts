@@ -17,7 +17,8 @@ import {
 } from '../policy/index.js';
 import { trustInputsFrom, trustInputsOf } from './peer-trust.js';
 import { membershipsOfTeams, ourGroupPolicies } from '../groups/groups.module.js';
-import { payloadDigest, type SharingService } from './sharing.service.js';
+import { payloadDigest } from './disclosure-decision.js';
+import { type SharingService } from './sharing.service.js';
 
 /**
  * Disclosure of a message a handler writes for a team (an inquiry to a forum member, an answer

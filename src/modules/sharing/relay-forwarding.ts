@@ -22,7 +22,8 @@ import {
   ownProfileServes,
   type RelayRow,
 } from './relay.repository.js';
-import { payloadDigest, type SharingOutcome, type SharingService } from './sharing.service.js';
+import { payloadDigest } from './disclosure-decision.js';
+import { type SharingOutcome, type SharingService } from './sharing.service.js';
 
 /**
  * The relaying step (issue 15 part 2; docs/federation-protocol.md §5.18, §5.21; ADR 0020): a node

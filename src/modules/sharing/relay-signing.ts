@@ -4,7 +4,8 @@ import type { Incident } from '../../../schemas/incident.schema.js';
 import type { RelayDeps } from './relay-forwarding.js';
 import { chainToSend } from './relay-hops.js';
 import { findSignedProvenance } from './relay.repository.js';
-import { payloadDigest, type SharingOutcome } from './sharing.service.js';
+import { payloadDigest } from './disclosure-decision.js';
+import { type SharingOutcome } from './sharing.service.js';
 
 /**
  * A share's report carries our hop signed (ADR 0020): replaces the outcome's content (and its

@@ -29,7 +29,8 @@ import { createSharingService, type SharingDeps, type SharingService } from './s
  * It talks to other nodes only through the exchange (outbox out, inbox handlers in).
  */
 export type SharingModuleDeps = Omit<SharingDeps, 'incidents'> & {
-  config: Pick<Config, 'teamId'>;
+  /** disclosureThreads: the worker threads for large feed batches (ADR 0034); absent: none. */
+  config: Pick<Config, 'teamId'> & Partial<Pick<Config, 'disclosureThreads'>>;
   exchange: Exchange;
   incidents: IncidentService;
   /** Signs the originator's corrections (ADR 0018), and our provenance hops (ADR 0020). */
@@ -50,7 +51,7 @@ export interface SharingModule {
 export function createSharingModule(deps: SharingModuleDeps): SharingModule {
   const clock = deps.clock ?? systemClock;
   const { exchange } = deps;
-  const service = createSharingService({ ...deps, clock });
+  const service = createSharingService({ ...deps, clock, disclosureThreads: deps.config.disclosureThreads ?? 0 });
   const incidentPolicy = createIncidentPolicyService({ db: deps.db, clock, audit: deps.audit });
   const shares = createShareService({
     db: deps.db,

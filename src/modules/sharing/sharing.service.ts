@@ -20,8 +20,9 @@
  *   // after the commit, for an API caller: if (!outcome.allow) throw policyDenied(outcome);  -> 403 policy-denied
  *
  * - `evaluate` is a pure read (no audit): explain, previews, and deciding whether to bother.
- *   `evaluateMany` makes the same decisions for many incidents and one recipient with the facts
- *   read in bulk (the pull feed decides a page at a time).
+ *   `decideFeed` makes the same decisions for many incidents and one peer with the facts read
+ *   in bulk (the pull feed and TAXII decide a page at a time), in worker threads when the batch
+ *   is large (ADR 0034).
  * - `record(tx, incident, outcome, options)` appends the entry for an outcome `evaluate` gave:
  *   for a sender that must write its message (and journal entry) before the audit entry, whose
  *   lock comes last in the transaction. `decideAndRecord` = `evaluate` + `record`.
@@ -44,11 +45,9 @@
  *   originator's label and limits, and `decision.provenance` is the chain to send on (one hop
  *   longer: ours).
  */
-import { hash } from 'node:crypto';
 import type { Clock } from '../../clock.js';
 import { systemClock } from '../../clock.js';
 import type { Config } from '../../config.js';
-import { canonicalizeJsonData } from '../../crypto/canonical-json.js';
 import type { Db, DbOrTx } from '../../db/database.js';
 import { ProblemError } from '../../http/problem.js';
 import type { Incident } from '../../../schemas/incident.schema.js';
@@ -57,28 +56,15 @@ import type { ExplainResponse, PeerTrust, RecipientBlock, RecipientTrust } from 
 import type { AuditLog } from '../audit/audit.module.js';
 import type { PeerDirectory, PeerRecord, PeerStatus } from '../peers/peers.module.js';
 import type { IncidentService } from '../incidents/incidents.module.js';
-import {
-  decide,
-  DEFAULT_TRUST_RULES,
-  effectiveTrust,
-  policyItemFromIncident,
-  preparePayload,
-  type PolicyConfig,
-  type PolicyPayload,
-} from '../policy/index.js';
+import { DEFAULT_TRUST_RULES, effectiveTrust, type PolicyConfig, type PolicyPayload } from '../policy/index.js';
 import { findSiteById, type SiteLookupMemo, type SiteRecord } from '../sites/sites.module.js';
 
 import { trustInputsOf } from './peer-trust.js';
-import { createRecipientResolver, resolveSites, type Resolved } from './recipient-resolution.js';
+import { createRecipientResolver, resolveSites } from './recipient-resolution.js';
 import { createDisclosureRecorder } from './disclosure-record.js';
-import {
-  findIncidentPolicies,
-  findIncidentPolicy,
-  listApprovals,
-  listApprovalsFor,
-  type ApprovalRecord,
-  type IncidentPolicyRecord,
-} from './sharing.repository.js';
+import { defaultRender, outcomeOf, payloadDigest, type FeedDecided, type FeedOutcome, type FeedRenderer } from './disclosure-decision.js';
+import { createDisclosurePool } from './disclosure-pool.js';
+import { findIncidentPolicies, findIncidentPolicy, listApprovals, listApprovalsFor } from './sharing.repository.js';
 
 /** Outside recipients without a peer record (ADR 0023): a law-enforcement agency, the press. */
 export type OutsideKind = 'law-enforcement' | 'press';
@@ -112,22 +98,6 @@ export interface RecordOptions extends SharingOptions {
    */
   rememberChoice?: boolean;
 }
-
-/**
- * What a page of the pull feed keeps of an outcome until it is recorded: the decision, the
- * digest, the trust, the reasons of a deny. Not the payload, the facts or the content: a page of
- * thousands of items keeps only what its audit entry needs (less for the garbage collector).
- */
-export type FeedOutcome = Pick<SharingOutcome, 'allow' | 'decision' | 'deniedBy' | 'payloadSha256' | 'trust'>;
-
-/** The part of an outcome a page keeps (FeedOutcome). */
-export const feedOutcomeOf = (o: SharingOutcome): FeedOutcome => ({
-  allow: o.allow,
-  decision: o.decision,
-  deniedBy: o.deniedBy,
-  payloadSha256: o.payloadSha256,
-  trust: o.trust,
-});
 
 /** One page of the pull feed, as `recordFeedPage` records it. */
 export interface FeedPageRecord {
@@ -185,16 +155,19 @@ export interface SharingService {
     options?: SharingOptions,
   ): Promise<SharingOutcome>;
   /**
-   * The decisions `evaluate` would make for each incident (same order), for one recipient,
-   * with the incidents' facts read in bulk. Records nothing.
+   * A feed page's decisions for one peer team (the pull feed, TAXII): for each incident (same
+   * order) what `evaluate` would decide, and what `renderer` kept of the content it allowed.
+   * Large batches are decided in the disclosure threads (ADR 0034), small ones here. Records nothing.
    */
-  evaluateMany(
+  decideFeed(
     db: DbOrTx,
     incidents: Incident[],
-    recipient: SharingRecipient,
+    recipient: { teamId: string },
     purpose: Purpose,
-    options?: SharingOptions,
-  ): Promise<SharingOutcome[]>;
+    renderer: FeedRenderer,
+  ): Promise<FeedDecided[]>;
+  /** Stops the disclosure threads (the node is closing). */
+  close(): Promise<void>;
   /**
    * The decisions `evaluate` would make for each (incident, site) pair (same order), the facts,
    * the sites and the hosts' owners read in bulk: a campaign's proposals, thousands of sites.
@@ -249,6 +222,8 @@ export interface SharingDeps {
   siteTrust?: TrustLevel;
   /** The trust a law-enforcement agency gets once a handler approved a disclosure to it (default partner; ADR 0023). */
   lawEnforcementTrust?: TrustLevel;
+  /** Worker threads for large feed batches (ADR 0034); 0 or absent: all on the node's thread. */
+  disclosureThreads?: number;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -269,109 +244,6 @@ export function policyDenied(outcome: Pick<SharingOutcome, 'decision' | 'deniedB
   );
 }
 
-/**
- * The canonical text each digested object was hashed as: a page built around those objects (the
- * pull feed, TAXII) writes it instead of canonicalising them a second time (canonicalizeWithKnown).
- * Weak: an outcome nobody pages goes with its content.
- */
-const digestedText = new WeakMap<object, string>();
-
-/** SHA-256 of the canonical JSON of a value as it travels (as after a JSON round trip, as the wire does). */
-export function payloadDigest(content: unknown): string {
-  const text = canonicalizeJsonData(content);
-  if (typeof content === 'object' && content !== null) digestedText.set(content, text);
-  return hash('sha256', text, 'hex');
-}
-
-/**
- * The canonical text `payloadDigest` hashed for this object, if it did. Valid only while the
- * object is unchanged: the feed's contents are made for one page and never changed after.
- */
-export function digestedTextOf(content: object): string | undefined {
-  return digestedText.get(content);
-}
-
-const defaultRender = (p: PolicyPayload): unknown => (p.detail === 'full' ? p.incident : p.summary);
-
-const BLOCK_WORDS: Record<RecipientBlock, (id: string) => string> = {
-  'recipient-unknown': (id) => `Denied [recipient-unknown]: ${id} is not a peer or site this node knows; nothing goes to it.`,
-  'peer-suspended': (id) => `Denied [peer-suspended]: exchange with ${id} is suspended; nothing goes to it until a handler resumes it.`,
-  'peer-key-changed': (id) =>
-    `Denied [peer-key-changed]: ${id} presented a key other than the pinned one; nothing goes to it until a handler re-verifies it.`,
-};
-
-/** The decision on facts already gathered: what evaluate and evaluateMany share, so both decide alike. */
-function outcomeOf(
-  deps: SharingDeps,
-  incident: Incident,
-  facts: IncidentPolicyRecord | null,
-  approvals: ApprovalRecord[],
-  resolved: Resolved,
-  purpose: Purpose,
-  options: SharingOptions,
-): SharingOutcome {
-  const who = resolved.recipient.id;
-
-  const chosen = new Set(facts?.chosenRecipients ?? []);
-  if (options.chosenByHandler) chosen.add(who);
-  const item = policyItemFromIncident(incident, {
-    ourTeamId: deps.config.teamId,
-    ...(facts && Object.keys(facts.sectionMinimums).length > 0 ? { sectionMinimums: facts.sectionMinimums } : {}),
-    redRecipients: facts?.redRecipients ?? [],
-    chosenRecipients: [...chosen],
-    involvedRecipients: resolved.involved ? [who] : [],
-    lawEnforcementApprovals: approvals.map((a) => ({
-      recipient: a.recipient,
-      approvedBy: a.approvedBy,
-      legalBasis: a.legalBasis,
-      approvedAt: a.approvedAt,
-    })),
-    provenance: facts?.provenance ?? null,
-  });
-
-  let decision = decide(item, resolved.policyRecipient, purpose, {
-    ...(deps.policy ? { config: deps.policy } : {}),
-    now: (deps.clock ?? systemClock)(),
-  });
-  const blockedBy = resolved.blockedBy;
-  if (blockedBy.length > 0) {
-    // What the policy would allow does not matter: nothing goes to this recipient. Keep the
-    // policy's findings (they explain the rest), drop the parts that describe a sending.
-    const kept = decision.reasons.filter((r) => !/^(Allowed:|Redacted:|Summary detail only:|Denied by \d+ rule)/.test(r));
-    const total = blockedBy.length + decision.deniedBy.length;
-    decision = {
-      ...decision,
-      allow: false,
-      detail: 'none',
-      redactions: [],
-      mayRedistribute: false,
-      provenance: null,
-      reasons: [...blockedBy.map((b) => BLOCK_WORDS[b](who)), ...kept, `Denied by ${total} rule(s).`],
-    };
-  }
-
-  let payload: PolicyPayload | null = null;
-  let content: unknown = null;
-  let payloadSha256: string | null = null;
-  if (decision.allow) {
-    payload = preparePayload(incident, decision);
-    content = (options.render ?? defaultRender)(payload, decision);
-    payloadSha256 = payloadDigest(content);
-  }
-  return {
-    allow: decision.allow,
-    decision,
-    blockedBy: [...blockedBy],
-    deniedBy: [...blockedBy, ...decision.deniedBy],
-    payload,
-    content,
-    payloadSha256,
-    trust: resolved.trust,
-    recipient: resolved.recipient,
-    item,
-  };
-}
-
 export function createSharingService(deps: SharingDeps): SharingService {
   const { db, peers, audit, incidents } = deps;
   const clock = deps.clock ?? systemClock;
@@ -379,6 +251,7 @@ export function createSharingService(deps: SharingDeps): SharingService {
   const siteTrust: TrustLevel = deps.siteTrust ?? 'partner';
   const lawEnforcementTrust: TrustLevel = deps.lawEnforcementTrust ?? 'partner';
   const resolve = createRecipientResolver({ peers, rules, siteTrust, lawEnforcementTrust });
+  const pool = createDisclosurePool({ threads: deps.disclosureThreads ?? 0 });
   const { record, recordFeedPage } = createDisclosureRecorder({
     audit,
     clock,
@@ -398,28 +271,28 @@ export function createSharingService(deps: SharingDeps): SharingService {
     return outcomeOf(deps, incident, facts, approvals, resolved, purpose, options);
   }
 
-  async function evaluateMany(
+  async function decideFeed(
     dbOrTx: DbOrTx,
     list: Incident[],
-    target: SharingRecipient,
+    target: { teamId: string },
     purpose: Purpose,
-    options: SharingOptions = {},
-  ): Promise<SharingOutcome[]> {
+    renderer: FeedRenderer,
+  ): Promise<FeedDecided[]> {
     if (list.length === 0) return [];
     const ids = list.map((i) => i.id);
     const facts = await findIncidentPolicies(dbOrTx, ids);
     const approvals = await listApprovalsFor(dbOrTx, ids);
-    // A team resolves the same for every incident (its constituency is never computed); a
-    // site's involvement depends on each incident's hosts.
-    const team = 'teamId' in target ? await resolve(dbOrTx, list[0]!, target) : null;
-    const outcomes: SharingOutcome[] = [];
-    for (const incident of list) {
-      const resolved = team ?? (await resolve(dbOrTx, incident, target));
-      outcomes.push(
-        outcomeOf(deps, incident, facts.get(incident.id) ?? null, approvals.get(incident.id) ?? [], resolved, purpose, options),
-      );
-    }
-    return outcomes;
+    // A team resolves the same for every incident (its constituency is never computed).
+    const resolved = await resolve(dbOrTx, list[0]!, target);
+    return pool.decide({
+      teamId: deps.config.teamId,
+      ...(deps.policy ? { policy: deps.policy } : {}),
+      now: clock().toISOString(),
+      resolved,
+      purpose,
+      renderer,
+      items: list.map((incident) => ({ incident, facts: facts.get(incident.id) ?? null, approvals: approvals.get(incident.id) ?? [] })),
+    });
   }
 
   async function evaluateForSites(
@@ -471,7 +344,8 @@ export function createSharingService(deps: SharingDeps): SharingService {
 
   return {
     evaluate,
-    evaluateMany,
+    decideFeed,
+    close: () => pool.close(),
     evaluateForSites,
     decideAndRecord,
     record,

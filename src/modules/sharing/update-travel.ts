@@ -6,7 +6,8 @@ import type { PolicyDecision } from '../../../schemas/policy.schema.js';
 import { mayNotifyLabelTightening, scrubberFor, tlpRank, type PolicyPayload } from '../policy/index.js';
 import { listLinks, type LinkRow } from './link.repository.js';
 import type { ShareDeps } from './share.service.js';
-import { payloadDigest, type RecordOptions } from './sharing.service.js';
+import { payloadDigest } from './disclosure-decision.js';
+import { type RecordOptions } from './sharing.service.js';
 
 /**
  * Later changes of a shared incident travel to every team it is linked to, as incident.update

@@ -1,0 +1,24 @@
+import { parentPort } from 'node:worker_threads';
+import { decideFeedBatch, type FeedBatch } from './disclosure-decision.js';
+
+/**
+ * A disclosure thread (disclosure-pool.ts, ADR 0034): decides, redacts, renders and digests the
+ * incidents of a feed batch, exactly as the node's own thread would (decideFeedBatch). It reads
+ * no database and writes no audit entry; the answer goes back to the thread that asked.
+ */
+interface Task {
+  id: number;
+  batch: FeedBatch;
+}
+
+parentPort!.on('message', (task: Task) => {
+  decideFeedBatch(task.batch).then(
+    (results) => parentPort!.postMessage({ id: task.id, results }),
+    // Only what the node's own thread would have thrown: the same error, by name and message.
+    (error: unknown) =>
+      parentPort!.postMessage({
+        id: task.id,
+        error: error instanceof Error ? { name: error.name, message: error.message } : { name: 'Error', message: String(error) },
+      }),
+  );
+});
