@@ -7,6 +7,7 @@ import { FEED_ITEM_RENDERER } from '../../src/modules/feeds/feed-item.renderer.j
 import { TAXII_OBJECT_RENDERER } from '../../src/modules/formats/taxii-object.renderer.js';
 import { createIncidentService } from '../../src/modules/incidents/incident.service.js';
 import { createSharingService, type FeedRenderer, type SharingService } from '../../src/modules/sharing/index.js';
+import * as failingRenderer from '../fixtures/failing-feed.renderer.js';
 import { buildTestNode } from '../helpers/build-test-app.js';
 import { createIncident, partnersBoth } from '../helpers/federation-harness.js';
 
@@ -57,10 +58,10 @@ for (let i = 0; i < 100; i++) {
 }
 
 const taxii: FeedRenderer = {
-  module: TAXII_OBJECT_RENDERER,
+  ...TAXII_OBJECT_RENDERER,
   options: { teamId: 'alpha', recipient: 'bravo', extensionSchemaUrl: `${alpha.url}/schemas/hikeshi-extension.json` },
 };
-const feed: FeedRenderer = { module: FEED_ITEM_RENDERER };
+const feed: FeedRenderer = FEED_ITEM_RENDERER;
 
 t.test('a batch decided in the threads is the batch decided in place, item by item', async (t) => {
   for (const [name, renderer] of [
@@ -103,13 +104,18 @@ t.test('a batch decided in the threads is the batch decided in place, item by it
 });
 
 t.test("a renderer's error fails its batch; a thread that dies is replaced; closed, the batch is decided in place", async (t) => {
-  const failing = new URL('../fixtures/failing-feed.renderer.ts', import.meta.url).href;
-  await t.rejects(threaded.decideFeed(db, list, { teamId: 'bravo' }, 'pull-feed', { module: failing, options: { mode: 'throw' } }), {
+  // The node's thread calls the functions; a thread loads the module by its URL.
+  const failing = (mode: string): FeedRenderer => ({
+    module: new URL('../fixtures/failing-feed.renderer.ts', import.meta.url).href,
+    options: { mode },
+    functions: failingRenderer,
+  });
+  await t.rejects(threaded.decideFeed(db, list, { teamId: 'bravo' }, 'pull-feed', failing('throw')), {
     name: 'TypeError',
     message: 'the renderer refused this item',
   });
   await t.rejects(
-    threaded.decideFeed(db, list, { teamId: 'bravo' }, 'pull-feed', { module: failing, options: { mode: 'exit' } }),
+    threaded.decideFeed(db, list, { teamId: 'bravo' }, 'pull-feed', failing('exit')),
     /a disclosure thread stopped \(exit code 3\)/,
   );
   const again = await threaded.decideFeed(db, list, { teamId: 'bravo' }, 'pull-feed', feed);

@@ -1,7 +1,7 @@
 import type { Incident } from '../../../schemas/incident.schema.js';
 import type { PolicyDecision } from '../../../schemas/policy.schema.js';
 import type { PolicyPayload } from '../policy/index.js';
-import { digestedTextOf, reportBodyOf } from '../sharing/index.js';
+import { digestedTextOf, reportBodyOf, type FeedRenderer } from '../sharing/index.js';
 
 /**
  * What the pull feed makes of an incident the policy let go to the peer (a FeedRendererModule,
@@ -25,5 +25,8 @@ export function keepFeedItem(content: object): KeptFeedItem {
   return { text };
 }
 
-/** This module as a renderer the sharing service can hand to a disclosure thread. */
-export const FEED_ITEM_RENDERER = new URL(import.meta.url).href;
+/** This module as a renderer: its functions for the node's thread, its URL for a disclosure thread. */
+export const FEED_ITEM_RENDERER: FeedRenderer = {
+  module: import.meta.url,
+  functions: { renderFeedItem, keepFeedItem: keepFeedItem as (content: unknown) => KeptFeedItem },
+};

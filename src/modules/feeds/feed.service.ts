@@ -178,7 +178,7 @@ export function createFeed(deps: FeedDeps): Feed {
       const start = cursor ? decodePosition(cursor) : null;
       // Each item as explain previews it: the redacted incident (as a report body) or the summary,
       // kept as the canonical text its audit digest covered.
-      const selection = await selectForPeer<KeptFeedItem>(deps, peer, start, limit, { renderer: { module: FEED_ITEM_RENDERER } });
+      const selection = await selectForPeer<KeptFeedItem>(deps, peer, start, limit, { renderer: FEED_ITEM_RENDERER });
       // Where each item's content goes in the page: a stand-in the canonical text is written in
       // place of (canonicalizeWithKnown), so the signed bytes hold exactly what the audit entry hashed.
       const known = new Map<object, string>();

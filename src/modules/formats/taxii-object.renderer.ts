@@ -2,6 +2,7 @@ import type { Incident } from '../../../schemas/incident.schema.js';
 import type { PolicyDecision } from '../../../schemas/policy.schema.js';
 import { canonicalTextOf, freezeWithCanonicalText } from '../../crypto/index.js';
 import type { PolicyPayload } from '../policy/index.js';
+import type { FeedRenderer } from '../sharing/index.js';
 import type { StixObject } from './stix-common.js';
 import { incidentStixObjects, stixViewOf } from './stix-export.js';
 
@@ -46,5 +47,8 @@ export function keepFeedItem(objects: StixObject[]): KeptStixObject[] {
   }));
 }
 
-/** This module as a renderer the sharing service can hand to a disclosure thread. */
-export const TAXII_OBJECT_RENDERER = new URL(import.meta.url).href;
+/** This module as a renderer: its functions for the node's thread, its URL for a disclosure thread. */
+export const TAXII_OBJECT_RENDERER: FeedRenderer = {
+  module: import.meta.url,
+  functions: { renderFeedItem, keepFeedItem: keepFeedItem as (content: unknown) => KeptStixObject[] },
+};

@@ -75,7 +75,7 @@ export function createTaxiiService(deps: TaxiiDeps): TaxiiService {
       const limit = Math.min(query.limit ?? TAXII_DEFAULT_LIMIT, TAXII_MAX_LIMIT);
       const selection = await selectForPeer<KeptStixObject[]>({ db, sharing }, peer, start, limit, {
         renderer: {
-          module: TAXII_OBJECT_RENDERER,
+          ...TAXII_OBJECT_RENDERER,
           options: { teamId: config.teamId, recipient: peer.teamId, extensionSchemaUrl: schemaUrl } satisfies TaxiiRenderOptions,
         },
         weigh: (objects) => objects.length,

@@ -156,11 +156,17 @@ export const feedOutcomeOf = (o: SharingOutcome): FeedOutcome => {
 };
 
 /**
- * A module that turns what a feed page may serve into what it serves, named by its URL so a
- * disclosure thread can load it (a function cannot cross threads): the pull feed's report bodies
- * (feeds/feed-item.renderer.ts), TAXII's STIX objects (formats/taxii-object.renderer.ts).
+ * What turns what a feed page may serve into what it serves: the pull feed's report bodies
+ * (feeds/feed-item.renderer.ts), TAXII's STIX objects (formats/taxii-object.renderer.ts). The
+ * node's thread calls `functions`; a disclosure thread loads the same functions from `module`
+ * (a function cannot cross to a thread, a module's URL can).
  */
-export interface FeedRenderer {
+export interface FeedRenderer extends FeedRendererRef {
+  functions: FeedRendererModule;
+}
+
+/** A renderer as a disclosure thread receives it: plain data. */
+export interface FeedRendererRef {
   /** The file URL of a module whose exports are a FeedRendererModule. */
   module: string;
   /** Plain data the module's functions receive (structured-cloneable). */
@@ -192,7 +198,7 @@ export interface FeedBatch {
   now: string;
   resolved: Resolved;
   purpose: Purpose;
-  renderer: FeedRenderer;
+  renderer: FeedRendererRef;
   items: FeedBatchItem[];
 }
 
@@ -202,24 +208,12 @@ export interface FeedDecided<K = unknown> {
   content?: K;
 }
 
-const renderers = new Map<string, Promise<FeedRendererModule>>();
-
-/** The renderer module, loaded once per thread. */
-export function loadFeedRenderer(url: string): Promise<FeedRendererModule> {
-  let loaded = renderers.get(url);
-  if (!loaded) {
-    loaded = import(url) as Promise<FeedRendererModule>;
-    renderers.set(url, loaded);
-  }
-  return loaded;
-}
-
 /**
- * Decides, renders, digests and keeps each incident of a batch, in order: the per-item work of a
- * feed page, the same whichever thread runs it.
+ * Decides, renders, digests and keeps each incident of a batch, in order, with `renderer` (the
+ * functions of the module `batch.renderer` names): the per-item work of a feed page, the same
+ * whichever thread runs it.
  */
-export async function decideFeedBatch(batch: FeedBatch): Promise<FeedDecided[]> {
-  const renderer = await loadFeedRenderer(batch.renderer.module);
+export function decideFeedBatch(batch: FeedBatch, renderer: FeedRendererModule): FeedDecided[] {
   const now = new Date(batch.now);
   const settings: DecisionSettings = {
     config: { teamId: batch.teamId },

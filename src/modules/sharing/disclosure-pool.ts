@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { decideFeedBatch, type FeedBatch, type FeedDecided } from './disclosure-decision.js';
+import { decideFeedBatch, type FeedBatch, type FeedDecided, type FeedRendererModule } from './disclosure-decision.js';
 
 /**
  * Disclosure threads (ADR 0034): the per-incident work of a pull-feed or TAXII page (the policy's
@@ -15,8 +15,8 @@ import { decideFeedBatch, type FeedBatch, type FeedDecided } from './disclosure-
  * is replaced on the next batch.
  */
 export interface DisclosurePool {
-  /** The batch's outcomes, in the batch's order. */
-  decide(batch: FeedBatch): Promise<FeedDecided[]>;
+  /** The batch's outcomes, in the batch's order; `renderer`: the functions of the module the batch names, for this thread's part. */
+  decide(batch: FeedBatch, renderer: FeedRendererModule): Promise<FeedDecided[]>;
   /** Stops the threads (the node is closing). */
   close(): Promise<void>;
 }
@@ -100,16 +100,17 @@ export function createDisclosurePool(options: DisclosurePoolOptions): Disclosure
   }
 
   return {
-    async decide(batch) {
+    async decide(batch, renderer) {
       // The node's thread takes a share too: it would otherwise wait idle for the threads.
       const parts = Math.min(options.threads + 1, Math.max(1, Math.floor(batch.items.length / MIN_CHUNK)));
-      if (closed || parts < 2 || batch.items.length < minBatch) return decideFeedBatch(batch);
+      if (closed || parts < 2 || batch.items.length < minBatch) return decideFeedBatch(batch, renderer);
       const size = Math.ceil(batch.items.length / parts);
       const chunk = (n: number): FeedBatch => ({ ...batch, items: batch.items.slice(n * size, (n + 1) * size) });
       const elsewhere = Array.from({ length: parts - 1 }, (_, slot) => run(slot, chunk(slot + 1)));
       // The batch settles only when every part has: a thread that dies of this batch is gone
       // (its exit seen) before the caller can send it the next one.
-      const settled = await Promise.allSettled([decideFeedBatch(chunk(0)), ...elsewhere]);
+      const own = (async () => decideFeedBatch(chunk(0), renderer))();
+      const settled = await Promise.allSettled([own, ...elsewhere]);
       const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
       return settled.flatMap((r) => (r as PromiseFulfilledResult<FeedDecided[]>).value);

@@ -1,5 +1,5 @@
 import { parentPort } from 'node:worker_threads';
-import { decideFeedBatch, type FeedBatch } from './disclosure-decision.js';
+import { decideFeedBatch, type FeedBatch, type FeedRendererModule } from './disclosure-decision.js';
 
 /**
  * A disclosure thread (disclosure-pool.ts, ADR 0034): decides, redacts, renders and digests the
@@ -11,14 +11,29 @@ interface Task {
   batch: FeedBatch;
 }
 
+const renderers = new Map<string, Promise<FeedRendererModule>>();
+
+/** The renderer module a batch names, loaded once per thread (a failed load is tried again on the next batch). */
+function loadRenderer(url: string): Promise<FeedRendererModule> {
+  let loaded = renderers.get(url);
+  if (!loaded) {
+    loaded = import(url) as Promise<FeedRendererModule>;
+    loaded.catch(() => renderers.delete(url));
+    renderers.set(url, loaded);
+  }
+  return loaded;
+}
+
 parentPort!.on('message', (task: Task) => {
-  decideFeedBatch(task.batch).then(
-    (results) => parentPort!.postMessage({ id: task.id, results }),
-    // Only what the node's own thread would have thrown: the same error, by name and message.
-    (error: unknown) =>
-      parentPort!.postMessage({
-        id: task.id,
-        error: error instanceof Error ? { name: error.name, message: error.message } : { name: 'Error', message: String(error) },
-      }),
-  );
+  loadRenderer(task.batch.renderer.module)
+    .then((renderer) => decideFeedBatch(task.batch, renderer))
+    .then(
+      (results) => parentPort!.postMessage({ id: task.id, results }),
+      // Only what the node's own thread would have thrown: the same error, by name and message.
+      (error: unknown) =>
+        parentPort!.postMessage({
+          id: task.id,
+          error: error instanceof Error ? { name: error.name, message: error.message } : { name: 'Error', message: String(error) },
+        }),
+    );
 });

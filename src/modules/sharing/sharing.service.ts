@@ -284,15 +284,19 @@ export function createSharingService(deps: SharingDeps): SharingService {
     const approvals = await listApprovalsFor(dbOrTx, ids);
     // A team resolves the same for every incident (its constituency is never computed).
     const resolved = await resolve(dbOrTx, list[0]!, target);
-    return pool.decide({
-      teamId: deps.config.teamId,
-      ...(deps.policy ? { policy: deps.policy } : {}),
-      now: clock().toISOString(),
-      resolved,
-      purpose,
-      renderer,
-      items: list.map((incident) => ({ incident, facts: facts.get(incident.id) ?? null, approvals: approvals.get(incident.id) ?? [] })),
-    });
+    const { functions, ...named } = renderer;
+    return pool.decide(
+      {
+        teamId: deps.config.teamId,
+        ...(deps.policy ? { policy: deps.policy } : {}),
+        now: clock().toISOString(),
+        resolved,
+        purpose,
+        renderer: named,
+        items: list.map((incident) => ({ incident, facts: facts.get(incident.id) ?? null, approvals: approvals.get(incident.id) ?? [] })),
+      },
+      functions,
+    );
   }
 
   async function evaluateForSites(
