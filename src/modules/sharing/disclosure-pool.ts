@@ -24,8 +24,6 @@ export interface DisclosurePool {
 export interface DisclosurePoolOptions {
   /** Worker threads; 0: every batch on the calling thread. */
   threads: number;
-  /** Batches smaller than this stay on the calling thread (default 64). */
-  minBatch?: number;
 }
 
 interface Pending {
@@ -38,7 +36,10 @@ interface Thread {
   pending: Map<number, Pending>;
 }
 
-/** Each thread takes at least this many incidents of a batch: below it the hop costs more than the work. */
+/**
+ * Each part of a batch is at least this many incidents (below it the hop costs more than the
+ * work), so a batch under twice this stays on the calling thread.
+ */
 const MIN_CHUNK = 32;
 
 function startWorker(): Worker {
@@ -55,7 +56,6 @@ function startWorker(): Worker {
 }
 
 export function createDisclosurePool(options: DisclosurePoolOptions): DisclosurePool {
-  const minBatch = options.minBatch ?? 64;
   const threads: Array<Thread | undefined> = [];
   let nextId = 1;
   let closed = false;
@@ -103,7 +103,7 @@ export function createDisclosurePool(options: DisclosurePoolOptions): Disclosure
     async decide(batch, renderer) {
       // The node's thread takes a share too: it would otherwise wait idle for the threads.
       const parts = Math.min(options.threads + 1, Math.max(1, Math.floor(batch.items.length / MIN_CHUNK)));
-      if (closed || parts < 2 || batch.items.length < minBatch) return decideFeedBatch(batch, renderer);
+      if (closed || parts < 2) return decideFeedBatch(batch, renderer);
       const size = Math.ceil(batch.items.length / parts);
       const chunk = (n: number): FeedBatch => ({ ...batch, items: batch.items.slice(n * size, (n + 1) * size) });
       const elsewhere = Array.from({ length: parts - 1 }, (_, slot) => run(slot, chunk(slot + 1)));
