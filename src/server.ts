@@ -35,7 +35,7 @@ export async function startServer(
   config: Config,
   out: (line: string) => void = (l) => process.stdout.write(l + '\n'),
 ): Promise<RunningNode> {
-  const init = await initNode(config);
+  const init = await initNode(config, undefined, { use: 'serve' });
   let app: FastifyInstance | undefined;
   let metricsPort: number | null = null;
   let mailPort: number | null = null;

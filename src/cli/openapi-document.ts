@@ -1,7 +1,7 @@
 import { buildApp } from '../app.js';
 import { loadConfig } from '../config.js';
 import { generateNodeKey, loadNodeSigner } from '../crypto/index.js';
-import { openDatabase } from '../db/database.js';
+import { openDatabase, SMALL_SHARED_BUFFERS_MB } from '../db/database.js';
 
 /**
  * The OpenAPI document the node serves at /openapi.json, built without listening: an in-memory
@@ -9,7 +9,7 @@ import { openDatabase } from '../db/database.js';
  * `hikeshi openapi` (linting, client generators) and `npm run client:generate`.
  */
 export async function buildOpenApiDocument(): Promise<Record<string, unknown>> {
-  const database = await openDatabase({});
+  const database = await openDatabase({ sharedBuffersMb: SMALL_SHARED_BUFFERS_MB });
   try {
     const key = await generateNodeKey({ teamId: 'openapi', name: 'OpenAPI', email: 'openapi@example.invalid' });
     const app = await buildApp({

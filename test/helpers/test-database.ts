@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
-import { openDatabase, type DatabaseHandle } from '../../src/db/database.js';
+import { openDatabase, SMALL_SHARED_BUFFERS_MB, type DatabaseHandle } from '../../src/db/database.js';
 import { migrateToLatest } from '../../src/db/migrator.js';
 import { projectRoot } from '../../src/project-root.js';
 
@@ -49,22 +49,23 @@ async function withSchemaLock<T>(mode: 'shared' | 'exclusive', fn: (client: pg.C
   }
 }
 
-let templatePromise: Promise<Blob> | undefined;
+let templatePromise: Promise<Uint8Array> | undefined;
 
-async function embeddedTemplate(): Promise<Blob> {
+async function embeddedTemplate(): Promise<Uint8Array> {
   const cacheDir = path.join(projectRoot(), '.hikeshi-test-cache');
   const file = path.join(cacheDir, `template-${migrationsDigest()}.tar`);
-  if (existsSync(file)) return new Blob([await readFile(file)]);
-  const fresh = await openDatabase({});
+  // One copy per process, read in place by every open (openDatabase's `template`).
+  if (existsSync(file)) return new Uint8Array(await readFile(file));
+  const fresh = await openDatabase({ sharedBuffersMb: SMALL_SHARED_BUFFERS_MB });
   try {
     await migrateToLatest(fresh.db, null);
-    const blob = await fresh.dumpTemplate!();
+    const bytes = new Uint8Array(await (await fresh.dumpTemplate!()).arrayBuffer());
     await mkdir(cacheDir, { recursive: true });
     // Parallel test processes may race here; rename is atomic, so readers never see half a file.
     const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
-    await writeFile(tmp, Buffer.from(await blob.arrayBuffer()));
+    await writeFile(tmp, bytes);
     await rename(tmp, file);
-    return blob;
+    return bytes;
   } finally {
     await fresh.close();
   }
@@ -97,6 +98,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     };
   }
   templatePromise ??= embeddedTemplate();
-  const handle = await openDatabase({ template: await templatePromise });
+  // A test database holds a few MB: a small buffer pool opens in about half the CPU (ADR 0033).
+  const handle = await openDatabase({ template: await templatePromise, sharedBuffersMb: SMALL_SHARED_BUFFERS_MB });
   return { handle, schema: null, drop: () => handle.close() };
 }
