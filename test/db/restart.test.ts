@@ -3,12 +3,14 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { sql } from 'kysely';
 import pg from 'pg';
 import t from 'tap';
 import { loadConfig, type Config } from '../../src/config.js';
 import { DataDirLockedError } from '../../src/db/data-dir-lock.js';
 import { openDatabase } from '../../src/db/database.js';
 import { KEY_FILE } from '../../src/modules/profile/node-identity.js';
+import { openConfiguredDatabase } from '../../src/node-init.js';
 import { BOOTSTRAP_TOKEN_FILE, startServer } from '../../src/server.js';
 import { loadFixtureKey } from '../fixtures/keys/index.js';
 import { freePort } from '../helpers/build-test-app.js';
@@ -176,5 +178,25 @@ t.test(
     t.equal(await readFile(lockFile, 'utf8'), String(process.pid), 'a stale lock is taken over');
     await handle.close();
     t.notOk(existsSync(lockFile), 'and released on close');
+  },
+);
+
+t.test(
+  'buffer pool: a one-shot command opens the data dir with a small pool, a serving node with the default',
+  { skip: schema ? 'the buffer pool of the embedded engine' : false },
+  async (t) => {
+    const config = await configFor();
+    const poolOf = async (use: 'command' | 'serve') => {
+      const handle = await openConfiguredDatabase(config, use);
+      try {
+        const shown = await sql<{ shared_buffers: string }>`show shared_buffers`.execute(handle.db);
+        const incidents = await sql<{ n: number }>`select count(*)::int as n from incident`.execute(handle.db);
+        return { pool: shown.rows[0]!.shared_buffers, incidents: incidents.rows[0]!.n };
+      } finally {
+        await handle.close();
+      }
+    };
+    t.same(await poolOf('command'), { pool: '16MB', incidents: 2 }, 'a command: 16 MB, and the data is all there');
+    t.same(await poolOf('serve'), { pool: '128MB', incidents: 2 }, "a serving node: PostgreSQL's default");
   },
 );
