@@ -1,6 +1,7 @@
 /**
  * Runs before `npm test` (npm's `pretest`): rebuilds tap's Test class when it was built with
- * other plugins than `.taprc` names, and does nothing (a fraction of a second) when it matches.
+ * other plugins than `.taprc` names, and does nothing else (about 3 s, mostly loading tap's
+ * config and Test class) when it matches.
  *
  * Why: the tap runner rebuilds itself when the plugin list changed, but keeps its OWN process's
  * loader list for the run. After every `npm install` or `npm ci` the installed build is tap's

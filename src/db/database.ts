@@ -205,7 +205,7 @@ async function openEmbedded(
     pglite = await PGlite.create(pgDir, {
       ...(template ? { loadDataDir: template instanceof Uint8Array ? tarballOf(template) : template } : {}),
       ...(sharedBuffersMb !== undefined
-        ? { startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${Math.max(1, Math.trunc(sharedBuffersMb))}MB`] }
+        ? { startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${sharedBuffersMb}MB`] }
         : {}),
       parsers: { 20: (v: string) => Number(v) },
       serializers: { [JSONB_OID]: serializeJsonb as (value: unknown) => string },
