@@ -2,7 +2,7 @@ import t, { type Test } from 'tap';
 import type { LightMyRequestResponse } from 'fastify';
 import { sql } from 'kysely';
 
-import { networkMatchQuery } from '../../src/modules/sites/site.repository.js';
+import { networkMatchQuery, sitesByAddressesQuery } from '../../src/modules/sites/site.repository.js';
 import { buildTestNode } from '../helpers/build-test-app.js';
 
 function assertProblem(t: Test, res: LightMyRequestResponse, status: number, code: string): Record<string, unknown> {
@@ -157,4 +157,55 @@ t.test('lookup: longest prefix, longest domain suffix, exact AS, one family at a
   t.match(plan, /site_network_spgist/, 'uses the SP-GiST inet_ops index');
   t.notMatch(plan, /Seq Scan on site_network/);
   await expectSite('ip=100.64.7.9', 'Filler', { kind: 'ip', value: '100.64.7.0/24', prefixLength: 24 });
+  // Look-ups that arrive together are one statement: each of its addresses probes the same index.
+  const groupPlan = (await sitesByAddressesQuery(database.db, ['100.64.7.9', '10.1.2.3', '2001:db8::1']).explain())
+    .map((r) => String(Object.values(r)[0]))
+    .join('\n');
+  t.match(groupPlan, /site_network_spgist/, 'a group of look-ups uses the index too');
+  t.notMatch(groupPlan, /Seq Scan on site_network/);
+});
+
+t.test('look-ups that arrive together are answered as each would be alone', async (t) => {
+  const { app, auth } = await buildTestNode(t);
+  for (const [name, networks] of [
+    ['ISP', ['10.0.0.0/8']],
+    ['Lab', ['10.1.2.0/24']],
+    ['Twin', ['10.1.2.0/25']],
+    ['Carrier v6', ['2001:db8::/32']],
+  ] as const) {
+    const res = await app.inject({ method: 'POST', url: '/api/v1/sites', headers: auth.handler, payload: { name, networks } });
+    t.equal(res.statusCode, 201, `created ${name}`);
+  }
+  // Found, not found, the same address twice, IPv6, an IPv4-mapped address, a bad address.
+  const queries = [
+    'ip=10.1.2.3',
+    'ip=10.1.2.200',
+    'ip=192.0.2.1',
+    'ip=10.1.2.3',
+    `ip=${encodeURIComponent('2001:db8:5::1')}`,
+    `ip=${encodeURIComponent('::ffff:10.9.9.9')}`,
+    'ip=not-an-address',
+    `ip=${encodeURIComponent('2001:db9::1')}`,
+    'ip=10.200.1.1',
+  ];
+  const lookup = (q: string) => app.inject({ method: 'GET', url: `/api/v1/sites/lookup?${q}`, headers: auth.reader });
+  const alone: Array<{ status: number; body: unknown }> = [];
+  for (const q of queries) {
+    const res = await lookup(q);
+    alone.push({ status: res.statusCode, body: res.json() });
+  }
+  t.same(
+    alone.map((a) => a.status),
+    [200, 200, 404, 200, 200, 200, 400, 404, 200],
+    'one by one: found, not found and refused as expected',
+  );
+  // Three rounds of every query at once, so groups of several form.
+  const together = await Promise.all([...queries, ...queries, ...queries].map((q) => lookup(q)));
+  together.forEach((res, i) => {
+    const expected = alone[i % queries.length]!;
+    t.equal(res.statusCode, expected.status, `${queries[i % queries.length]}: the same status`);
+    const body = res.json() as Record<string, unknown>;
+    if (expected.status === 200) t.same(body, expected.body, `${queries[i % queries.length]}: the same answer`);
+    else t.equal(body.code, (expected.body as Record<string, unknown>).code, 'the same problem');
+  });
 });

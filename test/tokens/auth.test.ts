@@ -282,6 +282,36 @@ t.test('POST /api/v1/tokens mints a working token; DELETE revokes it', async (t)
   }
 });
 
+t.test('requests arriving together: only the revoked tokens among them are refused', async (t) => {
+  const mint = async (subject: string) =>
+    (
+      await node.app.inject({
+        method: 'POST',
+        url: '/api/v1/tokens',
+        headers: node.auth.admin,
+        payload: { role: 'reader', subject },
+      })
+    ).json() as { id: string; token: string };
+  const tokens = await Promise.all(['r1', 'r2', 'r3', 'r4'].map(mint));
+  for (const revoked of [tokens[1]!, tokens[3]!]) {
+    t.equal((await node.app.inject({ method: 'DELETE', url: `/api/v1/tokens/${revoked.id}`, headers: node.auth.admin })).statusCode, 204);
+  }
+  // The checks of requests that arrive together are one statement (group-read.ts): each
+  // request still gets its own token's answer.
+  const order = [0, 1, 2, 3, 1, 0, 3, 2, 0, 1];
+  const answers = await Promise.all(order.map((i) => getIncidents(bearer(tokens[i]!.token))));
+  answers.forEach((res, k) => {
+    const revoked = order[k] === 1 || order[k] === 3;
+    if (revoked) problem(t, res, 401, 'token-revoked', `token ${order[k]} (revoked), request ${k}`);
+    else t.equal(res.statusCode, 200, `token ${order[k]} (live), request ${k}`);
+  });
+  // A revocation committed just before a request is seen by that request.
+  t.equal((await node.app.inject({ method: 'DELETE', url: `/api/v1/tokens/${tokens[0]!.id}`, headers: node.auth.admin })).statusCode, 204);
+  const after = await Promise.all([getIncidents(bearer(tokens[0]!.token)), getIncidents(bearer(tokens[2]!.token))]);
+  problem(t, after[0]!, 401, 'token-revoked', 'revoked a moment before');
+  t.equal(after[1]!.statusCode, 200, 'the live one beside it');
+});
+
 t.test('parseDuration', async (t) => {
   const cases: Array<[string, number | null]> = [
     ['90d', 90 * 86400],

@@ -1,5 +1,6 @@
 import { sql, type QueryCreator } from 'kysely';
 import type { DbOrTx, Tx } from '../../db/database.js';
+import { jsonbParameter } from '../../db/jsonb-parameter.js';
 import type { DatabaseSchema } from '../../db/tables.js';
 import type { Poc } from '../../../schemas/site.schema.js';
 
@@ -292,6 +293,51 @@ export async function findSiteByAddress(
     .select(['m.network as matched_network', 'm.prefix_length as matched_prefix_length'])
     .executeTakeFirst();
   return row ? { site: toSiteRecord(row), network: row.matched_network, prefixLength: Number(row.matched_prefix_length) } : null;
+}
+
+/**
+ * The look-ups of many addresses in one statement (the requests that arrive together, read in a
+ * group by the service): for each, in order, what findSiteByAddress answers for it alone. The
+ * lateral subquery is networkMatchQuery's, run once per address on the index. The builder is
+ * exported so a test can EXPLAIN it.
+ */
+export function sitesByAddressesQuery(db: DbOrTx, addresses: readonly string[]) {
+  return db
+    .selectFrom(
+      sql<{ ord: string; site_id: string; network: string; prefix_length: number }>`(
+        select q.ord, n.site_id, n.network::text as network, masklen(n.network) as prefix_length
+        from jsonb_array_elements_text(${jsonbParameter(JSON.stringify(addresses))}::jsonb) with ordinality as q(value, ord)
+        cross join lateral (
+          select s.site_id, s.network from site_network s
+          where s.network >>= q.value::inet and family(s.network) = family(q.value::inet)
+          order by masklen(s.network) desc, s.id
+          limit 1
+        ) n
+      )`.as('m'),
+    )
+    .innerJoin('site', 'site.id', 'm.site_id')
+    .select(siteColumns)
+    .select(['m.ord as matched_ord', 'm.network as matched_network', 'm.prefix_length as matched_prefix_length']);
+}
+
+export async function findSitesByAddresses(
+  db: DbOrTx,
+  lookups: ReadonlyArray<{ address: string; family: 4 | 6 }>,
+): Promise<Array<{ site: SiteRecord; network: string; prefixLength: number } | null>> {
+  if (lookups.length === 0) return [];
+  const rows = await sitesByAddressesQuery(
+    db,
+    lookups.map((l) => l.address),
+  ).execute();
+  const out: Array<{ site: SiteRecord; network: string; prefixLength: number } | null> = lookups.map(() => null);
+  for (const row of rows) {
+    out[Number(row.matched_ord) - 1] = {
+      site: toSiteRecord(row),
+      network: row.matched_network,
+      prefixLength: Number(row.matched_prefix_length),
+    };
+  }
+  return out;
 }
 
 /** Longest registered suffix among the candidates (the caller computes them from the name). */
