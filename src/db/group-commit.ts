@@ -1,4 +1,5 @@
 import { transactionsAtOnce, type Db, type Tx } from './database.js';
+import { createGroupQueue, settleEachAlone, type Waiting } from './group-queue.js';
 
 /**
  * Group commit: work items that arrive while transactions are running (one, or `inFlight`) wait
@@ -66,12 +67,6 @@ export interface GroupCommit<I, O> {
   run(item: I): Promise<O>;
 }
 
-interface Waiting<I, O> {
-  item: I;
-  resolve: (value: O) => void;
-  reject: (reason: unknown) => void;
-}
-
 /**
  * `work` gets the items of one transaction, in arrival order, and answers one result per item in
  * the same order; it may process them one by one or together (one statement for many rows).
@@ -81,9 +76,8 @@ export function createGroupCommit<I, O>(
   work: (tx: Tx, items: I[]) => Promise<O[]>,
   options: GroupCommitOptions,
 ): GroupCommit<I, O> {
-  const queue: Array<Waiting<I, O>> = [];
-  const inFlight = Math.max(1, options.inFlight ?? transactionsAtOnce(db));
-  let running = 0;
+  const groups = createGroupQueue<I, O>(options.inFlight ?? transactionsAtOnce(db), runGroup);
+  const queue = groups.waiting;
 
   /**
    * One transaction for `group`; with no group given, for the items waiting when the transaction
@@ -124,38 +118,8 @@ export function createGroupCommit<I, O>(
         return;
       }
     }
-    for (const waiting of group) {
-      try {
-        waiting.resolve((await transact([waiting], () => {}))[0]!);
-      } catch (err) {
-        waiting.reject(err);
-      }
-    }
+    await settleEachAlone(group, async (waiting) => (await transact([waiting], () => {}))[0]!);
   }
 
-  /** One lane: runs groups one after the other while items wait. `inFlight` lanes run at once. */
-  async function drain(): Promise<void> {
-    running++;
-    try {
-      while (queue.length > 0) {
-        // Let the event loop read what has arrived first. The embedded engine answers without
-        // real I/O, so a request can run from its first byte to its commit as one chain of
-        // promise callbacks, and the next one would never get to join the group.
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        if (queue.length === 0) break; // another lane took them
-        await runGroup();
-      }
-    } finally {
-      running--;
-    }
-  }
-
-  return {
-    run(item) {
-      return new Promise<O>((resolve, reject) => {
-        queue.push({ item, resolve, reject });
-        if (running < inFlight) void drain();
-      });
-    },
-  };
+  return { run: (item) => groups.submit(item) };
 }

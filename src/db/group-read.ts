@@ -1,4 +1,5 @@
 import { transactionsAtOnce, type Db } from './database.js';
+import { createGroupQueue, settleEachAlone, type Waiting } from './group-queue.js';
 
 /**
  * Group read: the read side of group commit (group-commit.ts). Look-ups that arrive while one is
@@ -18,12 +19,6 @@ export interface GroupRead<I, O> {
   read(item: I): Promise<O>;
 }
 
-interface Waiting<I, O> {
-  item: I;
-  resolve: (value: O) => void;
-  reject: (reason: unknown) => void;
-}
-
 export interface GroupReadOptions {
   /** Most items in one statement. */
   maxItems: number;
@@ -35,9 +30,7 @@ export interface GroupReadOptions {
  * engine's single connection, more on a server).
  */
 export function createGroupRead<I, O>(db: Db, work: (items: I[]) => Promise<O[]>, options: GroupReadOptions): GroupRead<I, O> {
-  const queue: Array<Waiting<I, O>> = [];
-  const inFlight = Math.max(1, transactionsAtOnce(db));
-  let running = 0;
+  const groups = createGroupQueue<I, O>(transactionsAtOnce(db), (waiting) => readGroup(waiting.splice(0, options.maxItems)));
 
   async function readGroup(group: Array<Waiting<I, O>>): Promise<void> {
     try {
@@ -51,36 +44,8 @@ export function createGroupRead<I, O>(db: Db, work: (items: I[]) => Promise<O[]>
         return;
       }
     }
-    for (const waiting of group) {
-      try {
-        waiting.resolve((await work([waiting.item]))[0]!);
-      } catch (err) {
-        waiting.reject(err);
-      }
-    }
+    await settleEachAlone(group, async (waiting) => (await work([waiting.item]))[0]!);
   }
 
-  async function drain(): Promise<void> {
-    running++;
-    try {
-      while (queue.length > 0) {
-        // One turn of the event loop first, so requests that arrived together join one group
-        // (the embedded engine answers without real I/O, see group-commit.ts).
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        if (queue.length === 0) break;
-        await readGroup(queue.splice(0, options.maxItems));
-      }
-    } finally {
-      running--;
-    }
-  }
-
-  return {
-    read(item) {
-      return new Promise<O>((resolve, reject) => {
-        queue.push({ item, resolve, reject });
-        if (running < inFlight) void drain();
-      });
-    },
-  };
+  return { read: (item) => groups.submit(item) };
 }

@@ -23,8 +23,17 @@ export const sharedSerializerFactory: SerializerFactory = (externalSchemas, opti
   return (route) => {
     const schema = route.schema;
     if (typeof schema !== 'object' || schema === null) return compile(route);
-    let serializer = cache.get(schema);
-    if (!serializer) cache.set(schema, (serializer = compile(route)));
-    return serializer;
+    const known = cache.get(schema);
+    if (known) return known;
+    // Compiled on the first answer that needs it, not while the app is built (a node's start
+    // compiled every route's serializers, most of them not used for a while: ADR 0031).
+    let serializer: ((doc: unknown) => string) | undefined;
+    return (doc) => {
+      if (!serializer) {
+        serializer = cache.get(schema) ?? compile(route);
+        cache.set(schema, serializer);
+      }
+      return serializer(doc);
+    };
   };
 };

@@ -48,8 +48,11 @@ function compileOnce(schema: TSchema): ReturnType<typeof Compile<TSchema>> {
 }
 
 export const strictValidatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema, httpPart }) => {
-  const check = compileOnce(schema);
+  // Compiled on the route's first request, not while the app is built: most of a node's routes
+  // are not called in its first seconds, and compiling them all was part of every start (ADR 0031).
+  let check: ReturnType<typeof Compile<TSchema>> | undefined;
   return (value: unknown) => {
+    check ??= compileOnce(schema);
     const converted = httpPart === 'body' ? value : convertStrictly(schema, value);
     if (check.Check(converted)) return { value: converted };
     return { error: check.Errors(converted) as never };
