@@ -10,7 +10,7 @@ import { systemClock } from './clock.js';
 import type { Config } from './config.js';
 import type { NodeSigner } from './crypto/index.js';
 import type { DatabaseHandle, Db } from './db/database.js';
-import { authenticateApi, type RevocationCheck } from './http/auth.js';
+import { authenticateApi } from './http/auth.js';
 import { clientErrorHandler, frameworkErrors, registerErrorHandling, registerNotFound } from './http/error-handler.js';
 import { sharedSerializerFactory } from './http/shared-serializers.js';
 import { registerInputGuards } from './http/input-guards.js';
@@ -49,7 +49,7 @@ import { createMispModule } from './modules/formats/misp.module.js';
 import { createVendorsModule } from './modules/vendors/vendors.module.js';
 import { createCampaignsModule, notifierOf } from './modules/campaigns/campaigns.module.js';
 import { createNotificationsModule } from './modules/notifications/notifications.module.js';
-import { createRevocationCheck } from './modules/tokens/revocation-check.js';
+import { createApiTokenCheck } from './modules/tokens/api-token-check.js';
 import { tokenRoutes } from './modules/tokens/token.routes.js';
 import { createAccountsModule, type ScryptParameters } from './modules/accounts/accounts.module.js';
 import { ProblemResponse, ProblemSchema } from '../schemas/common.schema.js';
@@ -214,8 +214,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // The audit log records erasures of personal data and legal holds (ADR 0013).
   const incidents = createIncidentService({ db, clock, config, audit: audit.log });
   // What most modules take: the node's settings, database, clock, key, audit log and logger.
-  // API tokens are checked for revocation in groups (revocation-check.ts), for /api/v1 and /metrics alike.
-  const base = { config, db, clock, signer: deps.signer, audit: audit.log, log: app.log, revocations: createRevocationCheck(db) };
+  const base = { config, db, clock, signer: deps.signer, audit: audit.log, log: app.log };
   // Federation, in dependency order: peers (who the other teams are), the exchange (transport
   // only: it sees peers through its PeerKeyring port), then the domain modules that register
   // their document types with it (peers: key.rotation; sharing: reports, updates,
@@ -357,7 +356,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   ]);
 
   // 4b. GET /metrics; read when scraped: the outbox's depth per peer and the audit chain's head.
-  await registerMetrics(app, { ...base, metrics, outboxPending: () => exchange.pendingByPeer(), auditHeadSeq: () => audit.headSeq() });
+  await registerMetrics(app, { ...deps, metrics, outboxPending: () => exchange.pendingByPeer(), auditHeadSeq: () => audit.headSeq() });
 
   // 5. /federation/v1: peer nodes. The module authenticates each route itself: signed
   // documents for messages and token requests, peer tokens (federation audience) for pulls.
@@ -384,14 +383,14 @@ const consolePage = (app: FastifyInstance) => consoleRoutes(app, { dir: path.joi
  */
 async function registerMetrics(
   app: FastifyInstance,
-  deps: MetricsSources & { metrics: MetricsModule; revocations: RevocationCheck },
+  deps: MetricsSources & { metrics: MetricsModule; database: DatabaseHandle; tokenSecret: string },
 ): Promise<void> {
-  const { metrics, revocations, outboxPending, auditHeadSeq } = deps;
+  const { metrics, outboxPending, auditHeadSeq } = deps;
   metrics.attach({ outboxPending, auditHeadSeq });
   app.decorate('metrics', { render: metrics.render, listen: metrics.listen });
   app.addHook('onClose', () => metrics.close());
   await app.register(async (scope) => {
-    scope.addHook('onRequest', authenticateApi(revocations));
+    scope.addHook('onRequest', authenticateApi(createApiTokenCheck(deps.database.db, deps.tokenSecret)));
     await scope.register(metrics.routes);
   });
 }
@@ -483,7 +482,6 @@ async function registerApiRoutes(
     profiles: ReturnType<typeof createProfileService>;
     sites: ReturnType<typeof createSiteService>;
     incidents: ReturnType<typeof createIncidentService>;
-    revocations: RevocationCheck;
     audit: AuditLog;
     passwordParameters?: ScryptParameters | undefined;
   },
@@ -498,7 +496,7 @@ async function registerApiRoutes(
       api.addHook('onRoute', (route) => {
         route.schema = { ...route.schema, security: [{ bearer: [] }, { session: [] }] };
       });
-      api.addHook('onRequest', authenticateApi(deps.revocations, people.sessions));
+      api.addHook('onRequest', authenticateApi(createApiTokenCheck(db, deps.tokenSecret), people.sessions));
       await api.register(profileApiRoutes, { profiles, clock });
       await api.register(tokenRoutes, { db, tokenSecret: deps.tokenSecret, teamId: config.teamId, clock });
       await api.register(siteRoutes, { sites });

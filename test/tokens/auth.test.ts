@@ -312,6 +312,16 @@ t.test('requests arriving together: only the revoked tokens among them are refus
   t.equal(after[1]!.statusCode, 200, 'the live one beside it');
 });
 
+t.test('the Authorization header: the scheme in any case, exactly one token after it', async (t) => {
+  const token = node.auth.reader.authorization.split(' ')[1]!;
+  t.equal((await getIncidents({ authorization: `bearer ${token}` })).statusCode, 200, 'lower-case scheme');
+  t.equal((await getIncidents({ authorization: `BEARER ${token}` })).statusCode, 200, 'upper-case scheme');
+  problem(t, await getIncidents({ authorization: `Bearer ${token} extra` }), 401, 'unauthenticated', 'a second word');
+  problem(t, await getIncidents({ authorization: `Bearer  ${token}` }), 401, 'unauthenticated', 'two spaces');
+  problem(t, await getIncidents({ authorization: `Token ${token}` }), 401, 'unauthenticated', 'another scheme');
+  problem(t, await getIncidents({ authorization: token }), 401, 'unauthenticated', 'no scheme');
+});
+
 t.test('parseDuration', async (t) => {
   const cases: Array<[string, number | null]> = [
     ['90d', 90 * 86400],
