@@ -179,7 +179,7 @@ async function httpLookups(
     const loaded = await lookups(timed);
     const http = { latencies: loaded.latencies, rate: timed.length / loaded.seconds };
     const alone = await concurrently(timed, HTTP_CLIENTS, async (ip) => {
-      await networkMatchQuery(handle.db, ip, ip.includes(':') ? 6 : 4).executeTakeFirst();
+      await networkMatchQuery(handle.db, ip).executeTakeFirst();
     });
     return [
       {
@@ -257,7 +257,7 @@ export async function benchSiteLookup(opts: SiteLookupBenchOptions): Promise<Ben
     // one after another, without the service around it (parsing, the site row, the answer).
     const timed = addresses.slice(WARMUP);
     const sqlStart = performance.now();
-    for (const ip of timed) await networkMatchQuery(db, ip, ip.includes(':') ? 6 : 4).executeTakeFirst();
+    for (const ip of timed) await networkMatchQuery(db, ip).executeTakeFirst();
     const sqlRate = timed.length / ((performance.now() - sqlStart) / 1000);
 
     const overHttp = await httpLookups(engine, handle, dataDir, addresses);

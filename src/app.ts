@@ -10,7 +10,7 @@ import { systemClock } from './clock.js';
 import type { Config } from './config.js';
 import type { NodeSigner } from './crypto/index.js';
 import type { DatabaseHandle, Db } from './db/database.js';
-import { authenticateApi } from './http/auth.js';
+import { authenticateApi, type ApiTokenCheck } from './http/auth.js';
 import { clientErrorHandler, frameworkErrors, registerErrorHandling, registerNotFound } from './http/error-handler.js';
 import { sharedSerializerFactory } from './http/shared-serializers.js';
 import { registerInputGuards } from './http/input-guards.js';
@@ -339,7 +339,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   // 4. /api/v1: the team's own handlers and integrators, with API tokens.
-  await registerApiRoutes(app, { ...deps, ...base, profiles, sites, incidents }, [
+  const apiTokens = await registerApiRoutes(app, { ...deps, ...base, profiles, sites, incidents }, [
     audit.apiRoutes,
     peers.apiRoutes,
     exchange.apiRoutes,
@@ -356,7 +356,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   ]);
 
   // 4b. GET /metrics; read when scraped: the outbox's depth per peer and the audit chain's head.
-  await registerMetrics(app, { ...deps, metrics, outboxPending: () => exchange.pendingByPeer(), auditHeadSeq: () => audit.headSeq() });
+  await registerMetrics(app, { apiTokens, metrics, outboxPending: () => exchange.pendingByPeer(), auditHeadSeq: () => audit.headSeq() });
 
   // 5. /federation/v1: peer nodes. The module authenticates each route itself: signed
   // documents for messages and token requests, peer tokens (federation audience) for pulls.
@@ -383,14 +383,14 @@ const consolePage = (app: FastifyInstance) => consoleRoutes(app, { dir: path.joi
  */
 async function registerMetrics(
   app: FastifyInstance,
-  deps: MetricsSources & { metrics: MetricsModule; database: DatabaseHandle; tokenSecret: string },
+  deps: MetricsSources & { metrics: MetricsModule; apiTokens: ApiTokenCheck },
 ): Promise<void> {
   const { metrics, outboxPending, auditHeadSeq } = deps;
   metrics.attach({ outboxPending, auditHeadSeq });
   app.decorate('metrics', { render: metrics.render, listen: metrics.listen });
   app.addHook('onClose', () => metrics.close());
   await app.register(async (scope) => {
-    scope.addHook('onRequest', authenticateApi(createApiTokenCheck(deps.database.db, deps.tokenSecret)));
+    scope.addHook('onRequest', authenticateApi(deps.apiTokens));
     await scope.register(metrics.routes);
   });
 }
@@ -486,8 +486,10 @@ async function registerApiRoutes(
     passwordParameters?: ScryptParameters | undefined;
   },
   modules: FastifyPluginAsync[],
-): Promise<void> {
+): Promise<ApiTokenCheck> {
   const { db, config, clock, profiles, sites, incidents } = deps;
+  // One check for the API's bearer tokens (its verifier, its group of revocation reads); /metrics uses it too.
+  const apiTokens = createApiTokenCheck(db, deps.tokenSecret);
   // Sign-in for people (issue 20 item 2): handler accounts and sessions beside the API tokens.
   const people = createAccountsModule({ db, clock, config, audit: deps.audit, passwordParameters: deps.passwordParameters });
   await app.register(people.sessionRoutes, { prefix: '/api/v1' });
@@ -496,7 +498,7 @@ async function registerApiRoutes(
       api.addHook('onRoute', (route) => {
         route.schema = { ...route.schema, security: [{ bearer: [] }, { session: [] }] };
       });
-      api.addHook('onRequest', authenticateApi(createApiTokenCheck(db, deps.tokenSecret), people.sessions));
+      api.addHook('onRequest', authenticateApi(apiTokens, people.sessions));
       await api.register(profileApiRoutes, { profiles, clock });
       await api.register(tokenRoutes, { db, tokenSecret: deps.tokenSecret, teamId: config.teamId, clock });
       await api.register(siteRoutes, { sites });
@@ -506,6 +508,7 @@ async function registerApiRoutes(
     },
     { prefix: '/api/v1' },
   );
+  return apiTokens;
 }
 
 /**

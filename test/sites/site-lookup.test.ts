@@ -153,7 +153,7 @@ t.test('lookup: longest prefix, longest domain suffix, exact AS, one family at a
     select ${ids.Filler}::uuid, network(set_masklen('100.64.0.0'::inet + (g * 256), 24))
     from generate_series(0, 19999) g`.execute(database.db);
   await sql`analyze site_network`.execute(database.db);
-  const plan = (await networkMatchQuery(database.db, '100.64.7.9', 4).explain()).map((r) => String(Object.values(r)[0])).join('\n');
+  const plan = (await networkMatchQuery(database.db, '100.64.7.9').explain()).map((r) => String(Object.values(r)[0])).join('\n');
   t.match(plan, /site_network_spgist/, 'uses the SP-GiST inet_ops index');
   t.notMatch(plan, /Seq Scan on site_network/);
   await expectSite('ip=100.64.7.9', 'Filler', { kind: 'ip', value: '100.64.7.0/24', prefixLength: 24 });

@@ -35,7 +35,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 async function siteInvolved(dbOrTx: DbOrTx, site: SiteRecord, incident: Incident): Promise<boolean> {
   for (const host of incident.hosts) {
     const parsed = host.ip ? parseAddress(host.ip) : null;
-    if (parsed && (await findSiteByAddress(dbOrTx, parsed.address, parsed.family))?.site.id === site.id) return true;
+    if (parsed && (await findSiteByAddress(dbOrTx, parsed.address))?.site.id === site.id) return true;
     if (host.hostname && (await findSiteByDomain(dbOrTx, domainSuffixes(host.hostname)))?.site.id === site.id) return true;
   }
   return false;

@@ -131,7 +131,7 @@ async function routeOf(deps: RelayDeps, tx: Tx, target: RelayTarget, hopTeams: S
     const parsed = parseAddress(target.address);
     if (!parsed) return { none: `${target.address} is not an IP address` };
     // Our constituency: a site of ours, or a network our own signed profile declares (what our peers route by).
-    if ((await findSiteByAddress(tx, parsed.address, parsed.family)) || (await ownProfileServes(tx, parsed.address))) return { self: true };
+    if ((await findSiteByAddress(tx, parsed.address)) || (await ownProfileServes(tx, parsed.address))) return { self: true };
     targetTeam = await findPeerServingAddress(tx, parsed.address, [...hopTeams, us]);
   }
   if (targetTeam !== null && hopTeams.has(targetTeam)) return { none: `${targetTeam} already passed this report on: it holds it` };

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { DbOrTx } from '../../db/database.js';
 import { jsonbParameter } from '../../db/jsonb-parameter.js';
+import { longestPrefixMatch } from './site.repository.js';
 
 /**
  * The constituency look-ups for many values at once (a campaign of 100,000 addresses, issue 19
@@ -47,17 +48,12 @@ export async function siteIdsByAddress(db: DbOrTx, values: readonly string[], me
   const addresses = fromMemo(values, memo?.addresses, out);
   for (let from = 0; from < addresses.length; from += CHUNK) {
     const part = addresses.slice(from, from + CHUNK);
-    // The lateral subquery is the single look-up's query, run once per address: the GiST
+    // The lateral subquery is the single look-up's rule, run once per address: the GiST
     // inet_ops index answers each `>>=` probe.
     const { rows } = await sql<{ address: string; site_id: string }>`
       select a.value as address, m.site_id
       from jsonb_array_elements_text(${jsonbParameter(JSON.stringify(part))}::jsonb) as a(value)
-      cross join lateral (
-        select n.site_id from site_network n
-        where n.network >>= a.value::inet and family(n.network) = family(a.value::inet)
-        order by masklen(n.network) desc, n.id
-        limit 1
-      ) m`.execute(db);
+      cross join lateral (${longestPrefixMatch(sql`a.value::inet`)}) m`.execute(db);
     for (const row of rows) out.set(row.address, row.site_id);
   }
   intoMemo(addresses, memo?.addresses, out);

@@ -1,4 +1,4 @@
-import { sql, type QueryCreator } from 'kysely';
+import { sql, type QueryCreator, type RawBuilder } from 'kysely';
 import type { DbOrTx, Tx } from '../../db/database.js';
 import { jsonbParameter } from '../../db/jsonb-parameter.js';
 import type { DatabaseSchema } from '../../db/tables.js';
@@ -259,20 +259,24 @@ export async function findScopeOwners(tx: Tx, scopes: Partial<SiteScopes>, excep
 }
 
 /**
- * Longest-prefix match. `>>=` is answered by the GiST inet_ops index; the family test keeps an
- * IPv4 address from ever matching an IPv6 network and vice versa whatever the operator does at
- * the edges (::/0, ::ffff:0:0/96). Ties (the same prefix twice) go to the oldest row. The builder
- * is exported so a test can EXPLAIN it and notice when the index stops being used.
+ * Longest-prefix match, for an address given as an SQL expression of type inet (a parameter, or
+ * a column of a set of addresses): the one rule every address look-up uses. `>>=` is answered by
+ * the GiST inet_ops index; the family test keeps an IPv4 address from ever matching an IPv6
+ * network and vice versa whatever the operator does at the edges (::/0, ::ffff:0:0/96). Ties
+ * (the same prefix twice) go to the oldest row.
  */
-export function networkMatchQuery(db: QueryCreator<DatabaseSchema>, address: string, family: 4 | 6) {
+export function longestPrefixMatch(address: RawBuilder<unknown>): RawBuilder<{ site_id: string; network: string; prefix_length: number }> {
+  return sql`select n.site_id, n.network::text as network, masklen(n.network) as prefix_length from site_network n
+    where n.network >>= ${address} and family(n.network) = family(${address})
+    order by masklen(n.network) desc, n.id
+    limit 1`;
+}
+
+/** One address's match (longestPrefixMatch). Exported so a test can EXPLAIN it and notice when the index stops being used. */
+export function networkMatchQuery(db: QueryCreator<DatabaseSchema>, address: string) {
   return db
-    .selectFrom('site_network')
-    .select(['site_id', sql<string>`network::text`.as('network'), sql<number>`masklen(network)`.as('prefix_length')])
-    .where(sql<boolean>`network >>= ${address}::inet`)
-    .where(sql<boolean>`family(network) = ${family}`)
-    .orderBy(sql`masklen(network)`, 'desc')
-    .orderBy('site_network.id')
-    .limit(1);
+    .selectFrom(sql<{ site_id: string; network: string; prefix_length: number }>`(${longestPrefixMatch(sql`${address}::inet`)})`.as('m'))
+    .select(['m.site_id', 'm.network', 'm.prefix_length']);
 }
 
 /*
@@ -283,10 +287,9 @@ export function networkMatchQuery(db: QueryCreator<DatabaseSchema>, address: str
 export async function findSiteByAddress(
   db: DbOrTx,
   address: string,
-  family: 4 | 6,
 ): Promise<{ site: SiteRecord; network: string; prefixLength: number } | null> {
   const row = await db
-    .with('m', (qb) => networkMatchQuery(qb, address, family))
+    .with('m', (qb) => networkMatchQuery(qb, address))
     .selectFrom('m')
     .innerJoin('site', 'site.id', 'm.site_id')
     .select(siteColumns)
@@ -297,22 +300,16 @@ export async function findSiteByAddress(
 
 /**
  * The look-ups of many addresses in one statement (the requests that arrive together, read in a
- * group by the service): for each, in order, what findSiteByAddress answers for it alone. The
- * lateral subquery is networkMatchQuery's, run once per address on the index. The builder is
- * exported so a test can EXPLAIN it.
+ * group by the service): for each, in order, what findSiteByAddress answers for it alone, by
+ * longestPrefixMatch run once per address. The builder is exported so a test can EXPLAIN it.
  */
 export function sitesByAddressesQuery(db: DbOrTx, addresses: readonly string[]) {
   return db
     .selectFrom(
       sql<{ ord: string; site_id: string; network: string; prefix_length: number }>`(
-        select q.ord, n.site_id, n.network::text as network, masklen(n.network) as prefix_length
+        select q.ord, n.site_id, n.network, n.prefix_length
         from jsonb_array_elements_text(${jsonbParameter(JSON.stringify(addresses))}::jsonb) with ordinality as q(value, ord)
-        cross join lateral (
-          select s.site_id, s.network from site_network s
-          where s.network >>= q.value::inet and family(s.network) = family(q.value::inet)
-          order by masklen(s.network) desc, s.id
-          limit 1
-        ) n
+        cross join lateral (${longestPrefixMatch(sql`q.value::inet`)}) n
       )`.as('m'),
     )
     .innerJoin('site', 'site.id', 'm.site_id')
@@ -320,16 +317,14 @@ export function sitesByAddressesQuery(db: DbOrTx, addresses: readonly string[]) 
     .select(['m.ord as matched_ord', 'm.network as matched_network', 'm.prefix_length as matched_prefix_length']);
 }
 
+/** Addresses are canonical (parseAddress); the answers are in their order, null where no site is responsible. */
 export async function findSitesByAddresses(
   db: DbOrTx,
-  lookups: ReadonlyArray<{ address: string; family: 4 | 6 }>,
+  addresses: readonly string[],
 ): Promise<Array<{ site: SiteRecord; network: string; prefixLength: number } | null>> {
-  if (lookups.length === 0) return [];
-  const rows = await sitesByAddressesQuery(
-    db,
-    lookups.map((l) => l.address),
-  ).execute();
-  const out: Array<{ site: SiteRecord; network: string; prefixLength: number } | null> = lookups.map(() => null);
+  if (addresses.length === 0) return [];
+  const rows = await sitesByAddressesQuery(db, addresses).execute();
+  const out: Array<{ site: SiteRecord; network: string; prefixLength: number } | null> = addresses.map(() => null);
   for (const row of rows) {
     out[Number(row.matched_ord) - 1] = {
       site: toSiteRecord(row),

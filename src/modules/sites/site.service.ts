@@ -142,9 +142,7 @@ export function createSiteService(deps: SiteServiceDeps): SiteService {
   const { db, clock } = deps;
   // Address look-ups that arrive together are one statement (group-read.ts): a look-up's cost
   // was mostly its own round trip.
-  const addressLookups = createGroupRead(db, (lookups: Array<{ address: string; family: 4 | 6 }>) => findSitesByAddresses(db, lookups), {
-    maxItems: 64,
-  });
+  const addressLookups = createGroupRead(db, (addresses: string[]) => findSitesByAddresses(db, addresses), { maxItems: 64 });
 
   /** A site's node is a known peer (ADR 0026): a 422 names the field otherwise. */
   async function assertPeer(tx: Tx, teamId: string | null | undefined): Promise<void> {
@@ -259,7 +257,7 @@ export function createSiteService(deps: SiteServiceDeps): SiteService {
       if (query.ip !== undefined) {
         const parsed = parseAddress(query.ip);
         if (!parsed) throw invalid('querystring', '/ip', `"${query.ip}" is not an IPv4 or IPv6 address`, 'not an IP address');
-        const match = await addressLookups.read(parsed);
+        const match = await addressLookups.read(parsed.address);
         if (!match) throw new ProblemError('not-found', `no site is responsible for ${parsed.address}`);
         return {
           site: toWire(match.site),
