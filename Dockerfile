@@ -9,7 +9,7 @@ COPY schemas ./schemas
 COPY bench ./bench
 COPY demo ./demo
 COPY console ./console
-COPY scripts/build-console.ts ./scripts/
+COPY scripts/build-console.ts scripts/build-node.ts ./scripts/
 RUN npm run build && npm prune --omit=dev
 
 FROM node:20.19-bookworm-slim

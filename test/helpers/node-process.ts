@@ -19,9 +19,14 @@ export async function startNodeProcess(options: {
   schema: string | null;
   /** How long the first start may take (a loaded machine migrates slowly); 60 s by default. */
   readyTimeoutMs?: number;
+  /** The CLI to run (default: src/cli/run.ts through tsx); a built one runs with node alone. */
+  script?: string;
+  /** More environment (after the defaults). */
+  env?: Record<string, string>;
 }): Promise<ChildProcess> {
   const url = `http://127.0.0.1:${options.port}`;
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot(), 'src/cli/run.ts'), 'serve'], {
+  const cli = options.script ? [options.script] : ['--import', 'tsx', path.join(projectRoot(), 'src/cli/run.ts')];
+  const child = spawn(process.execPath, [...cli, 'serve'], {
     cwd: projectRoot(),
     env: {
       ...process.env,
@@ -39,6 +44,7 @@ export async function startNodeProcess(options: {
       HIKESHI_DELIVERY_TIMEOUT_MS: '1000',
       HIKESHI_DELIVERY_LEASE_SECONDS: '2',
       ...(TEST_DATABASE_URL && options.schema ? { HIKESHI_DATABASE_URL: TEST_DATABASE_URL, HIKESHI_DATABASE_SCHEMA: options.schema } : {}),
+      ...options.env,
     },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

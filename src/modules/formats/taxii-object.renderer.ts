@@ -47,8 +47,13 @@ export function keepFeedItem(objects: StixObject[]): KeptStixObject[] {
   }));
 }
 
-/** This module as a renderer: its functions for the node's thread, its URL for a disclosure thread. */
+/**
+ * This module as a renderer: its functions for the node's thread, its URL for a disclosure thread.
+ * The URL names this file beside this code rather than `import.meta.url`: in the node's bundle
+ * (scripts/build-node.ts) this code sits inside the bundle, and this file is a bundle entry of
+ * its own, beside it, with the same name.
+ */
 export const TAXII_OBJECT_RENDERER: FeedRenderer = {
-  module: import.meta.url,
+  module: new URL('./taxii-object.renderer.js', import.meta.url).href,
   functions: { renderFeedItem, keepFeedItem: keepFeedItem as (content: unknown) => KeptStixObject[] },
 };

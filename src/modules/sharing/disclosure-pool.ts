@@ -52,6 +52,7 @@ function startWorker(): Worker {
       eval: true,
     });
   }
+  // Beside this code both in dist/src and in the node's bundle (scripts/build-node.ts writes it there).
   return new Worker(new URL('./disclosure.worker.js', import.meta.url));
 }
 
