@@ -13,6 +13,7 @@ import {
   summariseWithReport,
 } from '../../src/modules/policy/index.js';
 import type { Incident } from '../../schemas/incident.schema.js';
+import { parseIpv4Octets } from '../../src/modules/policy/identifier-scrub.js';
 
 /** Redaction by identifier (issue 11): every spelling of a hidden name or address, in any text. */
 function scrubber() {
@@ -170,4 +171,29 @@ t.test('an internal address in text alone makes the internalHosts section presen
   t.ok(item.sections.includes('internalHosts'));
   const decision = decide(item, { id: 'bravo', kind: 'team', trust: 'partner' }, 'direct');
   t.equal(scrubberFor(incident, decision).scrub('see 10.9.8.7').text, 'see [redacted]');
+});
+
+t.test('an IPv4 address is four decimal octets of one to three digits, leading zeros allowed', async (t) => {
+  const cases: Array<[string, number[] | null]> = [
+    ['192.0.2.150', [192, 0, 2, 150]],
+    ['192.000.002.010', [192, 0, 2, 10]],
+    ['0.0.0.0', [0, 0, 0, 0]],
+    ['255.255.255.255', [255, 255, 255, 255]],
+    ['256.1.1.1', null],
+    ['1.2.3.999', null],
+    ['0192.0.2.1', null],
+    ['1.2.3', null],
+    ['1.2.3.4.5', null],
+    ['1.2.3.4.', null],
+    ['.1.2.3.4', null],
+    ['1..2.3', null],
+    ['', null],
+    ['1.2.3.a', null],
+    [' 1.2.3.4', null],
+    ['1.2.3.4 ', null],
+    ['+1.2.3.4', null],
+    ['１.2.3.4', null],
+    ['1.2.3.٤', null],
+  ];
+  for (const [text, octets] of cases) t.same(parseIpv4Octets(text), octets, JSON.stringify(text));
 });

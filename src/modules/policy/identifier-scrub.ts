@@ -109,16 +109,25 @@ function parseAny(text: string): string | null {
 
 /** The four octets of an IPv4 address, leading zeros allowed (192.000.002.150, as a log may print it), read as decimal. */
 export function parseIpv4Octets(text: string): number[] | null {
-  const parts = text.split('.');
-  if (parts.length !== 4) return null;
+  // By character codes rather than a split and a pattern per part: the policy asks this of every
+  // host of every incident a feed page decides, and the scrubber of every dotted number in a text
+  // (issue 18: 3 % of a TAXII page's CPU profile).
   const octets: number[] = [];
-  for (const p of parts) {
-    if (!/^\d{1,3}$/.test(p)) return null;
-    const n = Number(p);
-    if (n > 255) return null;
-    octets.push(n);
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : 0x2e; // the end closes the last octet as a dot would
+    if (c === 0x2e) {
+      if (digits === 0 || value > 255 || octets.length === 4) return null;
+      octets.push(value);
+      value = 0;
+      digits = 0;
+    } else if (c >= 0x30 && c <= 0x39 && digits < 3) {
+      value = value * 10 + (c - 0x30);
+      digits++;
+    } else return null;
   }
-  return octets;
+  return octets.length === 4 ? octets : null;
 }
 
 const parseIpv4Loose = (text: string): string | null => parseIpv4Octets(text)?.join('.') ?? null;
