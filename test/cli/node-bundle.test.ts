@@ -1,19 +1,16 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import t from 'tap';
 import { buildNode } from '../../scripts/build-node.js';
-import { KEY_FILE } from '../../src/modules/profile/node-identity.js';
 import { mintApiToken } from '../../src/modules/tokens/token-codec.js';
 import { projectRoot } from '../../src/project-root.js';
-import { loadFixtureKey, loadFixtureSigner } from '../fixtures/keys/index.js';
+import { loadFixtureSigner } from '../fixtures/keys/index.js';
 import { buildTestNode, freePort, type TestNode } from '../helpers/build-test-app.js';
 import { assertMarkers, markedIncident } from '../helpers/marker-scan.js';
-import { startNodeProcess } from '../helpers/node-process.js';
+import { alphaProcessStorage, startNodeProcess } from '../helpers/node-process.js';
 import { peerToken, pullAll } from '../helpers/policy-nodes.js';
-import { createTestDatabase, dropServerSchema, TEST_DATABASE_URL } from '../helpers/test-database.js';
 
 /**
  * The node as `npm start` runs it: one bundle (scripts/build-node.ts, ADR 0031), not the sources
@@ -39,17 +36,8 @@ t.test('the bundle: the CLI and every module a thread loads by URL, each a file 
 
 t.test('the bundled node serves; a page decided in a disclosure thread is whole, signed and redacted', async (t) => {
   const tokenSecret = randomBytes(32).toString('hex');
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'hikeshi-bundle-'));
-  await writeFile(path.join(dataDir, KEY_FILE), loadFixtureKey('alpha').armoredPrivateKey, { mode: 0o600 });
-  t.teardown(() => rm(dataDir, { recursive: true, force: true }));
   // On the server engine the node runs in a schema of its own, migrated as the suite's are.
-  let schema: string | null = null;
-  if (TEST_DATABASE_URL) {
-    const database = await createTestDatabase();
-    schema = database.schema;
-    await database.handle.close();
-    t.teardown(() => dropServerSchema(schema!));
-  }
+  const { dataDir, schema } = await alphaProcessStorage(t, 'hikeshi-bundle-');
 
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;

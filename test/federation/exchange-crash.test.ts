@@ -1,16 +1,10 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import os from 'node:os';
-import path from 'node:path';
 import t from 'tap';
-import { KEY_FILE } from '../../src/modules/profile/node-identity.js';
 import { mintApiToken } from '../../src/modules/tokens/token-codec.js';
-import { loadFixtureKey } from '../fixtures/keys/index.js';
 import { buildTestNode, freePort, type TestNode } from '../helpers/build-test-app.js';
-import { startNodeProcess } from '../helpers/node-process.js';
-import { createTestDatabase, dropServerSchema, TEST_DATABASE_URL } from '../helpers/test-database.js';
+import { alphaProcessStorage, startNodeProcess } from '../helpers/node-process.js';
 import { EXAMPLE_INCIDENT, enc, findByExternalRef, journal, waitFor } from '../helpers/federation-harness.js';
 
 /**
@@ -28,18 +22,8 @@ t.setTimeout(600_000);
 const ALPHA_TOKEN_SECRET = randomBytes(32).toString('hex');
 const alphaPort = await freePort();
 const alphaUrl = `http://127.0.0.1:${alphaPort}`;
-const dataDir = await mkdtemp(path.join(os.tmpdir(), 'hikeshi-crash-'));
-await writeFile(path.join(dataDir, KEY_FILE), loadFixtureKey('alpha').armoredPrivateKey, { mode: 0o600 });
-t.teardown(() => rm(dataDir, { recursive: true, force: true }));
-
 // On the server engine alpha gets its own schema, dropped afterwards; embedded, its data directory.
-let schema: string | null = null;
-if (TEST_DATABASE_URL) {
-  const database = await createTestDatabase();
-  schema = database.schema;
-  await database.handle.close();
-  t.teardown(() => dropServerSchema(schema!));
-}
+const { dataDir, schema } = await alphaProcessStorage(t, 'hikeshi-crash-');
 
 const bravo: TestNode = await buildTestNode(t, { key: 'bravo', listen: true });
 

@@ -1,17 +1,12 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import os from 'node:os';
-import path from 'node:path';
 import t from 'tap';
-import { KEY_FILE } from '../../src/modules/profile/node-identity.js';
 import { loadFixtureKey } from '../fixtures/keys/index.js';
 import { buildTestNode, freePort, type TestNode } from '../helpers/build-test-app.js';
 import { fastDelivery, waitFor } from '../helpers/federation-harness.js';
 import { foundForum, pinParty, processParty, receivedInquiries, showInquiry } from '../helpers/forum-harness.js';
-import { startNodeProcess } from '../helpers/node-process.js';
-import { createTestDatabase, dropServerSchema, TEST_DATABASE_URL } from '../helpers/test-database.js';
+import { alphaProcessStorage, startNodeProcess } from '../helpers/node-process.js';
 
 /**
  * Fan-out survives the poster's node being killed mid-fan-out (issue 14): alpha, the poster, runs
@@ -30,16 +25,7 @@ fastDelivery();
 const tokenSecret = randomBytes(32).toString('hex');
 const alphaPort = await freePort();
 const alphaUrl = `http://127.0.0.1:${alphaPort}`;
-const dataDir = await mkdtemp(path.join(os.tmpdir(), 'hikeshi-forum-crash-'));
-await writeFile(path.join(dataDir, KEY_FILE), loadFixtureKey('alpha').armoredPrivateKey, { mode: 0o600 });
-t.teardown(() => rm(dataDir, { recursive: true, force: true }));
-let schema: string | null = null;
-if (TEST_DATABASE_URL) {
-  const database = await createTestDatabase();
-  schema = database.schema;
-  await database.handle.close();
-  t.teardown(() => dropServerSchema(schema!));
-}
+const { dataDir, schema } = await alphaProcessStorage(t, 'hikeshi-forum-crash-');
 
 const member = (key: 'cc' | 'bravo' | 'mallory', autoNotSeen: boolean) =>
   buildTestNode(t, { key, listen: true, startWorker: true, config: { inquiryAutoNotSeen: autoNotSeen } });

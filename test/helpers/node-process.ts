@@ -1,8 +1,31 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
+import { KEY_FILE } from '../../src/modules/profile/node-identity.js';
 import { projectRoot } from '../../src/project-root.js';
+import { loadFixtureKey } from '../fixtures/keys/index.js';
 import { waitFor } from './federation-harness.js';
-import { TEST_DATABASE_URL } from './test-database.js';
+import { createTestDatabase, dropServerSchema, TEST_DATABASE_URL } from './test-database.js';
+
+/**
+ * Where alpha's child process keeps its data: a new data directory holding alpha's fixture key
+ * and, on the server engine, a migrated schema of its own; both removed at `t`'s teardown.
+ */
+export async function alphaProcessStorage(
+  t: { teardown(fn: () => unknown): void },
+  prefix: string,
+): Promise<{ dataDir: string; schema: string | null }> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), prefix));
+  await writeFile(path.join(dataDir, KEY_FILE), loadFixtureKey('alpha').armoredPrivateKey, { mode: 0o600 });
+  t.teardown(() => rm(dataDir, { recursive: true, force: true }));
+  if (!TEST_DATABASE_URL) return { dataDir, schema: null };
+  const database = await createTestDatabase();
+  const schema = database.schema!;
+  await database.handle.close();
+  t.teardown(() => dropServerSchema(schema));
+  return { dataDir, schema };
+}
 
 /**
  * Team alpha's node as a child process (`hikeshi serve`), for the tests that kill processes:

@@ -1,17 +1,11 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { SMTPServer } from 'smtp-server';
 import t from 'tap';
-import { KEY_FILE } from '../../src/modules/profile/node-identity.js';
 import { mintApiToken } from '../../src/modules/tokens/token-codec.js';
-import { loadFixtureKey } from '../fixtures/keys/index.js';
 import { freePort } from '../helpers/build-test-app.js';
 import { EXAMPLE_INCIDENT, enc, waitFor } from '../helpers/federation-harness.js';
-import { startNodeProcess } from '../helpers/node-process.js';
-import { createTestDatabase, dropServerSchema, TEST_DATABASE_URL } from '../helpers/test-database.js';
+import { alphaProcessStorage, startNodeProcess } from '../helpers/node-process.js';
 
 /**
  * The hand-over of a site notification is at most once (ADR 0026), tested with a real process:
@@ -25,16 +19,7 @@ t.setTimeout(600_000);
 const TOKEN_SECRET = randomBytes(32).toString('hex');
 const port = await freePort();
 const url = `http://127.0.0.1:${port}`;
-const dataDir = await mkdtemp(path.join(os.tmpdir(), 'hikeshi-notify-crash-'));
-await writeFile(path.join(dataDir, KEY_FILE), loadFixtureKey('alpha').armoredPrivateKey, { mode: 0o600 });
-t.teardown(() => rm(dataDir, { recursive: true, force: true }));
-let schema: string | null = null;
-if (TEST_DATABASE_URL) {
-  const database = await createTestDatabase();
-  schema = database.schema;
-  await database.handle.close();
-  t.teardown(() => dropServerSchema(schema!));
-}
+const { dataDir, schema } = await alphaProcessStorage(t, 'hikeshi-notify-crash-');
 
 // --- the mail server: counts every message; may kill the node before it answers --------------
 const received: Array<{ to: string[]; raw: string }> = [];
