@@ -1,4 +1,3 @@
-import fastifyJwt from '@fastify/jwt';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -199,7 +198,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerErrorHandling(app);
   app.removeContentTypeParser('text/plain');
   registerInputGuards(app);
-  await app.register(fastifyJwt, { secret: deps.tokenSecret, verify: { algorithms: ['HS256'] } });
   await registerOpenApi(app, config);
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
   // Routes that declare no security are public or authenticate by signed documents: say so

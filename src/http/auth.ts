@@ -27,7 +27,7 @@ export interface ApiTokenCheck {
 }
 
 /** The token of an `Authorization: Bearer <token>` header, or null for any other form. */
-function bearerToken(header: string): string | null {
+export function bearerToken(header: string): string | null {
   const parts = header.split(' ');
   return parts.length === 2 && /^Bearer$/i.test(parts[0]!) && parts[1]! !== '' ? parts[1]! : null;
 }

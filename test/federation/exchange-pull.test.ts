@@ -1,3 +1,4 @@
+import { createSigner } from 'fast-jwt';
 import t from 'tap';
 import { loadFixturePeerKey } from '../fixtures/keys/index.js';
 import { openSealed, verifyDocumentSignature } from '../../src/crypto/index.js';
@@ -202,6 +203,30 @@ t.test('peer tokens and API tokens never cross over', async (t) => {
   });
   t.equal(bravoToken.status, 200);
   t.equal((await feed(((await bravoToken.json()) as any).token)).status, 401);
+
+  // Signed with alpha's own secret, but not what alpha issues: each claim the check requires.
+  const forged = (claims: Record<string, unknown>) =>
+    createSigner({ key: alpha.tokenSecret, algorithm: 'HS256', clockTimestamp: Date.now() })({
+      kind: 'peer',
+      iss: 'alpha',
+      sub: 'bravo',
+      ...claims,
+    });
+  const inAnHour = Math.floor(Date.now() / 1000) + 3600;
+  t.equal(
+    (await feed(forged({ aud: 'hikeshi:federation', exp: inAnHour }))).status,
+    200,
+    'the forms below differ from this one only as said',
+  );
+  t.equal((await feed(forged({ exp: inAnHour }))).status, 401, 'no audience');
+  t.equal((await feed(forged({ aud: 'hikeshi:federation' }))).status, 401, 'no expiry');
+  t.equal((await feed(forged({ aud: 'hikeshi:federation', exp: Math.floor(Date.now() / 1000) - 60 }))).status, 401, 'expired');
+  t.equal((await feed(forged({ aud: 'hikeshi:api', exp: inAnHour }))).status, 401, 'the API audience');
+  const headerForm = async (authorization: string) =>
+    (await fetch(`${alpha.url}/federation/v1/feed`, { headers: { authorization } })).status;
+  t.equal(await headerForm(`bearer ${token}`), 200, 'the scheme in any case');
+  t.equal(await headerForm(`Bearer ${token} ${token}`), 401, 'two tokens');
+  t.equal(await headerForm(`Basic ${token}`), 401, 'another scheme');
 
   t.equal((await api(alpha, 'POST', '/peers/bravo/suspend', 'admin')).statusCode, 200);
   const suspended = await feed(token);

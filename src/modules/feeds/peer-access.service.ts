@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createSigner } from 'fast-jwt';
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
+import { bearerToken } from '../../http/auth.js';
 import type { Clock } from '../../clock.js';
 import type { Config } from '../../config.js';
 import { verifyDocumentSignature } from '../../crypto/index.js';
@@ -8,7 +9,7 @@ import type { Db } from '../../db/database.js';
 import { ProblemError, type ProblemCode } from '../../http/problem.js';
 import { IJsonError, parseIJson } from '../../util/i-json.js';
 import type { AuditLog } from '../audit/audit.module.js';
-import { FEDERATION_AUDIENCE, JWT_ALGORITHM } from '../tokens/tokens.module.js';
+import { createPeerTokenVerifier, FEDERATION_AUDIENCE, JWT_ALGORITHM } from '../tokens/tokens.module.js';
 import type { PeerDirectory, PeerRecord } from '../peers/peers.module.js';
 import { useTokenRequest } from './peer-token.repository.js';
 import { envelopeShape, MAX_CLOCK_SKEW_MS, TEAM_ID, validateDocument } from '../exchange/exchange.module.js';
@@ -40,6 +41,8 @@ export interface PeerAccess {
   issueToken(raw: string): Promise<PeerToken>;
   /** The peer a verified token names, if it may still pull. */
   activePeer(teamId: string): Promise<PeerRecord>;
+  /** A peer token's claims when this node signed it for the federation audience and it has not expired; throws otherwise. */
+  verifyToken(token: string): Record<string, unknown>;
 }
 
 /**
@@ -51,12 +54,14 @@ export interface PeerAccess {
 export async function authenticatePeer(
   request: FastifyRequest,
   teamId: string,
-  access: Pick<PeerAccess, 'activePeer'>,
+  access: Pick<PeerAccess, 'activePeer' | 'verifyToken'>,
 ): Promise<PeerRecord> {
   if (!request.headers.authorization) throw new ProblemError('unauthenticated', 'missing Authorization: Bearer header with a peer token');
   let claims: Record<string, unknown>;
   try {
-    claims = await request.jwtVerify<Record<string, unknown>>({ allowedAud: FEDERATION_AUDIENCE });
+    const token = bearerToken(request.headers.authorization);
+    if (token === null) throw new Error('not a bearer token');
+    claims = access.verifyToken(token);
   } catch {
     throw new ProblemError('unauthenticated', 'the bearer token is not a valid peer token of this node');
   }
@@ -68,6 +73,8 @@ export async function authenticatePeer(
 
 export function createPeerAccess(deps: PeerAccessDeps): PeerAccess {
   const { db, clock, config, peers, audit, log } = deps;
+  // One verifier per node, as for API tokens (token-codec.ts): made once, not per pull.
+  const verifyToken = createPeerTokenVerifier(deps.tokenSecret);
 
   async function refuse(from: string | null, code: ProblemCode, detail: string, extensions: Record<string, unknown> = {}): Promise<never> {
     try {
@@ -85,6 +92,7 @@ export function createPeerAccess(deps: PeerAccessDeps): PeerAccess {
   }
 
   return {
+    verifyToken,
     async issueToken(raw) {
       let value: unknown;
       try {

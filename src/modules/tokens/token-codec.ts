@@ -80,7 +80,20 @@ export function mintApiToken(
  * verifier (options, the key) for every request was a measurable part of a request's work.
  */
 export function createApiTokenVerifier(secret: string): (token: string) => Record<string, unknown> {
-  return createVerifier({ key: secret, algorithms: [JWT_ALGORITHM], allowedAud: API_AUDIENCE, requiredClaims: ['aud', 'exp'] }) as (
+  return verifierFor(secret, API_AUDIENCE);
+}
+
+/**
+ * Checks a peer token (what POST /federation/v1/token gave a peer for its pulls) as
+ * createApiTokenVerifier checks an API token: HS256 with the node's secret, the federation
+ * audience and an expiry both required. An API token fails here, a peer token there.
+ */
+export function createPeerTokenVerifier(secret: string): (token: string) => Record<string, unknown> {
+  return verifierFor(secret, FEDERATION_AUDIENCE);
+}
+
+function verifierFor(secret: string, audience: string): (token: string) => Record<string, unknown> {
+  return createVerifier({ key: secret, algorithms: [JWT_ALGORITHM], allowedAud: audience, requiredClaims: ['aud', 'exp'] }) as (
     token: string,
   ) => Record<string, unknown>;
 }
