@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { build, type Plugin } from 'esbuild';
 
 /**
- * The node's bundle (ADR 0031, "Cold start: the node in one file"), run by `npm run build` after
+ * The node's bundle (ADR 0031, "Session 21: the node in one file"), run by `npm run build` after
  * tsc and the console: esbuild bundles the CLI (src/cli/run.ts) with the node's own code, TypeBox
  * and Kysely into dist/bundle/run.js, which bin/hikeshi.js starts. Those three are about 1,300 of
  * the 1,450 ES modules a start loaded one by one (a resolve, a stat, a read and a compile each on
