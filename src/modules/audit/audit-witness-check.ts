@@ -1,10 +1,10 @@
-import { Compile } from 'typebox/compile';
 import { verifyDocumentSignature, type NodeSigner, type PeerKey } from '../../crypto/index.js';
 import type { DbOrTx } from '../../db/database.js';
 import type { WitnessCheck } from '../../../schemas/audit.schema.js';
 import { WitnessedAuditHeadsSchema, type WitnessedAuditHead } from '../../../schemas/federation.schema.js';
 import type { Outbox } from '../exchange/exchange.module.js';
 import { hashesAt } from './audit.repository.js';
+import { compileOnFirstUse } from '../../util/compile-on-first-use.js';
 
 /**
  * `hikeshi audit verify` against the witnesses (docs/federation-protocol.md §15.3): each witness
@@ -51,7 +51,7 @@ export interface WitnessesReport {
 
 /** The most heads asked of one witness; the highest seq comes first, so the one that matters most is always among them. */
 const HEADS_ASKED = 100;
-const answerCheck = Compile(WitnessedAuditHeadsSchema);
+const answerCheck = compileOnFirstUse(WitnessedAuditHeadsSchema);
 
 async function signedByUs(envelope: unknown, keys: readonly PeerKey[]): Promise<boolean> {
   for (const key of keys) if ((await verifyDocumentSignature(envelope, key)).ok) return true;

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { Compile } from 'typebox/compile';
 import { canonicalize, signDocument, type NodeSigner } from '../../crypto/index.js';
 import { ProblemError } from '../../http/problem.js';
 import type { Tlp } from '../../../schemas/common.schema.js';
@@ -10,6 +9,7 @@ import {
   type MessageDocument,
   type MessageType,
 } from '../../../schemas/federation.schema.js';
+import { compileOnFirstUse } from '../../util/compile-on-first-use.js';
 
 /**
  * Message documents: building and signing what we send, and the shape and schema checks of what
@@ -103,8 +103,11 @@ export function envelopeShape(value: unknown): EnvelopeShape {
   return { kind: 'invalid', reason: 'expected exactly {"document", "signature"} or {"sealed"}' };
 }
 
-const validators = Object.fromEntries(Object.entries(MESSAGE_DOCUMENT_SCHEMAS).map(([type, schema]) => [type, Compile(schema)])) as {
-  [K in MessageType]: ReturnType<typeof Compile>;
+// Each type's validator is compiled on its first document, not when the node starts (ADR 0031).
+const validators = Object.fromEntries(
+  Object.entries(MESSAGE_DOCUMENT_SCHEMAS).map(([type, schema]) => [type, compileOnFirstUse(schema)]),
+) as {
+  [K in MessageType]: ReturnType<typeof compileOnFirstUse>;
 };
 
 export interface SchemaError {

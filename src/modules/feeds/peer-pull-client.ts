@@ -1,9 +1,9 @@
 import Type from 'typebox';
-import { Compile } from 'typebox/compile';
 import type { Clock } from '../../clock.js';
 import { signDocument, type NodeSigner } from '../../crypto/index.js';
 import { IJsonError, parseIJson } from '../../util/i-json.js';
 import { newDocument, PeerCallError, type PeerClient } from '../exchange/exchange.module.js';
+import { compileOnFirstUse } from '../../util/compile-on-first-use.js';
 
 /**
  * The pulling side of /federation/v1 (docs/federation-protocol.md §15): a fresh signed
@@ -30,7 +30,9 @@ export class PeerPullError extends Error {
   override name = 'PeerPullError';
 }
 
-const PeerTokenAnswer = Compile(Type.Object({ token: Type.String({ minLength: 1, maxLength: 8192 }) }, { additionalProperties: true }));
+const PeerTokenAnswer = compileOnFirstUse(
+  Type.Object({ token: Type.String({ minLength: 1, maxLength: 8192 }) }, { additionalProperties: true }),
+);
 
 function refusal(what: string, status: number, text: string): PeerPullError {
   let code = '';

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import { Compile } from 'typebox/compile';
 import { canonicalize } from '../../crypto/canonical-json.js';
 import { ProblemError } from '../../http/problem.js';
 import type { Contact } from '../../../schemas/common.schema.js';
 import { CATEGORIES, IncidentCreateSchema, RSIT, SEVERITIES, type Host, type IncidentCreate } from '../../../schemas/incident.schema.js';
 import { IP_PROTOCOLS } from './iodef-export.js';
 import { attr, HIKESHI_FORMAT, kids, parseIodefXml, textOf, tlpOfRestriction, type Parsed } from './iodef-xml.js';
+import { compileOnFirstUse } from '../../util/compile-on-first-use.js';
 
 /**
  * An IODEF v2 document read back into an incident, pure. Checks the structure RFC 7970 requires
@@ -27,7 +27,7 @@ export interface IodefImport {
 const INCIDENT_PURPOSES = new Set(['traceback', 'mitigation', 'reporting', 'watch', 'other', 'ext-value']);
 const PROTOCOL_NAMES = Object.fromEntries(Object.entries(IP_PROTOCOLS).map(([name, n]) => [n, name]));
 const ROLE_OF: Record<string, Host['role']> = { source: 'source', target: 'target', intermediate: 'intermediary' };
-const checkIncident = Compile(IncidentCreateSchema);
+const checkIncident = compileOnFirstUse(IncidentCreateSchema);
 
 const fail = (pointer: string, detail: string): never => {
   throw new ProblemError('import-invalid', detail, { pointer });

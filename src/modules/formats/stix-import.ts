@@ -1,12 +1,12 @@
 import { INCIDENT_FIELDS } from '../../../schemas/federation.schema.js';
 import { createHash } from 'node:crypto';
-import { Compile } from 'typebox/compile';
 import type { Tlp } from '../../../schemas/common.schema.js';
 import { IncidentCreateSchema, type IncidentCreate } from '../../../schemas/incident.schema.js';
 import { canonicalize } from '../../crypto/index.js';
 import { ProblemError } from '../../http/problem.js';
 import { stricterTlp } from '../policy/index.js';
 import { HIKESHI_EXTENSION_ID, keysTo, tlpOfMarking, type StixBundle, type StixObject } from './stix-common.js';
+import { compileOnFirstUse } from '../../util/compile-on-first-use.js';
 
 /**
  * A STIX 2.1 bundle as incidents of ours: a pure mapping, checked first. Every `incident` object
@@ -177,7 +177,7 @@ function tlpOf(obj: StixObject, byId: Map<string, StixObject>): Tlp | null {
 }
 
 const DEFAULT_TLP: Tlp = 'AMBER';
-const check = Compile(IncidentCreateSchema);
+const check = compileOnFirstUse(IncidentCreateSchema);
 
 function dedupe(indicators: Indicator[]): Indicator[] {
   const seen = new Set<string>();

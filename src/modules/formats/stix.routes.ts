@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
-import { Compile } from 'typebox/compile';
 import { ProblemResponse, errorResponses } from '../../../schemas/common.schema.js';
 import { IncidentRefParamsSchema } from '../../../schemas/incident.schema.js';
 import {
@@ -19,8 +18,9 @@ import type { Actor } from '../incidents/incidents.module.js';
 import type { StixService } from './stix.service.js';
 import { TaxiiPullRequestSchema, TaxiiPullResultSchema } from '../../../schemas/taxii.schema.js';
 import type { TaxiiPullResult, TaxiiPullTarget } from './taxii-client.js';
+import { compileOnFirstUse } from '../../util/compile-on-first-use.js';
 
-const checkPull = Compile(TaxiiPullRequestSchema);
+const checkPull = compileOnFirstUse(TaxiiPullRequestSchema);
 
 /** The largest bundle an import takes (413 beyond): generous for one incident's indicators. */
 export const STIX_IMPORT_BODY_LIMIT = 16 * 1024 * 1024;

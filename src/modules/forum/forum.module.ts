@@ -1,5 +1,4 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { Compile } from 'typebox/compile';
 import type { Clock } from '../../clock.js';
 import type { NodeSigner } from '../../crypto/index.js';
 import type { Db, DbOrTx } from '../../db/database.js';
@@ -15,6 +14,7 @@ import { forumApiRoutes, forumFederationRoutes, forumOperatorRoutes } from './fo
 import { createForumService, type ForumService } from './forum.service.js';
 import { forumJoiningRoutes } from './forum-joining.routes.js';
 import { createForumJoiningService } from './forum-joining.service.js';
+import { compileOnFirstUse } from '../../util/compile-on-first-use.js';
 
 export interface ForumModuleDeps {
   config: { teamId: string; publicUrl: string };
@@ -37,7 +37,7 @@ export interface ForumModule {
   federationRoutes: FastifyPluginAsync;
 }
 
-const isSignedRoster = Compile(SignedRosterSchema);
+const isSignedRoster = compileOnFirstUse(SignedRosterSchema);
 
 /**
  * Forums (issue 14): signed rosters, pushed by the operator as `forum.roster` messages and

@@ -1,4 +1,3 @@
-import { Compile } from 'typebox/compile';
 import {
   canonicalize,
   DEFAULT_MAX_CLOCK_SKEW_MS,
@@ -12,6 +11,7 @@ import {
 import { ProblemError } from '../../http/problem.js';
 import type { TeamProfile } from '../../../schemas/profile.schema.js';
 import { ProfileDocumentSchema, type ProfileDocument, type PublishedProfile } from '../../../schemas/peer.schema.js';
+import { compileOnFirstUse } from '../../util/compile-on-first-use.js';
 
 /**
  * The node's signed team profile: what a peer fetches to learn who we are and which key to pin.
@@ -90,7 +90,7 @@ export function createProfilePublisher(deps: {
   };
 }
 
-const checkProfileDocument = Compile(ProfileDocumentSchema);
+const checkProfileDocument = compileOnFirstUse(ProfileDocumentSchema);
 
 export interface VerifiedProfile {
   document: ProfileDocument;
