@@ -26,10 +26,15 @@ export interface ApiTokenCheck {
   isRevoked(tokenId: string): Promise<boolean>;
 }
 
-/** The token of an `Authorization: Bearer <token>` header, or null for any other form. */
-export function bearerToken(header: string): string | null {
+/**
+ * The claims of an `Authorization: Bearer <token>` header's token, as `verify` (a verifier of one
+ * audience, token-codec.ts) reads them: the scheme in any case, one space, exactly one token.
+ * Throws for any other form and for a token `verify` refuses; API and peer tokens are read alike.
+ */
+export function bearerClaims(header: string, verify: (token: string) => Record<string, unknown>): Record<string, unknown> {
   const parts = header.split(' ');
-  return parts.length === 2 && /^Bearer$/i.test(parts[0]!) && parts[1]! !== '' ? parts[1]! : null;
+  if (parts.length !== 2 || !/^Bearer$/i.test(parts[0]!) || parts[1]! === '') throw new Error('not a bearer token');
+  return verify(parts[1]!);
 }
 
 /** The sessions of people signed in (the accounts module), as the scope's hook needs them. */
@@ -69,9 +74,7 @@ export function authenticateApi<S extends { role: Role; subject: string }>(token
     if (!request.headers.authorization) throw new ProblemError('unauthenticated', 'missing Authorization: Bearer header or session cookie');
     let claims: Record<string, unknown>;
     try {
-      const token = bearerToken(request.headers.authorization);
-      if (token === null) throw new Error('not a bearer token');
-      claims = tokens.verify(token);
+      claims = bearerClaims(request.headers.authorization, tokens.verify);
     } catch {
       throw new ProblemError('unauthenticated', 'the bearer token is invalid or expired');
     }

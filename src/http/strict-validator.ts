@@ -1,6 +1,7 @@
 import type { FastifySchemaCompiler } from 'fastify';
 import type { TSchema } from 'typebox';
-import { Compile } from 'typebox/compile';
+import type { Compile } from 'typebox/compile';
+import { compiledValidator } from '../util/compile-on-first-use.js';
 
 /**
  * Request validation with TypeBox, converting query strings, path parameters and headers
@@ -38,21 +39,12 @@ export function convertStrictly(schema: TSchema, value: unknown): unknown {
   return out;
 }
 
-// Compiled once per schema object and process: route schemas are module constants, the same in
-// every app a process builds (tests start dozens), and a compiled check is a pure function.
-const compiled = new WeakMap<TSchema, ReturnType<typeof Compile<TSchema>>>();
-function compileOnce(schema: TSchema): ReturnType<typeof Compile<TSchema>> {
-  let check = compiled.get(schema);
-  if (!check) compiled.set(schema, (check = Compile(schema)));
-  return check;
-}
-
 export const strictValidatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema, httpPart }) => {
   // Compiled on the route's first request, not while the app is built: most of a node's routes
   // are not called in its first seconds, and compiling them all was part of every start (ADR 0031).
   let check: ReturnType<typeof Compile<TSchema>> | undefined;
   return (value: unknown) => {
-    check ??= compileOnce(schema);
+    check ??= compiledValidator(schema);
     const converted = httpPart === 'body' ? value : convertStrictly(schema, value);
     if (check.Check(converted)) return { value: converted };
     return { error: check.Errors(converted) as never };

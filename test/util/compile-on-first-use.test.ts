@@ -1,7 +1,7 @@
 import t from 'tap';
 import { Type } from 'typebox';
 import { Compile } from 'typebox/compile';
-import { compileOnFirstUse } from '../../src/util/compile-on-first-use.js';
+import { compiledValidator, compileOnFirstUse } from '../../src/util/compile-on-first-use.js';
 
 /** A validator compiled on first use answers as one compiled at once, for values that pass and values that fail. */
 t.test('compileOnFirstUse answers as Compile does', async (t) => {
@@ -12,4 +12,13 @@ t.test('compileOnFirstUse answers as Compile does', async (t) => {
     t.equal(lazy.Check(value), eager.Check(value), JSON.stringify(value));
     t.same([...lazy.Errors(value)], [...eager.Errors(value)], `errors of ${JSON.stringify(value)}`);
   }
+});
+
+t.test('compiledValidator compiles a schema object once and another apart', async (t) => {
+  const schema = Type.Object({ a: Type.String() });
+  t.equal(compiledValidator(schema), compiledValidator(schema), 'the same validator for the same schema');
+  const other = Type.Object({ a: Type.Number() });
+  t.not(compiledValidator(other), compiledValidator(schema), 'another schema, another validator');
+  t.equal(compiledValidator(other).Check({ a: 1 }), true);
+  t.equal(compiledValidator(schema).Check({ a: 1 }), false);
 });

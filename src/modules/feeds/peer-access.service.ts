@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createSigner } from 'fast-jwt';
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
-import { bearerToken } from '../../http/auth.js';
+import { bearerClaims } from '../../http/auth.js';
 import type { Clock } from '../../clock.js';
 import type { Config } from '../../config.js';
 import { verifyDocumentSignature } from '../../crypto/index.js';
@@ -59,9 +59,7 @@ export async function authenticatePeer(
   if (!request.headers.authorization) throw new ProblemError('unauthenticated', 'missing Authorization: Bearer header with a peer token');
   let claims: Record<string, unknown>;
   try {
-    const token = bearerToken(request.headers.authorization);
-    if (token === null) throw new Error('not a bearer token');
-    claims = access.verifyToken(token);
+    claims = bearerClaims(request.headers.authorization, access.verifyToken);
   } catch {
     throw new ProblemError('unauthenticated', 'the bearer token is not a valid peer token of this node');
   }

@@ -1,5 +1,4 @@
 import type { TSchema } from 'typebox';
-import { Compile } from 'typebox/compile';
 import { ContactSchema, TLP_LABELS, type Tlp } from '../../../schemas/common.schema.js';
 import {
   CATEGORIES,
@@ -18,6 +17,7 @@ import {
 } from '../../../schemas/incident.schema.js';
 import { MispEventInputSchema, type MispEventInput } from '../../../schemas/misp.schema.js';
 import { ProblemError } from '../../http/problem.js';
+import { compiledValidator } from '../../util/compile-on-first-use.js';
 import { indicatorKindOf, parseMarker, TLP_TAGS } from './misp-mapping.js';
 
 /**
@@ -44,11 +44,9 @@ export function importInvalid(pointer: string, message: string): ProblemError {
   });
 }
 
-const compiled = new Map<TSchema, ReturnType<typeof Compile>>();
 /** The first error of `value` against `schema` (instance path and message), or null when it validates. */
 function firstError(schema: TSchema, value: unknown): { path: string; message: string } | null {
-  let c = compiled.get(schema);
-  if (!c) compiled.set(schema, (c = Compile(schema)));
+  const c = compiledValidator(schema);
   if (c.Check(value)) return null;
   const first = [...c.Errors(value)][0];
   return { path: first?.instancePath ?? '', message: first?.message ?? 'does not match' };
